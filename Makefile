@@ -1,0 +1,50 @@
+# sciswift: the two commands of the quick start are `make run` and `make test`.
+# Both create the virtualenv (.venv) and install what they need on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.sciswift-installed
+ARGS   ?=
+
+.PHONY: run test test-fast compat compat-swift compat-h5py bench lint typecheck clean help
+
+help:
+	@echo "make run      start the Swift-compatible server on 127.0.0.1:12345 (test:tester / testing)"
+	@echo "make test     run the whole test suite (starts a real Swift all-in-one for its tests)"
+	@echo "make compat   run the long oracles: Swift's functional suite and h5py's test suite"
+	@echo "make bench    run the benchmarks side by side and print ratios"
+	@echo "make lint     ruff and mypy"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sciswift serve $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not saio and not slow" $(ARGS)
+
+compat: compat-swift compat-h5py
+
+compat-swift: $(STAMP)
+	$(BIN)/python scripts/compat_swift.py $(ARGS)
+
+compat-h5py: $(STAMP)
+	$(BIN)/python scripts/compat_h5py.py $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

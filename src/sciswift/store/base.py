@@ -1,0 +1,386 @@
+"""The one Store interface every backend implements.
+
+A Store is one Swift *account*: containers holding objects. The interface is
+synchronous and thread-safe; callers get concurrency by calling it from several
+threads (the engine's pool, the server's executor). Backends implement the abstract
+core; the conveniences below it are derived from the core and may be overridden
+where a backend can do them faster (LocalStore batches index updates, SwiftStore
+pipelines requests).
+
+Contracts every backend keeps (checked by ``sciswift.testing.StoreTests``):
+
+- A put is atomic: readers see the old object or the new one, never a mix or a
+  prefix, even if the writer dies mid-way.
+- Missing things raise ``NotFound`` naming ``container/object``; nothing is ever
+  returned as empty instead.
+- Names are validated (``sciswift.store.names``) before anything is touched.
+- Listings follow Swift: UTF-8 byte order, ``ListingParams`` semantics.
+- ``ObjectInfo.etag`` is the MD5 hex digest of the stored bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import BinaryIO, Union
+
+from sciswift.errors import NotFound
+from sciswift.store.types import (
+    OVERWRITE,
+    AccountInfo,
+    ByteRange,
+    ContainerInfo,
+    ListingParams,
+    ObjectInfo,
+    PutMode,
+    Subdir,
+)
+
+__all__ = ["Store", "ObjectReader", "BytesReader", "PutData", "iter_chunks"]
+
+PutData = Union[bytes, bytearray, memoryview, Iterable[bytes], BinaryIO]
+"""What a put accepts: a bytes-like value, an iterable of byte chunks, or a binary
+file-like object read to its end."""
+
+CHUNK = 1 << 20
+
+
+def iter_chunks(data: PutData, chunk_size: int = CHUNK) -> Iterator[bytes]:
+    """Byte chunks of any ``PutData`` value, without copying a bytes-like value."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        yield bytes(data) if not isinstance(data, bytes) else data
+        return
+    read = getattr(data, "read", None)
+    if read is not None:
+        while True:
+            block = read(chunk_size)
+            if not block:
+                return
+            yield block
+    else:
+        for block in data:  # type: ignore[union-attr]
+            if block:
+                yield bytes(block)
+
+
+class ObjectReader(io.RawIOBase):
+    """A body being read: ``info`` describes the whole object, and reading yields the
+    bytes of the requested range (``start`` .. ``stop``-1). Close it when done.
+
+    Backends that keep objects in local files set ``fileno_offset()`` so the server
+    can use ``sendfile``; others return None.
+    """
+
+    info: ObjectInfo
+    start: int
+    stop: int
+
+    def readable(self) -> bool:
+        return True
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.start
+
+    def fileno_offset(self) -> tuple[int, int] | None:
+        """``(fd, offset_of_start)`` for zero-copy sending, or None."""
+        return None
+
+    def iter_chunks(self, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        while True:
+            block = self.read(chunk_size)
+            if not block:
+                return
+            yield block
+
+    def readall(self) -> bytes:
+        return b"".join(self.iter_chunks())
+
+
+class BytesReader(ObjectReader):
+    """An ObjectReader over bytes already in memory."""
+
+    def __init__(self, info: ObjectInfo, data: bytes | memoryview, start: int, stop: int) -> None:
+        super().__init__()
+        self.info = info
+        self.start = start
+        self.stop = stop
+        self._view = memoryview(data)[start:stop]
+        self._pos = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = len(self._view) - self._pos
+        out = bytes(self._view[self._pos : self._pos + size])
+        self._pos += len(out)
+        return out
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buf), len(self._view) - self._pos)
+        buf[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+class Store(ABC):
+    """One account of containers and objects. See the module docstring for contracts."""
+
+    #: A URL that reopens this store (``file:///...``, ``memory://``, ``swift://``).
+    url: str = ""
+    #: Byte ranges are served without reading the whole object.
+    supports_ranges: bool = True
+    #: CREATE and IfMatch put modes are atomic against concurrent writers.
+    supports_conditional_put: bool = True
+    #: Requests are cheap (local); callers need not batch or parallelise them.
+    is_local: bool = True
+
+    # ---------------------------------------------------------------- account
+    @abstractmethod
+    def account_info(self) -> AccountInfo:
+        """Totals over all containers, and the account's metadata."""
+
+    @abstractmethod
+    def post_account(
+        self, metadata: Mapping[str, str] | None = None, system: Mapping[str, str] | None = None
+    ) -> None:
+        """Merge account metadata; a key set to ``""`` is removed."""
+
+    @abstractmethod
+    def list_containers(self, params: ListingParams = ListingParams()) -> list[ContainerInfo | Subdir]:
+        """Containers in UTF-8 byte order, filtered and paged by ``params``."""
+
+    # -------------------------------------------------------------- container
+    @abstractmethod
+    def create_container(
+        self,
+        container: str,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Create ``container``; True if it was created, False if it existed (its
+        metadata is then merged as by ``post_container``)."""
+
+    @abstractmethod
+    def delete_container(self, container: str) -> None:
+        """Delete an empty container. NotFound if missing, ContainerNotEmpty if not empty."""
+
+    @abstractmethod
+    def head_container(self, container: str) -> ContainerInfo:
+        """Totals and metadata of ``container``. NotFound if missing."""
+
+    @abstractmethod
+    def post_container(
+        self,
+        container: str,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+    ) -> None:
+        """Merge container metadata; a key set to ``""`` is removed. NotFound if missing."""
+
+    @abstractmethod
+    def list_objects(
+        self, container: str, params: ListingParams = ListingParams()
+    ) -> list[ObjectInfo | Subdir]:
+        """Objects of ``container`` in UTF-8 byte order, filtered and paged by ``params``.
+        NotFound if the container is missing."""
+
+    # ----------------------------------------------------------------- object
+    @abstractmethod
+    def head_object(self, container: str, name: str) -> ObjectInfo:
+        """What is known of an object. NotFound if it (or its container) is missing."""
+
+    @abstractmethod
+    def open_object(
+        self, container: str, name: str, byte_range: ByteRange | None = None
+    ) -> ObjectReader:
+        """Start reading an object, or one byte range of it.
+
+        NotFound if missing; RangeNotSatisfiable if the range selects no byte. The
+        reader sees one version of the object even if it is overwritten meanwhile.
+        """
+
+    @abstractmethod
+    def put_object(
+        self,
+        container: str,
+        name: str,
+        data: PutData,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+        mode: PutMode = OVERWRITE,
+        etag: str | None = None,
+    ) -> ObjectInfo:
+        """Store an object atomically, replacing metadata wholesale.
+
+        ``etag``, if given, is the MD5 the body must have (ChecksumMismatch
+        otherwise, and nothing is stored). ``mode`` is OVERWRITE, CREATE
+        (AlreadyExists if present) or IfMatch(etag) (PreconditionFailed unless the
+        current object has that ETag; NotFound-free: a missing object fails too).
+        NotFound if the container is missing.
+        """
+
+    @abstractmethod
+    def delete_object(self, container: str, name: str) -> None:
+        """Delete an object. NotFound if it is missing."""
+
+    @abstractmethod
+    def post_object(
+        self,
+        container: str,
+        name: str,
+        *,
+        metadata: Mapping[str, str],
+        content_type: str | None = None,
+        system: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Replace an object's user metadata (Swift POST semantics: keys not given are
+        dropped). ``content_type`` and ``system`` values given are updated, others kept;
+        a system key set to ``""`` is removed. The body is untouched."""
+
+    # ----------------------------------------------------------- conveniences
+    def copy_object(
+        self,
+        src_container: str,
+        src_name: str,
+        dst_container: str,
+        dst_name: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        system: Mapping[str, str] | None = None,
+        fresh_metadata: bool = False,
+        mode: PutMode = OVERWRITE,
+    ) -> ObjectInfo:
+        """Copy an object within this store. The copy keeps the source's metadata
+        (unless ``fresh_metadata``) updated with ``metadata``; content type and
+        system values likewise."""
+        with self.open_object(src_container, src_name) as reader:
+            src = reader.info
+            meta = {} if fresh_metadata else dict(src.metadata)
+            meta.update(metadata or {})
+            sysmeta = dict(src.system)
+            sysmeta.update(system or {})
+            return self.put_object(
+                dst_container,
+                dst_name,
+                reader.iter_chunks(),
+                content_type=content_type or src.content_type,
+                metadata={k: v for k, v in meta.items() if v != ""},
+                system={k: v for k, v in sysmeta.items() if v != ""},
+                mode=mode,
+            )
+
+    def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
+        """The bytes of an object (or of one range of it)."""
+        with self.open_object(container, name, byte_range) as reader:
+            return reader.readall()
+
+    def get_many(
+        self, container: str, names: Sequence[str], *, max_workers: int = 16
+    ) -> dict[str, bytes]:
+        """Bodies of many objects; names that do not exist are left out of the result."""
+        def one(name: str) -> tuple[str, bytes | None]:
+            try:
+                return name, self.get_object(container, name)
+            except NotFound:
+                return name, None
+
+        if self.is_local or len(names) <= 1:
+            pairs = [one(n) for n in names]
+        else:
+            with ThreadPoolExecutor(min(max_workers, len(names))) as pool:
+                pairs = list(pool.map(one, names))
+        return {n: b for n, b in pairs if b is not None}
+
+    def put_many(
+        self, container: str, items: Mapping[str, bytes], *, max_workers: int = 16
+    ) -> None:
+        """Store many objects (each atomically; the batch as a whole is not)."""
+        if self.is_local or len(items) <= 1:
+            for name, data in items.items():
+                self.put_object(container, name, data)
+            return
+        with ThreadPoolExecutor(min(max_workers, len(items))) as pool:
+            for fut in [pool.submit(self.put_object, container, n, d) for n, d in items.items()]:
+                fut.result()
+
+    def delete_many(
+        self, container: str, names: Iterable[str], *, max_workers: int = 16
+    ) -> int:
+        """Delete many objects, ignoring ones already gone; returns how many were deleted."""
+        def one(name: str) -> int:
+            try:
+                self.delete_object(container, name)
+                return 1
+            except NotFound:
+                return 0
+
+        names = list(names)
+        if self.is_local or len(names) <= 1:
+            return sum(one(n) for n in names)
+        with ThreadPoolExecutor(min(max_workers, len(names))) as pool:
+            return sum(pool.map(one, names))
+
+    def iter_objects(
+        self, container: str, prefix: str = "", *, page_size: int = 10000
+    ) -> Iterator[ObjectInfo]:
+        """Every object under ``prefix``, paging through listings."""
+        marker = ""
+        while True:
+            page = self.list_objects(
+                container, ListingParams(prefix=prefix, marker=marker, limit=page_size)
+            )
+            for entry in page:
+                if isinstance(entry, ObjectInfo):
+                    yield entry
+            if len(page) < page_size:
+                return
+            marker = page[-1].name
+
+    def has_object(self, container: str, name: str) -> bool:
+        """True if the object exists."""
+        try:
+            self.head_object(container, name)
+            return True
+        except NotFound:
+            return False
+
+    def close(self) -> None:
+        """Release connections and handles. The store must not be used afterwards."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def md5_of_chunks(chunks: Iterable[bytes]) -> tuple[str, int, list[bytes]]:
+    """MD5 hex digest, total size and the chunks themselves (kept for storing)."""
+    h = hashlib.md5()
+    kept: list[bytes] = []
+    size = 0
+    for c in chunks:
+        h.update(c)
+        size += len(c)
+        kept.append(c)
+    return h.hexdigest(), size, kept
+
+
+def spool(data: PutData, max_memory: int = 8 << 20) -> tuple[BinaryIO, str, int]:
+    """Copy ``data`` into a spooled temporary file; returns it rewound, its MD5 and size."""
+    h = hashlib.md5()
+    size = 0
+    tmp: BinaryIO = tempfile.SpooledTemporaryFile(max_memory)  # type: ignore[assignment]
+    for c in iter_chunks(data):
+        h.update(c)
+        size += len(c)
+        tmp.write(c)
+    tmp.seek(0)
+    return tmp, h.hexdigest(), size

@@ -1,0 +1,386 @@
+"""StoreTests: the one conformance suite every Store backend subclasses and passes.
+
+Usage (pytest)::
+
+    class TestMemoryStore(StoreTests):
+        @pytest.fixture
+        def store(self):
+            yield MemoryStore()
+
+The fixture must give an *empty* account (no containers). Tests create uniquely
+named containers and clean up after themselves where they can, so a shared remote
+account (a real Swift) works too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from sciswift.errors import (
+    AlreadyExists,
+    ChecksumMismatch,
+    ContainerNotEmpty,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    RangeNotSatisfiable,
+)
+from sciswift.store.base import Store
+from sciswift.store.types import (
+    CREATE,
+    ByteRange,
+    IfMatch,
+    ListingParams,
+    ObjectInfo,
+    Subdir,
+)
+
+__all__ = ["StoreTests"]
+
+
+def _names(entries: list) -> list[str]:  # type: ignore[type-arg]
+    return [e.name for e in entries]
+
+
+class StoreTests:
+    """Behaviour shared by all backends. Subclasses provide the ``store`` fixture."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:  # pragma: no cover - overridden
+        raise NotImplementedError("subclasses provide a 'store' fixture")
+
+    @pytest.fixture
+    def container(self, store: Store) -> Iterator[str]:
+        name = f"ct-{uuid.uuid4().hex[:10]}"
+        assert store.create_container(name) is True
+        yield name
+        try:
+            store.delete_many(name, [o.name for o in store.iter_objects(name)])
+            store.delete_container(name)
+        except NotFound:
+            pass
+
+    # ------------------------------------------------------------ containers
+    def test_create_head_delete_container(self, store: Store) -> None:
+        name = f"c-{uuid.uuid4().hex[:8]}"
+        assert store.create_container(name, metadata={"Color": "blue"}) is True
+        assert store.create_container(name) is False
+        info = store.head_container(name)
+        assert info.name == name
+        assert info.object_count == 0 and info.bytes_used == 0
+        assert info.metadata.get("color") == "blue"
+        store.delete_container(name)
+        with pytest.raises(NotFound):
+            store.head_container(name)
+        with pytest.raises(NotFound):
+            store.delete_container(name)
+
+    def test_delete_nonempty_container(self, store: Store, container: str) -> None:
+        store.put_object(container, "x", b"1")
+        with pytest.raises(ContainerNotEmpty):
+            store.delete_container(container)
+
+    def test_post_container_merges_and_removes(self, store: Store, container: str) -> None:
+        store.post_container(container, {"a": "1", "b": "2"})
+        store.post_container(container, {"b": "", "c": "3"})
+        meta = store.head_container(container).metadata
+        assert meta.get("a") == "1" and "b" not in meta and meta.get("c") == "3"
+        with pytest.raises(NotFound):
+            store.post_container(f"missing-{uuid.uuid4().hex}", {"a": "1"})
+
+    def test_container_totals(self, store: Store, container: str) -> None:
+        store.put_object(container, "a", b"12345")
+        store.put_object(container, "b", b"123")
+        store.put_object(container, "a", b"1")  # overwrite adjusts the totals
+        info = store.head_container(container)
+        assert info.object_count == 2
+        assert info.bytes_used == 4
+
+    def test_list_containers(self, store: Store) -> None:
+        base = f"lc-{uuid.uuid4().hex[:8]}"
+        names = [f"{base}-a", f"{base}-b", f"{base}-c"]
+        for n in names:
+            store.create_container(n)
+        try:
+            listed = _names(store.list_containers(ListingParams(prefix=base)))
+            assert listed == names
+            page = _names(store.list_containers(ListingParams(prefix=base, marker=names[0], limit=1)))
+            assert page == [names[1]]
+            rev = _names(store.list_containers(ListingParams(prefix=base, reverse=True)))
+            assert rev == names[::-1]
+            store.put_object(names[0], "o", b"abc")
+            infos = [c for c in store.list_containers(ListingParams(prefix=names[0]))]
+            assert infos[0].object_count == 1 and infos[0].bytes_used == 3  # type: ignore[union-attr]
+            store.delete_object(names[0], "o")
+        finally:
+            for n in names:
+                store.delete_container(n)
+
+    def test_account_info_and_metadata(self, store: Store, container: str) -> None:
+        store.put_object(container, "a", b"xyz")
+        acct = store.account_info()
+        assert acct.container_count >= 1
+        assert acct.object_count >= 1 and acct.bytes_used >= 3
+        store.post_account({"Project": "sky"})
+        assert store.account_info().metadata.get("project") == "sky"
+        store.post_account({"project": ""})
+        assert "project" not in store.account_info().metadata
+
+    def test_bad_container_names(self, store: Store) -> None:
+        for bad in ["", "a/b", "x\x00y", "." , "..", "c" * 257]:
+            with pytest.raises(InvalidInput):
+                store.create_container(bad)
+
+    # --------------------------------------------------------------- objects
+    def test_put_get_head(self, store: Store, container: str) -> None:
+        data = b"hello world" * 100
+        info = store.put_object(
+            container, "dir/obj.bin", data, content_type="text/plain", metadata={"Temp": "42"}
+        )
+        assert info.etag == hashlib.md5(data).hexdigest()
+        assert info.size == len(data)
+        head = store.head_object(container, "dir/obj.bin")
+        assert head.etag == info.etag and head.size == len(data)
+        assert head.content_type == "text/plain"
+        assert head.metadata == {"temp": "42"}
+        assert head.timestamp > 0
+        assert store.get_object(container, "dir/obj.bin") == data
+
+    def test_put_streams_and_files(self, store: Store, container: str) -> None:
+        import io
+
+        chunks = [b"a" * 1000, b"b" * 5000, b"", b"c"]
+        info = store.put_object(container, "gen", iter(chunks))
+        assert info.size == 6001
+        assert store.get_object(container, "gen") == b"".join(chunks)
+        store.put_object(container, "file", io.BytesIO(b"from a file"))
+        assert store.get_object(container, "file") == b"from a file"
+
+    def test_empty_object(self, store: Store, container: str) -> None:
+        info = store.put_object(container, "empty", b"")
+        assert info.size == 0 and info.etag == hashlib.md5(b"").hexdigest()
+        assert store.get_object(container, "empty") == b""
+
+    def test_missing_object(self, store: Store, container: str) -> None:
+        with pytest.raises(NotFound) as ei:
+            store.get_object(container, "nope")
+        assert "nope" in str(ei.value)
+        with pytest.raises(NotFound):
+            store.head_object(container, "nope")
+        with pytest.raises(NotFound):
+            store.delete_object(container, "nope")
+        with pytest.raises(NotFound):
+            store.put_object(f"missing-{uuid.uuid4().hex}", "x", b"1")
+        assert not store.has_object(container, "nope")
+
+    def test_overwrite_replaces_metadata(self, store: Store, container: str) -> None:
+        store.put_object(container, "o", b"1", metadata={"a": "1"})
+        store.put_object(container, "o", b"22", metadata={"b": "2"})
+        head = store.head_object(container, "o")
+        assert head.metadata == {"b": "2"} and head.size == 2
+
+    def test_byte_ranges(self, store: Store, container: str) -> None:
+        data = bytes(range(256)) * 4
+        store.put_object(container, "r", data)
+        assert store.get_object(container, "r", ByteRange(10, 20)) == data[10:20]
+        assert store.get_object(container, "r", ByteRange(1000)) == data[1000:]
+        assert store.get_object(container, "r", ByteRange(1000, 5000)) == data[1000:]
+        assert store.get_object(container, "r", ByteRange.last(5)) == data[-5:]
+        assert store.get_object(container, "r", ByteRange.last(5000)) == data
+        with pytest.raises(RangeNotSatisfiable):
+            store.get_object(container, "r", ByteRange(1024, 2000))
+        with store.open_object(container, "r", ByteRange(100, 200)) as reader:
+            assert reader.info.size == len(data)
+            assert (reader.start, reader.stop) == (100, 200)
+            assert reader.read(10) == data[100:110]
+            assert reader.readall() == data[110:200]
+
+    def test_put_mode_create(self, store: Store, container: str) -> None:
+        store.put_object(container, "once", b"first", mode=CREATE)
+        with pytest.raises(AlreadyExists):
+            store.put_object(container, "once", b"second", mode=CREATE)
+        assert store.get_object(container, "once") == b"first"
+
+    def test_put_mode_if_match(self, store: Store, container: str) -> None:
+        info = store.put_object(container, "v", b"v1")
+        store.put_object(container, "v", b"v2", mode=IfMatch(info.etag))
+        with pytest.raises(PreconditionFailed):
+            store.put_object(container, "v", b"v3", mode=IfMatch(info.etag))
+        assert store.get_object(container, "v") == b"v2"
+        with pytest.raises(PreconditionFailed):
+            store.put_object(container, "absent", b"x", mode=IfMatch(info.etag))
+
+    def test_put_etag_verified(self, store: Store, container: str) -> None:
+        good = hashlib.md5(b"abc").hexdigest()
+        store.put_object(container, "e", b"abc", etag=good)
+        with pytest.raises(ChecksumMismatch):
+            store.put_object(container, "e", b"abd", etag=good)
+        assert store.get_object(container, "e") == b"abc"  # nothing half-written
+
+    def test_delete(self, store: Store, container: str) -> None:
+        store.put_object(container, "d", b"1")
+        store.delete_object(container, "d")
+        with pytest.raises(NotFound):
+            store.head_object(container, "d")
+
+    def test_post_object(self, store: Store, container: str) -> None:
+        store.put_object(container, "p", b"body", metadata={"a": "1", "b": "2"}, content_type="x/y")
+        store.post_object(container, "p", metadata={"c": "3"})
+        head = store.head_object(container, "p")
+        assert head.metadata == {"c": "3"}
+        assert head.content_type == "x/y"
+        store.post_object(container, "p", metadata={}, content_type="text/plain")
+        assert store.head_object(container, "p").content_type == "text/plain"
+        assert store.get_object(container, "p") == b"body"
+        with pytest.raises(NotFound):
+            store.post_object(container, "nope", metadata={})
+
+    def test_copy_object(self, store: Store, container: str) -> None:
+        store.put_object(container, "src", b"payload", metadata={"k": "v"}, content_type="a/b")
+        info = store.copy_object(container, "src", container, "dst", metadata={"extra": "1"})
+        assert info.etag == hashlib.md5(b"payload").hexdigest()
+        head = store.head_object(container, "dst")
+        assert head.metadata == {"k": "v", "extra": "1"} and head.content_type == "a/b"
+        assert store.get_object(container, "dst") == b"payload"
+        store.copy_object(container, "src", container, "fresh", fresh_metadata=True)
+        assert store.head_object(container, "fresh").metadata == {}
+        with pytest.raises(NotFound):
+            store.copy_object(container, "nope", container, "x")
+
+    def test_system_metadata_roundtrip(self, store: Store, container: str) -> None:
+        store.put_object(container, "s", b"1", system={"Content-Encoding": "gzip"})
+        assert store.head_object(container, "s").system.get("content-encoding") == "gzip"
+
+    def test_unicode_and_odd_names(self, store: Store, container: str) -> None:
+        names = ["ünïcödé/ファイル", "a b", "../up", "x/./y", "trailing/", "//double", "a%2Fb", "🙂"]
+        for n in names:
+            store.put_object(container, n, n.encode())
+        for n in names:
+            assert store.get_object(container, n) == n.encode()
+        listed = _names(store.list_objects(container))
+        assert sorted(names, key=lambda s: s.encode()) == listed
+
+    def test_bad_object_names(self, store: Store, container: str) -> None:
+        for bad in ["", "a\x00b", "o" * 1025]:
+            with pytest.raises(InvalidInput):
+                store.put_object(container, bad, b"1")
+        store.put_object(container, "o" * 1024, b"1")  # the limit itself is fine
+
+    # -------------------------------------------------------------- listings
+    def _fill(self, store: Store, container: str, names: list[str]) -> None:
+        for n in names:
+            store.put_object(container, n, n.encode())
+
+    def test_listing_order_is_utf8_bytes(self, store: Store, container: str) -> None:
+        names = ["b", "a", "\u00e9", "Z", "\uff5e", "a/b", "a0", "\U0001f600"]
+        self._fill(store, container, names)
+        assert _names(store.list_objects(container)) == sorted(names, key=lambda s: s.encode())
+
+    def test_listing_info(self, store: Store, container: str) -> None:
+        store.put_object(container, "one", b"12345", content_type="text/csv")
+        [entry] = store.list_objects(container)
+        assert isinstance(entry, ObjectInfo)
+        assert entry.size == 5 and entry.etag == hashlib.md5(b"12345").hexdigest()
+        assert entry.content_type == "text/csv" and entry.timestamp > 0
+
+    def test_listing_paging(self, store: Store, container: str) -> None:
+        names = [f"obj{i:03d}" for i in range(25)]
+        self._fill(store, container, names)
+        got: list[str] = []
+        marker = ""
+        while True:
+            page = _names(store.list_objects(container, ListingParams(marker=marker, limit=7)))
+            got += page
+            if len(page) < 7:
+                break
+            marker = page[-1]
+        assert got == names
+        assert _names(store.list_objects(container, ListingParams(end_marker="obj005"))) == names[:5]
+        assert _names(
+            store.list_objects(container, ListingParams(marker="obj010", end_marker="obj013"))
+        ) == names[11:13]
+        assert _names(store.list_objects(container, ListingParams(reverse=True, limit=3))) == names[::-1][:3]
+        assert _names(
+            store.list_objects(container, ListingParams(reverse=True, marker="obj003"))
+        ) == names[:3][::-1]
+        assert [i.name for i in store.iter_objects(container, "obj01", page_size=4)] == names[10:20]
+
+    def test_listing_prefix_delimiter(self, store: Store, container: str) -> None:
+        names = ["a/1", "a/2", "a/b/3", "b", "c/4", "c/5/6", "d/"]
+        self._fill(store, container, names)
+        top = store.list_objects(container, ListingParams(delimiter="/"))
+        assert [(type(e).__name__, e.name) for e in top] == [
+            ("Subdir", "a/"), ("ObjectInfo", "b"), ("Subdir", "c/"), ("Subdir", "d/")
+        ]
+        under_a = store.list_objects(container, ListingParams(prefix="a/", delimiter="/"))
+        assert [(type(e).__name__, e.name) for e in under_a] == [
+            ("ObjectInfo", "a/1"), ("ObjectInfo", "a/2"), ("Subdir", "a/b/")
+        ]
+        assert _names(store.list_objects(container, ListingParams(prefix="c/"))) == ["c/4", "c/5/6"]
+        limited = store.list_objects(container, ListingParams(delimiter="/", limit=2))
+        assert _names(limited) == ["a/", "b"]
+        after = store.list_objects(container, ListingParams(delimiter="/", marker="a/"))
+        assert _names(after) == ["b", "c/", "d/"]
+        assert all(isinstance(e, Subdir) for e in after if e.name.endswith("/"))
+
+    def test_missing_container_listing(self, store: Store) -> None:
+        with pytest.raises(NotFound):
+            store.list_objects(f"missing-{uuid.uuid4().hex}")
+
+    # ----------------------------------------------------------- bulk, races
+    def test_many(self, store: Store, container: str) -> None:
+        items = {f"k/{i}": bytes([i]) * i for i in range(40)}
+        store.put_many(container, items)
+        got = store.get_many(container, [*items, "k/missing"])
+        assert got == items
+        assert store.delete_many(container, [*items, "k/missing"]) == 40
+        assert store.list_objects(container) == []
+
+    def test_concurrent_writers_leave_one_whole_object(self, store: Store, container: str) -> None:
+        bodies = [bytes([i]) * (50_000 + i) for i in range(8)]
+        errors: list[BaseException] = []
+
+        def write(b: bytes) -> None:
+            try:
+                for _ in range(3):
+                    store.put_object(container, "hot", b)
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=write, args=(b,)) for b in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        final = store.get_object(container, "hot")
+        assert final in bodies
+        assert store.head_object(container, "hot").etag == hashlib.md5(final).hexdigest()
+        assert store.head_container(container).object_count == 1
+
+    def test_concurrent_create_only_one_wins(self, store: Store, container: str) -> None:
+        if not store.supports_conditional_put:
+            pytest.skip(f"{type(store).__name__} does not promise atomic conditional puts")
+        wins: list[int] = []
+        lock = threading.Lock()
+
+        def create(i: int) -> None:
+            try:
+                store.put_object(container, "race", str(i).encode(), mode=CREATE)
+                with lock:
+                    wins.append(i)
+            except AlreadyExists:
+                pass
+
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(wins) == 1
+        assert store.get_object(container, "race") == str(wins[0]).encode()

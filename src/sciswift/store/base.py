@@ -26,7 +26,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import BinaryIO, Union
+from typing import Any, BinaryIO, Union
 
 from sciswift.errors import NotFound
 from sciswift.store.types import (
@@ -40,7 +40,7 @@ from sciswift.store.types import (
     Subdir,
 )
 
-__all__ = ["Store", "ObjectReader", "BytesReader", "PutData", "iter_chunks"]
+__all__ = ["Store", "ObjectReader", "ObjectWriter", "BytesReader", "PutData", "iter_chunks"]
 
 PutData = Union[bytes, bytearray, memoryview, Iterable[bytes], BinaryIO]
 """What a put accepts: a bytes-like value, an iterable of byte chunks, or a binary
@@ -124,6 +124,45 @@ class BytesReader(ObjectReader):
         buf[:n] = self._view[self._pos : self._pos + n]
         self._pos += n
         return n
+
+
+class ObjectWriter:
+    """An object being written piece by piece (the server streams request bodies
+    through one). Nothing is visible until ``commit``; ``abort`` (or a writer that is
+    garbage-collected uncommitted) leaves any previous object untouched.
+
+    This default spools to a temporary file and calls ``Store.put_object`` at commit;
+    backends that can write in place override ``Store.open_writer``.
+    """
+
+    def __init__(self, store: Store, container: str, name: str, **put_options: Any) -> None:
+        self._store = store
+        self._container = container
+        self._name = name
+        self._options = put_options
+        self._tmp: BinaryIO | None = tempfile.SpooledTemporaryFile(8 << 20)  # type: ignore[assignment]
+        self.bytes_written = 0
+
+    def write(self, data: bytes) -> None:
+        assert self._tmp is not None, "writer already finished"
+        self._tmp.write(data)
+        self.bytes_written += len(data)
+
+    def commit(self) -> ObjectInfo:
+        """Make the object visible, atomically; returns its info."""
+        assert self._tmp is not None, "writer already finished"
+        tmp, self._tmp = self._tmp, None
+        try:
+            tmp.seek(0)
+            return self._store.put_object(self._container, self._name, tmp, **self._options)
+        finally:
+            tmp.close()
+
+    def abort(self) -> None:
+        """Discard what was written."""
+        if self._tmp is not None:
+            self._tmp.close()
+            self._tmp = None
 
 
 class Store(ABC):
@@ -244,6 +283,24 @@ class Store(ABC):
         a system key set to ``""`` is removed. The body is untouched."""
 
     # ----------------------------------------------------------- conveniences
+    def open_writer(
+        self,
+        container: str,
+        name: str,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+        mode: PutMode = OVERWRITE,
+        etag: str | None = None,
+    ) -> ObjectWriter:
+        """Start writing an object piece by piece (same semantics as ``put_object``,
+        checked at ``commit``)."""
+        return ObjectWriter(
+            self, container, name,
+            content_type=content_type, metadata=metadata, system=system, mode=mode, etag=etag,
+        )
+
     def copy_object(
         self,
         src_container: str,

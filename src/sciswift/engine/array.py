@@ -1,0 +1,425 @@
+"""Reading and writing blocks of one Zarr v3 array, many chunks at a time.
+
+Contracts:
+
+- ``read(selection)`` returns exactly the selected block; chunks that were never
+  written (or hold only the fill value) read as the fill value without error.
+- ``write(selection, value)`` stores every touched chunk atomically (each chunk is
+  one object put). A chunk that ends up holding only the fill value is deleted
+  instead of stored. A chunk only partly covered is read, modified and written
+  back with a compare-and-swap on its ETag where the store supports it, so several
+  processes writing disjoint hyperslabs that share chunks all land, without locks.
+- A chunk whose bytes cannot be decoded raises CorruptData naming the dataset and
+  the chunk, never returns garbage.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sciswift.engine.chunks import ChunkPiece, chunk_pieces, normalize_selection, selection_shape
+from sciswift.engine.kv import KV, io_pool
+from sciswift.engine.metadata import ArrayMeta, chunk_key_encoder
+from sciswift.errors import AlreadyExists, CorruptData, PreconditionFailed
+from sciswift.store.types import CREATE, IfMatch
+
+__all__ = ["Array", "ChunkCache"]
+
+
+class ChunkCache:
+    """Decoded chunks, least recently used first out, bounded in bytes.
+
+    Shared by the arrays of one open file. Entries are ``(etag, array)``; ``etag`` is
+    None when unknown (a chunk we wrote without reading back an ETag).
+    """
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, tuple[str | None, np.ndarray[Any, Any]]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[str | None, np.ndarray[Any, Any]] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: str, chunk: np.ndarray[Any, Any], etag: str | None = None) -> None:
+        nbytes = chunk.nbytes
+        if nbytes > self.max_bytes // 4:
+            self.discard(key)
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= old[1].nbytes
+            self._items[key] = (etag, chunk)
+            self._size += nbytes
+            while self._size > self.max_bytes and self._items:
+                _, (_, evicted) = self._items.popitem(last=False)
+                self._size -= evicted.nbytes
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= old[1].nbytes
+
+    def discard_prefix(self, prefix: str) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k.startswith(prefix)]:
+                self._size -= self._items.pop(key)[1].nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._size = 0
+
+
+def _batches(items: list[Any], parts: int) -> list[list[Any]]:
+    size = max(1, math.ceil(len(items) / parts))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class Array:
+    """One array of a hierarchy: ``path`` is its node path ("" for a root array)."""
+
+    #: How many times a partial-chunk compare-and-swap write is retried.
+    CAS_RETRIES = 50
+
+    def __init__(self, kv: KV, path: str, meta: ArrayMeta, cache: ChunkCache | None = None) -> None:
+        self.kv = kv
+        self.path = path
+        self.meta = meta
+        self.cache = cache if cache is not None else ChunkCache()
+        self.pipeline = meta.pipeline()
+        kind, sep = chunk_key_encoder(meta.doc or {})
+        base = f"{path}/" if path else ""
+        if kind == "default":
+            self._key_base = base + "c"
+            self._sep = sep
+            self._v2 = False
+        else:
+            self._key_base = base
+            self._sep = sep
+            self._v2 = True
+        self._fill_chunk: np.ndarray[Any, Any] | None = None
+        self._concurrent = kv.store.supports_conditional_put
+        self._local = kv.store.is_local
+
+    # ------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.meta.shape
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        return self.meta.chunks
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.meta.dtype
+
+    @property
+    def fill_value(self) -> Any:
+        return self.meta.fill_value
+
+    def describe(self) -> str:
+        return f"/{self.path}" if self.path else "/"
+
+    def chunk_key(self, coords: Sequence[int]) -> str:
+        """The object key (relative to the file) of the chunk at ``coords``."""
+        if self._v2:
+            return self._key_base + (self._sep.join(map(str, coords)) if coords else "0")
+        if not coords:
+            return self._key_base
+        return self._key_base + self._sep + self._sep.join(map(str, coords))
+
+    @property
+    def chunk_prefix(self) -> str:
+        """Every chunk key of this array starts with this."""
+        return self._key_base + ("" if self._v2 else self._sep)
+
+    # -------------------------------------------------------------- helpers
+    def _new_chunk(self) -> np.ndarray[Any, Any]:
+        """A chunk-shaped array holding the fill value (a fresh, writable copy)."""
+        if self._fill_chunk is None:
+            fc = np.empty(self.chunks, dtype=self.dtype)
+            if self.dtype.kind == "O":
+                fill = self.fill_value
+                for idx in np.ndindex(fc.shape):
+                    fc[idx] = fill
+            else:
+                fc[...] = self.fill_value
+            self._fill_chunk = fc
+        return self._fill_chunk.copy()
+
+    def _is_fill(self, chunk: np.ndarray[Any, Any]) -> bool:
+        if self.dtype.kind == "O" or self.dtype.hasobject:
+            return False
+        fill = self.fill_value
+        if self.dtype.kind in "fc":
+            return bool(np.array_equal(chunk, np.broadcast_to(np.asarray(fill, self.dtype), chunk.shape), equal_nan=True))
+        if self.dtype.fields is not None or self.dtype.kind == "V":
+            return chunk.tobytes() == np.asarray(fill, self.dtype).tobytes() * chunk.size
+        return bool(np.all(chunk == fill))
+
+    def _decode(self, key: str, raw: bytes) -> np.ndarray[Any, Any]:
+        try:
+            return self.pipeline.decode(raw, self.chunks)
+        except CorruptData as e:
+            raise CorruptData(
+                f"dataset {self.describe()}: chunk {key} ({self.kv.describe(key)}) is corrupt: {e.message}",
+                self.kv.describe(key),
+            ) from e
+
+    def _load(self, key: str) -> np.ndarray[Any, Any] | None:
+        """The decoded chunk at ``key`` (cache first), None if not stored."""
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit[1]
+        raw = self.kv.get(key)
+        if raw is None:
+            return None
+        chunk = self._decode(key, raw)
+        self.cache.put(key, chunk)
+        return chunk
+
+    # ------------------------------------------------------------------ read
+    def read(self, selection: Sequence[slice], out: np.ndarray[Any, Any] | None = None) -> np.ndarray[Any, Any]:
+        """The block picked by one slice per dimension (steps > 0)."""
+        sel = normalize_selection(selection, self.shape)
+        shape = selection_shape(sel)
+        if out is None:
+            out = np.empty(shape, dtype=self.dtype)
+        elif out.shape != shape:
+            raise ValueError(f"output has shape {out.shape}, selection has {shape}")
+        if out.size == 0:
+            return out
+        pieces = list(chunk_pieces(sel, self.chunks, self.shape))
+        todo: list[tuple[str, ChunkPiece]] = []
+        for p in pieces:
+            key = self.chunk_key(p.coords)
+            hit = self.cache.get(key)
+            if hit is not None:
+                out[p.outer] = hit[1][p.inner]
+            else:
+                todo.append((key, p))
+        if not todo:
+            return out
+        if len(todo) == 1 or (self._local and self.pipeline.trivial):
+            self._read_batch(todo, out)
+        else:
+            workers = 4 if self._local else 32
+            futures = [io_pool().submit(self._read_batch, b, out) for b in _batches(todo, workers)]
+            for f in futures:
+                f.result()
+        return out
+
+    def _read_batch(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any]) -> None:
+        fill = self.fill_value
+        for key, p in todo:
+            raw = self.kv.get(key)
+            if raw is None:
+                if self.dtype.kind == "O":
+                    region = out[p.outer]
+                    for idx in np.ndindex(region.shape):
+                        region[idx] = fill
+                else:
+                    out[p.outer] = fill
+                continue
+            chunk = self._decode(key, raw)
+            self.cache.put(key, chunk)
+            out[p.outer] = chunk[p.inner]
+
+    # ----------------------------------------------------------------- write
+    def write(self, selection: Sequence[slice], value: Any) -> None:
+        """Store ``value`` (broadcast to the selection's shape) into the block."""
+        sel = normalize_selection(selection, self.shape)
+        shape = selection_shape(sel)
+        if math.prod(shape) == 0:
+            return
+        if self.dtype.kind == "O":
+            arr = np.empty(shape, dtype=self.dtype)
+            arr[...] = value if not isinstance(value, np.ndarray) or value.shape == shape or value.ndim == 0 else np.broadcast_to(value, shape)
+            value = arr
+        else:
+            value = np.broadcast_to(np.asarray(value, dtype=self.dtype), shape)
+        pieces = list(chunk_pieces(sel, self.chunks, self.shape))
+        full = [p for p in pieces if p.full]
+        partial = [p for p in pieces if not p.full]
+        if full:
+            self._write_full(full, value)
+        if partial:
+            if len(partial) == 1:
+                self._write_partial(partial, value)
+            else:
+                workers = 4 if self._local else 32
+                futures = [io_pool().submit(self._write_partial, b, value) for b in _batches(partial, workers)]
+                for f in futures:
+                    f.result()
+
+    def _chunk_from(self, p: ChunkPiece, value: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        block = value[p.outer]
+        if block.shape == self.chunks:
+            return np.ascontiguousarray(block)
+        chunk = self._new_chunk()  # an edge chunk: pad beyond the array with fill
+        chunk[p.inner] = block
+        return chunk
+
+    def _write_full(self, pieces: list[ChunkPiece], value: np.ndarray[Any, Any]) -> None:
+        def encode(batch: list[ChunkPiece]) -> tuple[dict[str, bytes], list[str]]:
+            puts: dict[str, bytes] = {}
+            drops: list[str] = []
+            for p in batch:
+                key = self.chunk_key(p.coords)
+                chunk = self._chunk_from(p, value)
+                if self._is_fill(chunk):
+                    drops.append(key)
+                    self.cache.discard(key)
+                else:
+                    puts[key] = self.pipeline.encode(chunk)
+                    # Not cached: the chunk may be a view of the caller's array.
+                    self.cache.discard(key)
+            return puts, drops
+
+        if self._local:
+            if len(pieces) > 2 and not self.pipeline.trivial:
+                results = list(io_pool().map(encode, _batches(pieces, 4)))
+            else:
+                results = [encode(pieces)]
+            puts: dict[str, bytes] = {}
+            drops: list[str] = []
+            for p_, d_ in results:
+                puts.update(p_)
+                drops += d_
+            self.kv.set_many(puts)
+            self.kv.delete_many(drops)
+            return
+
+        def encode_and_store(batch: list[ChunkPiece]) -> None:
+            puts, drops = encode(batch)
+            for k, v in puts.items():
+                self.kv.set(k, v)
+            for k in drops:
+                self.kv.delete(k)
+
+        futures = [io_pool().submit(encode_and_store, b) for b in _batches(pieces, 32)]
+        for f in futures:
+            f.result()
+
+    def _write_partial(self, pieces: list[ChunkPiece], value: np.ndarray[Any, Any]) -> None:
+        for p in pieces:
+            key = self.chunk_key(p.coords)
+            if not self._concurrent:
+                chunk = self._load(key)
+                chunk = self._new_chunk() if chunk is None else np.array(chunk, copy=True)
+                chunk[p.inner] = value[p.outer]
+                self._store_chunk(key, chunk)
+                continue
+            self._compare_and_swap(key, p, value)
+
+    def _store_chunk(self, key: str, chunk: np.ndarray[Any, Any]) -> None:
+        if self._is_fill(chunk):
+            self.kv.delete(key)
+            self.cache.discard(key)
+        else:
+            self.kv.set(key, self.pipeline.encode(chunk))
+            self.cache.put(key, chunk)
+
+    def _compare_and_swap(self, key: str, p: ChunkPiece, value: np.ndarray[Any, Any]) -> None:
+        # Read-modify-write that never loses another writer's update to the same
+        # chunk: the put only succeeds against the version we modified.
+        hit = self.cache.get(key)
+        for _ in range(self.CAS_RETRIES):
+            if hit is not None and hit[0] is not None:
+                etag, current = hit
+                hit = None
+            else:
+                got = self.kv.get_with_etag(key)
+                if got is None:
+                    etag, current = None, None
+                else:
+                    etag, current = got[1], self._decode(key, got[0])
+            chunk = self._new_chunk() if current is None else np.array(current, copy=True)
+            chunk[p.inner] = value[p.outer]
+            data = self.pipeline.encode(chunk)
+            try:
+                info = self.kv.set(key, data, mode=CREATE if etag is None else IfMatch(etag))
+            except (PreconditionFailed, AlreadyExists):
+                continue
+            self.cache.put(key, chunk, info.etag)
+            return
+        raise CorruptData(
+            f"dataset {self.describe()}: chunk {key} kept changing under {self.CAS_RETRIES} attempts to update it",
+            self.kv.describe(key),
+        )
+
+    # ---------------------------------------------------------------- resize
+    def stored_chunk_keys(self) -> list[str]:
+        """Keys of the chunks that exist in the store."""
+        prefix = self.chunk_prefix
+        keys = self.kv.list_prefix(prefix)
+        if self._v2:
+            return [k for k in keys if "/" not in k[len(prefix):] and not k.endswith("zarr.json")]
+        return keys
+
+    def coords_of(self, key: str) -> tuple[int, ...] | None:
+        """Grid coordinates of a chunk key, None if it is not one of this array's."""
+        rest = key[len(self.chunk_prefix):]
+        if not rest and not self.shape:
+            return ()
+        try:
+            return tuple(int(x) for x in rest.split(self._sep))
+        except ValueError:
+            return None
+
+    def resize(self, new_shape: Sequence[int]) -> None:
+        """Change the shape. Data outside the new shape is discarded, so growing again
+        later shows the fill value there (as HDF5 does)."""
+        new_shape = tuple(int(n) for n in new_shape)
+        old_shape = self.shape
+        if any(n < o for n, o in zip(new_shape, old_shape)):
+            drops = []
+            trims = []
+            for key in self.stored_chunk_keys():
+                coords = self.coords_of(key)
+                if coords is None or len(coords) != len(new_shape):
+                    continue
+                starts = [c * s for c, s in zip(coords, self.chunks)]
+                if any(st >= n for st, n in zip(starts, new_shape)):
+                    drops.append(key)
+                elif any(st + s > n and n < o for st, s, n, o in zip(starts, self.chunks, new_shape, old_shape)):
+                    trims.append((key, starts))
+            self.kv.delete_many(drops)
+            for key in drops:
+                self.cache.discard(key)
+            for key, starts in trims:
+                chunk = self._load(key)
+                if chunk is None:
+                    continue
+                chunk = np.array(chunk, copy=True)
+                region = tuple(slice(max(0, n - st), None) for st, n in zip(starts, new_shape))
+                for d, r in enumerate(region):
+                    if r.start < self.chunks[d]:
+                        idx = [slice(None)] * len(region)
+                        idx[d] = r
+                        if self.dtype.kind == "O":
+                            sub = chunk[tuple(idx)]
+                            for i in np.ndindex(sub.shape):
+                                sub[i] = self.fill_value
+                        else:
+                            chunk[tuple(idx)] = self.fill_value
+                self._store_chunk(key, chunk)
+        self.meta.shape = new_shape
+
+    def nchunks_stored(self) -> int:
+        return len(self.stored_chunk_keys())

@@ -1,0 +1,287 @@
+"""The Zarr v3 codec pipeline, on numpy and numcodecs.
+
+A pipeline turns one chunk (a numpy array of the chunk shape) into the bytes of its
+object and back: array->array codecs (``transpose``, numcodecs' array filters),
+one array->bytes codec (``bytes``, ``vlen-utf8``, ``vlen-bytes``;
+``sharding_indexed`` is handled by ``sciswift.engine.sharding``), then
+bytes->bytes codecs (``gzip``, ``zstd``, ``blosc``, ``crc32c`` and numcodecs'
+``numcodecs.*`` codecs as zarr-python names them).
+
+``build_codecs`` maps h5py's filter arguments (compression, compression_opts,
+shuffle, fletcher32, scaleoffset) onto codecs that zarr-python can also read.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+import crc32c as _crc32c
+import numcodecs
+import numpy as np
+
+from sciswift.engine.dtypes import DtypeInfo
+from sciswift.engine.vlen import decode_vlen, encode_vlen
+from sciswift.errors import CorruptData, InvalidInput, NotSupported
+
+__all__ = ["Pipeline", "build_codecs", "FilterSpec", "COMPRESSORS"]
+
+_U32 = struct.Struct("<I")
+
+
+class _Crc32c:
+    """Zarr v3 ``crc32c``: a 4-byte little-endian CRC-32C appended to the bytes."""
+
+    def encode(self, buf: bytes) -> bytes:
+        return buf + _U32.pack(_crc32c.crc32c(buf))
+
+    def decode(self, buf: bytes) -> bytes:
+        if len(buf) < 4:
+            raise CorruptData("chunk too short for its crc32c checksum")
+        body = memoryview(buf)[:-4]
+        if _crc32c.crc32c(body) != _U32.unpack_from(buf, len(buf) - 4)[0]:
+            raise CorruptData("crc32c checksum mismatch")
+        return bytes(body)
+
+
+_BLOSC_SHUFFLE = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+
+
+def _bytes_codec(spec: dict[str, Any]) -> Any:
+    """A numcodecs codec object for one bytes->bytes codec JSON."""
+    name = spec["name"]
+    conf = dict(spec.get("configuration") or {})
+    if name == "gzip":
+        return numcodecs.GZip(level=conf.get("level", 5))
+    if name == "zstd":
+        return numcodecs.Zstd(level=conf.get("level", 0), checksum=conf.get("checksum", False))
+    if name == "blosc":
+        shuffle = conf.get("shuffle", "noshuffle")
+        return numcodecs.Blosc(
+            cname=conf.get("cname", "zstd"),
+            clevel=conf.get("clevel", 5),
+            shuffle=_BLOSC_SHUFFLE.get(shuffle, shuffle) if isinstance(shuffle, str) else shuffle,
+            blocksize=conf.get("blocksize", 0),
+        )
+    if name == "crc32c":
+        return _Crc32c()
+    if name.startswith("numcodecs."):
+        return numcodecs.get_codec({"id": name[len("numcodecs."):], **conf})
+    raise NotSupported(f"codec {name!r} is not supported")
+
+
+_ARRAY_TO_BYTES = ("bytes", "vlen-utf8", "vlen-bytes", "sharding_indexed")
+_NUMCODECS_ARRAY = ("numcodecs.fixedscaleoffset", "numcodecs.delta", "numcodecs.quantize",
+                    "numcodecs.bitround", "numcodecs.astype", "numcodecs.packbits")
+
+
+class Pipeline:
+    """Encode and decode chunks of one array (``codecs`` is the Zarr JSON list)."""
+
+    def __init__(self, codecs: Sequence[dict[str, Any]], info: DtypeInfo) -> None:
+        self.info = info
+        self.json = list(codecs)
+        self.array_array: list[tuple[str, Any]] = []
+        self.array_bytes: dict[str, Any] | None = None
+        self.bytes_bytes: list[Any] = []
+        for spec in codecs:
+            name = spec["name"]
+            if name in _ARRAY_TO_BYTES:
+                if self.array_bytes is not None:
+                    raise InvalidInput("more than one array-to-bytes codec")
+                self.array_bytes = spec
+            elif self.array_bytes is None:
+                if name == "transpose":
+                    self.array_array.append(("transpose", tuple(spec["configuration"]["order"])))
+                elif name in _NUMCODECS_ARRAY:
+                    conf = dict(spec.get("configuration") or {})
+                    self.array_array.append(("numcodecs", numcodecs.get_codec({"id": name[10:], **conf})))
+                else:
+                    raise NotSupported(f"array-to-array codec {name!r} is not supported")
+            else:
+                self.bytes_bytes.append(_bytes_codec(spec))
+        if self.array_bytes is None:
+            raise InvalidInput("codec list has no array-to-bytes codec")
+        self.sharded = self.array_bytes["name"] == "sharding_indexed"
+        conf = self.array_bytes.get("configuration") or {}
+        self._big = conf.get("endian") == "big"
+        dt = info.dtype
+        # Bytes on disk are in the codec's byte order; in memory we keep the dtype's.
+        if dt.itemsize > 1 and dt.kind in "biufcmM" and dt.fields is None and not dt.subdtype:
+            self.stored_dtype = dt.newbyteorder(">" if self._big else "<")
+        else:
+            self.stored_dtype = dt
+        # The fast path: a plain `bytes` codec, no filters, nothing to do but view.
+        self.trivial = not self.array_array and not self.bytes_bytes and self.array_bytes["name"] == "bytes"
+
+    # ------------------------------------------------------------------ encode
+    def encode(self, chunk: np.ndarray[Any, Any]) -> bytes:
+        """The stored bytes of one chunk (C order, the chunk's full shape)."""
+        arr = chunk
+        for kind, op in self.array_array:
+            arr = np.transpose(arr, op) if kind == "transpose" else _apply_numcodecs(op, arr)
+        name = self.array_bytes["name"]  # type: ignore[index]
+        if name == "bytes":
+            data: bytes = np.ascontiguousarray(arr, dtype=self.stored_dtype if arr.dtype == self.info.dtype else None).tobytes()
+        else:
+            data = encode_vlen(np.asarray(arr), self.info.storage)
+        for codec in self.bytes_bytes:
+            data = codec.encode(data)
+            if not isinstance(data, bytes):
+                data = bytes(data)
+        return data
+
+    # ------------------------------------------------------------------ decode
+    def decode(self, data: bytes, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
+        """The chunk array (of ``shape``, the array's dtype) stored as ``data``.
+
+        Raises CorruptData when the bytes cannot be decoded or have the wrong size.
+        """
+        try:
+            for codec in reversed(self.bytes_bytes):
+                data = codec.decode(data)
+        except CorruptData:
+            raise
+        except Exception as e:
+            raise CorruptData(f"cannot decompress: {e}") from e
+        # Array-array codecs run on the shape they produced (transpose permutes it).
+        inner_shape = shape
+        for kind, op in self.array_array:
+            if kind == "transpose":
+                inner_shape = tuple(inner_shape[i] for i in op)
+        name = self.array_bytes["name"]  # type: ignore[index]
+        if name == "bytes":
+            dt = self._decoded_dtype()
+            expected = int(np.prod(inner_shape)) * dt.itemsize
+            if len(data) != expected:
+                raise CorruptData(f"chunk holds {len(data)} bytes, expected {expected}")
+            arr = np.frombuffer(data, dtype=dt).reshape(inner_shape)
+        else:
+            arr = decode_vlen(bytes(data), self.info.storage, self.info.dtype, inner_shape)
+        for kind, op in reversed(self.array_array):
+            if kind == "transpose":
+                arr = np.transpose(arr, np.argsort(op))
+            else:
+                arr = np.asarray(op.decode(np.ascontiguousarray(arr))).reshape(arr.shape)
+        return arr
+
+    def _decoded_dtype(self) -> np.dtype[Any]:
+        # Numcodecs array filters (scale-offset) store another dtype than the array's.
+        for kind, op in reversed(self.array_array):
+            if kind == "numcodecs" and getattr(op, "astype", None) is not None:
+                return np.dtype(op.astype)
+        return self.stored_dtype
+
+
+def _apply_numcodecs(codec: Any, arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    out = np.asarray(codec.encode(np.ascontiguousarray(arr)))
+    return out.reshape(arr.shape)
+
+
+# ------------------------------------------------------------------ h5py filters
+
+COMPRESSORS = ("gzip", "lzf", "zstd", "lz4", "blosc", "szip")
+"""Compression names accepted by ``create_dataset(compression=...)``."""
+
+
+class FilterSpec(dict):  # type: ignore[type-arg]
+    """h5py-level description of a dataset's filters, kept in the reserved key so
+    ``Dataset.compression`` etc. report what the user asked for."""
+
+
+def build_codecs(
+    info: DtypeInfo,
+    *,
+    compression: str | int | None = None,
+    compression_opts: Any = None,
+    shuffle: bool = False,
+    fletcher32: bool = False,
+    scaleoffset: int | bool | None = None,
+) -> tuple[list[dict[str, Any]], FilterSpec]:
+    """Zarr codecs for h5py's filter arguments, and the FilterSpec to remember.
+
+    ``lzf`` is stored as ``numcodecs.lz4`` (same purpose: fast, light), since LZF has
+    no Zarr codec other readers know; the FilterSpec keeps ``lzf`` so the dataset
+    reports it and HDF5 export writes real LZF.
+    """
+    dt = info.dtype
+    filters = FilterSpec()
+    array_array: list[dict[str, Any]] = []
+    bytes_bytes: list[dict[str, Any]] = []
+
+    if scaleoffset is not None and scaleoffset is not False:
+        if info.storage != "fixed" or dt.kind not in "iuf" or dt.fields is not None:
+            raise TypeError(f"scale-offset filter does not apply to dtype {dt}")
+        if dt.kind == "f":
+            if scaleoffset is True:
+                raise ValueError("float scale-offset needs an explicit number of decimal digits")
+            digits = int(scaleoffset)
+            scale = 10**digits
+            array_array.append({
+                "name": "numcodecs.fixedscaleoffset",
+                "configuration": {"offset": 0, "scale": scale, "dtype": dt.str, "astype": "<i8"},
+            })
+        filters["scaleoffset"] = int(scaleoffset) if scaleoffset is not True else 0
+
+    if shuffle and info.storage == "fixed" and dt.itemsize > 1:
+        bytes_bytes.append({"name": "numcodecs.shuffle", "configuration": {"elementsize": dt.itemsize}})
+        filters["shuffle"] = True
+    elif shuffle:
+        filters["shuffle"] = True
+
+    if compression is not None:
+        comp, opts = _normalise_compression(compression, compression_opts)
+        filters["compression"] = comp
+        filters["compression_opts"] = opts
+        if comp == "gzip":
+            bytes_bytes.append({"name": "gzip", "configuration": {"level": opts}})
+        elif comp == "lzf":
+            bytes_bytes.append({"name": "numcodecs.lz4", "configuration": {"acceleration": 1}})
+        elif comp == "zstd":
+            bytes_bytes.append({"name": "zstd", "configuration": {"level": opts, "checksum": False}})
+        elif comp == "lz4":
+            bytes_bytes.append({"name": "numcodecs.lz4", "configuration": {"acceleration": opts or 1}})
+        elif comp == "blosc":
+            conf = {"cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": max(1, dt.itemsize), "blocksize": 0}
+            if isinstance(opts, dict):
+                conf.update(opts)
+            bytes_bytes.append({"name": "blosc", "configuration": conf})
+
+    if fletcher32:
+        bytes_bytes.append({"name": "numcodecs.fletcher32"})
+        filters["fletcher32"] = True
+
+    return [*array_array, info.array_codec, *bytes_bytes], filters
+
+
+def _normalise_compression(compression: str | int, opts: Any) -> tuple[str, Any]:
+    # Numeric HDF5 filter ids users pass to h5py (1 = deflate, 32000 = lzf, ...).
+    by_id = {1: "gzip", 32000: "lzf", 32015: "zstd", 32004: "lz4", 32001: "blosc", 4: "szip"}
+    if isinstance(compression, (int, np.integer)) and not isinstance(compression, bool):
+        if int(compression) in range(0, 10) and opts is None:
+            return "gzip", int(compression)
+        name = by_id.get(int(compression))
+        if name is None:
+            raise ValueError(f'Unknown compression filter number: {compression}')
+        compression = name
+    if not isinstance(compression, str):
+        raise TypeError(f"compression must be a string or filter number, not {type(compression).__name__}")
+    comp = compression.lower()
+    if comp not in COMPRESSORS:
+        raise ValueError(f'Compression filter "{compression}" is unavailable')
+    if comp == "szip":
+        raise ValueError('Compression filter "szip" is unavailable')
+    if comp == "gzip":
+        level = 4 if opts is None else opts
+        if not isinstance(level, (int, np.integer)) or not 0 <= int(level) <= 9:
+            raise ValueError("GZIP setting must be an integer from 0-9, not %r" % (level,))
+        return comp, int(level)
+    if comp == "lzf":
+        if opts is not None:
+            raise ValueError("LZF compression filter accepts no options")
+        return comp, None
+    if comp == "zstd":
+        level = 3 if opts is None else opts
+        return comp, int(level)
+    return comp, opts

@@ -1,0 +1,384 @@
+"""One HDF5-style file in the native layout: a Zarr v3 hierarchy under a Location.
+
+Opening a file costs one request: the root ``zarr.json`` carries consolidated
+metadata (every node's ``zarr.json``, zarr-python's inline format), so the whole
+tree is known without listing. Changes to metadata (new groups and arrays,
+attributes, resizes) are kept in memory and written at ``flush``/``close``, as
+HDF5 keeps its metadata cache: each changed node's own ``zarr.json`` (what other
+Zarr readers use) and then the root with the consolidated view.
+
+Several processes may change one file at once: ``flush`` merges this process's
+changes into the latest consolidated view and writes the root with a
+compare-and-swap on its ETag, retrying on conflict, so no process's new nodes are
+lost. Chunk data is written straight away by ``Array``.
+
+A hierarchy written by another tool without consolidated metadata is read lazily
+(listing the store) and gets consolidated metadata on its first flush.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from sciswift.engine.array import Array, ChunkCache
+from sciswift.engine.kv import KV
+from sciswift.engine.metadata import ArrayMeta, dump_json, group_json, parse_json
+from sciswift.errors import AlreadyExists, InvalidInput, NotFound, PreconditionFailed
+from sciswift.store.types import CREATE, IfMatch
+from sciswift.store.url import Location
+
+__all__ = ["Hierarchy", "MODES", "join", "parent_of", "META_KEY"]
+
+MODES = ("r", "r+", "w", "w-", "x", "a")
+META_KEY = "zarr.json"
+
+
+def join(parent: str, name: str) -> str:
+    """Node path of ``name`` under ``parent`` ("" is the root)."""
+    return f"{parent}/{name}" if parent else name
+
+
+def parent_of(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def _meta_key(path: str) -> str:
+    return f"{path}/{META_KEY}" if path else META_KEY
+
+
+class Hierarchy:
+    """The tree of one file. Paths are "" (root) or "a/b" (no leading slash)."""
+
+    def __init__(self, location: Location, mode: str = "r", *, cache_bytes: int = 64 << 20) -> None:
+        if mode not in MODES:
+            raise ValueError(f"Invalid mode; must be one of r, r+, w, w-, x, a (got {mode!r})")
+        self.location = location
+        self.kv = KV(location)
+        self.mode = mode
+        self.writable = mode != "r"
+        self.cache = ChunkCache(cache_bytes)
+        self._lock = threading.RLock()
+        self._nodes: dict[str, dict[str, Any] | None] = {}
+        self._children: dict[str, list[str]] = {}
+        self._complete = False
+        self._changed: set[str] = set()
+        self._deleted: set[str] = set()
+        self._arrays: dict[str, Array] = {}
+        self.closed = False
+        self._open(mode)
+
+    # ------------------------------------------------------------------ open
+    def _open(self, mode: str) -> None:
+        root = self._fetch_root() if self.kv.container_exists() else None
+        display = self.location.display
+        if mode in ("r", "r+"):
+            if root is None:
+                raise NotFound(f"Unable to open file {display!r}: no such file in the store", display)
+        elif mode in ("w-", "x"):
+            if root is not None:
+                raise AlreadyExists(f"Unable to create file {display!r}: file exists", display)
+        if mode == "w" and root is not None:
+            self._truncate()
+            root = None
+        if root is None and mode != "r" and mode != "r+":
+            self.kv.ensure_container()
+            self._nodes = {"": group_json()}
+            self._children = {"": []}
+            self._complete = True
+            self._changed.add("")
+            self.flush()
+
+    def _fetch_root(self) -> dict[str, Any] | None:
+        raw = self.kv.get(META_KEY)
+        if raw is None:
+            return None
+        doc = parse_json(raw, self.kv.describe(META_KEY))
+        self._load_root(doc)
+        return doc
+
+    def _load_root(self, doc: dict[str, Any]) -> None:
+        cons = doc.pop("consolidated_metadata", None)
+        self._nodes = {"": doc}
+        self._children = {}
+        if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
+            for path, meta in cons["metadata"].items():
+                meta = dict(meta)
+                meta.pop("consolidated_metadata", None)
+                self._nodes[path] = meta
+            self._complete = True
+            self._reindex()
+        else:
+            self._complete = False
+
+    def _reindex(self) -> None:
+        children: dict[str, list[str]] = {}
+        for path, doc in self._nodes.items():
+            if doc is None:
+                continue
+            if doc.get("node_type") == "group":
+                children.setdefault(path, [])
+            if path:
+                children.setdefault(parent_of(path), []).append(path.rpartition("/")[2])
+        self._children = children
+
+    def _truncate(self) -> None:
+        prefix = ""
+        self.kv.delete_many(self.kv.list_prefix(prefix))
+        self.cache.clear()
+
+    # ----------------------------------------------------------------- reads
+    def get(self, path: str) -> dict[str, Any] | None:
+        """The ``zarr.json`` document of the node at ``path``, None if there is none."""
+        with self._lock:
+            if path in self._nodes:
+                return self._nodes[path]
+            if self._complete:
+                return None
+            raw = self.kv.get(_meta_key(path))
+            doc = parse_json(raw, self.kv.describe(_meta_key(path))) if raw is not None else None
+            self._nodes[path] = doc
+            return doc
+
+    def kind(self, path: str) -> str | None:
+        """"group", "array" or None."""
+        doc = self.get(path)
+        return None if doc is None else doc["node_type"]
+
+    def children(self, path: str) -> list[str]:
+        """Names of the nodes directly under the group at ``path`` (sorted by UTF-8)."""
+        with self._lock:
+            if path in self._children:
+                return sorted(self._children[path], key=lambda s: s.encode("utf-8", "surrogatepass"))
+            if self._complete:
+                return []
+            _, dirs = self.kv.list_dir(f"{path}/" if path else "")
+            names = [d for d in dirs if self.get(join(path, d)) is not None]
+            self._children[path] = names
+            return sorted(names, key=lambda s: s.encode("utf-8", "surrogatepass"))
+
+    def walk(self, path: str = "") -> Iterator[str]:
+        """Every node path under ``path`` (excluded), parents before children."""
+        for name in self.children(path):
+            child = join(path, name)
+            yield child
+            if self.kind(child) == "group":
+                yield from self.walk(child)
+
+    def array(self, path: str) -> Array:
+        """The Array at ``path`` (one object per path, shared by all callers)."""
+        with self._lock:
+            arr = self._arrays.get(path)
+            if arr is not None:
+                return arr
+            doc = self.get(path)
+            if doc is None or doc["node_type"] != "array":
+                raise NotFound(f"no array at /{path} in {self.location.display}", path)
+            meta = ArrayMeta.from_json(doc, f"{self.location.display}:/{path}")
+            arr = Array(self.kv, path, meta, self.cache)
+            self._arrays[path] = arr
+            return arr
+
+    # ---------------------------------------------------------------- writes
+    def _check_writable(self) -> None:
+        if self.closed:
+            raise ValueError("file is closed")
+        if not self.writable:
+            raise ValueError(f"file {self.location.display!r} is open read-only")
+
+    def _set(self, path: str, doc: dict[str, Any]) -> None:
+        new = self._nodes.get(path) is None
+        self._nodes[path] = doc
+        self._changed.add(path)
+        self._deleted.discard(path)
+        if new and path:
+            parent = parent_of(path)
+            siblings = self._children.setdefault(parent, [])
+            name = path.rpartition("/")[2]
+            if name not in siblings:
+                siblings.append(name)
+        if doc["node_type"] == "group":
+            self._children.setdefault(path, [])
+
+    def create_group(self, path: str, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Add a group (its parent must exist). AlreadyExists if the name is taken."""
+        with self._lock:
+            self._check_writable()
+            self._check_new(path)
+            doc = group_json(attributes)
+            self._set(path, doc)
+            return doc
+
+    def create_array(self, path: str, meta: ArrayMeta) -> Array:
+        """Add an array described by ``meta``. AlreadyExists if the name is taken."""
+        with self._lock:
+            self._check_writable()
+            self._check_new(path)
+            self._set(path, meta.to_json())
+            meta.doc = self._nodes[path]  # type: ignore[assignment]
+            arr = Array(self.kv, path, meta, self.cache)
+            self._arrays[path] = arr
+            return arr
+
+    def _check_new(self, path: str) -> None:
+        if not path:
+            raise AlreadyExists("the root group always exists", "/")
+        if self.get(path) is not None:
+            raise AlreadyExists(f"Unable to create /{path}: name already exists", path)
+        parent = parent_of(path)
+        if self.kind(parent) != "group":
+            raise NotFound(f"Unable to create /{path}: parent group /{parent} does not exist", path)
+
+    def set_attributes(self, path: str, attributes: dict[str, Any]) -> None:
+        """Replace the attributes of the node at ``path``."""
+        with self._lock:
+            self._check_writable()
+            doc = self.get(path)
+            if doc is None:
+                raise NotFound(f"no node at /{path}", path)
+            doc = dict(doc)
+            doc["attributes"] = attributes
+            self._nodes[path] = doc
+            self._changed.add(path)
+            arr = self._arrays.get(path)
+            if arr is not None:
+                arr.meta.attributes = attributes
+                arr.meta.doc = doc
+
+    def update_array(self, path: str) -> None:
+        """Record that the Array at ``path`` changed its metadata (shape, attributes)."""
+        with self._lock:
+            self._check_writable()
+            arr = self._arrays[path]
+            doc = arr.meta.to_json()
+            arr.meta.doc = doc
+            self._nodes[path] = doc
+            self._changed.add(path)
+
+    def resize(self, path: str, shape: tuple[int, ...]) -> None:
+        with self._lock:
+            self._check_writable()
+            self.array(path).resize(shape)
+            self.update_array(path)
+
+    def delete(self, path: str) -> None:
+        """Remove the node at ``path`` and everything under it, data included."""
+        with self._lock:
+            self._check_writable()
+            if not path:
+                raise InvalidInput("cannot delete the root group", "/")
+            if self.get(path) is None:
+                raise NotFound(f"no node at /{path}", path)
+            doomed = [path, *self.walk(path)] if self.kind(path) == "group" else [path]
+            keys = set(self.kv.list_prefix(path + "/"))
+            keys.update(_meta_key(p) for p in doomed)
+            self.kv.delete_many(sorted(keys))
+            self.cache.discard_prefix(path + "/")
+            for p in doomed:
+                self._nodes[p] = None
+                self._children.pop(p, None)
+                self._arrays.pop(p, None)
+                self._changed.discard(p)
+                self._deleted.add(p)
+            siblings = self._children.get(parent_of(path), [])
+            name = path.rpartition("/")[2]
+            if name in siblings:
+                siblings.remove(name)
+
+    def move(self, src: str, dst: str) -> None:
+        """Rename a node (and its subtree). Objects are copied, then the source removed."""
+        with self._lock:
+            self._check_writable()
+            if self.get(src) is None:
+                raise NotFound(f"no node at /{src}", src)
+            if dst == src or dst.startswith(src + "/"):
+                raise InvalidInput(f"cannot move /{src} into itself", src)
+            self._check_new(dst)
+            subtree = [src, *self.walk(src)] if self.kind(src) == "group" else [src]
+            docs = {p: self._nodes[p] for p in subtree}
+            store, c = self.kv.store, self.kv.container
+            for key in self.kv.list_prefix(src + "/"):
+                if key.endswith("/" + "zarr.json") and key[: -len("/zarr.json")] in docs:
+                    continue
+                new_key = dst + key[len(src):]
+                store.copy_object(c, self.kv.name(key), c, self.kv.name(new_key))
+            for p, doc in docs.items():
+                self._set(dst + p[len(src):], dict(doc))  # type: ignore[arg-type]
+            self.delete(src)
+
+    # ----------------------------------------------------------------- flush
+    def _load_everything(self) -> None:
+        for path in list(self.walk("")):
+            self.get(path)
+        self._complete = True
+
+    def flush(self) -> None:
+        """Write changed metadata: each node's zarr.json, then the consolidated root."""
+        with self._lock:
+            if not self.writable or (not self._changed and not self._deleted):
+                return
+            if not self._complete:
+                self._load_everything()
+            changed = {p: self._nodes[p] for p in self._changed if self._nodes.get(p) is not None}
+            own = {_meta_key(p): dump_json(d) for p, d in changed.items() if p}  # type: ignore[arg-type]
+            self.kv.set_many(own)
+            self._write_root(changed, set(self._deleted))
+            self._changed.clear()
+            self._deleted.clear()
+
+    def _write_root(self, changed: dict[str, Any], deleted: set[str]) -> None:
+        concurrent = self.kv.store.supports_conditional_put
+        for _ in range(100):
+            if concurrent:
+                got = self.kv.get_with_etag(META_KEY)
+                etag = got[1] if got else None
+                if got is not None:
+                    latest = parse_json(got[0], self.kv.describe(META_KEY))
+                    cons = (latest.pop("consolidated_metadata", None) or {}).get("metadata") or {}
+                    merged: dict[str, Any] = {"": latest, **cons}
+                else:
+                    merged = {}
+                for p in deleted:
+                    for q in [q for q in merged if q == p or q.startswith(p + "/")]:
+                        del merged[q]
+                merged.update(changed)
+                if "" not in merged:
+                    merged[""] = self._nodes[""]
+            else:
+                etag = None
+                merged = {p: d for p, d in self._nodes.items() if d is not None}
+            root = dict(merged[""])
+            root["consolidated_metadata"] = {
+                "kind": "inline",
+                "must_understand": False,
+                "metadata": {p: d for p, d in sorted(merged.items()) if p},
+            }
+            data = dump_json(root)
+            try:
+                if concurrent:
+                    self.kv.set(META_KEY, data, mode=CREATE if etag is None else IfMatch(etag), content_type="application/json")
+                else:
+                    self.kv.set(META_KEY, data, content_type="application/json")
+            except (PreconditionFailed, AlreadyExists):
+                continue
+            # Others' nodes become visible to us too.
+            for p, d in merged.items():
+                if p not in self._nodes or self._nodes[p] is None and p not in deleted:
+                    self._nodes[p] = d
+            self._reindex()
+            return
+        raise PreconditionFailed(
+            f"could not update the metadata of {self.location.display}: it kept changing", self.location.display
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            try:
+                self.flush()
+            finally:
+                self.closed = True
+                self.cache.clear()
+                self._arrays.clear()

@@ -1,0 +1,177 @@
+"""A key-value view of one place in a Store, as the engine sees it.
+
+Keys are object names relative to a ``Location`` (container + prefix). The view
+adds what the engine needs beyond the Store's object calls: batched and
+concurrent gets and puts, and directory-style listing. It is the only way the
+engine touches storage, which keeps request counting and concurrency in one spot.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from sciswift.errors import NotFound
+from sciswift.store.base import Store
+from sciswift.store.types import OVERWRITE, ByteRange, ListingParams, ObjectInfo, PutMode, Subdir
+from sciswift.store.url import Location
+
+__all__ = ["KV", "io_pool"]
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def io_pool() -> ThreadPoolExecutor:
+    """The process-wide pool for chunk I/O and codec work.
+
+    Shared, so many open files do not each start threads. Sized for remote stores
+    (requests spend most of their time waiting); codec work releases the GIL in
+    numcodecs' C code, so threads also use every core for compression.
+    """
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            workers = int(os.environ.get("SCISWIFT_IO_THREADS", "0")) or max(16, 4 * (os.cpu_count() or 2))
+            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="sciswift-io")
+        return _POOL
+
+
+class KV:
+    """Object access under ``location`` (keys are relative to its prefix)."""
+
+    def __init__(self, location: Location) -> None:
+        self.location = location
+        self.store: Store = location.store
+        self.container = location.container
+        self._prefix = location.prefix + "/" if location.prefix else ""
+        #: Number of store requests made through this view (for tests and tuning).
+        self.requests = 0
+
+    def name(self, key: str) -> str:
+        """The full object name of ``key``."""
+        return self._prefix + key
+
+    def describe(self, key: str) -> str:
+        """``container/object`` of ``key``, for error messages."""
+        return f"{self.container}/{self.name(key)}"
+
+    # ------------------------------------------------------------------ reads
+    def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
+        """The bytes at ``key`` (or one range of them), None if there is no such object."""
+        self.requests += 1
+        try:
+            return self.store.get_object(self.container, self._prefix + key, byte_range)
+        except NotFound:
+            return None
+
+    def get_with_etag(self, key: str) -> tuple[bytes, str] | None:
+        """The bytes at ``key`` and their ETag (for compare-and-swap), None if missing."""
+        self.requests += 1
+        try:
+            with self.store.open_object(self.container, self._prefix + key) as reader:
+                return reader.readall(), reader.info.etag
+        except NotFound:
+            return None
+
+    def head(self, key: str) -> ObjectInfo | None:
+        self.requests += 1
+        try:
+            return self.store.head_object(self.container, self._prefix + key)
+        except NotFound:
+            return None
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """Bodies of ``keys``; missing keys are left out. Concurrent for remote stores."""
+        if not keys:
+            return {}
+        self.requests += len(keys)
+        names = [self._prefix + k for k in keys]
+        got = self.store.get_many(self.container, names)
+        if not got:
+            return {}
+        cut = len(self._prefix)
+        return {n[cut:]: b for n, b in got.items()}
+
+    # ----------------------------------------------------------------- writes
+    def set(self, key: str, data: bytes, *, mode: PutMode = OVERWRITE, content_type: str | None = None) -> ObjectInfo:
+        self.requests += 1
+        return self.store.put_object(
+            self.container, self._prefix + key, data, mode=mode, content_type=content_type
+        )
+
+    def set_many(self, items: Mapping[str, bytes]) -> None:
+        """Store many objects; each is atomic, the batch is not."""
+        if not items:
+            return
+        self.requests += len(items)
+        self.store.put_many(self.container, {self._prefix + k: v for k, v in items.items()})
+
+    def delete(self, key: str) -> bool:
+        """Delete ``key``; False if it did not exist."""
+        self.requests += 1
+        try:
+            self.store.delete_object(self.container, self._prefix + key)
+            return True
+        except NotFound:
+            return False
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        keys = list(keys)
+        if not keys:
+            return 0
+        self.requests += len(keys)
+        return self.store.delete_many(self.container, [self._prefix + k for k in keys])
+
+    # --------------------------------------------------------------- listings
+    def list_prefix(self, prefix: str) -> list[str]:
+        """Every key starting with ``prefix`` (relative keys, in UTF-8 order)."""
+        cut = len(self._prefix)
+        self.requests += 1
+        try:
+            return [o.name[cut:] for o in self.store.iter_objects(self.container, self._prefix + prefix)]
+        except NotFound:
+            return []
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
+        """``(keys, subdirs)`` directly under ``prefix`` (which ends with ``/`` or is
+        empty); subdir names are returned without the trailing ``/``."""
+        cut = len(self._prefix) + len(prefix)
+        keys: list[str] = []
+        dirs: list[str] = []
+        marker = ""
+        while True:
+            self.requests += 1
+            try:
+                page = self.store.list_objects(
+                    self.container,
+                    ListingParams(prefix=self._prefix + prefix, delimiter="/", marker=marker, limit=10000),
+                )
+            except NotFound:
+                return [], []
+            for entry in page:
+                if isinstance(entry, Subdir):
+                    dirs.append(entry.name[cut:-1])
+                else:
+                    keys.append(entry.name[cut:])
+            if len(page) < 10000:
+                return keys, dirs
+            marker = page[-1].name
+
+    def container_exists(self) -> bool:
+        self.requests += 1
+        try:
+            self.store.head_container(self.container)
+            return True
+        except NotFound:
+            return False
+
+    def ensure_container(self) -> None:
+        self.requests += 1
+        self.store.create_container(self.container)
+
+    def submit(self, fn, *args) -> Future:  # type: ignore[no-untyped-def,type-arg]
+        """Run ``fn(*args)`` on the shared I/O pool."""
+        return io_pool().submit(fn, *args)

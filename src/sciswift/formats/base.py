@@ -11,6 +11,17 @@ fields, broadcasting); a node only has to read rectangular blocks.
 
 Plugins are found through the entry-point group ``sciswift.formats``; the built-in
 ones are registered there too (see pyproject.toml).
+
+Extensions to the first version of this protocol (all optional, all compatible):
+
+- ``FormatPlugin.matches_magic`` / ``matches_extension`` split ``guess_can_open``
+  into its two halves, so the registry can rank "magic bytes" above "file name".
+- ``FormatPlugin.open_stored(obj)``: the registry calls this instead of ``open``.
+  It receives a ``StoredObject`` (store, container, name, ObjectInfo and the
+  RangedFile), so a plugin can keep a cached index beside the object (the HDF5
+  chunk index, the TFRecord record index). The default just calls ``open``.
+- ``GroupNode.close()``: the root returned for a stored object owns the open file;
+  closing it releases the library's handles. Other groups' ``close`` does nothing.
 """
 
 from __future__ import annotations
@@ -18,9 +29,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sciswift.formats.ranged import RangedFile
+    from sciswift.store.base import Store
+    from sciswift.store.types import ObjectInfo
 
 __all__ = [
     "FormatPlugin",
@@ -30,6 +46,7 @@ __all__ = [
     "LinkNode",
     "MemoryArray",
     "MemoryGroup",
+    "StoredObject",
 ]
 
 Mode = Literal["r", "r+", "w", "w-", "x", "a"]
@@ -95,6 +112,17 @@ class GroupNode(Node):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
+
+    def close(self) -> None:
+        """Release what this group holds open. Only the root of an opened object
+        holds anything (the library's file handle, the RangedFile); closing any other
+        group does nothing. Nodes must not be read after their root is closed."""
+
+    def __enter__(self) -> GroupNode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass
@@ -167,6 +195,68 @@ class MemoryGroup(GroupNode):
         return node
 
 
+@dataclass
+class StoredObject:
+    """One stored object being opened: where it lives, what the store knows of it, and
+    the RangedFile reading it. Plugins that keep an index beside the object use
+    ``load_sidecar``/``save_sidecar``; the sidecar object is named
+    ``<name><suffix>`` and is ignored (rebuilt) when it does not match ``info.etag``.
+    """
+
+    store: Store
+    container: str
+    name: str
+    info: ObjectInfo
+    source: RangedFile
+
+    @property
+    def display(self) -> str:
+        """``container/name``, for messages."""
+        return f"{self.container}/{self.name}"
+
+    def sidecar_name(self, suffix: str) -> str:
+        return self.name + suffix
+
+    def load_sidecar(self, suffix: str) -> bytes | None:
+        """The sidecar's bytes if it exists and was made for this version of the
+        object (its ``sciswift-index-etag`` metadata equals ``info.etag``); else None.
+        Counts one request in the source's stats."""
+        from sciswift.errors import NotFound
+
+        self.source.stats.add_request(0)
+        try:
+            with self.store.open_object(self.container, self.sidecar_name(suffix)) as reader:
+                if reader.info.metadata.get(SIDECAR_ETAG_KEY) != self.info.etag:
+                    return None
+                data = reader.readall()
+        except NotFound:
+            return None
+        self.source.stats.bytes_fetched += len(data)
+        return data
+
+    def save_sidecar(self, suffix: str, data: bytes) -> bool:
+        """Store a sidecar for this version of the object. Returns False (and keeps
+        going) when the store refuses the write (read-only container, no rights):
+        an index is an optimisation, never a reason to fail a read."""
+        from sciswift.errors import NotSupported, PermissionDenied, Unauthenticated
+
+        try:
+            self.store.put_object(
+                self.container,
+                self.sidecar_name(suffix),
+                data,
+                content_type="application/octet-stream",
+                metadata={SIDECAR_ETAG_KEY: self.info.etag},
+            )
+        except (PermissionDenied, Unauthenticated, NotSupported):
+            return False
+        return True
+
+
+#: Object metadata key recording which version (ETag) of the blob a sidecar indexes.
+SIDECAR_ETAG_KEY = "sciswift-index-etag"
+
+
 class FormatPlugin(ABC):
     """One file format. Register an instance's class under the entry-point group
     ``sciswift.formats`` (``name = "module:Class"``).
@@ -183,16 +273,38 @@ class FormatPlugin(ABC):
     extra: str = ""
     #: Whether ``write`` is implemented.
     can_write: bool = False
+    #: Top-level modules the plugin imports; ``available`` checks they are installed.
+    requires: tuple[str, ...] = ()
+    #: How messages name the library ("astropy"), and the format ("FITS").
+    library: str = ""
+    label: str = ""
 
     def available(self) -> bool:
-        """True if the library this plugin needs can be imported."""
-        return True
+        """True if the library this plugin needs can be imported (checked without
+        importing it, so listing plugins stays fast)."""
+        import importlib.util
 
-    @abstractmethod
+        return all(importlib.util.find_spec(mod) is not None for mod in self.requires)
+
+    def matches_magic(self, head: bytes) -> bool:
+        """Whether ``head`` (the object's first bytes, up to 4 KiB) carries this
+        format's signature. Formats without one return False."""
+        return False
+
+    def matches_extension(self, name: str) -> bool:
+        """Whether ``name`` ends with one of ``extensions`` (case-insensitive)."""
+        lower = name.lower()
+        return any(lower.endswith(ext) for ext in self.extensions)
+
     def guess_can_open(self, name: str, head: bytes) -> bool:
         """Whether an object called ``name`` whose first bytes are ``head`` (up to
         4 KiB, fewer for short objects) is in this format. Check magic bytes first;
-        fall back to the extension only where the format has no magic."""
+        fall back to the extension only where the format has no magic.
+
+        The registry ranks the two halves itself (``matches_magic`` above
+        ``matches_extension``); a plugin that overrides only this method is asked
+        this and treated as a magic match."""
+        return self.matches_magic(head) or self.matches_extension(name)
 
     @abstractmethod
     def open(self, source: BinaryIO, name: str) -> GroupNode:
@@ -200,6 +312,12 @@ class FormatPlugin(ABC):
         file-like object; for stored objects a RangedFile). ``name`` is the object
         name, for messages. Must raise ``sciswift.errors.CorruptData`` naming
         ``name`` and the format when the bytes are not a valid file."""
+
+    def open_stored(self, obj: StoredObject) -> GroupNode:
+        """Open a stored object. The registry calls this; the default reads through
+        ``obj.source`` with ``open``. Plugins that cache an index beside the object
+        override it (and may still call ``open`` for the rest)."""
+        return self.open(obj.source, obj.display)
 
     def write(self, root: GroupNode, sink: BinaryIO, name: str) -> None:
         """Write the tree under ``root`` as a file of this format to ``sink``.

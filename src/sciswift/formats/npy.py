@@ -1,0 +1,308 @@
+"""NumPy ``.npy`` and ``.npz`` files.
+
+Mapping:
+
+- ``.npy``: a root group holding one dataset called ``data``.
+- ``.npz``: a root group with one dataset per ``NAME.npy`` member, called ``NAME``
+  (members in zip folders, ``a/b.npy``, become nested groups ``a`` -> ``b``).
+
+The header is parsed with ``numpy.lib.format``; the array bytes are then read by byte
+ranges from the header's end, so a slice of a C-order ``.npy`` fetches just the rows
+(or row pieces) it selects. ``.npz`` members that are stored uncompressed (what
+``np.savez`` writes) are read the same way from their offset in the zip; deflated
+members (``np.savez_compressed``) are decompressed whole on first access.
+
+Object arrays need pickle to load; sciswift never unpickles stored bytes, so they
+raise NotSupported (as ``np.load(allow_pickle=False)`` refuses them too).
+
+Writing: ``.npy`` takes a root with exactly one dataset; ``.npz`` takes any tree of
+groups and datasets (stored members). Attributes, links and vlen data cannot be
+held by either and raise NotSupported.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import zipfile
+from typing import Any, BinaryIO
+
+import numpy as np
+from numpy.lib import format as npformat
+
+from sciswift.errors import NotSupported
+from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, LinkNode, MemoryArray, MemoryGroup, Node
+from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, read_all, selection_shape
+from sciswift.formats.ranged import RangedFile
+
+__all__ = ["NpyPlugin", "NpzPlugin", "read_npy_header", "ranged_array_reader"]
+
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_LOCAL_HEADER = b"PK\x03\x04"
+_LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # zip local file header, 30 bytes
+# More separate spans than this and one covering GET is cheaper to issue.
+MAX_SPANS = 65536
+
+
+def read_npy_header(fp: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
+    """``(shape, fortran_order, dtype, data_offset)`` of the .npy starting at ``fp``'s
+    position; ``data_offset`` is absolute."""
+    version = npformat.read_magic(fp)
+    if version == (1, 0):
+        shape, fortran, dtype = npformat.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, fortran, dtype = npformat.read_array_header_2_0(fp)
+    else:
+        # Version 3.0 (UTF-8 field names) has no public reader; this is numpy's own.
+        shape, fortran, dtype = npformat._read_array_header(fp, version)
+    return tuple(shape), bool(fortran), np.dtype(dtype), fp.tell()
+
+
+def ranged_array_reader(
+    source: RangedFile, offset: int, shape: tuple[int, ...], dtype: np.dtype[Any], fortran: bool
+) -> Any:
+    """A ``read(selection)`` function for a raw C- or Fortran-order array of ``shape``
+    stored at ``offset`` in ``source``, fetching only the bytes selected."""
+
+    def read(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
+        if fortran:
+            # A Fortran array is the transpose of a C array of the reversed shape.
+            block = _read_c_order(source, offset, shape[::-1], dtype, selection[::-1])
+            return np.ascontiguousarray(block.T)
+        return _read_c_order(source, offset, shape, dtype, selection)
+
+    return read
+
+
+def _read_c_order(
+    source: RangedFile,
+    offset: int,
+    shape: tuple[int, ...],
+    dtype: np.dtype[Any],
+    selection: tuple[slice, ...],
+) -> np.ndarray[Any, Any]:
+    itemsize = dtype.itemsize
+    out_shape = selection_shape(selection)
+    if not shape:
+        return np.frombuffer(source.fetch([(offset, offset + itemsize)])[0], dtype).reshape(())
+    strides = [itemsize * math.prod(shape[i + 1 :]) for i in range(len(shape))]
+    # k: the innermost dimension not selected whole; everything inside it is one
+    # contiguous run per index of the dimensions outside it.
+    k = len(shape) - 1
+    while k >= 0 and selection[k] == slice(0, shape[k], 1):
+        k -= 1
+    lo = offset + sum(s.start * st for s, st in zip(selection, strides, strict=True))
+    last = [len(range(s.start, s.stop, s.step)) - 1 for s in selection]
+    hi = offset + sum((s.start + n * s.step) * st for s, n, st in zip(selection, last, strides, strict=True))
+    hi += itemsize
+    needed = math.prod(out_shape) * itemsize
+    if k < 0 or hi - lo <= 2 * needed + source.coalesce_gap:
+        # One covering range, then a strided view of it.
+        buf = source.fetch([(lo, hi)])[0]
+        view = np.ndarray(
+            out_shape, dtype, buffer=buf,
+            strides=tuple(st * s.step for st, s in zip(strides, selection, strict=True)),
+        )
+        return view.copy()
+    outer = [range(s.start, s.stop, s.step) for s in selection[:k]]
+    sk = selection[k]
+    run = strides[k] if sk.step > 1 else strides[k] * len(range(sk.start, sk.stop, sk.step))
+    inner_starts = list(range(sk.start, sk.stop, sk.step)) if sk.step > 1 else [sk.start]
+    count = math.prod(len(r) for r in outer) * len(inner_starts)
+    if count > MAX_SPANS:
+        buf = source.fetch([(lo, hi)])[0]
+        view = np.ndarray(
+            out_shape, dtype, buffer=buf,
+            strides=tuple(st * s.step for st, s in zip(strides, selection, strict=True)),
+        )
+        return view.copy()
+    bases = np.zeros(1, dtype=np.int64) + offset
+    for r, st in zip(outer, strides, strict=False):
+        bases = (bases[:, None] + np.asarray(r, dtype=np.int64)[None, :] * st).ravel()
+    starts = (bases[:, None] + np.asarray(inner_starts, dtype=np.int64)[None, :] * strides[k]).ravel()
+    bodies = source.fetch([(int(a), int(a) + run) for a in starts])
+    flat = np.frombuffer(b"".join(bodies), dtype)
+    # Each run holds whole inner dimensions (k+1 ...), selected whole.
+    return flat.reshape(out_shape).copy()
+
+
+class NpyPlugin(FormatPlugin):
+    """NumPy's ``.npy``: one array."""
+
+    name = "npy"
+    label = "NumPy .npy"
+    library = "numpy"
+    extensions = (".npy",)
+    extra = "all"
+    requires = ("numpy",)
+    can_write = True
+
+    def matches_magic(self, head: bytes) -> bool:
+        return head.startswith(NPY_MAGIC)
+
+    def open(self, source: BinaryIO, name: str) -> GroupNode:
+        return MemoryGroup({"data": _npy_member(_as_ranged(source, name), 0, name, self.label)})
+
+    def write(self, root: GroupNode, sink: BinaryIO, name: str) -> None:
+        members = root.keys()
+        if len(members) != 1 or not isinstance(root[members[0]], ArrayNode):
+            raise NotSupported(
+                f"cannot write {name} as .npy: a .npy file holds exactly one dataset, "
+                f"the tree has {len(members)} members; write .npz instead",
+                name,
+            )
+        _refuse_attrs(root, "/", name, ".npy")
+        node = root[members[0]]
+        assert isinstance(node, ArrayNode)
+        npformat.write_array(sink, _plain_array(node, f"/{members[0]}", name, ".npy"), allow_pickle=False)
+
+
+class NpzPlugin(FormatPlugin):
+    """NumPy's ``.npz``: a zip of ``.npy`` members."""
+
+    name = "npz"
+    label = "NumPy .npz"
+    library = "numpy"
+    extensions = (".npz",)
+    extra = "all"
+    requires = ("numpy",)
+    can_write = True
+
+    def matches_magic(self, head: bytes) -> bool:
+        # A zip whose first member is a .npy: the local header names it at byte 30.
+        if not head.startswith(ZIP_LOCAL_HEADER) or len(head) < _LOCAL_HEADER.size:
+            return False
+        name_len = _LOCAL_HEADER.unpack_from(head)[9]
+        return head[30 : 30 + name_len].endswith(b".npy")
+
+    def open(self, source: BinaryIO, name: str) -> GroupNode:
+        ranged = _as_ranged(source, name)
+        with as_corrupt(name, self.label, "open"):
+            zf = zipfile.ZipFile(ranged)
+            infos = zf.infolist()
+        root = LazyGroup()
+        groups: dict[str, LazyGroup] = {"": root}
+        for info in infos:
+            if not info.filename.endswith(".npy") or info.is_dir():
+                continue
+            path = info.filename[: -len(".npy")]
+            parent_path, _, leaf = path.rpartition("/")
+            parent = _ensure_group(groups, parent_path)
+            parent.add(leaf, _member_factory(zf, ranged, info, name, self.label))
+        return _ZipRoot(root, zf)
+
+    def write(self, root: GroupNode, sink: BinaryIO, name: str) -> None:
+        with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            self._write_group(zf, root, "", name)
+
+    def _write_group(self, zf: zipfile.ZipFile, group: GroupNode, prefix: str, name: str) -> None:
+        _refuse_attrs(group, prefix or "/", name, ".npz")
+        for key in group.keys():
+            node = group[key]
+            path = f"{prefix}{key}"
+            if isinstance(node, GroupNode):
+                self._write_group(zf, node, path + "/", name)
+            elif isinstance(node, ArrayNode):
+                _refuse_attrs(node, path, name, ".npz")
+                arr = _plain_array(node, path, name, ".npz")
+                with zf.open(path + ".npy", "w", force_zip64=True) as member:
+                    npformat.write_array(member, arr, allow_pickle=False)
+            else:
+                raise NotSupported(f"cannot write {name} as .npz: {path} is a link, which .npz cannot hold", name)
+
+
+class _ZipRoot(GroupNode):
+    """The .npz root: its members, plus the ZipFile to close."""
+
+    def __init__(self, inner: LazyGroup, zf: zipfile.ZipFile) -> None:
+        self._inner = inner
+        self._zf = zf
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return {}
+
+    def keys(self) -> list[str]:
+        return self._inner.keys()
+
+    def __getitem__(self, name: str) -> Node:
+        return self._inner[name]
+
+    def close(self) -> None:
+        self._zf.close()
+
+
+def _ensure_group(groups: dict[str, LazyGroup], path: str) -> LazyGroup:
+    if path in groups:
+        return groups[path]
+    parent_path, _, leaf = path.rpartition("/")
+    parent = _ensure_group(groups, parent_path)
+    group = groups[path] = LazyGroup()
+    parent.add(leaf, lambda: group)
+    return group
+
+
+def _member_factory(zf: zipfile.ZipFile, source: RangedFile, info: zipfile.ZipInfo, name: str, label: str) -> Any:
+    display = f"{name}:{info.filename}"
+
+    def make() -> Node:
+        if info.compress_type == zipfile.ZIP_STORED:
+            with as_corrupt(display, label):
+                header = source.pread(info.header_offset, _LOCAL_HEADER.size)
+                fields = _LOCAL_HEADER.unpack(header)
+                if fields[0] != ZIP_LOCAL_HEADER:
+                    raise ValueError(f"no zip local header at offset {info.header_offset}")
+                start = info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
+            return _npy_member(source, start, display, label)
+        # Deflated (np.savez_compressed): no random access into the stream.
+        with as_corrupt(display, label), zf.open(info) as fp:
+            data = npformat.read_array(io.BufferedReader(fp), allow_pickle=False)  # type: ignore[arg-type]
+        return MemoryArray(np.asarray(data))
+
+    return make
+
+
+def _npy_member(source: RangedFile, start: int, name: str, label: str) -> ArrayNode:
+    with as_corrupt(name, label, "open"):
+        source.seek(start)
+        shape, fortran, dtype, data_offset = read_npy_header(source)
+    if dtype.hasobject:
+        raise NotSupported(
+            f"cannot open {name}: it holds Python objects, which need pickle to load; "
+            "sciswift never unpickles stored data",
+            name,
+        )
+    nbytes = math.prod(shape) * dtype.itemsize
+    if data_offset + nbytes > source.size:
+        from sciswift.errors import CorruptData
+
+        raise CorruptData(
+            f"cannot open {name} as {label}: the header announces {nbytes} data bytes at offset "
+            f"{data_offset}, but the object has {source.size} bytes (truncated?)",
+            name,
+        )
+    return LazyArray(shape, dtype, ranged_array_reader(source, data_offset, shape, dtype, fortran))
+
+
+def _as_ranged(source: BinaryIO, name: str) -> RangedFile:
+    return source if isinstance(source, RangedFile) else RangedFile.from_fileobj(source, name)
+
+
+def _refuse_attrs(node: Node, path: str, name: str, fmt: str) -> None:
+    if node.attrs:
+        raise NotSupported(
+            f"cannot write {name} as {fmt}: {path} has attributes ({', '.join(list(node.attrs)[:5])}), "
+            f"which {fmt} files cannot hold",
+            name,
+        )
+
+
+def _plain_array(node: ArrayNode, path: str, name: str, fmt: str) -> np.ndarray[Any, Any]:
+    if isinstance(node, LinkNode) or node.dtype.hasobject:
+        raise NotSupported(
+            f"cannot write {name} as {fmt}: {path} has variable-length data ({node.dtype}), which "
+            f"{fmt} can only hold pickled; sciswift writes no pickles",
+            name,
+        )
+    return read_all(node)

@@ -101,6 +101,8 @@ class Array:
         self.meta = meta
         self.cache = cache if cache is not None else ChunkCache()
         self.pipeline = meta.pipeline()
+        if self.pipeline.sharded:
+            self.pipeline.bind_shard(meta.chunks, self._is_fill)
         kind, sep = chunk_key_encoder(meta.doc or {})
         base = f"{path}/" if path else ""
         if kind == "default":

@@ -25,7 +25,7 @@ from sciswift.engine.dtypes import DtypeInfo
 from sciswift.engine.vlen import decode_vlen, encode_vlen
 from sciswift.errors import CorruptData, InvalidInput, NotSupported
 
-__all__ = ["Pipeline", "build_codecs", "FilterSpec", "COMPRESSORS"]
+__all__ = ["Pipeline", "build_codecs", "shard_codecs", "FilterSpec", "COMPRESSORS"]
 
 _U32 = struct.Struct("<I")
 
@@ -79,8 +79,10 @@ _NUMCODECS_ARRAY = ("numcodecs.fixedscaleoffset", "numcodecs.delta", "numcodecs.
 class Pipeline:
     """Encode and decode chunks of one array (``codecs`` is the Zarr JSON list)."""
 
-    def __init__(self, codecs: Sequence[dict[str, Any]], info: DtypeInfo) -> None:
+    def __init__(self, codecs: Sequence[dict[str, Any]], info: DtypeInfo, fill: Any = None) -> None:
         self.info = info
+        self.fill = fill
+        self.shard: Any = None
         self.json = list(codecs)
         self.array_array: list[tuple[str, Any]] = []
         self.array_bytes: dict[str, Any] | None = None
@@ -104,6 +106,8 @@ class Pipeline:
         if self.array_bytes is None:
             raise InvalidInput("codec list has no array-to-bytes codec")
         self.sharded = self.array_bytes["name"] == "sharding_indexed"
+        if self.sharded and (self.array_array or self.bytes_bytes):
+            raise NotSupported("codecs around sharding_indexed are not supported")
         conf = self.array_bytes.get("configuration") or {}
         self._big = conf.get("endian") == "big"
         dt = info.dtype
@@ -116,8 +120,18 @@ class Pipeline:
         self.trivial = not self.array_array and not self.bytes_bytes and self.array_bytes["name"] == "bytes"
 
     # ------------------------------------------------------------------ encode
+    def bind_shard(self, shard_shape: tuple[int, ...], is_fill: Any) -> None:
+        """Sharded arrays: set up the shard codec for chunks (shards) of ``shard_shape``;
+        ``is_fill(inner_chunk)`` decides which inner chunks are left out."""
+        from sciswift.engine.sharding import ShardCodec
+
+        self.shard = ShardCodec(self.array_bytes["configuration"], self.info, shard_shape, self.fill)  # type: ignore[index]
+        self._is_fill = is_fill
+
     def encode(self, chunk: np.ndarray[Any, Any]) -> bytes:
         """The stored bytes of one chunk (C order, the chunk's full shape)."""
+        if self.shard is not None:
+            return self.shard.encode(chunk, self._is_fill)
         arr = chunk
         for kind, op in self.array_array:
             arr = np.transpose(arr, op) if kind == "transpose" else _apply_numcodecs(op, arr)
@@ -138,6 +152,8 @@ class Pipeline:
 
         Raises CorruptData when the bytes cannot be decoded or have the wrong size.
         """
+        if self.shard is not None:
+            return self.shard.decode(data, shape)
         try:
             for codec in reversed(self.bytes_bytes):
                 data = codec.decode(data)
@@ -249,7 +265,7 @@ def build_codecs(
             bytes_bytes.append({"name": "blosc", "configuration": conf})
 
     if fletcher32:
-        bytes_bytes.append({"name": "numcodecs.fletcher32"})
+        bytes_bytes.append({"name": "numcodecs.fletcher32", "configuration": {}})
         filters["fletcher32"] = True
 
     return [*array_array, info.array_codec, *bytes_bytes], filters
@@ -285,3 +301,22 @@ def _normalise_compression(compression: str | int, opts: Any) -> tuple[str, Any]
         level = 3 if opts is None else opts
         return comp, int(level)
     return comp, opts
+
+
+def shard_codecs(inner_codecs: list[dict[str, Any]], inner_chunks: Sequence[int]) -> list[dict[str, Any]]:
+    """Codecs that pack chunks of ``inner_chunks`` (encoded with ``inner_codecs``)
+    into shard objects; the array's chunk grid then gives the shard shape."""
+    return [
+        {
+            "name": "sharding_indexed",
+            "configuration": {
+                "chunk_shape": [int(c) for c in inner_chunks],
+                "codecs": inner_codecs,
+                "index_codecs": [
+                    {"name": "bytes", "configuration": {"endian": "little"}},
+                    {"name": "crc32c"},
+                ],
+                "index_location": "end",
+            },
+        }
+    ]

@@ -150,7 +150,7 @@ class ArrayMeta:
         return doc
 
     def pipeline(self) -> Pipeline:
-        return Pipeline(self.codecs, self.info)
+        return Pipeline(self.codecs, self.info, self.fill_value)
 
 
 def _is_empty(value: Any) -> bool:

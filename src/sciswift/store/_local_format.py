@@ -1,0 +1,211 @@
+"""The object file format of LocalStore: the body followed by its metadata.
+
+One object is one file::
+
+    +----------------------+----------------------+------------------------------+
+    | body (size bytes)    | meta (meta_len bytes)| footer (16 bytes)            |
+    +----------------------+----------------------+------------------------------+
+
+- ``body`` starts at offset 0, so a byte range of the object is the same byte range
+  of the file (the server can ``sendfile`` it directly).
+- ``meta`` is compact UTF-8 JSON: ``{"name", "size", "etag", "timestamp",
+  "content_type", "metadata", "system"}`` with the meaning of ``ObjectInfo``.
+- ``footer`` is ``struct "<4sIII"``: the magic ``b"SSWO"``, the format version (1),
+  ``meta_len`` and the CRC-32 of ``meta``.
+
+The metadata travels with the bytes in one file, so one ``rename`` replaces both
+atomically. Metadata comes after the body because the ETag (MD5) is only known
+once a streamed body has been written. A file is accepted only if the footer's
+magic, version and CRC match, the JSON names the object asked for, and the body
+length equals ``size``: a truncated or damaged file raises CorruptData, never
+returns garbage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from typing import Any
+
+from sciswift.errors import CorruptData
+from sciswift.store.base import ObjectReader
+from sciswift.store.types import ObjectInfo
+
+__all__ = [
+    "FOOTER_SIZE",
+    "encode_trailer",
+    "read_info",
+    "read_whole",
+    "pread_exact",
+    "FileReader",
+    "WHOLE_READ_LIMIT",
+]
+
+_FOOTER = struct.Struct("<4sIII")
+FOOTER_SIZE = _FOOTER.size
+_MAGIC = b"SSWO"
+_VERSION = 1
+# A file up to this size is read with one read() call (body and trailer at once);
+# larger files get a positioned read of their tail first.
+WHOLE_READ_LIMIT = 256 << 10
+# Most trailers (name <= 1 KiB, metadata <= 4 KiB) fit in one tail read of this size.
+_TAIL_GUESS = 8192
+# os.read/os.pread move at most this much per call on Linux.
+_MAX_IO = 0x7FFFF000
+
+
+def encode_trailer(info: ObjectInfo) -> bytes:
+    """The bytes that follow the body of ``info`` in its object file."""
+    meta = json.dumps(
+        {
+            "name": info.name,
+            "size": info.size,
+            "etag": info.etag,
+            "timestamp": info.timestamp,
+            "content_type": info.content_type,
+            "metadata": info.metadata,
+            "system": info.system,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode("utf-8")
+    return meta + _FOOTER.pack(_MAGIC, _VERSION, len(meta), zlib.crc32(meta))
+
+
+def _corrupt(subject: str, why: str) -> CorruptData:
+    return CorruptData(f"object {subject} is corrupt on disk: {why}", subject)
+
+
+def _decode_meta(meta: bytes, name: str | None, file_size: int, subject: str) -> ObjectInfo:
+    try:
+        d: dict[str, Any] = json.loads(meta)
+        info = ObjectInfo(
+            name=d["name"],
+            size=int(d["size"]),
+            etag=d["etag"],
+            timestamp=float(d["timestamp"]),
+            content_type=d["content_type"],
+            metadata=dict(d["metadata"]),
+            system=dict(d["system"]),
+        )
+    except (ValueError, KeyError, TypeError) as e:
+        raise _corrupt(subject, f"unreadable metadata ({e})") from None
+    if name is not None and info.name != name:
+        raise _corrupt(subject, f"file holds object {info.name!r}")
+    if info.size != file_size - len(meta) - FOOTER_SIZE:
+        raise _corrupt(subject, f"body is {file_size - len(meta) - FOOTER_SIZE} bytes, metadata says {info.size}")
+    return info
+
+
+def _meta_len(tail: bytes | memoryview, file_size: int, subject: str) -> tuple[int, int]:
+    if file_size < FOOTER_SIZE or len(tail) < FOOTER_SIZE:
+        raise _corrupt(subject, f"file is only {file_size} bytes")
+    magic, version, meta_len, crc = _FOOTER.unpack(tail[-FOOTER_SIZE:])
+    if magic != _MAGIC:
+        raise _corrupt(subject, "no object footer (truncated or not a sciswift object file)")
+    if version != _VERSION:
+        raise _corrupt(subject, f"unknown object file version {version}")
+    if meta_len > file_size - FOOTER_SIZE:
+        raise _corrupt(subject, "metadata length exceeds the file")
+    return meta_len, crc
+
+
+def _check_crc(meta: bytes, crc: int, subject: str) -> None:
+    if zlib.crc32(meta) != crc:
+        raise _corrupt(subject, "metadata checksum mismatch")
+
+
+def pread_exact(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset`` (fewer only at end of file)."""
+    if size <= _MAX_IO:
+        return os.pread(fd, size, offset)
+    parts = []
+    while size > 0:
+        block = os.pread(fd, min(size, _MAX_IO), offset)
+        if not block:
+            break
+        parts.append(block)
+        size -= len(block)
+        offset += len(block)
+    return b"".join(parts)
+
+
+def read_info(fd: int, file_size: int, name: str | None, subject: str) -> ObjectInfo:
+    """The ObjectInfo stored in the open object file ``fd`` of ``file_size`` bytes.
+
+    ``name`` is the object the caller expects (None: any, as when scanning files).
+    """
+    want = min(file_size, _TAIL_GUESS)
+    tail = os.pread(fd, want, file_size - want)
+    meta_len, crc = _meta_len(tail, file_size, subject)
+    need = meta_len + FOOTER_SIZE
+    if need > len(tail):
+        tail = os.pread(fd, need, file_size - need)
+    meta = bytes(tail[len(tail) - need : len(tail) - FOOTER_SIZE])
+    _check_crc(meta, crc, subject)
+    return _decode_meta(meta, name, file_size, subject)
+
+
+def read_whole(fd: int, file_size: int, name: str, subject: str) -> tuple[ObjectInfo, bytes]:
+    """Info and body of the open object file ``fd`` (for files up to WHOLE_READ_LIMIT:
+    one read call)."""
+    buf = os.read(fd, file_size)
+    if len(buf) != file_size:
+        raise _corrupt(subject, "file changed size while being read")
+    meta_len, crc = _meta_len(buf, file_size, subject)
+    body_end = file_size - FOOTER_SIZE - meta_len
+    meta = buf[body_end : file_size - FOOTER_SIZE]
+    _check_crc(meta, crc, subject)
+    info = _decode_meta(meta, name, file_size, subject)
+    return info, buf[:body_end]
+
+
+class FileReader(ObjectReader):
+    """Reads one range of an object from its open file descriptor.
+
+    The reader owns the descriptor: an overwrite or delete of the object meanwhile
+    replaces the directory entry, not the file this reader holds, so it keeps seeing
+    the version it opened. ``fileno_offset()`` offers the descriptor for sendfile.
+    """
+
+    def __init__(self, fd: int, info: ObjectInfo, start: int, stop: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self.info = info
+        self.start = start
+        self.stop = stop
+        self._pos = start
+
+    def fileno_offset(self) -> tuple[int, int] | None:
+        return (self._fd, self.start) if not self.closed else None
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self.stop - self._pos
+        if size is None or size < 0 or size > left:
+            size = left
+        if size <= 0:
+            return b""
+        block = pread_exact(self._fd, size, self._pos)
+        self._pos += len(block)
+        return block
+
+    def readinto(self, buf: Any) -> int:
+        view = memoryview(buf).cast("B")
+        n = min(len(view), self.stop - self._pos, _MAX_IO)
+        if n <= 0:
+            return 0
+        got = os.preadv(self._fd, [view[:n]], self._pos)
+        self._pos += got
+        return got
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                os.close(self._fd)
+            finally:
+                super().close()

@@ -1,0 +1,87 @@
+"""Small filesystem helpers of LocalStore: fsync of directories, atomic small files,
+syncfs, and the writing of whole buffers."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["fsync_dir", "write_all", "write_json_atomic", "read_json", "syncfs", "O_CLOEXEC"]
+
+O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def fsync_dir(path: str) -> None:
+    """Make the entries of directory ``path`` (renames, creations) durable."""
+    fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, buffers: Sequence[bytes | memoryview]) -> int:
+    """Write every byte of ``buffers`` to ``fd`` (writev, resumed after short
+    writes); returns the number of bytes written."""
+    total = sum(len(b) for b in buffers)
+    done = os.writev(fd, buffers) if len(buffers) > 1 else os.write(fd, buffers[0]) if buffers else 0
+    if done == total:
+        return total
+    view = memoryview(b"".join(buffers))
+    while done < total:
+        done += os.write(fd, view[done:])
+    return total
+
+
+def write_json_atomic(path: str, tmp_path: str, value: Any, durable: bool) -> None:
+    """Replace ``path`` with ``value`` as JSON, through ``tmp_path`` and a rename.
+
+    The caller holds a lock that makes it the only writer of ``tmp_path`` (a fixed
+    name: a leftover of a crashed writer is simply overwritten by the next one).
+    """
+    data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | O_CLOEXEC, 0o644)
+    try:
+        write_all(fd, [data])
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp_path, path)
+    if durable:
+        fsync_dir(os.path.dirname(path))
+
+
+def read_json(path: str) -> Any:
+    """The JSON value stored in ``path`` (FileNotFoundError if absent)."""
+    with open(path, "rb") as f:
+        return json.loads(f.read())
+
+
+_libc: Any = None
+
+
+def syncfs(path: str) -> None:
+    """Flush every dirty page of the filesystem holding ``path`` (Linux syncfs;
+    a global sync elsewhere). One call replaces an fsync per written file."""
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+            _libc.syncfs  # noqa: B018 - probe that the symbol exists
+        except (OSError, AttributeError):
+            _libc = False
+    if not _libc:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+    try:
+        if _libc.syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), path)
+    finally:
+        os.close(fd)

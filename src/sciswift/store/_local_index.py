@@ -1,0 +1,243 @@
+"""The SQLite index of one LocalStore container: listings and totals.
+
+The index is derived data: every row can be rebuilt from the object files (see
+``_local_container``). It holds one row per object (``objects``, keyed by name in
+SQLite's BINARY collation, which for UTF-8 text is Swift's byte order) and one row
+of totals (``stats``) that triggers keep equal to ``COUNT(*)`` and ``SUM(size)``.
+``stats.deleted`` is set, in the same database, by the process that deletes the
+container, so writers of other processes that still hold a connection see it.
+
+Listings are range queries on the primary key: a page costs O(page) rows read,
+whatever the size of the container; with a delimiter, each rolled-up subdir is
+skipped in one jump (a new query starting past it), as Swift's container server
+does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+
+from sciswift.store.listing import prefix_upper_bound
+from sciswift.store.types import ListingParams, ObjectInfo, Subdir
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "connect",
+    "ensure_schema",
+    "UPSERT",
+    "DELETE",
+    "row_of",
+    "info_of_row",
+    "list_objects",
+]
+
+SCHEMA_VERSION = 1
+
+# One statement per item: executescript() would first commit the caller's transaction.
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS objects (
+        name TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        timestamp REAL NOT NULL,
+        content_type TEXT NOT NULL,
+        meta TEXT
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS stats (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        object_count INTEGER NOT NULL,
+        bytes_used INTEGER NOT NULL,
+        deleted INTEGER NOT NULL
+    )""",
+    "INSERT OR IGNORE INTO stats VALUES (0, 0, 0, 0)",
+    """CREATE TRIGGER IF NOT EXISTS objects_insert AFTER INSERT ON objects BEGIN
+        UPDATE stats SET object_count = object_count + 1, bytes_used = bytes_used + new.size;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS objects_delete AFTER DELETE ON objects BEGIN
+        UPDATE stats SET object_count = object_count - 1, bytes_used = bytes_used - old.size;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS objects_update AFTER UPDATE OF size ON objects BEGIN
+        UPDATE stats SET bytes_used = bytes_used - old.size + new.size;
+    END""",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+]
+
+_COLUMNS = "name, size, etag, timestamp, content_type, meta"
+
+UPSERT = (
+    f"INSERT INTO objects ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(name) DO UPDATE SET size = excluded.size, etag = excluded.etag, "
+    "timestamp = excluded.timestamp, content_type = excluded.content_type, meta = excluded.meta"
+)
+DELETE = "DELETE FROM objects WHERE name = ?"
+
+Row = tuple[str, int, str, float, str, "str | None"]
+
+
+def connect(path: str, durable: bool) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL journal.
+
+    ``durable`` selects ``synchronous=FULL`` (each commit is on disk when it
+    returns); otherwise ``OFF`` (no fsync; see LocalStore's crash notes).
+    """
+    conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
+    try:
+        # WAL is persistent, so this is normally a no-op read. Switching a new
+        # database needs an exclusive lock, for which SQLite's busy handler does
+        # not wait: retry here (the switch happens once per container).
+        deadline = time.monotonic() + 60.0
+        while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.001)
+        conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def ensure_schema(conn: sqlite3.Connection) -> bool:
+    """Create the tables if needed, inside the caller's write transaction.
+
+    Returns True if the index was new (the caller must then fill it from the
+    object files).
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return False
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    return True
+
+
+def row_of(info: ObjectInfo) -> Row:
+    """The index row of an object."""
+    meta = None
+    if info.metadata or info.system:
+        meta = json.dumps({"m": info.metadata, "y": info.system}, separators=(",", ":"), ensure_ascii=False)
+    return (info.name, info.size, info.etag, info.timestamp, info.content_type, meta)
+
+
+def info_of_row(row: Row) -> ObjectInfo:
+    """The ObjectInfo an index row describes."""
+    name, size, etag, timestamp, content_type, meta = row
+    if meta is None:
+        return ObjectInfo(name, size, etag, timestamp, content_type)
+    m = json.loads(meta)
+    return ObjectInfo(name, size, etag, timestamp, content_type, m["m"], m["y"])
+
+
+class _Bound:
+    """One end of a name range: ``name > value`` or ``name >= value`` (or the upper
+    versions), or no bound at all when ``value`` is None."""
+
+    __slots__ = ("value", "inclusive")
+
+    def __init__(self, value: str | None, inclusive: bool) -> None:
+        self.value = value
+        self.inclusive = inclusive
+
+
+def _tighter_lower(a: _Bound, b: _Bound) -> _Bound:
+    if a.value is None:
+        return b
+    if b.value is None:
+        return a
+    if a.value != b.value:
+        return a if a.value > b.value else b
+    return a if not a.inclusive else b
+
+
+def _tighter_upper(a: _Bound, b: _Bound) -> _Bound:
+    if a.value is None:
+        return b
+    if b.value is None:
+        return a
+    if a.value != b.value:
+        return a if a.value < b.value else b
+    return a if not a.inclusive else b
+
+
+def _query(
+    conn: sqlite3.Connection, lower: _Bound, upper: _Bound, reverse: bool, limit: int | None
+) -> Iterator[Row]:
+    where: list[str] = []
+    args: list[object] = []
+    if lower.value is not None:
+        where.append("name >= ?" if lower.inclusive else "name > ?")
+        args.append(lower.value)
+    if upper.value is not None:
+        where.append("name <= ?" if upper.inclusive else "name < ?")
+        args.append(upper.value)
+    sql = f"SELECT {_COLUMNS} FROM objects"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY name DESC" if reverse else " ORDER BY name"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    return conn.execute(sql, args)
+
+
+def list_objects(conn: sqlite3.Connection, p: ListingParams) -> list[ObjectInfo | Subdir]:
+    """One listing page, with exactly the semantics of ``sciswift.store.listing``.
+
+    Runs as range queries: rows outside ``marker``/``end_marker``/``prefix`` are never
+    read, and a rolled-up subdir costs one extra query that starts past it.
+    """
+    if p.limit is not None and p.limit <= 0:
+        return []
+    prefix_end = prefix_upper_bound(p.prefix)
+    prefix_lo = _Bound(p.prefix or None, True)
+    prefix_hi = _Bound(prefix_end, False)
+    if p.reverse:
+        upper = _tighter_upper(_Bound(p.marker or None, False), prefix_hi)
+        lower = _tighter_lower(_Bound(p.end_marker or None, False), prefix_lo)
+    else:
+        lower = _tighter_lower(_Bound(p.marker or None, False), prefix_lo)
+        upper = _tighter_upper(_Bound(p.end_marker or None, False), prefix_hi)
+    out: list[ObjectInfo | Subdir] = []
+    delim = p.delimiter
+    plen = len(p.prefix)
+    while True:
+        remaining = None if p.limit is None else p.limit - len(out)
+        if remaining == 0:
+            return out
+        if lower.value is not None and upper.value is not None and lower.value > upper.value:
+            return out
+        jumped = False
+        for row in _query(conn, lower, upper, p.reverse, remaining):
+            name = row[0]
+            if p.prefix and not name.startswith(p.prefix):
+                # Only reachable for a prefix of U+10FFFF characters, which has no
+                # upper bound to put in the query.
+                continue
+            if delim:
+                cut = name.find(delim, plen)
+                if cut >= 0:
+                    sub = name[: cut + len(delim)]
+                    # Swift never reports a subdir at or before the marker.
+                    if not (p.marker and not p.reverse and sub <= p.marker):
+                        out.append(Subdir(sub))
+                    # Skip every name under ``sub`` with one new query.
+                    if p.reverse:
+                        upper = _Bound(sub, False)
+                    else:
+                        nxt = prefix_upper_bound(sub)
+                        if nxt is None:
+                            return out
+                        lower = _Bound(nxt, True)
+                    jumped = True
+                    break
+            out.append(info_of_row(row))  # type: ignore[arg-type]
+            if remaining is not None and len(out) >= p.limit:  # type: ignore[operator]
+                return out
+        if not jumped:
+            return out

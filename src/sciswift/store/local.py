@@ -1,0 +1,987 @@
+"""LocalStore: a Store in a directory on disk, the embedded default backend.
+
+One LocalStore is one account: its ``root`` directory. Containers are
+subdirectories of it; objects are files inside them, named by a hash of the object
+name (object names are arbitrary Swift names, never used as paths).
+
+On-disk layout
+==============
+
+::
+
+    ROOT/
+      .sciswift-store              marker: ROOT is a store root (only with mark_root=True)
+      .sciswift-account.json       account metadata (only once post_account was called)
+      CONTAINER/                   one directory per container, named as the container
+        container.json             {"created": t, "metadata": {...}, "system": {...}}
+        index.sqlite (-wal, -shm)  SQLite index: listings and totals (derived data)
+        objects/HH/HASH            one file per object (format below)
+        tmp/WRITER.N               bodies being written, renamed into objects/ at commit
+        journal/WRITER             intent journal of one live writer (see crash safety)
+        quarantine/                files that failed a check, set aside by recovery/fsck
+
+- ``HASH`` is the 32-hex-digit BLAKE2b-128 of the object name's UTF-8 bytes and ``HH``
+  its first two digits (256 fan-out directories, so a directory holds ~1/256 of a
+  container). The name itself is stored inside the file and checked on every read.
+- An object file is the body, then the object's metadata as JSON, then a 16-byte
+  footer (magic, version, metadata length, CRC-32); see
+  ``sciswift.store._local_format``. Body and metadata are replaced together by one
+  ``rename``.
+- A directory of ROOT is a container iff it holds ``container.json``. Names starting
+  with ``.sciswift-`` are reserved for the store's own files in ROOT (new containers
+  are assembled in ``.sciswift-new-*`` and renamed into place, deleted ones are
+  renamed to ``.sciswift-trash-*`` before removal), so such container names are
+  refused. A container that is a symbolic link is refused: nothing outside ROOT is
+  ever read or written.
+- ``index.sqlite`` (WAL mode, one per container as Swift keeps one database per
+  container) has a table ``objects(name PRIMARY KEY, size, etag, timestamp,
+  content_type, meta)`` in BINARY collation (UTF-8 byte order, Swift's order) and a
+  one-row ``stats(object_count, bytes_used, deleted)`` kept by triggers. It can
+  always be rebuilt from the object files: a missing or damaged index is rebuilt
+  when the container is opened.
+
+Atomicity and crash safety
+==========================
+
+- A put writes ``tmp/WRITER.N`` (MD5 computed in the same pass; fsync'd when
+  ``durable``), then renames it over ``objects/HH/HASH``: readers and a crash at any
+  moment see the old object or the new one, whole. An open reader keeps its file, so
+  an overwrite or delete during a read does not disturb it.
+- The rename and the index update run inside one SQLite write transaction (the
+  container's write lock, shared by threads and processes). CREATE and IfMatch
+  check the current file inside it, so they are atomic against every writer.
+- Before renaming or unlinking, a writer appends the object name to its journal
+  ``journal/WRITER`` (held under ``flock`` while the writer lives). A writer killed
+  between the rename and the index commit leaves only those names' rows stale;
+  whoever next opens the container (or any process, within
+  ``RECOVERY_INTERVAL`` seconds, or ``fsck``) sees the unlocked journal, re-reads
+  those files into the index, and removes the dead writer's temporary files.
+- ``durable=True`` (the server's setting): the temporary file, the journal entry,
+  the object directory and the SQLite commit are each fsync'd, so a completed put
+  survives power loss. ``durable=False`` (local HDF5 files, like h5py itself):
+  no fsync at all, still atomic renames; ``sync()`` flushes everything written so
+  far. After a power loss (not a process crash) a non-durable store may lose
+  recent writes, and a damaged index is rebuilt from the files on open.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import shutil
+import stat
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sciswift.errors import (
+    AlreadyExists,
+    ChecksumMismatch,
+    Conflict,
+    CorruptData,
+    InvalidInput,
+    InvalidName,
+    NotFound,
+    PreconditionFailed,
+)
+from sciswift.store._local_container import (
+    INDEX_FILE,
+    META_FILE,
+    RECOVERY_INTERVAL,
+    Container,
+    ContainerGone,
+    FsckReport,
+    create_index,
+    merge_meta,
+)
+from sciswift.store._local_format import (
+    WHOLE_READ_LIMIT,
+    FileReader,
+    encode_trailer,
+    pread_exact,
+    read_info,
+    read_whole,
+)
+from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, write_all, write_json_atomic
+from sciswift.store.base import ObjectReader, ObjectWriter, PutData, Store, iter_chunks
+from sciswift.store.listing import apply_listing, utf8_key
+from sciswift.store.names import check_container_name, check_object_name
+from sciswift.store.types import (
+    CREATE,
+    OVERWRITE,
+    AccountInfo,
+    ByteRange,
+    ContainerInfo,
+    IfMatch,
+    ListingParams,
+    ObjectInfo,
+    PutMode,
+    Subdir,
+)
+from sciswift.store.url import ROOT_MARKER
+
+__all__ = ["LocalStore", "FsckReport", "RESERVED_PREFIX"]
+
+RESERVED_PREFIX = ".sciswift-"
+"""Names in a store root starting with this belong to the store itself."""
+ACCOUNT_FILE = ".sciswift-account.json"
+_NEW_PREFIX = ".sciswift-new-"
+_TRASH_PREFIX = ".sciswift-trash-"
+# Open container handles kept per store; idle ones beyond this are closed.
+_MAX_OPEN_CONTAINERS = 256
+# An assembling directory older than this is a leftover of a crashed create.
+_STALE_NEW_DIR_SECONDS = 3600.0
+
+T = TypeVar("T")
+
+_stores: weakref.WeakSet[LocalStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_stores):
+        store._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _lower(d: Mapping[str, str] | None) -> dict[str, str]:
+    return {k.lower(): v for k, v in (d or {}).items()}
+
+
+def _subject(container: str, name: str) -> str:
+    return f"{container}/{name}"
+
+
+def _missing_object(container: str, name: str) -> NotFound:
+    return NotFound(f"object {container}/{name} does not exist", _subject(container, name))
+
+
+def _missing_container(container: str) -> NotFound:
+    return NotFound(f"container {container!r} does not exist", container)
+
+
+class _Changed(Exception):
+    """The object changed between reading it and committing a rewrite of it."""
+
+
+class LocalStore(Store):
+    """A Store in the directory ``root`` (one account; see the module docstring).
+
+    ``create``: create ``root`` if missing (else NotFound naming it). ``durable``:
+    fsync every write (True) or none (False, with ``sync()`` on demand).
+    ``mark_root``: write the ``ROOT_MARKER`` file, so paths below ``root`` resolve to
+    this store (``sciswift.store.url``).
+
+    Thread-safe, and safe with other processes using the same directory.
+    """
+
+    is_local = True
+    supports_ranges = True
+    supports_conditional_put = True
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        durable: bool = True,
+        mark_root: bool = False,
+    ) -> None:
+        path = os.path.abspath(os.fspath(root))
+        if not os.path.isdir(path):
+            if os.path.lexists(path):
+                raise InvalidInput(f"LocalStore root {path} exists and is not a directory", path)
+            if not create:
+                raise NotFound(f"LocalStore root {path} does not exist", path)
+            os.makedirs(path, exist_ok=True)
+        self.root = path
+        self._real_root = os.path.realpath(path)
+        self.url = Path(path).as_uri()
+        self.durable = durable
+        if mark_root:
+            self._write_marker()
+        self._writer_id = uuid.uuid4().hex
+        self._states: dict[str, Container] = {}
+        self._states_lock = threading.Lock()
+        self._opening_lock = threading.Lock()
+        self._closed = False
+        _stores.add(self)
+
+    def __repr__(self) -> str:
+        return f"LocalStore({self.root!r}, durable={self.durable})"
+
+    def _write_marker(self) -> None:
+        marker = os.path.join(self.root, ROOT_MARKER)
+        if os.path.isfile(marker):
+            return
+        tmp = f"{marker}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("sciswift LocalStore root (one account); see sciswift.store.local\n")
+            if self.durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, marker)
+        if self.durable:
+            fsync_dir(self.root)
+
+    def _reset_after_fork(self) -> None:
+        # The child must not reuse the parent's writer id, journal or SQLite
+        # connections; the old handles are kept referenced (never closed) so that
+        # SQLite does not release or checkpoint anything the parent still uses.
+        old = list(self._states.values())
+        _abandoned.extend(old)
+        for c in old:
+            c.abandon_after_fork()
+        self._states = {}
+        self._states_lock = threading.Lock()
+        self._opening_lock = threading.Lock()
+        self._writer_id = uuid.uuid4().hex
+
+    # ------------------------------------------------------------ containers
+    def _container_path(self, container: str) -> str:
+        check_container_name(container)
+        if container.startswith(RESERVED_PREFIX):
+            raise InvalidName(
+                f"container name {container!r} is reserved (prefix {RESERVED_PREFIX!r})", container
+            )
+        return os.path.join(self.root, container)
+
+    def _container(self, container: str) -> Container:
+        """The open handle of an existing container (NotFound otherwise)."""
+        c = self._states.get(container)
+        if c is not None:
+            if c.is_current() and c.pid == os.getpid():
+                if time.monotonic() - c.last_recovery > RECOVERY_INTERVAL:
+                    c.recover()
+                return c
+            self._forget(container, c)
+        path = self._container_path(container)
+        # One opener at a time: threads racing to open the same container would
+        # otherwise each build a handle (and its connections) only to drop it.
+        with self._opening_lock:
+            existing = self._states.get(container)
+            if existing is not None and existing.is_current():
+                return existing
+            self._check_dir(container, path)
+            try:
+                c = Container(container, path, self.durable, self._writer_id)
+            except (FileNotFoundError, ContainerGone):
+                raise _missing_container(container) from None
+            with self._states_lock:
+                if self._closed:
+                    c.close()
+                    raise InvalidInput(f"{self!r} is closed", self.root)
+                self._states[container] = c
+                if len(self._states) > _MAX_OPEN_CONTAINERS:
+                    self._evict_locked(keep=container)
+        return c
+
+    def _check_dir(self, container: str, path: str) -> None:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            raise _missing_container(container) from None
+        if stat.S_ISLNK(st.st_mode):
+            raise InvalidInput(
+                f"container {container!r} is a symbolic link ({path}); LocalStore only uses "
+                "real directories inside its root",
+                container,
+            )
+        if not stat.S_ISDIR(st.st_mode) or not os.path.isfile(os.path.join(path, META_FILE)):
+            raise _missing_container(container)
+        if os.path.realpath(path) != os.path.join(self._real_root, container):
+            raise InvalidInput(f"container {container!r} resolves outside {self.root}", container)
+
+    def _evict_locked(self, keep: str) -> None:
+        for name, c in list(self._states.items()):
+            if len(self._states) <= _MAX_OPEN_CONTAINERS // 2:
+                return
+            if name != keep and c.try_close():
+                del self._states[name]
+
+    def _forget(self, container: str, c: Container) -> None:
+        with self._states_lock:
+            if self._states.get(container) is c:
+                del self._states[container]
+        c.try_close()
+
+    def _retrying(self, container: str, op: Callable[[Container], T]) -> T:
+        """Run ``op`` on the container's handle; if the handle turns out stale (the
+        container was deleted, maybe recreated, by another process), once more on
+        a fresh one."""
+        for _attempt in range(2):
+            c = self._container(container)
+            try:
+                return op(c)
+            except ContainerGone:
+                self._forget(container, c)
+        raise _missing_container(container)
+
+    def _container_names(self) -> list[str]:
+        names = []
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            raise NotFound(f"LocalStore root {self.root} does not exist", self.root) from None
+        for e in entries:
+            if e.name.startswith(RESERVED_PREFIX):
+                continue
+            try:
+                check_container_name(e.name)
+                if not e.is_dir(follow_symlinks=False):
+                    continue
+            except (InvalidInput, OSError):
+                continue
+            if os.path.isfile(os.path.join(e.path, META_FILE)):
+                names.append(e.name)
+        return names
+
+    def create_container(
+        self,
+        container: str,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+    ) -> bool:
+        path = self._container_path(container)
+        for _ in range(200):
+            try:
+                self._retrying(container, lambda c: c.post_meta(metadata, system))
+                return False
+            except NotFound:
+                pass
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                st = None
+            if st is not None:
+                if stat.S_ISLNK(st.st_mode):
+                    self._check_dir(container, path)  # raises with the reason
+                if not stat.S_ISDIR(st.st_mode):
+                    raise Conflict(f"{path} exists and is not a container directory", container)
+                if os.path.isfile(os.path.join(path, META_FILE)):
+                    # Being deleted by someone else right now: wait for it to go.
+                    time.sleep(0.005)
+                    continue
+                if os.listdir(path):
+                    raise Conflict(f"{path} exists and is not a sciswift container", container)
+            if self._assemble_container(container, path, metadata, system):
+                return True
+        # A container flagged deleted whose deleter died before moving it away.
+        self._finish_delete(container, path)
+        return self.create_container(container, metadata, system)
+
+    def _assemble_container(
+        self,
+        container: str,
+        path: str,
+        metadata: Mapping[str, str] | None,
+        system: Mapping[str, str] | None,
+    ) -> bool:
+        """Build the container in a private directory, then rename it into place
+        (atomic: nobody sees a half-made container). False if ``path`` appeared
+        meanwhile."""
+        staging = os.path.join(self.root, f"{_NEW_PREFIX}{uuid.uuid4().hex}")
+        os.mkdir(staging)
+        try:
+            for sub in ("objects", "tmp", "journal"):
+                os.mkdir(os.path.join(staging, sub))
+            meta = {"created": time.time(), "metadata": {}, "system": {}}
+            merge_meta(meta["metadata"], metadata)  # type: ignore[arg-type]
+            merge_meta(meta["system"], system)  # type: ignore[arg-type]
+            meta_path = os.path.join(staging, META_FILE)
+            write_json_atomic(meta_path, meta_path + ".tmp", meta, self.durable)
+            create_index(os.path.join(staging, INDEX_FILE), self.durable)
+            if self.durable:
+                fsync_dir(staging)
+            try:
+                # rename(2) replaces an empty directory, so an empty directory the
+                # user made at ``path`` is adopted; anything else makes it fail.
+                os.rename(staging, path)
+            except OSError as e:
+                if e.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                    return False
+                raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if self.durable:
+            fsync_dir(self.root)
+        return True
+
+    def delete_container(self, container: str) -> None:
+        path = self._container_path(container)
+        self._retrying(container, lambda c: c.mark_deleted())
+        self._finish_delete(container, path)
+
+    def _finish_delete(self, container: str, path: str) -> None:
+        c = self._states.get(container)
+        if c is not None:
+            self._forget(container, c)
+            c.close()
+        trash = os.path.join(self.root, f"{_TRASH_PREFIX}{uuid.uuid4().hex}")
+        try:
+            os.rename(path, trash)
+        except FileNotFoundError:
+            return
+        if self.durable:
+            fsync_dir(self.root)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def head_container(self, container: str) -> ContainerInfo:
+        return self._retrying(container, lambda c: c.info())
+
+    def post_container(
+        self,
+        container: str,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+    ) -> None:
+        self._retrying(container, lambda c: c.post_meta(metadata, system))
+
+    def list_objects(
+        self, container: str, params: ListingParams = ListingParams()
+    ) -> list[ObjectInfo | Subdir]:
+        return self._retrying(container, lambda c: c.list(params))
+
+    # --------------------------------------------------------------- account
+    def _account_path(self) -> str:
+        return os.path.join(self.root, ACCOUNT_FILE)
+
+    def _read_account(self) -> dict[str, Any]:
+        try:
+            return read_json(self._account_path())  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            return {"created": os.stat(self.root).st_ctime, "metadata": {}, "system": {}}
+
+    def account_info(self) -> AccountInfo:
+        acct = self._read_account()
+        count = objects = used = 0
+        for name in self._container_names():
+            try:
+                n, b = self._retrying(name, lambda c: c.totals())
+            except NotFound:
+                continue
+            count += 1
+            objects += n
+            used += b
+        return AccountInfo(
+            container_count=count,
+            object_count=objects,
+            bytes_used=used,
+            timestamp=acct["created"],
+            metadata=dict(acct["metadata"]),
+            system=dict(acct["system"]),
+        )
+
+    def post_account(
+        self, metadata: Mapping[str, str] | None = None, system: Mapping[str, str] | None = None
+    ) -> None:
+        # flock on the root directory itself serialises read-modify-write of the
+        # account file across threads and processes without adding a lock file.
+        fd = os.open(self.root, os.O_RDONLY | O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            acct = self._read_account()
+            merge_meta(acct["metadata"], metadata)
+            merge_meta(acct["system"], system)
+            path = self._account_path()
+            write_json_atomic(path, path + ".tmp", acct, self.durable)
+        finally:
+            os.close(fd)
+
+    def list_containers(self, params: ListingParams = ListingParams()) -> list[ContainerInfo | Subdir]:
+        names = sorted(self._container_names(), key=utf8_key, reverse=params.reverse)
+        out: list[ContainerInfo | Subdir] = []
+        for entry in apply_listing(names, lambda n: n, params):
+            if isinstance(entry, Subdir):
+                out.append(entry)
+                continue
+            try:
+                out.append(self.head_container(entry))
+            except NotFound:
+                continue  # deleted since the directory was listed
+        return out
+
+    # --------------------------------------------------------------- objects
+    def _open_file(self, container: str, name: str) -> tuple[int, str]:
+        """An open descriptor on the object's file, and the object's subject."""
+        check_object_name(name)
+        c = self._states.get(container)
+        if c is None or c.pid != os.getpid():
+            c = self._container(container)
+        try:
+            return os.open(c.object_path(name), os.O_RDONLY | O_CLOEXEC), _subject(container, name)
+        except FileNotFoundError:
+            if c.is_current():
+                raise _missing_object(container, name) from None
+        # The handle was stale (container deleted or replaced): look again.
+        self._forget(container, c)
+        c = self._container(container)
+        try:
+            return os.open(c.object_path(name), os.O_RDONLY | O_CLOEXEC), _subject(container, name)
+        except FileNotFoundError:
+            raise _missing_object(container, name) from None
+
+    def head_object(self, container: str, name: str) -> ObjectInfo:
+        fd, subject = self._open_file(container, name)
+        try:
+            return read_info(fd, os.fstat(fd).st_size, name, subject)
+        finally:
+            os.close(fd)
+
+    def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
+        fd, subject = self._open_file(container, name)
+        try:
+            size = os.fstat(fd).st_size
+            if byte_range is None and size <= WHOLE_READ_LIMIT:
+                return read_whole(fd, size, name, subject)[1]
+            info = read_info(fd, size, name, subject)
+            start, stop = (byte_range or ByteRange()).resolve(info.size)
+            data = pread_exact(fd, stop - start, start)
+            if len(data) != stop - start:
+                raise CorruptData(f"object {subject} is shorter on disk than its metadata says", subject)
+            return data
+        finally:
+            os.close(fd)
+
+    def open_object(
+        self, container: str, name: str, byte_range: ByteRange | None = None
+    ) -> ObjectReader:
+        fd, subject = self._open_file(container, name)
+        try:
+            info = read_info(fd, os.fstat(fd).st_size, name, subject)
+            start, stop = (byte_range or ByteRange()).resolve(info.size)
+        except BaseException:
+            os.close(fd)
+            raise
+        return FileReader(fd, info, start, stop)
+
+    def get_many(
+        self, container: str, names: Sequence[str], *, max_workers: int = 16
+    ) -> dict[str, bytes]:
+        # Sequential on purpose: a cached small read costs ~10 µs of system calls,
+        # less than handing it to a thread.
+        out: dict[str, bytes] = {}
+        for name in names:
+            try:
+                out[name] = self.get_object(container, name)
+            except NotFound:
+                continue
+        return out
+
+    # ----------------------------------------------------------------- puts
+    def _mode_check(self, container: str, mode: PutMode) -> Callable[[str, str], None] | None:
+        if mode == OVERWRITE:
+            return None
+        if mode == CREATE:
+
+            def create_only(name: str, final: str) -> None:
+                if os.path.lexists(final):
+                    raise AlreadyExists(f"object {container}/{name} already exists", _subject(container, name))
+
+            return create_only
+        if isinstance(mode, IfMatch):
+            want = mode.etag.strip('"').lower()
+
+            def if_match(name: str, final: str) -> None:
+                subject = _subject(container, name)
+                try:
+                    fd = os.open(final, os.O_RDONLY | O_CLOEXEC)
+                except FileNotFoundError:
+                    raise PreconditionFailed(
+                        f"object {subject} does not exist, so has no ETag {mode.etag}", subject
+                    ) from None
+                try:
+                    current = read_info(fd, os.fstat(fd).st_size, name, subject)
+                finally:
+                    os.close(fd)
+                if current.etag != want:
+                    raise PreconditionFailed(f"object {subject} does not have ETag {mode.etag}", subject)
+
+            return if_match
+        raise InvalidInput(f"unknown put mode {mode!r}")
+
+    def _commit(
+        self,
+        c: Container,
+        items: Sequence[tuple[str, str, ObjectInfo]],
+        check: Callable[[str, str], None] | None,
+    ) -> None:
+        """Commit temp files, retrying once on a fresh handle if ours was stale.
+        Temp files left uncommitted (refused, failed) are removed."""
+        try:
+            try:
+                c.commit(items, check)
+            except ContainerGone:
+                self._forget(c.name, c)
+                fresh = self._container(c.name)
+                if not all(os.path.exists(tmp) for _, tmp, _ in items):
+                    raise _missing_container(c.name) from None
+                fresh.commit(items, check)
+        except BaseException:
+            for _, tmp, _ in items:
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
+            raise
+
+    def put_object(
+        self,
+        container: str,
+        name: str,
+        data: PutData,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+        mode: PutMode = OVERWRITE,
+        etag: str | None = None,
+    ) -> ObjectInfo:
+        check_container_name(container)
+        check_object_name(name)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            writer = self.open_writer(
+                container, name, content_type=content_type, metadata=metadata,
+                system=system, mode=mode, etag=etag,
+            )
+            try:
+                for block in iter_chunks(data):
+                    writer.write(block)
+            except BaseException:
+                writer.abort()
+                raise
+            return writer.commit()
+        if not isinstance(data, bytes):
+            data = memoryview(data).cast("B")  # len() in bytes, without copying
+        c = self._container(container)
+        check = self._mode_check(container, mode)
+        digest = hashlib.md5(data).hexdigest()
+        _verify_etag(etag, digest, container, name)
+        info = ObjectInfo(
+            name=name,
+            size=len(data),
+            etag=digest,
+            timestamp=time.time(),
+            content_type=content_type or "application/octet-stream",
+            metadata=_lower(metadata),
+            system=_lower(system),
+        )
+        tmp = self._write_temp(c, [data, encode_trailer(info)])
+        self._commit(c, [(name, tmp, info)], check)
+        return info
+
+    def _write_temp(self, c: Container, buffers: Sequence[bytes | bytearray | memoryview]) -> str:
+        try:
+            return c.write_temp(buffers)  # type: ignore[arg-type]
+        except ContainerGone:
+            self._forget(c.name, c)
+            return self._container(c.name).write_temp(buffers)  # type: ignore[arg-type]
+
+    def open_writer(
+        self,
+        container: str,
+        name: str,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+        mode: PutMode = OVERWRITE,
+        etag: str | None = None,
+    ) -> ObjectWriter:
+        check_container_name(container)
+        check_object_name(name)
+        return _LocalWriter(
+            self, self._container(container), name,
+            content_type=content_type, metadata=metadata, system=system, mode=mode, etag=etag,
+        )
+
+    def put_many(
+        self, container: str, items: Mapping[str, bytes], *, max_workers: int = 16
+    ) -> None:
+        """Store many objects: each atomically, all indexed in one transaction (the
+        batch as a whole is not atomic: a crash may leave some stored)."""
+        check_container_name(container)
+        for name in items:
+            check_object_name(name)
+        if not items:
+            self._container(container)
+            return
+        c = self._container(container)
+        staged: list[tuple[str, str, ObjectInfo]] = []
+        now = time.time()
+        try:
+            for name, data in items.items():
+                info = ObjectInfo(name, len(data), hashlib.md5(data).hexdigest(), now)
+                staged.append((name, self._write_temp(c, [data, encode_trailer(info)]), info))
+        except BaseException:
+            for _, tmp, _ in staged:
+                os.unlink(tmp)
+            raise
+        self._commit(c, staged, None)
+
+    def delete_object(self, container: str, name: str) -> None:
+        check_object_name(name)
+        [existed] = self._retrying(container, lambda c: c.delete([name]))
+        if not existed:
+            raise _missing_object(container, name)
+
+    def delete_many(
+        self, container: str, names: Iterable[str], *, max_workers: int = 16
+    ) -> int:
+        names = list(names)
+        for name in names:
+            check_object_name(name)
+        if not names:
+            return 0
+        return sum(self._retrying(container, lambda c: c.delete(names)))
+
+    def post_object(
+        self,
+        container: str,
+        name: str,
+        *,
+        metadata: Mapping[str, str],
+        content_type: str | None = None,
+        system: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Swift POST: see ``Store.post_object``. The body is copied (in the kernel
+        where the filesystem allows) into a new file with the new metadata, which
+        replaces the old file only if the object did not change meanwhile."""
+        for _ in range(100):
+            fd, subject = self._open_file(container, name)
+            try:
+                info = read_info(fd, os.fstat(fd).st_size, name, subject)
+                sysmeta = dict(info.system)
+                merge_meta(sysmeta, system)
+                new = replace(
+                    info,
+                    timestamp=time.time(),
+                    content_type=content_type or info.content_type,
+                    metadata={k.lower(): v for k, v in metadata.items() if v != ""},
+                    system=sysmeta,
+                )
+                c = self._container(container)
+                tmp = c.clone_temp(fd, info.size, encode_trailer(new))
+                ident = os.fstat(fd)
+            finally:
+                os.close(fd)
+            try:
+                self._commit(c, [(name, tmp, new)], _same_file(ident.st_ino, ident.st_dev))
+                return new
+            except _Changed:
+                continue
+        raise PreconditionFailed(f"object {container}/{name} kept changing during POST", _subject(container, name))
+
+    def copy_object(
+        self,
+        src_container: str,
+        src_name: str,
+        dst_container: str,
+        dst_name: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        system: Mapping[str, str] | None = None,
+        fresh_metadata: bool = False,
+        mode: PutMode = OVERWRITE,
+    ) -> ObjectInfo:
+        """Copy within this store (``Store.copy_object`` semantics). The body is
+        copied in the kernel where possible and keeps the source's ETag, which
+        describes the same bytes, so no MD5 pass is made."""
+        check_container_name(dst_container)
+        check_object_name(dst_name)
+        fd, subject = self._open_file(src_container, src_name)
+        try:
+            src = read_info(fd, os.fstat(fd).st_size, src_name, subject)
+            meta = {} if fresh_metadata else dict(src.metadata)
+            meta.update(_lower(metadata))
+            sysmeta = dict(src.system)
+            sysmeta.update(_lower(system))
+            info = ObjectInfo(
+                name=dst_name,
+                size=src.size,
+                etag=src.etag,
+                timestamp=time.time(),
+                content_type=content_type or src.content_type,
+                metadata={k: v for k, v in meta.items() if v != ""},
+                system={k: v for k, v in sysmeta.items() if v != ""},
+            )
+            dst = self._container(dst_container)
+            check = self._mode_check(dst_container, mode)
+            tmp = dst.clone_temp(fd, src.size, encode_trailer(info))
+        finally:
+            os.close(fd)
+        self._commit(dst, [(dst_name, tmp, info)], check)
+        return info
+
+    # ------------------------------------------------------------ maintenance
+    def sync(self) -> None:
+        """Make everything written so far durable (for ``durable=False`` stores):
+        one ``syncfs`` of the filesystem holding the root."""
+        syncfs(self.root)
+
+    def fsck(self, container: str | None = None, *, deep: bool = False) -> FsckReport:
+        """Check and repair one container (or all): replay dead writers' journals,
+        remove orphan temporary files, re-index object files whose index rows are
+        missing or wrong, drop rows without files, and quarantine unreadable files
+        (``quarantine/``). ``deep`` also re-hashes every body against its ETag.
+        Without a container, also finishes interrupted container creations and
+        deletions in the root."""
+        report = FsckReport()
+        if container is None:
+            self._fsck_root()
+            names = self._container_names()
+        else:
+            names = [container]
+        for name in names:
+            report.merge(self._retrying(name, lambda c: c.fsck(deep)))
+        return report
+
+    def _fsck_root(self) -> None:
+        now = time.time()
+        for e in os.scandir(self.root):
+            if e.name.startswith(_TRASH_PREFIX):
+                shutil.rmtree(e.path, ignore_errors=True)
+            elif e.name.startswith(_NEW_PREFIX):
+                try:
+                    if now - e.stat(follow_symlinks=False).st_mtime > _STALE_NEW_DIR_SECONDS:
+                        shutil.rmtree(e.path, ignore_errors=True)
+                except FileNotFoundError:
+                    pass
+        for name in self._container_names():
+            try:
+                self._container(name)
+            except NotFound:
+                # Flagged deleted but never moved away: its deleter died.
+                self._finish_delete(name, os.path.join(self.root, name))
+
+    def close(self) -> None:
+        with self._states_lock:
+            self._closed = True
+            states, self._states = list(self._states.values()), {}
+        for c in states:
+            c.close()
+
+
+_abandoned: list[Container] = []
+
+
+def _verify_etag(etag: str | None, digest: str, container: str, name: str) -> None:
+    if etag is not None and etag.strip('"').lower() != digest:
+        raise ChecksumMismatch(
+            f"body of {container}/{name} has MD5 {digest}, not {etag}", _subject(container, name)
+        )
+
+
+def _same_file(ino: int, dev: int) -> Callable[[str, str], None]:
+    def check(name: str, final: str) -> None:
+        try:
+            st = os.lstat(final)
+        except FileNotFoundError:
+            raise _Changed from None
+        if (st.st_ino, st.st_dev) != (ino, dev):
+            raise _Changed
+
+    return check
+
+
+class _LocalWriter(ObjectWriter):
+    """Streams a body straight into a temporary file of the container (MD5
+    computed on the way); ``commit`` renames it into place, ``abort`` (or garbage
+    collection before commit) removes it."""
+
+    def __init__(
+        self,
+        store: LocalStore,
+        c: Container,
+        name: str,
+        *,
+        content_type: str | None,
+        metadata: Mapping[str, str] | None,
+        system: Mapping[str, str] | None,
+        mode: PutMode,
+        etag: str | None,
+    ) -> None:
+        # Not calling ObjectWriter.__init__: that one spools to memory.
+        self._store = store
+        self._c = c
+        self._name = name
+        self._check = store._mode_check(c.name, mode)
+        self._content_type = content_type
+        self._metadata = metadata
+        self._system = system
+        self._etag = etag
+        self._md5 = hashlib.md5()
+        self.bytes_written = 0
+        try:
+            self._fd: int | None
+            self._fd, self._path = c.new_temp()
+        except ContainerGone:
+            store._forget(c.name, c)
+            self._c = c = store._container(c.name)
+            self._fd, self._path = c.new_temp()
+
+    def write(self, data: bytes) -> None:
+        if self._fd is None:
+            raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
+        write_all(self._fd, [data])
+        self._md5.update(data)
+        self.bytes_written += len(data)
+
+    def commit(self) -> ObjectInfo:
+        fd = self._fd
+        if fd is None:
+            raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
+        self._fd = None
+        c, name = self._c, self._name
+        try:
+            digest = self._md5.hexdigest()
+            _verify_etag(self._etag, digest, c.name, name)
+            info = ObjectInfo(
+                name=name,
+                size=self.bytes_written,
+                etag=digest,
+                timestamp=time.time(),
+                content_type=self._content_type or "application/octet-stream",
+                metadata=_lower(self._metadata),
+                system=_lower(self._system),
+            )
+            write_all(fd, [encode_trailer(info)])
+            if c.durable:
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            _remove(self._path)
+            raise
+        os.close(fd)
+        self._store._commit(c, [(name, self._path, info)], self._check)
+        return info
+
+    def abort(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+            _remove(self._path)
+
+    def __del__(self) -> None:
+        try:
+            self.abort()
+        except Exception:
+            pass
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

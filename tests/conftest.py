@@ -1,1 +1,4 @@
 """Shared fixtures for the whole test suite."""
+
+# The real Swift all-in-one and `sciswift serve` fixtures (tests/saio_fixtures.py).
+pytest_plugins = ["saio_fixtures"]

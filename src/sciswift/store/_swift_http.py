@@ -1,0 +1,289 @@
+"""SwiftStore's transport: a pool of keep-alive connections, the token, retries.
+
+One ``SwiftConnection`` is shared by all threads of a store. It
+
+- keeps up to ``pool_size`` keep-alive connections per host (urllib3, thread-safe);
+- authenticates lazily and once per token, re-authenticating once when a request
+  answers 401 (an expired token), however many threads saw it at the same time;
+- retries requests that failed to connect or answered 5xx/429/498, with exponential
+  backoff and jitter, when repeating them is safe: the caller says so per request
+  (``idempotent``), and a body is only re-sent if it can be produced again
+  (bytes, or a ``Body`` whose ``open`` starts over).
+
+Paths go to the server exactly as quoted here: urllib3's URL normalisation would
+fold ``..`` and ``.`` segments, which are legal in Swift object names, so requests
+are made on the connection pool with the path as given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import urllib3
+
+from sciswift.errors import SciSwiftError, StoreUnavailable, Unauthenticated, error_for_status
+from sciswift.store._swift_auth import SwiftCredentials, authenticate
+
+__all__ = ["Body", "SwiftConnection", "RETRY_STATUSES", "object_path"]
+
+# Worth another try: server errors, overload, and Swift's rate limiting (498/429).
+RETRY_STATUSES = frozenset({429, 498, 500, 502, 503, 504})
+# Bodies up to this size that are already in memory are sent as one bytes object.
+SMALL_BODY = 4 << 20
+
+
+def object_path(container: str | None = None, name: str | None = None) -> str:
+    """The quoted ``/container/name`` suffix of an account URL."""
+    path = ""
+    if container is not None:
+        path += "/" + quote(container.encode("utf-8"), safe="")
+        if name is not None:
+            path += "/" + quote(name.encode("utf-8"), safe="/")
+    return path
+
+
+@dataclass
+class Body:
+    """A request body that can be produced again for a retry.
+
+    ``open()`` returns a fresh iterator over the bytes each time; ``length`` is the
+    Content-Length. ``md5`` is filled with the hex digest of what the last attempt
+    actually sent, so the caller can check it against the ETag Swift answers.
+    """
+
+    length: int
+    open: Callable[[], Iterable[bytes]]
+    md5: str | None = None
+    #: The bytes themselves when they are in memory (sent in one write).
+    data: bytes | memoryview | None = None
+    #: Frees what backs the body (a spool file) once it is no longer needed.
+    release: Callable[[], None] | None = None
+
+    def _sending(self) -> Iterator[bytes]:
+        h = hashlib.md5()
+        for block in self.open():
+            if block:
+                h.update(block)
+                yield block
+        self.md5 = h.hexdigest()
+
+    @classmethod
+    def of_bytes(cls, data: bytes | memoryview) -> Body:
+        view = memoryview(data)
+        step = 1 << 20
+        return cls(len(view), lambda: (view[i:i + step] for i in range(0, len(view), step)), data=view)
+
+
+class SwiftConnection:
+    """The shared transport of one SwiftStore (see the module docstring)."""
+
+    def __init__(
+        self,
+        creds: SwiftCredentials,
+        *,
+        pool_size: int = 64,
+        retries: int = 5,
+        backoff: float = 0.1,
+        max_backoff: float = 8.0,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+        user_agent: str = "sciswift",
+    ) -> None:
+        self.creds = creds
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        tls: dict[str, Any] = {}
+        if creds.insecure:
+            tls["cert_reqs"] = "CERT_NONE"
+        elif creds.cacert:
+            tls["ca_certs"] = creds.cacert
+        # block=False: a thread beyond pool_size gets a fresh connection (closed after
+        # use) instead of waiting, so open readers can never starve other requests.
+        self.http = urllib3.PoolManager(
+            num_pools=8, maxsize=pool_size, block=False, retries=False, timeout=self.timeout,
+            headers={"User-Agent": user_agent}, **tls,
+        )
+        self._auth_lock = threading.Lock()
+        self._storage_url = creds.storage_url if creds.token else None
+        self._token = creds.token
+        self._info: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ auth
+    def auth(self) -> tuple[str, str]:
+        """``(storage_url, token)``, authenticating on first use."""
+        url, token = self._storage_url, self._token
+        if url and token:
+            return url, token
+        with self._auth_lock:
+            if not (self._storage_url and self._token):
+                self._storage_url, self._token = authenticate(
+                    self.http, self.creds, self.timeout.connect_timeout or 10.0  # type: ignore[arg-type]
+                )
+            return self._storage_url, self._token  # type: ignore[return-value]
+
+    def _reauth(self, rejected: str) -> bool:
+        """Get a new token after ``rejected`` was refused; False if we cannot."""
+        with self._auth_lock:
+            if self._token != rejected:
+                return True  # another thread already renewed it
+            if not self.creds.can_authenticate:
+                return False
+            self._storage_url, self._token = authenticate(
+                self.http, self.creds, self.timeout.connect_timeout or 10.0  # type: ignore[arg-type]
+            )
+            return True
+
+    @property
+    def storage_url(self) -> str:
+        return self.auth()[0]
+
+    # --------------------------------------------------------------- request
+    def request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | bytes] | None = None,
+        body: bytes | Body | Iterable[bytes] | None = None,
+        stream: bool = False,
+        idempotent: bool = True,
+        subject: str | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        """Send ``method`` to the account URL + ``path`` and return the response.
+
+        Any status comes back (callers map them); only transport failures that
+        survive the retries raise, as StoreUnavailable naming the URL. With
+        ``stream`` the body is left unread for the caller (who must close the
+        response); otherwise it is read and the connection returned to the pool.
+        A body that is neither bytes nor a Body is sent once and never retried.
+        """
+        retryable_body = body is None or isinstance(body, (bytes, Body))
+        can_retry = idempotent and retryable_body
+        reauthed = False
+        attempt = 0
+        while True:
+            storage_url, token = self.auth()
+            url = storage_url.rstrip("/") + path
+            if query:
+                url += "?" + urlencode(query, quote_via=quote)
+            send_headers: dict[str, str | bytes] = {"X-Auth-Token": token, **(headers or {})}
+            payload: Any = body
+            if isinstance(body, Body):
+                send_headers["Content-Length"] = str(body.length)
+                if body.data is not None and body.length <= SMALL_BODY:
+                    # One write for headers and body: small requests are latency-bound.
+                    payload = bytes(body.data)
+                    body.md5 = hashlib.md5(payload).hexdigest()
+                else:
+                    payload = body._sending()
+            try:
+                resp = self._send(method, url, send_headers, payload, stream)
+            except urllib3.exceptions.HTTPError as e:
+                if can_retry and attempt < self.retries:
+                    attempt += 1
+                    self._sleep(attempt)
+                    continue
+                raise StoreUnavailable(
+                    f"{method} {url}: cannot reach Swift ({_reason(e)}) after {attempt + 1} attempt(s)",
+                    subject or url,
+                ) from None
+            if resp.status == 401 and not reauthed:
+                _discard(resp)
+                reauthed = True
+                if self._reauth(token):
+                    continue
+            if resp.status in RETRY_STATUSES and can_retry and attempt < self.retries:
+                _discard(resp)
+                attempt += 1
+                self._sleep(attempt, resp.headers.get("Retry-After"))
+                continue
+            if resp.status == 401:
+                _discard(resp)
+                raise Unauthenticated(
+                    f"{method} {url}: Swift refused the token"
+                    + ("" if self.creds.can_authenticate else " and there are no credentials to renew it"),
+                    subject or url,
+                )
+            return resp
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str | bytes], body: Any,
+              stream: bool) -> urllib3.BaseHTTPResponse:
+        parts = urlsplit(url)
+        pool = self.http.connection_from_url(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        return pool.urlopen(
+            method, target, body=body, headers=headers, retries=False, redirect=False,
+            assert_same_host=False, preload_content=not stream, decode_content=False,
+            timeout=self.timeout,
+        )
+
+    def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
+        delay = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        if retry_after and retry_after.isdigit():
+            delay = min(self.max_backoff, max(delay, float(retry_after)))
+        time.sleep(delay * (0.5 + random.random() / 2))
+
+    # ------------------------------------------------------------------ /info
+    def info(self) -> dict[str, Any]:
+        """The endpoint's ``/info`` (capabilities), fetched once; ``{}`` if it has none."""
+        if self._info is None:
+            storage_url = self.auth()[0]
+            parts = urlsplit(storage_url)
+            # /info sits beside /v1 at the API root (which may itself have a path prefix).
+            root = parts.path.split("/v1/", 1)[0] if "/v1/" in parts.path else ""
+            url = f"{parts.scheme}://{parts.netloc}{root}/info"
+            try:
+                resp = self.http.request("GET", url, timeout=self.timeout, retries=urllib3.Retry(2))
+                self._info = json.loads(resp.data) if resp.status == 200 else {}
+            except (urllib3.exceptions.HTTPError, ValueError):
+                self._info = {}
+        return self._info
+
+    def close(self) -> None:
+        self.http.clear()
+
+
+def _reason(e: Exception) -> str:
+    inner = getattr(e, "reason", None)
+    return str(inner or e)
+
+
+def _discard(resp: urllib3.BaseHTTPResponse) -> None:
+    """Finish with a response we will not use, keeping the connection if cheap."""
+    try:
+        resp.drain_conn()
+        resp.release_conn()
+    except Exception:
+        resp.close()
+
+
+def raise_for(resp: urllib3.BaseHTTPResponse, method: str, what: str, subject: str,
+              special: Mapping[int, type[SciSwiftError]] | None = None) -> None:
+    """Raise the sciswift error for an unsuccessful response (nothing for 2xx).
+
+    ``special`` maps statuses whose meaning depends on the request (409 on a
+    container DELETE is ContainerNotEmpty, 412 on a create-only PUT AlreadyExists).
+    """
+    if resp.status < 300:
+        return
+    try:
+        detail = resp.data[:300].decode("utf-8", "replace").strip() if resp.data else ""
+    except Exception:
+        detail = ""
+    reason = resp.reason or ""
+    message = f"{what}: {method} answered {resp.status} {reason}".rstrip()
+    if detail and detail not in message:
+        message += f" ({' '.join(detail.split())})"
+    cls = (special or {}).get(resp.status)
+    raise cls(message, subject) if cls else error_for_status(resp.status, message, subject)

@@ -1,0 +1,820 @@
+"""SwiftStore: a Store over any OpenStack Swift API endpoint.
+
+Real OpenStack Swift, ``sciswift serve``, Ceph RGW's Swift API: one account of the
+endpoint is one store. Requests go through a pool of keep-alive connections shared
+by all threads (``SwiftConnection``), so many can be in flight at once; the bulk
+operations (``get_many``, ``put_many``, ``delete_many``) use that concurrency, and
+``delete_many`` uses the endpoint's ``?bulk-delete`` when ``/info`` advertises it.
+
+Where Swift's semantics differ from the Store contract, this is what happens:
+
+- **Conditional puts.** ``CREATE`` is Swift's ``If-None-Match: *``: the object
+  server refuses the PUT if the object exists *when the request arrives*, so two
+  creates racing each other can both succeed (the later one wins). ``IfMatch`` is
+  emulated: a HEAD compares the ETag, then the PUT is sent (with an ``If-Match``
+  header, which servers that support it enforce and Swift ignores); another
+  writer between the two requests is not detected. Hence
+  ``supports_conditional_put = False``.
+- **Large objects.** A body above ``large_object_threshold`` becomes a static large
+  object (see ``_swift_slo``): segments in ``<container>_segments``, then an
+  atomic manifest PUT. Its ETag is Swift's large-object ETag (the MD5 of the
+  segments' MD5s), which is what HEAD, GET and listings report for it, and
+  ``system["x-static-large-object"]`` is ``"true"``. Deleting it
+  (``delete_object``/``delete_many``) removes its segments too; overwriting it with
+  another large object removes the old segments once the new manifest is in place;
+  overwriting it with a small object leaves them (as ``swift upload
+  --leave-segments`` does).
+- **POST.** Swift's object POST replaces the user metadata *and* the other
+  settable headers (content-encoding, content-disposition, x-delete-at ...);
+  ``post_object`` reads the current values first so the ones not given are kept,
+  as the Store contract says. A concurrent POST between the two is lost.
+- **Account totals** (``account_info``, the counts in ``list_containers``) are
+  updated by Swift's container updater in the background, so they lag behind
+  recent writes by up to the updater's interval. Container totals are immediate.
+- Metadata keys are HTTP header names: ``_`` and ``-`` are the same key to Swift.
+
+Errors: statuses map through ``sciswift.errors.error_for_status``; an endpoint that
+cannot be reached after the retries raises StoreUnavailable, refused credentials
+Unauthenticated, each naming the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+
+from sciswift.errors import (
+    AlreadyExists,
+    ChecksumMismatch,
+    ContainerNotEmpty,
+    CorruptData,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    RangeNotSatisfiable,
+    SciSwiftError,
+    error_for_status,
+)
+from sciswift.store import _swift_headers as hdr
+from sciswift.store._swift_auth import SwiftCredentials
+from sciswift.store._swift_http import Body, SwiftConnection, object_path, raise_for
+from sciswift.store._swift_http import _discard as _discard_response
+from sciswift.store._swift_io import PutSource, SwiftObjectReader
+from sciswift.store._swift_slo import Segment, segments_container, slo_etag, upload_segments
+from sciswift.store.base import BytesReader, ObjectReader, PutData, Store
+from sciswift.store.names import (
+    ACCOUNT_LISTING_LIMIT,
+    CONTAINER_LISTING_LIMIT,
+    check_container_name,
+    check_object_name,
+)
+from sciswift.store.types import (
+    CREATE,
+    OVERWRITE,
+    AccountInfo,
+    ByteRange,
+    ContainerInfo,
+    IfMatch,
+    ListingParams,
+    ObjectInfo,
+    PutMode,
+    Subdir,
+)
+
+__all__ = ["SwiftStore", "SwiftCredentials"]
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+
+
+def _subject(container: str, name: str | None = None) -> str:
+    return container if name is None else f"{container}/{name}"
+
+
+class SwiftStore(Store):
+    """One Swift account as a Store. See the module docstring for the details.
+
+    Credentials: ``auth_url``/``user``/``key`` (TempAuth v1.0, or Keystone when
+    ``auth_version`` is 2.0/3 or a project or domain is given, with the other
+    SwiftCredentials fields as keyword arguments), or a ready ``storage_url`` and
+    ``token``. ``SwiftStore.from_environment()`` reads them the way
+    python-swiftclient does.
+
+    Tuning: ``pool_size`` keep-alive connections; ``retries`` attempts after the
+    first for idempotent requests, with exponential ``backoff`` (seconds);
+    ``large_object_threshold`` and ``segment_size`` (bytes) for static large
+    objects, uploaded by ``segment_workers`` threads; ``max_workers`` is the
+    default concurrency of the bulk operations.
+    """
+
+    supports_ranges = True
+    supports_conditional_put = False
+    is_local = False
+
+    def __init__(
+        self,
+        auth_url: str | None = None,
+        user: str | None = None,
+        key: str | None = None,
+        *,
+        storage_url: str | None = None,
+        token: str | None = None,
+        auth_version: str | None = None,
+        credentials: SwiftCredentials | None = None,
+        pool_size: int = 64,
+        retries: int = 5,
+        backoff: float = 0.1,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+        large_object_threshold: int = GiB,
+        segment_size: int = 256 * MiB,
+        segment_workers: int = 4,
+        max_workers: int = 32,
+        **keystone: Any,
+    ) -> None:
+        given = dict(auth_url=auth_url, user=user, key=key, storage_url=storage_url, token=token,
+                     auth_version=auth_version, **keystone)
+        if credentials is None:
+            credentials = SwiftCredentials.from_environment({}, **given)
+        else:
+            credentials = credentials.with_overrides(**given)
+        if not credentials.can_authenticate and not (credentials.storage_url and credentials.token):
+            raise InvalidInput(
+                "SwiftStore needs auth_url, user and key (or a storage_url and token); "
+                "SwiftStore.from_environment() reads ST_AUTH/ST_USER/ST_KEY or OS_*",
+                credentials.endpoint,
+            )
+        if segment_size < 1 or large_object_threshold < 1:
+            raise InvalidInput("segment_size and large_object_threshold must be positive")
+        self.credentials = credentials
+        self.large_object_threshold = large_object_threshold
+        self.segment_size = segment_size
+        self.segment_workers = segment_workers
+        self.max_workers = max_workers
+        self.url = "swift://"
+        self._conn = SwiftConnection(
+            credentials, pool_size=pool_size, retries=retries, backoff=backoff,
+            connect_timeout=connect_timeout, read_timeout=read_timeout,
+        )
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SwiftStore:
+        """A store for the account python-swiftclient's environment names
+        (``ST_AUTH``/``ST_USER``/``ST_KEY``, or ``OS_*``); ``overrides`` win over it.
+        Tuning arguments of the constructor may be given too."""
+        tuning = {k: overrides.pop(k) for k in list(overrides) if k in _TUNING}
+        creds = SwiftCredentials.from_environment(environ, **overrides)
+        return cls(credentials=creds, **tuning)
+
+    def __repr__(self) -> str:
+        return f"SwiftStore({self.credentials.endpoint!r})"
+
+    @property
+    def storage_url(self) -> str:
+        """The account URL (authenticating first if needed)."""
+        return self._conn.storage_url
+
+    def capabilities(self) -> dict[str, Any]:
+        """The endpoint's ``/info`` document (``{}`` if it publishes none)."""
+        return self._conn.info()
+
+    # ------------------------------------------------------------- requests
+    def _call(
+        self,
+        method: str,
+        container: str | None = None,
+        name: str | None = None,
+        *,
+        what: str,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | bytes] | None = None,
+        body: bytes | Body | None = None,
+        stream: bool = False,
+        idempotent: bool = True,
+        special: Mapping[int, type[SciSwiftError]] | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        if self._closed:
+            raise InvalidInput(f"{self!r} is closed")
+        subject = _subject(container, name) if container is not None else self.credentials.endpoint
+        resp = self._conn.request(method, object_path(container, name), query=query, headers=headers,
+                                  body=body, stream=stream, idempotent=idempotent, subject=subject)
+        if resp.status >= 300:
+            try:
+                raise_for(resp, method, what, subject, special)
+            finally:
+                resp.release_conn()
+        return resp
+
+    # -------------------------------------------------------------- account
+    def account_info(self) -> AccountInfo:
+        resp = self._call("HEAD", what="account")
+        return hdr.account_info(resp.headers)
+
+    def post_account(
+        self, metadata: Mapping[str, str] | None = None, system: Mapping[str, str] | None = None
+    ) -> None:
+        headers = {
+            **hdr.meta_headers("Account", metadata, removable=True),
+            **hdr.system_headers(system, hdr.ACCOUNT_SYSTEM_HEADERS, "account", removable=True),
+        }
+        self._call("POST", what="account", headers=headers)
+
+    def list_containers(self, params: ListingParams = ListingParams()) -> list[ContainerInfo | Subdir]:
+        limit = self._listing_limit("account_listing_limit", ACCOUNT_LISTING_LIMIT)
+        return self._list(None, params, hdr.container_entry, limit)  # type: ignore[arg-type]
+
+    def _listing_limit(self, key: str, default: int) -> int:
+        value = self._conn.info().get("swift", {}).get(key, default)
+        return int(value) if isinstance(value, int) and value > 0 else default
+
+    def _list(
+        self,
+        container: str | None,
+        params: ListingParams,
+        parse: Callable[[Mapping[str, Any]], Any],
+        page_limit: int,
+    ) -> list[Any]:
+        """A whole listing, paged through the server's per-request limit."""
+        what = "account listing" if container is None else f"container {container}"
+        out: list[Any] = []
+        marker = params.marker
+        while True:
+            want = page_limit if params.limit is None else min(page_limit, max(params.limit - len(out), 0))
+            query = {"format": "json", "limit": str(max(want, 1))}
+            for k, v in (("prefix", params.prefix), ("delimiter", params.delimiter),
+                         ("marker", marker), ("end_marker", params.end_marker)):
+                if v:
+                    query[k] = v
+            if params.reverse:
+                query["reverse"] = "true"
+            resp = self._call("GET", container, what=what, query=query)
+            if want == 0:
+                return out  # limit 0: the request only proved the container exists
+            page = json.loads(resp.data) if resp.status != 204 and resp.data else []
+            out.extend(parse(item) for item in page)
+            if len(page) < want or (params.limit is not None and len(out) >= params.limit):
+                return out
+            last = page[-1]
+            marker = last.get("subdir") or last["name"]
+
+    # ------------------------------------------------------------ container
+    def create_container(
+        self,
+        container: str,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+    ) -> bool:
+        check_container_name(container)
+        headers = {
+            **hdr.meta_headers("Container", metadata, removable=True),
+            **hdr.system_headers(system, hdr.CONTAINER_SYSTEM_HEADERS, container, removable=True),
+        }
+        resp = self._call("PUT", container, what=f"container {container}", headers=headers)
+        return resp.status == 201
+
+    def delete_container(self, container: str) -> None:
+        check_container_name(container)
+        self._call("DELETE", container, what=f"container {container}",
+                   special={409: ContainerNotEmpty})
+
+    def head_container(self, container: str) -> ContainerInfo:
+        check_container_name(container)
+        resp = self._call("HEAD", container, what=f"container {container}")
+        return hdr.container_info(container, resp.headers)
+
+    def post_container(
+        self,
+        container: str,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+    ) -> None:
+        check_container_name(container)
+        headers = {
+            **hdr.meta_headers("Container", metadata, removable=True),
+            **hdr.system_headers(system, hdr.CONTAINER_SYSTEM_HEADERS, container, removable=True),
+        }
+        self._call("POST", container, what=f"container {container}", headers=headers)
+
+    def list_objects(
+        self, container: str, params: ListingParams = ListingParams()
+    ) -> list[ObjectInfo | Subdir]:
+        check_container_name(container)
+        limit = self._listing_limit("container_listing_limit", CONTAINER_LISTING_LIMIT)
+        return self._list(container, params, hdr.listing_entry, limit)
+
+    # --------------------------------------------------------------- object
+    def head_object(self, container: str, name: str) -> ObjectInfo:
+        check_container_name(container)
+        check_object_name(name)
+        resp = self._call("HEAD", container, name, what=f"object {container}/{name}")
+        return hdr.object_info(name, resp.headers)
+
+    def _get(
+        self,
+        container: str,
+        name: str,
+        byte_range: ByteRange | None,
+        *,
+        stream: bool,
+        if_match: str | None = None,
+    ) -> tuple[urllib3.BaseHTTPResponse | None, ObjectInfo, int, int, int]:
+        """GET an object (range); returns the response, the object's info, the
+        (start, stop) the caller gets and how many leading body bytes to skip.
+        The response is None when the range selects no byte of an empty object."""
+        check_container_name(container)
+        check_object_name(name)
+        subject = _subject(container, name)
+        what = f"object {subject}"
+        headers: dict[str, str | bytes] = {}
+        whole = byte_range is None or (byte_range.start == 0 and byte_range.end is None
+                                       and byte_range.suffix is None)
+        if not whole:
+            assert byte_range is not None
+            headers["Range"] = "bytes=" + byte_range.to_header_spec()
+        if if_match:
+            headers["If-Match"] = f'"{if_match}"'
+        resp = self._conn.request("GET", object_path(container, name), headers=headers,
+                                  stream=stream, subject=subject)
+        if resp.status == 416 and byte_range is not None:
+            resp.release_conn()
+            m = re.match(r"bytes\s+\*/(\d+)", resp.headers.get("Content-Range", ""))
+            if m:
+                try:
+                    start, stop = byte_range.resolve(int(m.group(1)))
+                except RangeNotSatisfiable as e:
+                    raise RangeNotSatisfiable(f"{what}: {e}", subject) from None
+                # HTTP has no satisfiable suffix of an empty body; the Store contract does.
+                return None, self.head_object(container, name), start, stop, 0
+        if resp.status >= 300:
+            try:
+                raise_for(resp, "GET", what, subject, {412: PreconditionFailed})
+            finally:
+                resp.release_conn()
+        if resp.status == 206:
+            m = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+            if not m:
+                resp.close()
+                raise CorruptData(f"{what}: 206 answer without a usable Content-Range", subject)
+            first, last, total = m.groups()
+            size = int(total) if total != "*" else int(last) + 1
+            return resp, hdr.object_info(name, resp.headers, size=size), int(first), int(last) + 1, 0
+        info = hdr.object_info(name, resp.headers)
+        start, stop = (byte_range or ByteRange()).resolve(info.size)
+        return resp, info, start, stop, start
+
+    @staticmethod
+    def _selects_nothing(byte_range: ByteRange | None) -> bool:
+        # Empty ranges cannot be said in HTTP; they are decided from the size alone.
+        return byte_range is not None and (byte_range.suffix == 0 or byte_range.end == byte_range.start)
+
+    def open_object(
+        self, container: str, name: str, byte_range: ByteRange | None = None
+    ) -> ObjectReader:
+        if self._selects_nothing(byte_range):
+            info = self.head_object(container, name)
+            start, stop = byte_range.resolve(info.size)  # type: ignore[union-attr]
+            return BytesReader(info, b"", start, stop)  # start == stop: nothing to read
+        resp, info, start, stop, skip = self._get(container, name, byte_range, stream=True)
+        if resp is None:
+            return BytesReader(info, b"", start, stop)
+
+        def reopen(offset: int, etag: str) -> urllib3.BaseHTTPResponse:
+            again = self._get(container, name, ByteRange(offset, stop), stream=True, if_match=etag)[0]
+            assert again is not None
+            return again
+
+        return SwiftObjectReader(info, start, stop, resp, reopen, skip=skip)
+
+    def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
+        if self._selects_nothing(byte_range):
+            return self.open_object(container, name, byte_range).read()
+        resp, _info, start, stop, skip = self._get(container, name, byte_range, stream=False)
+        if resp is None:
+            return b""
+        data = resp.data or b""
+        return data[skip: skip + (stop - start)] if skip or len(data) != stop - start else data
+
+    def put_object(
+        self,
+        container: str,
+        name: str,
+        data: PutData,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        system: Mapping[str, str] | None = None,
+        mode: PutMode = OVERWRITE,
+        etag: str | None = None,
+    ) -> ObjectInfo:
+        check_container_name(container)
+        check_object_name(name)
+        subject = _subject(container, name)
+        content_type = content_type or "application/octet-stream"
+        headers = self._object_headers(subject, content_type, metadata, system)
+        if isinstance(mode, IfMatch):
+            self._check_if_match(container, name, mode)
+        source = PutSource(data, self.large_object_threshold, subject)
+        try:
+            if source.small is not None:
+                resp = self._put_body(container, name, source.small, headers, mode, etag)
+                size = source.small.length
+                extra: dict[str, str] = {}
+            else:
+                resp, size = self._put_large(container, name, source, headers, mode, etag)
+                extra = {"x-static-large-object": "true"}
+        finally:
+            source.close()
+        return ObjectInfo(
+            name=name,
+            size=size,
+            etag=hdr.strip_etag(resp.headers.get("Etag")),
+            timestamp=_response_time(resp),
+            content_type=content_type,
+            metadata={k.lower(): v for k, v in (metadata or {}).items() if v != ""},
+            system={**{k.lower(): v for k, v in (system or {}).items() if v != ""}, **extra},
+        )
+
+    @staticmethod
+    def _object_headers(subject: str, content_type: str, metadata: Mapping[str, str] | None,
+                        system: Mapping[str, str] | None) -> dict[str, str | bytes]:
+        return {
+            "Content-Type": content_type.encode("utf-8"),
+            **hdr.meta_headers("Object", metadata, removable=False),
+            **hdr.system_headers(
+                {k: v for k, v in (system or {}).items() if k.lower() not in hdr.READ_ONLY_OBJECT_HEADERS},
+                hdr.OBJECT_SYSTEM_HEADERS, subject, removable=False,
+            ),
+        }
+
+    def _check_if_match(self, container: str, name: str, mode: IfMatch) -> ObjectInfo:
+        subject = _subject(container, name)
+        try:
+            current = self.head_object(container, name)
+        except NotFound:
+            raise PreconditionFailed(
+                f"object {subject} does not exist, so it cannot have ETag {mode.etag}", subject
+            ) from None
+        if current.etag != hdr.strip_etag(mode.etag):
+            raise PreconditionFailed(
+                f"object {subject} has ETag {current.etag}, not {mode.etag}", subject
+            )
+        return current
+
+    @staticmethod
+    def _mode_headers(mode: PutMode) -> tuple[dict[str, str], dict[int, type[SciSwiftError]]]:
+        if mode == CREATE:
+            return {"If-None-Match": "*"}, {412: AlreadyExists}
+        if isinstance(mode, IfMatch):
+            return {"If-Match": f'"{hdr.strip_etag(mode.etag)}"'}, {412: PreconditionFailed}
+        return {}, {}
+
+    def _put_body(
+        self,
+        container: str,
+        name: str,
+        body: Body,
+        headers: Mapping[str, str | bytes],
+        mode: PutMode,
+        etag: str | None,
+        query: Mapping[str, str] | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        """One PUT of a re-readable body; checks what Swift stored against what was sent."""
+        mode_headers, special = self._mode_headers(mode)
+        send: dict[str, str | bytes] = {**headers, **mode_headers}
+        if etag:
+            send["ETag"] = hdr.strip_etag(etag)
+        resp = self._call("PUT", container, name, what=f"object {container}/{name}", query=query,
+                          headers=send, body=body, special=special)
+        stored = hdr.strip_etag(resp.headers.get("Etag"))
+        if body.md5 and stored and stored != body.md5 and not query:
+            raise CorruptData(
+                f"object {container}/{name}: Swift stored MD5 {stored} but {body.md5} was sent",
+                _subject(container, name),
+            )
+        return resp
+
+    # -- static large objects
+    def _put_large(
+        self,
+        container: str,
+        name: str,
+        source: PutSource,
+        headers: Mapping[str, str | bytes],
+        mode: PutMode,
+        etag: str | None,
+    ) -> tuple[urllib3.BaseHTTPResponse, int]:
+        subject = _subject(container, name)
+        slo = self._conn.info().get("slo", {})
+        max_segments = int(slo.get("max_manifest_segments", 1000))
+        segment_size = self.segment_size
+        if source.size is not None:
+            # Bigger segments rather than a manifest longer than the server allows.
+            segment_size = max(segment_size, math.ceil(source.size / max_segments))
+        if etag and source.size is not None and source.md5() != hdr.strip_etag(etag):
+            raise ChecksumMismatch(f"body of {subject} has MD5 {source.md5()}, not {etag}", subject)
+        self.head_container(container)  # NotFound before any segment is written
+        previous = self._previous_segments(container, name, mode)
+        self._ensure_container(segments_container(container))
+        segments = upload_segments(
+            lambda c, n, body: self._put_body(c, n, body, {}, OVERWRITE, None).headers.get("Etag", ""),
+            self._delete_segments, source, container=container, name=name,
+            segment_size=segment_size, workers=self.segment_workers, max_segments=max_segments,
+        )
+        try:
+            if etag and source.size is None and source.md5() != hdr.strip_etag(etag):
+                raise ChecksumMismatch(f"body of {subject} has MD5 {source.md5()}, not {etag}", subject)
+            if isinstance(mode, IfMatch):
+                self._check_if_match(container, name, mode)  # again: the upload took a while
+            manifest = json.dumps([s.manifest_entry() for s in segments]).encode()
+            resp = self._put_body(container, name, Body.of_bytes(manifest), headers, mode, None,
+                                  query={"multipart-manifest": "put"})
+        except BaseException:
+            self._delete_segments(segments)
+            raise
+        if hdr.strip_etag(resp.headers.get("Etag")) != slo_etag(segments):
+            raise CorruptData(f"{subject}: the manifest Swift stored does not match the segments sent", subject)
+        if previous:
+            self._delete_segments(previous)
+        return resp, sum(s.size for s in segments)
+
+    def _previous_segments(self, container: str, name: str, mode: PutMode) -> list[Segment]:
+        """Segments of the large object being replaced that this store's uploads
+        created (deleted once the new manifest is stored); AlreadyExists for CREATE."""
+        subject = _subject(container, name)
+        try:
+            current = self.head_object(container, name)
+        except NotFound:
+            return []
+        if mode == CREATE:
+            raise AlreadyExists(f"object {subject} already exists", subject)
+        if current.system.get("x-static-large-object", "").lower() != "true":
+            return []
+        return [s for s in self._manifest(container, name)
+                if s.container == segments_container(container) and "/slo/" in s.name]
+
+    def _manifest(self, container: str, name: str) -> list[Segment]:
+        resp = self._call("GET", container, name, what=f"manifest of {container}/{name}",
+                          query={"multipart-manifest": "get"})
+        try:
+            entries = json.loads(resp.data)
+        except ValueError:
+            return []
+        out = []
+        for e in entries:
+            seg_container, _, seg_name = e.get("name", "").lstrip("/").partition("/")
+            if seg_container and seg_name:
+                out.append(Segment(seg_container, seg_name, e.get("hash", ""), int(e.get("bytes", 0))))
+        return out
+
+    def _ensure_container(self, container: str) -> None:
+        self._call("PUT", container, what=f"container {container}")
+
+    def _delete_segments(self, segments: list[Segment]) -> None:
+        """Best effort: a segment left behind wastes space but breaks nothing."""
+        by_container: dict[str, list[str]] = {}
+        for s in segments:
+            by_container.setdefault(s.container, []).append(s.name)
+        for seg_container, names in by_container.items():
+            try:
+                self._delete_plain(seg_container, names, self.max_workers)
+            except SciSwiftError:
+                pass
+
+    # -- delete, post, copy
+    def delete_object(self, container: str, name: str) -> None:
+        check_container_name(container)
+        check_object_name(name)
+        self._delete_with_segments(container, name)
+
+    def _delete_with_segments(self, container: str, name: str) -> None:
+        """DELETE an object; a static large object is deleted with its segments
+        (``multipart-manifest=delete``, which Swift answers 400 for other objects)."""
+        what = f"object {container}/{name}"
+        if "slo" not in self._conn.info():
+            self._call("DELETE", container, name, what=what)
+            return
+        subject = _subject(container, name)
+        resp = self._conn.request("DELETE", object_path(container, name),
+                                  query={"multipart-manifest": "delete"},
+                                  headers={"Accept": "application/json"}, subject=subject)
+        if resp.status == 200:
+            result = _bulk_result(resp.data, what)
+            if result.get("Number Deleted"):
+                _raise_bulk_errors(result, what, subject)
+                return
+            if result.get("Number Not Found"):
+                raise NotFound(f"{what}: DELETE answered 404 Not Found", subject)
+            if not any("Not an SLO manifest" in str(e) for e in result.get("Errors") or []):
+                _raise_bulk_errors(result, what, subject)
+        else:
+            _discard_response(resp)
+        # Not a manifest: an ordinary DELETE.
+        self._call("DELETE", container, name, what=what)
+
+    def post_object(
+        self,
+        container: str,
+        name: str,
+        *,
+        metadata: Mapping[str, str],
+        content_type: str | None = None,
+        system: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        current = self.head_object(container, name)
+        subject = _subject(container, name)
+        merged = dict(current.system)
+        for k, v in (system or {}).items():
+            if v == "":
+                merged.pop(k.lower(), None)
+            else:
+                merged[k.lower()] = v
+        headers = self._object_headers(subject, content_type or current.content_type,
+                                       {k: v for k, v in metadata.items() if v != ""}, merged)
+        self._call("POST", container, name, what=f"object {subject}", headers=headers)
+        return self.head_object(container, name)
+
+    def copy_object(
+        self,
+        src_container: str,
+        src_name: str,
+        dst_container: str,
+        dst_name: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        system: Mapping[str, str] | None = None,
+        fresh_metadata: bool = False,
+        mode: PutMode = OVERWRITE,
+    ) -> ObjectInfo:
+        """Server-side copy (``X-Copy-From``): the bytes never pass through here.
+        A copy of a large object is one ordinary object (Swift limits it to
+        ``max_file_size``, 5 GiB by default)."""
+        check_container_name(dst_container)
+        check_object_name(dst_name)
+        src = self.head_object(src_container, src_name)
+        subject = _subject(dst_container, dst_name)
+        meta = {} if fresh_metadata else dict(src.metadata)
+        meta.update({k.lower(): v for k, v in (metadata or {}).items()})
+        sysmeta = {k: v for k, v in src.system.items() if k not in hdr.READ_ONLY_OBJECT_HEADERS}
+        sysmeta.update({k.lower(): v for k, v in (system or {}).items()})
+        meta = {k: v for k, v in meta.items() if v != ""}
+        sysmeta = {k: v for k, v in sysmeta.items() if v != ""}
+        ctype = content_type or src.content_type
+        if isinstance(mode, IfMatch):
+            self._check_if_match(dst_container, dst_name, mode)
+        mode_headers, special = self._mode_headers(mode)
+        headers: dict[str, str | bytes] = {
+            **self._object_headers(subject, ctype, meta, sysmeta),
+            **mode_headers,
+            "X-Copy-From": object_path(src_container, src_name).encode(),
+            "X-Fresh-Metadata": "true",
+            "Content-Length": "0",
+        }
+        resp = self._call("PUT", dst_container, dst_name, what=f"copy of {src_container}/{src_name} "
+                          f"to {subject}", headers=headers, body=b"", special=special)
+        return ObjectInfo(
+            name=dst_name, size=src.size, etag=hdr.strip_etag(resp.headers.get("Etag")),
+            timestamp=_response_time(resp), content_type=ctype, metadata=meta, system=sysmeta,
+        )
+
+    # ------------------------------------------------------------- bulk ops
+    def get_many(
+        self, container: str, names: Sequence[str], *, max_workers: int | None = None
+    ) -> dict[str, bytes]:
+        """Bodies of many objects, fetched concurrently; missing names are left out."""
+        def one(name: str) -> tuple[str, bytes | None]:
+            try:
+                return name, self.get_object(container, name)
+            except NotFound:
+                return name, None
+
+        pairs = self._map(one, names, max_workers)
+        return {n: b for n, b in pairs if b is not None}
+
+    def put_many(
+        self, container: str, items: Mapping[str, bytes], *, max_workers: int | None = None
+    ) -> None:
+        """Store many objects concurrently (each atomically; the batch is not)."""
+        self._map(lambda kv: self.put_object(container, kv[0], kv[1]), list(items.items()), max_workers)
+
+    def delete_many(
+        self, container: str, names: Iterable[str], *, max_workers: int | None = None
+    ) -> int:
+        """Delete many objects, ignoring ones already gone; returns how many were
+        deleted. Static large objects lose their segments too: while a
+        ``<container>_segments`` container exists, each object is deleted on its
+        own with ``multipart-manifest=delete``; otherwise in ``?bulk-delete``
+        batches when the endpoint offers it."""
+        names = list(names)
+        check_container_name(container)
+        for n in names:
+            check_object_name(n)
+        if not names:
+            return 0
+        try:
+            self.head_container(segments_container(container))
+            has_segments = True
+        except (NotFound, InvalidInput):
+            has_segments = False
+        if has_segments and "slo" in self._conn.info():
+            def one(name: str) -> int:
+                try:
+                    self._delete_with_segments(container, name)
+                    return 1
+                except NotFound:
+                    return 0
+            return sum(self._map(one, names, max_workers))
+        return self._delete_plain(container, names, max_workers)
+
+    def _delete_plain(self, container: str, names: list[str], max_workers: int | None) -> int:
+        bulk = self._conn.info().get("bulk_delete")
+        if not bulk:
+            def one(name: str) -> int:
+                try:
+                    self._call("DELETE", container, name, what=f"object {container}/{name}")
+                    return 1
+                except NotFound:
+                    return 0
+            return sum(self._map(one, names, max_workers))
+        per_request = int(bulk.get("max_deletes_per_request", 10000))
+        workers = max_workers or self.max_workers
+        # Several smaller batches in parallel: the proxy works through one batch
+        # with little concurrency of its own.
+        size = max(1, min(per_request, math.ceil(len(names) / max(1, min(workers, 8)))))
+        batches = [names[i:i + size] for i in range(0, len(names), size)]
+        return sum(self._map(lambda b: self._bulk_delete(container, b), batches, workers))
+
+    def _bulk_delete(self, container: str, names: list[str]) -> int:
+        body = "\n".join(quote(f"/{container}/{n}".encode()) for n in names).encode()
+        resp = self._call("POST", what=f"bulk delete in {container}", query={"bulk-delete": "true"},
+                          headers={"Content-Type": "text/plain", "Accept": "application/json"},
+                          body=Body.of_bytes(body))
+        result = _bulk_result(resp.data, f"bulk delete in {container}")
+        _raise_bulk_errors(result, f"bulk delete in {container}", container)
+        return int(result.get("Number Deleted", 0))
+
+    def _map(self, fn: Callable[[Any], Any], items: Sequence[Any], max_workers: int | None) -> list[Any]:
+        workers = min(max_workers or self.max_workers, len(items))
+        if workers <= 1:
+            return [fn(x) for x in items]
+        with ThreadPoolExecutor(workers, thread_name_prefix="sciswift-swift") as pool:
+            return list(pool.map(fn, items))
+
+    # ------------------------------------------------------------- lifetime
+    def close(self) -> None:
+        """Release the connection pool. The store must not be used afterwards."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+
+_TUNING = frozenset({
+    "pool_size", "retries", "backoff", "connect_timeout", "read_timeout",
+    "large_object_threshold", "segment_size", "segment_workers", "max_workers",
+})
+
+
+def _response_time(resp: urllib3.BaseHTTPResponse) -> float:
+    # Swift's PUT answers carry only Last-Modified, rounded up to the second; the
+    # local clock is closer to the X-Timestamp a HEAD would then report.
+    ts = resp.headers.get("X-Timestamp")
+    try:
+        return float(ts) if ts else time.time()
+    except ValueError:
+        return time.time()
+
+
+def _bulk_result(data: bytes | None, what: str) -> dict[str, Any]:
+    # Bulk answers stream whitespace while they work, then one JSON document.
+    try:
+        result = json.loads((data or b"").strip() or b"{}")
+    except ValueError:
+        raise CorruptData(f"{what}: unreadable answer {data[:200]!r}", what) from None
+    return result if isinstance(result, dict) else {}
+
+
+def _raise_bulk_errors(result: Mapping[str, Any], what: str, subject: str) -> None:
+    errors = [e for e in result.get("Errors") or [] if not str(e[1]).startswith("404")]
+    status = str(result.get("Response Status", "200"))
+    if errors:
+        path, err = errors[0]
+        code = int(str(err).split()[0]) if str(err)[:3].isdigit() else 500
+        raise error_for_status(code, f"{what}: {path} failed with {err} "
+                               f"({len(errors)} error(s) in all)", subject)
+    if not status.startswith("2") and not status.startswith("404"):
+        code = int(status[:3]) if status[:3].isdigit() else 500
+        raise error_for_status(code, f"{what}: {status} {result.get('Response Body', '')}".strip(), subject)

@@ -8,7 +8,7 @@ One object is one file::
 
 - ``body`` starts at offset 0, so a byte range of the object is the same byte range
   of the file (the server can ``sendfile`` it directly).
-- ``meta`` is compact UTF-8 JSON: ``{"name", "size", "etag", "timestamp",
+- ``meta`` is compact JSON (ASCII, non-ASCII characters escaped): ``{"name", "size", "etag", "timestamp",
   "content_type", "metadata", "system"}`` with the meaning of ``ObjectInfo``.
 - ``footer`` is ``struct "<4sIII"``: the magic ``b"SSWO"``, the format version (1),
   ``meta_len`` and the CRC-32 of ``meta``.
@@ -69,8 +69,7 @@ def encode_trailer(info: ObjectInfo) -> bytes:
             "system": info.system,
         },
         separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode("utf-8")
+    ).encode("ascii")
     return meta + _FOOTER.pack(_MAGIC, _VERSION, len(meta), zlib.crc32(meta))
 
 

@@ -121,7 +121,7 @@ def row_of(info: ObjectInfo) -> Row:
     """The index row of an object."""
     meta = None
     if info.metadata or info.system:
-        meta = json.dumps({"m": info.metadata, "y": info.system}, separators=(",", ":"), ensure_ascii=False)
+        meta = json.dumps({"m": info.metadata, "y": info.system}, separators=(",", ":"))
     return (info.name, info.size, info.etag, info.timestamp, info.content_type, meta)
 
 

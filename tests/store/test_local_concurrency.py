@@ -1,0 +1,123 @@
+"""LocalStore with several processes and threads writing one container at once."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import threading
+from pathlib import Path
+
+from sciswift.errors import AlreadyExists
+from sciswift.store.local import LocalStore
+from sciswift.store.types import CREATE, IfMatch, ListingParams, ObjectInfo
+
+PROCESSES = 4
+THREADS = 2
+OWN = 40  # objects private to each thread
+SHARED = 8  # objects every thread overwrites
+ROUNDS = 3
+
+
+def _body(proc: int, thread: int, key: int) -> bytes:
+    return f"p{proc}-t{thread}-k{key}|".encode() * (50 + 13 * proc + thread)
+
+
+def _worker(
+    root: str, proc: int, durable: bool, start: threading.Barrier, out: multiprocessing.Queue  # type: ignore[type-arg]
+) -> None:
+    store = LocalStore(root, durable=durable)
+    start.wait(60)  # every process starts writing at the same moment
+    wins: list[str] = []
+    errors: list[str] = []
+
+    def run(thread: int) -> None:
+        try:
+            for r in range(ROUNDS):
+                for k in range(OWN):
+                    store.put_object("c", f"own/p{proc}/t{thread}/{k}", _body(proc, thread, k))
+                for k in range(SHARED):
+                    store.put_object("c", f"shared/{k}", _body(proc, thread, k))
+                store.put_many("c", {f"batch/p{proc}/t{thread}/{r}/{k}": b"b" * k for k in range(20)})
+                for k in range(SHARED):
+                    try:
+                        store.put_object("c", f"once/{k}", _body(proc, thread, k), mode=CREATE)
+                        wins.append(f"once/{k}")
+                    except AlreadyExists:
+                        pass
+                # A counter incremented with compare-and-swap: no update may be lost.
+                while True:
+                    current = store.head_object("c", "counter")
+                    value = int(store.get_object("c", "counter"))
+                    try:
+                        store.put_object("c", "counter", str(value + 1).encode(), mode=IfMatch(current.etag))
+                        break
+                    except Exception as e:  # PreconditionFailed: somebody else won, retry
+                        if type(e).__name__ != "PreconditionFailed":
+                            raise
+            store.delete_many("c", [f"batch/p{proc}/t{thread}/0/{k}" for k in range(20)])
+        except BaseException as e:  # pragma: no cover - reported to the parent
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put((wins, errors))
+
+
+def _check(root: str, results: list[tuple[list[str], list[str]]]) -> None:
+    store = LocalStore(root)
+    assert [errors for _, errors in results] == [[]] * len(results)
+    all_wins = sorted(w for wins, _ in results for w in wins)
+    assert all_wins == sorted(f"once/{k}" for k in range(SHARED))  # exactly one winner each
+    listing = [e for e in store.list_objects("c") if isinstance(e, ObjectInfo)]
+    names = [e.name for e in listing]
+    expected = (
+        {f"own/p{p}/t{t}/{k}" for p in range(PROCESSES) for t in range(THREADS) for k in range(OWN)}
+        | {f"shared/{k}" for k in range(SHARED)}
+        | {f"once/{k}" for k in range(SHARED)}
+        | {f"batch/p{p}/t{t}/{r}/{k}" for p in range(PROCESSES) for t in range(THREADS)
+           for r in range(1, ROUNDS) for k in range(20)}
+        | {"counter"}
+    )
+    assert names == sorted(expected, key=lambda s: s.encode())
+    assert int(store.get_object("c", "counter")) == PROCESSES * THREADS * ROUNDS
+    for e in listing:
+        data = store.get_object("c", e.name)
+        assert hashlib.md5(data).hexdigest() == e.etag == store.head_object("c", e.name).etag
+        assert len(data) == e.size
+    for k in range(SHARED):
+        data = store.get_object("c", f"shared/{k}")
+        assert data in {_body(p, t, k) for p in range(PROCESSES) for t in range(THREADS)}
+    info = store.head_container("c")
+    assert info.object_count == len(expected)
+    assert info.bytes_used == sum(e.size for e in listing)
+    assert store.account_info().object_count == len(expected)
+    assert store.fsck().index_repaired == []  # nothing for fsck to fix
+    assert len(store.list_objects("c", ListingParams(prefix="own/p0/", delimiter="/"))) == THREADS
+
+
+def _run(tmp_path: Path, durable: bool, start_method: str) -> None:
+    root = str(tmp_path / "acct")
+    LocalStore(root).create_container("c")
+    LocalStore(root).put_object("c", "counter", b"0")
+    ctx = multiprocessing.get_context(start_method)
+    out = ctx.Queue()
+    start = ctx.Barrier(PROCESSES)
+    procs = [ctx.Process(target=_worker, args=(root, p, durable, start, out)) for p in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    _check(root, results)
+
+
+def test_processes_and_threads_fast_mode(tmp_path: Path) -> None:
+    _run(tmp_path, durable=False, start_method="fork")
+
+
+def test_processes_and_threads_durable_spawned(tmp_path: Path) -> None:
+    _run(tmp_path, durable=True, start_method="spawn")

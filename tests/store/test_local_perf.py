@@ -1,0 +1,148 @@
+"""LocalStore speed: listings of a 100,000-object container, and per-operation costs.
+
+Listing pages are range queries, so their cost must not grow with the container:
+the bounds asserted here are generous (tens of times the measured values) so that
+a loaded CI machine passes, while a listing that loaded every name (~100-300 ms
+for 100k) would fail.
+
+The per-operation costs are printed, not asserted (run with ``-s`` to see them, or
+``python tests/store/test_local_perf.py`` for the table alone).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sciswift.store.local import LocalStore
+from sciswift.store.types import ListingParams, ObjectInfo, Subdir
+
+GROUPS, DATASETS, CHUNKS = 10, 10, 1000  # 100,000 objects: grpGG/dsetDD/c/N
+PAGE = 1000
+
+
+def _names() -> list[str]:
+    return [f"grp{g:02d}/dset{d:02d}/c/{i}" for g in range(GROUPS) for d in range(DATASETS) for i in range(CHUNKS)]
+
+
+def _median_ms(fn: Callable[[], Any], repeat: int = 15) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStore, list[str], float]]:
+    store = LocalStore(tmp_path_factory.mktemp("big"), durable=False)
+    store.create_container("c")
+    names = _names()
+    t = time.perf_counter()
+    for i in range(0, len(names), 10_000):
+        store.put_many("c", {n: b"chunk" for n in names[i : i + 10_000]})
+    yield store, names, time.perf_counter() - t
+    store.close()
+
+
+@pytest.mark.slow  # building the container takes 6-12 s on the 2-core machine
+def test_listing_100k_objects(big: tuple[LocalStore, list[str], float]) -> None:
+    store, names, build_s = big
+    ordered = sorted(names, key=lambda s: s.encode())
+    assert store.head_container("c").object_count == len(names)
+
+    mid = ordered[50_000]
+    page = store.list_objects("c", ListingParams(marker=mid, limit=PAGE))
+    assert [e.name for e in page] == ordered[50_001 : 50_001 + PAGE]
+    rev = store.list_objects("c", ListingParams(reverse=True, limit=PAGE))
+    assert [e.name for e in rev] == ordered[::-1][:PAGE]
+    sub = store.list_objects("c", ListingParams(prefix="grp05/", delimiter="/"))
+    assert [e.name for e in sub] == [f"grp05/dset{d:02d}/" for d in range(DATASETS)]
+    assert all(isinstance(e, Subdir) for e in sub)
+    top = store.list_objects("c", ListingParams(delimiter="/"))
+    assert [e.name for e in top] == [f"grp{g:02d}/" for g in range(GROUPS)]
+    deep = store.list_objects("c", ListingParams(prefix="grp03/dset07/c/", delimiter="/", limit=PAGE))
+    assert len(deep) == PAGE and all(isinstance(e, ObjectInfo) for e in deep)
+
+    timings = {
+        "page of 1000 after a marker": _median_ms(
+            lambda: store.list_objects("c", ListingParams(marker=mid, limit=PAGE))
+        ),
+        "reverse page of 1000": _median_ms(lambda: store.list_objects("c", ListingParams(reverse=True, limit=PAGE))),
+        "prefix+delimiter (10 subdirs of 10,000 objects each)": _median_ms(
+            lambda: store.list_objects("c", ListingParams(prefix="grp05/", delimiter="/"))
+        ),
+        "delimiter at top (10 subdirs)": _median_ms(lambda: store.list_objects("c", ListingParams(delimiter="/"))),
+        "head_container (totals)": _median_ms(lambda: store.head_container("c")),
+    }
+    t = time.perf_counter()
+    marker, seen = "", 0
+    while True:
+        page = store.list_objects("c", ListingParams(marker=marker, limit=PAGE))
+        seen += len(page)
+        if len(page) < PAGE:
+            break
+        marker = page[-1].name
+    full_ms = (time.perf_counter() - t) * 1000
+    assert seen == len(names)
+
+    print(f"\nbuilt 100,000 objects with put_many in {build_s:.1f} s ({build_s / len(names) * 1e6:.0f} µs/object)")
+    for label, ms in timings.items():
+        print(f"  {label}: {ms:.2f} ms")
+    print(f"  paging through all 100,000 in pages of 1000: {full_ms:.0f} ms")
+    for label, ms in timings.items():
+        assert ms < 50, f"{label} took {ms:.1f} ms"
+    assert full_ms < 5000
+
+
+def measure_ops(root: str, n: int = 2000) -> dict[str, float]:
+    """µs per operation for small (4 KiB) objects in a durable=False store."""
+    store = LocalStore(root, durable=False)
+    store.create_container("c")
+    data = os.urandom(4096)
+    names = [f"grp/dset/c/{i}/0" for i in range(n)]
+    out: dict[str, float] = {}
+
+    def timed(label: str, fn: Callable[[], Any], count: int = n) -> Any:
+        t = time.perf_counter()
+        result = fn()
+        out[label] = (time.perf_counter() - t) / count * 1e6
+        return result
+
+    timed("put (new object)", lambda: [store.put_object("c", x, data) for x in names])
+    timed("put (overwrite)", lambda: [store.put_object("c", x, data) for x in names])
+    got = timed("get", lambda: [store.get_object("c", x) for x in names])
+    assert all(g == data for g in got)
+    timed("head", lambda: [store.head_object("c", x) for x in names])
+    batch = {f"many/{i}": data for i in range(n)}
+    timed("put_many (per object)", lambda: store.put_many("c", batch))
+    got_many = timed("get_many (per object)", lambda: store.get_many("c", list(batch)))
+    assert got_many == batch
+    assert timed("delete_many (per object)", lambda: store.delete_many("c", list(batch))) == n
+    timed("delete", lambda: [store.delete_object("c", x) for x in names])
+    assert store.head_container("c").object_count == 0
+    store.close()
+    return out
+
+
+def test_small_object_costs(tmp_path: Path) -> None:
+    costs = measure_ops(str(tmp_path / "ops"))
+    print("\nLocalStore(durable=False), 4 KiB objects:")
+    for label, us in costs.items():
+        print(f"  {label}: {us:.0f} µs/op")
+    assert set(costs) >= {"put (new object)", "get", "put_many (per object)"}
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as d:
+        for label, us in measure_ops(d, int(sys.argv[1]) if len(sys.argv) > 1 else 5000).items():
+            print(f"{label:28s} {us:7.1f} µs/op")

@@ -12,7 +12,6 @@ from sciswift.store.swift import SwiftStore
 from sciswift.testing.saio import Saio
 from sciswift.testing.store_tests import StoreTests
 
-
 # Swift keeps account totals (object and byte counts per account, and per container
 # in the account listing) up to date through its container updater, a background
 # sweep; they lag a write by up to the updater's interval (1 s in the test SAIO,

@@ -151,8 +151,10 @@ class SwiftCredentials:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def authenticate(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float) -> tuple[str, str]:
-    """Get ``(storage_url, token)`` for ``creds``. Unauthenticated if the endpoint
+def authenticate(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
+                 retries: urllib3.Retry | None = None) -> tuple[str, str]:
+    """Get ``(storage_url, token)`` for ``creds``; ``retries`` governs the v1.0
+    request (connection errors and 502-504 are retried). Unauthenticated if the endpoint
     refuses the credentials, StoreUnavailable if it cannot be reached, InvalidInput
     if the credentials are incomplete."""
     if not creds.can_authenticate:
@@ -163,13 +165,14 @@ def authenticate(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: fl
         )
     version = creds.resolved_version()
     if version == "1.0":
-        storage_url, token = _auth_v1(http, creds, timeout)
+        storage_url, token = _auth_v1(http, creds, timeout, retries)
     else:
         storage_url, token = _auth_keystone(creds, version, timeout)
     return creds.storage_url or storage_url, token
 
 
-def _auth_v1(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float) -> tuple[str, str]:
+def _auth_v1(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
+             retries: urllib3.Retry | None) -> tuple[str, str]:
     assert creds.auth_url is not None
     if not creds.user:
         raise InvalidInput(f"auth v1.0 at {creds.auth_url} needs a user (ST_USER)", creds.auth_url)
@@ -177,8 +180,9 @@ def _auth_v1(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float)
         resp = http.request(
             "GET", creds.auth_url,
             headers={"X-Auth-User": creds.user, "X-Auth-Key": creds.key or ""},
-            timeout=timeout, retries=urllib3.Retry(connect=3, read=1, backoff_factor=0.2,
-                                                    status_forcelist=(502, 503, 504)),
+            timeout=timeout,
+            retries=retries or urllib3.Retry(3, backoff_factor=0.2, status_forcelist=(502, 503, 504),
+                                             raise_on_status=False),
             redirect=False,
         )
     except urllib3.exceptions.HTTPError as e:
@@ -209,24 +213,25 @@ def _auth_keystone(creds: SwiftCredentials, version: str, timeout: float) -> tup
             "pip install 'sciswift[keystone]'", creds.auth_url,
         ) from None
     plugin: Any
+    auth_url = creds.auth_url or ""
     if version == "3" and creds.application_credential_id:
         plugin = v3.ApplicationCredential(
-            auth_url=creds.auth_url,
+            auth_url=auth_url,
             application_credential_id=creds.application_credential_id,
-            application_credential_secret=creds.application_credential_secret,
+            application_credential_secret=creds.application_credential_secret or "",
         )
     elif version == "3":
         plugin = v3.Password(
-            auth_url=creds.auth_url, username=creds.user, user_id=creds.user_id,
-            password=creds.key, project_name=creds.project_name, project_id=creds.project_id,
+            auth_url=auth_url, username=creds.user, user_id=creds.user_id,
+            password=creds.key or "", project_name=creds.project_name, project_id=creds.project_id,
             user_domain_name=creds.user_domain_name, user_domain_id=creds.user_domain_id,
             project_domain_name=creds.project_domain_name,
             project_domain_id=creds.project_domain_id,
         )
     else:
         plugin = v2.Password(
-            auth_url=creds.auth_url, username=creds.user, user_id=creds.user_id,
-            password=creds.key, tenant_name=creds.project_name, tenant_id=creds.project_id,
+            auth_url=auth_url, username=creds.user, user_id=creds.user_id,
+            password=creds.key or "", tenant_name=creds.project_name, tenant_id=creds.project_id,
         )
     verify: bool | str = creds.cacert or not creds.insecure
     session = ks_session.Session(auth=plugin, verify=verify, timeout=timeout)

@@ -60,14 +60,14 @@ class Body:
     """
 
     length: int
-    open: Callable[[], Iterable[bytes]]
+    open: Callable[[], Iterable[bytes | memoryview]]
     md5: str | None = None
     #: The bytes themselves when they are in memory (sent in one write).
     data: bytes | memoryview | None = None
     #: Frees what backs the body (a spool file) once it is no longer needed.
     release: Callable[[], None] | None = None
 
-    def _sending(self) -> Iterator[bytes]:
+    def _sending(self) -> Iterator[bytes | memoryview]:
         h = hashlib.md5()
         for block in self.open():
             if block:
@@ -126,9 +126,7 @@ class SwiftConnection:
             return url, token
         with self._auth_lock:
             if not (self._storage_url and self._token):
-                self._storage_url, self._token = authenticate(
-                    self.http, self.creds, self.timeout.connect_timeout or 10.0  # type: ignore[arg-type]
-                )
+                self._storage_url, self._token = self._authenticate()
             return self._storage_url, self._token  # type: ignore[return-value]
 
     def _reauth(self, rejected: str) -> bool:
@@ -138,10 +136,13 @@ class SwiftConnection:
                 return True  # another thread already renewed it
             if not self.creds.can_authenticate:
                 return False
-            self._storage_url, self._token = authenticate(
-                self.http, self.creds, self.timeout.connect_timeout or 10.0  # type: ignore[arg-type]
-            )
+            self._storage_url, self._token = self._authenticate()
             return True
+
+    def _authenticate(self) -> tuple[str, str]:
+        retry = urllib3.Retry(self.retries, backoff_factor=self.backoff, backoff_max=self.max_backoff,
+                              status_forcelist=(502, 503, 504), raise_on_status=False)
+        return authenticate(self.http, self.creds, float(self.timeout.read_timeout or 60), retry)
 
     @property
     def storage_url(self) -> str:
@@ -223,7 +224,7 @@ class SwiftConnection:
         pool = self.http.connection_from_url(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         return pool.urlopen(
-            method, target, body=body, headers=headers, retries=False, redirect=False,
+            method, target, body=body, headers=headers,  # type: ignore[arg-type]  # bytes values are sent as is retries=False, redirect=False,
             assert_same_host=False, preload_content=not stream, decode_content=False,
             timeout=self.timeout,
         )

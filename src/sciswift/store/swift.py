@@ -803,7 +803,7 @@ def _bulk_result(data: bytes | None, what: str) -> dict[str, Any]:
     try:
         result = json.loads((data or b"").strip() or b"{}")
     except ValueError:
-        raise CorruptData(f"{what}: unreadable answer {data[:200]!r}", what) from None
+        raise CorruptData(f"{what}: unreadable answer {(data or b'')[:200]!r}", what) from None
     return result if isinstance(result, dict) else {}
 
 

@@ -359,7 +359,9 @@ def start(
         shutil.rmtree(root / sub, ignore_errors=True)
         (root / sub).mkdir(parents=True)
     storage = _make_storage(root, storage, log)
-    saio = Saio(root=root, storage=storage, venv=venv, **ports)
+    saio = Saio(root=root, storage=storage, venv=venv, proxy_port=ports["proxy_port"],
+                account_port=ports["account_port"], container_port=ports["container_port"],
+                object_port=ports["object_port"], memcached_port=ports["memcached_port"])
     try:
         _write_configs(saio, proxy_workers, object_workers, log_level, updater_interval)
         _run([str(venv / "bin" / "python"), str(root / "etc" / "prepare.py"), str(root)],

@@ -1,0 +1,209 @@
+"""The stores behind the API: one Store per account, a thread pool, lookups.
+
+Each Swift account (``AUTH_test``) is one :class:`~sciswift.store.base.Store`:
+with the ``local`` backend a ``LocalStore(<data>/<account>, mark_root=True)``,
+with ``memory`` a ``MemoryStore``. Accounts are created on first write (Swift's
+``account_autocreate``); reading an account that was never written shows an
+empty account without creating anything.
+
+Store calls block, so they run in a thread pool (:meth:`Backend.run`). Account
+and container lookups are cached for the duration of one client request (in
+``req.env``), as Swift's proxy caches ``get_container_info``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sciswift.errors import NotFound
+from sciswift.server.acl import account_acls_from
+from sciswift.server.auth import TempAuth
+from sciswift.server.config import ServerConfig
+from sciswift.server.http import Reply, SwiftRequest
+from sciswift.store.base import Store
+from sciswift.store.types import AccountInfo, ContainerInfo
+
+__all__ = ["Backend", "ACCOUNT_ACL_KEY"]
+
+T = TypeVar("T")
+_MISS = object()
+
+#: Where tempauth keeps account ACLs (``X-Account-Sysmeta-Core-Access-Control``).
+ACCOUNT_ACL_KEY = "x-account-sysmeta-core-access-control"
+
+
+def _local_store_factory(root: Path, durable: bool) -> Callable[[str, bool], Store | None]:
+    from sciswift.store.local import LocalStore
+    from sciswift.store.url import ROOT_MARKER
+
+    accepts = inspect.signature(LocalStore).parameters
+    extra: dict[str, Any] = {}
+    if "durable" in accepts:
+        extra["durable"] = durable
+
+    def open_local(account: str, create: bool) -> Store | None:
+        path = root / account
+        # The account name was validated (no '/', NUL, '.' or '..') before we
+        # get here, so path is always a direct child of the data directory.
+        if not create and not (path / ROOT_MARKER).exists():
+            return None
+        return LocalStore(path, mark_root=True, **extra)
+
+    return open_local
+
+
+def _memory_store_factory() -> Callable[[str, bool], Store | None]:
+    from sciswift.store.memory import MemoryStore
+
+    stores: dict[str, Store] = {}
+
+    def open_memory(account: str, create: bool) -> Store | None:
+        store = stores.get(account)
+        if store is None and create:
+            store = stores[account] = MemoryStore(account)
+        return store
+
+    return open_memory
+
+
+class Backend:
+    """Server-wide state shared by all handlers of one worker process."""
+
+    def __init__(self, config: ServerConfig, auth: TempAuth, max_threads: int = 32) -> None:
+        self.config = config
+        self.auth = auth
+        self.executor = ThreadPoolExecutor(max_threads, thread_name_prefix="sciswift-store")
+        if config.backend == "memory":
+            self._open = _memory_store_factory()
+        elif config.backend == "local":
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+            self._open = _local_store_factory(config.data_dir.resolve(), config.durable)
+        else:
+            raise ValueError(f"unknown backend {config.backend!r} (use 'local' or 'memory')")
+        self._stores: dict[str, Store] = {}
+        self._shared: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking call in the thread pool."""
+        loop = asyncio.get_running_loop()
+        if kwargs:
+            fn = functools.partial(fn, **kwargs)
+        return await loop.run_in_executor(self.executor, fn, *args)
+
+    def store(self, account: str, create: bool = False) -> Store | None:
+        """The Store of ``account``; None when it was never written and
+        ``create`` is False."""
+        store = self._stores.get(account)
+        if store is not None:
+            return store
+        with self._lock:
+            store = self._stores.get(account)
+            if store is None:
+                store = self._open(account, create)
+                if store is not None:
+                    self._stores[account] = store
+            return store
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - closing must not stop shutdown
+                pass
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------ cached lookups
+    # Two levels, like Swift's proxy (per-request env, then memcache): a
+    # per-request cache, and a short-lived per-process cache of what rarely
+    # changes (existence, metadata, ACLs). Writes made through this process
+    # invalidate it at once; other worker processes see them within
+    # INFO_TTL seconds. Handlers that report totals ask for ``fresh`` info.
+    INFO_TTL = 2.0
+
+    def _shared_get(self, key: tuple[str, ...]) -> Any:
+        hit = self._shared.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return _MISS
+
+    def _shared_put(self, key: tuple[str, ...], value: Any) -> None:
+        if len(self._shared) > 10000:
+            self._shared.clear()
+        self._shared[key] = (time.monotonic() + self.INFO_TTL, value)
+
+    async def account_info(self, req: SwiftRequest, account: str, fresh: bool = False) -> AccountInfo | None:
+        """Totals and metadata of ``account`` (None if never written)."""
+        key = ("account", account)
+        if not fresh:
+            if key in req.env:
+                return req.env[key]  # type: ignore[no-any-return]
+            hit = self._shared_get(key)
+            if hit is not _MISS:
+                return hit  # type: ignore[no-any-return]
+        store = self.store(account)
+        info = await self.run(store.account_info) if store is not None else None
+        req.env[key] = info
+        self._shared_put(key, info)
+        return info
+
+    async def container_info(
+        self, req: SwiftRequest, account: str, container: str, fresh: bool = False
+    ) -> ContainerInfo | None:
+        """The container's info, or None if it (or its account) does not exist."""
+        key = ("container", account, container)
+        if not fresh:
+            if key in req.env:
+                return req.env[key]  # type: ignore[no-any-return]
+            hit = self._shared_get(key)
+            if hit is not _MISS:
+                return hit  # type: ignore[no-any-return]
+        store = self.store(account)
+        info: ContainerInfo | None = None
+        if store is not None:
+            try:
+                info = await self.run(store.head_container, container)
+            except NotFound:
+                info = None
+        req.env[key] = info
+        if info is not None:  # never remember absence: a PUT may create it any moment
+            self._shared_put(key, info)
+        else:
+            self._shared.pop(key, None)
+        return info
+
+    def forget(self, req: SwiftRequest, account: str, container: str | None = None) -> None:
+        """Drop cached lookups after a write changed them."""
+        for key in [("account", account)] + ([("container", account, container)] if container else []):
+            req.env.pop(key, None)
+            self._shared.pop(key, None)
+
+    async def account_acls(self, req: SwiftRequest, account: str) -> dict[str, list[str]] | None:
+        info = await self.account_info(req, account)
+        return account_acls_from(info.system.get(ACCOUNT_ACL_KEY)) if info else None
+
+    async def authorize(self, req: SwiftRequest, acl_kind: str | None = None) -> Reply | None:
+        """Authorize ``req`` against its target, fetching ACLs only when the
+        caller is not the owner. ``acl_kind`` is ``"read"`` or ``"write"``: which
+        container ACL applies. Returns None when allowed, else the 401/403 reply.
+        """
+        denied = self.auth.authorize(req)
+        if denied is None or req.account is None:
+            return None
+        acl = None
+        if acl_kind and req.container is not None:
+            cinfo = await self.container_info(req, req.account, req.container)
+            if cinfo is not None:
+                acl = cinfo.system.get(f"x-container-{acl_kind}")
+        account_acls = await self.account_acls(req, req.account)
+        if acl is None and account_acls is None:
+            return denied
+        return self.auth.authorize(req, acl, account_acls)

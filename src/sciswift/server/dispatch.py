@@ -1,0 +1,33 @@
+"""Route a parsed request to its handler.
+
+Client requests arrive here from :mod:`sciswift.server.app` after path parsing
+and authentication; features that make sub-requests (copy, large objects,
+bulk delete) call :func:`call` directly with the caller's identity, so every
+sub-request is authorized exactly like a client request would be.
+"""
+
+from __future__ import annotations
+
+from sciswift.server.backend import Backend
+from sciswift.server.http import Reply, SwiftError, SwiftRequest
+
+__all__ = ["call", "MAX_DEPTH"]
+
+#: Sub-requests may nest (an SLO of SLOs of DLOs ...) at most this deep.
+MAX_DEPTH = 24
+
+
+async def call(be: Backend, req: SwiftRequest) -> Reply:
+    """The reply to ``req`` (SwiftErrors raised by handlers become replies)."""
+    from sciswift.server.handlers import account, container, obj
+
+    if req.depth > MAX_DEPTH:
+        raise SwiftError(409, "Too many nested sub-requests (large-object recursion?)")
+    try:
+        if req.obj is not None:
+            return await obj.handle(be, req)
+        if req.container is not None:
+            return await container.handle(be, req)
+        return await account.handle(be, req)
+    except SwiftError as exc:
+        return exc.reply

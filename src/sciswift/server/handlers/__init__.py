@@ -1,0 +1,1 @@
+"""One module per API level: account, container, object."""

@@ -1,0 +1,139 @@
+"""Account requests: GET (container listing), HEAD, POST; PUT and DELETE are
+refused (405) since accounts are created on first write and never removed
+through the API (``allow_account_management = false``).
+
+Account ACLs (``X-Account-Access-Control``) are validated as TempAuth does and
+kept as ``x-account-sysmeta-core-access-control``; only owners see them, and
+only owners see ``X-Account-Meta-Temp-Url-Key(-2)``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from multidict import CIMultiDict
+
+from sciswift.server import cors, quotas
+from sciswift.server.acl import validate_account_acl
+from sciswift.server.backend import ACCOUNT_ACL_KEY, Backend
+from sciswift.server.handlers.container import modified_time
+from sciswift.server.http import Reply, SwiftError, SwiftRequest, error
+from sciswift.server.info import DEFAULT_POLICY
+from sciswift.server.listing import CONTENT_TYPES, parse_listing, render_containers
+from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
+from sciswift.server.times import x_timestamp
+from sciswift.store.names import ACCOUNT_LISTING_LIMIT
+from sciswift.store.types import AccountInfo
+
+__all__ = ["handle", "ALLOWED_METHODS", "OWNER_ONLY_META"]
+
+ALLOWED_METHODS = "GET, HEAD, OPTIONS, POST"
+#: Account metadata only owners see.
+OWNER_ONLY_META = ("temp-url-key", "temp-url-key-2")
+
+
+async def handle(be: Backend, req: SwiftRequest) -> Reply:
+    method = req.method
+    if method in ("GET", "HEAD"):
+        return await get_or_head(be, req)
+    if method == "POST":
+        return await post(be, req)
+    if method == "OPTIONS":
+        return await cors.options(be, req, ALLOWED_METHODS)
+    return error(405, headers={"Allow": ALLOWED_METHODS})
+
+
+def _title(name: str) -> str:
+    return "-".join(p.capitalize() for p in name.split("-"))
+
+
+def account_headers(info: AccountInfo, owner: bool) -> CIMultiDict[str]:
+    h: CIMultiDict[str] = CIMultiDict()
+    h["X-Account-Container-Count"] = str(info.container_count)
+    h["X-Account-Object-Count"] = str(info.object_count)
+    h["X-Account-Bytes-Used"] = str(info.bytes_used)
+    h["X-Timestamp"] = x_timestamp(info.timestamp)
+    h["X-Put-Timestamp"] = x_timestamp(info.timestamp)
+    if info.container_count:
+        prefix = f"X-Account-Storage-Policy-{DEFAULT_POLICY}-"
+        h[prefix + "Container-Count"] = str(info.container_count)
+        h[prefix + "Object-Count"] = str(info.object_count)
+        h[prefix + "Bytes-Used"] = str(info.bytes_used)
+    meta = {k: v for k, v in info.metadata.items() if owner or k not in OWNER_ONLY_META}
+    for k, v in meta_headers(meta, "account"):
+        h[k] = v
+    for k, v in info.system.items():
+        if k.startswith(quotas.ACCOUNT_QUOTA_PREFIX) and v:
+            h[_title(k)] = v
+    if owner:
+        acl = _formatted_acl(info.system.get(ACCOUNT_ACL_KEY))
+        if acl:
+            h["X-Account-Access-Control"] = acl
+    return h
+
+
+def _formatted_acl(stored: str | None) -> str | None:
+    """The ACL as tempauth shows it (compact, sorted JSON), None when empty."""
+    if not stored:
+        return None
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not data:
+        return None
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+
+
+async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
+    assert req.account is not None
+    denied = await be.authorize(req)
+    if denied:
+        return denied
+    listing = parse_listing(req, ACCOUNT_LISTING_LIMIT)
+    info = await be.account_info(req, req.account, fresh=True)
+    if info is None:
+        info = AccountInfo(timestamp=time.time())  # never written: an empty account
+    headers = account_headers(info, req.swift_owner)
+    headers["Content-Type"] = CONTENT_TYPES[listing.fmt]
+    if req.method == "HEAD":
+        headers["Vary"] = "Accept"
+        return Reply(204, headers, None, content_length=0)
+    store = be.store(req.account)
+    entries = await be.run(store.list_containers, listing.params) if store is not None else []
+    if not entries and listing.fmt == "text":
+        return Reply(204, headers, None, content_length=0)
+    body = render_containers(entries, listing.fmt, req.account, modified_time, DEFAULT_POLICY)
+    return Reply(200, headers, body)
+
+
+async def post(be: Backend, req: SwiftRequest) -> Reply:
+    assert req.account is not None
+    denied = await be.authorize(req)
+    if denied:
+        return denied
+    system: dict[str, str] = {}
+    acl = req.headers.get("X-Account-Access-Control")
+    if acl is not None:
+        problem = validate_account_acl(acl)
+        if problem:
+            raise SwiftError(
+                400, f"X-Account-Access-Control invalid: {problem}\n\nInput: {acl}\n",
+                content_type="text/plain; charset=UTF-8",
+            )
+        if req.swift_owner:
+            system[ACCOUNT_ACL_KEY] = acl
+    system.update(quotas.account_quota_updates(req))
+    check_metadata(req.headers, "account")
+    meta = metadata_updates(req.headers, "account")
+    if not req.swift_owner:
+        for key in OWNER_ONLY_META:
+            meta.pop(key, None)
+    current = await be.account_info(req, req.account, fresh=True)
+    check_merged_metadata(current.metadata if current else {}, meta)
+    store = be.store(req.account, create=True)
+    assert store is not None
+    await be.run(store.post_account, meta, system)
+    be.forget(req, req.account)
+    return error(204)

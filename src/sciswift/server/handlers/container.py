@@ -1,0 +1,229 @@
+"""Container requests: GET (listing), HEAD, PUT, POST, DELETE, OPTIONS.
+
+PUT creates (201) or updates (202) a container; POST merges metadata and ACLs;
+DELETE refuses (409) while objects remain. Container ACLs
+(``X-Container-Read``/``-Write``), sync settings, the storage policy and the
+modification time are kept as container system values; only account owners see
+or change ACLs and sync keys (others' changes to them are ignored, as Swift
+does).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from multidict import CIMultiDict
+
+from sciswift.errors import ContainerNotEmpty, NotFound
+from sciswift.server import cors, quotas, slo
+from sciswift.server.acl import clean_acl
+from sciswift.server.backend import Backend
+from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
+from sciswift.server.info import DEFAULT_POLICY, policy_by_name
+from sciswift.server.listing import CONTENT_TYPES, list_path, parse_listing, render_objects
+from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
+from sciswift.server.times import http_date, iso_timestamp, x_timestamp
+from sciswift.store.names import MAX_CONTAINER_NAME_LENGTH, utf8_len
+from sciswift.store.types import ContainerInfo, ObjectInfo
+
+__all__ = ["handle", "modified_time", "ALLOWED_METHODS"]
+
+ALLOWED_METHODS = "DELETE, GET, HEAD, OPTIONS, POST, PUT"
+#: Container system values only account owners may read or set.
+PRIVILEGED = ("x-container-read", "x-container-write", "x-container-sync-key", "x-container-sync-to")
+#: Container metadata only owners see or set.
+OWNER_ONLY_META = ("temp-url-key", "temp-url-key-2")
+#: The container's last PUT/POST time (ContainerInfo.timestamp is its creation).
+MODIFIED = "x-timestamp"
+
+
+def modified_time(info: ContainerInfo) -> float:
+    try:
+        return float(info.system.get(MODIFIED, info.timestamp))
+    except ValueError:
+        return info.timestamp
+
+
+async def handle(be: Backend, req: SwiftRequest) -> Reply:
+    method = req.method
+    if method in ("GET", "HEAD"):
+        return await get_or_head(be, req)
+    if method == "PUT":
+        return await put(be, req)
+    if method == "POST":
+        return await post(be, req)
+    if method == "DELETE":
+        return await delete(be, req)
+    if method == "OPTIONS":
+        return await cors.options(be, req, ALLOWED_METHODS)
+    return error(405, headers={"Allow": ALLOWED_METHODS})
+
+
+def _headers(info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
+    h: CIMultiDict[str] = CIMultiDict()
+    h["X-Container-Object-Count"] = str(info.object_count)
+    h["X-Container-Bytes-Used"] = str(info.bytes_used)
+    h["X-Timestamp"] = x_timestamp(info.timestamp)
+    h["Last-Modified"] = http_date(modified_time(info))
+    h["Accept-Ranges"] = "bytes"
+    h["X-Storage-Policy"] = info.system.get("x-storage-policy") or DEFAULT_POLICY
+    meta = {k: v for k, v in info.metadata.items() if owner or k not in OWNER_ONLY_META}
+    for k, v in meta_headers(meta, "container"):
+        h[k] = v
+    if owner:
+        for key in PRIVILEGED:
+            if info.system.get(key):
+                h["-".join(p.capitalize() for p in key.split("-"))] = info.system[key]
+    return h
+
+
+def _object_record(entry: ObjectInfo) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "bytes": entry.size,
+        "hash": entry.etag,
+        "name": entry.name,
+        "content_type": entry.content_type,
+        "last_modified": iso_timestamp(entry.timestamp),
+    }
+    rec.update(slo.listing_extras(entry))
+    return rec
+
+
+async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
+    assert req.account is not None and req.container is not None
+    denied = await be.authorize(req, "read")
+    if denied:
+        return denied
+    listing = parse_listing(req)
+    info = await be.container_info(req, req.account, req.container, fresh=True)
+    store = be.store(req.account)
+    if info is None or store is None:
+        return error(404)
+    headers = _headers(info, req.swift_owner)
+    headers["Content-Type"] = CONTENT_TYPES[listing.fmt]
+    if req.method == "HEAD":
+        headers["Vary"] = "Accept"
+        return Reply(204, headers, None, content_length=0)
+    container = req.container
+    try:
+        if listing.path is not None:
+            entries = await be.run(list_path, store, container, listing.path, listing.params)
+        else:
+            entries = await be.run(store.list_objects, container, listing.params)
+    except NotFound:
+        return error(404)
+    if not entries and listing.fmt == "text":
+        return Reply(204, headers, None, content_length=0)
+    body = render_objects(entries, listing.fmt, container, _object_record)
+    return Reply(200, headers, body)
+
+
+def _check_name(name: str) -> None:
+    n = utf8_len(name)
+    if n > MAX_CONTAINER_NAME_LENGTH:
+        raise SwiftError(400, f"Container name length of {n} longer than {MAX_CONTAINER_NAME_LENGTH}")
+
+
+def _system_updates(req: SwiftRequest, owner: bool) -> dict[str, str]:
+    """ACL and sync headers of a PUT/POST as system values (only an owner's
+    count; ACLs are validated and normalised)."""
+    out: dict[str, str] = {}
+    if not owner:
+        return out
+    for key in PRIVILEGED:
+        if key in req.headers:
+            value = req.headers[key]
+            if key in ("x-container-read", "x-container-write"):
+                try:
+                    value = clean_acl(key, value)
+                except ValueError as exc:
+                    raise SwiftError(400, str(exc), content_type=TEXT_TYPE) from None
+            out[key] = value
+        remove = "x-remove-" + key[2:]
+        if remove in req.headers:
+            out[key] = ""
+    return out
+
+
+def _meta_updates(req: SwiftRequest) -> dict[str, str]:
+    meta = metadata_updates(req.headers, "container")
+    if not req.swift_owner:
+        for key in OWNER_ONLY_META:
+            meta.pop(key, None)
+    return meta
+
+
+async def put(be: Backend, req: SwiftRequest) -> Reply:
+    assert req.account is not None and req.container is not None
+    denied = await be.authorize(req)
+    if denied:
+        return denied
+    _check_name(req.container)
+    check_metadata(req.headers, "container")
+    quotas.check_container_quota_values(req)
+    system = _system_updates(req, req.swift_owner)
+    policy_header = req.headers.get("X-Storage-Policy")
+    policy = None
+    if policy_header:
+        policy = policy_by_name(policy_header)
+        if policy is None:
+            raise SwiftError(400, f'Invalid X-Storage-Policy "{policy_header}"')
+    now = time.time()
+    system[MODIFIED] = f"{now:.5f}"
+    meta = _meta_updates(req)
+    existing = await be.container_info(req, req.account, req.container, fresh=True)
+    if existing is not None:
+        check_merged_metadata(existing.metadata, meta)
+        current = existing.system.get("x-storage-policy") or DEFAULT_POLICY
+        if policy is not None and policy != current:
+            return error(409, "Storage Policy is not allowed to be changed")
+    else:
+        check_merged_metadata({}, meta)
+        system["x-storage-policy"] = policy or DEFAULT_POLICY
+    store = be.store(req.account, create=True)
+    assert store is not None
+    created = await be.run(store.create_container, req.container, meta, system)
+    be.forget(req, req.account, req.container)
+    return error(201 if created else 202)
+
+
+async def post(be: Backend, req: SwiftRequest) -> Reply:
+    assert req.account is not None and req.container is not None
+    denied = await be.authorize(req)
+    if denied:
+        return denied
+    check_metadata(req.headers, "container")
+    quotas.check_container_quota_values(req)
+    info = await be.container_info(req, req.account, req.container, fresh=True)
+    store = be.store(req.account)
+    if info is None or store is None:
+        return error(404)
+    meta = _meta_updates(req)
+    check_merged_metadata(info.metadata, meta)
+    system = _system_updates(req, req.swift_owner)
+    system[MODIFIED] = f"{time.time():.5f}"
+    try:
+        await be.run(store.post_container, req.container, meta, system)
+    except NotFound:
+        return error(404)
+    be.forget(req, req.account, req.container)
+    return error(204)
+
+
+async def delete(be: Backend, req: SwiftRequest) -> Reply:
+    assert req.account is not None and req.container is not None
+    denied = await be.authorize(req)
+    if denied:
+        return denied
+    store = be.store(req.account)
+    if store is None:
+        return error(404)
+    try:
+        await be.run(store.delete_container, req.container)
+    except NotFound:
+        return error(404)
+    except ContainerNotEmpty:
+        return error(409)
+    be.forget(req, req.account, req.container)
+    return error(204)

@@ -1,0 +1,380 @@
+"""The server's internal request/response model, independent of aiohttp.
+
+Handlers take a :class:`SwiftRequest` and return a :class:`Reply`. Features that
+Swift implements as middleware making sub-requests (copy, large objects, bulk
+delete) build sub-requests with :meth:`SwiftRequest.sub` and call handlers
+directly, in-process. Only :mod:`sciswift.server.app` talks to aiohttp.
+
+Error replies look like Swift's (swob's) on the wire: the same reason phrases,
+``text/html; charset=UTF-8`` bodies such as
+``<html><h1>Not Found</h1><p>The resource could not be found.</p></html>``, or
+a short plain message where Swift gives one (``Invalid UTF8 or contains NULL``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from multidict import CIMultiDict, MultiDict
+
+if TYPE_CHECKING:
+    from sciswift.server.auth import Identity
+    from sciswift.store.base import ObjectReader
+
+__all__ = [
+    "REASONS",
+    "SwiftRequest",
+    "Reply",
+    "Body",
+    "BytesBody",
+    "IterBody",
+    "ObjectBody",
+    "SwiftError",
+    "error",
+    "trans_id",
+    "HTML_TYPE",
+    "TEXT_TYPE",
+]
+
+HTML_TYPE = "text/html; charset=UTF-8"
+TEXT_TYPE = "text/plain"
+
+# Reason phrase and default explanation per status, as swob words them.
+REASONS: dict[int, tuple[str, str]] = {
+    100: ("Continue", ""),
+    200: ("OK", ""),
+    201: ("Created", ""),
+    202: ("Accepted", "The request is accepted for processing."),
+    204: ("No Content", ""),
+    206: ("Partial Content", ""),
+    304: ("Not Modified", ""),
+    400: ("Bad Request", "The server could not comply with the request since it is either "
+          "malformed or otherwise incorrect."),
+    401: ("Unauthorized", "This server could not verify that you are authorized to access "
+          "the document you requested."),
+    403: ("Forbidden", "Access was denied to this resource."),
+    404: ("Not Found", "The resource could not be found."),
+    405: ("Method Not Allowed", "The method is not allowed for this resource."),
+    406: ("Not Acceptable", "The resource is not available in a format acceptable to your browser."),
+    408: ("Request Timeout", "The server has waited too long for the request to be sent by the client."),
+    409: ("Conflict", "There was a conflict when trying to complete your request."),
+    411: ("Length Required", "Content-Length header required."),
+    412: ("Precondition Failed", "A precondition for this request was not met."),
+    413: ("Request Entity Too Large", "The body of your request was too large for this server."),
+    414: ("Request URI Too Long", "The request URI was too long for this server."),
+    416: ("Requested Range Not Satisfiable", "The Range requested is not available."),
+    417: ("Expectation Failed", "Expectation failed."),
+    422: ("Unprocessable Entity", "Unable to process the contained instructions"),
+    499: ("Client Disconnect", "The client was disconnected during request."),
+    500: ("Internal Error", "The server has either erred or is incapable of performing the "
+          "requested operation."),
+    501: ("Not Implemented", "The requested method is not implemented by this server."),
+    503: ("Service Unavailable", "The server is currently unavailable. Please try again at a later time."),
+}
+
+
+def status_line(status: int) -> str:
+    """``"404 Not Found"``: the status as Swift reports it in bodies."""
+    return f"{status} {REASONS.get(status, ('Unknown', ''))[0]}"
+
+
+def trans_id() -> str:
+    """A Swift-style transaction id: ``tx`` + 21 hex digits + ``-`` + hex time."""
+    return f"tx{uuid.uuid4().hex[:21]}-{int(time.time()):010x}"
+
+
+# ------------------------------------------------------------------- bodies
+class Body:
+    """A request body being read: ``length`` is the announced size (None when
+    chunked). ``read(n)`` returns up to ``n`` bytes (all remaining for -1) and
+    ``b""`` at the end; a body cut short raises ``ConnectionError``."""
+
+    length: int | None = None
+
+    async def read(self, n: int = -1) -> bytes:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    async def read_all(self, limit: int | None = None) -> bytes:
+        """Everything left; raises ``SwiftError(413)`` past ``limit`` bytes."""
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            chunk = await self.read(1 << 20)
+            if not chunk:
+                return b"".join(parts)
+            total += len(chunk)
+            if limit is not None and total > limit:
+                raise SwiftError(413)
+            parts.append(chunk)
+
+    async def chunks(self, size: int = 1 << 20) -> AsyncIterator[bytes]:
+        while True:
+            chunk = await self.read(size)
+            if not chunk:
+                return
+            yield chunk
+
+
+class BytesBody(Body):
+    """A body already in memory (sub-requests, tests)."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self._data = memoryview(data)
+        self._pos = 0
+        self.length = len(data)
+
+    async def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            n = len(self._data) - self._pos
+        out = bytes(self._data[self._pos : self._pos + n])
+        self._pos += len(out)
+        return out
+
+
+class IterBody(Body):
+    """A body fed from an async iterator of byte chunks (server-side copy)."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], length: int | None) -> None:
+        self._it = chunks
+        self._buf = b""
+        self.length = length
+
+    async def read(self, n: int = -1) -> bytes:
+        while not self._buf or (n < 0):
+            try:
+                nxt = await self._it.__anext__()
+            except StopAsyncIteration:
+                break
+            self._buf += nxt
+            if n >= 0 and len(self._buf) >= n:
+                break
+        if n < 0 or n >= len(self._buf):
+            out, self._buf = self._buf, b""
+        else:
+            out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+
+# ---------------------------------------------------------------- requests
+@dataclass
+class SwiftRequest:
+    """One API request (from a client or made internally).
+
+    ``account``, ``container`` and ``obj`` are decoded names (None when the path
+    stops before them). ``identity`` is who made it (None: anonymous).
+    ``swift_owner`` is set by authorization when the caller may see and change
+    privileged values (ACLs, sync keys, temp-url keys).
+    """
+
+    method: str
+    path: str
+    query: MultiDict[str]
+    headers: CIMultiDict[str]
+    body: Body
+    version: str = "v1"
+    account: str | None = None
+    container: str | None = None
+    obj: str | None = None
+    identity: Identity | None = None
+    swift_owner: bool = False
+    remote_addr: str = "-"
+    host_url: str = ""
+    trans_id: str = ""
+    #: Per-request scratch space shared with sub-requests (container info cache).
+    env: dict[str, Any] = field(default_factory=dict)
+    #: How many sub-requests deep this request is (0: the client's own).
+    depth: int = 0
+
+    @staticmethod
+    def parse_query(query_string: str) -> MultiDict[str]:
+        return MultiDict(parse_qsl(query_string, keep_blank_values=True, errors="surrogateescape"))
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        return self.query.get(name, default)
+
+    @property
+    def referer(self) -> str | None:
+        return self.headers.get("Referer")
+
+    def sub(
+        self,
+        method: str,
+        account: str | None,
+        container: str | None = None,
+        obj: str | None = None,
+        *,
+        headers: Iterable[tuple[str, str]] | CIMultiDict[str] | None = None,
+        query: MultiDict[str] | dict[str, str] | None = None,
+        body: Body | None = None,
+        keep_auth: bool = True,
+    ) -> SwiftRequest:
+        """A sub-request on behalf of the same caller (same identity, same
+        per-request cache), as Swift's middleware ``make_subrequest``."""
+        path = "/" + "/".join(p for p in (self.version, account, container, obj) if p is not None)
+        return SwiftRequest(
+            method=method,
+            path=path,
+            query=MultiDict(query or {}),
+            headers=CIMultiDict(headers or {}),
+            body=body if body is not None else BytesBody(),
+            version=self.version,
+            account=account,
+            container=container,
+            obj=obj,
+            identity=self.identity if keep_auth else None,
+            remote_addr=self.remote_addr,
+            host_url=self.host_url,
+            trans_id=self.trans_id,
+            env=self.env,
+            depth=self.depth + 1,
+        )
+
+
+# ----------------------------------------------------------------- replies
+class ObjectBody:
+    """A reply body read from a store's ObjectReader (closed when sent).
+
+    ``run`` runs a blocking call in the server's thread pool. When the reader
+    exposes ``fileno_offset()`` the app may send it with ``sendfile``.
+    """
+
+    def __init__(
+        self,
+        reader: ObjectReader,
+        run: Callable[..., Awaitable[Any]],
+        chunk_size: int = 1 << 20,
+    ) -> None:
+        self.reader = reader
+        self.run = run
+        self.length = reader.stop - reader.start
+        self.chunk_size = chunk_size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            left = self.length
+            while left > 0:
+                block = await self.run(self.reader.read, min(self.chunk_size, left))
+                if not block:
+                    raise ConnectionError(f"object body ended {left} bytes early")
+                left -= len(block)
+                yield block
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        try:
+            self.reader.close()
+        except OSError:
+            pass
+
+
+ReplyBody = bytes | AsyncIterator[bytes] | ObjectBody | None
+
+
+@dataclass
+class Reply:
+    """A response: status, headers and a body (bytes, an async iterator of
+    bytes, an ObjectBody, or None for no body). ``content_length`` is sent as
+    Content-Length when known; a HEAD keeps it but sends no body."""
+
+    status: int
+    headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
+    body: ReplyBody = None
+    content_length: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.body, (bytes, bytearray)) and self.content_length is None:
+            self.content_length = len(self.body)
+        elif self.body is None and self.content_length is None:
+            self.content_length = 0
+
+    @property
+    def reason(self) -> str:
+        return REASONS.get(self.status, ("Unknown", ""))[0]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    async def read(self) -> bytes:
+        """The whole body (for sub-requests whose replies are consumed)."""
+        body = self.body
+        if body is None:
+            return b""
+        if isinstance(body, (bytes, bytearray)):
+            return bytes(body)
+        parts = [chunk async for chunk in body]  # type: ignore[union-attr]
+        return b"".join(parts)
+
+    async def drain(self) -> None:
+        """Release the body without sending it."""
+        body = self.body
+        self.body = None
+        if isinstance(body, ObjectBody):
+            body.close()
+        elif body is not None and hasattr(body, "aclose"):
+            await body.aclose()
+
+
+def error(
+    status: int,
+    body: str | bytes | None = None,
+    headers: dict[str, str] | None = None,
+    content_type: str = HTML_TYPE,
+) -> Reply:
+    """A Swift-style error (or empty status) reply. Without ``body``, the
+    default swob page for the status is used."""
+    if body is None:
+        title, explanation = REASONS.get(status, ("Unknown", ""))
+        data = f"<html><h1>{title}</h1><p>{explanation}</p></html>".encode() if explanation else b""
+    else:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+    h: CIMultiDict[str] = CIMultiDict({"Content-Type": content_type})
+    if headers:
+        h.update(headers)
+    return Reply(status, h, data)
+
+
+class SwiftError(Exception):
+    """Raised inside handlers to answer with an error reply at once."""
+
+    def __init__(
+        self,
+        status: int,
+        body: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        content_type: str = HTML_TYPE,
+    ) -> None:
+        super().__init__(status, body)
+        self.reply = error(status, body, headers, content_type)
+
+    @property
+    def status(self) -> int:
+        return self.reply.status
+
+
+def env_flag(value: str | None) -> bool:
+    """Swift's ``config_true_value``: true, 1, yes, on, t, y (any case)."""
+    return value is not None and value.strip().lower() in ("true", "1", "yes", "on", "t", "y")
+
+
+def cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+async def gather_limited(coros: Iterable[Awaitable[Any]], limit: int) -> list[Any]:
+    """Await ``coros`` with at most ``limit`` running at once, results in order."""
+    sem = asyncio.Semaphore(limit)
+
+    async def one(c: Awaitable[Any]) -> Any:
+        async with sem:
+            return await c
+
+    return list(await asyncio.gather(*(one(c) for c in coros)))

@@ -1,0 +1,84 @@
+"""``GET /info``: what this server supports, in Swift's format.
+
+Clients (and Swift's functional tests) skip features that are not listed here,
+so the document lists exactly the features implemented, each with the limits
+the server enforces: core constraints (``sciswift.store.names``), TempAuth with
+account ACLs, SLO, DLO, bulk delete, account and container quotas. One storage
+policy exists (all containers live on the same store).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sciswift import __version__
+from sciswift.server.bulk import MAX_DELETES, MAX_FAILED_DELETES
+from sciswift.server.cors import STRICT_CORS_MODE
+from sciswift.server.metadata import MAX_HEADER_SIZE
+from sciswift.server.slo import MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE, YIELD_FREQUENCY
+from sciswift.store.names import (
+    ACCOUNT_LISTING_LIMIT,
+    CONTAINER_LISTING_LIMIT,
+    MAX_CONTAINER_NAME_LENGTH,
+    MAX_FILE_SIZE,
+    MAX_META_COUNT,
+    MAX_META_NAME_LENGTH,
+    MAX_META_OVERALL_SIZE,
+    MAX_META_VALUE_LENGTH,
+    MAX_OBJECT_NAME_LENGTH,
+)
+
+__all__ = ["info_document", "info_body", "DEFAULT_POLICY", "policy_by_name", "MAX_ACCOUNT_NAME_LENGTH"]
+
+DEFAULT_POLICY = "Policy-0"
+POLICIES = (DEFAULT_POLICY,)
+MAX_ACCOUNT_NAME_LENGTH = 256
+
+
+def policy_by_name(name: str) -> str | None:
+    """The policy called ``name`` (case-insensitive), or None."""
+    for policy in POLICIES:
+        if policy.lower() == name.strip().lower():
+            return policy
+    return None
+
+
+def info_document() -> dict[str, Any]:
+    return {
+        "swift": {
+            "version": f"sciswift-{__version__}",
+            "strict_cors_mode": STRICT_CORS_MODE,
+            "policies": [{"name": DEFAULT_POLICY, "aliases": DEFAULT_POLICY, "default": True}],
+            "allow_account_management": False,
+            "account_autocreate": True,
+            "max_file_size": MAX_FILE_SIZE,
+            "max_meta_name_length": MAX_META_NAME_LENGTH,
+            "max_meta_value_length": MAX_META_VALUE_LENGTH,
+            "max_meta_count": MAX_META_COUNT,
+            "max_meta_overall_size": MAX_META_OVERALL_SIZE,
+            "max_header_size": MAX_HEADER_SIZE,
+            "max_request_line": MAX_HEADER_SIZE,
+            "max_object_name_length": MAX_OBJECT_NAME_LENGTH,
+            "container_listing_limit": CONTAINER_LISTING_LIMIT,
+            "account_listing_limit": ACCOUNT_LISTING_LIMIT,
+            "max_account_name_length": MAX_ACCOUNT_NAME_LENGTH,
+            "max_container_name_length": MAX_CONTAINER_NAME_LENGTH,
+            "extra_header_count": 0,
+        },
+        "tempauth": {"account_acls": True},
+        "slo": {
+            "max_manifest_segments": MAX_MANIFEST_SEGMENTS,
+            "max_manifest_size": MAX_MANIFEST_SIZE,
+            "yield_frequency": YIELD_FREQUENCY,
+            "min_segment_size": 1,
+        },
+        "dlo": {},
+        "bulk_delete": {"max_deletes_per_request": MAX_DELETES, "max_failed_deletes": MAX_FAILED_DELETES},
+        "account_quotas": {},
+        "container_quotas": {},
+    }
+
+
+def info_body() -> bytes:
+    return json.dumps(info_document()).encode("utf-8")

@@ -1,0 +1,225 @@
+"""Running the server: sockets, worker processes, signals, the start banner.
+
+With ``workers > 1`` the parent binds one ``SO_REUSEPORT`` socket per worker on
+the same port (the kernel spreads connections over them), forks the workers,
+restarts any that dies, and on SIGTERM/SIGINT stops them all and waits. Workers
+share nothing but the token secret and the data directory: tokens are signed
+(any worker validates any token) and LocalStore is safe across processes. The
+memory backend keeps data inside one process, so it runs one worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from sciswift.server.app import SwiftApp
+from sciswift.server.auth import TempAuth
+from sciswift.server.backend import Backend
+from sciswift.server.config import RESELLER_PREFIXES, ServerConfig
+
+__all__ = ["serve", "make_sockets", "token_secret", "banner", "run_worker"]
+
+SECRET_FILE = ".token-secret"
+SHUTDOWN_TIMEOUT = 10.0
+
+
+def token_secret(config: ServerConfig) -> bytes:
+    """The secret tokens are signed with: configured, or kept in the data
+    directory (mode 0600) so that tokens survive a restart, or random."""
+    if config.token_secret:
+        return config.token_secret
+    if config.backend != "local":
+        return secrets.token_bytes(32)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    path = config.data_dir / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        data = path.read_text(encoding="ascii").strip()
+        if len(data) >= 32:
+            return bytes.fromhex(data)
+        raise RuntimeError(f"token secret file {path} is damaged; delete it to make a new one") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_hex(32) + "\n")
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+
+def make_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` listening sockets on host:port (SO_REUSEPORT when several;
+    port 0 picks a free port, shared by all)."""
+    socks: list[socket.socket] = []
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(count):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if count > 1:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            s.close()
+            for other in socks:
+                other.close()
+            raise
+        s.listen(1024)
+        s.set_inheritable(True)
+        port = s.getsockname()[1]
+        socks.append(s)
+    return socks
+
+
+def banner(config: ServerConfig, port: int) -> str:
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "", "::") else config.host
+    if ":" in host:
+        host = f"[{host}]"
+    base = f"http://{host}:{port}"
+    where = f"data {config.data_dir.resolve()}" if config.backend == "local" else "in memory (lost at exit)"
+    lines = [
+        f"sciswift serve: OpenStack Swift API v1 on {base}  ({config.backend} backend, {where}, "
+        f"{config.workers} worker{'s' if config.workers != 1 else ''})",
+        f"auth URL: {base}/auth/v1.0",
+    ]
+    users = list(config.users.values())
+    if users:
+        u = users[0]
+        lines.append(f"try:      swift -A {base}/auth/v1.0 -U {u.account_user} -K {u.key} stat")
+        lines.append(
+            "users:    " + ", ".join(
+                f"{x.account_user} ({RESELLER_PREFIXES[0]}{x.account}{', ' + ' '.join(x.groups) if x.groups else ''})"
+                for x in users
+            )
+        )
+    return "\n".join(lines)
+
+
+async def _serve(config: ServerConfig, auth: TempAuth, sock: socket.socket, stop: asyncio.Event) -> None:
+    backend = Backend(config, auth)
+    app = SwiftApp(backend, quiet=config.quiet)
+    server = web.Server(
+        app.handle,
+        access_log=None,
+        max_line_size=8192,
+        max_field_size=8192,
+        max_headers=256,
+        auto_decompress=False,
+    )
+    runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    await runner.setup()
+    site = web.SockSite(runner, sock)
+    await site.start()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        backend.close()
+
+
+def run_worker(config: ServerConfig, auth: TempAuth, sock: socket.socket) -> None:
+    """Serve on ``sock`` until SIGTERM or SIGINT."""
+    _setup_logging(config.quiet)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await _serve(config, auth, sock, stop)
+
+    asyncio.run(main())
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name, level in (("sciswift.server.access", logging.INFO), ("sciswift.server", logging.WARNING)):
+        log = logging.getLogger(name)
+        log.handlers[:] = [handler]
+        log.setLevel(logging.CRITICAL if quiet and name.endswith("access") else level)
+        log.propagate = False
+
+
+def serve(config: ServerConfig, on_ready: Callable[[int], None] | None = None) -> None:
+    """Run the server in the foreground until SIGTERM/SIGINT.
+
+    ``on_ready(port)`` is called once the sockets listen (before workers fork).
+    """
+    if config.backend == "memory" and config.workers != 1:
+        raise ValueError("the memory backend keeps its data in one process: use --workers 1")
+    if config.backend == "local":
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    auth = TempAuth(config.users, token_secret(config), config.token_life)
+    socks = make_sockets(config.host, config.port, max(1, config.workers))
+    port = socks[0].getsockname()[1]
+    if on_ready is not None:
+        on_ready(port)
+    if config.workers <= 1:
+        try:
+            run_worker(config, auth, socks[0])
+        finally:
+            socks[0].close()
+        return
+    _supervise(config, auth, socks)
+
+
+def _supervise(config: ServerConfig, auth: TempAuth, socks: list[socket.socket]) -> None:
+    children: dict[int, socket.socket] = {}
+    stopping = False
+
+    def spawn(sock: socket.socket) -> None:
+        pid = os.fork()
+        if pid == 0:
+            for other in socks:
+                if other is not sock:
+                    other.close()
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                run_worker(config, auth, sock)
+            except BaseException:  # noqa: BLE001 - report, then leave the child
+                logging.getLogger("sciswift.server").exception("worker %d failed", os.getpid())
+                code = 1
+            finally:
+                os._exit(code)
+        children[pid] = sock
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for sock in socks:
+        spawn(sock)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        sock = children.pop(pid, None)
+        if sock is not None and not stopping:
+            logging.getLogger("sciswift.server").warning("worker %d exited (%d); restarting", pid, status)
+            spawn(sock)
+    for sock in socks:
+        sock.close()
+
+
+def default_data_dir() -> Path:
+    return Path(".sciswift-data")

@@ -1,0 +1,119 @@
+"""Reading large-object segments through sub-requests.
+
+A segment is read with a GET sub-request made as the caller (same identity,
+same Referer), so container ACLs on segment containers apply exactly as for a
+direct read. A body is described as a list of :class:`Piece`: inline bytes
+(SLO data segments) or a byte range of an object. The first object piece is
+opened before the reply starts, so a missing or forbidden first segment turns
+into 409 Conflict (Swift's answer) instead of a truncated 200.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sciswift.server.backend import Backend
+from sciswift.server.conditional import normalize_etag
+from sciswift.server.http import Reply, SwiftError, SwiftRequest
+from sciswift.server.objects import reply_chunks
+
+__all__ = ["Piece", "split_segment_path", "open_piece", "stream_pieces", "validated_stream"]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Bytes ``first``..``last`` (inclusive) of the object at ``path``
+    (``/container/object``), or inline ``data``. ``etag``, when known, is
+    checked against the segment when the whole of it is read."""
+
+    path: str | None = None
+    first: int = 0
+    last: int = -1
+    whole: bool = False
+    etag: str | None = None
+    data: bytes | None = None
+    #: Read the object's own bytes (``multipart-manifest=get``), not what a
+    #: large object it may be assembles.
+    raw: bool = True
+
+    @property
+    def length(self) -> int:
+        return len(self.data) if self.data is not None else self.last - self.first + 1
+
+
+def split_segment_path(path: str) -> tuple[str, str]:
+    """``("container", "object")`` of ``/container/object``."""
+    container, sep, obj = path.lstrip("/").partition("/")
+    if not container or not sep or not obj:
+        raise SwiftError(409, f"invalid segment path {path!r}")
+    return container, obj
+
+
+async def open_piece(be: Backend, req: SwiftRequest, account: str, piece: Piece) -> Reply:
+    """GET the bytes of an object piece (as the caller)."""
+    from sciswift.server.dispatch import call
+
+    container, obj = split_segment_path(piece.path or "")
+    headers = {}
+    if not piece.whole:
+        headers["Range"] = f"bytes={piece.first}-{piece.last}"
+    if req.referer:
+        headers["Referer"] = req.referer
+    query = {"multipart-manifest": "get"} if piece.raw else None
+    return await call(be, req.sub("GET", account, container, obj, headers=headers, query=query))
+
+
+def _check(piece: Piece, reply: Reply) -> None:
+    if not reply.ok:
+        raise SwiftError(409, f"segment {piece.path} answered {reply.status}")
+    if piece.whole and piece.etag and normalize_etag(reply.headers.get("Etag")) != normalize_etag(piece.etag):
+        raise SwiftError(409, f"segment {piece.path} changed (etag mismatch)")
+
+
+async def stream_pieces(
+    be: Backend, req: SwiftRequest, account: str, pieces: list[Piece], first_reply: Reply | None = None
+) -> AsyncIterator[bytes]:
+    """The bytes of ``pieces`` in order. Raises ConnectionError when a segment
+    fails or is shorter than expected (the client sees a cut connection, as
+    with Swift)."""
+    pending = first_reply
+    try:
+        for piece in pieces:
+            if piece.data is not None:
+                if piece.data:
+                    yield piece.data
+                continue
+            reply = pending if pending is not None else await open_piece(be, req, account, piece)
+            pending = None
+            try:
+                _check(piece, reply)
+            except SwiftError as exc:
+                await reply.drain()
+                raise ConnectionError(str(exc.reply.body)) from None
+            got = 0
+            async for chunk in reply_chunks(reply):
+                got += len(chunk)
+                yield chunk
+            if got != piece.length:
+                raise ConnectionError(f"segment {piece.path} gave {got} bytes, expected {piece.length}")
+    finally:
+        if pending is not None:
+            await pending.drain()
+
+
+async def validated_stream(
+    be: Backend, req: SwiftRequest, account: str, pieces: list[Piece]
+) -> AsyncIterator[bytes]:
+    """Like :func:`stream_pieces`, but opens the first object piece now and
+    raises SwiftError(409) if it cannot be read."""
+    first = next((p for p in pieces if p.data is None), None)
+    first_reply = None
+    if first is not None and first is pieces[0]:
+        first_reply = await open_piece(be, req, account, first)
+        try:
+            _check(first, first_reply)
+        except SwiftError:
+            await first_reply.drain()
+            raise
+    return stream_pieces(be, req, account, pieces, first_reply)

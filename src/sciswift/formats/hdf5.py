@@ -41,8 +41,8 @@ import numpy as np
 
 from sciswift.errors import CorruptData, NotSupported
 from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, LinkNode, Node, StoredObject
+from sciswift.formats.layout import ranged_array_reader
 from sciswift.formats.nodes import as_corrupt, selection_shape
-from sciswift.formats.npy import ranged_array_reader
 from sciswift.formats.ranged import RangedFile
 
 __all__ = ["HDF5Plugin", "H5Context", "H5Group", "H5Dataset", "ChunkIndex", "HDF5_SIGNATURE"]

@@ -33,16 +33,15 @@ from numpy.lib import format as npformat
 
 from sciswift.errors import NotSupported
 from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, LinkNode, MemoryArray, MemoryGroup, Node
-from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, read_all, selection_shape
+from sciswift.formats.layout import ranged_array_reader
+from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, read_all
 from sciswift.formats.ranged import RangedFile
 
-__all__ = ["NpyPlugin", "NpzPlugin", "read_npy_header", "ranged_array_reader"]
+__all__ = ["NpyPlugin", "NpzPlugin", "read_npy_header"]
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_LOCAL_HEADER = b"PK\x03\x04"
 _LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # zip local file header, 30 bytes
-# More separate spans than this and one covering GET is cheaper to issue.
-MAX_SPANS = 65536
 
 
 def read_npy_header(fp: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
@@ -57,74 +56,6 @@ def read_npy_header(fp: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype[Any],
         # Version 3.0 (UTF-8 field names) has no public reader; this is numpy's own.
         shape, fortran, dtype = npformat._read_array_header(fp, version)
     return tuple(shape), bool(fortran), np.dtype(dtype), fp.tell()
-
-
-def ranged_array_reader(
-    source: RangedFile, offset: int, shape: tuple[int, ...], dtype: np.dtype[Any], fortran: bool
-) -> Any:
-    """A ``read(selection)`` function for a raw C- or Fortran-order array of ``shape``
-    stored at ``offset`` in ``source``, fetching only the bytes selected."""
-
-    def read(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
-        if fortran:
-            # A Fortran array is the transpose of a C array of the reversed shape.
-            block = _read_c_order(source, offset, shape[::-1], dtype, selection[::-1])
-            return np.ascontiguousarray(block.T)
-        return _read_c_order(source, offset, shape, dtype, selection)
-
-    return read
-
-
-def _read_c_order(
-    source: RangedFile,
-    offset: int,
-    shape: tuple[int, ...],
-    dtype: np.dtype[Any],
-    selection: tuple[slice, ...],
-) -> np.ndarray[Any, Any]:
-    itemsize = dtype.itemsize
-    out_shape = selection_shape(selection)
-    if not shape:
-        return np.frombuffer(source.fetch([(offset, offset + itemsize)])[0], dtype).reshape(())
-    strides = [itemsize * math.prod(shape[i + 1 :]) for i in range(len(shape))]
-    # k: the innermost dimension not selected whole; everything inside it is one
-    # contiguous run per index of the dimensions outside it.
-    k = len(shape) - 1
-    while k >= 0 and selection[k] == slice(0, shape[k], 1):
-        k -= 1
-    lo = offset + sum(s.start * st for s, st in zip(selection, strides, strict=True))
-    last = [len(range(s.start, s.stop, s.step)) - 1 for s in selection]
-    hi = offset + sum((s.start + n * s.step) * st for s, n, st in zip(selection, last, strides, strict=True))
-    hi += itemsize
-    needed = math.prod(out_shape) * itemsize
-    if k < 0 or hi - lo <= 2 * needed + source.coalesce_gap:
-        # One covering range, then a strided view of it.
-        buf = source.fetch([(lo, hi)])[0]
-        view = np.ndarray(
-            out_shape, dtype, buffer=buf,
-            strides=tuple(st * s.step for st, s in zip(strides, selection, strict=True)),
-        )
-        return view.copy()
-    outer = [range(s.start, s.stop, s.step) for s in selection[:k]]
-    sk = selection[k]
-    run = strides[k] if sk.step > 1 else strides[k] * len(range(sk.start, sk.stop, sk.step))
-    inner_starts = list(range(sk.start, sk.stop, sk.step)) if sk.step > 1 else [sk.start]
-    count = math.prod(len(r) for r in outer) * len(inner_starts)
-    if count > MAX_SPANS:
-        buf = source.fetch([(lo, hi)])[0]
-        view = np.ndarray(
-            out_shape, dtype, buffer=buf,
-            strides=tuple(st * s.step for st, s in zip(strides, selection, strict=True)),
-        )
-        return view.copy()
-    bases = np.zeros(1, dtype=np.int64) + offset
-    for r, st in zip(outer, strides, strict=False):
-        bases = (bases[:, None] + np.asarray(r, dtype=np.int64)[None, :] * st).ravel()
-    starts = (bases[:, None] + np.asarray(inner_starts, dtype=np.int64)[None, :] * strides[k]).ravel()
-    bodies = source.fetch([(int(a), int(a) + run) for a in starts])
-    flat = np.frombuffer(b"".join(bodies), dtype)
-    # Each run holds whole inner dimensions (k+1 ...), selected whole.
-    return flat.reshape(out_shape).copy()
 
 
 class NpyPlugin(FormatPlugin):

@@ -1,0 +1,192 @@
+"""CSV (and TSV) files, parsed with pyarrow.csv.
+
+Mapping: each column -> a 1-D dataset named by the header (``f0``, ``f1`` ... when
+there is no header row), types inferred by pyarrow (integers, floats, bool,
+timestamps, strings), nulls as described in ``sciswift.formats.arrow`` (an empty
+field in a numeric column is a null; ``_nulls/<column>`` marks them).
+
+Header detection: pyarrow assumes a header row; sciswift asks the standard library's
+``csv.Sniffer`` (on the first 64 KiB) whether the first row looks like one, and the
+delimiter (``,``, ``;``, tab, ``|``) likewise; ``.tsv`` files default to tabs.
+
+A CSV file has no index to seek by, so the whole object is read and parsed when it
+is opened (so damage is reported then); gzip-compressed ``.csv.gz`` is decompressed
+on the way.
+
+Writing: a root of equal-length 1-D datasets (see the Parquet plugin) -> a CSV with a
+header row. Attributes cannot be kept in CSV: a tree with any raises NotSupported.
+"""
+
+from __future__ import annotations
+
+import csv as stdlib_csv
+import io
+import threading
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from sciswift.errors import NotSupported
+from sciswift.formats.arrow import NULLS_GROUP, ColumnType, column_type, fill_value, to_numpy
+from sciswift.formats.base import FormatPlugin, GroupNode
+from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt
+
+__all__ = ["CSVPlugin", "sniff"]
+
+SAMPLE_BYTES = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def sniff(sample: bytes, default_delimiter: str) -> tuple[str, bool]:
+    """``(delimiter, has_header)`` guessed from the start of a file."""
+    text = sample.decode("utf-8", "replace")
+    # Drop a last line cut in the middle by the sample's end.
+    if len(sample) >= SAMPLE_BYTES and "\n" in text:
+        text = text[: text.rindex("\n")]
+    sniffer = stdlib_csv.Sniffer()
+    try:
+        delimiter = sniffer.sniff(text, delimiters=",;\t|").delimiter
+    except stdlib_csv.Error:
+        delimiter = default_delimiter
+    try:
+        header = sniffer.has_header(text)
+    except stdlib_csv.Error:
+        header = True
+    return delimiter, header
+
+
+class _CSVTable:
+    """The parsed table, made on first use (the whole object is read then)."""
+
+    def __init__(self, source: BinaryIO, name: str, label: str, delimiter: str, header: bool, gz: bool) -> None:
+        self._source = source
+        self._name = name
+        self._label = label
+        self._delimiter = delimiter
+        self._header = header
+        self._gz = gz
+        self._lock = threading.Lock()
+        self._table: Any = None
+        self._columns: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], ColumnType]] = {}
+
+    def table(self) -> Any:
+        with self._lock:
+            if self._table is None:
+                import pyarrow as pa
+                import pyarrow.csv as pcsv
+
+                self._source.seek(0)
+                data = self._source.read()
+                with as_corrupt(self._name, self._label):
+                    stream: Any = pa.BufferReader(data)
+                    if self._gz:
+                        stream = pa.CompressedInputStream(stream, "gzip")
+                    self._table = pcsv.read_csv(
+                        stream,
+                        read_options=pcsv.ReadOptions(autogenerate_column_names=not self._header),
+                        parse_options=pcsv.ParseOptions(delimiter=self._delimiter),
+                    )
+            return self._table
+
+    def column(self, name: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], ColumnType]:
+        table = self.table()
+        with self._lock:
+            if name not in self._columns:
+                arrow = table.column(name)
+                ct = column_type(arrow.type) or ColumnType(np.dtype("O", metadata={"vlen": str}), "str")
+                if column_type(arrow.type) is None:
+                    arrow = arrow.cast("string")
+                values, mask = to_numpy(arrow, ct)
+                self._columns[name] = (values, mask, ct)
+            return self._columns[name]
+
+
+class _CSVRoot(LazyGroup):
+    """Columns are known only once the file is parsed; so is the list of members."""
+
+    def __init__(self, table: _CSVTable) -> None:
+        super().__init__()
+        self._csv = table
+        self._built = False
+
+    def _build(self) -> None:
+        if self._built:
+            return
+        table = self._csv.table()
+        nulls = LazyGroup()
+        for name in table.column_names:
+            values, mask, ct = self._csv.column(name)
+            key = name.replace("/", "_") or "f"
+            self.add(key, lambda v=values, c=ct: LazyArray(v.shape, v.dtype, lambda s, v=v: v[s].copy(),
+                                                            fillvalue=fill_value(c)))
+            if mask.any():
+                nulls.add(key, lambda m=mask: LazyArray(m.shape, m.dtype, lambda s, m=m: m[s].copy()))
+        if nulls.keys():
+            self.add(NULLS_GROUP, lambda: nulls)
+        self._built = True
+
+    def keys(self) -> list[str]:
+        self._build()
+        return super().keys()
+
+    def __contains__(self, name: str) -> bool:
+        self._build()
+        return super().__contains__(name)
+
+    def __getitem__(self, name: str) -> Any:
+        self._build()
+        return super().__getitem__(name)
+
+
+class CSVPlugin(FormatPlugin):
+    """CSV through pyarrow.csv."""
+
+    name = "csv"
+    label = "CSV"
+    library = "pyarrow"
+    extensions = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
+    extra = "csv"
+    requires = ("pyarrow",)
+    can_write = True
+
+    def open(self, source: BinaryIO, name: str) -> GroupNode:
+        import gzip
+
+        source.seek(0)
+        sample = source.read(SAMPLE_BYTES)
+        gz = sample.startswith(GZIP_MAGIC)
+        if gz:
+            with as_corrupt(name, self.label, "decompress"):
+                sample = gzip.GzipFile(fileobj=io.BytesIO(sample)).read1(SAMPLE_BYTES)  # type: ignore[attr-defined]
+        if b"\x00" in sample:
+            with as_corrupt(name, self.label, "open"):
+                raise ValueError("it holds NUL bytes, so it is binary, not text")
+        default = "\t" if ".tsv" in name.lower() else ","
+        delimiter, header = sniff(sample, default)
+        table = _CSVTable(source, name, self.label, delimiter, header, gz)
+        table.table()  # parse now, so damage is reported by open
+        return _CSVRoot(table)
+
+    def write(self, root: GroupNode, sink: BinaryIO, name: str) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        from sciswift.formats.parquet import tree_to_table
+
+        for node in [root] + [root[k] for k in root.keys() if k != NULLS_GROUP]:
+            if node.attrs:
+                raise NotSupported(
+                    f"cannot write {name} as CSV: the tree has attributes, which CSV cannot hold", name
+                )
+        table = tree_to_table(root, name, "CSV")
+        for i, field in enumerate(table.schema):
+            if pa.types.is_list(field.type) or pa.types.is_fixed_size_list(field.type):
+                raise NotSupported(
+                    f"cannot write {name} as CSV: /{field.name} holds arrays per row; a CSV cell holds one value",
+                    name,
+                )
+            if pa.types.is_binary(field.type) or pa.types.is_fixed_size_binary(field.type):
+                table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
+        with as_corrupt(name, self.label, "write"):
+            pcsv.write_csv(table, pa.PythonFile(sink, mode="w"))
+

@@ -1,0 +1,435 @@
+"""FITS files, read with astropy.io.fits on the RangedFile.
+
+Mapping (one group per HDU, in file order):
+
+- Group name: the HDU's EXTNAME; ``PRIMARY`` for the first HDU; ``HDU<i>`` (its
+  index) for an extension without EXTNAME. A name already used gets ``_2``, ``_3``
+  ... by occurrence (``SCI``, ``SCI_2``, ``SCI_3`` for an HST file whose SCI
+  extensions carry EXTVER 1, 2, 3).
+- Group attributes: the header cards, keyword -> value, typed as astropy gives them
+  (bool, int, float, str, complex). COMMENT and HISTORY cards are joined with
+  newlines into one attribute each; blank-keyword commentary cards and cards whose
+  value is undefined are left out; a repeated keyword keeps its first value.
+  Compressed images show the image header (as astropy does).
+- ``data`` dataset:
+  - images (primary, IMAGE, compressed): the image as astropy's ``.data`` gives it,
+    BZERO/BSCALE/BLANK applied (``uint16`` for BZERO=32768, float for BSCALE),
+    in native byte order. Read with ``hdu.section[...]``: an uncompressed window
+    fetches just the rows it needs (prefetched in coalesced ranges), a compressed
+    one just the tiles.
+  - tables (binary, ASCII, random groups): a compound dataset, one field per column,
+    values as astropy's ``data[column]`` gives them (scaled, logical -> bool,
+    multi-dimensional TDIM columns as subarray fields, variable-length arrays as
+    vlen fields). Text columns become fixed-length byte strings (``S<n>``, FITS text
+    is ASCII). A table is read whole on first access (astropy reads table rows as
+    one block).
+- ``columns`` group (tables only): the same columns as separate datasets, by column
+  name (``/`` in a name becomes ``_``; a repeated name gets ``_2`` ...).
+
+Gzip- and bzip2-compressed FITS (``.fits.gz``, ``.fits.bz2``) cannot be read by
+ranges: the object is fetched and decompressed whole.
+
+Writing (``write``): each top-level group (or dataset) becomes an HDU named by it:
+an image from a numeric ``data`` dataset, a binary table from a compound one. The
+first HDU must be an image or empty; a table first gets an empty primary HDU before
+it. Header attributes are written back as cards, except the keywords astropy
+derives from the data (SIMPLE, BITPIX, NAXISn, XTENSION, PCOUNT, GCOUNT, TFIELDS,
+EXTEND, BSCALE/BZERO/BLANK, TTYPEn/TFORMn/TDIMn/TSCALn/TZEROn/TNULLn ...): data is
+written with its values, as read. Arrays as attributes, nested groups, links and
+vlen image data raise NotSupported.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import re
+import warnings
+from collections.abc import Mapping
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from sciswift.errors import CorruptData, NotSupported
+from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, Node
+from sciswift.formats.layout import c_order_spans
+from sciswift.formats.nodes import (
+    LazyArray,
+    LazyGroup,
+    as_corrupt,
+    read_all,
+    unique_name,
+    vlen_bytes_dtype,
+    vlen_dtype,
+)
+from sciswift.formats.ranged import RangedFile
+
+__all__ = ["FITSPlugin", "header_attrs", "hdu_names"]
+
+FITS_MAGIC = b"SIMPLE  ="
+GZIP_MAGIC = b"\x1f\x8b"
+BZIP2_MAGIC = b"BZh"
+COMMENTARY = ("COMMENT", "HISTORY")
+# Keywords astropy computes from the data when writing; copying them back from a
+# tree read earlier would contradict the data being written.
+_STRUCTURAL = re.compile(
+    r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|TFIELDS|GROUPS|THEAP|"
+    r"BSCALE|BZERO|BLANK|EXTNAME|CHECKSUM|DATASUM|ZIMAGE|ZBITPIX|ZNAXIS\d*|ZTILE\d*|ZCMPTYPE|"
+    r"ZNAME\d*|ZVAL\d*|ZQUANTIZ|ZDITHER0|ZSIMPLE|ZTENSION|ZEXTEND|ZPCOUNT|ZGCOUNT|ZHECKSUM|ZDATASUM|"
+    r"(TTYPE|TFORM|TDIM|TSCAL|TZERO|TNULL|TBCOL|TDISP|TUNIT|PTYPE|PSCAL|PZERO)\d+)$"
+)
+
+
+def header_attrs(header: Any) -> dict[str, Any]:
+    """The attributes a FITS header maps to (see the module docstring)."""
+    from astropy.io.fits.card import Undefined
+
+    attrs: dict[str, Any] = {}
+    commentary: dict[str, list[str]] = {}
+    for card in header.cards:
+        key = card.keyword
+        if not key:
+            continue
+        if key in COMMENTARY:
+            commentary.setdefault(key, []).append(str(card.value))
+            continue
+        value = card.value
+        if key in attrs or isinstance(value, Undefined):
+            continue
+        attrs[key] = value
+    for key, lines in commentary.items():
+        attrs[key] = "\n".join(lines)
+    return attrs
+
+
+def hdu_names(hdus: Any) -> list[str]:
+    """Group names of the HDUs of an HDUList (see the module docstring)."""
+    names: list[str] = []
+    for i, hdu in enumerate(hdus):
+        # astropy's name: EXTNAME (also of a compressed image's table), PRIMARY first.
+        base = "PRIMARY" if i == 0 else (str(hdu.name).strip() or f"HDU{i}")
+        names.append(unique_name(base.replace("/", "_"), set(names)))
+    return names
+
+
+def _is_table(hdu: Any) -> bool:
+    from astropy.io import fits
+
+    return isinstance(hdu, (fits.BinTableHDU, fits.TableHDU, fits.GroupsHDU))
+
+
+def _column_array(col: Any) -> np.ndarray[Any, Any]:
+    """A table column as sciswift presents it: text as bytes, vlen as object arrays
+    marked with h5py's vlen dtype."""
+    arr = np.asarray(col)
+    if arr.dtype.kind == "U":
+        width = max(1, arr.dtype.itemsize // 4)
+        return np.char.encode(arr, "ascii", errors="replace").astype(f"S{width}")
+    if arr.dtype.kind == "O":
+        return _vlen_column(arr)
+    return arr
+
+
+def _vlen_column(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    elements = [np.asarray(v) for v in arr]
+    kinds = {e.dtype.kind for e in elements if e.size}
+    if kinds <= {"U", "S"} and kinds:
+        out = np.empty(len(elements), dtype=vlen_bytes_dtype())
+        for i, e in enumerate(elements):
+            out[i] = b"".join(np.char.encode(e.ravel(), "ascii")) if e.dtype.kind == "U" else e.tobytes()
+        return out
+    base = next((e.dtype for e in elements if e.size), elements[0].dtype if elements else np.dtype("f8"))
+    base = base.newbyteorder("=")
+    out = np.empty(len(elements), dtype=vlen_dtype(base))
+    for i, e in enumerate(elements):
+        out[i] = np.ascontiguousarray(e.ravel(), dtype=base)
+    return out
+
+
+class _FITSFile:
+    """The open HDUList, the RangedFile under it, and the group tree."""
+
+    def __init__(self, hdus: Any, source: RangedFile | None, display: str, label: str) -> None:
+        self.hdus = hdus
+        self.source = source
+        self.display = display
+        self.label = label
+
+    def root(self) -> GroupNode:
+        root = _FITSRoot(self)
+        for i, name in enumerate(hdu_names(self.hdus)):
+            root.add(name, lambda i=i: self._hdu_group(i))
+        return root
+
+    def _hdu_group(self, index: int) -> GroupNode:
+        hdu = self.hdus[index]
+        where = f"{self.display}[{index}]"
+        with as_corrupt(where, self.label):
+            attrs = header_attrs(hdu.header)
+            group = LazyGroup(attrs=attrs)
+            if _is_table(hdu):
+                table = _LazyTable(hdu, where, self.label)
+                group.add("data", table.compound_node)
+                group.add("columns", table.columns_group)
+            elif hdu.header.get("NAXIS", 0) and hdu.shape:
+                group.add("data", lambda: self._image_node(index))
+        return group
+
+    def _image_node(self, index: int) -> ArrayNode:
+        hdu = self.hdus[index]
+        where = f"{self.display}[{index}]"
+        from astropy.io import fits
+
+        with as_corrupt(where, self.label):
+            shape = tuple(int(n) for n in hdu.shape)
+            # The scaled dtype is what a one-pixel section returns (cheap); an empty
+            # image has no pixel, but then .data reads no bytes.
+            probe = hdu.section[tuple(slice(0, 1) for _ in shape)] if all(shape) else hdu.data
+            dtype = probe.dtype.newbyteorder("=")
+            raw = None
+            if self.source is not None and not isinstance(hdu, fits.CompImageHDU):
+                offset = self.hdus.fileinfo(index)["datLoc"]
+                raw = (offset, abs(int(hdu.header["BITPIX"])) // 8)
+
+        def read(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
+            with as_corrupt(where, self.label):
+                if raw is not None and self.source is not None:
+                    # astropy reads a window row by row; bring those rows in with
+                    # few coalesced requests first.
+                    plan = c_order_spans(raw[0], shape, raw[1], selection, self.source.coalesce_gap)
+                    self.source.prefetch(plan.spans)
+                block = hdu.section[selection]
+                return np.asarray(block, dtype=dtype)
+
+        return LazyArray(shape, dtype, read)
+
+
+class _FITSRoot(LazyGroup):
+    def __init__(self, fits_file: _FITSFile) -> None:
+        super().__init__()
+        self._file = fits_file
+
+    def close(self) -> None:
+        self._file.hdus.close()
+
+
+class _LazyTable:
+    """A table HDU's columns, converted once on first access."""
+
+    def __init__(self, hdu: Any, where: str, label: str) -> None:
+        self._hdu = hdu
+        self._where = where
+        self._label = label
+        self._columns: dict[str, np.ndarray[Any, Any]] | None = None
+
+    def columns(self) -> dict[str, np.ndarray[Any, Any]]:
+        if self._columns is None:
+            with as_corrupt(self._where, self._label):
+                data = self._hdu.data
+                names: list[str] = []
+                for raw_name in data.dtype.names or ():
+                    names.append(unique_name(raw_name.replace("/", "_") or "col", set(names)))
+                self._columns = {
+                    n: _column_array(data.field(i)) for i, n in enumerate(names)
+                }
+        return self._columns
+
+    def compound_node(self) -> ArrayNode:
+        cols = self.columns()
+        nrows = len(next(iter(cols.values()))) if cols else 0
+        dtype = np.dtype([(n, a.dtype, a.shape[1:]) for n, a in cols.items()])
+        table = np.empty(nrows, dtype)
+        for n, a in cols.items():
+            table[n] = a
+        return LazyArray((nrows,), dtype, lambda sel: table[sel].copy())
+
+    def columns_group(self) -> GroupNode:
+        cols = self.columns()
+        group = LazyGroup()
+        for n, a in cols.items():
+            group.add(n, lambda a=a: LazyArray(a.shape, a.dtype, lambda sel, a=a: a[sel].copy()))
+        return group
+
+
+class FITSPlugin(FormatPlugin):
+    """FITS images and tables through astropy.io.fits."""
+
+    name = "fits"
+    label = "FITS"
+    library = "astropy"
+    extensions = (".fits", ".fit", ".fts", ".fz", ".fits.gz", ".fit.gz", ".fits.bz2")
+    extra = "fits"
+    requires = ("astropy",)
+    can_write = True
+
+    def matches_magic(self, head: bytes) -> bool:
+        if head.startswith(FITS_MAGIC):
+            return True
+        if head.startswith(GZIP_MAGIC):
+            try:
+                inner = gzip.GzipFile(fileobj=io.BytesIO(head)).read(len(FITS_MAGIC))
+            except (OSError, EOFError):
+                return False
+            return inner == FITS_MAGIC
+        if head.startswith(BZIP2_MAGIC):
+            try:
+                inner = bz2.BZ2Decompressor().decompress(head)[: len(FITS_MAGIC)]
+            except (OSError, ValueError):
+                return False
+            return inner == FITS_MAGIC
+        return False
+
+    def open(self, source: BinaryIO, name: str) -> GroupNode:
+        from astropy.io import fits
+
+        source.seek(0)
+        head = source.read(3)
+        source.seek(0)
+        ranged: RangedFile | None = source if isinstance(source, RangedFile) else None
+        fileobj: BinaryIO = source
+        if head.startswith(GZIP_MAGIC) or head.startswith(BZIP2_MAGIC):
+            opener = gzip.decompress if head.startswith(GZIP_MAGIC) else bz2.decompress
+            with as_corrupt(name, self.label, "decompress"):
+                fileobj = io.BytesIO(opener(source.read()))
+            ranged = None
+        with as_corrupt(name, self.label, "open"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # astropy only warns about a truncated file; for a stored object that is
+            # damage, and reads would fail later in confusing ways.
+            warnings.filterwarnings("error", message=".*truncated.*")
+            hdus = fits.open(fileobj, memmap=False, lazy_load_hdus=False, mode="readonly")
+            if len(hdus) == 0:
+                raise CorruptData(f"{name} holds no HDU")
+        return _FITSFile(hdus, ranged, name, self.label).root()
+
+    # ------------------------------------------------------------------ write
+    def write(self, root: GroupNode, sink: BinaryIO, name: str) -> None:
+        from astropy.io import fits
+
+        hdus: list[Any] = []
+        for key in root.keys():
+            hdus.append(self._hdu_for(key, root[key], name, first=not hdus))
+        if not hdus:
+            hdus.append(fits.PrimaryHDU())
+        if not isinstance(hdus[0], fits.PrimaryHDU):
+            hdus.insert(0, fits.PrimaryHDU())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # HIERARCH notices for long keywords
+            fits.HDUList(hdus).writeto(sink, output_verify="silentfix")
+
+    def _hdu_for(self, key: str, node: Node, name: str, first: bool) -> Any:
+        from astropy.io import fits
+
+        attrs: Mapping[str, Any] = {}
+        data_node: ArrayNode | None = None
+        if isinstance(node, ArrayNode):
+            data_node = node
+        elif isinstance(node, GroupNode):
+            attrs = node.attrs
+            for member in node.keys():
+                child = node[member]
+                if member == "data" and isinstance(child, ArrayNode):
+                    data_node = child
+                elif member == "columns" and isinstance(child, GroupNode):
+                    continue  # the per-column view of a table read earlier
+                else:
+                    raise NotSupported(
+                        f"cannot write {name} as FITS: /{key}/{member} is not the HDU's data; "
+                        "a FITS HDU holds one array or table",
+                        name,
+                    )
+        else:
+            raise NotSupported(f"cannot write {name} as FITS: /{key} is a link", name)
+        header = self._header(attrs, key, name)
+        data = read_all(data_node) if data_node is not None else None
+        extname = None if (first and key == "PRIMARY") else key
+        if data is not None and data.dtype.names:
+            hdu = fits.BinTableHDU(self._table(data, key, name), header=header)
+        else:
+            if data is not None and (data.dtype.hasobject or data.dtype.kind not in "biuf"):
+                raise NotSupported(
+                    f"cannot write {name} as FITS: /{key} has dtype {data.dtype}; FITS images hold "
+                    "integers and floats",
+                    name,
+                )
+            cls = fits.PrimaryHDU if first else fits.ImageHDU
+            hdu = cls(data=data, header=header)
+        if extname:
+            hdu.header["EXTNAME"] = extname
+        return hdu
+
+    def _header(self, attrs: Mapping[str, Any], key: str, name: str) -> Any:
+        from astropy.io import fits
+
+        header = fits.Header()
+        for k, v in attrs.items():
+            if _STRUCTURAL.match(k.upper()):
+                continue
+            if k in COMMENTARY:
+                for line in str(v).split("\n"):
+                    header.add_comment(line) if k == "COMMENT" else header.add_history(line)
+                continue
+            value = v.item() if isinstance(v, np.generic) else v
+            if isinstance(value, bytes):
+                value = value.decode("ascii", "replace")
+            if not isinstance(value, (bool, int, float, str, complex)):
+                raise NotSupported(
+                    f"cannot write {name} as FITS: attribute {k!r} of /{key} is {type(v).__name__}; "
+                    "FITS header cards hold single numbers, booleans and strings",
+                    name,
+                )
+            header[k] = value
+        return header
+
+    def _table(self, data: np.ndarray[Any, Any], key: str, name: str) -> Any:
+        from astropy.io import fits
+
+        columns = []
+        for field in data.dtype.names or ():
+            values = data[field]
+            base = data.dtype.fields[field][0]  # type: ignore[index]
+            if base.kind == "O" or (base.subdtype and base.subdtype[0].kind == "O"):
+                columns.append(self._vlen_column(field, values, key, name))
+                continue
+            columns.append(fits.Column(name=field, array=values, format=_tform(base, field, key, name),
+                                       dim=_tdim(base)))
+        return fits.ColDefs(columns)
+
+    def _vlen_column(self, field: str, values: np.ndarray[Any, Any], key: str, name: str) -> Any:
+        from astropy.io import fits
+
+        items = [np.asarray(v) for v in values]
+        if not items or any(i.dtype.kind not in "biuf" for i in items):
+            raise NotSupported(
+                f"cannot write {name} as FITS: column {field!r} of /{key} holds variable-length "
+                "data FITS cannot keep (only numeric arrays)",
+                name,
+            )
+        code = _tform(items[0].dtype, field, key, name)
+        return fits.Column(name=field, format=f"P{code}()", array=np.array(items, dtype=object))
+
+
+def _tform(dtype: np.dtype[Any], field: str, key: str, name: str) -> str:
+    base = dtype.subdtype[0] if dtype.subdtype else dtype
+    count = int(np.prod(dtype.shape)) if dtype.shape else 1
+    codes = {"b": "L", "i1": "I", "u1": "B", "i2": "I", "u2": "I", "i4": "J", "u4": "J",
+             "i8": "K", "u8": "K", "f4": "E", "f8": "D", "c8": "C", "c16": "M"}
+    if base.kind == "S":
+        return f"{base.itemsize * count}A"
+    key_ = "b" if base.kind == "b" else f"{base.kind}{base.itemsize}"
+    if key_ not in codes:
+        raise NotSupported(
+            f"cannot write {name} as FITS: column {field!r} of /{key} has dtype {dtype}, "
+            "which no FITS table format holds",
+            name,
+        )
+    # Unsigned types: astropy stores them with TZERO offsets when given the array.
+    return f"{count}{codes[key_]}"
+
+
+def _tdim(dtype: np.dtype[Any]) -> str | None:
+    if not dtype.shape or len(dtype.shape) < 2 or dtype.subdtype[0].kind == "S":  # type: ignore[index]
+        return None
+    return "(" + ",".join(str(n) for n in reversed(dtype.shape)) + ")"
+

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sciswift.errors import ContainerNotEmpty, CorruptData, NotFound
+from sciswift.errors import ContainerNotEmpty, CorruptData
 from sciswift.store._local_format import read_info
 from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, write_all, write_json_atomic
 from sciswift.store._local_index import (
@@ -48,7 +48,6 @@ from sciswift.store._local_index import (
     UPSERT,
     connect,
     ensure_schema,
-    info_of_row,
     list_objects,
     row_of,
 )
@@ -341,6 +340,8 @@ class Container:
         fd = self._journal_fd
         if fd is not None:
             return fd
+        if self._closed:
+            raise ContainerGone(self.name)
         with self._mutex:
             if self._journal_fd is None:
                 self._journal_fd = self._create_journal()
@@ -407,11 +408,12 @@ class Container:
             raise
         return fd, path
 
-    def write_temp(self, buffers: Sequence[bytes | memoryview]) -> str:
-        """A new temporary file holding ``buffers`` (synced when durable)."""
+    def _fill_temp(self, fill: Callable[[int], object]) -> str:
+        """A new temporary file written by ``fill(fd)`` and synced when durable;
+        removed again if anything fails."""
         fd, path = self.new_temp()
         try:
-            write_all(fd, buffers)
+            fill(fd)
             if self.durable:
                 os.fsync(fd)
         except BaseException:
@@ -421,34 +423,14 @@ class Container:
         os.close(fd)
         return path
 
+    def write_temp(self, buffers: Sequence[bytes | memoryview]) -> str:
+        """A new temporary file holding ``buffers``."""
+        return self._fill_temp(lambda fd: write_all(fd, buffers))
+
     def clone_temp(self, src_fd: int, size: int, trailer: bytes) -> str:
         """A new temporary file holding the first ``size`` bytes of ``src_fd``
         (copied in the kernel where possible) followed by ``trailer``."""
-        fd, path = self.new_temp()
-        try:
-            pos = 0
-            while pos < size:
-                try:
-                    n = os.copy_file_range(src_fd, fd, size - pos, pos, pos)
-                except OSError as e:
-                    if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                        raise
-                    n = 0
-                if n == 0:  # not supported here, or source shorter than expected
-                    block = os.pread(src_fd, min(8 << 20, size - pos), pos)
-                    if not block:
-                        raise CorruptData(f"object file shrank while being copied ({pos} of {size} bytes)")
-                    n = os.pwrite(fd, block, pos)
-                pos += n
-            os.pwrite(fd, trailer, size)
-            if self.durable:
-                os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            _unlink_quiet(path)
-            raise
-        os.close(fd)
-        return path
+        return self._fill_temp(lambda fd: _copy_body(src_fd, fd, size, trailer))
 
     def _rename_into(self, tmp: str, final: str) -> None:
         try:
@@ -545,12 +527,6 @@ class Container:
     def list(self, params: ListingParams) -> list[ObjectInfo | Subdir]:
         with self.read_txn() as conn:
             return list_objects(conn, params)
-
-    def index_row(self, name: str) -> ObjectInfo | None:
-        """The index's view of one object (None if it has no row)."""
-        with self.read_txn() as conn:
-            row = conn.execute("SELECT * FROM objects WHERE name = ?", (name,)).fetchone()
-        return None if row is None else info_of_row(row)
 
     def mark_deleted(self) -> None:
         """Flag the container deleted; ContainerNotEmpty if it holds objects.
@@ -695,6 +671,24 @@ class Container:
             self._journal_fd = None
 
 
+def _copy_body(src_fd: int, fd: int, size: int, trailer: bytes) -> None:
+    pos = 0
+    while pos < size:
+        try:
+            n = os.copy_file_range(src_fd, fd, size - pos, pos, pos)
+        except OSError as e:
+            if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            n = 0
+        if n == 0:  # not supported here, or the source is shorter than expected
+            block = os.pread(src_fd, min(8 << 20, size - pos), pos)
+            if not block:
+                raise CorruptData(f"object file shrank while being copied ({pos} of {size} bytes)")
+            n = os.pwrite(fd, block, pos)
+        pos += n
+    os.pwrite(fd, trailer, size)
+
+
 def create_index(path: str, durable: bool) -> None:
     """Create an empty index at ``path`` (in a container being assembled)."""
     conn = connect(path, durable)
@@ -743,9 +737,3 @@ def _unlink_quiet(path: str) -> bool:
         return True
     except FileNotFoundError:
         return False
-
-
-def raise_not_found(container: str, name: str | None = None) -> NotFound:
-    if name is None:
-        return NotFound(f"container {container!r} does not exist", container)
-    return NotFound(f"object {container}/{name} does not exist", f"{container}/{name}")

@@ -680,12 +680,17 @@ class LocalStore(Store):
         self._commit(c, [(name, tmp, info)], check)
         return info
 
-    def _write_temp(self, c: Container, buffers: Sequence[bytes | bytearray | memoryview]) -> str:
+    def _stage(self, c: Container, make: Callable[..., str], *args: Any) -> str:
+        """A temp file made by ``make(c, *args)``, on a fresh handle if ``c`` was
+        stale (the path is the same: commit reopens the handle by name too)."""
         try:
-            return c.write_temp(buffers)  # type: ignore[arg-type]
+            return make(c, *args)
         except ContainerGone:
             self._forget(c.name, c)
-            return self._container(c.name).write_temp(buffers)  # type: ignore[arg-type]
+            return make(self._container(c.name), *args)
+
+    def _write_temp(self, c: Container, buffers: Sequence[bytes | memoryview]) -> str:
+        return self._stage(c, Container.write_temp, buffers)
 
     def open_writer(
         self,
@@ -771,7 +776,7 @@ class LocalStore(Store):
                     system=sysmeta,
                 )
                 c = self._container(container)
-                tmp = c.clone_temp(fd, info.size, encode_trailer(new))
+                tmp = self._stage(c, Container.clone_temp, fd, info.size, encode_trailer(new))
                 ident = os.fstat(fd)
             finally:
                 os.close(fd)
@@ -818,7 +823,7 @@ class LocalStore(Store):
             )
             dst = self._container(dst_container)
             check = self._mode_check(dst_container, mode)
-            tmp = dst.clone_temp(fd, src.size, encode_trailer(info))
+            tmp = self._stage(dst, Container.clone_temp, fd, src.size, encode_trailer(info))
         finally:
             os.close(fd)
         self._commit(dst, [(dst_name, tmp, info)], check)
@@ -913,7 +918,7 @@ class _LocalWriter(ObjectWriter):
         etag: str | None,
     ) -> None:
         # Not calling ObjectWriter.__init__: that one spools to memory.
-        self._store = store
+        self._owner = store
         self._c = c
         self._name = name
         self._check = store._mode_check(c.name, mode)
@@ -964,7 +969,7 @@ class _LocalWriter(ObjectWriter):
             _remove(self._path)
             raise
         os.close(fd)
-        self._store._commit(c, [(name, self._path, info)], self._check)
+        self._owner._commit(c, [(name, self._path, info)], self._check)
         return info
 
     def abort(self) -> None:

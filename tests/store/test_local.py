@@ -559,3 +559,21 @@ def test_listing_matches_the_reference_model(
     got = [(type(e).__name__, e.name) for e in local.list_objects("c", p)]
     want = [(type(e).__name__, e.name) for e in memory.list_objects("c", p)]
     assert got == want
+
+
+def test_idle_container_handles_are_closed_beyond_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sciswift.store.local as local_module
+
+    monkeypatch.setattr(local_module, "_MAX_OPEN_CONTAINERS", 4)
+    s = LocalStore(tmp_path / "acct", durable=False)
+    for i in range(12):
+        s.create_container(f"c{i}")
+        s.put_object(f"c{i}", "o", str(i).encode())
+    assert len(s._states) <= 4
+    # A closed handle leaves no journal behind, and the data is all there.
+    journals = [p for i in range(12) for p in (tmp_path / "acct" / f"c{i}" / "journal").iterdir()]
+    assert len(journals) == len(s._states)
+    assert [s.get_object(f"c{i}", "o") for i in range(12)] == [str(i).encode() for i in range(12)]
+    assert s.account_info().object_count == 12

@@ -213,6 +213,7 @@ class LocalStore(Store):
         self._states: dict[str, Container] = {}
         self._states_lock = threading.Lock()
         self._opening_lock = threading.Lock()
+        self._retired: list[Container] = []  # stale handles still in use somewhere
         self._closed = False
         _stores.add(self)
 
@@ -237,13 +238,14 @@ class LocalStore(Store):
         # The child must not reuse the parent's writer id, journal or SQLite
         # connections; the old handles are kept referenced (never closed) so that
         # SQLite does not release or checkpoint anything the parent still uses.
-        old = list(self._states.values())
+        old = [*self._states.values(), *self._retired]
         _abandoned.extend(old)
         for c in old:
             c.abandon_after_fork()
         self._states = {}
         self._states_lock = threading.Lock()
         self._opening_lock = threading.Lock()
+        self._retired = []
         self._writer_id = uuid.uuid4().hex
 
     # ------------------------------------------------------------ containers
@@ -265,6 +267,9 @@ class LocalStore(Store):
                 return c
             self._forget(container, c)
         path = self._container_path(container)
+        if self._retired:
+            with self._states_lock:
+                self._retired = [r for r in self._retired if not r.try_close()]
         # One opener at a time: threads racing to open the same container would
         # otherwise each build a handle (and its connections) only to drop it.
         with self._opening_lock:
@@ -309,10 +314,12 @@ class LocalStore(Store):
                 del self._states[name]
 
     def _forget(self, container: str, c: Container) -> None:
+        """Drop a stale handle; one still in use is closed later (``_container``)."""
         with self._states_lock:
             if self._states.get(container) is c:
                 del self._states[container]
-        c.try_close()
+            if not c.try_close():
+                self._retired.append(c)
 
     def _retrying(self, container: str, op: Callable[[Container], T]) -> T:
         """Run ``op`` on the container's handle; if the handle turns out stale (the
@@ -873,7 +880,8 @@ class LocalStore(Store):
     def close(self) -> None:
         with self._states_lock:
             self._closed = True
-            states, self._states = list(self._states.values()), {}
+            states, self._states = [*self._states.values(), *self._retired], {}
+            self._retired = []
         for c in states:
             c.close()
 

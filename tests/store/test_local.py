@@ -577,3 +577,17 @@ def test_idle_container_handles_are_closed_beyond_the_cap(
     assert len(journals) == len(s._states)
     assert [s.get_object(f"c{i}", "o") for i in range(12)] == [str(i).encode() for i in range(12)]
     assert s.account_info().object_count == 12
+
+
+def test_damaged_metadata_files_raise_corruptdata(tmp_path: Path) -> None:
+    root = tmp_path / "acct"
+    s = LocalStore(root)
+    s.create_container("c")
+    s.post_account({"a": "1"})
+    (root / "c" / "container.json").write_text("{not json")
+    with pytest.raises(CorruptData) as ei:
+        s.head_container("c")
+    assert ei.value.subject == "c"
+    (root / ".sciswift-account.json").write_text("[]")
+    with pytest.raises(CorruptData):
+        s.account_info()

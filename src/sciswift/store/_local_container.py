@@ -492,9 +492,14 @@ class Container:
     # ------------------------------------------------------ container meta
     def read_meta(self) -> dict[str, Any]:
         try:
-            return read_json(self.meta_path)  # type: ignore[no-any-return]
+            meta = read_json(self.meta_path)
+            if not isinstance(meta.get("metadata"), dict) or not isinstance(meta.get("system"), dict):
+                raise ValueError("missing metadata or system")
+            return meta  # type: ignore[no-any-return]
         except FileNotFoundError:
             raise ContainerGone(self.name) from None
+        except (ValueError, AttributeError) as e:
+            raise CorruptData(f"container {self.name!r}: {self.meta_path} is unreadable ({e})", self.name) from None
 
     def post_meta(self, metadata: Mapping[str, str] | None, system: Mapping[str, str] | None) -> None:
         """Merge container metadata (under the write lock, replaced by rename)."""

@@ -465,9 +465,15 @@ class LocalStore(Store):
 
     def _read_account(self) -> dict[str, Any]:
         try:
-            return read_json(self._account_path())  # type: ignore[no-any-return]
+            acct = read_json(self._account_path())
+            if not isinstance(acct.get("metadata"), dict) or not isinstance(acct.get("system"), dict):
+                raise ValueError("missing metadata or system")
+            return acct  # type: ignore[no-any-return]
         except FileNotFoundError:
             return {"created": os.stat(self.root).st_ctime, "metadata": {}, "system": {}}
+        except (ValueError, AttributeError) as e:
+            path = self._account_path()
+            raise CorruptData(f"account metadata {path} is unreadable ({e})", path) from None
 
     def account_info(self) -> AccountInfo:
         acct = self._read_account()

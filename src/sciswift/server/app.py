@@ -155,6 +155,9 @@ class SwiftApp:
             return identity
         req.identity = identity
         if bad:
+            if identity is None and req.account is not None:
+                # as tempauth: an anonymous caller is refused before the path is judged
+                return self.auth.denied(req)
             return error(412, "Invalid UTF8 or contains NULL")
         try:
             split_path(path)
@@ -290,7 +293,7 @@ class SwiftApp:
             peer,
             time.strftime("%d/%b/%Y/%H/%M/%S", time.gmtime(start)),
             request.method,
-            quote(request.raw_path, safe="/?&=%:;@+,"),
+            quote(request.raw_path, safe="/?&=%:;@+,", errors="surrogateescape"),
             f"HTTP/{request.version.major}.{request.version.minor}",
             reply.status,
             quote(request.headers.get("Referer", "-"), safe="/:"),

@@ -148,7 +148,7 @@ def list_path(store: Store, container: str, path: str, params: ListingParams) ->
                 end_marker = name
             else:
                 marker = name
-            if name == path:
+            if name == prefix or name == path:
                 continue
             cut = name.find("/", len(prefix))
             if cut >= 0 and len(name) > cut + 1:

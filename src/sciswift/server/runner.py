@@ -26,6 +26,7 @@ from sciswift.server.app import SwiftApp
 from sciswift.server.auth import TempAuth
 from sciswift.server.backend import Backend
 from sciswift.server.config import RESELLER_PREFIXES, ServerConfig
+from sciswift.server.protocol import make_server
 
 __all__ = ["serve", "make_sockets", "token_secret", "banner", "run_worker"]
 
@@ -105,7 +106,7 @@ def banner(config: ServerConfig, port: int) -> str:
 async def _serve(config: ServerConfig, auth: TempAuth, sock: socket.socket, stop: asyncio.Event) -> None:
     backend = Backend(config, auth)
     app = SwiftApp(backend, quiet=config.quiet)
-    server = web.Server(
+    server = make_server(
         app.handle,
         access_log=None,
         max_line_size=8192,

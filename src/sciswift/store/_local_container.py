@@ -11,13 +11,16 @@ Crash safety (see ``sciswift.store.local`` for the whole layout):
 - Object files are the truth; the index is derived from them.
 - Before a writer renames or unlinks an object file it appends the object's name
   to its journal (``journal/<writer-id>``, held under ``flock`` for the writer's
-  lifetime). The rename and the index update then happen inside one index write
+  lifetime; fdatasync'd first when durable). The rename and the index update then happen inside one index write
   transaction. A writer killed between the two leaves the index stale for the
   names in its journal only; the next process to open the container (or any
   process, at most ``RECOVERY_INTERVAL`` seconds later, or ``fsck``) finds the
   journal unlocked, takes the write lock, and re-reads those names' files into
   the index. Re-reading is idempotent, so replaying entries that did commit is
   harmless.
+- The journal is also the redo log of durable stores: their index commits are
+  not fsync'd one by one (``synchronous=NORMAL``); the index files are fsync'd
+  before journal entries are dropped (truncation, close, after a replay).
 - Temporary files are named ``tmp/<writer-id>.<n>``; those whose writer holds no
   journal lock any more are orphans of a crashed writer and are removed by the
   same recovery.
@@ -392,8 +395,25 @@ class Container:
                 and self._journal_bytes > _JOURNAL_TRUNCATE_AT
                 and self._journal_fd is not None
             ):
+                self._sync_index()
                 os.ftruncate(self._journal_fd, 0)
                 self._journal_bytes = 0
+
+    def _sync_index(self) -> None:
+        """Durable mode: put every committed index transaction on disk. Commits use
+        ``synchronous=NORMAL`` (no fsync each), so this must run before journal
+        entries that could redo them are dropped."""
+        if not self.durable:
+            return
+        for path in (self.index_path + "-wal", self.index_path):
+            try:
+                fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     # ------------------------------------------------------------- writing
     def new_temp(self) -> tuple[int, str]:
@@ -591,6 +611,7 @@ class Container:
         try:
             if names:
                 self._repair(names, report)
+                self._sync_index()
             for jid, _fd in dead:
                 _unlink_quiet(os.path.join(self.journal_dir, jid))
             if report is not None:
@@ -660,6 +681,7 @@ class Container:
         self._wconn.close()
         if fd is not None:
             if clean:
+                self._sync_index()
                 _unlink_quiet(os.path.join(self.journal_dir, self.writer_id))
             os.close(fd)
 

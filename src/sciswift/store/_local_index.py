@@ -80,8 +80,10 @@ Row = tuple[str, int, str, float, str, "str | None"]
 def connect(path: str, durable: bool) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL journal.
 
-    ``durable`` selects ``synchronous=FULL`` (each commit is on disk when it
-    returns); otherwise ``OFF`` (no fsync; see LocalStore's crash notes).
+    ``durable`` selects ``synchronous=NORMAL``: commits are not fsync'd one by one
+    (the container's journals can redo them after a power loss, see
+    ``_local_container``) but the database is never damaged. Otherwise ``OFF``: no
+    fsync at all; a power loss may damage the index, which is then rebuilt.
     """
     conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
     try:
@@ -96,7 +98,7 @@ def connect(path: str, durable: bool) -> sqlite3.Connection:
                 if "locked" not in str(e) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.001)
-        conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+        conn.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
     except BaseException:
         conn.close()
         raise

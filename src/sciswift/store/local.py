@@ -56,9 +56,11 @@ Atomicity and crash safety
   whoever next opens the container (or any process, within
   ``RECOVERY_INTERVAL`` seconds, or ``fsck``) sees the unlocked journal, re-reads
   those files into the index, and removes the dead writer's temporary files.
-- ``durable=True`` (the server's setting): the temporary file, the journal entry,
-  the object directory and the SQLite commit are each fsync'd, so a completed put
-  survives power loss. ``durable=False`` (local HDF5 files, like h5py itself):
+- ``durable=True`` (the server's setting): the temporary file, the journal entry
+  and the object directory are fsync'd before a put returns, so a completed put
+  survives power loss; its index commit is not fsync'd by itself (the journal
+  entry can redo it, and the index is fsync'd before journal entries are
+  dropped), which keeps every fsync outside the container's write lock. ``durable=False`` (local HDF5 files, like h5py itself):
   no fsync at all, still atomic renames; ``sync()`` flushes everything written so
   far. After a power loss (not a process crash) a non-durable store may lose
   recent writes, and a damaged index is rebuilt from the files on open.

@@ -104,9 +104,9 @@ def test_listing_100k_objects(big: tuple[LocalStore, list[str], float]) -> None:
     assert full_ms < 5000
 
 
-def measure_ops(root: str, n: int = 2000) -> dict[str, float]:
-    """µs per operation for small (4 KiB) objects in a durable=False store."""
-    store = LocalStore(root, durable=False)
+def measure_ops(root: str, n: int = 2000, durable: bool = False) -> dict[str, float]:
+    """µs per operation for small (4 KiB) objects."""
+    store = LocalStore(root, durable=durable)
     store.create_container("c")
     data = os.urandom(4096)
     names = [f"grp/dset/c/{i}/0" for i in range(n)]
@@ -143,6 +143,14 @@ def test_small_object_costs(tmp_path: Path) -> None:
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory() as d:
-        for label, us in measure_ops(d, int(sys.argv[1]) if len(sys.argv) > 1 else 5000).items():
-            print(f"{label:28s} {us:7.1f} µs/op")
+    # python tests/store/test_local_perf.py [N] [--durable]: medians of 5 runs
+    count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 5000
+    durable = "--durable" in sys.argv
+    runs = []
+    for _ in range(5):
+        with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as d:
+            runs.append(measure_ops(d, count, durable))
+    print(f"LocalStore(durable={durable}), 4 KiB objects, {count} each, median of 5 runs (min-max)")
+    for label in runs[0]:
+        values = [r[label] for r in runs]
+        print(f"{label:28s} {statistics.median(values):7.1f} µs/op  ({min(values):.0f}-{max(values):.0f})")

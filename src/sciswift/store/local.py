@@ -85,7 +85,6 @@ from typing import Any, TypeVar
 
 from sciswift.errors import (
     AlreadyExists,
-    ChecksumMismatch,
     Conflict,
     CorruptData,
     InvalidInput,
@@ -111,7 +110,8 @@ from sciswift.store._local_format import (
     read_info,
     read_whole,
 )
-from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, write_all, write_json_atomic
+from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, write_json_atomic
+from sciswift.store._local_writer import LocalWriter, lower_keys, verify_etag
 from sciswift.store.base import ObjectReader, ObjectWriter, PutData, Store, iter_chunks
 from sciswift.store.listing import apply_listing, utf8_key
 from sciswift.store.names import check_container_name, check_object_name
@@ -153,10 +153,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _lower(d: Mapping[str, str] | None) -> dict[str, str]:
-    return {k.lower(): v for k, v in (d or {}).items()}
 
 
 def _subject(container: str, name: str) -> str:
@@ -681,15 +677,15 @@ class LocalStore(Store):
         c = self._container(container)
         check = self._mode_check(container, mode)
         digest = hashlib.md5(data).hexdigest()
-        _verify_etag(etag, digest, container, name)
+        verify_etag(etag, digest, container, name)
         info = ObjectInfo(
             name=name,
             size=len(data),
             etag=digest,
             timestamp=time.time(),
             content_type=content_type or "application/octet-stream",
-            metadata=_lower(metadata),
-            system=_lower(system),
+            metadata=lower_keys(metadata),
+            system=lower_keys(system),
         )
         tmp = self._write_temp(c, [data, encode_trailer(info)])
         self._commit(c, [(name, tmp, info)], check)
@@ -720,7 +716,7 @@ class LocalStore(Store):
     ) -> ObjectWriter:
         check_container_name(container)
         check_object_name(name)
-        return _LocalWriter(
+        return LocalWriter(
             self, self._container(container), name,
             content_type=content_type, metadata=metadata, system=system, mode=mode, etag=etag,
         )
@@ -824,9 +820,9 @@ class LocalStore(Store):
         try:
             src = read_info(fd, os.fstat(fd).st_size, src_name, subject)
             meta = {} if fresh_metadata else dict(src.metadata)
-            meta.update(_lower(metadata))
+            meta.update(lower_keys(metadata))
             sysmeta = dict(src.system)
-            sysmeta.update(_lower(system))
+            sysmeta.update(lower_keys(system))
             info = ObjectInfo(
                 name=dst_name,
                 size=src.size,
@@ -897,13 +893,6 @@ class LocalStore(Store):
 _abandoned: list[Container] = []
 
 
-def _verify_etag(etag: str | None, digest: str, container: str, name: str) -> None:
-    if etag is not None and etag.strip('"').lower() != digest:
-        raise ChecksumMismatch(
-            f"body of {container}/{name} has MD5 {digest}, not {etag}", _subject(container, name)
-        )
-
-
 def _same_file(ino: int, dev: int) -> Callable[[str, str], None]:
     def check(name: str, final: str) -> None:
         try:
@@ -914,95 +903,3 @@ def _same_file(ino: int, dev: int) -> Callable[[str, str], None]:
             raise _Changed
 
     return check
-
-
-class _LocalWriter(ObjectWriter):
-    """Streams a body straight into a temporary file of the container (MD5
-    computed on the way); ``commit`` renames it into place, ``abort`` (or garbage
-    collection before commit) removes it."""
-
-    def __init__(
-        self,
-        store: LocalStore,
-        c: Container,
-        name: str,
-        *,
-        content_type: str | None,
-        metadata: Mapping[str, str] | None,
-        system: Mapping[str, str] | None,
-        mode: PutMode,
-        etag: str | None,
-    ) -> None:
-        # Not calling ObjectWriter.__init__: that one spools to memory.
-        self._owner = store
-        self._c = c
-        self._name = name
-        self._check = store._mode_check(c.name, mode)
-        self._content_type = content_type
-        self._metadata = metadata
-        self._system = system
-        self._etag = etag
-        self._md5 = hashlib.md5()
-        self.bytes_written = 0
-        try:
-            self._fd: int | None
-            self._fd, self._path = c.new_temp()
-        except ContainerGone:
-            store._forget(c.name, c)
-            self._c = c = store._container(c.name)
-            self._fd, self._path = c.new_temp()
-
-    def write(self, data: bytes) -> None:
-        if self._fd is None:
-            raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
-        write_all(self._fd, [data])
-        self._md5.update(data)
-        self.bytes_written += len(data)
-
-    def commit(self) -> ObjectInfo:
-        fd = self._fd
-        if fd is None:
-            raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
-        self._fd = None
-        c, name = self._c, self._name
-        try:
-            digest = self._md5.hexdigest()
-            _verify_etag(self._etag, digest, c.name, name)
-            info = ObjectInfo(
-                name=name,
-                size=self.bytes_written,
-                etag=digest,
-                timestamp=time.time(),
-                content_type=self._content_type or "application/octet-stream",
-                metadata=_lower(self._metadata),
-                system=_lower(self._system),
-            )
-            write_all(fd, [encode_trailer(info)])
-            if c.durable:
-                os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            _remove(self._path)
-            raise
-        os.close(fd)
-        self._owner._commit(c, [(name, self._path, info)], self._check)
-        return info
-
-    def abort(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-            _remove(self._path)
-
-    def __del__(self) -> None:
-        try:
-            self.abort()
-        except Exception:
-            pass
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

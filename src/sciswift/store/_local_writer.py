@@ -1,0 +1,126 @@
+"""The streaming writer of LocalStore (``LocalStore.open_writer``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from sciswift.errors import ChecksumMismatch, InvalidInput
+from sciswift.store._local_container import Container, ContainerGone
+from sciswift.store._local_format import encode_trailer
+from sciswift.store._local_fs import write_all
+from sciswift.store.base import ObjectWriter
+from sciswift.store.types import ObjectInfo, PutMode
+
+if TYPE_CHECKING:
+    from sciswift.store.local import LocalStore
+
+__all__ = ["LocalWriter", "verify_etag", "lower_keys"]
+
+
+def lower_keys(d: Mapping[str, str] | None) -> dict[str, str]:
+    """Metadata with lower-cased keys, as every Store keeps it."""
+    return {k.lower(): v for k, v in (d or {}).items()}
+
+
+def verify_etag(etag: str | None, digest: str, container: str, name: str) -> None:
+    """ChecksumMismatch unless ``etag`` (if given) is ``digest``."""
+    if etag is not None and etag.strip('"').lower() != digest:
+        raise ChecksumMismatch(
+            f"body of {container}/{name} has MD5 {digest}, not {etag}", f"{container}/{name}"
+        )
+
+
+class LocalWriter(ObjectWriter):
+    """Streams a body straight into a temporary file of the container (MD5
+    computed on the way); ``commit`` renames it into place, ``abort`` (or garbage
+    collection before commit) removes it."""
+
+    def __init__(
+        self,
+        store: LocalStore,
+        c: Container,
+        name: str,
+        *,
+        content_type: str | None,
+        metadata: Mapping[str, str] | None,
+        system: Mapping[str, str] | None,
+        mode: PutMode,
+        etag: str | None,
+    ) -> None:
+        # Not calling ObjectWriter.__init__: that one spools to memory.
+        self._owner = store
+        self._c = c
+        self._name = name
+        self._check = store._mode_check(c.name, mode)
+        self._content_type = content_type
+        self._metadata = metadata
+        self._system = system
+        self._etag = etag
+        self._md5 = hashlib.md5()
+        self.bytes_written = 0
+        try:
+            self._fd: int | None
+            self._fd, self._path = c.new_temp()
+        except ContainerGone:
+            store._forget(c.name, c)
+            self._c = c = store._container(c.name)
+            self._fd, self._path = c.new_temp()
+
+    def write(self, data: bytes) -> None:
+        if self._fd is None:
+            raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
+        write_all(self._fd, [data])
+        self._md5.update(data)
+        self.bytes_written += len(data)
+
+    def commit(self) -> ObjectInfo:
+        fd = self._fd
+        if fd is None:
+            raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
+        self._fd = None
+        c, name = self._c, self._name
+        try:
+            digest = self._md5.hexdigest()
+            verify_etag(self._etag, digest, c.name, name)
+            info = ObjectInfo(
+                name=name,
+                size=self.bytes_written,
+                etag=digest,
+                timestamp=time.time(),
+                content_type=self._content_type or "application/octet-stream",
+                metadata=lower_keys(self._metadata),
+                system=lower_keys(self._system),
+            )
+            write_all(fd, [encode_trailer(info)])
+            if c.durable:
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            _remove(self._path)
+            raise
+        os.close(fd)
+        self._owner._commit(c, [(name, self._path, info)], self._check)
+        return info
+
+    def abort(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+            _remove(self._path)
+
+    def __del__(self) -> None:
+        try:
+            self.abort()
+        except Exception:
+            pass
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

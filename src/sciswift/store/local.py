@@ -52,18 +52,21 @@ Atomicity and crash safety
   check the current file inside it, so they are atomic against every writer.
 - Before renaming or unlinking, a writer appends the object name to its journal
   ``journal/WRITER`` (held under ``flock`` while the writer lives). A writer killed
-  between the rename and the index commit leaves only those names' rows stale;
-  whoever next opens the container (or any process, within
-  ``RECOVERY_INTERVAL`` seconds, or ``fsck``) sees the unlocked journal, re-reads
+  between the rename and the index commit leaves only those names' index rows
+  stale (a listing may show the old size/ETag, or miss or keep the object, while
+  GET and HEAD, which read the file, are already right). Whoever next opens the
+  container, any process still using it (it re-checks every
+  ``RECOVERY_INTERVAL`` seconds), or ``fsck``, sees the unlocked journal, re-reads
   those files into the index, and removes the dead writer's temporary files.
 - ``durable=True`` (the server's setting): the temporary file, the journal entry
   and the object directory are fsync'd before a put returns, so a completed put
-  survives power loss; its index commit is not fsync'd by itself (the journal
-  entry can redo it, and the index is fsync'd before journal entries are
-  dropped), which keeps every fsync outside the container's write lock. ``durable=False`` (local HDF5 files, like h5py itself):
-  no fsync at all, still atomic renames; ``sync()`` flushes everything written so
-  far. After a power loss (not a process crash) a non-durable store may lose
-  recent writes, and a damaged index is rebuilt from the files on open.
+  survives power loss. Its index commit is not fsync'd by itself (the journal
+  entry can redo it; the index is fsync'd before journal entries are dropped),
+  which keeps every fsync outside the container's write lock.
+- ``durable=False`` (local HDF5 files, like h5py itself): no fsync at all, still
+  atomic renames; ``sync()`` flushes everything written so far. After a power
+  loss (not a process crash) a non-durable store may lose recent writes, and a
+  damaged index is rebuilt from the files on open.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiohttp import web, web_protocol
+from aiohttp import http_exceptions, web, web_protocol
 
 __all__ = ["make_server"]
 
@@ -47,6 +47,45 @@ class _Handler(web_protocol.RequestHandler):
             )
         except TypeError:  # pragma: no cover - an aiohttp with another parser signature
             log.warning("aiohttp's Python parser is unavailable: raw UTF-8 request paths will get 400")
+
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """A malformed request (bad request line, header, Content-Length or
+        chunked encoding) gets one log line and a short plain-text reason."""
+        if status >= 500 or request.writer.output_size > 0:
+            return super().handle_error(request, status, exc, message)
+        reason = describe_parse_error(exc, message)
+        log.warning("%s %s from %s: %s", status, "malformed request", request.remote, reason)
+        resp = web.Response(status=status, text=f"Bad Request: {reason}\n" if status == 400 else f"{reason}\n")
+        resp.force_close()
+        return resp
+
+
+def describe_parse_error(exc: BaseException | None, message: str | None) -> str:
+    """A one-line, client-readable description of an HTTP parse error."""
+    if isinstance(exc, http_exceptions.TransferEncodingError):
+        return "invalid chunked transfer encoding"
+    if isinstance(exc, http_exceptions.ContentLengthError):
+        return "body shorter than its Content-Length"
+    if isinstance(exc, http_exceptions.LineTooLong):
+        return "request line or header too long (limit 8192 bytes)"
+    if isinstance(exc, http_exceptions.BadHttpMethod):
+        return "bad HTTP method"
+    if isinstance(exc, http_exceptions.InvalidHeader):
+        text = str(getattr(exc, "message", "") or exc)
+        if "content-length" in text.lower():
+            return "invalid Content-Length header"
+        return "invalid header"
+    if isinstance(exc, http_exceptions.BadStatusLine):
+        return "malformed request line"
+    text = (getattr(exc, "message", None) or message or str(exc or "malformed request")).strip()
+    return text.splitlines()[0][:200] if text else "malformed request"
 
 
 class _Server(web.Server):

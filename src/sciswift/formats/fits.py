@@ -26,6 +26,9 @@ Mapping (one group per HDU, in file order):
 - ``columns`` group (tables only): the same columns as separate datasets, by column
   name (``/`` in a name becomes ``_``; a repeated name gets ``_2`` ...).
 
+A non-standard file (``SIMPLE = F``) is one group whose ``data`` is the raw bytes
+after its header (uint8), as astropy shows it.
+
 Gzip- and bzip2-compressed FITS (``.fits.gz``, ``.fits.bz2``) cannot be read by
 ranges: the object is fetched and decompressed whole.
 
@@ -51,7 +54,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from sciswift.errors import CorruptData, NotSupported
+from sciswift.errors import NotSupported
 from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, Node
 from sciswift.formats.layout import c_order_spans
 from sciswift.formats.nodes import (
@@ -84,6 +87,7 @@ _STRUCTURAL = re.compile(
 def header_attrs(header: Any) -> dict[str, Any]:
     """The attributes a FITS header maps to (see the module docstring)."""
     from astropy.io.fits.card import Undefined
+    from astropy.io.fits.verify import VerifyError
 
     attrs: dict[str, Any] = {}
     commentary: dict[str, list[str]] = {}
@@ -94,8 +98,19 @@ def header_attrs(header: Any) -> dict[str, Any]:
         if key in COMMENTARY:
             commentary.setdefault(key, []).append(str(card.value))
             continue
-        value = card.value
-        if key in attrs or isinstance(value, Undefined):
+        if key in attrs:
+            continue
+        try:
+            value = card.value
+        except VerifyError:
+            # What astropy makes of the card once told to fix it; failing that, its
+            # raw text after "= ".
+            try:
+                card.verify("silentfix")
+                value = card.value
+            except VerifyError:
+                value = card.image[10:].strip()
+        if isinstance(value, Undefined):
             continue
         attrs[key] = value
     for key, lines in commentary.items():
@@ -168,11 +183,18 @@ class _FITSFile:
         with as_corrupt(where, self.label):
             attrs = header_attrs(hdu.header)
             group = LazyGroup(attrs=attrs)
-            if _is_table(hdu):
+            # A table with no data bytes may still be an empty table; ask astropy
+            # then (it reads nothing).
+            if _is_table(hdu) and (hdu.size > 0 or hdu.data is not None):
                 table = _LazyTable(hdu, where, self.label)
                 group.add("data", table.compound_node)
                 group.add("columns", table.columns_group)
-            elif hdu.header.get("NAXIS", 0) and hdu.shape:
+            elif not hasattr(hdu, "section"):
+                # Non-standard (SIMPLE = F): astropy gives the raw bytes after the header.
+                raw = hdu.data
+                if raw is not None:
+                    group.add("data", lambda: LazyArray(raw.shape, raw.dtype, lambda sel: raw[sel].copy()))
+            elif not _is_table(hdu) and hdu.header.get("NAXIS", 0) and hdu.shape:
                 group.add("data", lambda: self._image_node(index))
         return group
 
@@ -295,12 +317,24 @@ class FITSPlugin(FormatPlugin):
             ranged = None
         with as_corrupt(name, self.label, "open"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # astropy only warns about a truncated file; for a stored object that is
-            # damage, and reads would fail later in confusing ways.
-            warnings.filterwarnings("error", message=".*truncated.*")
             hdus = fits.open(fileobj, memmap=False, lazy_load_hdus=False, mode="readonly")
             if len(hdus) == 0:
-                raise CorruptData(f"{name} holds no HDU")
+                raise ValueError("it holds no HDU")
+            # astropy only warns about a truncated file (and tolerates a missing last
+            # padding block, as do we); data cut short is damage, reported now rather
+            # than as a confusing failure on some later read.
+            fileobj.seek(0, io.SEEK_END)
+            size = fileobj.tell()
+            for i, hdu in enumerate(hdus):
+                if not hasattr(hdu, "fileinfo"):
+                    continue  # a non-standard HDU: astropy keeps it as raw bytes
+                info = hdus.fileinfo(i)
+                # A compressed image's .size is the image's; its bytes in the file
+                # are the (padded) table span.
+                data_bytes = max(0, info["datSpan"] - 2879) if isinstance(hdu, fits.CompImageHDU) else hdu.size
+                end = info["datLoc"] + data_bytes
+                if end > size:
+                    raise ValueError(f"HDU {i} needs {end} bytes, the object has {size} (truncated?)")
         return _FITSFile(hdus, ranged, name, self.label).root()
 
     # ------------------------------------------------------------------ write

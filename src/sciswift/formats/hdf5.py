@@ -378,7 +378,7 @@ class H5Dataset(ArrayNode):
                     grid = table.grid(self._shape, ds.chunks)
                     if grid is not None:
                         self._path = "chunks"
-                        self._reader = _ChunkReader(ds, table, grid, pipeline, self._ctx.source)
+                        self._reader = _ChunkReader(ds, table, grid, pipeline, self._ctx)
             elif (
                 layout == h5py.h5d.CONTIGUOUS
                 and not ds.dtype.hasobject
@@ -410,7 +410,7 @@ class _ChunkReader:
         table: ChunkTable,
         grid: np.ndarray[Any, Any],
         pipeline: list[tuple[int, tuple[int, ...]]],
-        source: RangedFile,
+        ctx: H5Context,
     ) -> None:
         self.shape = tuple(ds.shape)
         self.chunks = tuple(ds.chunks)
@@ -419,8 +419,9 @@ class _ChunkReader:
         self.table = table
         self.grid = grid
         self.pipeline = pipeline
-        self.source = source
-        self.name = ds.name
+        self.source = ctx.source
+        self.name = f"{ctx.display}:{ds.name}"
+        self.label = ctx.label
 
     def __call__(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         out = np.empty(selection_shape(selection), self.dtype)
@@ -464,12 +465,16 @@ class _ChunkReader:
             try:
                 data = decode_chunk(body, self.pipeline, int(self.table.masks[r]), self.dtype.itemsize)
             except (RuntimeError, ValueError, zlib.error) as exc:
-                raise CorruptData(f"chunk at byte {int(self.table.addrs[r])} of {self.name}: {exc}") from exc
+                raise CorruptData(
+                    f"{self.name}: the {self.label} chunk at byte {int(self.table.addrs[r])} is damaged: {exc}",
+                    self.name,
+                ) from exc
             expected = math.prod(self.chunks) * self.dtype.itemsize
             if len(data) != expected:
                 raise CorruptData(
-                    f"chunk at byte {int(self.table.addrs[r])} of {self.name} decodes to {len(data)} "
-                    f"bytes, not {expected}"
+                    f"{self.name}: the {self.label} chunk at byte {int(self.table.addrs[r])} decodes to "
+                    f"{len(data)} bytes, not {expected}",
+                    self.name,
                 )
             return np.frombuffer(data, self.dtype).reshape(self.chunks)
 

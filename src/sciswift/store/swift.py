@@ -278,12 +278,17 @@ class SwiftStore(Store):
         system: Mapping[str, str] | None = None,
     ) -> bool:
         check_container_name(container)
-        headers = {
+        headers = self._container_headers(container, metadata, system)
+        resp = self._call("PUT", container, what=f"container {container}", headers=headers)
+        return resp.status == 201
+
+    @staticmethod
+    def _container_headers(container: str, metadata: Mapping[str, str] | None,
+                           system: Mapping[str, str] | None) -> dict[str, bytes]:
+        return {
             **hdr.meta_headers("Container", metadata, removable=True),
             **hdr.system_headers(system, hdr.CONTAINER_SYSTEM_HEADERS, container, removable=True),
         }
-        resp = self._call("PUT", container, what=f"container {container}", headers=headers)
-        return resp.status == 201
 
     def delete_container(self, container: str) -> None:
         check_container_name(container)
@@ -302,10 +307,7 @@ class SwiftStore(Store):
         system: Mapping[str, str] | None = None,
     ) -> None:
         check_container_name(container)
-        headers = {
-            **hdr.meta_headers("Container", metadata, removable=True),
-            **hdr.system_headers(system, hdr.CONTAINER_SYSTEM_HEADERS, container, removable=True),
-        }
+        headers = self._container_headers(container, metadata, system)
         self._call("POST", container, what=f"container {container}", headers=headers)
 
     def list_objects(

@@ -335,11 +335,13 @@ def start(
     memcached = _ensure_program("memcached", "memcached", log)
     venv = ensure_venv(log=log)
     t0 = time.monotonic()
-    with contextlib.suppress(SaioError):
-        old = Saio.load(root)
-        if any(_is_ours(p, root) for p in old.pids.values()):
-            raise SaioError(f"a Swift all-in-one is still running at {root}; stop it first "
-                            f"(python -m sciswift.testing.saio stop {root})")
+    try:
+        old: Saio | None = Saio.load(root)
+    except SaioError:
+        old = None
+    if old is not None and any(_is_ours(p, root) for p in old.pids.values()):
+        raise SaioError(f"a Swift all-in-one is still running at {root}; stop it first "
+                        f"(python -m sciswift.testing.saio stop {root})")
     ports = {
         "proxy_port": proxy_port, "account_port": account_port, "container_port": container_port,
         "object_port": object_port, "memcached_port": memcached_port,
@@ -719,41 +721,16 @@ def _write_configs(saio: Saio, proxy_workers: int, object_workers: int, log_leve
         account_autocreate = true
         allow_account_management = true
 
-        [filter:catch_errors]
-        use = egg:swift#catch_errors
-
-        [filter:gatekeeper]
-        use = egg:swift#gatekeeper
-
-        [filter:healthcheck]
-        use = egg:swift#healthcheck
-
-        [filter:proxy-logging]
-        use = egg:swift#proxy_logging
-
         [filter:cache]
         use = egg:swift#memcache
         memcache_servers = 127.0.0.1:{saio.memcached_port}
 
-        [filter:listing_formats]
-        use = egg:swift#listing_formats
-
-        [filter:bulk]
-        use = egg:swift#bulk
-
         [filter:tempauth]
         use = egg:swift#tempauth
-        """) + tempauth_users + textwrap.dedent("""
-
-        [filter:copy]
-        use = egg:swift#copy
-
-        [filter:slo]
-        use = egg:swift#slo
-
-        [filter:dlo]
-        use = egg:swift#dlo
-        """))
+        """) + tempauth_users + "\n" + "".join(
+        f"\n[filter:{name}]\nuse = egg:swift#{name.replace('-', '_')}\n"
+        for name in ("catch_errors", "gatekeeper", "healthcheck", "proxy-logging", "listing_formats",
+                     "bulk", "copy", "slo", "dlo")))
 
 
 # ---------------------------------------------------------------------- CLI

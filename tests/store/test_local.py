@@ -591,3 +591,63 @@ def test_damaged_metadata_files_raise_corruptdata(tmp_path: Path) -> None:
     (root / ".sciswift-account.json").write_text("[]")
     with pytest.raises(CorruptData):
         s.account_info()
+
+
+# ------------------------------------------------------ operations vs the model
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "put_create", "put_ifmatch", "delete", "post", "copy", "put_many", "delete_many"]),
+        st.sampled_from(["a", "a/b", "b", "ü/x"]),
+        st.binary(max_size=40),
+    ),
+    max_size=25,
+)
+
+
+def _apply(s: Store, op: str, name: str, body: bytes) -> object:
+    """One operation; returns a comparable outcome (result or exception type)."""
+    try:
+        if op == "put":
+            return s.put_object("m", name, body, metadata={"len": str(len(body))}).etag
+        if op == "put_create":
+            return s.put_object("m", name, body, mode=CREATE).etag
+        if op == "put_ifmatch":
+            from sciswift.store.types import IfMatch
+
+            return s.put_object("m", name, body, mode=IfMatch(hashlib.md5(body[:-1]).hexdigest())).etag
+        if op == "delete":
+            s.delete_object("m", name)
+            return None
+        if op == "post":
+            return s.post_object("m", name, metadata={"p": body.hex()[:8]}, content_type="x/y").metadata
+        if op == "copy":
+            return s.copy_object("m", name, "m", name + ".copy", metadata={"c": "1"}).etag
+        if op == "put_many":
+            s.put_many("m", {name: body, name + "2": body[::-1]})
+            return None
+        return s.delete_many("m", [name, name + "2", "never"])
+    except Exception as e:  # the same failures must happen on both
+        return type(e).__name__
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS)
+def test_operations_match_the_reference_model(tmp_path_factory: pytest.TempPathFactory, ops) -> None:  # type: ignore[no-untyped-def]
+    local = LocalStore(tmp_path_factory.mktemp("ops"), durable=False)
+    memory = MemoryStore()
+    for s in (local, memory):
+        s.create_container("m")
+    for op, name, body in ops:
+        assert _apply(local, op, name, body) == _apply(memory, op, name, body), (op, name)
+
+    def state(s: Store) -> list[tuple[str, int, str, str, dict[str, str], bytes]]:
+        return [
+            (i.name, i.size, i.etag, i.content_type, i.metadata, s.get_object("m", i.name))
+            for i in s.list_objects("m")
+            if isinstance(i, ObjectInfo)
+        ]
+
+    assert state(local) == state(memory)
+    info_l, info_m = local.head_container("m"), memory.head_container("m")
+    assert (info_l.object_count, info_l.bytes_used) == (info_m.object_count, info_m.bytes_used)
+    local.close()

@@ -5,6 +5,10 @@ there is no header row), types inferred by pyarrow (integers, floats, bool,
 timestamps, strings), nulls as described in ``sciswift.formats.arrow`` (an empty
 field in a numeric column is a null; ``_nulls/<column>`` marks them).
 
+Lines starting with ``#`` are comments: skipped at the start of the file and
+between rows. A row with the wrong number of fields is damage (CorruptData), as
+for pyarrow.
+
 Header detection: pyarrow assumes a header row; sciswift asks the standard library's
 ``csv.Sniffer`` (on the first 64 KiB) whether the first row looks like one, and the
 delimiter (``,``, ``;``, tab, ``|``) likewise; ``.tsv`` files default to tabs.
@@ -31,18 +35,37 @@ from sciswift.formats.arrow import NULLS_GROUP, ColumnType, column_type, fill_va
 from sciswift.formats.base import FormatPlugin, GroupNode
 from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt
 
-__all__ = ["CSVPlugin", "sniff"]
+__all__ = ["CSVPlugin", "sniff", "leading_comments", "skip_comment_rows"]
 
 SAMPLE_BYTES = 64 * 1024
+COMMENT = b"#"
 GZIP_MAGIC = b"\x1f\x8b"
 
 
+def leading_comments(sample: bytes) -> int:
+    """How many lines at the start of a file are ``#`` comments."""
+    count = 0
+    for line in sample.splitlines():
+        if not line.startswith(COMMENT):
+            break
+        count += 1
+    return count
+
+
+def skip_comment_rows(row: Any) -> str:
+    """pyarrow's invalid-row handler: a ``#`` line inside the data is skipped, any
+    other malformed row is an error."""
+    return "skip" if row.text.lstrip().startswith("#") else "error"
+
+
 def sniff(sample: bytes, default_delimiter: str) -> tuple[str, bool]:
-    """``(delimiter, has_header)`` guessed from the start of a file."""
+    """``(delimiter, has_header)`` guessed from the start of a file (comment lines
+    left out)."""
     text = sample.decode("utf-8", "replace")
     # Drop a last line cut in the middle by the sample's end.
     if len(sample) >= SAMPLE_BYTES and "\n" in text:
         text = text[: text.rindex("\n")]
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
     sniffer = stdlib_csv.Sniffer()
     try:
         delimiter = sniffer.sniff(text, delimiters=",;\t|").delimiter
@@ -58,7 +81,10 @@ def sniff(sample: bytes, default_delimiter: str) -> tuple[str, bool]:
 class _CSVTable:
     """The parsed table, made on first use (the whole object is read then)."""
 
-    def __init__(self, source: BinaryIO, name: str, label: str, delimiter: str, header: bool, gz: bool) -> None:
+    def __init__(
+        self, source: BinaryIO, name: str, label: str, delimiter: str, header: bool, gz: bool, skip: int
+    ) -> None:
+        self._skip = skip
         self._source = source
         self._name = name
         self._label = label
@@ -83,8 +109,12 @@ class _CSVTable:
                         stream = pa.CompressedInputStream(stream, "gzip")
                     self._table = pcsv.read_csv(
                         stream,
-                        read_options=pcsv.ReadOptions(autogenerate_column_names=not self._header),
-                        parse_options=pcsv.ParseOptions(delimiter=self._delimiter),
+                        read_options=pcsv.ReadOptions(
+                            autogenerate_column_names=not self._header, skip_rows=self._skip
+                        ),
+                        parse_options=pcsv.ParseOptions(
+                            delimiter=self._delimiter, invalid_row_handler=skip_comment_rows
+                        ),
                     )
             return self._table
 
@@ -163,7 +193,7 @@ class CSVPlugin(FormatPlugin):
                 raise ValueError("it holds NUL bytes, so it is binary, not text")
         default = "\t" if ".tsv" in name.lower() else ","
         delimiter, header = sniff(sample, default)
-        table = _CSVTable(source, name, self.label, delimiter, header, gz)
+        table = _CSVTable(source, name, self.label, delimiter, header, gz, leading_comments(sample))
         table.table()  # parse now, so damage is reported by open
         return _CSVRoot(table)
 

@@ -53,8 +53,13 @@ def read_npy_header(fp: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype[Any],
     elif version == (2, 0):
         shape, fortran, dtype = npformat.read_array_header_2_0(fp)
     else:
-        # Version 3.0 (UTF-8 field names) has no public reader; this is numpy's own.
-        shape, fortran, dtype = npformat._read_array_header(fp, version)
+        # Version 3.0 (UTF-8 field names) has no public reader; use numpy's own
+        # (private: numpy.lib._format_impl since numpy 2, numpy.lib.format before).
+        try:
+            from numpy.lib._format_impl import _read_array_header
+        except ImportError:  # numpy < 2
+            _read_array_header = npformat._read_array_header
+        shape, fortran, dtype = _read_array_header(fp, version)
     return tuple(shape), bool(fortran), np.dtype(dtype), fp.tell()
 
 

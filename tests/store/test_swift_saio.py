@@ -97,6 +97,14 @@ def test_large_object_roundtrip(store: SwiftStore, container: str, client: swift
     assert isinstance(listed, ObjectInfo) and listed.size == len(data)
 
 
+def test_strided_buffer_is_stored_as_its_bytes(store: SwiftStore, container: str) -> None:
+    import numpy as np
+
+    view = np.arange(60_000, dtype=np.int64)[::3]  # not contiguous; 160 KB: a large object
+    store.put_object(container, "np", memoryview(view))
+    assert store.get_object(container, "np") == view.tobytes()
+
+
 def test_small_object_stays_single(store: SwiftStore, container: str) -> None:
     store.put_object(container, "small", b"x" * (100 * KiB))  # at the threshold: one PUT
     assert _segments(store, container) == []

@@ -21,6 +21,7 @@ __all__ = [
     "CONTAINER_SYSTEM_HEADERS",
     "ACCOUNT_SYSTEM_HEADERS",
     "READ_ONLY_OBJECT_HEADERS",
+    "PUT_ONLY_OBJECT_HEADERS",
     "header_text",
     "meta_headers",
     "system_headers",
@@ -41,6 +42,8 @@ OBJECT_SYSTEM_HEADERS = frozenset({
 })
 # Set by Swift itself; a client sending them is refused, so they are never sent.
 READ_ONLY_OBJECT_HEADERS = frozenset({"x-static-large-object"})
+# Settable only when an object is created: a POST may not repeat them.
+PUT_ONLY_OBJECT_HEADERS = frozenset({"x-symlink-target", "x-symlink-target-account"})
 
 CONTAINER_SYSTEM_HEADERS = frozenset({
     "x-container-read", "x-container-write", "x-container-sync-to", "x-container-sync-key",

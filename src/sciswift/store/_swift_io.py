@@ -87,7 +87,9 @@ class PutSource:
         self._md5: Any = None
         self._spools: list[IO[bytes]] = []
         if isinstance(data, (bytes, bytearray, memoryview)):
-            self._view = memoryview(data).cast("B")
+            view = memoryview(data)
+            # A non-contiguous buffer (a strided NumPy view) is copied once to be sliceable.
+            self._view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
             self.size: int | None = self._view.nbytes
             if self.size <= threshold:
                 self.small = Body.of_bytes(self._view)
@@ -219,7 +221,10 @@ class SwiftObjectReader(ObjectReader):
         while True:
             try:
                 if self._skip:
-                    self._skip -= len(self._resp.read(min(self._skip, CHUNK)))
+                    skipped = self._resp.read(min(self._skip, CHUNK))
+                    if not skipped:
+                        raise urllib3.exceptions.ProtocolError("body ended early")
+                    self._skip -= len(skipped)
                     continue
                 data = self._resp.read(want)
                 if not data:

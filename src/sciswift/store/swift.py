@@ -637,7 +637,7 @@ class SwiftStore(Store):
     ) -> ObjectInfo:
         current = self.head_object(container, name)
         subject = _subject(container, name)
-        merged = dict(current.system)
+        merged = {k: v for k, v in current.system.items() if k not in hdr.PUT_ONLY_OBJECT_HEADERS}
         for k, v in (system or {}).items():
             if v == "":
                 merged.pop(k.lower(), None)

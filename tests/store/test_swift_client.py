@@ -88,7 +88,7 @@ class _Stub:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -141,6 +141,27 @@ def test_writes_with_resendable_bodies_are_retried(stub_factory: Callable[..., _
         with pytest.raises(StoreUnavailable):
             s.put_object("c", "o", b"data")  # bytes can be sent again: retried
     assert n == 4 and len(stub.requests) == 8
+
+
+def test_bulk_reads_and_writes_run_concurrently(stub_factory: Callable[..., _Stub]) -> None:
+    def slow(h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        time.sleep(0.2)
+        if h.command == "PUT":
+            import hashlib
+
+            return 201, {"Etag": hashlib.md5(body).hexdigest()}, b""
+        return 200, {"Etag": "0" * 32, "Content-Type": "text/plain"}, h.path.encode()
+
+    stub = stub_factory(slow)
+    names = [f"o{i}" for i in range(20)]
+    with SwiftStore(storage_url=stub.url + "/v1/AUTH_a", token="t") as s:
+        t0 = time.monotonic()
+        got = s.get_many("c", names)
+        t1 = time.monotonic()
+        s.put_many("c", {n: n.encode() for n in names})
+        t2 = time.monotonic()
+    assert got == {n: f"/v1/AUTH_a/c/{n}".encode() for n in names}
+    assert t1 - t0 < 1.0 and t2 - t1 < 1.0  # 20 requests of 0.2 s each: 4 s one at a time
 
 
 def test_status_mapping_names_the_object(stub_factory: Callable[..., _Stub]) -> None:

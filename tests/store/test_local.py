@@ -651,3 +651,18 @@ def test_operations_match_the_reference_model(tmp_path_factory: pytest.TempPathF
     info_l, info_m = local.head_container("m"), memory.head_container("m")
     assert (info_l.object_count, info_l.bytes_used) == (info_m.object_count, info_m.bytes_used)
     local.close()
+
+
+def test_missing_subdirectories_are_recreated(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "acct"
+    LocalStore(root).create_container("c")
+    for sub in ("tmp", "journal", "objects"):
+        shutil.rmtree(root / "c" / sub)
+    s = LocalStore(root)
+    s.put_object("c", "o", b"1")
+    w = s.open_writer("c", "w")
+    w.write(b"2")
+    w.commit()
+    assert [o.name for o in s.list_objects("c")] == ["o", "w"]

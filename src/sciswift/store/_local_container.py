@@ -130,8 +130,9 @@ class Container:
         self.pid = os.getpid()
         st = os.stat(self.meta_path)
         self._ident = (st.st_ino, st.st_dev)
-        for d in (self.objects_dir, self.tmp_dir, self.journal_dir):
-            os.makedirs(d, exist_ok=True)
+        # Subdirectories are made when the container is assembled; one found
+        # missing is recreated only while the container is verifiably still here
+        # (``_ensure_dir``), never blindly: the directory may be moving to trash.
         self._lock = threading.Lock()  # the write lock among this process's threads
         self._mutex = threading.Lock()  # guards the small counters below
         self._readers: list[sqlite3.Connection] = []
@@ -158,6 +159,12 @@ class Container:
 
     def subject(self, name: str) -> str:
         return f"{self.name}/{name}"
+
+    def _ensure_dir(self, path: str) -> None:
+        """Recreate a missing subdirectory, or ContainerGone if the container left."""
+        if not self.is_current():
+            raise ContainerGone(self.name)
+        os.makedirs(path, exist_ok=True)
 
     def object_path(self, name: str) -> str:
         h = object_file_name(name)
@@ -353,7 +360,11 @@ class Container:
     def _create_journal(self) -> int:
         path = os.path.join(self.journal_dir, self.writer_id)
         while True:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | O_CLOEXEC, 0o666)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | O_CLOEXEC, 0o666)
+            except FileNotFoundError:
+                self._ensure_dir(self.journal_dir)
+                continue
             fcntl.flock(fd, fcntl.LOCK_EX)
             # Another process's recovery may have unlinked the file between our
             # open and our lock (it looked unlocked, hence dead): start again.
@@ -423,9 +434,8 @@ class Container:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_CLOEXEC, 0o666)
         except FileNotFoundError:
-            if not self.is_current():
-                raise ContainerGone(self.name) from None
-            raise
+            self._ensure_dir(self.tmp_dir)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_CLOEXEC, 0o666)
         return fd, path
 
     def _fill_temp(self, fill: Callable[[int], object]) -> str:

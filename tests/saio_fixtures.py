@@ -64,6 +64,7 @@ def saio() -> saio_mod.Saio:
     if os.environ.get("SCISWIFT_SKIP_SAIO") == "1":
         pytest.skip("SCISWIFT_SKIP_SAIO=1: tests against real OpenStack Swift skipped on request")
     shared = Path(os.environ[_SHARED_ENV])
+    shared.mkdir(parents=True, exist_ok=True)  # a variable left over from another run
     root = shared / "saio"
     failed = shared / "saio.failed"
     with open(shared / "saio.lock", "w") as lock:

@@ -30,18 +30,10 @@ from sciswift.store.url import ROOT_MARKER, parse_location
 from sciswift.testing.store_tests import StoreTests
 
 
-class TestLocalStoreDurable(StoreTests):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[Store]:
-        s = LocalStore(tmp_path / "acct", durable=True)
-        yield s
-        s.close()
-
-
-class TestLocalStoreFast(StoreTests):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[Store]:
-        s = LocalStore(tmp_path / "acct", durable=False)
+class TestLocalStore(StoreTests):
+    @pytest.fixture(params=[True, False], ids=["durable", "fast"])
+    def store(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+        s = LocalStore(tmp_path / "acct", durable=request.param)
         yield s
         s.close()
 

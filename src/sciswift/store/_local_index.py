@@ -147,23 +147,14 @@ class _Bound:
         self.inclusive = inclusive
 
 
-def _tighter_lower(a: _Bound, b: _Bound) -> _Bound:
+def _tighter(a: _Bound, b: _Bound, lower: bool) -> _Bound:
+    """The more restrictive of two lower (or upper) bounds."""
     if a.value is None:
         return b
     if b.value is None:
         return a
     if a.value != b.value:
-        return a if a.value > b.value else b
-    return a if not a.inclusive else b
-
-
-def _tighter_upper(a: _Bound, b: _Bound) -> _Bound:
-    if a.value is None:
-        return b
-    if b.value is None:
-        return a
-    if a.value != b.value:
-        return a if a.value < b.value else b
+        return a if (a.value > b.value) == lower else b
     return a if not a.inclusive else b
 
 
@@ -200,11 +191,11 @@ def list_objects(conn: sqlite3.Connection, p: ListingParams) -> list[ObjectInfo 
     prefix_lo = _Bound(p.prefix or None, True)
     prefix_hi = _Bound(prefix_end, False)
     if p.reverse:
-        upper = _tighter_upper(_Bound(p.marker or None, False), prefix_hi)
-        lower = _tighter_lower(_Bound(p.end_marker or None, False), prefix_lo)
+        upper = _tighter(_Bound(p.marker or None, False), prefix_hi, lower=False)
+        lower = _tighter(_Bound(p.end_marker or None, False), prefix_lo, lower=True)
     else:
-        lower = _tighter_lower(_Bound(p.marker or None, False), prefix_lo)
-        upper = _tighter_upper(_Bound(p.end_marker or None, False), prefix_hi)
+        lower = _tighter(_Bound(p.marker or None, False), prefix_lo, lower=True)
+        upper = _tighter(_Bound(p.end_marker or None, False), prefix_hi, lower=False)
     out: list[ObjectInfo | Subdir] = []
     delim = p.delimiter
     plen = len(p.prefix)

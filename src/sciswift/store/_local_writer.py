@@ -62,6 +62,7 @@ class LocalWriter(ObjectWriter):
         self._etag = etag
         self._md5 = hashlib.md5()
         self.bytes_written = 0
+        self._pid = os.getpid()
         try:
             self._fd: int | None
             self._fd, self._path = c.new_temp()
@@ -113,6 +114,8 @@ class LocalWriter(ObjectWriter):
             _remove(self._path)
 
     def __del__(self) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked child's copy: the temp file is the parent's
         try:
             self.abort()
         except Exception:

@@ -86,7 +86,10 @@ class _Stub:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # many clients connect at once
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
@@ -161,7 +164,7 @@ def test_bulk_reads_and_writes_run_concurrently(stub_factory: Callable[..., _Stu
         s.put_many("c", {n: n.encode() for n in names})
         t2 = time.monotonic()
     assert got == {n: f"/v1/AUTH_a/c/{n}".encode() for n in names}
-    assert t1 - t0 < 1.0 and t2 - t1 < 1.0  # 20 requests of 0.2 s each: 4 s one at a time
+    assert t1 - t0 < 2.0 and t2 - t1 < 2.0  # 20 requests of 0.2 s each: 4 s one at a time
 
 
 def test_status_mapping_names_the_object(stub_factory: Callable[..., _Stub]) -> None:

@@ -222,6 +222,7 @@ class SwiftApp:
         headers = reply.headers
         headers["X-Trans-Id"] = tid
         headers["X-Openstack-Request-Id"] = tid
+        headers["Server"] = "sciswift"
         if request.headers.get("Connection", "").lower() == "keep-alive":
             headers["Connection"] = "keep-alive"
         headers.setdefault("Content-Type", "text/html; charset=UTF-8")

@@ -8,8 +8,9 @@ sub-request is authorized exactly like a client request would be.
 
 from __future__ import annotations
 
+from sciswift.errors import NotFound, SciSwiftError, status_for
 from sciswift.server.backend import Backend
-from sciswift.server.http import Reply, SwiftError, SwiftRequest
+from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
 
 __all__ = ["call", "MAX_DEPTH"]
 
@@ -31,3 +32,12 @@ async def call(be: Backend, req: SwiftRequest) -> Reply:
         return await account.handle(be, req)
     except SwiftError as exc:
         return exc.reply
+    except NotFound:
+        return error(404)
+    except SciSwiftError as exc:
+        # a store refusing something the API allows (a name it cannot hold,
+        # a conflict): its status, and its message naming what is wrong
+        status = status_for(exc)
+        if status >= 500:
+            raise
+        return error(status, f"{exc.message}\n", content_type=TEXT_TYPE)

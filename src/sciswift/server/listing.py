@@ -132,37 +132,34 @@ def list_path(store: Store, container: str, path: str, params: ListingParams) ->
     prefix = path.rstrip("/") + "/" if path else ""
     limit = params.limit if params.limit is not None else CONTAINER_LISTING_LIMIT
     out: list[ObjectInfo | Subdir] = []
+    # In a reversed listing ``marker`` is the (exclusive) upper bound and
+    # pages continue downwards from it.
     marker, end_marker = params.marker, params.end_marker
     while len(out) < limit:
+        want = limit - len(out) + 1
         page = store.list_objects(
             container,
-            ListingParams(prefix=prefix, marker=marker, end_marker=end_marker,
-                          limit=limit - len(out) + 1, reverse=params.reverse),
+            ListingParams(prefix=prefix, marker=marker, end_marker=end_marker, limit=want, reverse=params.reverse),
         )
         if not page:
             break
         jumped = False
         for entry in page:
             name = entry.name
-            if params.reverse:
-                end_marker = name
-            else:
-                marker = name
+            marker = name
             if name == prefix or name == path:
                 continue
             cut = name.find("/", len(prefix))
             if cut >= 0 and len(name) > cut + 1:
-                # a name nested deeper: skip its whole subtree
-                if params.reverse:
-                    end_marker = name[: cut + 1] + "\x00"  # keeps the "sub/" marker itself
-                else:
-                    marker = name[: cut + 1] + "\U0010ffff"
+                # a name nested deeper: skip its whole subtree (but not the
+                # "sub/" marker object itself, which is a direct child)
+                marker = name[: cut + 1] + ("\x00" if params.reverse else "\U0010ffff")
                 jumped = True
                 break
             out.append(entry)
             if len(out) >= limit:
                 break
-        if not jumped and len(page) < limit - len(out) + 1:
+        if not jumped and len(page) < want:
             break
     return out
 

@@ -176,6 +176,10 @@ class Store(ABC):
     supports_conditional_put: bool = True
     #: Requests are cheap (local); callers need not batch or parallelise them.
     is_local: bool = True
+    #: Account totals (object/byte counts of the account and of containers in the
+    #: account listing) may lag writes by up to this many seconds (real Swift
+    #: updates them in the background). 0 means they are exact at once.
+    totals_lag: float = 0.0
 
     # ---------------------------------------------------------------- account
     @abstractmethod

@@ -26,7 +26,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO, Union
+from typing import Any, BinaryIO
 
 from sciswift.errors import NotFound
 from sciswift.store.types import (
@@ -42,7 +42,7 @@ from sciswift.store.types import (
 
 __all__ = ["Store", "ObjectReader", "ObjectWriter", "BytesReader", "PutData", "iter_chunks"]
 
-PutData = Union[bytes, bytearray, memoryview, Iterable[bytes], BinaryIO]
+PutData = bytes | bytearray | memoryview | Iterable[bytes] | BinaryIO
 """What a put accepts: a bytes-like value, an iterable of byte chunks, or a binary
 file-like object read to its end."""
 
@@ -414,6 +414,7 @@ class Store(ABC):
 
     def close(self) -> None:
         """Release connections and handles. The store must not be used afterwards."""
+        return None
 
     def __enter__(self) -> Store:
         return self

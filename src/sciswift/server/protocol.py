@@ -49,6 +49,27 @@ class _Handler(web_protocol.RequestHandler):
             log.warning("aiohttp's Python parser is unavailable: raw UTF-8 request paths will get 400")
 
 
+    def data_received(self, data: bytes) -> None:
+        """Requests Swift answers without reading their body: a PUT or POST
+        without Content-Length or Transfer-Encoding (411; in HTTP/1.1 it has no
+        body, so bytes a client sends anyway would be parsed as the next
+        request, and aiohttp would lose the first one in the parse error), and
+        one whose Transfer-Encoding stacks codings (501). We pass on only their
+        headers and close the connection after the answer."""
+        parser = self._parser
+        if (
+            self._payload_parser is None
+            and parser is not None
+            and not getattr(parser, "_lines", True)
+            and not getattr(parser, "_tail", True)
+        ):
+            end = data.find(b"\r\n\r\n")
+            if 0 < end < len(data) - 4 and _answered_without_body(data[:end]):
+                super().data_received(data[: end + 4])
+                self._close = True
+                return
+        super().data_received(data)
+
     def handle_error(
         self,
         request: web.BaseRequest,
@@ -65,6 +86,15 @@ class _Handler(web_protocol.RequestHandler):
         resp = web.Response(status=status, text=f"Bad Request: {reason}\n" if status == 400 else f"{reason}\n")
         resp.force_close()
         return resp
+
+
+def _answered_without_body(head: bytes) -> bool:
+    lower = head.lower()
+    te = lower.find(b"\ntransfer-encoding:")
+    if te >= 0:
+        value = lower[te + 19 : lower.find(b"\n", te + 1) if lower.find(b"\n", te + 1) > 0 else None]
+        return b"," in value
+    return head.split(b" ", 1)[0] in (b"PUT", b"POST") and b"\ncontent-length:" not in lower
 
 
 def describe_parse_error(exc: BaseException | None, message: str | None) -> str:

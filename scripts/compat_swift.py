@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""``make compat-swift``: OpenStack Swift's own functional test suite against
+``sciswift serve``.
+
+Starts ``sciswift serve`` on a free port over a fresh temporary data directory
+(LocalStore, the default backend) with the users the suite needs, writes a
+``test.conf`` pointing at it, runs the swift-saio tool's ``run_functests.sh``
+(which downloads Swift 2.38.3's ``test/functional`` once, runs it with pytest
+and prints ``passed / baseline`` per module), prints the table, and stops the
+server by its PID.
+
+    python scripts/compat_swift.py                      # the whole suite (~10 min)
+    python scripts/compat_swift.py tests test_slo       # some modules
+    python scripts/compat_swift.py tests -k TestFile    # pytest arguments after the modules
+    python scripts/compat_swift.py --backend memory --keep ...
+
+The swift-saio tools folder is ``--tools``, else ``$SCISWIFT_SWIFT_SAIO_TOOLS``,
+else ``/work/shared/tools/swift-saio``. Exit status: the suite's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+USERS = """\
+# The users Swift's functional tests log in as (see test.conf below).
+user_test_tester = testing .admin
+user_test_tester2 = testing2 .admin
+user_test_tester3 = testing3
+user_test2_tester2 = testing2 .admin
+user_test5_tester5 = testing5 service
+user_admin_admin = admin .admin .reseller_admin
+"""
+
+TEST_CONF = """\
+[func_test]
+auth_uri = http://127.0.0.1:{port}/auth/v1.0
+account = test
+username = tester
+password = testing
+account2 = test2
+username2 = tester2
+password2 = testing2
+username3 = tester3
+password3 = testing3
+account5 = test5
+username5 = tester5
+password5 = testing5
+service_prefix = SERVICE
+account6 = admin
+username6 = admin
+password6 = admin
+collate = C
+insecure = no
+
+[unit_test]
+fake_syslog = False
+"""
+
+DEFAULT_TOOLS = "/work/shared/tools/swift-saio"
+
+
+def find_tools(explicit: str | None) -> Path:
+    for candidate in (explicit, os.environ.get("SCISWIFT_SWIFT_SAIO_TOOLS"), DEFAULT_TOOLS):
+        if candidate and (Path(candidate) / "run_functests.sh").is_file():
+            return Path(candidate)
+    sys.exit("compat_swift: cannot find swift-saio's run_functests.sh; pass --tools DIR "
+             "or set SCISWIFT_SWIFT_SAIO_TOOLS")
+
+
+def start_server(workdir: Path, backend: str) -> tuple[subprocess.Popen[bytes], int]:
+    users = workdir / "users.conf"
+    users.write_text(USERS)
+    cmd = [sys.executable, "-m", "sciswift.cli.main", "serve", "--port", "0", "--users", str(users), "--quiet"]
+    cmd += ["--backend", "memory"] if backend == "memory" else ["--data", str(workdir / "data")]
+    log = open(workdir / "server.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+    log.close()
+    assert proc.stdout is not None
+    port = None
+    while port is None:
+        line = proc.stdout.readline().decode(errors="replace")
+        if not line:
+            sys.exit(f"compat_swift: sciswift serve exited ({proc.wait()}); see {workdir / 'server.log'}")
+        print(line.rstrip())
+        m = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
+        port = int(m.group(1)) if m else None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/info")
+            if conn.getresponse().status == 200:
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    stop_server(proc)
+    sys.exit("compat_swift: sciswift serve did not answer /info")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], add_help=True)
+    parser.add_argument("--tools", help="the swift-saio tools folder (holds run_functests.sh)")
+    parser.add_argument("--backend", choices=("local", "memory"), default="local")
+    parser.add_argument("--out", help="results folder (default: a new one under ./functests-results)")
+    parser.add_argument("--keep", action="store_true", help="keep the server's data and log folder")
+    args, rest = parser.parse_known_args(argv)
+    tools = find_tools(args.tools)
+    workdir = Path(tempfile.mkdtemp(prefix="sciswift-compat-"))
+    proc, port = start_server(workdir, args.backend)
+    conf = workdir / "test.conf"
+    conf.write_text(TEST_CONF.format(port=port))
+    out = Path(args.out) if args.out else Path("functests-results") / time.strftime("sciswift-%Y%m%d-%H%M%S")
+    cmd = ["bash", str(tools / "run_functests.sh"), "-c", str(conf), "-o", str(out.resolve()), *rest]
+    print("running:", " ".join(cmd), flush=True)
+    try:
+        rc = subprocess.call(cmd)
+    finally:
+        stop_server(proc)
+        if args.keep:
+            print(f"server data and log kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    summary = out / "summary.txt"
+    if summary.is_file():
+        print(f"\n(table also in {summary})")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Attributes of groups, datasets and named datatypes, the h5py way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sciswift.engine.metadata import RESERVED
+from sciswift.h5.attrvalues import SubarrayValue, array_for_new_object
+from sciswift.h5.base import ItemsViewHDF5, KeysViewHDF5, ValuesViewHDF5
+from sciswift.h5.dtypes import normalize_dtype
+from sciswift.h5.links import Empty
+
+if TYPE_CHECKING:
+    from sciswift.h5.base import HLObject
+
+__all__ = ["AttributeManager"]
+
+
+def _attr_name(name: Any) -> str:
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "surrogateescape")
+    elif not isinstance(name, str):
+        raise TypeError(f"Attribute names must be str or bytes, not {type(name).__name__}")
+    if "\x00" in name:
+        raise ValueError(f"Attribute name {name!r} contains a NUL character")
+    if name == RESERVED:
+        raise ValueError(f"Attribute name {RESERVED!r} is reserved by sciswift for its own metadata")
+    return name
+
+
+class AttributeManager(MutableMapping[str, Any]):
+    """The attributes of one object: ``obj.attrs``.
+
+    Values read back as h5py returns them (numpy scalars for single values, str for
+    variable-length strings, arrays otherwise, ``Empty`` for null dataspaces).
+    Writing replaces the attribute whole; a value that cannot be stored raises
+    before anything is changed.
+    """
+
+    def __init__(self, parent: HLObject) -> None:
+        self._parent = parent
+
+    @property
+    def _b(self) -> Any:
+        return self._parent._backend
+
+    @property
+    def _path(self) -> str:
+        return self._parent._path
+
+    def __getitem__(self, name: Any) -> Any:
+        name = _attr_name(name)
+        try:
+            return self._b.get_attr(self._path, name)
+        except KeyError:
+            raise KeyError("Unable to synchronously open attribute (can't locate attribute: '%s')" % name) from None
+
+    def get_id(self, name: Any) -> Any:
+        raise NotImplementedError("sciswift has no low-level attribute identifiers")
+
+    def __setitem__(self, name: Any, value: Any) -> None:
+        self.create(name, data=value)
+
+    def __delitem__(self, name: Any) -> None:
+        self._parent._check_writable()
+        name = _attr_name(name)
+        try:
+            self._b.del_attr(self._path, name)
+        except KeyError:
+            raise KeyError("Unable to delete attribute (can't locate attribute: '%s')" % name) from None
+
+    def __len__(self) -> int:
+        return len(self._b.attr_names(self._path))
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._b.attr_names(self._path)
+
+    def __reversed__(self) -> Iterator[str]:
+        yield from reversed(self._b.attr_names(self._path))
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            key = _attr_name(name)
+        except (TypeError, ValueError):
+            return False
+        return bool(self._b.has_attr(self._path, key))
+
+    def keys(self) -> KeysViewHDF5:  # type: ignore[override]
+        return KeysViewHDF5(self)
+
+    def values(self) -> ValuesViewHDF5:  # type: ignore[override]
+        return ValuesViewHDF5(self)
+
+    def items(self) -> ItemsViewHDF5:  # type: ignore[override]
+        return ItemsViewHDF5(self)
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __repr__(self) -> str:
+        if not self._parent:
+            return "<Attributes of closed HDF5 object>"
+        return "<Attributes of HDF5 object at %s>" % id(self._parent)
+
+    def _ipython_key_completions_(self) -> list[str]:
+        return list(self)
+
+    # ------------------------------------------------------------------ writes
+    def create(self, name: Any, data: Any, shape: Any = None, dtype: Any = None) -> None:
+        """Create (or replace) attribute ``name`` from ``data``, optionally with an
+        explicit shape (same number of elements) and dtype."""
+        from sciswift.h5.datatype import Datatype
+
+        self._parent._check_writable()
+        name = _attr_name(name)
+        if isinstance(dtype, Datatype):
+            dtype = dtype.dtype
+        if isinstance(data, Empty):
+            self._b.set_attr(self._path, name, data)
+            return
+        data = array_for_new_object(data, specified_dtype=dtype)
+        if shape is None:
+            shape = data.shape
+        elif isinstance(shape, (int, np.integer)):
+            shape = (int(shape),)
+        else:
+            shape = tuple(shape)
+        dtype = data.dtype if dtype is None else normalize_dtype(dtype)
+        if dtype.kind == "U":
+            raise TypeError("No conversion path for dtype: %r" % dtype)
+        if dtype.subdtype is not None:
+            sub, subshape = dtype.subdtype
+            if tuple(shape[len(shape) - len(subshape):]) != tuple(subshape):
+                raise ValueError("Array dtype shape %s is incompatible with data shape %s" % (subshape, shape))
+            outer = tuple(shape[: len(shape) - len(subshape)])
+            base = np.asarray(data, dtype=sub).reshape(outer + tuple(subshape))
+            self._b.set_attr(self._path, name, SubarrayValue(dtype, outer, base))
+            return
+        if int(np.prod(shape)) != int(np.prod(data.shape)):
+            raise ValueError("Shape of new attribute conflicts with shape of data")
+        if tuple(shape) != data.shape:
+            data = data.reshape(shape)
+        try:
+            value = _convert(data, dtype)
+        except (ValueError, TypeError, OverflowError) as e:
+            raise TypeError(f"Can't store attribute {name!r}: {e}") from e
+        self._b.set_attr(self._path, name, value)
+
+    def modify(self, name: Any, value: Any) -> None:
+        """Change an attribute's value, keeping its dtype and shape when they fit;
+        create it if it does not exist."""
+        self._parent._check_writable()
+        key = _attr_name(name)
+        if key not in self:
+            self.create(key, value)
+            return
+        old = self[key]
+        if isinstance(old, np.ndarray) or isinstance(old, np.generic):
+            old_arr = np.asarray(old)
+            new = np.asarray(value)
+            if new.shape == old_arr.shape and not old_arr.dtype.hasobject:
+                self.create(key, new.astype(old_arr.dtype))
+                return
+        self.create(key, value)
+
+
+def _convert(data: np.ndarray[Any, Any], dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    if data.dtype == dtype and data.dtype.metadata == dtype.metadata:
+        return data
+    if dtype.kind == "O":
+        out = np.empty(data.shape, dtype=dtype)
+        out[...] = data
+        return out
+    if data.dtype.kind == "O" and dtype.kind == "S":
+        return np.asarray(data.tolist(), dtype=dtype) if data.ndim else np.asarray(data[()], dtype=dtype)
+    return np.asarray(data, dtype=dtype).view(dtype)

@@ -1,0 +1,163 @@
+"""What every h5py object shares: name, file, parent, attrs, identity, and the
+key/value/item views of groups and attribute managers."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import ItemsView, KeysView, ValuesView
+from typing import TYPE_CHECKING, Any
+
+from sciswift.h5.refs import Reference
+
+if TYPE_CHECKING:
+    from sciswift.h5.attrs import AttributeManager
+    from sciswift.h5.files import File, FileHandle
+
+__all__ = ["HLObject", "KeysViewHDF5", "ValuesViewHDF5", "ItemsViewHDF5", "name_str", "ANON"]
+
+#: Anonymous objects (``create_group(None)``) live under this hidden root member,
+#: which is removed when the file is closed (as HDF5 frees unlinked objects).
+ANON = ".sciswift-anonymous"
+
+
+def name_str(name: Any) -> str:
+    """A member or attribute name as str: str as is, bytes as UTF-8. TypeError for
+    anything else; ValueError for names HDF5 cannot hold (NUL)."""
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "surrogateescape")
+    elif not isinstance(name, str):
+        raise TypeError("Accessing a group is done with bytes or str, not {}".format(type(name)))
+    if "\x00" in name:
+        raise ValueError(f"Name {name!r} contains a NUL character, which HDF5 names cannot hold")
+    return name
+
+
+class HLObject:
+    """Base of File, Group, Dataset and Datatype.
+
+    ``_h`` is the shared handle of the open file, ``_path`` the node path in its
+    backend ("" is the root), ``_name`` the name the object was opened by (h5py
+    reports that one; None for anonymous objects).
+    """
+
+    __slots__ = ("_h", "_path", "_name", "__weakref__")
+
+    def __init__(self, handle: FileHandle, path: str, name: str | None) -> None:
+        self._h = handle
+        self._path = path
+        self._name = name
+
+    @property
+    def _backend(self) -> Any:
+        h = self._h
+        if h.closed:
+            raise ValueError("Invalid location identifier (file is closed)")
+        return h.backend
+
+    def _check_writable(self) -> None:
+        if self._h.closed:
+            raise ValueError("Invalid location identifier (file is closed)")
+        if not self._h.backend.writable:
+            raise ValueError("Unable to modify object (no write intent on file)")
+
+    @property
+    def name(self) -> str | None:
+        """The object's path from the root, None for anonymous objects."""
+        return self._name
+
+    @property
+    def file(self) -> File:
+        from sciswift.h5.files import File
+
+        return File._from_handle(self._h)
+
+    @property
+    def parent(self) -> Any:
+        if self._name is None:
+            raise ValueError("Parent of an anonymous object is undefined")
+        return self.file[posixpath.dirname(self._name)]
+
+    @property
+    def attrs(self) -> AttributeManager:
+        from sciswift.h5.attrs import AttributeManager
+
+        return AttributeManager(self)
+
+    @property
+    def ref(self) -> Reference:
+        """An object reference to this object."""
+        return Reference("/" + self._path)
+
+    @property
+    def regionref(self) -> Any:
+        raise TypeError("Region references apply to datasets only")
+
+    def __bool__(self) -> bool:
+        return not self._h.closed
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HLObject):
+            return other._h.key == self._h.key and other._path == self._path and not self._h.closed
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return hash((self._h.key, self._path))
+
+    def _display(self) -> str:
+        return '"%s"' % self._name if self._name is not None else "(anonymous)"
+
+
+class KeysViewHDF5(KeysView):  # type: ignore[type-arg]
+    def __str__(self) -> str:
+        return "<KeysViewHDF5 {}>".format(list(self))
+
+    def __reversed__(self) -> Any:
+        yield from reversed(self._mapping)  # type: ignore[call-overload]
+
+    __repr__ = __str__
+
+
+class ValuesViewHDF5(ValuesView):  # type: ignore[type-arg]
+    def __contains__(self, value: object) -> bool:
+        for key in self._mapping:
+            if value == self._mapping.get(key):
+                return True
+        return False
+
+    def __iter__(self) -> Any:
+        for key in self._mapping:
+            yield self._mapping.get(key)
+
+    def __reversed__(self) -> Any:
+        for key in reversed(self._mapping):  # type: ignore[call-overload]
+            yield self._mapping.get(key)
+
+    def __str__(self) -> str:
+        return "<ValuesViewHDF5 of {}>".format(type(self._mapping).__name__)
+
+    __repr__ = __str__
+
+
+class ItemsViewHDF5(ItemsView):  # type: ignore[type-arg]
+    def __contains__(self, item: object) -> bool:
+        key, val = item  # type: ignore[misc]
+        if key in self._mapping:
+            return val == self._mapping.get(key)
+        return False
+
+    def __iter__(self) -> Any:
+        for key in self._mapping:
+            yield (key, self._mapping.get(key))
+
+    def __reversed__(self) -> Any:
+        for key in reversed(self._mapping):  # type: ignore[call-overload]
+            yield (key, self._mapping.get(key))
+
+    def __str__(self) -> str:
+        return "<ItemsViewHDF5 of {}>".format(type(self._mapping).__name__)
+
+    __repr__ = __str__

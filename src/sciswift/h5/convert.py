@@ -1,0 +1,126 @@
+"""Values given to ``Dataset.__setitem__`` / ``create_dataset(data=...)`` as arrays of
+the dataset's dtype, with h5py's rules for strings, vlen sequences and references."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sciswift.h5.dtypes import check_ref_dtype, check_vlen_dtype
+from sciswift.h5.refs import Reference
+
+__all__ = ["to_dataset_values"]
+
+
+def _object_array(val: Any) -> np.ndarray[Any, Any]:
+    if isinstance(val, np.ndarray):
+        if val.dtype.kind == "O":
+            return val
+        if val.dtype.kind in "SUT":
+            return val.astype(object)
+        return val.astype(object)
+    if isinstance(val, (str, bytes, Reference)) or val is None:
+        out = np.empty((), dtype=object)
+        out[()] = val
+        return out
+    try:
+        return np.asarray(val, dtype=object)
+    except ValueError:
+        out = np.empty(len(val), dtype=object)
+        for i, v in enumerate(val):
+            out[i] = v
+        return out
+
+
+def _strings(val: Any, dtype: np.dtype[Any], kind: type) -> np.ndarray[Any, Any]:
+    arr = _object_array(val)
+    out = np.empty(arr.shape, dtype=dtype)
+    flat_in = arr.reshape(-1)
+    flat_out = out.reshape(-1)
+    for i in range(flat_in.size):
+        v = flat_in[i]
+        if isinstance(v, np.str_):
+            v = str(v)
+        elif isinstance(v, np.bytes_):
+            v = bytes(v)
+        if kind is bytes and isinstance(v, str):
+            v = v.encode("ascii")  # UnicodeEncodeError for non-ASCII, as h5py
+        elif not isinstance(v, (str, bytes)):
+            raise TypeError(f"Can't implicitly convert non-string objects to strings (got {type(v).__name__})")
+        flat_out[i] = v
+    return out
+
+
+def _vlen_sequences(val: Any, dtype: np.dtype[Any], base: Any) -> np.ndarray[Any, Any]:
+    base_dt = np.dtype(base)
+    if isinstance(val, np.ndarray) and val.dtype.kind == "O":
+        out = np.empty(val.shape, dtype=dtype)
+        for idx in np.ndindex(val.shape):
+            out[idx] = np.asarray(val[idx], dtype=base_dt)
+        return out
+    try:
+        arr = np.asarray(val, dtype=base_dt)
+    except (ValueError, TypeError):
+        items = list(val)
+        out = np.empty(len(items), dtype=dtype)
+        for i, v in enumerate(items):
+            out[i] = np.asarray(v, dtype=base_dt)
+        return out
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    # The last axis is the sequence; the others are the dataset's.
+    outer = arr.shape[:-1]
+    out = np.empty(outer, dtype=dtype)
+    for idx in np.ndindex(outer):
+        out[idx] = np.array(arr[idx], copy=True)
+    return out
+
+
+def _references(val: Any, dtype: np.dtype[Any], kind: type) -> np.ndarray[Any, Any]:
+    arr = _object_array(val)
+    out = np.empty(arr.shape, dtype=dtype)
+    flat_in = arr.reshape(-1)
+    flat_out = out.reshape(-1)
+    for i in range(flat_in.size):
+        v = flat_in[i]
+        if v is None:
+            v = kind()
+        if type(v) is not kind:
+            raise TypeError(f"Can't convert element of type {type(v).__name__} to {kind.__name__}")
+        flat_out[i] = v
+    return out
+
+
+def to_dataset_values(val: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    """``val`` as an array of ``dtype`` (any shape; broadcasting is the caller's)."""
+    vlen = check_vlen_dtype(dtype)
+    if vlen is str or vlen is bytes:
+        return _strings(val, dtype, vlen)
+    if vlen is not None:
+        return _vlen_sequences(val, dtype, vlen)
+    ref = check_ref_dtype(dtype)
+    if ref is not None:
+        return _references(val, dtype, ref)
+    if dtype.names is not None and isinstance(val, np.ndarray) and val.dtype.names is not None:
+        if val.dtype == dtype:
+            return val
+        if set(val.dtype.names) == set(dtype.names) or set(val.dtype.names) <= set(dtype.names):
+            out = np.zeros(val.shape, dtype=dtype)
+            for n in val.dtype.names:
+                out[n] = val[n]
+            return out
+        raise TypeError("Field names of the data do not match the dataset's compound type")
+    if dtype.subdtype is not None:
+        return np.asarray(val, dtype=dtype.subdtype[0])
+    if dtype.kind == "S" and isinstance(val, str):
+        return np.asarray(val.encode("utf-8" if (dtype.metadata or {}).get("h5py_encoding") == "utf-8" else "ascii"),
+                          dtype=dtype)
+    if isinstance(val, np.ndarray) and val.dtype.kind == "T" and dtype.kind == "S":
+        return np.asarray([s.encode("utf-8") for s in val.reshape(-1).tolist()], dtype=dtype).reshape(val.shape)
+    if isinstance(val, np.ndarray) and val.dtype.kind == "c" and dtype.kind != "c":
+        raise TypeError(f"Can't convert complex data to {dtype}")
+    try:
+        return np.asarray(val, dtype=dtype, order="C")
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"Can't convert {type(val).__name__} to dataset dtype {dtype}: {e}") from e

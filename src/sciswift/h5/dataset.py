@@ -1,0 +1,525 @@
+"""Datasets: h5py's indexing, conversion and properties over an ArrayBackend."""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.lib.recfunctions import repack_fields
+
+from sciswift.h5.base import HLObject
+from sciswift.h5.dtypes import check_ref_dtype, check_vlen_dtype, normalize_dtype
+from sciswift.h5.links import Empty
+from sciswift.h5.refs import Reference, RegionReference
+from sciswift.h5.selection import Selection, select, split_fields
+
+if TYPE_CHECKING:
+    from sciswift.h5.backend import ArrayBackend
+    from sciswift.h5.dims import DimensionManager
+
+__all__ = ["Dataset", "AstypeWrapper", "AsStrWrapper", "FieldsWrapper"]
+
+
+def _vlen_str_to_bytes(arr: Any) -> Any:
+    """h5py reads variable-length strings of datasets as bytes."""
+    if isinstance(arr, str):
+        return arr.encode("utf-8", "surrogateescape")
+    if isinstance(arr, np.ndarray) and arr.dtype.kind == "O":
+        out = np.empty(arr.shape, dtype=arr.dtype)
+        flat_in = arr.reshape(-1)
+        flat_out = out.reshape(-1)
+        for i in range(flat_in.size):
+            v = flat_in[i]
+            flat_out[i] = v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
+        return out
+    return arr
+
+
+class _View:
+    """Shared parts of the astype/asstr/fields wrappers: numpy-like properties and
+    ``__array__`` (which always reads, so ``copy=False`` cannot be honoured)."""
+
+    _dset: Dataset
+    dtype: np.dtype[Any]
+
+    def __getitem__(self, args: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._dset.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._dset.ndim
+
+    @property
+    def size(self) -> int:
+        return self._dset.size
+
+    def __len__(self) -> int:
+        return self._dset.len()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        if copy is False:
+            raise ValueError(
+                f"{type(self).__name__}.__array__ received copy=False but memory allocation cannot be avoided on read"
+            )
+        data = self[()]
+        arr = np.asarray(data)
+        if dtype is not None:
+            return arr.astype(dtype)
+        return arr
+
+
+class AstypeWrapper(_View):
+    """``dset.astype(dtype)``: reads converted to ``dtype``."""
+
+    def __init__(self, dset: Dataset, dtype: Any) -> None:
+        self._dset = dset
+        self.dtype = np.dtype(dtype)
+
+    def __getitem__(self, args: Any) -> Any:
+        return self._dset.__getitem__(args, new_dtype=self.dtype)
+
+
+class AsStrWrapper(_View):
+    """``dset.asstr()``: string data decoded to str."""
+
+    def __init__(self, dset: Dataset, encoding: str | None, errors: str = "strict") -> None:
+        self._dset = dset
+        if encoding is None:
+            from sciswift.h5.dtypes import check_string_dtype
+
+            info = check_string_dtype(dset.dtype)
+            encoding = info.encoding if info else "utf-8"
+        self.encoding = encoding
+        self.errors = errors
+        self.dtype = np.dtype(object)
+
+    def __getitem__(self, args: Any) -> Any:
+        bytes_arr = self._dset[args]
+        if np.isscalar(bytes_arr) or isinstance(bytes_arr, (bytes, str)):
+            return bytes_arr.decode(self.encoding, self.errors) if isinstance(bytes_arr, bytes) else str(bytes_arr)
+        out = np.empty(bytes_arr.shape, dtype=object)
+        flat_in = bytes_arr.reshape(-1)
+        flat_out = out.reshape(-1)
+        for i in range(flat_in.size):
+            b = flat_in[i]
+            flat_out[i] = b.decode(self.encoding, self.errors) if isinstance(b, bytes) else str(b)
+        return out
+
+
+class FieldsWrapper(_View):
+    """``dset.fields(names)``: reads only some fields of a compound dataset."""
+
+    def __init__(self, dset: Dataset, prior_dtype: Any, names: Any) -> None:
+        self._dset = dset
+        if isinstance(names, str):
+            self.extract_field: str | None = names
+            names = [names]
+        else:
+            self.extract_field = None
+        self.read_dtype = _fields_dtype(prior_dtype, list(names))
+        self.dtype = self.read_dtype[self.extract_field] if self.extract_field else self.read_dtype
+        self._names = list(names)
+
+    def __getitem__(self, args: Any) -> Any:
+        data = self._dset.__getitem__(args, new_dtype=self.read_dtype)
+        if self.extract_field is not None:
+            data = data[self.extract_field]
+        return data
+
+
+def _fields_dtype(dt: np.dtype[Any], names: list[str]) -> np.dtype[Any]:
+    if dt.names is None:
+        raise ValueError("Field names only allowed for compound types")
+    for n in names:
+        if n not in dt.names:
+            raise ValueError("Field %s does not appear in this type." % n)
+    return np.dtype([(n, dt.fields[n][0]) for n in names])  # type: ignore[index]
+
+
+class Dataset(HLObject):
+    """An n-dimensional array stored in a file."""
+
+    __slots__ = ("_a",)
+
+    def __init__(self, handle: Any, path: str, name: str | None, backend: ArrayBackend) -> None:
+        super().__init__(handle, path, name)
+        self._a = backend
+
+    # ------------------------------------------------------------ properties
+    @property
+    def _arr(self) -> ArrayBackend:
+        if self._h.closed:
+            raise ValueError("Invalid dataset identifier (file is closed)")
+        return self._a
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:  # type: ignore[override]
+        a = self._arr
+        return None if a.empty else a.shape
+
+    @shape.setter
+    def shape(self, value: Any) -> None:
+        self.resize(value)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._arr.dtype
+
+    @property
+    def ndim(self) -> int:
+        a = self._arr
+        return 0 if a.empty else len(a.shape)
+
+    @property
+    def size(self) -> int | None:
+        a = self._arr
+        return None if a.empty else math.prod(a.shape)
+
+    @property
+    def nbytes(self) -> int:
+        a = self._arr
+        if a.empty:
+            return 0
+        return a.dtype.itemsize * math.prod(a.shape)
+
+    @property
+    def chunks(self) -> tuple[int, ...] | None:
+        return self._arr.chunks
+
+    @property
+    def maxshape(self) -> tuple[int | None, ...] | None:
+        a = self._arr
+        return None if a.empty else a.maxshape
+
+    @property
+    def fillvalue(self) -> Any:
+        return self._arr.fillvalue
+
+    @property
+    def compression(self) -> str | None:
+        return self._arr.filters.get("compression")
+
+    @property
+    def compression_opts(self) -> Any:
+        f = self._arr.filters
+        opts = f.get("compression_opts")
+        if f.get("compression") in ("lzf", "unknown"):
+            return None
+        return tuple(opts) if isinstance(opts, list) else opts
+
+    @property
+    def shuffle(self) -> bool:
+        return bool(self._arr.filters.get("shuffle", False))
+
+    @property
+    def fletcher32(self) -> bool:
+        return bool(self._arr.filters.get("fletcher32", False))
+
+    @property
+    def scaleoffset(self) -> int | None:
+        so = self._arr.filters.get("scaleoffset")
+        return None if so is None else int(so)
+
+    @property
+    def _filters(self) -> dict[str, Any]:
+        """Filters by HDF5 name (or number for unknown ones) -> options."""
+        f = self._arr.filters
+        out: dict[str, Any] = {}
+        if f.get("shuffle"):
+            out["shuffle"] = ()
+        comp = f.get("compression")
+        if comp and comp != "unknown":
+            opts = f.get("compression_opts")
+            out["gzip" if comp == "gzip" else comp] = (opts,) if opts is not None and not isinstance(opts, dict) else ()
+        if f.get("scaleoffset") is not None:
+            out["scaleoffset"] = (f["scaleoffset"],)
+        if f.get("fletcher32"):
+            out["fletcher32"] = ()
+        for fid in f.get("unknown") or ():
+            out[str(fid)] = ()
+        return out
+
+    @property
+    def external(self) -> None:
+        return None
+
+    @property
+    def is_virtual(self) -> bool:
+        return bool(self._arr.reserved.get("virtual"))
+
+    def virtual_sources(self) -> list[Any]:
+        if not self.is_virtual:
+            raise RuntimeError("Not a virtual dataset")
+        return []
+
+    @property
+    def is_scale(self) -> bool:
+        return "scale" in self._arr.reserved
+
+    @property
+    def dims(self) -> DimensionManager:
+        from sciswift.h5.dims import DimensionManager
+
+        return DimensionManager(self)
+
+    @property
+    def regionref(self) -> _RegionProxy:
+        return _RegionProxy(self)
+
+    def flush(self) -> None:
+        """Nothing to do: chunk data is written at once, metadata at file flush."""
+
+    def refresh(self) -> None:
+        """Nothing to do (SWMR is an HDF5 file-format feature)."""
+
+    # ------------------------------------------------------------------- len
+    def __len__(self) -> int:
+        size = self.len()
+        if size > 2**63 - 1:
+            raise OverflowError("Value too big for Python's __len__; use Dataset.len() instead.")
+        return size
+
+    def len(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("Attempt to take len() of scalar dataset")
+        return shape[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        shape = self.shape
+        if not shape:
+            raise TypeError("Can't iterate over a scalar dataset")
+        for i in range(shape[0]):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        if not self:
+            return "<Closed HDF5 dataset>"
+        namestr = '"%s"' % posixpath.basename(self._name) if self._name is not None else "(anonymous)"
+        return '<HDF5 dataset %s: shape %s, type "%s">' % (namestr, self.shape, self.dtype.str)
+
+    # --------------------------------------------------------------- reading
+    def astype(self, dtype: Any) -> AstypeWrapper:
+        return AstypeWrapper(self, normalize_dtype(dtype) if np.dtype(dtype).kind != "T" else np.dtype(dtype))
+
+    def asstr(self, encoding: str | None = None, errors: str = "strict") -> AsStrWrapper:
+        from sciswift.h5.dtypes import check_string_dtype
+
+        if check_string_dtype(self.dtype) is None:
+            raise TypeError("dset.asstr() can only be used on datasets with an HDF5 string datatype")
+        return AsStrWrapper(self, encoding, errors)
+
+    def fields(self, names: Any, *, _prior_dtype: Any = None) -> FieldsWrapper:
+        return FieldsWrapper(self, self.dtype if _prior_dtype is None else _prior_dtype, names)
+
+    def _selection(self, args: tuple[Any, ...]) -> Selection:
+        a = self._arr
+        if len(args) == 1 and isinstance(args[0], RegionReference):
+            ref = args[0]
+            if ref.path.lstrip("/") != self._path:
+                raise ValueError("Region reference points to another dataset")
+            return Selection.from_json(ref.selection, a.shape)
+        return select(args, a.shape)
+
+    def __getitem__(self, args: Any, new_dtype: Any = None) -> Any:
+        a = self._arr
+        args = args if isinstance(args, tuple) else (args,)
+        if a.empty:
+            if args == () or args == (Ellipsis,):
+                return Empty(a.dtype)
+            raise ValueError("Empty datasets cannot be sliced")
+        names, args = split_fields(args)
+        dtype = a.dtype
+        if names:
+            if dtype.names is None:
+                raise ValueError("Field names only allowed for compound types")
+            for n in names:
+                if n not in dtype.names:
+                    raise ValueError("Field %s does not appear in this type." % n)
+        sel = self._selection(args)
+        out = sel.read(a.read, dtype)
+        if sel.scalar:
+            out = out[()] if isinstance(out, np.ndarray) else out
+        if names:
+            if len(names) == 1:
+                out = out[names[0]]
+            else:
+                out = repack_fields(np.asarray(out)[names]) if isinstance(out, np.ndarray) else out[names]
+        if new_dtype is not None:
+            out = self._convert_read(out, np.dtype(new_dtype))
+        elif check_vlen_dtype(dtype if not names or len(names) > 1 else dtype.fields[names[0]][0]) in (str, bytes):
+            out = _vlen_str_to_bytes(out)
+        if isinstance(out, np.ndarray) and out.ndim == 0 and sel.scalar:
+            return out[()]
+        return out
+
+    def _convert_read(self, out: Any, new_dtype: np.dtype[Any]) -> Any:
+        if new_dtype.names is not None and isinstance(out, (np.ndarray, np.void)) and out.dtype.names:
+            arr = np.asarray(out)
+            res = np.empty(arr.shape, dtype=new_dtype)
+            for n in new_dtype.names:
+                res[n] = arr[n]
+            return res if isinstance(out, np.ndarray) else res[()]
+        if new_dtype.kind == "T":
+            arr = np.asarray(out, dtype=object)
+            conv = np.empty(arr.shape, dtype=object)
+            for idx in np.ndindex(arr.shape):
+                v = arr[idx]
+                conv[idx] = v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v
+            return conv.astype(new_dtype)
+        if isinstance(out, np.ndarray):
+            return out.astype(new_dtype)
+        return np.asarray(out).astype(new_dtype)[()]
+
+    def read_direct(self, dest: np.ndarray[Any, Any], source_sel: Any = None, dest_sel: Any = None) -> None:
+        """Read ``self[source_sel]`` into ``dest[dest_sel]`` (dest must be C-contiguous)."""
+        if not isinstance(dest, np.ndarray) or not dest.flags.c_contiguous:
+            raise TypeError("dest must be a C-contiguous array")
+        data = self[source_sel if source_sel is not None else ()]
+        target = dest[dest_sel if dest_sel is not None else ()]
+        data = np.asarray(data)
+        if data.size != np.asarray(target).size and data.shape != target.shape:
+            raise TypeError("Can't broadcast %s -> %s" % (data.shape, np.shape(target)))
+        try:
+            dest[dest_sel if dest_sel is not None else ...] = data.reshape(np.shape(target)) if data.size == np.size(target) else data
+        except ValueError as e:
+            raise TypeError(str(e)) from e
+
+    def write_direct(self, source: np.ndarray[Any, Any], source_sel: Any = None, dest_sel: Any = None) -> None:
+        """Write ``source[source_sel]`` into ``self[dest_sel]``."""
+        if not isinstance(source, np.ndarray) or not source.flags.c_contiguous:
+            raise TypeError("source must be a C-contiguous array")
+        data = source[source_sel if source_sel is not None else ()]
+        self[dest_sel if dest_sel is not None else ()] = data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        if copy is False:
+            raise ValueError("Dataset.__array__ received copy=False but memory allocation cannot be avoided on read")
+        a = self._arr
+        if a.empty or math.prod(a.shape) == 0:
+            arr = np.zeros(() if a.empty else a.shape, dtype=a.dtype)
+            return arr if dtype is None else arr.astype(dtype)
+        arr = np.asarray(self[()])
+        return arr if dtype is None else arr.astype(dtype)
+
+    def iter_chunks(self, sel: Any = None) -> Iterator[tuple[slice, ...]]:
+        """Slices of every chunk that ``sel`` (slices, default everything) touches,
+        each clipped to the selection."""
+        from sciswift.h5.chunkiter import iter_chunks
+
+        chunks = self.chunks
+        if chunks is None:
+            raise TypeError("Dataset is not chunked")
+        return iter_chunks(self.shape or (), chunks, sel)
+
+    # --------------------------------------------------------------- writing
+    def resize(self, size: Any, axis: int | None = None) -> None:
+        """Change the shape within maxshape (chunked datasets only)."""
+        self._check_writable()
+        a = self._arr
+        if a.chunks is None:
+            raise TypeError("Only chunked datasets can be resized")
+        if axis is not None:
+            if not (0 <= axis < len(a.shape)):
+                raise ValueError("Invalid axis (0 to %s allowed)" % (len(a.shape) - 1))
+            try:
+                newlen = int(size)
+            except TypeError:
+                raise TypeError("Argument must be a single int if axis is specified") from None
+            shape = list(a.shape)
+            shape[axis] = newlen
+            size = tuple(shape)
+        size = tuple(int(x) for x in (size if isinstance(size, (tuple, list)) else (size,)))
+        if len(size) != len(a.shape):
+            raise TypeError("New shape must have the same rank as the dataset")
+        for n, m in zip(size, a.maxshape):
+            if n < 0 or (m is not None and n > m):
+                raise ValueError("Unable to change dataset extent: new size %s exceeds maximum %s" % (size, a.maxshape))
+        a.resize(size)
+
+    def __setitem__(self, args: Any, val: Any) -> None:
+        self._check_writable()
+        a = self._arr
+        args = args if isinstance(args, tuple) else (args,)
+        if a.empty:
+            raise ValueError("Empty datasets cannot be written to")
+        names, args = split_fields(args)
+        dtype = a.dtype
+        if names:
+            self._write_fields(names, args, val)
+            return
+        sel = self._selection(args)
+        value = self._prepare(val, dtype, sel.mshape)
+        sel.write(a.write, a.read, value)
+
+    def _prepare(self, val: Any, dtype: np.dtype[Any], mshape: tuple[int, ...]) -> np.ndarray[Any, Any]:
+        """``val`` as an array of ``dtype`` broadcast to ``mshape`` (plus any
+        subarray dims); TypeError if it cannot be."""
+        from sciswift.h5.convert import to_dataset_values
+
+        value = to_dataset_values(val, dtype)
+        target = mshape
+        if dtype.subdtype is not None:
+            target = mshape + dtype.subdtype[1]
+        if value.shape != target:
+            try:
+                value = np.broadcast_to(value, target)
+            except ValueError:
+                if value.size == math.prod(target) and (math.prod(target) or value.size == 0):
+                    value = value.reshape(target)
+                else:
+                    raise TypeError("Can't broadcast %s -> %s" % (value.shape, target)) from None
+        return value
+
+    def _write_fields(self, names: list[str], args: tuple[Any, ...], val: Any) -> None:
+        a = self._arr
+        dtype = a.dtype
+        if dtype.names is None:
+            raise TypeError("Illegal slicing argument (fields %s not in dataset type)" % names)
+        for n in names:
+            if n not in dtype.names:
+                raise ValueError("Field %s does not appear in this type." % n)
+        sel = self._selection(args)
+        current = np.array(sel.read(a.read, dtype), copy=True)
+        if len(names) == 1:
+            fdt = dtype.fields[names[0]][0]  # type: ignore[index]
+            sub = self._prepare(val, fdt, sel.mshape)
+            current[names[0]] = sub
+        else:
+            sub_dt = np.dtype([(n, dtype.fields[n][0]) for n in names])  # type: ignore[index]
+            sub = self._prepare(val, sub_dt, sel.mshape)
+            for n in names:
+                current[n] = sub[n]
+        sel.write(a.write, a.read, current)
+
+
+class _RegionProxy:
+    """``dset.regionref``: ``dset.regionref[sel]`` makes a region reference."""
+
+    def __init__(self, dset: Dataset) -> None:
+        self._dset = dset
+
+    def __getitem__(self, args: Any) -> RegionReference:
+        args = args if isinstance(args, tuple) else (args,)
+        sel = select(args, self._dset._arr.shape)
+        return RegionReference("/" + self._dset._path, sel.to_json())
+
+    def shape(self, ref: RegionReference) -> tuple[int, ...]:
+        """The shape of the dataset the reference points into."""
+        return self._dset.file[ref].shape  # type: ignore[no-any-return]
+
+    def selection(self, ref: RegionReference) -> tuple[int, ...]:
+        """The shape of the referenced selection."""
+        dset = self._dset.file[ref]
+        return Selection.from_json(ref.selection, dset._arr.shape).region_shape()
+
+
+_REF_TYPES = (Reference,)
+_ = check_ref_dtype

@@ -1,0 +1,28 @@
+"""Named (committed) datatypes."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+import numpy as np
+
+from sciswift.h5.base import HLObject
+
+__all__ = ["Datatype"]
+
+
+class Datatype(HLObject):
+    """A dtype stored under a name in the file (``f['t'] = np.dtype('f4')``)."""
+
+    __slots__ = ()
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._backend.datatype(self._path)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        if not self:
+            return "<Closed HDF5 named type>"
+        namestr = '"%s"' % posixpath.basename(self._name) if self._name is not None else "(anonymous)"
+        return "<HDF5 named type %s (dtype %s)>" % (namestr, self.dtype.str)

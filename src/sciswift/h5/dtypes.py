@@ -1,0 +1,202 @@
+"""h5py's dtype helpers: special dtypes marked with numpy dtype metadata.
+
+The marks are h5py's own (``vlen``, ``enum``, ``h5py_encoding``, ``h5py_opaque``,
+``ref``), which the engine stores and restores (``sciswift.engine.dtypes``), so code
+written against h5py's helpers sees the same dtypes here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from sciswift.h5.refs import Reference, RegionReference
+
+__all__ = [
+    "string_dtype",
+    "vlen_dtype",
+    "enum_dtype",
+    "opaque_dtype",
+    "special_dtype",
+    "check_dtype",
+    "check_string_dtype",
+    "check_vlen_dtype",
+    "check_enum_dtype",
+    "check_opaque_dtype",
+    "check_ref_dtype",
+    "string_info",
+    "ref_dtype",
+    "regionref_dtype",
+    "guess_dtype",
+    "is_vlen_str",
+    "normalize_dtype",
+]
+
+ref_dtype = np.dtype("O", metadata={"ref": Reference})
+regionref_dtype = np.dtype("O", metadata={"ref": RegionReference})
+
+
+class string_info(NamedTuple):
+    """What ``check_string_dtype`` reports: the encoding and the fixed length (None
+    for variable-length strings)."""
+
+    encoding: str
+    length: int | None
+
+
+def string_dtype(encoding: str = "utf-8", length: int | None = None) -> np.dtype[Any]:
+    """A string dtype: variable-length (``length=None``) or fixed-length bytes."""
+    enc = encoding.lower().replace("_", "-")
+    if enc not in ("utf-8", "ascii"):
+        raise ValueError("Invalid encoding (%r); 'utf-8' or 'ascii' allowed" % encoding)
+    enc = "utf-8" if enc == "utf-8" else "ascii"
+    if isinstance(length, int) and not isinstance(length, bool):
+        return np.dtype("|S" + str(length), metadata={"h5py_encoding": enc})
+    if length is None:
+        return np.dtype("O", metadata={"vlen": str if enc == "utf-8" else bytes})
+    raise TypeError("length must be integer or None (got %r)" % length)
+
+
+def vlen_dtype(basetype: Any) -> np.dtype[Any]:
+    """A variable-length sequence of ``basetype`` elements."""
+    return np.dtype("O", metadata={"vlen": basetype})
+
+
+def enum_dtype(values_dict: Mapping[str, int], basetype: Any = np.uint8) -> np.dtype[Any]:
+    """An integer dtype whose values carry names (HDF5 enum)."""
+    dt = np.dtype(basetype)
+    if dt.kind not in "iu":
+        raise TypeError("Enum base type must be an integer type")
+    return np.dtype(dt, metadata={"enum": dict(values_dict)})
+
+
+def opaque_dtype(np_dtype: Any) -> np.dtype[Any]:
+    """A dtype stored as an opaque blob of its itemsize."""
+    dt = np.dtype(np_dtype)
+    if dt.hasobject:
+        raise TypeError("Cannot store numpy object arrays as opaque data")
+    if dt.names is not None:
+        raise TypeError("Cannot store numpy structured arrays as opaque data")
+    if dt.subdtype is not None:
+        raise TypeError("Cannot store numpy sub-array dtype as opaque data")
+    if dt.itemsize == 0:
+        raise TypeError("dtype for opaque data must have explicit size")
+    return np.dtype(dt, metadata={"h5py_opaque": True})
+
+
+def special_dtype(**kwds: Any) -> np.dtype[Any]:
+    """The legacy form: ``special_dtype(vlen=str)``, ``(enum=(base, dict))``, ``(ref=Reference)``."""
+    if len(kwds) != 1:
+        raise TypeError("Exactly one keyword may be provided")
+    name, val = kwds.popitem()
+    if name == "vlen":
+        return np.dtype("O", metadata={"vlen": val})
+    if name == "enum":
+        try:
+            dt, enum_vals = val
+        except TypeError:
+            raise TypeError("Enums must be created from a 2-tuple (basetype, values_dict)") from None
+        return enum_dtype(enum_vals, dt)
+    if name == "ref":
+        if val not in (Reference, RegionReference):
+            raise ValueError("Ref class must be Reference or RegionReference")
+        return ref_dtype if val is Reference else regionref_dtype
+    raise TypeError('Unknown special type "%s"' % name)
+
+
+def _meta(dt: Any) -> Mapping[str, Any]:
+    if not isinstance(dt, np.dtype):
+        return {}
+    return dt.metadata or {}
+
+
+def check_vlen_dtype(dt: np.dtype[Any]) -> Any:
+    """The base type of a vlen dtype (str, bytes or a dtype), or None."""
+    return _meta(dt).get("vlen")
+
+
+def check_string_dtype(dt: np.dtype[Any]) -> string_info | None:
+    """``string_info(encoding, length)`` for string dtypes, None otherwise."""
+    vlen_kind = check_vlen_dtype(dt)
+    if vlen_kind is str:
+        return string_info("utf-8", None)
+    if vlen_kind is bytes:
+        return string_info("ascii", None)
+    if dt.kind == "S":
+        enc = _meta(dt).get("h5py_encoding", "ascii")
+        return string_info(enc, dt.itemsize)
+    if dt.kind == "T":
+        return string_info("utf-8", None)
+    return None
+
+
+def check_enum_dtype(dt: np.dtype[Any]) -> dict[str, int] | None:
+    """The name -> value dict of an enum dtype, or None."""
+    return _meta(dt).get("enum")
+
+
+def check_opaque_dtype(dt: np.dtype[Any]) -> bool:
+    """True if ``dt`` is marked opaque."""
+    return bool(_meta(dt).get("h5py_opaque", False))
+
+
+def check_ref_dtype(dt: np.dtype[Any]) -> Any:
+    """Reference or RegionReference for reference dtypes, None otherwise."""
+    return _meta(dt).get("ref")
+
+
+def check_dtype(**kwds: Any) -> Any:
+    """The legacy form: ``check_dtype(vlen=dt)``, ``(enum=dt)``, ``(ref=dt)``."""
+    if len(kwds) != 1:
+        raise TypeError("Exactly one keyword may be provided")
+    name, dt = kwds.popitem()
+    if name not in ("vlen", "enum", "ref"):
+        raise TypeError('Unknown special type "%s"' % name)
+    try:
+        return _meta(dt)[name]
+    except KeyError:
+        return None
+
+
+def is_vlen_str(dt: np.dtype[Any]) -> bool:
+    return _meta(dt).get("vlen") in (str, bytes)
+
+
+_STRING_T = np.dtype("O", metadata={"vlen": str})
+
+
+def normalize_dtype(dtype: Any) -> np.dtype[Any]:
+    """The dtype a dataset of ``dtype`` stores: numpy's StringDType ("T") becomes a
+    variable-length UTF-8 string, as h5py stores it."""
+    if isinstance(dtype, str) and dtype == "T":
+        return _STRING_T
+    dt = np.dtype(dtype)
+    if dt.kind == "T":
+        return _STRING_T
+    if dt.kind == "U":
+        raise TypeError("No conversion path for dtype: %r" % dt)
+    return dt
+
+
+def guess_dtype(data: Any) -> np.dtype[Any] | None:
+    """The dtype h5py infers for a Python value that numpy would store as object or
+    unicode: str -> vlen UTF-8, bytes -> vlen bytes, Reference -> ref. None means
+    "let numpy decide"."""
+    if isinstance(data, RegionReference):
+        return regionref_dtype
+    if isinstance(data, Reference):
+        return ref_dtype
+    if isinstance(data, str):
+        return string_dtype()
+    if isinstance(data, bytes):
+        return string_dtype(encoding="ascii")
+    if isinstance(data, np.ndarray):
+        if data.dtype.kind == "T":
+            return _STRING_T
+        return None
+    item_type = type(data)
+    if item_type is np.bytes_:
+        return None
+    return None

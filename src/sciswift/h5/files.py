@@ -1,0 +1,332 @@
+"""Opening files: names to stores, modes, the shared handle of an open file, and
+the routing of single-object "blobs" to the format plugins.
+
+A name is a URL (``swift://c/run1.h5``, ``memory://c/x``, ``file:///d/x.h5``) or a
+local path. A native file is a prefix (or a whole container) holding a Zarr
+hierarchy; a blob is one object (or, for a local path, one regular file) in some
+other format, opened read-only through ``sciswift.formats``.
+
+One file opened twice in a process shares one handle (as HDF5 shares one open
+file), so both see the same metadata; closing any File object closes the file
+for all, and h5py's objects from it become invalid.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import posixpath
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from sciswift.errors import AlreadyExists, InvalidInput, NotFound, SciSwiftError
+from sciswift.h5.backend import FileBackend
+from sciswift.h5.base import ANON
+from sciswift.h5.group import Group
+
+__all__ = ["File", "FileHandle", "set_path_resolver", "open_external", "is_hdf5"]
+
+_MODES = {"r", "r+", "w", "w-", "x", "a"}
+
+#: How plain paths become locations. None: the path is a LocalStore file. The
+#: MemoryStore run of the h5py suite installs a resolver mapping paths to memory://.
+_path_resolver: Callable[[str], str] | None = None
+
+
+def set_path_resolver(fn: Callable[[str], str] | None) -> None:
+    """Map plain paths to another URL (``fn(path) -> url``); None restores LocalStore."""
+    global _path_resolver
+    _path_resolver = fn
+
+
+class FileHandle:
+    """One open file, shared by every File object and member that refers to it."""
+
+    def __init__(self, backend: FileBackend, key: Any, filename: str, display: str) -> None:
+        self.backend = backend
+        self.key = key
+        self.filename = filename
+        self.display = display
+        self.closed = False
+        self.lock = threading.RLock()
+
+    @property
+    def mode(self) -> str:
+        return "r+" if self.backend.writable else "r"
+
+    def close(self) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            try:
+                backend = self.backend
+                if backend.writable and backend.lookup(ANON) is not None:
+                    backend.delete(ANON)
+                backend.close()
+            finally:
+                self.closed = True
+                with _OPEN_LOCK:
+                    if _OPEN.get(self.key) is self:
+                        del _OPEN[self.key]
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing can be reported from a finaliser
+            pass
+
+
+_OPEN: weakref.WeakValueDictionary[Any, FileHandle] = weakref.WeakValueDictionary()
+_OPEN_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    # Files left open at exit still get their metadata written, as HDF5 does.
+    for handle in list(_OPEN.values()):
+        try:
+            handle.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _filename(name: Any) -> str:
+    if isinstance(name, bytes):
+        return os.fsdecode(name)
+    if isinstance(name, str):
+        return name
+    if hasattr(name, "__fspath__"):
+        path = os.fspath(name)
+        return os.fsdecode(path) if isinstance(path, bytes) else path
+    if hasattr(name, "read") or hasattr(name, "seek"):
+        raise NotImplementedError("sciswift files live in object stores; file-like objects are not supported")
+    raise TypeError(f"expected str, bytes or os.PathLike for the file name, not {type(name).__name__}")
+
+
+def _store_key(location: Any) -> Any:
+    store = location.store
+    return (type(store).__name__, getattr(store, "url", "") or id(store), location.container, location.prefix)
+
+
+def _open_native(filename: str, target: str, mode: str) -> FileHandle:
+    from sciswift.engine.hierarchy import Hierarchy
+    from sciswift.h5.native import NativeFile
+    from sciswift.store.url import parse_location
+
+    try:
+        location = parse_location(target)
+    except InvalidInput as e:
+        raise OSError(f"Unable to open file {filename!r}: {e}") from None
+    key = _store_key(location)
+    with _OPEN_LOCK:
+        existing = _OPEN.get(key)
+    if existing is not None and not existing.closed:
+        if mode == "r" or (mode in ("r+", "a") and existing.backend.writable):
+            return existing
+        if mode in ("r+", "a"):
+            raise OSError(f"Unable to open file {filename!r} for writing: it is already open read-only")
+        if mode in ("w-", "x"):
+            raise FileExistsError(f"Unable to create file {filename!r}: file exists")
+        raise OSError(f"Unable to create file {filename!r}: unable to truncate a file which is already open")
+    try:
+        hier = Hierarchy(location, mode)
+    except NotFound:
+        raise FileNotFoundError(2, f"Unable to synchronously open file (unable to open file: name = '{filename}', "
+                                   "errno = 2, error message = 'No such file or directory')", filename) from None
+    except AlreadyExists:
+        raise FileExistsError(17, f"Unable to synchronously create file (unable to open file: name = '{filename}', "
+                                  "errno = 17, error message = 'File exists')", filename) from None
+    except SciSwiftError as e:
+        raise OSError(f"Unable to open file {filename!r}: {e}") from e
+    handle = FileHandle(NativeFile(hier), key, filename, location.display)
+    with _OPEN_LOCK:
+        _OPEN[key] = handle
+    return handle
+
+
+def _open_local_blob(filename: str, path: str, mode: str) -> FileHandle:
+    from sciswift.h5.nodetree import NodeFile
+
+    if mode != "r":
+        raise OSError(f"Unable to open {filename!r} in mode {mode!r}: it is a single-file format, opened read-only")
+    from sciswift.formats import registry
+
+    fh = open(path, "rb")
+    try:
+        head = fh.read(registry.HEAD_BYTES)
+        fh.seek(0)
+        plugin = registry.detect(path, head)
+        root = plugin.open(fh, path)
+    except BaseException:
+        fh.close()
+        raise
+    return FileHandle(NodeFile(root, owned=[fh]), ("local-blob", os.path.abspath(path), id(root)), filename, path)
+
+
+def _blob_handle(filename: str, target: str, mode: str) -> FileHandle | None:
+    """A handle on the object named exactly ``target``, if there is one."""
+    from sciswift.store.url import parse_location
+
+    try:
+        location = parse_location(target)
+    except InvalidInput:
+        return None
+    if not location.prefix:
+        return None
+    try:
+        info = location.store.head_object(location.container, location.prefix)
+    except (NotFound, SciSwiftError):
+        return None
+    if mode != "r":
+        raise OSError(f"Unable to open {filename!r} in mode {mode!r}: it is a single object, opened read-only")
+    from sciswift.formats import registry
+    from sciswift.h5.nodetree import NodeFile
+
+    root = registry.open_object(location.store, location.container, location.prefix, info=info)
+    return FileHandle(NodeFile(root), ("blob", _store_key(location), id(root)), filename, location.display)
+
+
+def _open(filename: str, mode: str) -> FileHandle:
+    from sciswift.store.url import is_url
+
+    if is_url(filename):
+        if mode in ("r", "r+", "a"):
+            blob = _blob_handle(filename, filename, mode)
+            if blob is not None:
+                return blob
+        return _open_native(filename, filename, mode)
+    if _path_resolver is not None:
+        return _open_native(filename, _path_resolver(filename), mode)
+    path = os.path.abspath(filename)
+    if os.path.isfile(path):
+        if mode == "w":
+            os.unlink(path)  # 'w' truncates whatever was there, as h5py does
+        elif mode in ("w-", "x"):
+            raise FileExistsError(17, f"Unable to synchronously create file (file exists: '{filename}')", filename)
+        else:
+            return _open_local_blob(filename, path, mode)
+    if mode in ("r", "r+") and not os.path.exists(path):
+        raise FileNotFoundError(2, f"Unable to synchronously open file (unable to open file: name = '{filename}', "
+                                   "errno = 2, error message = 'No such file or directory')", filename)
+    return _open_native(filename, path, mode)
+
+
+def open_external(handle: FileHandle, filename: str) -> File:
+    """The file an external link in ``handle``'s file names (relative names are
+    taken relative to that file's directory), opened with its access mode."""
+    from sciswift.store.url import is_url
+
+    target = filename
+    if not is_url(filename) and not os.path.isabs(filename):
+        base = handle.filename
+        if is_url(base):
+            target = posixpath.join(posixpath.dirname(base), filename)
+        else:
+            cand = os.path.join(os.path.dirname(os.path.abspath(base)), filename)
+            target = cand if os.path.exists(cand) or _path_resolver is not None else filename
+    return File(target, handle.mode)
+
+
+class File(Group):
+    """An HDF5-style file in an object store (or a blob opened through a format
+    plugin). Modes: ``r`` (default), ``r+``, ``w``, ``w-``/``x``, ``a``."""
+
+    __slots__ = ()
+
+    def __init__(self, name: Any, mode: str = "r", driver: Any = None, libver: Any = None,
+                 userblock_size: Any = None, swmr: bool = False, rdcc_nslots: Any = None,
+                 rdcc_nbytes: Any = None, rdcc_w0: Any = None, track_order: Any = None,
+                 fs_strategy: Any = None, fs_persist: bool = False, fs_threshold: int = 1,
+                 fs_page_size: Any = None, page_buf_size: Any = None, min_meta_keep: int = 0,
+                 min_raw_keep: int = 0, locking: Any = None, alignment_threshold: int = 1,
+                 alignment_interval: int = 1, meta_block_size: Any = None, **kwds: Any) -> None:
+        if isinstance(name, FileHandle):
+            super().__init__(name, "", "/")
+            return
+        if mode is None:
+            mode = "r"
+        if mode not in _MODES:
+            raise ValueError("Invalid mode; must be one of r, r+, w, w-, x, a")
+        if driver not in (None, "sec2", "stdio"):
+            raise ValueError(f"sciswift has no driver {driver!r}: files live in object stores")
+        filename = _filename(name)
+        handle = _open(filename, "w-" if mode == "x" else mode)
+        super().__init__(handle, "", "/")
+        if track_order and handle.backend.writable and mode in ("w", "w-", "x") or (
+                track_order and mode == "a" and not len(self)):
+            backend = handle.backend
+            if hasattr(backend, "_edit_reserved"):
+                backend._edit_reserved("", lambda r: r.__setitem__("track_order", True))
+
+    @classmethod
+    def _from_handle(cls, handle: FileHandle) -> File:
+        obj = cls.__new__(cls)
+        Group.__init__(obj, handle, "", "/")
+        return obj
+
+    @property
+    def filename(self) -> str:
+        return self._h.filename
+
+    @property
+    def mode(self) -> str:
+        return self._h.mode
+
+    @property
+    def driver(self) -> str:
+        return "sciswift"
+
+    @property
+    def libver(self) -> tuple[str, str]:
+        return ("earliest", "latest")
+
+    @property
+    def userblock_size(self) -> int:
+        return 0
+
+    @property
+    def swmr_mode(self) -> bool:
+        return False
+
+    @property
+    def meta_block_size(self) -> int:
+        return 2048
+
+    def close(self) -> None:
+        """Write pending metadata and close the file; every object from it becomes
+        invalid. Closing twice is harmless."""
+        self._h.close()
+
+    def flush(self) -> None:
+        """Write pending metadata (chunks are already stored)."""
+        if not self._h.closed:
+            self._h.backend.flush()
+
+    def __enter__(self) -> File:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        if not self._h.closed:
+            self.close()
+
+    def __reduce__(self) -> Any:
+        raise TypeError("h5py objects cannot be pickled")
+
+    def __getstate__(self) -> Any:
+        raise TypeError("h5py objects cannot be pickled")
+
+    def __repr__(self) -> str:
+        if self._h.closed:
+            return "<Closed HDF5 file>"
+        return '<HDF5 file "%s" (mode %s)>' % (os.path.basename(self.filename), self.mode)
+
+
+def is_hdf5(name: Any) -> bool:
+    """True if ``name`` opens as a native file (or an HDF5 blob)."""
+    try:
+        with File(name, "r"):
+            return True
+    except (OSError, ValueError, NotImplementedError):
+        return False

@@ -1,0 +1,535 @@
+"""Groups: a dict-like view of named members (objects and links), h5py style."""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+import numpy as np
+
+from sciswift.errors import AlreadyExists, NotFound
+from sciswift.h5.backend import ARRAY, DATATYPE, EXTERNAL, GROUP, HARD, SOFT, Entry
+from sciswift.h5.base import ANON, HLObject, ItemsViewHDF5, KeysViewHDF5, ValuesViewHDF5, name_str
+from sciswift.h5.links import ExternalLink, HardLink, SoftLink
+from sciswift.h5.refs import Reference, RegionReference
+
+__all__ = ["Group"]
+
+#: Soft links may point at soft links; HDF5 stops following after this many.
+_MAX_LINK_DEPTH = 16
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+def _components(name: str) -> list[str]:
+    return [c for c in name.split("/") if c and c != "."]
+
+
+class _Resolved:
+    """Where a name led: the file handle, the node path there, the name to report,
+    and the kind of object."""
+
+    __slots__ = ("handle", "path", "name", "kind")
+
+    def __init__(self, handle: Any, path: str, name: str | None, kind: str) -> None:
+        self.handle = handle
+        self.path = path
+        self.name = name
+        self.kind = kind
+
+
+def make_object(handle: Any, path: str, name: str | None, kind: str) -> HLObject:
+    from sciswift.h5.dataset import Dataset
+    from sciswift.h5.datatype import Datatype
+    from sciswift.h5.files import File
+
+    if kind == ARRAY:
+        return Dataset(handle, path, name, handle.backend.array(path))
+    if kind == DATATYPE:
+        return Datatype(handle, path, name)
+    if path == "":
+        return File._from_handle(handle)
+    return Group(handle, path, name)
+
+
+class Group(HLObject, MutableMapping[str, Any]):
+    """A group of named members. Paths may be relative ("a/b") or absolute ("/a")."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------ resolution
+    def _display(self, name: str, parts: list[str]) -> str | None:
+        if name.startswith("/"):
+            return "/" + "/".join(parts)
+        if self._name is None:
+            return None
+        base = self._name.rstrip("/")
+        return base + "/" + "/".join(parts) if parts else (self._name or "/")
+
+    def _resolve(self, name: str, *, follow_last: bool = True) -> _Resolved | None:
+        """Follow ``name`` (links included) from this group; None if it leads nowhere."""
+        handle = self._h
+        backend = self._backend
+        parts = _components(name)
+        base = "" if name.startswith("/") else self._path
+        display = self._display(name, parts)
+        full = base
+        for p in parts:
+            full = _join(full, p)
+        entry = backend.lookup(full)
+        if entry is not None and (not entry.is_link or not follow_last):
+            return _Resolved(handle, full, display, entry.kind)
+        return self._walk(handle, base, parts, display, follow_last, 0)
+
+    def _walk(self, handle: Any, base: str, parts: list[str], display: str | None, follow_last: bool,
+              depth: int) -> _Resolved | None:
+        if depth > _MAX_LINK_DEPTH:
+            return None
+        cur = base
+        if not parts:
+            entry = handle.backend.lookup(cur)
+            return None if entry is None else _Resolved(handle, cur, display, entry.kind)
+        for i, comp in enumerate(parts):
+            last = i == len(parts) - 1
+            path = _join(cur, comp)
+            entry = handle.backend.lookup(path)
+            if entry is None:
+                return None
+            if entry.is_link and (follow_last or not last):
+                target = self._follow(handle, cur, entry, depth)
+                if target is None:
+                    return None
+                handle, path, kind = target.handle, target.path, target.kind
+            else:
+                kind = entry.kind
+            if last:
+                return _Resolved(handle, path, display, kind)
+            if kind != GROUP:
+                return None
+            cur = path
+        return None
+
+    def _follow(self, handle: Any, cur: str, entry: Entry, depth: int) -> _Resolved | None:
+        if entry.kind == HARD:
+            e = handle.backend.lookup(entry.target)
+            return None if e is None else _Resolved(handle, entry.target, None, e.kind)
+        if entry.kind == SOFT:
+            target = entry.target
+            base = "" if target.startswith("/") else cur
+            return self._walk(handle, base, _components(target), None, True, depth + 1)
+        if entry.kind == EXTERNAL:
+            from sciswift.h5.files import open_external
+
+            try:
+                ext = open_external(handle, entry.filename)
+            except FileNotFoundError:
+                return None
+            return self._walk(ext._h, "", _components(entry.target), None, True, depth + 1)
+        return None
+
+    # ------------------------------------------------------------ access
+    def __getitem__(self, name: Any) -> Any:
+        if isinstance(name, Reference):
+            return self._deref(name)
+        name = name_str(name)
+        if name == "":
+            raise ValueError("Unable to open object: empty name")
+        res = self._resolve(name)
+        if res is None:
+            if self._h.closed:
+                raise ValueError("Invalid location identifier (file is closed)")
+            raise KeyError("Unable to synchronously open object (object '%s' doesn't exist)" % posixpath.basename(name.rstrip("/")))
+        return make_object(res.handle, res.path, res.name, res.kind)
+
+    def _deref(self, ref: Reference) -> Any:
+        if not ref:
+            raise ValueError("Invalid HDF5 object reference (null reference)")
+        path = ref.path or ""
+        res = self.file._resolve(path)
+        if res is None:
+            raise KeyError("Unable to open object by reference: %s no longer exists" % path)
+        obj = make_object(res.handle, res.path, res.name, res.kind)
+        return obj
+
+    def get(self, name: Any, default: Any = None, getclass: bool = False, getlink: bool = False) -> Any:
+        """Member ``name``, or ``default``; with ``getclass`` its class, with ``getlink``
+        its link (HardLink/SoftLink/ExternalLink), or both (the link's class)."""
+        from sciswift.h5.dataset import Dataset
+        from sciswift.h5.datatype import Datatype
+
+        if not (getclass or getlink):
+            try:
+                return self[name]
+            except KeyError:
+                return default
+        if isinstance(name, Reference):
+            raise TypeError("get with getclass/getlink needs a name, not a reference")
+        name = name_str(name)
+        if name not in self and not self._is_link(name):
+            return default
+        if getclass and not getlink:
+            res = self._resolve(name)
+            if res is None:
+                return default
+            return {GROUP: Group, ARRAY: Dataset, DATATYPE: Datatype}[res.kind]
+        entry = self._entry(name)
+        if entry is None:
+            return default
+        if entry.kind == SOFT:
+            return SoftLink if getclass else SoftLink(entry.target)
+        if entry.kind == EXTERNAL:
+            return ExternalLink if getclass else ExternalLink(entry.filename, entry.target)
+        return HardLink if getclass else HardLink()
+
+    def _entry(self, name: str) -> Entry | None:
+        parent, _, last = name.rstrip("/").rpartition("/")
+        if parent or name.startswith("/"):
+            res = self._resolve(parent or "/")
+            if res is None or res.kind != GROUP:
+                return None
+            return res.handle.backend.lookup(_join(res.path, last))  # type: ignore[no-any-return]
+        return self._backend.lookup(_join(self._path, last))  # type: ignore[no-any-return]
+
+    def _is_link(self, name: str) -> bool:
+        entry = self._entry(name)
+        return entry is not None and entry.is_link
+
+    def __contains__(self, name: object) -> bool:
+        if self._h.closed:
+            return False
+        try:
+            key = name_str(name)
+        except (TypeError, ValueError):
+            return False
+        if key == "":
+            return False
+        return self._resolve(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        names = self._backend.members(self._path)
+        if self._path == "":
+            names = [n for n in names if n != ANON]
+        yield from names
+
+    def __reversed__(self) -> Iterator[str]:
+        yield from reversed(list(self))
+
+    def __len__(self) -> int:
+        names = self._backend.members(self._path)
+        return len(names) - (1 if self._path == "" and ANON in names else 0)
+
+    def keys(self) -> KeysViewHDF5:  # type: ignore[override]
+        return KeysViewHDF5(self)
+
+    def values(self) -> ValuesViewHDF5:  # type: ignore[override]
+        return ValuesViewHDF5(self)
+
+    def items(self) -> ItemsViewHDF5:  # type: ignore[override]
+        return ItemsViewHDF5(self)
+
+    def __repr__(self) -> str:
+        if not self:
+            return "<Closed HDF5 group>"
+        namestr = '"%s"' % self._name if self._name is not None else "(anonymous)"
+        return "<HDF5 group %s (%d members)>" % (namestr, len(self))
+
+    def _ipython_key_completions_(self) -> list[str]:
+        return list(self)
+
+    # -------------------------------------------------------------- creating
+    def _new_path(self, name: Any, *, intermediate: bool = True) -> tuple[Any, str, str | None]:
+        """``(handle, node path, display name)`` for a new member called ``name``;
+        missing intermediate groups are created. ValueError if the name is taken."""
+        self._check_writable()
+        if name is None:
+            backend = self._backend
+            if backend.lookup(ANON) is None:
+                backend.create_group(ANON)
+            return self._h, _join(ANON, uuid.uuid4().hex), None
+        name = name_str(name)
+        parts = _components(name)
+        if not parts:
+            raise ValueError("Unable to create object: name %r names no new member" % name)
+        base = "" if name.startswith("/") else self._path
+        display = self._display(name, parts)
+        handle = self._h
+        cur = base
+        for comp in parts[:-1]:
+            path = _join(cur, comp)
+            entry = handle.backend.lookup(path)
+            if entry is None:
+                handle.backend.create_group(path)
+                cur = path
+                continue
+            if entry.is_link:
+                target = self._follow(handle, cur, entry, 0)
+                if target is None or target.kind != GROUP:
+                    raise ValueError(f"Unable to create {name!r}: {comp!r} is not a group")
+                handle, cur = target.handle, target.path
+                continue
+            if entry.kind != GROUP:
+                raise ValueError(f"Unable to create {name!r}: {comp!r} is not a group")
+            cur = path
+        path = _join(cur, parts[-1])
+        if handle.backend.lookup(path) is not None:
+            raise ValueError("Unable to synchronously create object (name already exists)")
+        return handle, path, display
+
+    def create_group(self, name: Any, track_order: bool | None = None) -> Group:
+        """Create a group (and any missing intermediate groups)."""
+        handle, path, display = self._new_path(name)
+        try:
+            handle.backend.create_group(path, bool(track_order))
+        except AlreadyExists:
+            raise ValueError("Unable to synchronously create group (name already exists)") from None
+        return Group(handle, path, display)
+
+    def require_group(self, name: Any) -> Group:
+        """The group ``name``, created if missing; TypeError if something else is there."""
+        if name not in self:
+            return self.create_group(name)
+        grp = self[name]
+        if not isinstance(grp, Group):
+            raise TypeError("Incompatible object (%s) already exists" % grp.__class__.__name__)
+        return grp
+
+    def create_dataset(self, name: Any, shape: Any = None, dtype: Any = None, data: Any = None, **kwds: Any) -> Any:
+        """Create a dataset (h5py's arguments: chunks, maxshape, compression,
+        compression_opts, shuffle, fletcher32, scaleoffset, fillvalue, track_order ...).
+        Arguments are checked before anything is created."""
+        from sciswift.h5.create import make_spec
+        from sciswift.h5.dataset import Dataset
+
+        self._check_writable()
+        track_order = bool(kwds.pop("track_order", None))
+        for key in ("dcpl", "dapl", "efile_prefix", "virtual_prefix", "rdcc_nslots", "rdcc_nbytes", "rdcc_w0"):
+            kwds.pop(key, None)
+        spec, arr = make_spec(shape, dtype, data, **kwds)
+        handle, path, display = self._new_path(name)
+        try:
+            backend = handle.backend.create_array(path, spec, track_order)
+        except AlreadyExists:
+            raise ValueError("Unable to synchronously create dataset (name already exists)") from None
+        except NotFound as e:
+            raise ValueError(f"Unable to create dataset {name!r}: {e}") from None
+        dset = Dataset(handle, path, display, backend)
+        if arr is not None:
+            try:
+                if spec.shape and math_prod(spec.shape) and arr.shape != spec.shape:
+                    arr = arr.reshape(spec.shape)
+                if math_prod(spec.shape):
+                    dset[()] = arr
+            except BaseException:
+                handle.backend.delete(path)
+                raise
+        return dset
+
+    def require_dataset(self, name: Any, shape: Any, dtype: Any, exact: bool = False, **kwds: Any) -> Any:
+        """The dataset ``name`` if it has this shape and a compatible dtype (exactly
+        this dtype with ``exact``); created if missing. TypeError on a mismatch."""
+        from sciswift.h5.dataset import Dataset
+
+        if name not in self:
+            return self.create_dataset(name, *(shape, dtype), **kwds)
+        if isinstance(shape, (int, np.integer)):
+            shape = (int(shape),)
+        dset = self[name]
+        if not isinstance(dset, Dataset):
+            raise TypeError("Incompatible object (%s) already exists" % dset.__class__.__name__)
+        if shape != dset.shape:
+            if "maxshape" not in kwds:
+                raise TypeError("Shapes do not match (existing %s vs new %s)" % (dset.shape, shape))
+            if kwds["maxshape"] != dset.maxshape:
+                raise TypeError("Max shapes do not match (existing %s vs new %s)" % (dset.maxshape, kwds["maxshape"]))
+        if exact:
+            if np.dtype(dtype) != dset.dtype:
+                raise TypeError("Datatypes cannot be cast (existing %s vs new %s)" % (dset.dtype, dtype))
+        elif not np.can_cast(np.dtype(dtype), dset.dtype):
+            raise TypeError("Datatypes cannot be cast (existing %s vs new %s)" % (dset.dtype, dtype))
+        return dset
+
+    def create_dataset_like(self, name: Any, other: Any, **kwupdate: Any) -> Any:
+        """A new dataset with ``other``'s shape, dtype, chunks, filters and fill value."""
+        for k in ("shape", "dtype", "chunks", "compression", "compression_opts", "scaleoffset", "shuffle",
+                  "fletcher32", "fillvalue"):
+            kwupdate.setdefault(k, getattr(other, k))
+        if other.chunks is not None and other.maxshape != other.shape:
+            kwupdate.setdefault("maxshape", other.maxshape)
+        return self.create_dataset(name, **kwupdate)
+
+    def create_virtual_dataset(self, name: Any, layout: Any, fillvalue: Any = None) -> Any:
+        from sciswift.h5.vds import create_virtual
+
+        return create_virtual(self, name, layout, fillvalue)
+
+    def build_virtual_dataset(self, name: Any, shape: Any, dtype: Any, maxshape: Any = None,
+                              fillvalue: Any = None) -> Any:
+        from sciswift.h5.vds import VirtualBuilder
+
+        return VirtualBuilder(self, name, shape, dtype, maxshape, fillvalue)
+
+    # ------------------------------------------------------- links, deletion
+    def __setitem__(self, name: Any, obj: Any) -> None:
+        from sciswift.h5.datatype import Datatype
+
+        self._check_writable()
+        if isinstance(obj, HLObject):
+            if obj._h.key != self._h.key:
+                raise ValueError("Unable to create link (interfile hard links are not allowed)")
+            handle, path, _ = self._new_path(name)
+            if obj._name is None and obj._path.startswith(ANON + "/"):
+                handle.backend.move(obj._path, path)
+                obj._path = path
+                obj._name = "/" + path
+            else:
+                handle.backend.set_link(path, Entry(HARD, obj._path))
+        elif isinstance(obj, SoftLink):
+            handle, path, _ = self._new_path(name)
+            handle.backend.set_link(path, Entry(SOFT, obj.path))
+        elif isinstance(obj, ExternalLink):
+            handle, path, _ = self._new_path(name)
+            handle.backend.set_link(path, Entry(EXTERNAL, obj.path, obj.filename))
+        elif isinstance(obj, np.dtype):
+            handle, path, _ = self._new_path(name)
+            handle.backend.create_datatype(path, obj)
+        elif isinstance(obj, Datatype):
+            handle, path, _ = self._new_path(name)
+            handle.backend.set_link(path, Entry(HARD, obj._path))
+        else:
+            self.create_dataset(name, data=obj)
+
+    def __delitem__(self, name: Any) -> None:
+        name = name_str(name)
+        if not self._backend.writable:
+            raise KeyError("Couldn't delete link: file is open read-only")
+        parts = _components(name)
+        if not parts:
+            raise KeyError("Couldn't delete link: %r names no member" % name)
+        parent = "/".join(parts[:-1])
+        if name.startswith("/"):
+            parent = "/" + parent
+        res = self._resolve(parent) if parent not in ("", "/") else None
+        if parent in ("", "/"):
+            handle = self._h
+            ppath = "" if name.startswith("/") else self._path
+        elif res is None or res.kind != GROUP:
+            raise KeyError("Couldn't delete link (component not found): %r" % name)
+        else:
+            handle, ppath = res.handle, res.path
+        path = _join(ppath, parts[-1])
+        try:
+            handle.backend.delete(path)
+        except (KeyError, NotFound):
+            raise KeyError("Couldn't delete link (object '%s' doesn't exist)" % parts[-1]) from None
+
+    def move(self, source: Any, dest: Any) -> None:
+        """Rename ``source`` to ``dest`` (both paths in this file)."""
+        self._check_writable()
+        source = name_str(source)
+        dest = name_str(dest)
+        if source == dest:
+            return
+        src = self._resolve(source, follow_last=False)
+        if src is None:
+            raise KeyError("Unable to move object: source %r doesn't exist" % source)
+        handle, path, _ = self._new_path(dest)
+        if handle.key != src.handle.key:
+            raise ValueError("Unable to move object across files")
+        handle.backend.move(src.path, path)
+
+    def copy(self, source: Any, dest: Any, name: Any = None, shallow: bool = False, expand_soft: bool = False,
+             expand_external: bool = False, expand_refs: bool = False, without_attrs: bool = False) -> None:
+        """Copy an object (and, for groups, everything below it) to ``dest`` (a group
+        or a path, in this file or another)."""
+        from sciswift.h5.copying import copy_object
+
+        copy_object(self, source, dest, name, shallow=shallow, expand_soft=expand_soft,
+                    expand_external=expand_external, expand_refs=expand_refs, without_attrs=without_attrs)
+
+    # ------------------------------------------------------------ visiting
+    def visit(self, func: Callable[[str], Any]) -> Any:
+        """Call ``func(name)`` for every object below this group (each object once,
+        by one of its names); stop and return the first non-None result."""
+        return self.visititems(lambda name, obj: func(name))
+
+    def visititems(self, func: Callable[[str, Any], Any]) -> Any:
+        seen: set[tuple[Any, str]] = set()
+        return self._visit_objects(self._h, self._path, "", func, seen)
+
+    def _visit_objects(self, handle: Any, path: str, prefix: str, func: Callable[[str, Any], Any],
+                       seen: set[tuple[Any, str]]) -> Any:
+        backend = handle.backend
+        for member in backend.members(path):
+            if path == "" and member == ANON:
+                continue
+            child = _join(path, member)
+            rel = _join(prefix, member)
+            entry = backend.lookup(child)
+            if entry is None or entry.kind in (SOFT, EXTERNAL):
+                continue
+            target = child
+            kind = entry.kind
+            if entry.kind == HARD:
+                e = backend.lookup(entry.target)
+                if e is None:
+                    continue
+                target, kind = entry.target, e.kind
+            if (handle.key, target) in seen:
+                continue
+            seen.add((handle.key, target))
+            base = self._name.rstrip("/") if self._name else ""
+            obj = make_object(handle, target, f"{base}/{rel}" if self._name is not None else None, kind)
+            ret = func(rel, obj)
+            if ret is not None:
+                return ret
+            if kind == GROUP:
+                ret = self._visit_objects(handle, target, rel, func, seen)
+                if ret is not None:
+                    return ret
+        return None
+
+    def visit_links(self, func: Callable[[str], Any]) -> Any:
+        """Call ``func(name)`` for every link below this group (links are not followed)."""
+        return self.visititems_links(lambda name, link: func(name))
+
+    def visititems_links(self, func: Callable[[str, Any], Any]) -> Any:
+        return self._visit_links(self._h.backend, self._path, "", func)
+
+    def _visit_links(self, backend: Any, path: str, prefix: str, func: Callable[[str, Any], Any]) -> Any:
+        for member in backend.members(path):
+            if path == "" and member == ANON:
+                continue
+            child = _join(path, member)
+            rel = _join(prefix, member)
+            entry = backend.lookup(child)
+            if entry is None:
+                continue
+            if entry.kind == SOFT:
+                link: Any = SoftLink(entry.target)
+            elif entry.kind == EXTERNAL:
+                link = ExternalLink(entry.filename, entry.target)
+            else:
+                link = HardLink()
+            ret = func(rel, link)
+            if ret is not None:
+                return ret
+            if entry.kind == GROUP:
+                ret = self._visit_links(backend, child, rel, func)
+                if ret is not None:
+                    return ret
+        return None
+
+    # Views of a region reference in a group context are not meaningful.
+    def _region(self, ref: RegionReference) -> Any:
+        return self._deref(ref)
+
+
+def math_prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n

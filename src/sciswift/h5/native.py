@@ -1,0 +1,406 @@
+"""The native backend: an HDF5-style file as a Zarr v3 hierarchy (the engine).
+
+What HDF5 has and Zarr lacks is kept under the reserved attribute key (``_sciswift``,
+docs/layout.md): on groups ``links`` (soft, external and extra hard links by name),
+``track_order`` and ``order`` (creation order of members), ``datatype`` (a named
+datatype is a group carrying its dtype spec); on every node ``attrs`` (typed
+attribute values, see ``attrvalues``) and ``track_order``; on arrays ``maxshape``,
+``layout`` ("contiguous" when created without chunks), ``filters`` (what h5py
+reports), ``empty`` (null dataspace), ``h5dtype`` (a top-level array dtype, stored
+as raw bytes) and ``dims`` (dimension scales).
+
+Metadata changes go through the Hierarchy, which keeps them in memory until
+flush/close; chunk data goes straight to the store through the engine's Array.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sciswift.engine.array import Array
+from sciswift.engine.codecs import build_codecs
+from sciswift.engine.dtypes import describe, dtype_to_spec, spec_to_dtype
+from sciswift.engine.hierarchy import Hierarchy, parent_of
+from sciswift.engine.metadata import RESERVED, ArrayMeta
+from sciswift.h5.attrvalues import decode_attr, encode_attr
+from sciswift.h5.backend import (
+    ARRAY,
+    DATATYPE,
+    EXTERNAL,
+    GROUP,
+    HARD,
+    SOFT,
+    ArrayBackend,
+    ArraySpec,
+    Entry,
+    FileBackend,
+)
+
+__all__ = ["NativeFile", "NativeArray"]
+
+_GROUP = Entry(GROUP)
+_ARRAY = Entry(ARRAY)
+_DATATYPE = Entry(DATATYPE)
+
+
+def _utf8(s: str) -> bytes:
+    return s.encode("utf-8", "surrogatepass")
+
+
+def _reserved(doc: dict[str, Any]) -> dict[str, Any]:
+    return (doc.get("attributes") or {}).get(RESERVED) or {}
+
+
+def _split(path: str) -> tuple[str, str]:
+    parent, _, name = path.rpartition("/")
+    return parent, name
+
+
+class NativeArray(ArrayBackend):
+    """A dataset backed by an engine Array."""
+
+    def __init__(self, file: NativeFile, path: str, arr: Array) -> None:
+        self._file = file
+        self.path = path
+        self._arr = arr
+        res = arr.meta.attributes.get(RESERVED) or {}
+        self._h5dtype = spec_to_dtype(res["h5dtype"]) if "h5dtype" in res else None
+        self.dtype = self._h5dtype if self._h5dtype is not None else arr.dtype
+
+    @property
+    def _res(self) -> dict[str, Any]:
+        return self._arr.meta.attributes.get(RESERVED) or {}
+
+    @property
+    def shape(self) -> tuple[int, ...]:  # type: ignore[override]
+        return self._arr.meta.shape
+
+    @property
+    def chunks(self) -> tuple[int, ...] | None:
+        if self._res.get("layout") == "contiguous":
+            return None
+        return self._arr.meta.chunks
+
+    @property
+    def maxshape(self) -> tuple[int | None, ...]:
+        ms = self._res.get("maxshape")
+        if ms is None:
+            return self.shape
+        return tuple(None if m is None else int(m) for m in ms)
+
+    @property
+    def fillvalue(self) -> Any:
+        fill = self._arr.fill_value
+        if self._h5dtype is not None:
+            base, sub = self._h5dtype.subdtype  # type: ignore[misc]
+            return np.frombuffer(np.asarray(fill).tobytes(), dtype=base).reshape(sub).copy()
+        return fill
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        return dict(self._res.get("filters") or {})
+
+    @property
+    def empty(self) -> bool:
+        return bool(self._res.get("empty"))
+
+    @property
+    def reserved(self) -> dict[str, Any]:
+        return self._res
+
+    def update_reserved(self, **entries: Any) -> None:
+        attrs = dict(self._arr.meta.attributes)
+        res = dict(attrs.get(RESERVED) or {})
+        for k, v in entries.items():
+            if v is None:
+                res.pop(k, None)
+            else:
+                res[k] = v
+        attrs[RESERVED] = res
+        self._file.h.set_attributes(self.path, attrs)
+
+    @property
+    def dimension_names(self) -> list[str | None] | None:
+        return self._arr.meta.dimension_names
+
+    def set_dimension_name(self, axis: int, name: str | None) -> None:
+        names = list(self._arr.meta.dimension_names or [None] * len(self.shape))
+        names[axis] = name
+        self._arr.meta.dimension_names = None if all(n is None for n in names) else names
+        self._file.h.update_array(self.path)
+
+    def read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
+        out = self._arr.read(selection)
+        if self._h5dtype is not None:
+            base, sub = self._h5dtype.subdtype  # type: ignore[misc]
+            out = np.ascontiguousarray(out).view(base).reshape(out.shape + sub)
+        return out
+
+    def write(self, selection: tuple[slice, ...], value: np.ndarray[Any, Any]) -> None:
+        if self._h5dtype is not None:
+            base, sub = self._h5dtype.subdtype  # type: ignore[misc]
+            shape = tuple(len(range(*s.indices(n))) for s, n in zip(selection, self.shape))
+            full = np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=base), shape + sub))
+            value = full.reshape(shape + (-1,)).view(self._arr.dtype).reshape(shape)
+        self._arr.write(selection, value)
+
+    def resize(self, shape: tuple[int, ...]) -> None:
+        self._file.h.resize(self.path, shape)
+
+    def stored_chunks(self) -> int | None:
+        return self._arr.nchunks_stored()
+
+
+class NativeFile(FileBackend):
+    """An open file in the native layout."""
+
+    def __init__(self, hier: Hierarchy) -> None:
+        self.h = hier
+        self.writable = hier.writable
+        self._arrays: dict[str, NativeArray] = {}
+
+    # ----------------------------------------------------------------- reads
+    def _doc(self, path: str) -> dict[str, Any]:
+        doc = self.h.get(path)
+        if doc is None:
+            raise KeyError(path)
+        return doc
+
+    def lookup(self, path: str) -> Entry | None:
+        doc = self.h.get(path)
+        if doc is not None:
+            if doc["node_type"] == "array":
+                return _ARRAY
+            if "datatype" in _reserved(doc):
+                return _DATATYPE
+            return _GROUP
+        if not path:
+            return None
+        parent, name = _split(path)
+        pdoc = self.h.get(parent)
+        if pdoc is None:
+            return None
+        link = (_reserved(pdoc).get("links") or {}).get(name)
+        if link is None:
+            return None
+        if link[0] == "external":
+            return Entry(EXTERNAL, link[2], link[1])
+        return Entry(SOFT if link[0] == "soft" else HARD, link[1])
+
+    def track_order(self, path: str) -> bool:
+        return bool(_reserved(self._doc(path)).get("track_order"))
+
+    def members(self, path: str) -> list[str]:
+        doc = self._doc(path)
+        res = _reserved(doc)
+        names = self.h.children(path)
+        links = res.get("links")
+        if links:
+            names = names + [n for n in links if n not in names]
+            if not res.get("track_order"):
+                names.sort(key=_utf8)
+        if res.get("track_order"):
+            order = {n: i for i, n in enumerate(res.get("order") or [])}
+            names = sorted(names, key=lambda n: (order.get(n, len(order)), _utf8(n)))
+        return names
+
+    def attr_names(self, path: str) -> list[str]:
+        doc = self._doc(path)
+        attrs = doc.get("attributes") or {}
+        names = [k for k in attrs if k != RESERVED]
+        if not (attrs.get(RESERVED) or {}).get("track_order"):
+            names.sort(key=_utf8)
+        return names
+
+    def has_attr(self, path: str, name: str) -> bool:
+        return name != RESERVED and name in (self._doc(path).get("attributes") or {})
+
+    def get_attr(self, path: str, name: str) -> Any:
+        attrs = self._doc(path).get("attributes") or {}
+        if name == RESERVED or name not in attrs:
+            raise KeyError(name)
+        typed = ((attrs.get(RESERVED) or {}).get("attrs") or {}).get(name)
+        return decode_attr(attrs[name], typed, f"attribute {name!r} of /{path}")
+
+    def array(self, path: str) -> NativeArray:
+        arr = self._arrays.get(path)
+        if arr is None or arr._arr is not self.h._arrays.get(path):
+            arr = self._arrays[path] = NativeArray(self, path, self.h.array(path))
+        return arr
+
+    def datatype(self, path: str) -> np.dtype[Any]:
+        return spec_to_dtype(_reserved(self._doc(path))["datatype"])
+
+    # ---------------------------------------------------------------- writes
+    def _edit_reserved(self, path: str, fn: Any) -> None:
+        attrs = dict(self._doc(path).get("attributes") or {})
+        res = dict(attrs.get(RESERVED) or {})
+        fn(res)
+        if res:
+            attrs[RESERVED] = res
+        else:
+            attrs.pop(RESERVED, None)
+        self.h.set_attributes(path, attrs)
+
+    def set_attr(self, path: str, name: str, value: Any) -> None:
+        plain, typed = encode_attr(value)
+        attrs = dict(self._doc(path).get("attributes") or {})
+        res = dict(attrs.get(RESERVED) or {})
+        tattrs = dict(res.get("attrs") or {})
+        if typed is not None:
+            tattrs[name] = typed
+        else:
+            tattrs.pop(name, None)
+        if tattrs:
+            res["attrs"] = tattrs
+        else:
+            res.pop("attrs", None)
+        if res:
+            attrs[RESERVED] = res
+        else:
+            attrs.pop(RESERVED, None)
+        attrs.pop(name, None)
+        attrs[name] = plain
+        self.h.set_attributes(path, attrs)
+
+    def del_attr(self, path: str, name: str) -> None:
+        attrs = dict(self._doc(path).get("attributes") or {})
+        if name == RESERVED or name not in attrs:
+            raise KeyError(name)
+        del attrs[name]
+        res = dict(attrs.get(RESERVED) or {})
+        tattrs = dict(res.get("attrs") or {})
+        if tattrs.pop(name, None) is not None:
+            if tattrs:
+                res["attrs"] = tattrs
+            else:
+                res.pop("attrs", None)
+            if res:
+                attrs[RESERVED] = res
+            else:
+                attrs.pop(RESERVED, None)
+        self.h.set_attributes(path, attrs)
+
+    def _added(self, path: str) -> None:
+        parent, name = _split(path)
+        pdoc = self._doc(parent)
+        if _reserved(pdoc).get("track_order"):
+            self._edit_reserved(parent, lambda r: r.__setitem__("order", [*(r.get("order") or []), name]))
+
+    def _removed(self, path: str) -> None:
+        parent, name = _split(path)
+        pdoc = self.h.get(parent)
+        if pdoc is not None and name in (_reserved(pdoc).get("order") or []):
+            self._edit_reserved(parent, lambda r: r.__setitem__("order", [n for n in r["order"] if n != name]))
+
+    def create_group(self, path: str, track_order: bool = False) -> None:
+        attrs = {RESERVED: {"track_order": True}} if track_order else None
+        self.h.create_group(path, attrs)
+        self._added(path)
+
+    def create_datatype(self, path: str, dtype: np.dtype[Any]) -> None:
+        self.h.create_group(path, {RESERVED: {"datatype": dtype_to_spec(dtype)}})
+        self._added(path)
+
+    def create_array(self, path: str, spec: ArraySpec, track_order: bool = False) -> NativeArray:
+        dt = spec.dtype
+        extras: dict[str, Any] = {}
+        fill = spec.fillvalue
+        if dt.subdtype is not None:
+            extras["h5dtype"] = dtype_to_spec(dt)
+            base, sub = dt.subdtype
+            engine_dt = np.dtype(f"V{dt.itemsize}")
+            raw = np.zeros(sub, base) if fill is None else np.broadcast_to(np.asarray(fill, dtype=base), sub)
+            fill = np.frombuffer(np.ascontiguousarray(raw).tobytes(), dtype=engine_dt)[0]
+        else:
+            engine_dt = dt
+        info = describe(engine_dt)
+        codecs, filters = build_codecs(
+            info,
+            compression=spec.compression,
+            compression_opts=spec.compression_opts,
+            shuffle=spec.shuffle,
+            fletcher32=spec.fletcher32,
+            scaleoffset=spec.scaleoffset,
+        )
+        filt = dict(filters)
+        if spec.unknown_filters:
+            filt["unknown"] = list(spec.unknown_filters)
+            filt.setdefault("compression", "unknown")
+        if filt:
+            extras["filters"] = filt
+        if spec.maxshape is not None and tuple(spec.maxshape) != tuple(spec.shape):
+            extras["maxshape"] = list(spec.maxshape)
+        if spec.chunks is None:
+            extras["layout"] = "contiguous"
+        if spec.empty:
+            extras["empty"] = True
+        if track_order:
+            extras["track_order"] = True
+        if fill is None:
+            from sciswift.engine.dtypes import default_fill
+
+            fill = default_fill(engine_dt)
+        meta = ArrayMeta.create(
+            tuple(spec.shape), tuple(spec.storage_chunks), info, codecs, fill,
+            attributes={RESERVED: extras} if extras else None,
+        )
+        arr = self.h.create_array(path, meta)
+        self._added(path)
+        nat = self._arrays[path] = NativeArray(self, path, arr)
+        return nat
+
+    def set_link(self, path: str, entry: Entry) -> None:
+        parent, name = _split(path)
+        if entry.kind == EXTERNAL:
+            value = ["external", entry.filename, entry.target]
+        else:
+            value = ["soft" if entry.kind == SOFT else "hard", entry.target]
+        self._edit_reserved(parent, lambda r: r.__setitem__("links", {**(r.get("links") or {}), name: value}))
+        self._added(path)
+
+    def delete(self, path: str) -> None:
+        entry = self.lookup(path)
+        if entry is None:
+            raise KeyError(path)
+        parent, name = _split(path)
+        if entry.is_link:
+            def drop(r: dict[str, Any]) -> None:
+                links = dict(r.get("links") or {})
+                links.pop(name, None)
+                if links:
+                    r["links"] = links
+                else:
+                    r.pop("links", None)
+
+            self._edit_reserved(parent, drop)
+        else:
+            self.h.delete(path)
+            for p in [p for p in self._arrays if p == path or p.startswith(path + "/")]:
+                del self._arrays[p]
+        self._removed(path)
+
+    def move(self, src: str, dst: str) -> None:
+        entry = self.lookup(src)
+        if entry is None:
+            raise KeyError(src)
+        if entry.is_link:
+            self.set_link(dst, entry)
+            self.delete(src)
+            return
+        self.h.move(src, dst)
+        for p in [p for p in self._arrays if p == src or p.startswith(src + "/")]:
+            del self._arrays[p]
+        self._removed(src)
+        self._added(dst)
+
+    def flush(self) -> None:
+        self.h.flush()
+
+    def close(self) -> None:
+        self.h.close()
+
+    def parent_exists(self, path: str) -> bool:
+        return self.h.kind(parent_of(path)) == "group"

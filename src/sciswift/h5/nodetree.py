@@ -1,0 +1,122 @@
+"""The read-only backend: the node tree a format plugin presents
+(``sciswift.formats.base``: GroupNode, ArrayNode, LinkNode), behind the same
+interface as the native backend, so h5py's Group/Dataset API (indexing, fields,
+attrs) works on FITS, Parquet, HDF5 blobs and the rest unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sciswift.formats.base import ArrayNode, GroupNode, LinkNode, Node
+from sciswift.h5.backend import ARRAY, EXTERNAL, GROUP, SOFT, ArrayBackend, Entry, FileBackend
+
+__all__ = ["NodeFile", "NodeArray"]
+
+_GROUP = Entry(GROUP)
+_ARRAY = Entry(ARRAY)
+
+
+class NodeArray(ArrayBackend):
+    """A dataset over an ArrayNode (reads only)."""
+
+    def __init__(self, node: ArrayNode) -> None:
+        self._node = node
+        self.dtype = node.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:  # type: ignore[override]
+        return tuple(self._node.shape)
+
+    @property
+    def chunks(self) -> tuple[int, ...] | None:
+        return self._node.chunks
+
+    @property
+    def fillvalue(self) -> Any:
+        return self._node.fillvalue
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        comp = self._node.compression
+        return {"compression": comp} if comp else {}
+
+    def read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
+        return self._node.read(tuple(selection))
+
+
+class NodeFile(FileBackend):
+    """An opened object (or local file) in a non-native format."""
+
+    writable = False
+
+    def __init__(self, root: GroupNode, owned: list[Any] | None = None) -> None:
+        self.root = root
+        self._owned = list(owned or [])
+        self._arrays: dict[str, NodeArray] = {}
+
+    def _node(self, path: str) -> Node | None:
+        node: Node = self.root
+        if not path:
+            return node
+        for comp in path.split("/"):
+            if not isinstance(node, GroupNode):
+                return None
+            try:
+                if comp not in node:
+                    return None
+                node = node[comp]
+            except KeyError:
+                return None
+        return node
+
+    def lookup(self, path: str) -> Entry | None:
+        node = self._node(path)
+        if node is None:
+            return None
+        if isinstance(node, LinkNode):
+            if node.filename:
+                return Entry(EXTERNAL, node.target, node.filename)
+            return Entry(SOFT, node.target)
+        if isinstance(node, ArrayNode):
+            return _ARRAY
+        return _GROUP
+
+    def members(self, path: str) -> list[str]:
+        node = self._node(path)
+        if not isinstance(node, GroupNode):
+            raise KeyError(path)
+        return list(node.keys())
+
+    def attr_names(self, path: str) -> list[str]:
+        node = self._node(path)
+        if node is None:
+            raise KeyError(path)
+        return list(node.attrs)
+
+    def get_attr(self, path: str, name: str) -> Any:
+        node = self._node(path)
+        if node is None:
+            raise KeyError(path)
+        return node.attrs[name]
+
+    def array(self, path: str) -> NodeArray:
+        arr = self._arrays.get(path)
+        if arr is None:
+            node = self._node(path)
+            if not isinstance(node, ArrayNode):
+                raise KeyError(path)
+            arr = self._arrays[path] = NodeArray(node)
+        return arr
+
+    def datatype(self, path: str) -> np.dtype[Any]:
+        raise KeyError(f"/{path} is not a named datatype")
+
+    def close(self) -> None:
+        try:
+            self.root.close()
+        finally:
+            owned, self._owned = self._owned, []
+            for res in reversed(owned):
+                res.close()

@@ -1,0 +1,113 @@
+"""``import sciswift.h5py as h5py``: the h5py API with files in object stores.
+
+Everything a program uses from h5py's top level is here under the same names:
+File, Group, Dataset, Datatype, AttributeManager, the link classes, Empty,
+references, the dtype helpers, MultiBlockSlice, virtual dataset classes,
+``filters``, ``version`` and ``get_config``. Low-level modules (h5d, h5s, ...)
+are not: sciswift has no HDF5 library underneath. ``h5t`` and ``h5r`` exist only
+as small namespaces holding the public names h5py also exports at top level.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import numpy as np
+
+from sciswift import __version__
+from sciswift.h5 import filters
+from sciswift.h5 import (
+    AttributeManager,
+    Dataset,
+    Datatype,
+    DimensionManager,
+    Empty,
+    ExternalLink,
+    File,
+    Group,
+    HardLink,
+    MultiBlockSlice,
+    Reference,
+    RegionReference,
+    SoftLink,
+    VirtualLayout,
+    VirtualSource,
+    check_dtype,
+    check_enum_dtype,
+    check_opaque_dtype,
+    check_ref_dtype,
+    check_string_dtype,
+    check_vlen_dtype,
+    enum_dtype,
+    is_hdf5,
+    opaque_dtype,
+    ref_dtype,
+    regionref_dtype,
+    special_dtype,
+    string_dtype,
+    vlen_dtype,
+)
+from sciswift.h5.dtypes import string_info
+
+__all__ = [
+    "AttributeManager", "Dataset", "Datatype", "DimensionManager", "Empty", "ExternalLink", "File", "Group",
+    "HardLink", "MultiBlockSlice", "Reference", "RegionReference", "SoftLink", "VirtualLayout", "VirtualSource",
+    "check_dtype", "check_enum_dtype", "check_opaque_dtype", "check_ref_dtype", "check_string_dtype",
+    "check_vlen_dtype", "enum_dtype", "is_hdf5", "opaque_dtype", "ref_dtype", "regionref_dtype", "special_dtype",
+    "string_dtype", "vlen_dtype", "filters", "version", "get_config", "h5t", "h5r", "enable_ipython_completer",
+    "__version__",
+]
+
+
+class _Config:
+    """What ``h5py.get_config()`` reports; only ``track_order`` changes behaviour
+    (new groups and files track creation order)."""
+
+    track_order = False
+    complex_names = ("r", "i")
+    bool_names = ("FALSE", "TRUE")
+    default_file_mode = "r"
+    mpi = False
+    ros3 = False
+    direct_vfd = False
+    swmr_min_hdf5_version = None
+    vds_min_hdf5_version = None
+    read_byte_strings = True
+
+
+_CONFIG = _Config()
+
+
+def get_config() -> _Config:
+    return _CONFIG
+
+
+version = types.SimpleNamespace(
+    version=__version__,
+    version_tuple=tuple(int(x) for x in __version__.split(".")[:3]),
+    hdf5_version="sciswift",
+    hdf5_version_tuple=(0, 0, 0),
+    api_version="3.16",
+    api_version_tuple=(3, 16),
+    numpy_version=np.__version__,
+    info=f"sciswift {__version__} (h5py-compatible API), numpy {np.__version__}",
+)
+
+#: Public names h5py also exports through its low-level modules.
+h5t = types.SimpleNamespace(
+    string_dtype=string_dtype, vlen_dtype=vlen_dtype, enum_dtype=enum_dtype, opaque_dtype=opaque_dtype,
+    special_dtype=special_dtype, check_dtype=check_dtype, check_vlen_dtype=check_vlen_dtype,
+    check_string_dtype=check_string_dtype, check_enum_dtype=check_enum_dtype,
+    check_opaque_dtype=check_opaque_dtype, check_ref_dtype=check_ref_dtype, ref_dtype=ref_dtype,
+    regionref_dtype=regionref_dtype, string_info=string_info,
+)
+h5r = types.SimpleNamespace(Reference=Reference, RegionReference=RegionReference)
+
+
+def enable_ipython_completer() -> None:
+    """Tab completion of members works through ``_ipython_key_completions_``."""
+
+
+def __getattr__(name: str) -> Any:
+    raise AttributeError(f"module 'sciswift.h5py' has no attribute {name!r}")

@@ -57,7 +57,7 @@ def compare_table(root: Any, table: pa.Table, where: str) -> int:
     nulls = root[NULLS_GROUP] if NULLS_GROUP in root.keys() else None
     checked = 0
     unsupported = {s.split(" (")[0] for s in root.attrs.get("_unsupported_columns", [])}
-    for path, arrow_type, _, _ in flatten_fields(table.schema):
+    for path, _type, _, _ in flatten_fields(table.schema):
         key = path.replace("/", "_")
         if path in unsupported:
             assert key not in root.keys()

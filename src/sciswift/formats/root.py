@@ -23,7 +23,8 @@ Mapping:
   directory's ``_unsupported_objects`` attribute lists each with its class.
 
 Keys are the names without ``;cycle`` (the highest cycle wins, as in uproot); a
-``/`` in a name becomes ``_``. Branch data is read by entry range
+``/`` in a name becomes ``_``; a second branch of the same name (Delphes trees have
+them) becomes ``<name>_2``. Branch data is read by entry range
 (``branch.array(entry_start, entry_stop)``), so uproot fetches only the baskets
 that hold the entries selected.
 """
@@ -36,7 +37,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, MemoryArray
-from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, vlen_dtype, vlen_str_dtype
+from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, unique_name, vlen_dtype, vlen_str_dtype
 
 __all__ = ["ROOTPlugin", "branch_dtype"]
 
@@ -58,9 +59,9 @@ def branch_dtype(branch: Any) -> tuple[np.dtype[Any], tuple[int, ...], str] | No
         return None
     if isinstance(interp, (AsDtype, AsDouble32, AsFloat16)) and not isinstance(interp.to_dtype, type):
         to = np.dtype(interp.to_dtype)
-        if to.names:
-            return None
         base, inner = (to.subdtype if to.subdtype else (to, ()))
+        if base.names:  # structured leaves (leaf lists of several members)
+            return None
         return base.newbyteorder("="), tuple(inner), "fixed"
     if isinstance(interp, AsJagged) and isinstance(interp.content, (AsDtype, AsDouble32, AsFloat16)):
         to = np.dtype(interp.content.to_dtype)
@@ -139,8 +140,11 @@ class _ROOTFile:
         unsupported: list[str] = []
         group = LazyGroup(attrs=lambda: {**attrs, **(
             {"_unsupported_branches": _str_array(unsupported)} if unsupported else {})})
+        taken: set[str] = set()
         for branch in branches:
-            name = branch.name.replace("/", "_")
+            # A tree may hold two branches of one name (Delphes does): _2, _3 ...
+            name = unique_name(branch.name.replace("/", "_"), taken)
+            taken.add(name)
             if branch.branches:
                 group.add(name, lambda b=branch: self._branches_group(
                     b.branches, entries, {"class": _typename(b)}, f"{where}/{b.name}"

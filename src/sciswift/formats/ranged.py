@@ -250,11 +250,28 @@ class RangedFile(io.RawIOBase):
 
     # ------------------------------------------------------------ many ranges
     def fetch(self, spans: Sequence[tuple[int, int]], gap: int | None = None) -> list[bytes]:
-        """The bytes of each ``(start, stop)`` span, in the order given, bypassing the
-        cache. Spans closer than ``gap`` (default ``coalesce_gap``) share one GET;
-        for a remote store the GETs run concurrently."""
+        """The bytes of each ``(start, stop)`` span, in the order given. Spans the
+        cache holds whole are served from it; the others are fetched without filling
+        the cache, spans closer than ``gap`` (default ``coalesce_gap``) sharing one
+        GET, concurrently for a remote store."""
         if not spans:
             return []
+        # Spans already held whole by the cache (a small object is, after the read of
+        # its head) cost nothing.
+        cached: dict[int, bytes] = {}
+        with self._lock:
+            for i, (start, stop) in enumerate(spans):
+                hit = self._cache.find(start)
+                stop = min(stop, self.size)
+                if hit is not None and hit[0] + len(hit[1]) >= stop:
+                    cached[i] = hit[1][start - hit[0] : stop - hit[0]]
+        if cached:
+            with self.stats._lock:
+                self.stats.cache_hits += 1
+            rest = [i for i in range(len(spans)) if i not in cached]
+            fetched = self.fetch([spans[i] for i in rest], gap) if rest else []
+            cached.update(zip(rest, fetched, strict=True))
+            return [cached[i] for i in range(len(spans))]
         gap = self.coalesce_gap if gap is None else gap
         merged = _coalesce(spans, gap, self.size)
         if len(merged) > 1 and not self._is_local:

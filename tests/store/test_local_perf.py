@@ -12,6 +12,7 @@ The per-operation costs are printed, not asserted (run with ``-s`` to see them, 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -44,7 +45,8 @@ def _median_ms(fn: Callable[[], Any], repeat: int = 15) -> float:
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStore, list[str], float]]:
-    store = LocalStore(tmp_path_factory.mktemp("big"), durable=False)
+    root = tmp_path_factory.mktemp("big")
+    store = LocalStore(root, durable=False)
     store.create_container("c")
     names = _names()
     t = time.perf_counter()
@@ -52,6 +54,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStore, 
         store.put_many("c", {n: b"chunk" for n in names[i : i + 10_000]})
     yield store, names, time.perf_counter() - t
     store.close()
+    shutil.rmtree(root)  # 100,000 files: do not leave them to pytest's retained tmp dirs
 
 
 @pytest.mark.slow  # building the container takes 6-12 s on the 2-core machine

@@ -350,7 +350,7 @@ class FITSPlugin(FormatPlugin):
             hdus.insert(0, fits.PrimaryHDU())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # HIERARCH notices for long keywords
-            fits.HDUList(hdus).writeto(sink, output_verify="silentfix")
+            fits.HDUList(hdus).writeto(_PlainSink(sink), output_verify="silentfix")
 
     def _hdu_for(self, key: str, node: Node, name: str, first: bool) -> Any:
         from astropy.io import fits
@@ -379,7 +379,7 @@ class FITSPlugin(FormatPlugin):
         data = read_all(data_node) if data_node is not None else None
         extname = None if (first and key == "PRIMARY") else key
         if data is not None and data.dtype.names:
-            hdu = fits.BinTableHDU(self._table(data, key, name), header=header)
+            hdu = fits.BinTableHDU.from_columns(self._table(data, key, name), header=header)
         else:
             if data is not None and (data.dtype.hasobject or data.dtype.kind not in "biuf"):
                 raise NotSupported(
@@ -442,6 +442,28 @@ class FITSPlugin(FormatPlugin):
             )
         code = _tform(items[0].dtype, field, key, name)
         return fits.Column(name=field, format=f"P{code}()", array=np.array(items, dtype=object))
+
+
+class _PlainSink:
+    """The writing half of a binary file, without a ``name``: astropy treats a
+    file-like object with a name as a path on disk (and stats it)."""
+
+    mode = "wb"
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self._sink = sink
+
+    def write(self, data: bytes) -> int:
+        return self._sink.write(data)
+
+    def flush(self) -> None:
+        self._sink.flush()
+
+    def tell(self) -> int:
+        return self._sink.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._sink.seek(offset, whence)
 
 
 def _tform(dtype: np.dtype[Any], field: str, key: str, name: str) -> str:

@@ -91,6 +91,7 @@ class NpyPlugin(FormatPlugin):
         _refuse_attrs(root, "/", name, ".npy")
         node = root[members[0]]
         assert isinstance(node, ArrayNode)
+        _refuse_attrs(node, f"/{members[0]}", name, ".npy")
         npformat.write_array(sink, _plain_array(node, f"/{members[0]}", name, ".npy"), allow_pickle=False)
 
 

@@ -63,6 +63,7 @@ __all__ = [
     "RECOVERY_INTERVAL",
     "create_index",
     "merge_meta",
+    "peek_info",
 ]
 
 META_FILE = "container.json"
@@ -545,19 +546,7 @@ class Container:
         meta = self.read_meta()
         with self.read_txn() as conn:
             count, used = conn.execute("SELECT object_count, bytes_used FROM stats").fetchone()
-        return ContainerInfo(
-            name=self.name,
-            object_count=count,
-            bytes_used=used,
-            timestamp=meta["created"],
-            metadata=dict(meta["metadata"]),
-            system=dict(meta["system"]),
-        )
-
-    def totals(self) -> tuple[int, int]:
-        with self.read_txn() as conn:
-            count, used = conn.execute("SELECT object_count, bytes_used FROM stats").fetchone()
-        return count, used
+        return _container_info(self.name, meta, count, used)
 
     def list(self, params: ListingParams) -> list[ObjectInfo | Subdir]:
         with self.read_txn() as conn:
@@ -724,6 +713,36 @@ def _copy_body(src_fd: int, fd: int, size: int, trailer: bytes) -> None:
             n = os.pwrite(fd, block, pos)
         pos += n
     os.pwrite(fd, trailer, size)
+
+
+def _container_info(name: str, meta: dict[str, Any], count: int, used: int) -> ContainerInfo:
+    return ContainerInfo(
+        name=name,
+        object_count=count,
+        bytes_used=used,
+        timestamp=meta["created"],
+        metadata=dict(meta["metadata"]),
+        system=dict(meta["system"]),
+    )
+
+
+def peek_info(name: str, path: str) -> ContainerInfo | None:
+    """A container's info read without opening a handle (no recovery, no writer
+    connection: ~3x cheaper, for account totals and container listings over many
+    containers). None if it is gone or flagged deleted. Totals may lag behind a
+    writer that crashed in a container nobody has opened since, as Swift's
+    account totals lag behind its containers."""
+    try:
+        with open(os.path.join(path, META_FILE), "rb") as f:
+            meta = json.loads(f.read())
+        conn = sqlite3.connect(f"file:{os.path.join(path, INDEX_FILE)}?mode=ro", uri=True, timeout=60.0)
+    except FileNotFoundError:
+        return None
+    try:
+        count, used, deleted = conn.execute("SELECT object_count, bytes_used, deleted FROM stats").fetchone()
+    finally:
+        conn.close()
+    return None if deleted else _container_info(name, meta, count, used)
 
 
 def create_index(path: str, durable: bool) -> None:

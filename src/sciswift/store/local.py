@@ -76,6 +76,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import sqlite3
 import stat
 import threading
 import time
@@ -104,6 +105,7 @@ from sciswift.store._local_container import (
     FsckReport,
     create_index,
     merge_meta,
+    peek_info,
 )
 from sciswift.store._local_format import (
     WHOLE_READ_LIMIT,
@@ -480,13 +482,11 @@ class LocalStore(Store):
         acct = self._read_account()
         count = objects = used = 0
         for name in self._container_names():
-            try:
-                n, b = self._retrying(name, lambda c: c.totals())
-            except NotFound:
-                continue
-            count += 1
-            objects += n
-            used += b
+            info = self._container_info(name)
+            if info is not None:
+                count += 1
+                objects += info.object_count
+                used += info.bytes_used
         return AccountInfo(
             container_count=count,
             object_count=objects,
@@ -519,11 +519,23 @@ class LocalStore(Store):
             if isinstance(entry, Subdir):
                 out.append(entry)
                 continue
-            try:
-                out.append(self.head_container(entry))
-            except NotFound:
-                continue  # deleted since the directory was listed
+            info = self._container_info(entry)
+            if info is not None:  # else deleted since the directory was listed
+                out.append(info)
         return out
+
+    def _container_info(self, container: str) -> ContainerInfo | None:
+        """Info of a listed container: from its open handle if this store has one,
+        else peeked at without opening one; None if it is gone."""
+        try:
+            if container not in self._states:
+                try:
+                    return peek_info(container, os.path.join(self.root, container))
+                except (sqlite3.Error, ValueError, KeyError, TypeError):
+                    pass  # an index that needs opening (damaged, old): open it properly
+            return self.head_container(container)
+        except NotFound:
+            return None
 
     # --------------------------------------------------------------- objects
     def _open_file(self, container: str, name: str) -> tuple[int, str]:

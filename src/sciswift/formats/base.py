@@ -317,7 +317,9 @@ class FormatPlugin(ABC):
         """Open a stored object. The registry calls this; the default reads through
         ``obj.source`` with ``open``. Plugins that cache an index beside the object
         override it (and may still call ``open`` for the rest)."""
-        return self.open(obj.source, obj.display)
+        from typing import cast
+
+        return self.open(cast(BinaryIO, obj.source), obj.display)
 
     def write(self, root: GroupNode, sink: BinaryIO, name: str) -> None:
         """Write the tree under ``root`` as a file of this format to ``sink``.

@@ -26,13 +26,14 @@ from __future__ import annotations
 import csv as stdlib_csv
 import io
 import threading
+from functools import partial
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from sciswift.errors import NotSupported
 from sciswift.formats.arrow import NULLS_GROUP, ColumnType, column_type, fill_value, to_numpy
-from sciswift.formats.base import FormatPlugin, GroupNode
+from sciswift.formats.base import FormatPlugin, GroupNode, MemoryArray
 from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt
 
 __all__ = ["CSVPlugin", "sniff", "leading_comments", "skip_comment_rows"]
@@ -131,6 +132,10 @@ class _CSVTable:
             return self._columns[name]
 
 
+def _column(values: np.ndarray[Any, Any], fill: Any) -> LazyArray:
+    return LazyArray(values.shape, values.dtype, lambda sel: values[sel].copy(), fillvalue=fill)
+
+
 class _CSVRoot(LazyGroup):
     """Columns are known only once the file is parsed; so is the list of members."""
 
@@ -147,10 +152,9 @@ class _CSVRoot(LazyGroup):
         for name in table.column_names:
             values, mask, ct = self._csv.column(name)
             key = name.replace("/", "_") or "f"
-            self.add(key, lambda v=values, c=ct: LazyArray(v.shape, v.dtype, lambda s, v=v: v[s].copy(),
-                                                            fillvalue=fill_value(c)))
+            self.add(key, partial(_column, values, fill_value(ct)))
             if mask.any():
-                nulls.add(key, lambda m=mask: LazyArray(m.shape, m.dtype, lambda s, m=m: m[s].copy()))
+                nulls.add(key, partial(MemoryArray, mask))
         if nulls.keys():
             self.add(NULLS_GROUP, lambda: nulls)
         self._built = True

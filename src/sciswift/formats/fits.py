@@ -50,12 +50,13 @@ import io
 import re
 import warnings
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from sciswift.errors import NotSupported
-from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, Node
+from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, MemoryArray, Node
 from sciswift.formats.layout import c_order_spans
 from sciswift.formats.nodes import (
     LazyArray,
@@ -174,7 +175,7 @@ class _FITSFile:
     def root(self) -> GroupNode:
         root = _FITSRoot(self)
         for i, name in enumerate(hdu_names(self.hdus)):
-            root.add(name, lambda i=i: self._hdu_group(i))
+            root.add(name, partial(self._hdu_group, i))
         return root
 
     def _hdu_group(self, index: int) -> GroupNode:
@@ -270,7 +271,7 @@ class _LazyTable:
         cols = self.columns()
         group = LazyGroup()
         for n, a in cols.items():
-            group.add(n, lambda a=a: LazyArray(a.shape, a.dtype, lambda sel, a=a: a[sel].copy()))
+            group.add(n, partial(MemoryArray, a))
         return group
 
 

@@ -38,7 +38,8 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from functools import partial
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -327,13 +328,13 @@ class NetCDFPlugin(FormatPlugin):
     def _open_classic(self, source: RangedFile, name: str) -> GroupNode:
         with as_corrupt(name, "netCDF-3", "open"):
             source.seek(0)
-            header = parse_classic_header(source, source.size)
+            header = parse_classic_header(cast(BinaryIO, source), source.size)
         root = LazyGroup(attrs=header.attrs)
         for var in header.variables:
             attrs = dict(var.attrs)
             attrs["_dims"] = dims_attr([header.dims[d][0] for d in var.dimids])
-            root.add(var.name, lambda v=var, a=attrs: LazyArray(
-                header.shape(v), v.dtype, _guarded(_classic_reader(source, header, v), name), a
+            root.add(var.name, partial(
+                LazyArray, header.shape(var), var.dtype, _guarded(_classic_reader(source, header, var), name), attrs
             ))
         return root
 

@@ -53,7 +53,8 @@ def vlen_dtype(base: Any) -> np.dtype[Any]:
 
 def vlen_base(dtype: np.dtype[Any]) -> Any:
     """What a vlen dtype holds (``str``, ``bytes`` or a numpy dtype), or None."""
-    return (dtype.metadata or {}).get("vlen") if dtype.kind == "O" else None
+    metadata: dict[str, Any] = dict(dtype.metadata or {})
+    return metadata.get("vlen") if dtype.kind == "O" else None
 
 
 def full_selection(shape: tuple[int, ...]) -> tuple[slice, ...]:

@@ -26,7 +26,7 @@ import io
 import math
 import struct
 import zipfile
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -56,9 +56,9 @@ def read_npy_header(fp: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype[Any],
         # Version 3.0 (UTF-8 field names) has no public reader; use numpy's own
         # (private: numpy.lib._format_impl since numpy 2, numpy.lib.format before).
         try:
-            from numpy.lib._format_impl import _read_array_header
+            from numpy.lib._format_impl import _read_array_header  # type: ignore[attr-defined]
         except ImportError:  # numpy < 2
-            _read_array_header = npformat._read_array_header
+            _read_array_header = npformat._read_array_header  # type: ignore[attr-defined]
         shape, fortran, dtype = _read_array_header(fp, version)
     return tuple(shape), bool(fortran), np.dtype(dtype), fp.tell()
 
@@ -194,7 +194,7 @@ def _member_factory(zf: zipfile.ZipFile, source: RangedFile, info: zipfile.ZipIn
             return _npy_member(source, start, display, label)
         # Deflated (np.savez_compressed): no random access into the stream.
         with as_corrupt(display, label), zf.open(info) as fp:
-            data = npformat.read_array(io.BufferedReader(fp), allow_pickle=False)  # type: ignore[arg-type]
+            data = npformat.read_array(io.BufferedReader(fp), allow_pickle=False)  # type: ignore[arg-type,type-var]
         return MemoryArray(np.asarray(data))
 
     return make
@@ -203,7 +203,7 @@ def _member_factory(zf: zipfile.ZipFile, source: RangedFile, info: zipfile.ZipIn
 def _npy_member(source: RangedFile, start: int, name: str, label: str) -> ArrayNode:
     with as_corrupt(name, label, "open"):
         source.seek(start)
-        shape, fortran, dtype, data_offset = read_npy_header(source)
+        shape, fortran, dtype, data_offset = read_npy_header(cast(BinaryIO, source))
     if dtype.hasobject:
         raise NotSupported(
             f"cannot open {name}: it holds Python objects, which need pickle to load; "

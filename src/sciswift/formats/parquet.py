@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import partial
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -168,9 +169,9 @@ class ParquetPlugin(FormatPlugin):
             if ct.timezone:
                 attrs["timezone"] = ct.timezone
             dname = dataset_name(path)
-            root.add(dname, lambda p=path, c=ct, a=attrs: _column_node(pfile, p, c, a, False))
+            root.add(dname, partial(_column_node, pfile, path, ct, attrs, False))
             if pfile.may_have_nulls(path, nullable):
-                nulls.add(dname, lambda p=path, c=ct: _column_node(pfile, p, c, {}, True))
+                nulls.add(dname, partial(_column_node, pfile, path, ct, {}, True))
         if nulls.keys():
             root.add(NULLS_GROUP if NULLS_GROUP not in root else NULLS_GROUP + "_", lambda: nulls)
         if unsupported:

@@ -32,6 +32,7 @@ that hold the entries selected.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -91,18 +92,21 @@ class _ROOTFile:
             name = key.replace("/", "_")
             path = f"{where}/{name}"
             if cls in ("TDirectory", "TDirectoryFile"):
-                group.add(name, lambda k=key, p=path: self.directory_group(directory[k], p))
+                group.add(name, partial(self._member, self.directory_group, directory, key, path))
             elif cls in ("TTree", "TNtuple", "TNtupleD"):
-                group.add(name, lambda k=key, p=path: self.tree_group(directory[k], p))
+                group.add(name, partial(self._member, self.tree_group, directory, key, path))
             elif cls.startswith(HISTOGRAM_PREFIXES):
-                group.add(name, lambda k=key, p=path: self.histogram_group(directory[k], p))
+                group.add(name, partial(self._member, self.histogram_group, directory, key, path))
             elif cls.startswith("TParameter<"):
-                group.add(name, lambda k=key, c=cls: self._scalar(directory, k, c, "fVal"))
+                group.add(name, partial(self._scalar, directory, key, cls, "fVal"))
             elif cls in ("string", "TObjString"):
-                group.add(name, lambda k=key, c=cls: self._scalar(directory, k, c, None))
+                group.add(name, partial(self._scalar, directory, key, cls, None))
             else:
                 skipped.append(f"{name} ({cls})")
         return group
+
+    def _member(self, make: Any, directory: Any, key: str, path: str) -> Any:
+        return make(directory[key], path)
 
     def _scalar(self, directory: Any, key: str, cls: str, member: str | None) -> ArrayNode:
         with as_corrupt(f"{self.display}:{key}", self.label):
@@ -126,7 +130,7 @@ class _ROOTFile:
             attrs = {"title": str(hist.title), "class": hist.classname, "entries": float(hist.member("fEntries"))}
         group = LazyGroup(attrs=attrs)
         for k, v in members.items():
-            group.add(k, lambda v=v: MemoryArray(v))
+            group.add(k, partial(MemoryArray, v))
         return group
 
     def tree_group(self, tree: Any, where: str) -> GroupNode:
@@ -146,8 +150,8 @@ class _ROOTFile:
             name = unique_name(branch.name.replace("/", "_"), taken)
             taken.add(name)
             if branch.branches:
-                group.add(name, lambda b=branch: self._branches_group(
-                    b.branches, entries, {"class": _typename(b)}, f"{where}/{b.name}"
+                group.add(name, partial(
+                    self._branches_group, branch.branches, entries, {"class": _typename(branch)}, f"{where}/{branch.name}"
                 ))
                 continue
             kind = branch_dtype(branch)
@@ -155,9 +159,7 @@ class _ROOTFile:
                 unsupported.append(f"{name} ({_typename(branch)})")
                 continue
             # A branch may hold fewer entries than its tree (ROOT allows it).
-            group.add(name, lambda b=branch, k=kind: self._branch_node(
-                b, int(b.num_entries), k, f"{where}/{b.name}"
-            ))
+            group.add(name, partial(self._branch_node, branch, int(branch.num_entries), kind, f"{where}/{branch.name}"))
         return group
 
     def _branch_node(self, branch: Any, entries: int, kind: tuple[np.dtype[Any], tuple[int, ...], str], where: str) -> ArrayNode:

@@ -41,8 +41,8 @@ import struct
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, BinaryIO
+from functools import cache, partial
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -60,7 +60,7 @@ INDEX_VERSION = 1
 HEADER = struct.Struct("<QI")
 FOOTER = struct.Struct("<I")
 SCAN_BLOCK = 8 << 20
-KINDS = {"int64_list": np.dtype("int64"), "float_list": np.dtype("float32"), "bytes_list": None}
+KINDS: dict[str, np.dtype[Any]] = {"int64_list": np.dtype("int64"), "float_list": np.dtype("float32")}
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -324,7 +324,7 @@ def _feature_node(records: _Records, key: str, info: FeatureInfo, n: int) -> Laz
         else:
             return None
         dtype = vlen_bytes_dtype()
-    else:
+    elif info.kind in KINDS:
         base = KINDS[info.kind]
         if fixed:
             shape = (n,) if width == 1 else (n, width)
@@ -332,6 +332,8 @@ def _feature_node(records: _Records, key: str, info: FeatureInfo, n: int) -> Laz
         else:
             shape = (n,)
             dtype = vlen_dtype(base)
+    else:  # a key present only with empty features
+        return None
 
     def read(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         rows = selection[0]
@@ -354,6 +356,10 @@ def _feature_node(records: _Records, key: str, info: FeatureInfo, n: int) -> Laz
     return LazyArray(shape, dtype, read)
 
 
+def _same(node: LazyArray) -> LazyArray:
+    return node
+
+
 class TFRecordPlugin(FormatPlugin):
     """TFRecord files of tf.train.Example records."""
 
@@ -373,13 +379,13 @@ class TFRecordPlugin(FormatPlugin):
 
     def open(self, source: BinaryIO, name: str) -> GroupNode:
         ranged = source if isinstance(source, RangedFile) else RangedFile.from_fileobj(source, name)
-        return self._tree(ranged, RecordIndex.build(ranged, ranged.size, name), name)
+        return self._tree(ranged, RecordIndex.build(cast(BinaryIO, ranged), ranged.size, name), name)
 
     def open_stored(self, obj: StoredObject) -> GroupNode:
         data = obj.load_sidecar(INDEX_SUFFIX)
         index = RecordIndex.from_bytes(data, obj.info.etag) if data is not None else None
         if index is None:
-            index = RecordIndex.build(obj.source, obj.source.size, obj.display)
+            index = RecordIndex.build(cast(BinaryIO, obj.source), obj.source.size, obj.display)
             obj.save_sidecar(INDEX_SUFFIX, index.to_bytes(obj.info.etag))
         return self._tree(obj.source, index, obj.display)
 
@@ -401,7 +407,7 @@ class TFRecordPlugin(FormatPlugin):
             if node is None:
                 unsupported.append(key)
             else:
-                root.add(key.replace("/", "_"), lambda node=node: node)
+                root.add(key.replace("/", "_"), partial(_same, node))
         if unsupported:
             names = np.empty(len(unsupported), dtype=vlen_str_dtype())
             names[:] = unsupported

@@ -10,13 +10,13 @@ as small namespaces holding the public names h5py also exports at top level.
 
 from __future__ import annotations
 
+import sys
 import types
 from typing import Any
 
 import numpy as np
 
 from sciswift import __version__
-from sciswift.h5 import filters
 from sciswift.h5 import (
     AttributeManager,
     Dataset,
@@ -40,6 +40,7 @@ from sciswift.h5 import (
     check_string_dtype,
     check_vlen_dtype,
     enum_dtype,
+    filters,
     is_hdf5,
     opaque_dtype,
     ref_dtype,
@@ -48,6 +49,7 @@ from sciswift.h5 import (
     string_dtype,
     vlen_dtype,
 )
+from sciswift.h5 import h5py_warnings
 from sciswift.h5.dtypes import string_info
 
 __all__ = [
@@ -56,8 +58,12 @@ __all__ = [
     "check_dtype", "check_enum_dtype", "check_opaque_dtype", "check_ref_dtype", "check_string_dtype",
     "check_vlen_dtype", "enum_dtype", "is_hdf5", "opaque_dtype", "ref_dtype", "regionref_dtype", "special_dtype",
     "string_dtype", "vlen_dtype", "filters", "version", "get_config", "h5t", "h5r", "enable_ipython_completer",
-    "__version__",
+    "h5py_warnings", "__version__",
 ]
+
+# ``import h5py.h5py_warnings`` style imports resolve to the same module.
+sys.modules[__name__ + ".h5py_warnings"] = h5py_warnings
+sys.modules[__name__ + ".filters"] = filters
 
 
 class _Config:

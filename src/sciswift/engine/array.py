@@ -31,6 +31,10 @@ from sciswift.store.types import CREATE, IfMatch
 
 __all__ = ["Array", "ChunkCache"]
 
+# Indexing with a trailing Ellipsis keeps 0-d object arrays as views (``a[()]`` would
+# return the element itself, which cannot be assigned into).
+_E = (Ellipsis,)
+
 
 class ChunkCache:
     """Decoded chunks, least recently used first out, bounded in bytes.
@@ -212,7 +216,7 @@ class Array:
             key = self.chunk_key(p.coords)
             hit = self.cache.get(key)
             if hit is not None:
-                out[p.outer] = hit[1][p.inner]
+                out[p.outer + _E] = hit[1][p.inner + _E]
             else:
                 todo.append((key, p))
         if not todo:
@@ -232,15 +236,15 @@ class Array:
             raw = self.kv.get(key)
             if raw is None:
                 if self.dtype.kind == "O":
-                    region = out[p.outer]
+                    region = out[p.outer + _E]
                     for idx in np.ndindex(region.shape):
                         region[idx] = fill
                 else:
-                    out[p.outer] = fill
+                    out[p.outer + _E] = fill
                 continue
             chunk = self._decode(key, raw)
             self.cache.put(key, chunk)
-            out[p.outer] = chunk[p.inner]
+            out[p.outer + _E] = chunk[p.inner + _E]
 
     # ----------------------------------------------------------------- write
     def write(self, selection: Sequence[slice], value: Any) -> None:
@@ -270,11 +274,11 @@ class Array:
                     f.result()
 
     def _chunk_from(self, p: ChunkPiece, value: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        block = value[p.outer]
+        block = value[p.outer + _E]
         if block.shape == self.chunks:
             return np.ascontiguousarray(block)
         chunk = self._new_chunk()  # an edge chunk: pad beyond the array with fill
-        chunk[p.inner] = block
+        chunk[p.inner + _E] = block
         return chunk
 
     def _write_full(self, pieces: list[ChunkPiece], value: np.ndarray[Any, Any]) -> None:
@@ -324,7 +328,7 @@ class Array:
             if not self._concurrent:
                 chunk = self._load(key)
                 chunk = self._new_chunk() if chunk is None else np.array(chunk, copy=True)
-                chunk[p.inner] = value[p.outer]
+                chunk[p.inner + _E] = value[p.outer + _E]
                 self._store_chunk(key, chunk)
                 continue
             self._compare_and_swap(key, p, value)
@@ -352,7 +356,7 @@ class Array:
                 else:
                     etag, current = got[1], self._decode(key, got[0])
             chunk = self._new_chunk() if current is None else np.array(current, copy=True)
-            chunk[p.inner] = value[p.outer]
+            chunk[p.inner + _E] = value[p.outer + _E]
             data = self.pipeline.encode(chunk)
             try:
                 info = self.kv.set(key, data, mode=CREATE if etag is None else IfMatch(etag))

@@ -303,8 +303,19 @@ def default_fill(dt: np.dtype[Any]) -> Any:
         if v is bytes:
             return b""
         return np.zeros(0, dtype=v)
-    if dt.hasobject:
-        return np.zeros((), dt)[()]
+    if "ref" in meta:
+        ref = meta["ref"]
+        return ref() if isinstance(ref, type) else None
+    if dt.fields is not None and dt.hasobject:
+        # Object fields hold their own defaults (empty sequences/strings), not 0.
+        out = np.zeros((), dt)
+        for name in dt.names or ():
+            fdt = dt.fields[name][0]
+            if fdt.hasobject and fdt.fields is None and fdt.subdtype is None:
+                out[name][()] = default_fill(fdt)
+            elif fdt.hasobject and fdt.fields is not None:
+                out[name] = default_fill(fdt)
+        return out[()]
     return np.zeros((), dt)[()]
 
 

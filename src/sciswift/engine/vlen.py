@@ -55,6 +55,10 @@ def pack(value: Any, dt: np.dtype[Any]) -> bytes:
         return b"" if value is None else bytes(value)
     if vlen is not None:
         base = np.dtype(vlen)
+        if base.hasobject:
+            # Sequences of compounds holding objects: each element packed, length first.
+            items = np.asarray(value if value is not None else [], dtype=base).reshape(-1)
+            return b"".join(_LEN.pack(len(p)) + p for p in (pack(v, base) for v in items))
         arr = np.asarray(value if value is not None else [], dtype=base.newbyteorder("<") if base.itemsize > 1 else base)
         return np.ascontiguousarray(arr.reshape(-1)).tobytes()
     if _ref_of(dt) is not None:
@@ -84,6 +88,18 @@ def unpack(raw: bytes, dt: np.dtype[Any]) -> Any:
         return bytes(raw)
     if vlen is not None:
         base = np.dtype(vlen)
+        if base.hasobject:
+            elems = []
+            pos = 0
+            while pos < len(raw):
+                (n,) = _LEN.unpack_from(raw, pos)
+                pos += 4
+                elems.append(unpack(raw[pos : pos + n], base))
+                pos += n
+            seq = np.empty(len(elems), dtype=base)
+            for i, e in enumerate(elems):
+                seq[i] = e
+            return seq
         stored = base.newbyteorder("<") if base.itemsize > 1 else base
         if len(raw) % max(base.itemsize, 1):
             raise CorruptData(f"vlen element of {len(raw)} bytes is not a whole number of {base}")
@@ -101,7 +117,13 @@ def unpack(raw: bytes, dt: np.dtype[Any]) -> Any:
             if fdt.hasobject:
                 (n,) = _LEN.unpack_from(raw, pos)
                 pos += 4
-                out[name] = _as_elem(unpack(raw[pos : pos + n], fdt), fdt)
+                value = unpack(raw[pos : pos + n], fdt)
+                if fdt.fields is None and fdt.subdtype is None:
+                    # An object field: store the value itself (a sequence must not
+                    # be broadcast into the 0-d field).
+                    out[name][()] = value
+                else:
+                    out[name] = value
                 pos += n
             else:
                 out[name] = np.frombuffer(raw, dtype=fdt, count=1, offset=pos)[0]
@@ -127,10 +149,6 @@ def _objarray(items: list[Any]) -> np.ndarray[Any, Any]:
     for i, v in enumerate(items):
         arr[i] = v
     return arr
-
-
-def _as_elem(value: Any, dt: np.dtype[Any]) -> Any:
-    return value
 
 
 def encode_vlen(arr: np.ndarray[Any, Any], storage: str) -> bytes:

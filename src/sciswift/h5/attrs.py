@@ -10,7 +10,7 @@ import numpy as np
 from sciswift.engine.metadata import RESERVED
 from sciswift.h5.attrvalues import SubarrayValue, array_for_new_object
 from sciswift.h5.base import ItemsViewHDF5, KeysViewHDF5, ValuesViewHDF5
-from sciswift.h5.dtypes import normalize_dtype
+from sciswift.h5.dtypes import normalize_dtype, string_dtype
 from sciswift.h5.links import Empty
 
 if TYPE_CHECKING:
@@ -146,6 +146,8 @@ class AttributeManager(MutableMapping[str, Any]):
             raise ValueError("Shape of new attribute conflicts with shape of data")
         if tuple(shape) != data.shape:
             data = data.reshape(shape)
+        if dtype.kind == "S" or data.dtype.kind == "S":
+            _check_no_nul(data)
         try:
             value = _convert(data, dtype)
         except (ValueError, TypeError, OverflowError) as e:
@@ -153,21 +155,36 @@ class AttributeManager(MutableMapping[str, Any]):
         self._b.set_attr(self._path, name, value)
 
     def modify(self, name: Any, value: Any) -> None:
-        """Change an attribute's value, keeping its dtype and shape when they fit;
-        create it if it does not exist."""
+        """Change an attribute's value keeping its dtype (the shape must match, or
+        both hold one element); create it if it does not exist. TypeError if the
+        shape does not fit."""
         self._parent._check_writable()
         key = _attr_name(name)
         if key not in self:
             self.create(key, value)
             return
         old = self[key]
-        if isinstance(old, np.ndarray) or isinstance(old, np.generic):
+        if isinstance(old, Empty):
+            raise OSError("Empty attributes can't be modified")
+        if isinstance(old, str):
+            old_dtype = string_dtype()
+            old_shape: tuple[int, ...] = ()
+        else:
             old_arr = np.asarray(old)
-            new = np.asarray(value)
-            if new.shape == old_arr.shape and not old_arr.dtype.hasobject:
-                self.create(key, new.astype(old_arr.dtype))
-                return
-        self.create(key, value)
+            old_dtype, old_shape = old_arr.dtype, old_arr.shape
+        new = array_for_new_object(value, specified_dtype=old_dtype)
+        if new.shape != old_shape and not (new.size == 1 and int(np.prod(old_shape)) == 1):
+            raise TypeError("Shape of data is incompatible with existing attribute")
+        self.create(key, new.reshape(old_shape), dtype=old_dtype)
+
+
+def _check_no_nul(data: np.ndarray[Any, Any]) -> None:
+    # numpy drops trailing NULs of fixed-length strings; an embedded one would be
+    # silently cut by HDF5-style readers, so it is refused (as h5py does).
+    if data.dtype.kind == "S":
+        for v in data.reshape(-1).tolist():
+            if b"\x00" in v:
+                raise ValueError("Embedded NULL characters are not allowed in fixed-length string attributes")
 
 
 def _convert(data: np.ndarray[Any, Any], dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:

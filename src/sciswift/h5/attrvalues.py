@@ -202,8 +202,8 @@ def decode_attr(plain: Any, entry: dict[str, Any] | None, what: str = "attribute
             arr = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
         else:
             arr = decode_vlen(raw, info.storage, dt, shape)
-            if arr.dtype != dt:
-                arr = arr.astype(dt) if dt.names is None else arr
+            if dt.names is None:
+                arr = arr.view(dt) if arr.dtype == dt else arr.astype(dt)
     except CorruptData:
         raise
     except (KeyError, TypeError, ValueError) as e:

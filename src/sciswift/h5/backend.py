@@ -182,11 +182,11 @@ class FileBackend(ABC):
     def move(self, src: str, dst: str) -> None:
         raise self._readonly()
 
-    def flush(self) -> None:
-        pass
+    def flush(self) -> None:  # noqa: B027 - most read-only backends have nothing to flush
+        """Write pending changes."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027
+        """Release what the file holds open."""
 
     def walk(self, path: str = "") -> Iterator[str]:
         """Paths of every hard object under ``path``, parents first, in member order."""

@@ -26,7 +26,7 @@ def name_str(name: Any) -> str:
     if isinstance(name, bytes):
         name = name.decode("utf-8", "surrogateescape")
     elif not isinstance(name, str):
-        raise TypeError("Accessing a group is done with bytes or str, not {}".format(type(name)))
+        raise TypeError(f"Accessing a group is done with bytes or str, not {type(name)}")
     if "\x00" in name:
         raise ValueError(f"Name {name!r} contains a NUL character, which HDF5 names cannot hold")
     return name
@@ -113,7 +113,7 @@ class HLObject:
 
 class KeysViewHDF5(KeysView):  # type: ignore[type-arg]
     def __str__(self) -> str:
-        return "<KeysViewHDF5 {}>".format(list(self))
+        return f"<KeysViewHDF5 {list(self)}>"
 
     def __reversed__(self) -> Any:
         yield from reversed(self._mapping)  # type: ignore[call-overload]
@@ -137,7 +137,7 @@ class ValuesViewHDF5(ValuesView):  # type: ignore[type-arg]
             yield self._mapping.get(key)
 
     def __str__(self) -> str:
-        return "<ValuesViewHDF5 of {}>".format(type(self._mapping).__name__)
+        return f"<ValuesViewHDF5 of {type(self._mapping).__name__}>"
 
     __repr__ = __str__
 
@@ -158,6 +158,6 @@ class ItemsViewHDF5(ItemsView):  # type: ignore[type-arg]
             yield (key, self._mapping.get(key))
 
     def __str__(self) -> str:
-        return "<ItemsViewHDF5 of {}>".format(type(self._mapping).__name__)
+        return f"<ItemsViewHDF5 of {type(self._mapping).__name__}>"
 
     __repr__ = __str__

@@ -7,6 +7,7 @@ the file untouched.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,8 @@ from sciswift.engine.chunks import guess_chunks
 from sciswift.h5.attrvalues import array_for_new_object
 from sciswift.h5.backend import ArraySpec
 from sciswift.h5.dtypes import check_string_dtype, normalize_dtype, string_dtype
-from sciswift.h5.filters import FILTER_IDS, FilterRefBase, encode, filter_name
+from sciswift.h5.filters import FilterRefBase, encode, filter_name
+from sciswift.h5.h5py_warnings import H5pyDeprecationWarning
 from sciswift.h5.links import Empty
 
 __all__ = ["make_spec"]
@@ -89,6 +91,12 @@ def make_spec(
         raise ValueError(
             "Chunk shape must not be greater than data shape in any dimension. "
             f"{chunks} is not compatible with {shape_t}"
+        )
+    if dtype is None and data is None:
+        warnings.warn(
+            "Creating a dataset without passing data or dtype is deprecated. Pass an explicit dtype. "
+            "Using dtype='f4' will keep the current default behaviour.",
+            H5pyDeprecationWarning, stacklevel=4,
         )
     if dtype is None:
         dt = np.dtype("=f4") if data is None or isinstance(data, Empty) else data.dtype
@@ -165,9 +173,7 @@ def make_spec(
     if track_times not in (True, False, None):
         raise TypeError("track_times must be either True or False")
     if fill_time is not None and fill_time not in ("alloc", "never", "ifset"):
-        if isinstance(fill_time, str):
-            raise ValueError(f"Invalid fill_time: {fill_time!r}")
-        raise TypeError(f"fill_time must be a string, not {type(fill_time).__name__}")
+        raise ValueError(f"fill_time must be one of 'alloc', 'never', 'ifset', not {fill_time!r}")
 
     if (chunks is True or chunks is None and any((shuffle, fletcher32, compression, unknown, maxshape,
                                                   scaleoffset is not None))) and not empty and shape_t != ():
@@ -195,6 +201,8 @@ def make_spec(
             fill = np.asarray(fill.encode() if isinstance(fill, str) else fill, dtype=dt)[()]
         elif dt.kind == "O":
             fill = fillvalue
+        elif dt.names is not None and not isinstance(fillvalue, (tuple, np.void, np.ndarray)):
+            raise ValueError(f"Fill value {fillvalue!r} does not match compound type {dt}")
         else:
             fill = np.asarray(fillvalue, dtype=dt) if dt.subdtype is None else np.asarray(fillvalue)
             fill = fill[()] if dt.subdtype is None else fill
@@ -224,5 +232,3 @@ def _maxshape_list(maxshape: Any, shape: tuple[int, ...]) -> list[int | None] | 
         return [None] * len(shape)
     return list(maxshape)
 
-
-_ = FILTER_IDS

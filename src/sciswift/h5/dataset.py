@@ -11,9 +11,9 @@ import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
 from sciswift.h5.base import HLObject
-from sciswift.h5.dtypes import check_ref_dtype, check_vlen_dtype, normalize_dtype
+from sciswift.h5.dtypes import check_vlen_dtype
 from sciswift.h5.links import Empty
-from sciswift.h5.refs import Reference, RegionReference
+from sciswift.h5.refs import RegionReference
 from sciswift.h5.selection import Selection, select, split_fields
 
 if TYPE_CHECKING:
@@ -200,7 +200,11 @@ class Dataset(HLObject):
 
     @property
     def fillvalue(self) -> Any:
-        return self._arr.fillvalue
+        a = self._arr
+        fill = a.fillvalue
+        if check_vlen_dtype(a.dtype) in (str, bytes):
+            return fill.encode("utf-8", "surrogateescape") if isinstance(fill, str) else (fill or b"")
+        return fill
 
     @property
     def compression(self) -> str | None:
@@ -252,12 +256,18 @@ class Dataset(HLObject):
 
     @property
     def is_virtual(self) -> bool:
-        return bool(self._arr.reserved.get("virtual"))
+        return "virtual" in self._arr.reserved
 
     def virtual_sources(self) -> list[Any]:
         if not self.is_virtual:
             raise RuntimeError("Not a virtual dataset")
         return []
+
+    def make_scale(self, name: str = "") -> None:
+        """Make this dataset a dimension scale called ``name``."""
+        from sciswift.h5.dims import make_scale
+
+        make_scale(self, name)
 
     @property
     def is_scale(self) -> bool:
@@ -307,7 +317,12 @@ class Dataset(HLObject):
 
     # --------------------------------------------------------------- reading
     def astype(self, dtype: Any) -> AstypeWrapper:
-        return AstypeWrapper(self, normalize_dtype(dtype) if np.dtype(dtype).kind != "T" else np.dtype(dtype))
+        from sciswift.h5.dtypes import check_string_dtype
+
+        dt = np.dtype(dtype)
+        if dt.kind == "T" and check_string_dtype(self.dtype) is None:
+            raise TypeError("dset.astype('T') can only be used on datasets with an HDF5 string datatype")
+        return AstypeWrapper(self, dt)
 
     def asstr(self, encoding: str | None = None, errors: str = "strict") -> AsStrWrapper:
         from sciswift.h5.dtypes import check_string_dtype
@@ -379,24 +394,28 @@ class Dataset(HLObject):
         return np.asarray(out).astype(new_dtype)[()]
 
     def read_direct(self, dest: np.ndarray[Any, Any], source_sel: Any = None, dest_sel: Any = None) -> None:
-        """Read ``self[source_sel]`` into ``dest[dest_sel]`` (dest must be C-contiguous)."""
+        """Read ``self[source_sel]`` into ``dest[dest_sel]`` (dest must be C-contiguous,
+        shapes must match up to h5py's broadcasting). TypeError otherwise."""
         if not isinstance(dest, np.ndarray) or not dest.flags.c_contiguous:
             raise TypeError("dest must be a C-contiguous array")
-        data = self[source_sel if source_sel is not None else ()]
-        target = dest[dest_sel if dest_sel is not None else ()]
-        data = np.asarray(data)
-        if data.size != np.asarray(target).size and data.shape != target.shape:
-            raise TypeError("Can't broadcast %s -> %s" % (data.shape, np.shape(target)))
-        try:
-            dest[dest_sel if dest_sel is not None else ...] = data.reshape(np.shape(target)) if data.size == np.size(target) else data
-        except ValueError as e:
-            raise TypeError(str(e)) from e
+        if self._arr.empty:
+            raise TypeError("Empty datasets have no data to read")
+        data = np.asarray(self[source_sel if source_sel is not None else ()])
+        view = dest[dest_sel if dest_sel is not None else ...]
+        target = np.shape(view)
+        if data.shape != target:
+            if data.size != int(np.prod(target)):
+                raise TypeError("Can't broadcast %s -> %s" % (data.shape, target))
+            data = data.reshape(target)
+        dest[dest_sel if dest_sel is not None else ...] = data
 
     def write_direct(self, source: np.ndarray[Any, Any], source_sel: Any = None, dest_sel: Any = None) -> None:
         """Write ``source[source_sel]`` into ``self[dest_sel]``."""
         if not isinstance(source, np.ndarray) or not source.flags.c_contiguous:
             raise TypeError("source must be a C-contiguous array")
-        data = source[source_sel if source_sel is not None else ()]
+        if self._arr.empty:
+            raise TypeError("Empty datasets cannot be written to")
+        data = source[source_sel if source_sel is not None else ...]
         self[dest_sel if dest_sel is not None else ()] = data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
@@ -417,7 +436,7 @@ class Dataset(HLObject):
         chunks = self.chunks
         if chunks is None:
             raise TypeError("Dataset is not chunked")
-        return iter_chunks(self.shape or (), chunks, sel)
+        return iter(list(iter_chunks(self.shape or (), chunks, sel)))
 
     # --------------------------------------------------------------- writing
     def resize(self, size: Any, axis: int | None = None) -> None:
@@ -468,15 +487,7 @@ class Dataset(HLObject):
         target = mshape
         if dtype.subdtype is not None:
             target = mshape + dtype.subdtype[1]
-        if value.shape != target:
-            try:
-                value = np.broadcast_to(value, target)
-            except ValueError:
-                if value.size == math.prod(target) and (math.prod(target) or value.size == 0):
-                    value = value.reshape(target)
-                else:
-                    raise TypeError("Can't broadcast %s -> %s" % (value.shape, target)) from None
-        return value
+        return broadcast_value(value, target)
 
     def _write_fields(self, names: list[str], args: tuple[Any, ...], val: Any) -> None:
         a = self._arr
@@ -488,6 +499,9 @@ class Dataset(HLObject):
                 raise ValueError("Field %s does not appear in this type." % n)
         sel = self._selection(args)
         current = np.array(sel.read(a.read, dtype), copy=True)
+        if isinstance(val, np.ndarray) and val.dtype.names is not None and all(n in val.dtype.names for n in names):
+            # A whole record array given for some fields: take those fields from it.
+            val = val[names[0]] if len(names) == 1 else val[names]
         if len(names) == 1:
             fdt = dtype.fields[names[0]][0]  # type: ignore[index]
             sub = self._prepare(val, fdt, sel.mshape)
@@ -498,6 +512,22 @@ class Dataset(HLObject):
             for n in names:
                 current[n] = sub[n]
         sel.write(a.write, a.read, current)
+
+
+def broadcast_value(value: np.ndarray[Any, Any], target: tuple[int, ...]) -> np.ndarray[Any, Any]:
+    """``value`` broadcast to ``target`` by h5py's rule: numpy broadcasting, where
+    extra leading dimensions of length 1 are dropped. TypeError otherwise."""
+    if value.shape == target:
+        return value
+    src = value.shape
+    while len(src) > len(target) and src[0] == 1:
+        src = src[1:]
+    try:
+        if len(src) > len(target):
+            raise ValueError
+        return np.broadcast_to(value.reshape(src), target)
+    except ValueError:
+        raise TypeError("Can't broadcast %s -> %s" % (value.shape, target)) from None
 
 
 class _RegionProxy:
@@ -520,6 +550,3 @@ class _RegionProxy:
         dset = self._dset.file[ref]
         return Selection.from_json(ref.selection, dset._arr.shape).region_shape()
 
-
-_REF_TYPES = (Reference,)
-_ = check_ref_dtype

@@ -9,7 +9,7 @@ reserved key: ``dims`` on the dataset (one list of scale paths per axis) and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sciswift.h5.dataset import Dataset

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import posixpath
+import queue
 import threading
 import weakref
 from collections.abc import Callable
@@ -61,10 +62,7 @@ class FileHandle:
             if self.closed:
                 return
             try:
-                backend = self.backend
-                if backend.writable and backend.lookup(ANON) is not None:
-                    backend.delete(ANON)
-                backend.close()
+                _close_backend(self.backend)
             finally:
                 self.closed = True
                 with _OPEN_LOCK:
@@ -72,19 +70,43 @@ class FileHandle:
                         del _OPEN[self.key]
 
     def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - nothing can be reported from a finaliser
-            pass
+        # A file dropped without close() still gets its metadata written, but not
+        # here: a finaliser may run inside any lock of this very thread (the chunk
+        # cache's, the registry's), so the work is queued (SimpleQueue.put is safe in
+        # finalisers) and done at the next open or close, or at exit.
+        if not self.closed:
+            self.closed = True
+            _DROPPED.put((self.key, self.backend))
+
+
+def _close_backend(backend: FileBackend) -> None:
+    if backend.writable and backend.lookup(ANON) is not None:
+        backend.delete(ANON)
+    backend.close()
 
 
 _OPEN: weakref.WeakValueDictionary[Any, FileHandle] = weakref.WeakValueDictionary()
-_OPEN_LOCK = threading.Lock()
+_OPEN_LOCK = threading.RLock()
+_DROPPED: queue.SimpleQueue[tuple[Any, FileBackend]] = queue.SimpleQueue()
+
+
+def _close_dropped() -> None:
+    """Close the files whose handles were garbage-collected while open."""
+    while True:
+        try:
+            _, backend = _DROPPED.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            _close_backend(backend)
+        except Exception:  # noqa: BLE001 - the owner is gone; nobody to report to
+            pass
 
 
 @atexit.register
 def _close_all() -> None:
     # Files left open at exit still get their metadata written, as HDF5 does.
+    _close_dropped()
     for handle in list(_OPEN.values()):
         try:
             handle.close()
@@ -191,6 +213,8 @@ def _blob_handle(filename: str, target: str, mode: str) -> FileHandle | None:
 def _open(filename: str, mode: str) -> FileHandle:
     from sciswift.store.url import is_url
 
+    _close_dropped()
+
     if is_url(filename):
         if mode in ("r", "r+", "a"):
             blob = _blob_handle(filename, filename, mode)
@@ -213,7 +237,7 @@ def _open(filename: str, mode: str) -> FileHandle:
     return _open_native(filename, path, mode)
 
 
-def open_external(handle: FileHandle, filename: str) -> File:
+def open_external(handle: FileHandle, filename: str, mode: str | None = None) -> File:
     """The file an external link in ``handle``'s file names (relative names are
     taken relative to that file's directory), opened with its access mode."""
     from sciswift.store.url import is_url
@@ -226,7 +250,7 @@ def open_external(handle: FileHandle, filename: str) -> File:
         else:
             cand = os.path.join(os.path.dirname(os.path.abspath(base)), filename)
             target = cand if os.path.exists(cand) or _path_resolver is not None else filename
-    return File(target, handle.mode)
+    return File(target, mode or handle.mode)
 
 
 class File(Group):
@@ -298,6 +322,7 @@ class File(Group):
         """Write pending metadata and close the file; every object from it becomes
         invalid. Closing twice is harmless."""
         self._h.close()
+        _close_dropped()
 
     def flush(self) -> None:
         """Write pending metadata (chunks are already stored)."""

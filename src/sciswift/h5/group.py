@@ -25,6 +25,10 @@ def _join(parent: str, name: str) -> str:
     return f"{parent}/{name}" if parent else name
 
 
+def _utf8(name: str) -> bytes:
+    return name.encode("utf-8", "surrogatepass")
+
+
 def _components(name: str) -> list[str]:
     return [c for c in name.split("/") if c and c != "."]
 
@@ -59,7 +63,12 @@ def make_object(handle: Any, path: str, name: str | None, kind: str) -> HLObject
 class Group(HLObject, MutableMapping[str, Any]):
     """A group of named members. Paths may be relative ("a/b") or absolute ("/a")."""
 
-    __slots__ = ()
+    __slots__ = ("_elink",)
+
+    @property
+    def _elink_mode(self) -> str | None:
+        """Mode external links are opened with (None: the mode of this file)."""
+        return getattr(self, "_elink", None)
 
     # ------------------------------------------------------------ resolution
     def _display(self, name: str, parts: list[str]) -> str | None:
@@ -103,6 +112,10 @@ class Group(HLObject, MutableMapping[str, Any]):
                 target = self._follow(handle, cur, entry, depth)
                 if target is None:
                     return None
+                if target.handle is not handle:
+                    # Reached through an external link: named by its path in that file.
+                    display = "/" + "/".join(_components(target.path)) + (
+                        "/" + "/".join(parts[i + 1:]) if not last else "")
                 handle, path, kind = target.handle, target.path, target.kind
             else:
                 kind = entry.kind
@@ -125,7 +138,7 @@ class Group(HLObject, MutableMapping[str, Any]):
             from sciswift.h5.files import open_external
 
             try:
-                ext = open_external(handle, entry.filename)
+                ext = open_external(handle, entry.filename, self._elink_mode)
             except FileNotFoundError:
                 return None
             return self._walk(ext._h, "", _components(entry.target), None, True, depth + 1)
@@ -155,12 +168,23 @@ class Group(HLObject, MutableMapping[str, Any]):
         obj = make_object(res.handle, res.path, res.name, res.kind)
         return obj
 
-    def get(self, name: Any, default: Any = None, getclass: bool = False, getlink: bool = False) -> Any:
+    def get(self, name: Any, default: Any = None, getclass: bool = False, getlink: bool = False,
+            elink_mode: str | None = None, **_kwds: Any) -> Any:
         """Member ``name``, or ``default``; with ``getclass`` its class, with ``getlink``
-        its link (HardLink/SoftLink/ExternalLink), or both (the link's class)."""
+        its link (HardLink/SoftLink/ExternalLink), or both (the link's class).
+        ``elink_mode`` ("r" or "r+") opens files reached by external links so."""
         from sciswift.h5.dataset import Dataset
         from sciswift.h5.datatype import Datatype
 
+        if elink_mode is not None:
+            if elink_mode not in ("r", "r+"):
+                raise ValueError(f"elink_mode must be 'r' or 'r+', not {elink_mode!r}")
+            if elink_mode == "r+" and not self._backend.writable:
+                raise ValueError("Cannot open external links for writing from a file open read-only")
+            view = type(self).__new__(type(self))
+            HLObject.__init__(view, self._h, self._path, self._name)
+            view._elink = elink_mode
+            return view.get(name, default, getclass, getlink)
         if not (getclass or getlink):
             try:
                 return self[name]
@@ -207,7 +231,8 @@ class Group(HLObject, MutableMapping[str, Any]):
             return False
         if key == "":
             return False
-        return self._resolve(key) is not None
+        # A dangling link is contained (its name exists); what is under it is not.
+        return self._resolve(key, follow_last=False) is not None
 
     def __iter__(self) -> Iterator[str]:
         names = self._backend.members(self._path)
@@ -463,7 +488,7 @@ class Group(HLObject, MutableMapping[str, Any]):
     def _visit_objects(self, handle: Any, path: str, prefix: str, func: Callable[[str, Any], Any],
                        seen: set[tuple[Any, str]]) -> Any:
         backend = handle.backend
-        for member in backend.members(path):
+        for member in sorted(backend.members(path), key=_utf8):
             if path == "" and member == ANON:
                 continue
             child = _join(path, member)
@@ -500,7 +525,7 @@ class Group(HLObject, MutableMapping[str, Any]):
         return self._visit_links(self._h.backend, self._path, "", func)
 
     def _visit_links(self, backend: Any, path: str, prefix: str, func: Callable[[str, Any], Any]) -> Any:
-        for member in backend.members(path):
+        for member in sorted(backend.members(path), key=_utf8):
             if path == "" and member == ANON:
                 continue
             child = _join(path, member)

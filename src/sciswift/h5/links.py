@@ -85,4 +85,4 @@ class Empty:
         return hash(("Empty", self.dtype))
 
     def __repr__(self) -> str:
-        return "Empty(dtype={0!r})".format(self.dtype)
+        return f"Empty(dtype={self.dtype!r})"

@@ -224,10 +224,15 @@ class NativeFile(FileBackend):
         typed = ((attrs.get(RESERVED) or {}).get("attrs") or {}).get(name)
         return decode_attr(attrs[name], typed, f"attribute {name!r} of /{path}")
 
-    def array(self, path: str) -> NativeArray:
+    def array(self, path: str) -> ArrayBackend:
+        engine_array = self.h.array(path)
         arr = self._arrays.get(path)
-        if arr is None or arr._arr is not self.h._arrays.get(path):
-            arr = self._arrays[path] = NativeArray(self, path, self.h.array(path))
+        if arr is None or arr._arr is not engine_array:
+            arr = self._arrays[path] = NativeArray(self, path, engine_array)
+        if "virtual" in arr.reserved:
+            from sciswift.h5.vds import VirtualArray
+
+            return VirtualArray(arr)
         return arr
 
     def datatype(self, path: str) -> np.dtype[Any]:

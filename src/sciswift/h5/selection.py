@@ -256,10 +256,12 @@ class Selection:
             block[self.mask[box]] = value
             writer(box, block)
             return
+        # Dimensions beyond the selection's (a top-level array dtype's) ride along.
+        extra = value.shape[len(self.mshape):]
         ld = self._list_axis()
         if ld is None:
             slices, _ = self._engine_and_squeeze()
-            writer(slices, value.reshape(tuple(len(range(s.start, s.stop, s.step)) for s in slices)))
+            writer(slices, value.reshape(tuple(len(range(s.start, s.stop, s.step)) for s in slices) + extra))
             return
         idx = self.axes[ld][1]
         out_axis = sum(1 for ax in self.axes[:ld] if ax[0] != "i")
@@ -268,7 +270,7 @@ class Selection:
             where = [slice(None)] * len(self.mshape)
             where[out_axis] = slice(k, k + (b - a))
             part = value[tuple(where)]
-            writer(slices, part.reshape(tuple(len(range(s.start, s.stop, s.step)) for s in slices)))
+            writer(slices, part.reshape(tuple(len(range(s.start, s.stop, s.step)) for s in slices) + extra))
 
 
 def _expand(args: tuple[Any, ...], rank: int) -> list[Any]:

@@ -49,18 +49,23 @@ class VirtualSource:
                 raise TypeError("The shape parameter is required when specifying a source by path")
             self.name = name
             self.dtype = np.dtype(dtype if dtype is not None else "f4")
-            self.maxshape = maxshape
+            self.maxshape = (int(maxshape),) if isinstance(maxshape, (int, np.integer)) else maxshape
         self._full_shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
         self.sel = select((), self._full_shape)
+        self._sliced = False
 
     @property
     def shape(self) -> tuple[int, ...]:
         return _shape_of(self.sel)
 
     def __getitem__(self, key: Any) -> VirtualSource:
+        if self.sel.axes or self.sel.mask is not None and self._sliced:
+            if getattr(self, "_sliced", False):
+                raise RuntimeError("Cannot slice a VirtualSource that has already been sliced")
         out = VirtualSource.__new__(VirtualSource)
         out.__dict__.update(self.__dict__)
         out.sel = select(key, self._full_shape)
+        out._sliced = True
         return out
 
 
@@ -96,7 +101,7 @@ def create_virtual(group: Any, name: Any, layout: VirtualLayout, fillvalue: Any 
         kwds["maxshape"] = layout.maxshape
     dset = group.create_dataset(name, shape=layout.shape, dtype=layout.dtype, fillvalue=fillvalue, **kwds)
     dset._arr.update_reserved(virtual=mappings)
-    dset._a = VirtualArray(dset._a, dset.file)
+    dset._a = VirtualArray(dset._a)
     return dset
 
 
@@ -121,9 +126,8 @@ class VirtualArray(ArrayBackend):
     """Reads of a virtual dataset: the stored array (fill value) overlaid with the
     mapped source selections, assembled at read time."""
 
-    def __init__(self, inner: ArrayBackend, file: Any) -> None:
+    def __init__(self, inner: ArrayBackend) -> None:
         self._inner = inner
-        self._file = file
         self.dtype = inner.dtype
 
     @property
@@ -153,8 +157,8 @@ class VirtualArray(ArrayBackend):
         full = np.array(full, copy=True)
         for m in self._inner.reserved.get("virtual") or []:
             try:
-                f = self._file if m["file"] in (".", self._file.filename) else File(m["file"], "r")
-                src = f[m["path"]]
+                # A file already open in this process (this one included) is shared.
+                src = File(m["file"], "r")[m["path"]]
             except (OSError, KeyError):
                 continue
             src_sel = Selection.from_json(m["src"], tuple(m["src_shape"]))

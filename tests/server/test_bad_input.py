@@ -201,3 +201,30 @@ def test_data_dir_is_created_and_holds_only_accounts(start_server, tmp_path: Pat
     conn.put_object("c", "o", b"x")
     assert sorted(p.name for p in data.iterdir()) == [".token-secret", "AUTH_test"]
     assert oct((data / ".token-secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_unknown_methods_get_405(server: RunningServer, token: str) -> None:
+    for method in (b"LICK", b"GETorHEAD_base"):
+        reply = send_raw(server, method + b" /v1/AUTH_test HTTP/1.1\r\n" + head(token))
+        assert status_of(reply) == 405, method
+        assert b"Allow: GET, HEAD, OPTIONS, POST" in reply
+
+
+def test_raw_utf8_names_on_a_keep_alive_connection(server: RunningServer, token: str, made: str) -> None:
+    """Raw UTF-8 request targets work mid-connection too (they take the lenient
+    parser for that one request, then the fast one again)."""
+    name = "caf\u00e9-\u2603"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        f = s.makefile("rb")
+        for i, path in enumerate([f"/v1/AUTH_test/{made}/plain", f"/v1/AUTH_test/{made}/{name}"] * 2):
+            body = f"body{i}".encode()
+            s.sendall(f"PUT {path} HTTP/1.1\r\nHost: t\r\nX-Auth-Token: {token}\r\n"
+                      f"Content-Length: {len(body)}\r\n\r\n".encode("utf-8") + body)
+            status = f.readline()
+            assert b" 201 " in status, (path, status)
+            length = 0
+            while (line := f.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            f.read(length)
+    assert server.connection().get_object(made, name)[1] == b"body3"

@@ -219,7 +219,7 @@ def test_raw_utf8_names_on_a_keep_alive_connection(server: RunningServer, token:
         for i, path in enumerate([f"/v1/AUTH_test/{made}/plain", f"/v1/AUTH_test/{made}/{name}"] * 2):
             body = f"body{i}".encode()
             s.sendall(f"PUT {path} HTTP/1.1\r\nHost: t\r\nX-Auth-Token: {token}\r\n"
-                      f"Content-Length: {len(body)}\r\n\r\n".encode("utf-8") + body)
+                      f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
             status = f.readline()
             assert b" 201 " in status, (path, status)
             length = 0

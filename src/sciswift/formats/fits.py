@@ -9,7 +9,8 @@ Mapping (one group per HDU, in file order):
 - Group attributes: the header cards, keyword -> value, typed as astropy gives them
   (bool, int, float, str, complex). COMMENT and HISTORY cards are joined with
   newlines into one attribute each; blank-keyword commentary cards and cards whose
-  value is undefined are left out; a repeated keyword keeps its first value.
+  value is undefined are left out; a repeated keyword keeps its first value; a card
+  astropy cannot parse gets the value ``card.verify("silentfix")`` gives it.
   Compressed images show the image header (as astropy does).
 - ``data`` dataset:
   - images (primary, IMAGE, compressed): the image as astropy's ``.data`` gives it,

@@ -99,6 +99,21 @@ class _ExtentCache:
         nxt = self._starts[i] if i < len(self._starts) else None
         return prev_end, nxt
 
+    def gaps(self, start: int, stop: int) -> list[tuple[int, int]]:
+        """The parts of ``start .. stop-1`` that no extent holds."""
+        out: list[tuple[int, int]] = []
+        pos = start
+        while pos < stop:
+            hit = self.find(pos)
+            if hit is not None:
+                pos = hit[0] + len(hit[1])
+                continue
+            _, nxt = self.neighbours(pos)
+            end = stop if nxt is None else min(stop, nxt)
+            out.append((pos, end))
+            pos = end
+        return out
+
     def add(self, start: int, data: bytes) -> None:
         if not data or len(data) > self.capacity:
             return
@@ -295,34 +310,14 @@ class RangedFile(io.RawIOBase):
         """Bring ``spans`` into the cache ahead of reads a library is about to make,
         coalescing as ``fetch`` does. Parts already cached are not fetched again."""
         with self._lock:
-            missing: list[tuple[int, int]] = []
-            for start, stop in spans:
-                stop = min(stop, self.size)
-                pos = start
-                while pos < stop:
-                    hit = self._cache.find(pos)
-                    if hit is not None:
-                        pos = hit[0] + len(hit[1])
-                        continue
-                    _, nxt = self._cache.neighbours(pos)
-                    end = stop if nxt is None else min(stop, nxt)
-                    missing.append((pos, end))
-                    pos = end
+            missing = [g for start, stop in spans for g in self._cache.gaps(start, min(stop, self.size))]
             if not missing:
                 return
             gap = self.coalesce_gap if gap is None else gap
             for start, stop in _coalesce(missing, gap, self.size):
-                # Cut each merged run at extents already cached so none overlap.
-                pos = start
-                while pos < stop:
-                    hit = self._cache.find(pos)
-                    if hit is not None:
-                        pos = hit[0] + len(hit[1])
-                        continue
-                    _, nxt = self._cache.neighbours(pos)
-                    end = stop if nxt is None else min(stop, nxt)
-                    self._cache.add(pos, self._get(pos, end))
-                    pos = end
+                # A merged run may span extents already cached: fetch around them.
+                for a, b in self._cache.gaps(start, stop):
+                    self._cache.add(a, self._get(a, b))
 
     # ------------------------------------------------------------ internals
     def _read_at(self, pos: int, size: int) -> bytes:

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sciswift.errors import ContainerNotEmpty, CorruptData
-from sciswift.store._local_format import read_info
+from sciswift.store._local_format import LAZY_ETAG, body_md5, read_info
 from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, write_all, write_json_atomic
 from sciswift.store._local_index import (
     DELETE,
@@ -243,17 +243,8 @@ class Container:
         try:
             subject = self.subject(name) if name is not None else path
             info = read_info(fd, os.fstat(fd).st_size, name, subject)
-            if deep:
-                h = hashlib.md5()
-                pos = 0
-                while pos < info.size:
-                    block = os.pread(fd, min(8 << 20, info.size - pos), pos)
-                    if not block:
-                        break
-                    h.update(block)
-                    pos += len(block)
-                if h.hexdigest() != info.etag:
-                    raise CorruptData(f"object {self.subject(info.name)} body does not match its ETag", path)
+            if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size) != info.etag:
+                raise CorruptData(f"object {self.subject(info.name)} body does not match its ETag", path)
             return info
         finally:
             os.close(fd)

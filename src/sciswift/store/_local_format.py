@@ -23,6 +23,7 @@ returns garbage.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -34,6 +35,8 @@ from sciswift.store.base import ObjectReader
 from sciswift.store.types import ObjectInfo
 
 __all__ = [
+    "LAZY_ETAG",
+    "body_md5",
     "FOOTER_SIZE",
     "encode_trailer",
     "read_info",
@@ -54,6 +57,24 @@ WHOLE_READ_LIMIT = 256 << 10
 _TAIL_GUESS = 8192
 # os.read/os.pread move at most this much per call on Linux.
 _MAX_IO = 0x7FFFF000
+
+
+LAZY_ETAG = ""
+"""The ETag recorded for a body whose MD5 has not been computed yet (batched puts on
+non-durable stores); LocalStore computes it when an ETag is first asked for."""
+
+
+def body_md5(fd: int, size: int) -> str:
+    """MD5 hex digest of the first ``size`` bytes of the open file ``fd``."""
+    h = hashlib.md5()
+    pos = 0
+    while pos < size:
+        block = os.pread(fd, min(8 << 20, size - pos), pos)
+        if not block:
+            break
+        h.update(block)
+        pos += len(block)
+    return h.hexdigest()
 
 
 def encode_trailer(info: ObjectInfo) -> bytes:

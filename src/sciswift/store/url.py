@@ -11,7 +11,8 @@ Addressing (see docs/layout.md):
   created with ``mark_root=True``), the first component below it is the container
   and the rest the prefix. Otherwise PATH's parent is the store root and PATH's
   last component is the container: a local "file" is a whole container, so
-  ``/data/run1.h5`` is the directory ``/data/run1.h5``.
+  ``/data/run1.h5`` is the directory ``/data/run1.h5``. Such LocalStores are not
+  durable by default (no fsync per object; see LocalStore).
 """
 
 from __future__ import annotations
@@ -103,6 +104,11 @@ def parse_location(target: str | os.PathLike[str], **options: Any) -> Location:
 
 def _local_location(path: Path, display: str, options: dict[str, Any]) -> Location:
     from sciswift.store.local import LocalStore
+
+    # Files opened by path behave like h5py's: atomic writes, but no fsync per
+    # object (h5py does not fsync either); File.flush() syncs. Pass durable=True
+    # for the server's guarantees.
+    options = {"durable": False, **options}
 
     root = find_marked_root(path)
     if root is not None:

@@ -32,6 +32,9 @@ __all__ = ["serve", "make_sockets", "token_secret", "banner", "run_worker"]
 
 SECRET_FILE = ".token-secret"
 SHUTDOWN_TIMEOUT = 10.0
+#: How much of a request body aiohttp buffers before pausing the socket (its
+#: default, 64 KiB, pauses and resumes it 256 times per 16 MiB upload).
+READ_BUFSIZE = 1 << 20
 
 
 def token_secret(config: ServerConfig) -> bytes:
@@ -113,6 +116,7 @@ async def _serve(config: ServerConfig, auth: TempAuth, sock: socket.socket, stop
         max_field_size=8192,
         max_headers=256,
         auto_decompress=False,
+        read_bufsize=READ_BUFSIZE,
     )
     runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()

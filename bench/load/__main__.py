@@ -1,0 +1,162 @@
+"""Load benchmark: ``sciswift serve`` against a real OpenStack Swift all-in-one,
+side by side on this machine, with the same client load.
+
+    python -m bench.load                     # start both, 2 rounds, print the table
+    python -m bench.load --rounds 3 --json results.json
+    python -m bench.load --swift-auth http://127.0.0.1:8080/auth/v1.0   # an already running Swift
+
+Our server runs on LocalStore with ``durable=True`` (every write fsync'd, as
+Swift does), one worker process per CPU. The real Swift is
+``sciswift.testing.saio`` (Swift 2.38.3: proxy, account, container and object
+servers, one worker each as in its defaults). Each round runs the same phases
+(4 KiB PUT and GET, 16 MiB PUT and GET, DELETE; 4 client processes with
+keep-alive connections) against each endpoint in turn; the table shows the
+median of the rounds and the ratio ours/Swift, with the project's bars: small
+PUT and GET at least 3x Swift's ops/s, large PUT and GET at least 1.5x its MB/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench.load.client import PhaseResult, authenticate, run_all
+
+BARS = {"small PUT": ("ops_per_s", 3.0), "small GET": ("ops_per_s", 3.0),
+        "large PUT": ("mb_per_s", 1.5), "large GET": ("mb_per_s", 1.5)}
+
+
+@contextlib.contextmanager
+def sciswift_server(workers: int, data: Path) -> Iterator[str]:
+    """``sciswift serve`` on a free port over ``data``; yields the auth URL."""
+    cmd = [sys.executable, "-m", "sciswift.cli.main", "serve", "--port", "0", "--data", str(data),
+           "--workers", str(workers), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        port = None
+        while port is None:
+            line = proc.stdout.readline().decode(errors="replace")
+            if not line:
+                raise RuntimeError(f"sciswift serve exited with {proc.wait()}")
+            m = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
+            port = int(m.group(1)) if m else None
+        auth = f"http://127.0.0.1:{port}/auth/v1.0"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                authenticate(auth, "test:tester", "testing")
+                break
+            except (OSError, RuntimeError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield auth
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@contextlib.contextmanager
+def real_swift(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
+    """The real Swift to compare with: given, or a fresh all-in-one."""
+    if args.swift_auth:
+        yield args.swift_auth, args.swift_user, args.swift_key
+        return
+    from sciswift.testing import saio
+
+    with saio.running(args.saio_root) as swift:
+        yield swift.auth_url, swift.user, swift.key
+
+
+def median(results: list[PhaseResult], attr: str) -> float:
+    return statistics.median(getattr(r, attr) for r in results)
+
+
+def report(ours: dict[str, list[PhaseResult]], theirs: dict[str, list[PhaseResult]], rounds: int) -> list[str]:
+    lines = [
+        f"median of {rounds} round{'s' if rounds != 1 else ''}",
+        f"{'phase':10} {'sciswift':>14} {'swift':>14} {'ratio':>7}   bar",
+    ]
+    for phase in ("small PUT", "small GET", "large PUT", "large GET", "DELETE"):
+        attr, bar = BARS.get(phase, ("ops_per_s", None))
+        unit = "ops/s" if attr == "ops_per_s" else "MB/s"
+        a, b = median(ours[phase], attr), median(theirs[phase], attr)
+        ratio = a / b if b else float("inf")
+        verdict = "" if bar is None else (f">= {bar:.1f}x  {'PASS' if ratio >= bar else 'FAIL'}")
+        lines.append(f"{phase:10} {a:8.1f} {unit:5} {b:8.1f} {unit:5} {ratio:6.2f}x   {verdict}")
+    errors = sum(r.errors for rs in list(ours.values()) + list(theirs.values()) for r in rs)
+    lines.append(f"request errors: {errors}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--small-count", type=int, default=1000)
+    ap.add_argument("--small-size", type=int, default=4096)
+    ap.add_argument("--large-count", type=int, default=20)
+    ap.add_argument("--large-size", type=int, default=16 * 1024 * 1024)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="sciswift worker processes")
+    ap.add_argument("--data", help="sciswift data folder (default: a temporary one, removed after)")
+    ap.add_argument("--swift-auth", help="auth URL of a running Swift to compare with (default: start one)")
+    ap.add_argument("--swift-user", default="test:tester")
+    ap.add_argument("--swift-key", default="testing")
+    ap.add_argument("--saio-root", help="folder for the all-in-one (default: temporary)")
+    ap.add_argument("--json", help="write all results to this file")
+    args = ap.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="sciswift-bench-"))
+    data = Path(args.data) if args.data else tmp / "data"
+    ours: dict[str, list[PhaseResult]] = {}
+    theirs: dict[str, list[PhaseResult]] = {}
+    load = dict(concurrency=args.concurrency, small_count=args.small_count, small_size=args.small_size,
+                large_count=args.large_count, large_size=args.large_size)
+    try:
+        with sciswift_server(args.workers, data) as our_auth, real_swift(args) as (s_auth, s_user, s_key):
+            print(f"sciswift: {our_auth} (LocalStore durable, {args.workers} workers, data {data})")
+            print(f"swift:    {s_auth}")
+            print(f"load: {args.concurrency} client processes, {args.small_count} x {args.small_size} B, "
+                  f"{args.large_count} x {args.large_size} B", flush=True)
+            for rnd in range(1, args.rounds + 1):
+                print(f"round {rnd}", flush=True)
+                for label, auth, user, key, into in (("sciswift", our_auth, "test:tester", "testing", ours),
+                                                     ("swift", s_auth, s_user, s_key, theirs)):
+                    ep = authenticate(auth, user, key, label)
+                    for r in run_all(ep, log=lambda m: print(m, flush=True), **load):  # type: ignore[arg-type]
+                        into.setdefault(r.label, []).append(r)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    lines = report(ours, theirs, args.rounds)
+    print("\n" + "\n".join(lines))
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "load": load, "workers": args.workers,
+            "sciswift": {k: [r.as_dict() for r in v] for k, v in ours.items()},
+            "swift": {k: [r.as_dict() for r in v] for k, v in theirs.items()},
+            "summary": lines,
+        }, indent=1))
+    failed = any("FAIL" in ln for ln in lines) or "request errors: 0" not in lines[-1]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

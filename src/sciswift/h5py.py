@@ -41,6 +41,7 @@ from sciswift.h5 import (
     check_vlen_dtype,
     enum_dtype,
     filters,
+    h5py_warnings,
     is_hdf5,
     opaque_dtype,
     ref_dtype,
@@ -49,8 +50,7 @@ from sciswift.h5 import (
     string_dtype,
     vlen_dtype,
 )
-from sciswift.h5 import h5py_warnings
-from sciswift.h5.dtypes import string_info
+from sciswift.h5.dtypes import check_complex_dtype, complex_compat_dtype, string_info
 
 __all__ = [
     "AttributeManager", "Dataset", "Datatype", "DimensionManager", "Empty", "ExternalLink", "File", "Group",
@@ -58,12 +58,19 @@ __all__ = [
     "check_dtype", "check_enum_dtype", "check_opaque_dtype", "check_ref_dtype", "check_string_dtype",
     "check_vlen_dtype", "enum_dtype", "is_hdf5", "opaque_dtype", "ref_dtype", "regionref_dtype", "special_dtype",
     "string_dtype", "vlen_dtype", "filters", "version", "get_config", "h5t", "h5r", "enable_ipython_completer",
-    "h5py_warnings", "__version__",
+    "h5py_warnings", "complex_compat_dtype", "check_complex_dtype", "__version__",
 ]
 
-# ``import h5py.h5py_warnings`` style imports resolve to the same module.
-sys.modules[__name__ + ".h5py_warnings"] = h5py_warnings
-sys.modules[__name__ + ".filters"] = filters
+
+
+def alias_submodules(package: str) -> None:
+    """Make ``import <package>.h5py_warnings`` (and ``.filters``) work for a module
+    re-exporting this API under another name, as h5py's submodules do."""
+    sys.modules[package + ".h5py_warnings"] = h5py_warnings
+    sys.modules[package + ".filters"] = filters
+
+
+alias_submodules(__name__)
 
 
 class _Config:

@@ -146,7 +146,7 @@ class AttributeManager(MutableMapping[str, Any]):
             raise ValueError("Shape of new attribute conflicts with shape of data")
         if tuple(shape) != data.shape:
             data = data.reshape(shape)
-        if dtype.kind == "S" or data.dtype.kind == "S":
+        if dtype.kind in "SO" or data.dtype.kind == "S":
             _check_no_nul(data)
         try:
             value = _convert(data, dtype)
@@ -181,10 +181,10 @@ class AttributeManager(MutableMapping[str, Any]):
 def _check_no_nul(data: np.ndarray[Any, Any]) -> None:
     # numpy drops trailing NULs of fixed-length strings; an embedded one would be
     # silently cut by HDF5-style readers, so it is refused (as h5py does).
-    if data.dtype.kind == "S":
+    if data.dtype.kind in "SO":
         for v in data.reshape(-1).tolist():
-            if b"\x00" in v:
-                raise ValueError("Embedded NULL characters are not allowed in fixed-length string attributes")
+            if isinstance(v, bytes) and b"\x00" in v or isinstance(v, str) and "\x00" in v:
+                raise ValueError("Embedded NULL characters are not allowed in string attributes")
 
 
 def _convert(data: np.ndarray[Any, Any], dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:

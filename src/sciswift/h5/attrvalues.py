@@ -218,6 +218,10 @@ def as_h5py_value(arr: np.ndarray[Any, Any]) -> Any:
         sub, subshape = arr.dtype.subdtype
         arr = arr.view(sub).reshape(arr.shape + subshape) if not arr.dtype.hasobject else np.asarray(arr.tolist(), dtype=sub)
     vlen = (arr.dtype.metadata or {}).get("vlen")
+    if arr.dtype.hasobject and vlen not in (str, bytes):
+        from sciswift.h5.convert import strings_as_bytes
+
+        arr = strings_as_bytes(arr, arr.dtype)
     if vlen in (str, bytes):
         out = np.empty(arr.shape, dtype=arr.dtype)
         for idx in np.ndindex(arr.shape):

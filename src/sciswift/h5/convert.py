@@ -10,7 +10,45 @@ import numpy as np
 from sciswift.h5.dtypes import check_ref_dtype, check_vlen_dtype
 from sciswift.h5.refs import Reference
 
-__all__ = ["to_dataset_values"]
+__all__ = ["to_dataset_values", "strings_as_bytes"]
+
+
+def strings_as_bytes(value: Any, dt: np.dtype[Any]) -> Any:
+    """``value`` (of dtype ``dt``) with every variable-length string, however deeply
+    nested in compounds and sequences, as bytes: how h5py reads them."""
+    vlen = check_vlen_dtype(dt)
+    if vlen is str or vlen is bytes:
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogateescape")
+        if isinstance(value, np.ndarray) and value.dtype.kind == "O":
+            out = np.empty(value.shape, dtype=value.dtype)
+            flat_in = value.reshape(-1)
+            flat_out = out.reshape(-1)
+            for i in range(flat_in.size):
+                v = flat_in[i]
+                flat_out[i] = v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
+            return out
+        return value
+    if not dt.hasobject:
+        return value
+    if vlen is not None:
+        base = np.dtype(vlen)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "O":
+            out = np.empty(value.shape, dtype=value.dtype)
+            for idx in np.ndindex(value.shape):
+                out[idx] = strings_as_bytes(value[idx], base)
+            return out
+        return strings_as_bytes(value, base) if isinstance(value, np.ndarray) and value.dtype == base else value
+    if dt.names is not None and isinstance(value, (np.ndarray, np.void)):
+        for name in dt.names:
+            fdt = dt.fields[name][0]  # type: ignore[index]
+            if fdt.hasobject:
+                current = value[name]
+                converted = strings_as_bytes(current, fdt)
+                if converted is not current:
+                    value[name] = converted
+        return value
+    return value
 
 
 def _object_array(val: Any) -> np.ndarray[Any, Any]:
@@ -48,6 +86,8 @@ def _strings(val: Any, dtype: np.dtype[Any], kind: type) -> np.ndarray[Any, Any]
             v = v.encode("ascii")  # UnicodeEncodeError for non-ASCII, as h5py
         elif not isinstance(v, (str, bytes)):
             raise TypeError(f"Can't implicitly convert non-string objects to strings (got {type(v).__name__})")
+        if ("\x00" if isinstance(v, str) else b"\x00") in v:
+            raise ValueError("Variable-length strings cannot hold embedded NUL characters")
         flat_out[i] = v
     return out
 
@@ -112,7 +152,12 @@ def to_dataset_values(val: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
             return out
         raise TypeError("Field names of the data do not match the dataset's compound type")
     if dtype.subdtype is not None:
-        return np.asarray(val, dtype=dtype.subdtype[0])
+        base, sub = dtype.subdtype
+        arr = np.asarray(val, dtype=base)
+        if arr.shape[arr.ndim - len(sub):] != sub:
+            # h5py does not broadcast into the elements of an array type.
+            raise TypeError(f"Can't broadcast {arr.shape} into elements of array type {dtype}")
+        return arr
     if dtype.kind == "S" and isinstance(val, str):
         return np.asarray(val.encode("utf-8" if (dtype.metadata or {}).get("h5py_encoding") == "utf-8" else "ascii"),
                           dtype=dtype)

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
 from sciswift.h5.base import HLObject
+from sciswift.h5.convert import strings_as_bytes
 from sciswift.h5.dtypes import check_vlen_dtype
 from sciswift.h5.links import Empty
 from sciswift.h5.refs import RegionReference
@@ -21,21 +22,6 @@ if TYPE_CHECKING:
     from sciswift.h5.dims import DimensionManager
 
 __all__ = ["Dataset", "AstypeWrapper", "AsStrWrapper", "FieldsWrapper"]
-
-
-def _vlen_str_to_bytes(arr: Any) -> Any:
-    """h5py reads variable-length strings of datasets as bytes."""
-    if isinstance(arr, str):
-        return arr.encode("utf-8", "surrogateescape")
-    if isinstance(arr, np.ndarray) and arr.dtype.kind == "O":
-        out = np.empty(arr.shape, dtype=arr.dtype)
-        flat_in = arr.reshape(-1)
-        flat_out = out.reshape(-1)
-        for i in range(flat_in.size):
-            v = flat_in[i]
-            flat_out[i] = v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
-        return out
-    return arr
 
 
 class _View:
@@ -369,8 +355,10 @@ class Dataset(HLObject):
                 out = repack_fields(np.asarray(out)[names]) if isinstance(out, np.ndarray) else out[names]
         if new_dtype is not None:
             out = self._convert_read(out, np.dtype(new_dtype))
-        elif check_vlen_dtype(dtype if not names or len(names) > 1 else dtype.fields[names[0]][0]) in (str, bytes):
-            out = _vlen_str_to_bytes(out)
+        else:
+            odt = dtype.fields[names[0]][0] if len(names) == 1 else dtype  # type: ignore[index]
+            if odt.hasobject:
+                out = strings_as_bytes(out, odt)
         if isinstance(out, np.ndarray) and out.ndim == 0 and sel.scalar:
             return out[()]
         return out
@@ -404,7 +392,7 @@ class Dataset(HLObject):
         view = dest[dest_sel if dest_sel is not None else ...]
         target = np.shape(view)
         if data.shape != target:
-            if data.size != int(np.prod(target)):
+            if data.size != int(np.prod(target)) or data.size == 0:
                 raise TypeError("Can't broadcast %s -> %s" % (data.shape, target))
             data = data.reshape(target)
         dest[dest_sel if dest_sel is not None else ...] = data

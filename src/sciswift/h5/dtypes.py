@@ -32,6 +32,8 @@ __all__ = [
     "guess_dtype",
     "is_vlen_str",
     "normalize_dtype",
+    "complex_compat_dtype",
+    "check_complex_dtype",
 ]
 
 ref_dtype = np.dtype("O", metadata={"ref": Reference})
@@ -167,14 +169,43 @@ def is_vlen_str(dt: np.dtype[Any]) -> bool:
 _STRING_T = np.dtype("O", metadata={"vlen": str})
 
 
+def complex_compat_dtype(np_dtype: Any = np.complex128) -> np.dtype[Any]:
+    """The compound of two floats (``r``, ``i``) HDF5 1.x files use for complex
+    numbers; datasets created with it store (and report) the complex dtype."""
+    dt = np.dtype(np_dtype)
+    if dt.kind != "c":
+        raise TypeError(f"{dt} is not a complex dtype")
+    half = np.dtype(f"{dt.byteorder if dt.byteorder != '|' else '='}f{dt.itemsize // 2}")
+    return np.dtype([("r", half), ("i", half)])
+
+
+def check_complex_dtype(dt: np.dtype[Any]) -> np.dtype[Any] | None:
+    """The complex dtype ``dt`` stands for (itself, or an ``r``/``i`` float
+    compound), None if it is neither."""
+    dt = np.dtype(dt)
+    if dt.kind == "c":
+        return dt
+    if dt.names == ("r", "i"):
+        r, i = dt.fields["r"][0], dt.fields["i"][0]  # type: ignore[index]
+        if r == i and r.kind == "f" and r.itemsize in (4, 8) and dt.fields["i"][1] == r.itemsize:  # type: ignore[index]
+            order = r.byteorder if r.byteorder != "|" else "="
+            return np.dtype(f"{order}c{2 * r.itemsize}")
+    return None
+
+
 def normalize_dtype(dtype: Any) -> np.dtype[Any]:
     """The dtype a dataset of ``dtype`` stores: numpy's StringDType ("T") becomes a
-    variable-length UTF-8 string, as h5py stores it."""
+    variable-length UTF-8 string, as h5py stores it; the complex-compatible compound
+    becomes the complex dtype."""
     if isinstance(dtype, str) and dtype == "T":
         return _STRING_T
     dt = np.dtype(dtype)
     if dt.kind == "T":
         return _STRING_T
+    if dt.names == ("r", "i") and not dt.metadata:
+        cx = check_complex_dtype(dt)
+        if cx is not None:
+            return cx
     if dt.kind == "U":
         raise TypeError("No conversion path for dtype: %r" % dt)
     return dt

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from sciswift.h5 import set_path_resolver
 from sciswift.h5py import *  # noqa: F403 - this module is the API under test
-from sciswift.h5py import __all__, __version__  # noqa: F401
+from sciswift.h5py import __all__, __version__, alias_submodules  # noqa: F401
 
 CONTAINER = "h5compat"
 
@@ -22,3 +22,4 @@ def _to_memory(path: str) -> str:
 
 
 set_path_resolver(_to_memory)
+alias_submodules(__name__)

@@ -120,7 +120,7 @@ def test_object_names_never_become_paths(tmp_path: Path, store: LocalStore) -> N
     assert all_files(tmp_path) - all_files(tmp_path / "acct") == outside
     files = [p for p in (tmp_path / "acct" / "c" / "objects").rglob("*") if p.is_file()]
     assert len(files) == len(names)
-    assert all(len(p.name) == 32 and p.parent.name == p.name[:2] for p in files)
+    assert all(len(p.name) == 32 and p.parent.name == "objects" for p in files)
 
 
 def test_symlinked_container_is_refused(tmp_path: Path) -> None:

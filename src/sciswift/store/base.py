@@ -404,6 +404,12 @@ class Store(ABC):
                 return
             marker = page[-1].name
 
+    def iter_names(self, container: str, prefix: str = "", *, page_size: int = 10000) -> Iterator[str]:
+        """Names of every object under ``prefix``, in UTF-8 order. Backends may make
+        this cheaper than ``iter_objects`` (no ETags or metadata needed)."""
+        for info in self.iter_objects(container, prefix, page_size=page_size):
+            yield info.name
+
     def has_object(self, container: str, name: str) -> bool:
         """True if the object exists."""
         try:

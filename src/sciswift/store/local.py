@@ -15,14 +15,14 @@ On-disk layout
       CONTAINER/                   one directory per container, named as the container
         container.json             {"created": t, "metadata": {...}, "system": {...}}
         index.sqlite (-wal, -shm)  SQLite index: listings and totals (derived data)
-        objects/HH/HASH            one file per object (format below)
+        objects/HASH               one file per object (format below)
         tmp/WRITER.N               bodies being written, renamed into objects/ at commit
         journal/WRITER             intent journal of one live writer (see crash safety)
         quarantine/                files that failed a check, set aside by recovery/fsck
 
-- ``HASH`` is the 32-hex-digit BLAKE2b-128 of the object name's UTF-8 bytes and ``HH``
-  its first two digits (256 fan-out directories, so a directory holds ~1/256 of a
-  container). The name itself is stored inside the file and checked on every read.
+- ``HASH`` is the 32-hex-digit BLAKE2b-128 of the object name's UTF-8 bytes, in one
+  flat directory (filesystems index large directories; fan-out subdirectories cost
+  a mkdir each). The name itself is stored inside the file and checked on every read.
 - An object file is the body, then the object's metadata as JSON, then a 16-byte
   footer (magic, version, metadata length, CRC-32); see
   ``sciswift.store._local_format``. Body and metadata are replaced together by one
@@ -44,7 +44,7 @@ Atomicity and crash safety
 ==========================
 
 - A put writes ``tmp/WRITER.N`` (MD5 computed in the same pass; fsync'd when
-  ``durable``), then renames it over ``objects/HH/HASH``: readers and a crash at any
+  ``durable``), then renames it over ``objects/HASH``: readers and a crash at any
   moment see the old object or the new one, whole. An open reader keeps its file, so
   an overwrite or delete during a read does not disturb it.
 - The rename and the index update run inside one SQLite write transaction (the
@@ -82,7 +82,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -467,6 +467,18 @@ class LocalStore(Store):
         if any(isinstance(e, ObjectInfo) and e.etag == LAZY_ETAG for e in entries):
             entries = [self._settle_listed(container, e) for e in entries]
         return entries
+
+    def iter_names(self, container: str, prefix: str = "", *, page_size: int = 10000) -> Iterator[str]:
+        # Straight from the index: names need no ETag, so lazy ones stay lazy.
+        marker = ""
+        while True:
+            params = ListingParams(prefix=prefix, marker=marker, limit=page_size)
+            page = self._retrying(container, lambda c, p=params: c.list(p))
+            for entry in page:
+                yield entry.name
+            if len(page) < page_size:
+                return
+            marker = page[-1].name
 
     def _settle_listed(self, container: str, entry: ObjectInfo | Subdir) -> ObjectInfo | Subdir:
         """A listing entry with its lazy ETag computed from the file (when the file

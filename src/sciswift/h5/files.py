@@ -135,10 +135,13 @@ def _store_key(location: Any) -> Any:
 def _open_native(filename: str, target: str, mode: str) -> FileHandle:
     from sciswift.engine.hierarchy import Hierarchy
     from sciswift.h5.native import NativeFile
-    from sciswift.store.url import parse_location
+    from sciswift.store.url import is_url, parse_location
 
     try:
-        location = parse_location(target)
+        # Local files are written without an fsync per object (as HDF5 writes) and
+        # made durable with one sync at flush/close (NativeFile.flush).
+        options = {} if is_url(target) and not target.startswith("file://") else {"durable": False}
+        location = parse_location(target, **options)
     except InvalidInput as e:
         raise OSError(f"Unable to open file {filename!r}: {e}") from None
     key = _store_key(location)

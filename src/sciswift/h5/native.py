@@ -402,10 +402,26 @@ class NativeFile(FileBackend):
         self._added(dst)
 
     def flush(self) -> None:
+        """Write pending metadata, then make what was written durable on stores that
+        defer it (a LocalStore opened with ``durable=False`` syncs once here)."""
         self.h.flush()
+        self._sync()
+
+    def _sync(self) -> None:
+        store = self.h.location.store
+        sync = getattr(store, "sync", None)
+        if sync is not None and self.writable and not getattr(store, "durable", True):
+            sync()
 
     def close(self) -> None:
-        self.h.close()
+        """Write pending metadata and release the store this file opened
+        (connections, handles). The process-wide MemoryStore is shared and stays."""
+        try:
+            # No sync here: like HDF5's close, data reaches the disk when the OS
+            # writes it back; flush() is the explicit durability point.
+            self.h.close()
+        finally:
+            self.h.location.store.close()
 
     def parent_exists(self, path: str) -> bool:
         return self.h.kind(parent_of(path)) == "group"

@@ -390,3 +390,28 @@ def test_server_log_has_one_line_per_request(server: RunningServer) -> None:
     lines = [ln for ln in server.log_text().splitlines() if marker in ln]
     assert len(lines) == 1 and " GET " in lines[0] and " 401 " in lines[0]
 
+
+
+def test_rfc_compliant_etags_per_container(server: RunningServer, container: str) -> None:
+    conn = server.connection()
+    etag = conn.put_object(container, "q", b"quote me")
+    assert conn.head_object(container, "q")["etag"] == etag
+    conn.post_container(container, {"X-Container-Rfc-Compliant-Etags": "true"})
+    assert conn.head_object(container, "q")["etag"] == f'"{etag}"'
+    assert conn.head_container(container)["x-container-rfc-compliant-etags"] == "True"
+    conn.post_container(container, {"X-Container-Rfc-Compliant-Etags": ""})
+    assert conn.head_object(container, "q")["etag"] == etag
+
+
+def test_open_expired(server: RunningServer, container: str) -> None:
+    conn = server.connection()
+    conn.put_object(container, "gone", b"still here", headers={"X-Delete-At": str(int(time.time()) + 1)})
+    time.sleep(2.1)
+    with pytest.raises(ClientException) as exc:
+        conn.head_object(container, "gone")
+    assert exc.value.http_status == 404
+    _, body = conn.get_object(container, "gone", headers={"X-Open-Expired": "true"})
+    assert body == b"still here"
+    # a POST with X-Open-Expired revives it
+    conn.post_object(container, "gone", headers={"X-Open-Expired": "true", "X-Object-Meta-Back": "yes"})
+    assert conn.head_object(container, "gone")["x-object-meta-back"] == "yes"

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote_to_bytes
 from aiohttp import web
 from multidict import CIMultiDict
 
-from sciswift.server import bulk, cors, dispatch
+from sciswift.server import bulk, cors, dispatch, etag_quoter
 from sciswift.server.auth import Identity
 from sciswift.server.backend import Backend
 from sciswift.server.http import (
@@ -184,6 +184,8 @@ class SwiftApp:
         if "bulk-delete" in req.query and req.method in ("POST", "DELETE"):
             return await bulk.bulk_delete(self.backend, req)
         reply = await dispatch.call(self.backend, req)
+        if req.obj is not None:
+            reply = await etag_quoter.apply(self.backend, req, reply)
         if req.headers.get("Origin"):
             reply = await cors.decorate(self.backend, req, reply)
         return reply

@@ -38,7 +38,7 @@ async def _segments(be: Backend, req: SwiftRequest, container: str, prefix: str)
         query = {"format": "json", "prefix": prefix}
         if marker:
             query["marker"] = marker
-        headers = {"Referer": req.referer} if req.referer else {}
+        headers = {h: req.headers[h] for h in ("Referer", "X-Open-Expired") if h in req.headers}
         reply = await call(be, req.sub("GET", req.account, container, headers=headers, query=query))
         if not reply.ok:
             if req.method == "HEAD":

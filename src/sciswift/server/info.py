@@ -3,7 +3,8 @@
 Clients (and Swift's functional tests) skip features that are not listed here,
 so the document lists exactly the features implemented, each with the limits
 the server enforces: core constraints (``sciswift.store.names``), TempAuth with
-account ACLs, SLO, DLO, bulk delete, account and container quotas. One storage
+account ACLs, SLO, DLO, bulk delete, account and container quotas, ETag
+quoting, opening expired objects (``X-Open-Expired``). One storage
 policy exists (all containers live on the same store).
 """
 
@@ -15,7 +16,9 @@ from typing import Any
 from sciswift import __version__
 from sciswift.server.bulk import MAX_DELETES, MAX_FAILED_DELETES
 from sciswift.server.cors import STRICT_CORS_MODE
+from sciswift.server.etag_quoter import ENABLE_BY_DEFAULT as ETAG_QUOTING_BY_DEFAULT
 from sciswift.server.metadata import MAX_HEADER_SIZE
+from sciswift.server.objects import ALLOW_OPEN_EXPIRED
 from sciswift.server.slo import MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE, YIELD_FREQUENCY
 from sciswift.store.names import (
     ACCOUNT_LISTING_LIMIT,
@@ -52,6 +55,7 @@ def info_document() -> dict[str, Any]:
             "policies": [{"name": DEFAULT_POLICY, "aliases": DEFAULT_POLICY, "default": True}],
             "allow_account_management": False,
             "account_autocreate": True,
+            "allow_open_expired": ALLOW_OPEN_EXPIRED,
             "max_file_size": MAX_FILE_SIZE,
             "max_meta_name_length": MAX_META_NAME_LENGTH,
             "max_meta_value_length": MAX_META_VALUE_LENGTH,
@@ -76,6 +80,7 @@ def info_document() -> dict[str, Any]:
         "dlo": {},
         "bulk_delete": {"max_deletes_per_request": MAX_DELETES, "max_failed_deletes": MAX_FAILED_DELETES},
         "account_quotas": {},
+        "etag_quoter": {"enable_by_default": ETAG_QUOTING_BY_DEFAULT},
         "container_quotas": {},
     }
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from multidict import CIMultiDict
 
 from sciswift.server.conditional import check_conditions
-from sciswift.server.http import HTML_TYPE, Reply, ReplyBody, SwiftRequest, error
+from sciswift.server.http import HTML_TYPE, Reply, ReplyBody, SwiftRequest, env_flag, error
 from sciswift.server.metadata import OBJECT_PERSISTED_HEADERS, meta_headers
 from sciswift.server.ranges import (
     content_range,
@@ -26,6 +26,8 @@ from sciswift.store.types import ObjectInfo
 
 __all__ = [
     "is_expired",
+    "open_expired",
+    "ALLOW_OPEN_EXPIRED",
     "object_headers",
     "ranged_reply",
     "reply_chunks",
@@ -47,6 +49,15 @@ def is_slo(info: ObjectInfo) -> bool:
 
 def is_dlo(info: ObjectInfo) -> bool:
     return bool(info.system.get("x-object-manifest"))
+
+
+#: Like Swift's ``allow_open_expired``: ``X-Open-Expired: true`` reads (and a
+#: POST revives) an object past its X-Delete-At that is still stored.
+ALLOW_OPEN_EXPIRED = True
+
+
+def open_expired(req: SwiftRequest) -> bool:
+    return ALLOW_OPEN_EXPIRED and env_flag(req.headers.get("X-Open-Expired"))
 
 
 def is_expired(info: ObjectInfo, now: float | None = None) -> bool:

@@ -58,8 +58,9 @@ async def open_piece(be: Backend, req: SwiftRequest, account: str, piece: Piece)
     headers = {}
     if not piece.whole:
         headers["Range"] = f"bytes={piece.first}-{piece.last}"
-    if req.referer:
-        headers["Referer"] = req.referer
+    for h in ("Referer", "X-Open-Expired"):
+        if h in req.headers:
+            headers[h] = req.headers[h]
     query = {"multipart-manifest": "get"} if piece.raw else None
     return await call(be, req.sub("GET", account, container, obj, headers=headers, query=query))
 

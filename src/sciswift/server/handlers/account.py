@@ -14,7 +14,7 @@ import time
 
 from multidict import CIMultiDict
 
-from sciswift.server import cors, quotas
+from sciswift.server import cors, etag_quoter, quotas
 from sciswift.server.acl import validate_account_acl
 from sciswift.server.backend import ACCOUNT_ACL_KEY, Backend
 from sciswift.server.handlers.container import modified_time
@@ -66,6 +66,9 @@ def account_headers(info: AccountInfo, owner: bool) -> CIMultiDict[str]:
     for k, v in info.system.items():
         if k.startswith(quotas.ACCOUNT_QUOTA_PREFIX) and v:
             h[_title(k)] = v
+    quoting = etag_quoter.header_for(info.system, "account")
+    if quoting:
+        h[quoting[0]] = quoting[1]
     if owner:
         acl = _formatted_acl(info.system.get(ACCOUNT_ACL_KEY))
         if acl:
@@ -125,6 +128,7 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
         if req.swift_owner:
             system[ACCOUNT_ACL_KEY] = acl
     system.update(quotas.account_quota_updates(req))
+    system.update(etag_quoter.updates(req, "account"))
     check_metadata(req.headers, "account")
     meta = metadata_updates(req.headers, "account")
     if not req.swift_owner:

@@ -16,7 +16,7 @@ from typing import Any
 from multidict import CIMultiDict
 
 from sciswift.errors import ContainerNotEmpty, NotFound
-from sciswift.server import cors, quotas, slo
+from sciswift.server import cors, etag_quoter, quotas, slo
 from sciswift.server.acl import clean_acl
 from sciswift.server.backend import Backend
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
@@ -71,6 +71,9 @@ def _headers(info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
     meta = {k: v for k, v in info.metadata.items() if owner or k not in OWNER_ONLY_META}
     for k, v in meta_headers(meta, "container"):
         h[k] = v
+    quoting = etag_quoter.header_for(info.system, "container")
+    if quoting:
+        h[quoting[0]] = quoting[1]
     if owner:
         for key in PRIVILEGED:
             if info.system.get(key):
@@ -128,7 +131,7 @@ def _check_name(name: str) -> None:
 def _system_updates(req: SwiftRequest, owner: bool) -> dict[str, str]:
     """ACL and sync headers of a PUT/POST as system values (only an owner's
     count; ACLs are validated and normalised)."""
-    out: dict[str, str] = {}
+    out: dict[str, str] = etag_quoter.updates(req, "container")
     if not owner:
         return out
     for key in PRIVILEGED:

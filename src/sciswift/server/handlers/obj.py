@@ -38,7 +38,7 @@ from sciswift.server.http import (
     error,
 )
 from sciswift.server.metadata import OBJECT_PERSISTED_HEADERS, check_metadata, metadata_updates
-from sciswift.server.objects import is_dlo, is_expired, is_slo, object_headers, ranged_reply
+from sciswift.server.objects import is_dlo, is_expired, is_slo, object_headers, open_expired, ranged_reply
 from sciswift.server.times import http_date
 from sciswift.store.base import ObjectReader, Store
 from sciswift.store.names import MAX_FILE_SIZE, MAX_OBJECT_NAME_LENGTH, utf8_len
@@ -115,7 +115,7 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
     except NotFound:
         return error(404)
     try:
-        if is_expired(info):
+        if is_expired(info) and not open_expired(req):
             return error(404)
         manifest_get = req.param("multipart-manifest") == "get"
         if is_slo(info):
@@ -445,7 +445,7 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
         current = await be.run(store.head_object, container, name)
     except (NotFound, SciSwiftError):
         return error(404)
-    if is_expired(current, now):
+    if is_expired(current, now) and not open_expired(req):
         return error(404)
     system = persisted_headers(req, delete_at)
     for h in OBJECT_PERSISTED_HEADERS:

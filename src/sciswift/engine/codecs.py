@@ -137,7 +137,11 @@ class Pipeline:
             arr = np.transpose(arr, op) if kind == "transpose" else _apply_numcodecs(op, arr)
         name = self.array_bytes["name"]  # type: ignore[index]
         if name == "bytes":
-            data: bytes = np.ascontiguousarray(arr, dtype=self.stored_dtype if arr.dtype == self.info.dtype else None).tobytes()
+            flat = np.ascontiguousarray(arr, dtype=self.stored_dtype if arr.dtype == self.info.dtype else None)
+            if not self.bytes_bytes:
+                # No copy: a byte view of the (contiguous) chunk, written out at once.
+                return memoryview(flat.reshape(-1).view(np.uint8))  # type: ignore[return-value]
+            data: bytes = flat.tobytes()
         else:
             data = encode_vlen(np.asarray(arr), self.info.storage)
         for codec in self.bytes_bytes:

@@ -67,7 +67,11 @@ class NativeArray(ArrayBackend):
         self._arr = arr
         res = arr.meta.attributes.get(RESERVED) or {}
         self._h5dtype = spec_to_dtype(res["h5dtype"]) if "h5dtype" in res else None
-        self.dtype = self._h5dtype if self._h5dtype is not None else arr.dtype
+        dt = self._h5dtype if self._h5dtype is not None else arr.dtype
+        if dt.kind == "S" and not dt.metadata:
+            # h5py reports fixed-length byte strings with their (default) encoding.
+            dt = np.dtype(dt, metadata={"h5py_encoding": "ascii"})
+        self.dtype = dt
 
     @property
     def _res(self) -> dict[str, Any]:

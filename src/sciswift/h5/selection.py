@@ -73,8 +73,6 @@ def split_fields(args: Any) -> tuple[list[str], tuple[Any, ...]]:
     for a in args:
         if isinstance(a, str):
             fields.append(a)
-        elif isinstance(a, list) and a and all(isinstance(x, str) for x in a):
-            fields.extend(a)
         else:
             rest.append(a)
     return fields, tuple(rest)

@@ -182,14 +182,14 @@ def ls(url: str, path: str, recursive: bool, verbose: bool, tree: bool | None) -
         rows = [(item, _item_summary(item, api)) for item in items]
         names = [item.path if recursive else item.name for item in items]
         width = max((len(n) for n in names), default=0)
+        if verbose and api.is_group(start):
+            _attr_nodes(start, api, root, values=True, threshold=20)
         for (item, summary), name in zip(rows, names):
             node = root.add(f"{name.ljust(width)}  {summary}", item.kind)
             if verbose and item.kind == "dataset":
                 node.add(f"Storage: {storage_text(item.obj, api)}")
             if verbose and item.kind in ("dataset", "group", "datatype"):
                 _attr_nodes(item.obj, api, node, values=True, threshold=20)
-        if verbose and api.is_group(start):
-            _attr_nodes(start, api, root, values=True, threshold=20)
         _render(root, tree)
 
 

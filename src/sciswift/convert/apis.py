@@ -279,8 +279,8 @@ def translate_dtype(dt: np.dtype[Any], src: Api, dst: Api) -> np.dtype[Any]:
     if ref is not None:
         new["ref"] = dst.region_reference if issubclass(ref, src.region_reference) else dst.reference
     vlen = meta.get("vlen")
-    if isinstance(vlen, np.dtype):
-        new["vlen"] = translate_dtype(vlen, src, dst)
+    if vlen not in (None, str, bytes):
+        new["vlen"] = translate_dtype(np.dtype(vlen), src, dst)
     # np.dtype(dt, metadata=...) keeps dt's own metadata; build from the type code.
     return np.dtype(dt.str, metadata=new)
 
@@ -295,4 +295,4 @@ def has_refs(dt: np.dtype[Any]) -> bool:
     if meta.get("ref") is not None:
         return True
     vlen = meta.get("vlen")
-    return isinstance(vlen, np.dtype) and has_refs(vlen)
+    return vlen not in (None, str, bytes) and has_refs(np.dtype(vlen))

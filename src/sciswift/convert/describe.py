@@ -43,8 +43,8 @@ def dtype_text(dt: np.dtype[Any]) -> str:
         return "string (vlen, utf-8)"
     if vlen is bytes:
         return "string (vlen, ascii)"
-    if isinstance(vlen, np.dtype):
-        return f"vlen<{dtype_text(vlen)}>"
+    if vlen is not None:  # a dtype, or what h5py.vlen_dtype was given ("f8", np.int32)
+        return f"vlen<{dtype_text(np.dtype(vlen))}>"
     if dt.kind == "S":
         return f"string[{dt.itemsize}] ({meta.get('h5py_encoding', 'ascii')})"
     if dt.kind == "V":

@@ -9,7 +9,6 @@ from typing import Any
 import h5py as real_h5py
 import numpy as np
 import pytest
-
 from tests.h5.util import assert_same
 
 ENUM = real_h5py.enum_dtype({"RED": 0, "GREEN": 1, "BLUE": 42}, basetype="i2")
@@ -59,7 +58,7 @@ CASES: dict[str, Any] = {
     "complex128": np.array([1e300 + 1j, 0j], dtype="<c16"),
     "bool": np.array([True, False, True]),
     "fixed_bytes": np.array([b"a", b"hello", b""], dtype="S5"),
-    "fixed_utf8": np.array(["ab".encode(), "é".encode()], dtype=real_h5py.string_dtype("utf-8", 4)),
+    "fixed_utf8": np.array([b"ab", "é".encode()], dtype=real_h5py.string_dtype("utf-8", 4)),
     "vlen_str": _vlen_str(),
     "vlen_bytes": _vlen_bytes(),
     "compound": np.array([(1, 2.5, b"x"), (-4, 0.0, b"hello")], dtype=COMPOUND),
@@ -183,7 +182,7 @@ def test_references(both: Any) -> None:
         with mod.File(path, "w") as f:
             g = f.create_group("g")
             d = f.create_dataset("data", data=np.arange(10))
-            refs = f.create_dataset("refs", data=[g.ref, d.ref])
+            f.create_dataset("refs", data=[g.ref, d.ref])
             f.create_dataset("one", data=d.ref)
             f.attrs["r"] = g.ref
             regs = f.create_dataset("regs", (2,), dtype=mod.regionref_dtype)
@@ -192,7 +191,7 @@ def test_references(both: Any) -> None:
             dt = np.dtype([("n", "i4"), ("r", mod.ref_dtype)])
             comp = f.create_dataset("comp", (1,), dtype=dt)
             comp[0] = (5, d.ref)
-            null = f.create_dataset("null", (2,), dtype=mod.ref_dtype)
+            f.create_dataset("null", (2,), dtype=mod.ref_dtype)
         with mod.File(path, "r") as f:
             r0, r1 = f["refs"][0], f["refs"][1]
             return [

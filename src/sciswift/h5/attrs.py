@@ -53,6 +53,8 @@ class AttributeManager(MutableMapping[str, Any]):
 
     def __getitem__(self, name: Any) -> Any:
         name = _attr_name(name)
+        if self._parent._h.closed:
+            raise KeyError("Unable to synchronously open attribute (the file is closed)")
         try:
             return self._b.get_attr(self._path, name)
         except KeyError:
@@ -65,7 +67,7 @@ class AttributeManager(MutableMapping[str, Any]):
         self.create(name, data=value)
 
     def __delitem__(self, name: Any) -> None:
-        self._parent._check_writable()
+        self._parent._check_writable(KeyError, "delete attribute")
         name = _attr_name(name)
         try:
             self._b.del_attr(self._path, name)
@@ -117,7 +119,7 @@ class AttributeManager(MutableMapping[str, Any]):
         explicit shape (same number of elements) and dtype."""
         from sciswift.h5.datatype import Datatype
 
-        self._parent._check_writable()
+        self._parent._check_writable(OSError, "create attribute")
         name = _attr_name(name)
         if isinstance(dtype, Datatype):
             dtype = dtype.dtype

@@ -54,11 +54,14 @@ class HLObject:
             raise ValueError("Invalid location identifier (file is closed)")
         return h.backend
 
-    def _check_writable(self) -> None:
+    def _check_writable(self, exc: type[Exception] = ValueError, what: str = "modify object") -> None:
+        """Raise unless the file is open for writing. h5py's exception type depends
+        on the operation (ValueError creating objects, OSError writing data and
+        attributes, KeyError deleting attributes), so callers pass theirs."""
         if self._h.closed:
             raise ValueError("Invalid location identifier (file is closed)")
         if not self._h.backend.writable:
-            raise ValueError("Unable to modify object (no write intent on file)")
+            raise exc(f"Unable to {what} (no write intent on file)")
 
     @property
     def name(self) -> str | None:

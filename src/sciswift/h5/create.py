@@ -204,7 +204,10 @@ def make_spec(
         elif dt.names is not None and not isinstance(fillvalue, (tuple, np.void, np.ndarray)):
             raise ValueError(f"Fill value {fillvalue!r} does not match compound type {dt}")
         else:
-            fill = np.asarray(fillvalue, dtype=dt) if dt.subdtype is None else np.asarray(fillvalue)
+            try:
+                fill = np.asarray(fillvalue, dtype=dt) if dt.subdtype is None else np.asarray(fillvalue)
+            except (ValueError, TypeError) as e:
+                raise TypeError(f"Fill value {fillvalue!r} cannot be converted to {dt}: {e}") from None
             fill = fill[()] if dt.subdtype is None else fill
     spec = ArraySpec(
         shape=shape_t,

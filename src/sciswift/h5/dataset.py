@@ -142,7 +142,7 @@ class Dataset(HLObject):
     @property
     def _arr(self) -> ArrayBackend:
         if self._h.closed:
-            raise ValueError("Invalid dataset identifier (file is closed)")
+            raise RuntimeError("Unable to synchronously get dataspace (the file is closed)")
         return self._a
 
     @property
@@ -156,7 +156,9 @@ class Dataset(HLObject):
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return self._arr.dtype
+        if self._h.closed:
+            raise ValueError("Invalid dataset identifier (the file is closed)")
+        return self._a.dtype
 
     @property
     def ndim(self) -> int:
@@ -452,7 +454,7 @@ class Dataset(HLObject):
         a.resize(size)
 
     def __setitem__(self, args: Any, val: Any) -> None:
-        self._check_writable()
+        self._check_writable(OSError, "write data")
         a = self._arr
         args = args if isinstance(args, tuple) else (args,)
         if a.empty:

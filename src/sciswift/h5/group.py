@@ -149,6 +149,8 @@ class Group(HLObject, MutableMapping[str, Any]):
         if isinstance(name, Reference):
             return self._deref(name)
         name = name_str(name)
+        if self._h.closed:
+            raise KeyError("Unable to synchronously open object (the file is closed)")
         if name == "":
             raise ValueError("Unable to open object: empty name")
         res = self._resolve(name)
@@ -282,6 +284,9 @@ class Group(HLObject, MutableMapping[str, Any]):
         base = "" if name.startswith("/") else self._path
         display = self._display(name, parts)
         handle = self._h
+        check = getattr(handle.backend, "check_new_name", None)
+        if check is not None:
+            check("/".join([base, *parts]) if base else "/".join(parts))
         cur = base
         for comp in parts[:-1]:
             path = _join(cur, comp)
@@ -302,6 +307,9 @@ class Group(HLObject, MutableMapping[str, Any]):
         path = _join(cur, parts[-1])
         if handle.backend.lookup(path) is not None:
             raise ValueError("Unable to synchronously create object (name already exists)")
+        check = getattr(handle.backend, "check_new_name", None)
+        if check is not None:
+            check(path)
         return handle, path, display
 
     def create_group(self, name: Any, track_order: bool | None = None) -> Group:
@@ -413,9 +421,11 @@ class Group(HLObject, MutableMapping[str, Any]):
             else:
                 handle.backend.set_link(path, Entry(HARD, obj._path))
         elif isinstance(obj, SoftLink):
+            self._check_writable(OSError, "create soft link")
             handle, path, _ = self._new_path(name)
             handle.backend.set_link(path, Entry(SOFT, obj.path))
         elif isinstance(obj, ExternalLink):
+            self._check_writable(OSError, "create external link")
             handle, path, _ = self._new_path(name)
             handle.backend.set_link(path, Entry(EXTERNAL, obj.path, obj.filename))
         elif isinstance(obj, np.dtype):

@@ -243,6 +243,27 @@ class NativeFile(FileBackend):
         return spec_to_dtype(_reserved(self._doc(path))["datatype"])
 
     # ---------------------------------------------------------------- writes
+    #: Room kept for chunk keys below an array's own key ("/c/12/345/...").
+    _CHUNK_KEY_ROOM = 96
+
+    def check_new_name(self, path: str) -> None:
+        """ValueError if ``path`` cannot be stored: its object keys would break the
+        store's name rules (too long, not UTF-8) or clash with a metadata key.
+        Checked before anything is created, so a bad name leaves no trace."""
+        name = path.rpartition("/")[2]
+        if name == "zarr.json":
+            raise ValueError(f"Name {name!r} is reserved by the storage layout (docs/layout.md)")
+        try:
+            key = self.h.kv.name(f"{path}/zarr.json").encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"Name {path!r} is not valid UTF-8") from None
+        limit = 1024 - self._CHUNK_KEY_ROOM
+        if len(key) > limit:
+            raise ValueError(
+                f"Name /{path[:60]}... is too long for the object store: its keys would be {len(key)} bytes "
+                f"(at most {limit})"
+            )
+
     def _edit_reserved(self, path: str, fn: Any) -> None:
         attrs = dict(self._doc(path).get("attributes") or {})
         res = dict(attrs.get(RESERVED) or {})

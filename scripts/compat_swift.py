@@ -21,16 +21,15 @@ else ``/work/shared/tools/swift-saio``. Exit status: the suite's.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from sciswift.server.spawn import ServerProcess, spawn
 
 USERS = """\
 # The users Swift's functional tests log in as (see test.conf below).
@@ -78,44 +77,19 @@ def find_tools(explicit: str | None) -> Path:
              "or set SCISWIFT_SWIFT_SAIO_TOOLS")
 
 
-def start_server(workdir: Path, backend: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(workdir: Path, backend: str) -> ServerProcess:
     users = workdir / "users.conf"
     users.write_text(USERS)
-    cmd = [sys.executable, "-m", "sciswift.cli.main", "serve", "--port", "0", "--users", str(users), "--quiet"]
-    cmd += ["--backend", "memory"] if backend == "memory" else ["--data", str(workdir / "data")]
-    log = open(workdir / "server.log", "wb")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
-    log.close()
-    assert proc.stdout is not None
-    port = None
-    while port is None:
-        line = proc.stdout.readline().decode(errors="replace")
-        if not line:
-            sys.exit(f"compat_swift: sciswift serve exited ({proc.wait()}); see {workdir / 'server.log'}")
-        print(line.rstrip())
-        m = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
-        port = int(m.group(1)) if m else None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    args = ["--users", str(users), "--quiet"]
+    args += ["--backend", "memory"] if backend == "memory" else ["--data", str(workdir / "data")]
+    log = workdir / "server.log"
+    with open(log, "wb") as fh:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/info")
-            if conn.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    stop_server(proc)
-    sys.exit("compat_swift: sciswift serve did not answer /info")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            server = spawn(args, stderr=fh, log_path=log)
+        except RuntimeError as exc:
+            sys.exit(f"compat_swift: {exc}")
+    print(server.banner.rstrip())
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,16 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     tools = find_tools(args.tools)
     workdir = Path(tempfile.mkdtemp(prefix="sciswift-compat-"))
-    proc, port = start_server(workdir, args.backend)
+    server = start_server(workdir, args.backend)
     conf = workdir / "test.conf"
-    conf.write_text(TEST_CONF.format(port=port))
+    conf.write_text(TEST_CONF.format(port=server.port))
     out = Path(args.out) if args.out else Path("functests-results") / time.strftime("sciswift-%Y%m%d-%H%M%S")
     cmd = ["bash", str(tools / "run_functests.sh"), "-c", str(conf), "-o", str(out.resolve()), *rest]
     print("running:", " ".join(cmd), flush=True)
     try:
         rc = subprocess.call(cmd)
     finally:
-        stop_server(proc)
+        server.stop()
         if args.keep:
             print(f"server data and log kept in {workdir}")
         else:

@@ -21,18 +21,16 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from bench.load.client import PhaseResult, authenticate, run_all
+
+from sciswift.server.spawn import spawn
 
 BARS = {"small PUT": ("ops_per_s", 3.0), "small GET": ("ops_per_s", 3.0),
         "large PUT": ("mb_per_s", 1.5), "large GET": ("mb_per_s", 1.5)}
@@ -41,37 +39,11 @@ BARS = {"small PUT": ("ops_per_s", 3.0), "small GET": ("ops_per_s", 3.0),
 @contextlib.contextmanager
 def sciswift_server(workers: int, data: Path) -> Iterator[str]:
     """``sciswift serve`` on a free port over ``data``; yields the auth URL."""
-    cmd = [sys.executable, "-m", "sciswift.cli.main", "serve", "--port", "0", "--data", str(data),
-           "--workers", str(workers), "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    server = spawn(["--data", str(data), "--workers", str(workers), "--quiet"])
     try:
-        assert proc.stdout is not None
-        port = None
-        while port is None:
-            line = proc.stdout.readline().decode(errors="replace")
-            if not line:
-                raise RuntimeError(f"sciswift serve exited with {proc.wait()}")
-            m = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
-            port = int(m.group(1)) if m else None
-        auth = f"http://127.0.0.1:{port}/auth/v1.0"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                authenticate(auth, "test:tester", "testing")
-                break
-            except (OSError, RuntimeError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield auth
+        yield server.auth_url
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+        server.stop()
 
 
 @contextlib.contextmanager

@@ -11,17 +11,16 @@ Every server is stopped by its PID at the end.
 from __future__ import annotations
 
 import http.client
-import re
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from swiftclient import client as swift_client
+
+from sciswift.server.spawn import ServerProcess, spawn
 
 USERS = """\
 # TempAuth lines, as in Swift's proxy-server.conf
@@ -35,22 +34,31 @@ user_test5_tester5 = testing5 service
 
 @dataclass
 class RunningServer:
-    """A ``sciswift serve`` subprocess."""
+    """A ``sciswift serve`` subprocess (a ServerProcess) with client helpers."""
 
-    proc: subprocess.Popen[bytes]
-    port: int
+    server: ServerProcess
     log_path: Path
     data_dir: Path | None = None
-    banner: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.server.proc
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.server.url
 
     @property
     def auth_url(self) -> str:
-        return f"{self.url}/auth/v1.0"
+        return self.server.auth_url
+
+    @property
+    def banner(self) -> str:
+        return self.server.banner
 
     def auth(self, user: str = "test:tester", key: str = "testing") -> tuple[str, str]:
         """``(storage_url, token)``."""
@@ -82,55 +90,14 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.server.stop(grace=15)
 
 
-def start(args: list[str], log_path: Path, data_dir: Path | None = None, timeout: float = 30) -> RunningServer:
-    """Start ``sciswift serve --port 0 ARGS`` and wait until it authenticates."""
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sciswift.cli.main", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-    )
-    log.close()
-    assert proc.stdout is not None
-    banner_lines = []
-    port = None
-    deadline = time.monotonic() + timeout
-    while port is None:
-        line = proc.stdout.readline().decode(errors="replace")
-        if not line:
-            proc.wait(5)
-            raise RuntimeError(f"sciswift serve exited ({proc.returncode}): {log_path.read_text()[-2000:]}")
-        banner_lines.append(line)
-        m = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("sciswift serve printed no banner")
-    for _ in range(3):
-        banner_lines.append(proc.stdout.readline().decode(errors="replace"))
-    server = RunningServer(proc, port, log_path, data_dir, "".join(banner_lines))
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/info")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return server
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            server.stop()
-            raise RuntimeError(f"sciswift serve did not answer: {log_path.read_text()[-2000:]}")
-        time.sleep(0.05)
+def start(args: list[str], log_path: Path, data_dir: Path | None = None) -> RunningServer:
+    """Start ``sciswift serve --port 0 ARGS``, its log in ``log_path``."""
+    with open(log_path, "wb") as log:
+        server = spawn(args, stderr=log, log_path=log_path)
+    return RunningServer(server, log_path, data_dir)
 
 
 @pytest.fixture(scope="session")

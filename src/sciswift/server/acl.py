@@ -21,6 +21,7 @@ __all__ = [
     "referrer_allowed",
     "validate_account_acl",
     "account_acls_from",
+    "format_account_acl",
     "ACCOUNT_ACL_KEYS",
 ]
 
@@ -116,15 +117,29 @@ def validate_account_acl(value: str) -> str | None:
     return None
 
 
-def account_acls_from(stored: str | None) -> dict[str, list[str]] | None:
-    """The account ACLs stored for an account, or None when none grant anything."""
+def _json_dict(stored: str | None) -> dict[str, object] | None:
     if not stored:
         return None
     try:
         data = json.loads(stored)
     except ValueError:
         return None
-    if not isinstance(data, dict):
+    return data if isinstance(data, dict) else None
+
+
+def format_account_acl(stored: str | None) -> str | None:
+    """A stored account ACL as tempauth shows it (compact, sorted JSON), or
+    None when it is empty."""
+    data = _json_dict(stored)
+    if not data:
         return None
-    acls = {k: [g for g in data.get(k, []) if isinstance(g, str)] for k in ACCOUNT_ACL_KEYS}
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+
+
+def account_acls_from(stored: str | None) -> dict[str, list[str]] | None:
+    """The account ACLs stored for an account, or None when none grant anything."""
+    data = _json_dict(stored)
+    if data is None:
+        return None
+    acls = {k: [g for g in data.get(k, []) if isinstance(g, str)] for k in ACCOUNT_ACL_KEYS}  # type: ignore[attr-defined]
     return acls if any(acls.values()) else None

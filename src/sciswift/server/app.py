@@ -59,15 +59,29 @@ class AioBody(Body):
         self._expect = request.headers.get("Expect", "").lower() == "100-continue"
         self.received = 0
 
+    async def _continue(self) -> None:
+        self._expect = False
+        writer = self._request.writer
+        await writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        writer.output_size = 0
+
     async def read(self, n: int = -1) -> bytes:
         if self._expect:
-            self._expect = False
-            writer = self._request.writer
-            await writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            writer.output_size = 0
+            await self._continue()
         try:
             data = await (self._content.read(n) if n >= 0 else self._content.read())
         except Exception as exc:  # aiohttp's ContentLengthError, TransferEncodingError, ...
+            raise ConnectionError(f"request body ended early: {exc}") from None
+        self.received += len(data)
+        return data
+
+    async def read_any(self) -> bytes:
+        # The buffer aiohttp received, as is: no copy into a bigger block.
+        if self._expect:
+            await self._continue()
+        try:
+            data = await self._content.readany()
+        except Exception as exc:
             raise ConnectionError(f"request body ended early: {exc}") from None
         self.received += len(data)
         return data

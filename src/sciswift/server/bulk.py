@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 from multidict import CIMultiDict
 
 from sciswift.server.backend import Backend
-from sciswift.server.http import Reply, SwiftError, SwiftRequest, gather_limited, status_line
+from sciswift.server.http import Reply, SwiftError, SwiftRequest, best_match, gather_limited, status_line
 
 __all__ = ["bulk_delete", "delete_paths", "result_body", "accept_format", "MAX_DELETES", "ACCEPTABLE"]
 
@@ -32,27 +32,11 @@ ACCEPTABLE = ("text/plain", "application/json", "application/xml", "text/xml")
 
 def accept_format(req: SwiftRequest, default: str | None = "text/plain") -> str | None:
     """The best of text/plain, application/json, application/xml, text/xml
-    for the Accept header (``default`` when there is none)."""
-    accept = req.headers.get("Accept")
-    if not accept:
+    for the Accept header (``default`` when there is none or it is invalid)."""
+    try:
+        return best_match(req.headers.get("Accept"), {a: a for a in ACCEPTABLE}, default)
+    except ValueError:
         return default
-    best, best_q = None, 0.0
-    for item in accept.split(","):
-        media, _, params = item.strip().partition(";")
-        media = media.strip().lower()
-        q = 1.0
-        for p in params.split(";"):
-            k, _, v = p.strip().partition("=")
-            if k == "q":
-                try:
-                    q = float(v)
-                except ValueError:
-                    return default
-        for offer in ACCEPTABLE:
-            if (media in ("*/*", offer) or (media.endswith("/*") and offer.startswith(media[:-1]))) and q > best_q:
-                best, best_q = offer, q
-                break
-    return best
 
 
 def result_body(fmt: str | None, data: dict[str, object], errors: list[list[str]], root: str) -> bytes:

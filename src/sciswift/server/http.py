@@ -114,12 +114,10 @@ class Body:
                 raise SwiftError(413)
             parts.append(chunk)
 
-    async def chunks(self, size: int = 1 << 20) -> AsyncIterator[bytes]:
-        while True:
-            chunk = await self.read(size)
-            if not chunk:
-                return
-            yield chunk
+    async def read_any(self) -> bytes:
+        """Whatever is available (at least one byte), ``b""`` at the end; a
+        body that can hand over its buffers uncopied does so."""
+        return await self.read(1 << 20)
 
 
 class BytesBody(Body):
@@ -358,6 +356,32 @@ class SwiftError(Exception):
     @property
     def status(self) -> int:
         return self.reply.status
+
+
+def best_match(accept: str | None, offers: dict[str, str], default: str | None) -> str | None:
+    """The offer (``{media type: result}``) the Accept header prefers, by
+    q-value then order; ``default`` without an Accept header, None when it
+    accepts none of them. Raises ValueError for an unparseable q-value."""
+    if not accept:
+        return default
+    best, best_q = None, 0.0
+    for item in accept.split(","):
+        media, _, params = item.strip().partition(";")
+        media = media.strip().lower()
+        q = 1.0
+        for p in params.split(";"):
+            k, _, v = p.strip().partition("=")
+            if k.strip() == "q":
+                q = float(v)
+        if q <= 0:
+            continue
+        for offer, result in offers.items():
+            ptype, _, psub = media.partition("/")
+            otype, _, osub = offer.partition("/")
+            if (media in ("*/*", "*") or (ptype == otype and psub in ("*", osub))) and q > best_q:
+                best, best_q = result, q
+                break
+    return best
 
 
 def env_flag(value: str | None) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from sciswift.server.http import TEXT_TYPE, SwiftError, SwiftRequest, env_flag
+from sciswift.server.http import TEXT_TYPE, SwiftError, SwiftRequest, best_match, env_flag
 from sciswift.server.times import iso_timestamp
 from sciswift.store.base import Store
 from sciswift.store.names import CONTAINER_LISTING_LIMIT
@@ -52,39 +52,14 @@ def listing_format(req: SwiftRequest) -> str:
     if fmt:
         fmt = fmt.lower()
         return fmt if fmt in ("json", "xml") else "text"
-    accept = req.headers.get("Accept")
-    if not accept:
-        return "text"
-    best, best_q = None, 0.0
     offers = {"text/plain": "text", "application/json": "json", "application/xml": "xml", "text/xml": "xml"}
-    for item in accept.split(","):
-        media, _, params = item.strip().partition(";")
-        media = media.strip().lower()
-        q = 1.0
-        for p in params.split(";"):
-            k, _, v = p.strip().partition("=")
-            if k == "q":
-                try:
-                    q = float(v)
-                except ValueError:
-                    raise SwiftError(400, "Invalid Accept header") from None
-        if q <= 0:
-            continue
-        for offer, name in offers.items():
-            if _media_matches(media, offer) and (q > best_q):
-                best, best_q = name, q
-                break
+    try:
+        best = best_match(req.headers.get("Accept"), offers, "text")
+    except ValueError:
+        raise SwiftError(400, "Invalid Accept header") from None
     if best is None:
         raise SwiftError(406)
     return best
-
-
-def _media_matches(pattern: str, offer: str) -> bool:
-    if pattern in ("*/*", "*"):
-        return True
-    ptype, _, psub = pattern.partition("/")
-    otype, _, osub = offer.partition("/")
-    return ptype == otype and psub in ("*", osub)
 
 
 @dataclass(frozen=True)

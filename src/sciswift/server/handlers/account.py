@@ -9,13 +9,12 @@ only owners see ``X-Account-Meta-Temp-Url-Key(-2)``.
 
 from __future__ import annotations
 
-import json
 import time
 
 from multidict import CIMultiDict
 
 from sciswift.server import cors, etag_quoter, quotas
-from sciswift.server.acl import validate_account_acl
+from sciswift.server.acl import format_account_acl, validate_account_acl
 from sciswift.server.backend import ACCOUNT_ACL_KEY, Backend
 from sciswift.server.handlers.container import modified_time
 from sciswift.server.http import Reply, SwiftError, SwiftRequest, error
@@ -70,23 +69,10 @@ def account_headers(info: AccountInfo, owner: bool) -> CIMultiDict[str]:
     if quoting:
         h[quoting[0]] = quoting[1]
     if owner:
-        acl = _formatted_acl(info.system.get(ACCOUNT_ACL_KEY))
+        acl = format_account_acl(info.system.get(ACCOUNT_ACL_KEY))
         if acl:
             h["X-Account-Access-Control"] = acl
     return h
-
-
-def _formatted_acl(stored: str | None) -> str | None:
-    """The ACL as tempauth shows it (compact, sorted JSON), None when empty."""
-    if not stored:
-        return None
-    try:
-        data = json.loads(stored)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not data:
-        return None
-    return json.dumps(data, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
 
 
 async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:

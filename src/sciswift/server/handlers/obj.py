@@ -42,7 +42,7 @@ from sciswift.server.objects import is_dlo, is_expired, is_slo, object_headers, 
 from sciswift.server.times import http_date
 from sciswift.store.base import ObjectReader, Store
 from sciswift.store.names import MAX_FILE_SIZE, MAX_OBJECT_NAME_LENGTH, utf8_len
-from sciswift.store.types import CREATE, OVERWRITE, ByteRange, ObjectInfo, PutMode
+from sciswift.store.types import CREATE, OVERWRITE, ByteRange, ContainerInfo, ObjectInfo, PutMode
 
 __all__ = ["handle", "get_or_head", "put", "write_object", "store_body", "delete_at_from", "ALLOWED_METHODS"]
 
@@ -290,22 +290,28 @@ async def store_body(
         data = await _read_exact(req, length)
         return await be.run(lambda: store.put_object(container, name, data, **options))  # type: ignore[arg-type]
     writer = await be.run(lambda: store.open_writer(container, name, **options))  # type: ignore[arg-type]
+
+    def write_all(blocks: list[bytes]) -> None:
+        for block in blocks:
+            writer.write(block)
+
     try:
         total = 0
         pending: list[bytes] = []
         pending_size = 0
         while True:
-            chunk = await _read(req, WRITE_CHUNK)
+            chunk = await _read_any(req)
             if chunk:
                 total += len(chunk)
                 if total > MAX_FILE_SIZE or (length is not None and total > length):
                     raise SwiftError(413, "Your request is too large.", content_type=TEXT_TYPE)
                 pending.append(chunk)
                 pending_size += len(chunk)
+            # Hand the received buffers to the pool about a MiB at a time, as
+            # they are (joining them would copy every byte once more).
             if pending and (pending_size >= WRITE_CHUNK or not chunk):
-                block = pending[0] if len(pending) == 1 else b"".join(pending)
-                pending, pending_size = [], 0
-                await be.run(writer.write, block)
+                blocks, pending, pending_size = pending, [], 0
+                await be.run(write_all, blocks)
             if not chunk:
                 break
         if length is not None and total != length:
@@ -314,6 +320,14 @@ async def store_body(
     except BaseException:
         await asyncio.shield(be.run(writer.abort))
         raise
+
+
+async def _read_any(req: SwiftRequest) -> bytes:
+    try:
+        async with asyncio.timeout(CLIENT_TIMEOUT):
+            return await req.body.read_any()
+    except TimeoutError:
+        raise SwiftError(408) from None
 
 
 async def _read(req: SwiftRequest, n: int) -> bytes:
@@ -385,13 +399,10 @@ async def write_object(
     already checked against the SLO ETag)."""
     account, container, name = _names(req)
     mode = put_mode(req)
-    denied = await be.authorize(req, "write")
-    if denied:
-        return denied
-    cinfo = await be.container_info(req, account, container)
-    store = be.store(account)
-    if cinfo is None or store is None:
-        return error(404)
+    target = await _writable(be, req)
+    if isinstance(target, Reply):
+        return target
+    store, cinfo = target
     length = body_length(req) if data is None else len(data)
     if utf8_len(name) > MAX_OBJECT_NAME_LENGTH:
         raise SwiftError(
@@ -420,6 +431,20 @@ async def write_object(
     return created_reply(info, reply_etag)
 
 
+async def _writable(be: Backend, req: SwiftRequest) -> tuple[Store, ContainerInfo] | Reply:
+    """The store and container info of a write's target, once the caller may
+    write there; else the 401/403 (or 404 for a missing container) reply."""
+    denied = await be.authorize(req, "write")
+    if denied:
+        return denied
+    account, container, _ = _names(req)
+    cinfo = await be.container_info(req, account, container)
+    store = be.store(account)
+    if cinfo is None or store is None:
+        return error(404)
+    return store, cinfo
+
+
 def _store_error(exc: SciSwiftError) -> Reply:
     status = status_for(exc)
     if status == 404:
@@ -430,14 +455,11 @@ def _store_error(exc: SciSwiftError) -> Reply:
 # ------------------------------------------------------------------- POST
 async def post(be: Backend, req: SwiftRequest) -> Reply:
     """Replace an object's metadata (Swift's "fast POST")."""
-    account, container, name = _names(req)
-    denied = await be.authorize(req, "write")
-    if denied:
-        return denied
-    cinfo = await be.container_info(req, account, container)
-    store = be.store(account)
-    if cinfo is None or store is None:
-        return error(404)
+    _, container, name = _names(req)
+    target = await _writable(be, req)
+    if isinstance(target, Reply):
+        return target
+    store, _ = target
     check_metadata(req.headers, "object")
     now = time.time()
     delete_at = delete_at_from(req.headers, now)
@@ -464,20 +486,17 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
 
 # ----------------------------------------------------------------- DELETE
 async def delete(be: Backend, req: SwiftRequest) -> Reply:
-    account, container, name = _names(req)
-    denied = await be.authorize(req, "write")
-    if denied:
-        return denied
+    _, container, name = _names(req)
+    target = await _writable(be, req)
+    if isinstance(target, Reply):
+        return target
+    store, _ = target
     if_delete_at = req.headers.get("X-If-Delete-At")
     if if_delete_at is not None:
         try:
             float(if_delete_at)
         except ValueError:
             raise SwiftError(400, "Bad X-If-Delete-At header value") from None
-    cinfo = await be.container_info(req, account, container)
-    store = be.store(account)
-    if cinfo is None or store is None:
-        return error(404)
     if req.param("multipart-manifest") == "delete":
         return await slo.delete(be, req)
     if if_delete_at is not None:

@@ -6,9 +6,9 @@
   ``Reference``, ``RegionReference``: stand-ins whose ``isinstance`` and
   ``issubclass`` accept the classes of both sides, so the checks programs make
   (``isinstance(obj, h5py.Dataset)`` in a visititems callback) hold for objects
-  from either. Each is a subclass of the real h5py class (when the real class
-  can be subclassed), so class attributes and user subclasses behave as before;
-  calling one builds the real h5py object, as ``h5py.Group(gid)`` does.
+  from either. Class attributes come from the real class, a class derived from a
+  stand-in derives from the real class, and calling one builds the real h5py
+  object, as ``h5py.Group(gid)`` does.
 - ``SoftLink``, ``ExternalLink``, ``HardLink``, ``Empty``: values a program makes
   and hands to either side. Each is a subclass of both sides' classes, so
   ``f["l"] = h5py.SoftLink("/a")`` and ``attrs["e"] = h5py.Empty("f4")`` work on
@@ -20,8 +20,7 @@ The real classes are untouched: h5py's own code keeps using them.
 
 from __future__ import annotations
 
-import threading
-import types
+import functools
 from typing import Any
 
 from sciswift.compat import router
@@ -34,62 +33,71 @@ BRIDGED = ("Group", "Dataset", "Datatype", "HLObject", "AttributeManager", "Refe
 COMBINED = ("SoftLink", "ExternalLink", "HardLink", "Empty")
 
 
-_guard = threading.local()
+def _is_standin(cls: type) -> bool:
+    return cls.__dict__.get("_standin") is cls
+
+
+@functools.cache
+def _combined_meta(metas: tuple[type, ...]) -> type:
+    return type("+".join(m.__name__ for m in metas), metas, {})
 
 
 class BridgeMeta(type):
     """Metaclass of the stand-ins: ``_sides`` are the classes an instance of the
-    stand-in itself may have. Subclasses a program derives from a stand-in get
-    ordinary ``isinstance`` semantics."""
+    stand-in may have, ``_real`` (for classes) the real h5py class.
+
+    A stand-in is no subclass of the real class: h5py's Group is an ABC, which
+    would ask its subclasses, the stand-in among them, whether sciswift's Group
+    is a real Group, and real h5py code would then take sciswift objects for its
+    own. A class a program derives from a stand-in derives from the real class
+    instead (and gets ordinary isinstance semantics); class attributes of the
+    real class are reachable through the stand-in.
+    """
 
     _sides: tuple[type, ...]
-    _standin: type
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kwargs: Any) -> Any:
+        if any(_is_standin(b) for b in bases):
+            bases = tuple(b.__dict__["_real"] if _is_standin(b) else b for b in bases)
+            metas = tuple(dict.fromkeys([mcls, *(type(b) for b in bases)]))
+            metas = tuple(m for m in metas if not any(o is not m and issubclass(o, m) for o in metas))
+            meta = metas[0] if len(metas) == 1 else _combined_meta(metas)
+            return meta(name, bases, ns, **kwargs)
+        return super().__new__(mcls, name, bases, ns, **kwargs)
 
     def __instancecheck__(cls, obj: Any) -> bool:
-        if cls.__dict__.get("_standin") is cls:
-            return cls._check(isinstance, obj)
+        if _is_standin(cls):
+            return isinstance(obj, cls._sides)
         return super().__instancecheck__(obj)
 
     def __subclasscheck__(cls, sub: type) -> bool:
-        if cls.__dict__.get("_standin") is cls:
-            return cls._check(issubclass, sub) or type.__subclasscheck__(cls, sub)
+        if _is_standin(cls):
+            return issubclass(sub, cls._sides)
         return super().__subclasscheck__(sub)
 
-    def _check(cls, test: Any, what: Any) -> bool:
-        # A real class that is an ABC (h5py's Group is a MutableMapping) answers
-        # by asking each of its subclasses, the stand-in among them, which would
-        # ask the real class again. Inside our own question the stand-in is
-        # nobody's superclass; whatever derives from it is a subclass of the real
-        # class by its MRO anyway.
-        if getattr(_guard, "active", False):
-            return False
-        _guard.active = True
-        try:
-            return bool(test(what, cls._sides))
-        finally:
-            _guard.active = False
+    def __getattr__(cls, name: str) -> Any:
+        real = type.__getattribute__(cls, "__dict__").get("_real")
+        if real is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(real, name)
 
 
 class _ConstructRealMeta(BridgeMeta):
     """Calling the stand-in builds the real h5py class (it takes h5py identifiers)."""
 
-    _real: type
-
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls.__dict__.get("_standin") is cls:
-            return cls._real(*args, **kwargs)
+        if _is_standin(cls):
+            return cls.__dict__["_real"](*args, **kwargs)
         return super().__call__(*args, **kwargs)
 
 
 class _FileMeta(BridgeMeta):
     """``h5py.File(name, ...)``: routed by name."""
 
-    _real: type
-
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         name = args[0] if args else kwargs.get("name")
         where = router.route(name)
-        if cls.__dict__.get("_standin") is not cls:
+        if not _is_standin(cls):
             if where is not None:
                 raise OSError(
                     f"{cls.__name__}({name!r}): a subclass of h5py.File cannot open a file in an object store "
@@ -97,45 +105,44 @@ class _FileMeta(BridgeMeta):
                 )
             return super().__call__(*args, **kwargs)
         if where is None:
-            return cls._real(*args, **kwargs)
+            return cls.__dict__["_real"](*args, **kwargs)
         if not args:
             kwargs = dict(kwargs)
             kwargs.pop("name")
         return router.open_routed(where[0], where[1], name, tuple(args[1:]), dict(kwargs))
 
 
-def _subclassable(cls: type) -> bool:
-    try:
-        types.new_class("_probe", (cls,))
-    except TypeError:
-        return False
-    return True
-
-
-def _with_metaclass_of(meta: type, base: type) -> type:
-    """``meta`` combined with ``base``'s metaclass (h5py's Group is an ABC)."""
-    other = type(base)
-    if issubclass(meta, other):
-        return meta
-    return type(f"{meta.__name__}+{other.__name__}", (meta, other), {})
-
-
 def _standin(name: str, real: type, sci: type, meta: type) -> type:
-    bases = (real,) if _subclassable(real) else ()
-    if bases:
-        meta = _with_metaclass_of(meta, real)
-    ns = {"__module__": "h5py", "__qualname__": name, "__doc__": real.__doc__}
-    cls = meta(name, bases, ns)
-    cls._sides = (real, sci)
+    ns = {"__module__": "h5py", "__qualname__": name, "__doc__": real.__doc__, "_real": real,
+          "_sides": (real, sci)}
+    cls = meta(name, (), ns)
     cls._standin = cls
-    cls._real = real
     return cls
+
+
+#: What makes two values of a combined class equal, whichever side made them.
+_VALUE_KEYS: dict[str, Any] = {
+    "Empty": lambda v: v.dtype,
+    "SoftLink": lambda v: v.path,
+    "ExternalLink": lambda v: (v.filename, v.path),
+    "HardLink": lambda v: (),
+}
 
 
 def _combined(name: str, real: type, sci: type) -> type:
     # sciswift's class first: its __init__ and slots hold the state, and both
     # sides read it through the same public properties (path, filename, dtype).
-    ns = {"__module__": "h5py", "__qualname__": name, "__doc__": real.__doc__}
+    sides = (real, sci)
+    key = _VALUE_KEYS[name]
+
+    def __eq__(self: Any, other: object) -> bool:  # noqa: N807
+        return isinstance(other, sides) and key(self) == key(other)
+
+    def __hash__(self: Any) -> int:  # noqa: N807
+        return hash((name, key(self)))
+
+    ns = {"__module__": "h5py", "__qualname__": name, "__doc__": real.__doc__, "__eq__": __eq__,
+          "__hash__": __hash__}
     cls = BridgeMeta(name, (sci, real), ns)
     cls._sides = (real, sci)
     cls._standin = cls

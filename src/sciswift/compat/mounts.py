@@ -48,6 +48,13 @@ def is_store_url(name: str) -> bool:
     return bool(sep) and scheme in URL_SCHEMES
 
 
+def normalise_path(path: str) -> str:
+    """Absolute and normalised; a leading ``//`` (which POSIX lets abspath keep)
+    is ``/`` as on Linux."""
+    full = os.path.abspath(path)
+    return "/" + full.lstrip("/") if full.startswith("//") else full
+
+
 def _normalise_target(target: str, spec: str) -> str:
     """The target as a URL without a trailing slash (plain paths become file:// URLs)."""
     target = target.strip()
@@ -65,7 +72,7 @@ def _normalise_target(target: str, spec: str) -> str:
         if scheme == "file" and not rest.startswith("/"):
             raise InvalidInput(f"mount {spec!r}: a file:// URL needs an absolute path (file:///dir)", spec)
         return target.rstrip("/") if rest.strip("/") else target
-    return Path(os.path.abspath(target)).as_uri()
+    return Path(normalise_path(target)).as_uri()
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ class Mount:
             raise InvalidInput(f"mount {spec!r} is not of the form /local/dir=swift://container/prefix", spec)
         if is_store_url(local):
             raise InvalidInput(f"mount {spec!r}: the left side must be a local path, not a URL", spec)
-        point = os.path.abspath(os.path.expanduser(local))
+        point = normalise_path(os.path.expanduser(local))
         return cls(point, _normalise_target(target, spec))
 
     def __str__(self) -> str:
@@ -164,7 +171,7 @@ class MountTable:
         name = os.fsdecode(os.fspath(path))
         if not self._mounts or is_store_url(name) or "://" in name:
             return None
-        full = os.path.abspath(name)
+        full = normalise_path(name)
         for m in self._mounts:
             if m.contains(full):
                 return m, m.map(full)

@@ -96,7 +96,7 @@ def array_for_new_object(data: Any, specified_dtype: Any = None) -> np.ndarray[A
 def _object_array(data: Any, dt: np.dtype[Any]) -> np.ndarray[Any, Any]:
     """An object array of ``data``; for a vlen sequence dtype, a list of sequences
     becomes one element per sequence (numpy would make a 2-D array of equal ones)."""
-    vlen = (dt.metadata or {}).get("vlen")
+    vlen = dict(dt.metadata or {}).get("vlen")
     if vlen is not None and vlen not in (str, bytes) and isinstance(data, (list, tuple)):
         out = np.empty(len(data), dtype=dt)
         for i, v in enumerate(data):

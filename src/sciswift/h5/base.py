@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import ItemsView, KeysView, ValuesView
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sciswift.h5.refs import Reference
 
@@ -110,21 +110,22 @@ class HLObject:
     def __hash__(self) -> int:
         return hash((self._h.key, self._path))
 
-    def _display(self) -> str:
-        return '"%s"' % self._name if self._name is not None else "(anonymous)"
-
 
 class KeysViewHDF5(KeysView):  # type: ignore[type-arg]
+    _mapping: Any
+
     def __str__(self) -> str:
         return f"<KeysViewHDF5 {list(self)}>"
 
     def __reversed__(self) -> Any:
-        yield from reversed(self._mapping)  # type: ignore[call-overload]
+        yield from reversed(self._mapping)
 
     __repr__ = __str__
 
 
 class ValuesViewHDF5(ValuesView):  # type: ignore[type-arg]
+    _mapping: Any
+
     def __contains__(self, value: object) -> bool:
         for key in self._mapping:
             if value == self._mapping.get(key):
@@ -136,7 +137,7 @@ class ValuesViewHDF5(ValuesView):  # type: ignore[type-arg]
             yield self._mapping.get(key)
 
     def __reversed__(self) -> Any:
-        for key in reversed(self._mapping):  # type: ignore[call-overload]
+        for key in reversed(self._mapping):
             yield self._mapping.get(key)
 
     def __str__(self) -> str:
@@ -146,8 +147,11 @@ class ValuesViewHDF5(ValuesView):  # type: ignore[type-arg]
 
 
 class ItemsViewHDF5(ItemsView):  # type: ignore[type-arg]
+    _mapping: Any
+
     def __contains__(self, item: object) -> bool:
-        key, val = item  # type: ignore[misc]
+        pair = cast(tuple[Any, Any], item)
+        key, val = pair
         if key in self._mapping:
             return val == self._mapping.get(key)
         return False
@@ -157,7 +161,7 @@ class ItemsViewHDF5(ItemsView):  # type: ignore[type-arg]
             yield (key, self._mapping.get(key))
 
     def __reversed__(self) -> Any:
-        for key in reversed(self._mapping):  # type: ignore[call-overload]
+        for key in reversed(self._mapping):
             yield (key, self._mapping.get(key))
 
     def __str__(self) -> str:

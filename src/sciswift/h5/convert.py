@@ -65,10 +65,10 @@ def _object_array(val: Any) -> np.ndarray[Any, Any]:
     try:
         return np.asarray(val, dtype=object)
     except ValueError:
-        out = np.empty(len(val), dtype=object)
+        seq: np.ndarray[Any, Any] = np.empty(len(val), dtype=object)
         for i, v in enumerate(val):
-            out[i] = v
-        return out
+            seq[i] = v
+        return seq
 
 
 def _strings(val: Any, dtype: np.dtype[Any], kind: type) -> np.ndarray[Any, Any]:
@@ -159,7 +159,7 @@ def to_dataset_values(val: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
             raise TypeError(f"Can't broadcast {arr.shape} into elements of array type {dtype}")
         return arr
     if dtype.kind == "S" and isinstance(val, str):
-        return np.asarray(val.encode("utf-8" if (dtype.metadata or {}).get("h5py_encoding") == "utf-8" else "ascii"),
+        return np.asarray(val.encode("utf-8" if dict(dtype.metadata or {}).get("h5py_encoding") == "utf-8" else "ascii"),
                           dtype=dtype)
     if isinstance(val, np.ndarray) and val.dtype.kind == "T" and dtype.kind == "S":
         return np.asarray([s.encode("utf-8") for s in val.reshape(-1).tolist()], dtype=dtype).reshape(val.shape)

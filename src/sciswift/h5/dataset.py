@@ -35,7 +35,7 @@ class _View:
         raise NotImplementedError
 
     @property
-    def shape(self) -> tuple[int, ...]:
+    def shape(self) -> tuple[int, ...] | None:
         return self._dset.shape
 
     @property
@@ -43,7 +43,7 @@ class _View:
         return self._dset.ndim
 
     @property
-    def size(self) -> int:
+    def size(self) -> int | None:
         return self._dset.size
 
     def __len__(self) -> int:
@@ -69,7 +69,7 @@ class AstypeWrapper(_View):
         self.dtype = np.dtype(dtype)
 
     def __getitem__(self, args: Any) -> Any:
-        return self._dset.__getitem__(args, new_dtype=self.dtype)
+        return self._dset._read(args, self.dtype)
 
 
 class AsStrWrapper(_View):
@@ -114,7 +114,7 @@ class FieldsWrapper(_View):
         self._names = list(names)
 
     def __getitem__(self, args: Any) -> Any:
-        data = self._dset.__getitem__(args, new_dtype=self.read_dtype)
+        data = self._dset._read(args, self.read_dtype)
         if self.extract_field is not None:
             data = data[self.extract_field]
         return data
@@ -326,12 +326,16 @@ class Dataset(HLObject):
         a = self._arr
         if len(args) == 1 and isinstance(args[0], RegionReference):
             ref = args[0]
-            if ref.path.lstrip("/") != self._path:
+            if (ref.path or "").lstrip("/") != self._path:
                 raise ValueError("Region reference points to another dataset")
             return Selection.from_json(ref.selection, a.shape)
         return select(args, a.shape)
 
     def __getitem__(self, args: Any, new_dtype: Any = None) -> Any:
+        """h5py indexing (see ``sciswift.h5.selection``); ``new_dtype`` converts."""
+        return self._read(args, new_dtype)
+
+    def _read(self, args: Any, new_dtype: Any = None) -> Any:
         a = self._arr
         args = args if isinstance(args, tuple) else (args,)
         if a.empty:

@@ -64,6 +64,7 @@ class Group(HLObject, MutableMapping[str, Any]):
     """A group of named members. Paths may be relative ("a/b") or absolute ("/a")."""
 
     __slots__ = ("_elink",)
+    _elink: str | None
 
     @property
     def _elink_mode(self) -> str | None:

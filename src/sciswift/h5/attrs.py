@@ -9,7 +9,7 @@ import numpy as np
 
 from sciswift.engine.metadata import RESERVED
 from sciswift.h5.attrvalues import SubarrayValue, array_for_new_object
-from sciswift.h5.base import ItemsViewHDF5, KeysViewHDF5, ValuesViewHDF5
+from sciswift.h5.base import MappingViews, name_str
 from sciswift.h5.dtypes import normalize_dtype, string_dtype
 from sciswift.h5.links import Empty
 
@@ -20,18 +20,13 @@ __all__ = ["AttributeManager"]
 
 
 def _attr_name(name: Any) -> str:
-    if isinstance(name, bytes):
-        name = name.decode("utf-8", "surrogateescape")
-    elif not isinstance(name, str):
-        raise TypeError(f"Attribute names must be str or bytes, not {type(name).__name__}")
-    if "\x00" in name:
-        raise ValueError(f"Attribute name {name!r} contains a NUL character")
+    name = name_str(name, "Attribute names must be")
     if name == RESERVED:
         raise ValueError(f"Attribute name {RESERVED!r} is reserved by sciswift for its own metadata")
     return name
 
 
-class AttributeManager(MutableMapping[str, Any]):
+class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[misc]
     """The attributes of one object: ``obj.attrs``.
 
     Values read back as h5py returns them (numpy scalars for single values, str for
@@ -89,15 +84,6 @@ class AttributeManager(MutableMapping[str, Any]):
         except (TypeError, ValueError):
             return False
         return bool(self._b.has_attr(self._path, key))
-
-    def keys(self) -> KeysViewHDF5:  # type: ignore[override]
-        return KeysViewHDF5(self)
-
-    def values(self) -> ValuesViewHDF5:  # type: ignore[override]
-        return ValuesViewHDF5(self)
-
-    def items(self) -> ItemsViewHDF5:  # type: ignore[override]
-        return ItemsViewHDF5(self)
 
     def get(self, name: Any, default: Any = None) -> Any:
         try:

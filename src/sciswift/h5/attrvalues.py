@@ -223,11 +223,9 @@ def as_h5py_value(arr: np.ndarray[Any, Any]) -> Any:
 
         arr = strings_as_bytes(arr, arr.dtype)
     if vlen in (str, bytes):
-        out = np.empty(arr.shape, dtype=arr.dtype)
-        for idx in np.ndindex(arr.shape):
-            v = arr[idx]
-            out[idx] = v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v
-        arr = out
+        from sciswift.h5.convert import map_elements
+
+        arr = map_elements(arr, arr.dtype, lambda v: v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v)
     if arr.ndim == 0:
         return arr[()]
     return arr

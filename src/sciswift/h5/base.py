@@ -13,23 +13,39 @@ if TYPE_CHECKING:
     from sciswift.h5.attrs import AttributeManager
     from sciswift.h5.files import File, FileHandle
 
-__all__ = ["HLObject", "KeysViewHDF5", "ValuesViewHDF5", "ItemsViewHDF5", "name_str", "ANON"]
+__all__ = ["HLObject", "MappingViews", "KeysViewHDF5", "ValuesViewHDF5", "ItemsViewHDF5", "name_str", "ANON"]
 
 #: Anonymous objects (``create_group(None)``) live under this hidden root member,
 #: which is removed when the file is closed (as HDF5 frees unlinked objects).
 ANON = ".sciswift-anonymous"
 
 
-def name_str(name: Any) -> str:
+def name_str(name: Any, what: str = "Accessing a group is done with") -> str:
     """A member or attribute name as str: str as is, bytes as UTF-8. TypeError for
     anything else; ValueError for names HDF5 cannot hold (NUL)."""
     if isinstance(name, bytes):
         name = name.decode("utf-8", "surrogateescape")
     elif not isinstance(name, str):
-        raise TypeError(f"Accessing a group is done with bytes or str, not {type(name)}")
+        raise TypeError(f"{what} bytes or str, not {type(name)}")
     if "\x00" in name:
         raise ValueError(f"Name {name!r} contains a NUL character, which HDF5 names cannot hold")
     return name
+
+
+class MappingViews:
+    """``keys()``/``values()``/``items()`` as h5py's view classes (for groups and
+    attribute managers, which are mappings of names)."""
+
+    __slots__ = ()
+
+    def keys(self) -> KeysViewHDF5:
+        return KeysViewHDF5(self)  # type: ignore[arg-type]
+
+    def values(self) -> ValuesViewHDF5:
+        return ValuesViewHDF5(self)  # type: ignore[arg-type]
+
+    def items(self) -> ItemsViewHDF5:
+        return ItemsViewHDF5(self)  # type: ignore[arg-type]
 
 
 class HLObject:

@@ -10,7 +10,11 @@ import numpy as np
 from sciswift.h5.dtypes import check_ref_dtype, check_vlen_dtype
 from sciswift.h5.refs import Reference
 
-__all__ = ["to_dataset_values", "strings_as_bytes"]
+__all__ = ["to_dataset_values", "strings_as_bytes", "map_elements"]
+
+
+def _as_bytes(v: Any) -> Any:
+    return v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
 
 
 def strings_as_bytes(value: Any, dt: np.dtype[Any]) -> Any:
@@ -21,13 +25,7 @@ def strings_as_bytes(value: Any, dt: np.dtype[Any]) -> Any:
         if isinstance(value, str):
             return value.encode("utf-8", "surrogateescape")
         if isinstance(value, np.ndarray) and value.dtype.kind == "O":
-            out = np.empty(value.shape, dtype=value.dtype)
-            flat_in = value.reshape(-1)
-            flat_out = out.reshape(-1)
-            for i in range(flat_in.size):
-                v = flat_in[i]
-                flat_out[i] = v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
-            return out
+            return map_elements(value, value.dtype, _as_bytes)
         return value
     if not dt.hasobject:
         return value
@@ -71,25 +69,32 @@ def _object_array(val: Any) -> np.ndarray[Any, Any]:
         return seq
 
 
-def _strings(val: Any, dtype: np.dtype[Any], kind: type) -> np.ndarray[Any, Any]:
-    arr = _object_array(val)
-    out = np.empty(arr.shape, dtype=dtype)
+def map_elements(arr: np.ndarray[Any, Any], dtype: Any, fn: Any) -> np.ndarray[Any, Any]:
+    """A new array of ``dtype`` and ``arr``'s shape holding ``fn(element)``."""
+    out: np.ndarray[Any, Any] = np.empty(arr.shape, dtype=dtype)
     flat_in = arr.reshape(-1)
     flat_out = out.reshape(-1)
     for i in range(flat_in.size):
-        v = flat_in[i]
-        if isinstance(v, np.str_):
-            v = str(v)
-        elif isinstance(v, np.bytes_):
-            v = bytes(v)
-        if kind is bytes and isinstance(v, str):
-            v = v.encode("ascii")  # UnicodeEncodeError for non-ASCII, as h5py
-        elif not isinstance(v, (str, bytes)):
-            raise TypeError(f"Can't implicitly convert non-string objects to strings (got {type(v).__name__})")
-        if ("\x00" if isinstance(v, str) else b"\x00") in v:
-            raise ValueError("Variable-length strings cannot hold embedded NUL characters")
-        flat_out[i] = v
+        flat_out[i] = fn(flat_in[i])
     return out
+
+
+def _string_element(v: Any, kind: type) -> str | bytes:
+    if isinstance(v, np.str_):
+        v = str(v)
+    elif isinstance(v, np.bytes_):
+        v = bytes(v)
+    if kind is bytes and isinstance(v, str):
+        v = v.encode("ascii")  # UnicodeEncodeError for non-ASCII, as h5py
+    elif not isinstance(v, (str, bytes)):
+        raise TypeError(f"Can't implicitly convert non-string objects to strings (got {type(v).__name__})")
+    if ("\x00" if isinstance(v, str) else b"\x00") in v:
+        raise ValueError("Variable-length strings cannot hold embedded NUL characters")
+    return v
+
+
+def _strings(val: Any, dtype: np.dtype[Any], kind: type) -> np.ndarray[Any, Any]:
+    return map_elements(_object_array(val), dtype, lambda v: _string_element(v, kind))
 
 
 def _vlen_sequences(val: Any, dtype: np.dtype[Any], base: Any) -> np.ndarray[Any, Any]:
@@ -117,19 +122,16 @@ def _vlen_sequences(val: Any, dtype: np.dtype[Any], base: Any) -> np.ndarray[Any
     return out
 
 
+def _reference_element(v: Any, kind: type) -> Any:
+    if v is None:
+        v = kind()
+    if type(v) is not kind:
+        raise TypeError(f"Can't convert element of type {type(v).__name__} to {kind.__name__}")
+    return v
+
+
 def _references(val: Any, dtype: np.dtype[Any], kind: type) -> np.ndarray[Any, Any]:
-    arr = _object_array(val)
-    out = np.empty(arr.shape, dtype=dtype)
-    flat_in = arr.reshape(-1)
-    flat_out = out.reshape(-1)
-    for i in range(flat_in.size):
-        v = flat_in[i]
-        if v is None:
-            v = kind()
-        if type(v) is not kind:
-            raise TypeError(f"Can't convert element of type {type(v).__name__} to {kind.__name__}")
-        flat_out[i] = v
-    return out
+    return map_elements(_object_array(val), dtype, lambda v: _reference_element(v, kind))
 
 
 def to_dataset_values(val: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
 from sciswift.h5.base import HLObject
-from sciswift.h5.convert import strings_as_bytes
+from sciswift.h5.convert import map_elements, strings_as_bytes
 from sciswift.h5.dtypes import check_vlen_dtype
 from sciswift.h5.links import Empty
 from sciswift.h5.refs import RegionReference
@@ -90,13 +90,8 @@ class AsStrWrapper(_View):
         bytes_arr = self._dset[args]
         if np.isscalar(bytes_arr) or isinstance(bytes_arr, (bytes, str)):
             return bytes_arr.decode(self.encoding, self.errors) if isinstance(bytes_arr, bytes) else str(bytes_arr)
-        out = np.empty(bytes_arr.shape, dtype=object)
-        flat_in = bytes_arr.reshape(-1)
-        flat_out = out.reshape(-1)
-        for i in range(flat_in.size):
-            b = flat_in[i]
-            flat_out[i] = b.decode(self.encoding, self.errors) if isinstance(b, bytes) else str(b)
-        return out
+        return map_elements(bytes_arr, object,
+                            lambda b: b.decode(self.encoding, self.errors) if isinstance(b, bytes) else str(b))
 
 
 class FieldsWrapper(_View):

@@ -11,7 +11,7 @@ import numpy as np
 
 from sciswift.errors import AlreadyExists, NotFound
 from sciswift.h5.backend import ARRAY, DATATYPE, EXTERNAL, GROUP, HARD, SOFT, Entry
-from sciswift.h5.base import ANON, HLObject, ItemsViewHDF5, KeysViewHDF5, ValuesViewHDF5, name_str
+from sciswift.h5.base import ANON, HLObject, MappingViews, name_str
 from sciswift.h5.links import ExternalLink, HardLink, SoftLink
 from sciswift.h5.refs import Reference, RegionReference
 
@@ -60,7 +60,7 @@ def make_object(handle: Any, path: str, name: str | None, kind: str) -> HLObject
     return Group(handle, path, name)
 
 
-class Group(HLObject, MutableMapping[str, Any]):
+class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[misc]
     """A group of named members. Paths may be relative ("a/b") or absolute ("/a")."""
 
     __slots__ = ("_elink",)
@@ -249,15 +249,6 @@ class Group(HLObject, MutableMapping[str, Any]):
     def __len__(self) -> int:
         names = self._backend.members(self._path)
         return len(names) - (1 if self._path == "" and ANON in names else 0)
-
-    def keys(self) -> KeysViewHDF5:  # type: ignore[override]
-        return KeysViewHDF5(self)
-
-    def values(self) -> ValuesViewHDF5:  # type: ignore[override]
-        return ValuesViewHDF5(self)
-
-    def items(self) -> ItemsViewHDF5:  # type: ignore[override]
-        return ItemsViewHDF5(self)
 
     def __repr__(self) -> str:
         if not self:

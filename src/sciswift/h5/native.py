@@ -53,6 +53,14 @@ def _reserved(doc: dict[str, Any]) -> dict[str, Any]:
     return (doc.get("attributes") or {}).get(RESERVED) or {}
 
 
+def _set_or_drop(d: dict[str, Any], key: str, value: dict[str, Any]) -> None:
+    # Empty reserved sections are left out of the stored document.
+    if value:
+        d[key] = value
+    else:
+        d.pop(key, None)
+
+
 def _split(path: str) -> tuple[str, str]:
     parent, _, name = path.rpartition("/")
     return parent, name
@@ -268,49 +276,34 @@ class NativeFile(FileBackend):
         attrs = dict(self._doc(path).get("attributes") or {})
         res = dict(attrs.get(RESERVED) or {})
         fn(res)
-        if res:
-            attrs[RESERVED] = res
-        else:
-            attrs.pop(RESERVED, None)
+        _set_or_drop(attrs, RESERVED, res)
         self.h.set_attributes(path, attrs)
 
     def set_attr(self, path: str, name: str, value: Any) -> None:
         plain, typed = encode_attr(value)
-        attrs = dict(self._doc(path).get("attributes") or {})
-        res = dict(attrs.get(RESERVED) or {})
-        tattrs = dict(res.get("attrs") or {})
-        if typed is not None:
-            tattrs[name] = typed
-        else:
-            tattrs.pop(name, None)
-        if tattrs:
-            res["attrs"] = tattrs
-        else:
-            res.pop("attrs", None)
-        if res:
-            attrs[RESERVED] = res
-        else:
-            attrs.pop(RESERVED, None)
-        attrs.pop(name, None)
-        attrs[name] = plain
-        self.h.set_attributes(path, attrs)
+        self._put_attr(path, name, (plain, typed))
 
     def del_attr(self, path: str, name: str) -> None:
-        attrs = dict(self._doc(path).get("attributes") or {})
+        attrs = self._doc(path).get("attributes") or {}
         if name == RESERVED or name not in attrs:
             raise KeyError(name)
-        del attrs[name]
+        self._put_attr(path, name, None)
+
+    def _put_attr(self, path: str, name: str, stored: tuple[Any, dict[str, Any] | None] | None) -> None:
+        """Replace (``stored`` = plain value and typed entry) or remove (None) one
+        attribute: its plain entry moves to the end (creation order), its typed
+        copy under the reserved key follows."""
+        attrs = dict(self._doc(path).get("attributes") or {})
         res = dict(attrs.get(RESERVED) or {})
         tattrs = dict(res.get("attrs") or {})
-        if tattrs.pop(name, None) is not None:
-            if tattrs:
-                res["attrs"] = tattrs
-            else:
-                res.pop("attrs", None)
-            if res:
-                attrs[RESERVED] = res
-            else:
-                attrs.pop(RESERVED, None)
+        attrs.pop(name, None)
+        tattrs.pop(name, None)
+        if stored is not None:
+            attrs[name] = stored[0]
+            if stored[1] is not None:
+                tattrs[name] = stored[1]
+        _set_or_drop(res, "attrs", tattrs)
+        _set_or_drop(attrs, RESERVED, res)
         self.h.set_attributes(path, attrs)
 
     def _added(self, path: str) -> None:

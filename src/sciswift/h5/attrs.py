@@ -19,6 +19,20 @@ if TYPE_CHECKING:
 __all__ = ["AttributeManager"]
 
 
+_PLAIN = (int, float, bool, str)
+_STR_DTYPE = string_dtype()
+
+
+def _plain_value(data: Any) -> np.ndarray[Any, Any]:
+    if type(data) is str:
+        if "\x00" in data:
+            raise ValueError("Embedded NULL characters are not allowed in string attributes")
+        out: np.ndarray[Any, Any] = np.empty((), dtype=_STR_DTYPE)
+        out[()] = data
+        return out
+    return np.asarray(data)
+
+
 def _attr_name(name: Any) -> str:
     name = name_str(name, "Attribute names must be")
     if name == RESERVED:
@@ -111,6 +125,10 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[
             dtype = dtype.dtype
         if isinstance(data, Empty):
             self._b.set_attr(self._path, name, data)
+            return
+        if shape is None and dtype is None and type(data) in _PLAIN:
+            # The common case (a Python int, float, bool or str) needs no array.
+            self._b.set_attr(self._path, name, _plain_value(data))
             return
         data = array_for_new_object(data, specified_dtype=dtype)
         if shape is None:

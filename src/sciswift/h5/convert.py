@@ -136,6 +136,8 @@ def _references(val: Any, dtype: np.dtype[Any], kind: type) -> np.ndarray[Any, A
 
 def to_dataset_values(val: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
     """``val`` as an array of ``dtype`` (any shape; broadcasting is the caller's)."""
+    if isinstance(val, np.ndarray) and val.dtype == dtype and not dtype.hasobject and dtype.subdtype is None:
+        return val
     vlen = check_vlen_dtype(dtype)
     if vlen is str or vlen is bytes:
         return _strings(val, dtype, vlen)

@@ -260,7 +260,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         return list(self)
 
     # -------------------------------------------------------------- creating
-    def _new_path(self, name: Any, *, intermediate: bool = True) -> tuple[Any, str, str | None]:
+    def _new_path(self, name: Any) -> tuple[Any, str, str | None]:
         """``(handle, node path, display name)`` for a new member called ``name``;
         missing intermediate groups are created. ValueError if the name is taken."""
         self._check_writable()
@@ -299,9 +299,11 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         path = _join(cur, parts[-1])
         if handle.backend.lookup(path) is not None:
             raise ValueError("Unable to synchronously create object (name already exists)")
-        check = getattr(handle.backend, "check_new_name", None)
-        if check is not None:
-            check(path)
+        if handle is not self._h or not path.endswith("/".join(parts)):
+            # A link led elsewhere: check the name where it will really be stored.
+            check = getattr(handle.backend, "check_new_name", None)
+            if check is not None:
+                check(path)
         return handle, path, display
 
     def create_group(self, name: Any, track_order: bool | None = None) -> Group:

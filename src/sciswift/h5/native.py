@@ -53,6 +53,30 @@ def _reserved(doc: dict[str, Any]) -> dict[str, Any]:
     return (doc.get("attributes") or {}).get(RESERVED) or {}
 
 
+_CODEC_CACHE: dict[Any, tuple[Any, list[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _codecs_for(dt: np.dtype[Any], compression: Any, opts: Any, shuffle: bool, fletcher32: bool,
+                scaleoffset: Any) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
+    """``describe`` + ``build_codecs``, remembered: files create many datasets of the
+    same dtype and filters (measured: a third of create_dataset's own time)."""
+    try:
+        key = (dt, repr(dt.metadata), compression, repr(opts), shuffle, fletcher32, scaleoffset)
+        hash(key)
+    except TypeError:
+        key = None
+    hit = _CODEC_CACHE.get(key) if key is not None else None
+    if hit is None:
+        info = describe(dt)
+        codecs, filters = build_codecs(info, compression=compression, compression_opts=opts, shuffle=shuffle,
+                                       fletcher32=fletcher32, scaleoffset=scaleoffset)
+        hit = (info, codecs, dict(filters))
+        if key is not None and len(_CODEC_CACHE) < 256:
+            _CODEC_CACHE[key] = hit
+    info, codecs, filters = hit
+    return info, [dict(c) for c in codecs], filters
+
+
 def _set_or_drop(d: dict[str, Any], key: str, value: dict[str, Any]) -> None:
     # Empty reserved sections are left out of the stored document.
     if value:
@@ -339,15 +363,8 @@ class NativeFile(FileBackend):
             fill = np.frombuffer(np.ascontiguousarray(raw).tobytes(), dtype=engine_dt)[0]
         else:
             engine_dt = dt
-        info = describe(engine_dt)
-        codecs, filters = build_codecs(
-            info,
-            compression=spec.compression,
-            compression_opts=spec.compression_opts,
-            shuffle=spec.shuffle,
-            fletcher32=spec.fletcher32,
-            scaleoffset=spec.scaleoffset,
-        )
+        info, codecs, filters = _codecs_for(
+            engine_dt, spec.compression, spec.compression_opts, spec.shuffle, spec.fletcher32, spec.scaleoffset)
         filt = dict(filters)
         if spec.unknown_filters:
             filt["unknown"] = list(spec.unknown_filters)

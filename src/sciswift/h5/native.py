@@ -68,13 +68,12 @@ def _codecs_for(dt: np.dtype[Any], compression: Any, opts: Any, shuffle: bool, f
     hit = _CODEC_CACHE.get(key) if key is not None else None
     if hit is None:
         info = describe(dt)
-        codecs, filters = build_codecs(info, compression=compression, compression_opts=opts, shuffle=shuffle,
-                                       fletcher32=fletcher32, scaleoffset=scaleoffset)
-        hit = (info, codecs, dict(filters))
+        codecs, spec = build_codecs(info, compression=compression, compression_opts=opts, shuffle=shuffle,
+                                    fletcher32=fletcher32, scaleoffset=scaleoffset)
+        hit = (info, codecs, dict(spec))
         if key is not None and len(_CODEC_CACHE) < 256:
             _CODEC_CACHE[key] = hit
-    info, codecs, filters = hit
-    return info, [dict(c) for c in codecs], filters
+    return hit[0], [dict(c) for c in hit[1]], dict(hit[2])
 
 
 def _set_or_drop(d: dict[str, Any], key: str, value: dict[str, Any]) -> None:

@@ -277,3 +277,18 @@ def test_virtual_dataset(ss_name: Any) -> None:
         assert f["v"][0, 0] == 100
     with pytest.raises(ValueError, match="different number"):
         layout[0, :2] = ss_h5py.VirtualSource(ss_name("src.h5"), "a", shape=(5,))
+
+
+def test_objects_follow_moves(both: Any) -> None:
+    def run(mod: Any, path: str) -> Any:
+        with mod.File(path, "w") as f:
+            g = f.create_group("x")
+            d = g.create_dataset("d", data=np.arange(5))
+            f.move("x", "y/z")
+            out = [f["y/z"] == g, g.name, d.name, d[()].tolist(), f["y/z/d"] == d]
+            d[0] = 10
+            out.append(f["y/z/d"][0])
+            return out
+
+    ref, got = both(run)
+    assert got == ref

@@ -56,12 +56,55 @@ class HLObject:
     reports that one; None for anonymous objects).
     """
 
-    __slots__ = ("_h", "_path", "_name", "__weakref__")
+    __slots__ = ("_h", "_p", "_n", "_epoch", "__weakref__")
 
     def __init__(self, handle: FileHandle, path: str, name: str | None) -> None:
         self._h = handle
-        self._path = path
-        self._name = name
+        self._p = path
+        self._n = name
+        self._epoch = len(handle.renames)
+
+    # Objects follow moves made through this API (HDF5 objects keep their identity
+    # when renamed): the handle logs renames; an object applies the ones made since
+    # it was opened the next time its path is used.
+    def _follow_renames(self) -> None:
+        renames = self._h.renames
+        moved = False
+        for src, dst in renames[self._epoch:]:
+            p = self._p
+            if p == src or p.startswith(src + "/"):
+                self._p = dst + p[len(src):]
+                moved = True
+                if p == src and self._n is not None and self._n == "/" + p:
+                    # HDF5 renames the open object that was moved itself; objects
+                    # below it keep reporting the name they were opened by.
+                    self._n = "/" + self._p
+        self._epoch = len(renames)
+        if moved:
+            self._renamed()
+
+    def _renamed(self) -> None:
+        """Hook for subclasses holding per-path state (datasets)."""
+
+    @property
+    def _path(self) -> str:
+        if self._epoch != len(self._h.renames):
+            self._follow_renames()
+        return self._p
+
+    @_path.setter
+    def _path(self, value: str) -> None:
+        self._p = value
+
+    @property
+    def _name(self) -> str | None:
+        if self._epoch != len(self._h.renames):
+            self._follow_renames()
+        return self._n
+
+    @_name.setter
+    def _name(self, value: str | None) -> None:
+        self._n = value
 
     @property
     def _backend(self) -> Any:

@@ -136,9 +136,16 @@ class Dataset(HLObject):
     # ------------------------------------------------------------ properties
     @property
     def _arr(self) -> ArrayBackend:
-        if self._h.closed:
+        h = self._h
+        if h.closed:
             raise RuntimeError("Unable to synchronously get dataspace (the file is closed)")
+        if self._epoch != len(h.renames):
+            self._follow_renames()
         return self._a
+
+    def _renamed(self) -> None:
+        # The array now lives under its new path: reopen it there.
+        self._a = self._h.backend.array(self._p)
 
     @property
     def shape(self) -> tuple[int, ...] | None:  # type: ignore[override]

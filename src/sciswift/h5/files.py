@@ -52,6 +52,8 @@ class FileHandle:
         self.display = display
         self.closed = False
         self.lock = threading.RLock()
+        #: (old path, new path) of every move made through this handle, in order.
+        self.renames: list[tuple[str, str]] = []
 
     @property
     def mode(self) -> str:

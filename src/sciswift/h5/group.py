@@ -469,6 +469,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         if handle.key != src.handle.key:
             raise ValueError("Unable to move object across files")
         handle.backend.move(src.path, path)
+        handle.renames.append((src.path, path))
 
     def copy(self, source: Any, dest: Any, name: Any = None, shallow: bool = False, expand_soft: bool = False,
              expand_external: bool = False, expand_refs: bool = False, without_attrs: bool = False) -> None:

@@ -292,3 +292,19 @@ def test_objects_follow_moves(both: Any) -> None:
 
     ref, got = both(run)
     assert got == ref
+
+
+def test_copy_expand_refs(ss_name: Any) -> None:
+    with ss_h5py.File(ss_name("a.h5"), "w") as f, ss_h5py.File(ss_name("b.h5"), "w") as f2:
+        foo = f.create_dataset("foo", data=[1, 2, 3])
+        bar = f.create_dataset("bar", data=[4, 5, 6])
+        foo.attrs["bar"] = bar.ref
+        f.copy(foo, "baz", expand_refs=True)
+        copied = f[f["baz"].attrs["bar"]]
+        assert copied.name != bar.name and copied[()].tolist() == [4, 5, 6]
+        f.copy("/", f2, "all", expand_refs=True)
+        inside = f2[f2["all/foo"].attrs["bar"]]
+        assert inside.name == "/all/bar"  # referenced object inside the copied tree: its copy
+        assert sorted(f2) == ["all"]  # the hidden holder is not listed
+    with ss_h5py.File(ss_name("a.h5"), "r") as f:
+        assert f[f["baz"].attrs["bar"]][()].tolist() == [4, 5, 6]  # kept after reopening

@@ -13,11 +13,18 @@ if TYPE_CHECKING:
     from sciswift.h5.attrs import AttributeManager
     from sciswift.h5.files import File, FileHandle
 
-__all__ = ["HLObject", "MappingViews", "KeysViewHDF5", "ValuesViewHDF5", "ItemsViewHDF5", "name_str", "ANON"]
+__all__ = ["HLObject", "MappingViews", "REFERENCED", "HIDDEN", "KeysViewHDF5", "ValuesViewHDF5", "ItemsViewHDF5", "name_str", "ANON"]
 
 #: Anonymous objects (``create_group(None)``) live under this hidden root member,
 #: which is removed when the file is closed (as HDF5 frees unlinked objects).
 ANON = ".sciswift-anonymous"
+
+#: Objects copied because a reference pointed at them (``copy(expand_refs=True)``)
+#: live under this hidden root member; unlike ANON it is kept.
+REFERENCED = ".sciswift-referenced"
+
+#: Root members that are the storage's own, not shown by iteration.
+HIDDEN = (ANON, REFERENCED)
 
 
 def name_str(name: Any, what: str = "Accessing a group is done with") -> str:

@@ -1,15 +1,26 @@
 """``Group.copy``: objects copied within a file or to another file, through the
-public API (so any backend can be the source and any writable one the target)."""
+public API (so any backend can be the source and any writable one the target).
+
+With ``expand_refs``, objects that copied attributes or datasets reference are
+copied too and the references rewritten to the copies: objects inside the copied
+tree map to their copies, others are copied into the hidden group
+``.sciswift-referenced`` of the destination file (docs/layout.md).
+"""
 
 from __future__ import annotations
 
 import math
 import posixpath
+import uuid
 from typing import Any
 
+import numpy as np
+
 from sciswift.h5.backend import EXTERNAL, HARD, SOFT
-from sciswift.h5.base import HLObject
+from sciswift.h5.base import REFERENCED, HLObject
+from sciswift.h5.dtypes import check_ref_dtype
 from sciswift.h5.links import Empty, ExternalLink, SoftLink
+from sciswift.h5.refs import Reference, RegionReference
 
 __all__ = ["copy_object"]
 
@@ -36,54 +47,104 @@ def copy_object(group: Any, source: Any, dest: Any, name: Any, *, shallow: bool 
     else:
         dest_group = group
         dest_name = dest
-    opts = {"shallow": shallow, "expand_soft": expand_soft, "expand_external": expand_external,
-            "without_attrs": without_attrs}
-    _copy(src, dest_group, dest_name, opts, top=True)
+    copier = _Copier(shallow, expand_soft, expand_external, expand_refs, without_attrs)
+    copier.copy(src, dest_group, dest_name, top=True)
+    if expand_refs:
+        copier.rewrite_references()
 
 
-def _copy_attrs(src: Any, dst: Any) -> None:
-    for key in src.attrs:
-        dst.attrs.create(key, src.attrs[key])
+class _Copier:
+    def __init__(self, shallow: bool, expand_soft: bool, expand_external: bool, expand_refs: bool,
+                 without_attrs: bool) -> None:
+        self.shallow = shallow
+        self.expand_soft = expand_soft
+        self.expand_external = expand_external
+        self.expand_refs = expand_refs
+        self.without_attrs = without_attrs
+        #: (source file key, source path) -> the copy.
+        self.copies: dict[tuple[Any, str], Any] = {}
+        #: (source object, its copy) for every object copied, for the reference pass.
+        self.pairs: list[tuple[Any, Any]] = []
 
+    def copy(self, src: Any, dest_group: Any, dest_name: str, top: bool) -> Any:
+        from sciswift.h5.dataset import Dataset
+        from sciswift.h5.datatype import Datatype
 
-def _copy(src: Any, dest_group: Any, dest_name: str, opts: dict[str, Any], top: bool) -> None:
-    from sciswift.h5.dataset import Dataset
-    from sciswift.h5.datatype import Datatype
+        if isinstance(src, Dataset):
+            dst = _copy_dataset(src, dest_group, dest_name)
+        elif isinstance(src, Datatype):
+            dest_group[dest_name] = src.dtype
+            dst = dest_group[dest_name]
+        else:
+            dst = dest_group.create_group(dest_name, track_order=src._backend.track_order(src._path) or None)
+            if top or not self.shallow:
+                self._copy_members(src, dst)
+        if not self.without_attrs:
+            for key in src.attrs:
+                dst.attrs.create(key, src.attrs[key])
+        self.copies[(src._h.key, src._path)] = dst
+        self.pairs.append((src, dst))
+        return dst
 
-    if isinstance(src, Dataset):
-        dst = _copy_dataset(src, dest_group, dest_name)
-    elif isinstance(src, Datatype):
-        dest_group[dest_name] = src.dtype
-        dst = dest_group[dest_name]
-    else:
-        dst = dest_group.create_group(dest_name, track_order=src._backend.track_order(src._path) or None)
-        if top or not opts["shallow"]:
-            _copy_members(src, dst, opts)
-    if not opts["without_attrs"]:
-        _copy_attrs(src, dst)
-
-
-def _copy_members(src: Any, dst: Any, opts: dict[str, Any]) -> None:
-    backend = src._backend
-    for member in src:
-        path = f"{src._path}/{member}" if src._path else member
-        entry = backend.lookup(path)
-        if entry is None:
-            continue
-        if entry.kind == SOFT and not opts["expand_soft"]:
-            dst[member] = SoftLink(entry.target)
-            continue
-        if entry.kind == EXTERNAL and not opts["expand_external"]:
-            dst[member] = ExternalLink(entry.filename, entry.target)
-            continue
-        if entry.kind in (SOFT, EXTERNAL, HARD):
+    def _copy_members(self, src: Any, dst: Any) -> None:
+        backend = src._backend
+        for member in src:
+            path = f"{src._path}/{member}" if src._path else member
+            entry = backend.lookup(path)
+            if entry is None:
+                continue
+            if entry.kind == SOFT and not self.expand_soft:
+                dst[member] = SoftLink(entry.target)
+                continue
+            if entry.kind == EXTERNAL and not self.expand_external:
+                dst[member] = ExternalLink(entry.filename, entry.target)
+                continue
             try:
                 obj = src[member]
             except KeyError:
-                continue  # a dangling link has nothing to copy
-        else:
-            obj = src[member]
-        _copy(obj, dst, member, opts, top=False)
+                if entry.kind in (SOFT, EXTERNAL, HARD):
+                    continue  # a dangling link has nothing to copy
+                raise
+            self.copy(obj, dst, member, top=False)
+
+    # ----------------------------------------------------------- references
+    def rewrite_references(self) -> None:
+        for src, dst in list(self.pairs):
+            for key in list(dst.attrs):
+                value = dst.attrs[key]
+                fixed = self._map_refs(src, value)
+                if fixed is not value:
+                    dst.attrs.create(key, fixed)
+            if hasattr(dst, "dtype") and check_ref_dtype(dst.dtype) is not None and dst.shape:
+                values = dst[()]
+                fixed = self._map_refs(src, values)
+                if fixed is not values:
+                    dst[()] = fixed
+
+    def _map_refs(self, src: Any, value: Any) -> Any:
+        if isinstance(value, Reference):
+            return self._target_copy(src, value)
+        if isinstance(value, np.ndarray) and check_ref_dtype(value.dtype) is not None:
+            from sciswift.h5.convert import map_elements
+
+            return map_elements(value, value.dtype, lambda r: self._target_copy(src, r))
+        return value
+
+    def _target_copy(self, src: Any, ref: Reference) -> Reference:
+        if not ref:
+            return ref
+        try:
+            target = src.file[ref]
+        except KeyError:
+            return ref  # dangling already; nothing to copy
+        hit = self.copies.get((target._h.key, target._path))
+        if hit is None:
+            dst_file = self.pairs[0][1].file
+            holder = dst_file.require_group(REFERENCED)
+            hit = self.copy(target, holder, uuid.uuid4().hex, top=True)
+        if isinstance(ref, RegionReference):
+            return RegionReference("/" + hit._path, ref.selection)
+        return Reference("/" + hit._path)
 
 
 def _copy_dataset(src: Any, dest_group: Any, dest_name: str) -> Any:

@@ -11,7 +11,7 @@ import numpy as np
 
 from sciswift.errors import AlreadyExists, NotFound
 from sciswift.h5.backend import ARRAY, DATATYPE, EXTERNAL, GROUP, HARD, SOFT, Entry
-from sciswift.h5.base import ANON, HLObject, MappingViews, name_str
+from sciswift.h5.base import ANON, HIDDEN, HLObject, MappingViews, name_str
 from sciswift.h5.links import ExternalLink, HardLink, SoftLink
 from sciswift.h5.refs import Reference, RegionReference
 
@@ -240,7 +240,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
     def __iter__(self) -> Iterator[str]:
         names = self._backend.members(self._path)
         if self._path == "":
-            names = [n for n in names if n != ANON]
+            names = [n for n in names if n not in HIDDEN]
         yield from names
 
     def __reversed__(self) -> Iterator[str]:
@@ -248,7 +248,9 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
 
     def __len__(self) -> int:
         names = self._backend.members(self._path)
-        return len(names) - (1 if self._path == "" and ANON in names else 0)
+        if self._path == "":
+            return sum(1 for n in names if n not in HIDDEN)
+        return len(names)
 
     def __repr__(self) -> str:
         if not self:
@@ -494,7 +496,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
                        seen: set[tuple[Any, str]]) -> Any:
         backend = handle.backend
         for member in sorted(backend.members(path), key=_utf8):
-            if path == "" and member == ANON:
+            if path == "" and member in HIDDEN:
                 continue
             child = _join(path, member)
             rel = _join(prefix, member)
@@ -531,7 +533,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
 
     def _visit_links(self, backend: Any, path: str, prefix: str, func: Callable[[str, Any], Any]) -> Any:
         for member in sorted(backend.members(path), key=_utf8):
-            if path == "" and member == ANON:
+            if path == "" and member in HIDDEN:
                 continue
             child = _join(path, member)
             rel = _join(prefix, member)

@@ -125,3 +125,20 @@ def test_metadata_written_at_close_and_visible_to_next_open(ss_name: Any) -> Non
     del g  # dropped without close: still written by the next open
     with h5py.File(name, "r") as f:
         assert sorted(f) == ["a", "c"] and f["c"][()] == 1.5
+
+
+def test_oversized_attribute_refused_like_h5py(both: Any) -> None:
+    def run(mod: Any, path: str) -> Any:
+        with mod.File(path, "w") as f:
+            f.attrs["ok"] = np.zeros(60000 // 8)
+            out = []
+            for value in (np.zeros(70000 // 8), "x" * 70000, [b"y" * 1000] * 80):
+                try:
+                    f.attrs["big"] = value
+                    out.append("stored")
+                except OSError:
+                    out.append("OSError")
+            return out + [sorted(f.attrs)]
+
+    ref, got = both(run)
+    assert got == ref

@@ -25,7 +25,7 @@ from sciswift.errors import CorruptData
 from sciswift.h5.dtypes import guess_dtype, normalize_dtype
 from sciswift.h5.links import Empty
 
-__all__ = ["SubarrayValue", "encode_attr", "decode_attr", "array_for_new_object", "find_item_type"]
+__all__ = ["MAX_ATTR_BYTES", "MAX_VLEN_ATTR_BYTES", "AttributeTooLarge", "SubarrayValue", "encode_attr", "decode_attr", "array_for_new_object", "find_item_type"]
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -143,13 +143,36 @@ def _map(arr: np.ndarray[Any, Any], fn: Any) -> Any:
     return [_map(a, fn) for a in arr] if arr.ndim > 1 else [fn(v) for v in arr]
 
 
+#: Largest fixed-size attribute value, in bytes: HDF5's limit for attribute data in
+#: an object header (h5py's default files raise OSError above it).
+MAX_ATTR_BYTES = 65535
+#: Largest variable-length attribute value (HDF5 keeps those in a heap, without
+#: limit); a cap that keeps every file's consolidated metadata loadable.
+MAX_VLEN_ATTR_BYTES = 16 << 20
+
+
+class AttributeTooLarge(OSError):
+    """An attribute value above MAX_ATTR_BYTES (fixed-size) or MAX_VLEN_ATTR_BYTES."""
+
+
+def _check_size(nbytes: int, vlen: bool = False) -> None:
+    limit = MAX_VLEN_ATTR_BYTES if vlen else MAX_ATTR_BYTES
+    if nbytes > limit:
+        raise AttributeTooLarge(
+            f"Unable to create attribute (object header message is too large: {nbytes} bytes, "
+            f"at most {limit}; store large values as datasets)"
+        )
+
+
 def encode_attr(value: Any) -> tuple[Any, dict[str, Any] | None]:
     """``(plain_json, typed_entry)`` for an attribute value that
-    ``AttributeManager.create`` has already turned into an array (or Empty)."""
+    ``AttributeManager.create`` has already turned into an array (or Empty).
+    AttributeTooLarge (an OSError, as h5py raises) above MAX_ATTR_BYTES."""
     if isinstance(value, Empty):
         return None, {"dtype": dtype_to_spec(value.dtype), "empty": True}
     if isinstance(value, SubarrayValue):
         raw = np.ascontiguousarray(value.data).tobytes()
+        _check_size(len(raw))
         entry = {"dtype": dtype_to_spec(value.dtype), "shape": list(value.shape),
                  "data": base64.b64encode(raw).decode("ascii")}
         return _rendition(value.data), entry
@@ -165,12 +188,14 @@ def encode_attr(value: Any) -> tuple[Any, dict[str, Any] | None]:
     if arr.ndim == 0 and (dt.metadata or {}).get("vlen") is str:
         v = arr[()]
         if isinstance(v, str) and not _has_surrogates(v):
+            _check_size(len(v), vlen=True)
             return v, None
     info = describe(dt)
     if info.storage == "fixed":
         raw = np.ascontiguousarray(arr).tobytes()
     else:
         raw = encode_vlen(np.ascontiguousarray(arr), info.storage)
+    _check_size(len(raw), vlen=info.storage != "fixed")
     entry = {"dtype": dtype_to_spec(dt), "shape": list(arr.shape), "data": base64.b64encode(raw).decode("ascii")}
     return _rendition(arr), entry
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from bench.h5.backends import get_backend
-from bench.h5.workloads import SIZES, WORKLOADS
+from bench.h5.workloads import PHASE_HOOKS, SIZES, WORKLOADS
 
 
 def _run_once(args: argparse.Namespace, rep: str) -> dict[str, float]:
@@ -39,6 +39,10 @@ def _run_once(args: argparse.Namespace, rep: str) -> dict[str, float]:
 
 
 def _profiled(args: argparse.Namespace) -> dict[str, float]:
+    """One more repetition with its timed phases profiled (one profile per phase
+    for the main thread; threads started meanwhile get one profile each for the
+    whole repetition, since they cannot be switched from here)."""
+    phases: dict[str, cProfile.Profile] = {}
     thread_profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
 
@@ -51,23 +55,30 @@ def _profiled(args: argparse.Namespace) -> dict[str, float]:
         sys.setprofile(None)
         prof.enable()
 
-    main = cProfile.Profile()
+    def before(phase: str) -> None:
+        phases[phase] = cProfile.Profile()
+        phases[phase].enable()
+
+    def after(phase: str) -> None:
+        phases[phase].disable()
+
+    PHASE_HOOKS.append((before, after))
     threading.setprofile(start_thread_profile)
-    main.enable()
     try:
         result = _run_once(args, "profile")
     finally:
-        main.disable()
         threading.setprofile(None)  # type: ignore[arg-type]
+        PHASE_HOOKS.remove((before, after))
     with open(args.profile, "w") as out:
         out.write(f"# {args.backend} / {args.workload} / size {args.size}: {json.dumps(result)}\n")
-        out.write(_top(pstats.Stats(main), "main thread", args.top))
+        for phase, prof in phases.items():
+            out.write(_top(pstats.Stats(prof), f"{phase} phase, main thread", args.top))
         if thread_profiles:
             stats = pstats.Stats(thread_profiles[0])
             for prof in thread_profiles[1:]:
                 stats.add(prof)
-            out.write(_top(stats, f"{len(thread_profiles)} other threads (idle waits show as lock acquire)",
-                           args.top))
+            out.write(_top(stats, f"{len(thread_profiles)} pool threads, whole repetition "
+                                  "(idle waits show as lock acquire)", args.top))
     return result
 
 

@@ -21,7 +21,11 @@ import numpy as np
 
 from bench.h5.backends import Backend
 
-__all__ = ["Size", "SIZES", "WORKLOADS", "Workload"]
+__all__ = ["Size", "SIZES", "WORKLOADS", "Workload", "PHASE_HOOKS"]
+
+#: ``(start(phase), stop(phase))`` pairs called around every timed phase, outside
+#: the clock (the worker's profiler uses them to profile timed code only).
+PHASE_HOOKS: list[tuple[Callable[[str], None], Callable[[str], None]]] = []
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,15 @@ class Workload:
 @contextmanager
 def _timed(out: dict[str, float], phase: str) -> Iterator[None]:
     gc.collect()
+    for before, _ in PHASE_HOOKS:
+        before(phase)
     start = time.perf_counter()
-    yield
-    out[phase] = time.perf_counter() - start
+    try:
+        yield
+    finally:
+        out[phase] = time.perf_counter() - start
+        for _, after in PHASE_HOOKS:
+            after(phase)
 
 
 def _check(ok: bool, what: str) -> None:

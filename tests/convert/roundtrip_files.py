@@ -147,6 +147,9 @@ def make_structure_file(path: Path) -> None:
             o.create_dataset(name, data=[1])
         o.attrs["z"] = 1
         o.attrs["a"] = 2
+        od = o.create_dataset("with_ordered_attrs", data=[1.0], track_order=True)
+        od.attrs["second"] = 2
+        od.attrs["first"] = 1
         f.create_group("empty_group")
 
 
@@ -188,6 +191,8 @@ def make_dims_file(path: Path) -> None:
         v.dims[1].attach_scale(x)
         v.dims[0].label = "t"
         v.attrs["note"] = "with scales"
+        labelled = f.create_dataset("labels_only", data=np.zeros((2, 2)))
+        labelled.dims[1].label = "columns"
 
 
 ALL_MAKERS = {

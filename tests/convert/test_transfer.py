@@ -141,3 +141,25 @@ def test_import_refuses_to_overwrite(tmp_path: Path) -> None:
     import_file(str(tmp_path / "a.h5"), str(tmp_path / "native"), overwrite=True)
     with sh5.File(str(tmp_path / "native")) as f:
         assert list(f) == ["y"]
+
+
+def test_import_whose_metadata_cannot_be_written_leaves_nothing(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last step of an import, writing the metadata at close, fails: the error
+    names the destination and the objects already written are deleted."""
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f["x"] = np.arange(1000)
+    from sciswift.h5.files import File
+
+    real_close = File.close
+
+    def failing_close(self: File) -> None:
+        real_close(self)
+        raise OSError("metadata write refused")
+
+    monkeypatch.setattr(File, "close", failing_close)
+    with pytest.raises(ConversionError, match="native: writing the file's metadata failed"):
+        import_file(str(tmp_path / "a.h5"), str(tmp_path / "native"))
+    monkeypatch.undo()
+    with pytest.raises(FileNotFoundError):
+        sh5.File(str(tmp_path / "native"), "r")

@@ -23,7 +23,7 @@ from sciswift.convert.endpoints import (
 )
 from sciswift.convert.nodeview import group_node
 from sciswift.convert.progress import NullProgress, Progress
-from sciswift.convert.treecopy import CopyOptions, CopyReport, TreeCopier
+from sciswift.convert.treecopy import ConversionError, CopyOptions, CopyReport, TreeCopier
 from sciswift.errors import InvalidInput, NotFound, NotSupported
 
 __all__ = ["import_file", "export_file", "export_format"]
@@ -63,12 +63,24 @@ def import_file(source: str, dest: str, *, path: str = "/", overwrite: bool = Fa
             copier = TreeCopier(root, dst.file, src.api, dst.api, options=options or _options_for(src, dst),
                                 progress=progress or NullProgress())
             report = copier.run()
-            dst.close()
         except BaseException:
-            dst.close()
-            remove_native(dst)
+            _abandon(dst)
             raise
+        try:
+            dst.close()  # writes the metadata
+        except Exception as exc:
+            _abandon(dst)
+            raise ConversionError(f"{dest}: writing the file's metadata failed: {exc}", dest) from exc
     return report
+
+
+def _abandon(dst: Opened) -> None:
+    """Close a half-written native file without its metadata and delete it."""
+    try:
+        dst.close()
+    except Exception:  # noqa: BLE001 - the original error is what the caller reports
+        pass
+    remove_native(dst)
 
 
 def export_format(dest: str, format: str | None) -> str:

@@ -116,18 +116,21 @@ class Api:
             return "virtual"
         return "contiguous" if ds.chunks is None else "chunked"
 
-    def tracks_order(self, group: Any) -> bool:
-        """Whether the group records the creation order of its members."""
+    def tracks_order(self, obj: Any) -> bool:
+        """Whether a group records the creation order of its members (and
+        attributes), or a dataset that of its attributes."""
         if self.name == "h5py":
             import h5py
 
             try:
-                flags = group.id.get_create_plist().get_link_creation_order()
+                plist = obj.id.get_create_plist()
+                flags = (plist.get_link_creation_order() if isinstance(obj, h5py.Group)
+                         else plist.get_attr_creation_order())
             except (AttributeError, ValueError):
                 return False
             return bool(flags & h5py.h5p.CRT_ORDER_TRACKED)
         try:
-            return bool(group._backend.track_order(group._path))
+            return bool(obj._backend.track_order(obj._path))
         except (AttributeError, KeyError):
             return False
 
@@ -149,9 +152,20 @@ class Api:
         except AttributeError:
             return ""
 
-    #: Attributes HDF5's dimension-scale API keeps on datasets; the copier recreates
-    #: them with ``dims`` instead of copying their (reference-holding) values.
-    SCALE_ATTRS = frozenset({"CLASS", "NAME", "DIMENSION_LIST", "REFERENCE_LIST", "DIMENSION_LABELS"})
+    def scale_bookkeeping(self, ds: Any) -> frozenset[str]:
+        """Attributes HDF5's dimension-scale API keeps on ``ds`` (they hold
+        references, or duplicate what ``dims`` says): the copier recreates them
+        through ``dims`` instead of copying them. sciswift keeps scales out of the
+        attributes, so there are none."""
+        if self.name != "h5py":
+            return frozenset()
+        names: set[str] = set()
+        if self.is_scale(ds):
+            names |= {"CLASS", "NAME", "REFERENCE_LIST"}
+        attrs = ds.attrs
+        if "DIMENSION_LIST" in attrs or "DIMENSION_LABELS" in attrs:
+            names |= {"DIMENSION_LIST", "DIMENSION_LABELS"}
+        return frozenset(names)
 
 
 def _h5py_filters(ds: Any) -> FilterSpec:

@@ -195,9 +195,8 @@ class TreeCopier:
                 self.report.notes.append(f"{where}: an object of unknown kind ({type(obj).__name__}) was skipped")
 
     def _copy_attrs(self, sobj: Any, dobj: Any) -> None:
-        skip: frozenset[str] = frozenset()
-        if self.src.is_dataset(sobj) and (self.src.is_scale(sobj) or "DIMENSION_LIST" in sobj.attrs):
-            skip = self.src.SCALE_ATTRS  # recreated by _attach_scales
+        # recreated by _attach_scales
+        skip = self.src.scale_bookkeeping(sobj) if self.src.is_dataset(sobj) else frozenset()
         for name in list(sobj.attrs):
             if name in skip:
                 continue
@@ -232,6 +231,8 @@ class TreeCopier:
             self.progress.dataset_done()
             return dgroup.create_dataset(name, data=self.dst.mod.Empty(dtype))
         kwds: dict[str, Any] = {"shape": sds.shape, "dtype": dtype}
+        if self.src.tracks_order(sds):
+            kwds["track_order"] = True
         layout = self.src.layout(sds)
         if layout in ("compact", "external", "virtual"):
             self.report.notes.append(f"{where}: {layout} storage is not kept; the data is stored "

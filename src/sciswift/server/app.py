@@ -80,7 +80,12 @@ class AioBody(Body):
         if self._expect:
             await self._continue()
         try:
-            data = await self._content.readany()
+            # readchunk hands over one received buffer; readany would join all
+            # the buffered ones into a new bytes object first.
+            while True:
+                data, chunk_end = await self._content.readchunk()
+                if data or not chunk_end:  # (b"", True) only marks an HTTP chunk's end
+                    break
         except Exception as exc:
             raise ConnectionError(f"request body ended early: {exc}") from None
         self.received += len(data)
@@ -314,7 +319,7 @@ class SwiftApp:
             f"HTTP/{request.version.major}.{request.version.minor}",
             reply.status,
             quote(request.headers.get("Referer", "-"), safe="/:"),
-            quote(request.headers.get("User-Agent", "-"), safe="/:().; "),
+            quote(request.headers.get("User-Agent", "-"), safe="/:();."),
             (token[:16] + "...") if token else "-",
             received or "-",
             sent or "-",

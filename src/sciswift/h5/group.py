@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import posixpath
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
@@ -13,7 +14,7 @@ from sciswift.errors import AlreadyExists, NotFound
 from sciswift.h5.backend import ARRAY, DATATYPE, EXTERNAL, GROUP, HARD, SOFT, Entry
 from sciswift.h5.base import ANON, HIDDEN, HLObject, MappingViews, name_str
 from sciswift.h5.links import ExternalLink, HardLink, SoftLink
-from sciswift.h5.refs import Reference, RegionReference
+from sciswift.h5.refs import Reference
 
 __all__ = ["Group"]
 
@@ -347,10 +348,11 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
             raise ValueError(f"Unable to create dataset {name!r}: {e}") from None
         dset = Dataset(handle, path, display, backend)
         if arr is not None:
+            size: int = math.prod(list(spec.shape))
             try:
-                if spec.shape and math_prod(spec.shape) and arr.shape != spec.shape:
+                if spec.shape and size and arr.shape != spec.shape:
                     arr = arr.reshape(spec.shape)
-                if math_prod(spec.shape):
+                if size:
                     dset[()] = arr
             except BaseException:
                 handle.backend.delete(path)
@@ -554,14 +556,3 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
                 if ret is not None:
                     return ret
         return None
-
-    # Views of a region reference in a group context are not meaningful.
-    def _region(self, ref: RegionReference) -> Any:
-        return self._deref(ref)
-
-
-def math_prod(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n

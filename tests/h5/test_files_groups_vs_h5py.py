@@ -308,3 +308,20 @@ def test_copy_expand_refs(ss_name: Any) -> None:
         assert sorted(f2) == ["all"]  # the hidden holder is not listed
     with ss_h5py.File(ss_name("a.h5"), "r") as f:
         assert f[f["baz"].attrs["bar"]][()].tolist() == [4, 5, 6]  # kept after reopening
+
+
+def test_local_paths_like_h5py(tmp_path: Any) -> None:
+    import h5py as real_h5py
+
+    for mod, sub in ((real_h5py, "ref"), (ss_h5py, "ss")):
+        base = tmp_path / sub
+        base.mkdir()
+        with pytest.raises(FileNotFoundError):
+            mod.File(base / "missing" / "f.h5", "w")
+        with pytest.raises(FileNotFoundError):
+            mod.File(str(base / "nope.h5"), "r")
+        (base / "empty.h5").write_bytes(b"")
+        with mod.File(base / "empty.h5", "w") as f:  # an existing plain file is replaced
+            f["a"] = 1
+        with mod.File(base / "empty.h5", "r") as f:
+            assert f["a"][()] == 1

@@ -20,6 +20,7 @@ import queue
 import threading
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sciswift.errors import AlreadyExists, InvalidInput, NotFound, SciSwiftError
@@ -216,7 +217,7 @@ def _blob_handle(filename: str, target: str, mode: str) -> FileHandle | None:
 
 
 def _open(filename: str, mode: str) -> FileHandle:
-    from sciswift.store.url import is_url
+    from sciswift.store.url import find_marked_root, is_url
 
     _close_dropped()
 
@@ -236,8 +237,13 @@ def _open(filename: str, mode: str) -> FileHandle:
             raise FileExistsError(17, f"Unable to synchronously create file (file exists: '{filename}')", filename)
         else:
             return _open_local_blob(filename, path, mode)
-    if mode in ("r", "r+") and not os.path.exists(path):
+    if mode in ("r", "r+") and not os.path.exists(path) and find_marked_root(Path(path)) is None:
         raise FileNotFoundError(2, f"Unable to synchronously open file (unable to open file: name = '{filename}', "
+                                   "errno = 2, error message = 'No such file or directory')", filename)
+    if not os.path.isdir(os.path.dirname(path)) and find_marked_root(Path(path)) is None:
+        # As h5py: a new file's directory must exist (the file is a LocalStore
+        # container in it, and is not created along with missing parents).
+        raise FileNotFoundError(2, f"Unable to synchronously create file (unable to open file: name = '{filename}', "
                                    "errno = 2, error message = 'No such file or directory')", filename)
     return _open_native(filename, path, mode)
 

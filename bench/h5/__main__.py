@@ -37,7 +37,7 @@ from typing import Any
 
 from bench.h5.backends import BACKENDS
 from bench.h5.report import render, rows
-from bench.h5.serve import start_server
+from bench.h5.serve import credentials, start_server
 from bench.h5.workloads import SIZES, WORKLOADS
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "sciswift-serve" in backends:
             server = start_server(tempfile.mkdtemp(prefix="serve-", dir=scratch), args.serve_args.split())
-            env = server.env()
+            env = credentials(server)
             console.print(f"[dim]sciswift serve: pid {server.proc.pid}, port {server.port}[/]")
         for wl in workloads:
             for backend in backends:

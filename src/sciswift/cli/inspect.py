@@ -284,11 +284,11 @@ def dump(url: str, dataset: str | None, full: bool, header_only: bool, limit: in
         api = opened.api
         start = _start(opened, dataset or "/")
         root = _Node(_header(opened), "group")
-        options = {"data": not header_only, "full": full, "limit": limit}
+        data = not header_only
         if api.is_dataset(start):
-            _dataset_node(start, api, root, start.name, **options)
+            _dataset_node(start, api, root, start.name, data=data, full=full, limit=limit)
         elif api.is_group(start):
-            _group_node(start, api, root, start.name or "/", **options)
+            _group_node(start, api, root, start.name or "/", data=data, full=full, limit=limit)
         else:
             from sciswift.convert.describe import dtype_text
 

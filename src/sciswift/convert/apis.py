@@ -18,7 +18,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Api", "FilterSpec", "h5py_api", "sciswift_api", "api_of", "translate_dtype", "has_refs"]
+__all__ = ["Api", "FilterSpec", "h5py_api", "sciswift_api", "api_of", "translate_dtype", "has_refs", "field_of",
+           "meta_of"]
+
+
+def field_of(dt: np.dtype[Any], name: str) -> tuple[np.dtype[Any], int]:
+    """The dtype and byte offset of field ``name`` of a compound dtype."""
+    fields: dict[str, Any] = dict(dt.fields or {})
+    return fields[name][0], int(fields[name][1])
+
+
+def meta_of(dt: np.dtype[Any]) -> dict[str, Any]:
+    """h5py's marks on ``dt`` (vlen, enum, ref, h5py_encoding, h5py_opaque)."""
+    return dict(dt.metadata or {})
 
 
 @dataclass(frozen=True)
@@ -273,11 +285,10 @@ def translate_dtype(dt: np.dtype[Any], src: Api, dst: Api) -> np.dtype[Any]:
     Reference class in their metadata; everything else is shared. Compound field
     offsets and item size are kept, so padding survives."""
     if dt.names is not None:
-        fields = dt.fields or {}
         spec = {
             "names": list(dt.names),
-            "formats": [translate_dtype(fields[n][0], src, dst) for n in dt.names],
-            "offsets": [fields[n][1] for n in dt.names],
+            "formats": [translate_dtype(field_of(dt, n)[0], src, dst) for n in dt.names],
+            "offsets": [field_of(dt, n)[1] for n in dt.names],
             "itemsize": dt.itemsize,
         }
         out = np.dtype(spec)  # type: ignore[call-overload]
@@ -285,7 +296,7 @@ def translate_dtype(dt: np.dtype[Any], src: Api, dst: Api) -> np.dtype[Any]:
     if dt.subdtype is not None:
         base, shape = dt.subdtype
         return np.dtype((translate_dtype(base, src, dst), shape))
-    meta = dt.metadata
+    meta = meta_of(dt)
     if not meta:
         return dt
     new = dict(meta)
@@ -302,10 +313,10 @@ def translate_dtype(dt: np.dtype[Any], src: Api, dst: Api) -> np.dtype[Any]:
 def has_refs(dt: np.dtype[Any]) -> bool:
     """Whether values of ``dt`` hold object or region references anywhere."""
     if dt.names is not None:
-        return any(has_refs((dt.fields or {})[n][0]) for n in dt.names)
+        return any(has_refs(field_of(dt, n)[0]) for n in dt.names)
     if dt.subdtype is not None:
         return has_refs(dt.subdtype[0])
-    meta = dt.metadata or {}
+    meta = meta_of(dt)
     if meta.get("ref") is not None:
         return True
     vlen = meta.get("vlen")

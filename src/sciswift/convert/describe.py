@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sciswift.convert.apis import Api
+from sciswift.convert.apis import Api, field_of, meta_of
 
 __all__ = ["dtype_text", "shape_text", "storage_text", "value_text", "Item", "walk", "corner"]
 
@@ -28,13 +28,12 @@ def dtype_text(dt: np.dtype[Any]) -> str:
     ``vlen<float64>``, ``enum<int16> {RED=0, ...}``, ``compound {x: float64, ...}``,
     ``float32[2, 3]``, ``opaque[7]``, ``object reference``."""
     if dt.names is not None:
-        fields = dt.fields or {}
-        inner = ", ".join(f"{n}: {dtype_text(fields[n][0])}" for n in dt.names)
+        inner = ", ".join(f"{n}: {dtype_text(field_of(dt, n)[0])}" for n in dt.names)
         return f"compound {{{inner}}}"
     if dt.subdtype is not None:
         base, shape = dt.subdtype
         return f"{dtype_text(base)}[{', '.join(map(str, shape))}]"
-    meta = dt.metadata or {}
+    meta = meta_of(dt)
     ref = meta.get("ref")
     if ref is not None:
         return "region reference" if "Region" in ref.__name__ else "object reference"

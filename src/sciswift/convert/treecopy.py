@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from sciswift.convert.apis import Api, has_refs, translate_dtype
+from sciswift.convert.apis import Api, field_of, has_refs, meta_of, translate_dtype
 from sciswift.convert.blocks import DEFAULT_BUDGET, iter_blocks, selection_nbytes
 from sciswift.convert.progress import NullProgress, Progress
 from sciswift.convert.regions import region_index
@@ -354,13 +354,13 @@ class TreeCopier:
         if dtype.names is not None:
             out = np.empty(arr.shape, dtype=dtype)
             for fname in dtype.names:
-                fdt = (dtype.fields or {})[fname][0]
+                fdt = field_of(dtype, fname)[0]
                 out[fname] = self._map_refs(arr[fname], fdt, where) if has_refs(fdt) else arr[fname]
             return out
         if dtype.subdtype is not None:
             base = dtype.subdtype[0]
             return self._map_refs(arr, base, where)
-        meta = dtype.metadata or {}
+        meta = meta_of(dtype)
         out = np.empty(arr.shape, dtype=dtype if dtype.kind == "O" else object)
         flat_in, flat_out = arr.reshape(-1), out.reshape(-1)
         if meta.get("ref") is not None:

@@ -90,3 +90,34 @@ def test_clear_errors(run: Callable[..., Result], tmp_path: Path, h5file: Path) 
     assert result.exit_code == 1 and "nothing called '/nope'" in result.output
     result = run("dump", "--data", "-H", str(h5file))
     assert result.exit_code == 2
+
+
+def test_ls_and_dump_root_file(run: Callable[..., Result]) -> None:
+    import skhep_testdata
+
+    path = skhep_testdata.data_path("uproot-HZZ.root")
+    out = run("ls", "-r", path).output
+    assert "(root file)" in out
+    assert "  /events/Jet_Px                       Dataset {2421} vlen<float32>" in out.splitlines()
+    out = run("dump", "-d", "/events/NJet", "--max-elements", "5", path).output
+    assert "DATASET /events/NJet  {2421} int32" in out
+    assert "DATA [0:5] of 2421 elements" in out
+
+
+def test_ls_fits_object_in_a_store(run: Callable[..., Result]) -> None:
+    import io
+    import uuid
+
+    from astropy.io import fits
+
+    from sciswift.store.url import parse_location
+
+    sink = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(np.zeros((3, 4), dtype=">i2"))]).writeto(sink)
+    url = f"memory://sky-{uuid.uuid4().hex[:8]}/image.fits"
+    loc = parse_location(url)
+    loc.store.create_container(loc.container)
+    loc.store.put_object(loc.container, loc.prefix, sink.getvalue())
+    out = run("ls", "-r", url).output
+    assert f"{url}  (fits file)" in out
+    assert "  /PRIMARY/data  Dataset {3, 4} int16" in out.splitlines()

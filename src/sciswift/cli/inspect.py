@@ -98,7 +98,8 @@ def _item_summary(item: Any, api: Any) -> str:
     from sciswift.convert.describe import dtype_text, shape_text
 
     if item.kind == "group":
-        return f"Group ({len(item.obj)} members)"
+        count = len(item.obj)
+        return f"Group ({count} member{'' if count == 1 else 's'})"
     if item.kind == "dataset":
         ds = item.obj
         return f"Dataset {shape_text(ds.shape, ds.maxshape)} {dtype_text(ds.dtype)}"

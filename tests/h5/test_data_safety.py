@@ -142,3 +142,23 @@ def test_oversized_attribute_refused_like_h5py(both: Any) -> None:
 
     ref, got = both(run)
     assert got == ref
+
+
+def test_threads_creating_datasets_and_attributes(ss_name: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = ss_name()
+    with h5py.File(name, "w") as f:
+        g = f.create_group("g")
+
+        def work(i: int) -> None:
+            d = g.create_dataset(f"d{i}", data=np.full(10, i))
+            d.attrs["i"] = i
+            g.attrs[f"a{i}"] = i
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(work, range(64)))
+    with h5py.File(name, "r") as f:
+        g = f["g"]
+        assert len(g) == 64 and len(g.attrs) == 64
+        assert all(g[f"d{i}"][3] == i and g[f"d{i}"].attrs["i"] == i and g.attrs[f"a{i}"] == i for i in range(64))

@@ -15,6 +15,7 @@ flush/close; chunk data goes straight to the store through the engine's Array.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -146,15 +147,14 @@ class NativeArray(ArrayBackend):
         return self._res
 
     def update_reserved(self, **entries: Any) -> None:
-        attrs = dict(self._arr.meta.attributes)
-        res = dict(attrs.get(RESERVED) or {})
-        for k, v in entries.items():
-            if v is None:
-                res.pop(k, None)
-            else:
-                res[k] = v
-        attrs[RESERVED] = res
-        self._file.h.set_attributes(self.path, attrs)
+        def edit(res: dict[str, Any]) -> None:
+            for k, v in entries.items():
+                if v is None:
+                    res.pop(k, None)
+                else:
+                    res[k] = v
+
+        self._file._edit_reserved(self.path, edit)
 
     @property
     def dimension_names(self) -> list[str | None] | None:
@@ -195,6 +195,9 @@ class NativeFile(FileBackend):
         self.h = hier
         self.writable = hier.writable
         self._arrays: dict[str, NativeArray] = {}
+        # Attribute and reserved-key edits read, modify and replace a node's
+        # attributes; the lock keeps two threads from losing each other's edit.
+        self._edit_lock = threading.RLock()
 
     # ----------------------------------------------------------------- reads
     def _doc(self, path: str) -> dict[str, Any]:
@@ -296,11 +299,12 @@ class NativeFile(FileBackend):
             )
 
     def _edit_reserved(self, path: str, fn: Any) -> None:
-        attrs = dict(self._doc(path).get("attributes") or {})
-        res = dict(attrs.get(RESERVED) or {})
-        fn(res)
-        _set_or_drop(attrs, RESERVED, res)
-        self.h.set_attributes(path, attrs)
+        with self._edit_lock:
+            attrs = dict(self._doc(path).get("attributes") or {})
+            res = dict(attrs.get(RESERVED) or {})
+            fn(res)
+            _set_or_drop(attrs, RESERVED, res)
+            self.h.set_attributes(path, attrs)
 
     def set_attr(self, path: str, name: str, value: Any) -> None:
         plain, typed = encode_attr(value)
@@ -316,18 +320,19 @@ class NativeFile(FileBackend):
         """Replace (``stored`` = plain value and typed entry) or remove (None) one
         attribute: its plain entry moves to the end (creation order), its typed
         copy under the reserved key follows."""
-        attrs = dict(self._doc(path).get("attributes") or {})
-        res = dict(attrs.get(RESERVED) or {})
-        tattrs = dict(res.get("attrs") or {})
-        attrs.pop(name, None)
-        tattrs.pop(name, None)
-        if stored is not None:
-            attrs[name] = stored[0]
-            if stored[1] is not None:
-                tattrs[name] = stored[1]
-        _set_or_drop(res, "attrs", tattrs)
-        _set_or_drop(attrs, RESERVED, res)
-        self.h.set_attributes(path, attrs)
+        with self._edit_lock:
+            attrs = dict(self._doc(path).get("attributes") or {})
+            res = dict(attrs.get(RESERVED) or {})
+            tattrs = dict(res.get("attrs") or {})
+            attrs.pop(name, None)
+            tattrs.pop(name, None)
+            if stored is not None:
+                attrs[name] = stored[0]
+                if stored[1] is not None:
+                    tattrs[name] = stored[1]
+            _set_or_drop(res, "attrs", tattrs)
+            _set_or_drop(attrs, RESERVED, res)
+            self.h.set_attributes(path, attrs)
 
     def _added(self, path: str) -> None:
         parent, name = _split(path)

@@ -135,22 +135,28 @@ def _store_key(location: Any) -> Any:
     return (type(store).__name__, getattr(store, "url", "") or id(store), location.container, location.prefix)
 
 
-def _open_native(filename: str, target: str, mode: str) -> FileHandle:
-    from sciswift.engine.hierarchy import Hierarchy
-    from sciswift.h5.native import NativeFile
+def _location(filename: str, target: str) -> Any:
+    """The Location ``target`` names (a new store object; OSError for bad names)."""
     from sciswift.store.url import is_url, parse_location
 
+    # Local files are written without an fsync per object (as HDF5 writes) and made
+    # durable with one sync at flush (NativeFile.flush).
+    options = {} if is_url(target) and not target.startswith("file://") else {"durable": False}
     try:
-        # Local files are written without an fsync per object (as HDF5 writes) and
-        # made durable with one sync at flush/close (NativeFile.flush).
-        options = {} if is_url(target) and not target.startswith("file://") else {"durable": False}
-        location = parse_location(target, **options)
+        return parse_location(target, **options)
     except InvalidInput as e:
         raise OSError(f"Unable to open file {filename!r}: {e}") from None
+
+
+def _open_native(filename: str, location: Any, mode: str) -> FileHandle:
+    from sciswift.engine.hierarchy import Hierarchy
+    from sciswift.h5.native import NativeFile
+
     key = _store_key(location)
     with _OPEN_LOCK:
         existing = _OPEN.get(key)
     if existing is not None and not existing.closed:
+        location.store.close()  # the open file's own store serves
         if mode == "r" or (mode in ("r+", "a") and existing.backend.writable):
             return existing
         if mode in ("r+", "a"):
@@ -161,12 +167,15 @@ def _open_native(filename: str, target: str, mode: str) -> FileHandle:
     try:
         hier = Hierarchy(location, mode)
     except NotFound:
+        location.store.close()
         raise FileNotFoundError(2, f"Unable to synchronously open file (unable to open file: name = '{filename}', "
                                    "errno = 2, error message = 'No such file or directory')", filename) from None
     except AlreadyExists:
+        location.store.close()
         raise FileExistsError(17, f"Unable to synchronously create file (unable to open file: name = '{filename}', "
                                   "errno = 17, error message = 'File exists')", filename) from None
     except SciSwiftError as e:
+        location.store.close()
         raise OSError(f"Unable to open file {filename!r}: {e}") from e
     handle = FileHandle(NativeFile(hier), key, filename, location.display)
     with _OPEN_LOCK:
@@ -193,19 +202,14 @@ def _open_local_blob(filename: str, path: str, mode: str) -> FileHandle:
     return FileHandle(NodeFile(root, owned=[fh]), ("local-blob", os.path.abspath(path), id(root)), filename, path)
 
 
-def _blob_handle(filename: str, target: str, mode: str) -> FileHandle | None:
-    """A handle on the object named exactly ``target``, if there is one."""
-    from sciswift.store.url import parse_location
-
-    try:
-        location = parse_location(target)
-    except InvalidInput:
-        return None
+def _blob_handle(filename: str, location: Any, mode: str) -> FileHandle | None:
+    """A handle on the object named exactly by ``location``, if there is one; the
+    handle owns the store (closed with it)."""
     if not location.prefix:
         return None
     try:
         info = location.store.head_object(location.container, location.prefix)
-    except (NotFound, SciSwiftError):
+    except SciSwiftError:
         return None
     if mode != "r":
         raise OSError(f"Unable to open {filename!r} in mode {mode!r}: it is a single object, opened read-only")
@@ -213,7 +217,8 @@ def _blob_handle(filename: str, target: str, mode: str) -> FileHandle | None:
     from sciswift.h5.nodetree import NodeFile
 
     root = registry.open_object(location.store, location.container, location.prefix, info=info)
-    return FileHandle(NodeFile(root), ("blob", _store_key(location), id(root)), filename, location.display)
+    backend = NodeFile(root, owned=[location.store])
+    return FileHandle(backend, ("blob", _store_key(location), id(root)), filename, location.display)
 
 
 def _open(filename: str, mode: str) -> FileHandle:
@@ -222,13 +227,18 @@ def _open(filename: str, mode: str) -> FileHandle:
     _close_dropped()
 
     if is_url(filename):
+        location = _location(filename, filename)
         if mode in ("r", "r+", "a"):
-            blob = _blob_handle(filename, filename, mode)
+            try:
+                blob = _blob_handle(filename, location, mode)
+            except BaseException:
+                location.store.close()
+                raise
             if blob is not None:
                 return blob
-        return _open_native(filename, filename, mode)
+        return _open_native(filename, location, mode)
     if _path_resolver is not None:
-        return _open_native(filename, _path_resolver(filename), mode)
+        return _open_native(filename, _location(filename, _path_resolver(filename)), mode)
     path = os.path.abspath(filename)
     if os.path.isfile(path):
         if mode == "w":
@@ -245,7 +255,7 @@ def _open(filename: str, mode: str) -> FileHandle:
         # container in it, and is not created along with missing parents).
         raise FileNotFoundError(2, f"Unable to synchronously create file (unable to open file: name = '{filename}', "
                                    "errno = 2, error message = 'No such file or directory')", filename)
-    return _open_native(filename, path, mode)
+    return _open_native(filename, _location(filename, path), mode)
 
 
 def open_external(handle: FileHandle, filename: str, mode: str | None = None) -> File:

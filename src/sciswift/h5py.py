@@ -17,50 +17,17 @@ from typing import Any
 import numpy as np
 
 from sciswift import __version__
-from sciswift.h5 import (
-    AttributeManager,
-    Dataset,
-    Datatype,
-    DimensionManager,
-    Empty,
-    ExternalLink,
-    File,
-    Group,
-    HardLink,
-    MultiBlockSlice,
-    Reference,
-    RegionReference,
-    SoftLink,
-    VirtualLayout,
-    VirtualSource,
-    check_dtype,
-    check_enum_dtype,
-    check_opaque_dtype,
-    check_ref_dtype,
-    check_string_dtype,
-    check_vlen_dtype,
-    enum_dtype,
-    filters,
-    h5py_warnings,
-    is_hdf5,
-    opaque_dtype,
-    ref_dtype,
-    regionref_dtype,
-    special_dtype,
-    string_dtype,
-    vlen_dtype,
-)
-from sciswift.h5.dtypes import check_complex_dtype, complex_compat_dtype, string_info
+from sciswift.h5 import *  # noqa: F403 - the API proper
+from sciswift.h5 import __all__ as _api
+from sciswift.h5 import dtypes as _dtypes
+from sciswift.h5 import filters, h5py_warnings
+from sciswift.h5.dtypes import check_complex_dtype, complex_compat_dtype
+from sciswift.h5.refs import Reference, RegionReference
 
 __all__ = [
-    "AttributeManager", "Dataset", "Datatype", "DimensionManager", "Empty", "ExternalLink", "File", "Group",
-    "HardLink", "MultiBlockSlice", "Reference", "RegionReference", "SoftLink", "VirtualLayout", "VirtualSource",
-    "check_dtype", "check_enum_dtype", "check_opaque_dtype", "check_ref_dtype", "check_string_dtype",
-    "check_vlen_dtype", "enum_dtype", "is_hdf5", "opaque_dtype", "ref_dtype", "regionref_dtype", "special_dtype",
-    "string_dtype", "vlen_dtype", "filters", "version", "get_config", "h5t", "h5r", "enable_ipython_completer",
-    "h5py_warnings", "complex_compat_dtype", "check_complex_dtype", "__version__",
+    *_api, "filters", "h5py_warnings", "version", "get_config", "h5t", "h5r", "enable_ipython_completer",
+    "complex_compat_dtype", "check_complex_dtype", "__version__",
 ]
-
 
 
 def alias_submodules(package: str) -> None:
@@ -108,13 +75,11 @@ version = types.SimpleNamespace(
 )
 
 #: Public names h5py also exports through its low-level modules.
-h5t = types.SimpleNamespace(
-    string_dtype=string_dtype, vlen_dtype=vlen_dtype, enum_dtype=enum_dtype, opaque_dtype=opaque_dtype,
-    special_dtype=special_dtype, check_dtype=check_dtype, check_vlen_dtype=check_vlen_dtype,
-    check_string_dtype=check_string_dtype, check_enum_dtype=check_enum_dtype,
-    check_opaque_dtype=check_opaque_dtype, check_ref_dtype=check_ref_dtype, ref_dtype=ref_dtype,
-    regionref_dtype=regionref_dtype, string_info=string_info,
-)
+h5t = types.SimpleNamespace(**{name: getattr(_dtypes, name) for name in (
+    "string_dtype", "vlen_dtype", "enum_dtype", "opaque_dtype", "special_dtype", "check_dtype",
+    "check_vlen_dtype", "check_string_dtype", "check_enum_dtype", "check_opaque_dtype", "check_ref_dtype",
+    "ref_dtype", "regionref_dtype", "string_info",
+)})
 h5r = types.SimpleNamespace(Reference=Reference, RegionReference=RegionReference)
 
 

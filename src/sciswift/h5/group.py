@@ -491,68 +491,65 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         return self.visititems(lambda name, obj: func(name))
 
     def visititems(self, func: Callable[[str, Any], Any]) -> Any:
-        seen: set[tuple[Any, str]] = set()
-        return self._visit_objects(self._h, self._path, "", func, seen)
-
-    def _visit_objects(self, handle: Any, path: str, prefix: str, func: Callable[[str, Any], Any],
-                       seen: set[tuple[Any, str]]) -> Any:
+        """Call ``func(name, object)`` for every object below this group (each object
+        once); stop and return the first non-None result."""
+        seen: set[str] = set()
+        base = self._name.rstrip("/") if self._name else ""
+        handle = self._h
         backend = handle.backend
-        for member in sorted(backend.members(path), key=_utf8):
-            if path == "" and member in HIDDEN:
-                continue
-            child = _join(path, member)
-            rel = _join(prefix, member)
-            entry = backend.lookup(child)
-            if entry is None or entry.kind in (SOFT, EXTERNAL):
-                continue
-            target = child
-            kind = entry.kind
+
+        def visit(rel: str, path: str, entry: Entry) -> tuple[Any, str | None]:
+            if entry.kind in (SOFT, EXTERNAL):
+                return None, None
+            target, kind = path, entry.kind
             if entry.kind == HARD:
                 e = backend.lookup(entry.target)
                 if e is None:
-                    continue
+                    return None, None
                 target, kind = entry.target, e.kind
-            if (handle.key, target) in seen:
-                continue
-            seen.add((handle.key, target))
-            base = self._name.rstrip("/") if self._name else ""
+            if target in seen:
+                return None, None
+            seen.add(target)
             obj = make_object(handle, target, f"{base}/{rel}" if self._name is not None else None, kind)
-            ret = func(rel, obj)
-            if ret is not None:
-                return ret
-            if kind == GROUP:
-                ret = self._visit_objects(handle, target, rel, func, seen)
-                if ret is not None:
-                    return ret
-        return None
+            return func(rel, obj), (target if kind == GROUP else None)
+
+        return _walk_members(backend, self._path, "", visit)
 
     def visit_links(self, func: Callable[[str], Any]) -> Any:
         """Call ``func(name)`` for every link below this group (links are not followed)."""
         return self.visititems_links(lambda name, link: func(name))
 
     def visititems_links(self, func: Callable[[str, Any], Any]) -> Any:
-        return self._visit_links(self._h.backend, self._path, "", func)
-
-    def _visit_links(self, backend: Any, path: str, prefix: str, func: Callable[[str, Any], Any]) -> Any:
-        for member in sorted(backend.members(path), key=_utf8):
-            if path == "" and member in HIDDEN:
-                continue
-            child = _join(path, member)
-            rel = _join(prefix, member)
-            entry = backend.lookup(child)
-            if entry is None:
-                continue
+        def visit(rel: str, path: str, entry: Entry) -> tuple[Any, str | None]:
             if entry.kind == SOFT:
                 link: Any = SoftLink(entry.target)
             elif entry.kind == EXTERNAL:
                 link = ExternalLink(entry.filename, entry.target)
             else:
                 link = HardLink()
-            ret = func(rel, link)
+            return func(rel, link), (path if entry.kind == GROUP else None)
+
+        return _walk_members(self._h.backend, self._path, "", visit)
+
+
+def _walk_members(backend: Any, path: str, prefix: str,
+                  visit: Callable[[str, str, Entry], tuple[Any, str | None]]) -> Any:
+    """Depth-first over the members of ``path`` in name order (as HDF5 visits, even
+    in creation-ordered groups). ``visit(relative name, node path, entry)`` returns
+    ``(result, group to descend into or None)``; the first non-None result stops."""
+    for member in sorted(backend.members(path), key=_utf8):
+        if path == "" and member in HIDDEN:
+            continue
+        child = _join(path, member)
+        entry = backend.lookup(child)
+        if entry is None:
+            continue
+        rel = _join(prefix, member)
+        ret, descend = visit(rel, child, entry)
+        if ret is not None:
+            return ret
+        if descend is not None:
+            ret = _walk_members(backend, descend, rel, visit)
             if ret is not None:
                 return ret
-            if entry.kind == GROUP:
-                ret = self._visit_links(backend, child, rel, func)
-                if ret is not None:
-                    return ret
-        return None
+    return None

@@ -9,7 +9,8 @@ from typing import Any
 import h5py as real_h5py
 import numpy as np
 import pytest
-from tests.h5.util import assert_same
+
+from .util import assert_same
 
 ENUM = real_h5py.enum_dtype({"RED": 0, "GREEN": 1, "BLUE": 42}, basetype="i2")
 COMPOUND = np.dtype([("a", "<i4"), ("b", "<f8"), ("c", "S5")])

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.h5.util import assert_same
+
+from .util import assert_same
 
 DATA = np.arange(6 * 7 * 5, dtype="<i4").reshape(6, 7, 5)
 MASK = DATA % 3 == 0

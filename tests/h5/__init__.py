@@ -1,0 +1,1 @@
+"""Tests of sciswift.h5 / sciswift.h5py."""

@@ -13,12 +13,14 @@ zarr.storage.LocalStore, and sciswift over SwiftStore to a ``sciswift serve``
 this script starts on loopback (and stops by PID). Every (backend, workload)
 pair runs in its own process; each repetition writes a fresh file. The OS page
 cache is not dropped (that needs root): reads come from a file just written, for
-every backend alike. Timings are medians of ``--repeat`` runs after ``--warmup``
-unreported ones; the JSON keeps every run and the best.
+every backend alike. Each pair runs ``--repeat`` times after ``--warmup``
+unreported runs; the table shows the best of them (``--stat median`` for
+medians: on a shared machine the best is the least disturbed by other load);
+the JSON keeps every run, the best and the median.
 
 Results: a table on stdout, JSON in bench/results/h5-<time>.json (and
-h5-latest.json). ``--profile`` also writes cProfile hot spots of the sciswift
-runs to bench/results/profile-h5-<workload>.txt.
+h5-latest.json). ``--profile`` also writes cProfile hot spots of one more run of
+each sciswift backend to bench/results/profile-h5-<backend>-<workload>.txt.
 """
 
 from __future__ import annotations
@@ -79,9 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=None, help="unreported runs first (default 1; tiny: 0)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default: all)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated (default: all)")
+    parser.add_argument("--stat", default="best", choices=["best", "median"],
+                        help="which time of the runs the table and ratios use (default: best)")
     parser.add_argument("--no-serve", action="store_true", help="skip the sciswift serve backend")
     parser.add_argument("--serve-args", default="", help="extra arguments for sciswift serve (e.g. --no-durable)")
-    parser.add_argument("--profile", action="store_true", help="also profile each sciswift workload (cProfile)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one more run of each sciswift backend and workload (cProfile)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes (default bench/results)")
     parser.add_argument("--workdir", default=None, help="scratch directory (default: a new temporary one)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per (backend, workload) pair")
@@ -103,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)  # the table is wide; keep it whole in logs
+    load_before = os.getloadavg()
     scratch = args.workdir or tempfile.mkdtemp(prefix="sciswift-bench-")
     os.makedirs(scratch, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -118,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             for backend in backends:
                 console.print(f"[dim]{wl} / {backend} ...[/]", end=" ")
                 profile = None
-                if args.profile and backend == "sciswift":
-                    profile = str(args.out / f"profile-h5-{wl}.txt")
+                if args.profile and backend.startswith("sciswift"):
+                    profile = str(args.out / f"profile-h5-{backend}-{wl}.txt")
                 res = _run_worker(backend, wl, args, scratch, env, profile)
                 results[(wl, backend)] = res
                 console.print("[red]failed: " + " ".join(res["error"]) + "[/]" if "error" in res else "done")
@@ -130,10 +136,12 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
     size = SIZES[args.size]
-    table_rows = rows(results, workloads)
-    title = (f"bench.h5 --size {args.size}: median of {args.repeat} runs (after {args.warmup} warm-up); "
+    table_rows = rows(results, workloads, args.stat)
+    title = (f"bench.h5 --size {args.size}: {args.stat} of {args.repeat} runs (after {args.warmup} warm-up); "
              f"ratios are time/time")
     console.print(render(table_rows, title))
+    console.print(f"[dim]load average (1, 5, 15 min) before: {load_before}, after: {os.getloadavg()} on "
+                  f"{os.cpu_count()} CPUs[/]")
     console.print("[dim]sci/h5py and serve/h5py: lower is better (bar: at most); zarr/sci and zarr/serve: "
                   "higher is better (bar on writes: at least 2x).[/]")
     for (wl, backend), res in results.items():
@@ -143,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = {
         "suite": "h5", "when": stamp, "command": " ".join(["python -m bench.h5", *(argv or sys.argv[1:])]),
         "size": args.size, "size_params": size.__dict__, "repeat": args.repeat, "warmup": args.warmup,
+        "stat": args.stat, "load_average": {"before": load_before, "after": os.getloadavg()},
         "versions": _versions(), "serve_args": args.serve_args,
         "page_cache": "not dropped (needs root); every file is written fresh, so reads hit the page cache "
                       "for every backend alike",

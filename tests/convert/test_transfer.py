@@ -20,7 +20,7 @@ import sciswift.h5py as sh5
 from sciswift.convert import ConversionError, CopyOptions, import_file
 from sciswift.convert.blocks import block_shape, iter_blocks
 from sciswift.convert.transfer import BlockPipeline, Direction
-from sciswift.errors import AlreadyExists
+from sciswift.errors import AlreadyExists, InvalidInput
 
 
 @st.composite
@@ -163,3 +163,13 @@ def test_import_whose_metadata_cannot_be_written_leaves_nothing(tmp_path: Path,
     monkeypatch.undo()
     with pytest.raises(FileNotFoundError):
         sh5.File(str(tmp_path / "native"), "r")
+
+
+def test_import_onto_itself_is_refused(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f["x"] = [1, 2, 3]
+    import_file(str(tmp_path / "a.h5"), str(tmp_path / "native"))
+    with pytest.raises(InvalidInput, match="is the source itself"):
+        import_file(str(tmp_path / "native"), str(tmp_path / "native") + "/", overwrite=True)
+    with sh5.File(str(tmp_path / "native")) as f:
+        assert list(f["x"][()]) == [1, 2, 3]

@@ -20,6 +20,7 @@ from sciswift.convert.endpoints import (
     create_native,
     open_source,
     remove_native,
+    same_place,
 )
 from sciswift.convert.nodeview import group_node
 from sciswift.convert.progress import NullProgress, Progress
@@ -56,6 +57,8 @@ def import_file(source: str, dest: str, *, path: str = "/", overwrite: bool = Fa
     AlreadyExists if ``dest`` exists and ``overwrite`` is false. On any failure
     the partly written destination is deleted and the error re-raised.
     """
+    if same_place(source, dest):
+        raise InvalidInput(f"{dest}: is the source itself; import into a new name", dest)
     with open_source(source) as src:
         root = _subtree(src, path)
         dst = create_native(dest, overwrite=overwrite, track_order=src.api.tracks_order(root))

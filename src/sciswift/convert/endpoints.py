@@ -29,7 +29,7 @@ from sciswift.errors import AlreadyExists, InvalidInput, NotFound, SciSwiftError
 from sciswift.store.url import Location, is_url, parse_location
 
 __all__ = ["Opened", "open_source", "create_native", "remove_native", "OutputTarget", "HDF5_EXTENSIONS",
-           "local_path"]
+           "local_path", "same_place"]
 
 #: File-name endings that mean "an HDF5 file" to ``export``.
 HDF5_EXTENSIONS = (".h5", ".hdf5", ".he5", ".hdf", ".h5py")
@@ -162,6 +162,22 @@ def _open_sciswift(target: str, kind: str, location: Location | None, display: s
         with contextlib.suppress(InvalidInput):
             location = parse_location(target)
     return Opened(f, sciswift_api(), display, kind, location)
+
+
+def same_place(a: str, b: str) -> bool:
+    """Whether two names mean the same file (same local path, or same store,
+    container and prefix)."""
+    pa, pb = local_path(a), local_path(b)
+    if pa is not None and pb is not None:
+        return os.path.abspath(pa) == os.path.abspath(pb)
+    if (pa is None) != (pb is None):
+        return False
+    try:
+        la, lb = parse_location(a), parse_location(b)
+    except InvalidInput:
+        return False
+    return (type(la.store), getattr(la.store, "url", None), la.container, la.prefix) == (
+        type(lb.store), getattr(lb.store, "url", None), lb.container, lb.prefix)
 
 
 # ----------------------------------------------------------------- import side

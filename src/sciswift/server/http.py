@@ -14,9 +14,9 @@ a short plain message where Swift gives one (``Invalid UTF8 or contains NULL``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -85,9 +85,23 @@ def status_line(status: int) -> str:
     return f"{status} {REASONS.get(status, ('Unknown', ''))[0]}"
 
 
+_TX_PREFIX = os.urandom(6).hex()  # per process: ids from different workers differ
+_tx_counter = itertools.count(1)
+
+
+def _new_tx_prefix() -> None:
+    global _TX_PREFIX, _tx_counter
+    _TX_PREFIX = os.urandom(6).hex()
+    _tx_counter = itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_tx_prefix)
+
+
 def trans_id() -> str:
-    """A Swift-style transaction id: ``tx`` + 21 hex digits + ``-`` + hex time."""
-    return f"tx{uuid.uuid4().hex[:21]}-{int(time.time()):010x}"
+    """A Swift-style transaction id: ``tx`` + 21 hex digits + ``-`` + hex time
+    (a per-process random prefix and a counter: no system call per request)."""
+    return f"tx{_TX_PREFIX}{next(_tx_counter) & 0xFFFFFFFFF:09x}-{int(time.time()):010x}"
 
 
 # ------------------------------------------------------------------- bodies

@@ -278,7 +278,7 @@ class SwiftApp:
                     await resp.prepare(request)
                     loop = asyncio.get_running_loop()
                     try:
-                        sent = await loop.sendfile(request.transport, _FdFile(fo[0]), fo[1], body.length)
+                        sent = await loop.sendfile(request.transport, _FdFile(fo[0]), fo[1], body.length)  # type: ignore[arg-type]
                     finally:
                         body.close()
                     await resp.write_eof()

@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -200,7 +200,7 @@ class SwiftRequest:
     host_url: str = ""
     trans_id: str = ""
     #: Per-request scratch space shared with sub-requests (container info cache).
-    env: dict[str, Any] = field(default_factory=dict)
+    env: dict[Any, Any] = field(default_factory=dict)
     #: How many sub-requests deep this request is (0: the client's own).
     depth: int = 0
 
@@ -222,7 +222,7 @@ class SwiftRequest:
         container: str | None = None,
         obj: str | None = None,
         *,
-        headers: Iterable[tuple[str, str]] | CIMultiDict[str] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         query: MultiDict[str] | dict[str, str] | None = None,
         body: Body | None = None,
         keep_auth: bool = True,

@@ -18,7 +18,6 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from aiohttp import web
 
@@ -218,13 +217,9 @@ def _supervise(config: ServerConfig, auth: TempAuth, socks: list[socket.socket])
             break
         except InterruptedError:
             continue
-        sock = children.pop(pid, None)
-        if sock is not None and not stopping:
+        dead = children.pop(pid) if pid in children else None
+        if dead is not None and not stopping:
             logging.getLogger("sciswift.server").warning("worker %d exited (%d); restarting", pid, status)
-            spawn(sock)
+            spawn(dead)
     for sock in socks:
         sock.close()
-
-
-def default_data_dir() -> Path:
-    return Path(".sciswift-data")

@@ -325,3 +325,15 @@ def test_local_paths_like_h5py(tmp_path: Any) -> None:
             f["a"] = 1
         with mod.File(base / "empty.h5", "r") as f:
             assert f["a"][()] == 1
+
+
+def test_core_driver_without_backing_store(tmp_path: Any) -> None:
+    name = str(tmp_path / "scratch.h5")
+    with ss_h5py.File(name, "w", driver="core", backing_store=False) as f:
+        f["x"] = np.arange(3)
+        assert f.filename == name and f["x"][1] == 1
+    assert not os.path.exists(name)
+    with pytest.raises(NotImplementedError):
+        ss_h5py.File(name, "a", driver="core", backing_store=False)
+    with pytest.raises(ValueError):
+        ss_h5py.File(name, "w", driver="mpio")

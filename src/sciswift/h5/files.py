@@ -18,6 +18,7 @@ import os
 import posixpath
 import queue
 import threading
+import uuid
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +56,8 @@ class FileHandle:
         self.lock = threading.RLock()
         #: (old path, new path) of every move made through this handle, in order.
         self.renames: list[tuple[str, str]] = []
+        #: Delete everything at close (in-memory scratch files, driver="core").
+        self.discard = False
 
     @property
     def mode(self) -> str:
@@ -66,6 +69,9 @@ class FileHandle:
                 return
             try:
                 _close_backend(self.backend)
+                if self.discard:
+                    kv = self.backend.h.kv  # type: ignore[attr-defined]
+                    kv.delete_many(kv.list_prefix(""))
             finally:
                 self.closed = True
                 with _OPEN_LOCK:
@@ -258,6 +264,22 @@ def _open(filename: str, mode: str) -> FileHandle:
     return _open_native(filename, _location(filename, path), mode)
 
 
+def _open_scratch(filename: str, mode: str) -> FileHandle:
+    """h5py's ``driver='core', backing_store=False``: a new file that lives in memory
+    and is discarded at close (nothing is written under ``filename``)."""
+    if mode not in ("w", "w-", "x"):
+        if mode == "r":
+            return _open(filename, "r")  # reading changes nothing: the file itself
+        raise NotImplementedError(
+            f"driver='core' with backing_store=False and mode {mode!r} (changes kept in memory only) "
+            "is not supported; open read-only, or copy the file"
+        )
+    location = _location(filename, f"memory://sciswift-scratch/{uuid.uuid4().hex}")
+    handle = _open_native(filename, location, "w")
+    handle.discard = True
+    return handle
+
+
 def open_external(handle: FileHandle, filename: str, mode: str | None = None) -> File:
     """The file an external link in ``handle``'s file names (relative names are
     taken relative to that file's directory), opened with its access mode."""
@@ -294,10 +316,13 @@ class File(Group):
             mode = "r"
         if mode not in _MODES:
             raise ValueError("Invalid mode; must be one of r, r+, w, w-, x, a")
-        if driver not in (None, "sec2", "stdio"):
-            raise ValueError(f"sciswift has no driver {driver!r}: files live in object stores")
         filename = _filename(name)
-        handle = _open(filename, "w-" if mode == "x" else mode)
+        if driver == "core" and not kwds.get("backing_store", True):
+            handle = _open_scratch(filename, mode)
+        elif driver in (None, "sec2", "stdio", "core"):
+            handle = _open(filename, "w-" if mode == "x" else mode)
+        else:
+            raise ValueError(f"sciswift has no driver {driver!r}: files live in object stores")
         super().__init__(handle, "", "/")
         if track_order and handle.backend.writable and mode in ("w", "w-", "x") or (
                 track_order and mode == "a" and not len(self)):

@@ -8,6 +8,8 @@ sub-request is authorized exactly like a client request would be.
 
 from __future__ import annotations
 
+import errno
+
 from sciswift.errors import NotFound, SciSwiftError, status_for
 from sciswift.server.backend import Backend
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
@@ -34,6 +36,11 @@ async def call(be: Backend, req: SwiftRequest) -> Reply:
         return exc.reply
     except NotFound:
         return error(404)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        # a name Swift allows but the filesystem under the store cannot hold
+        return error(400, "Name too long for this store's filesystem\n", content_type=TEXT_TYPE)
     except SciSwiftError as exc:
         # a store refusing something the API allows (a name it cannot hold,
         # a conflict): its status, and its message naming what is wrong

@@ -34,6 +34,8 @@ SHUTDOWN_TIMEOUT = 10.0
 #: How much of a request body aiohttp buffers before pausing the socket (its
 #: default, 64 KiB, pauses and resumes it 256 times per 16 MiB upload).
 READ_BUFSIZE = 1 << 20
+#: Idle keep-alive connections are closed after this many seconds.
+KEEPALIVE_TIMEOUT = 60.0
 
 
 def token_secret(config: ServerConfig) -> bytes:
@@ -116,6 +118,7 @@ async def _serve(config: ServerConfig, auth: TempAuth, sock: socket.socket, stop
         max_headers=256,
         auto_decompress=False,
         read_bufsize=READ_BUFSIZE,
+        keepalive_timeout=KEEPALIVE_TIMEOUT,
     )
     runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()

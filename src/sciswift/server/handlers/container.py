@@ -118,7 +118,10 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
         return error(404)
     if not entries and listing.fmt == "text":
         return Reply(204, headers, None, content_length=0)
-    body = render_objects(entries, listing.fmt, container, _object_record)
+    if len(entries) > 1000:  # rendering thousands of entries: keep the loop free
+        body = await be.run(render_objects, entries, listing.fmt, container, _object_record)
+    else:
+        body = render_objects(entries, listing.fmt, container, _object_record)
     return Reply(200, headers, body)
 
 

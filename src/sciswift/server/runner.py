@@ -89,9 +89,10 @@ def banner(config: ServerConfig, port: int) -> str:
         host = f"[{host}]"
     base = f"http://{host}:{port}"
     where = f"data {config.data_dir.resolve()}" if config.backend == "local" else "in memory (lost at exit)"
+    listening = "" if host.strip("[]") == config.host else f", listening on {config.host or 'all addresses'}"
     lines = [
         f"sciswift serve: OpenStack Swift API v1 on {base}  ({config.backend} backend, {where}, "
-        f"{config.workers} worker{'s' if config.workers != 1 else ''})",
+        f"{config.workers} worker{'s' if config.workers != 1 else ''}{listening})",
         f"auth URL: {base}/auth/v1.0",
     ]
     users = list(config.users.values())

@@ -1,0 +1,53 @@
+"""``sciswift serve``'s command line: banner, defaults, --user/--key, --config."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from swiftclient.exceptions import ClientException
+
+from .conftest import RunningServer, start
+
+
+def test_banner_gives_a_working_swift_line(server: RunningServer) -> None:
+    assert f"auth URL: {server.auth_url}" in server.banner
+    assert f"swift -A {server.auth_url} -U test:tester -K testing stat" in server.banner
+
+
+def test_user_and_key_options(tmp_path: Path) -> None:
+    srv = start(["--backend", "memory", "--user", "alice:bob", "--key", "s3cret"], tmp_path / "log")
+    try:
+        assert "-U alice:bob -K s3cret stat" in srv.banner
+        url, _ = srv.auth("alice:bob", "s3cret")
+        assert url.endswith("/v1/AUTH_alice")
+        with pytest.raises(ClientException):
+            srv.auth("test:tester", "testing")  # the default user is replaced
+    finally:
+        srv.stop()
+
+
+def test_config_file(tmp_path: Path) -> None:
+    conf = tmp_path / "serve.conf"
+    conf.write_text("[server]\nbackend = memory\nquiet = yes\n[users]\nuser_lab_ann = pw .admin\nuser_lab_guest = pw2\n")
+    srv = start(["--config", str(conf)], tmp_path / "log")
+    try:
+        conn = srv.connection("lab:ann", "pw")
+        conn.put_container("c")
+        with pytest.raises(ClientException) as exc:
+            srv.connection("lab:guest", "pw2").put_container("d")
+        assert exc.value.http_status == 403
+        assert "GET /auth" not in srv.log_text()  # quiet
+    finally:
+        srv.stop()
+
+
+def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "users"
+    bad.write_text("user_only_account\n")
+    for args in (["--users", str(bad)], ["--backend", "memory", "--workers", "2"], ["--workers", "0"]):
+        proc = subprocess.run([sys.executable, "-m", "sciswift.cli.main", "serve", "--port", "0", *args],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 2 and "Error:" in proc.stderr and "Traceback" not in proc.stderr

@@ -194,7 +194,7 @@ class SwiftApp:
     async def route(self, req: SwiftRequest) -> Reply:
         if req.path == "/info":
             if req.method in ("GET", "HEAD"):
-                return Reply(200, CIMultiDict({"Content-Type": "application/json; charset=utf-8"}), info_body())
+                return Reply(200, CIMultiDict({"Content-Type": "application/json; charset=UTF-8"}), info_body())
             if req.method == "OPTIONS":
                 return Reply(200, CIMultiDict({"Allow": "GET, HEAD, OPTIONS"}))
             return error(405, headers={"Allow": "GET, HEAD, OPTIONS"})

@@ -143,8 +143,8 @@ class TempAuth:
             if not sep:
                 return _unauthorized("unknown")
             key = h.get("X-Auth-Key") or h.get("X-Storage-Pass")
-        elif parts and parts[0] in ("v1", "v1.0", "auth"):
-            return error(400)
+        elif parts and parts[0]:
+            return error(400)  # a version or form tempauth does not serve
         else:
             return error(404)
         user = self.users.get(f"{account}:{user_name}")

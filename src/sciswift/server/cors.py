@@ -17,7 +17,7 @@ A container allows origins with ``X-Container-Meta-Access-Control-Allow-Origin``
 from __future__ import annotations
 
 from sciswift.server.backend import Backend
-from sciswift.server.http import Reply, SwiftRequest
+from sciswift.server.http import Reply, SwiftRequest, error
 
 __all__ = ["options", "decorate", "STRICT_CORS_MODE"]
 
@@ -59,8 +59,9 @@ async def options(be: Backend, req: SwiftRequest, allowed_methods: str) -> Reply
         return reply
     methods = [m.strip() for m in allowed_methods.split(",")]
     if not _allowed(cors, origin) or req.headers.get("Access-Control-Request-Method") not in methods:
-        reply.status = 401
-        return reply
+        refused = error(401)
+        refused.headers["Allow"] = allowed_methods
+        return refused
     h = reply.headers
     if cors.get("allow-origin", "").strip() == "*":
         h["Access-Control-Allow-Origin"] = "*"

@@ -27,6 +27,7 @@ from multidict import CIMultiDict
 from sciswift.errors import NotFound, SciSwiftError, status_for
 from sciswift.server import cors, dlo, quotas, slo
 from sciswift.server.backend import Backend
+from sciswift.server.conditional import etag_set
 from sciswift.server.http import (
     TEXT_TYPE,
     ObjectBody,
@@ -104,7 +105,7 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
         return denied
     store = be.store(account)
     if store is None or utf8_len(name) > MAX_OBJECT_NAME_LENGTH:
-        return error(404)
+        return _missing(req)
     reader: ObjectReader | None = None
     data: bytes | None = None
     try:
@@ -113,10 +114,10 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
         else:
             info, data, reader = await be.run(_open_for_get, store, container, name)
     except NotFound:
-        return error(404)
+        return _missing(req)
     try:
         if is_expired(info) and not open_expired(req):
-            return error(404)
+            return _missing(req)
         manifest_get = req.param("multipart-manifest") == "get"
         if is_slo(info):
             return await slo.get_or_head(be, req, info, manifest_get)
@@ -128,6 +129,13 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
     finally:
         if reader is not None:
             reader.close()
+
+
+def _missing(req: SwiftRequest) -> Reply:
+    """404, or 412 for ``If-Match: *`` (nothing exists to match, RFC 7232)."""
+    if "*" in etag_set(req.headers.get("If-Match", "")):
+        return error(412)
+    return error(404)
 
 
 async def plain_reply(

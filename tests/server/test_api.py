@@ -415,3 +415,58 @@ def test_open_expired(server: RunningServer, container: str) -> None:
     # a POST with X-Open-Expired revives it
     conn.post_object(container, "gone", headers={"X-Open-Expired": "true", "X-Object-Meta-Back": "yes"})
     assert conn.head_object(container, "gone")["x-object-meta-back"] == "yes"
+
+
+def _tar(files: dict[str, bytes], mode: str = "w", pax: dict[str, dict[str, str]] | None = None) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode, format=tarfile.PAX_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.pax_headers = (pax or {}).get(name, {})
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind, mode", [("tar", "w"), ("tar.gz", "w:gz"), ("tar.bz2", "w:bz2")])
+def test_bulk_upload(server: RunningServer, kind: str, mode: str) -> None:
+    conn = server.connection()
+    cont = f"up-{uuid.uuid4().hex[:8]}"
+    archive = _tar({f"{cont}/a.txt": b"alpha", f"{cont}/dir/b.bin": b"beta", "top-level.txt": b"skipped"}, mode,
+                   pax={f"{cont}/a.txt": {"SCHILY.xattr.user.meta.color": "red",
+                                          "SCHILY.xattr.user.mime_type": "text/x-alpha"}})
+    url, token = server.auth()
+    resp, body = server.raw("PUT", "/v1/AUTH_test?extract-archive=" + kind, archive,
+                            headers={"X-Auth-Token": token, "Accept": "application/json",
+                                     "X-Object-Meta-Batch": "7"})
+    assert resp.status == 200
+    result = json.loads(body)
+    assert result["Number Files Created"] == 2 and result["Response Status"] == "201 Created"
+    assert result["Errors"] == []
+    h, data = conn.get_object(cont, "a.txt")
+    assert data == b"alpha" and h["x-object-meta-color"] == "red" and h["content-type"] == "text/x-alpha"
+    assert h["x-object-meta-batch"] == "7"
+    assert conn.get_object(cont, "dir/b.bin")[1] == b"beta"
+
+
+def test_bulk_upload_into_a_container_and_bad_archives(server: RunningServer, container: str) -> None:
+    url, token = server.auth()
+    archive = _tar({"x/1": b"one", "2": b"two"})
+    resp, body = server.raw("PUT", f"/v1/AUTH_test/{container}/pre?extract-archive=tar", archive,
+                            headers={"X-Auth-Token": token})
+    assert resp.status == 200 and b"Number Files Created: 2" in body
+    names = [o["name"] for o in server.connection().get_container(container)[1]]
+    assert names == ["pre/2", "pre/x/1"]
+    resp, body = server.raw("PUT", f"/v1/AUTH_test/{container}?extract-archive=tar", b"not a tar file" * 100,
+                            headers={"X-Auth-Token": token})
+    assert resp.status == 200 and b"Response Status: 400 Bad Request" in body and b"Invalid Tar File" in body
+    resp, _ = server.raw("PUT", f"/v1/AUTH_test/{container}?extract-archive=zip", b"x",
+                         headers={"X-Auth-Token": token})
+    assert resp.status == 400
+    _, t3 = server.auth("test:tester3", "testing3")  # no write access
+    resp, body = server.raw("PUT", f"/v1/AUTH_test/{container}?extract-archive=tar", archive,
+                            headers={"X-Auth-Token": t3})
+    assert b"403 Forbidden" in body and b"Number Files Created: 0" in body

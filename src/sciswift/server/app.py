@@ -25,6 +25,7 @@ from multidict import CIMultiDict
 from sciswift.server import bulk, cors, dispatch, etag_quoter
 from sciswift.server.auth import Identity
 from sciswift.server.backend import Backend
+from sciswift.server.extract import extract_archive
 from sciswift.server.http import (
     Body,
     ObjectBody,
@@ -202,6 +203,8 @@ class SwiftApp:
             return self.auth.handle_auth(req)
         if "bulk-delete" in req.query and req.method in ("POST", "DELETE"):
             return await bulk.bulk_delete(self.backend, req)
+        if "extract-archive" in req.query and req.method == "PUT":
+            return await extract_archive(self.backend, req, req.query["extract-archive"])
         reply = await dispatch.call(self.backend, req)
         if req.obj is not None:
             reply = await etag_quoter.apply(self.backend, req, reply)

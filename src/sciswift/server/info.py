@@ -3,7 +3,7 @@
 Clients (and Swift's functional tests) skip features that are not listed here,
 so the document lists exactly the features implemented, each with the limits
 the server enforces: core constraints (``sciswift.store.names``), TempAuth with
-account ACLs, SLO, DLO, bulk delete, account and container quotas, ETag
+account ACLs, SLO, DLO, bulk delete and upload, account and container quotas, ETag
 quoting, opening expired objects (``X-Open-Expired``). One storage
 policy exists (all containers live on the same store).
 """
@@ -17,6 +17,7 @@ from sciswift import __version__
 from sciswift.server.bulk import MAX_DELETES, MAX_FAILED_DELETES
 from sciswift.server.cors import STRICT_CORS_MODE
 from sciswift.server.etag_quoter import ENABLE_BY_DEFAULT as ETAG_QUOTING_BY_DEFAULT
+from sciswift.server.extract import MAX_CONTAINERS, MAX_FAILED
 from sciswift.server.metadata import MAX_HEADER_SIZE
 from sciswift.server.objects import ALLOW_OPEN_EXPIRED
 from sciswift.server.slo import MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE, YIELD_FREQUENCY
@@ -79,6 +80,7 @@ def info_document() -> dict[str, Any]:
         },
         "dlo": {},
         "bulk_delete": {"max_deletes_per_request": MAX_DELETES, "max_failed_deletes": MAX_FAILED_DELETES},
+        "bulk_upload": {"max_containers_per_extraction": MAX_CONTAINERS, "max_failed_extractions": MAX_FAILED},
         "account_quotas": {},
         "etag_quoter": {"enable_by_default": ETAG_QUOTING_BY_DEFAULT},
         "container_quotas": {},

@@ -119,6 +119,8 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[
         explicit shape (same number of elements) and dtype."""
         from sciswift.h5.datatype import Datatype
 
+        if self._parent._h.closed:
+            raise RuntimeError("Can't determine if attribute exists by name (the file is closed)")
         self._parent._check_writable(OSError, "create attribute")
         name = _attr_name(name)
         if isinstance(dtype, Datatype):
@@ -164,7 +166,7 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[
         """Change an attribute's value keeping its dtype (the shape must match, or
         both hold one element); create it if it does not exist. TypeError if the
         shape does not fit."""
-        self._parent._check_writable()
+        self._parent._check_writable(OSError, "write attribute data")
         key = _attr_name(name)
         if key not in self:
             self.create(key, value)

@@ -131,18 +131,23 @@ class HLObject:
 
     @property
     def name(self) -> str | None:
-        """The object's path from the root, None for anonymous objects."""
+        """The object's path from the root, None for anonymous objects (and, as
+        h5py reports, for objects of a closed file)."""
+        if self._h.closed:
+            return None
         return self._name
 
     @property
     def file(self) -> File:
         from sciswift.h5.files import File
 
+        if self._h.closed:
+            raise ValueError("Not an id of a file object (the file is closed)")
         return File._from_handle(self._h)
 
     @property
     def parent(self) -> Any:
-        if self._name is None:
+        if self.name is None:
             raise ValueError("Parent of an anonymous object is undefined")
         return self.file[posixpath.dirname(self._name)]
 

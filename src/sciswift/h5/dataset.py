@@ -437,10 +437,10 @@ class Dataset(HLObject):
     # --------------------------------------------------------------- writing
     def resize(self, size: Any, axis: int | None = None) -> None:
         """Change the shape within maxshape (chunked datasets only)."""
-        self._check_writable()
         a = self._arr
         if a.chunks is None:
             raise TypeError("Only chunked datasets can be resized")
+        self._check_writable(RuntimeError, "change a dataset's dimensions")
         if axis is not None:
             if not (0 <= axis < len(a.shape)):
                 raise ValueError("Invalid axis (0 to %s allowed)" % (len(a.shape) - 1))

@@ -19,7 +19,7 @@ __all__ = ["DimensionManager", "DimensionProxy", "make_scale"]
 
 def make_scale(dset: Dataset, name: str = "") -> None:
     """Mark ``dset`` as a dimension scale called ``name``."""
-    dset._check_writable()
+    dset._check_writable(RuntimeError, "set a dimension scale")
     dset._arr.update_reserved(scale=name)
 
 

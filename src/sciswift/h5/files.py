@@ -338,11 +338,21 @@ class File(Group):
 
     @property
     def filename(self) -> str:
+        if self._h.closed:
+            raise ValueError("Not a file or file object (the file is closed)")
         return self._h.filename
 
     @property
     def mode(self) -> str:
+        if self._h.closed:
+            raise ValueError("Invalid file identifier (the file is closed)")
         return self._h.mode
+
+    @property
+    def attrs(self) -> Any:
+        if self._h.closed:
+            raise KeyError("Unable to synchronously open object (the file is closed)")
+        return super().attrs
 
     @property
     def driver(self) -> str:

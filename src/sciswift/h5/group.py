@@ -407,8 +407,8 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
     def __setitem__(self, name: Any, obj: Any) -> None:
         from sciswift.h5.datatype import Datatype
 
-        self._check_writable()
         if isinstance(obj, HLObject):
+            self._check_writable(OSError, "create link")
             if obj._h.key != self._h.key:
                 raise ValueError("Unable to create link (interfile hard links are not allowed)")
             handle, path, _ = self._new_path(name)
@@ -423,13 +423,15 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
             handle, path, _ = self._new_path(name)
             handle.backend.set_link(path, Entry(SOFT, obj.path))
         elif isinstance(obj, ExternalLink):
-            self._check_writable(OSError, "create external link")
+            self._check_writable(RuntimeError, "create external link")
             handle, path, _ = self._new_path(name)
             handle.backend.set_link(path, Entry(EXTERNAL, obj.path, obj.filename))
         elif isinstance(obj, np.dtype):
+            self._check_writable()
             handle, path, _ = self._new_path(name)
             handle.backend.create_datatype(path, obj)
         elif isinstance(obj, Datatype):
+            self._check_writable(OSError, "create link")
             handle, path, _ = self._new_path(name)
             handle.backend.set_link(path, Entry(HARD, obj._path))
         else:

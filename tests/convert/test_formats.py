@@ -210,3 +210,22 @@ def test_h5py_reads_the_export_of_a_format_import(tmp_path: Path) -> None:
     with h5py.File(tmp_path / "t.h5") as f:
         np.testing.assert_array_equal(f["id"][()], np.arange(50))
         assert f["name"].asstr()[0] == "star0"
+
+
+def test_import_root_jagged_branches(tmp_path: Path) -> None:
+    """ROOT through its plugin: TTree branches become datasets, jagged ones vlen."""
+    import skhep_testdata
+    import uproot
+
+    path = skhep_testdata.data_path("uproot-HZZ.root")
+    report = import_file(path, str(tmp_path / "hzz"))
+    assert report.datasets == 51
+    with uproot.open(path) as f:
+        expected = f["events"]["Muon_Px"].array(library="np")
+    with sh5.File(str(tmp_path / "hzz")) as f:
+        ds = f["events/Muon_Px"]
+        assert sh5.check_vlen_dtype(ds.dtype) == np.dtype("f4")
+        got = ds[()]
+        assert len(got) == len(expected) == 2421
+        for a, b in zip(got[:50], expected[:50]):
+            np.testing.assert_array_equal(a, b)

@@ -109,3 +109,36 @@ def test_export_of_a_subgroup(made: Callable[[str], Path], tmp_path: Path) -> No
         # /a/b/loop is a hard link to /a, outside the subgroup: copied as a group
         assert isinstance(f["loop"], h5py.Group)
     assert report.datasets >= 1
+
+
+def test_roundtrip_netcdf4_file(tmp_path: Path) -> None:
+    """A netCDF-4 file (HDF5 with dimension scales, made by the netCDF library)
+    comes back readable by netCDF4 with its dimensions, groups and values. The
+    one difference: netCDF-4 tracks attribute order, and the scale bookkeeping
+    (CLASS, NAME) is recreated through ``dims`` after the other attributes (the
+    native layout keeps scales out of the attributes)."""
+    import netCDF4
+
+    src = tmp_path / "t.nc"
+    rng = np.random.default_rng(0)
+    with netCDF4.Dataset(src, "w") as ds:
+        ds.createDimension("time", None)
+        ds.createDimension("x", 5)
+        ds.createVariable("time", "f8", ("time",))[:] = np.arange(3)
+        ds.createVariable("x", "f4", ("x",))[:] = np.linspace(0, 1, 5)
+        temp = ds.createVariable("temp", "f4", ("time", "x"), zlib=True, fill_value=-999.0)
+        temp[:] = rng.random((3, 5))
+        temp.units = "K"
+        ds.title = "test"
+        ds.createGroup("sub").createVariable("y", "i4", ("x",))[:] = np.arange(5)
+    import_file(str(src), str(tmp_path / "native"))
+    export_file(str(tmp_path / "native"), str(tmp_path / "out.nc"), format="hdf5")
+    diffs = differences(src, tmp_path / "out.nc")
+    assert sorted(diffs) == [
+        f"/{v}: attribute order ['_Netcdf4Coordinates', 'CLASS', 'NAME', '_Netcdf4Dimid'] became "
+        "['_Netcdf4Coordinates', '_Netcdf4Dimid', 'CLASS', 'NAME']" for v in ("time", "x")]
+    with netCDF4.Dataset(src) as a, netCDF4.Dataset(tmp_path / "out.nc") as b:
+        assert {k: len(d) for k, d in b.dimensions.items()} == {"time": 3, "x": 5}
+        assert b["temp"].dimensions == ("time", "x") and b["temp"].units == "K"
+        np.testing.assert_array_equal(a["temp"][:], b["temp"][:])
+        np.testing.assert_array_equal(b["sub"]["y"][:], np.arange(5))

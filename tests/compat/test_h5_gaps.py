@@ -1,7 +1,8 @@
 """What sciswift.h5py does differently from h5py, found by running h5py programs
 and h5netcdf through the router. Each test states h5py's behaviour (checked
 against the real h5py in the same test) and is marked xfail(strict) until
-sciswift.h5 matches it; a fix makes it pass and the marker must go.
+sciswift.h5 matches it; a fix makes it pass and the marker must go (the
+exception-class cases were fixed that way and now guard against regressions).
 
 Every case writes one small file with the real h5py (local) and with
 sciswift.h5py (memory://) the same way and compares one observable.

@@ -37,6 +37,12 @@ def value(v):
 
 
 def dtype_str(dt):
+    """The dtype as h5py's API shows it: numpy's description, with the string,
+    vlen and enum facts h5py's check_* helpers report (per field for compounds)."""
+    if dt.names:
+        return str([(name, dtype_str(dt.fields[name][0])) for name in dt.names])
+    if dt.subdtype is not None:
+        return f"{dtype_str(dt.subdtype[0])} x {dt.subdtype[1]}"
     extra = []
     if h5py.check_string_dtype(dt):
         extra.append(f"string={tuple(h5py.check_string_dtype(dt))}")
@@ -44,7 +50,7 @@ def dtype_str(dt):
         extra.append(f"vlen={np.dtype(h5py.check_vlen_dtype(dt)).str}")
     if h5py.check_enum_dtype(dt) is not None:
         extra.append(f"enum={sorted(h5py.check_enum_dtype(dt).items())}")
-    return (str(dt.descr) if dt.names else dt.str) + ("".join(" " + e for e in extra))
+    return dt.str + "".join(" " + e for e in extra)
 
 
 def attrs(obj):

@@ -115,7 +115,7 @@ def run_random(b: Backend, loc: str, s: Size, rng: np.random.Generator) -> dict[
 # ------------------------------------------------------------ (c) small
 def _small_paths(count: int) -> list[tuple[str, str, str]]:
     fan = max(1, math.ceil(count ** (1 / 3)))
-    out = []
+    out: list[tuple[str, str, str]] = []
     for i in range(fan):
         for j in range(fan):
             for k in range(fan):

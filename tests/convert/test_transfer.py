@@ -130,14 +130,18 @@ def test_failed_import_leaves_nothing(tmp_path: Path) -> None:
         sh5.File(str(tmp_path / "out.h5"), "r")
 
 
+def _one_dataset_file(path: Path, name: str, values: list[int]) -> Path:
+    with h5py.File(path, "w") as f:
+        f[name] = values
+    return path
+
+
 def test_import_refuses_to_overwrite(tmp_path: Path) -> None:
-    with h5py.File(tmp_path / "a.h5", "w") as f:
-        f["x"] = [1, 2, 3]
-    import_file(str(tmp_path / "a.h5"), str(tmp_path / "native"))
+    src = _one_dataset_file(tmp_path / "a.h5", "x", [1, 2, 3])
+    import_file(str(src), str(tmp_path / "native"))
     with pytest.raises(AlreadyExists, match="--overwrite"):
-        import_file(str(tmp_path / "a.h5"), str(tmp_path / "native"))
-    with h5py.File(tmp_path / "a.h5", "w") as f:
-        f["y"] = [4]
+        import_file(str(src), str(tmp_path / "native"))
+    _one_dataset_file(src, "y", [4])
     import_file(str(tmp_path / "a.h5"), str(tmp_path / "native"), overwrite=True)
     with sh5.File(str(tmp_path / "native")) as f:
         assert list(f) == ["y"]
@@ -147,8 +151,7 @@ def test_import_whose_metadata_cannot_be_written_leaves_nothing(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The last step of an import, writing the metadata at close, fails: the error
     names the destination and the objects already written are deleted."""
-    with h5py.File(tmp_path / "a.h5", "w") as f:
-        f["x"] = np.arange(1000)
+    _one_dataset_file(tmp_path / "a.h5", "x", list(range(1000)))
     from sciswift.h5.files import File
 
     real_close = File.close
@@ -166,9 +169,7 @@ def test_import_whose_metadata_cannot_be_written_leaves_nothing(tmp_path: Path,
 
 
 def test_import_onto_itself_is_refused(tmp_path: Path) -> None:
-    with h5py.File(tmp_path / "a.h5", "w") as f:
-        f["x"] = [1, 2, 3]
-    import_file(str(tmp_path / "a.h5"), str(tmp_path / "native"))
+    import_file(str(_one_dataset_file(tmp_path / "a.h5", "x", [1, 2, 3])), str(tmp_path / "native"))
     with pytest.raises(InvalidInput, match="is the source itself"):
         import_file(str(tmp_path / "native"), str(tmp_path / "native") + "/", overwrite=True)
     with sh5.File(str(tmp_path / "native")) as f:

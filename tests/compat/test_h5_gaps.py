@@ -43,7 +43,6 @@ def _gap(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=f"sciswift.h5 gap: {reason}")
 
 
-@_gap("a numpy.bytes_ attribute reads back as str; h5py returns numpy.bytes_ (fixed-length string)")
 def test_fixed_length_bytes_attribute(both: Callable[[str], tuple[Any, Any]]) -> None:
     real, sci = both("w")
     for f in (real, sci):
@@ -53,7 +52,6 @@ def test_fixed_length_bytes_attribute(both: Callable[[str], tuple[Any, Any]]) ->
     assert sci.attrs["tag"] == real.attrs["tag"]
 
 
-@_gap("a fixed-length string field of a compound dtype loses h5py's 'h5py_encoding' dtype metadata on read")
 def test_compound_string_field_metadata(both: Callable[[str], tuple[Any, Any]]) -> None:
     real, sci = both("w")
     dt = np.dtype([("id", "<i4"), ("tag", "S4")])
@@ -63,7 +61,6 @@ def test_compound_string_field_metadata(both: Callable[[str], tuple[Any, Any]]) 
     assert sci["c"].dtype.descr == real["c"].dtype.descr
 
 
-@_gap("the fill value of a vlen dataset is an empty array; h5py reports None (an object scalar)")
 def test_vlen_fillvalue(both: Callable[[str], tuple[Any, Any]]) -> None:
     real, sci = both("w")
     for f in (real, sci):

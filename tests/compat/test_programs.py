@@ -24,9 +24,6 @@ CASES = {
 
 # Programs that differ because of a known sciswift.h5 gap (test_h5_gaps.py names each).
 GAPS = {
-    "attrs_types": "numpy.bytes_ attributes read back as str (test_fixed_length_bytes_attribute)",
-    "dtypes_special": "compound string field metadata, vlen fill value (test_compound_string_field_metadata, "
-                      "test_vlen_fillvalue)",
     "xarray_netcdf": "h5netcdf needs .id, attrs.get_id and dimension-scale attributes "
                      "(test_low_level_ids_h5netcdf_uses, test_attribute_get_id, test_dimension_scale_attributes)",
 }

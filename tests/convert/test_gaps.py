@@ -25,9 +25,6 @@ def test_attribute_get_id_gives_dtype_and_shape(tmp_path: Path) -> None:
         assert aid.shape == ()
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="sciswift.h5: an attribute of dtype longdouble makes the file's metadata flush fail "
-                          "(its JSON rendition is not serialisable), so the whole file is lost at close")
 def test_longdouble_attribute(tmp_path: Path) -> None:
     with sh5.File(str(tmp_path / "f"), "w") as f:
         f.attrs["x"] = np.longdouble(1.5)

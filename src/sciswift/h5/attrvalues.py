@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from sciswift.engine.dtypes import describe, dtype_to_spec, spec_to_dtype
+from sciswift.engine.metadata import dump_json
 from sciswift.engine.vlen import decode_vlen, encode_vlen
 from sciswift.errors import CorruptData
-from sciswift.h5.dtypes import guess_dtype, normalize_dtype
+from sciswift.h5.dtypes import guess_dtype, normalize_dtype, reported_dtype
 from sciswift.h5.links import Empty
 
-__all__ = ["MAX_ATTR_BYTES", "MAX_VLEN_ATTR_BYTES", "AttributeTooLarge", "SubarrayValue", "encode_attr", "decode_attr", "array_for_new_object", "find_item_type"]
+__all__ = ["MAX_ATTR_BYTES", "MAX_VLEN_ATTR_BYTES", "AttributeTooLarge", "SubarrayValue", "encode_attr", "decode_attr", "array_for_new_object", "find_item_type", "check_storable"]
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -120,7 +121,9 @@ class SubarrayValue:
 
 
 def _rendition(arr: np.ndarray[Any, Any]) -> Any:
-    """A JSON value for other Zarr readers (None if there is no sensible one)."""
+    """A JSON value for other Zarr readers (None if there is no sensible one).
+    Only Python ints, finite floats and valid UTF-8 strings: the typed copy holds
+    the exact value, this is what other readers see."""
     if arr.size > _MAX_RENDITION:
         return None
     kind = arr.dtype.kind
@@ -129,12 +132,23 @@ def _rendition(arr: np.ndarray[Any, Any]) -> Any:
     if kind in "biu":
         return arr.tolist()
     if kind == "f":
+        if arr.dtype.itemsize > 8:
+            # longdouble: tolist() keeps numpy scalars, which JSON cannot hold.
+            with np.errstate(over="ignore"):
+                arr = arr.astype(np.float64)
         return arr.tolist() if bool(np.all(np.isfinite(arr))) else None
     if kind == "S":
         return _map(arr, lambda b: b.decode("utf-8", "replace"))
     if kind == "O" and (arr.dtype.metadata or {}).get("vlen") in (str, bytes):
-        return _map(arr, lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+        return _map(arr, _text)
     return None
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    # Lone surrogates (undecodable bytes kept by surrogateescape) are not UTF-8.
+    return str(v).encode("utf-8", "replace").decode("utf-8")
 
 
 def _map(arr: np.ndarray[Any, Any], fn: Any) -> Any:
@@ -167,7 +181,9 @@ def _check_size(nbytes: int, vlen: bool = False) -> None:
 def encode_attr(value: Any) -> tuple[Any, dict[str, Any] | None]:
     """``(plain_json, typed_entry)`` for an attribute value that
     ``AttributeManager.create`` has already turned into an array (or Empty).
-    AttributeTooLarge (an OSError, as h5py raises) above MAX_ATTR_BYTES."""
+    Both parts are JSON-serialisable (``check_storable``). AttributeTooLarge (an
+    OSError, as h5py raises) above MAX_ATTR_BYTES; NotSupported for dtypes the
+    layout cannot describe."""
     if isinstance(value, Empty):
         return None, {"dtype": dtype_to_spec(value.dtype), "empty": True}
     if isinstance(value, SubarrayValue):
@@ -200,6 +216,17 @@ def encode_attr(value: Any) -> tuple[Any, dict[str, Any] | None]:
     return _rendition(arr), entry
 
 
+def check_storable(plain: Any, entry: dict[str, Any] | None) -> None:
+    """TypeError unless ``plain`` and ``entry`` serialise as the metadata writer
+    will serialise them (strict JSON, UTF-8): a value that passes cannot make a
+    later flush fail. The plain fast path (int, finite float, bool, valid str) is
+    JSON by construction and skips this."""
+    try:
+        dump_json({"p": plain, "e": entry})
+    except (TypeError, ValueError) as e:  # UnicodeEncodeError is a ValueError
+        raise TypeError(f"value has no JSON rendition the layout can store ({e})") from e
+
+
 def _has_surrogates(s: str) -> bool:
     try:
         s.encode("utf-8")
@@ -214,7 +241,7 @@ def decode_attr(plain: Any, entry: dict[str, Any] | None, what: str = "attribute
     if entry is None:
         return _from_plain(plain)
     try:
-        dt = spec_to_dtype(entry["dtype"])
+        dt = reported_dtype(spec_to_dtype(entry["dtype"]))
         if entry.get("empty"):
             return Empty(dt)
         shape = tuple(entry["shape"])
@@ -276,5 +303,5 @@ def _from_plain(value: Any) -> Any:
             return out
         if arr.dtype.kind == "O":
             return value
-        return arr
+        return arr.view(reported_dtype(arr.dtype))
     return value

@@ -192,9 +192,12 @@ class Dataset(HLObject):
     def fillvalue(self) -> Any:
         a = self._arr
         fill = a.fillvalue
-        if check_vlen_dtype(a.dtype) in (str, bytes):
+        dt = a.dtype
+        if not dt.hasobject:
+            return fill
+        if check_vlen_dtype(dt) in (str, bytes):
             return fill.encode("utf-8", "surrogateescape") if isinstance(fill, str) else (fill or b"")
-        return fill
+        return _h5py_object_fill(fill, dt)
 
     @property
     def compression(self) -> str | None:
@@ -508,6 +511,28 @@ class Dataset(HLObject):
             for n in names:
                 current[n] = sub[n]
         sel.write(a.write, a.read, current)
+
+
+def _h5py_object_fill(fill: Any, dt: np.dtype[Any]) -> Any:
+    """The fill value h5py reports for a type holding objects: None for vlen
+    sequences and references that were left at their default (empty, null), also
+    inside compounds; strings as bytes."""
+    if dt.names is None:
+        if dt.kind != "O":
+            return fill
+        if check_vlen_dtype(dt) in (str, bytes):
+            return fill.encode("utf-8", "surrogateescape") if isinstance(fill, str) else fill
+        empty = fill is None or (len(fill) == 0 if hasattr(fill, "__len__") else not fill)
+        return None if empty else fill
+    out = np.array(fill, dtype=dt)
+    for name in dt.names:
+        fdt = dt.fields[name][0]  # type: ignore[index]
+        if fdt.hasobject:
+            value = _h5py_object_fill(out[name][()], fdt)
+            if fdt.kind == "O" and check_vlen_dtype(fdt) in (str, bytes) and value in ("", b""):
+                value = None  # an unset string field of a compound fill is reported as None
+            out[name] = value
+    return out[()]
 
 
 def broadcast_value(value: np.ndarray[Any, Any], target: tuple[int, ...]) -> np.ndarray[Any, Any]:

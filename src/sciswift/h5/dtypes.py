@@ -7,6 +7,7 @@ written against h5py's helpers sees the same dtypes here.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -30,6 +31,8 @@ __all__ = [
     "ref_dtype",
     "regionref_dtype",
     "guess_dtype",
+    "with_string_marks",
+    "reported_dtype",
     "is_vlen_str",
     "normalize_dtype",
     "complex_compat_dtype",
@@ -211,6 +214,44 @@ def normalize_dtype(dtype: Any) -> np.dtype[Any]:
     return dt
 
 
+_ASCII = {"h5py_encoding": "ascii"}
+_LITTLE = sys.byteorder == "little"
+
+
+def reported_dtype(dt: np.dtype[Any]) -> np.dtype[Any]:
+    """``dt`` as h5py reports the type of a stored dataset or attribute: every
+    fixed-length byte string in it (at top level, in compound fields, as a
+    subarray base) carries its encoding mark, ``ascii`` unless one is set, and a
+    top-level float names its byte order (``dtype('<f4')``: equal to float32, but
+    shown so). Returns ``dt`` itself when nothing changes."""
+    kind = dt.kind
+    if kind == "f":
+        return dt if dt.byteorder != "=" else dt.newbyteorder("<" if _LITTLE else ">")
+    return with_string_marks(dt)
+
+
+def with_string_marks(dt: np.dtype[Any]) -> np.dtype[Any]:
+    """``dt`` with the encoding mark h5py puts on every fixed-length byte string in
+    it (see ``reported_dtype``)."""
+    kind = dt.kind
+    if kind == "S":
+        return dt if dt.metadata else np.dtype(dt, metadata=_ASCII)
+    if dt.names is not None:
+        fields = dt.fields
+        assert fields is not None
+        formats = [with_string_marks(fields[n][0]) for n in dt.names]
+        if all(f is fields[n][0] for f, n in zip(formats, dt.names)):
+            return dt
+        marked = np.dtype({"names": list(dt.names), "formats": formats,
+                           "offsets": [fields[n][1] for n in dt.names], "itemsize": dt.itemsize})
+        return np.dtype(marked, metadata=dict(dt.metadata)) if dt.metadata else marked
+    if dt.subdtype is not None:
+        base, shape = dt.subdtype
+        mbase = with_string_marks(base)
+        return dt if mbase is base else np.dtype((mbase, shape))
+    return dt
+
+
 def guess_dtype(data: Any) -> np.dtype[Any] | None:
     """The dtype h5py infers for a Python value that numpy would store as object or
     unicode: str -> vlen UTF-8, bytes -> vlen bytes, Reference -> ref. None means
@@ -219,15 +260,13 @@ def guess_dtype(data: Any) -> np.dtype[Any] | None:
         return regionref_dtype
     if isinstance(data, Reference):
         return ref_dtype
-    if isinstance(data, str):
-        return string_dtype()
-    if isinstance(data, bytes):
-        return string_dtype(encoding="ascii")
-    if isinstance(data, np.ndarray):
-        if data.dtype.kind == "T":
-            return _STRING_T
-        return None
+    # Exact types, as h5py checks: numpy.bytes_ (a bytes subclass) is a
+    # fixed-length string and numpy.str_ is unicode, which numpy decides.
     item_type = type(data)
-    if item_type is np.bytes_:
-        return None
+    if item_type is str:
+        return string_dtype()
+    if item_type is bytes:
+        return string_dtype(encoding="ascii")
+    if item_type is np.ndarray and data.dtype.kind == "T":
+        return _STRING_T
     return None

@@ -24,8 +24,9 @@ from sciswift.engine.array import Array
 from sciswift.engine.codecs import build_codecs
 from sciswift.engine.dtypes import describe, dtype_to_spec, spec_to_dtype
 from sciswift.engine.hierarchy import Hierarchy, parent_of
-from sciswift.engine.metadata import RESERVED, ArrayMeta
-from sciswift.h5.attrvalues import decode_attr, encode_attr
+from sciswift.engine.metadata import RESERVED, ArrayMeta, dump_json
+from sciswift.errors import InvalidInput, NotSupported
+from sciswift.h5.attrvalues import check_storable, decode_attr, encode_attr
 from sciswift.h5.backend import (
     ARRAY,
     DATATYPE,
@@ -38,6 +39,7 @@ from sciswift.h5.backend import (
     Entry,
     FileBackend,
 )
+from sciswift.h5.dtypes import reported_dtype
 
 __all__ = ["NativeFile", "NativeArray"]
 
@@ -85,6 +87,15 @@ def _set_or_drop(d: dict[str, Any], key: str, value: dict[str, Any]) -> None:
         d.pop(key, None)
 
 
+def _check_json(value: Any, what: str) -> None:
+    """ValueError naming ``what`` unless ``value`` can be written as metadata
+    (strict JSON in UTF-8: no lone surrogates from undecodable names)."""
+    try:
+        dump_json({"v": value})
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"Unable to store {what}: not representable in the metadata ({e})") from None
+
+
 def _split(path: str) -> tuple[str, str]:
     parent, _, name = path.rpartition("/")
     return parent, name
@@ -99,11 +110,8 @@ class NativeArray(ArrayBackend):
         self._arr = arr
         res = arr.meta.attributes.get(RESERVED) or {}
         self._h5dtype = spec_to_dtype(res["h5dtype"]) if "h5dtype" in res else None
-        dt = self._h5dtype if self._h5dtype is not None else arr.dtype
-        if dt.kind == "S" and not dt.metadata:
-            # h5py reports fixed-length byte strings with their (default) encoding.
-            dt = np.dtype(dt, metadata={"h5py_encoding": "ascii"})
-        self.dtype = dt
+        # h5py reports fixed-length byte strings with their (default) encoding.
+        self.dtype = reported_dtype(self._h5dtype if self._h5dtype is not None else arr.dtype)
 
     @property
     def _res(self) -> dict[str, Any]:
@@ -147,6 +155,10 @@ class NativeArray(ArrayBackend):
         return self._res
 
     def update_reserved(self, **entries: Any) -> None:
+        """Set (or, with None, remove) reserved entries of this array. ValueError
+        before anything changes if an entry could not be written as metadata."""
+        _check_json(entries, f"/{self.path}")
+
         def edit(res: dict[str, Any]) -> None:
             for k, v in entries.items():
                 if v is None:
@@ -161,6 +173,7 @@ class NativeArray(ArrayBackend):
         return self._arr.meta.dimension_names
 
     def set_dimension_name(self, axis: int, name: str | None) -> None:
+        _check_json(name, f"dimension label of /{self.path}")
         names = list(self._arr.meta.dimension_names or [None] * len(self.shape))
         names[axis] = name
         self._arr.meta.dimension_names = None if all(n is None for n in names) else names
@@ -307,7 +320,19 @@ class NativeFile(FileBackend):
             self.h.set_attributes(path, attrs)
 
     def set_attr(self, path: str, name: str, value: Any) -> None:
-        plain, typed = encode_attr(value)
+        """Store attribute ``name``. A value the layout cannot hold raises here
+        (TypeError naming the attribute; AttributeTooLarge, an OSError, over the
+        size limits), never later at flush."""
+        if not name.isascii():
+            _check_json(name, f"attribute name {name!r} of /{path}")
+        try:
+            plain, typed = encode_attr(value)
+            if typed is not None:
+                check_storable(plain, typed)
+        except UnicodeEncodeError:
+            raise  # as h5py: a str that is not valid Unicode (lone surrogates)
+        except (NotSupported, InvalidInput, TypeError, ValueError, OverflowError) as e:
+            raise TypeError(f"Unable to store attribute {name!r} of /{path}: {e}") from e
         self._put_attr(path, name, (plain, typed))
 
     def del_attr(self, path: str, name: str) -> None:
@@ -402,6 +427,7 @@ class NativeFile(FileBackend):
             value = ["external", entry.filename, entry.target]
         else:
             value = ["soft" if entry.kind == SOFT else "hard", entry.target]
+        _check_json(value, f"link /{path}")
         self._edit_reserved(parent, lambda r: r.__setitem__("links", {**(r.get("links") or {}), name: value}))
         self._added(path)
 

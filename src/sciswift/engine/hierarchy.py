@@ -25,7 +25,8 @@ from typing import Any
 from sciswift.engine.array import Array, ChunkCache
 from sciswift.engine.kv import KV
 from sciswift.engine.metadata import ArrayMeta, dump_json, group_json, parse_json
-from sciswift.errors import AlreadyExists, InvalidInput, NotFound, PreconditionFailed
+from sciswift.engine import zarr2
+from sciswift.errors import AlreadyExists, InvalidInput, NotFound, NotSupported, PreconditionFailed
 from sciswift.store.types import CREATE, IfMatch
 from sciswift.store.url import Location
 
@@ -67,12 +68,20 @@ class Hierarchy:
         self._deleted: set[str] = set()
         self._arrays: dict[str, Array] = {}
         self.closed = False
+        #: 3, or 2 for a Zarr v2 hierarchy written by another tool (read-only).
+        self.zarr_format = 3
         self._open(mode)
 
     # ------------------------------------------------------------------ open
     def _open(self, mode: str) -> None:
         root = self._fetch_root() if self.kv.container_exists() else None
         display = self.location.display
+        if self.zarr_format == 2 and mode != "r":
+            raise NotSupported(
+                f"{display!r} is a Zarr v2 hierarchy, which sciswift only reads; open it with mode 'r' "
+                "or convert it with `sciswift import`",
+                display,
+            )
         if mode in ("r", "r+"):
             if root is None:
                 raise NotFound(f"Unable to open file {display!r}: no such file in the store", display)
@@ -93,10 +102,26 @@ class Hierarchy:
     def _fetch_root(self) -> dict[str, Any] | None:
         raw = self.kv.get(META_KEY)
         if raw is None:
-            return None
+            return self._fetch_v2_root()
         doc = parse_json(raw, self.kv.describe(META_KEY))
         self._load_root(doc)
         return doc
+
+    def _fetch_v2_root(self) -> dict[str, Any] | None:
+        nodes = zarr2.load_consolidated(self.kv)
+        if nodes is not None and "" in nodes:
+            self.zarr_format = 2
+            self._nodes = dict(nodes)
+            self._complete = True
+            self._reindex()
+            return self._nodes[""]
+        root = zarr2.load_node(self.kv, "")
+        if root is None:
+            return None
+        self.zarr_format = 2
+        self._nodes = {"": root}
+        self._complete = False
+        return root
 
     def _load_root(self, doc: dict[str, Any]) -> None:
         cons = doc.pop("consolidated_metadata", None)
@@ -136,6 +161,10 @@ class Hierarchy:
                 return self._nodes[path]
             if self._complete:
                 return None
+            if self.zarr_format == 2:
+                doc2 = zarr2.load_node(self.kv, path)
+                self._nodes[path] = doc2
+                return doc2
             raw = self.kv.get(_meta_key(path))
             doc = parse_json(raw, self.kv.describe(_meta_key(path))) if raw is not None else None
             self._nodes[path] = doc

@@ -110,7 +110,9 @@ class ArrayMeta:
             spec = (attributes.get(RESERVED) or {}).get("dtype")
             info = from_zarr(doc["data_type"], codecs, spec)
             reserved = attributes.get(RESERVED) or {}
-            if "fill" in reserved:
+            if "_v2_fill" in doc:  # a Zarr v2 array, translated by engine.zarr2
+                fill = doc["_v2_fill"]
+            elif "fill" in reserved:
                 fill = unpack(base64.b64decode(reserved["fill"]), info.dtype)
             else:
                 fill = decode_fill(doc.get("fill_value"), info)

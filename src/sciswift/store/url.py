@@ -118,7 +118,19 @@ def _local_location(path: Path, display: str, options: dict[str, Any]) -> Locati
         if path.parent == path:
             raise InvalidInput(f"{display!r} is a filesystem root, not a file", display)
         root, container, prefix = path.parent, path.name, ""
+        if _foreign_zarr_dir(path):
+            # A Zarr hierarchy another tool wrote as plain files: read it in place.
+            from sciswift.store.directory import DirectoryStore
+
+            return Location(DirectoryStore(root), container, prefix, display)
     return Location(LocalStore(root, **options), container, prefix, display)
+
+
+def _foreign_zarr_dir(path: Path) -> bool:
+    from sciswift.store._local_container import META_FILE
+    from sciswift.store.directory import looks_like_zarr_dir
+
+    return not (path / META_FILE).is_file() and looks_like_zarr_dir(path)
 
 
 def open_store(url: str | os.PathLike[str], **options: Any) -> Store:

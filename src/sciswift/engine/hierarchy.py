@@ -22,10 +22,10 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from sciswift.engine import zarr2
 from sciswift.engine.array import Array, ChunkCache
 from sciswift.engine.kv import KV
 from sciswift.engine.metadata import ArrayMeta, dump_json, group_json, parse_json
-from sciswift.engine import zarr2
 from sciswift.errors import AlreadyExists, InvalidInput, NotFound, NotSupported, PreconditionFailed
 from sciswift.store.types import CREATE, IfMatch
 from sciswift.store.url import Location

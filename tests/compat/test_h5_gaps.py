@@ -112,8 +112,6 @@ def test_attribute_write_read_only(both: Callable[[str], tuple[Any, Any]]) -> No
 # ---------------------------------------------------------------- h5netcdf
 # h5netcdf (and so xarray's engine="h5netcdf") needs these; see docs/compat.md.
 
-@_gap("HDF5 dimension-scale attributes (CLASS, NAME, DIMENSION_LIST, REFERENCE_LIST) are not visible in attrs; "
-      "h5netcdf finds netCDF dimensions and variables' dimensions only through them")
 def test_dimension_scale_attributes(both: Callable[[str], tuple[Any, Any]]) -> None:
     real, sci = both("w")
     for f in (real, sci):
@@ -129,8 +127,6 @@ def test_dimension_scale_attributes(both: Callable[[str], tuple[Any, Any]]) -> N
         assert f[ref] == f["v"] and axis == 0
 
 
-@_gap("objects have no .id; h5netcdf calls id.get_create_plist().get_attr_creation_order() on groups, "
-      "id.get_type() on datasets and h5ds.is_scale(dataset.id)")
 def test_low_level_ids_h5netcdf_uses(both: Callable[[str], tuple[Any, Any]]) -> None:
     real, sci = both("w")
     for f in (real, sci):
@@ -140,7 +136,6 @@ def test_low_level_ids_h5netcdf_uses(both: Callable[[str], tuple[Any, Any]]) -> 
     assert sh5.h5ds.is_scale(sci["d"].id) is False
 
 
-@_gap("AttributeManager.get_id(name) raises NotImplementedError; h5netcdf reads every attribute's dtype from it")
 def test_attribute_get_id(both: Callable[[str], tuple[Any, Any]]) -> None:
     real, sci = both("w")
     for f in (real, sci):

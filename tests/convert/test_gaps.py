@@ -13,10 +13,6 @@ import pytest
 import sciswift.h5py as sh5
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError,
-                   reason="sciswift.h5 has no AttributeManager.get_id: the exact stored dtype/shape of an "
-                          "attribute (an enum, a fixed-length or ASCII string) cannot be asked for; "
-                          "convert.apis reads the reserved typed entry of native files instead")
 def test_attribute_get_id_gives_dtype_and_shape(tmp_path: Path) -> None:
     with sh5.File(str(tmp_path / "f"), "w") as f:
         f.attrs.create("color", 1, dtype=sh5.enum_dtype({"A": 0, "B": 1}, basetype="i2"))

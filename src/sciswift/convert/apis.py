@@ -167,10 +167,8 @@ class Api:
     def scale_bookkeeping(self, ds: Any) -> frozenset[str]:
         """Attributes HDF5's dimension-scale API keeps on ``ds`` (they hold
         references, or duplicate what ``dims`` says): the copier recreates them
-        through ``dims`` instead of copying them. sciswift keeps scales out of the
-        attributes, so there are none."""
-        if self.name != "h5py":
-            return frozenset()
+        through ``dims`` instead of copying them. sciswift shows the same
+        attributes, derived from its own bookkeeping (sciswift.h5.scaleattrs)."""
         names: set[str] = set()
         if self.is_scale(ds):
             names |= {"CLASS", "NAME", "REFERENCE_LIST"}

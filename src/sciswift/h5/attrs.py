@@ -70,7 +70,21 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[
             raise KeyError("Unable to synchronously open attribute (can't locate attribute: '%s')" % name) from None
 
     def get_id(self, name: Any) -> Any:
-        raise NotImplementedError("sciswift has no low-level attribute identifiers")
+        """h5py's ``AttrID`` stand-in (``sciswift.h5.lowlevel.AttrID``): the stored
+        ``dtype`` and ``shape`` (None for a null dataspace) of attribute ``name``,
+        which the value read back does not always show. KeyError if missing."""
+        from sciswift.h5.lowlevel import AttrID
+
+        value = self[name]
+        key = _attr_name(name)
+        stored = self._b.attr_type(self._path, key) if hasattr(self._b, "attr_type") else None
+        if stored is None:
+            stored = _type_of_value(value)
+        return AttrID(key, stored[0], stored[1], value)
+
+    @property
+    def _id(self) -> Any:
+        return self._parent.id
 
     def __setitem__(self, name: Any, value: Any) -> None:
         self.create(name, data=value)
@@ -184,6 +198,16 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[
         if new.shape != old_shape and not (new.size == 1 and int(np.prod(old_shape)) == 1):
             raise TypeError("Shape of data is incompatible with existing attribute")
         self.create(key, new.reshape(old_shape), dtype=old_dtype)
+
+
+def _type_of_value(value: Any) -> tuple[np.dtype[Any], tuple[int, ...] | None]:
+    """The stored type of an attribute as far as its value read back tells."""
+    if isinstance(value, Empty):
+        return value.dtype, None
+    if isinstance(value, str):
+        return _STR_DTYPE, ()
+    arr = np.asarray(value)
+    return arr.dtype, arr.shape
 
 
 def _check_no_nul(data: np.ndarray[Any, Any]) -> None:

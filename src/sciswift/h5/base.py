@@ -158,6 +158,14 @@ class HLObject:
         return AttributeManager(self)
 
     @property
+    def id(self) -> Any:
+        """A stand-in for h5py's low-level identifier (``sciswift.h5.lowlevel``):
+        type, dataspace and creation-order questions, equality by object."""
+        from sciswift.h5 import lowlevel
+
+        return lowlevel.GroupID(self)
+
+    @property
     def ref(self) -> Reference:
         """An object reference to this object."""
         return Reference("/" + self._path)

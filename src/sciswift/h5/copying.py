@@ -51,6 +51,7 @@ def copy_object(group: Any, source: Any, dest: Any, name: Any, *, shallow: bool 
     copier.copy(src, dest_group, dest_name, top=True)
     if expand_refs:
         copier.rewrite_references()
+    copier.copy_dimensions()
 
 
 class _Copier:
@@ -80,8 +81,10 @@ class _Copier:
             if top or not self.shallow:
                 self._copy_members(src, dst)
         if not self.without_attrs:
+            derived = _derived_attrs(src)
             for key in src.attrs:
-                dst.attrs.create(key, src.attrs[key])
+                if key not in derived:
+                    dst.attrs.create(key, src.attrs[key])
         self.copies[(src._h.key, src._path)] = dst
         self.pairs.append((src, dst))
         return dst
@@ -106,6 +109,30 @@ class _Copier:
                     continue  # a dangling link has nothing to copy
                 raise
             self.copy(obj, dst, member, top=False)
+
+    # ---------------------------------------------------- dimension scales
+    def copy_dimensions(self) -> None:
+        """Scales, labels and attachments of the copied datasets: a scale stays a
+        scale; an axis is attached to the copy of its scale if the scale was
+        copied too, else to the scale itself when it is in the same file."""
+        from sciswift.h5 import dims
+        from sciswift.h5.dataset import Dataset
+
+        for src, dst in self.pairs:
+            if not isinstance(src, Dataset) or not isinstance(dst, Dataset) or src._arr.empty:
+                continue
+            if dims.is_scale(src):
+                dims.make_scale(dst, dims.scale_name(src))
+            for axis in range(len(src._arr.shape)):
+                label = src.dims[axis].label
+                if label:
+                    dst.dims[axis].label = label
+                for scale in dims.scales_of(src, axis):
+                    target = self.copies.get((scale._h.key, scale._path))
+                    if target is None and scale._h.key == dst._h.key:
+                        target = scale
+                    if target is not None:
+                        dims.attach_scale(dst, target, axis)
 
     # ----------------------------------------------------------- references
     def rewrite_references(self) -> None:
@@ -145,6 +172,17 @@ class _Copier:
         if isinstance(ref, RegionReference):
             return RegionReference("/" + hit._path, ref.selection)
         return Reference("/" + hit._path)
+
+
+def _derived_attrs(src: Any) -> frozenset[str]:
+    """The dimension-scale attributes ``src`` shows from its bookkeeping
+    (``scaleattrs``): not copied as attributes, ``copy_dimensions`` redoes them."""
+    from sciswift.h5 import scaleattrs
+    from sciswift.h5.dataset import Dataset
+
+    if not isinstance(src, Dataset):
+        return frozenset()
+    return frozenset(scaleattrs.present(src._arr.reserved, src._arr.dimension_names))
 
 
 def _copy_dataset(src: Any, dest_group: Any, dest_name: str) -> Any:

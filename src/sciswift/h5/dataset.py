@@ -244,6 +244,13 @@ class Dataset(HLObject):
         return out
 
     @property
+    def id(self) -> Any:
+        """h5py's ``DatasetID`` stand-in (``sciswift.h5.lowlevel.DatasetID``)."""
+        from sciswift.h5.lowlevel import DatasetID
+
+        return DatasetID(self)
+
+    @property
     def external(self) -> None:
         return None
 

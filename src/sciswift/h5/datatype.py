@@ -21,6 +21,13 @@ class Datatype(HLObject):
     def dtype(self) -> np.dtype[Any]:
         return self._backend.datatype(self._path)  # type: ignore[no-any-return]
 
+    @property
+    def id(self) -> Any:
+        """h5py's committed ``TypeID`` stand-in (``sciswift.h5.lowlevel.TypeID``)."""
+        from sciswift.h5.lowlevel import TypeID
+
+        return TypeID(self.dtype, committed=True)
+
     def __repr__(self) -> str:
         if not self:
             return "<Closed HDF5 named type>"

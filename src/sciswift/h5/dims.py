@@ -1,26 +1,42 @@
 """Dimension scales and labels (``dset.dims``).
 
 Labels are the Zarr ``dimension_names`` of the array, so xarray and other Zarr
-readers see them. Which scales are attached to which axis is kept under the
-reserved key: ``dims`` on the dataset (one list of scale paths per axis) and
-``scale`` (the scale's name) on each scale dataset.
+readers see them. Attachments are kept under the reserved key in both directions,
+as HDF5 keeps them: ``dims`` on the dataset (one list of scale paths per axis),
+``scale`` (the scale's name) and ``refs`` (``[dataset path, axis]`` pairs) on each
+scale. ``sciswift.h5.scaleattrs`` shows them as HDF5's CLASS / NAME /
+REFERENCE_LIST / DIMENSION_LIST attributes; ``sciswift.h5.h5ds`` is the h5py
+``h5ds`` module over the same functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sciswift.h5.scaleattrs import scale_name_str
 
 if TYPE_CHECKING:
     from sciswift.h5.dataset import Dataset
 
-__all__ = ["DimensionManager", "DimensionProxy", "make_scale"]
+__all__ = ["DimensionManager", "DimensionProxy", "make_scale", "is_scale", "scale_name", "attach_scale",
+           "detach_scale", "is_attached", "scales_of"]
 
 
-def make_scale(dset: Dataset, name: str = "") -> None:
-    """Mark ``dset`` as a dimension scale called ``name``."""
+def make_scale(dset: Dataset, name: Any = "") -> None:
+    """Mark ``dset`` as a dimension scale called ``name`` (str, or bytes in UTF-8).
+    Its attachments are kept."""
     dset._check_writable(RuntimeError, "set a dimension scale")
-    dset._arr.update_reserved(scale=name)
+    dset._arr.update_reserved(scale=scale_name_str(name))
+
+
+def is_scale(dset: Dataset) -> bool:
+    return "scale" in dset._arr.reserved
+
+
+def scale_name(dset: Dataset) -> str:
+    """The scale's name ("" if it has none or is no scale)."""
+    return str(dset._arr.reserved.get("scale") or "")
 
 
 def _scale_lists(dset: Dataset) -> list[list[str]]:
@@ -28,6 +44,63 @@ def _scale_lists(dset: Dataset) -> list[list[str]]:
     lists = [list(x) for x in (dset._arr.reserved.get("dims") or [])]
     lists += [[] for _ in range(ndim - len(lists))]
     return lists
+
+
+def _check_axis(dset: Dataset, axis: int) -> None:
+    if not 0 <= axis < len(dset._arr.shape):
+        raise ValueError(f"Dimension index {axis} out of range for a {len(dset._arr.shape)}-dimensional dataset")
+
+
+def attach_scale(dset: Dataset, dscale: Dataset, axis: int) -> None:
+    """Attach scale ``dscale`` to axis ``axis`` of ``dset`` (making it a scale
+    without a name if it is none). Attaching twice is harmless."""
+    dset._check_writable(RuntimeError, "attach a dimension scale")
+    _check_axis(dset, axis)
+    if dset._h.key != dscale._h.key:
+        raise RuntimeError("Unable to attach a dimension scale of another file")
+    if dset == dscale:
+        raise RuntimeError("Unable to attach a dimension scale to itself")
+    if not is_scale(dscale):
+        make_scale(dscale, "")
+    lists = _scale_lists(dset)
+    spath, dpath = "/" + dscale._path, "/" + dset._path
+    if spath not in lists[axis]:
+        lists[axis].append(spath)
+        dset._arr.update_reserved(dims=lists)
+    refs = [list(r) for r in dscale._arr.reserved.get("refs") or ()]
+    if [dpath, axis] not in refs:
+        refs.append([dpath, axis])
+        dscale._arr.update_reserved(refs=refs)
+
+
+def detach_scale(dset: Dataset, dscale: Dataset, axis: int) -> None:
+    """Detach scale ``dscale`` from axis ``axis``; ValueError if not attached."""
+    dset._check_writable(RuntimeError, "detach a dimension scale")
+    _check_axis(dset, axis)
+    lists = _scale_lists(dset)
+    spath, dpath = "/" + dscale._path, "/" + dset._path
+    if spath not in lists[axis]:
+        raise ValueError("Unable to detach dimension scale: not attached")
+    lists[axis].remove(spath)
+    dset._arr.update_reserved(dims=lists if any(lists) else None)
+    refs = [list(r) for r in dscale._arr.reserved.get("refs") or () if list(r) != [dpath, axis]]
+    dscale._arr.update_reserved(refs=refs or None)
+
+
+def is_attached(dset: Dataset, dscale: Dataset, axis: int) -> bool:
+    _check_axis(dset, axis)
+    return "/" + dscale._path in _scale_lists(dset)[axis]
+
+
+def scales_of(dset: Dataset, axis: int) -> list[Dataset]:
+    """The scales attached to ``axis``, in attachment order (missing ones skipped)."""
+    out = []
+    for path in _scale_lists(dset)[axis]:
+        try:
+            out.append(dset.file[path])
+        except KeyError:
+            continue
+    return out
 
 
 class DimensionProxy:
@@ -45,35 +118,16 @@ class DimensionProxy:
     @label.setter
     def label(self, value: str) -> None:
         self._dset._check_writable()
-        self._dset._arr.set_dimension_name(self._axis, value or None)
+        self._dset._arr.set_dimension_name(self._axis, scale_name_str(value) or None)
 
     def _scales(self) -> list[Dataset]:
-        out = []
-        for path in _scale_lists(self._dset)[self._axis]:
-            try:
-                out.append(self._dset.file[path])
-            except KeyError:
-                continue
-        return out
+        return scales_of(self._dset, self._axis)
 
     def attach_scale(self, dscale: Dataset) -> None:
-        self._dset._check_writable()
-        if "scale" not in dscale._arr.reserved:
-            make_scale(dscale, "")
-        lists = _scale_lists(self._dset)
-        path = "/" + dscale._path
-        if path not in lists[self._axis]:
-            lists[self._axis].append(path)
-        self._dset._arr.update_reserved(dims=lists)
+        attach_scale(self._dset, dscale, self._axis)
 
     def detach_scale(self, dscale: Dataset) -> None:
-        self._dset._check_writable()
-        lists = _scale_lists(self._dset)
-        path = "/" + dscale._path
-        if path not in lists[self._axis]:
-            raise ValueError("Unable to detach dimension scale: not attached")
-        lists[self._axis].remove(path)
-        self._dset._arr.update_reserved(dims=lists if any(lists) else None)
+        detach_scale(self._dset, dscale, self._axis)
 
     def __len__(self) -> int:
         return len(self._scales())
@@ -86,18 +140,18 @@ class DimensionProxy:
         if isinstance(item, int):
             return scales[item]
         for s in scales:
-            if s._arr.reserved.get("scale") == item:
+            if scale_name(s) == item:
                 return s
         raise KeyError("No dimension scale named %r" % item)
 
     def keys(self) -> list[str]:
-        return [s._arr.reserved.get("scale", "") for s in self._scales()]
+        return [scale_name(s) for s in self._scales()]
 
     def values(self) -> list[Dataset]:
         return self._scales()
 
     def items(self) -> list[tuple[str, Dataset]]:
-        return [(s._arr.reserved.get("scale", ""), s) for s in self._scales()]
+        return [(scale_name(s), s) for s in self._scales()]
 
     def __repr__(self) -> str:
         if not self._dset:

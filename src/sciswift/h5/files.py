@@ -349,6 +349,12 @@ class File(Group):
         return self._h.mode
 
     @property
+    def id(self) -> Any:
+        from sciswift.h5 import lowlevel
+
+        return lowlevel.FileID(self)
+
+    @property
     def attrs(self) -> Any:
         if self._h.closed:
             raise KeyError("Unable to synchronously open object (the file is closed)")

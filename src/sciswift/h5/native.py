@@ -26,6 +26,7 @@ from sciswift.engine.dtypes import describe, dtype_to_spec, spec_to_dtype
 from sciswift.engine.hierarchy import Hierarchy, parent_of
 from sciswift.engine.metadata import RESERVED, ArrayMeta, dump_json
 from sciswift.errors import InvalidInput, NotSupported
+from sciswift.h5 import scaleattrs
 from sciswift.h5.attrvalues import check_storable, decode_attr, encode_attr
 from sciswift.h5.backend import (
     ARRAY,
@@ -261,19 +262,59 @@ class NativeFile(FileBackend):
         doc = self._doc(path)
         attrs = doc.get("attributes") or {}
         names = [k for k in attrs if k != RESERVED]
-        if not (attrs.get(RESERVED) or {}).get("track_order"):
+        res = attrs.get(RESERVED) or {}
+        derived = self._derived_names(doc, res)
+        if derived:
+            # Dimension-scale attributes come first, as HDF5 creates them when a
+            # dataset becomes a scale or gets one attached.
+            names = [n for n in derived if n not in attrs] + names
+        if not res.get("track_order"):
             names.sort(key=_utf8)
         return names
 
+    @staticmethod
+    def _derived_names(doc: dict[str, Any], res: dict[str, Any]) -> list[str]:
+        if doc.get("node_type") != "array" or not (res or doc.get("dimension_names")):
+            return []
+        return scaleattrs.present(res, doc.get("dimension_names"))
+
     def has_attr(self, path: str, name: str) -> bool:
-        return name != RESERVED and name in (self._doc(path).get("attributes") or {})
+        if name == RESERVED:
+            return False
+        doc = self._doc(path)
+        attrs = doc.get("attributes") or {}
+        if name in attrs:
+            return True
+        return name in scaleattrs.NAMES and name in self._derived_names(doc, attrs.get(RESERVED) or {})
 
     def get_attr(self, path: str, name: str) -> Any:
-        attrs = self._doc(path).get("attributes") or {}
+        doc = self._doc(path)
+        attrs = doc.get("attributes") or {}
         if name == RESERVED or name not in attrs:
+            if name in scaleattrs.NAMES and doc.get("node_type") == "array":
+                return scaleattrs.value(name, attrs.get(RESERVED) or {}, doc.get("dimension_names"),
+                                        len(doc["shape"]), self._exists)
             raise KeyError(name)
         typed = ((attrs.get(RESERVED) or {}).get("attrs") or {}).get(name)
         return decode_attr(attrs[name], typed, f"attribute {name!r} of /{path}")
+
+    def _exists(self, path: str) -> bool:
+        return self.h.get(path.lstrip("/")) is not None
+
+    def attr_type(self, path: str, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
+        """The stored dtype and shape (None: null dataspace) of an attribute kept
+        with a typed copy; None for plain JSON values (their value tells)."""
+        doc = self._doc(path)
+        attrs = doc.get("attributes") or {}
+        if name not in attrs and name in self._derived_names(doc, attrs.get(RESERVED) or {}):
+            return scaleattrs.stored_type(name, attrs[RESERVED] if RESERVED in attrs else {}, len(doc["shape"]))
+        typed = ((attrs.get(RESERVED) or {}).get("attrs") or {}).get(name)
+        if typed is None:
+            return None
+        dt = reported_dtype(spec_to_dtype(typed["dtype"]))
+        if typed.get("empty"):
+            return dt, None
+        return dt, tuple(typed["shape"])
 
     def array(self, path: str) -> ArrayBackend:
         engine_array = self.h.array(path)
@@ -336,10 +377,30 @@ class NativeFile(FileBackend):
         self._put_attr(path, name, (plain, typed))
 
     def del_attr(self, path: str, name: str) -> None:
-        attrs = self._doc(path).get("attributes") or {}
+        doc = self._doc(path)
+        attrs = doc.get("attributes") or {}
         if name == RESERVED or name not in attrs:
+            if name in self._derived_names(doc, attrs.get(RESERVED) or {}):
+                self._del_derived(path, name)
+                return
             raise KeyError(name)
         self._put_attr(path, name, None)
+
+    def _del_derived(self, path: str, name: str) -> None:
+        """Deleting a dimension-scale attribute undoes what it records, as deleting
+        HDF5's own attribute would: CLASS (or NAME) unmarks the scale (or clears its
+        name), REFERENCE_LIST and DIMENSION_LIST forget the attachments on this side,
+        DIMENSION_LABELS clears the labels."""
+        if name == "DIMENSION_LABELS":
+            arr = self.array(path)
+            for axis in range(len(arr.shape)):
+                arr.set_dimension_name(axis, None)
+            return
+        key = {"CLASS": "scale", "REFERENCE_LIST": "refs", "DIMENSION_LIST": "dims"}.get(name)
+        if key is None:
+            self._edit_reserved(path, lambda r: r.__setitem__("scale", ""))
+            return
+        self._edit_reserved(path, lambda r: r.pop(key, None))
 
     def _put_attr(self, path: str, name: str, stored: tuple[Any, dict[str, Any] | None] | None) -> None:
         """Replace (``stored`` = plain value and typed entry) or remove (None) one

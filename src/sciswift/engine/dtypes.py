@@ -252,7 +252,9 @@ def from_zarr(data_type: Any, codecs: list[dict[str, Any]], spec: Any = None) ->
     if isinstance(data_type, str):
         if data_type in _BY_NAME:
             dt = _BY_NAME[data_type]
-            if dt.itemsize > 1:
+            if dt.itemsize > 1 and (order == "<") != np.little_endian:
+                # Only a foreign order is spelled out: a native one stays numpy's
+                # canonical dtype (dtype('int32'), not dtype('<i4')), as h5py has it.
                 dt = dt.newbyteorder(order)
             return DtypeInfo(dt, data_type, array_codec or _endian(dt), None, "fixed")
         if data_type == "string":

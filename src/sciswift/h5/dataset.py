@@ -124,10 +124,19 @@ def _fields_dtype(dt: np.dtype[Any], names: list[str]) -> np.dtype[Any]:
     return np.dtype([(n, dt.fields[n][0]) for n in names])  # type: ignore[index]
 
 
+#: Libraries written on h5py and h5pyd (h5netcdf) pick their code path for a
+#: dataset or named datatype by ``type(obj).__module__``: names starting "h5py."
+#: get the h5py path, which the ``.id`` stand-ins (sciswift.h5.lowlevel) serve.
+#: Dataset and Datatype report this module name (repr ``<class
+#: 'h5py.sciswift.Dataset'>``); no module of that name exists.
+H5PY_MODULE = "h5py.sciswift"
+
+
 class Dataset(HLObject):
     """An n-dimensional array stored in a file."""
 
     __slots__ = ("_a",)
+    __module__ = H5PY_MODULE
 
     def __init__(self, handle: Any, path: str, name: str | None, backend: ArrayBackend) -> None:
         super().__init__(handle, path, name)

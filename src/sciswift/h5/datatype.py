@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from sciswift.h5.base import HLObject
+from sciswift.h5.dataset import H5PY_MODULE
 
 __all__ = ["Datatype"]
 
@@ -16,6 +17,7 @@ class Datatype(HLObject):
     """A dtype stored under a name in the file (``f['t'] = np.dtype('f4')``)."""
 
     __slots__ = ()
+    __module__ = H5PY_MODULE  # see sciswift.h5.dataset.H5PY_MODULE
 
     @property
     def dtype(self) -> np.dtype[Any]:

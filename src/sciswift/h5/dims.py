@@ -46,16 +46,20 @@ def _scale_lists(dset: Dataset) -> list[list[str]]:
     return lists
 
 
-def _check_axis(dset: Dataset, axis: int) -> None:
-    if not 0 <= axis < len(dset._arr.shape):
+def _check_axis(dset: Dataset, axis: Any) -> int:
+    """``axis`` as a Python int (numpy integers come from REFERENCE_LIST);
+    ValueError if out of range."""
+    index = int(axis)
+    if not 0 <= index < len(dset._arr.shape):
         raise ValueError(f"Dimension index {axis} out of range for a {len(dset._arr.shape)}-dimensional dataset")
+    return index
 
 
 def attach_scale(dset: Dataset, dscale: Dataset, axis: int) -> None:
     """Attach scale ``dscale`` to axis ``axis`` of ``dset`` (making it a scale
     without a name if it is none). Attaching twice is harmless."""
     dset._check_writable(RuntimeError, "attach a dimension scale")
-    _check_axis(dset, axis)
+    axis = _check_axis(dset, axis)
     if dset._h.key != dscale._h.key:
         raise RuntimeError("Unable to attach a dimension scale of another file")
     if dset == dscale:
@@ -76,7 +80,7 @@ def attach_scale(dset: Dataset, dscale: Dataset, axis: int) -> None:
 def detach_scale(dset: Dataset, dscale: Dataset, axis: int) -> None:
     """Detach scale ``dscale`` from axis ``axis``; ValueError if not attached."""
     dset._check_writable(RuntimeError, "detach a dimension scale")
-    _check_axis(dset, axis)
+    axis = _check_axis(dset, axis)
     lists = _scale_lists(dset)
     spath, dpath = "/" + dscale._path, "/" + dset._path
     if spath not in lists[axis]:
@@ -88,7 +92,7 @@ def detach_scale(dset: Dataset, dscale: Dataset, axis: int) -> None:
 
 
 def is_attached(dset: Dataset, dscale: Dataset, axis: int) -> bool:
-    _check_axis(dset, axis)
+    axis = _check_axis(dset, axis)
     return "/" + dscale._path in _scale_lists(dset)[axis]
 
 

@@ -25,7 +25,7 @@ def value(v):
     if isinstance(v, (bytes, str)):
         return {type(v).__name__: v if isinstance(v, str) else v.decode("latin-1")}
     if isinstance(v, np.ndarray):
-        if v.dtype.kind == "O":
+        if v.dtype.hasobject:  # objects (also in compound fields) by value, never by address
             return {"array": v.dtype.str, "shape": list(v.shape), "items": [value(x) for x in v.ravel().tolist()]}
         return {"array": dtype_str(v.dtype), "shape": list(v.shape),
                 "sha256": hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()}

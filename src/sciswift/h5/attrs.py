@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -164,7 +165,7 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[
             base = np.asarray(data, dtype=sub).reshape(outer + tuple(subshape))
             self._b.set_attr(self._path, name, SubarrayValue(dtype, outer, base))
             return
-        if int(np.prod(shape)) != int(np.prod(data.shape)):
+        if shape != data.shape and math.prod(shape) != data.size:
             raise ValueError("Shape of new attribute conflicts with shape of data")
         if tuple(shape) != data.shape:
             data = data.reshape(shape)

@@ -136,7 +136,10 @@ def _rendition(arr: np.ndarray[Any, Any]) -> Any:
             # longdouble: tolist() keeps numpy scalars, which JSON cannot hold.
             with np.errstate(over="ignore"):
                 arr = arr.astype(np.float64)
-        return arr.tolist() if bool(np.all(np.isfinite(arr))) else None
+        if arr.ndim == 0:
+            v = float(arr)
+            return v if math.isfinite(v) else None
+        return arr.tolist() if bool(np.isfinite(arr).all()) else None
     if kind == "S":
         return _map(arr, lambda b: b.decode("utf-8", "replace"))
     if kind == "O" and (arr.dtype.metadata or {}).get("vlen") in (str, bytes):
@@ -221,10 +224,24 @@ def check_storable(plain: Any, entry: dict[str, Any] | None) -> None:
     will serialise them (strict JSON, UTF-8): a value that passes cannot make a
     later flush fail. The plain fast path (int, finite float, bool, valid str) is
     JSON by construction and skips this."""
+    if _scalar_json(plain) and (entry is None or type(entry.get("dtype")) is str):
+        # The common typed value (a numpy scalar, a fixed string): a JSON scalar
+        # rendition and an entry of str spec, shape ints and base64 text. Checked
+        # without serialising (measured: 2.5 us of a 15 us attribute write).
+        return
     try:
         dump_json({"p": plain, "e": entry})
     except (TypeError, ValueError) as e:  # UnicodeEncodeError is a ValueError
         raise TypeError(f"value has no JSON rendition the layout can store ({e})") from e
+
+
+def _scalar_json(v: Any) -> bool:
+    t = type(v)
+    if v is None or t is int or t is bool:
+        return True
+    if t is float:
+        return math.isfinite(v)
+    return t is str and (v.isascii() or not _has_surrogates(v))
 
 
 def _has_surrogates(s: str) -> bool:

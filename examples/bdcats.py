@@ -19,14 +19,13 @@ each slice, and one line per slice with its bounding box; exits 1 on a mismatch.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import time
 import zlib
 
 import h5py
 import numpy as np
-from vpic_io import ARRAYS, particles
+from vpic_io import ARRAYS, particles, started_pool
 
 
 def expected(lo: int, hi: int, n: int) -> dict[str, np.ndarray]:
@@ -87,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     if a.procs < 1:
         p.error("procs must be positive")
+    pool = started_pool(a.procs, a.start_method) if a.procs > 1 and not a.mpi else None
     t0 = time.perf_counter()
     if a.mpi:
         from mpi4py import MPI
@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     elif a.procs == 1:
         results = [read_slice(a.input, 0, 1)]
     else:
-        with multiprocessing.get_context(a.start_method).Pool(a.procs) as pool:
+        assert pool is not None
+        with pool:
             results = pool.map(_worker, [(a.input, r, a.procs) for r in range(a.procs)])
     sys.exit(report(results, time.perf_counter() - t0))
 

@@ -129,13 +129,17 @@ def main(argv: list[str] | None = None) -> None:
     if min(a.plates, a.procs, a.mjds, a.fibers, a.length) < 1:
         p.error("all counts must be positive")
     plates = [FIRST_PLATE + i for i in range(a.plates)]
+    if a.procs > 1:
+        # Workers started (and h5py imported) before the clock starts.
+        pool = multiprocessing.get_context(a.start_method).Pool(a.procs)
+        pool.map(abs, range(a.procs), chunksize=1)
     t0 = time.perf_counter()
     if a.procs == 1:
         counts = [create_plate(a.prefix, pl, a.mjds, a.fibers, a.length) for pl in plates]
         t1 = time.perf_counter()
         selections = [select_plate(a.prefix, pl) for pl in plates]
     else:
-        with multiprocessing.get_context(a.start_method).Pool(a.procs) as pool:
+        with pool:
             counts = pool.map(_create, [(a.prefix, pl, a.mjds, a.fibers, a.length) for pl in plates], chunksize=1)
             t1 = time.perf_counter()
             selections = pool.map(_select, [(a.prefix, pl) for pl in plates], chunksize=1)

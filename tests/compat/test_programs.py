@@ -24,8 +24,6 @@ CASES = {
 
 # Programs that differ because of a known sciswift.h5 gap (test_h5_gaps.py names each).
 GAPS = {
-    "xarray_netcdf": "h5netcdf needs .id, attrs.get_id and dimension-scale attributes "
-                     "(test_low_level_ids_h5netcdf_uses, test_attribute_get_id, test_dimension_scale_attributes)",
 }
 
 

@@ -129,7 +129,21 @@ def test_missing_files_raise_what_h5py_raises(mnt: str, tmp_path: Path) -> None:
             h5py.File(path, "r")
 
 
+def test_low_level_functions_take_either_sides_ids(mnt: str, tmp_path: Path) -> None:
+    # h5netcdf calls h5py.h5ds.is_scale(dset.id) on whatever h5py.File returned
+    for path in (f"{mnt}/s.h5", str(tmp_path / "s.h5")):
+        with h5py.File(path, "w") as f:
+            d = f.create_dataset("x", data=np.arange(3.0))
+            assert h5py.h5ds.is_scale(d.id) is False
+            d.make_scale("x")
+            assert h5py.h5ds.is_scale(d.id) is True
+
+
+REAL_IS_SCALE = h5py.h5ds.is_scale
+
+
 def test_uninstall_restores_h5py(mnt: str) -> None:
     uninstall()
     assert h5py.File is REAL_FILE and h5py.Dataset is REAL_DATASET
+    assert h5py.h5ds.is_scale is REAL_IS_SCALE
     assert not installed()

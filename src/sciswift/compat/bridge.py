@@ -25,10 +25,12 @@ from typing import Any
 
 from sciswift.compat import router
 
-__all__ = ["build", "BRIDGED", "COMBINED"]
+__all__ = ["build", "lowlevel", "BRIDGED", "COMBINED", "LOWLEVEL"]
 
 #: Classes replaced by a both-sides stand-in.
 BRIDGED = ("Group", "Dataset", "Datatype", "HLObject", "AttributeManager", "Reference", "RegionReference")
+#: Low-level modules whose functions sciswift.h5py also has for its own objects.
+LOWLEVEL = ("h5ds", "h5p", "h5r", "h5s", "h5t", "h5a", "h5d", "h5g", "h5o", "h5f", "h5l")
 #: Value classes replaced by a subclass of both sides' classes.
 COMBINED = ("SoftLink", "ExternalLink", "HardLink", "Empty")
 
@@ -185,3 +187,39 @@ def _sci_hlobject() -> type:
     from sciswift.h5.base import HLObject
 
     return HLObject
+
+
+def _from_sciswift(value: Any) -> bool:
+    return type(value).__module__.startswith("sciswift.")
+
+
+def _dispatch(real_fn: Any, sci_fn: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if any(_from_sciswift(v) for v in (*args, *kwargs.values())):
+            return sci_fn(*args, **kwargs)
+        return real_fn(*args, **kwargs)
+
+    call.__name__ = getattr(real_fn, "__name__", "call")
+    call.__doc__ = getattr(real_fn, "__doc__", None)
+    call.__wrapped__ = real_fn  # type: ignore[attr-defined]
+    return call
+
+
+def lowlevel(real: Any, sci: Any) -> list[tuple[Any, str, Any]]:
+    """``(module, name, replacement)`` for the real h5py's low-level functions
+    that sciswift.h5py also offers (``h5ds.is_scale`` ...): called with a sciswift
+    object (its ``.id`` stand-ins included) they go to sciswift's version, with
+    anything else to h5py's. Libraries that take h5py's low-level path for what
+    they believe are h5py objects (h5netcdf) then work on both sides."""
+    out: list[tuple[Any, str, Any]] = []
+    for modname in LOWLEVEL:
+        real_mod, sci_mod = getattr(real, modname, None), getattr(sci, modname, None)
+        if real_mod is None or sci_mod is None:
+            continue
+        for name in getattr(sci_mod, "__all__", None) or dir(sci_mod):
+            sci_fn, real_fn = getattr(sci_mod, name, None), getattr(real_mod, name, None)
+            if name.startswith("_") or isinstance(sci_fn, type) or isinstance(real_fn, type):
+                continue
+            if callable(sci_fn) and callable(real_fn) and sci_fn is not real_fn:
+                out.append((real_mod, name, _dispatch(real_fn, sci_fn)))
+    return out

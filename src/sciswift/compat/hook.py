@@ -37,7 +37,7 @@ SITE_DIR = Path(__file__).resolve().with_name("_sitedir")
 """Directory holding only the ``sitecustomize.py`` that installs the hook."""
 
 _FLAG = "__sciswift_router__"
-_originals: dict[str, Any] = {}
+_originals: list[tuple[Any, str, Any]] = []  # (module, name, value before patching)
 
 
 def patch_module(module: ModuleType) -> None:
@@ -45,11 +45,12 @@ def patch_module(module: ModuleType) -> None:
     if getattr(module, _FLAG, False):
         return
     import sciswift.h5py as sci
-    from sciswift.compat.bridge import build
+    from sciswift.compat.bridge import build, lowlevel
 
-    for name, value in build(module, sci).items():
-        _originals.setdefault(name, getattr(module, name))
-        setattr(module, name, value)
+    patches = [(module, name, value) for name, value in build(module, sci).items()] + lowlevel(module, sci)
+    for owner, name, value in patches:
+        _originals.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, value)
     setattr(module, _FLAG, True)
 
 
@@ -152,8 +153,8 @@ def uninstall() -> None:
         if isinstance(getattr(module, "__loader__", None), _StandInLoader):
             del sys.modules["h5py"]
         else:
-            for name, value in _originals.items():
-                setattr(module, name, value)
+            for owner, name, value in reversed(_originals):
+                setattr(owner, name, value)
             delattr(module, _FLAG)
     _originals.clear()
     router.configure(None)

@@ -176,7 +176,9 @@ class FileBackend(ABC):
     def set_link(self, path: str, entry: Entry) -> None:
         raise self._readonly()
 
-    def delete(self, path: str) -> None:
+    def delete(self, path: str) -> list[tuple[str, str]] | None:
+        """Remove the name ``path``; returns the ``(old, new)`` moves of objects
+        kept alive under other hard links, if any."""
         raise self._readonly()
 
     def move(self, src: str, dst: str) -> None:

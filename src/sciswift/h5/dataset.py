@@ -347,7 +347,10 @@ class Dataset(HLObject):
         a = self._arr
         if len(args) == 1 and isinstance(args[0], RegionReference):
             ref = args[0]
-            if (ref.path or "").lstrip("/") != self._path:
+            target = (ref.path or "").lstrip("/")
+            if target != self._path and self._h.backend.lookup(target) is None:
+                target = (getattr(self._h.backend, "forward", lambda p: None)(target) or "").lstrip("/")
+            if target != self._path:
                 raise ValueError("Region reference points to another dataset")
             return Selection.from_json(ref.selection, a.shape)
         return select(args, a.shape)

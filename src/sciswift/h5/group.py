@@ -168,6 +168,11 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         path = ref.path or ""
         res = self.file._resolve(path)
         if res is None:
+            # The object was moved (or lost this name): follow it, as HDF5's
+            # references point at the object itself.
+            moved = getattr(self._h.backend, "forward", lambda p: None)(path)
+            res = self.file._resolve(moved) if moved else None
+        if res is None:
             raise KeyError("Unable to open object by reference: %s no longer exists" % path)
         obj = make_object(res.handle, res.path, res.name, res.kind)
         return obj
@@ -457,9 +462,12 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
             handle, ppath = res.handle, res.path
         path = _join(ppath, parts[-1])
         try:
-            handle.backend.delete(path)
+            moves = handle.backend.delete(path)
         except (KeyError, NotFound):
             raise KeyError("Couldn't delete link (object '%s' doesn't exist)" % parts[-1]) from None
+        if moves:
+            # Open objects that lived on under another hard link follow there.
+            handle.renames.extend(moves)
 
     def move(self, source: Any, dest: Any) -> None:
         """Rename ``source`` to ``dest`` (both paths in this file)."""

@@ -26,7 +26,7 @@ from sciswift.engine.dtypes import describe, dtype_to_spec, spec_to_dtype
 from sciswift.engine.hierarchy import Hierarchy, parent_of
 from sciswift.engine.metadata import RESERVED, ArrayMeta, dump_json
 from sciswift.errors import InvalidInput, NotSupported
-from sciswift.h5 import scaleattrs
+from sciswift.h5 import identity, scaleattrs
 from sciswift.h5.attrvalues import check_storable, decode_attr, encode_attr
 from sciswift.h5.backend import (
     ARRAY,
@@ -212,6 +212,8 @@ class NativeFile(FileBackend):
         # Attribute and reserved-key edits read, modify and replace a node's
         # attributes; the lock keeps two threads from losing each other's edit.
         self._edit_lock = threading.RLock()
+        #: Whether any hard link exists (None: not known yet; see identity).
+        self.has_hard_links: bool | None = None
 
     # ----------------------------------------------------------------- reads
     def _doc(self, path: str) -> dict[str, Any]:
@@ -489,10 +491,14 @@ class NativeFile(FileBackend):
         else:
             value = ["soft" if entry.kind == SOFT else "hard", entry.target]
         _check_json(value, f"link /{path}")
+        if entry.kind == HARD:
+            self.has_hard_links = True
         self._edit_reserved(parent, lambda r: r.__setitem__("links", {**(r.get("links") or {}), name: value}))
         self._added(path)
 
-    def delete(self, path: str) -> None:
+    def delete(self, path: str) -> list[tuple[str, str]]:
+        """Remove the name ``path``. An object other hard links name is kept, moved
+        to one of them: the moves made are returned as ``(old, new)`` paths."""
         entry = self.lookup(path)
         if entry is None:
             raise KeyError(path)
@@ -508,10 +514,15 @@ class NativeFile(FileBackend):
 
             self._edit_reserved(parent, drop)
         else:
-            self.h.delete(path)
-            for p in [p for p in self._arrays if p == path or p.startswith(path + "/")]:
-                del self._arrays[p]
+            # Objects that other hard links name survive under one of them.
+            moves = identity.rehome_linked(self, path)
+            if self.h.get(path) is not None:
+                self.h.delete(path)
+            self.forget_arrays(path)
+            self._removed(path)
+            return moves
         self._removed(path)
+        return []
 
     def move(self, src: str, dst: str) -> None:
         entry = self.lookup(src)
@@ -522,10 +533,19 @@ class NativeFile(FileBackend):
             self.delete(src)
             return
         self.h.move(src, dst)
-        for p in [p for p in self._arrays if p == src or p.startswith(src + "/")]:
-            del self._arrays[p]
+        self.forget_arrays(src)
         self._removed(src)
         self._added(dst)
+        identity.after_move(self, src, dst)
+
+    def forget_arrays(self, path: str) -> None:
+        """Drop the cached array objects at and below ``path`` (moved or deleted)."""
+        for p in [p for p in self._arrays if p == path or p.startswith(path + "/")]:
+            del self._arrays[p]
+
+    def forward(self, path: str) -> str | None:
+        """Where the object once at ``path`` is now (``identity.forward``)."""
+        return identity.forward(self, path)
 
     def flush(self) -> None:
         """Write pending metadata, then make what was written durable on stores that

@@ -129,7 +129,12 @@ class Container:
         self.journal_dir = os.path.join(path, "journal")
         self.quarantine_dir = os.path.join(path, "quarantine")
         self.pid = os.getpid()
-        st = os.stat(self.meta_path)
+        # The directory's identity, not container.json's: a POST replaces that file
+        # (new inode), and a handle wrongly judged stale while in use was retired
+        # holding its journal flock, so the fresh handle (same writer id, same
+        # journal path) blocked in flock() forever (seen: `sciswift serve` hanging
+        # on container PUTs racing object PUTs).
+        st = os.stat(self.path)
         self._ident = (st.st_ino, st.st_dev)
         # Subdirectories are made when the container is assembled; one found
         # missing is recreated only while the container is verifiably still here
@@ -153,7 +158,7 @@ class Container:
     def is_current(self) -> bool:
         """True while ``path`` is still the directory this handle opened."""
         try:
-            st = os.stat(self.meta_path)
+            st = os.stat(self.path)
         except FileNotFoundError:
             return False
         return (st.st_ino, st.st_dev) == self._ident
@@ -528,8 +533,6 @@ class Container:
             merge_meta(meta["metadata"], metadata)
             merge_meta(meta["system"], system)
             write_json_atomic(self.meta_path, self.meta_path + ".tmp", meta, self.durable)
-            st = os.stat(self.meta_path)
-            self._ident = (st.st_ino, st.st_dev)
 
     def info(self) -> ContainerInfo:
         meta = self.read_meta()

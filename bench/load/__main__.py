@@ -1,7 +1,7 @@
 """Load benchmark: ``sciswift serve`` against a real OpenStack Swift all-in-one,
 side by side on this machine, with the same client load.
 
-    python -m bench.load                     # start both, 2 rounds, print the table
+    python -m bench.load                     # start both, 3 rounds, print the table
     python -m bench.load --rounds 3 --json results.json
     python -m bench.load --swift-auth http://127.0.0.1:8080/auth/v1.0   # an already running Swift
 
@@ -10,9 +10,10 @@ Swift does), one worker process per CPU. The real Swift is
 ``sciswift.testing.saio`` (Swift 2.38.3: proxy, account, container and object
 servers, one worker each as in its defaults). Each round runs the same phases
 (4 KiB PUT and GET, 16 MiB PUT and GET, DELETE; 4 client processes with
-keep-alive connections) against each endpoint in turn; the table shows the
-median of the rounds and the ratio ours/Swift, with the project's bars: small
-PUT and GET at least 3x Swift's ops/s, large PUT and GET at least 1.5x its MB/s.
+keep-alive connections) against both, phase by phase, alternating which server
+goes first, so that both meet the same machine load. The table shows the median
+of the rounds and the ratio ours/Swift, with the project's bars: small PUT and
+GET at least 3x Swift's ops/s, large PUT and GET at least 1.5x its MB/s.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.load.client import PhaseResult, authenticate, run_all
-
+from bench.load.client import PHASES, PhaseResult, Workload, authenticate, describe
 from sciswift.server.spawn import spawn
 
 BARS = {"small PUT": ("ops_per_s", 3.0), "small GET": ("ops_per_s", 3.0),
@@ -81,7 +81,7 @@ def report(ours: dict[str, list[PhaseResult]], theirs: dict[str, list[PhaseResul
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--small-count", type=int, default=1000)
     ap.add_argument("--small-size", type=int, default=4096)
@@ -108,13 +108,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"swift:    {s_auth}")
             print(f"load: {args.concurrency} client processes, {args.small_count} x {args.small_size} B, "
                   f"{args.large_count} x {args.large_size} B", flush=True)
+            endpoints = [("sciswift", our_auth, "test:tester", "testing", ours),
+                         ("swift", s_auth, s_user, s_key, theirs)]
             for rnd in range(1, args.rounds + 1):
                 print(f"round {rnd}", flush=True)
-                for label, auth, user, key, into in (("sciswift", our_auth, "test:tester", "testing", ours),
-                                                     ("swift", s_auth, s_user, s_key, theirs)):
-                    ep = authenticate(auth, user, key, label)
-                    for r in run_all(ep, log=lambda m: print(m, flush=True), **load):  # type: ignore[arg-type]
-                        into.setdefault(r.label, []).append(r)
+                # Phase by phase, alternating which server goes first, so both
+                # meet the same machine load (a shared machine drifts a lot).
+                order = endpoints if rnd % 2 else endpoints[::-1]
+                works = [(label, Workload(authenticate(auth, user, key, label), **load), into)  # type: ignore[arg-type]
+                         for label, auth, user, key, into in order]
+                for phase in PHASES:
+                    for label, work, into in works:
+                        r = work.phase(phase)
+                        print(describe(r, label), flush=True)
+                        for e in r.error_samples:
+                            print(f"      {e}")
+                        into.setdefault(phase, []).append(r)
+                for _, work, _ in works:
+                    work.finish()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     lines = report(ours, theirs, args.rounds)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-__all__ = ["Endpoint", "PhaseResult", "authenticate", "run_phase", "run_all"]
+__all__ = ["Endpoint", "PhaseResult", "Workload", "PHASES", "authenticate", "run_phase", "run_all", "describe"]
 
 REQUEST_TIMEOUT = 120.0
 PHASE_TIMEOUT = 900.0
@@ -169,34 +169,64 @@ def run_phase(ep: Endpoint, container: str, label: str, op: str, names: list[str
     return PhaseResult(label, len(names), len(body or b""), wall, len(errors), latencies, errors[:5])
 
 
-def run_all(ep: Endpoint, *, concurrency: int, small_count: int, small_size: int,
-            large_count: int, large_size: int, log: Any = print) -> list[PhaseResult]:
-    """The five phases against one endpoint, in a fresh container removed after."""
-    container = f"load-{os.urandom(4).hex()}"
-    conn, base = _connect(ep.storage_url)
-    status, _, _, _ = request(conn, "PUT", f"{base}/{quote(container)}", ep.token, b"")
-    if status not in (201, 202):
-        raise RuntimeError(f"container PUT at {ep.storage_url} failed: {status}")
-    small, large = os.urandom(small_size), os.urandom(large_size)
-    sn = [f"small/{i:06d}" for i in range(small_count)]
-    ln = [f"large/{i:04d}" for i in range(large_count)]
-    results = []
-    for label, op, names, body in (
-        ("small PUT", "PUT", sn, small), ("small GET", "GET", sn, small),
-        ("large PUT", "PUT", ln, large), ("large GET", "GET", ln, large),
-        ("DELETE", "DELETE", sn + ln, None),
-    ):
-        r = run_phase(ep, container, label, op, names, body, concurrency)
-        log(f"  {ep.label:10} {label:10} {r.count:6d} x {r.size:9d} B  {r.wall_s:7.2f} s  "
+PHASES = ("small PUT", "small GET", "large PUT", "large GET", "DELETE")
+
+
+class Workload:
+    """The five phases against one endpoint, in a fresh container; run them in
+    order with :meth:`phase` (possibly interleaved with another endpoint's),
+    then :meth:`finish` to remove the container."""
+
+    def __init__(self, ep: Endpoint, *, concurrency: int, small_count: int, small_size: int,
+                 large_count: int, large_size: int) -> None:
+        self.ep = ep
+        self.concurrency = concurrency
+        self.container = f"load-{os.urandom(4).hex()}"
+        conn, base = _connect(ep.storage_url)
+        status, _, _, _ = request(conn, "PUT", f"{base}/{quote(self.container)}", ep.token, b"")
+        conn.close()
+        if status not in (201, 202):
+            raise RuntimeError(f"container PUT at {ep.storage_url} failed: {status}")
+        small, large = os.urandom(small_size), os.urandom(large_size)
+        sn = [f"small/{i:06d}" for i in range(small_count)]
+        ln = [f"large/{i:04d}" for i in range(large_count)]
+        self.plan: dict[str, tuple[str, list[str], bytes | None]] = {
+            "small PUT": ("PUT", sn, small), "small GET": ("GET", sn, small),
+            "large PUT": ("PUT", ln, large), "large GET": ("GET", ln, large),
+            "DELETE": ("DELETE", sn + ln, None),
+        }
+
+    def phase(self, label: str) -> PhaseResult:
+        op, names, body = self.plan[label]
+        return run_phase(self.ep, self.container, label, op, names, body, self.concurrency)
+
+    def finish(self) -> None:
+        conn, base = _connect(self.ep.storage_url)
+        for _ in range(10):  # a listing may lag behind deletes on real Swift
+            status, _, _, _ = request(conn, "DELETE", f"{base}/{quote(self.container)}", self.ep.token)
+            if status in (204, 404):
+                break
+            time.sleep(1)
+        conn.close()
+
+
+def describe(r: PhaseResult, label: str) -> str:
+    return (f"  {label:10} {r.label:10} {r.count:6d} x {r.size:9d} B  {r.wall_s:7.2f} s  "
             f"{r.ops_per_s:8.1f} ops/s  {r.mb_per_s:8.1f} MB/s  p50 {r.percentile(0.5):7.2f} ms  "
             f"p99 {r.percentile(0.99):7.2f} ms  errors {r.errors}")
+
+
+def run_all(ep: Endpoint, *, concurrency: int, small_count: int, small_size: int,
+            large_count: int, large_size: int, log: Any = print) -> list[PhaseResult]:
+    """The five phases against one endpoint, one after the other."""
+    work = Workload(ep, concurrency=concurrency, small_count=small_count, small_size=small_size,
+                    large_count=large_count, large_size=large_size)
+    results = []
+    for label in PHASES:
+        r = work.phase(label)
+        log(describe(r, ep.label))
         for e in r.error_samples:
             log(f"      {e}")
         results.append(r)
-    for _ in range(10):  # a listing may lag behind deletes on real Swift
-        status, _, _, _ = request(conn, "DELETE", f"{base}/{quote(container)}", ep.token)
-        if status in (204, 404):
-            break
-        time.sleep(1)
-    conn.close()
+    work.finish()
     return results

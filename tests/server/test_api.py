@@ -219,6 +219,34 @@ def test_conditional_requests(server: RunningServer, container: str) -> None:
     assert exc.value.http_status == 412
 
 
+@pytest.mark.parametrize("backend", ["server", "disk_server"])
+def test_put_if_match_is_compare_and_swap(backend: str, request: pytest.FixtureRequest) -> None:
+    """Beyond Swift (announced in /info): one ETag in If-Match makes a PUT replace
+    the object only if that is its current ETag."""
+    server: RunningServer = request.getfixturevalue(backend)
+    conn = server.connection()
+    container = f"cas-{uuid.uuid4().hex[:8]}"
+    conn.put_container(container)
+    assert json.loads(server.raw("GET", "/info")[1])["sciswift"] == {"conditional_put": True}
+    first = conn.put_object(container, "o", b"one")
+    for headers in ({"If-Match": '"0123456789abcdef0123456789abcdef"'}, {"If-Match": md5(b"two")}):
+        with pytest.raises(ClientException) as exc:
+            conn.put_object(container, "o", b"two", headers=headers)
+        assert exc.value.http_status == 412
+    assert conn.get_object(container, "o")[1] == b"one"
+    second = conn.put_object(container, "o", b"two", headers={"If-Match": f'"{first}"'})
+    assert conn.get_object(container, "o")[1] == b"two" and second == md5(b"two")
+    with pytest.raises(ClientException) as exc:  # the old ETag no longer matches
+        conn.put_object(container, "o", b"three", headers={"If-Match": first})
+    assert exc.value.http_status == 412
+    with pytest.raises(ClientException) as exc:  # nothing to match
+        conn.put_object(container, "missing", b"x", headers={"If-Match": first})
+    assert exc.value.http_status == 412
+    # lists and * are ignored on PUT, as Swift ignores If-Match there
+    conn.put_object(container, "o", b"four", headers={"If-Match": '"a", "b"'})
+    assert conn.get_object(container, "o")[1] == b"four"
+
+
 def test_copy_and_x_copy_from(server: RunningServer, container: str) -> None:
     conn = server.connection()
     conn.put_object(container, "src", b"copy me", headers={"X-Object-Meta-A": "1", "Content-Encoding": "gzip"})

@@ -84,6 +84,8 @@ def info_document() -> dict[str, Any]:
         "account_quotas": {},
         "etag_quoter": {"enable_by_default": ETAG_QUOTING_BY_DEFAULT},
         "container_quotas": {},
+        # Not Swift: PUT honours one ETag in If-Match atomically (handlers.obj.put_mode).
+        "sciswift": {"conditional_put": True},
     }
 
 

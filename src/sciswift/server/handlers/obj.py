@@ -43,7 +43,7 @@ from sciswift.server.objects import is_dlo, is_expired, is_slo, object_headers, 
 from sciswift.server.times import http_date
 from sciswift.store.base import ObjectReader, Store
 from sciswift.store.names import MAX_FILE_SIZE, MAX_OBJECT_NAME_LENGTH, utf8_len
-from sciswift.store.types import CREATE, OVERWRITE, ByteRange, ContainerInfo, ObjectInfo, PutMode
+from sciswift.store.types import CREATE, OVERWRITE, ByteRange, ContainerInfo, IfMatch, ObjectInfo, PutMode
 
 __all__ = ["handle", "get_or_head", "put", "write_object", "store_body", "delete_at_from", "ALLOWED_METHODS"]
 
@@ -363,8 +363,16 @@ async def _read_exact(req: SwiftRequest, length: int) -> bytes:
 
 
 def put_mode(req: SwiftRequest) -> PutMode:
+    """``If-None-Match: *`` creates only (as Swift). Beyond Swift, which ignores
+    If-Match on PUT: one ETag in ``If-Match`` replaces the object only if that
+    is its current ETag, atomically (412 otherwise, also when it is missing), so
+    clients can compare-and-swap; ``/info`` announces it as
+    ``sciswift.conditional_put``. Lists and ``*`` are ignored, as Swift does."""
     inm = req.headers.get("If-None-Match")
     if inm is None:
+        tags = etag_set(req.headers.get("If-Match", ""))
+        if len(tags) == 1 and "*" not in tags:
+            return IfMatch(next(iter(tags)))
         return OVERWRITE
     if "*" not in [t.strip() for t in inm.split(",")]:
         raise SwiftError(400, "If-None-Match only supports *", content_type=TEXT_TYPE)
@@ -407,6 +415,8 @@ async def write_object(
     already checked against the SLO ETag)."""
     account, container, name = _names(req)
     mode = put_mode(req)
+    if data is not None and isinstance(mode, IfMatch):
+        mode = OVERWRITE  # a manifest's stored ETag is not the one clients see
     target = await _writable(be, req)
     if isinstance(target, Reply):
         return target

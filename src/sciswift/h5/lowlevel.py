@@ -336,9 +336,12 @@ class AttrID:
         return SpaceID(self.shape)
 
     def get_storage_size(self) -> int:
+        """Bytes the value takes in an HDF5 file (variable-length elements count
+        their 16-byte heap IDs). RuntimeError for a null dataspace, as h5py."""
         if self.shape is None:
-            return 0
-        return _storage_size(self.dtype) * int(np.prod(self.shape))
+            raise RuntimeError("Unspecified error in H5Aget_storage_size (null dataspace)")
+        vlen = "vlen" in (self.dtype.metadata or {})
+        return (16 if vlen else _storage_size(self.dtype)) * int(np.prod(self.shape))
 
     def read(self, arr: np.ndarray[Any, Any], mtype: Any = None) -> None:
         arr[...] = self._value

@@ -147,9 +147,10 @@ class HLObject:
 
     @property
     def parent(self) -> Any:
-        if self.name is None:
+        name = self.name
+        if name is None:
             raise ValueError("Parent of an anonymous object is undefined")
-        return self.file[posixpath.dirname(self._name)]
+        return self.file[posixpath.dirname(name)]
 
     @property
     def attrs(self) -> AttributeManager:

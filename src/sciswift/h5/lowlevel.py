@@ -21,6 +21,7 @@ flags and layouts, ``h5s`` extent types), so code comparing with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,7 +63,7 @@ ALL = _All()
 def type_class(dt: np.dtype[Any]) -> int:
     """The HDF5 type class h5py gives a dataset or attribute of numpy dtype ``dt``
     (complex numbers are compounds and booleans enums, as h5py stores them)."""
-    meta = dt.metadata or {}
+    meta: Mapping[str, Any] = dt.metadata or {}
     if "vlen" in meta:
         return STRING if meta["vlen"] in (str, bytes) else VLEN
     if "ref" in meta:
@@ -90,7 +91,7 @@ def type_class(dt: np.dtype[Any]) -> int:
 def _storage_size(dt: np.dtype[Any]) -> int:
     """The size of one element in HDF5's memory type (pointers and handles for
     variable-length data, as h5py reports them)."""
-    meta = dt.metadata or {}
+    meta: Mapping[str, Any] = dt.metadata or {}
     if "vlen" in meta:
         return 8 if meta["vlen"] in (str, bytes) else 16
     if "ref" in meta:
@@ -129,7 +130,8 @@ class TypeID:
         return TypeID(self.dtype)
 
     def is_variable_str(self) -> bool:
-        return (self.dtype.metadata or {}).get("vlen") in (str, bytes)
+        meta: Mapping[str, Any] = self.dtype.metadata or {}
+        return meta.get("vlen") in (str, bytes)
 
     def get_cset(self) -> int:
         from sciswift.h5.dtypes import check_string_dtype

@@ -140,15 +140,18 @@ class Backend:
             self._shared.clear()
         self._shared[key] = (time.monotonic() + self.INFO_TTL, value)
 
+    def _cached(self, req: SwiftRequest, key: tuple[str, ...]) -> Any:
+        """The request's, else this process's, cached value for ``key``; _MISS if none."""
+        if key in req.env:
+            return req.env[key]
+        return self._shared_get(key)
+
     async def account_info(self, req: SwiftRequest, account: str, fresh: bool = False) -> AccountInfo | None:
         """Totals and metadata of ``account`` (None if never written)."""
         key = ("account", account)
-        if not fresh:
-            if key in req.env:
-                return req.env[key]  # type: ignore[no-any-return]
-            hit = self._shared_get(key)
-            if hit is not _MISS:
-                return hit  # type: ignore[no-any-return]
+        hit: Any = _MISS if fresh else self._cached(req, key)
+        if hit is not _MISS:
+            return hit  # type: ignore[no-any-return]
         store = self.store(account)
         info = await self.run(store.account_info) if store is not None else None
         req.env[key] = info
@@ -160,12 +163,9 @@ class Backend:
     ) -> ContainerInfo | None:
         """The container's info, or None if it (or its account) does not exist."""
         key = ("container", account, container)
-        if not fresh:
-            if key in req.env:
-                return req.env[key]  # type: ignore[no-any-return]
-            hit = self._shared_get(key)
-            if hit is not _MISS:
-                return hit  # type: ignore[no-any-return]
+        hit: Any = _MISS if fresh else self._cached(req, key)
+        if hit is not _MISS:
+            return hit  # type: ignore[no-any-return]
         store = self.store(account)
         info: ContainerInfo | None = None
         if store is not None:

@@ -22,16 +22,13 @@ MAX_DEPTH = 24
 
 async def call(be: Backend, req: SwiftRequest) -> Reply:
     """The reply to ``req`` (SwiftErrors raised by handlers become replies)."""
-    from sciswift.server.handlers import account, container, obj
+    from sciswift.server.handlers import account, by_method, container, obj
 
     if req.depth > MAX_DEPTH:
         raise SwiftError(409, "Too many nested sub-requests (large-object recursion?)")
     try:
-        if req.obj is not None:
-            return await obj.handle(be, req)
-        if req.container is not None:
-            return await container.handle(be, req)
-        return await account.handle(be, req)
+        level = obj if req.obj is not None else container if req.container is not None else account
+        return await by_method(be, req, level.VERBS)
     except SwiftError as exc:
         return exc.reply
     except NotFound:

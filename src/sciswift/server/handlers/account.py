@@ -13,9 +13,10 @@ import time
 
 from multidict import CIMultiDict
 
-from sciswift.server import cors, etag_quoter, quotas
+from sciswift.server import etag_quoter, quotas
 from sciswift.server.acl import format_account_acl, validate_account_acl
 from sciswift.server.backend import ACCOUNT_ACL_KEY, Backend
+from sciswift.server.handlers import Handler
 from sciswift.server.handlers.container import modified_time
 from sciswift.server.http import Reply, SwiftError, SwiftRequest, error
 from sciswift.server.info import DEFAULT_POLICY
@@ -25,22 +26,10 @@ from sciswift.server.times import x_timestamp
 from sciswift.store.names import ACCOUNT_LISTING_LIMIT
 from sciswift.store.types import AccountInfo
 
-__all__ = ["handle", "ALLOWED_METHODS", "OWNER_ONLY_META"]
+__all__ = ["VERBS", "OWNER_ONLY_META"]
 
-ALLOWED_METHODS = "GET, HEAD, OPTIONS, POST"
 #: Account metadata only owners see.
 OWNER_ONLY_META = ("temp-url-key", "temp-url-key-2")
-
-
-async def handle(be: Backend, req: SwiftRequest) -> Reply:
-    method = req.method
-    if method in ("GET", "HEAD"):
-        return await get_or_head(be, req)
-    if method == "POST":
-        return await post(be, req)
-    if method == "OPTIONS":
-        return await cors.options(be, req, ALLOWED_METHODS)
-    return error(405, headers={"Allow": ALLOWED_METHODS})
 
 
 def _title(name: str) -> str:
@@ -127,3 +116,6 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
     await be.run(store.post_account, meta, system)
     be.forget(req, req.account)
     return error(204)
+
+
+VERBS: dict[str, Handler] = {"GET": get_or_head, "HEAD": get_or_head, "POST": post}

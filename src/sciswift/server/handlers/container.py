@@ -16,9 +16,10 @@ from typing import Any
 from multidict import CIMultiDict
 
 from sciswift.errors import ContainerNotEmpty, NotFound
-from sciswift.server import cors, etag_quoter, quotas, slo
+from sciswift.server import etag_quoter, quotas, slo
 from sciswift.server.acl import clean_acl
 from sciswift.server.backend import Backend
+from sciswift.server.handlers import Handler
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
 from sciswift.server.info import DEFAULT_POLICY, policy_by_name
 from sciswift.server.listing import CONTENT_TYPES, list_path, parse_listing, render_objects
@@ -27,9 +28,8 @@ from sciswift.server.times import http_date, iso_timestamp, x_timestamp
 from sciswift.store.names import MAX_CONTAINER_NAME_LENGTH, utf8_len
 from sciswift.store.types import ContainerInfo, ObjectInfo
 
-__all__ = ["handle", "modified_time", "ALLOWED_METHODS"]
+__all__ = ["VERBS", "modified_time"]
 
-ALLOWED_METHODS = "DELETE, GET, HEAD, OPTIONS, POST, PUT"
 #: Container system values only account owners may read or set.
 PRIVILEGED = ("x-container-read", "x-container-write", "x-container-sync-key", "x-container-sync-to")
 #: Container metadata only owners see or set.
@@ -43,21 +43,6 @@ def modified_time(info: ContainerInfo) -> float:
         return float(info.system.get(MODIFIED, info.timestamp))
     except ValueError:
         return info.timestamp
-
-
-async def handle(be: Backend, req: SwiftRequest) -> Reply:
-    method = req.method
-    if method in ("GET", "HEAD"):
-        return await get_or_head(be, req)
-    if method == "PUT":
-        return await put(be, req)
-    if method == "POST":
-        return await post(be, req)
-    if method == "DELETE":
-        return await delete(be, req)
-    if method == "OPTIONS":
-        return await cors.options(be, req, ALLOWED_METHODS)
-    return error(405, headers={"Allow": ALLOWED_METHODS})
 
 
 def _headers(info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
@@ -233,3 +218,8 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
         return error(409)
     be.forget(req, req.account, req.container)
     return error(204)
+
+
+VERBS: dict[str, Handler] = {
+    "GET": get_or_head, "HEAD": get_or_head, "PUT": put, "POST": post, "DELETE": delete,
+}

@@ -25,9 +25,10 @@ from collections.abc import AsyncIterator
 from multidict import CIMultiDict
 
 from sciswift.errors import NotFound, SciSwiftError, status_for
-from sciswift.server import cors, dlo, quotas, slo
+from sciswift.server import dlo, quotas, slo
 from sciswift.server.backend import Backend
 from sciswift.server.conditional import etag_set
+from sciswift.server.handlers import Handler
 from sciswift.server.http import (
     TEXT_TYPE,
     ObjectBody,
@@ -45,9 +46,8 @@ from sciswift.store.base import ObjectReader, Store
 from sciswift.store.names import MAX_FILE_SIZE, MAX_OBJECT_NAME_LENGTH, utf8_len
 from sciswift.store.types import CREATE, OVERWRITE, ByteRange, ContainerInfo, IfMatch, ObjectInfo, PutMode
 
-__all__ = ["handle", "get_or_head", "put", "write_object", "store_body", "delete_at_from", "ALLOWED_METHODS"]
+__all__ = ["VERBS", "get_or_head", "put", "write_object", "store_body", "delete_at_from"]
 
-ALLOWED_METHODS = "COPY, DELETE, GET, HEAD, OPTIONS, POST, PUT"
 
 #: Bodies up to this size are read whole and stored with one store call;
 #: larger ones stream through a writer in WRITE_CHUNK pieces.
@@ -57,25 +57,6 @@ WRITE_CHUNK = 1 << 20
 SMALL_READ = 64 * 1024
 #: Seconds to wait for the next piece of a request body (Swift's client_timeout).
 CLIENT_TIMEOUT = 60.0
-
-
-async def handle(be: Backend, req: SwiftRequest) -> Reply:
-    method = req.method
-    if method in ("GET", "HEAD"):
-        return await get_or_head(be, req)
-    if method == "PUT":
-        return await put(be, req)
-    if method == "POST":
-        return await post(be, req)
-    if method == "DELETE":
-        return await delete(be, req)
-    if method == "COPY":
-        from sciswift.server.copy import handle_copy
-
-        return await handle_copy(be, req)
-    if method == "OPTIONS":
-        return await cors.options(be, req, ALLOWED_METHODS)
-    return error(405, headers={"Allow": ALLOWED_METHODS})
 
 
 def _names(req: SwiftRequest) -> tuple[str, str, str]:
@@ -529,3 +510,14 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
     except NotFound:
         return error(404)
     return error(204)
+
+
+async def _copy(be: Backend, req: SwiftRequest) -> Reply:
+    from sciswift.server.copy import handle_copy  # copy builds on this module
+
+    return await handle_copy(be, req)
+
+
+VERBS: dict[str, Handler] = {
+    "GET": get_or_head, "HEAD": get_or_head, "PUT": put, "POST": post, "DELETE": delete, "COPY": _copy,
+}

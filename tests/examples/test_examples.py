@@ -56,58 +56,29 @@ def _reference_for(name: str, procs: int, tmp_path_factory: pytest.TempPathFacto
     return _reference[key]
 
 
-SERVE_NO_CAS_REASON = (
-    "SwiftStore declares supports_conditional_put=False and sciswift serve ignores If-Match on PUT, so the "
-    "engine's compare-and-swap is off against it: a partial-chunk write from a stale cached chunk, or a "
-    "metadata flush from a stale view, overwrites another process's update"
-)
-
-
 @pytest.mark.parametrize("procs", PROCS)
-def test_vpic_io_and_bdcats_match_h5py(procs: int, way: Way, tmp_path_factory: pytest.TempPathFactory,
-                                       request: pytest.FixtureRequest) -> None:
-    if way.name == "serve" and procs > 1:
-        # A race: whether neighbours' read-modify-writes of a shared chunk overlap
-        # in time varies from run to run, so this cannot be a strict xfail;
-        # test_interleaved_writers_lose_nothing[serve] shows it deterministically.
-        request.applymarker(pytest.mark.xfail(strict=False, reason=f"lost updates at random: {SERVE_NO_CAS_REASON}; "
-                                                                   f"also: {SERVE_HANGS_REASON}"))
+def test_vpic_io_and_bdcats_match_h5py(procs: int, way: Way, tmp_path_factory: pytest.TempPathFactory) -> None:
     ref_lines, ref_dump = _reference_for("vpic", procs, tmp_path_factory)
     lines, dump = _vpic_bdcats(way, procs)
     assert_same(ref_lines, lines, f"VPIC-IO/BD-CATS output with {procs} processes")
     assert_same(ref_dump, dump, f"particles.h5 written by {procs} processes")
 
 
-SERVE_HANGS_REASON = (
-    "sciswift serve stops answering some PUTs when several client processes write at once (SwiftStore.put_many "
-    "of 300 small objects from 4 processes into one container hangs every time, 2 processes under load sometimes)"
-)
-
-
 @pytest.mark.parametrize("procs", PROCS)
-def test_h5boss_matches_h5py(procs: int, way: Way, tmp_path_factory: pytest.TempPathFactory,
-                             request: pytest.FixtureRequest) -> None:
-    if way.name == "serve" and procs > 1:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=SERVE_HANGS_REASON))
+def test_h5boss_matches_h5py(procs: int, way: Way, tmp_path_factory: pytest.TempPathFactory) -> None:
     ref_lines, ref_dump = _reference_for("h5boss", procs, tmp_path_factory)
     lines, dump = _h5boss(way, procs)
     assert_same(ref_lines, lines, f"H5Boss output with {procs} processes")
     assert_same(ref_dump, dump, f"H5Boss files written by {procs} processes")
 
 
-SERVE_NO_CAS = pytest.mark.xfail(strict=True, reason=SERVE_NO_CAS_REASON)
-
-
-@pytest.mark.parametrize("case, expected, serve_marks", [
-    ("chunk", ["x [1, 1, 1, 0, 0, 2, 2, 2, 0, 0]", "groups []"], ()),
-    ("groups", ["x [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]", "groups ['from_a', 'from_b']"], (SERVE_NO_CAS,)),
+@pytest.mark.parametrize("case, expected", [
+    ("chunk", ["x [1, 1, 1, 0, 0, 2, 2, 2, 0, 0]", "groups []"]),
+    ("groups", ["x [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]", "groups ['from_a', 'from_b']"]),
 ])
 @pytest.mark.parametrize("store", ["localstore", "serve"])
-def test_interleaved_writers_lose_nothing(case: str, expected: list[str], serve_marks: tuple, store: str,
+def test_interleaved_writers_lose_nothing(case: str, expected: list[str], store: str,
                                           request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    if store == "serve":
-        for mark in serve_marks:
-            request.applymarker(mark)
     way = serve_way(request.getfixturevalue("sciswift_server")) if store == "serve" else localstore_way(tmp_path)
     proc = way.run([str(Path(__file__).with_name("two_writers.py")), way.path("shared.h5"), case])
     assert proc.stdout.splitlines()[-2:] == expected

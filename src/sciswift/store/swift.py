@@ -14,7 +14,9 @@ Where Swift's semantics differ from the Store contract, this is what happens:
   emulated: a HEAD compares the ETag, then the PUT is sent (with an ``If-Match``
   header, which servers that support it enforce and Swift ignores); another
   writer between the two requests is not detected. Hence
-  ``supports_conditional_put = False``.
+  ``supports_conditional_put`` is False against real Swift. An endpoint whose
+  ``/info`` announces ``sciswift.conditional_put`` (``sciswift serve``) enforces
+  both atomically; then the flag is True and no HEAD is sent.
 - **Large objects.** A body above ``large_object_threshold`` becomes a static large
   object (see ``_swift_slo``): segments in ``<container>_segments``, then an
   atomic manifest PUT. Its ETag is Swift's large-object ETag (the MD5 of the
@@ -119,7 +121,6 @@ class SwiftStore(Store):
     """
 
     supports_ranges = True
-    supports_conditional_put = False
     is_local = False
     # Swift's container updater refreshes account totals in the background (about
     # 0.4 s behind writes in the test all-in-one, up to its interval on a cluster).
@@ -193,6 +194,13 @@ class SwiftStore(Store):
     def capabilities(self) -> dict[str, Any]:
         """The endpoint's ``/info`` document (``{}`` if it publishes none)."""
         return self._conn.info()
+
+    @property
+    def supports_conditional_put(self) -> bool:  # type: ignore[override]
+        """True when the endpoint enforces If-Match and If-None-Match on PUT
+        atomically (it says so in ``/info``: ``sciswift.conditional_put``)."""
+        sciswift = self.capabilities().get("sciswift")
+        return isinstance(sciswift, dict) and sciswift.get("conditional_put") is True
 
     # ------------------------------------------------------------- requests
     def _call(
@@ -429,7 +437,7 @@ class SwiftStore(Store):
         subject = _subject(container, name)
         content_type = content_type or "application/octet-stream"
         headers = self._object_headers(subject, content_type, metadata, system)
-        if isinstance(mode, IfMatch):
+        if isinstance(mode, IfMatch) and not self.supports_conditional_put:
             self._check_if_match(container, name, mode)
         source = PutSource(data, self.large_object_threshold, subject)
         try:

@@ -226,3 +226,30 @@ def test_parser_choice() -> None:
     assert not needs_lenient_parser(b"PUT /v1/AUTH_test/c/%E2%98%83 HTTP/1.1\r\n")
     assert needs_lenient_parser("PUT /v1/AUTH_test/c/\u2603 HTTP/1.1\r\n".encode())
     assert needs_lenient_parser(b"LICK /v1/AUTH_test HTTP/1.1\r\n")
+
+
+@pytest.mark.parametrize("stuck", [False, True])
+def test_worker_exit_does_not_wait_forever_for_stuck_store_calls(stuck: bool) -> None:
+    """A store call that never returns must not keep a stopped worker alive
+    (the interpreter joins pool threads at exit); a finished one is waited for."""
+    import subprocess
+    import sys
+    import time
+
+    program = textwrap.dedent(f"""
+        import threading, time
+        from sciswift.server.runner import _leave_stuck_threads
+        release = threading.Event()
+        threading.Thread(target=release.wait, args=({1000 if stuck else 0.2},), name="store-call").start()
+        _leave_stuck_threads(1.0)
+        print("left normally", flush=True)
+    """)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30)
+    elapsed = time.monotonic() - start
+    if stuck:
+        assert proc.returncode == 1 and "left normally" not in proc.stdout
+        assert "still running" in proc.stderr and "store-call" in proc.stderr
+    else:
+        assert proc.returncode == 0 and "left normally" in proc.stdout
+    assert elapsed < 10

@@ -17,6 +17,8 @@ import secrets
 import signal
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -144,6 +146,26 @@ def run_worker(config: ServerConfig, auth: TempAuth, sock: socket.socket) -> Non
         await _serve(config, auth, sock, stop)
 
     asyncio.run(main())
+    _leave_stuck_threads(SHUTDOWN_TIMEOUT)
+
+
+def _leave_stuck_threads(grace: float) -> None:
+    """Exit even if store calls are still running ``grace`` seconds after the
+    server stopped (a hung filesystem, a deadlock): the interpreter would join
+    those pool threads forever, and SIGTERM would never stop the server.
+    Leaving them is safe: writes are atomic, an unfinished one leaves nothing."""
+    deadline = time.monotonic() + grace
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    for t in others:
+        t.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in others if t.is_alive()]
+    if stuck:
+        logging.getLogger("sciswift.server").error(
+            "worker %d: %d store call(s) still running %.0f s after shutdown (%s); exiting without them",
+            os.getpid(), len(stuck), grace, ", ".join(stuck),
+        )
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def _setup_logging(quiet: bool) -> None:

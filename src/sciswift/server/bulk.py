@@ -92,7 +92,7 @@ async def delete_paths(
         "Response Status": status_line(200), "Response Body": "", "Number Deleted": 0, "Number Not Found": 0,
     }
     failed: list[list[str]] = []
-    paths = [p for p in paths if p.strip("/")]
+    paths = [p for p in paths if p.lstrip("/")]
     for path, (status, message) in (errors_in or {}).items():
         if status == 404:
             result["Number Not Found"] = int(result["Number Not Found"]) + 1  # type: ignore[call-overload]
@@ -100,7 +100,8 @@ async def delete_paths(
             failed.append([quote(path), message])
 
     async def one(path: str) -> tuple[str, int]:
-        container, _, obj = path.strip("/").partition("/")
+        # As Swift: only leading slashes go; "c/dir/" names the object "dir/".
+        container, _, obj = path.lstrip("/").partition("/")
         sub = req.sub("DELETE", req.account, container, obj or None)
         try:
             reply = await call(be, sub)
@@ -109,8 +110,8 @@ async def delete_paths(
         await reply.drain()
         return path, reply.status
 
-    objects = [p for p in paths if "/" in p.strip("/")]
-    containers = [p for p in paths if "/" not in p.strip("/")]
+    objects = [p for p in paths if p.lstrip("/").partition("/")[2]]
+    containers = [p for p in paths if not p.lstrip("/").partition("/")[2]]
     bad_gateway = False
     for group in (objects, containers):
         for path, status in await gather_limited((one(p) for p in group), DELETE_CONCURRENCY):

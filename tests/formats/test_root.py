@@ -126,8 +126,6 @@ def test_matches_uproot(store: MemoryStore, path: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("SCISWIFT_LONG_ORACLES"),
-                    reason="long oracle run (~40 s): set SCISWIFT_LONG_ORACLES=1")
 @pytest.mark.parametrize("path", [p for p in ROOT_FILES if os.path.getsize(p) > SMALL], ids=os.path.basename)
 def test_big_files_every_value(store: MemoryStore, path: str) -> None:
     """Every value of the bigger files (the fast suite checks their structure and a

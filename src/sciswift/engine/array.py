@@ -314,17 +314,19 @@ class Array:
             return puts, drops
 
         if self._local:
-            if len(pieces) > 2 and not self.pipeline.trivial:
-                results = list(io_pool().map(encode, _batches(pieces, 4)))
+            def store(batch: list[ChunkPiece]) -> None:
+                puts, drops = encode(batch)
+                self.kv.set_many(puts)
+                self.kv.delete_many(drops)
+
+            if len(pieces) >= 8:
+                # Two halves at once: gathering chunks (numpy copies) and file
+                # writes release the GIL, so both cores work (4096x4096 float32 in
+                # 256x256 chunks: measured 110 -> 70 ms on 2 cores).
+                for f in [io_pool().submit(store, b) for b in _batches(pieces, 2)]:
+                    f.result()
             else:
-                results = [encode(pieces)]
-            puts: dict[str, bytes] = {}
-            drops: list[str] = []
-            for p_, d_ in results:
-                puts.update(p_)
-                drops += d_
-            self.kv.set_many(puts)
-            self.kv.delete_many(drops)
+                store(pieces)
             return
 
         def encode_and_store(batch: list[ChunkPiece]) -> None:

@@ -27,7 +27,6 @@ import numpy as np
 from bench.h5.backends import get_backend
 from bench.h5.workloads import PHASE_HOOKS, SIZES, WORKLOADS
 
-
 # Files written by the repetitions, deleted only after the last one: on ext4 a
 # file created within minutes of many deletions has its inode allocation scan
 # past every recently deleted inode (recently_deleted() in the kernel; measured

@@ -10,8 +10,8 @@ its metadata, and h5py flushes).
 from __future__ import annotations
 
 import gc
-import os
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

@@ -300,6 +300,7 @@ class Hierarchy:
             if self.get(path) is None:
                 raise NotFound(f"no node at /{path}", path)
             doomed = [path, *self.walk(path)] if self.kind(path) == "group" else [path]
+            self.kv.discard_pending(path + "/")
             keys = set(self.kv.list_prefix(path + "/"))
             keys.update(_meta_key(p) for p in doomed)
             self.kv.delete_many(sorted(keys))
@@ -345,6 +346,9 @@ class Hierarchy:
     def flush(self) -> None:
         """Write changed metadata: each node's zarr.json, then the consolidated root."""
         with self._lock:
+            if self.writable:
+                # Chunks first: metadata a reader sees never runs ahead of the data.
+                self.kv.flush()
             if not self.writable or (not self._changed and not self._deleted):
                 return
             if not self._complete:

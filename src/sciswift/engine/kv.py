@@ -49,6 +49,19 @@ class KV:
         self._prefix = location.prefix + "/" if location.prefix else ""
         #: Number of store requests made through this view (for tests and tuning).
         self.requests = 0
+        # Write-back buffer of small objects (``set_many(..., defer=True)``): written
+        # in one batch at ``flush``, as HDF5's chunk cache writes dirty chunks back
+        # at flush/close. Thousands of tiny datasets then cost one store batch, not
+        # one request (or one file) each.
+        self._pending: dict[str, bytes] = {}
+        self._pending_bytes = 0
+        self._pending_lock = threading.RLock()
+        self._flushing = False
+
+    #: Deferred objects are written out once they hold this many bytes.
+    DEFER_LIMIT = 4 << 20
+    #: Objects above this size are never deferred.
+    DEFER_MAX_OBJECT = 256 << 10
 
     def name(self, key: str) -> str:
         """The full object name of ``key``."""
@@ -61,6 +74,16 @@ class KV:
     # ------------------------------------------------------------------ reads
     def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
         """The bytes at ``key`` (or one range of them), None if there is no such object."""
+        if self._pending or self._flushing:
+            # The lock waits out a flush in progress, so the object is found either
+            # here or in the store, never in neither.
+            with self._pending_lock:
+                data = self._pending.get(key)
+            if data is not None:
+                if byte_range is None:
+                    return data
+                start, stop = byte_range.resolve(len(data))
+                return data[start:stop]
         self.requests += 1
         try:
             return self.store.get_object(self.container, self._prefix + key, byte_range)
@@ -69,6 +92,7 @@ class KV:
 
     def get_with_etag(self, key: str) -> tuple[bytes, str] | None:
         """The bytes at ``key`` and their ETag (for compare-and-swap), None if missing."""
+        self._flush_key(key)
         self.requests += 1
         try:
             with self.store.open_object(self.container, self._prefix + key) as reader:
@@ -77,6 +101,7 @@ class KV:
             return None
 
     def head(self, key: str) -> ObjectInfo | None:
+        self._flush_key(key)
         self.requests += 1
         try:
             return self.store.head_object(self.container, self._prefix + key)
@@ -87,30 +112,107 @@ class KV:
         """Bodies of ``keys``; missing keys are left out. Concurrent for remote stores."""
         if not keys:
             return {}
+        found: dict[str, bytes] = {}
+        if self._pending or self._flushing:
+            with self._pending_lock:
+                found = {k: self._pending[k] for k in keys if k in self._pending}
+            keys = [k for k in keys if k not in found]
+            if not keys:
+                return found
         self.requests += len(keys)
         names = [self._prefix + k for k in keys]
         got = self.store.get_many(self.container, names)
-        if not got:
-            return {}
         cut = len(self._prefix)
-        return {n[cut:]: b for n, b in got.items()}
+        found.update((n[cut:], b) for n, b in got.items())
+        return found
 
     # ----------------------------------------------------------------- writes
     def set(self, key: str, data: bytes, *, mode: PutMode = OVERWRITE, content_type: str | None = None) -> ObjectInfo:
+        self._drop_pending([key])
         self.requests += 1
         return self.store.put_object(
             self.container, self._prefix + key, data, mode=mode, content_type=content_type
         )
 
-    def set_many(self, items: Mapping[str, bytes]) -> None:
-        """Store many objects; each is atomic, the batch is not."""
+    def set_many(self, items: Mapping[str, bytes], *, defer: bool = False) -> None:
+        """Store many objects; each is atomic, the batch is not.
+
+        ``defer``: small objects may wait in the write-back buffer until ``flush``
+        (reads through this view see them at once; other readers after the flush).
+        The values are copied, so the caller may reuse its buffers.
+        """
         if not items:
             return
+        if defer:
+            now: dict[str, bytes] = {}
+            with self._pending_lock:
+                for k, v in items.items():
+                    if len(v) > self.DEFER_MAX_OBJECT:
+                        now[k] = v
+                        continue
+                    old = self._pending.get(k)
+                    if old is not None:
+                        self._pending_bytes -= len(old)
+                    data = bytes(v)
+                    self._pending[k] = data
+                    self._pending_bytes += len(data)
+                full = self._pending_bytes >= self.DEFER_LIMIT
+            if full:
+                self.flush()
+            if not now:
+                return
+            items = now
+        else:
+            self._drop_pending(items)
         self.requests += len(items)
         self.store.put_many(self.container, {self._prefix + k: v for k, v in items.items()})
 
+    def flush(self) -> None:
+        """Write out every deferred object (one batch)."""
+        with self._pending_lock:
+            if not self._pending:
+                return
+            # Flag first: a reader that checks without the lock sees the objects
+            # pending or the flush under way, never neither.
+            self._flushing = True
+            items, self._pending, self._pending_bytes = self._pending, {}, 0
+            try:
+                self.requests += len(items)
+                self.store.put_many(self.container, {self._prefix + k: v for k, v in items.items()})
+            except BaseException:
+                # Nothing is lost silently: what could not be written stays pending.
+                items.update(self._pending)
+                self._pending = items
+                self._pending_bytes = sum(len(v) for v in items.values())
+                raise
+            finally:
+                self._flushing = False
+
+    def discard_pending(self, prefix: str) -> None:
+        """Forget deferred objects under ``prefix`` (their node is being deleted)."""
+        if not self._pending:
+            return
+        with self._pending_lock:
+            self._drop_pending([k for k in self._pending if k.startswith(prefix)])
+
+    def _flush_key(self, key: str) -> None:
+        if self._pending or self._flushing:
+            with self._pending_lock:  # waits for a flush in progress to land
+                if key in self._pending:
+                    self.flush()
+
+    def _drop_pending(self, keys: Iterable[str]) -> None:
+        if not self._pending:
+            return
+        with self._pending_lock:
+            for k in keys:
+                old = self._pending.pop(k, None)
+                if old is not None:
+                    self._pending_bytes -= len(old)
+
     def delete(self, key: str) -> bool:
         """Delete ``key``; False if it did not exist."""
+        self._flush_key(key)
         self.requests += 1
         try:
             self.store.delete_object(self.container, self._prefix + key)
@@ -122,12 +224,17 @@ class KV:
         keys = list(keys)
         if not keys:
             return 0
+        if self._pending or self._flushing:
+            with self._pending_lock:
+                if any(k in self._pending for k in keys):
+                    self.flush()
         self.requests += len(keys)
         return self.store.delete_many(self.container, [self._prefix + k for k in keys])
 
     # --------------------------------------------------------------- listings
     def list_prefix(self, prefix: str) -> list[str]:
         """Every key starting with ``prefix`` (relative keys, in UTF-8 order)."""
+        self.flush()
         cut = len(self._prefix)
         self.requests += 1
         try:
@@ -138,6 +245,7 @@ class KV:
     def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
         """``(keys, subdirs)`` directly under ``prefix`` (which ends with ``/`` or is
         empty); subdir names are returned without the trailing ``/``."""
+        self.flush()
         cut = len(self._prefix) + len(prefix)
         keys: list[str] = []
         dirs: list[str] = []

@@ -140,7 +140,7 @@ class Pipeline:
             flat = np.ascontiguousarray(arr, dtype=self.stored_dtype if arr.dtype == self.info.dtype else None)
             if not self.bytes_bytes:
                 # No copy: a byte view of the (contiguous) chunk, written out at once.
-                return memoryview(flat.reshape(-1).view(np.uint8))  # type: ignore[return-value]
+                return memoryview(flat.reshape(-1).view(np.uint8))  # type: ignore[return-value,arg-type]
             data: bytes = flat.tobytes()
         else:
             data = encode_vlen(np.asarray(arr), self.info.storage)

@@ -255,7 +255,7 @@ def from_zarr(data_type: Any, codecs: list[dict[str, Any]], spec: Any = None) ->
             if dt.itemsize > 1 and (order == "<") != np.little_endian:
                 # Only a foreign order is spelled out: a native one stays numpy's
                 # canonical dtype (dtype('int32'), not dtype('<i4')), as h5py has it.
-                dt = dt.newbyteorder(order)
+                dt = dt.newbyteorder(order)  # type: ignore[arg-type]
             return DtypeInfo(dt, data_type, array_codec or _endian(dt), None, "fixed")
         if data_type == "string":
             return describe(np.dtype("O", metadata={"vlen": str}))
@@ -350,8 +350,8 @@ def encode_fill(value: Any, info: DtypeInfo) -> Any:
                 return "0x" + format(int(bits), f"0{2 * dt.itemsize}x")
         return _float_json(float(x))
     if dt.kind == "c":
-        x = complex(np.asarray(value, dtype=dt)[()])
-        return [_float_json(x.real), _float_json(x.imag)]
+        z = complex(np.asarray(value, dtype=dt)[()])
+        return [_float_json(z.real), _float_json(z.imag)]
     if dt.kind in "mM":
         return int(np.asarray(value, dtype=dt).view("i8")[()])
     raw = np.asarray(value, dtype=dt).tobytes() if value is not None else bytes(dt.itemsize)

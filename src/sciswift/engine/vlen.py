@@ -34,12 +34,16 @@ _BYTES = VLenBytes()
 _LEN = struct.Struct("<I")
 
 
+def _meta(dt: np.dtype[Any]) -> dict[str, Any]:
+    return dict(dt.metadata or {})
+
+
 def _vlen_of(dt: np.dtype[Any]) -> Any:
-    return (dt.metadata or {}).get("vlen")
+    return _meta(dt).get("vlen")
 
 
 def _ref_of(dt: np.dtype[Any]) -> Any:
-    return (dt.metadata or {}).get("ref")
+    return _meta(dt).get("ref")
 
 
 def pack(value: Any, dt: np.dtype[Any]) -> bytes:

@@ -49,7 +49,8 @@ def apply_listing(
     descending when ``params.reverse`` is set. The result holds items and Subdir
     roll-ups, at most ``params.limit`` entries in all.
     """
-    return list(_iter_listing(items, name_of, params))
+    entries = _iter_listing(items, name_of, params)
+    return list(entries)
 
 
 def _iter_listing(

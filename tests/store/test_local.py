@@ -362,7 +362,7 @@ def test_fsck_repairs_the_index(tmp_path: Path) -> None:
     conn = sqlite3.connect(root / "c" / "index.sqlite")
     conn.execute("DELETE FROM objects WHERE name = 'o1'")
     conn.execute("UPDATE objects SET etag = 'bogus', size = 99 WHERE name = 'o2'")
-    conn.execute("INSERT INTO objects VALUES ('ghost', 1, 'x', 0, 'a/b', NULL)")
+    conn.execute("INSERT INTO objects (name, size, etag, timestamp, content_type) VALUES ('ghost', 1, 'x', 0, 'a/b')")
     conn.commit()
     conn.close()
     s = LocalStore(root, durable=False)

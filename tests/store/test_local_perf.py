@@ -160,10 +160,89 @@ def test_small_object_costs(tmp_path: Path) -> None:
     assert set(costs) >= {"put (new object)", "get", "put_many (per object)"}
 
 
+def churn_files(root: str, count: int) -> float:
+    """Create then delete ``count`` small files under ``root``; returns the µs per
+    create. On ext4 the next file creations nearby then cost 10-50x more for a while
+    (the inode allocator skips recently freed inodes one by one)."""
+    d = os.path.join(root, f"churn-{os.getpid()}-{time.monotonic_ns()}")
+    os.makedirs(d)
+    t = time.perf_counter()
+    for i in range(count):
+        fd = os.open(f"{d}/{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        os.write(fd, b"x" * 100)
+        os.close(fd)
+    per_create = (time.perf_counter() - t) / max(count, 1) * 1e6
+    shutil.rmtree(d)
+    return per_create
+
+
+def create_cost(root: str, count: int) -> float:
+    """µs to create one small file under ``root`` right now (files are kept)."""
+    d = os.path.join(root, f"probe-{time.monotonic_ns()}")
+    os.makedirs(d)
+    t = time.perf_counter()
+    for i in range(count):
+        os.close(os.open(f"{d}/{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return (time.perf_counter() - t) / count * 1e6
+
+
+def measure_batches(root: str, churn: int = 0, durable: bool = False) -> dict[str, float]:
+    """The engine's path: ``put_many`` of 1,000 x 1 KiB and of 256 x 256 KiB objects
+    (ms per batch, each into a fresh container), and ``get_object`` of objects stored
+    by ``put_many`` vs by ``put_object`` (µs/op). With ``churn``, that many files are
+    created and deleted under ``root`` first (the slow-create state of ext4)."""
+    out: dict[str, float] = {}
+    if churn:
+        out["churn: µs per create while making the files"] = churn_files(root, churn)
+    out["bare file create right now (µs)"] = create_cost(root, 200)
+    store = LocalStore(os.path.join(root, f"store-{time.monotonic_ns()}"), durable=durable)
+    small = {f"grp/ds{i}/c/0": os.urandom(1024) for i in range(1000)}
+    big = {f"big/c/{i // 16}/{i % 16}": os.urandom(256 << 10) for i in range(256)}
+    for label, items, container in (
+        ("put_many 1000 x 1 KiB (ms)", small, "small"),
+        ("put_many 256 x 256 KiB (ms)", big, "big"),
+    ):
+        store.create_container(container)
+        t = time.perf_counter()
+        store.put_many(container, items)
+        out[label] = (time.perf_counter() - t) * 1000
+    store.create_container("plain")
+    for name, body in small.items():
+        store.put_object("plain", name, body)
+    for label, container in (("get_object, put_many'd 1 KiB (µs)", "small"), ("get_object, put_object'd 1 KiB (µs)", "plain")):
+        names = list(small)
+        t = time.perf_counter()
+        got = [store.get_object(container, n) for n in names]
+        out[label] = (time.perf_counter() - t) / len(names) * 1e6
+        assert got == list(small.values())
+    names = list(big)
+    t = time.perf_counter()
+    got = [store.get_object("big", n) for n in names]
+    out["get_object, put_many'd 256 KiB (µs)"] = (time.perf_counter() - t) / len(names) * 1e6
+    assert got == list(big.values())
+    store.close()
+    return out
+
+
 if __name__ == "__main__":
     # python tests/store/test_local_perf.py [N] [--durable]: medians of 5 runs
-    count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 5000
+    # python tests/store/test_local_perf.py batches DIR [--churn N] [--durable] [--runs R]
     durable = "--durable" in sys.argv
+    if len(sys.argv) > 2 and sys.argv[1] == "batches":
+        churn = int(sys.argv[sys.argv.index("--churn") + 1]) if "--churn" in sys.argv else 0
+        runs_n = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 5
+        batch_runs = []
+        # Nothing is deleted until the end: deletions would slow down the next run.
+        with tempfile.TemporaryDirectory(dir=sys.argv[2]) as d:
+            for _ in range(runs_n):
+                os.sync()
+                batch_runs.append(measure_batches(d, churn, durable))
+        print(f"LocalStore(durable={durable}) batches in {sys.argv[2]}, churn={churn}: median of {runs_n} (min-max)")
+        for label in batch_runs[0]:
+            values = [r[label] for r in batch_runs]
+            print(f"{label:44s} {statistics.median(values):8.1f}  ({min(values):.1f}-{max(values):.1f})")
+        sys.exit(0)
+    count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 5000
     runs = []
     for _ in range(5):
         with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as d:

@@ -1,29 +1,65 @@
 """One LocalStore container directory, as seen by one process.
 
 A ``Container`` owns, for its process: the connection that writes the index, a
-small pool of reading connections, this process's intent journal, and the lock
-that makes "rename an object file into place + update its index row" one atomic
-step against every other writer (threads: ``threading.Lock``; processes: SQLite's
-write lock, taken with ``BEGIN IMMEDIATE``).
+small pool of reading connections, this process's intent journal, and the locks
+that make "change object files + update their index rows" one atomic step
+against every other writer: ``threading.Lock`` among threads, and among
+processes an exclusive ``flock`` on the container directory taken before
+SQLite's write lock (``BEGIN IMMEDIATE``) and released after the post-commit
+steps below.
 
-Crash safety (see ``sciswift.store.local`` for the whole layout):
+Where an object is (see ``sciswift.store.local`` for the whole layout): either in
+a file of its own, ``objects/HASH``, or as a record of a pack file, ``packs/ID``
+(``_local_pack``), pointed to by its index row. Invariant: **an object file
+exists only while it is the object's current version.** So a reader opens the
+object file first and needs no SQL for plain objects; only when there is none
+does it look the name up in the index.
 
-- Object files are the truth; the index is derived from them.
-- Before a writer renames or unlinks an object file it appends the object's name
-  to its journal (``journal/<writer-id>``, held under ``flock`` for the writer's
-  lifetime; fdatasync'd first when durable). The rename and the index update then happen inside one index write
-  transaction. A writer killed between the two leaves the index stale for the
-  names in its journal only; the next process to open the container (or any
-  process, at most ``RECOVERY_INTERVAL`` seconds later, or ``fsck``) finds the
-  journal unlocked, takes the write lock, and re-reads those names' files into
-  the index. Re-reading is idempotent, so replaying entries that did commit is
-  harmless.
-- The journal is also the redo log of durable stores: their index commits are
-  not fsync'd one by one (``synchronous=NORMAL``); the index files are fsync'd
-  before journal entries are dropped (truncation, close, after a replay).
+Crash safety:
+
+- Object files are the truth for plain objects; packed objects are live exactly
+  while their index row points at their record. Packs are complete (and synced,
+  when durable) before any row points into them, and never change afterwards.
+- Before a writer renames or unlinks an object file, or creates a pack, it
+  appends the names (and pack IDs) to its journal (``journal/<writer-id>``,
+  ``_local_journal``; held under ``flock`` for the writer's lifetime;
+  fdatasync'd first when durable). The rename and the index update then happen
+  inside one index write transaction. A writer killed between the two leaves
+  the index stale for the names in its journal only; the next process to open
+  the container (or any process, at most ``RECOVERY_INTERVAL`` seconds later,
+  or ``fsck``, or the next pack commit) finds the journal unlocked, takes the
+  write lock, and reconciles those names (``reconcile``: the newer of the
+  object file and the row's pack record wins; a missing one loses). It is
+  idempotent, so replaying entries that did commit is harmless. The dead
+  writer's packs that no row points into are removed.
+- A put that packs a name whose current version is an object file (plain ->
+  packed) must remove that file: it is unlinked *after* the index commit, still
+  under the directory ``flock``, so no other writer can put a new file there in
+  between. Killed before the commit: the old file and old row stand (the pack
+  is garbage). Killed after it: the row points at the new record and the old
+  file lingers, older than the record, until recovery removes it (readers,
+  which open the file first, see the old version until then).
+- Packed -> plain (a single put over a packed object) is a plain rename plus a
+  row update in one transaction; the pack record becomes dead. Packs with no
+  live record left are unlinked after the commit; one left over by a crash is
+  removed by recovery (it is in the dead writer's journal) or ``fsck``.
+- The journal is also the redo log of durable stores for plain objects: their
+  index commits are not fsync'd one by one (``synchronous=NORMAL``); the index
+  files are fsync'd before journal entries are dropped (truncation, close,
+  after a replay). A transaction that changes packed rows has no file to redo
+  from, so a durable store fsyncs the index after it, before the call returns
+  and before any old file or pack it made dead is removed.
 - Temporary files are named ``tmp/<writer-id>.<n>``; those whose writer holds no
   journal lock any more are orphans of a crashed writer and are removed by the
   same recovery.
+
+What an index rebuild restores (the index lost or damaged, e.g. a power loss on a
+non-durable store): every object file, and for every other name the newest
+record found in any pack (by the timestamp in its metadata). Packs themselves
+record no deletions, so an object deleted (or overwritten by a file that was
+deleted since) comes back if a record of it survives in a pack that still holds
+a live record of another object; packs with no live record are removed as soon
+as they die, so an object whose pack died with it never comes back.
 """
 
 from __future__ import annotations
@@ -48,11 +84,31 @@ from sciswift.store._local_format import LAZY_ETAG, body_md5, read_info
 from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, write_all, write_json_atomic
 from sciswift.store._local_index import (
     DELETE,
+    LOCATE,
     UPSERT,
     connect,
     ensure_schema,
     list_objects,
+    locate_many,
     row_of,
+    unreferenced,
+)
+from sciswift.store._local_journal import (
+    Entries,
+    encode_entries,
+    open_locked,
+    probe,
+    read_entries,
+    read_entries_at,
+)
+from sciswift.store._local_pack import (
+    PackedRecord,
+    PackFiles,
+    new_pack_id,
+    pack_file_name,
+    publish_pack,
+    scan_pack,
+    write_records,
 )
 from sciswift.store.types import ContainerInfo, ListingParams, ObjectInfo, Subdir
 
@@ -60,6 +116,8 @@ __all__ = [
     "Container",
     "ContainerGone",
     "FsckReport",
+    "Location",
+    "StagedPack",
     "RECOVERY_INTERVAL",
     "create_index",
     "merge_meta",
@@ -68,11 +126,13 @@ __all__ = [
 
 META_FILE = "container.json"
 INDEX_FILE = "index.sqlite"
+SUBDIRS = ("objects", "packs", "tmp", "journal")
 RECOVERY_INTERVAL = 10.0
 # A journal is truncated once no write of its process is in flight and it has
 # grown past this many bytes (a dead writer's journal stays short to replay).
 _JOURNAL_TRUNCATE_AT = 64 << 10
 _MAX_IDLE_READERS = 4
+_BIAS_LIMIT = 8
 
 
 class ContainerGone(Exception):
@@ -90,6 +150,11 @@ class FsckReport:
     journals_replayed: int = 0
     temp_removed: int = 0
     quarantined: list[str] = field(default_factory=list)
+    #: packed records that failed their check (their rows were dropped; the pack
+    #: file stays while other records of it are live)
+    damaged: list[str] = field(default_factory=list)
+    #: pack files removed because no index row pointed into them any more
+    packs_removed: int = 0
 
     def merge(self, other: FsckReport) -> None:
         self.containers += other.containers
@@ -98,6 +163,41 @@ class FsckReport:
         self.journals_replayed += other.journals_replayed
         self.temp_removed += other.temp_removed
         self.quarantined += other.quarantined
+        self.damaged += other.damaged
+        self.packs_removed += other.packs_removed
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the current version of an object is: the ``length`` bytes at ``base``
+    of the file ``path`` (an object file: base 0; a pack: its record). ``ident``
+    tells versions apart: ``("f", inode, device)`` or ``("p", pack, offset)``."""
+
+    path: str
+    base: int
+    length: int
+    pack: int | None
+    ident: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An open descriptor (owned by the caller) on one version of an object."""
+
+    fd: int
+    base: int
+    length: int
+    ident: tuple[Any, ...]
+
+
+@dataclass
+class StagedPack:
+    """A pack written and linked into ``packs/``, not yet (or just) committed."""
+
+    id: int
+    path: str
+    records: list[PackedRecord]
+    committed: bool = False
 
 
 def merge_meta(target: dict[str, str], updates: Mapping[str, str] | None) -> None:
@@ -117,7 +217,7 @@ def object_file_name(name: str) -> str:
 class Container:
     """One container directory, opened by this process (see the module docstring)."""
 
-    def __init__(self, name: str, path: str, durable: bool, writer_id: str) -> None:
+    def __init__(self, name: str, path: str, durable: bool, writer_id: str, packs: PackFiles) -> None:
         self.name = name
         self.path = path
         self.durable = durable
@@ -125,16 +225,20 @@ class Container:
         self.meta_path = os.path.join(path, META_FILE)
         self.index_path = os.path.join(path, INDEX_FILE)
         self.objects_dir = os.path.join(path, "objects")
+        self.packs_dir = os.path.join(path, "packs")
         self.tmp_dir = os.path.join(path, "tmp")
         self.journal_dir = os.path.join(path, "journal")
         self.quarantine_dir = os.path.join(path, "quarantine")
         self.pid = os.getpid()
+        self._pack_files = packs
+        # The inter-process write lock: flock on the directory itself.
+        self._dir_fd = os.open(self.path, os.O_RDONLY | O_CLOEXEC)
         # The directory's identity, not container.json's: a POST replaces that file
         # (new inode), and a handle wrongly judged stale while in use was retired
         # holding its journal flock, so the fresh handle (same writer id, same
         # journal path) blocked in flock() forever (seen: `sciswift serve` hanging
         # on container PUTs racing object PUTs).
-        st = os.stat(self.path)
+        st = os.fstat(self._dir_fd)
         self._ident = (st.st_ino, st.st_dev)
         # Subdirectories are made when the container is assembled; one found
         # missing is recreated only while the container is verifiably still here
@@ -147,12 +251,26 @@ class Container:
         self._journal_bytes = 0
         self._inflight = 0
         self._dirty: set[str] = set()  # changed on disk, index update failed
+        # Per write transaction (guarded by ``_lock``): see ``write_txn``.
         self._touched: list[str] = []
+        self._stale: list[str] = []
+        self._freed: set[int] = set()
+        self._on_commit: list[Callable[[], None]] = []
+        self._packs_changed = False
+        # > 0 while recent reads mostly found packed objects (see ``open_current``).
+        self._packed_bias = 0
         self._counter = itertools.count()
         self._closed = False
         self.last_recovery = 0.0
-        self._wconn = self._open_index()
-        self.recover()
+        try:
+            self._wconn = self._open_index()
+            self.recover()
+        except BaseException:
+            self._closed = True
+            os.close(self._dir_fd)
+            if hasattr(self, "_wconn"):
+                self._wconn.close()
+            raise
 
     # ------------------------------------------------------------ identity
     def is_current(self) -> bool:
@@ -178,6 +296,9 @@ class Container:
         # 172 mkdirs for 256 objects doubled the time to write a fresh 64 MiB array).
         return f"{self.objects_dir}/{object_file_name(name)}"
 
+    def pack_path(self, pack: int) -> str:
+        return f"{self.packs_dir}/{pack_file_name(pack)}"
+
     # --------------------------------------------------------------- index
     def _open_index(self) -> sqlite3.Connection:
         try:
@@ -186,7 +307,7 @@ class Container:
             if "malformed" not in str(e) and "not a database" not in str(e):
                 raise
         # A damaged index (possible after a power loss with durable=False) is
-        # set aside and rebuilt from the object files, which are the truth.
+        # set aside and rebuilt from the object and pack files.
         os.makedirs(self.quarantine_dir, exist_ok=True)
         stamp = f"{time.time():.0f}-{uuid.uuid4().hex[:8]}"
         for suffix in ("", "-wal", "-shm"):
@@ -199,14 +320,18 @@ class Container:
     def _open_index_once(self) -> sqlite3.Connection:
         conn = connect(self.index_path, self.durable)
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            fcntl.flock(self._dir_fd, fcntl.LOCK_EX)  # a rebuild may remove stale files
             try:
-                if ensure_schema(conn):
-                    self._fill_index(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if ensure_schema(conn):
+                        self._fill_index(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            finally:
+                fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
             if conn.execute("SELECT deleted FROM stats").fetchone()[0]:
                 raise ContainerGone(self.name)
         except BaseException:
@@ -215,8 +340,49 @@ class Container:
         return conn
 
     def _fill_index(self, conn: sqlite3.Connection, report: FsckReport | None = None) -> None:
-        for _path, info in self._scan_files(report):
-            conn.execute(UPSERT, row_of(info))
+        """Index every object file and, for the other names, the newest pack record
+        (see the module docstring for what this can and cannot restore)."""
+        newest: dict[str, tuple[ObjectInfo, int, int, int]] = {}
+        for pack, path in self._list_packs():
+            try:
+                fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                for off, length, info in scan_pack(fd, os.fstat(fd).st_size, path):
+                    have = newest.get(info.name)
+                    if have is None or info.timestamp > have[0].timestamp:
+                        newest[info.name] = (info, pack, off, length)
+            except CorruptData as e:
+                if report is not None:
+                    report.damaged.append(f"{path}: {e}")
+            finally:
+                os.close(fd)
+        rows = []
+        for path, info in self._scan_files(report):
+            packed = newest.pop(info.name, None)
+            if packed is not None and packed[0].timestamp > info.timestamp:
+                _unlink_quiet(path)  # an old version a crashed packer left behind
+                rows.append(row_of(*packed))
+            else:
+                rows.append(row_of(info))
+        rows += [row_of(*packed) for packed in newest.values()]
+        conn.executemany(UPSERT, rows)
+
+    def _list_packs(self) -> list[tuple[int, str]]:
+        try:
+            files = sorted(os.listdir(self.packs_dir))
+        except FileNotFoundError:
+            return []
+        out = []
+        for fname in files:
+            try:
+                pack = int(fname, 16)
+            except ValueError:
+                continue
+            if pack_file_name(pack) == fname:
+                out.append((pack, os.path.join(self.packs_dir, fname)))
+        return out
 
     def _scan_files(self, report: FsckReport | None = None, deep: bool = False) -> Iterator[tuple[str, ObjectInfo]]:
         """Every valid object file with its info; invalid ones are quarantined."""
@@ -241,12 +407,17 @@ class Container:
                 report.objects += 1
             yield path, info
 
-    def _read_file_info(self, path: str, name: str | None, deep: bool = False) -> ObjectInfo:
+    def _read_file_info(self, path: str, name: str | None, deep: bool = False, base: int = 0,
+                        length: int | None = None) -> ObjectInfo:
+        """The info of the record ``[base, base + length)`` of ``path`` (default: the
+        whole file), its body re-hashed against its ETag if ``deep``."""
         fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
         try:
             subject = self.subject(name) if name is not None else path
-            info = read_info(fd, os.fstat(fd).st_size, name, subject)
-            if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size) != info.etag:
+            if length is None:
+                length = os.fstat(fd).st_size
+            info = read_info(fd, length, name, subject, base)
+            if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size, base) != info.etag:
                 raise CorruptData(f"object {self.subject(info.name)} body does not match its ETag", path)
             return info
         finally:
@@ -262,65 +433,233 @@ class Container:
         if report is not None:
             report.quarantined.append(dest)
 
-    def reconcile(self, conn: sqlite3.Connection, name: str, report: FsckReport | None = None) -> None:
-        """Make the index row of ``name`` match its file (caller holds the write lock)."""
+    def reconcile(
+        self, conn: sqlite3.Connection, name: str, report: FsckReport | None = None, deep: bool = False
+    ) -> None:
+        """Make the index row of ``name`` match the disk (caller holds the write lock).
+
+        The object file, if valid, and the record the row points at, if valid,
+        are the candidates; the newer one (by metadata timestamp) wins, and an
+        object file that loses is removed (the old version a crashed packer left
+        behind: the invariant is that an object file is always current).
+        """
         path = self.object_path(name)
+        plain: ObjectInfo | None = None
         try:
-            info = self._read_file_info(path, name)
+            plain = self._read_file_info(path, name, deep)
         except FileNotFoundError:
-            conn.execute(DELETE, (name,))
-            return
+            pass
         except CorruptData:
             self._quarantine(path, report)
-            conn.execute(DELETE, (name,))
+        row = conn.execute(LOCATE, (name,)).fetchone()
+        pack, off, length = row if row is not None else (None, None, None)
+        packed: ObjectInfo | None = None
+        if pack is not None:
+            try:
+                packed = self._read_file_info(self.pack_path(pack), name, deep, off or 0, length)
+            except (FileNotFoundError, CorruptData) as e:
+                if report is not None:
+                    why = "its pack is missing" if isinstance(e, FileNotFoundError) else str(e)
+                    report.damaged.append(f"{self.subject(name)} ({self.pack_path(pack)} at {off}): {why}")
+        if plain is not None and (packed is None or plain.timestamp > packed.timestamp):
+            conn.execute(UPSERT, row_of(plain))
+        elif packed is not None:
+            if plain is not None:
+                _unlink_quiet(path)
+            conn.execute(UPSERT, row_of(packed, pack, off, length))
             return
-        conn.execute(UPSERT, row_of(info))
+        else:
+            conn.execute(DELETE, (name,))
+        if pack is not None:
+            self._freed.add(pack)
+            self._packs_changed = True
 
+    # ------------------------------------------------------------ reading
+    def open_current(self, name: str) -> Opened:
+        """An open descriptor (the caller closes it) on the current version of
+        ``name``. FileNotFoundError if there is none; ContainerGone if this handle
+        is closed.
+
+        The object file is tried first (no SQL for plain objects). Without one,
+        the index says where the record is. Races with writers are settled by
+        looking again: a row that says "object file" while there is none is a
+        delete in progress, or a put that has just replaced a packed version with
+        a file (so the file is tried once more); a pack that vanished after the
+        lookup was collected because the object changed since.
+
+        While most recent reads found packed objects, the index is asked first
+        instead (a failed ``open`` costs ~4 µs). Either order is correct: a row
+        that points into a pack is the committed version, and one that does not
+        sends the reader to the object file.
+        """
+        path = self.object_path(name)
+        file_row_seen = False
+        missing_pack: tuple[int, int] | None = None
+        index_first = self._packed_bias > 0
+        while True:
+            if not index_first:
+                try:
+                    fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+                except FileNotFoundError:
+                    pass
+                else:
+                    self._packed_bias = max(self._packed_bias - 1, -_BIAS_LIMIT)
+                    st = os.fstat(fd)
+                    return Opened(fd, 0, st.st_size, ("f", st.st_ino, st.st_dev))
+            rows = self._lookup(LOCATE, (name,))
+            if not rows or rows[0][0] is None:
+                if index_first:  # the object file decides
+                    index_first = False
+                    continue
+                if not rows or file_row_seen:
+                    raise FileNotFoundError(path)
+                file_row_seen = True
+                continue
+            pack, off, length = rows[0]
+            try:
+                fd, _st = self._pack_files.open(self.pack_path(pack))
+            except FileNotFoundError:
+                if missing_pack == (pack, off):
+                    raise CorruptData(
+                        f"object {self.subject(name)} is in pack {self.pack_path(pack)}, which is missing",
+                        self.subject(name),
+                    ) from None
+                missing_pack = (pack, off)
+                continue
+            self._packed_bias = min(self._packed_bias + 1, _BIAS_LIMIT)
+            return Opened(fd, off, length, ("p", pack, off))
+
+    def open_packed(self, names: Sequence[str]) -> dict[str, Opened]:
+        """Open descriptors on the packed records of those of ``names`` whose
+        index rows point into a pack (one query for all; for ``get_many``). Names
+        without such a row, or whose pack has gone meanwhile, are left out."""
+        out: dict[str, Opened] = {}
+        with self.read_txn() as conn:
+            found = locate_many(conn, names)
+        for name, (pack, off, length) in found.items():
+            if pack is None:
+                continue
+            try:
+                fd, _st = self._pack_files.open(self.pack_path(pack))
+            except FileNotFoundError:
+                continue
+            out[name] = Opened(fd, off, length, ("p", pack, off))  # type: ignore[arg-type]
+        return out
+
+    def locate(self, conn: sqlite3.Connection, name: str) -> Location | None:
+        """Where the current version of ``name`` is (under the write lock), or None."""
+        path = self.object_path(name)
+        try:
+            st = os.lstat(path)
+            return Location(path, 0, st.st_size, None, ("f", st.st_ino, st.st_dev))
+        except FileNotFoundError:
+            pass
+        row = conn.execute(LOCATE, (name,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        pack, off, length = row
+        return Location(self.pack_path(pack), off, length, pack, ("p", pack, off))
+
+    # -------------------------------------------------------- transactions
     @contextmanager
-    def write_txn(self) -> Iterator[sqlite3.Connection]:
+    def write_txn(self, report: FsckReport | None = None) -> Iterator[sqlite3.Connection]:
         """The container's write lock, as an index write transaction.
 
         Everything that renames or unlinks object files runs inside one, so the
         index update commits in the same order as the file operations. The body
         calls ``touch(name)`` before changing a file: if the transaction then
-        fails, those names are reconciled from their files at the next one.
-        ContainerGone if the container has been deleted.
+        fails, those names are reconciled from the disk at the next one. It may
+        also queue work for after the commit (still under the lock): object files
+        made stale by packing (``_stale``), packs whose rows it changed
+        (``_freed``: removed if no row points into them any more), and callbacks
+        (``_on_commit``). ContainerGone if the container has been deleted.
         """
         with self._lock:
             if self._closed:
                 raise ContainerGone(self.name)
-            conn = self._wconn
-            conn.execute("BEGIN IMMEDIATE")
-            self._touched = []
-            healed: list[str] = []
+            fcntl.flock(self._dir_fd, fcntl.LOCK_EX)
             try:
-                if conn.execute("SELECT deleted FROM stats").fetchone()[0]:
-                    raise ContainerGone(self.name)
-                if self._dirty:
-                    healed = list(self._dirty)
-                    for name in healed:
-                        self.reconcile(conn, name)
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                self._dirty.update(self._touched)
-                raise
+                conn = self._wconn
+                conn.execute("BEGIN IMMEDIATE")
+                self._touched, self._stale, self._freed, self._on_commit = [], [], set(), []
+                self._packs_changed = False
+                healed: list[str] = []
+                try:
+                    if conn.execute("SELECT deleted FROM stats").fetchone()[0]:
+                        raise ContainerGone(self.name)
+                    if self._dirty:
+                        healed = list(self._dirty)
+                        for name in healed:
+                            self.reconcile(conn, name)
+                    yield conn
+                    dead = unreferenced(conn, self._freed) if self._freed else []
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    self._dirty.update(self._touched)
+                    raise
+                finally:
+                    self._touched = []
+                self._dirty.difference_update(healed)
+                for callback in self._on_commit:
+                    callback()
+                self._after_commit(dead, report)
             finally:
-                self._touched = []
-            self._dirty.difference_update(healed)
+                fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
+
+    def _after_commit(self, dead: list[int], report: FsckReport | None) -> None:
+        stale, self._stale = self._stale, []
+        try:
+            if self.durable and (self._packs_changed or stale or dead):
+                # No file can redo a packed row: the commit goes to disk before the
+                # old versions it replaced do.
+                self._sync_index()
+        except BaseException:
+            self._dirty.update(stale)
+            raise
+        for name in stale:
+            try:
+                os.unlink(self.object_path(name))
+            except FileNotFoundError:
+                pass
+            except OSError:
+                self._dirty.add(name)
+        if self.durable and stale:
+            fsync_dir(self.objects_dir)
+        for pack in dead:
+            self._remove_pack(pack, report)
+
+    def _remove_pack(self, pack: int, report: FsckReport | None) -> None:
+        path = self.pack_path(pack)
+        self._pack_files.forget(path)
+        if _unlink_quiet(path) and report is not None:
+            report.packs_removed += 1
 
     def touch(self, name: str) -> None:
         """Inside ``write_txn``: ``name``'s file is about to change."""
         self._touched.append(name)
 
+    def _checkout(self) -> sqlite3.Connection | None:
+        with self._mutex:
+            if self._closed:
+                raise ContainerGone(self.name)
+            self._readers_out += 1
+            return self._readers.pop() if self._readers else None
+
+    def _checkin(self, conn: sqlite3.Connection | None) -> None:
+        with self._mutex:
+            self._readers_out -= 1
+            if conn is not None:
+                if self._closed or len(self._readers) >= _MAX_IDLE_READERS:
+                    conn.close()
+                else:
+                    self._readers.append(conn)
+
     @contextmanager
     def read_txn(self) -> Iterator[sqlite3.Connection]:
         """A pooled connection inside a read transaction (one snapshot)."""
-        with self._mutex:
-            conn = self._readers.pop() if self._readers else None
-            self._readers_out += 1
+        conn = self._checkout()
         try:
             if conn is None:
                 conn = connect(self.index_path, self.durable)
@@ -332,13 +671,18 @@ class Container:
             finally:
                 conn.execute("COMMIT")
         finally:
-            with self._mutex:
-                self._readers_out -= 1
-                if conn is not None:
-                    if self._closed or len(self._readers) >= _MAX_IDLE_READERS:
-                        conn.close()
-                    else:
-                        self._readers.append(conn)
+            self._checkin(conn)
+
+    def _lookup(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """One query on a pooled connection (its own snapshot; no flag check: a
+        container flagged deleted has no rows)."""
+        conn = self._checkout()
+        try:
+            if conn is None:
+                conn = connect(self.index_path, self.durable)
+            return conn.execute(sql, args).fetchall()
+        finally:
+            self._checkin(conn)
 
     # ------------------------------------------------------------- journal
     def _journal(self) -> int:
@@ -349,36 +693,18 @@ class Container:
             raise ContainerGone(self.name)
         with self._mutex:
             if self._journal_fd is None:
-                self._journal_fd = self._create_journal()
+                self._journal_fd = open_locked(
+                    os.path.join(self.journal_dir, self.writer_id),
+                    lambda: self._ensure_dir(self.journal_dir),
+                    self.durable,
+                )
             return self._journal_fd
 
-    def _create_journal(self) -> int:
-        path = os.path.join(self.journal_dir, self.writer_id)
-        while True:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | O_CLOEXEC, 0o666)
-            except FileNotFoundError:
-                self._ensure_dir(self.journal_dir)
-                continue
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            # Another process's recovery may have unlinked the file between our
-            # open and our lock (it looked unlocked, hence dead): start again.
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                os.close(fd)
-                continue
-            fst = os.fstat(fd)
-            if (st.st_ino, st.st_dev) == (fst.st_ino, fst.st_dev):
-                if self.durable:
-                    fsync_dir(self.journal_dir)
-                return fd
-            os.close(fd)
-
-    def journal_begin(self, names: Iterable[str]) -> None:
-        """Record that ``names`` are about to change on disk (before any rename)."""
+    def journal_begin(self, names: Iterable[str], packs: Iterable[int] = ()) -> None:
+        """Record that ``names`` are about to change on disk and ``packs`` to be
+        created (before any of it happens). Pair with ``journal_end``."""
         fd = self._journal()
-        data = "".join(json.dumps(n) + "\n" for n in names).encode("ascii")
+        data = encode_entries(names, packs)
         with self._mutex:
             self._inflight += 1
         try:
@@ -452,10 +778,54 @@ class Container:
         """A new temporary file holding ``buffers``."""
         return self._fill_temp(lambda fd: write_all(fd, buffers))
 
-    def clone_temp(self, src_fd: int, size: int, trailer: bytes) -> str:
-        """A new temporary file holding the first ``size`` bytes of ``src_fd``
-        (copied in the kernel where possible) followed by ``trailer``."""
-        return self._fill_temp(lambda fd: _copy_body(src_fd, fd, size, trailer))
+    def clone_temp(self, src: Opened, size: int, trailer: bytes) -> str:
+        """A new temporary file holding the first ``size`` bytes of the record
+        ``src`` (copied in the kernel where possible) followed by ``trailer``."""
+        return self._fill_temp(lambda fd: _copy_body(src.fd, src.base, fd, size, trailer))
+
+    def stage_packs(
+        self, ids: Sequence[int], groups: Sequence[Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]]]
+    ) -> list[StagedPack]:
+        """Write each group of ``(name, info, body, trailer)`` as a pack and link it
+        into ``packs/`` under the matching ID of ``ids`` (which the caller has
+        journaled: recovery finds the packs of a writer that dies before its
+        commit). Synced, with the directory, when durable."""
+        staged: list[StagedPack] = []
+        try:
+            for pack, items in zip(ids, groups):
+                records: list[PackedRecord] = []
+                tmp = self._fill_temp(lambda fd, i=items, r=records: r.extend(write_records(fd, i)))  # type: ignore[misc]
+                try:
+                    pack = self._publish(tmp, pack)
+                except BaseException:
+                    _unlink_quiet(tmp)
+                    raise
+                staged.append(StagedPack(pack, self.pack_path(pack), records))
+            if self.durable:
+                fsync_dir(self.packs_dir)
+        except BaseException:
+            for p in staged:
+                _unlink_quiet(p.path)
+            raise
+        return staged
+
+    def _publish(self, tmp: str, pack: int) -> int:
+        """Link the finished pack ``tmp`` into ``packs/`` as ``pack`` or, if that ID
+        is taken, as a fresh one (journaled first); returns the ID used."""
+        while True:
+            try:
+                if publish_pack(tmp, self.packs_dir, pack):
+                    return pack
+            except FileNotFoundError:
+                if not os.path.exists(tmp):
+                    raise
+                self._ensure_dir(self.packs_dir)  # a container made before packs existed
+                if self.durable:
+                    fsync_dir(self.path)
+                continue
+            pack = new_pack_id()
+            self.journal_begin((), [pack])
+            self.journal_end()
 
     def _rename_into(self, tmp: str, final: str) -> None:
         try:
@@ -471,45 +841,72 @@ class Container:
     def commit(
         self,
         items: Sequence[tuple[str, str, ObjectInfo]],
-        check: Callable[[str, str], None] | None = None,
+        check: Callable[[str, Location | None], None] | None = None,
+        packs: Sequence[StagedPack] = (),
     ) -> None:
-        """Move each ``(name, temp_path, info)`` into place and index it, as one
-        step for all other writers. ``check(name, final_path)`` runs under the lock
-        first and may raise to refuse (nothing is then changed)."""
-        names = [n for n, _, _ in items]
-        self.journal_begin(names)
+        """Move each ``(name, temp_path, info)`` into place, point the rows of the
+        records of ``packs`` at them, and index it all, as one step for all other
+        writers. ``check(name, current_location)`` runs under the lock first for
+        each of ``items`` and may raise to refuse (nothing is then changed).
+
+        Names that had an object file and are now packed lose that file right
+        after the commit (still under the lock); packs left without a live record
+        are removed. Sets ``committed`` on each of ``packs`` once the index commit
+        is done (a failure after that must not remove them).
+        """
+        packed = [(p.id, r) for p in packs for r in p.records]
+        names = [n for n, _, _ in items] + [r.name for _, r in packed]
+        self.journal_begin(names, [p.id for p in packs])
         try:
             with self.write_txn() as conn:
+                if packs:
+                    self._heal_dead_writers(conn)
                 if check is not None:
                     for name, _, _ in items:
-                        check(name, self.object_path(name))
+                        check(name, self.locate(conn, name))
+                before = locate_many(conn, names)
                 for name, tmp, _ in items:
                     self.touch(name)
                     self._rename_into(tmp, self.object_path(name))
-                conn.executemany(UPSERT, [row_of(info) for _, _, info in items])
-            if self.durable:
-                for d in {os.path.dirname(self.object_path(n)) for n in names}:
-                    fsync_dir(d)
+                rows = [row_of(info) for _, _, info in items]
+                rows += [row_of(r.info, pack, r.offset, r.length) for pack, r in packed]
+                conn.executemany(UPSERT, rows)
+                packed_names = {r.name for _, r in packed}
+                for name, (old_pack, _, _) in before.items():
+                    if old_pack is not None:
+                        self._freed.add(old_pack)
+                    elif name in packed_names:
+                        self._stale.append(name)
+                self._packs_changed = bool(packs or self._freed)
+                self._on_commit.append(lambda: _mark_committed(packs))
+            if self.durable and items:
+                fsync_dir(self.objects_dir)
         finally:
             self.journal_end()
 
     def delete(self, names: Sequence[str]) -> list[bool]:
         """Remove the objects ``names``; for each, whether it existed."""
         existed: list[bool] = []
+        unlinked = False
         self.journal_begin(names)
         try:
             with self.write_txn() as conn:
+                before = locate_many(conn, names)
+                done: set[str] = set()
                 for name in names:
                     self.touch(name)
                     try:
                         os.unlink(self.object_path(name))
                         existed.append(True)
+                        unlinked = True
                     except FileNotFoundError:
-                        existed.append(False)
-                    conn.execute(DELETE, (name,))
-            if self.durable:
-                for d in {os.path.dirname(self.object_path(n)) for n, e in zip(names, existed) if e}:
-                    fsync_dir(d)
+                        existed.append(name not in done and before.get(name, (None,))[0] is not None)
+                    done.add(name)
+                conn.executemany(DELETE, [(n,) for n in done])
+                self._freed.update(p for p, _, _ in before.values() if p is not None)
+                self._packs_changed = bool(self._freed)
+            if self.durable and unlinked:
+                fsync_dir(self.objects_dir)
         finally:
             self.journal_end()
         return existed
@@ -564,10 +961,12 @@ class Container:
 
     # ------------------------------------------------------------ recovery
     def recover(self, *, all_journals: bool = False, report: FsckReport | None = None) -> None:
-        """Replay the journals of dead writers and remove their temporary files.
+        """Replay the journals of dead writers, remove their temporary files and
+        the packs they created that no row points into.
 
-        With ``all_journals`` the entries of live writers are re-checked too (what
-        fsck does; harmless since reconciling is idempotent).
+        With ``all_journals`` the names of live writers are re-checked too (what
+        fsck does; harmless since reconciling is idempotent; their packs are
+        left alone, they may be about to be committed).
         """
         self.last_recovery = time.monotonic()
         # Temp files are listed before journals: a temp file's writer created its
@@ -580,28 +979,29 @@ class Container:
         live = {self.writer_id}
         dead: list[tuple[str, int]] = []
         names: set[str] = set()
+        dead_packs: set[int] = set()
         for jid in journals:
+            path = os.path.join(self.journal_dir, jid)
             if jid == self.writer_id:
                 if all_journals:
-                    names |= _read_journal(os.path.join(self.journal_dir, jid))
+                    names |= read_entries_at(path).names
                 continue
             try:
-                fd = os.open(os.path.join(self.journal_dir, jid), os.O_RDONLY | O_CLOEXEC)
+                fd = probe(path)
             except FileNotFoundError:
                 continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if fd is None:
                 live.add(jid)
                 if all_journals:
-                    names |= _read_journal_fd(fd)
-                os.close(fd)
+                    names |= read_entries_at(path).names
                 continue
             dead.append((jid, fd))
-            names |= _read_journal_fd(fd)
+            entries = read_entries(fd)
+            names |= entries.names
+            dead_packs |= entries.packs
         try:
-            if names:
-                self._repair(names, report)
+            if names or dead_packs:
+                self._repair(names, report, dead_packs)
                 self._sync_index()
             for jid, _fd in dead:
                 _unlink_quiet(os.path.join(self.journal_dir, jid))
@@ -615,31 +1015,113 @@ class Container:
                 if _unlink_quiet(os.path.join(self.tmp_dir, t)) and report is not None:
                     report.temp_removed += 1
 
-    def _repair(self, names: Iterable[str], report: FsckReport | None) -> None:
-        """Reconcile ``names`` under the write lock, reporting rows that changed."""
-        with self.write_txn() as conn:
-            for name in names:
+    def _heal_dead_writers(self, conn: sqlite3.Connection) -> None:
+        """Inside a write transaction about to pack names: reconcile the names of
+        dead writers' journals first, so an object file a crashed writer left
+        unindexed is not mistaken for absent (and left standing over the new
+        packed version). The journals themselves are left to ``recover``."""
+        try:
+            journals = os.listdir(self.journal_dir)
+        except FileNotFoundError:
+            return
+        for jid in journals:
+            if jid == self.writer_id:
+                continue
+            try:
+                fd = probe(os.path.join(self.journal_dir, jid))
+            except FileNotFoundError:
+                continue
+            if fd is None:
+                continue
+            try:
+                names = read_entries(fd).names
+            finally:
+                os.close(fd)
+            for name in sorted(names):
+                self.reconcile(conn, name)
+            self.last_recovery = 0.0  # the next use of this handle runs ``recover``
+
+    def _repair(
+        self, names: Iterable[str], report: FsckReport | None, packs: Iterable[int] = (), deep: bool = False
+    ) -> None:
+        """Reconcile ``names`` under the write lock, reporting rows that changed;
+        then remove those of ``packs`` (and of the packs rows pointed into before)
+        that no row points into."""
+        with self.write_txn(report) as conn:
+            for name in sorted(names):
                 before = conn.execute("SELECT * FROM objects WHERE name = ?", (name,)).fetchone()
-                self.reconcile(conn, name, report)
+                self.reconcile(conn, name, report, deep)
                 after = conn.execute("SELECT * FROM objects WHERE name = ?", (name,)).fetchone()
                 if before != after and report is not None:
                     report.index_repaired.append(self.subject(name))
+            self._freed.update(packs)
 
     def fsck(self, deep: bool = False) -> FsckReport:
-        """Recover journals, then compare every object file with the index and
-        repair the index; ``deep`` also re-hashes every body against its ETag."""
+        """Recover journals, then compare every object file and every packed row
+        with the index and repair the index; remove packs no row points into.
+        ``deep`` also re-hashes every body against its ETag."""
         report = FsckReport(containers=1)
         self.recover(all_journals=True, report=report)
+        # Packs are listed before journals are read: a writer journals a pack
+        # before creating it, so an uncommitted pack found here is in a journal.
+        listed = self._list_packs()
+        in_flight = Entries()
+        try:
+            for jid in os.listdir(self.journal_dir):
+                in_flight.update(read_entries_at(os.path.join(self.journal_dir, jid)))
+        except FileNotFoundError:
+            pass
         on_disk = {info.name: row_of(info) for _p, info in self._scan_files(report, deep)}
         with self.read_txn() as conn:
             indexed = {r[0]: tuple(r) for r in conn.execute("SELECT * FROM objects")}
         suspects = {n for n, r in on_disk.items() if indexed.get(n) != r}
-        suspects |= indexed.keys() - on_disk.keys()
+        by_pack: dict[int, list[tuple[Any, ...]]] = {}
+        for name, row in indexed.items():
+            if row[6] is None:
+                if name not in on_disk:
+                    suspects.add(name)
+            else:
+                by_pack.setdefault(row[6], []).append(row)
+        for pack, rows in by_pack.items():
+            suspects |= self._check_pack_rows(pack, rows, report, deep)
         if suspects:
-            self._repair(suspects, report)
+            self._repair(suspects, report, deep=deep)
+        with self.read_txn() as conn:
+            referenced = {r[0] for r in conn.execute("SELECT DISTINCT pack FROM objects WHERE pack IS NOT NULL")}
+        for pack, _path in listed:
+            if pack not in referenced and pack not in in_flight.packs:
+                self._remove_pack(pack, report)
         stale_tmp = os.path.join(self.path, META_FILE + ".tmp")
         _unlink_quiet(stale_tmp)
         return report
+
+    def _check_pack_rows(
+        self, pack: int, rows: Sequence[tuple[Any, ...]], report: FsckReport, deep: bool
+    ) -> set[str]:
+        """Names among ``rows`` (pointing into ``pack``) whose record is missing,
+        damaged or not what the row says."""
+        path = self.pack_path(pack)
+        try:
+            fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+        except FileNotFoundError:
+            return {row[0] for row in rows}
+        bad: set[str] = set()
+        try:
+            for row in rows:
+                name, off, length = row[0], row[7], row[8]
+                report.objects += 1
+                try:
+                    info = read_info(fd, length, name, self.subject(name), off)
+                    if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size, off) != info.etag:
+                        raise CorruptData(f"object {self.subject(name)} body does not match its ETag", path)
+                except CorruptData:
+                    bad.add(name)
+                    continue
+                if row_of(info, pack, off, length) != row:
+                    bad.add(name)
+        finally:
+            os.close(fd)
+        return bad
 
     # ------------------------------------------------------------- closing
     def try_close(self) -> bool:
@@ -662,14 +1144,15 @@ class Container:
     def _close_locked(self) -> None:
         if self._closed:
             return
-        self._closed = True
         with self._mutex:
+            self._closed = True
             readers, self._readers = self._readers, []
             clean = not self._inflight and not self._dirty
             fd, self._journal_fd = self._journal_fd, None
         for conn in readers:
             conn.close()
         self._wconn.close()
+        os.close(self._dir_fd)
         if fd is not None:
             if clean:
                 self._sync_index()
@@ -679,27 +1162,34 @@ class Container:
     def abandon_after_fork(self) -> None:
         """In a forked child: drop this handle without touching what the parent
         shares (SQLite must not close inherited connections; the journal lock
-        stays the parent's)."""
+        stays the parent's, as does the directory lock: closing our copy of the
+        descriptor does not release it)."""
         self._closed = True
-        if self._journal_fd is not None:
-            try:
-                os.close(self._journal_fd)
-            except OSError:
-                pass
-            self._journal_fd = None
+        for fd in (self._journal_fd, self._dir_fd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._journal_fd = None
 
 
-def _copy_body(src_fd: int, fd: int, size: int, trailer: bytes) -> None:
+def _mark_committed(packs: Sequence[StagedPack]) -> None:
+    for p in packs:
+        p.committed = True
+
+
+def _copy_body(src_fd: int, src_base: int, fd: int, size: int, trailer: bytes) -> None:
     pos = 0
     while pos < size:
         try:
-            n = os.copy_file_range(src_fd, fd, size - pos, pos, pos)
+            n = os.copy_file_range(src_fd, fd, size - pos, src_base + pos, pos)
         except OSError as e:
             if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
                 raise
             n = 0
         if n == 0:  # not supported here, or the source is shorter than expected
-            block = os.pread(src_fd, min(8 << 20, size - pos), pos)
+            block = os.pread(src_fd, min(8 << 20, size - pos), src_base + pos)
             if not block:
                 raise CorruptData(f"object file shrank while being copied ({pos} of {size} bytes)")
             n = os.pwrite(fd, block, pos)
@@ -746,37 +1236,6 @@ def create_index(path: str, durable: bool) -> None:
         conn.execute("COMMIT")
     finally:
         conn.close()
-
-
-def _read_journal(path: str) -> set[str]:
-    try:
-        fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
-    except FileNotFoundError:
-        return set()
-    try:
-        return _read_journal_fd(fd)
-    finally:
-        os.close(fd)
-
-
-def _read_journal_fd(fd: int) -> set[str]:
-    chunks = []
-    pos = 0
-    while True:
-        block = os.pread(fd, 1 << 20, pos)
-        if not block:
-            break
-        chunks.append(block)
-        pos += len(block)
-    names: set[str] = set()
-    for line in b"".join(chunks).split(b"\n"):
-        try:
-            name = json.loads(line)
-        except ValueError:
-            continue  # the torn last line of a writer killed mid-append (no rename followed)
-        if isinstance(name, str):
-            names.add(name)
-    return names
 
 
 def _unlink_quiet(path: str) -> bool:

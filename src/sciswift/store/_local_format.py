@@ -1,13 +1,15 @@
-"""The object file format of LocalStore: the body followed by its metadata.
+"""The object record format of LocalStore: the body followed by its metadata.
 
-One object is one file::
+One object is one record, either a whole file (``objects/HASH``) or a slice of a
+pack file (``packs/ID``, records back to back; see ``_local_pack``)::
 
     +----------------------+----------------------+------------------------------+
     | body (size bytes)    | meta (meta_len bytes)| footer (16 bytes)            |
     +----------------------+----------------------+------------------------------+
 
-- ``body`` starts at offset 0, so a byte range of the object is the same byte range
-  of the file (the server can ``sendfile`` it directly).
+- ``body`` starts at the record's first byte (offset 0 of an object file, ``base``
+  in a pack), so a byte range of the object is a byte range of the file shifted by
+  ``base`` (the server can ``sendfile`` it directly).
 - ``meta`` is compact JSON (ASCII, non-ASCII characters escaped): ``{"name", "size", "etag", "timestamp",
   "content_type", "metadata", "system"}`` with the meaning of ``ObjectInfo``.
 - ``footer`` is ``struct "<4sIII"``: the magic ``b"SSWO"``, the format version (1),
@@ -15,10 +17,11 @@ One object is one file::
 
 The metadata travels with the bytes in one file, so one ``rename`` replaces both
 atomically. Metadata comes after the body because the ETag (MD5) is only known
-once a streamed body has been written. A file is accepted only if the footer's
+once a streamed body has been written. A record is accepted only if the footer's
 magic, version and CRC match, the JSON names the object asked for, and the body
-length equals ``size``: a truncated or damaged file raises CorruptData, never
-returns garbage.
+length equals ``size``: a truncated or damaged record raises CorruptData, never
+returns garbage. Every function below reads the record ``[base, base + length)``
+of an open file; ``base`` is 0 and ``length`` the file size for object files.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ __all__ = [
     "FOOTER_SIZE",
     "encode_trailer",
     "read_info",
+    "read_info_ending_at",
     "read_whole",
     "pread_exact",
     "FileReader",
@@ -64,12 +68,12 @@ LAZY_ETAG = ""
 non-durable stores); LocalStore computes it when an ETag is first asked for."""
 
 
-def body_md5(fd: int, size: int) -> str:
-    """MD5 hex digest of the first ``size`` bytes of the open file ``fd``."""
+def body_md5(fd: int, size: int, base: int = 0) -> str:
+    """MD5 hex digest of the ``size`` bytes at ``base`` of the open file ``fd``."""
     h = hashlib.md5()
     pos = 0
     while pos < size:
-        block = os.pread(fd, min(8 << 20, size - pos), pos)
+        block = os.pread(fd, min(8 << 20, size - pos), base + pos)
         if not block:
             break
         h.update(block)
@@ -152,33 +156,56 @@ def pread_exact(fd: int, size: int, offset: int) -> bytes:
     return b"".join(parts)
 
 
-def read_info(fd: int, file_size: int, name: str | None, subject: str) -> ObjectInfo:
-    """The ObjectInfo stored in the open object file ``fd`` of ``file_size`` bytes.
+def _tail_meta(fd: int, end: int, limit: int, subject: str) -> bytes:
+    """The checked metadata of the record ending at ``end`` of ``fd``, which starts
+    no earlier than ``limit`` bytes before ``end``."""
+    want = min(limit, _TAIL_GUESS)
+    tail = os.pread(fd, want, end - want)
+    if len(tail) != want:
+        raise _corrupt(subject, f"record ends past the end of its file ({len(tail)} of {want} tail bytes)")
+    meta_len, crc = _meta_len(tail, limit, subject)
+    need = meta_len + FOOTER_SIZE
+    if need > len(tail):
+        tail = os.pread(fd, need, end - need)
+    meta = bytes(tail[len(tail) - need : len(tail) - FOOTER_SIZE])
+    _check_crc(meta, crc, subject)
+    return meta
+
+
+def read_info(fd: int, length: int, name: str | None, subject: str, base: int = 0) -> ObjectInfo:
+    """The ObjectInfo stored in the record of ``length`` bytes at ``base`` of ``fd``.
 
     ``name`` is the object the caller expects (None: any, as when scanning files).
     """
-    want = min(file_size, _TAIL_GUESS)
-    tail = os.pread(fd, want, file_size - want)
-    meta_len, crc = _meta_len(tail, file_size, subject)
-    need = meta_len + FOOTER_SIZE
-    if need > len(tail):
-        tail = os.pread(fd, need, file_size - need)
-    meta = bytes(tail[len(tail) - need : len(tail) - FOOTER_SIZE])
-    _check_crc(meta, crc, subject)
-    return _decode_meta(meta, name, file_size, subject)
+    meta = _tail_meta(fd, base + length, length, subject)
+    return _decode_meta(meta, name, length, subject)
 
 
-def read_whole(fd: int, file_size: int, name: str, subject: str) -> tuple[ObjectInfo, bytes]:
-    """Info and body of the open object file ``fd`` (for files up to WHOLE_READ_LIMIT:
-    one read call)."""
-    buf = os.read(fd, file_size)
-    if len(buf) != file_size:
+def read_info_ending_at(fd: int, end: int, subject: str) -> tuple[int, ObjectInfo]:
+    """``(base, info)`` of the record that ends at offset ``end`` of ``fd`` (walking a
+    pack file backwards, where records are back to back)."""
+    meta = _tail_meta(fd, end, end, subject)
+    try:
+        size = int(json.loads(meta)["size"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise _corrupt(subject, f"unreadable metadata ({e})") from None
+    length = size + len(meta) + FOOTER_SIZE
+    if not 0 <= size <= end - len(meta) - FOOTER_SIZE:
+        raise _corrupt(subject, f"record of {length} bytes does not fit before offset {end}")
+    return end - length, _decode_meta(meta, None, length, subject)
+
+
+def read_whole(fd: int, length: int, name: str, subject: str, base: int = 0) -> tuple[ObjectInfo, bytes]:
+    """Info and body of the record of ``length`` bytes at ``base`` of ``fd`` (for
+    records up to WHOLE_READ_LIMIT: one read call)."""
+    buf = os.pread(fd, length, base)
+    if len(buf) != length:
         raise _corrupt(subject, "file changed size while being read")
-    meta_len, crc = _meta_len(buf, file_size, subject)
-    body_end = file_size - FOOTER_SIZE - meta_len
-    meta = buf[body_end : file_size - FOOTER_SIZE]
+    meta_len, crc = _meta_len(buf, length, subject)
+    body_end = length - FOOTER_SIZE - meta_len
+    meta = buf[body_end : length - FOOTER_SIZE]
     _check_crc(meta, crc, subject)
-    info = _decode_meta(meta, name, file_size, subject)
+    info = _decode_meta(meta, name, length, subject)
     return info, buf[:body_end]
 
 
@@ -186,20 +213,23 @@ class FileReader(ObjectReader):
     """Reads one range of an object from its open file descriptor.
 
     The reader owns the descriptor: an overwrite or delete of the object meanwhile
-    replaces the directory entry, not the file this reader holds, so it keeps seeing
-    the version it opened. ``fileno_offset()`` offers the descriptor for sendfile.
+    replaces the directory entry (or, for a packed object, the index row and then
+    the pack's directory entry), not the file this reader holds, so it keeps seeing
+    the version it opened. ``fileno_offset()`` offers the descriptor for sendfile,
+    with the offset of ``start`` in the file (the record's ``base`` added).
     """
 
-    def __init__(self, fd: int, info: ObjectInfo, start: int, stop: int) -> None:
+    def __init__(self, fd: int, info: ObjectInfo, start: int, stop: int, base: int = 0) -> None:
         super().__init__()
         self._fd = fd
+        self._base = base
         self.info = info
         self.start = start
         self.stop = stop
         self._pos = start
 
     def fileno_offset(self) -> tuple[int, int] | None:
-        return (self._fd, self.start) if not self.closed else None
+        return (self._fd, self._base + self.start) if not self.closed else None
 
     def read(self, size: int | None = -1) -> bytes:
         left = self.stop - self._pos
@@ -207,7 +237,7 @@ class FileReader(ObjectReader):
             size = left
         if size <= 0:
             return b""
-        block = pread_exact(self._fd, size, self._pos)
+        block = pread_exact(self._fd, size, self._base + self._pos)
         self._pos += len(block)
         return block
 
@@ -216,7 +246,7 @@ class FileReader(ObjectReader):
         n = min(len(view), self.stop - self._pos, _MAX_IO)
         if n <= 0:
             return 0
-        got = os.preadv(self._fd, [view[:n]], self._pos)
+        got = os.preadv(self._fd, [view[:n]], self._base + self._pos)
         self._pos += got
         return got
 

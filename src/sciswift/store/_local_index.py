@@ -1,11 +1,19 @@
 """The SQLite index of one LocalStore container: listings and totals.
 
-The index is derived data: every row can be rebuilt from the object files (see
-``_local_container``). It holds one row per object (``objects``, keyed by name in
-SQLite's BINARY collation, which for UTF-8 text is Swift's byte order) and one row
-of totals (``stats``) that triggers keep equal to ``COUNT(*)`` and ``SUM(size)``.
+It holds one row per object (``objects``, keyed by name in SQLite's BINARY
+collation, which for UTF-8 text is Swift's byte order) and one row of totals
+(``stats``) that triggers keep equal to ``COUNT(*)`` and ``SUM(size)``.
 ``stats.deleted`` is set, in the same database, by the process that deletes the
 container, so writers of other processes that still hold a connection see it.
+
+A row's ``pack``, ``pack_off``, ``pack_len`` say where a packed object's record is
+(``packs/ID``, see ``_local_pack``); they are NULL for an object stored in a file of
+its own. For those rows the index is derived data, rebuilt from the files; for
+packed objects it is the only record of which pack records are live (see
+``_local_container`` for what a rebuild can restore).
+
+Schema versions: 1 had no pack columns; opening a version-1 index adds them
+(``ALTER TABLE``), which leaves every existing row a plain file's.
 
 Listings are range queries on the primary key: a page costs O(page) rows read,
 whatever the size of the container; with a delimiter, each rolled-up subdir is
@@ -18,7 +26,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from sciswift.store.listing import prefix_upper_bound
 from sciswift.store.types import ListingParams, ObjectInfo, Subdir
@@ -32,9 +40,13 @@ __all__ = [
     "row_of",
     "info_of_row",
     "list_objects",
+    "LOCATE",
+    "locate_many",
+    "unreferenced",
+    "Row",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # One statement per item: executescript() would first commit the caller's transaction.
 _SCHEMA = [
@@ -44,7 +56,10 @@ _SCHEMA = [
         etag TEXT NOT NULL,
         timestamp REAL NOT NULL,
         content_type TEXT NOT NULL,
-        meta TEXT
+        meta TEXT,
+        pack INTEGER,
+        pack_off INTEGER,
+        pack_len INTEGER
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS stats (
         id INTEGER PRIMARY KEY CHECK (id = 0),
@@ -62,19 +77,27 @@ _SCHEMA = [
     """CREATE TRIGGER IF NOT EXISTS objects_update AFTER UPDATE OF size ON objects BEGIN
         UPDATE stats SET bytes_used = bytes_used - old.size + new.size;
     END""",
-    f"PRAGMA user_version = {SCHEMA_VERSION}",
 ]
+_PACK_COLUMNS = [("pack", "INTEGER"), ("pack_off", "INTEGER"), ("pack_len", "INTEGER")]
+# Reference counting of packs: is any row still pointing into this one?
+_PACK_INDEX = "CREATE INDEX IF NOT EXISTS objects_by_pack ON objects(pack) WHERE pack IS NOT NULL"
 
 _COLUMNS = "name, size, etag, timestamp, content_type, meta"
+_ALL_COLUMNS = f"{_COLUMNS}, pack, pack_off, pack_len"
 
 UPSERT = (
-    f"INSERT INTO objects ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO objects ({_ALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(name) DO UPDATE SET size = excluded.size, etag = excluded.etag, "
-    "timestamp = excluded.timestamp, content_type = excluded.content_type, meta = excluded.meta"
+    "timestamp = excluded.timestamp, content_type = excluded.content_type, meta = excluded.meta, "
+    "pack = excluded.pack, pack_off = excluded.pack_off, pack_len = excluded.pack_len"
 )
 DELETE = "DELETE FROM objects WHERE name = ?"
+LOCATE = "SELECT pack, pack_off, pack_len FROM objects WHERE name = ?"
+"""``(pack, offset, length)`` of an object: pack is None for a file of its own."""
 
-Row = tuple[str, int, str, float, str, "str | None"]
+Row = tuple[str, int, str, float, str, "str | None", "int | None", "int | None", "int | None"]
+# SQLite's default limit on ? parameters is 32766 (999 before 3.32): stay below both.
+_IN_CHUNK = 900
 
 
 def connect(path: str, durable: bool) -> sqlite3.Connection:
@@ -106,29 +129,58 @@ def connect(path: str, durable: bool) -> sqlite3.Connection:
 
 
 def ensure_schema(conn: sqlite3.Connection) -> bool:
-    """Create the tables if needed, inside the caller's write transaction.
+    """Create the tables if needed, or bring an older index to this version,
+    inside the caller's write transaction.
 
     Returns True if the index was new (the caller must then fill it from the
-    object files).
+    object and pack files).
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return False
     for statement in _SCHEMA:
         conn.execute(statement)
-    return True
+    have = {r[1] for r in conn.execute("PRAGMA table_info(objects)")}
+    for column, kind in _PACK_COLUMNS:
+        if column not in have:
+            conn.execute(f"ALTER TABLE objects ADD COLUMN {column} {kind}")
+    conn.execute(_PACK_INDEX)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return version == 0
 
 
-def row_of(info: ObjectInfo) -> Row:
-    """The index row of an object."""
+def row_of(info: ObjectInfo, pack: int | None = None, offset: int | None = None, length: int | None = None) -> Row:
+    """The index row of an object (in a file of its own, or the record of
+    ``length`` bytes at ``offset`` of pack ``pack``)."""
     meta = None
     if info.metadata or info.system:
         meta = json.dumps({"m": info.metadata, "y": info.system}, separators=(",", ":"))
-    return (info.name, info.size, info.etag, info.timestamp, info.content_type, meta)
+    return (info.name, info.size, info.etag, info.timestamp, info.content_type, meta, pack, offset, length)
 
 
-def info_of_row(row: Row) -> ObjectInfo:
-    """The ObjectInfo an index row describes."""
+def locate_many(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, tuple[int | None, int | None, int | None]]:
+    """``{name: (pack, offset, length)}`` of those of ``names`` that have a row."""
+    out: dict[str, tuple[int | None, int | None, int | None]] = {}
+    for i in range(0, len(names), _IN_CHUNK):
+        part = names[i : i + _IN_CHUNK]
+        marks = ",".join("?" * len(part))
+        for name, pack, off, length in conn.execute(
+            f"SELECT name, pack, pack_off, pack_len FROM objects WHERE name IN ({marks})", part
+        ):
+            out[name] = (pack, off, length)
+    return out
+
+
+def unreferenced(conn: sqlite3.Connection, packs: Iterable[int]) -> list[int]:
+    """Those of ``packs`` that no row points into any more."""
+    return [
+        p for p in set(packs)
+        if conn.execute("SELECT 1 FROM objects WHERE pack = ? LIMIT 1", (p,)).fetchone() is None
+    ]
+
+
+def info_of_row(row: tuple[str, int, str, float, str, str | None]) -> ObjectInfo:
+    """The ObjectInfo an index row (its first six columns) describes."""
     name, size, etag, timestamp, content_type, meta = row
     if meta is None:
         return ObjectInfo(name, size, etag, timestamp, content_type)

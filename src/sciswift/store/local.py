@@ -100,9 +100,13 @@ from sciswift.store._local_container import (
     INDEX_FILE,
     META_FILE,
     RECOVERY_INTERVAL,
+    SUBDIRS,
     Container,
     ContainerGone,
     FsckReport,
+    Location,
+    Opened,
+    StagedPack,
     create_index,
     merge_meta,
     peek_info,
@@ -118,6 +122,7 @@ from sciswift.store._local_format import (
     read_whole,
 )
 from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, write_json_atomic
+from sciswift.store._local_pack import PACK_MAX_OBJECT, PackFiles, new_pack_id, plan_packs
 from sciswift.store._local_writer import LocalWriter, lower_keys, verify_etag
 from sciswift.store.base import ObjectReader, ObjectWriter, PutData, Store, iter_chunks
 from sciswift.store.listing import apply_listing, utf8_key
@@ -212,7 +217,8 @@ class LocalStore(Store):
         self._real_root = os.path.realpath(path)
         self.url = Path(path).as_uri()
         self.durable = durable
-        self._lazy_etags: dict[tuple[int, int, int, int], str] = {}
+        self._lazy_etags: dict[tuple[int, int, int, int, int], str] = {}
+        self._pack_files = PackFiles()
         if mark_root:
             self._write_marker()
         self._writer_id = uuid.uuid4().hex
@@ -248,6 +254,8 @@ class LocalStore(Store):
         _abandoned.extend(old)
         for c in old:
             c.abandon_after_fork()
+        self._pack_files.abandon_after_fork()
+        self._pack_files = PackFiles()
         self._states = {}
         self._states_lock = threading.Lock()
         self._opening_lock = threading.Lock()
@@ -284,7 +292,7 @@ class LocalStore(Store):
                 return existing
             self._check_dir(container, path)
             try:
-                c = Container(container, path, self.durable, self._writer_id)
+                c = Container(container, path, self.durable, self._writer_id, self._pack_files)
             except (FileNotFoundError, ContainerGone):
                 raise _missing_container(container) from None
             with self._states_lock:
@@ -405,7 +413,7 @@ class LocalStore(Store):
         staging = os.path.join(self.root, f"{_NEW_PREFIX}{uuid.uuid4().hex}")
         os.mkdir(staging)
         try:
-            for sub in ("objects", "tmp", "journal"):
+            for sub in SUBDIRS:
                 os.mkdir(os.path.join(staging, sub))
             meta = {"created": time.time(), "metadata": {}, "system": {}}
             merge_meta(meta["metadata"], metadata)  # type: ignore[arg-type]
@@ -473,7 +481,7 @@ class LocalStore(Store):
         marker = ""
         while True:
             params = ListingParams(prefix=prefix, marker=marker, limit=page_size)
-            page = self._retrying(container, lambda c, p=params: c.list(p))
+            page: list[ObjectInfo | Subdir] = self._retrying(container, lambda c, p=params: c.list(p))  # type: ignore[misc]
             for entry in page:
                 yield entry.name
             if len(page) < page_size:
@@ -486,16 +494,16 @@ class LocalStore(Store):
         if not isinstance(entry, ObjectInfo) or entry.etag != LAZY_ETAG:
             return entry
         try:
-            fd, subject = self._open_file(container, entry.name)
+            op, subject = self._open(container, entry.name)
         except NotFound:
             return entry
         try:
-            info = read_info(fd, os.fstat(fd).st_size, entry.name, subject)
+            info = read_info(op.fd, op.length, entry.name, subject, op.base)
             if info.timestamp != entry.timestamp or info.etag != LAZY_ETAG:
                 return entry if info.etag == LAZY_ETAG else replace(entry, etag=info.etag)
-            return replace(entry, etag=self._settled(fd, info).etag)
+            return replace(entry, etag=self._settled(op, info).etag)
         finally:
-            os.close(fd)
+            os.close(op.fd)
 
     # --------------------------------------------------------------- account
     def _account_path(self) -> str:
@@ -573,115 +581,139 @@ class LocalStore(Store):
             return None
 
     # --------------------------------------------------------------- objects
-    def _open_file(self, container: str, name: str) -> tuple[int, str]:
-        """An open descriptor on the object's file, and the object's subject."""
+    def _open(self, container: str, name: str) -> tuple[Opened, str]:
+        """An open descriptor on the object's current version (its file, or its
+        record in a pack), and the object's subject. The caller closes it."""
         check_object_name(name)
+        subject = _subject(container, name)
         c = self._states.get(container)
         if c is None or c.pid != os.getpid():
             c = self._container(container)
         try:
-            return os.open(c.object_path(name), os.O_RDONLY | O_CLOEXEC), _subject(container, name)
+            return c.open_current(name), subject
+        except ContainerGone:
+            pass
         except FileNotFoundError:
             if c.is_current():
                 raise _missing_object(container, name) from None
-        # The handle was stale (container deleted or replaced): look again.
+        # The handle was stale (container deleted or replaced, or closed): look again.
         self._forget(container, c)
         c = self._container(container)
         try:
-            return os.open(c.object_path(name), os.O_RDONLY | O_CLOEXEC), _subject(container, name)
-        except FileNotFoundError:
+            return c.open_current(name), subject
+        except (FileNotFoundError, ContainerGone):
             raise _missing_object(container, name) from None
 
     def head_object(self, container: str, name: str) -> ObjectInfo:
-        fd, subject = self._open_file(container, name)
+        op, subject = self._open(container, name)
         try:
-            return self._settled(fd, read_info(fd, os.fstat(fd).st_size, name, subject))
+            return self._settled(op, read_info(op.fd, op.length, name, subject, op.base))
         finally:
-            os.close(fd)
+            os.close(op.fd)
 
-    def _settled(self, fd: int, info: ObjectInfo) -> ObjectInfo:
+    def _settled(self, op: Opened, info: ObjectInfo) -> ObjectInfo:
         """``info`` with its ETag computed if it was left for later (``put_many`` on a
-        non-durable store). Object files are never changed in place, only replaced,
-        so a computed ETag is remembered per file identity."""
+        non-durable store). Object and pack files are never changed in place, only
+        replaced, so a computed ETag is remembered per file identity and offset."""
         if info.etag != LAZY_ETAG:
             return info
-        st = os.fstat(fd)
-        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        st = os.fstat(op.fd)
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, op.base)
         etag = self._lazy_etags.get(key)
         if etag is None:
-            etag = body_md5(fd, info.size)
+            etag = body_md5(op.fd, info.size, op.base)
             if len(self._lazy_etags) > 100_000:
                 self._lazy_etags.clear()
             self._lazy_etags[key] = etag
         return replace(info, etag=etag)
 
     def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
-        fd, subject = self._open_file(container, name)
+        op, subject = self._open(container, name)
         try:
-            size = os.fstat(fd).st_size
-            if byte_range is None and size <= WHOLE_READ_LIMIT:
-                return read_whole(fd, size, name, subject)[1]
-            info = read_info(fd, size, name, subject)
-            start, stop = (byte_range or ByteRange()).resolve(info.size)
-            data = pread_exact(fd, stop - start, start)
-            if len(data) != stop - start:
-                raise CorruptData(f"object {subject} is shorter on disk than its metadata says", subject)
-            return data
+            return _read_body(op, name, subject, byte_range)
         finally:
-            os.close(fd)
+            os.close(op.fd)
 
     def open_object(
         self, container: str, name: str, byte_range: ByteRange | None = None
     ) -> ObjectReader:
-        fd, subject = self._open_file(container, name)
+        op, subject = self._open(container, name)
         try:
-            info = self._settled(fd, read_info(fd, os.fstat(fd).st_size, name, subject))
+            info = self._settled(op, read_info(op.fd, op.length, name, subject, op.base))
             start, stop = (byte_range or ByteRange()).resolve(info.size)
         except BaseException:
-            os.close(fd)
+            os.close(op.fd)
             raise
-        return FileReader(fd, info, start, stop)
+        return FileReader(op.fd, info, start, stop, op.base)
 
     def get_many(
         self, container: str, names: Sequence[str], *, max_workers: int = 16
     ) -> dict[str, bytes]:
         # Sequential on purpose: a cached small read costs ~10 µs of system calls,
-        # less than handing it to a thread.
+        # less than handing it to a thread. Names without an object file are
+        # looked up in the index with one query for all.
         out: dict[str, bytes] = {}
+        try:
+            c = self._container(container)
+        except NotFound:
+            return out
+        misses: list[str] = []
         for name in names:
+            check_object_name(name)
             try:
-                out[name] = self.get_object(container, name)
-            except NotFound:
+                fd = os.open(c.object_path(name), os.O_RDONLY | O_CLOEXEC)
+            except FileNotFoundError:
+                misses.append(name)
                 continue
+            try:
+                out[name] = _read_body(Opened(fd, 0, os.fstat(fd).st_size, ()), name, _subject(container, name))
+            finally:
+                os.close(fd)
+        if not misses:
+            return out
+        try:
+            packed = c.open_packed(misses)
+        except ContainerGone:
+            packed = {}
+        for name in misses:
+            op = packed.get(name)
+            if op is None:  # no row, a file's row (a race), or a pack gone meanwhile
+                try:
+                    out[name] = self.get_object(container, name)
+                except NotFound:
+                    pass
+                continue
+            try:
+                out[name] = _read_body(op, name, _subject(container, name))
+            finally:
+                os.close(op.fd)
         return out
 
     # ----------------------------------------------------------------- puts
-    def _mode_check(self, container: str, mode: PutMode) -> Callable[[str, str], None] | None:
+    def _mode_check(self, container: str, mode: PutMode) -> Callable[[str, Location | None], None] | None:
         if mode == OVERWRITE:
             return None
         if mode == CREATE:
 
-            def create_only(name: str, final: str) -> None:
-                if os.path.lexists(final):
+            def create_only(name: str, current: Location | None) -> None:
+                if current is not None:
                     raise AlreadyExists(f"object {container}/{name} already exists", _subject(container, name))
 
             return create_only
         if isinstance(mode, IfMatch):
             want = mode.etag.strip('"').lower()
 
-            def if_match(name: str, final: str) -> None:
+            def if_match(name: str, current: Location | None) -> None:
                 subject = _subject(container, name)
+                if current is None:
+                    raise PreconditionFailed(f"object {subject} does not exist, so has no ETag {mode.etag}", subject)
+                fd = os.open(current.path, os.O_RDONLY | O_CLOEXEC)
                 try:
-                    fd = os.open(final, os.O_RDONLY | O_CLOEXEC)
-                except FileNotFoundError:
-                    raise PreconditionFailed(
-                        f"object {subject} does not exist, so has no ETag {mode.etag}", subject
-                    ) from None
-                try:
-                    current = self._settled(fd, read_info(fd, os.fstat(fd).st_size, name, subject))
+                    op = Opened(fd, current.base, current.length, current.ident)
+                    info = self._settled(op, read_info(fd, current.length, name, subject, current.base))
                 finally:
                     os.close(fd)
-                if current.etag != want:
+                if info.etag != want:
                     raise PreconditionFailed(f"object {subject} does not have ETag {mode.etag}", subject)
 
             return if_match
@@ -691,25 +723,34 @@ class LocalStore(Store):
         self,
         c: Container,
         items: Sequence[tuple[str, str, ObjectInfo]],
-        check: Callable[[str, str], None] | None,
+        check: Callable[[str, Location | None], None] | None,
+        packs: Sequence[StagedPack] = (),
     ) -> None:
-        """Commit temp files, retrying once on a fresh handle if ours was stale.
-        Temp files left uncommitted (refused, failed) are removed."""
+        """Commit temp files and staged packs, retrying once on a fresh handle if
+        ours was stale. Temp files and packs left uncommitted (refused, failed)
+        are removed."""
         try:
             try:
-                c.commit(items, check)
+                c.commit(items, check, packs)
             except ContainerGone:
                 self._forget(c.name, c)
                 fresh = self._container(c.name)
-                if not all(os.path.exists(tmp) for _, tmp, _ in items):
+                staged = [tmp for _, tmp, _ in items] + [p.path for p in packs]
+                if not all(os.path.exists(path) for path in staged):
                     raise _missing_container(c.name) from None
-                fresh.commit(items, check)
+                fresh.commit(items, check, packs)
         except BaseException:
             for _, tmp, _ in items:
                 try:
                     os.unlink(tmp)
                 except FileNotFoundError:
                     pass
+            for p in packs:
+                if not p.committed:
+                    try:
+                        os.unlink(p.path)
+                    except FileNotFoundError:
+                        pass
             raise
 
     def put_object(
@@ -757,7 +798,7 @@ class LocalStore(Store):
         self._commit(c, [(name, tmp, info)], check)
         return info
 
-    def _stage(self, c: Container, make: Callable[..., str], *args: Any) -> str:
+    def _stage(self, c: Container, make: Callable[..., T], *args: Any) -> T:
         """A temp file made by ``make(c, *args)``, on a fresh handle if ``c`` was
         stale (the path is the same: commit reopens the handle by name too)."""
         try:
@@ -791,28 +832,63 @@ class LocalStore(Store):
         self, container: str, items: Mapping[str, bytes], *, max_workers: int = 16
     ) -> None:
         """Store many objects: each atomically, all indexed in one transaction (the
-        batch as a whole is not atomic: a crash may leave some stored)."""
+        batch as a whole is not atomic: a crash may leave some stored).
+
+        Objects up to ``PACK_MAX_OBJECT`` bytes are written together into pack
+        files (one file creation per ~64 MiB instead of one per object); larger
+        ones get files of their own."""
         check_container_name(container)
         for name in items:
             check_object_name(name)
         if not items:
             self._container(container)
             return
-        c = self._container(container)
-        staged: list[tuple[str, str, ObjectInfo]] = []
         now = time.time()
+        small: list[tuple[str, ObjectInfo, bytes | memoryview, bytes]] = []
+        large: list[tuple[str, ObjectInfo, bytes | memoryview, bytes]] = []
+        for name, data in items.items():
+            # A batch on a non-durable store (the HDF5 engine's chunk writes) leaves
+            # the MD5 for later: it costs ~1.5 ms per MiB, more than the write.
+            digest = hashlib.md5(data).hexdigest() if self.durable else LAZY_ETAG
+            body: bytes | memoryview = data if isinstance(data, bytes) else memoryview(data).cast("B")
+            info = ObjectInfo(name, len(body), digest, now)
+            (small if len(body) <= PACK_MAX_OBJECT else large).append((name, info, body, encode_trailer(info)))
+        groups = plan_packs(small)
+        for _attempt in range(2):
+            c = self._container(container)
+            try:
+                self._put_batch(c, large, groups)
+                return
+            except ContainerGone:
+                # Our handle was closed under us (the container deleted, or the
+                # store closing): once more on a fresh one, which says which.
+                self._forget(container, c)
+        raise _missing_container(container)
+
+    def _put_batch(
+        self,
+        c: Container,
+        large: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]],
+        groups: Sequence[Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]]],
+    ) -> None:
+        """Write ``large`` as object files and ``groups`` as packs, and commit them."""
+        ids = [new_pack_id() for _ in groups]
+        # The pack IDs go into the journal before the packs exist, so recovery
+        # finds the packs of a writer that dies before committing them.
+        c.journal_begin((), ids)
         try:
-            for name, data in items.items():
-                # A batch on a non-durable store (the HDF5 engine's chunk writes) leaves
-                # the MD5 for later: it costs ~1.5 ms per MiB, more than the write.
-                digest = hashlib.md5(data).hexdigest() if self.durable else LAZY_ETAG
-                info = ObjectInfo(name, len(data), digest, now)
-                staged.append((name, self._write_temp(c, [data, encode_trailer(info)]), info))
-        except BaseException:
-            for _, tmp, _ in staged:
-                os.unlink(tmp)
-            raise
-        self._commit(c, staged, None)
+            staged: list[tuple[str, str, ObjectInfo]] = []
+            try:
+                for name, info, body, trailer in large:
+                    staged.append((name, c.write_temp([body, trailer]), info))
+                packs = c.stage_packs(ids, groups)
+            except BaseException:
+                for _, tmp, _ in staged:
+                    os.unlink(tmp)
+                raise
+            self._commit(c, staged, None, packs)
+        finally:
+            c.journal_end()
 
     def delete_object(self, container: str, name: str) -> None:
         check_object_name(name)
@@ -843,9 +919,9 @@ class LocalStore(Store):
         where the filesystem allows) into a new file with the new metadata, which
         replaces the old file only if the object did not change meanwhile."""
         for _ in range(100):
-            fd, subject = self._open_file(container, name)
+            op, subject = self._open(container, name)
             try:
-                info = self._settled(fd, read_info(fd, os.fstat(fd).st_size, name, subject))
+                info = self._settled(op, read_info(op.fd, op.length, name, subject, op.base))
                 sysmeta = dict(info.system)
                 merge_meta(sysmeta, system)
                 new = replace(
@@ -856,12 +932,11 @@ class LocalStore(Store):
                     system=sysmeta,
                 )
                 c = self._container(container)
-                tmp = self._stage(c, Container.clone_temp, fd, info.size, encode_trailer(new))
-                ident = os.fstat(fd)
+                tmp = self._stage(c, Container.clone_temp, op, info.size, encode_trailer(new))
             finally:
-                os.close(fd)
+                os.close(op.fd)
             try:
-                self._commit(c, [(name, tmp, new)], _same_file(ident.st_ino, ident.st_dev))
+                self._commit(c, [(name, tmp, new)], _same_version(op.ident))
                 return new
             except _Changed:
                 continue
@@ -885,9 +960,9 @@ class LocalStore(Store):
         describes the same bytes, so no MD5 pass is made."""
         check_container_name(dst_container)
         check_object_name(dst_name)
-        fd, subject = self._open_file(src_container, src_name)
+        op, subject = self._open(src_container, src_name)
         try:
-            src = self._settled(fd, read_info(fd, os.fstat(fd).st_size, src_name, subject))
+            src = self._settled(op, read_info(op.fd, op.length, src_name, subject, op.base))
             meta = {} if fresh_metadata else dict(src.metadata)
             meta.update(lower_keys(metadata))
             sysmeta = dict(src.system)
@@ -903,9 +978,9 @@ class LocalStore(Store):
             )
             dst = self._container(dst_container)
             check = self._mode_check(dst_container, mode)
-            tmp = self._stage(dst, Container.clone_temp, fd, src.size, encode_trailer(info))
+            tmp = self._stage(dst, Container.clone_temp, op, src.size, encode_trailer(info))
         finally:
-            os.close(fd)
+            os.close(op.fd)
         self._commit(dst, [(dst_name, tmp, info)], check)
         return info
 
@@ -957,18 +1032,30 @@ class LocalStore(Store):
             self._retired = []
         for c in states:
             c.close()
+        self._pack_files.close()
 
 
 _abandoned: list[Container] = []
 
 
-def _same_file(ino: int, dev: int) -> Callable[[str, str], None]:
-    def check(name: str, final: str) -> None:
-        try:
-            st = os.lstat(final)
-        except FileNotFoundError:
-            raise _Changed from None
-        if (st.st_ino, st.st_dev) != (ino, dev):
+def _same_version(ident: tuple[Any, ...]) -> Callable[[str, Location | None], None]:
+    """A commit check: the object is still the version ``ident`` (the same file,
+    or the same pack record)."""
+
+    def check(name: str, current: Location | None) -> None:
+        if current is None or current.ident != ident:
             raise _Changed
 
     return check
+
+
+def _read_body(op: Opened, name: str, subject: str, byte_range: ByteRange | None = None) -> bytes:
+    """The body (or ``byte_range`` of it) of the object record ``op`` holds."""
+    if byte_range is None and op.length <= WHOLE_READ_LIMIT:
+        return read_whole(op.fd, op.length, name, subject, op.base)[1]
+    info = read_info(op.fd, op.length, name, subject, op.base)
+    start, stop = (byte_range or ByteRange()).resolve(info.size)
+    data = pread_exact(op.fd, stop - start, op.base + start)
+    if len(data) != stop - start:
+        raise CorruptData(f"object {subject} is shorter on disk than its metadata says", subject)
+    return data

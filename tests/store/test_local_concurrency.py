@@ -1,4 +1,6 @@
-"""LocalStore with several processes and threads writing one container at once."""
+"""LocalStore with several processes and threads writing one container at once:
+single puts (object files) and batched puts (packs) of the same and of different
+names, deletes, compare-and-swap, and readers running through all of it."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import hashlib
 import multiprocessing
 import threading
 from pathlib import Path
+
+from local_store_checks import assert_consistent
 
 from sciswift.errors import AlreadyExists
 from sciswift.store.local import LocalStore
@@ -37,6 +41,8 @@ def _worker(
                     store.put_object("c", f"own/p{proc}/t{thread}/{k}", _body(proc, thread, k))
                 for k in range(SHARED):
                     store.put_object("c", f"shared/{k}", _body(proc, thread, k))
+                # The same names again, packed: files and packs replace each other.
+                store.put_many("c", {f"shared/{k}": _body(proc, thread, k) for k in range(0, SHARED, 2)})
                 store.put_many("c", {f"batch/p{proc}/t{thread}/{r}/{k}": b"b" * k for k in range(20)})
                 for k in range(SHARED):
                     try:
@@ -58,11 +64,32 @@ def _worker(
         except BaseException as e:  # pragma: no cover - reported to the parent
             errors.append(repr(e))
 
+    writing = True
+    valid = {k: {_body(p, t, k) for p in range(PROCESSES) for t in range(THREADS)} for k in range(SHARED)}
+
+    def read() -> None:
+        """Every read of a shared object, whole or streamed, is one whole version."""
+        try:
+            while writing:
+                for k in range(SHARED):
+                    assert store.get_object("c", f"shared/{k}") in valid[k]
+                    with store.open_object("c", f"shared/{k}") as reader:
+                        body = reader.read()
+                        assert body in valid[k] and reader.info.etag == hashlib.md5(body).hexdigest()
+                got = store.get_many("c", [f"shared/{k}" for k in range(SHARED)])
+                assert all(got[f"shared/{k}"] in valid[k] for k in range(SHARED))
+        except BaseException as e:  # pragma: no cover - reported to the parent
+            errors.append(f"reader: {e!r}")
+
     threads = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
+    reader = threading.Thread(target=read)
     for t in threads:
         t.start()
+    reader.start()
     for t in threads:
         t.join()
+    writing = False
+    reader.join()
     out.put((wins, errors))
 
 
@@ -94,14 +121,18 @@ def _check(root: str, results: list[tuple[list[str], list[str]]]) -> None:
     assert info.object_count == len(expected)
     assert info.bytes_used == sum(e.size for e in listing)
     assert store.account_info().object_count == len(expected)
-    assert store.fsck().index_repaired == []  # nothing for fsck to fix
+    report = store.fsck()  # nothing for fsck to fix
+    assert (report.index_repaired, report.damaged, report.packs_removed) == ([], [], 0)
     assert len(store.list_objects("c", ListingParams(prefix="own/p0/", delimiter="/"))) == THREADS
+    # Files only for current versions; every pack holds a live record.
+    assert_consistent(store, {e.name: store.get_object("c", e.name) for e in listing})
 
 
 def _run(tmp_path: Path, durable: bool, start_method: str) -> None:
     root = str(tmp_path / "acct")
     LocalStore(root).create_container("c")
     LocalStore(root).put_object("c", "counter", b"0")
+    LocalStore(root).put_many("c", {f"shared/{k}": _body(0, 0, k) for k in range(SHARED)})
     ctx = multiprocessing.get_context(start_method)
     out = ctx.Queue()
     start = ctx.Barrier(PROCESSES)

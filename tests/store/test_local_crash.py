@@ -86,3 +86,228 @@ def test_sigkill_mid_write_leaves_old_or_new(tmp_path: Path, durable: bool) -> N
         store.close()
     # Kills landed after completed overwrites too, not only before the first one.
     assert seen - {hashlib.md5(initial).hexdigest()}
+
+
+# ------------------------------------------------------------------ packs
+NAMES = [f"obj/{i:02d}" for i in range(24)]
+BIG = "obj/big"  # above the (lowered) pack threshold: a file of its own even in a batch
+NEW = "obj/new"  # only the single-step test writes it
+ALL = [*NAMES, BIG, NEW]
+_PACK_MAX = 20_000
+
+State = dict[str, "bytes | None"]
+
+
+def _body(name: str, version: int) -> bytes:
+    if name == BIG:
+        return f"{name}@{version}|".encode() * 3000  # ~40 kB
+    return f"{name}@{version}|".encode() * (20 + sum(name.encode()) % 150)
+
+
+def _ops(seed: int, count: int) -> list[tuple[str, int, list[str]]]:
+    """A reproducible mix of batched puts (packs), single puts (files) and deletes."""
+    rng = random.Random(seed)
+    ops = []
+    for i in range(count):
+        kind = rng.choice(["many", "many", "plain", "delete"])
+        names = sorted(rng.sample([*NAMES, BIG], rng.randint(3, 12)))
+        ops.append((kind, seed * 1000 + i, names))
+    return ops
+
+
+def _apply(state: State, op: tuple[str, int, list[str]]) -> State:
+    kind, version, names = op
+    new = dict(state)
+    for n in names:
+        new[n] = None if kind == "delete" else _body(n, version)
+    return new
+
+
+def _run_ops(store: LocalStore, ops: list[tuple[str, int, list[str]]], done: Any) -> None:
+    for kind, version, names in ops:
+        if kind == "many":
+            store.put_many("c", {n: _body(n, version) for n in names})
+        elif kind == "plain":
+            for n in names:
+                store.put_object("c", n, _body(n, version))
+        else:
+            store.delete_many("c", names)
+        done.value += 1  # a RawValue: a lock held by a killed writer would never be freed
+
+
+def _op_writer(root: str, durable: bool, seed: int, done: Any) -> None:
+    import sciswift.store.local as local_module
+    from sciswift.store._local_container import Container
+
+    local_module.PACK_MAX_OBJECT = _PACK_MAX  # type: ignore[misc]
+    # Widen the window between a commit and the removal of what it replaced, so
+    # that random kills land in it too (it is otherwise a few microseconds).
+    real_after_commit = Container._after_commit
+
+    def slow_after_commit(self, dead, report):  # type: ignore[no-untyped-def]
+        time.sleep(0.002)
+        real_after_commit(self, dead, report)
+
+    Container._after_commit = slow_after_commit  # type: ignore[method-assign]
+    _run_ops(LocalStore(root, durable=durable), _ops(seed, 10_000), done)
+
+
+def _observe(store: LocalStore) -> State:
+    return {n: (store.get_object("c", n) if store.has_object("c", n) else None) for n in ALL}
+
+
+def _check_after_crash(root: str, before: State, after: State, what: str) -> State:
+    """Reopen the store (recovery runs): every object is its old or its new version,
+    whole; every view agrees; and fsck finds nothing left to fix."""
+    from local_store_checks import assert_consistent
+
+    store = LocalStore(root, durable=False)
+    try:
+        state = _observe(store)
+        for n in state:
+            assert state[n] in (before[n], after[n]), f"{what}: {n} is neither old nor new"
+        assert_consistent(store, {n: b for n, b in state.items() if b is not None})
+        assert os.listdir(os.path.join(root, "c", "tmp")) == []
+        report = store.fsck()
+        assert (report.index_repaired, report.damaged, report.quarantined) == ([], [], []), what
+        assert (report.packs_removed, report.temp_removed, report.journals_replayed) == (0, 0, 0), what
+        return state
+    finally:
+        store.close()
+
+
+def _setup_pack_store(root: str) -> State:
+    """Half the names as files, half packed, the big one packed too (for now)."""
+    store = LocalStore(root, durable=False)
+    store.create_container("c")
+    state: State = {n: None for n in ALL}
+    for op in (("plain", 1, NAMES[:12]), ("many", 2, [*NAMES[12:], BIG])):
+        _run_ops(store, [op], multiprocessing.RawValue("i", 0))
+        state = _apply(state, op)
+    store.close()
+    return state
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_sigkill_during_pack_writes_and_commits(tmp_path: Path, durable: bool) -> None:
+    """Kill a writer of batched puts, single puts and deletes at random moments;
+    the writer after it carries on from whatever state it left."""
+    root = str(tmp_path / "acct")
+    state = _setup_pack_store(root)
+    rng = random.Random(99)
+    ctx = multiprocessing.get_context("fork")
+    outcomes: set[tuple[str, str]] = set()
+    for kill in range(20 if durable else 40):
+        done = ctx.RawValue("i", 0)
+        p = ctx.Process(target=_op_writer, args=(root, durable, kill + 1, done))
+        p.start()
+        deadline = time.monotonic() + 30
+        while done.value < kill % 4 and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        time.sleep(rng.uniform(0.0, 0.01))
+        os.kill(p.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        p.join(10)
+        assert p.exitcode == -signal.SIGKILL
+        ops = _ops(kill + 1, done.value + 1)
+        before = state
+        for op in ops[: done.value]:
+            before = _apply(before, op)
+        after = _apply(before, ops[done.value])
+        state = _check_after_crash(root, before, after, f"kill {kill} in {ops[-1]}")
+        kind = ops[done.value][0]
+        moved = [n for n in ALL if before[n] != after[n]]
+        outcomes.add((kind, "new" if all(state[n] == after[n] for n in moved) else
+                      "old" if all(state[n] == before[n] for n in moved) else "part"))
+    # Kills landed before and after batched commits, not only between operations.
+    assert ("many", "old") in outcomes and {("many", "new"), ("many", "part")} & outcomes
+
+
+def _die_at(point: str) -> None:
+    """In the child: make the next batched put die at ``point``."""
+    from sciswift.store import _local_container
+    from sciswift.store._local_container import Container
+
+    def die(*_args: Any, **_kwargs: Any) -> None:
+        os._exit(17)
+
+    if point == "pack half written":
+        real_write = _local_container.write_records
+
+        def half(fd, items):  # type: ignore[no-untyped-def]
+            real_write(fd, items[: len(items) // 2])
+            os._exit(17)
+
+        _local_container.write_records = half  # type: ignore[assignment]
+    elif point == "pack published":
+        real_publish = Container._publish
+
+        def publish_then_die(self, tmp, pack):  # type: ignore[no-untyped-def]
+            real_publish(self, tmp, pack)
+            os._exit(17)
+
+        Container._publish = publish_then_die  # type: ignore[method-assign]
+    elif point == "file renamed, not committed":
+        real_rename = Container._rename_into
+
+        def rename_then_die(self, tmp, final):  # type: ignore[no-untyped-def]
+            real_rename(self, tmp, final)
+            os._exit(17)
+
+        Container._rename_into = rename_then_die  # type: ignore[method-assign]
+    elif point == "committed, old files still there":
+        Container._after_commit = die  # type: ignore[method-assign]
+    elif point == "old files gone, dead pack still there":
+        Container._remove_pack = die  # type: ignore[method-assign]
+
+
+def _batch_dies(root: str, durable: bool, point: str, op: tuple[str, int, list[str]]) -> None:
+    import sciswift.store.local as local_module
+
+    local_module.PACK_MAX_OBJECT = _PACK_MAX  # type: ignore[misc]
+    store = LocalStore(root, durable=durable)
+    _die_at(point)
+    _run_ops(store, [op], multiprocessing.RawValue("i", 0))
+    os._exit(0)  # pragma: no cover - the op was meant to die
+
+
+@pytest.mark.parametrize("durable", [False, True])
+@pytest.mark.parametrize(
+    ("point", "committed"),
+    [
+        ("pack half written", False),
+        ("pack published", False),
+        ("file renamed, not committed", False),
+        ("committed, old files still there", True),
+        ("old files gone, dead pack still there", True),
+    ],
+)
+def test_kill_at_each_step_of_a_batched_put(tmp_path: Path, durable: bool, point: str, committed: bool) -> None:
+    """A batch over files (plain -> packed), packed objects (the old pack dies),
+    new names and one large object (a file of its own), killed at each step."""
+    root = str(tmp_path / "acct")
+    before = _setup_pack_store(root)
+    op = ("many", 3, [*NAMES[6:18], NEW, BIG])
+    if point == "old files gone, dead pack still there":
+        op = ("many", 3, [*NAMES[6:], NEW, BIG])  # every record of the old pack dies
+    after = _apply(before, op)
+    ctx = multiprocessing.get_context("fork")
+    p = ctx.Process(target=_batch_dies, args=(root, durable, point, op))
+    p.start()
+    p.join(30)
+    assert p.exitcode == 17
+    from sciswift.store._local_container import object_file_name
+
+    left = {n for n in ALL if os.path.exists(os.path.join(root, "c", "objects", object_file_name(n)))}
+    if point == "committed, old files still there":
+        assert left >= set(NAMES[6:12])  # replaced by packed versions, not yet removed
+    elif point == "old files gone, dead pack still there":
+        assert left == set(NAMES[:6]) | {BIG}
+        assert len(os.listdir(os.path.join(root, "c", "packs"))) == 2  # the old one is dead
+    state = _check_after_crash(root, before, after, point)
+    if committed:
+        assert state == after
+    elif point == "file renamed, not committed":
+        # The large object's file was in place: the file is the truth, as for any put.
+        assert state == {**before, BIG: after[BIG]}
+    else:
+        assert state == before

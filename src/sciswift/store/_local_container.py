@@ -458,7 +458,10 @@ class Container:
             try:
                 packed = self._read_file_info(self.pack_path(pack), name, deep, off or 0, length)
             except (FileNotFoundError, CorruptData) as e:
-                if report is not None:
+                found = self._find_in_pack(pack, name, deep) if isinstance(e, CorruptData) else None
+                if found is not None:
+                    packed, off, length = found
+                elif report is not None:
                     why = "its pack is missing" if isinstance(e, FileNotFoundError) else str(e)
                     report.damaged.append(f"{self.subject(name)} ({self.pack_path(pack)} at {off}): {why}")
         if plain is not None and (packed is None or plain.timestamp > packed.timestamp):
@@ -473,6 +476,27 @@ class Container:
         if pack is not None:
             self._freed.add(pack)
             self._packs_changed = True
+
+    def _find_in_pack(self, pack: int, name: str, deep: bool) -> tuple[ObjectInfo, int, int] | None:
+        """The newest valid record of ``name`` in ``pack`` found by walking it (for a
+        row whose offset is wrong), or None."""
+        path = self.pack_path(pack)
+        best: tuple[ObjectInfo, int, int] | None = None
+        try:
+            fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        try:
+            for off, length, info in scan_pack(fd, os.fstat(fd).st_size, path):
+                if info.name == name and (best is None or info.timestamp > best[0].timestamp):
+                    if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size, off) != info.etag:
+                        continue
+                    best = (info, off, length)
+        except CorruptData:
+            pass  # the records before a damaged one cannot be found
+        finally:
+            os.close(fd)
+        return best
 
     # ------------------------------------------------------------ reading
     def open_current(self, name: str) -> Opened:
@@ -593,6 +617,10 @@ class Container:
                             self.reconcile(conn, name)
                     yield conn
                     dead = unreferenced(conn, self._freed) if self._freed else []
+                    if dead:
+                        # Journaled (no fsync: only space is at stake) so that
+                        # recovery removes them if we die before we do.
+                        self._note(encode_entries((), dead))
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -708,12 +736,15 @@ class Container:
         with self._mutex:
             self._inflight += 1
         try:
-            write_all(fd, [data])
+            self._note(data)
             if self.durable:
                 os.fdatasync(fd)
         except BaseException:
             self.journal_end()
             raise
+
+    def _note(self, data: bytes) -> None:
+        write_all(self._journal(), [data])
         with self._mutex:
             self._journal_bytes += len(data)
 

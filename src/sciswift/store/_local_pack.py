@@ -79,10 +79,12 @@ def pack_file_name(pack_id: int) -> str:
 
 
 def plan_packs(
-    items: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]], limit: int = PACK_LIMIT
+    items: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]], limit: int | None = None
 ) -> list[list[tuple[str, ObjectInfo, bytes | memoryview, bytes]]]:
-    """Split ``(name, info, body, trailer)`` items into packs of about ``limit``
-    bytes (a pack holds at least one record, however large)."""
+    """Split ``(name, info, body, trailer)`` items into packs of at most ``limit``
+    bytes (default ``PACK_LIMIT``; a pack holds at least one record, however large)."""
+    if limit is None:
+        limit = PACK_LIMIT
     packs: list[list[tuple[str, ObjectInfo, bytes | memoryview, bytes]]] = []
     size = limit
     for item in items:

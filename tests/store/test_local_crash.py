@@ -238,7 +238,7 @@ def _die_at(point: str) -> None:
             os._exit(17)
 
         _local_container.write_records = half  # type: ignore[assignment]
-    elif point == "pack published":
+    elif point in ("pack published", "compaction: new pack published"):
         real_publish = Container._publish
 
         def publish_then_die(self, tmp, pack):  # type: ignore[no-untyped-def]
@@ -256,7 +256,7 @@ def _die_at(point: str) -> None:
         Container._rename_into = rename_then_die  # type: ignore[method-assign]
     elif point == "committed, old files still there":
         Container._after_commit = die  # type: ignore[method-assign]
-    elif point == "old files gone, dead pack still there":
+    elif point in ("old files gone, dead pack still there", "compaction: committed, old pack still there"):
         Container._remove_pack = die  # type: ignore[method-assign]
 
 
@@ -279,16 +279,22 @@ def _batch_dies(root: str, durable: bool, point: str, op: tuple[str, int, list[s
         ("file renamed, not committed", False),
         ("committed, old files still there", True),
         ("old files gone, dead pack still there", True),
+        ("compaction: new pack published", True),
+        ("compaction: committed, old pack still there", True),
     ],
 )
 def test_kill_at_each_step_of_a_batched_put(tmp_path: Path, durable: bool, point: str, committed: bool) -> None:
     """A batch over files (plain -> packed), packed objects (the old pack dies),
-    new names and one large object (a file of its own), killed at each step."""
+    new names and one large object (a file of its own), killed at each step; and
+    single puts over packed objects that leave their pack mostly dead, killed
+    while it is compacted (after the puts themselves are done)."""
     root = str(tmp_path / "acct")
     before = _setup_pack_store(root)
     op = ("many", 3, [*NAMES[6:18], NEW, BIG])
     if point == "old files gone, dead pack still there":
         op = ("many", 3, [*NAMES[6:], NEW, BIG])  # every record of the old pack dies
+    elif point.startswith("compaction"):
+        op = ("plain", 3, [NAMES[12], NAMES[13], BIG])  # BIG is most of the pack's bytes
     after = _apply(before, op)
     ctx = multiprocessing.get_context("fork")
     p = ctx.Process(target=_batch_dies, args=(root, durable, point, op))
@@ -303,6 +309,8 @@ def test_kill_at_each_step_of_a_batched_put(tmp_path: Path, durable: bool, point
     elif point == "old files gone, dead pack still there":
         assert left == set(NAMES[:6]) | {BIG}
         assert len(os.listdir(os.path.join(root, "c", "packs"))) == 2  # the old one is dead
+    elif point.startswith("compaction"):
+        assert len(os.listdir(os.path.join(root, "c", "packs"))) == 2  # old and new, one of them dead
     state = _check_after_crash(root, before, after, point)
     if committed:
         assert state == after

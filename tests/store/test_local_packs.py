@@ -358,3 +358,26 @@ def shutil_rmtree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path)
+
+
+def test_mostly_dead_packs_are_compacted(store: LocalStore) -> None:
+    items = {f"k{i}": bytes([i]) * 1000 for i in range(10)}
+    store.put_many("c", items)
+    [first] = packs(store)
+    size = (cdir(store) / "packs" / first).stat().st_size
+    reader = store.open_object("c", "k9")
+    for i in range(5):  # half the bytes still live: no compaction yet
+        store.put_object("c", f"k{i}", b"new")
+        items[f"k{i}"] = b"new"
+    assert packs(store) == [first]
+    store.delete_object("c", "k5")  # now less than half: rewritten
+    del items["k5"]
+    [second] = packs(store)
+    assert second != first
+    assert (cdir(store) / "packs" / second).stat().st_size == size * 4 // 10
+    assert_consistent(store, items)
+    with reader:  # opened before the compaction: still reads its record
+        assert reader.read() == bytes([9]) * 1000
+    store.delete_many("c", ["k6", "k7"])  # compacted again, then the last ones die
+    store.delete_many("c", ["k8", "k9"])
+    assert packs(store) == []

@@ -128,6 +128,8 @@ META_FILE = "container.json"
 INDEX_FILE = "index.sqlite"
 SUBDIRS = ("objects", "packs", "tmp", "journal")
 RECOVERY_INTERVAL = 10.0
+COMPACT_BELOW = 0.5
+"""A pack whose live records fill less than this fraction of it is rewritten."""
 # A journal is truncated once no write of its process is in flight and it has
 # grown past this many bytes (a dead writer's journal stays short to replay).
 _JOURNAL_TRUNCATE_AT = 64 << 10
@@ -519,22 +521,23 @@ class Container:
         path = self.object_path(name)
         file_row_seen = False
         missing_pack: tuple[int, int] | None = None
-        index_first = self._packed_bias > 0
+        try_file = self._packed_bias <= 0
         while True:
-            if not index_first:
-                try:
-                    fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
-                except FileNotFoundError:
-                    pass
-                else:
+            if try_file:
+                opened = _open_file(path)
+                if opened is not None:
                     self._packed_bias = max(self._packed_bias - 1, -_BIAS_LIMIT)
-                    st = os.fstat(fd)
-                    return Opened(fd, 0, st.st_size, ("f", st.st_ino, st.st_dev))
+                    return opened
             rows = self._lookup(LOCATE, (name,))
             if not rows or rows[0][0] is None:
-                if index_first:  # the object file decides
-                    index_first = False
-                    continue
+                if not try_file:  # the index was asked first: now the file decides
+                    try_file = True
+                    if rows:
+                        continue
+                    opened = _open_file(path)
+                    if opened is None:
+                        raise FileNotFoundError(path)
+                    return opened
                 if not rows or file_row_seen:
                     raise FileNotFoundError(path)
                 file_row_seen = True
@@ -553,22 +556,24 @@ class Container:
             self._packed_bias = min(self._packed_bias + 1, _BIAS_LIMIT)
             return Opened(fd, off, length, ("p", pack, off))
 
-    def open_packed(self, names: Sequence[str]) -> dict[str, Opened]:
-        """Open descriptors on the packed records of those of ``names`` whose
-        index rows point into a pack (one query for all; for ``get_many``). Names
-        without such a row, or whose pack has gone meanwhile, are left out."""
-        out: dict[str, Opened] = {}
+    def prefers_index(self) -> bool:
+        """True while most recent reads found packed objects (see ``open_current``)."""
+        return self._packed_bias > 0
+
+    def packed_rows(self, names: Sequence[str]) -> dict[int, list[tuple[str, int, int]]]:
+        """``{pack: [(name, offset, length), ...]}`` (in offset order) for those of
+        ``names`` whose index rows point into packs: one query for all."""
         with self.read_txn() as conn:
             found = locate_many(conn, names)
+        groups: dict[int, list[tuple[str, int, int]]] = {}
         for name, (pack, off, length) in found.items():
-            if pack is None:
-                continue
-            try:
-                fd, _st = self._pack_files.open(self.pack_path(pack))
-            except FileNotFoundError:
-                continue
-            out[name] = Opened(fd, off, length, ("p", pack, off))  # type: ignore[arg-type]
-        return out
+            if pack is not None:
+                groups.setdefault(pack, []).append((name, off, length))  # type: ignore[arg-type]
+        for records in groups.values():
+            records.sort(key=lambda r: r[1])
+        if groups:
+            self._packed_bias = min(self._packed_bias + 1, _BIAS_LIMIT)
+        return groups
 
     def locate(self, conn: sqlite3.Connection, name: str) -> Location | None:
         """Where the current version of ``name`` is (under the write lock), or None."""
@@ -586,7 +591,9 @@ class Container:
 
     # -------------------------------------------------------- transactions
     @contextmanager
-    def write_txn(self, report: FsckReport | None = None) -> Iterator[sqlite3.Connection]:
+    def write_txn(
+        self, report: FsckReport | None = None, shrunk: set[int] | None = None
+    ) -> Iterator[sqlite3.Connection]:
         """The container's write lock, as an index write transaction.
 
         Everything that renames or unlinks object files runs inside one, so the
@@ -595,7 +602,8 @@ class Container:
         fails, those names are reconciled from the disk at the next one. It may
         also queue work for after the commit (still under the lock): object files
         made stale by packing (``_stale``), packs whose rows it changed
-        (``_freed``: removed if no row points into them any more), and callbacks
+        (``_freed``: removed if no row points into them any more; those still
+        in use are added to ``shrunk``, candidates for compaction), and callbacks
         (``_on_commit``). ContainerGone if the container has been deleted.
         """
         with self._lock:
@@ -617,6 +625,8 @@ class Container:
                             self.reconcile(conn, name)
                     yield conn
                     dead = unreferenced(conn, self._freed) if self._freed else []
+                    if shrunk is not None:
+                        shrunk.update(self._freed.difference(dead))
                     if dead:
                         # Journaled (no fsync: only space is at stake) so that
                         # recovery removes them if we die before we do.
@@ -887,9 +897,10 @@ class Container:
         """
         packed = [(p.id, r) for p in packs for r in p.records]
         names = [n for n, _, _ in items] + [r.name for _, r in packed]
+        shrunk: set[int] = set()
         self.journal_begin(names, [p.id for p in packs])
         try:
-            with self.write_txn() as conn:
+            with self.write_txn(shrunk=shrunk) as conn:
                 if packs:
                     self._heal_dead_writers(conn)
                 if check is not None:
@@ -914,14 +925,16 @@ class Container:
                 fsync_dir(self.objects_dir)
         finally:
             self.journal_end()
+        self.compact(shrunk)
 
     def delete(self, names: Sequence[str]) -> list[bool]:
         """Remove the objects ``names``; for each, whether it existed."""
         existed: list[bool] = []
         unlinked = False
+        shrunk: set[int] = set()
         self.journal_begin(names)
         try:
-            with self.write_txn() as conn:
+            with self.write_txn(shrunk=shrunk) as conn:
                 before = locate_many(conn, names)
                 done: set[str] = set()
                 for name in names:
@@ -940,7 +953,65 @@ class Container:
                 fsync_dir(self.objects_dir)
         finally:
             self.journal_end()
+        self.compact(shrunk)
         return existed
+
+    def compact(self, packs: Iterable[int]) -> None:
+        """Rewrite each of ``packs`` whose live records fill less than
+        ``COMPACT_BELOW`` of it: the live records are copied, unchanged, into a
+        new pack, rows that still point at them are moved there in one
+        transaction, and the old pack dies (space is freed, and its dead records
+        can no longer come back in an index rebuild). Readers are as safe as
+        across any other collection: one that finds the old pack gone looks
+        the name up again. A pack that changed or went meanwhile is skipped."""
+        for pack in packs:
+            try:
+                self._compact_one(pack)
+            except (FileNotFoundError, ContainerGone):
+                continue
+
+    def _compact_one(self, pack: int) -> None:
+        live = self._lookup(
+            "SELECT name, pack_off, pack_len FROM objects WHERE pack = ? ORDER BY pack_off", (pack,)
+        )
+        if not live:
+            return
+        src = os.open(self.pack_path(pack), os.O_RDONLY | O_CLOEXEC)
+        try:
+            if sum(length for _, _, length in live) >= os.fstat(src).st_size * COMPACT_BELOW:
+                return
+            new = new_pack_id()
+            self.journal_begin((), [new])
+            try:
+                moves: list[tuple[int, int, str, int, int]] = []
+
+                def fill(fd: int) -> None:
+                    pos = 0
+                    for name, off, length in live:
+                        _copy_range(src, off, fd, pos, length)
+                        moves.append((new, pos, name, pack, off))
+                        pos += length
+
+                tmp = self._fill_temp(fill)
+                try:
+                    new = self._publish(tmp, new)
+                except BaseException:
+                    _unlink_quiet(tmp)
+                    raise
+                if self.durable:
+                    fsync_dir(self.packs_dir)
+                with self.write_txn() as conn:
+                    conn.executemany(
+                        "UPDATE objects SET pack = ?, pack_off = ? WHERE name = ? AND pack = ? AND pack_off = ?",
+                        [(new, *m[1:]) for m in moves],
+                    )
+                    # The old pack dies if every record moved; the new one if none did.
+                    self._freed.update((pack, new))
+                    self._packs_changed = True
+            finally:
+                self.journal_end()
+        finally:
+            os.close(src)
 
     # ------------------------------------------------------ container meta
     def read_meta(self) -> dict[str, Any]:
@@ -1205,27 +1276,42 @@ class Container:
         self._journal_fd = None
 
 
+def _open_file(path: str) -> Opened | None:
+    """The object file at ``path``, opened, or None if there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    st = os.fstat(fd)
+    return Opened(fd, 0, st.st_size, ("f", st.st_ino, st.st_dev))
+
+
 def _mark_committed(packs: Sequence[StagedPack]) -> None:
     for p in packs:
         p.committed = True
 
 
 def _copy_body(src_fd: int, src_base: int, fd: int, size: int, trailer: bytes) -> None:
+    _copy_range(src_fd, src_base, fd, 0, size)
+    os.pwrite(fd, trailer, size)
+
+
+def _copy_range(src_fd: int, src_off: int, fd: int, dst_off: int, size: int) -> None:
+    """Copy ``size`` bytes (in the kernel where the filesystem allows)."""
     pos = 0
     while pos < size:
         try:
-            n = os.copy_file_range(src_fd, fd, size - pos, src_base + pos, pos)
+            n = os.copy_file_range(src_fd, fd, size - pos, src_off + pos, dst_off + pos)
         except OSError as e:
             if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
                 raise
             n = 0
         if n == 0:  # not supported here, or the source is shorter than expected
-            block = os.pread(src_fd, min(8 << 20, size - pos), src_base + pos)
+            block = os.pread(src_fd, min(8 << 20, size - pos), src_off + pos)
             if not block:
                 raise CorruptData(f"object file shrank while being copied ({pos} of {size} bytes)")
-            n = os.pwrite(fd, block, pos)
+            n = os.pwrite(fd, block, dst_off + pos)
         pos += n
-    os.pwrite(fd, trailer, size)
 
 
 def _container_info(name: str, meta: dict[str, Any], count: int, used: int) -> ContainerInfo:

@@ -206,6 +206,16 @@ class PackFiles:
         if fd is not None:
             os.close(fd)
 
+    def sweep(self, under: str = "") -> None:
+        """Close the cached descriptors of packs that have been unlinked (by any
+        process), and of every pack whose path starts with ``under`` if given (a
+        container being deleted): they would keep disk space in use."""
+        with self._lock:
+            for path, fd in list(self._fds.items()):
+                if (under and path.startswith(under)) or os.fstat(fd).st_nlink == 0:
+                    del self._fds[path]
+                    os.close(fd)
+
     def close(self) -> None:
         with self._lock:
             fds, self._fds = list(self._fds.values()), OrderedDict()

@@ -278,6 +278,7 @@ class LocalStore(Store):
             if c.is_current() and c.pid == os.getpid():
                 if time.monotonic() - c.last_recovery > RECOVERY_INTERVAL:
                     c.recover()
+                    self._pack_files.sweep()
                 return c
             self._forget(container, c)
         path = self._container_path(container)
@@ -448,6 +449,7 @@ class LocalStore(Store):
         if c is not None:
             self._forget(container, c)
             c.close()
+        self._pack_files.sweep(under=path + os.sep)
         trash = os.path.join(self.root, f"{_TRASH_PREFIX}{uuid.uuid4().hex}")
         try:
             os.rename(path, trash)
@@ -650,44 +652,62 @@ class LocalStore(Store):
         self, container: str, names: Sequence[str], *, max_workers: int = 16
     ) -> dict[str, bytes]:
         # Sequential on purpose: a cached small read costs ~10 µs of system calls,
-        # less than handing it to a thread. Names without an object file are
-        # looked up in the index with one query for all.
+        # less than handing it to a thread. Packed objects are looked up with one
+        # query for all and read pack by pack (one descriptor each).
         out: dict[str, bytes] = {}
+        for name in names:
+            check_object_name(name)
         try:
             c = self._container(container)
         except NotFound:
             return out
-        misses: list[str] = []
+        if c.prefers_index():
+            left = self._get_packed(c, names, out)
+            rest = self._get_files(c, left, out)
+        else:
+            left = self._get_files(c, names, out)
+            rest = self._get_packed(c, left, out)
+        for name in rest:  # a race with a writer, or no such object: the careful way
+            try:
+                out[name] = self.get_object(container, name)
+            except NotFound:
+                pass
+        return out
+
+    def _get_files(self, c: Container, names: Sequence[str], out: dict[str, bytes]) -> list[str]:
+        """Read those of ``names`` that have object files into ``out``; the others."""
+        left = []
         for name in names:
-            check_object_name(name)
             try:
                 fd = os.open(c.object_path(name), os.O_RDONLY | O_CLOEXEC)
             except FileNotFoundError:
-                misses.append(name)
+                left.append(name)
                 continue
             try:
-                out[name] = _read_body(Opened(fd, 0, os.fstat(fd).st_size, ()), name, _subject(container, name))
+                out[name] = _read_body(Opened(fd, 0, os.fstat(fd).st_size, ()), name, c.subject(name))
             finally:
                 os.close(fd)
-        if not misses:
-            return out
+        return left
+
+    def _get_packed(self, c: Container, names: Sequence[str], out: dict[str, bytes]) -> list[str]:
+        """Read those of ``names`` whose rows point into packs into ``out``; the others."""
         try:
-            packed = c.open_packed(misses)
+            groups = c.packed_rows(names)
         except ContainerGone:
-            packed = {}
-        for name in misses:
-            op = packed.get(name)
-            if op is None:  # no row, a file's row (a race), or a pack gone meanwhile
-                try:
-                    out[name] = self.get_object(container, name)
-                except NotFound:
-                    pass
-                continue
+            return list(names)
+        left = set(names)
+        for pack, records in groups.items():
             try:
-                out[name] = _read_body(op, name, _subject(container, name))
+                fd, _st = self._pack_files.open(c.pack_path(pack))
+            except FileNotFoundError:
+                continue  # collected since the lookup: those names are read the careful way
+            try:
+                for name, off, length in records:
+                    out[name] = _read_body(Opened(fd, off, length, ()), name, c.subject(name))
+                    left.discard(name)
             finally:
-                os.close(op.fd)
-        return out
+                os.close(fd)
+        return [n for n in names if n in left]
 
     # ----------------------------------------------------------------- puts
     def _mode_check(self, container: str, mode: PutMode) -> Callable[[str, Location | None], None] | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import threading
+import traceback
 from pathlib import Path
 
 from local_store_checks import assert_consistent
@@ -62,7 +63,7 @@ def _worker(
                             raise
             store.delete_many("c", [f"batch/p{proc}/t{thread}/0/{k}" for k in range(20)])
         except BaseException as e:  # pragma: no cover - reported to the parent
-            errors.append(repr(e))
+            errors.append(f"{e!r} {getattr(e, 'sqlite_errorname', '')}\n{traceback.format_exc()}")
 
     writing = True
     valid = {k: {_body(p, t, k) for p in range(PROCESSES) for t in range(THREADS)} for k in range(SHARED)}

@@ -257,7 +257,7 @@ def _die_at(point: str) -> None:
     elif point == "committed, old files still there":
         Container._after_commit = die  # type: ignore[method-assign]
     elif point in ("old files gone, dead pack still there", "compaction: committed, old pack still there"):
-        Container._remove_pack = die  # type: ignore[method-assign]
+        Container.remove_pack = die  # type: ignore[method-assign]
 
 
 def _batch_dies(root: str, durable: bool, point: str, op: tuple[str, int, list[str]]) -> None:

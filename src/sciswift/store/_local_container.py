@@ -15,7 +15,7 @@ exists only while it is the object's current version.** So a reader opens the
 object file first and needs no SQL for plain objects; only when there is none
 does it look the name up in the index.
 
-Crash safety:
+How writes stay crash-safe (recovery itself: ``_local_recovery``):
 
 - Object files are the truth for plain objects; packed objects are live exactly
   while their index row points at their record. Packs are complete (and synced,
@@ -25,24 +25,22 @@ Crash safety:
   ``_local_journal``; held under ``flock`` for the writer's lifetime;
   fdatasync'd first when durable). The rename and the index update then happen
   inside one index write transaction. A writer killed between the two leaves
-  the index stale for the names in its journal only; the next process to open
-  the container (or any process, at most ``RECOVERY_INTERVAL`` seconds later,
-  or ``fsck``, or the next pack commit) finds the journal unlocked, takes the
-  write lock, and reconciles those names (``reconcile``: the newer of the
-  object file and the row's pack record wins; a missing one loses). It is
-  idempotent, so replaying entries that did commit is harmless. The dead
-  writer's packs that no row points into are removed.
+  the index stale for the names in its journal only, until recovery reconciles
+  them.
 - A put that packs a name whose current version is an object file (plain ->
   packed) must remove that file: it is unlinked *after* the index commit, still
   under the directory ``flock``, so no other writer can put a new file there in
   between. Killed before the commit: the old file and old row stand (the pack
-  is garbage). Killed after it: the row points at the new record and the old
-  file lingers, older than the record, until recovery removes it (readers,
-  which open the file first, see the old version until then).
+  is garbage, removed by recovery: its ID is in the journal). Killed after it:
+  the row points at the new record and the old file lingers, older than the
+  record, until recovery removes it (readers, which open the file first, see
+  the old version until then).
 - Packed -> plain (a single put over a packed object) is a plain rename plus a
   row update in one transaction; the pack record becomes dead. Packs with no
-  live record left are unlinked after the commit; one left over by a crash is
-  removed by recovery (it is in the dead writer's journal) or ``fsck``.
+  live record left are unlinked after the commit (their IDs journaled first,
+  so recovery finishes the job if the writer dies); mostly dead packs are
+  compacted (their live records copied to a new pack, rows moved in one
+  transaction).
 - The journal is also the redo log of durable stores for plain objects: their
   index commits are not fsync'd one by one (``synchronous=NORMAL``); the index
   files are fsync'd before journal entries are dropped (truncation, close,
@@ -50,16 +48,8 @@ Crash safety:
   from, so a durable store fsyncs the index after it, before the call returns
   and before any old file or pack it made dead is removed.
 - Temporary files are named ``tmp/<writer-id>.<n>``; those whose writer holds no
-  journal lock any more are orphans of a crashed writer and are removed by the
-  same recovery.
-
-What an index rebuild restores (the index lost or damaged, e.g. a power loss on a
-non-durable store): every object file, and for every other name the newest
-record found in any pack (by the timestamp in its metadata). Packs themselves
-record no deletions, so an object deleted (or overwritten by a file that was
-deleted since) comes back if a record of it survives in a pack that still holds
-a live record of another object; packs with no live record are removed as soon
-as they die, so an object whose pack died with it never comes back.
+  journal lock any more are orphans of a crashed writer and are removed by
+  recovery.
 """
 
 from __future__ import annotations
@@ -76,11 +66,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sciswift.errors import ContainerNotEmpty, CorruptData
-from sciswift.store._local_format import LAZY_ETAG, body_md5, read_info
+from sciswift.store import _local_recovery as recovery
 from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, write_all, write_json_atomic
 from sciswift.store._local_index import (
     DELETE,
@@ -93,23 +83,16 @@ from sciswift.store._local_index import (
     row_of,
     unreferenced,
 )
-from sciswift.store._local_journal import (
-    Entries,
-    encode_entries,
-    open_locked,
-    probe,
-    read_entries,
-    read_entries_at,
-)
+from sciswift.store._local_journal import encode_entries, open_locked
 from sciswift.store._local_pack import (
     PackedRecord,
     PackFiles,
     new_pack_id,
     pack_file_name,
     publish_pack,
-    scan_pack,
     write_records,
 )
+from sciswift.store._local_recovery import FsckReport
 from sciswift.store.types import ContainerInfo, ListingParams, ObjectInfo, Subdir
 
 __all__ = [
@@ -140,33 +123,6 @@ _BIAS_LIMIT = 8
 class ContainerGone(Exception):
     """The directory this handle was opened on has been deleted (and perhaps a new
     container of the same name created): reopen by name."""
-
-
-@dataclass
-class FsckReport:
-    """What ``fsck`` checked and repaired."""
-
-    containers: int = 0
-    objects: int = 0
-    index_repaired: list[str] = field(default_factory=list)
-    journals_replayed: int = 0
-    temp_removed: int = 0
-    quarantined: list[str] = field(default_factory=list)
-    #: packed records that failed their check (their rows were dropped; the pack
-    #: file stays while other records of it are live)
-    damaged: list[str] = field(default_factory=list)
-    #: pack files removed because no index row pointed into them any more
-    packs_removed: int = 0
-
-    def merge(self, other: FsckReport) -> None:
-        self.containers += other.containers
-        self.objects += other.objects
-        self.index_repaired += other.index_repaired
-        self.journals_replayed += other.journals_replayed
-        self.temp_removed += other.temp_removed
-        self.quarantined += other.quarantined
-        self.damaged += other.damaged
-        self.packs_removed += other.packs_removed
 
 
 @dataclass(frozen=True)
@@ -327,7 +283,7 @@ class Container:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     if ensure_schema(conn):
-                        self._fill_index(conn)
+                        recovery.fill_index(self, conn)
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
@@ -341,166 +297,6 @@ class Container:
             raise
         return conn
 
-    def _fill_index(self, conn: sqlite3.Connection, report: FsckReport | None = None) -> None:
-        """Index every object file and, for the other names, the newest pack record
-        (see the module docstring for what this can and cannot restore)."""
-        newest: dict[str, tuple[ObjectInfo, int, int, int]] = {}
-        for pack, path in self._list_packs():
-            try:
-                fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
-            except FileNotFoundError:
-                continue
-            try:
-                for off, length, info in scan_pack(fd, os.fstat(fd).st_size, path):
-                    have = newest.get(info.name)
-                    if have is None or info.timestamp > have[0].timestamp:
-                        newest[info.name] = (info, pack, off, length)
-            except CorruptData as e:
-                if report is not None:
-                    report.damaged.append(f"{path}: {e}")
-            finally:
-                os.close(fd)
-        rows = []
-        for path, info in self._scan_files(report):
-            packed = newest.pop(info.name, None)
-            if packed is not None and packed[0].timestamp > info.timestamp:
-                _unlink_quiet(path)  # an old version a crashed packer left behind
-                rows.append(row_of(*packed))
-            else:
-                rows.append(row_of(info))
-        rows += [row_of(*packed) for packed in newest.values()]
-        conn.executemany(UPSERT, rows)
-
-    def _list_packs(self) -> list[tuple[int, str]]:
-        try:
-            files = sorted(os.listdir(self.packs_dir))
-        except FileNotFoundError:
-            return []
-        out = []
-        for fname in files:
-            try:
-                pack = int(fname, 16)
-            except ValueError:
-                continue
-            if pack_file_name(pack) == fname:
-                out.append((pack, os.path.join(self.packs_dir, fname)))
-        return out
-
-    def _scan_files(self, report: FsckReport | None = None, deep: bool = False) -> Iterator[tuple[str, ObjectInfo]]:
-        """Every valid object file with its info; invalid ones are quarantined."""
-        try:
-            files = sorted(os.listdir(self.objects_dir))
-        except FileNotFoundError:
-            return
-        for fname in files:
-            path = os.path.join(self.objects_dir, fname)
-            if os.path.isdir(path):
-                continue
-            try:
-                info = self._read_file_info(path, None, deep)
-                if object_file_name(info.name) != fname:
-                    raise CorruptData(f"object file {path} holds {info.name!r}", path)
-            except FileNotFoundError:
-                continue
-            except CorruptData:
-                self._quarantine(path, report)
-                continue
-            if report is not None:
-                report.objects += 1
-            yield path, info
-
-    def _read_file_info(self, path: str, name: str | None, deep: bool = False, base: int = 0,
-                        length: int | None = None) -> ObjectInfo:
-        """The info of the record ``[base, base + length)`` of ``path`` (default: the
-        whole file), its body re-hashed against its ETag if ``deep``."""
-        fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
-        try:
-            subject = self.subject(name) if name is not None else path
-            if length is None:
-                length = os.fstat(fd).st_size
-            info = read_info(fd, length, name, subject, base)
-            if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size, base) != info.etag:
-                raise CorruptData(f"object {self.subject(info.name)} body does not match its ETag", path)
-            return info
-        finally:
-            os.close(fd)
-
-    def _quarantine(self, path: str, report: FsckReport | None) -> None:
-        os.makedirs(self.quarantine_dir, exist_ok=True)
-        dest = os.path.join(self.quarantine_dir, f"{os.path.basename(path)}.{uuid.uuid4().hex[:8]}")
-        try:
-            os.rename(path, dest)
-        except FileNotFoundError:
-            return
-        if report is not None:
-            report.quarantined.append(dest)
-
-    def reconcile(
-        self, conn: sqlite3.Connection, name: str, report: FsckReport | None = None, deep: bool = False
-    ) -> None:
-        """Make the index row of ``name`` match the disk (caller holds the write lock).
-
-        The object file, if valid, and the record the row points at, if valid,
-        are the candidates; the newer one (by metadata timestamp) wins, and an
-        object file that loses is removed (the old version a crashed packer left
-        behind: the invariant is that an object file is always current).
-        """
-        path = self.object_path(name)
-        plain: ObjectInfo | None = None
-        try:
-            plain = self._read_file_info(path, name, deep)
-        except FileNotFoundError:
-            pass
-        except CorruptData:
-            self._quarantine(path, report)
-        row = conn.execute(LOCATE, (name,)).fetchone()
-        pack, off, length = row if row is not None else (None, None, None)
-        packed: ObjectInfo | None = None
-        if pack is not None:
-            try:
-                packed = self._read_file_info(self.pack_path(pack), name, deep, off or 0, length)
-            except (FileNotFoundError, CorruptData) as e:
-                found = self._find_in_pack(pack, name, deep) if isinstance(e, CorruptData) else None
-                if found is not None:
-                    packed, off, length = found
-                elif report is not None:
-                    why = "its pack is missing" if isinstance(e, FileNotFoundError) else str(e)
-                    report.damaged.append(f"{self.subject(name)} ({self.pack_path(pack)} at {off}): {why}")
-        if plain is not None and (packed is None or plain.timestamp > packed.timestamp):
-            conn.execute(UPSERT, row_of(plain))
-        elif packed is not None:
-            if plain is not None:
-                _unlink_quiet(path)
-            conn.execute(UPSERT, row_of(packed, pack, off, length))
-            return
-        else:
-            conn.execute(DELETE, (name,))
-        if pack is not None:
-            self._freed.add(pack)
-            self._packs_changed = True
-
-    def _find_in_pack(self, pack: int, name: str, deep: bool) -> tuple[ObjectInfo, int, int] | None:
-        """The newest valid record of ``name`` in ``pack`` found by walking it (for a
-        row whose offset is wrong), or None."""
-        path = self.pack_path(pack)
-        best: tuple[ObjectInfo, int, int] | None = None
-        try:
-            fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
-        except FileNotFoundError:
-            return None
-        try:
-            for off, length, info in scan_pack(fd, os.fstat(fd).st_size, path):
-                if info.name == name and (best is None or info.timestamp > best[0].timestamp):
-                    if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size, off) != info.etag:
-                        continue
-                    best = (info, off, length)
-        except CorruptData:
-            pass  # the records before a damaged one cannot be found
-        finally:
-            os.close(fd)
-        return best
-
-    # ------------------------------------------------------------ reading
     def open_current(self, name: str) -> Opened:
         """An open descriptor (the caller closes it) on the current version of
         ``name``. FileNotFoundError if there is none; ContainerGone if this handle
@@ -622,7 +418,7 @@ class Container:
                     if self._dirty:
                         healed = list(self._dirty)
                         for name in healed:
-                            self.reconcile(conn, name)
+                            recovery.reconcile(self, conn, name)
                     yield conn
                     dead = unreferenced(conn, self._freed) if self._freed else []
                     if shrunk is not None:
@@ -652,7 +448,7 @@ class Container:
             if self.durable and (self._packs_changed or stale or dead):
                 # No file can redo a packed row: the commit goes to disk before the
                 # old versions it replaced do.
-                self._sync_index()
+                self.sync_index()
         except BaseException:
             self._dirty.update(stale)
             raise
@@ -666,9 +462,9 @@ class Container:
         if self.durable and stale:
             fsync_dir(self.objects_dir)
         for pack in dead:
-            self._remove_pack(pack, report)
+            self.remove_pack(pack, report)
 
-    def _remove_pack(self, pack: int, report: FsckReport | None) -> None:
+    def remove_pack(self, pack: int, report: FsckReport | None) -> None:
         path = self.pack_path(pack)
         self._pack_files.forget(path)
         if _unlink_quiet(path) and report is not None:
@@ -768,25 +564,31 @@ class Container:
                 and self._journal_bytes > _JOURNAL_TRUNCATE_AT
                 and self._journal_fd is not None
             ):
-                self._sync_index()
+                self.sync_index()
                 os.ftruncate(self._journal_fd, 0)
                 self._journal_bytes = 0
 
-    def _sync_index(self) -> None:
+    def sync_index(self) -> None:
         """Durable mode: put every committed index transaction on disk. Commits use
         ``synchronous=NORMAL`` (no fsync each), so this must run before journal
         entries that could redo them are dropped."""
         if not self.durable:
             return
-        for path in (self.index_path + "-wal", self.index_path):
-            try:
-                fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
-            except FileNotFoundError:
-                continue
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        # Only the WAL: committed transactions are there, or already checkpointed
+        # into the database file, which SQLite syncs at each checkpoint. The
+        # database file itself must never be opened here: closing any descriptor
+        # of a file drops every POSIX lock the process holds on it, SQLite's
+        # included, and another process could then reset the WAL under a reader
+        # of ours (seen: SQLITE_IOERR_SHORT_READ under concurrent durable writers).
+        # SQLite takes no locks on the WAL file.
+        try:
+            fd = os.open(self.index_path + "-wal", os.O_RDONLY | O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     # ------------------------------------------------------------- writing
     def new_temp(self) -> tuple[int, str]:
@@ -902,7 +704,7 @@ class Container:
         try:
             with self.write_txn(shrunk=shrunk) as conn:
                 if packs:
-                    self._heal_dead_writers(conn)
+                    recovery.heal_dead_writers(self, conn)
                 if check is not None:
                     for name, _, _ in items:
                         check(name, self.locate(conn, name))
@@ -1054,8 +856,8 @@ class Container:
             if count == 0:
                 # The files are the truth: an unindexed file (a crash we have not
                 # recovered yet) still makes the container non-empty.
-                for _path, info in self._scan_files():
-                    self.reconcile(conn, info.name)
+                for _path, info in recovery.scan_files(self):
+                    recovery.reconcile(self, conn, info.name)
                     count += 1
             if count:
                 raise ContainerNotEmpty(f"container {self.name!r} holds {count} objects", self.name)
@@ -1063,167 +865,18 @@ class Container:
 
     # ------------------------------------------------------------ recovery
     def recover(self, *, all_journals: bool = False, report: FsckReport | None = None) -> None:
-        """Replay the journals of dead writers, remove their temporary files and
-        the packs they created that no row points into.
-
-        With ``all_journals`` the names of live writers are re-checked too (what
-        fsck does; harmless since reconciling is idempotent; their packs are
-        left alone, they may be about to be committed).
-        """
-        self.last_recovery = time.monotonic()
-        # Temp files are listed before journals: a temp file's writer created its
-        # journal before it, so a live owner is always in the journal listing.
-        try:
-            temps = os.listdir(self.tmp_dir)
-            journals = os.listdir(self.journal_dir)
-        except FileNotFoundError:
-            return
-        live = {self.writer_id}
-        dead: list[tuple[str, int]] = []
-        names: set[str] = set()
-        dead_packs: set[int] = set()
-        for jid in journals:
-            path = os.path.join(self.journal_dir, jid)
-            if jid == self.writer_id:
-                if all_journals:
-                    names |= read_entries_at(path).names
-                continue
-            try:
-                fd = probe(path)
-            except FileNotFoundError:
-                continue
-            if fd is None:
-                live.add(jid)
-                if all_journals:
-                    names |= read_entries_at(path).names
-                continue
-            dead.append((jid, fd))
-            entries = read_entries(fd)
-            names |= entries.names
-            dead_packs |= entries.packs
-        try:
-            if names or dead_packs:
-                self._repair(names, report, dead_packs)
-                self._sync_index()
-            for jid, _fd in dead:
-                _unlink_quiet(os.path.join(self.journal_dir, jid))
-            if report is not None:
-                report.journals_replayed += len(dead)
-        finally:
-            for _jid, fd in dead:
-                os.close(fd)
-        for t in temps:
-            if t.partition(".")[0] not in live:
-                if _unlink_quiet(os.path.join(self.tmp_dir, t)) and report is not None:
-                    report.temp_removed += 1
-
-    def _heal_dead_writers(self, conn: sqlite3.Connection) -> None:
-        """Inside a write transaction about to pack names: reconcile the names of
-        dead writers' journals first, so an object file a crashed writer left
-        unindexed is not mistaken for absent (and left standing over the new
-        packed version). The journals themselves are left to ``recover``."""
-        try:
-            journals = os.listdir(self.journal_dir)
-        except FileNotFoundError:
-            return
-        for jid in journals:
-            if jid == self.writer_id:
-                continue
-            try:
-                fd = probe(os.path.join(self.journal_dir, jid))
-            except FileNotFoundError:
-                continue
-            if fd is None:
-                continue
-            try:
-                names = read_entries(fd).names
-            finally:
-                os.close(fd)
-            for name in sorted(names):
-                self.reconcile(conn, name)
-            self.last_recovery = 0.0  # the next use of this handle runs ``recover``
-
-    def _repair(
-        self, names: Iterable[str], report: FsckReport | None, packs: Iterable[int] = (), deep: bool = False
-    ) -> None:
-        """Reconcile ``names`` under the write lock, reporting rows that changed;
-        then remove those of ``packs`` (and of the packs rows pointed into before)
-        that no row points into."""
-        with self.write_txn(report) as conn:
-            for name in sorted(names):
-                before = conn.execute("SELECT * FROM objects WHERE name = ?", (name,)).fetchone()
-                self.reconcile(conn, name, report, deep)
-                after = conn.execute("SELECT * FROM objects WHERE name = ?", (name,)).fetchone()
-                if before != after and report is not None:
-                    report.index_repaired.append(self.subject(name))
-            self._freed.update(packs)
+        """Replay the journals of dead writers (``_local_recovery.recover``)."""
+        recovery.recover(self, all_journals=all_journals, report=report)
 
     def fsck(self, deep: bool = False) -> FsckReport:
-        """Recover journals, then compare every object file and every packed row
-        with the index and repair the index; remove packs no row points into.
-        ``deep`` also re-hashes every body against its ETag."""
-        report = FsckReport(containers=1)
-        self.recover(all_journals=True, report=report)
-        # Packs are listed before journals are read: a writer journals a pack
-        # before creating it, so an uncommitted pack found here is in a journal.
-        listed = self._list_packs()
-        in_flight = Entries()
-        try:
-            for jid in os.listdir(self.journal_dir):
-                in_flight.update(read_entries_at(os.path.join(self.journal_dir, jid)))
-        except FileNotFoundError:
-            pass
-        on_disk = {info.name: row_of(info) for _p, info in self._scan_files(report, deep)}
-        with self.read_txn() as conn:
-            indexed = {r[0]: tuple(r) for r in conn.execute("SELECT * FROM objects")}
-        suspects = {n for n, r in on_disk.items() if indexed.get(n) != r}
-        by_pack: dict[int, list[tuple[Any, ...]]] = {}
-        for name, row in indexed.items():
-            if row[6] is None:
-                if name not in on_disk:
-                    suspects.add(name)
-            else:
-                by_pack.setdefault(row[6], []).append(row)
-        for pack, rows in by_pack.items():
-            suspects |= self._check_pack_rows(pack, rows, report, deep)
-        if suspects:
-            self._repair(suspects, report, deep=deep)
-        with self.read_txn() as conn:
-            referenced = {r[0] for r in conn.execute("SELECT DISTINCT pack FROM objects WHERE pack IS NOT NULL")}
-        for pack, _path in listed:
-            if pack not in referenced and pack not in in_flight.packs:
-                self._remove_pack(pack, report)
-        stale_tmp = os.path.join(self.path, META_FILE + ".tmp")
-        _unlink_quiet(stale_tmp)
-        return report
+        """Check and repair this container (``_local_recovery.fsck``)."""
+        return recovery.fsck(self, deep)
 
-    def _check_pack_rows(
-        self, pack: int, rows: Sequence[tuple[Any, ...]], report: FsckReport, deep: bool
-    ) -> set[str]:
-        """Names among ``rows`` (pointing into ``pack``) whose record is missing,
-        damaged or not what the row says."""
-        path = self.pack_path(pack)
-        try:
-            fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
-        except FileNotFoundError:
-            return {row[0] for row in rows}
-        bad: set[str] = set()
-        try:
-            for row in rows:
-                name, off, length = row[0], row[7], row[8]
-                report.objects += 1
-                try:
-                    info = read_info(fd, length, name, self.subject(name), off)
-                    if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size, off) != info.etag:
-                        raise CorruptData(f"object {self.subject(name)} body does not match its ETag", path)
-                except CorruptData:
-                    bad.add(name)
-                    continue
-                if row_of(info, pack, off, length) != row:
-                    bad.add(name)
-        finally:
-            os.close(fd)
-        return bad
+    def release(self, *packs: int) -> None:
+        """Inside ``write_txn``: rows that pointed into ``packs`` changed (each is
+        removed after the commit if no row points into it any more)."""
+        self._freed.update(packs)
+        self._packs_changed = True
 
     # ------------------------------------------------------------- closing
     def try_close(self) -> bool:
@@ -1255,9 +908,10 @@ class Container:
             conn.close()
         self._wconn.close()
         os.close(self._dir_fd)
+        self._dir_fd = -1  # a later abandon_after_fork must not close the number again
         if fd is not None:
             if clean:
-                self._sync_index()
+                self.sync_index()
                 _unlink_quiet(os.path.join(self.journal_dir, self.writer_id))
             os.close(fd)
 
@@ -1268,12 +922,13 @@ class Container:
         descriptor does not release it)."""
         self._closed = True
         for fd in (self._journal_fd, self._dir_fd):
-            if fd is not None:
+            if fd is not None and fd >= 0:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
         self._journal_fd = None
+        self._dir_fd = -1
 
 
 def _open_file(path: str) -> Opened | None:

@@ -1,8 +1,9 @@
 """LocalStore: a Store in a directory on disk, the embedded default backend.
 
 One LocalStore is one account: its ``root`` directory. Containers are
-subdirectories of it; objects are files inside them, named by a hash of the object
-name (object names are arbitrary Swift names, never used as paths).
+subdirectories of it; an object is a file inside one, named by a hash of the
+object name (object names are arbitrary Swift names, never used as paths), or a
+record in a pack file shared by the small objects of one batched put.
 
 On-disk layout
 ==============
@@ -14,19 +15,31 @@ On-disk layout
       .sciswift-account.json       account metadata (only once post_account was called)
       CONTAINER/                   one directory per container, named as the container
         container.json             {"created": t, "metadata": {...}, "system": {...}}
-        index.sqlite (-wal, -shm)  SQLite index: listings and totals (derived data)
-        objects/HASH               one file per object (format below)
-        tmp/WRITER.N               bodies being written, renamed into objects/ at commit
+        index.sqlite (-wal, -shm)  SQLite index: listings, totals, where packed objects are
+        objects/HASH               one file per object stored on its own (format below)
+        packs/ID                   the small objects of one put_many, back to back
+        tmp/WRITER.N               files being written, renamed or linked into place
         journal/WRITER             intent journal of one live writer (see crash safety)
         quarantine/                files that failed a check, set aside by recovery/fsck
 
 - ``HASH`` is the 32-hex-digit BLAKE2b-128 of the object name's UTF-8 bytes, in one
   flat directory (filesystems index large directories; fan-out subdirectories cost
   a mkdir each). The name itself is stored inside the file and checked on every read.
-- An object file is the body, then the object's metadata as JSON, then a 16-byte
+- An object record is the body, then the object's metadata as JSON, then a 16-byte
   footer (magic, version, metadata length, CRC-32); see
-  ``sciswift.store._local_format``. Body and metadata are replaced together by one
-  ``rename``.
+  ``sciswift.store._local_format``. An object file is one record, so body and
+  metadata are replaced together by one ``rename``.
+- ``put_many`` (the HDF5 engine's chunk and metadata writes) stores objects up to
+  ``PACK_MAX_OBJECT`` (8 MiB) as records of pack files of up to ``PACK_LIMIT``
+  (64 MiB): one file creation per pack instead of one per object, which is the
+  dominant cost of a small put on ext4 (15-20 µs on a quiet filesystem, 200-900 µs
+  after many deletions nearby). Packs are written once and never changed; see
+  ``sciswift.store._local_pack``. Every other put (``put_object``, conditional
+  puts, POST, copies, the streaming writer) writes an object file.
+- Invariant: an object file exists only while it is the object's current
+  version. A read opens ``objects/HASH`` first (no SQL for plain objects), and only
+  when there is none asks the index where the record is; packs are read through
+  descriptors cached per store (``dup`` instead of ``open``).
 - A directory of ROOT is a container iff it holds ``container.json``. Names starting
   with ``.sciswift-`` are reserved for the store's own files in ROOT (new containers
   are assembled in ``.sciswift-new-*`` and renamed into place, deleted ones are
@@ -35,10 +48,13 @@ On-disk layout
   ever read or written.
 - ``index.sqlite`` (WAL mode, one per container as Swift keeps one database per
   container) has a table ``objects(name PRIMARY KEY, size, etag, timestamp,
-  content_type, meta)`` in BINARY collation (UTF-8 byte order, Swift's order) and a
-  one-row ``stats(object_count, bytes_used, deleted)`` kept by triggers. It can
-  always be rebuilt from the object files: a missing or damaged index is rebuilt
-  when the container is opened.
+  content_type, meta, pack, pack_off, pack_len)`` in BINARY collation (UTF-8 byte
+  order, Swift's order), an index on ``pack`` (reference counting of packs) and a
+  one-row ``stats(object_count, bytes_used, deleted)`` kept by triggers. A missing
+  or damaged index is rebuilt when the container is opened, from the object files
+  and the newest record of every other name found in the packs (what that can
+  and cannot restore: ``sciswift.store._local_container``). An index of schema
+  version 1 (before packs) gains the pack columns when opened.
 
 Atomicity and crash safety
 ==========================
@@ -46,27 +62,40 @@ Atomicity and crash safety
 - A put writes ``tmp/WRITER.N`` (MD5 computed in the same pass; fsync'd when
   ``durable``), then renames it over ``objects/HASH``: readers and a crash at any
   moment see the old object or the new one, whole. An open reader keeps its file, so
-  an overwrite or delete during a read does not disturb it.
-- The rename and the index update run inside one SQLite write transaction (the
-  container's write lock, shared by threads and processes). CREATE and IfMatch
-  check the current file inside it, so they are atomic against every writer.
-- Before renaming or unlinking, a writer appends the object name to its journal
-  ``journal/WRITER`` (held under ``flock`` while the writer lives). A writer killed
-  between the rename and the index commit leaves only those names' index rows
-  stale (a listing may show the old size/ETag, or miss or keep the object, while
-  GET and HEAD, which read the file, are already right). Whoever next opens the
-  container, any process still using it (it re-checks every
-  ``RECOVERY_INTERVAL`` seconds), or ``fsck``, sees the unlocked journal, re-reads
-  those files into the index, and removes the dead writer's temporary files.
-- ``durable=True`` (the server's setting): the temporary file, the journal entry
-  and the object directory are fsync'd before a put returns, so a completed put
-  survives power loss. Its index commit is not fsync'd by itself (the journal
-  entry can redo it; the index is fsync'd before journal entries are dropped),
-  which keeps every fsync outside the container's write lock.
+  an overwrite or delete during a read does not disturb it; the same holds for a
+  reader of a packed object, which holds the pack open.
+- A batched put writes its packs completely (fsync'd with their directory when
+  durable) before one index transaction points the rows at their records; a row
+  is the only thing that makes a pack record live. Objects it packs that had
+  files lose them right after that commit, still under the write lock. A pack
+  with no live record left is unlinked; one mostly dead is compacted.
+- File changes and their index update run inside one SQLite write transaction,
+  under the container's write lock (a thread lock, an ``flock`` on the container
+  directory, then SQLite's lock: shared by threads and processes). CREATE and
+  IfMatch check the current version inside it, so they are atomic against every
+  writer.
+- Before changing files or creating a pack, a writer appends the names (and pack
+  IDs) to its journal ``journal/WRITER`` (held under ``flock`` while the writer
+  lives). A writer killed mid-way leaves only those names' index rows stale (a
+  listing may show the old size/ETag, or miss or keep the object, while GET and
+  HEAD are already right, or, for a packer killed after its commit, still show
+  the old version). Whoever next opens the container, any process still using it
+  (it re-checks every ``RECOVERY_INTERVAL`` seconds), the next batched put, or
+  ``fsck``, sees the unlocked journal, reconciles those names (the newer of the
+  object file and the row's pack record wins) and removes the dead writer's
+  temporary files and unreferenced packs. After that, every object is its old
+  or its new version, never missing, never mixed.
+- ``durable=True`` (the server's setting): the temporary file or pack, the journal
+  entry and the directory are fsync'd before a put returns, so a completed put
+  survives power loss. The index commit of a plain put is not fsync'd by itself
+  (the journal entry can redo it from the file; the index is fsync'd before
+  journal entries are dropped), which keeps its fsyncs outside the container's
+  write lock; a commit that changes packed rows, which no file can redo, is
+  fsync'd before the call returns (and before the files it replaced go).
 - ``durable=False`` (local HDF5 files, like h5py itself): no fsync at all, still
-  atomic renames; ``sync()`` flushes everything written so far. After a power
-  loss (not a process crash) a non-durable store may lose recent writes, and a
-  damaged index is rebuilt from the files on open.
+  atomic renames and commits; ``sync()`` flushes everything written so far. After
+  a power loss (not a process crash) a non-durable store may lose recent writes,
+  and a damaged index is rebuilt from the files on open.
 """
 
 from __future__ import annotations

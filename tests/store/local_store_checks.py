@@ -60,3 +60,14 @@ def assert_consistent(s: LocalStore, expected: dict[str, bytes], container: str 
         assert (object_file_name(name) in files) == (pack is None), name
     assert files <= {object_file_name(n) for n in index}
     assert set(packs(s, container)) == {f"{p:016x}" for p, _, _ in index.values() if p is not None}
+
+
+def destroy_index(container_dir: Path, damage: str) -> None:
+    """Delete a container's index (``damage="delete"``), or replace it with garbage
+    (``"garbage"``)."""
+    for suffix in ("", "-wal", "-shm"):
+        p = container_dir / f"index.sqlite{suffix}"
+        if p.exists():
+            p.unlink()
+    if damage == "garbage":
+        (container_dir / "index.sqlite").write_bytes(b"this is not a database" * 200)

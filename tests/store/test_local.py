@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from local_store_checks import destroy_index
 
 from sciswift.errors import (
     AlreadyExists,
@@ -398,12 +399,7 @@ def test_lost_or_damaged_index_is_rebuilt(tmp_path: Path, damage: str) -> None:
     s.create_container("c")
     s.put_many("c", {f"k/{i}": b"v" * i for i in range(20)})
     s.close()
-    for suffix in ("", "-wal", "-shm"):
-        p = root / "c" / f"index.sqlite{suffix}"
-        if p.exists():
-            p.unlink()
-    if damage == "garbage":
-        (root / "c" / "index.sqlite").write_bytes(b"this is not a database" * 200)
+    destroy_index(root / "c", damage)
     s = LocalStore(root, durable=False)
     assert s.account_info().object_count == 20  # account totals open it properly
     assert len(s.list_objects("c")) == 20

@@ -39,9 +39,21 @@ def _writer(root: str, durable: bool, streamed: bool, start: int, commits: Any) 
             w.commit()
         else:
             store.put_object("c", "big", body, metadata={"version": str(i % len(bodies))})
-        with commits.get_lock():
-            commits.value += 1
+        commits.value += 1  # a RawValue: a lock held by a killed writer would never be freed
         i += 1
+
+
+def _kill_after(p: Any, done: Any, count: int, delay: float) -> None:
+    """Start ``p``, wait until it has counted ``count`` completed writes in
+    ``done``, then SIGKILL it ``delay`` seconds later (in the middle of the next)."""
+    p.start()
+    deadline = time.monotonic() + 30
+    while done.value < count and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    time.sleep(delay)
+    os.kill(p.pid, signal.SIGKILL)
+    p.join(10)
+    assert p.exitcode == -signal.SIGKILL
 
 
 @pytest.mark.parametrize("durable", [False, True])
@@ -58,17 +70,10 @@ def test_sigkill_mid_write_leaves_old_or_new(tmp_path: Path, durable: bool) -> N
     kills = 12 if durable else 25
     seen: set[str] = set()
     for i in range(kills):
-        commits = ctx.Value("i", 0)
-        p = ctx.Process(target=_writer, args=(root, durable, i % 2 == 1, i % 3, commits))
-        p.start()
+        commits = ctx.RawValue("i", 0)
         # Let 0, 1 or 2 writes complete, then kill at a random moment of the next.
-        deadline = time.monotonic() + 30
-        while commits.value < i % 3 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        time.sleep(rng.uniform(0.0, 0.03))
-        os.kill(p.pid, signal.SIGKILL)  # type: ignore[arg-type]
-        p.join(10)
-        assert p.exitcode == -signal.SIGKILL
+        _kill_after(ctx.Process(target=_writer, args=(root, durable, i % 2 == 1, i % 3, commits)),
+                    commits, i % 3, rng.uniform(0.0, 0.03))
 
         store = LocalStore(root, durable=False)
         head = store.head_object("c", "big")
@@ -199,15 +204,8 @@ def test_sigkill_during_pack_writes_and_commits(tmp_path: Path, durable: bool) -
     outcomes: set[tuple[str, str]] = set()
     for kill in range(20 if durable else 40):
         done = ctx.RawValue("i", 0)
-        p = ctx.Process(target=_op_writer, args=(root, durable, kill + 1, done))
-        p.start()
-        deadline = time.monotonic() + 30
-        while done.value < kill % 4 and time.monotonic() < deadline:
-            time.sleep(0.0005)
-        time.sleep(rng.uniform(0.0, 0.01))
-        os.kill(p.pid, signal.SIGKILL)  # type: ignore[arg-type]
-        p.join(10)
-        assert p.exitcode == -signal.SIGKILL
+        _kill_after(ctx.Process(target=_op_writer, args=(root, durable, kill + 1, done)),
+                    done, kill % 4, rng.uniform(0.0, 0.01))
         ops = _ops(kill + 1, done.value + 1)
         before = state
         for op in ops[: done.value]:
@@ -230,6 +228,13 @@ def _die_at(point: str) -> None:
     def die(*_args: Any, **_kwargs: Any) -> None:
         os._exit(17)
 
+    def then_die(real: Any) -> Any:
+        def call(*args: Any) -> None:
+            real(*args)
+            os._exit(17)
+
+        return call
+
     if point == "pack half written":
         real_write = _local_container.write_records
 
@@ -239,21 +244,9 @@ def _die_at(point: str) -> None:
 
         _local_container.write_records = half  # type: ignore[assignment]
     elif point in ("pack published", "compaction: new pack published"):
-        real_publish = Container._publish
-
-        def publish_then_die(self, tmp, pack):  # type: ignore[no-untyped-def]
-            real_publish(self, tmp, pack)
-            os._exit(17)
-
-        Container._publish = publish_then_die  # type: ignore[method-assign]
+        Container._publish = then_die(Container._publish)  # type: ignore[method-assign]
     elif point == "file renamed, not committed":
-        real_rename = Container._rename_into
-
-        def rename_then_die(self, tmp, final):  # type: ignore[no-untyped-def]
-            real_rename(self, tmp, final)
-            os._exit(17)
-
-        Container._rename_into = rename_then_die  # type: ignore[method-assign]
+        Container._rename_into = then_die(Container._rename_into)  # type: ignore[method-assign]
     elif point == "committed, old files still there":
         Container._after_commit = die  # type: ignore[method-assign]
     elif point in ("old files gone, dead pack still there", "compaction: committed, old pack still there"):

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from local_store_checks import assert_consistent, cdir, listed, md5, object_files, packs, rows
+from local_store_checks import assert_consistent, cdir, destroy_index, listed, md5, object_files, packs, rows
 
 import sciswift.store.local as local_module
 from sciswift.errors import AlreadyExists, CorruptData, NotFound, PreconditionFailed
@@ -299,12 +299,7 @@ def test_index_rebuild_with_packs(tmp_path: Path, damage: str) -> None:
     del expected["a/9"]
     assert_consistent(s, expected)
     s.close()
-    for suffix in ("", "-wal", "-shm"):
-        p = root / "c" / f"index.sqlite{suffix}"
-        if p.exists():
-            p.unlink()
-    if damage == "garbage":
-        (root / "c" / "index.sqlite").write_bytes(b"this is not a database" * 200)
+    destroy_index(root / "c", damage)
     s = LocalStore(root, durable=False)
     # The documented limit: a deleted object whose record sits in a pack that
     # still holds live records is restored by a rebuild.
@@ -381,3 +376,40 @@ def test_mostly_dead_packs_are_compacted(store: LocalStore) -> None:
     store.delete_many("c", ["k6", "k7"])  # compacted again, then the last ones die
     store.delete_many("c", ["k8", "k9"])
     assert packs(store) == []
+
+
+def test_durable_batched_put_syncs_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What power-loss safety rests on, observed call by call: the pack and its
+    directory reach the disk before the index commit points at it, and the commit
+    reaches the disk before the files it replaced are removed and before the call
+    returns."""
+    s = LocalStore(tmp_path / "acct", durable=True)
+    s.create_container("c")
+    s.put_object("c", "was-a-file", b"old")
+    events: list[tuple[str, str]] = []
+
+    def what(fd: int) -> str:
+        return os.path.relpath(os.readlink(f"/proc/self/fd/{fd}"), cdir(s))
+
+    def record(kind: str, real):  # type: ignore[no-untyped-def]
+        def call(*args):  # type: ignore[no-untyped-def]
+            target = what(args[0]) if isinstance(args[0], int) else os.path.relpath(args[-1], cdir(s))
+            events.append((kind, target))
+            return real(*args)
+
+        return call
+
+    monkeypatch.setattr(os, "fsync", record("fsync", os.fsync))
+    monkeypatch.setattr(os, "fdatasync", record("fdatasync", os.fdatasync))
+    monkeypatch.setattr(os, "link", record("link", os.link))
+    monkeypatch.setattr(os, "unlink", record("unlink", os.unlink))
+    s._container("c")._wconn.set_trace_callback(lambda sql: events.append(("sql", sql)) if sql == "COMMIT" else None)
+    s.put_many("c", {"was-a-file": b"new", "fresh": b"x"})
+    kinds = [f"{k} {t.split('/')[0]}" for k, t in events]
+    commit = kinds.index("sql COMMIT")
+    assert kinds.index("fsync tmp") < kinds.index("link packs") < kinds.index("fsync packs") < commit
+    assert kinds.index("fdatasync journal") < commit  # the names are journaled first
+    wal = kinds.index("fsync index.sqlite-wal")
+    assert commit < wal < kinds.index("unlink objects") < kinds.index("fsync objects")
+    assert kinds[-1] != "sql COMMIT", kinds
+    s.close()

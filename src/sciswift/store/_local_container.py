@@ -71,7 +71,14 @@ from typing import Any
 
 from sciswift.errors import ContainerNotEmpty, CorruptData
 from sciswift.store import _local_recovery as recovery
-from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, write_all, write_json_atomic
+from sciswift.store._local_fs import (
+    O_CLOEXEC,
+    fsync_dir,
+    read_json,
+    unlink_quiet,
+    write_all,
+    write_json_atomic,
+)
 from sciswift.store._local_index import (
     DELETE,
     LOCATE,
@@ -467,7 +474,7 @@ class Container:
     def remove_pack(self, pack: int, report: FsckReport | None) -> None:
         path = self.pack_path(pack)
         self._pack_files.forget(path)
-        if _unlink_quiet(path) and report is not None:
+        if unlink_quiet(path) and report is not None:
             report.packs_removed += 1
 
     def touch(self, name: str) -> None:
@@ -612,7 +619,7 @@ class Container:
                 os.fsync(fd)
         except BaseException:
             os.close(fd)
-            _unlink_quiet(path)
+            unlink_quiet(path)
             raise
         os.close(fd)
         return path
@@ -641,14 +648,14 @@ class Container:
                 try:
                     pack = self._publish(tmp, pack)
                 except BaseException:
-                    _unlink_quiet(tmp)
+                    unlink_quiet(tmp)
                     raise
                 staged.append(StagedPack(pack, self.pack_path(pack), records))
             if self.durable:
                 fsync_dir(self.packs_dir)
         except BaseException:
             for p in staged:
-                _unlink_quiet(p.path)
+                unlink_quiet(p.path)
             raise
         return staged
 
@@ -798,7 +805,7 @@ class Container:
                 try:
                     new = self._publish(tmp, new)
                 except BaseException:
-                    _unlink_quiet(tmp)
+                    unlink_quiet(tmp)
                     raise
                 if self.durable:
                     fsync_dir(self.packs_dir)
@@ -912,7 +919,7 @@ class Container:
         if fd is not None:
             if clean:
                 self.sync_index()
-                _unlink_quiet(os.path.join(self.journal_dir, self.writer_id))
+                unlink_quiet(os.path.join(self.journal_dir, self.writer_id))
             os.close(fd)
 
     def abandon_after_fork(self) -> None:
@@ -1008,11 +1015,3 @@ def create_index(path: str, durable: bool) -> None:
         conn.execute("COMMIT")
     finally:
         conn.close()
-
-
-def _unlink_quiet(path: str) -> bool:
-    try:
-        os.unlink(path)
-        return True
-    except FileNotFoundError:
-        return False

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["fsync_dir", "write_all", "write_json_atomic", "read_json", "syncfs", "O_CLOEXEC"]
+__all__ = ["fsync_dir", "write_all", "write_json_atomic", "read_json", "syncfs", "unlink_quiet", "O_CLOEXEC"]
 
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -22,6 +22,15 @@ def fsync_dir(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def unlink_quiet(path: str) -> bool:
+    """Unlink ``path``; False if it was not there."""
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
 
 
 def write_all(fd: int, buffers: Sequence[bytes | memoryview]) -> int:

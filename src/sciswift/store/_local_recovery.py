@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from sciswift.errors import CorruptData
 from sciswift.store._local_format import LAZY_ETAG, body_md5, read_info
-from sciswift.store._local_fs import O_CLOEXEC
+from sciswift.store._local_fs import O_CLOEXEC, unlink_quiet
 from sciswift.store._local_index import DELETE, LOCATE, UPSERT, row_of
 from sciswift.store._local_journal import Entries, probe, read_entries, read_entries_at
 from sciswift.store._local_pack import pack_file_name, scan_pack
@@ -106,7 +106,7 @@ def fill_index(c: Container, conn: sqlite3.Connection, report: FsckReport | None
     for path, info in scan_files(c, report):
         packed = newest.pop(info.name, None)
         if packed is not None and packed[0].timestamp > info.timestamp:
-            _unlink_quiet(path)  # an old version a crashed packer left behind
+            unlink_quiet(path)  # an old version a crashed packer left behind
             rows.append(row_of(*packed))
         else:
             rows.append(row_of(info))
@@ -216,7 +216,7 @@ def reconcile(c: Container, conn: sqlite3.Connection, name: str, report: FsckRep
         conn.execute(UPSERT, row_of(plain))
     elif packed is not None:
         if plain is not None:
-            _unlink_quiet(path)
+            unlink_quiet(path)
         conn.execute(UPSERT, row_of(packed, pack, off, length))
         return
     else:
@@ -291,7 +291,7 @@ def recover(c: Container, *, all_journals: bool = False, report: FsckReport | No
             repair(c, names, report, dead_packs)
             c.sync_index()
         for jid, _fd in dead:
-            _unlink_quiet(os.path.join(c.journal_dir, jid))
+            unlink_quiet(os.path.join(c.journal_dir, jid))
         if report is not None:
             report.journals_replayed += len(dead)
     finally:
@@ -299,7 +299,7 @@ def recover(c: Container, *, all_journals: bool = False, report: FsckReport | No
             os.close(fd)
     for t in temps:
         if t.partition(".")[0] not in live:
-            if _unlink_quiet(os.path.join(c.tmp_dir, t)) and report is not None:
+            if unlink_quiet(os.path.join(c.tmp_dir, t)) and report is not None:
                 report.temp_removed += 1
 
 
@@ -381,7 +381,7 @@ def fsck(c: Container, deep: bool = False) -> FsckReport:
         if pack not in referenced and pack not in in_flight.packs:
             c.remove_pack(pack, report)
     stale_tmp = c.meta_path + ".tmp"
-    _unlink_quiet(stale_tmp)
+    unlink_quiet(stale_tmp)
     return report
 
 
@@ -411,12 +411,3 @@ def check_pack_rows(c: Container, pack: int, rows: Sequence[tuple[Any, ...]], re
     finally:
         os.close(fd)
     return bad
-
-
-
-def _unlink_quiet(path: str) -> bool:
-    try:
-        os.unlink(path)
-        return True
-    except FileNotFoundError:
-        return False

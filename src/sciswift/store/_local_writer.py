@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sciswift.errors import ChecksumMismatch, InvalidInput
 from sciswift.store._local_container import Container, ContainerGone
 from sciswift.store._local_format import encode_trailer
-from sciswift.store._local_fs import write_all
+from sciswift.store._local_fs import unlink_quiet, write_all
 from sciswift.store.base import ObjectWriter
 from sciswift.store.types import ObjectInfo, PutMode
 
@@ -101,7 +101,7 @@ class LocalWriter(ObjectWriter):
                 os.fsync(fd)
         except BaseException:
             os.close(fd)
-            _remove(self._path)
+            unlink_quiet(self._path)
             raise
         os.close(fd)
         self._owner._commit(c, [(name, self._path, info)], self._check)
@@ -111,7 +111,7 @@ class LocalWriter(ObjectWriter):
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
-            _remove(self._path)
+            unlink_quiet(self._path)
 
     def __del__(self) -> None:
         if os.getpid() != self._pid:
@@ -120,10 +120,3 @@ class LocalWriter(ObjectWriter):
             self.abort()
         except Exception:
             pass
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -5,8 +5,11 @@
 - ``Array``: block reads and writes over the chunk grid, many chunks in flight.
 - ``ArrayMeta``, ``build_codecs``, ``describe``: array metadata, h5py filters ->
   Zarr codecs, numpy dtypes -> Zarr data types.
+
+Importing the engine applies ``sciswift.engine.malloc.tune()`` (see there why).
 """
 
+from sciswift.engine import malloc
 from sciswift.engine.array import Array, ChunkCache
 from sciswift.engine.chunks import guess_chunks
 from sciswift.engine.codecs import Pipeline, build_codecs
@@ -14,6 +17,8 @@ from sciswift.engine.dtypes import describe, dtype_to_spec, spec_to_dtype
 from sciswift.engine.hierarchy import Hierarchy, join, parent_of
 from sciswift.engine.kv import KV
 from sciswift.engine.metadata import RESERVED, ArrayMeta
+
+malloc.tune()
 
 __all__ = [
     "Array",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,8 @@ __all__ = ["Array", "ChunkCache"]
 # Indexing with a trailing Ellipsis keeps 0-d object arrays as views (``a[()]`` would
 # return the element itself, which cannot be assigned into).
 _E = (Ellipsis,)
+#: Chunk bodies a local bulk read holds at once (fetched together, then placed).
+_READ_GROUP_BYTES = 4 << 20
 
 
 class ChunkCache:
@@ -246,9 +248,29 @@ class Array:
         return math.prod(self.chunks) * max(self.dtype.itemsize, 1)
 
     def _read_batch(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool = True) -> None:
+        if self._local and len(todo) > 1:
+            # One index lookup and one open per pack for a group of chunks instead
+            # of both per chunk (4096x4096 float32 in 256x256 chunks: fetching all
+            # 256 measured 8.9 -> 5.8 ms). Groups bound the bodies held at once.
+            group = max(1, _READ_GROUP_BYTES // max(self.pipeline_chunk_bytes, 1))
+            for i in range(0, len(todo), group):
+                part = todo[i:i + group]
+                got = self.kv.get_many([key for key, _ in part])
+                self._place(part, got.get, out, keep)
+            return
+        self._place(todo, self.kv.get, out, keep)
+
+    def _place(
+        self,
+        todo: list[tuple[str, ChunkPiece]],
+        fetch: Callable[[str], bytes | None],
+        out: np.ndarray[Any, Any],
+        keep: bool,
+    ) -> None:
+        """Decode each chunk ``fetch`` gives (None: not stored) into its part of ``out``."""
         fill = self.fill_value
         for key, p in todo:
-            raw = self.kv.get(key)
+            raw = fetch(key)
             if raw is None:
                 if self.dtype.kind == "O":
                     region = out[p.outer + _E]

@@ -177,6 +177,12 @@ RESERVED_PREFIX = ".sciswift-"
 ACCOUNT_FILE = ".sciswift-account.json"
 _NEW_PREFIX = ".sciswift-new-"
 _TRASH_PREFIX = ".sciswift-trash-"
+# Swift allows 256-byte container names, most filesystems 255-byte file names:
+# a longer name gets the directory _LONG_PREFIX + sha256(name), and the name
+# itself is kept in _NAME_FILE inside (written once, at creation).
+_NAME_MAX = 255
+_LONG_PREFIX = ".sciswift-long-"
+_NAME_FILE = "container-name"
 # Open container handles kept per store; idle ones beyond this are closed.
 _MAX_OPEN_CONTAINERS = 256
 # An assembling directory older than this is a leftover of a crashed create.
@@ -298,7 +304,7 @@ class LocalStore(Store):
             raise InvalidName(
                 f"container name {container!r} is reserved (prefix {RESERVED_PREFIX!r})", container
             )
-        return os.path.join(self.root, container)
+        return os.path.join(self.root, _dir_name(container))
 
     def _container(self, container: str) -> Container:
         """The open handle of an existing container (NotFound otherwise)."""
@@ -347,7 +353,7 @@ class LocalStore(Store):
             )
         if not stat.S_ISDIR(st.st_mode) or not os.path.isfile(os.path.join(path, META_FILE)):
             raise _missing_container(container)
-        if os.path.realpath(path) != os.path.join(self._real_root, container):
+        if os.path.realpath(path) != os.path.join(self._real_root, _dir_name(container)):
             raise InvalidInput(f"container {container!r} resolves outside {self.root}", container)
 
     def _evict_locked(self, keep: str) -> None:
@@ -384,6 +390,11 @@ class LocalStore(Store):
         except FileNotFoundError:
             raise NotFound(f"LocalStore root {self.root} does not exist", self.root) from None
         for e in entries:
+            if e.name.startswith(_LONG_PREFIX):
+                long_name = _long_name(e.path, e.name)
+                if long_name is not None:
+                    names.append(long_name)
+                continue
             if e.name.startswith(RESERVED_PREFIX):
                 continue
             try:
@@ -448,6 +459,9 @@ class LocalStore(Store):
             meta = {"created": time.time(), "metadata": {}, "system": {}}
             merge_meta(meta["metadata"], metadata)  # type: ignore[arg-type]
             merge_meta(meta["system"], system)  # type: ignore[arg-type]
+            if os.path.basename(path) != container:
+                with open(os.path.join(staging, _NAME_FILE), "w", encoding="utf-8") as f:
+                    f.write(container)
             meta_path = os.path.join(staging, META_FILE)
             write_json_atomic(meta_path, meta_path + ".tmp", meta, self.durable)
             create_index(os.path.join(staging, INDEX_FILE), self.durable)
@@ -604,7 +618,7 @@ class LocalStore(Store):
         try:
             if container not in self._states:
                 try:
-                    return peek_info(container, os.path.join(self.root, container))
+                    return peek_info(container, self._container_path(container))
                 except (sqlite3.Error, ValueError, KeyError, TypeError):
                     pass  # an index that needs opening (damaged, old): open it properly
             return self.head_container(container)
@@ -1072,7 +1086,7 @@ class LocalStore(Store):
                 self._container(name)
             except NotFound:
                 # Flagged deleted but never moved away: its deleter died.
-                self._finish_delete(name, os.path.join(self.root, name))
+                self._finish_delete(name, self._container_path(name))
 
     def close(self) -> None:
         with self._states_lock:
@@ -1108,3 +1122,24 @@ def _read_body(op: Opened, name: str, subject: str, byte_range: ByteRange | None
     if len(data) != stop - start:
         raise CorruptData(f"object {subject} is shorter on disk than its metadata says", subject)
     return data
+
+
+def _dir_name(container: str) -> str:
+    """The directory (under the root) of the valid container name ``container``."""
+    raw = container.encode("utf-8")
+    if len(raw) <= _NAME_MAX:
+        return container
+    return _LONG_PREFIX + hashlib.sha256(raw).hexdigest()
+
+
+def _long_name(path: str, dir_name: str) -> str | None:
+    """The container name kept in the long-name directory ``path``; None if it is
+    not a complete container of ours (being made, or not ours at all)."""
+    try:
+        with open(os.path.join(path, _NAME_FILE), encoding="utf-8") as f:
+            name = f.read()
+        if _dir_name(check_container_name(name)) != dir_name or not os.path.isfile(os.path.join(path, META_FILE)):
+            return None
+    except (OSError, UnicodeDecodeError, InvalidInput):
+        return None
+    return name

@@ -159,6 +159,39 @@ class StoreTests:
             with pytest.raises(InvalidInput):
                 store.create_container(bad)
 
+    def test_longest_container_names(self, store: Store, container: str) -> None:
+        """Swift's limit is 256 UTF-8 bytes, one more than most filesystems allow
+        in a file name; names at the limit work like any other."""
+        tag = container[:20]
+        names = [f"{tag}-" + "c" * (256 - len(tag) - 1), f"{tag}-" + "é" * ((256 - len(tag) - 1) // 2)]
+        assert all(len(n.encode()) <= 256 for n in names) and len(names[0].encode()) == 256
+        try:
+            for n in names:
+                store.create_container(n, metadata={"Kind": "long"})
+                store.put_object(n, "obj", b"in a long container")
+            for n in names:
+                assert store.get_object(n, "obj") == b"in a long container"
+                assert store.head_container(n).metadata == {"kind": "long"}
+
+            def listed() -> None:
+                got = _names(store.list_containers(ListingParams(prefix=tag)))
+                assert [n for n in got if n in names] == sorted(names, key=lambda s: s.encode())
+
+            _eventually(store, listed)
+        finally:
+            for n in names:
+                try:
+                    store.delete_object(n, "obj")
+                except NotFound:
+                    pass
+                try:
+                    store.delete_container(n)
+                except NotFound:
+                    pass
+        for n in names:
+            with pytest.raises(NotFound):
+                store.head_container(n)
+
     # --------------------------------------------------------------- objects
     def test_put_get_head(self, store: Store, container: str) -> None:
         data = b"hello world" * 100

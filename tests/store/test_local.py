@@ -655,3 +655,27 @@ def test_missing_subdirectories_are_recreated(tmp_path: Path) -> None:
     w.write(b"2")
     w.commit()
     assert [o.name for o in s.list_objects("c")] == ["o", "w"]
+
+
+def test_durable_writer_starts_writeback_as_it_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sciswift.store import _local_writer
+
+    started: list[tuple[int, int]] = []
+    monkeypatch.setattr(_local_writer, "WRITEBACK_STEP", 1 << 20)
+    real = _local_writer.start_writeback
+    monkeypatch.setattr(
+        _local_writer, "start_writeback", lambda fd, off, n: (started.append((off, n)), real(fd, off, n))
+    )
+    s = LocalStore(tmp_path / "d", durable=True)
+    try:
+        s.create_container("c")
+        w = s.open_writer("c", "big")
+        body = os.urandom(1 << 19) * 7  # 3.5 MiB in 512 KiB writes
+        for i in range(0, len(body), 1 << 19):
+            w.write(body[i:i + (1 << 19)])
+        w.commit()
+        # Every started range follows the previous one; the tail is left to the fsync.
+        assert started == [(0, 1 << 20), (1 << 20, 1 << 20), (2 << 20, 1 << 20)]
+        assert s.get_object("c", "big") == body
+    finally:
+        s.close()

@@ -94,3 +94,24 @@ def syncfs(path: str) -> None:
             raise OSError(err, os.strerror(err), path)
     finally:
         os.close(fd)
+
+
+_SYNC_FILE_RANGE_WRITE = 2  # <fcntl.h>: start writeback, do not wait
+_sync_file_range: Any = None
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Start writing ``length`` bytes at ``offset`` of ``fd`` to disk without
+    waiting (Linux ``sync_file_range``; nothing elsewhere). A later fsync then
+    has less left to wait for: the disk works while the body still arrives."""
+    global _sync_file_range
+    if _sync_file_range is None:
+        try:
+            f = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).sync_file_range
+            f.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+            f.restype = ctypes.c_int
+            _sync_file_range = f
+        except (OSError, AttributeError):
+            _sync_file_range = False
+    if _sync_file_range:
+        _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)  # advisory: errors show at fsync

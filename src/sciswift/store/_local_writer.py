@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sciswift.errors import ChecksumMismatch, InvalidInput
 from sciswift.store._local_container import Container, ContainerGone
 from sciswift.store._local_format import encode_trailer
-from sciswift.store._local_fs import unlink_quiet, write_all
+from sciswift.store._local_fs import start_writeback, unlink_quiet, write_all
 from sciswift.store.base import ObjectWriter
 from sciswift.store.types import ObjectInfo, PutMode
 
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from sciswift.store.local import LocalStore
 
 __all__ = ["LocalWriter", "verify_etag", "lower_keys"]
+
+#: A durable writer starts the disk on every this many bytes as they arrive, so
+#: the fsync at commit waits for the last step only (16 MiB PUTs from 4 clients
+#: to `sciswift serve`: measured 630-690 -> 730-815 MB/s; 1 MiB steps the same,
+#: 8 MiB steps 700-760).
+WRITEBACK_STEP = 4 << 20
 
 
 def lower_keys(d: Mapping[str, str] | None) -> dict[str, str]:
@@ -62,6 +68,7 @@ class LocalWriter(ObjectWriter):
         self._etag = etag
         self._md5 = hashlib.md5()
         self.bytes_written = 0
+        self._flushed = 0  # bytes whose writeback has been started
         self._pid = os.getpid()
         try:
             self._fd: int | None
@@ -77,6 +84,9 @@ class LocalWriter(ObjectWriter):
         write_all(self._fd, [data])
         self._md5.update(data)
         self.bytes_written += len(data)
+        if self._c.durable and self.bytes_written - self._flushed >= WRITEBACK_STEP:
+            start_writeback(self._fd, self._flushed, self.bytes_written - self._flushed)
+            self._flushed = self.bytes_written
 
     def commit(self) -> ObjectInfo:
         fd = self._fd

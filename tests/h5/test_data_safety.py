@@ -162,3 +162,20 @@ def test_threads_creating_datasets_and_attributes(ss_name: Any) -> None:
         g = f["g"]
         assert len(g) == 64 and len(g.attrs) == 64
         assert all(g[f"d{i}"][3] == i and g[f"d{i}"].attrs["i"] == i and g.attrs[f"a{i}"] == i for i in range(64))
+
+
+def test_damaged_file_on_disk_names_dataset_and_chunk(tmp_path: Any) -> None:
+    """A LocalStore file cut short under us (chunks packed together at close):
+    the error says which dataset and which chunk."""
+    import os
+
+    path = str(tmp_path / "run.h5")
+    with h5py.File(path, "w") as f:
+        f.create_dataset("grp/d", data=np.arange(100_000.0), chunks=(10_000,))
+    packs = [os.path.join(dp, n) for dp, _, names in os.walk(path) if dp.endswith("packs") for n in names]
+    assert packs
+    for p in packs:
+        os.truncate(p, os.path.getsize(p) // 2)
+    with h5py.File(path, "r") as f, pytest.raises(CorruptData) as info:
+        f["grp/d"][:]
+    assert "dataset /grp/d" in str(info.value) and "grp/d/c/" in str(info.value)

@@ -248,6 +248,16 @@ class Array:
         return math.prod(self.chunks) * max(self.dtype.itemsize, 1)
 
     def _read_batch(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool = True) -> None:
+        try:
+            self._fetch_and_place(todo, out, keep)
+        except CorruptData as e:
+            if e.message.startswith("dataset "):
+                raise  # already says which dataset and chunk (a decoding failure)
+            # Damage the store found (a truncated or rewritten object file):
+            # say which dataset it breaks too.
+            raise CorruptData(f"dataset {self.describe()}: {e.message}", e.subject) from e
+
+    def _fetch_and_place(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:
         if self._local and len(todo) > 1:
             # One index lookup and one open per pack for a group of chunks instead
             # of both per chunk (4096x4096 float32 in 256x256 chunks: fetching all

@@ -129,7 +129,10 @@ def spec_to_dtype(spec: Any) -> np.dtype[Any]:
         cls = REF_CLASSES.get(spec["ref"], spec["ref"])
         return np.dtype("O", metadata={"ref": cls})
     if kind == "enum":
-        return np.dtype(spec["base"], metadata={"enum": dict(spec["values"])})
+        # HDF5 keeps enum members sorted by name (byte-wise, as strcmp), so h5py
+        # reports them in that order whatever order the program gave.
+        members = sorted(spec["values"].items(), key=lambda kv: kv[0].encode("utf-8"))
+        return np.dtype(spec["base"], metadata={"enum": dict(members)})
     if kind == "compound":
         names = [f[0] for f in spec["fields"]]
         formats = [spec_to_dtype(f[1]) for f in spec["fields"]]
@@ -196,9 +199,20 @@ def _plain_structured(dt: np.dtype[Any]) -> list[list[str]] | None:
     return fields
 
 
+def _has_enum(dt: np.dtype[Any]) -> bool:
+    if "enum" in _meta(dt):
+        return True
+    if dt.names:
+        return any(_has_enum(dt.fields[n][0]) for n in dt.names)
+    return dt.subdtype is not None and _has_enum(dt.subdtype[0])
+
+
 def describe(dt: np.dtype[Any]) -> DtypeInfo:
     """The Zarr layout of numpy dtype ``dt`` (see DtypeInfo)."""
     dt = np.dtype(dt)
+    if _has_enum(dt):
+        # The dtype as it reads back (enum members in HDF5's order), also before a reopen.
+        dt = spec_to_dtype(dtype_to_spec(dt))
     meta = _meta(dt)
     if "vlen" in meta and meta["vlen"] is str:
         return DtypeInfo(dt, "string", {"name": "vlen-utf8"}, None, "vlen-utf8")

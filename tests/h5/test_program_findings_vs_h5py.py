@@ -35,3 +35,25 @@ def test_enum_members_in_hdf5_order(both: Both) -> None:
     real, ours = both(run)
     assert real[0] == sorted(MEMBERS.items(), key=lambda kv: kv[0].encode())  # the premise
     assert ours == real
+
+
+def test_dataset_made_with_real_h5py_ref_dtype_takes_our_references(ss_name: Callable[[str], str]) -> None:
+    # Under the router a program's h5py.ref_dtype is the real h5py's (its class is
+    # h5py.h5r.Reference) while obj.ref gives sciswift references.
+    import h5py as real_h5py
+
+    import sciswift.h5py as sh5
+
+    with sh5.File(ss_name("refs.h5"), "w") as f:
+        target = f.create_dataset("t", data=[1, 2, 3])
+        index = f.create_dataset("index", shape=(2,), dtype=real_h5py.ref_dtype)
+        index[0] = target.ref
+        rois = f.create_dataset("rois", shape=(1,), dtype=real_h5py.regionref_dtype)
+        rois[0] = target.regionref[1:]
+        assert sh5.check_ref_dtype(index.dtype) is sh5.Reference
+        assert f[index[0]].name == "/t"
+    with sh5.File(ss_name("refs.h5"), "r") as f:
+        assert f[f["index"][0]].name == "/t"
+        assert not f["index"][1]
+        assert f["t"][f["rois"][0]].tolist() == [2, 3]
+

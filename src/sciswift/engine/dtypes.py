@@ -199,19 +199,23 @@ def _plain_structured(dt: np.dtype[Any]) -> list[list[str]] | None:
     return fields
 
 
-def _has_enum(dt: np.dtype[Any]) -> bool:
-    if "enum" in _meta(dt):
+def _reads_back_changed(dt: np.dtype[Any]) -> bool:
+    """True if ``dt`` holds an enum (members come back sorted) or a reference
+    (the class comes back as the one in REF_CLASSES, whichever the caller gave)."""
+    meta = _meta(dt)
+    if "enum" in meta or "ref" in meta:
         return True
     if dt.names:
-        return any(_has_enum(dt.fields[n][0]) for n in dt.names)
-    return dt.subdtype is not None and _has_enum(dt.subdtype[0])
+        return any(_reads_back_changed(dt.fields[n][0]) for n in dt.names)
+    return dt.subdtype is not None and _reads_back_changed(dt.subdtype[0])
 
 
 def describe(dt: np.dtype[Any]) -> DtypeInfo:
     """The Zarr layout of numpy dtype ``dt`` (see DtypeInfo)."""
     dt = np.dtype(dt)
-    if _has_enum(dt):
-        # The dtype as it reads back (enum members in HDF5's order), also before a reopen.
+    if _reads_back_changed(dt):
+        # The dtype as it reads back, also before a reopen: a program may create a
+        # dataset with another library's ref_dtype and then store our references.
         dt = spec_to_dtype(dtype_to_spec(dt))
     meta = _meta(dt)
     if "vlen" in meta and meta["vlen"] is str:

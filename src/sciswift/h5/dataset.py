@@ -376,6 +376,9 @@ class Dataset(HLObject):
                     raise ValueError("Field %s does not appear in this type." % n)
         sel = self._selection(args)
         out = sel.read(a.read, dtype)
+        if len(args) == 1 and isinstance(args[0], RegionReference) and sel.mask is None:
+            # h5py reads a region as its bounding shape: integer indexes stay as axes of 1.
+            out = np.asarray(out).reshape(sel.region_shape())
         if sel.scalar:
             out = out[()] if isinstance(out, np.ndarray) else out
         if names:

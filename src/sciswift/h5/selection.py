@@ -174,6 +174,8 @@ class Selection:
                 out.append(len(range(ax[1], ax[2], ax[3])))
             else:
                 out.append(int(ax[1].size))
+        if math.prod(out) == 0:  # HDF5 has no bounds for an empty selection: h5py says 0 on every axis
+            return tuple(0 for _ in out)
         return tuple(out)
 
     # --------------------------------------------------------------- reading

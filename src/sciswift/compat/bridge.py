@@ -77,6 +77,16 @@ class BridgeMeta(type):
             return issubclass(sub, cls._sides)
         return super().__subclasscheck__(sub)
 
+    def __eq__(cls, other: object) -> bool:
+        # ``f.get(name, getclass=True) == h5py.Dataset``: the class either side
+        # returns equals the stand-in (``is`` cannot be made to hold).
+        if _is_standin(cls) and isinstance(other, type) and other in cls._sides:
+            return True
+        return type.__eq__(cls, other) is True
+
+    def __hash__(cls) -> int:
+        return type.__hash__(cls)
+
     def __getattr__(cls, name: str) -> Any:
         real = type.__getattribute__(cls, "__dict__").get("_real")
         if real is None or name.startswith("__"):

@@ -1,0 +1,39 @@
+"""Classes a program gets back from h5py calls compare equal to the router's
+stand-ins (``f.get(name, getclass=True) == h5py.Dataset``), on both sides."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import h5py
+import pytest
+
+from sciswift.compat import MountTable, install, uninstall
+
+
+@pytest.fixture
+def mnt() -> Iterator[str]:
+    point = f"/sciswift-class-test/{uuid.uuid4().hex[:8]}"
+    install(MountTable.parse(f"{point}=memory://c{uuid.uuid4().hex[:8]}/files"))
+    try:
+        yield point
+    finally:
+        uninstall()
+
+
+@pytest.mark.parametrize("where", ["mounted", "local"])
+def test_getclass_results_equal_the_standins(mnt: str, tmp_path: Path, where: str) -> None:
+    path = f"{mnt}/c.h5" if where == "mounted" else str(tmp_path / "c.h5")
+    with h5py.File(path, "w") as f:
+        f.create_group("g")
+        f["d"] = [1, 2]
+        f["s"] = h5py.SoftLink("/d")
+        group_cls, dset_cls = f.get("g", getclass=True), f.get("d", getclass=True)
+        assert group_cls == h5py.Group and h5py.Group == group_cls
+        assert dset_cls == h5py.Dataset and dset_cls != h5py.Group
+        assert dset_cls in (h5py.Group, h5py.Dataset)
+        assert f.get("s", getclass=True, getlink=True) == h5py.SoftLink
+    assert h5py.Group == h5py.Group and h5py.Group != h5py.Dataset
+    assert h5py.Group != object and len({h5py.Group, h5py.Group}) == 1

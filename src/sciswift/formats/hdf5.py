@@ -7,15 +7,27 @@ name). Named datatypes are not members of the tree.
 Reading data:
 
 - **Chunked datasets** whose filters are ones numcodecs can undo (deflate, shuffle,
-  fletcher32, in any order, with per-chunk filter masks) are read *directly*: the
+  fletcher32, blosc, in any order, with per-chunk filter masks) are read *directly*: the
   chunk index says where each chunk lies, the chunks a selection touches are fetched
   with coalesced byte-range GETs, and decoded with numcodecs. HDF5's deflate chunks
-  are zlib streams (``numcodecs.Zlib``), not gzip.
+  are zlib streams (``numcodecs.Zlib``), not gzip. The blosc filter (32001, PyTables'
+  usual compressor) stores each chunk as one self-describing blosc buffer, which
+  ``numcodecs.Blosc`` decodes, so blosc files read without an HDF5 plugin.
 - **Contiguous datasets** are raw C-order bytes at one offset: read by byte ranges
   like a ``.npy``.
 - Everything else (other filters such as lzf/szip/scale-offset, vlen and reference
   types, compact layout, external raw storage) is read by h5py itself through the
-  same RangedFile, which is correct but fetches whatever HDF5 asks for.
+  same RangedFile, which is correct but fetches whatever HDF5 asks for. If the
+  ``hdf5plugin`` package is installed it is imported, so h5py decodes its filters
+  (blosc2, zstd, lz4, bzip2 ...). A dataset whose filter h5py has no decoder for
+  (e.g. PyTables' lzo) raises ``NotSupported`` naming the dataset and the filter.
+
+What h5py itself cannot present stays a member of its group, and only using it
+fails: a datatype with no NumPy equivalent (HDF5 time types, 128-bit IEEE floats)
+raises ``NotSupported`` from ``dtype`` and ``read``; a dataset created without a
+defined fill value (h5py raises on ``.fillvalue``) reads normally and reports a
+zero fill value. The chunk index leaves out datasets it cannot walk, so one damaged
+dataset does not hide the rest of the file; reading that dataset is ``CorruptData``.
 
 The chunk index: built once per version of the object with ``DatasetID.chunk_iter``
 (one B-tree walk per dataset; calling ``get_chunk_info(i)`` per chunk is quadratic
@@ -27,6 +39,8 @@ refuse the write (read-only) just keep it in memory.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import io
 import json
 import logging
@@ -53,8 +67,8 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 INDEX_SUFFIX = ".sciswift-index"
 INDEX_VERSION = 1
 # HDF5 filter ids numcodecs can undo.
-H5Z_DEFLATE, H5Z_SHUFFLE, H5Z_FLETCHER32 = 1, 2, 3
-DIRECT_FILTERS = {H5Z_DEFLATE, H5Z_SHUFFLE, H5Z_FLETCHER32}
+H5Z_DEFLATE, H5Z_SHUFFLE, H5Z_FLETCHER32, H5Z_BLOSC = 1, 2, 3, 32001
+DIRECT_FILTERS = {H5Z_DEFLATE, H5Z_SHUFFLE, H5Z_FLETCHER32, H5Z_BLOSC}
 # Above this many grid cells a dense chunk -> row table costs too much memory; such
 # datasets are read by h5py.
 MAX_GRID_CELLS = 1 << 24
@@ -151,15 +165,47 @@ def chunk_table(dsid: Any) -> ChunkTable:
     )
 
 
+def numpy_dtype(ds: Any) -> np.dtype[Any] | None:
+    """The dataset's dtype as h5py gives it, or None when h5py has no NumPy
+    equivalent for its HDF5 datatype (time types, 128-bit IEEE floats ...)."""
+    try:
+        return ds.dtype  # type: ignore[no-any-return]
+    except (TypeError, ValueError):
+        return None
+
+
+def fill_value(ds: Any) -> Any:
+    """The dataset's fill value; zero of its dtype when the file leaves it undefined
+    (h5py raises on ``.fillvalue`` then, but reads the data)."""
+    try:
+        return ds.fillvalue
+    except (OSError, RuntimeError):
+        return np.zeros((), ds.dtype)[()]
+
+
+def missing_filter(ds: Any) -> tuple[int, str] | None:
+    """``(id, name)`` of the first filter of the dataset that h5py cannot decode
+    here (no built-in and no plugin loaded), or None."""
+    import h5py
+
+    dcpl = ds.id.get_create_plist()
+    for i in range(dcpl.get_nfilters()):
+        code, _flags, _cd, name = dcpl.get_filter(i)
+        if not h5py.h5z.filter_avail(code):
+            return code, name.decode("ascii", "replace") or "unnamed"
+    return None
+
+
 def direct_pipeline(ds: Any) -> list[tuple[int, tuple[int, ...]]] | None:
     """The filter pipeline ``[(filter id, cd_values)]`` of a chunked dataset if every
     filter is one numcodecs undoes and its type is plain fixed-size data; else None."""
     import h5py
 
     dcpl = ds.id.get_create_plist()
-    if dcpl.get_layout() != h5py.h5d.CHUNKED or ds.dtype.hasobject or ds.dtype.kind == "O":
+    dtype = numpy_dtype(ds)
+    if dcpl.get_layout() != h5py.h5d.CHUNKED or dtype is None or dtype.hasobject or dtype.kind == "O":
         return None
-    if ds.id.get_type().get_size() != ds.dtype.itemsize:
+    if ds.id.get_type().get_size() != dtype.itemsize:
         return None
     pipeline = []
     for i in range(dcpl.get_nfilters()):
@@ -177,8 +223,15 @@ def build_index(f: Any) -> ChunkIndex:
     tables: dict[str, ChunkTable] = {}
 
     def visit(path: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset) and direct_pipeline(obj) is not None:
-            tables["/" + path] = chunk_table(obj.id)
+        if not isinstance(obj, h5py.Dataset):
+            return
+        try:
+            if direct_pipeline(obj) is not None:
+                tables["/" + path] = chunk_table(obj.id)
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            # Left out of the index: reading this dataset walks its chunks again and
+            # reports the damage under its own name; the rest of the file stays readable.
+            log.warning("/%s: chunk index not built: %s", path, exc)
 
     f.visititems(visit)
     return ChunkIndex(tables)
@@ -201,6 +254,8 @@ def decode_chunk(
             data = numcodecs.Shuffle(elementsize=cd[0] if cd else itemsize).decode(data)
         elif code == H5Z_FLETCHER32:
             data = numcodecs.Fletcher32().decode(data)
+        elif code == H5Z_BLOSC:
+            data = numcodecs.Blosc().decode(data)
     return bytes(data) if not isinstance(data, bytes) else data
 
 
@@ -305,7 +360,7 @@ class H5Dataset(ArrayNode):
         self._ds = ds
         self._ctx = ctx
         self._shape = tuple(ds.shape) if ds.shape is not None else ()
-        self._dtype = ds.dtype
+        self._dtype = numpy_dtype(ds)
         self._attrs: dict[str, Any] | None = None
         self._reader: Callable[[tuple[slice, ...]], np.ndarray[Any, Any]] | None = None
 
@@ -326,6 +381,12 @@ class H5Dataset(ArrayNode):
 
     @property
     def dtype(self) -> np.dtype[Any]:
+        if self._dtype is None:
+            raise NotSupported(
+                f"{self._ctx.display}:{self._ds.name}: its {self._ctx.label} datatype "
+                f"({_type_class_name(self._ds)}) has no NumPy equivalent, so h5py cannot read it either",
+                self._ctx.display,
+            )
         return self._dtype
 
     @property
@@ -334,7 +395,7 @@ class H5Dataset(ArrayNode):
 
     @property
     def fillvalue(self) -> Any:
-        return self._ds.fillvalue
+        return fill_value(self._ds) if self._dtype is not None else None
 
     @property
     def compression(self) -> str | None:
@@ -349,10 +410,11 @@ class H5Dataset(ArrayNode):
 
     def read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         want = selection_shape(selection)
+        dtype = self.dtype  # raises for a datatype h5py cannot present
         if self._ds.shape is None:  # a null dataspace holds nothing
             raise NotSupported(f"{self._ds.name} has no dataspace (h5py.Empty); it has no data to read")
         if math.prod(want) == 0:
-            return np.empty(want, self._dtype)
+            return np.empty(want, dtype)
         reader = self._choose_reader()
         with as_corrupt(f"{self._ctx.display}:{self._ds.name}", self._ctx.label):
             return reader(selection)
@@ -379,6 +441,10 @@ class H5Dataset(ArrayNode):
                     if grid is not None:
                         self._path = "chunks"
                         self._reader = _ChunkReader(ds, table, grid, pipeline, self._ctx)
+                if self._path == "h5py":
+                    missing = missing_filter(ds)
+                    if missing is not None:
+                        self._reader = self._filter_unavailable(*missing)
             elif (
                 layout == h5py.h5d.CONTIGUOUS
                 and not ds.dtype.hasobject
@@ -394,11 +460,32 @@ class H5Dataset(ArrayNode):
                     self._reader = ranged_array_reader(self._ctx.source, offset, self._shape, ds.dtype, False)
         return self._reader
 
+    def _filter_unavailable(self, code: int, name: str) -> Callable[[tuple[slice, ...]], np.ndarray[Any, Any]]:
+        message = (
+            f"{self._ctx.display}:{self._ds.name} is compressed with {self._ctx.label} filter {code} ({name}), "
+            "which h5py cannot decode here (the hdf5plugin package adds many third-party filters)"
+        )
+
+        def refuse(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
+            raise NotSupported(message, self._ctx.display)
+
+        return refuse
+
     def _read_h5py(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         return np.asarray(self._ds[selection] if selection else self._ds[()])
 
     def _read_fill(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
-        return np.full(selection_shape(selection), self._ds.fillvalue, dtype=self._dtype)
+        return np.full(selection_shape(selection), fill_value(self._ds), dtype=self._dtype)
+
+
+def _type_class_name(ds: Any) -> str:
+    """HDF5's name of the dataset's type class, for messages (e.g. ``H5T_TIME``)."""
+    import h5py
+
+    cls = ds.id.get_type().get_class()
+    names = {getattr(h5py.h5t, n): n for n in dir(h5py.h5t) if n.isupper() and n in (
+        "INTEGER", "FLOAT", "TIME", "STRING", "BITFIELD", "OPAQUE", "COMPOUND", "REFERENCE", "ENUM", "VLEN", "ARRAY")}
+    return f"H5T_{names.get(cls, cls)}"
 
 
 class _ChunkReader:
@@ -415,7 +502,7 @@ class _ChunkReader:
         self.shape = tuple(ds.shape)
         self.chunks = tuple(ds.chunks)
         self.dtype = ds.dtype
-        self.fill = ds.fillvalue
+        self.fill = fill_value(ds)
         self.table = table
         self.grid = grid
         self.pipeline = pipeline
@@ -491,6 +578,20 @@ def _product(per_dim: list[list[Any]]) -> Any:
     return itertools.product(*per_dim)
 
 
+@functools.cache
+def _load_filter_plugins() -> bool:
+    """Import hdf5plugin if it is installed (it registers its filters with the HDF5
+    library h5py uses); whether it was. Once per process."""
+    if importlib.util.find_spec("hdf5plugin") is None:
+        return False
+    try:
+        import hdf5plugin  # noqa: F401
+    except (ImportError, OSError) as exc:
+        log.warning("hdf5plugin is installed but cannot be loaded: %s", exc)
+        return False
+    return True
+
+
 def has_hdf5_signature(head: bytes) -> bool:
     """HDF5's signature sits at 0, 512, 1024, 2048 ... (after a user block)."""
     return any(head[off : off + 8] == HDF5_SIGNATURE for off in (0, 512, 1024, 2048) if off < len(head))
@@ -527,6 +628,7 @@ class HDF5Plugin(FormatPlugin):
     def _open_h5py(self, source: RangedFile, display: str) -> Any:
         import h5py
 
+        _load_filter_plugins()
         with as_corrupt(display, self.label, "open"):
             # HDF5 metadata reads are small and scattered: the RangedFile's cache and
             # read-ahead serve them; h5py's own page buffer would only add a copy.

@@ -77,3 +77,24 @@ def test_region_reference_reads_keep_every_axis(both: Both) -> None:
     real, ours = both(run)
     assert real[1][0] == (2, 1)  # the premise: an integer index stays as an axis of 1
     assert ours == real
+
+
+def test_copy_onto_an_existing_name_is_a_runtime_error(both: Both) -> None:
+    def run(h5py: Any, path: str) -> list[str]:
+        out = []
+        with h5py.File(path, "w") as f:
+            f["raw/a"] = [1, 2]
+            f.create_group("processed")
+            f["processed/a"] = [0]
+            f["processed/link"] = h5py.SoftLink("/nowhere")
+            for dest, name in (("processed", None), (f["processed"], None), (f["processed"], "link")):
+                try:
+                    f.copy("raw/a", dest, name=name)
+                except Exception as e:  # noqa: BLE001 - the class is the result
+                    out.append(type(e).__name__)
+            out.append(str(f["processed/a"][...].tolist()))
+        return out
+
+    real, ours = both(run)
+    assert real == ["RuntimeError", "RuntimeError", "RuntimeError", "[0]"]
+    assert ours == real

@@ -47,6 +47,9 @@ def copy_object(group: Any, source: Any, dest: Any, name: Any, *, shallow: bool 
     else:
         dest_group = group
         dest_name = dest
+    if dest_group.get(dest_name, getlink=True) is not None:
+        # HDF5's H5Ocopy error, which h5py passes on as RuntimeError
+        raise RuntimeError("Unable to synchronously copy object (destination object already exists)")
     copier = _Copier(shallow, expand_soft, expand_external, expand_refs, without_attrs)
     copier.copy(src, dest_group, dest_name, top=True)
     if expand_refs:

@@ -1,0 +1,59 @@
+"""h5py programs written without looking at sciswift's implementation (scientists'
+styles: loggers, catalogs, references, scales, copies, errors ...), each run as
+``python prog.py DIR/data.h5 LOCALDIR`` with plain h5py on a local file and,
+unmodified, through ``sciswift run --mount DIR=URL``: the printed digests must be
+identical. Programs that show a documented limitation are strict xfails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compat.h5run import PROGRAMS, Way, assert_same, h5py_way, localstore_way, serve_way
+
+PROGRAM_NAMES = (
+    "sensor_logger", "particle_records", "string_catalog", "enum_states", "object_refs",
+    "experiment_meta", "tree_survey", "reorganize_groups", "link_farm", "modes_lifecycle",
+    "selection_tricks", "dimension_scales", "file_options", "compressed_chunks", "object_reprs",
+    "local_and_store", "scalar_and_types", "write_errors", "same_file_twice", "getclass_identity",
+)
+
+#: Also run against ``sciswift serve`` (swift://): a few, to keep the suite short.
+ON_SERVE = ("sensor_logger", "object_refs", "reorganize_groups", "link_farm", "local_and_store")
+
+#: Program -> why it differs (docs/compat.md, "What does not work through the router").
+LIMITS = {
+    "getclass_identity": "f.get(name, getclass=True) is h5py.Group: the router's h5py.Group is a stand-in "
+                         "class (== holds, `is` cannot), for local files too",
+    "same_file_twice": "two h5py.File objects on one stored file share one handle: closing either closes both",
+    "write_errors": "some bad writes raise another class than h5py (str into int, mismatched compound fields, "
+                    "create_dataset below a dataset) and datetime64 datasets are accepted where h5py refuses",
+}
+
+
+def _digest(way: Way, program: str, tmp_path: Path) -> str:
+    proc = way.run([str(PROGRAMS / f"{program}.py"), way.path("data.h5"), str(tmp_path / f"local-{way.name}")])
+    return way.normalise(proc.stdout)
+
+
+def _param(program: str) -> object:
+    if program in LIMITS:
+        return pytest.param(program, marks=pytest.mark.xfail(strict=True, reason=LIMITS[program]))
+    return program
+
+
+def _compare(way: Way, program: str, tmp_path: Path) -> None:
+    reference = _digest(h5py_way(tmp_path), program, tmp_path)
+    assert reference.strip(), f"{program} printed nothing"
+    assert_same(reference.splitlines(), _digest(way, program, tmp_path).splitlines(), f"{program}: printed digest")
+
+
+@pytest.mark.parametrize("program", [_param(p) for p in PROGRAM_NAMES])
+def test_unseen_program_on_localstore(program: str, tmp_path: Path) -> None:
+    _compare(localstore_way(tmp_path), program, tmp_path)
+
+
+@pytest.mark.parametrize("program", ON_SERVE)
+def test_unseen_program_on_serve(program: str, tmp_path: Path, sciswift_server: object) -> None:
+    _compare(serve_way(sciswift_server), program, tmp_path)

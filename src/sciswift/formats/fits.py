@@ -72,6 +72,7 @@ from sciswift.formats.ranged import RangedFile
 
 __all__ = ["FITSPlugin", "header_attrs", "hdu_names"]
 
+EXTENSION_MAGIC = b"XTENSION="
 FITS_MAGIC = b"SIMPLE  ="
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
@@ -337,6 +338,15 @@ class FITSPlugin(FormatPlugin):
                 end = info["datLoc"] + data_bytes
                 if end > size:
                     raise ValueError(f"HDU {i} needs {end} bytes, the object has {size} (truncated?)")
+            # astropy stops at a header cut short and only warns ("extra bytes after
+            # the last HDU"), which would silently drop that HDU and all after it.
+            last = hdus.fileinfo(len(hdus) - 1) if hasattr(hdus[-1], "fileinfo") else None
+            if last is not None:
+                tail_at = last["datLoc"] + last["datSpan"]
+                if tail_at < size:
+                    fileobj.seek(tail_at)
+                    if fileobj.read(len(EXTENSION_MAGIC)) == EXTENSION_MAGIC:
+                        raise ValueError(f"the header of HDU {len(hdus)} at byte {tail_at} is cut short (truncated?)")
         return _FITSFile(hdus, ranged, name, self.label).root()
 
     # ------------------------------------------------------------------ write

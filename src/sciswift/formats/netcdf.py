@@ -43,7 +43,7 @@ from typing import Any, BinaryIO, cast
 
 import numpy as np
 
-from sciswift.errors import NotSupported
+from sciswift.errors import CorruptData, NotSupported
 from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, StoredObject
 from sciswift.formats.hdf5 import H5Context, HDF5Plugin, has_hdf5_signature
 from sciswift.formats.layout import c_order_spans
@@ -273,17 +273,38 @@ class NetCDF4Context(H5Context):
         attrs = super().attrs_of(obj)
         out = {k: v for k, v in attrs.items() if k not in NC4_BOOKKEEPING}
         if isinstance(obj, h5py.Dataset):
-            out["_dims"] = dims_attr(self._dim_names(obj, attrs))
+            # A damaged DIMENSION_LIST makes HDF5's dimension-scale API fail deep in C.
+            with as_corrupt(f"{self.display}:{obj.name}", self.label):
+                out["_dims"] = dims_attr(self._dim_names(obj, attrs))
         return out
 
     def _dim_names(self, ds: Any, attrs: dict[str, Any]) -> list[str]:
+        """The names of the dimensions a variable runs over, from the references in
+        its ``DIMENSION_LIST``. Read here rather than through h5py's ``ds.dims``:
+        HDF5's dimension-scale API crashes the process (segfault) on a
+        DIMENSION_LIST of the wrong type, which a damaged upload can hold."""
+        import h5py
+
         if attrs.get("CLASS") == b"DIMENSION_SCALE":
             return [ds.name.rsplit("/", 1)[-1]]
-        names = []
-        for axis in ds.dims:
-            scales = list(axis.values())
-            names.append(scales[0].name.rsplit("/", 1)[-1] if scales else "")
-        return names
+        ndim = len(ds.shape or ())
+        if "DIMENSION_LIST" not in attrs:
+            if "DIMENSION_LIST" in ds.attrs:  # listed, but h5py could not read it
+                raise CorruptData(f"{self.display}:{ds.name}: its DIMENSION_LIST cannot be read", self.display)
+            return [""] * ndim
+        dim_list = attrs["DIMENSION_LIST"]
+        refs_ok = (
+            isinstance(dim_list, np.ndarray) and dim_list.shape == (ndim,) and dim_list.dtype.kind == "O"
+            and all(isinstance(refs, np.ndarray) and all(isinstance(r, h5py.Reference) for r in refs)
+                    for refs in dim_list)
+        )
+        if not refs_ok:
+            raise CorruptData(
+                f"{self.display}:{ds.name}: its DIMENSION_LIST is not one list of dimension references per axis "
+                f"(the object is damaged or not a {self.label} file)",
+                self.display,
+            )
+        return [ds.file[refs[0]].name.rsplit("/", 1)[-1] if len(refs) else "" for refs in dim_list]
 
 
 # ------------------------------------------------------------------ plugin

@@ -3,6 +3,7 @@ stand-ins (``f.get(name, getclass=True) == h5py.Dataset``), on both sides."""
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,5 +37,5 @@ def test_getclass_results_equal_the_standins(mnt: str, tmp_path: Path, where: st
         assert dset_cls in (h5py.Group, h5py.Dataset)
         assert f.get("s", getclass=True, getlink=True) == h5py.SoftLink
     group, dataset = h5py.Group, h5py.Dataset
-    assert group == h5py.Group and group != dataset and not group.__eq__(object)
+    assert group == h5py.Group and group != dataset and not operator.eq(group, object)
     assert len({group, h5py.Group}) == 1

@@ -80,7 +80,14 @@ def _compare_dataset(node: ArrayNode, obj: Any, where: str, pytables_file: Any) 
         with pytest.raises(NotSupported, match=rf"{where} is compressed with HDF5 filter {codes[0]} \("):
             read(node)
         return "missing-filter"
-    assert_same_array(read(node), want, where)
+    got = read(node)
+    promised = np.empty(node.shape, node.dtype)  # a subarray dtype expands, as in numpy and h5py
+    assert (got.dtype, got.shape) == (promised.dtype, promised.shape), f"{where}: read {got.dtype}{got.shape}"
+    if obj.ndim == 0 and dtype.kind == "O":  # h5py unwraps a scalar vlen value
+        assert type(got[()]) is type(want), where
+        assert_same_array(np.asarray(got[()]), np.asarray(want), where)
+        return "values"
+    assert_same_array(got, want, where)
     if obj.ndim and all(obj.shape):
         sel = tuple(slice(n // 4, n - n // 5, 3) for n in obj.shape)
         assert_same_array(node.read(sel), obj[sel], f"{where}{sel}")
@@ -194,3 +201,31 @@ def test_missing_filter_names_dataset_and_filter(store: MemoryStore) -> None:
         assert node.shape and node.dtype.names  # the header is still there
         with pytest.raises(NotSupported, match=r"data/lzo\.h5:/tuple0 is compressed with HDF5 filter 305 \(lzo\)"):
             read(node)
+
+
+def test_scalar_vlen_reads_as_a_0d_object_array(store: MemoryStore, tmp_path: Any) -> None:
+    """Regression: a scalar vlen dataset read through h5py came back as an ``S<n>``
+    array (vlen text) or as the sequence itself, shape (3,) for a () dataset (vlen
+    ints), not the 0-d object array its dtype promises."""
+    import sciswift.h5py as sh5
+    from sciswift.store.url import parse_location
+
+    path = tmp_path / "scalars.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("vlen_int", shape=(), dtype=h5py.vlen_dtype("i4"))[()] = np.arange(3, dtype="i4")
+        f.create_dataset("vlen_str", data="h\u00e9llo", dtype=h5py.string_dtype())
+    upload(store, path)
+    upload(store, _by_name("scalar.h5"))
+    with open_object(store, CONTAINER, "scalars.h5") as root, open_object(store, CONTAINER, "scalar.h5") as pt:
+        ints, text, old = read(root["vlen_int"]), read(root["vlen_str"]), read(pt["variable length string"])
+    assert ints.shape == text.shape == old.shape == () and ints.dtype == text.dtype == old.dtype == object
+    assert ints[()].tolist() == [0, 1, 2] and text[()] == "h\u00e9llo".encode() and old[()] == b"Some string"
+    # Through the h5py API, as h5py gives them: bytes and an int32 array.
+    loc = parse_location("memory://scalar-vlen/scalars.h5")
+    loc.store.create_container(loc.container)
+    loc.store.put_object(loc.container, loc.prefix, path.read_bytes())
+    with sh5.File("memory://scalar-vlen/scalars.h5") as f, h5py.File(path) as g:
+        for key in ("vlen_int", "vlen_str"):
+            got, want = f[key][()], g[key][()]
+            assert type(got) is type(want), key
+            assert_same_array(np.asarray(got), np.asarray(want), key)

@@ -472,7 +472,15 @@ class H5Dataset(ArrayNode):
         return refuse
 
     def _read_h5py(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
-        return np.asarray(self._ds[selection] if selection else self._ds[()])
+        value = self._ds[selection] if selection else self._ds[()]
+        if not self._shape and self._dtype is not None and self._dtype.kind == "O":
+            # h5py unwraps a scalar vlen value (bytes, or an array for a vlen
+            # sequence); np.asarray would make that an S<n> array or an array of the
+            # sequence, not the 0-d object array the dtype promises.
+            out = np.empty((), dtype=self._dtype)
+            out[()] = value
+            return out
+        return np.asarray(value)
 
     def _read_fill(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         return np.full(selection_shape(selection), fill_value(self._ds), dtype=self._dtype)

@@ -98,3 +98,27 @@ def test_copy_onto_an_existing_name_is_a_runtime_error(both: Both) -> None:
     real, ours = both(run)
     assert real == ["RuntimeError", "RuntimeError", "RuntimeError", "[0]"]
     assert ours == real
+
+
+def test_compound_writes_match_fields_by_name(both: Both) -> None:
+    def run(h5py: Any, path: str) -> list[Any]:
+        out: list[Any] = []
+        with h5py.File(path, "w") as f:
+            c = f.create_dataset("c", data=np.array([(1, 1.5), (2, 2.5)], dtype=[("a", "i4"), ("b", "f4")]))
+            c[0] = np.array((9,), dtype=[("a", "i4")])  # b keeps its value
+            out.append(c[...].tolist())
+            c[:] = np.array([(5, 7.0), (6, 8.0)], dtype=[("a", "i4"), ("z", "f4")])  # z is ignored
+            out.append(c[...].tolist())
+            c[:] = np.array([(3.5, 7)], dtype=[("b", "f8"), ("q", "i2")])  # broadcast, converted
+            out.append(c[...].tolist())
+            try:
+                c[1] = np.array((1, 2.0), dtype=[("x", "i4"), ("y", "f4")])
+            except Exception as e:  # noqa: BLE001 - the class is the result
+                out.append(type(e).__name__)
+            out.append(c[...].tolist())
+        return out
+
+    real, ours = both(run)
+    assert real[0] == [(9, 1.5), (2, 2.5)] and real[3] == "ValueError"  # the premise
+    assert ours == real
+

@@ -495,6 +495,16 @@ class Dataset(HLObject):
         if names:
             self._write_fields(names, args, val)
             return
+        if dtype.names is not None and isinstance(val, (np.ndarray, np.void)) and val.dtype.names is not None \
+                and val.dtype.names != dtype.names:
+            # HDF5 converts compounds member by member, by name: members the data lacks
+            # keep their stored values, members only the data has are ignored.
+            common = [n for n in dtype.names if n in val.dtype.names]
+            if not common:
+                raise ValueError(f"No field of the data ({', '.join(val.dtype.names)}) is a field of the "
+                                 f"dataset's compound type ({', '.join(dtype.names)})")
+            self._write_fields(common, args, np.asarray(val))
+            return
         sel = self._selection(args)
         value = self._prepare(val, dtype, sel.mshape)
         sel.write(a.write, a.read, value)

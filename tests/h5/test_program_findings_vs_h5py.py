@@ -122,3 +122,33 @@ def test_compound_writes_match_fields_by_name(both: Both) -> None:
     assert real[0] == [(9, 1.5), (2, 2.5)] and real[3] == "ValueError"  # the premise
     assert ours == real
 
+
+def test_exception_classes_of_bad_writes(both: Both) -> None:
+    def run(h5py: Any, path: str) -> list[str]:
+        out = []
+        with h5py.File(path, "w") as f:
+            d = f.create_dataset("d", shape=(2, 3), dtype="i4")
+            f["lnk"] = h5py.SoftLink("/d")
+            attempts = [
+                lambda: d.__setitem__(0, "abc"),
+                lambda: d.__setitem__(0, {"a": 1}),
+                lambda: f.create_dataset("d/inner", data=[1]),
+                lambda: f.create_dataset("lnk/inner", shape=(1,), dtype="i2"),
+                lambda: f.create_dataset("d/x/y", data=[1]),
+                lambda: f.require_dataset("d/inner", shape=(1,), dtype="i8"),
+                lambda: f.__setitem__("d/inner", [1]),
+                lambda: f.__setitem__("d/sl", h5py.SoftLink("/")),
+                lambda: f.create_group("d/inner"),
+            ]
+            for fn in attempts:
+                try:
+                    fn()
+                    out.append("accepted")
+                except Exception as e:  # noqa: BLE001 - the class is the result
+                    out.append(type(e).__name__)
+            out.append(str(sorted(f)))
+        return out
+
+    real, ours = both(run)
+    assert real[:3] == ["ValueError", "TypeError", "TypeError"]  # the premise
+    assert ours == real

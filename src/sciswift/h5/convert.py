@@ -172,4 +172,6 @@ def to_dataset_values(val: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
     try:
         return np.asarray(val, dtype=dtype, order="C")
     except (ValueError, TypeError) as e:
-        raise TypeError(f"Can't convert {type(val).__name__} to dataset dtype {dtype}: {e}") from e
+        # numpy's class, as h5py (which converts with numpy.asarray) lets it through:
+        # ValueError for "abc" into integers, TypeError for objects numpy cannot take.
+        raise type(e)(f"Can't convert {type(val).__name__} to dataset dtype {dtype}: {e}") from e

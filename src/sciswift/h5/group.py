@@ -34,6 +34,9 @@ def _components(name: str) -> list[str]:
     return [c for c in name.split("/") if c and c != "."]
 
 
+#: h5py links new members in with HDF5's link creation: a non-group on the path is an OSError.
+_LINK_NOT_A_GROUP: tuple[type[Exception], type[Exception]] = (OSError, OSError)
+
 class _Resolved:
     """Where a name led: the file handle, the node path there, the name to report,
     and the kind of object."""
@@ -268,9 +271,13 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         return list(self)
 
     # -------------------------------------------------------------- creating
-    def _new_path(self, name: Any) -> tuple[Any, str, str | None]:
+    def _new_path(self, name: Any, not_a_group: tuple[type[Exception], type[Exception]] = (ValueError, ValueError),
+                  ) -> tuple[Any, str, str | None]:
         """``(handle, node path, display name)`` for a new member called ``name``;
-        missing intermediate groups are created. ValueError if the name is taken."""
+        missing intermediate groups are created. ValueError if the name is taken.
+        A path component that is not a group raises ``not_a_group[0]`` if it is the
+        new member's parent, ``not_a_group[1]`` if it is further up (h5py's classes
+        differ by call: create_dataset makes the parent with require_group)."""
         self._check_writable()
         if name is None:
             backend = self._backend
@@ -288,7 +295,8 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         if check is not None:
             check("/".join([base, *parts]) if base else "/".join(parts))
         cur = base
-        for comp in parts[:-1]:
+        for i, comp in enumerate(parts[:-1]):
+            error = not_a_group[0] if i == len(parts) - 2 else not_a_group[1]
             path = _join(cur, comp)
             entry = handle.backend.lookup(path)
             if entry is None:
@@ -298,11 +306,11 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
             if entry.is_link:
                 target = self._follow(handle, cur, entry, 0)
                 if target is None or target.kind != GROUP:
-                    raise ValueError(f"Unable to create {name!r}: {comp!r} is not a group")
+                    raise error(f"Unable to create {name!r}: {comp!r} is not a group")
                 handle, cur = target.handle, target.path
                 continue
             if entry.kind != GROUP:
-                raise ValueError(f"Unable to create {name!r}: {comp!r} is not a group")
+                raise error(f"Unable to create {name!r}: {comp!r} is not a group")
             cur = path
         path = _join(cur, parts[-1])
         if handle.backend.lookup(path) is not None:
@@ -340,11 +348,14 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         from sciswift.h5.dataset import Dataset
 
         self._check_writable()
+        # h5py: require_group(parent) raises TypeError for an existing non-group
+        # parent; linking a new dataset in (``group[name] = data``) raises OSError.
+        not_a_group = kwds.pop("_not_a_group", (TypeError, ValueError))
         track_order = bool(kwds.pop("track_order", None))
         for key in ("dcpl", "dapl", "efile_prefix", "virtual_prefix", "rdcc_nslots", "rdcc_nbytes", "rdcc_w0"):
             kwds.pop(key, None)
         spec, arr = make_spec(shape, dtype, data, **kwds)
-        handle, path, display = self._new_path(name)
+        handle, path, display = self._new_path(name, not_a_group)
         try:
             backend = handle.backend.create_array(path, spec, track_order)
         except AlreadyExists:
@@ -416,7 +427,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
             self._check_writable(OSError, "create link")
             if obj._h.key != self._h.key:
                 raise ValueError("Unable to create link (interfile hard links are not allowed)")
-            handle, path, _ = self._new_path(name)
+            handle, path, _ = self._new_path(name, _LINK_NOT_A_GROUP)
             if obj._name is None and obj._path.startswith(ANON + "/"):
                 handle.backend.move(obj._path, path)
                 obj._path = path
@@ -425,22 +436,22 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
                 handle.backend.set_link(path, Entry(HARD, obj._path))
         elif isinstance(obj, SoftLink):
             self._check_writable(OSError, "create soft link")
-            handle, path, _ = self._new_path(name)
+            handle, path, _ = self._new_path(name, _LINK_NOT_A_GROUP)
             handle.backend.set_link(path, Entry(SOFT, obj.path))
         elif isinstance(obj, ExternalLink):
             self._check_writable(RuntimeError, "create external link")
-            handle, path, _ = self._new_path(name)
+            handle, path, _ = self._new_path(name, _LINK_NOT_A_GROUP)
             handle.backend.set_link(path, Entry(EXTERNAL, obj.path, obj.filename))
         elif isinstance(obj, np.dtype):
             self._check_writable()
-            handle, path, _ = self._new_path(name)
+            handle, path, _ = self._new_path(name, _LINK_NOT_A_GROUP)
             handle.backend.create_datatype(path, obj)
         elif isinstance(obj, Datatype):
             self._check_writable(OSError, "create link")
-            handle, path, _ = self._new_path(name)
+            handle, path, _ = self._new_path(name, _LINK_NOT_A_GROUP)
             handle.backend.set_link(path, Entry(HARD, obj._path))
         else:
-            self.create_dataset(name, data=obj)
+            self.create_dataset(name, data=obj, _not_a_group=_LINK_NOT_A_GROUP)
 
     def __delitem__(self, name: Any) -> None:
         name = name_str(name)

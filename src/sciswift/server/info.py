@@ -85,7 +85,7 @@ def info_document() -> dict[str, Any]:
         "etag_quoter": {"enable_by_default": ETAG_QUOTING_BY_DEFAULT},
         "container_quotas": {},
         # Not Swift: PUT honours one ETag in If-Match atomically (handlers.obj.put_mode).
-        "sciswift": {"conditional_put": True},
+        "sciswift": {"conditional_put": True, "batched_extract": True},
     }
 
 

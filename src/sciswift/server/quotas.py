@@ -20,6 +20,7 @@ __all__ = [
     "account_quota_updates",
     "check_container_quota_values",
     "check_upload",
+    "has_quota",
     "ACCOUNT_QUOTA_PREFIX",
 ]
 
@@ -82,6 +83,18 @@ def _over(quota: str | None, used: int, adding: int) -> bool:
         return used + adding > int(quota)
     except ValueError:
         return False
+
+
+async def has_quota(be: Backend, req: SwiftRequest, account: str, container: str) -> bool:
+    """Whether uploads into ``container`` are limited by a container or account
+    quota (or the container is gone): such uploads must be checked one by one."""
+    cinfo = await be.container_info(req, account, container)
+    if cinfo is None or cinfo.metadata.get("quota-bytes") or cinfo.metadata.get("quota-count"):
+        return True
+    ainfo = await be.account_info(req, account)
+    return ainfo is not None and bool(
+        ainfo.metadata.get("quota-bytes") or any(k.startswith(ACCOUNT_QUOTA_PREFIX) for k in ainfo.system)
+    )
 
 
 async def check_upload(be: Backend, req: SwiftRequest, cinfo: ContainerInfo, length: int | None) -> None:

@@ -360,15 +360,26 @@ class Store(ABC):
         return {n: b for n, b in pairs if b is not None}
 
     def put_many(
-        self, container: str, items: Mapping[str, bytes], *, max_workers: int = 16
+        self,
+        container: str,
+        items: Mapping[str, bytes],
+        *,
+        max_workers: int = 16,
+        content_types: Mapping[str, str] | None = None,
     ) -> None:
-        """Store many objects (each atomically; the batch as a whole is not)."""
+        """Store many objects (each atomically; the batch as a whole is not).
+        ``content_types`` gives some of them a content type (the others get
+        ``application/octet-stream``)."""
+        types = content_types or {}
         if self.is_local or len(items) <= 1:
             for name, data in items.items():
-                self.put_object(container, name, data)
+                self.put_object(container, name, data, content_type=types.get(name))
             return
         with ThreadPoolExecutor(min(max_workers, len(items))) as pool:
-            for fut in [pool.submit(self.put_object, container, n, d) for n, d in items.items()]:
+            futures = [
+                pool.submit(self.put_object, container, n, d, content_type=types.get(n)) for n, d in items.items()
+            ]
+            for fut in futures:
                 fut.result()
 
     def delete_many(

@@ -892,7 +892,12 @@ class LocalStore(Store):
         )
 
     def put_many(
-        self, container: str, items: Mapping[str, bytes], *, max_workers: int = 16
+        self,
+        container: str,
+        items: Mapping[str, bytes],
+        *,
+        max_workers: int = 16,
+        content_types: Mapping[str, str] | None = None,
     ) -> None:
         """Store many objects: each atomically, all indexed in one transaction (the
         batch as a whole is not atomic: a crash may leave some stored).
@@ -915,6 +920,8 @@ class LocalStore(Store):
             digest = hashlib.md5(data).hexdigest() if self.durable else LAZY_ETAG
             body: bytes | memoryview = data if isinstance(data, bytes) else memoryview(data).cast("B")
             info = ObjectInfo(name, len(body), digest, now)
+            if content_types and name in content_types:
+                info = replace(info, content_type=content_types[name])
             (small if len(body) <= PACK_MAX_OBJECT else large).append((name, info, body, encode_trailer(info)))
         groups = plan_packs(small)
         for _attempt in range(2):

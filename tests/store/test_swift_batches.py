@@ -1,0 +1,61 @@
+"""SwiftStore.put_many sends small objects as archives where the endpoint stores
+an archive's files together (``sciswift serve``), and falls back to one PUT per
+object for whatever a batch did not store."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from swiftclient import client as swift_client
+
+from sciswift.errors import EntityTooLarge
+from sciswift.store.swift import SwiftStore
+
+
+@pytest.fixture
+def store(sciswift_server: Any) -> Iterator[SwiftStore]:
+    with SwiftStore(auth_url=sciswift_server.auth_url, user=sciswift_server.user, key=sciswift_server.key) as s:
+        yield s
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, store: SwiftStore, method: str) -> list[Any]:
+    calls: list[Any] = []
+    real = getattr(store, method)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, method, spy)
+    return calls
+
+
+def test_small_objects_travel_as_archives(store: SwiftStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = f"batch-{uuid.uuid4().hex[:8]}"
+    store.create_container(c)
+    items = {f"ds{i}/c/0": bytes([i % 256]) * 800 for i in range(300)}
+    items["big"] = b"x" * (200 << 10)
+    archives = _spy(monkeypatch, store, "_put_archive")
+    singles = _spy(monkeypatch, store, "put_object")
+    store.put_many(c, items)
+    assert len(archives) >= 1 and sum(len(a[1]) for a in archives) == 300
+    assert [a[1] for a in singles] == ["big"]  # only the large one went alone
+    assert store.get_many(c, list(items)) == items
+    assert store.head_container(c).object_count == 301
+
+
+def test_what_a_batch_does_not_store_is_sent_again_and_fails_precisely(
+    store: SwiftStore, sciswift_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = f"quota-{uuid.uuid4().hex[:8]}"
+    conn = swift_client.Connection(authurl=sciswift_server.auth_url, user=sciswift_server.user,
+                                   key=sciswift_server.key, retries=0)
+    conn.put_container(c, headers={"X-Container-Meta-Quota-Count": "10"})
+    singles = _spy(monkeypatch, store, "put_object")
+    with pytest.raises(EntityTooLarge):
+        store.put_many(c, {f"o{i:02d}": b"v" * 10 for i in range(20)}, max_workers=1)
+    assert singles  # the archive's refusals were retried one by one
+    assert store.head_container(c).object_count == 10

@@ -206,7 +206,7 @@ def _reads_back_changed(dt: np.dtype[Any]) -> bool:
     if "enum" in meta or "ref" in meta:
         return True
     if dt.names:
-        return any(_reads_back_changed(dt.fields[n][0]) for n in dt.names)
+        return any(_reads_back_changed(dt[n]) for n in dt.names)
     return dt.subdtype is not None and _reads_back_changed(dt.subdtype[0])
 
 

@@ -152,3 +152,32 @@ def test_exception_classes_of_bad_writes(both: Both) -> None:
     real, ours = both(run)
     assert real[:3] == ["ValueError", "TypeError", "TypeError"]  # the premise
     assert ours == real
+
+
+def test_closing_one_opening_of_a_file_leaves_the_others_open(both: Both) -> None:
+    def run(h5py: Any, path: str) -> list[Any]:
+        import gc
+
+        out: list[Any] = []
+        with h5py.File(path, "w") as f:
+            f["x"] = [1, 2, 3]
+        outer = h5py.File(path, "r+")
+        kept = outer["x"]
+        with h5py.File(path, "r") as inner:  # a helper peeking at the caller's file
+            through_inner = inner["x"]
+            out.append(int(inner["x"][0]))
+        out += [bool(outer), bool(kept), bool(through_inner), kept[...].tolist()]
+        dropped = h5py.File(path, "r")
+        del dropped
+        gc.collect()
+        outer["y"] = [4.5]
+        out.append(sorted(outer))
+        outer.close()
+        out.append(bool(kept))
+        with h5py.File(path, "r") as again:  # what the last close wrote
+            out.append(again["y"][...].tolist())
+        return out
+
+    real, ours = both(run)
+    assert real == [1, True, True, False, [1, 2, 3], ["x", "y"], False, [4.5]]  # the premise
+    assert ours == real

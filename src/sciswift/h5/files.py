@@ -44,26 +44,40 @@ def set_path_resolver(fn: Callable[[str], str] | None) -> None:
     _path_resolver = fn
 
 
-class FileHandle:
-    """One open file, shared by every File object and member that refers to it."""
+class _OpenFile:
+    """What every FileHandle of one open file shares: the backend, the moves made
+    through any of them, the lock, and which handles still use it. The backend is
+    closed (metadata written) when the last handle is closed or dropped, as HDF5
+    keeps a file open until its last file identifier is closed."""
 
-    def __init__(self, backend: FileBackend, key: Any, filename: str, display: str) -> None:
+    __slots__ = ("backend", "key", "lock", "renames", "discard", "users", "closed", "__weakref__")
+
+    def __init__(self, backend: FileBackend, key: Any) -> None:
         self.backend = backend
         self.key = key
-        self.filename = filename
-        self.display = display
-        self.closed = False
         self.lock = threading.RLock()
-        #: (old path, new path) of every move made through this handle, in order.
+        #: (old path, new path) of every move made through any handle, in order.
         self.renames: list[tuple[str, str]] = []
         #: Delete everything at close (in-memory scratch files, driver="core").
         self.discard = False
+        #: ids of the open handles (set.add/discard are atomic, also in finalisers).
+        self.users: set[int] = set()
+        self.closed = False
 
-    @property
-    def mode(self) -> str:
-        return "r+" if self.backend.writable else "r"
+    def release(self, handle_id: int, *, finalising: bool = False) -> None:
+        """One handle is done; the last one closes the file. From a finaliser the
+        close is queued (it may run inside any lock of this very thread)."""
+        self.users.discard(handle_id)
+        if self.users or self.closed:
+            return
+        if finalising:
+            self.closed = True
+            _DROPPED.put((self.key, self.backend))
+            return
+        self.close()
 
     def close(self) -> None:
+        """Close the backend now, whoever still holds a handle (exit, errors)."""
         with self.lock:
             if self.closed:
                 return
@@ -78,14 +92,60 @@ class FileHandle:
                     if _OPEN.get(self.key) is self:
                         del _OPEN[self.key]
 
+
+class FileHandle:
+    """One opening of a file (what an h5py file identifier is): every File object
+    and member reached through it refers to it, and closing it invalidates them.
+    Openings of the same file share one ``_OpenFile``, so closing one leaves the
+    others usable."""
+
+    def __init__(self, backend: FileBackend, key: Any, filename: str, display: str,
+                 shared: _OpenFile | None = None) -> None:
+        self._file = shared if shared is not None else _OpenFile(backend, key)
+        self._file.users.add(id(self))
+        self.key = key
+        self.filename = filename
+        self.display = display
+        self.closed = False
+
+    @property
+    def backend(self) -> FileBackend:
+        return self._file.backend
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._file.lock
+
+    @property
+    def renames(self) -> list[tuple[str, str]]:
+        return self._file.renames
+
+    @property
+    def discard(self) -> bool:
+        return self._file.discard
+
+    @discard.setter
+    def discard(self, value: bool) -> None:
+        self._file.discard = value
+
+    @property
+    def mode(self) -> str:
+        return "r+" if self.backend.writable else "r"
+
+    def close(self) -> None:
+        """Close this opening; the file itself closes with its last opening."""
+        with self._file.lock:
+            if self.closed:
+                return
+            self.closed = True
+            self._file.release(id(self))
+
     def __del__(self) -> None:
-        # A file dropped without close() still gets its metadata written, but not
-        # here: a finaliser may run inside any lock of this very thread (the chunk
-        # cache's, the registry's), so the work is queued (SimpleQueue.put is safe in
-        # finalisers) and done at the next open or close, or at exit.
+        # A file dropped without close() still gets its metadata written once its
+        # last opening is gone (queued, see _OpenFile.release).
         if not self.closed:
             self.closed = True
-            _DROPPED.put((self.key, self.backend))
+            self._file.release(id(self), finalising=True)
 
 
 def _close_backend(backend: FileBackend) -> None:
@@ -94,7 +154,7 @@ def _close_backend(backend: FileBackend) -> None:
     backend.close()
 
 
-_OPEN: weakref.WeakValueDictionary[Any, FileHandle] = weakref.WeakValueDictionary()
+_OPEN: weakref.WeakValueDictionary[Any, _OpenFile] = weakref.WeakValueDictionary()
 _OPEN_LOCK = threading.RLock()
 _DROPPED: queue.SimpleQueue[tuple[Any, FileBackend]] = queue.SimpleQueue()
 
@@ -116,9 +176,9 @@ def _close_dropped() -> None:
 def _close_all() -> None:
     # Files left open at exit still get their metadata written, as HDF5 does.
     _close_dropped()
-    for handle in list(_OPEN.values()):
+    for opened in list(_OPEN.values()):
         try:
-            handle.close()
+            opened.close()
         except Exception:  # noqa: BLE001
             pass
 
@@ -164,7 +224,7 @@ def _open_native(filename: str, location: Any, mode: str) -> FileHandle:
     if existing is not None and not existing.closed:
         location.store.close()  # the open file's own store serves
         if mode == "r" or (mode in ("r+", "a") and existing.backend.writable):
-            return existing
+            return FileHandle(existing.backend, key, filename, location.display, existing)
         if mode in ("r+", "a"):
             raise OSError(f"Unable to open file {filename!r} for writing: it is already open read-only")
         if mode in ("w-", "x"):
@@ -185,7 +245,7 @@ def _open_native(filename: str, location: Any, mode: str) -> FileHandle:
         raise OSError(f"Unable to open file {filename!r}: {e}") from e
     handle = FileHandle(NativeFile(hier), key, filename, location.display)
     with _OPEN_LOCK:
-        _OPEN[key] = handle
+        _OPEN[key] = handle._file
     return handle
 
 

@@ -31,7 +31,6 @@ with h5py.File(path, "w") as f:
     expect("tuple into compound", lambda: c.__setitem__(1, (7, 0.5)))
     expect("data vs shape", lambda: f.create_dataset("bad", shape=(3,), data=np.arange(4)))
     expect("bad dtype", lambda: f.create_dataset("bad2", shape=(3,), dtype="not-a-type"))
-    expect("datetime", lambda: f.create_dataset("bad3", data=np.array(["2020-01-01"], dtype="M8[D]")))
     expect("chunks too big", lambda: f.create_dataset("bad4", shape=(3,), chunks=(4,)))
     expect("maxshape smaller", lambda: f.create_dataset("bad5", shape=(5,), maxshape=(3,)))
     expect("delete missing", lambda: f.__delitem__("nope"))

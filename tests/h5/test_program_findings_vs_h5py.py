@@ -181,3 +181,21 @@ def test_closing_one_opening_of_a_file_leaves_the_others_open(both: Both) -> Non
     real, ours = both(run)
     assert real == [1, True, True, False, [1, 2, 3], ["x", "y"], False, [4.5]]  # the premise
     assert ours == real
+
+
+def test_vlen_elements_written_one_at_a_time_across_reopens(both: Both) -> None:
+    def run(h5py: Any, path: str) -> list[Any]:
+        with h5py.File(path, "w") as f:
+            hits = f.create_dataset("hits", shape=(0,), maxshape=(None,), chunks=(4,),
+                                    dtype=h5py.vlen_dtype(np.float32))
+            for i in range(3):
+                hits.resize((i + 1,))
+                hits[i] = np.arange(i + 1, dtype="f4") / 4
+        with h5py.File(path, "r+") as f:
+            f["hits"][1] = np.array([9.5], dtype="f4")
+        with h5py.File(path, "r") as f:
+            return [x.tolist() for x in f["hits"][...]]
+
+    real, ours = both(run)
+    assert real == [[0.0], [9.5], [0.0, 0.25, 0.5]]  # the premise
+    assert ours == real

@@ -143,7 +143,7 @@ class Pipeline:
                 return memoryview(flat.reshape(-1).view(np.uint8))  # type: ignore[return-value,arg-type]
             data: bytes = flat.tobytes()
         else:
-            data = encode_vlen(np.asarray(arr), self.info.storage)
+            data = encode_vlen(np.asarray(arr), self.info.storage, self.info.dtype)
         for codec in self.bytes_bytes:
             data = codec.encode(data)
             if not isinstance(data, bytes):

@@ -155,8 +155,11 @@ def _objarray(items: list[Any]) -> np.ndarray[Any, Any]:
     return arr
 
 
-def encode_vlen(arr: np.ndarray[Any, Any], storage: str) -> bytes:
-    """A chunk of object elements in the Zarr vlen-utf8 / vlen-bytes byte format."""
+def encode_vlen(arr: np.ndarray[Any, Any], storage: str, dtype: np.dtype[Any] | None = None) -> bytes:
+    """A chunk of object elements in the Zarr vlen-utf8 / vlen-bytes byte format.
+    Records are packed as ``dtype`` (default ``arr.dtype``): pass the array's
+    declared dtype, since an object array made by numpy operations may have lost
+    the metadata that says what its elements are."""
     flat = arr.reshape(-1, order="C")
     if storage == "vlen-utf8":
         if flat.dtype.kind != "O":
@@ -171,7 +174,7 @@ def encode_vlen(arr: np.ndarray[Any, Any], storage: str) -> bytes:
             items[i] = v.encode("utf-8") if isinstance(v, str) else (b"" if v is None else bytes(v))
         return bytes(_BYTES.encode(items))
     # records
-    dt = arr.dtype
+    dt = arr.dtype if dtype is None else dtype
     items = np.empty(len(flat), dtype=object)
     for i, v in enumerate(flat):
         items[i] = pack(v, dt)
@@ -195,7 +198,9 @@ def decode_vlen(raw: bytes, storage: str, dt: np.dtype[Any], shape: tuple[int, .
                     rec[i] = unpack(p, dt)
                 out = rec
             else:
-                out = np.empty(len(packed), dtype=object)
+                # dt, not plain object: a decoded chunk that is modified and stored
+                # again must still say what its elements are.
+                out = np.empty(len(packed), dtype=dt if dt.kind == "O" else object)
                 for i, p in enumerate(packed):
                     out[i] = unpack(p, dt)
     except CorruptData:

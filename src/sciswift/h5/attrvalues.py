@@ -213,7 +213,7 @@ def encode_attr(value: Any) -> tuple[Any, dict[str, Any] | None]:
     if info.storage == "fixed":
         raw = np.ascontiguousarray(arr).tobytes()
     else:
-        raw = encode_vlen(np.ascontiguousarray(arr), info.storage)
+        raw = encode_vlen(np.ascontiguousarray(arr), info.storage, info.dtype)
     _check_size(len(raw), vlen=info.storage != "fixed")
     entry = {"dtype": dtype_to_spec(dt), "shape": list(arr.shape), "data": base64.b64encode(raw).decode("ascii")}
     return _rendition(arr), entry

@@ -209,6 +209,30 @@ class Hierarchy:
             self._arrays[path] = arr
             return arr
 
+    def reload_array(self, path: str) -> None:
+        """Read the array's ``zarr.json`` again from the store (a reader following a
+        writer in another process, as HDF5's SWMR ``refresh``): its shape and
+        attributes are replaced and its cached chunks dropped. Nothing happens for
+        a writable hierarchy (it holds the newest metadata) or when the array's
+        document is gone (the old view stays)."""
+        with self._lock:
+            if self.writable or self.closed:
+                return
+            raw = self.kv.get(_meta_key(path))
+            if raw is None:
+                return
+            doc = parse_json(raw, self.kv.describe(_meta_key(path)))
+            if doc.get("node_type") != "array":
+                return
+            meta = ArrayMeta.from_json(doc, f"{self.location.display}:/{path}")
+            self._nodes[path] = doc
+            arr = self._arrays.get(path)
+            if arr is not None:
+                arr.meta.shape = meta.shape
+                arr.meta.attributes = meta.attributes
+                arr.meta.doc = doc
+            self.cache.discard_prefix(path + "/")
+
     # ---------------------------------------------------------------- writes
     def _check_writable(self) -> None:
         if self.closed:

@@ -119,6 +119,9 @@ class ArrayBackend(ABC):
     def stored_chunks(self) -> int | None:
         return None
 
+    def refresh(self) -> None:  # noqa: B027 - files that cannot change underneath have nothing to reload
+        """Reload metadata another process may have changed (SWMR readers)."""
+
 
 class FileBackend(ABC):
     """One open file."""

@@ -293,10 +293,20 @@ class Dataset(HLObject):
         return _RegionProxy(self)
 
     def flush(self) -> None:
-        """Nothing to do: chunk data is written at once, metadata at file flush."""
+        """Write the file's pending metadata (this dataset's shape among it), so
+        readers in other processes see it after ``refresh`` (HDF5's SWMR pattern).
+        Nothing to do on a read-only file."""
+        if self._h.closed:
+            raise ValueError("Invalid dataset identifier (the file is closed)")
+        if self._h.backend.writable:
+            self._h.backend.flush()
 
     def refresh(self) -> None:
-        """Nothing to do (SWMR is an HDF5 file-format feature)."""
+        """Read this dataset's metadata (shape, attributes) again from the store,
+        as a SWMR reader does to follow a writer in another process."""
+        if self._h.closed:
+            raise ValueError("Invalid dataset identifier (the file is closed)")
+        self._arr.refresh()
 
     # ------------------------------------------------------------------- len
     def __len__(self) -> int:

@@ -107,6 +107,9 @@ class FileHandle:
         self.filename = filename
         self.display = display
         self.closed = False
+        #: h5py's swmr_mode of this opening (a reader opened with swmr=True, or a
+        #: writer that switched it on); sciswift readers follow writers with refresh().
+        self.swmr = False
 
     @property
     def backend(self) -> FileBackend:
@@ -384,6 +387,8 @@ class File(Group):
         else:
             raise ValueError(f"sciswift has no driver {driver!r}: files live in object stores")
         super().__init__(handle, "", "/")
+        if swmr and mode == "r":
+            handle.swmr = True
         if track_order and handle.backend.writable and mode in ("w", "w-", "x") or (
                 track_order and mode == "a" and not len(self)):
             backend = handle.backend
@@ -434,7 +439,22 @@ class File(Group):
 
     @property
     def swmr_mode(self) -> bool:
-        return False
+        if self._h.closed:
+            raise ValueError("Invalid file identifier (the file is closed)")
+        return self._h.swmr
+
+    @swmr_mode.setter
+    def swmr_mode(self, value: bool) -> None:
+        """Switch the writer to SWMR mode, as h5py: on only. A store needs no switch
+        (``Dataset.flush`` publishes, ``Dataset.refresh`` follows); the flag is kept
+        for programs that read it back."""
+        if not value:
+            raise ValueError("It is not possible to forcibly switch SWMR mode off.")
+        if self._h.closed:
+            raise ValueError("Invalid file identifier (the file is closed)")
+        if not self._h.backend.writable:
+            raise OSError("Unable to start SWMR writing: the file is open read-only")
+        self._h.swmr = True
 
     @property
     def meta_block_size(self) -> int:

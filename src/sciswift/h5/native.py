@@ -201,6 +201,9 @@ class NativeArray(ArrayBackend):
     def stored_chunks(self) -> int | None:
         return self._arr.nchunks_stored()
 
+    def refresh(self) -> None:
+        self._file.h.reload_array(self.path)
+
 
 class NativeFile(FileBackend):
     """An open file in the native layout."""

@@ -51,18 +51,10 @@ def test_files_named_fits_that_are_not_fits(store: MemoryStore, name: str) -> No
         open_object(store, CONTAINER, name)
 
 
-def h5_convention(value: Any) -> Any:
-    """An HDF5-level attribute as netCDF4-python shows it: one-element arrays as
-    scalars, fixed-length text decoded."""
-    if isinstance(value, np.ndarray) and value.shape == (1,):
-        value = value[0]
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def compare_with_netcdf4(node: GroupNode, grp: Any, where: str = "") -> int:
     """Every variable, attribute and subgroup; returns the variables compared."""
     for k in grp.ncattrs():
-        assert_same_value(h5_convention(node.attrs[k]), grp.getncattr(k), f"{where} attr {k}")
+        assert_same_value(node.attrs[k], grp.getncattr(k), f"{where} attr {k}")
     assert sorted(node.keys()) == sorted([*grp.variables, *grp.groups]), where
     count = 0
     for name, var in grp.variables.items():
@@ -76,7 +68,7 @@ def compare_with_netcdf4(node: GroupNode, grp: Any, where: str = "") -> int:
             assert_same_array(got.read(sel), want[sel], f"{where}/{name}{sel}")
         assert list(got.attrs["_dims"]) == list(var.dimensions), f"{where}/{name}"
         for k in var.ncattrs():
-            assert_same_value(h5_convention(got.attrs[k]), var.getncattr(k), f"{where}/{name} attr {k}")
+            assert_same_value(got.attrs[k], var.getncattr(k), f"{where}/{name} attr {k}")
         count += 1
     for gname, sub in grp.groups.items():
         count += compare_with_netcdf4(node[gname], sub, f"{where}/{gname}")

@@ -10,9 +10,10 @@ Mapping, both kinds:
 - ``_FillValue``, ``scale_factor``, ``add_offset``, ``valid_range`` ... stay
   attributes and data is raw, as h5py shows netCDF-4 files (nothing is masked or
   scaled).
-- netCDF-4 keeps the other HDF5 attributes h5py shows (``_NCProperties`` ...) except
-  the dimension bookkeeping that ``_dims`` replaces (``DIMENSION_LIST``,
-  ``REFERENCE_LIST``, ``CLASS``, ``NAME``, ``_Netcdf4Dimid``, ``_Netcdf4Coordinates``).
+- netCDF-4 shows the attributes netCDF4-python lists: not the dimension
+  bookkeeping that ``_dims`` replaces (``DIMENSION_LIST``, ``REFERENCE_LIST``,
+  ``CLASS``, ``NAME``, ``_Netcdf4Dimid``, ``_Netcdf4Coordinates``) nor the
+  library's records (``_NCProperties``, ``_IsNetcdf4``, ``_SuperblockVersion``).
 
 netCDF-3 data is read by byte ranges: the header is parsed here (the format is a
 short fixed specification) and a slice fetches only its bytes, record variables
@@ -24,7 +25,9 @@ attributes as str (decoded UTF-8, trailing NULs removed), single-valued numeric
 attributes as scalars.
 
 netCDF-4 is read by the HDF5 plugin (same direct chunk reads and cached index) with
-the view above.
+the view above; its attributes take the same form as netCDF-3's (as netCDF4-python
+gives them: text as str, single values as scalars, several strings as a list),
+not h5py's one-element arrays and bytes.
 
 Writing (netCDF-3, via scipy, 64-bit offset format): root datasets become variables
 over the dimensions named by their ``_dims`` (made up as ``<var>_dim<i>`` without
@@ -59,9 +62,11 @@ STREAMING = 0xFFFFFFFF
 NC_TYPES = {1: ">i1", 2: "S1", 3: ">i2", 4: ">i4", 5: ">f4", 6: ">f8",
             7: ">u1", 8: ">u2", 9: ">u4", 10: ">i8", 11: ">u8"}
 WRITABLE = {"i1", "S1", "i2", "i4", "f4", "f8"}
-# HDF5 attributes netCDF-4 uses to keep its dimensions, replaced by ``_dims``.
+# HDF5 attributes netCDF-4 uses to keep its dimensions (replaced by ``_dims``), and
+# the library's own file-level records, which netCDF4-python does not list either.
 NC4_BOOKKEEPING = {"DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME", "_Netcdf4Dimid",
-                   "_Netcdf4Coordinates", "_nc3_strict"}
+                   "_Netcdf4Coordinates", "_nc3_strict", "_NCProperties", "_IsNetcdf4",
+                   "_SuperblockVersion"}
 PURE_DIMENSION = b"This is a netCDF dimension but not a netCDF variable"
 
 
@@ -174,6 +179,30 @@ def _attr_value(raw: bytes, dtype: np.dtype[Any]) -> Any:
     return values[0] if values.shape == (1,) else values
 
 
+def nc_attr_value(value: Any) -> Any:
+    """A netCDF-4 attribute as h5py reads it, in the form netCDF4-python (and
+    this plugin's netCDF-3 reader) gives it: text as ``str``, a one-element
+    array as its scalar, several strings as a list."""
+    if isinstance(value, bytes):
+        try:
+            return value.rstrip(b"\x00").decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        if value.dtype.kind in "SO" or h5py_string(value.dtype):
+            items = [nc_attr_value(v) for v in value.tolist()]
+            return items[0] if len(items) == 1 else items
+        if value.shape == (1,):
+            return value[0]
+    return value
+
+
+def h5py_string(dtype: np.dtype[Any]) -> bool:
+    import h5py
+
+    return h5py.check_string_dtype(dtype) is not None
+
+
 def parse_classic_header(source: BinaryIO, size: int) -> ClassicHeader:
     """Parse the header of a netCDF-3 file of ``size`` bytes read from ``source``
     (positioned at 0). ValueError on anything malformed or inconsistent."""
@@ -271,7 +300,7 @@ class NetCDF4Context(H5Context):
         import h5py
 
         attrs = super().attrs_of(obj)
-        out = {k: v for k, v in attrs.items() if k not in NC4_BOOKKEEPING}
+        out = {k: nc_attr_value(v) for k, v in attrs.items() if k not in NC4_BOOKKEEPING}
         if isinstance(obj, h5py.Dataset):
             # A damaged DIMENSION_LIST makes HDF5's dimension-scale API fail deep in C.
             with as_corrupt(f"{self.display}:{obj.name}", self.label):

@@ -268,9 +268,13 @@ class Dataset(HLObject):
         return "virtual" in self._arr.reserved
 
     def virtual_sources(self) -> list[Any]:
+        """The mappings (``vspace``, ``file_name``, ``dset_name``, ``src_space``) of a
+        virtual dataset; RuntimeError for any other."""
+        from sciswift.h5.vds import virtual_maps
+
         if not self.is_virtual:
             raise RuntimeError("Not a virtual dataset")
-        return []
+        return virtual_maps(self._arr, self._arr.shape, self.file.filename)  # type: ignore[arg-type]
 
     def make_scale(self, name: str = "") -> None:
         """Make this dataset a dimension scale called ``name``."""

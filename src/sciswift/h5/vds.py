@@ -10,14 +10,15 @@ time, so later changes to the sources show through (as in HDF5).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from sciswift.h5.backend import ArrayBackend
 from sciswift.h5.selection import Selection, select
 
-__all__ = ["VirtualSource", "VirtualLayout", "VirtualBuilder", "create_virtual", "VirtualArray"]
+__all__ = ["VirtualSource", "VirtualLayout", "VirtualBuilder", "VDSmap", "create_virtual", "virtual_maps",
+           "VirtualArray"]
 
 
 def _shape_of(sel: Selection) -> tuple[int, ...]:
@@ -89,8 +90,69 @@ class VirtualLayout:
         self.sources.append((sel, source))
 
 
-def create_virtual(group: Any, name: Any, layout: VirtualLayout, fillvalue: Any = None) -> Any:
-    """Create the virtual dataset ``name`` in ``group`` from ``layout``."""
+def _selection_of(space: Any) -> Selection:
+    """The selection of an h5py dataspace (``h5py.h5s.SpaceID``) as ours: all,
+    none, regular hyperslabs as MultiBlockSlices, other hyperslabs and point lists
+    (in row-major order, HDF5's order for mapping) as masks."""
+    from h5py import h5s  # the space came from h5py
+
+    from sciswift.h5.selection import MultiBlockSlice
+
+    shape = tuple(int(n) for n in space.shape)
+    kind = space.get_select_type()
+    if kind == h5s.SEL_ALL:
+        return select((), shape)
+    if kind == h5s.SEL_HYPERSLABS and space.is_regular_hyperslab():
+        start, stride, count, block = space.get_regular_hyperslab()
+        if any(c == h5s.UNLIMITED for c in count):
+            raise NotImplementedError("virtual dataset mappings with unlimited selections are not supported")
+        index: list[Any] = []
+        for st, sd, c, b in zip(start, stride, count, block):
+            if c == 1:  # one block: the stride is meaningless
+                index.append(slice(st, st + b))
+            elif b == 1:
+                index.append(slice(st, st + sd * (c - 1) + 1, sd))
+            else:
+                index.append(MultiBlockSlice(st, c, sd, b))
+        if sum(isinstance(x, MultiBlockSlice) for x in index) <= 1:  # our select takes one at most
+            return select(tuple(index), shape)
+    mask = np.zeros(shape, dtype=bool)
+    if kind == h5s.SEL_HYPERSLABS:
+        for lo, hi in space.get_select_hyper_blocklist():
+            mask[tuple(slice(int(a), int(b) + 1) for a, b in zip(lo, hi))] = True
+    elif kind == h5s.SEL_POINTS:
+        points = np.asarray(space.get_select_elem_pointlist(), dtype=np.intp).reshape(-1, len(shape))
+        flat = np.ravel_multi_index(tuple(points.T), shape) if points.size else points.reshape(0)
+        if np.any(np.diff(flat) <= 0):
+            raise NotImplementedError("virtual dataset mappings of points out of row-major order are not supported")
+        mask[tuple(points.T)] = True
+    return select((mask,), shape)
+
+
+def _from_h5py(layout: Any, dest_filename: str) -> VirtualLayout:
+    """Our layout for a real ``h5py.VirtualLayout`` (what a program running under the
+    router builds with ``h5py.VirtualLayout``/``VirtualSource``): its mappings are
+    read back from the dataset creation property list h5py filled."""
+    out = VirtualLayout(layout.shape, layout.dtype, layout.maxshape, layout._filename)
+    dcpl = layout.dcpl
+    for i in range(dcpl.get_virtual_count()):
+        src_space = dcpl.get_virtual_srcspace(i)
+        filename = dcpl.get_virtual_filename(i)
+        source = VirtualSource(dest_filename if filename == "." else filename, dcpl.get_virtual_dsetname(i),
+                               shape=tuple(src_space.shape), dtype=layout.dtype)
+        source.sel = _selection_of(src_space)
+        source._sliced = True
+        out.sources.append((_selection_of(dcpl.get_virtual_vspace(i)), source))
+    return out
+
+
+def create_virtual(group: Any, name: Any, layout: Any, fillvalue: Any = None) -> Any:
+    """Create the virtual dataset ``name`` in ``group`` from ``layout`` (ours, or a
+    real h5py ``VirtualLayout``)."""
+    if not isinstance(layout, VirtualLayout):
+        if not hasattr(layout, "dcpl"):
+            raise TypeError(f"a VirtualLayout is needed, not {type(layout).__name__}")
+        layout = _from_h5py(layout, group.file.filename)
     mappings = [
         {"file": src.path, "path": src.name, "src": src.sel.to_json(), "src_shape": list(src._full_shape),
          "dst": sel.to_json()}
@@ -103,6 +165,27 @@ def create_virtual(group: Any, name: Any, layout: VirtualLayout, fillvalue: Any 
     dset._arr.update_reserved(virtual=mappings)
     dset._a = VirtualArray(dset._a)
     return dset
+
+
+class VDSmap(NamedTuple):
+    """One mapping of a virtual dataset, as h5py's ``Dataset.virtual_sources()``
+    lists them. The spaces are ``sciswift.h5.lowlevel.SpaceID`` stand-ins: extents
+    only (the selections stay in the dataset's stored mapping)."""
+
+    vspace: Any
+    file_name: str
+    dset_name: str
+    src_space: Any
+
+
+def virtual_maps(array: ArrayBackend, shape: tuple[int, ...], own_filename: str) -> list[VDSmap]:
+    """The mappings stored with a virtual dataset of ``shape`` in the file
+    ``own_filename``; sources in that same file are named ``"."``, as HDF5 does."""
+    from sciswift.h5.lowlevel import SpaceID
+
+    return [VDSmap(SpaceID(shape), "." if m["file"] == own_filename else m["file"], m["path"],
+                   SpaceID(tuple(m["src_shape"])))
+            for m in array.reserved.get("virtual") or []]
 
 
 class VirtualBuilder:

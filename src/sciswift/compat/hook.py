@@ -51,7 +51,16 @@ def patch_module(module: ModuleType) -> None:
     for owner, name, value in patches:
         _originals.append((owner, name, getattr(owner, name)))
         setattr(owner, name, value)
+    _resolve_mounts_inside_store_files()
     setattr(module, _FLAG, True)
+
+
+def _resolve_mounts_inside_store_files() -> None:
+    # Paths named inside store files (absolute external links, virtual dataset
+    # sources) are mounted paths too, as the program wrote them.
+    from sciswift.h5.files import set_mount_resolver
+
+    set_mount_resolver(router.mounted_url)
 
 
 class _PatchingLoader(importlib.abc.Loader):
@@ -85,6 +94,7 @@ class _StandInLoader(importlib.abc.Loader):
         for name in sci.__all__:
             setattr(module, name, getattr(sci, name))
         module.File = _standin_file(sci.File)  # type: ignore[attr-defined]
+        _resolve_mounts_inside_store_files()
         setattr(module, _FLAG, True)
 
 
@@ -157,6 +167,9 @@ def uninstall() -> None:
                 setattr(owner, name, value)
             delattr(module, _FLAG)
     _originals.clear()
+    files = sys.modules.get("sciswift.h5.files")
+    if files is not None:
+        files.set_mount_resolver(None)
     router.configure(None)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sciswift.compat.mounts import Mount, MountTable, is_store_url
 from sciswift.errors import InvalidInput, PermissionDenied, StoreUnavailable, Unauthenticated
 
-__all__ = ["configure", "mount_table", "route", "open_routed", "MountError"]
+__all__ = ["configure", "mount_table", "route", "mounted_url", "open_routed", "MountError"]
 
 _lock = threading.Lock()
 _table: MountTable | None = None
@@ -64,6 +64,15 @@ def route(name: Any) -> tuple[Mount | None, str] | None:
         return None, text
     found = mount_table().find(text)
     return found
+
+
+def mounted_url(path: str) -> str | None:
+    """The store URL of a plain path under a mount, None for other paths (and for
+    URLs, which sciswift opens as they are)."""
+    if is_store_url(path):
+        return None
+    found = mount_table().find(path)
+    return None if found is None else found[1]
 
 
 _CONNECTION_ERRORS = (StoreUnavailable, Unauthenticated, PermissionDenied)

@@ -29,7 +29,7 @@ from sciswift.h5.backend import FileBackend
 from sciswift.h5.base import ANON
 from sciswift.h5.group import Group
 
-__all__ = ["File", "FileHandle", "set_path_resolver", "open_external", "is_hdf5"]
+__all__ = ["File", "FileHandle", "set_path_resolver", "set_mount_resolver", "open_external", "is_hdf5"]
 
 _MODES = {"r", "r+", "w", "w-", "x", "a"}
 
@@ -42,6 +42,20 @@ def set_path_resolver(fn: Callable[[str], str] | None) -> None:
     """Map plain paths to another URL (``fn(path) -> url``); None restores LocalStore."""
     global _path_resolver
     _path_resolver = fn
+
+
+#: Plain paths under a mount of ``sciswift run`` (set by the compat router): their
+#: store URL, None for any other path.
+_mount_resolver: Callable[[str], str | None] | None = None
+
+
+def set_mount_resolver(fn: Callable[[str], str | None] | None) -> None:
+    """Open plain paths that ``fn`` maps to a URL as that URL (``fn`` returns None
+    for paths it does not map); files then reach mounted paths named inside store
+    files (absolute external links, virtual dataset sources) as the program's own
+    ``h5py.File`` does. None removes the mapping."""
+    global _mount_resolver
+    _mount_resolver = fn
 
 
 class _OpenFile:
@@ -306,6 +320,9 @@ def _open(filename: str, mode: str) -> FileHandle:
             if blob is not None:
                 return blob
         return _open_native(filename, location, mode)
+    mounted = _mount_resolver(filename) if _mount_resolver is not None else None
+    if mounted is not None:
+        return _open(mounted, mode)
     if _path_resolver is not None:
         return _open_native(filename, _location(filename, _path_resolver(filename)), mode)
     path = os.path.abspath(filename)

@@ -229,3 +229,25 @@ def test_scalar_vlen_reads_as_a_0d_object_array(store: MemoryStore, tmp_path: An
             got, want = f[key][()], g[key][()]
             assert type(got) is type(want), key
             assert_same_array(np.asarray(got), np.asarray(want), key)
+
+
+@pytest.mark.parametrize("name, member", [("times-nested-be.h5", "earr32"), ("float.h5", "quadprecision")])
+def test_type_without_numpy_equivalent_through_the_h5py_api(name: str, member: str) -> None:
+    """As h5py: the dataset opens and visititems reaches it; its dtype raises."""
+    import sciswift.h5py as sh5
+    from sciswift.store.url import parse_location
+
+    loc = parse_location(f"memory://no-numpy-type/{name}")
+    loc.store.create_container(loc.container)
+    with open(_by_name(name), "rb") as src:
+        loc.store.put_object(loc.container, loc.prefix, src.read())
+    with sh5.File(f"memory://no-numpy-type/{name}") as f, h5py.File(_by_name(name)) as g:
+        ds = f[member]
+        assert ds.shape == g[member].shape
+        seen: list[str] = []
+        f.visititems(lambda n, _obj: seen.append(n))
+        assert member in seen
+        with pytest.raises(NotSupported, match=member):
+            ds.dtype  # noqa: B018
+        with pytest.raises(NotSupported, match=member):
+            ds[()]

@@ -23,7 +23,13 @@ class NodeArray(ArrayBackend):
 
     def __init__(self, node: ArrayNode) -> None:
         self._node = node
-        self.dtype = node.dtype
+
+    @property
+    def dtype(self) -> np.dtype[Any]:  # type: ignore[override]
+        # Asked for only when used, as h5py does: a dataset whose type has no
+        # NumPy equivalent still opens (and visititems reaches it); its dtype
+        # and reads raise NotSupported naming it.
+        return self._node.dtype
 
     @property
     def shape(self) -> tuple[int, ...]:  # type: ignore[override]

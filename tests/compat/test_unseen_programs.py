@@ -17,11 +17,13 @@ PROGRAM_NAMES = (
     "experiment_meta", "tree_survey", "reorganize_groups", "link_farm", "modes_lifecycle",
     "selection_tricks", "dimension_scales", "file_options", "compressed_chunks", "object_reprs",
     "local_and_store", "scalar_and_types", "write_errors", "same_file_twice", "getclass_identity",
-    "datetime_refused",
+    "datetime_refused", "natural_order", "numpy_interop", "parallel_readers", "ragged_tracks", "swmr_writer",
+    "unicode_arrays", "virtual_stack",
 )
 
 #: Also run against ``sciswift serve`` (swift://): a few, to keep the suite short.
-ON_SERVE = ("sensor_logger", "object_refs", "reorganize_groups", "link_farm", "local_and_store")
+ON_SERVE = ("sensor_logger", "object_refs", "reorganize_groups", "link_farm", "local_and_store", "ragged_tracks",
+            "parallel_readers", "virtual_stack")
 
 #: Program -> why it differs (docs/compat.md, "What does not work through the router").
 LIMITS = {

@@ -199,3 +199,22 @@ def test_vlen_elements_written_one_at_a_time_across_reopens(both: Both) -> None:
     real, ours = both(run)
     assert real == [[0.0], [9.5], [0.0, 0.25, 0.5]]  # the premise
     assert ours == real
+
+
+
+def test_visit_skips_links_back_to_the_group_visited_from(both: Both) -> None:
+    def run(h5py: Any, path: str) -> list[Any]:
+        with h5py.File(path, "w") as f:
+            g = f.create_group("g")
+            g["d"] = [1]
+            g.create_group("sub")["up"] = g
+            f["top_alias"] = f["g/sub"]
+            seen_g: list[str] = []
+            g.visit(seen_g.append)
+            seen_f: list[str] = []
+            f.visit(seen_f.append)
+            return [seen_g, seen_f]
+
+    real, ours = both(run)
+    assert real[0] == ["d", "sub"]  # the premise
+    assert ours == real

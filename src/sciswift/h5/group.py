@@ -514,7 +514,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
     def visititems(self, func: Callable[[str, Any], Any]) -> Any:
         """Call ``func(name, object)`` for every object below this group (each object
         once); stop and return the first non-None result."""
-        seen: set[str] = set()
+        seen: set[str] = {self._path}  # HDF5 counts the group visited from as seen: a link back up is skipped
         base = self._name.rstrip("/") if self._name else ""
         handle = self._h
         backend = handle.backend

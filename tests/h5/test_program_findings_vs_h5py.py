@@ -218,3 +218,28 @@ def test_visit_skips_links_back_to_the_group_visited_from(both: Both) -> None:
     real, ours = both(run)
     assert real[0] == ["d", "sub"]  # the premise
     assert ours == real
+
+
+def test_copy_keeps_shared_objects_shared(both: Both) -> None:
+    def run(h5py: Any, path: str) -> list[Any]:
+        with h5py.File(path, "w") as f:
+            src = f.create_group("src")
+            src["values"] = np.arange(3)
+            src["twin"] = src["values"]                 # a hard link
+            src["alias"] = h5py.SoftLink("/src/values")  # expanded below
+            src.create_group("sub")
+            src["sub/up"] = src                          # a link back up the tree
+            f.copy("src", "plain")
+            f.copy("src", "expanded", expand_soft=True)
+            out: list[Any] = []
+            for name in ("plain", "expanded"):
+                g = f[name]
+                seen: list[str] = []
+                g.visit(seen.append)
+                out.append((name, seen, g["values"] == g["twin"], g["sub/up"] == g,
+                            type(g.get("alias", getlink=True)).__name__, g["alias"] == g["values"]))
+            return out
+
+    real, ours = both(run)
+    assert real[1][5] is True  # the premise: the expanded soft link is the copied object
+    assert ours == real

@@ -73,7 +73,14 @@ class _Copier:
     def copy(self, src: Any, dest_group: Any, dest_name: str, top: bool) -> Any:
         from sciswift.h5.dataset import Dataset
         from sciswift.h5.datatype import Datatype
+        from sciswift.h5.group import Group
 
+        done = self.copies.get((src._h.key, src._path))
+        if done is not None:
+            # An object reached again (another hard link, an expanded soft link to
+            # something copied too) is copied once and linked, as H5Ocopy does.
+            dest_group[dest_name] = done
+            return done
         if isinstance(src, Dataset):
             dst = _copy_dataset(src, dest_group, dest_name)
         elif isinstance(src, Datatype):
@@ -81,14 +88,14 @@ class _Copier:
             dst = dest_group[dest_name]
         else:
             dst = dest_group.create_group(dest_name, track_order=src._backend.track_order(src._path) or None)
-            if top or not self.shallow:
-                self._copy_members(src, dst)
+        self.copies[(src._h.key, src._path)] = dst  # before the members: a link back up ends here
+        if isinstance(dst, Group) and (top or not self.shallow):
+            self._copy_members(src, dst)
         if not self.without_attrs:
             derived = _derived_attrs(src)
             for key in src.attrs:
                 if key not in derived:
                     dst.attrs.create(key, src.attrs[key])
-        self.copies[(src._h.key, src._path)] = dst
         self.pairs.append((src, dst))
         return dst
 

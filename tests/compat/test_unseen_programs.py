@@ -18,7 +18,7 @@ PROGRAM_NAMES = (
     "selection_tricks", "dimension_scales", "file_options", "compressed_chunks", "object_reprs",
     "local_and_store", "scalar_and_types", "write_errors", "same_file_twice", "getclass_identity",
     "datetime_refused", "natural_order", "numpy_interop", "parallel_readers", "ragged_tracks", "swmr_writer",
-    "unicode_arrays", "virtual_stack",
+    "unicode_arrays", "virtual_stack", "attr_edits", "copy_variants", "fill_and_iterate",
 )
 
 #: Also run against ``sciswift serve`` (swift://): a few, to keep the suite short.

@@ -19,6 +19,7 @@ PROGRAM_NAMES = (
     "local_and_store", "scalar_and_types", "write_errors", "same_file_twice", "getclass_identity",
     "datetime_refused", "natural_order", "numpy_interop", "parallel_readers", "ragged_tracks", "swmr_writer",
     "unicode_arrays", "virtual_stack", "attr_edits", "copy_variants", "fill_and_iterate",
+    "filters_and_meta", "quickstart_tour",
 )
 
 #: Also run against ``sciswift serve`` (swift://): a few, to keep the suite short.

@@ -4,29 +4,15 @@ stand-ins (``f.get(name, getclass=True) == h5py.Dataset``), on both sides."""
 from __future__ import annotations
 
 import operator
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
 import pytest
 
-from sciswift.compat import MountTable, install, uninstall
-
-
-@pytest.fixture
-def mnt() -> Iterator[str]:
-    point = f"/sciswift-class-test/{uuid.uuid4().hex[:8]}"
-    install(MountTable.parse(f"{point}=memory://c{uuid.uuid4().hex[:8]}/files"))
-    try:
-        yield point
-    finally:
-        uninstall()
-
 
 @pytest.mark.parametrize("where", ["mounted", "local"])
-def test_getclass_results_equal_the_standins(mnt: str, tmp_path: Path, where: str) -> None:
-    path = f"{mnt}/c.h5" if where == "mounted" else str(tmp_path / "c.h5")
+def test_getclass_results_equal_the_standins(routed_mount: str, tmp_path: Path, where: str) -> None:
+    path = f"{routed_mount}/c.h5" if where == "mounted" else str(tmp_path / "c.h5")
     with h5py.File(path, "w") as f:
         f.create_group("g")
         f["d"] = [1, 2]

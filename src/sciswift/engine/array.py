@@ -258,6 +258,21 @@ class Array:
             raise CorruptData(f"dataset {self.describe()}: {e.message}", e.subject) from e
 
     def _fetch_and_place(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:
+        if self._local and len(todo) > 1 and self.pipeline.trivial and not keep:
+            # Uncompressed chunks of a local store: each is read straight into one
+            # scratch chunk and copied into place, as HDF5 reads chunks, instead of
+            # into a new buffer per chunk (see LocalStore.read_many_into).
+            scratch = np.empty(self.chunks, dtype=self.pipeline.stored_dtype)
+            pieces = dict(todo)
+
+            def place(key: str) -> None:
+                p = pieces[key]
+                out[p.outer + _E] = scratch[p.inner + _E]
+
+            left = set(self.kv.read_into(list(pieces), scratch.data.cast("B"), place))
+            todo = [(k, p) for k, p in todo if k in left]
+            if not todo:
+                return
         if self._local and len(todo) > 1:
             # One index lookup and one open per pack for a group of chunks instead
             # of both per chunk (4096x4096 float32 in 256x256 chunks: fetching all
@@ -355,6 +370,8 @@ class Array:
 
         if self._local:
             def store(batch: list[ChunkPiece]) -> None:
+                if self.pipeline.trivial and self._store_filled(batch, value):
+                    return
                 puts, drops = encode(batch)
                 self.kv.set_many(puts)
                 self.kv.delete_many(drops)
@@ -376,6 +393,37 @@ class Array:
         futures = [io_pool().submit(encode_and_store, b) for b in _batches(pieces, 32)]
         for f in futures:
             f.result()
+
+    def _store_filled(self, pieces: list[ChunkPiece], value: np.ndarray[Any, Any]) -> bool:
+        """Store full-chunk pieces of an uncompressed array on a local store, each
+        chunk copied into one reused buffer as it is written (as HDF5 writes
+        chunks) instead of into a copy of its own (see LocalStore.put_many_filled).
+        False if the store cannot."""
+        keys: dict[str, ChunkPiece] = {}
+        drops: list[str] = []
+        for p in pieces:
+            key = self.chunk_key(p.coords)
+            self.cache.discard(key)  # not cached: the chunk may be a view of the caller's array
+            if self._is_fill(value[p.outer + _E]):
+                drops.append(key)
+            else:
+                keys[key] = p
+        stored = self.pipeline.stored_dtype
+
+        def fill(key: str, buf: memoryview) -> None:
+            p = keys[key]
+            chunk = np.frombuffer(buf, dtype=stored).reshape(self.chunks)
+            block = value[p.outer + _E]
+            if block.shape != self.chunks:  # an edge chunk: pad beyond the array with fill
+                chunk[...] = self.fill_value
+                chunk[p.inner + _E] = block
+            else:
+                chunk[...] = block
+
+        if not self.kv.set_many_filled(list(keys), self.pipeline_chunk_bytes, fill):
+            return False
+        self.kv.delete_many(drops)
+        return True
 
     def _write_partial(self, pieces: list[ChunkPiece], value: np.ndarray[Any, Any]) -> None:
         for p in pieces:

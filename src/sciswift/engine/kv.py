@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sciswift.errors import NotFound
@@ -126,6 +126,19 @@ class KV:
         found.update((n[cut:], b) for n, b in got.items())
         return found
 
+    def read_into(self, keys: Sequence[str], buf: memoryview, consume: Callable[[str], None]) -> list[str]:
+        """Where the store can (LocalStore's ``read_many_into``): read each of
+        ``keys`` whose object is exactly ``len(buf)`` bytes into ``buf`` and call
+        ``consume(key)`` before the next read reuses it. Returns the keys not
+        handled (all of them for other stores, or while writes wait in the buffer)."""
+        reader = getattr(self.store, "read_many_into", None)
+        if reader is None or self._pending or self._flushing:
+            return list(keys)
+        self.requests += len(keys)
+        cut = len(self._prefix)
+        left = reader(self.container, [self._prefix + k for k in keys], buf, lambda n: consume(n[cut:]))
+        return [n[cut:] for n in left]
+
     # ----------------------------------------------------------------- writes
     def set(self, key: str, data: bytes, *, mode: PutMode = OVERWRITE, content_type: str | None = None) -> ObjectInfo:
         self._drop_pending([key])
@@ -166,6 +179,21 @@ class KV:
             self._drop_pending(items)
         self.requests += len(items)
         self.store.put_many(self.container, {self._prefix + k: v for k, v in items.items()})
+
+    def set_many_filled(self, keys: Sequence[str], size: int, fill: Callable[[str, memoryview], None]) -> bool:
+        """Where the store can (LocalStore's ``put_many_filled``): store ``keys``,
+        each ``size`` bytes written by ``fill(key, buf)`` into a reused buffer;
+        False (nothing done) for other stores."""
+        writer = getattr(self.store, "put_many_filled", None)
+        if writer is None:
+            return False
+        if not keys:
+            return True
+        self._drop_pending(keys)
+        self.requests += len(keys)
+        cut = len(self._prefix)
+        writer(self.container, [self._prefix + k for k in keys], size, lambda n, buf: fill(n[cut:], buf))
+        return True
 
     def flush(self) -> None:
         """Write out every deferred object (one batch)."""

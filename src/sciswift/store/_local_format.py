@@ -45,6 +45,7 @@ __all__ = [
     "read_info",
     "read_info_ending_at",
     "read_whole",
+    "read_whole_into",
     "pread_exact",
     "FileReader",
     "WHOLE_READ_LIMIT",
@@ -123,7 +124,7 @@ def _decode_meta(meta: bytes, name: str | None, file_size: int, subject: str) ->
     return info
 
 
-def _meta_len(tail: bytes | memoryview, file_size: int, subject: str) -> tuple[int, int]:
+def _meta_len(tail: bytes | bytearray | memoryview, file_size: int, subject: str) -> tuple[int, int]:
     if file_size < FOOTER_SIZE or len(tail) < FOOTER_SIZE:
         raise _corrupt(subject, f"file is only {file_size} bytes")
     magic, version, meta_len, crc = _FOOTER.unpack(tail[-FOOTER_SIZE:])
@@ -207,6 +208,27 @@ def read_whole(fd: int, length: int, name: str, subject: str, base: int = 0) -> 
     _check_crc(meta, crc, subject)
     info = _decode_meta(meta, name, length, subject)
     return info, buf[:body_end]
+
+
+def read_whole_into(
+    fd: int, length: int, name: str, subject: str, base: int, buf: memoryview
+) -> ObjectInfo | None:
+    """Read the body of the record of ``length`` bytes at ``base`` of ``fd`` into
+    ``buf`` if it is exactly ``len(buf)`` bytes long, with one ``preadv`` for body
+    and trailer; its info, or None when the body has another size (then ``buf``
+    holds garbage and the caller reads the object another way)."""
+    tail_len = length - len(buf)
+    if tail_len <= FOOTER_SIZE:
+        return None
+    tail = bytearray(tail_len)
+    if os.preadv(fd, [buf, tail], base) != length:
+        raise _corrupt(subject, "file changed size while being read")
+    meta_len, crc = _meta_len(tail, length, subject)
+    if meta_len != tail_len - FOOTER_SIZE:
+        return None
+    meta = bytes(tail[:meta_len])
+    _check_crc(meta, crc, subject)
+    return _decode_meta(meta, name, length, subject)
 
 
 class FileReader(ObjectReader):

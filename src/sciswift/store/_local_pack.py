@@ -29,14 +29,17 @@ import errno
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sciswift.store._local_format import read_info_ending_at
 from sciswift.store._local_fs import O_CLOEXEC
 from sciswift.store.types import ObjectInfo
 
 __all__ = [
+    "Body",
+    "Filled",
     "PACK_LIMIT",
     "PACK_MAX_OBJECT",
     "PackedRecord",
@@ -79,13 +82,13 @@ def pack_file_name(pack_id: int) -> str:
 
 
 def plan_packs(
-    items: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]], limit: int | None = None
-) -> list[list[tuple[str, ObjectInfo, bytes | memoryview, bytes]]]:
+    items: Sequence[tuple[str, ObjectInfo, Any, bytes]], limit: int | None = None
+) -> list[list[tuple[str, ObjectInfo, Any, bytes]]]:
     """Split ``(name, info, body, trailer)`` items into packs of at most ``limit``
     bytes (default ``PACK_LIMIT``; a pack holds at least one record, however large)."""
     if limit is None:
         limit = PACK_LIMIT
-    packs: list[list[tuple[str, ObjectInfo, bytes | memoryview, bytes]]] = []
+    packs: list[list[tuple[str, ObjectInfo, Any, bytes]]] = []
     size = limit
     for item in items:
         length = len(item[2]) + len(item[3])
@@ -97,20 +100,49 @@ def plan_packs(
     return packs
 
 
-def write_records(
-    fd: int, items: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]]
-) -> list[PackedRecord]:
+class Filled:
+    """A body of ``size`` bytes that ``fill(name, buf)`` writes into the buffer it
+    is given when its record is written (``LocalStore.put_many_filled``): every
+    such body of a pack goes through one scratch buffer, nothing is held per object."""
+
+    __slots__ = ("size", "name", "fill")
+
+    def __init__(self, size: int, name: str, fill: Callable[[str, memoryview], None]) -> None:
+        self.size, self.name, self.fill = size, name, fill
+
+    def __len__(self) -> int:
+        return self.size
+
+
+Body = bytes | memoryview | Filled
+
+
+def write_records(fd: int, items: Sequence[tuple[str, ObjectInfo, Body, bytes]]) -> list[PackedRecord]:
     """Write the records of ``items`` back to back at the start of ``fd``."""
     records: list[PackedRecord] = []
     buffers: list[bytes | memoryview] = []
-    offset = 0
+    scratch: memoryview | None = None
+    offset = pos = 0
     for name, info, body, trailer in items:
         length = len(body) + len(trailer)
         records.append(PackedRecord(name, info, offset, length))
         offset += length
+        if isinstance(body, Filled):
+            pos = _write_buffers(fd, buffers, pos)
+            buffers = []
+            if scratch is None or len(scratch) != body.size:
+                scratch = memoryview(bytearray(body.size))
+            body.fill(body.name, scratch)
+            pos = _write_buffers(fd, [scratch, trailer], pos)
+            continue
         buffers.append(body)
         buffers.append(trailer)
-    pos = 0
+    _write_buffers(fd, buffers, pos)
+    return records
+
+
+def _write_buffers(fd: int, buffers: Sequence[bytes | memoryview], pos: int) -> int:
+    """Write ``buffers`` back to back at ``pos``; the position after them."""
     for i in range(0, len(buffers), _IOV_MAX):
         group = buffers[i : i + _IOV_MAX]
         want = sum(len(b) for b in group)
@@ -119,7 +151,7 @@ def write_records(
             view = memoryview(b"".join(group))
             done += os.pwrite(fd, view[done:], pos + done)
         pos += want
-    return records
+    return pos
 
 
 def publish_pack(tmp_path: str, packs_dir: str, pack_id: int) -> bool:

@@ -34,13 +34,18 @@ On-disk layout
   (64 MiB): one file creation per pack instead of one per object, which is the
   dominant cost of a small put on ext4 (15-20 µs on a quiet filesystem, 200-900 µs
   after many deletions nearby). Packs are written once and never changed; see
-  ``sciswift.store._local_pack``. Every other put (``put_object``, conditional
-  puts, POST, copies, the streaming writer) writes an object file.
+  ``sciswift.store._local_pack``. ``put_many_filled`` packs the same way with
+  bodies produced one at a time into a scratch buffer, and ``read_many_into``
+  reads bodies into a buffer the caller gives (uncompressed HDF5 chunks: no
+  memory per object, as HDF5 moves chunks). Every other put (``put_object``,
+  conditional puts, POST, copies, the streaming writer) writes an object file.
 - Invariant: an object file exists only while it is the object's current
   version. A read opens ``objects/HASH`` first (no SQL for plain objects), and only
   when there is none asks the index where the record is; packs are read through
   descriptors cached per store (``dup`` instead of ``open``).
-- A directory of ROOT is a container iff it holds ``container.json``. Names starting
+- A directory of ROOT is a container iff it holds ``container.json``; a container
+  name longer than a file name may be (Swift allows 256 bytes, ext4 255) lives in
+  ``.sciswift-long-SHA256`` with the name in its file ``container-name``. Names starting
   with ``.sciswift-`` are reserved for the store's own files in ROOT (new containers
   are assembled in ``.sciswift-new-*`` and renamed into place, deleted ones are
   renamed to ``.sciswift-trash-*`` before removal), so such container names are

@@ -26,7 +26,14 @@ from sciswift.engine import zarr2
 from sciswift.engine.array import Array, ChunkCache
 from sciswift.engine.kv import KV
 from sciswift.engine.metadata import ArrayMeta, dump_json, group_json, parse_json
-from sciswift.errors import AlreadyExists, InvalidInput, NotFound, NotSupported, PreconditionFailed
+from sciswift.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    NotSupported,
+    PreconditionFailed,
+    SciSwiftError,
+)
 from sciswift.store.types import CREATE, IfMatch
 from sciswift.store.url import Location
 
@@ -39,6 +46,11 @@ META_KEY = "zarr.json"
 def join(parent: str, name: str) -> str:
     """Node path of ``name`` under ``parent`` ("" is the root)."""
     return f"{parent}/{name}" if parent else name
+
+
+#: How many small sibling arrays one remote read fetches ahead (see
+#: Hierarchy.prefetch_small_siblings).
+PREFETCH_SIBLINGS = 64
 
 
 def parent_of(path: str) -> str:
@@ -67,6 +79,7 @@ class Hierarchy:
         self._changed: set[str] = set()
         self._deleted: set[str] = set()
         self._arrays: dict[str, Array] = {}
+        self._prefetched: set[str] = set()  # arrays whose chunk was fetched ahead
         self.closed = False
         #: 3, or 2 for a Zarr v2 hierarchy written by another tool (read-only).
         self.zarr_format = 3
@@ -205,9 +218,43 @@ class Hierarchy:
             if doc is None or doc["node_type"] != "array":
                 raise NotFound(f"no array at /{path} in {self.location.display}", path)
             meta = ArrayMeta.from_json(doc, f"{self.location.display}:/{path}")
-            arr = Array(self.kv, path, meta, self.cache)
+            arr = Array(self.kv, path, meta, self.cache, self.prefetch_small_siblings)
             self._arrays[path] = arr
             return arr
+
+    def prefetch_small_siblings(self, arr: Array) -> None:
+        """Before ``arr``'s single small chunk is read from a remote store, fetch it
+        together with those of the next ``PREFETCH_SIBLINGS`` small single-chunk
+        arrays of its group (in name order, not fetched ahead yet): a file of many
+        tiny datasets (H5Boss-like) is then read in a few concurrent batches instead
+        of one request after the other. At most ``PREFETCH_SIBLINGS`` x 64 KiB are
+        fetched ahead per call; what is never read costs that transfer only."""
+        parent = parent_of(arr.path)
+        with self._lock:
+            if arr.path in self._prefetched:
+                return
+            names = sorted(
+                p for p, doc in self._nodes.items()
+                if p and doc is not None and doc.get("node_type") == "array" and parent_of(p) == parent
+                and p >= arr.path and p not in self._prefetched
+            )
+        keys: list[str] = []
+        for path in names:
+            if len(keys) >= PREFETCH_SIBLINGS:
+                break
+            try:
+                sibling = arr if path == arr.path else self.array(path)
+            except (NotFound, SciSwiftError):
+                continue
+            if not sibling.is_small_single_chunk:
+                continue
+            key = sibling.chunk_key((0,) * len(sibling.shape))
+            with self._lock:
+                self._prefetched.add(path)
+            if self.cache.get(key) is None:
+                keys.append(key)
+        if len(keys) > 1:
+            self.kv.prefetch(keys)
 
     def reload_array(self, path: str) -> None:
         """Read the array's ``zarr.json`` again from the store (a reader following a
@@ -270,7 +317,7 @@ class Hierarchy:
             self._check_new(path)
             self._set(path, meta.to_json())
             meta.doc = self._nodes[path]  # type: ignore[assignment]
-            arr = Array(self.kv, path, meta, self.cache)
+            arr = Array(self.kv, path, meta, self.cache, self.prefetch_small_siblings)
             self._arrays[path] = arr
             return arr
 

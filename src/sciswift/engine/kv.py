@@ -57,11 +57,20 @@ class KV:
         self._pending_bytes = 0
         self._pending_lock = threading.RLock()
         self._flushing = False
+        # Objects fetched ahead of the reads that want them (``prefetch``), each
+        # handed out once (None: known not to exist). Any write through this view
+        # drops its key; ``_writes`` lets a prefetch racing a write discard itself.
+        self._stash: dict[str, bytes | None] = {}
+        self._stash_bytes = 0
+        self._stash_lock = threading.Lock()
+        self._writes = 0
 
     #: Deferred objects are written out once they hold this many bytes.
     DEFER_LIMIT = 4 << 20
     #: Objects above this size are never deferred.
     DEFER_MAX_OBJECT = 256 << 10
+    #: Prefetched objects held at most (older ones are dropped beyond it).
+    STASH_LIMIT = 16 << 20
 
     def name(self, key: str) -> str:
         """The full object name of ``key``."""
@@ -84,11 +93,53 @@ class KV:
                     return data
                 start, stop = byte_range.resolve(len(data))
                 return data[start:stop]
+        if self._stash and byte_range is None:
+            with self._stash_lock:
+                if key in self._stash:
+                    stashed = self._stash.pop(key)
+                    self._stash_bytes -= len(stashed or b"")
+                    return stashed
         self.requests += 1
         try:
             return self.store.get_object(self.container, self._prefix + key, byte_range)
         except NotFound:
             return None
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Fetch ``keys`` together (concurrently on remote stores) for reads that
+        follow soon: each ``get`` of one of them is then answered once from memory.
+        A write through this view meanwhile drops the key (or the whole prefetch,
+        if it races the fetch)."""
+        with self._stash_lock:
+            keys = [k for k in keys if k not in self._stash and k not in self._pending]
+            writes = self._writes
+        if not keys:
+            return
+        got = self.get_many(keys)
+        with self._stash_lock:
+            if self._writes != writes:
+                return  # something was written meanwhile: these may be stale
+            if self._stash_bytes > self.STASH_LIMIT:
+                self._stash.clear()
+                self._stash_bytes = 0
+            for k in keys:
+                data = got.get(k)
+                self._stash[k] = data
+                self._stash_bytes += len(data or b"")
+
+    def _unstash(self, keys: Iterable[str] | None = None) -> None:
+        """A write is about to change ``keys`` (None: anything)."""
+        with self._stash_lock:
+            self._writes += 1
+            if not self._stash:
+                return
+            if keys is None:
+                self._stash.clear()
+                self._stash_bytes = 0
+                return
+            for k in keys:
+                if k in self._stash:
+                    self._stash_bytes -= len(self._stash.pop(k) or b"")
 
     def get_with_etag(self, key: str) -> tuple[bytes, str] | None:
         """The bytes at ``key`` and their ETag (for compare-and-swap), None if missing."""
@@ -141,6 +192,7 @@ class KV:
 
     # ----------------------------------------------------------------- writes
     def set(self, key: str, data: bytes, *, mode: PutMode = OVERWRITE, content_type: str | None = None) -> ObjectInfo:
+        self._unstash([key])
         self._drop_pending([key])
         self.requests += 1
         return self.store.put_object(
@@ -156,6 +208,7 @@ class KV:
         """
         if not items:
             return
+        self._unstash(items)
         if defer:
             now: dict[str, bytes] = {}
             with self._pending_lock:
@@ -189,6 +242,7 @@ class KV:
             return False
         if not keys:
             return True
+        self._unstash(keys)
         self._drop_pending(keys)
         self.requests += len(keys)
         cut = len(self._prefix)
@@ -240,6 +294,7 @@ class KV:
 
     def delete(self, key: str) -> bool:
         """Delete ``key``; False if it did not exist."""
+        self._unstash([key])
         self._flush_key(key)
         self.requests += 1
         try:
@@ -252,6 +307,7 @@ class KV:
         keys = list(keys)
         if not keys:
             return 0
+        self._unstash(keys)
         if self._pending or self._flushing:
             with self._pending_lock:
                 if any(k in self._pending for k in keys):

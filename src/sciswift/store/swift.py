@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -176,6 +177,8 @@ class SwiftStore(Store):
         )
         self._closed = False
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SwiftStore:
@@ -825,11 +828,37 @@ class SwiftStore(Store):
         return int(result.get("Number Deleted", 0))
 
     def _map(self, fn: Callable[[Any], Any], items: Sequence[Any], max_workers: int | None) -> list[Any]:
+        """``[fn(x) for x in items]``, at most ``max_workers`` at once, on the store's
+        own thread pool. Threads are kept between calls: starting them per call
+        cost ~1 ms each (a 50-object ``get_many`` spent 17 of its 22 ms there).
+        A call from one of the pool's own threads runs serially (no deadlock)."""
         workers = min(max_workers or self.max_workers, len(items))
-        if workers <= 1:
+        if workers <= 1 or threading.current_thread().name.startswith(_POOL_PREFIX):
             return [fn(x) for x in items]
-        with ThreadPoolExecutor(workers, thread_name_prefix="sciswift-swift") as pool:
+        pool = self._worker_pool()
+        if workers >= self.max_workers:
             return list(pool.map(fn, items))
+        # Fewer at once than the pool has threads: ``workers`` lanes, each serial.
+        lanes = [list(range(i, len(items), workers)) for i in range(workers)]
+        out: list[Any] = [None] * len(items)
+
+        def run(lane: list[int]) -> None:
+            for i in lane:
+                out[i] = fn(items[i])
+
+        for done in [pool.submit(run, lane) for lane in lanes]:
+            done.result()
+        return out
+
+    def _worker_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise InvalidInput(f"{self!r} is closed")
+            # A forked child inherits the pool object but not its threads.
+            if self._pool is None or self._pool_pid != os.getpid():
+                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix=_POOL_PREFIX)
+                self._pool_pid = os.getpid()
+            return self._pool
 
     # ------------------------------------------------------------- lifetime
     def close(self) -> None:
@@ -838,6 +867,9 @@ class SwiftStore(Store):
             if not self._closed:
                 self._closed = True
                 self._conn.close()
+                if self._pool is not None and self._pool_pid == os.getpid():
+                    self._pool.shutdown(wait=False)
+                self._pool = None
 
 
 _TUNING = frozenset({
@@ -856,6 +888,7 @@ def _response_time(resp: urllib3.BaseHTTPResponse) -> float:
         return time.time()
 
 
+_POOL_PREFIX = "sciswift-swift"
 #: put_many sends archives for at least this many objects (fewer: plain PUTs).
 _MIN_BATCHED = 16
 

@@ -710,13 +710,11 @@ class LocalStore(Store):
             c = self._container(container)
         except NotFound:
             return out
-        if c.prefers_index():
-            left = self._get_packed(c, names, out)
-            rest = self._get_files(c, left, out)
-        else:
-            left = self._get_files(c, names, out)
-            rest = self._get_packed(c, left, out)
-        for name in rest:  # a race with a writer, or no such object: the careful way
+        def take(name: str, op: Opened) -> bool:
+            out[name] = _read_body(op, name, c.subject(name))
+            return True
+
+        for name in self._read_each(c, names, take):  # a race with a writer, or no such object: the careful way
             try:
                 out[name] = self.get_object(container, name)
             except NotFound:
@@ -738,15 +736,24 @@ class LocalStore(Store):
             c = self._container(container)
         except NotFound:
             return list(names)
-        if c.prefers_index():
-            left = self._into_packed(c, names, buf, consume)
-            return self._into_files(c, left, buf, consume)
-        left = self._into_files(c, names, buf, consume)
-        return self._into_packed(c, left, buf, consume)
 
-    def _into_files(
-        self, c: Container, names: Sequence[str], buf: memoryview, consume: Callable[[str], None]
-    ) -> list[str]:
+        def take(name: str, op: Opened) -> bool:
+            if read_whole_into(op.fd, op.length, name, c.subject(name), op.base, buf) is None:
+                return False
+            consume(name)
+            return True
+
+        return self._read_each(c, names, take)
+
+    def _read_each(self, c: Container, names: Sequence[str], take: Callable[[str, Opened], bool]) -> list[str]:
+        """Call ``take(name, record)`` for each of ``names`` found as an object file
+        or a pack record (packed ones looked up with one query, read pack by pack);
+        returns the names not found or not taken, for the careful way."""
+        if c.prefers_index():
+            return self._each_file(c, self._each_packed(c, names, take), take)
+        return self._each_packed(c, self._each_file(c, names, take), take)
+
+    def _each_file(self, c: Container, names: Sequence[str], take: Callable[[str, Opened], bool]) -> list[str]:
         left = []
         for name in names:
             try:
@@ -755,18 +762,13 @@ class LocalStore(Store):
                 left.append(name)
                 continue
             try:
-                info = read_whole_into(fd, os.fstat(fd).st_size, name, c.subject(name), 0, buf)
+                if not take(name, Opened(fd, 0, os.fstat(fd).st_size, ())):
+                    left.append(name)
             finally:
                 os.close(fd)
-            if info is None:
-                left.append(name)
-            else:
-                consume(name)
         return left
 
-    def _into_packed(
-        self, c: Container, names: Sequence[str], buf: memoryview, consume: Callable[[str], None]
-    ) -> list[str]:
+    def _each_packed(self, c: Container, names: Sequence[str], take: Callable[[str, Opened], bool]) -> list[str]:
         try:
             groups = c.packed_rows(names)
         except ContainerGone:
@@ -779,47 +781,11 @@ class LocalStore(Store):
                 continue  # collected since the lookup: those names are read the careful way
             try:
                 for name, off, length in records:
-                    if read_whole_into(fd, length, name, c.subject(name), off, buf) is not None:
-                        consume(name)
+                    if take(name, Opened(fd, off, length, ())):
                         done.add(name)
             finally:
                 os.close(fd)
         return [n for n in names if n not in done]
-
-    def _get_files(self, c: Container, names: Sequence[str], out: dict[str, bytes]) -> list[str]:
-        """Read those of ``names`` that have object files into ``out``; the others."""
-        left = []
-        for name in names:
-            try:
-                fd = os.open(c.object_path(name), os.O_RDONLY | O_CLOEXEC)
-            except FileNotFoundError:
-                left.append(name)
-                continue
-            try:
-                out[name] = _read_body(Opened(fd, 0, os.fstat(fd).st_size, ()), name, c.subject(name))
-            finally:
-                os.close(fd)
-        return left
-
-    def _get_packed(self, c: Container, names: Sequence[str], out: dict[str, bytes]) -> list[str]:
-        """Read those of ``names`` whose rows point into packs into ``out``; the others."""
-        try:
-            groups = c.packed_rows(names)
-        except ContainerGone:
-            return list(names)
-        left = set(names)
-        for pack, records in groups.items():
-            try:
-                fd, _st = self._pack_files.open(c.pack_path(pack))
-            except FileNotFoundError:
-                continue  # collected since the lookup: those names are read the careful way
-            try:
-                for name, off, length in records:
-                    out[name] = _read_body(Opened(fd, off, length, ()), name, c.subject(name))
-                    left.discard(name)
-            finally:
-                os.close(fd)
-        return [n for n in names if n in left]
 
     # ----------------------------------------------------------------- puts
     def _mode_check(self, container: str, mode: PutMode) -> Callable[[str, Location | None], None] | None:

@@ -958,7 +958,14 @@ class LocalStore(Store):
             if content_types and name in content_types:
                 info = replace(info, content_type=content_types[name])
             (small if len(body) <= PACK_MAX_OBJECT else large).append((name, info, body, encode_trailer(info)))
-        groups = plan_packs(small)
+        self._put_packed(container, large, plan_packs(small))
+
+    def _put_packed(
+        self,
+        container: str,
+        large: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]],
+        groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes]]],
+    ) -> None:
         for _attempt in range(2):
             c = self._container(container)
             try:
@@ -1006,15 +1013,7 @@ class LocalStore(Store):
         for name in names:
             info = ObjectInfo(name, size, LAZY_ETAG, now)
             items.append((name, info, Filled(size, name, fill), encode_trailer(info)))
-        groups = plan_packs(items)
-        for _attempt in range(2):
-            c = self._container(container)
-            try:
-                self._put_batch(c, [], groups)
-                return
-            except ContainerGone:
-                self._forget(container, c)
-        raise _missing_container(container)
+        self._put_packed(container, [], plan_packs(items))
 
     def _put_batch(
         self,

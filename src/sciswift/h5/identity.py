@@ -30,7 +30,7 @@ from sciswift.engine.metadata import RESERVED
 if TYPE_CHECKING:
     from sciswift.h5.native import NativeFile
 
-__all__ = ["hard_links", "rehome_linked", "after_move", "forward"]
+__all__ = ["hard_links", "rehome_linked", "after_move", "forward", "drop_link"]
 
 #: How many forwarding hops a reference may take (moves of moves).
 _MAX_HOPS = 32
@@ -68,7 +68,8 @@ def _set_hard_target(nf: NativeFile, link_path: str, target: str) -> None:
     nf._edit_reserved(parent, lambda r: r.__setitem__("links", {**r["links"], name: ["hard", target]}))
 
 
-def _drop_link(nf: NativeFile, link_path: str) -> None:
+def drop_link(nf: NativeFile, link_path: str) -> None:
+    """Remove the link entry ``link_path`` from its parent's reserved attributes."""
     parent, _, name = link_path.rpartition("/")
 
     def drop(r: dict[str, Any]) -> None:
@@ -94,7 +95,7 @@ def rehome_linked(nf: NativeFile, doomed: str) -> list[tuple[str, str]]:
         # The outermost object first: its subtree, links included, goes with it.
         target = min((t for _, t in links), key=lambda t: (t.count("/"), t))
         home = next(lp for lp, t in links if t == target)
-        _drop_link(nf, home)
+        drop_link(nf, home)
         nf.h.move(target, home)
         nf.forget_arrays(target)
         after_move(nf, target, home)

@@ -505,17 +505,8 @@ class NativeFile(FileBackend):
         entry = self.lookup(path)
         if entry is None:
             raise KeyError(path)
-        parent, name = _split(path)
         if entry.is_link:
-            def drop(r: dict[str, Any]) -> None:
-                links = dict(r.get("links") or {})
-                links.pop(name, None)
-                if links:
-                    r["links"] = links
-                else:
-                    r.pop("links", None)
-
-            self._edit_reserved(parent, drop)
+            identity.drop_link(self, path)
         else:
             # Objects that other hard links name survive under one of them.
             moves = identity.rehome_linked(self, path)

@@ -20,7 +20,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+
+from sciswift.testing.procs import run_in_session
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -94,21 +95,16 @@ class Way:
         cmd = [sys.executable, *argv]
         if self.mount:
             cmd = [sys.executable, "-m", "sciswift.cli.main", "run", "--mount", self.mount, "--", "python", *argv]
-        env = {**os.environ, **self.env}
-        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            out, err = child.communicate(timeout=timeout)
+            done = run_in_session(cmd, env={**os.environ, **self.env}, timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.communicate()
             raise Failed(f"timeout>{timeout:.0f}s") from None
-        if "MISMATCH" in out:
+        if "MISMATCH" in done.stdout:
             raise Failed("bytes lost (MISMATCH)")
-        if child.returncode != 0:
-            tail = (err.strip().splitlines() or ["?"])[-1][:100]
+        if done.returncode != 0:
+            tail = (done.stderr.strip().splitlines() or ["?"])[-1][:100]
             raise Failed(f"failed: {tail}")
-        return err
+        return done.stderr
 
 
 def _seconds(stderr: str, pattern: str) -> float:

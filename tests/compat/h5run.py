@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sciswift.testing.procs import run_in_session
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 DUMP = PROGRAMS / "dump.py"
@@ -47,16 +48,10 @@ class Way:
         test showing the program's stderr."""
         env = {**os.environ, **self.env}
         env.pop("SCISWIFT_MOUNTS", None)
-        # Its own session, so a hung program and its worker processes end together.
-        child = subprocess.Popen(self.command(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=env, cwd=cwd, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            out, err = child.communicate(timeout=timeout)
+            proc = run_in_session(self.command(argv), env=env, timeout=timeout, cwd=cwd)
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.communicate()
             raise AssertionError(f"{self.name}: {' '.join(map(str, argv))} did not finish in {timeout} s") from None
-        proc = subprocess.CompletedProcess(child.args, child.returncode, out, err)
         if check and proc.returncode != 0:
             raise AssertionError(
                 f"{self.name}: {' '.join(map(str, argv))} exited with {proc.returncode}\n"

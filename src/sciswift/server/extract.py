@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import mimetypes
 import tarfile
 import zlib
 from collections.abc import AsyncIterator
@@ -43,6 +42,7 @@ from multidict import CIMultiDict
 from sciswift.errors import SciSwiftError
 from sciswift.server import bulk, quotas
 from sciswift.server.backend import Backend
+from sciswift.server.handlers.obj import guessed_content_type
 from sciswift.server.http import IterBody, Reply, SwiftError, SwiftRequest, error, status_line
 from sciswift.store.names import MAX_FILE_SIZE, check_object_name
 
@@ -147,7 +147,7 @@ class _Extraction:
             return False
         try:
             check_object_name(obj)
-            content_type = headers.get("Content-Type") or mimetypes.guess_type(obj)[0] or "application/octet-stream"
+            content_type = headers.get("Content-Type") or guessed_content_type(obj)
             content_type.encode("utf-8")
         except (SciSwiftError, UnicodeEncodeError):
             return False  # its own PUT says what is wrong with it

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sciswift.server.backend import Backend
 from sciswift.server.http import SwiftError, SwiftRequest
-from sciswift.store.types import ContainerInfo
+from sciswift.store.types import AccountInfo, ContainerInfo
 
 __all__ = [
     "account_quota_updates",
@@ -85,16 +85,23 @@ def _over(quota: str | None, used: int, adding: int) -> bool:
         return False
 
 
+def _container_limited(cinfo: ContainerInfo) -> bool:
+    return bool(cinfo.metadata.get("quota-bytes") or cinfo.metadata.get("quota-count"))
+
+
+def _account_limited(ainfo: AccountInfo | None) -> bool:
+    return ainfo is not None and bool(
+        ainfo.metadata.get("quota-bytes") or any(k.startswith(ACCOUNT_QUOTA_PREFIX) for k in ainfo.system)
+    )
+
+
 async def has_quota(be: Backend, req: SwiftRequest, account: str, container: str) -> bool:
     """Whether uploads into ``container`` are limited by a container or account
     quota (or the container is gone): such uploads must be checked one by one."""
     cinfo = await be.container_info(req, account, container)
-    if cinfo is None or cinfo.metadata.get("quota-bytes") or cinfo.metadata.get("quota-count"):
+    if cinfo is None or _container_limited(cinfo):
         return True
-    ainfo = await be.account_info(req, account)
-    return ainfo is not None and bool(
-        ainfo.metadata.get("quota-bytes") or any(k.startswith(ACCOUNT_QUOTA_PREFIX) for k in ainfo.system)
-    )
+    return _account_limited(await be.account_info(req, account))
 
 
 async def check_upload(be: Backend, req: SwiftRequest, cinfo: ContainerInfo, length: int | None) -> None:
@@ -102,7 +109,7 @@ async def check_upload(be: Backend, req: SwiftRequest, cinfo: ContainerInfo, len
     in this container would break a container or account quota."""
     size = length or 0
     assert req.account is not None and req.container is not None
-    if cinfo.metadata.get("quota-bytes") or cinfo.metadata.get("quota-count"):
+    if _container_limited(cinfo):
         # totals in cached info may be a moment old; quotas need exact ones
         cinfo = await be.container_info(req, req.account, req.container, fresh=True) or cinfo
         meta = cinfo.metadata
@@ -111,9 +118,7 @@ async def check_upload(be: Backend, req: SwiftRequest, cinfo: ContainerInfo, len
         ):
             raise SwiftError(413, "Upload exceeds quota.")
     ainfo = await be.account_info(req, req.account)
-    if ainfo is None or not (
-        ainfo.metadata.get("quota-bytes") or any(k.startswith(ACCOUNT_QUOTA_PREFIX) for k in ainfo.system)
-    ):
+    if ainfo is None or not _account_limited(ainfo):
         return
     ainfo = await be.account_info(req, req.account, fresh=True) or ainfo
     sysq = ainfo.system

@@ -221,11 +221,15 @@ def _normalize_delete_at(value: float) -> str:
     return f"{min(max(0, int(value)), 9999999999):010d}"
 
 
+def guessed_content_type(name: str) -> str:
+    """The content type a PUT of ``name`` without one gets (from its extension)."""
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
 def content_type_for(req: SwiftRequest) -> str:
     ctype = req.headers.get("Content-Type")
     if not ctype or env_flag(req.headers.get("X-Detect-Content-Type")):
-        guessed, _ = mimetypes.guess_type(req.obj or "")
-        return guessed or "application/octet-stream"
+        return guessed_content_type(req.obj or "")
     try:
         ctype.encode("utf-8")
     except UnicodeEncodeError:

@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sciswift-installed
 ARGS   ?=
 
-.PHONY: run test test-fast compat compat-swift compat-h5py bench lint typecheck clean help
+.PHONY: run test test-fast fuzz compat compat-swift compat-h5py bench lint typecheck clean help
 
 help:
 	@echo "make run      start the Swift-compatible server on 127.0.0.1:12345 (test:tester / testing)"
 	@echo "make test     run the whole test suite (starts a real Swift all-in-one for its tests)"
 	@echo "make compat   run the long oracles: Swift's functional suite and h5py's test suite"
 	@echo "make bench    run the benchmarks side by side and print ratios"
+	@echo "make fuzz     a long run of the HTTP-layer fuzzers (FUZZ_EXAMPLES=20000)"
 	@echo "make lint     ruff and mypy"
 
 $(STAMP): pyproject.toml
@@ -30,6 +31,12 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not saio and not slow" $(ARGS)
+
+# A long run of the HTTP-layer fuzzers (make test runs a bounded one).
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP)
+	SCISWIFT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SCISWIFT_FUZZ_EXAMPLES_SERVER=$$(( $(FUZZ_EXAMPLES) / 10 )) \
+		$(BIN)/python -m pytest -p no:xdist -q tests/server/wire $(ARGS)
 
 compat: compat-swift compat-h5py
 

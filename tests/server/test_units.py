@@ -219,15 +219,6 @@ def test_timestamps_agree() -> None:
     assert http_date(ts) == "Fri, 27 Nov 2026 01:25:35 GMT"  # rounded up, as Swift
 
 
-def test_parser_choice() -> None:
-    from sciswift.server.protocol import needs_lenient_parser
-
-    assert not needs_lenient_parser(b"GET /v1/AUTH_test/c/o HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert not needs_lenient_parser(b"PUT /v1/AUTH_test/c/%E2%98%83 HTTP/1.1\r\n")
-    assert needs_lenient_parser("PUT /v1/AUTH_test/c/\u2603 HTTP/1.1\r\n".encode())
-    assert needs_lenient_parser(b"LICK /v1/AUTH_test HTTP/1.1\r\n")
-
-
 @pytest.mark.parametrize("stuck", [False, True])
 def test_worker_exit_does_not_wait_forever_for_stuck_store_calls(stuck: bool) -> None:
     """A store call that never returns must not keep a stopped worker alive

@@ -2,7 +2,8 @@
 
 Layout (one module per concern, as Swift's proxy and middleware):
 
-- ``app``: aiohttp front end (path parsing, check order, sending, access log)
+- ``app``: the front end (path parsing, check order, sending, access log)
+- ``wire``: the HTTP/1.1 layer (parser, connections, responses)
 - ``dispatch``: routing to ``handlers.account`` / ``handlers.container`` /
   ``handlers.obj``; sub-requests made by features go through it too
 - ``auth`` (TempAuth, tokens, authorization), ``acl`` (ACL syntax)

@@ -1,4 +1,4 @@
-"""The aiohttp front end: parse a client request, route it, send the reply,
+"""The front end: turn a client request, route it, send the reply,
 log it.
 
 Order of checks, as in Swift's proxy pipeline: an invalid token is refused
@@ -19,7 +19,6 @@ import time
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
-from aiohttp import web
 from multidict import CIMultiDict
 
 from sciswift.server import bulk, cors, dispatch, etag_quoter
@@ -36,9 +35,10 @@ from sciswift.server.http import (
     trans_id,
 )
 from sciswift.server.info import MAX_ACCOUNT_NAME_LENGTH, info_body
+from sciswift.server.wire import BodyError, Request, RequestBody
 from sciswift.store.names import utf8_len
 
-__all__ = ["SwiftApp", "AioBody", "access_log"]
+__all__ = ["SwiftApp", "WireBody", "access_log"]
 
 access_log = logging.getLogger("sciswift.server.access")
 error_log = logging.getLogger("sciswift.server")
@@ -48,74 +48,24 @@ VALID_VERSIONS = ("v1", "v1.0")
 SENDFILE_MIN = 64 * 1024
 
 
-class AioBody(Body):
-    """The body of an aiohttp request; answers ``Expect: 100-continue`` on
-    first read (so a refused upload is never sent)."""
+class WireBody(Body):
+    """A client's request body (``Expect: 100-continue`` is answered on the
+    first read, so a refused upload is never sent)."""
 
-    def __init__(self, request: web.BaseRequest) -> None:
-        self._request = request
-        self._content = request.content
-        te = request.headers.get("Transfer-Encoding")
-        self.length = None if te else (request.content_length or 0)
-        self._expect = request.headers.get("Expect", "").lower() == "100-continue"
-        self.received = 0
+    def __init__(self, body: RequestBody) -> None:
+        self._body = body
+        self.length = body.length
 
-    async def _continue(self) -> None:
-        self._expect = False
-        writer = self._request.writer
-        await writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        writer.output_size = 0
+    @property
+    def received(self) -> int:
+        return self._body.received
 
     async def read(self, n: int = -1) -> bytes:
-        if self._expect:
-            await self._continue()
-        try:
-            data = await (self._content.read(n) if n >= 0 else self._content.read())
-        except Exception as exc:  # aiohttp's ContentLengthError, TransferEncodingError, ...
-            raise ConnectionError(f"request body ended early: {exc}") from None
-        self.received += len(data)
-        return data
+        return await self._body.read(n)
 
     async def read_any(self) -> bytes:
-        # The buffer aiohttp received, as is: no copy into a bigger block.
-        if self._expect:
-            await self._continue()
-        try:
-            # readchunk hands over one received buffer; readany would join all
-            # the buffered ones into a new bytes object first.
-            while True:
-                data, chunk_end = await self._content.readchunk()
-                if data or not chunk_end:  # (b"", True) only marks an HTTP chunk's end
-                    break
-        except Exception as exc:
-            raise ConnectionError(f"request body ended early: {exc}") from None
-        self.received += len(data)
-        return data
-
-
-class _Response(web.StreamResponse):
-    """Swift sends ``Content-Length: 0`` even on 204 replies (and its tests
-    check for it); aiohttp would drop it."""
-
-    async def _prepare_headers(self) -> None:
-        await super()._prepare_headers()
-        if self.status == 204:
-            self._headers["Content-Length"] = "0"
-
-
-class _FdFile:
-    """The minimal file object ``loop.sendfile`` needs for a raw descriptor."""
-
-    mode = "rb"
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return offset
+        # The buffer as received: no copy into a bigger block.
+        return await self._body.read_any()
 
 
 def split_path(path: str) -> tuple[str, str | None, str | None, str | None]:
@@ -134,7 +84,7 @@ def split_path(path: str) -> tuple[str, str | None, str | None, str | None]:
 
 
 class SwiftApp:
-    """One worker's request handler (give ``handle`` to an aiohttp Server)."""
+    """One worker's request handler (give ``handle`` to a ``wire.HTTPServer``)."""
 
     def __init__(self, backend: Backend, quiet: bool = False) -> None:
         self.backend = backend
@@ -142,18 +92,20 @@ class SwiftApp:
         self.quiet = quiet
 
     # ------------------------------------------------------------ parsing
-    def _build(self, request: web.BaseRequest, tid: str) -> SwiftRequest | Reply:
-        raw_path, _, query_string = request.raw_path.partition("?")
+    def _build(self, request: Request, tid: str) -> SwiftRequest | Reply:
+        head = request.head
+        raw_path, _, query_string = head.target.partition("?")
         path_bytes = unquote_to_bytes(raw_path.encode("utf-8", "surrogateescape"))
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        host = request.headers.get("Host") or f"{request.url.host}:{request.url.port}"
+        headers: CIMultiDict[str] = CIMultiDict(head.headers)
+        peer = request.peer
+        host = headers.get("Host") or request.host
         req = SwiftRequest(
-            method=request.method,
+            method=head.method,
             path="",
             query=SwiftRequest.parse_query(query_string),
-            headers=CIMultiDict(request.headers),
-            body=AioBody(request),
-            remote_addr=peer[0] if peer else "-",
+            headers=headers,
+            body=WireBody(request.body),
+            remote_addr=peer[0] if isinstance(peer, tuple) else "-",
             host_url=f"{request.scheme}://{host}",
             trans_id=tid,
         )
@@ -212,8 +164,9 @@ class SwiftApp:
             reply = await cors.decorate(self.backend, req, reply)
         return reply
 
-    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        """aiohttp entry point: never raises for a bad request."""
+    async def handle(self, request: Request) -> None:
+        """The HTTP layer's entry point: answers every request, never raises
+        for a bad one."""
         start = time.time()
         tid = trans_id()
         req: SwiftRequest | None = None
@@ -226,103 +179,99 @@ class SwiftApp:
                 reply = await self.route(req)
         except SwiftError as exc:
             reply = exc.reply
+        except BodyError as exc:
+            reply = self._body_failed(exc)
         except ConnectionError:
             reply = error(499)
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - a bug must not kill the connection handler
-            error_log.exception("unhandled error in %s %s (%s)", request.method, request.raw_path, tid)
+            error_log.exception("unhandled error in %s %s (%s)", request.head.method, request.head.target, tid)
             reply = error(500, "Internal server error.\n", content_type="text/plain")
-        sent = -1
         try:
-            response, sent = await self.send(request, reply, tid)
-            return response
+            await self.send(request, reply, tid)
         finally:
             if not self.quiet:
-                self.log(request, req, reply, max(sent, 0), start, tid)
+                self.log(request, req, reply, request.response.sent, start, tid)
+
+    @staticmethod
+    def _body_failed(exc: BodyError) -> Reply:
+        if exc.status == 400:
+            return error(400, f"Bad Request: {exc}\n", content_type="text/plain")
+        if exc.status == 408:
+            return error(408)
+        return error(499)
 
     # ------------------------------------------------------------ sending
-    async def send(self, request: web.BaseRequest, reply: Reply, tid: str) -> tuple[web.StreamResponse, int]:
+    async def send(self, request: Request, reply: Reply, tid: str) -> None:
         headers = reply.headers
         headers["X-Trans-Id"] = tid
         headers["X-Openstack-Request-Id"] = tid
         headers["Server"] = "sciswift"
-        if request.headers.get("Connection", "").lower() == "keep-alive":
-            headers["Connection"] = "keep-alive"
         headers.setdefault("Content-Type", "text/html; charset=UTF-8")
+        response = request.response
         body = reply.body
-        head = request.method == "HEAD"
-        if head or reply.status in (204, 304):
+        if request.head.method == "HEAD" or reply.status in (204, 304):
             await reply.drain()
-            body = b"" if reply.status != 204 else None
-        if isinstance(body, (bytes, bytearray)) or body is None:
-            data = b"" if body is None else bytes(body)
-            if head:
-                resp = _Response(status=reply.status, reason=reply.reason, headers=headers)
-                if reply.status not in (204, 304):
-                    resp.content_length = reply.content_length if reply.ok else 0
-                await resp.prepare(request)
-                await resp.write_eof()
-                return resp, 0
             if reply.status == 204:
-                resp = _Response(status=204, reason=reply.reason, headers=headers)
-                await resp.prepare(request)
-                await resp.write_eof()
-                return resp, 0
-            return web.Response(status=reply.status, reason=reply.reason, headers=headers, body=data), len(data)
-        resp = _Response(status=reply.status, reason=reply.reason, headers=headers)
-        if reply.content_length is not None:
-            resp.content_length = reply.content_length
-        sent = 0
+                length: int | None = 0  # Swift sends Content-Length: 0 on 204 (its tests check)
+            elif reply.status == 304:
+                length = None
+            else:
+                length = reply.content_length if reply.ok else 0
+            response.start(reply.status, reply.reason, headers.items(), length)
+            await response.finish()
+            return
+        if body is None or isinstance(body, (bytes, bytearray)):
+            data = b"" if body is None else body
+            response.start(reply.status, reply.reason, headers.items(), len(data))
+            if data:
+                await response.write(data)
+            await response.finish()
+            return
+        response.start(reply.status, reply.reason, headers.items(), reply.content_length)
         try:
             if isinstance(body, ObjectBody):
                 fo = body.reader.fileno_offset()
-                if fo is not None and body.length >= SENDFILE_MIN and request.transport is not None:
-                    await resp.prepare(request)
-                    loop = asyncio.get_running_loop()
+                if fo is not None and body.length >= SENDFILE_MIN:
                     try:
-                        sent = await loop.sendfile(request.transport, _FdFile(fo[0]), fo[1], body.length)  # type: ignore[arg-type]
+                        await response.sendfile(fo[0], fo[1], body.length)
                     finally:
                         body.close()
-                    await resp.write_eof()
-                    return resp, sent
-            await resp.prepare(request)
+                    await response.finish()
+                    return
             async for chunk in body:  # type: ignore[union-attr]
-                await resp.write(chunk)
-                sent += len(chunk)
-            if reply.content_length is not None and sent != reply.content_length:
-                raise ConnectionError(f"body was {sent} bytes, announced {reply.content_length}")
-            await resp.write_eof()
-        except (ConnectionError, OSError, SwiftError) as exc:
-            # The status is already sent: all we can do is cut the connection
-            # so the client sees a short body, as Swift does.
-            error_log.warning("%s: response body failed after %d bytes: %s", tid, sent, exc)
-            if request.transport is not None:
-                request.transport.close()
+                await response.write(chunk)
+            await response.finish()
+        except (ConnectionError, OSError, SwiftError, ValueError) as exc:
+            # The status is already sent: all that is left is to cut the
+            # connection so the client sees a short body, as Swift does.
+            error_log.warning("%s: response body failed after %d bytes: %s", tid, response.sent, exc)
+            response.abort()
         finally:
             if isinstance(body, ObjectBody):
                 body.close()
-        return resp, sent
 
     # ------------------------------------------------------------ logging
     def log(
-        self, request: web.BaseRequest, req: SwiftRequest | None, reply: Reply, sent: int, start: float, tid: str
+        self, request: Request, req: SwiftRequest | None, reply: Reply, sent: int, start: float, tid: str
     ) -> None:
         end = time.time()
-        peer = request.remote or "-"
-        token = request.headers.get("X-Auth-Token") or request.headers.get("X-Storage-Token")
+        head = request.head
+        peer = request.peer[0] if isinstance(request.peer, tuple) else "-"
+        token = head.header("X-Auth-Token") or head.header("X-Storage-Token")
         ident: Identity | None = req.identity if req is not None else None
-        received = req.body.received if req is not None and isinstance(req.body, AioBody) else 0
+        received = req.body.received if req is not None and isinstance(req.body, WireBody) else 0
         fields: list[Any] = [
             peer,
             peer,
             time.strftime("%d/%b/%Y/%H/%M/%S", time.gmtime(start)),
-            request.method,
-            quote(request.raw_path, safe="/?&=%:;@+,", errors="surrogateescape"),
-            f"HTTP/{request.version.major}.{request.version.minor}",
+            head.method,
+            quote(head.target, safe="/?&=%:;@+,", errors="surrogateescape"),
+            f"HTTP/{head.version[0]}.{head.version[1]}",
             reply.status,
-            quote(request.headers.get("Referer", "-"), safe="/:"),
-            quote(request.headers.get("User-Agent", "-"), safe="/:();."),
+            quote(head.header("Referer") or "-", safe="/:"),
+            quote(head.header("User-Agent") or "-", safe="/:();."),
             (token[:16] + "...") if token else "-",
             received or "-",
             sent or "-",

@@ -1,9 +1,9 @@
-"""The server's internal request/response model, independent of aiohttp.
+"""The server's internal request/response model, independent of the HTTP layer.
 
 Handlers take a :class:`SwiftRequest` and return a :class:`Reply`. Features that
 Swift implements as middleware making sub-requests (copy, large objects, bulk
 delete) build sub-requests with :meth:`SwiftRequest.sub` and call handlers
-directly, in-process. Only :mod:`sciswift.server.app` talks to aiohttp.
+directly, in-process. Only :mod:`sciswift.server.app` talks to the HTTP layer (``wire``).
 
 Error replies look like Swift's (swob's) on the wire: the same reason phrases,
 ``text/html; charset=UTF-8`` bodies such as

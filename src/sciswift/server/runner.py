@@ -21,21 +21,16 @@ import threading
 import time
 from collections.abc import Callable
 
-from aiohttp import web
-
 from sciswift.server.app import SwiftApp
 from sciswift.server.auth import TempAuth
 from sciswift.server.backend import Backend
 from sciswift.server.config import RESELLER_PREFIXES, ServerConfig
-from sciswift.server.protocol import make_server
+from sciswift.server.wire import HTTPServer, Limits
 
 __all__ = ["serve", "make_sockets", "token_secret", "banner", "run_worker"]
 
 SECRET_FILE = ".token-secret"
 SHUTDOWN_TIMEOUT = 10.0
-#: How much of a request body aiohttp buffers before pausing the socket (its
-#: default, 64 KiB, pauses and resumes it 256 times per 16 MiB upload).
-READ_BUFSIZE = 1 << 20
 #: Idle keep-alive connections are closed after this many seconds.
 KEEPALIVE_TIMEOUT = 60.0
 
@@ -113,24 +108,16 @@ def banner(config: ServerConfig, port: int) -> str:
 async def _serve(config: ServerConfig, auth: TempAuth, sock: socket.socket, stop: asyncio.Event) -> None:
     backend = Backend(config, auth)
     app = SwiftApp(backend, quiet=config.quiet)
-    server = make_server(
+    server = HTTPServer(
         app.handle,
-        access_log=None,
-        max_line_size=8192,
-        max_field_size=8192,
-        max_headers=256,
-        auto_decompress=False,
-        read_bufsize=READ_BUFSIZE,
+        limits=Limits(max_line=8192, max_headers=256),
         keepalive_timeout=KEEPALIVE_TIMEOUT,
     )
-    runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT)
-    await runner.setup()
-    site = web.SockSite(runner, sock)
-    await site.start()
+    await server.start(sock)
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
+        await server.shutdown(SHUTDOWN_TIMEOUT)
         backend.close()
 
 

@@ -228,3 +228,17 @@ def test_raw_utf8_names_on_a_keep_alive_connection(server: RunningServer, token:
                     length = int(line.split(b":")[1])
             f.read(length)
     assert server.connection().get_object(made, name)[1] == b"body3"
+
+
+def test_static_large_object_header_is_reserved(server: RunningServer, made: str) -> None:
+    """As Swift's slo middleware: a plain PUT may not mark itself an SLO."""
+    token = server.auth()[1]
+    resp, body = server.raw("PUT", f"/v1/AUTH_test/{made}/fake-slo", b"[]",
+                            headers={"X-Auth-Token": token, "X-Static-Large-Object": "true"})
+    assert resp.status == 400 and b"X-Static-Large-Object is a reserved header" in body
+    resp, _ = server.raw("HEAD", f"/v1/AUTH_test/{made}/fake-slo", headers={"X-Auth-Token": token})
+    assert resp.status == 404
+    # a false value is no claim: stored as a plain object
+    resp, _ = server.raw("PUT", f"/v1/AUTH_test/{made}/plain", b"x",
+                         headers={"X-Auth-Token": token, "X-Static-Large-Object": "false"})
+    assert resp.status == 201

@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 from multidict import CIMultiDict
 
+from sciswift.errors import SciSwiftError
 from sciswift.server import bulk, cors, dispatch, etag_quoter
 from sciswift.server.auth import Identity
 from sciswift.server.backend import Backend
@@ -32,6 +33,7 @@ from sciswift.server.http import (
     SwiftError,
     SwiftRequest,
     error,
+    reply_for_error,
     trans_id,
 )
 from sciswift.server.info import MAX_ACCOUNT_NAME_LENGTH, info_body
@@ -83,11 +85,20 @@ def split_path(path: str) -> tuple[str, str | None, str | None, str | None]:
     return version, account, container, obj
 
 
+def _stub(request: Request, tid: str) -> SwiftRequest:
+    """A minimal SwiftRequest naming a client request (for error logs)."""
+    return SwiftRequest(
+        method=request.head.method, path=request.head.target, query=SwiftRequest.parse_query(""),
+        headers=CIMultiDict(), body=WireBody(request.body), trans_id=tid,
+    )
+
+
 class SwiftApp:
     """One worker's request handler (give ``handle`` to a ``wire.HTTPServer``)."""
 
     def __init__(self, backend: Backend, quiet: bool = False) -> None:
         self.backend = backend
+        backend.use_dispatcher(dispatch.call)
         self.auth = backend.auth
         self.quiet = quiet
 
@@ -157,7 +168,7 @@ class SwiftApp:
             return await bulk.bulk_delete(self.backend, req)
         if "extract-archive" in req.query and req.method == "PUT":
             return await extract_archive(self.backend, req, req.query["extract-archive"])
-        reply = await dispatch.call(self.backend, req)
+        reply = await self.backend.subrequest(req)
         if req.obj is not None:
             reply = await etag_quoter.apply(self.backend, req, reply)
         if req.headers.get("Origin"):
@@ -181,6 +192,8 @@ class SwiftApp:
             reply = exc.reply
         except BodyError as exc:
             reply = self._body_failed(exc)
+        except SciSwiftError as exc:  # before ConnectionError: StoreUnavailable is both
+            reply = reply_for_error(exc, req or _stub(request, tid))
         except ConnectionError:
             reply = error(499)
         except asyncio.CancelledError:

@@ -18,7 +18,7 @@ import functools
 import inspect
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +31,7 @@ from sciswift.server.http import Reply, SwiftRequest
 from sciswift.store.base import Store
 from sciswift.store.types import AccountInfo, ContainerInfo
 
-__all__ = ["Backend", "ACCOUNT_ACL_KEY"]
+__all__ = ["Backend", "Dispatcher", "ACCOUNT_ACL_KEY"]
 
 T = TypeVar("T")
 _MISS = object()
@@ -74,12 +74,25 @@ def _memory_store_factory() -> Callable[[str, bool], Store | None]:
     return open_memory
 
 
-class Backend:
-    """Server-wide state shared by all handlers of one worker process."""
+Dispatcher = Callable[["Backend", SwiftRequest], Awaitable[Reply]]
 
-    def __init__(self, config: ServerConfig, auth: TempAuth, max_threads: int = 32) -> None:
+
+class Backend:
+    """Server-wide state shared by all handlers of one worker process.
+
+    Features that make sub-requests (copy, large objects, bulk) send them with
+    :meth:`subrequest`, which routes them through the same handlers and checks
+    as a client's request: the dispatcher is handed in by the app that owns
+    the routing (as Swift's middlewares receive ``app``), so no feature module
+    imports the router.
+    """
+
+    def __init__(
+        self, config: ServerConfig, auth: TempAuth, max_threads: int = 32, dispatcher: Dispatcher | None = None
+    ) -> None:
         self.config = config
         self.auth = auth
+        self._dispatcher = dispatcher
         self.executor = ThreadPoolExecutor(max_threads, thread_name_prefix="sciswift-store")
         if config.backend == "memory":
             self._open = _memory_store_factory()
@@ -91,6 +104,17 @@ class Backend:
         self._stores: dict[str, Store] = {}
         self._shared: dict[tuple[str, ...], tuple[float, Any]] = {}
         self._lock = threading.Lock()
+
+    def use_dispatcher(self, dispatcher: Dispatcher) -> None:
+        """Set the router :meth:`subrequest` sends sub-requests through."""
+        self._dispatcher = dispatcher
+
+    async def subrequest(self, req: SwiftRequest) -> Reply:
+        """The reply to a sub-request, routed like a client's request (the
+        handlers' SwiftErrors become replies)."""
+        if self._dispatcher is None:
+            raise RuntimeError("Backend has no dispatcher: SwiftApp sets it (Backend.use_dispatcher)")
+        return await self._dispatcher(self, req)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking call in the thread pool."""

@@ -85,7 +85,6 @@ async def delete_paths(
     """DELETE each ``/container[/object]`` path as the caller (objects first);
     returns the result fields and the error list. ``errors_in`` holds paths
     already known to have failed (status, message)."""
-    from sciswift.server.dispatch import call
 
     assert req.account is not None
     result: dict[str, object] = {
@@ -104,7 +103,7 @@ async def delete_paths(
         container, _, obj = path.lstrip("/").partition("/")
         sub = req.sub("DELETE", req.account, container, obj or None)
         try:
-            reply = await call(be, sub)
+            reply = await be.subrequest(sub)
         except SwiftError as exc:
             reply = exc.reply
         await reply.drain()

@@ -50,7 +50,6 @@ def _check_account(value: str) -> str:
 
 async def handle_copy(be: Backend, req: SwiftRequest) -> Reply:
     """``COPY /account/container/object`` with ``Destination: container/object``."""
-    from sciswift.server.handlers.obj import put
 
     if not req.headers.get("Destination"):
         raise SwiftError(412, "Destination header required")
@@ -66,13 +65,11 @@ async def handle_copy(be: Backend, req: SwiftRequest) -> Reply:
     headers.popall("Transfer-Encoding", None)
     sub = req.sub("PUT", dest_account, dest_container, dest_obj, headers=headers, query=req.query)
     sub.depth = req.depth  # the same client request, moved to its destination
-    return await put(be, sub)
+    return await be.subrequest(sub)
 
 
 async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
     """``PUT`` with ``X-Copy-From``: read the source, write the destination."""
-    from sciswift.server.dispatch import call
-    from sciswift.server.handlers.obj import put
 
     cl = req.headers.get("Content-Length")
     if (cl and cl != "0") or req.headers.get("Transfer-Encoding"):
@@ -91,7 +88,9 @@ async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
     manifest_copy = src_query.get("multipart-manifest") == "get"
     if manifest_copy:
         src_query["format"] = "raw"
-    source = await call(be, req.sub("GET", src_account, src_container, src_obj, headers=src_headers, query=src_query))
+    source = await be.subrequest(
+        req.sub("GET", src_account, src_container, src_obj, headers=src_headers, query=src_query)
+    )
     if source.status >= 300:
         return source
     if source.content_length is None or source.content_length > MAX_FILE_SIZE:
@@ -127,7 +126,7 @@ async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
     sink = req.sub("PUT", req.account, req.container, req.obj, headers=sink_headers, query=sink_query, body=body)
     sink.depth = req.depth
     try:
-        reply = await put(be, sink)
+        reply = await be.subrequest(sink)
     finally:
         await source.drain()
     if reply.ok:

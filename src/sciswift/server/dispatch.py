@@ -1,29 +1,38 @@
-"""Route a parsed request to its handler.
+"""Route a parsed request to its handler, and turn errors into replies.
 
 Client requests arrive here from :mod:`sciswift.server.app` after path parsing
 and authentication; features that make sub-requests (copy, large objects,
-bulk delete) call :func:`call` directly with the caller's identity, so every
-sub-request is authorized exactly like a client request would be.
+bulk delete) reach :func:`call` through ``Backend.subrequest`` with the
+caller's identity, so every sub-request is authorized exactly like a client
+request would be.
+
+Errors: a handler's :class:`SwiftError` is its reply; a store's
+:class:`~sciswift.errors.SciSwiftError` is answered with the status of the
+project's one table (:func:`sciswift.errors.status_for`) and its message, and
+one of 500 or above is also logged with the transaction id (the client sees
+only Swift's short error page).
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 
-from sciswift.errors import NotFound, SciSwiftError, status_for
+from sciswift.errors import SciSwiftError
 from sciswift.server.backend import Backend
-from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
+from sciswift.server.handlers import account, by_method, container, obj
+from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error, reply_for_error
 
 __all__ = ["call", "MAX_DEPTH"]
+
+log = logging.getLogger("sciswift.server")
 
 #: Sub-requests may nest (an SLO of SLOs of DLOs ...) at most this deep.
 MAX_DEPTH = 24
 
 
 async def call(be: Backend, req: SwiftRequest) -> Reply:
-    """The reply to ``req`` (SwiftErrors raised by handlers become replies)."""
-    from sciswift.server.handlers import account, by_method, container, obj
-
+    """The reply to ``req`` (errors raised by handlers become replies)."""
     if req.depth > MAX_DEPTH:
         raise SwiftError(409, "Too many nested sub-requests (large-object recursion?)")
     try:
@@ -31,17 +40,13 @@ async def call(be: Backend, req: SwiftRequest) -> Reply:
         return await by_method(be, req, level.VERBS)
     except SwiftError as exc:
         return exc.reply
-    except NotFound:
-        return error(404)
-    except OSError as exc:
-        if exc.errno != errno.ENAMETOOLONG:
-            raise
-        # a name Swift allows but the filesystem under the store cannot hold
-        return error(400, "Name too long for this store's filesystem\n", content_type=TEXT_TYPE)
     except SciSwiftError as exc:
-        # a store refusing something the API allows (a name it cannot hold,
-        # a conflict): its status, and its message naming what is wrong
-        status = status_for(exc)
-        if status >= 500:
-            raise
-        return error(status, f"{exc.message}\n", content_type=TEXT_TYPE)
+        return reply_for_error(exc, req)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            # a name Swift allows but the filesystem under the store cannot hold
+            return error(400, "Name too long for this store's filesystem\n", content_type=TEXT_TYPE)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            log.error("507 %s %s: %s (%s)", req.method, req.path, exc, req.trans_id)
+            return error(507)
+        raise

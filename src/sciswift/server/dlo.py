@@ -29,7 +29,6 @@ __all__ = ["get_or_head"]
 async def _segments(be: Backend, req: SwiftRequest, container: str, prefix: str) -> list[dict] | Reply:  # type: ignore[type-arg]
     """All objects under ``prefix`` (JSON listing records), or the error reply
     of the listing."""
-    from sciswift.server.dispatch import call
 
     assert req.account is not None
     out: list[dict] = []  # type: ignore[type-arg]
@@ -39,7 +38,7 @@ async def _segments(be: Backend, req: SwiftRequest, container: str, prefix: str)
         if marker:
             query["marker"] = marker
         headers = {h: req.headers[h] for h in ("Referer", "X-Open-Expired") if h in req.headers}
-        reply = await call(be, req.sub("GET", req.account, container, headers=headers, query=query))
+        reply = await be.subrequest(req.sub("GET", req.account, container, headers=headers, query=query))
         if not reply.ok:
             if req.method == "HEAD":
                 reply.body = None

@@ -42,8 +42,8 @@ from multidict import CIMultiDict
 from sciswift.errors import SciSwiftError
 from sciswift.server import bulk, quotas
 from sciswift.server.backend import Backend
-from sciswift.server.handlers.obj import guessed_content_type
 from sciswift.server.http import IterBody, Reply, SwiftError, SwiftRequest, error, status_line
+from sciswift.server.writing import guessed_content_type
 from sciswift.store.names import MAX_FILE_SIZE, check_object_name
 
 __all__ = ["extract_archive", "COMPRESSIONS", "MAX_CONTAINERS", "MAX_FAILED"]
@@ -182,7 +182,6 @@ class _Extraction:
         self.created += batch.files
 
     async def put(self, path: str, headers: dict[str, str], member: IO[bytes]) -> None:
-        from sciswift.server.dispatch import call
 
         assert self.req.account is not None
         container, obj = path.split("/", 1)
@@ -202,7 +201,7 @@ class _Extraction:
         size = int(headers["Content-Length"])
         sub = self.req.sub("PUT", self.req.account, container, obj, headers=headers, body=IterBody(chunks(), size))
         try:
-            reply = await call(self.be, sub)
+            reply = await self.be.subrequest(sub)
         except SwiftError as exc:
             reply = exc.reply
         await reply.drain()
@@ -220,14 +219,13 @@ class _Extraction:
 
     async def ensure_container(self, container: str) -> str | None:
         """None once the container exists (created if need be), else why not."""
-        from sciswift.server.dispatch import call
 
         assert self.req.account is not None
-        head = await call(self.be, self.req.sub("HEAD", self.req.account, container))
+        head = await self.be.subrequest(self.req.sub("HEAD", self.req.account, container))
         if head.ok:
             return None
         if head.status == 404:
-            made = await call(self.be, self.req.sub("PUT", self.req.account, container))
+            made = await self.be.subrequest(self.req.sub("PUT", self.req.account, container))
             if made.ok:
                 self.containers_made += 1
                 if self.containers_made > MAX_CONTAINERS:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -23,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from multidict import CIMultiDict, MultiDict
+
+from sciswift.errors import NotFound, SciSwiftError, status_for
 
 if TYPE_CHECKING:
     from sciswift.server.auth import Identity
@@ -38,10 +41,14 @@ __all__ = [
     "ObjectBody",
     "SwiftError",
     "error",
+    "reply",
+    "reply_for_error",
     "trans_id",
     "HTML_TYPE",
     "TEXT_TYPE",
 ]
+
+error_log = logging.getLogger("sciswift.server")
 
 HTML_TYPE = "text/html; charset=UTF-8"
 TEXT_TYPE = "text/plain"
@@ -73,6 +80,7 @@ REASONS: dict[int, tuple[str, str]] = {
     417: ("Expectation Failed", "Expectation failed."),
     422: ("Unprocessable Entity", "Unable to process the contained instructions"),
     499: ("Client Disconnect", "The client was disconnected during request."),
+    507: ("Insufficient Storage", "There was not enough space to save the resource. Drive: unknown"),
     500: ("Internal Error", "The server has either erred or is incapable of performing the "
           "requested operation."),
     501: ("Not Implemented", "The requested method is not implemented by this server."),
@@ -335,6 +343,22 @@ class Reply:
             await body.aclose()
 
 
+def _swob_page(status: int) -> bytes:
+    """The body swob gives a reply of ``status`` that has none of its own."""
+    title, explanation = REASONS.get(status, ("Unknown", ""))
+    return f"<html><h1>{title}</h1><p>{explanation}</p></html>".encode() if explanation else b""
+
+
+def reply(status: int, headers: Mapping[str, str] | None = None, body: bytes | None = None) -> Reply:
+    """A success reply (201, 202, 204 ...): ``status`` with ``headers`` and a
+    body (without one, swob's page for the status, as Swift sends: 202 has one,
+    201 and 204 are empty)."""
+    h: CIMultiDict[str] = CIMultiDict({"Content-Type": HTML_TYPE})
+    if headers:
+        h.update(headers)
+    return Reply(status, h, _swob_page(status) if body is None else body)
+
+
 def error(
     status: int,
     body: str | bytes | None = None,
@@ -344,14 +368,29 @@ def error(
     """A Swift-style error (or empty status) reply. Without ``body``, the
     default swob page for the status is used."""
     if body is None:
-        title, explanation = REASONS.get(status, ("Unknown", ""))
-        data = f"<html><h1>{title}</h1><p>{explanation}</p></html>".encode() if explanation else b""
+        data = _swob_page(status)
     else:
         data = body.encode("utf-8") if isinstance(body, str) else body
     h: CIMultiDict[str] = CIMultiDict({"Content-Type": content_type})
     if headers:
         h.update(headers)
     return Reply(status, h, data)
+
+
+def reply_for_error(exc: SciSwiftError, req: SwiftRequest, detail: bool = True) -> Reply:
+    """The reply for a store error escaping a handler: its status from the
+    project's one table; with ``detail``, its message (it names what is wrong),
+    else swob's page; 404 always swob's page. A status of 500 or more is logged
+    with the transaction id and answered with swob's page only."""
+    status = status_for(exc)
+    if status >= 500:
+        error_log.error(
+            "%d %s %s: %s: %s (%s)", status, req.method, req.path, type(exc).__name__, exc, req.trans_id
+        )
+        return error(status)
+    if isinstance(exc, NotFound) or not detail:
+        return error(status)
+    return error(status, f"{exc.message}\n", content_type=TEXT_TYPE)
 
 
 class SwiftError(Exception):

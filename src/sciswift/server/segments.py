@@ -52,7 +52,6 @@ def split_segment_path(path: str) -> tuple[str, str]:
 
 async def open_piece(be: Backend, req: SwiftRequest, account: str, piece: Piece) -> Reply:
     """GET the bytes of an object piece (as the caller)."""
-    from sciswift.server.dispatch import call
 
     container, obj = split_segment_path(piece.path or "")
     headers = {}
@@ -62,7 +61,7 @@ async def open_piece(be: Backend, req: SwiftRequest, account: str, piece: Piece)
         if h in req.headers:
             headers[h] = req.headers[h]
     query = {"multipart-manifest": "get"} if piece.raw else None
-    return await call(be, req.sub("GET", account, container, obj, headers=headers, query=query))
+    return await be.subrequest(req.sub("GET", account, container, obj, headers=headers, query=query))
 
 
 def _check(piece: Piece, reply: Reply) -> None:

@@ -19,6 +19,7 @@ and then the manifest, answering like a bulk delete.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -42,11 +43,13 @@ from sciswift.server.http import (
     SwiftRequest,
     env_flag,
     error,
+    gather_limited,
     status_line,
 )
 from sciswift.server.objects import SLO_ETAG, SLO_SIZE, is_slo, object_headers, ranged_reply
 from sciswift.server.ranges import content_range, parse_ranges, resolve_ranges
 from sciswift.server.segments import Piece, split_segment_path, stream_pieces, validated_stream
+from sciswift.server.writing import write_object
 from sciswift.store.types import ObjectInfo
 
 __all__ = ["put", "get_or_head", "delete", "listing_extras", "MAX_MANIFEST_SEGMENTS", "MAX_MANIFEST_SIZE"]
@@ -220,8 +223,6 @@ def slo_etag_of(entries: list[dict[str, Any]]) -> str:
 
 async def put(be: Backend, req: SwiftRequest) -> Reply:
     """PUT ``?multipart-manifest=put``."""
-    from sciswift.server.dispatch import call
-    from sciswift.server.handlers.obj import write_object
 
     account, container, obj = req.account, req.container, req.obj
     assert account is not None and container is not None and obj is not None
@@ -243,14 +244,13 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
     async def head(path: str) -> Reply:
         c, o = path.lstrip("/").split("/", 1)
         try:
-            reply = await call(be, req.sub("HEAD", account, c, o))
+            reply = await be.subrequest(req.sub("HEAD", account, c, o))
         except SwiftError as exc:
             reply = exc.reply
         await reply.drain()
         return reply
 
     async def finish() -> tuple[Reply, dict[str, object], list[list[str]]]:
-        from sciswift.server.http import gather_limited
 
         heads = dict(zip(paths, await gather_limited((head(p) for p in paths), HEAD_CONCURRENCY)))
         problems: list[list[str]] = []
@@ -291,8 +291,6 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
         return reply
 
     async def beat() -> AsyncIterator[bytes]:
-        import asyncio
-
         task = asyncio.ensure_future(finish())
         while True:
             done, _ = await asyncio.wait({task}, timeout=YIELD_FREQUENCY)
@@ -468,7 +466,6 @@ async def _no_body(start: int, stop: int) -> AsyncIterator[bytes]:
 # ---------------------------------------------------------------- DELETE
 async def delete(be: Backend, req: SwiftRequest) -> Reply:
     """DELETE ``?multipart-manifest=delete``: segments, then the manifest."""
-    from sciswift.server.dispatch import call
 
     assert req.account is not None and req.container is not None and req.obj is not None
     fmt = bulk.accept_format(req, default=None)
@@ -483,7 +480,7 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
             to_delete.append(name)
             continue
         c, o = split_segment_path(name)
-        reply = await call(be, req.sub("GET", req.account, c, o, query={"multipart-manifest": "get"}))
+        reply = await be.subrequest(req.sub("GET", req.account, c, o, query={"multipart-manifest": "get"}))
         if reply.ok and env_flag(reply.headers.get("X-Static-Large-Object")):
             try:
                 segments = json.loads(await reply.read())

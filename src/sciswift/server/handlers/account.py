@@ -18,7 +18,7 @@ from sciswift.server.acl import format_account_acl, validate_account_acl
 from sciswift.server.backend import ACCOUNT_ACL_KEY, Backend
 from sciswift.server.handlers import Handler
 from sciswift.server.handlers.container import modified_time
-from sciswift.server.http import Reply, SwiftError, SwiftRequest, error
+from sciswift.server.http import Reply, SwiftError, SwiftRequest, reply
 from sciswift.server.info import DEFAULT_POLICY
 from sciswift.server.listing import CONTENT_TYPES, parse_listing, render_containers
 from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
@@ -115,7 +115,7 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
     assert store is not None
     await be.run(store.post_account, meta, system)
     be.forget(req, req.account)
-    return error(204)
+    return reply(204)
 
 
 VERBS: dict[str, Handler] = {"GET": get_or_head, "HEAD": get_or_head, "POST": post}

@@ -20,7 +20,7 @@ from sciswift.server import etag_quoter, quotas, slo
 from sciswift.server.acl import clean_acl
 from sciswift.server.backend import Backend
 from sciswift.server.handlers import Handler
-from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
+from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error, reply
 from sciswift.server.info import DEFAULT_POLICY, policy_by_name
 from sciswift.server.listing import CONTENT_TYPES, list_path, parse_listing, render_objects
 from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
@@ -176,7 +176,7 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
     assert store is not None
     created = await be.run(store.create_container, req.container, meta, system)
     be.forget(req, req.account, req.container)
-    return error(201 if created else 202)
+    return reply(201 if created else 202)
 
 
 async def post(be: Backend, req: SwiftRequest) -> Reply:
@@ -199,7 +199,7 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
     except NotFound:
         return error(404)
     be.forget(req, req.account, req.container)
-    return error(204)
+    return reply(204)
 
 
 async def delete(be: Backend, req: SwiftRequest) -> Reply:
@@ -217,7 +217,7 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
     except ContainerNotEmpty:
         return error(409)
     be.forget(req, req.account, req.container)
-    return error(204)
+    return reply(204)
 
 
 VERBS: dict[str, Handler] = {

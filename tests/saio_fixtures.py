@@ -1,6 +1,6 @@
 """pytest plugin: the Swift endpoints the test session runs against.
 
-- ``saio``: a real OpenStack Swift all-in-one (``sciswift.testing.saio``), started
+- ``saio``: a real OpenStack Swift all-in-one (``tests/support/saio.py``), started
   once for the whole run, also under pytest-xdist: the first worker that needs it
   starts it under a file lock in a folder shared by all workers, the others reuse
   it, and the controlling process stops it (by PID) when the session ends. If it
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from sciswift.testing import saio as saio_mod
+from support import saio as saio_mod
 
 _SHARED_ENV = "SCISWIFT_TEST_SHARED"
 
@@ -117,10 +117,6 @@ def _authenticates(ep: ServerEndpoint) -> bool:
 @pytest.fixture(scope="session")
 def sciswift_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerEndpoint]:
     """``sciswift serve`` on a free port over an empty data folder."""
-    import importlib.util
-
-    if importlib.util.find_spec("sciswift.cli.serve") is None:
-        pytest.skip("`sciswift serve` (sciswift.cli.serve) does not exist yet")
     data = tmp_path_factory.mktemp("serve-data")
     port = _free_port()
     log = open(data.parent / f"serve-{port}.log", "wb")

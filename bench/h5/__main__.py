@@ -6,7 +6,10 @@ Workloads (sizes for ``--size full``; see workloads.py):
   (b) random  200 random 64 x 64 reads of that dataset
   (c) small   1,000 datasets of 100 float64 (one attribute each) in nested
               groups, then reopen and read them all
-  (d) vpic    8 arrays of 8 Mi float32 (VPIC-IO-like), written then read
+  (d) vpic    8 arrays of 8 Mi float32 (VPIC-IO-like), written then read,
+              every library with the same 1 Mi-element chunks (like with like)
+  (e) vpic_default  the same with each library's default layout (h5py:
+              contiguous); shown, not judged by a bar
 
 Backends: h5py on a local file, sciswift over LocalStore, zarr-python 3.1 over
 zarr.storage.LocalStore, and sciswift over SwiftStore to a ``sciswift serve``
@@ -14,9 +17,9 @@ this script starts on loopback (and stops by PID). Every (backend, workload)
 pair runs in its own process; each repetition writes a fresh file. The OS page
 cache is not dropped (that needs root): reads come from a file just written, for
 every backend alike. Each pair runs ``--repeat`` times after ``--warmup``
-unreported runs; the table shows the best of them (``--stat median`` for
-medians: on a shared machine the best is the least disturbed by other load);
-the JSON keeps every run, the best and the median.
+unreported runs; the table shows their median (``--stat best`` for the best,
+the run least disturbed by other load on a shared machine); the JSON keeps
+every run, the best and the median.
 
 Results: a table on stdout, JSON in bench/results/h5-<time>.json (and
 h5-latest.json). ``--profile`` also writes cProfile hot spots of one more run of
@@ -81,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=None, help="unreported runs first (default 1; tiny: 0)")
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default: all)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated (default: all)")
-    parser.add_argument("--stat", default="best", choices=["best", "median"],
-                        help="which time of the runs the table and ratios use (default: best)")
+    parser.add_argument("--stat", default="median", choices=["best", "median"],
+                        help="which time of the runs the table and ratios use (default: median)")
     parser.add_argument("--no-serve", action="store_true", help="skip the sciswift serve backend")
     parser.add_argument("--serve-args", default="", help="extra arguments for sciswift serve (e.g. --no-durable)")
     parser.add_argument("--profile", action="store_true",

@@ -7,7 +7,7 @@ side by side on this machine, with the same client load.
 
 Our server runs on LocalStore with ``durable=True`` (every write fsync'd, as
 Swift does), one worker process per CPU. The real Swift is
-``sciswift.testing.saio`` (Swift 2.38.3: proxy, account, container and object
+``tests/support/saio.py`` (Swift 2.38.3: proxy, account, container and object
 servers, one worker each as in its defaults). Each round runs the same phases
 (4 KiB PUT and GET, 16 MiB PUT and GET, DELETE; 4 client processes with
 keep-alive connections) against both, phase by phase, alternating which server
@@ -52,7 +52,7 @@ def real_swift(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
     if args.swift_auth:
         yield args.swift_auth, args.swift_user, args.swift_key
         return
-    from sciswift.testing import saio
+    from tests.support import saio
 
     with saio.running(args.saio_root) as swift:
         yield swift.auth_url, swift.user, swift.key

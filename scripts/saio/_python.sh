@@ -1,4 +1,4 @@
-# Sourced by start.sh/stop.sh: the interpreter that runs sciswift.testing.saio.
+# Sourced by start.sh/stop.sh: the interpreter that runs tests/support/saio.py.
 # That module needs only the standard library, so the project's .venv is used when
 # it exists and any python3 (with src/ on the path) otherwise.
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -27,8 +27,9 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 
+from tests.support import saio
+
 from sciswift.store.swift import SwiftStore
-from sciswift.testing import saio
 
 
 @contextlib.contextmanager

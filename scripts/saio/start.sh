@@ -7,8 +7,8 @@
 # Creates the Swift venv on first use (${XDG_CACHE_HOME:-~/.cache}/sciswift/saio-venv),
 # needs memcached (and root for the XFS/tmpfs storage). Prints export lines on
 # stdout, progress on stderr. Stop it with scripts/saio/stop.sh ROOT.
-# All options: python -m sciswift.testing.saio start --help
+# All options: python tests/support/saio.py start --help
 set -euo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/_python.sh"
 [ $# -ge 1 ] || { echo "usage: $0 ROOT [options]" >&2; exit 2; }
-exec "$PY" -m sciswift.testing.saio start "$@"
+exec "$PY" "$REPO/tests/support/saio.py" start "$@"

@@ -6,4 +6,4 @@
 set -euo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/_python.sh"
 [ $# -ge 1 ] || { echo "usage: $0 ROOT [--purge]" >&2; exit 2; }
-exec "$PY" -m sciswift.testing.saio stop "$@"
+exec "$PY" "$REPO/tests/support/saio.py" stop "$@"

@@ -80,7 +80,6 @@ def _write_real(path: str) -> None:
 
 
 def test_real_hdf5_file_on_disk(tmp_path: Path) -> None:
-    pytest.importorskip("sciswift.formats.hdf5")
     path = str(tmp_path / "real.h5")
     _write_real(path)
     with h5py.File(path, "r") as f, real_h5py.File(path, "r") as ref:
@@ -97,7 +96,6 @@ def test_real_hdf5_file_on_disk(tmp_path: Path) -> None:
 
 
 def test_real_hdf5_uploaded_as_one_object(tmp_path: Path) -> None:
-    pytest.importorskip("sciswift.formats.hdf5")
     path = str(tmp_path / "run1.h5")
     _write_real(path)
     store = MemoryStore.named("")

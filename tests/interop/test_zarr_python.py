@@ -7,13 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
+import zarr
 
-zarr = pytest.importorskip("zarr")
-
-import sciswift  # noqa: E402
-from sciswift.engine import ArrayMeta, Hierarchy, build_codecs, describe  # noqa: E402
-from sciswift.engine.dtypes import default_fill  # noqa: E402
-from sciswift.store.url import parse_location  # noqa: E402
+import sciswift
+from sciswift.engine import ArrayMeta, Hierarchy, build_codecs, describe
+from sciswift.engine.dtypes import default_fill
+from sciswift.store.url import parse_location
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
 
@@ -24,8 +24,6 @@ def _url(tmp_path, kind: str, name: str) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(params=["memory", "local"])
 def kind(request: pytest.FixtureRequest) -> str:
-    if request.param == "local":
-        pytest.importorskip("sciswift.store.local")
     return request.param
 
 
@@ -85,7 +83,6 @@ def test_engine_reads_zarr_python_arrays(tmp_path, kind) -> None:  # type: ignor
 
 
 def test_xarray_open_zarr_uses_dimension_names(tmp_path, kind) -> None:  # type: ignore[no-untyped-def]
-    xr = pytest.importorskip("xarray")
     url = _url(tmp_path, kind, "xr.h5")
     h = Hierarchy(parse_location(url), "w")
     _make(h, "time", "f8", (5,), (5,), dims=["time"]).write((slice(None),), np.arange(5.0))

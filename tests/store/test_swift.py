@@ -9,8 +9,8 @@ import pytest
 
 from sciswift.store import Store
 from sciswift.store.swift import SwiftStore
-from sciswift.testing.saio import Saio
 from sciswift.testing.store_tests import StoreTests
+from support.saio import Saio
 
 
 @pytest.mark.saio

@@ -17,7 +17,7 @@ import pytest
 from sciswift.errors import InvalidInput, NotFound, StoreUnavailable, Unauthenticated
 from sciswift.store._swift_auth import SwiftCredentials
 from sciswift.store.swift import SwiftStore
-from sciswift.testing.saio import Saio
+from support.saio import Saio
 
 # ------------------------------------------------------------- environment
 

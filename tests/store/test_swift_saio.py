@@ -26,7 +26,7 @@ from sciswift.errors import (
 )
 from sciswift.store import ByteRange, ListingParams, ObjectInfo, parse_location
 from sciswift.store.swift import SwiftStore
-from sciswift.testing.saio import USERS, Saio
+from support.saio import USERS, Saio
 
 pytestmark = pytest.mark.saio
 

@@ -1,4 +1,4 @@
-"""The project's own Swift all-in-one launcher (sciswift.testing.saio): a second
+"""The project's own Swift all-in-one launcher (tests/support/saio.py): a second
 instance beside the session's, started, checked and stopped by PID."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sciswift.testing import saio as saio_mod
-from sciswift.testing.saio import Saio, SaioError
+from support import saio as saio_mod
+from support.saio import Saio, SaioError
 
 pytestmark = [pytest.mark.saio, pytest.mark.slow]
 
@@ -28,7 +28,7 @@ def test_start_stop_by_pid(tmp_path: Path, saio: Saio) -> None:
     if os.environ.get("SCISWIFT_SKIP_SAIO") == "1":
         pytest.skip("SCISWIFT_SKIP_SAIO=1")
     root = tmp_path / "second"
-    cli = [sys.executable, "-m", "sciswift.testing.saio"]
+    cli = [sys.executable, saio_mod.__file__]
     out = subprocess.run([*cli, "start", str(root)], capture_output=True, text=True, check=True).stdout
     try:
         assert "export ST_AUTH=http://127.0.0.1:" in out

@@ -1,13 +1,14 @@
 """Entry point of the ``sciswift`` command.
 
 Subcommands are imported only when run, so ``sciswift --help`` stays fast and a
-missing optional library breaks only the command that needs it.
+missing optional library breaks only the command that needs it, with a message
+naming the extra to install. Every subcommand is always listed: one of ours that
+fails to import is a bug, and its error is shown as it is.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from typing import Any
 
@@ -26,24 +27,37 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Optional libraries -> the extra that installs them.
+EXTRAS: dict[str, str] = {
+    "h5py": "hdf5", "astropy": "fits", "pyarrow": "parquet", "uproot": "root", "awkward": "root",
+    "scipy": "netcdf", "google": "tfrecord", "zarr": "zarr", "keystoneauth1": "keystone",
+}
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [n for n in COMMANDS if self._available(n)] + sorted(super().list_commands(ctx))
-
-    @staticmethod
-    def _available(name: str) -> bool:
-        return importlib.util.find_spec(COMMANDS[name][0]) is not None
+        return list(COMMANDS) + sorted(super().list_commands(ctx))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in COMMANDS and self._available(cmd_name):
+        if cmd_name in COMMANDS:
             module, attr, _ = COMMANDS[cmd_name]
-            return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+            try:
+                mod = importlib.import_module(module)
+            except ImportError as exc:
+                top = (exc.name or "").split(".")[0]
+                if not top or top == "sciswift":
+                    raise  # our own module is broken: show the real error
+                extra = EXTRAS.get(top, "all")
+                raise click.ClickException(
+                    f"`sciswift {cmd_name}` needs the Python package {top!r}: pip install 'sciswift[{extra}]'"
+                ) from None
+            return getattr(mod, attr)  # type: ignore[no-any-return]
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(n, COMMANDS[n][2]) for n in COMMANDS if self._available(n)]
+        rows = [(n, COMMANDS[n][2]) for n in COMMANDS]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

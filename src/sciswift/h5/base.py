@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from sciswift.h5.attrs import AttributeManager
     from sciswift.h5.files import File, FileHandle
 
-__all__ = ["HLObject", "MappingViews", "REFERENCED", "HIDDEN", "KeysViewHDF5", "ValuesViewHDF5", "ItemsViewHDF5", "name_str", "ANON"]
+__all__ = ["H5PY_MODULE", "HLObject", "MappingViews", "REFERENCED", "HIDDEN", "KeysViewHDF5", "ValuesViewHDF5", "ItemsViewHDF5", "name_str", "ANON"]
 
 #: Anonymous objects (``create_group(None)``) live under this hidden root member,
 #: which is removed when the file is closed (as HDF5 frees unlinked objects).
@@ -25,6 +25,13 @@ REFERENCED = ".sciswift-referenced"
 
 #: Root members that are the storage's own, not shown by iteration.
 HIDDEN = (ANON, REFERENCED)
+
+#: Libraries written on h5py and h5pyd (h5netcdf) pick their code path for a
+#: dataset or named datatype by ``type(obj).__module__``: names starting "h5py."
+#: get the h5py path, which the ``.id`` stand-ins (sciswift.h5.lowlevel) serve.
+#: Dataset and Datatype report this module name (repr ``<class
+#: 'h5py.sciswift.Dataset'>``); no module of that name exists.
+H5PY_MODULE = "h5py.sciswift"
 
 
 def name_str(name: Any, what: str = "Accessing a group is done with") -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.lib.recfunctions import repack_fields
 
-from sciswift.h5.base import HLObject
+from sciswift.h5.base import H5PY_MODULE, HLObject
 from sciswift.h5.convert import map_elements, strings_as_bytes
 from sciswift.h5.dtypes import check_vlen_dtype
 from sciswift.h5.links import Empty
@@ -124,12 +124,6 @@ def _fields_dtype(dt: np.dtype[Any], names: list[str]) -> np.dtype[Any]:
     return np.dtype([(n, dt.fields[n][0]) for n in names])  # type: ignore[index]
 
 
-#: Libraries written on h5py and h5pyd (h5netcdf) pick their code path for a
-#: dataset or named datatype by ``type(obj).__module__``: names starting "h5py."
-#: get the h5py path, which the ``.id`` stand-ins (sciswift.h5.lowlevel) serve.
-#: Dataset and Datatype report this module name (repr ``<class
-#: 'h5py.sciswift.Dataset'>``); no module of that name exists.
-H5PY_MODULE = "h5py.sciswift"
 
 
 class Dataset(HLObject):

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from sciswift.h5.base import HLObject
-from sciswift.h5.dataset import H5PY_MODULE
+from sciswift.h5.base import H5PY_MODULE, HLObject
 
 __all__ = ["Datatype"]
 
@@ -17,7 +16,7 @@ class Datatype(HLObject):
     """A dtype stored under a name in the file (``f['t'] = np.dtype('f4')``)."""
 
     __slots__ = ()
-    __module__ = H5PY_MODULE  # see sciswift.h5.dataset.H5PY_MODULE
+    __module__ = H5PY_MODULE  # see sciswift.h5.base.H5PY_MODULE
 
     @property
     def dtype(self) -> np.dtype[Any]:

@@ -7,15 +7,15 @@ keeps its tokens in, and a container updater so account totals catch up).
 
 Python::
 
-    from sciswift.testing import saio
+    from tests.support import saio
     with saio.running("/tmp/my-saio") as swift:
         store = SwiftStore(auth_url=swift.auth_url, user=swift.user, key=swift.key)
 
 Command line (``scripts/saio/start.sh`` and ``stop.sh`` call these)::
 
-    python -m sciswift.testing.saio start ROOT [--proxy-port N] [--storage auto|xfs|tmpfs|dir]
-    python -m sciswift.testing.saio env ROOT      # ST_AUTH / ST_USER / ST_KEY lines
-    python -m sciswift.testing.saio stop ROOT [--purge]
+    python tests/support/saio.py start ROOT [--proxy-port N] [--storage auto|xfs|tmpfs|dir]
+    python tests/support/saio.py env ROOT      # ST_AUTH / ST_USER / ST_KEY lines
+    python tests/support/saio.py stop ROOT [--purge]
 
 Everything an instance owns lives under ROOT: ``etc/`` (configs, rings, the
 launcher), ``srv/node`` (object storage), ``run/`` (``saio.json`` with ports and
@@ -341,7 +341,7 @@ def start(
         old = None
     if old is not None and any(_is_ours(p, root) for p in old.pids.values()):
         raise SaioError(f"a Swift all-in-one is still running at {root}; stop it first "
-                        f"(python -m sciswift.testing.saio stop {root})")
+                        f"(python tests/support/saio.py stop {root})")
     ports = {
         "proxy_port": proxy_port, "account_port": account_port, "container_port": container_port,
         "object_port": object_port, "memcached_port": memcached_port,
@@ -735,7 +735,7 @@ def _write_configs(saio: Saio, proxy_workers: int, object_workers: int, log_leve
 
 # ---------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sciswift.testing.saio", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python tests/support/saio.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_start = sub.add_parser("start", help="build and start an all-in-one under ROOT")
     p_start.add_argument("root", help=_ROOT_HELP)

@@ -30,6 +30,12 @@ __all__ = ["serve"]
 @click.option("--no-durable", "no_durable", is_flag=True, default=False,
               help="Do not fsync writes (faster, but a power loss may lose recent writes)")
 @click.option("--quiet", is_flag=True, default=False, help="Do not log requests")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="PEM certificate (chain) to serve HTTPS with (needs --tls-key)")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="PEM private key of --tls-cert")
+@click.option("--insecure-default-user", is_flag=True, default=False,
+              help="Allow a non-loopback --host although a user has a well-known key such as 'testing'")
 def serve(
     host: str | None,
     port: int | None,
@@ -42,8 +48,15 @@ def serve(
     workers: int | None,
     no_durable: bool,
     quiet: bool,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    insecure_default_user: bool,
 ) -> None:
     """Start the Swift-compatible object server (TempAuth v1.0 auth).
+
+    It listens on 127.0.0.1 unless --host says otherwise; beyond loopback it
+    refuses to start with well-known keys (the default test:tester/testing).
+    Stop it with Ctrl-C (or SIGTERM): requests in flight finish first.
 
     \b
     Then, for example:
@@ -58,13 +71,15 @@ def serve(
         config = ServerConfig(**settings)  # type: ignore[arg-type]
         overrides: dict[str, object] = {}
         for name, value in (("host", host), ("port", port), ("data_dir", data_dir), ("backend", backend),
-                            ("workers", workers)):
+                            ("workers", workers), ("tls_cert", tls_cert), ("tls_key", tls_key)):
             if value is not None:
                 overrides[name] = value
         if quiet:
             overrides["quiet"] = True
         if no_durable:
             overrides["durable"] = False
+        if insecure_default_user:
+            overrides["insecure_default_user"] = True
         if users_file is not None:
             overrides["users"] = load_users_file(users_file)
         config = replace(config, **overrides)  # type: ignore[arg-type]
@@ -76,6 +91,7 @@ def serve(
             raise InvalidInput("--workers must be at least 1")
         if config.backend == "memory" and config.workers != 1:
             raise InvalidInput("the memory backend runs one worker (its data lives in one process)")
+        config.check_exposure()
     except InvalidInput as exc:
         raise click.UsageError(str(exc)) from None
 

@@ -158,7 +158,8 @@ class SwiftApp:
     async def route(self, req: SwiftRequest) -> Reply:
         if req.path == "/info":
             if req.method in ("GET", "HEAD"):
-                return Reply(200, CIMultiDict({"Content-Type": "application/json; charset=UTF-8"}), info_body())
+                headers = CIMultiDict({"Content-Type": "application/json; charset=UTF-8"})
+                return Reply(200, headers, info_body(self.backend.config))
             if req.method == "OPTIONS":
                 return Reply(200, CIMultiDict({"Allow": "GET, HEAD, OPTIONS"}))
             return error(405, headers={"Allow": "GET, HEAD, OPTIONS"})
@@ -246,7 +247,9 @@ class SwiftApp:
         try:
             if isinstance(body, ObjectBody):
                 fo = body.reader.fileno_offset()
-                if fo is not None and body.length >= SENDFILE_MIN:
+                # sendfile only on plain sockets: over TLS asyncio would read the
+                # file through its shared descriptor's offset
+                if fo is not None and body.length >= SENDFILE_MIN and request.scheme == "http":
                     try:
                         await response.sendfile(fo[0], fo[1], body.length)
                     finally:

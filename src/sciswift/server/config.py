@@ -33,6 +33,7 @@ from sciswift.errors import InvalidInput
 __all__ = [
     "User",
     "ServerConfig",
+    "SegmentLimits",
     "parse_user_line",
     "parse_users_text",
     "load_users_file",
@@ -40,6 +41,8 @@ __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_DATA_DIR",
     "RESELLER_PREFIXES",
+    "WELL_KNOWN_KEYS",
+    "is_loopback",
 ]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -143,6 +146,39 @@ def load_users_file(path: str | os.PathLike[str]) -> dict[str, User]:
     return parse_users_text(text, str(p))
 
 
+#: Keys of the Sci-Swift quickstart and Swift's test setups: publicly known.
+WELL_KNOWN_KEYS = frozenset({"testing", "testing2", "testing3", "testing4", "testing5", "testing6", "admin",
+                             "password", "secret", "swordfish"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class SegmentLimits:
+    """How large objects are read back (Swift's slo and dlo options, same names
+    and defaults). After ``rate_limit_after_segment`` segments, segments smaller
+    than ``rate_limit_under_size`` bytes are fetched at most
+    ``rate_limit_segments_per_sec`` per second (0: no limit); a GET stops after
+    ``max_get_time`` seconds. SLOs nest at most ``max_nesting_depth`` manifests
+    deep (Swift's fixed limit of 10)."""
+
+    rate_limit_under_size: int = 1024 * 1024
+    rate_limit_after_segment: int = 10
+    rate_limit_segments_per_sec: float = 1.0
+    max_get_time: float = 86400.0
+    max_nesting_depth: int = 10
+
+
 @dataclass
 class ServerConfig:
     """Everything ``sciswift serve`` needs to run.
@@ -164,6 +200,35 @@ class ServerConfig:
     token_life: int = DEFAULT_TOKEN_LIFE
     token_secret: bytes | None = None
     durable: bool = True
+    slo: SegmentLimits = field(default_factory=SegmentLimits)
+    dlo: SegmentLimits = field(default_factory=SegmentLimits)
+    #: PEM certificate chain and private key: serve HTTPS (both or neither).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Listen beyond loopback even though a user has a well-known key.
+    insecure_default_user: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert is not None else "http"
+
+    def check_exposure(self) -> None:
+        """Refuse a configuration anyone on the network could take over: a
+        non-loopback address with a user whose key is a well-known default
+        (``testing`` ...), unless ``insecure_default_user`` says so; and half a
+        TLS setup."""
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InvalidInput("give both --tls-cert and --tls-key (or neither)")
+        if is_loopback(self.host) or self.insecure_default_user:
+            return
+        weak = sorted(u.account_user for u in self.users.values() if u.key in WELL_KNOWN_KEYS)
+        if weak:
+            raise InvalidInput(
+                f"refusing to listen on {self.host or 'all addresses'} with well-known credentials "
+                f"({', '.join(weak)}: anyone on the network would be an admin). Give users with keys of "
+                "your own (--users FILE, or --user/--key), or pass --insecure-default-user if this "
+                "network is yours alone."
+            )
 
     def with_default_user(self, user: str = "test:tester", key: str = "testing") -> ServerConfig:
         """This config with ``user`` (an ``account:name``) added as an account admin,
@@ -175,6 +240,23 @@ class ServerConfig:
             raise InvalidInput(f"user {user!r} must be written account:name", user)
         u = User(account=account, name=name, key=key, groups=(".admin",))
         return replace(self, users={u.account_user: u})
+
+
+def _segment_limits(section: configparser.SectionProxy, where: str) -> SegmentLimits:
+    kinds = {"rate_limit_under_size": int, "rate_limit_after_segment": int, "rate_limit_segments_per_sec": float,
+             "max_get_time": float, "max_nesting_depth": int}
+    values: dict[str, object] = {}
+    for key, value in section.items():
+        if key not in kinds:
+            raise InvalidInput(f"{where}: unknown option {key!r} (known: {', '.join(kinds)})")
+        try:
+            number = kinds[key](value.strip())
+        except ValueError:
+            raise InvalidInput(f"{where}: {key} must be a number, not {value!r}") from None
+        if number < 0 or (key == "max_nesting_depth" and number < 1):
+            raise InvalidInput(f"{where}: {key} must be positive, not {value!r}")
+        values[key] = number
+    return SegmentLimits(**values)  # type: ignore[arg-type]
 
 
 _BOOL = {"1": True, "yes": True, "true": True, "on": True, "0": False, "no": False, "false": False, "off": False}
@@ -206,17 +288,23 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
             for key in ("port", "workers", "token_life"):
                 if key in s:
                     out[key] = int(s[key])
-            for key in ("quiet", "durable"):
+            for key in ("quiet", "durable", "insecure_default_user"):
                 if key in s:
                     out[key] = _BOOL[s[key].strip().lower()]
         except (ValueError, KeyError) as exc:
             raise InvalidInput(f"config file {p}: bad value in [server]: {exc}", str(p)) from None
         if "data" in s:
             out["data_dir"] = (p.parent / s["data"].strip()).resolve()
+        for key in ("tls_cert", "tls_key"):
+            if key in s:
+                out[key] = (p.parent / s[key].strip()).resolve()
         if "token_secret" in s:
             out["token_secret"] = s["token_secret"].strip().encode("utf-8")
         if "users" in s:
             out["users"] = load_users_file(p.parent / s["users"].strip())
+    for section in ("slo", "dlo"):
+        if parser.has_section(section):
+            out[section] = _segment_limits(parser[section], f"config file {p} [{section}]")
     if parser.has_section("users"):
         users = dict(out.get("users", {}))  # type: ignore[call-overload]
         for name, value in parser["users"].items():

@@ -83,10 +83,10 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo) -> Reply
     account = req.account
 
     async def body(start: int, stop: int) -> ReplyBody:
-        return await validated_stream(be, req, account, _pieces(container, listed, start, stop))
+        return await validated_stream(be, req, account, _pieces(container, listed, start, stop), be.config.dlo)
 
     def fetch(start: int, stop: int) -> AsyncIterator[bytes]:
-        return stream_pieces(be, req, account, _pieces(container, listed, start, stop))
+        return stream_pieces(be, req, account, _pieces(container, listed, start, stop), limits=be.config.dlo)
 
     ranges = parse_ranges(req.headers.get("Range"))
     return await ranged_reply(

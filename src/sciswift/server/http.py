@@ -211,6 +211,8 @@ class SwiftRequest:
     env: dict[Any, Any] = field(default_factory=dict)
     #: How many sub-requests deep this request is (0: the client's own).
     depth: int = 0
+    #: How many SLO manifests deep this request reads (0: not inside one).
+    slo_depth: int = 0
 
     @staticmethod
     def parse_query(query_string: str) -> MultiDict[str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sciswift import __version__
 from sciswift.server.bulk import MAX_DELETES, MAX_FAILED_DELETES
+from sciswift.server.config import SegmentLimits, ServerConfig
 from sciswift.server.cors import STRICT_CORS_MODE
 from sciswift.server.etag_quoter import ENABLE_BY_DEFAULT as ETAG_QUOTING_BY_DEFAULT
 from sciswift.server.extract import MAX_CONTAINERS, MAX_FAILED
@@ -48,7 +49,18 @@ def policy_by_name(name: str) -> str | None:
     return None
 
 
-def info_document() -> dict[str, Any]:
+def _limits(limits: SegmentLimits) -> dict[str, Any]:
+    return {
+        "rate_limit_under_size": limits.rate_limit_under_size,
+        "rate_limit_after_segment": limits.rate_limit_after_segment,
+        "rate_limit_segments_per_sec": limits.rate_limit_segments_per_sec,
+        "max_get_time": limits.max_get_time,
+    }
+
+
+def info_document(config: ServerConfig | None = None) -> dict[str, Any]:
+    """The /info document; ``config`` supplies the configurable limits."""
+    config = config or ServerConfig()
     return {
         "swift": {
             "version": f"sciswift-{__version__}",
@@ -77,8 +89,10 @@ def info_document() -> dict[str, Any]:
             "max_manifest_size": MAX_MANIFEST_SIZE,
             "yield_frequency": YIELD_FREQUENCY,
             "min_segment_size": 1,
+            "max_nesting_depth": config.slo.max_nesting_depth,
+            **_limits(config.slo),
         },
-        "dlo": {},
+        "dlo": _limits(config.dlo),
         "bulk_delete": {"max_deletes_per_request": MAX_DELETES, "max_failed_deletes": MAX_FAILED_DELETES},
         "bulk_upload": {"max_containers_per_extraction": MAX_CONTAINERS, "max_failed_extractions": MAX_FAILED},
         "account_quotas": {},
@@ -89,5 +103,5 @@ def info_document() -> dict[str, Any]:
     }
 
 
-def info_body() -> bytes:
-    return json.dumps(info_document()).encode("utf-8")
+def info_body(config: ServerConfig | None = None) -> bytes:
+    return json.dumps(info_document(config)).encode("utf-8")

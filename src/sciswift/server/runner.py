@@ -16,6 +16,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -27,12 +28,23 @@ from sciswift.server.backend import Backend
 from sciswift.server.config import RESELLER_PREFIXES, ServerConfig
 from sciswift.server.wire import HTTPServer, Limits
 
-__all__ = ["serve", "make_sockets", "token_secret", "banner", "run_worker"]
+__all__ = ["serve", "make_sockets", "token_secret", "tls_context", "banner", "run_worker"]
 
 SECRET_FILE = ".token-secret"
 SHUTDOWN_TIMEOUT = 10.0
 #: Idle keep-alive connections are closed after this many seconds.
 KEEPALIVE_TIMEOUT = 60.0
+
+
+def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
+    """The server-side TLS context of ``--tls-cert``/``--tls-key`` (TLS 1.2+),
+    or None for plain HTTP."""
+    if config.tls_cert is None or config.tls_key is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+    return ctx
 
 
 def token_secret(config: ServerConfig) -> bytes:
@@ -84,7 +96,7 @@ def banner(config: ServerConfig, port: int) -> str:
     host = "127.0.0.1" if config.host in ("0.0.0.0", "", "::") else config.host
     if ":" in host:
         host = f"[{host}]"
-    base = f"http://{host}:{port}"
+    base = f"{config.scheme}://{host}:{port}"
     where = f"data {config.data_dir.resolve()}" if config.backend == "local" else "in memory (lost at exit)"
     listening = "" if host.strip("[]") == config.host else f", listening on {config.host or 'all addresses'}"
     lines = [
@@ -112,6 +124,7 @@ async def _serve(config: ServerConfig, auth: TempAuth, sock: socket.socket, stop
         app.handle,
         limits=Limits(max_line=8192, max_headers=256),
         keepalive_timeout=KEEPALIVE_TIMEOUT,
+        ssl=tls_context(config),
     )
     await server.start(sock)
     try:
@@ -172,6 +185,8 @@ def serve(config: ServerConfig, on_ready: Callable[[int], None] | None = None) -
     """
     if config.backend == "memory" and config.workers != 1:
         raise ValueError("the memory backend keeps its data in one process: use --workers 1")
+    config.check_exposure()
+    tls_context(config)  # a bad certificate or key fails here, before any worker starts
     if config.backend == "local":
         config.data_dir.mkdir(parents=True, exist_ok=True)
     auth = TempAuth(config.users, token_secret(config), config.token_life)

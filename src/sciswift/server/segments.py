@@ -6,16 +6,23 @@ direct read. A body is described as a list of :class:`Piece`: inline bytes
 (SLO data segments) or a byte range of an object. The first object piece is
 opened before the reply starts, so a missing or forbidden first segment turns
 into 409 Conflict (Swift's answer) instead of a truncated 200.
+
+Reading is bounded as Swift bounds it (:class:`SegmentLimits`): small segments
+past the first few are fetched at a limited rate, a GET ends after a maximum
+time, and SLOs nest a bounded number of manifests deep, so a manifest of
+manifests of tiny segments cannot keep a worker busy.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sciswift.server.backend import Backend
 from sciswift.server.conditional import normalize_etag
-from sciswift.server.http import Reply, SwiftError, SwiftRequest
+from sciswift.server.config import SegmentLimits
+from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest
 from sciswift.server.objects import reply_chunks
 
 __all__ = ["Piece", "split_segment_path", "open_piece", "stream_pieces", "validated_stream"]
@@ -61,29 +68,65 @@ async def open_piece(be: Backend, req: SwiftRequest, account: str, piece: Piece)
         if h in req.headers:
             headers[h] = req.headers[h]
     query = {"multipart-manifest": "get"} if piece.raw else None
-    return await be.subrequest(req.sub("GET", account, container, obj, headers=headers, query=query))
+    sub = req.sub("GET", account, container, obj, headers=headers, query=query)
+    if not piece.raw:
+        sub.slo_depth = req.slo_depth + 1  # a manifest inside a manifest
+    return await be.subrequest(sub)
 
 
 def _check(piece: Piece, reply: Reply) -> None:
     if not reply.ok:
+        if reply.status == 409 and isinstance(reply.body, bytes) and reply.body:
+            # a nested manifest's own conflict (too deep, a bad segment): its words
+            raise SwiftError(409, reply.body, content_type=reply.headers.get("Content-Type", TEXT_TYPE))
         raise SwiftError(409, f"segment {piece.path} answered {reply.status}")
     if piece.whole and piece.etag and normalize_etag(reply.headers.get("Etag")) != normalize_etag(piece.etag):
         raise SwiftError(409, f"segment {piece.path} changed (etag mismatch)")
 
 
+class _Pacer:
+    """Swift's segment rate limit and maximum GET time for one stream."""
+
+    def __init__(self, limits: SegmentLimits) -> None:
+        self.limits = limits
+        loop = asyncio.get_running_loop()
+        self.started = self.next_at = loop.time()
+        self.count = 0
+
+    async def before(self, piece: Piece) -> None:
+        limits = self.limits
+        now = asyncio.get_running_loop().time()
+        if now - self.started > limits.max_get_time:
+            raise ConnectionError(f"large object GET stopped after max_get_time={limits.max_get_time:.0f} s")
+        self.count += 1
+        rate = limits.rate_limit_segments_per_sec
+        if rate > 0 and self.count > limits.rate_limit_after_segment and piece.length < limits.rate_limit_under_size:
+            if now < self.next_at:
+                await asyncio.sleep(self.next_at - now)
+                now = self.next_at
+            self.next_at = now + 1.0 / rate
+
+
 async def stream_pieces(
-    be: Backend, req: SwiftRequest, account: str, pieces: list[Piece], first_reply: Reply | None = None
+    be: Backend,
+    req: SwiftRequest,
+    account: str,
+    pieces: list[Piece],
+    first_reply: Reply | None = None,
+    limits: SegmentLimits | None = None,
 ) -> AsyncIterator[bytes]:
-    """The bytes of ``pieces`` in order. Raises ConnectionError when a segment
-    fails or is shorter than expected (the client sees a cut connection, as
-    with Swift)."""
+    """The bytes of ``pieces`` in order, paced by ``limits``. Raises
+    ConnectionError when a segment fails or is shorter than expected (the
+    client sees a cut connection, as with Swift)."""
     pending = first_reply
+    pacer = _Pacer(limits or SegmentLimits())
     try:
         for piece in pieces:
             if piece.data is not None:
                 if piece.data:
                     yield piece.data
                 continue
+            await pacer.before(piece)
             reply = pending if pending is not None else await open_piece(be, req, account, piece)
             pending = None
             try:
@@ -103,7 +146,7 @@ async def stream_pieces(
 
 
 async def validated_stream(
-    be: Backend, req: SwiftRequest, account: str, pieces: list[Piece]
+    be: Backend, req: SwiftRequest, account: str, pieces: list[Piece], limits: SegmentLimits | None = None
 ) -> AsyncIterator[bytes]:
     """Like :func:`stream_pieces`, but opens the first object piece now and
     raises SwiftError(409) if it cannot be read."""
@@ -116,4 +159,4 @@ async def validated_stream(
         except SwiftError:
             await first_reply.drain()
             raise
-    return stream_pieces(be, req, account, pieces, first_reply)
+    return stream_pieces(be, req, account, pieces, first_reply, limits)

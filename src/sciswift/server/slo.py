@@ -407,13 +407,21 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo, manifest
     headers["X-Manifest-Etag"] = info.etag
     headers["X-Static-Large-Object"] = "True"
 
-    async def body(start: int, stop: int) -> ReplyBody:
+    limits = be.config.slo
+
+    def pieces(start: int, stop: int) -> list[Piece]:
         assert segments is not None
-        return await validated_stream(be, req, account, _pieces(segments, start, stop))
+        out = _pieces(segments, start, stop)
+        if req.slo_depth + 1 >= limits.max_nesting_depth and any(not p.raw for p in out):
+            raise SwiftError(409, f"While processing manifest {req.path!r}, max recursion depth was exceeded",
+                             content_type=TEXT_TYPE)
+        return out
+
+    async def body(start: int, stop: int) -> ReplyBody:
+        return await validated_stream(be, req, account, pieces(start, stop), limits)
 
     def fetch(start: int, stop: int) -> AsyncIterator[bytes]:
-        assert segments is not None
-        return stream_pieces(be, req, account, _pieces(segments, start, stop))
+        return stream_pieces(be, req, account, pieces(start, stop), limits=limits)
 
     if part is None:
         return await ranged_reply(req, headers, size, fetch, etag=slo_etag, timestamp=info.timestamp,

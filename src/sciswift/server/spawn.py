@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from typing import IO
 
 __all__ = ["ServerProcess", "spawn"]
 
-_PORT = re.compile(r"on http://127\.0\.0\.1:(\d+)")
+_PORT = re.compile(r"on (https?)://127\.0\.0\.1:(\d+)")
 
 
 @dataclass
@@ -30,10 +31,11 @@ class ServerProcess:
     proc: subprocess.Popen[bytes]
     port: int
     banner: str
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def auth_url(self) -> str:
@@ -51,9 +53,15 @@ class ServerProcess:
             self.proc.wait()
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, scheme: str = "http") -> bool:
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        if scheme == "https":
+            # only "is it up?": the certificate is the test's business
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                "127.0.0.1", port, timeout=2, context=ssl._create_unverified_context()
+            )
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         conn.request("GET", "/info")
         ok = conn.getresponse().status == 200
         conn.close()
@@ -82,6 +90,7 @@ def spawn(args: list[str], stderr: IO[bytes] | int | None = subprocess.DEVNULL, 
 
     lines: list[str] = []
     port = None
+    scheme = "http"
     deadline = time.monotonic() + timeout
     while port is None:
         line = proc.stdout.readline().decode(errors="replace")
@@ -89,13 +98,14 @@ def spawn(args: list[str], stderr: IO[bytes] | int | None = subprocess.DEVNULL, 
             raise fail(f"exited with status {proc.wait()}")
         lines.append(line)
         m = _PORT.search(line)
-        port = int(m.group(1)) if m else None
+        if m:
+            scheme, port = m.group(1), int(m.group(2))
     for _ in range(3):  # the rest of the banner: auth URL, example, users
         lines.append(proc.stdout.readline().decode(errors="replace"))
-    while not _answers(port):
+    while not _answers(port, scheme):
         if proc.poll() is not None:
             raise fail(f"exited with status {proc.returncode}")
         if time.monotonic() > deadline:
             raise fail(f"did not answer on port {port} within {timeout:.0f} s")
         time.sleep(0.05)
-    return ServerProcess(proc, port, "".join(lines))
+    return ServerProcess(proc, port, "".join(lines), scheme)

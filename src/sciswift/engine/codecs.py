@@ -25,9 +25,11 @@ a ``gzip`` chunk convert into each other without recompressing.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import crc32c as _crc32c
@@ -40,7 +42,7 @@ from sciswift.engine.vlen import decode_vlen, encode_vlen
 from sciswift.errors import CorruptData, InvalidInput, NotSupported
 
 __all__ = ["Pipeline", "build_codecs", "shard_codecs", "FilterSpec", "COMPRESSORS", "CODEC_STYLE_ENV",
-           "portable_codecs"]
+           "portable_codecs", "codec_style"]
 
 #: Environment variable choosing the codec style of new datasets: ``default``
 #: (core codecs where they express the filter, numcodecs' otherwise) or ``portable``
@@ -48,11 +50,29 @@ __all__ = ["Pipeline", "build_codecs", "shard_codecs", "FilterSpec", "COMPRESSOR
 CODEC_STYLE_ENV = "SCISWIFT_CODECS"
 
 
+_STYLE: contextvars.ContextVar[bool | None] = contextvars.ContextVar("sciswift_codec_style", default=None)
+
+
+@contextlib.contextmanager
+def codec_style(portable: bool | None) -> Iterator[None]:
+    """Within the block, new datasets get the portable codec style (True), the
+    default one (False) or what ``SCISWIFT_CODECS`` says (None)."""
+    token = _STYLE.set(portable)
+    try:
+        yield
+    finally:
+        _STYLE.reset(token)
+
+
 def portable_codecs() -> bool:
-    """Whether new datasets get the portable codec style (``SCISWIFT_CODECS``).
+    """Whether new datasets get the portable codec style: ``codec_style`` if one
+    is in force, else ``SCISWIFT_CODECS``.
 
     ValueError names the variable when it holds anything but ``default`` or
     ``portable``."""
+    chosen = _STYLE.get()
+    if chosen is not None:
+        return chosen
     value = os.environ.get(CODEC_STYLE_ENV, "").strip().lower()
     if value in ("", "default"):
         return False

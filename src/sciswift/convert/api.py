@@ -193,6 +193,7 @@ def _export_plugin(src: Opened, root: Any, target: OutputTarget, fmt: str, drop_
     tree = group_node(root, src.api)
     if fmt == "netcdf3":
         tree = netcdf3_view(tree, target.display, report.notes)
+    counts = count_tree(tree)
     sidecar = None
     if plugin.name == "csv":
         from sciswift.convert.sidecar import attrs_sidecar, strip_attrs
@@ -202,8 +203,9 @@ def _export_plugin(src: Opened, root: Any, target: OutputTarget, fmt: str, drop_
     with target.open_sink() as sink:
         plugin.write(tree, sink, target.display)
         report.bytes = sink.tell()
-    counts = count_tree(tree)
     report.groups, report.datasets, report.attributes = counts
+    if plugin.name == "csv" and sidecar is None:
+        report.attributes = 0
     if sidecar is not None:
         name = target.write_sidecar(".attrs.json", sidecar)
         report.notes.append(f"attributes written to {name} (CSV cannot hold them; --drop-attrs leaves them out)")

@@ -19,17 +19,25 @@ from typing import Any
 
 from sciswift.formats.base import ArrayNode, GroupNode, MemoryGroup, Node
 
-__all__ = ["attrs_sidecar", "strip_attrs", "encode_attrs", "decode_attrs"]
+__all__ = ["attrs_sidecar", "strip_attrs", "encode_value", "encode_attrs", "decode_attrs"]
+
+
+def encode_value(value: Any) -> tuple[Any, dict[str, Any] | None]:
+    """``(plain JSON, typed entry or None)`` for one attribute value as read."""
+    from sciswift.h5.attrvalues import array_for_new_object, encode_attr
+    from sciswift.h5.links import Empty
+
+    if isinstance(value, str):
+        return value, None
+    return encode_attr(value if isinstance(value, Empty) else array_for_new_object(value))
 
 
 def encode_attrs(attrs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(plain, typed)`` JSON-able renditions of attribute values."""
-    from sciswift.h5.attrvalues import encode_attr
-
     plain: dict[str, Any] = {}
     typed: dict[str, Any] = {}
     for key, value in attrs.items():
-        rendition, entry = encode_attr(value)
+        rendition, entry = encode_value(value)
         plain[key] = rendition
         if entry is not None:
             typed[key] = entry

@@ -13,9 +13,12 @@ between the two without recompressing, if the other framing's checksum is known:
   into the exact HDF5 chunk bytes by slicing: no decompression at all.
 - ``zlib_to_gzip`` (import of an HDF5 deflate chunk) needs the CRC-32 of the
   uncompressed data: it inflates once (which also checks the Adler-32) and never
-  recompresses. Measured on this project's VM for 1 MiB float32 chunks:
-  inflate + CRC-32 runs at ~0.45 GB/s of uncompressed data per core, deflate at
-  level 4 at ~0.03 GB/s: rewrapping is ~15x cheaper than recompressing.
+  recompresses. Inflating uses ISA-L (the ``isal`` package) when it is installed:
+  measured on this project's (loaded) 2-core VM on the 1 MiB float32 chunks of
+  ``bench.convert``, inflate + CRC-32 ran at 0.40 GB/s of uncompressed data per
+  core with ISA-L against 0.22 GB/s with the standard library's zlib, and
+  deflate at level 4 at ~0.03 GB/s: rewrapping is 10-15x cheaper than
+  recompressing.
 - ``gzip_to_zlib`` on a gzip member without our field (written by another Zarr
   tool) inflates once for the Adler-32, likewise without recompressing.
 
@@ -38,6 +41,11 @@ from __future__ import annotations
 import struct
 import zlib
 from typing import Any
+
+try:  # ISA-L inflates ~1.8x faster than zlib (module docstring); same API and checks
+    from isal import isal_zlib as _inflate
+except ImportError:  # pragma: no cover - isal is a dependency, but optional here
+    _inflate = zlib  # type: ignore[misc]
 
 from sciswift.errors import CorruptData
 
@@ -84,14 +92,14 @@ def zlib_to_gzip(stream: bytes | memoryview) -> bytes:
     view = memoryview(stream)
     if len(view) < 6 or view[0] & 0x0F != 8 or view[1] & 0x20 or (view[0] << 8 | view[1]) % 31:
         raise CorruptData("deflate chunk is not a zlib stream")
-    inflater = zlib.decompressobj(15)
+    inflater = _inflate.decompressobj(15)
     try:
         data = inflater.decompress(view)
-    except zlib.error as exc:
+    except (zlib.error, _inflate.error) as exc:
         raise CorruptData(f"deflate chunk cannot be decompressed: {exc}") from exc
     if not inflater.eof or inflater.unused_data:
         raise CorruptData("deflate chunk is truncated or has trailing bytes")
-    return gzip_member(view[2:-4], bytes(view[:2]), bytes(view[-4:]), zlib.crc32(data), len(data))
+    return gzip_member(view[2:-4], bytes(view[:2]), bytes(view[-4:]), _inflate.crc32(data), len(data))
 
 
 def _gzip_header_size(view: memoryview) -> tuple[int, bytes | None]:
@@ -133,8 +141,8 @@ def gzip_to_zlib(member: bytes | memoryview) -> bytes:
     if framing is not None:
         return b"".join((framing[:2], body, framing[2:]))
     try:
-        data = zlib.decompress(view, 31)
-    except zlib.error as exc:
+        data = _inflate.decompress(view, 31)
+    except (zlib.error, _inflate.error) as exc:
         raise CorruptData(f"gzip data cannot be decompressed: {exc}") from exc
     # 0x78 0x5e: deflate, 32 KiB window, "default" level flag (the level is only a hint).
-    return b"".join((b"\x78\x5e", body, struct.pack(">I", zlib.adler32(data))))
+    return b"".join((b"\x78\x5e", body, struct.pack(">I", _inflate.adler32(data))))

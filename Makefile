@@ -4,7 +4,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.sciswift-installed
+# One stamp per install: `make run` needs only the runtime extra, `make test`
+# (and the other developer targets) the test and dev extras on top.
+RUN_STAMP := $(VENV)/.sciswift-run
+STAMP     := $(VENV)/.sciswift-dev
 ARGS   ?=
 
 .PHONY: run test test-fast compat compat-swift compat-h5py bench lint typecheck clean help
@@ -16,13 +19,19 @@ help:
 	@echo "make bench    run the benchmarks side by side and print ratios"
 	@echo "make lint     ruff and mypy"
 
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[run]'
+	touch $(RUN_STAMP)
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/sciswift serve $(ARGS)
 
 test: $(STAMP)

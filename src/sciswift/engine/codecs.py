@@ -324,7 +324,7 @@ def build_codecs(
         filters["compression"] = comp
         filters["compression_opts"] = opts
 
-    if portable and comp in ("gzip", "zstd", "lzf", "lz4"):
+    if portable and ((comp in ("gzip", "zstd") and byte_shuffle) or comp in ("lzf", "lz4")):
         # Blosc is the one core codec that shuffles, and it wraps zlib, zstd and lz4.
         cname = {"gzip": "zlib", "zstd": "zstd", "lzf": "lz4", "lz4": "lz4"}[comp]
         clevel = 5 if comp in ("lzf", "lz4") else max(0, min(9, int(opts)))

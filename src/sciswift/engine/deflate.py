@@ -32,7 +32,7 @@ Layout of a member ``GzipCodec`` writes (offsets in bytes)::
     22  raw deflate data
     -8  CRC32 ISIZE (little-endian)  gzip trailer
 
-so the HDF5 deflate bytes are ``m[16:18] + m[22:-8] + m[18:22]`` (``len(m) - 16``
+so the HDF5 deflate bytes are ``m[16:18] + m[22:-8] + m[18:22]`` (``len(m) - 24``
 bytes), computable from the member's size alone.
 """
 

@@ -34,6 +34,7 @@ import posixpath
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from sciswift.errors import AlreadyExists, InvalidInput, NotFound
 from sciswift.store.types import ObjectInfo
@@ -253,12 +254,26 @@ def _destination(src: Location, dst_url: str) -> Location:
     return dst
 
 
+def _same_store(a: Any, b: Any) -> bool:
+    """Whether two store objects reach the same data (each URL opens its own)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    creds_a, creds_b = getattr(a, "credentials", None), getattr(b, "credentials", None)
+    if creds_a is not None or creds_b is not None:  # SwiftStore: one account, one endpoint
+        fields = ("auth_url", "user", "storage_url", "project_name", "project_id")
+        return all(getattr(creds_a, f, None) == getattr(creds_b, f, None) for f in fields)
+    url = getattr(a, "url", None)
+    return url is not None and url == getattr(b, "url", None)
+
+
 def _same(a: Location, b: Location) -> bool:
-    return a.store is b.store and a.container == b.container and a.prefix == b.prefix
+    return _same_store(a.store, b.store) and a.container == b.container and a.prefix == b.prefix
 
 
 def _copy_objects(src: Location, dst: Location, names: list[str], src_base: str, dst_base: str) -> None:
-    same_store = src.store is dst.store
+    same_store = _same_store(src.store, dst.store)
 
     def one(name: str) -> None:
         target = dst_base + name[len(src_base):]

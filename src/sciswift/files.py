@@ -316,7 +316,7 @@ def copy(src_url: str, dst_url: str, *, overwrite: bool = False, recursive: bool
             raise NotFound(f"{src_url}: no such file", src_url) from None
         if not recursive:
             raise InvalidInput(f"{src_url}: is a {'container' if not src.prefix else 'directory'}; "
-                               "use recursive copy (-r)", src_url)
+                               "use recursive copy (-r)", src_url) from None
     if dst.prefix and (_is_object(dst) or _is_native(dst)):
         if not overwrite:
             raise AlreadyExists(f"{dst.display}: exists (use overwrite, -f, to replace it)", dst.display)

@@ -23,6 +23,7 @@ dataset and the chunk; later work is cancelled.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from collections.abc import Callable
@@ -108,8 +109,8 @@ class ChunkCopier:
         itemsize = dt.itemsize
         full = math.prod(chunks) * itemsize
         remaining = math.prod(shape) * itemsize
-        order = np.lexsort(table.origins.T[::-1]) if len(table.origins) else []
-        todo = []
+        order: Any = np.lexsort(table.origins.T[::-1]) if len(table.origins) else []
+        todo: list[tuple[tuple[int, ...], int, int, int]] = []
         for i in order:
             origin = tuple(int(o) for o in table.origins[i])
             if any(o >= n for o, n in zip(origin, shape)):
@@ -140,7 +141,7 @@ class ChunkCopier:
         last = len(todo) - 1
         for n, item in enumerate(todo):
             done = _done_callback(sizes[n] + (rest if n == last else 0), n == last, progress, finished)
-            self._submit(lambda a=item: work(*a), None, done)
+            self._submit(functools.partial(work, *item), None, done)
         if not todo:
             progress(remaining)
             finished()
@@ -201,7 +202,7 @@ class ChunkCopier:
                     h5id.write_direct_chunk(origin, bytes(data))
 
             done = _done_callback(sizes[n] + (rest if n == last else 0), n == last, progress, finished)
-            self._submit(lambda k=key: work(k), consume, done)
+            self._submit(functools.partial(work, key), consume, done)
         if not keyed:
             progress(remaining)
             finished()

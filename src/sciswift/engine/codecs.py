@@ -327,7 +327,7 @@ def build_codecs(
     if portable and ((comp in ("gzip", "zstd") and byte_shuffle) or comp in ("lzf", "lz4")):
         # Blosc is the one core codec that shuffles, and it wraps zlib, zstd and lz4.
         cname = {"gzip": "zlib", "zstd": "zstd", "lzf": "lz4", "lz4": "lz4"}[comp]
-        clevel = 5 if comp in ("lzf", "lz4") else max(0, min(9, int(opts)))
+        clevel = 5 if comp in ("lzf", "lz4") else max(0, min(9, int(opts or 0)))
         bytes_bytes.append({"name": "blosc", "configuration": {
             "cname": cname, "clevel": clevel, "shuffle": "shuffle" if byte_shuffle else "noshuffle",
             "typesize": typesize, "blocksize": 0}})

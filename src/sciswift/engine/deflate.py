@@ -42,10 +42,13 @@ import struct
 import zlib
 from typing import Any
 
+_inflate: Any
 try:  # ISA-L inflates ~1.8x faster than zlib (module docstring); same API and checks
     from isal import isal_zlib as _inflate
 except ImportError:  # pragma: no cover - isal is a dependency, but optional here
-    _inflate = zlib  # type: ignore[misc]
+    _inflate = zlib
+#: What either library raises on damaged data.
+_ERRORS: tuple[type[BaseException], ...] = (zlib.error, getattr(_inflate, "error", zlib.error))
 
 from sciswift.errors import CorruptData
 
@@ -95,7 +98,7 @@ def zlib_to_gzip(stream: bytes | memoryview) -> bytes:
     inflater = _inflate.decompressobj(15)
     try:
         data = inflater.decompress(view)
-    except (zlib.error, _inflate.error) as exc:
+    except _ERRORS as exc:
         raise CorruptData(f"deflate chunk cannot be decompressed: {exc}") from exc
     if not inflater.eof or inflater.unused_data:
         raise CorruptData("deflate chunk is truncated or has trailing bytes")
@@ -142,7 +145,7 @@ def gzip_to_zlib(member: bytes | memoryview) -> bytes:
         return b"".join((framing[:2], body, framing[2:]))
     try:
         data = _inflate.decompress(view, 31)
-    except (zlib.error, _inflate.error) as exc:
+    except _ERRORS as exc:
         raise CorruptData(f"gzip data cannot be decompressed: {exc}") from exc
     # 0x78 0x5e: deflate, 32 KiB window, "default" level flag (the level is only a hint).
     return b"".join((b"\x78\x5e", body, struct.pack(">I", _inflate.adler32(data))))

@@ -42,6 +42,8 @@ import struct
 import zlib
 from typing import Any
 
+from sciswift.errors import CorruptData
+
 _inflate: Any
 try:  # ISA-L inflates ~1.8x faster than zlib (module docstring); same API and checks
     from isal import isal_zlib as _inflate
@@ -49,8 +51,6 @@ except ImportError:  # pragma: no cover - isal is a dependency, but optional her
     _inflate = zlib
 #: What either library raises on damaged data.
 _ERRORS: tuple[type[BaseException], ...] = (zlib.error, getattr(_inflate, "error", zlib.error))
-
-from sciswift.errors import CorruptData
 
 __all__ = ["GzipCodec", "gzip_member", "zlib_to_gzip", "gzip_to_zlib", "HEADER_SIZE"]
 

@@ -259,7 +259,7 @@ def attrs_metadata(attrs: Mapping[str, Any], where: str, name: str) -> dict[str,
             continue
         try:
             plain, entry = encode_value(v)
-        except (TypeError, ValueError, OSError) as exc:
+        except (TypeError, ValueError, OSError, NotSupported) as exc:
             raise NotSupported(f"cannot write {name}: attribute {k!r} of {where} cannot be stored: {exc}",
                                name) from None
         out[k] = json.dumps(plain, allow_nan=True)

@@ -4,7 +4,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.sciswift-installed
+# One stamp per install: `make run` needs only the runtime extra, `make test`
+# (and the other developer targets) the test and dev extras on top.
+RUN_STAMP := $(VENV)/.sciswift-run
+STAMP     := $(VENV)/.sciswift-dev
 ARGS   ?=
 
 .PHONY: run test test-fast fuzz compat compat-swift compat-h5py bench lint typecheck clean help
@@ -17,13 +20,19 @@ help:
 	@echo "make fuzz     a long run of the HTTP-layer fuzzers (FUZZ_EXAMPLES=20000)"
 	@echo "make lint     ruff and mypy"
 
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[run]'
+	touch $(RUN_STAMP)
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/sciswift serve $(ARGS)
 
 test: $(STAMP)

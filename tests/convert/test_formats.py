@@ -103,26 +103,34 @@ def test_export_parquet_to_store_object() -> None:
     assert table.schema.metadata[b"source"] == b"wind tunnel"
 
 
-@pytest.mark.parametrize("ext", [".csv", ".nc"])
-def test_export_flat_table_formats(ext: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ext,fmt", [(".csv", None), (".nc", None), (".nc", "netcdf3")])
+def test_export_flat_table_formats(ext: str, fmt: str | None, tmp_path: Path) -> None:
     native = str(tmp_path / "run1.h5")
     _native_table(native)
     out = tmp_path / f"run1{ext}"
     if ext == ".csv":
         with sh5.File(native, "r+") as f:
             del f.attrs["source"]  # CSV holds no attributes
-    export_file(native, str(out))
+    export_file(native, str(out), format=fmt)
     if ext == ".csv":
         import pyarrow.csv as pcsv
 
         table = pcsv.read_csv(out)
         np.testing.assert_allclose(table["speed"].to_numpy(), np.linspace(0, 10, 30))
-    else:
+        assert not (tmp_path / "run1.csv.attrs.json").exists()
+    elif fmt == "netcdf3":
         from scipy.io import netcdf_file
 
         with netcdf_file(out, "r", mmap=False) as nc:
             np.testing.assert_array_equal(nc.variables["pressure"][:], np.arange(30))
             assert nc.source == b"wind tunnel"
+    else:  # .nc is netCDF-4 by default
+        import netCDF4
+
+        with netCDF4.Dataset(out) as nc:
+            assert nc.data_model == "NETCDF4"
+            np.testing.assert_array_equal(nc.variables["pressure"][:], np.arange(30))
+            assert nc.source == "wind tunnel"
 
 
 def test_export_npy_and_npz(tmp_path: Path) -> None:

@@ -156,19 +156,36 @@ def _indent_tail(text: str, width: int) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Show storage (chunks, filters, fill value) and attributes.")
 @click.option("--tree/--plain", "tree", default=None,
               help="Force the rich tree view or plain text  [default: tree on a terminal]")
-def ls(url: str, path: str, recursive: bool, verbose: bool, tree: bool | None) -> None:
-    """List the groups, datasets and links in URL (like h5ls).
+@click.option("-H", "--human", is_flag=True, help="File listings: sizes like 1.2 GB.")
+def ls(url: str, path: str, recursive: bool, verbose: bool, tree: bool | None, human: bool) -> None:
+    """List the files in a container or directory, or the groups, datasets and
+    links in a file (like h5ls).
 
     \b
-    URL is a native file (swift://c/run1.h5, a local directory), any object a
-    format plugin reads (swift://sky/table.parquet, .fits, .root ...), or a
+    On a container or prefix (swift://wind, swift://wind/2026/): one line per
+    file (native files, uploaded objects by format, and sub-directories) with
+    size, date and object count; -r lists files at every depth.
+    On a file: a native file (swift://c/run1.h5, a local directory), any object
+    a format plugin reads (swift://sky/table.parquet, .fits, .root ...), or a
     local file (an HDF5 file opens with h5py). PATH starts inside the file.
 
     \b
+      sciswift ls swift://wind
       sciswift ls -r swift://wind/run1.h5
       sciswift ls -v data.h5 /group
     """
     from sciswift.convert.describe import storage_text, walk
+
+    if path in ("", "/") and _is_directory(url):
+        from sciswift.cli.files import print_listing
+        from sciswift.files import list_files
+
+        try:
+            entries = list_files(url, recursive=recursive)
+        except SciSwiftError as exc:
+            raise click.ClickException(str(exc)) from None
+        print_listing(entries, human)
+        return
 
     with _open(url) as opened:
         start = _start(opened, path)
@@ -192,6 +209,20 @@ def ls(url: str, path: str, recursive: bool, verbose: bool, tree: bool | None) -
             if verbose and item.kind in ("dataset", "group", "datatype"):
                 _attr_nodes(item.obj, api, node, values=True, threshold=20)
         _render(root, tree)
+
+
+def _is_directory(url: str) -> bool:
+    """Whether a store URL names a container or prefix that is not itself a
+    file (then ``ls`` lists the files in it)."""
+    from sciswift.files import is_directory
+    from sciswift.store.url import is_url
+
+    if not is_url(url):
+        return False
+    try:
+        return is_directory(url)
+    except SciSwiftError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # ---------------------------------------------------------------------- dump

@@ -19,11 +19,15 @@ from sciswift import __version__
 # name -> (module, attribute, one-line help shown by `sciswift --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("sciswift.cli.serve", "serve", "Start the Swift-compatible object server."),
-    "ls": ("sciswift.cli.inspect", "ls", "List groups and datasets of a file (like h5ls)."),
+    "ls": ("sciswift.cli.inspect", "ls", "List the files in a container, or a file's groups and datasets."),
     "dump": ("sciswift.cli.inspect", "dump", "Print a file's structure, attributes and data (like h5dump)."),
     "import": ("sciswift.cli.convert", "import_", "Copy a file (HDF5 or any format) into the store."),
     "export": ("sciswift.cli.convert", "export", "Write a stored file out as HDF5 or another format."),
     "run": ("sciswift.cli.run", "run", "Run an unmodified h5py program against the store."),
+    "cp": ("sciswift.cli.files", "cp", "Copy files (server-side within a store)."),
+    "mv": ("sciswift.cli.files", "mv", "Move or rename files."),
+    "rm": ("sciswift.cli.files", "rm", "Remove files (a native file with all its objects)."),
+    "du": ("sciswift.cli.files", "du", "Bytes used by files, containers and directories."),
 }
 
 

@@ -15,7 +15,7 @@ HDF5-model copier), ``apis`` (h5py vs sciswift.h5py differences), ``blocks`` and
 """
 
 from sciswift.convert.api import export_file, export_format, import_file
-from sciswift.convert.progress import NullProgress, Progress, RichProgress
+from sciswift.convert.progress import LogProgress, NullProgress, Progress, RichProgress
 from sciswift.convert.treecopy import ConversionError, CopyOptions, CopyReport
 
 __all__ = [
@@ -28,4 +28,5 @@ __all__ = [
     "Progress",
     "NullProgress",
     "RichProgress",
+    "LogProgress",
 ]

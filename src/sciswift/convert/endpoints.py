@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ class Opened:
     kind: str
     location: Location | None = None
     _cleanup: list[Callable[[], None]] = field(default_factory=list)
+    #: ``read(offset, size)`` of the HDF5 file's bytes (kind "hdf5"), for copying
+    #: stored chunks without h5py (``chunkcopy``); callable from any thread.
+    read_range: Callable[[int, int], bytes] | None = None
 
     @property
     def remote(self) -> bool:
@@ -117,7 +121,9 @@ def _open_local(path: str, display: str) -> Opened:
                 f = h5py.File(path, "r")
             except OSError as exc:
                 raise InvalidInput(f"{display}: cannot open as HDF5: {exc}", display) from exc
-            return Opened(f, h5py_api(), display, "hdf5")
+            fd = os.open(path, os.O_RDONLY)
+            return Opened(f, h5py_api(), display, "hdf5", _cleanup=[lambda: os.close(fd)],
+                          read_range=lambda offset, size: os.pread(fd, size, offset))
         from sciswift.formats import registry
 
         plugin = registry.detect(path, head)
@@ -142,7 +148,14 @@ def _open_blob(location: Location, display: str, info: Any) -> Opened:
         except OSError as exc:
             source.close()
             raise InvalidInput(f"{display}: cannot open as HDF5: {exc}", display) from exc
-        return Opened(f, h5py_api(), display, "hdf5", location, [source.close])
+        from sciswift.store.types import ByteRange
+
+        store, container, name = location.store, location.container, location.prefix
+
+        def read_range(offset: int, size: int) -> bytes:
+            return store.get_object(container, name, ByteRange(offset, offset + size)) if size else b""
+
+        return Opened(f, h5py_api(), display, "hdf5", location, [source.close], read_range=read_range)
     source.close()
     plugin = registry.detect(location.prefix, head)
     return _open_sciswift(display, plugin.name, location)
@@ -286,6 +299,7 @@ class OutputTarget:
 
     def _publish(self, tmp: str) -> None:
         if self.path is not None:
+            os.chmod(tmp, _new_file_mode(self.path))
             os.replace(tmp, self.path)
             return
         loc = self.location
@@ -293,6 +307,52 @@ class OutputTarget:
         loc.store.create_container(loc.container)  # no-op if it exists
         with open(tmp, "rb") as fh:
             loc.store.put_object(loc.container, loc.prefix, fh, content_type=_content_type(self.name))
+
+
+    def write_sidecar(self, suffix: str, data: bytes) -> str:
+        """Write ``data`` beside the destination as ``NAME + suffix`` (replacing
+        it atomically); returns that name as the user gave the destination."""
+        if self.path is not None:
+            path = self.path + suffix
+            fd, tmp = tempfile.mkstemp(prefix=".sciswift-export-", suffix=".tmp", dir=os.path.dirname(path))
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.chmod(tmp, _new_file_mode(path))
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            return self.display + suffix
+        loc = self.location
+        assert loc is not None
+        loc.store.put_object(loc.container, loc.prefix + suffix, data, content_type="application/json")
+        return self.display + suffix
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux allows (setting
+    it to read it back races with threads creating files)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _new_file_mode(path: str) -> int:
+    """The mode a file written at ``path`` gets: an existing file's own mode (as
+    ``cp`` onto it keeps it), else what ``open`` would give under the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
 
 
 def _content_type(name: str) -> str:

@@ -35,6 +35,7 @@ import numpy as np
 
 from sciswift.convert.apis import Api, field_of, has_refs, meta_of, translate_dtype
 from sciswift.convert.blocks import DEFAULT_BUDGET, iter_blocks, selection_nbytes
+from sciswift.convert.chunkcopy import ChunkCopier, RangeReader
 from sciswift.convert.progress import NullProgress, Progress
 from sciswift.convert.regions import region_index
 from sciswift.convert.transfer import BlockPipeline, Direction
@@ -50,11 +51,16 @@ class ConversionError(InvalidInput):
 @dataclass
 class CopyOptions:
     """Tuning of the data copy. ``workers``/``inflight`` size the pipeline (more
-    for remote stores, whose requests wait on the network)."""
+    for remote stores, whose requests wait on the network); ``chunk_inflight``
+    bounds the stored chunks held at once by the chunk pass-through
+    (``chunkcopy``), which ``pass_through=False`` turns off (every chunk decoded
+    and re-encoded)."""
 
     budget: int = DEFAULT_BUDGET
     workers: int = 4
     inflight: int = 6
+    chunk_inflight: int = 32
+    pass_through: bool = True
 
 
 @dataclass
@@ -70,6 +76,8 @@ class CopyReport:
     attributes: int = 0
     references: int = 0
     bytes: int = 0
+    #: datasets whose stored chunks were copied as bytes (not recompressed)
+    passed_through: int = 0
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -102,7 +110,8 @@ class TreeCopier:
     """
 
     def __init__(self, src_root: Any, dst_root: Any, src: Api, dst: Api, *,
-                 options: CopyOptions | None = None, progress: Progress | None = None) -> None:
+                 options: CopyOptions | None = None, progress: Progress | None = None,
+                 read_range: RangeReader | None = None) -> None:
         self.src_root = src_root
         self.dst_root = dst_root
         self.src = src
@@ -121,16 +130,23 @@ class TreeCopier:
         # h5py serialises every call, so its side stays on this thread (transfer.py)
         direction = Direction.WRITE_PARALLEL if dst.name == "sciswift" else Direction.READ_PARALLEL
         self._pipeline = BlockPipeline(direction, workers=self.options.workers, inflight=self.options.inflight)
+        #: reads byte ranges of the source HDF5 file (import's chunk pass-through)
+        self._read_range = read_range
+        self._chunks = ChunkCopier(workers=self.options.workers, inflight=self.options.chunk_inflight)
 
     # ------------------------------------------------------------------ run
     def run(self) -> CopyReport:
         total_bytes, total_datasets = self._survey()
         self.progress.start(total_bytes, total_datasets)
         try:
-            with self._pipeline:
-                self._copies[self.src_root] = self.dst_root.name
-                self._copy_attrs(self.src_root, self.dst_root)
-                self._copy_members(self.src_root, self.dst_root)
+            try:
+                with self._pipeline:
+                    self._copies[self.src_root] = self.dst_root.name
+                    self._copy_attrs(self.src_root, self.dst_root)
+                    self._copy_members(self.src_root, self.dst_root)
+                self._chunks.drain()
+            finally:
+                self._chunks.close()
             for item in self._pending:
                 self._write_pending(item)
             self._attach_scales()
@@ -296,6 +312,10 @@ class TreeCopier:
         # Blocks align with the chunks of the side that is chunked; for contiguous
         # data the destination's storage grid is not known, so those blocks are
         # written one after the other (they might share a storage chunk).
+        if self.options.pass_through and self._pass_through(sds, dds, where):
+            self.report.bytes += nbytes_total
+            self.report.passed_through += 1
+            return
         unit = sds.chunks or _storage_grid(shape, sds.dtype.itemsize)
         serial = None if (sds.chunks and dds.chunks == sds.chunks) else id(dds)
         blocks = list(iter_blocks(shape, unit, sds.dtype.itemsize, self.options.budget))
@@ -309,6 +329,16 @@ class TreeCopier:
                 serial_key=serial,
             )
         self.report.bytes += nbytes_total
+
+    def _pass_through(self, sds: Any, dds: Any, where: str) -> bool:
+        """Queue the dataset's stored chunks as bytes (``chunkcopy``) if the
+        pipelines allow it."""
+        if self.src.name == "h5py" and self.dst.name == "sciswift":
+            return self._chunks.import_dataset(sds, dds, where, self._read_range, self.progress.advance,
+                                               self.progress.dataset_done)
+        if self.src.name == "sciswift" and self.dst.name == "h5py":
+            return self._chunks.export_dataset(sds, dds, where, self.progress.advance, self.progress.dataset_done)
+        return False
 
     def _on_block(self, nbytes: int, last: bool) -> Callable[[], None]:
         def done() -> None:

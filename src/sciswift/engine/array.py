@@ -494,6 +494,24 @@ class Array:
             self.kv.describe(key),
         )
 
+    # ------------------------------------------------------------ raw chunks
+    def read_chunk_bytes(self, coords: Sequence[int]) -> bytes | None:
+        """The stored (encoded) bytes of the chunk at grid ``coords``, None if that
+        chunk is not stored (it holds the fill value)."""
+        return self.kv.get(self.chunk_key(coords))
+
+    def write_chunk_bytes(self, coords: Sequence[int], data: bytes | memoryview) -> None:
+        """Store already-encoded bytes as the chunk at grid ``coords`` (one atomic
+        put), for copies that pass chunks through without decoding them. The caller
+        vouches that ``data`` decodes with this array's codecs to a chunk of its
+        chunk shape; ValueError if ``coords`` lies outside the chunk grid."""
+        grid = [max(1, math.ceil(n / c)) if n else 0 for n, c in zip(self.shape, self.chunks)]
+        if len(coords) != len(grid) or any(not 0 <= int(i) < g for i, g in zip(coords, grid)):
+            raise ValueError(f"dataset {self.describe()}: chunk {tuple(coords)} is outside its chunk grid {tuple(grid)}")
+        key = self.chunk_key([int(i) for i in coords])
+        self.cache.discard(key)
+        self.kv.set(key, data)  # type: ignore[arg-type]
+
     # ---------------------------------------------------------------- resize
     def stored_chunk_keys(self) -> list[str]:
         """Keys of the chunks that exist in the store."""

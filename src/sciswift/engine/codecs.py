@@ -8,24 +8,77 @@ bytes->bytes codecs (``gzip``, ``zstd``, ``blosc``, ``crc32c`` and numcodecs'
 ``numcodecs.*`` codecs as zarr-python names them).
 
 ``build_codecs`` maps h5py's filter arguments (compression, compression_opts,
-shuffle, fletcher32, scaleoffset) onto codecs that zarr-python can also read.
+shuffle, fletcher32, scaleoffset) onto codecs of the Zarr v3 core specification
+wherever one expresses the filter (``gzip``, ``zstd``, ``blosc``, ``crc32c``), so
+every Zarr v3 reader (zarr-python, TensorStore, zarrs) reads the data; where none
+does (shuffle before gzip/zstd, lzf, lz4, float scale-offset) it uses numcodecs'
+codecs as zarr-python names them, unless the *portable* codec style is chosen
+(``SCISWIFT_CODECS=portable`` or ``portable=True``): then only core codecs are
+written, with the nearest equivalent (blosc with its byte shuffle for
+shuffle+compression, blosc-lz4 for lzf/lz4, the values unquantized for float
+scale-offset). docs/layout.md has the table.
+
+Our ``gzip`` chunks are ordinary gzip members that also carry the zlib framing of
+the same deflate stream (``sciswift.engine.deflate``), so an HDF5 deflate chunk and
+a ``gzip`` chunk convert into each other without recompressing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import crc32c as _crc32c
 import numcodecs
 import numpy as np
 
+from sciswift.engine.deflate import GzipCodec
 from sciswift.engine.dtypes import DtypeInfo
 from sciswift.engine.vlen import decode_vlen, encode_vlen
 from sciswift.errors import CorruptData, InvalidInput, NotSupported
 
-__all__ = ["Pipeline", "build_codecs", "shard_codecs", "FilterSpec", "COMPRESSORS"]
+__all__ = ["Pipeline", "build_codecs", "shard_codecs", "FilterSpec", "COMPRESSORS", "CODEC_STYLE_ENV",
+           "portable_codecs", "codec_style"]
+
+#: Environment variable choosing the codec style of new datasets: ``default``
+#: (core codecs where they express the filter, numcodecs' otherwise) or ``portable``
+#: (core codecs only).
+CODEC_STYLE_ENV = "SCISWIFT_CODECS"
+
+
+_STYLE: contextvars.ContextVar[bool | None] = contextvars.ContextVar("sciswift_codec_style", default=None)
+
+
+@contextlib.contextmanager
+def codec_style(portable: bool | None) -> Iterator[None]:
+    """Within the block, new datasets get the portable codec style (True), the
+    default one (False) or what ``SCISWIFT_CODECS`` says (None)."""
+    token = _STYLE.set(portable)
+    try:
+        yield
+    finally:
+        _STYLE.reset(token)
+
+
+def portable_codecs() -> bool:
+    """Whether new datasets get the portable codec style: ``codec_style`` if one
+    is in force, else ``SCISWIFT_CODECS``.
+
+    ValueError names the variable when it holds anything but ``default`` or
+    ``portable``."""
+    chosen = _STYLE.get()
+    if chosen is not None:
+        return chosen
+    value = os.environ.get(CODEC_STYLE_ENV, "").strip().lower()
+    if value in ("", "default"):
+        return False
+    if value == "portable":
+        return True
+    raise ValueError(f"{CODEC_STYLE_ENV}={value!r}: use 'default' or 'portable'")
 
 _U32 = struct.Struct("<I")
 
@@ -53,7 +106,7 @@ def _bytes_codec(spec: dict[str, Any]) -> Any:
     name = spec["name"]
     conf = dict(spec.get("configuration") or {})
     if name == "gzip":
-        return numcodecs.GZip(level=conf.get("level", 5))
+        return GzipCodec(level=conf.get("level", 5))
     if name == "zstd":
         return numcodecs.Zstd(level=conf.get("level", 0), checksum=conf.get("checksum", False))
     if name == "blosc":
@@ -218,17 +271,33 @@ def build_codecs(
     shuffle: bool = False,
     fletcher32: bool = False,
     scaleoffset: int | bool | None = None,
+    portable: bool | None = None,
 ) -> tuple[list[dict[str, Any]], FilterSpec]:
     """Zarr codecs for h5py's filter arguments, and the FilterSpec to remember.
 
-    ``lzf`` is stored as ``numcodecs.lz4`` (same purpose: fast, light), since LZF has
-    no Zarr codec other readers know; the FilterSpec keeps ``lzf`` so the dataset
-    reports it and HDF5 export writes real LZF.
+    The FilterSpec always keeps what was asked for (``lzf``, ``shuffle`` ...), so the
+    dataset reports it and HDF5 export writes the real filter. The codecs
+    (``portable``: None reads ``SCISWIFT_CODECS``):
+
+    ===================  ====================================  ==============================
+    h5py filter          default                               portable
+    ===================  ====================================  ==============================
+    gzip / zstd          ``gzip`` / ``zstd``                   same
+    shuffle + gzip/zstd  ``numcodecs.shuffle`` + gzip/zstd     ``blosc`` (zlib/zstd, shuffle)
+    shuffle alone        ``numcodecs.shuffle``                 nothing (it compresses nothing)
+    lzf, lz4             ``numcodecs.lz4``                     ``blosc`` (lz4)
+    blosc                ``blosc`` (its own shuffle)           same
+    fletcher32           ``crc32c``                            same
+    float scale-offset   ``numcodecs.fixedscaleoffset``        nothing: values kept exactly
+    ===================  ====================================  ==============================
     """
+    if portable is None:
+        portable = portable_codecs()
     dt = info.dtype
     filters = FilterSpec()
     array_array: list[dict[str, Any]] = []
     bytes_bytes: list[dict[str, Any]] = []
+    typesize = max(1, dt.itemsize)
 
     if scaleoffset is not None and scaleoffset is not False:
         if info.storage != "fixed" or dt.kind not in "iuf" or dt.fields is not None:
@@ -238,22 +307,33 @@ def build_codecs(
                 raise ValueError("float scale-offset needs an explicit number of decimal digits")
             digits = int(scaleoffset)
             scale = 10**digits
-            array_array.append({
-                "name": "numcodecs.fixedscaleoffset",
-                "configuration": {"offset": 0, "scale": scale, "dtype": dt.str, "astype": "<i8"},
-            })
+            if not portable:
+                array_array.append({
+                    "name": "numcodecs.fixedscaleoffset",
+                    "configuration": {"offset": 0, "scale": scale, "dtype": dt.str, "astype": "<i8"},
+                })
         filters["scaleoffset"] = int(scaleoffset) if scaleoffset is not True else 0
 
-    if shuffle and info.storage == "fixed" and dt.itemsize > 1:
-        bytes_bytes.append({"name": "numcodecs.shuffle", "configuration": {"elementsize": dt.itemsize}})
-        filters["shuffle"] = True
-    elif shuffle:
+    byte_shuffle = bool(shuffle) and info.storage == "fixed" and dt.itemsize > 1
+    if shuffle:
         filters["shuffle"] = True
 
+    comp, opts = (None, None)
     if compression is not None:
         comp, opts = _normalise_compression(compression, compression_opts)
         filters["compression"] = comp
         filters["compression_opts"] = opts
+
+    if portable and ((comp in ("gzip", "zstd") and byte_shuffle) or comp in ("lzf", "lz4")):
+        # Blosc is the one core codec that shuffles, and it wraps zlib, zstd and lz4.
+        cname = {"gzip": "zlib", "zstd": "zstd", "lzf": "lz4", "lz4": "lz4"}[comp]
+        clevel = 5 if comp in ("lzf", "lz4") else max(0, min(9, int(opts or 0)))
+        bytes_bytes.append({"name": "blosc", "configuration": {
+            "cname": cname, "clevel": clevel, "shuffle": "shuffle" if byte_shuffle else "noshuffle",
+            "typesize": typesize, "blocksize": 0}})
+    else:
+        if byte_shuffle and not (portable and comp is None):
+            bytes_bytes.append({"name": "numcodecs.shuffle", "configuration": {"elementsize": dt.itemsize}})
         if comp == "gzip":
             bytes_bytes.append({"name": "gzip", "configuration": {"level": opts}})
         elif comp == "lzf":
@@ -263,13 +343,14 @@ def build_codecs(
         elif comp == "lz4":
             bytes_bytes.append({"name": "numcodecs.lz4", "configuration": {"acceleration": opts or 1}})
         elif comp == "blosc":
-            conf = {"cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": max(1, dt.itemsize), "blocksize": 0}
+            conf = {"cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": typesize, "blocksize": 0}
             if isinstance(opts, dict):
                 conf.update(opts)
             bytes_bytes.append({"name": "blosc", "configuration": conf})
 
     if fletcher32:
-        bytes_bytes.append({"name": "numcodecs.fletcher32", "configuration": {}})
+        # Zarr's checksum codec; HDF5 export writes a real fletcher32 again.
+        bytes_bytes.append({"name": "crc32c"})
         filters["fletcher32"] = True
 
     return [*array_array, info.array_codec, *bytes_bytes], filters

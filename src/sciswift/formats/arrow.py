@@ -204,8 +204,17 @@ def from_numpy(values: np.ndarray[Any, Any], mask: np.ndarray[Any, Any] | None, 
     raise NotSupported(f"cannot write {name}: {path} has dtype {values.dtype}, which has no column type", name)
 
 
+#: Key-value metadata entry listing the attributes ``attrs_metadata`` stored as
+#: JSON (``{"name": null}``) or with an exact typed copy (``{"name": {...}}``).
+TYPED_KEY = "sciswift:attrs"
+
+
 def metadata_attrs(meta: Mapping[bytes, bytes] | None) -> dict[str, Any]:
-    """Arrow key-value metadata as attributes: UTF-8 text as str, other bytes kept."""
+    """Arrow key-value metadata as attributes: UTF-8 text as str, other bytes kept;
+    values ``attrs_metadata`` wrote with their type (listed under ``TYPED_KEY``)
+    come back with it."""
+    import json
+
     out: dict[str, Any] = {}
     for k, v in (meta or {}).items():
         key = k.decode("utf-8", "replace") if isinstance(k, bytes) else str(k)
@@ -213,20 +222,48 @@ def metadata_attrs(meta: Mapping[bytes, bytes] | None) -> dict[str, Any]:
             out[key] = v.decode("utf-8") if isinstance(v, bytes) else v
         except UnicodeDecodeError:
             out[key] = v
+    typed_doc = out.pop(TYPED_KEY, None)
+    if isinstance(typed_doc, str):
+        from sciswift.h5.attrvalues import decode_attr
+
+        try:
+            typed = json.loads(typed_doc)
+        except ValueError:
+            return out
+        for key, entry in (typed if isinstance(typed, dict) else {}).items():
+            if isinstance(out.get(key), str):
+                try:
+                    out[key] = decode_attr(json.loads(out[key]), entry or None, f"attribute {key!r}")
+                except (ValueError, TypeError, KeyError):
+                    pass  # edited by another tool: keep its text
     return out
 
 
 def attrs_metadata(attrs: Mapping[str, Any], where: str, name: str) -> dict[str, str | bytes]:
-    """Attributes as Arrow key-value metadata (strings and bytes only)."""
+    """Attributes as Arrow key-value metadata: text and bytes as they are, any
+    other value as its JSON rendition (what other readers see), listed under
+    ``TYPED_KEY`` with its exact typed copy when JSON alone would change it (the
+    native layout's encoding, docs/layout.md section 5), so it reads back with
+    its type. NotSupported names an attribute the layout cannot hold either."""
+    import json
+
+    from sciswift.convert.sidecar import encode_value
+
     out: dict[str, str | bytes] = {}
+    typed: dict[str, Any] = {}
     for k, v in attrs.items():
         if isinstance(v, np.str_ | np.bytes_):
             v = v.item()
-        if not isinstance(v, (str, bytes)):
-            raise NotSupported(
-                f"cannot write {name}: attribute {k!r} of {where} is {type(v).__name__}; "
-                "Parquet key-value metadata holds only strings",
-                name,
-            )
-        out[k] = v
+        if isinstance(v, (str, bytes)):
+            out[k] = v
+            continue
+        try:
+            plain, entry = encode_value(v)
+        except (TypeError, ValueError, OSError, NotSupported) as exc:
+            raise NotSupported(f"cannot write {name}: attribute {k!r} of {where} cannot be stored: {exc}",
+                               name) from None
+        out[k] = json.dumps(plain, allow_nan=True)
+        typed[k] = entry
+    if typed:
+        out[TYPED_KEY] = json.dumps(typed)
     return out

@@ -299,6 +299,45 @@ class DatasetID(ObjectID):
     def set_extent(self, shape: tuple[int, ...]) -> None:
         self._obj.resize(shape)  # type: ignore[attr-defined]
 
+    # Direct chunk I/O (sciswift.h5.directchunk): HDF5 filter bytes, converted to
+    # and from the stored Zarr codecs without recompressing.
+    def read_direct_chunk(self, offsets: Any, filter_mask: int = 0, dxpl: Any = None,
+                          out: Any = None) -> tuple[int, bytes]:
+        from sciswift.h5.directchunk import read_direct_chunk
+
+        return read_direct_chunk(self._obj, offsets)
+
+    def write_direct_chunk(self, offsets: Any, data: Any, filter_mask: int = 0, dxpl: Any = None) -> None:
+        from sciswift.h5.directchunk import write_direct_chunk
+
+        write_direct_chunk(self._obj, offsets, data, filter_mask)
+
+    def get_num_chunks(self, space: Any = None) -> int:
+        from sciswift.h5.directchunk import chunk_infos
+
+        return len(chunk_infos(self._obj))
+
+    def get_chunk_info(self, index: int, space: Any = None) -> Any:
+        from sciswift.h5.directchunk import chunk_infos
+
+        return chunk_infos(self._obj)[index]
+
+    def get_chunk_info_by_coord(self, offsets: Any) -> Any:
+        from sciswift.h5.directchunk import chunk_infos
+
+        wanted = tuple(int(o) for o in offsets)
+        for info in chunk_infos(self._obj):
+            if info.chunk_offset == wanted:
+                return info
+        from sciswift.h5.directchunk import StoreInfo
+
+        return StoreInfo(wanted, 0, None, 0)
+
+    def chunk_iter(self, visit: Any) -> None:
+        from sciswift.h5.directchunk import chunk_iter
+
+        chunk_iter(self._obj, visit)
+
     @staticmethod
     def _whole(mspace: Any, fspace: Any, what: str) -> None:
         if mspace is not ALL or fspace is not ALL:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from sciswift.engine.array import Array
-from sciswift.engine.codecs import build_codecs
+from sciswift.engine.codecs import build_codecs, portable_codecs
 from sciswift.engine.dtypes import describe, dtype_to_spec, spec_to_dtype
 from sciswift.engine.hierarchy import Hierarchy, parent_of
 from sciswift.engine.metadata import RESERVED, ArrayMeta, dump_json
@@ -64,8 +64,9 @@ def _codecs_for(dt: np.dtype[Any], compression: Any, opts: Any, shuffle: bool, f
                 scaleoffset: Any) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
     """``describe`` + ``build_codecs``, remembered: files create many datasets of the
     same dtype and filters (measured: a third of create_dataset's own time)."""
+    portable = portable_codecs()
     try:
-        key = (dt, repr(dt.metadata), compression, repr(opts), shuffle, fletcher32, scaleoffset)
+        key = (dt, repr(dt.metadata), compression, repr(opts), shuffle, fletcher32, scaleoffset, portable)
         hash(key)
     except TypeError:
         key = None
@@ -73,7 +74,7 @@ def _codecs_for(dt: np.dtype[Any], compression: Any, opts: Any, shuffle: bool, f
     if hit is None:
         info = describe(dt)
         codecs, spec = build_codecs(info, compression=compression, compression_opts=opts, shuffle=shuffle,
-                                    fletcher32=fletcher32, scaleoffset=scaleoffset)
+                                    fletcher32=fletcher32, scaleoffset=scaleoffset, portable=portable)
         hit = (info, codecs, dict(spec))
         if key is not None and len(_CODEC_CACHE) < 256:
             _CODEC_CACHE[key] = hit

@@ -93,6 +93,8 @@ def make_sockets(host: str, port: int, count: int) -> list[socket.socket]:
 
 
 def banner(config: ServerConfig, port: int) -> str:
+    import shlex
+
     host = "127.0.0.1" if config.host in ("0.0.0.0", "", "::") else config.host
     if ":" in host:
         host = f"[{host}]"
@@ -108,12 +110,16 @@ def banner(config: ServerConfig, port: int) -> str:
     if users:
         u = users[0]
         lines.append(f"try:      swift -A {base}/auth/v1.0 -U {u.account_user} -K {u.key} stat")
+        # What swift:// URLs (sciswift, python-swiftclient, the swift CLI) read.
+        lines.append(f"clients:  export ST_AUTH={base}/auth/v1.0 ST_USER={shlex.quote(u.account_user)} "
+                     f"ST_KEY={shlex.quote(u.key)}")
         lines.append(
             "users:    " + ", ".join(
                 f"{x.account_user} ({RESELLER_PREFIXES[0]}{x.account}{', ' + ' '.join(x.groups) if x.groups else ''})"
                 for x in users
             )
         )
+    lines.append("stop:     Ctrl-C (or kill -TERM <pid>): requests in progress finish first")
     return "\n".join(lines)
 
 

@@ -1,0 +1,332 @@
+"""Where everything goes in the virtual HDF5 file, and the metadata bytes.
+
+The file is laid out as:
+
+1. ``[0, metadata_end)``: generated at open and kept in memory: the superblock,
+   every object header (groups, datasets, named datatypes; attributes inside),
+   each group's local heap, symbol table nodes and B-tree nodes, and the global
+   heap collections holding variable-length attribute data and fill values.
+2. One chunk B-tree per chunked dataset, generated node by node when read
+   (``ChunkIndex``).
+3. ``[data_start, size)``: one range per dataset: every chunk of a chunked
+   dataset at ``base + k * slot`` (C order of chunk coordinates), or a contiguous
+   dataset's elements; served from the chunk objects when read.
+
+Structures are built as ``Buf`` objects that name the addresses they hold by key;
+once every size is known the planner places them and patches the addresses.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from sciswift.errors import CorruptData
+from sciswift.h5view import structures as S
+from sciswift.h5view.buffer import Buf, patch
+from sciswift.h5view.chunkindex import ChunkIndex
+from sciswift.h5view.errors import NotExpressible
+from sciswift.h5view.serving import DatasetSource, UnitCache
+from sciswift.h5view.tree import Attribute, Node, Tree
+from sciswift.h5view.values import HeapBuilder, encode_array, encode_value
+
+__all__ = ["Layout", "Region", "plan"]
+
+_NODE_FAN = 2 * S.GROUP_NODE_K
+_SNOD_FAN = 2 * S.GROUP_LEAF_K
+
+
+@dataclass
+class Region:
+    """A range of the file generated when read: ``read(offset, length)`` with the
+    offset relative to ``start``."""
+
+    start: int
+    size: int
+    read: Callable[[int, int], bytes]
+    what: str
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
+
+
+@dataclass
+class Layout:
+    metadata: bytes
+    regions: list[Region]
+    size: int
+    data_start: int
+    sources: list[DatasetSource]
+
+    def __post_init__(self) -> None:
+        self._starts = [r.start for r in self.regions]
+
+    def region_at(self, offset: int) -> int:
+        """Index of the last region starting at or before ``offset`` (-1: none)."""
+        return bisect.bisect_right(self._starts, offset) - 1
+
+
+def _align8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+def plan(tree: Tree, cache: UnitCache) -> Layout:
+    """Lay out the view of ``tree``. NotExpressible for what HDF5 cannot hold."""
+    return _Planner(tree, cache).run()
+
+
+class _Planner:
+    def __init__(self, tree: Tree, cache: UnitCache) -> None:
+        self.tree = tree
+        self.cache = cache
+        self.blocks: list[tuple[Hashable, Buf]] = []
+        self.heap = HeapBuilder(lambda n: ("gcol", n))
+        self.derived: dict[Hashable, tuple[Hashable, int]] = {}
+        self.lazy: list[tuple[Hashable, int, str, Callable[[Callable[[Hashable], int]], Callable[[int, int], bytes]]]] = []
+        self.data: list[tuple[Hashable, int, str, Callable[[Callable[[Hashable], int]], Callable[[int, int], bytes]]]] = []
+        self.sources: list[DatasetSource] = []
+        self.addresses: dict[Hashable, int] = {}
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> Layout:
+        tree = self.tree
+        refcount: Counter[str] = Counter({"": 1})
+        for node in tree.nodes.values():
+            for m in node.members:
+                if m.kind == "hard":
+                    if m.target not in tree.nodes:
+                        raise CorruptData(f"group {node.display}: link {m.name!r} names /{m.target}, "
+                                          "which does not exist", node.display)
+                    refcount[m.target] += 1
+        for path in sorted(tree.nodes, key=lambda p: p.encode("utf-8", "surrogatepass")):
+            node = tree.nodes[path]
+            if node.kind == "group":
+                self._group(node, refcount[path])
+            elif node.kind == "dataset":
+                self._dataset(node, refcount[path])
+            else:
+                assert node.datatype is not None
+                messages = [(S.MSG_DATATYPE, S.FLAG_CONSTANT, node.datatype.message())]
+                self._header(node, messages, refcount[path])
+        for n in range(len(self.heap.collections)):
+            self.blocks.append((("gcol", n), self.heap.encode(n)))
+        return self._place()
+
+    # --------------------------------------------------------------- placing
+    def address_of(self, key: Hashable) -> int:
+        if isinstance(key, tuple) and key and key[0] == "abs":
+            return int(key[1])
+        hit = self.derived.get(key)
+        if hit is not None:
+            return self.address_of(hit[0]) + hit[1]
+        return self.addresses[key]
+
+    def _place(self) -> Layout:
+        pos = S.SUPERBLOCK_SIZE
+        placed: list[tuple[int, Buf]] = []
+        for key, buf in self.blocks:
+            pos = _align8(pos)
+            self.addresses[key] = pos
+            placed.append((pos, buf))
+            pos += len(buf)
+        metadata_end = pos
+        regions: list[Region] = []
+        for key, size, what, reader in [*self.lazy, *self.data]:
+            pos = _align8(pos)
+            self.addresses[key] = pos
+            regions.append(Region(pos, size, reader(self.address_of), what))
+            pos += size
+        data_start = min((self.addresses[k] for k, *_ in self.data), default=pos)
+        size = max(pos, metadata_end)
+        meta = bytearray(metadata_end)
+        root = self.tree.header_key("")
+        sb = S.superblock(size, root, ("gbt", ""), ("lheap", ""))
+        meta[:len(sb)] = sb.data
+        patch(meta, 0, sb.fixups, self.address_of)
+        for at, buf in placed:
+            meta[at:at + len(buf)] = buf.data
+            patch(meta, at, buf.fixups, self.address_of)
+        for source in self.sources:
+            source.resolve = self.address_of
+        return Layout(bytes(meta), [r for r in regions if r.size], size, data_start, self.sources)
+
+    # ---------------------------------------------------------------- headers
+    def _header(self, node: Node, messages: list[tuple[int, int, Buf]], refcount: int) -> None:
+        for attr in node.attrs:
+            messages.append((S.MSG_ATTRIBUTE, 0, self._attribute(attr, node)))
+        what = ("group " if node.kind == "group" else "dataset " if node.kind == "dataset" else
+                "named datatype ") + node.display
+        self.blocks.append((self.tree.header_key(node.path), S.object_header(messages, max(1, refcount), what)))
+
+    def _attribute(self, attr: Attribute, node: Node) -> Buf:
+        what = f"attribute {attr.name!r} of {node.display}"
+        data = Buf()
+        if attr.value is not None:
+            encode_array(attr.value, attr.htype, data, self.heap, self.tree.ref_target)
+        msg = S.attribute(attr.name, attr.htype.message(), S.dataspace(attr.shape), data)
+        if len(msg) > 0xFFFF - 7:
+            raise NotExpressible(f"{what}: its {len(msg)}-byte attribute message exceeds HDF5's 64 KiB limit for "
+                                 "attributes in an object header", node.display)
+        return msg
+
+    # ----------------------------------------------------------------- groups
+    def _group(self, node: Node, refcount: int) -> None:
+        path = node.path
+        members = sorted(node.members, key=lambda m: m.name.encode("utf-8", "surrogatepass"))
+        strings = [m.name.encode("utf-8", "surrogatepass") for m in members]
+        soft = [m for m in members if m.kind == "soft"]
+        strings += [m.target.encode("utf-8", "surrogatepass") for m in soft]
+        heap, offsets = S.local_heap(("lheap", path), strings)
+        name_offset = offsets[:len(members)]
+        soft_offset = dict(zip((m.name for m in soft), offsets[len(members):]))
+        entries = []
+        for m, off in zip(members, name_offset):
+            if m.kind == "hard":
+                target = self.tree.nodes[m.target]
+                if target.kind == "group":
+                    entries.append(S.symbol_entry(off, self.tree.header_key(m.target), S.CACHE_STAB,
+                                                  ("gbt", m.target), ("lheap", m.target)))
+                else:
+                    entries.append(S.symbol_entry(off, self.tree.header_key(m.target)))
+            elif m.kind == "soft":
+                entries.append(S.symbol_entry(off, None, S.CACHE_SOFT, link_offset=soft_offset[m.name]))
+            else:
+                raise NotExpressible(
+                    f"group {node.display}: external link {m.name!r} (to {m.filename}:{m.target}) cannot be held "
+                    "in an HDF5 1.8 symbol table", node.display)
+        messages = [(S.MSG_STAB, 0, S.symbol_table_message(("gbt", path), ("lheap", path)))]
+        self._header(node, messages, refcount)
+        self.blocks.append((("lheap", path), heap))
+        # Symbol table nodes of up to 8 entries each, in name order.
+        snods = [entries[i:i + _SNOD_FAN] for i in range(0, len(entries), _SNOD_FAN)]
+        bounds = [name_offset[min(i + _SNOD_FAN, len(entries)) - 1] for i in range(0, len(entries), _SNOD_FAN)]
+        for i, group in enumerate(snods):
+            self.blocks.append((("snod", path, i), S.symbol_node(group)))
+        # B-tree levels over them: (left key, right key, child key) per item.
+        items: list[tuple[int, int, Hashable]] = [
+            (bounds[i - 1] if i else 0, bounds[i], ("snod", path, i)) for i in range(len(snods))]
+        level = 0
+        while True:
+            groups = [items[i:i + _NODE_FAN] for i in range(0, len(items), _NODE_FAN)] or [[]]
+            keys_of = [("gbtn", path, level, j) for j in range(len(groups))]
+            for j, group in enumerate(groups):
+                keys = [group[0][0] if group else 0] + [it[1] for it in group]
+                left = keys_of[j - 1] if j else None
+                right = keys_of[j + 1] if j + 1 < len(groups) else None
+                self.blocks.append((keys_of[j], S.group_btree_node(level, keys, [it[2] for it in group], left, right)))
+            if len(groups) == 1:
+                self.derived[("gbt", path)] = (keys_of[0], 0)
+                break
+            items = [(g[0][0], g[-1][1], keys_of[j]) for j, g in enumerate(groups)]
+            level += 1
+
+    # --------------------------------------------------------------- datasets
+    def _dataset(self, node: Node, refcount: int) -> None:
+        info = node.dataset
+        assert info is not None
+        path = node.path
+        key = ("ds", path)
+        source = DatasetSource(key, info, node.display, self.cache, self.tree.ref_target)
+        contiguous = info.contiguous and not source.filters
+        if info.contiguous and source.filters:
+            contiguous = not info.shape
+            if contiguous:
+                source.mode, source.filters, source.unit_size = "decoded", [], source.raw_size
+        self.sources.append(source)
+        fill = Buf()
+        encode_value(info.fill, info.dtype, info.htype, fill, self.heap, self.tree.ref_target)
+        messages = [
+            (S.MSG_DATASPACE, 0, S.dataspace(None if info.empty else info.shape, info.maxshape)),
+            (S.MSG_DATATYPE, S.FLAG_CONSTANT, info.htype.message()),
+            (S.MSG_FILL, S.FLAG_CONSTANT, S.fill_value(fill, alloc_time=2 if contiguous else 3)),
+        ]
+        if contiguous:
+            messages.append((S.MSG_LAYOUT, 0, self._contiguous(node, source)))
+        else:
+            messages.append((S.MSG_LAYOUT, 0, self._chunked(node, source)))
+            if source.filters:
+                messages.append((S.MSG_PIPELINE, S.FLAG_CONSTANT, S.filter_pipeline(source.filters)))
+        self._header(node, messages, refcount)
+
+    def _chunked(self, node: Node, source: DatasetSource) -> Buf:
+        info = source.info
+        path = node.path
+        if source.count == 0:
+            return S.layout_chunked(None, info.chunks, info.htype.size)
+        if source.unit_size > 0xFFFF_FFFF:
+            raise NotExpressible(f"dataset {node.display}: chunks of {source.unit_size} bytes exceed HDF5's 4 GiB "
+                                 "chunk limit", node.display)
+        slot = source.unit_size + source.heap_reserve
+        index = ChunkIndex(source.grid, info.chunks, source.unit_size, slot)
+        btree_key, data_key = ("cbt", path), ("cdata", path)
+        self.derived[("cbtroot", path)] = (btree_key, index.root_offset)
+        if source.mode == "vlen":
+            def heap_address(k: int, _key: Hashable = data_key) -> int:
+                return self.address_of(_key) + k * slot + source.unit_size
+            source.heap_address = heap_address
+
+        def index_reader(address_of: Callable[[Hashable], int]) -> Callable[[int, int], bytes]:
+            def read(off: int, length: int) -> bytes:
+                return index.read(off, length, address_of(btree_key), address_of(data_key))
+            return read
+
+        def data_reader(address_of: Callable[[Hashable], int]) -> Callable[[int, int], bytes]:
+            return _slotted(source, slot)
+
+        self.lazy.append((btree_key, index.size, f"chunk index of {node.display}", index_reader))
+        self.data.append((data_key, source.count * slot, f"chunks of {node.display}", data_reader))
+        return S.layout_chunked(("cbtroot", path), info.chunks, info.htype.size)
+
+    def _contiguous(self, node: Node, source: DatasetSource) -> Buf:
+        info = source.info
+        path = node.path
+        total = math.prod(info.shape) * info.htype.size
+        if info.empty or total == 0:
+            return S.layout_contiguous(None, 0)
+        data_key, heap_key = ("cdata", path), ("cheap", path)
+        step = source.raw_size  # one chunk (a block of whole rows) of elements
+
+        def data_reader(address_of: Callable[[Hashable], int]) -> Callable[[int, int], bytes]:
+            def read(off: int, length: int) -> bytes:
+                return _stepped(source, step, 0, off, length)
+            return read
+
+        self.data.append((data_key, total, f"data of {node.display}", data_reader))
+        if source.mode == "vlen":
+            reserve = source.heap_reserve
+
+            def heap_address(k: int) -> int:
+                return self.address_of(heap_key) + k * reserve
+            source.heap_address = heap_address
+
+            def heap_reader(address_of: Callable[[Hashable], int]) -> Callable[[int, int], bytes]:
+                def read(off: int, length: int) -> bytes:
+                    return _stepped(source, reserve, source.raw_size, off, length)
+                return read
+
+            self.data.append((heap_key, source.count * reserve, f"variable-length data of {node.display}", heap_reader))
+        return S.layout_contiguous(data_key, total)
+
+
+def _slotted(source: DatasetSource, slot: int) -> Callable[[int, int], bytes]:
+    def read(off: int, length: int) -> bytes:
+        return _stepped(source, slot, 0, off, length)
+    return read
+
+
+def _stepped(source: DatasetSource, step: int, skew: int, off: int, length: int) -> bytes:
+    """Bytes ``[off, off+length)`` of a range holding chunk ``k``'s bytes
+    ``[skew, skew+step)`` at ``k * step``."""
+    out = []
+    end = off + length
+    while off < end:
+        k, within = divmod(off, step)
+        take = min(step - within, end - off)
+        out.append(source.read(k, skew + within, skew + within + take))
+        off += take
+    return b"".join(out)
+
+

@@ -143,7 +143,8 @@ class _Planner:
         size = max(pos, metadata_end)
         meta = bytearray(metadata_end)
         root = self.tree.header_key("")
-        sb = S.superblock(size, root, ("gbt", ""), ("lheap", ""))
+        root_stab = self._is_stab_group(self.tree.nodes[""])
+        sb = S.superblock(size, root, ("gbt", "") if root_stab else None, ("lheap", "") if root_stab else None)
         meta[:len(sb)] = sb.data
         patch(meta, 0, sb.fixups, self.address_of)
         for at, buf in placed:
@@ -174,6 +175,13 @@ class _Planner:
 
     # ----------------------------------------------------------------- groups
     def _group(self, node: Node, refcount: int) -> None:
+        if node.track_order or any(m.kind == "external" for m in node.members):
+            if len(node.members) <= 0xFFFF:
+                self._compact_group(node, refcount)
+                return
+            if any(m.kind == "external" for m in node.members):
+                raise NotExpressible(f"group {node.display}: external links in a group of more than 65535 "
+                                     "members are not supported by the HDF5 view", node.display)
         path = node.path
         members = sorted(node.members, key=lambda m: m.name.encode("utf-8", "surrogatepass"))
         strings = [m.name.encode("utf-8", "surrogatepass") for m in members]
@@ -186,17 +194,13 @@ class _Planner:
         for m, off in zip(members, name_offset):
             if m.kind == "hard":
                 target = self.tree.nodes[m.target]
-                if target.kind == "group":
+                if self._is_stab_group(target):
                     entries.append(S.symbol_entry(off, self.tree.header_key(m.target), S.CACHE_STAB,
                                                   ("gbt", m.target), ("lheap", m.target)))
                 else:
                     entries.append(S.symbol_entry(off, self.tree.header_key(m.target)))
-            elif m.kind == "soft":
-                entries.append(S.symbol_entry(off, None, S.CACHE_SOFT, link_offset=soft_offset[m.name]))
             else:
-                raise NotExpressible(
-                    f"group {node.display}: external link {m.name!r} (to {m.filename}:{m.target}) cannot be held "
-                    "in an HDF5 1.8 symbol table", node.display)
+                entries.append(S.symbol_entry(off, None, S.CACHE_SOFT, link_offset=soft_offset[m.name]))
         messages = [(S.MSG_STAB, 0, S.symbol_table_message(("gbt", path), ("lheap", path)))]
         self._header(node, messages, refcount)
         self.blocks.append((("lheap", path), heap))
@@ -223,6 +227,32 @@ class _Planner:
             items = [(g[0][0], g[-1][1], keys_of[j]) for j, g in enumerate(groups)]
             level += 1
 
+    @staticmethod
+    def _is_stab_group(node: Node) -> bool:
+        """True for groups kept as symbol tables (others are compact groups)."""
+        return node.kind == "group" and not (
+            (node.track_order or any(m.kind == "external" for m in node.members)) and len(node.members) <= 0xFFFF)
+
+    def _compact_group(self, node: Node, refcount: int) -> None:
+        """A group whose links are link messages in its own header (HDF5 1.8's
+        "compact" storage): what creation order and external links need."""
+        messages = [
+            (S.MSG_LINFO, 0, S.link_info(len(node.members), node.track_order)),
+            (S.MSG_GINFO, S.FLAG_CONSTANT, S.group_info(len(node.members))),
+        ]
+        for i, m in enumerate(node.members):
+            order = i if node.track_order else None
+            if m.kind == "hard":
+                body = S.link_message(m.name, S.LINK_HARD, order, target=self.tree.header_key(m.target))
+            elif m.kind == "soft":
+                body = S.link_message(m.name, S.LINK_SOFT, order, value=m.target.encode("utf-8", "surrogatepass"))
+            else:
+                value = b"\x00" + m.filename.encode("utf-8", "surrogatepass") + b"\x00" + \
+                    m.target.encode("utf-8", "surrogatepass") + b"\x00"
+                body = S.link_message(m.name, S.LINK_EXTERNAL, order, value=value)
+            messages.append((S.MSG_LINK, 0, body))
+        self._header(node, messages, refcount)
+
     # --------------------------------------------------------------- datasets
     def _dataset(self, node: Node, refcount: int) -> None:
         info = node.dataset
@@ -238,6 +268,9 @@ class _Planner:
         self.sources.append(source)
         fill = Buf()
         encode_value(info.fill, info.dtype, info.htype, fill, self.heap, self.tree.ref_target)
+        if info.htype.native is None and not fill.fixups and not any(fill.data):
+            # Empty strings/sequences and null references: HDF5's "default" fill.
+            fill = Buf()
         messages = [
             (S.MSG_DATASPACE, 0, S.dataspace(None if info.empty else info.shape, info.maxshape)),
             (S.MSG_DATATYPE, S.FLAG_CONSTANT, info.htype.message()),

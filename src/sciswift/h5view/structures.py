@@ -51,6 +51,15 @@ __all__ = [
     "MSG_PIPELINE",
     "MSG_ATTRIBUTE",
     "MSG_STAB",
+    "MSG_LINFO",
+    "MSG_GINFO",
+    "MSG_LINK",
+    "link_info",
+    "group_info",
+    "link_message",
+    "LINK_HARD",
+    "LINK_SOFT",
+    "LINK_EXTERNAL",
     "FLAG_CONSTANT",
     "CACHE_NONE",
     "CACHE_STAB",
@@ -72,6 +81,9 @@ MSG_LAYOUT = 0x0008
 MSG_PIPELINE = 0x000B
 MSG_ATTRIBUTE = 0x000C
 MSG_STAB = 0x0011
+MSG_LINFO = 0x0002
+MSG_GINFO = 0x000A
+MSG_LINK = 0x0006
 FLAG_CONSTANT = 0x01
 
 # Symbol table entry cache types.
@@ -84,8 +96,9 @@ _MAX_MESSAGE = 0xFFFF
 
 # --------------------------------------------------------------- superblock
 
-def superblock(eof: int, root_header: Hashable, root_btree: Hashable, root_heap: Hashable) -> Buf:
-    """Superblock version 0 with the root group's symbol table entry."""
+def superblock(eof: int, root_header: Hashable, root_btree: Hashable | None, root_heap: Hashable | None) -> Buf:
+    """Superblock version 0 with the root group's symbol table entry (its B-tree
+    and heap cached when the root is a symbol table group, else None)."""
     buf = Buf()
     buf.raw(SIGNATURE)
     buf.u8(0).u8(0).u8(0).u8(0)  # superblock, free-space, root entry, reserved
@@ -95,7 +108,8 @@ def superblock(eof: int, root_header: Hashable, root_btree: Hashable, root_heap:
     buf.u64(UNDEF)  # free-space info
     buf.u64(eof)
     buf.u64(UNDEF)  # driver information block
-    buf.append(symbol_entry(0, root_header, CACHE_STAB, root_btree, root_heap))
+    cache = CACHE_STAB if root_btree is not None else CACHE_NONE
+    buf.append(symbol_entry(0, root_header, cache, root_btree, root_heap))
     assert len(buf) == SUPERBLOCK_SIZE
     return buf
 
@@ -191,6 +205,50 @@ def symbol_table_message(btree: Hashable, heap: Hashable) -> Buf:
 
 
 # ------------------------------------------------------------------ groups
+
+LINK_HARD = 0
+LINK_SOFT = 1
+LINK_EXTERNAL = 64
+
+
+def link_info(count: int, track_order: bool) -> Buf:
+    """Link info message version 0 of a compact group (links kept as link messages
+    in its header): creation order tracked (not indexed), no dense storage."""
+    buf = Buf().u8(0).u8(1 if track_order else 0)
+    if track_order:
+        buf.u64(max(0, count - 1))
+    return buf.u64(UNDEF).u64(UNDEF)
+
+
+def group_info(count: int) -> Buf:
+    """Group info message version 0, with a compact limit that holds every link."""
+    return Buf().u8(0).u8(1).u16(min(0xFFFF, max(8, count))).u16(6)
+
+
+def link_message(name: str, kind: int, order: int | None, *, target: Hashable | None = None,
+                 value: bytes = b"") -> Buf:
+    """Link message version 1: a hard link to ``target``'s header, a soft link to
+    path ``value``, or an external link (``value``: the encoded file and path)."""
+    raw = name.encode("utf-8", "surrogatepass")
+    width = 0 if len(raw) < 0x100 else 1 if len(raw) < 0x10000 else 2
+    flags = width | 0x08 | 0x10 | (0x04 if order is not None else 0)
+    buf = Buf().u8(1).u8(flags).u8(kind)
+    if order is not None:
+        buf.u64(order)
+    buf.u8(0 if raw.isascii() else 1)
+    if width == 0:
+        buf.u8(len(raw))
+    elif width == 1:
+        buf.u16(len(raw))
+    else:
+        buf.u32(len(raw))
+    buf.raw(raw)
+    if kind == LINK_HARD:
+        buf.addr(target)
+    else:
+        buf.u16(len(value)).raw(value)
+    return buf
+
 
 def local_heap(self_key: Hashable, strings: Sequence[bytes]) -> tuple[Buf, list[int]]:
     """A local heap holding the empty string at offset 0 and ``strings`` (each

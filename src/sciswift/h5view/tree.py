@@ -102,6 +102,8 @@ class Node:
     members: list[Member] = field(default_factory=list)
     dataset: DatasetInfo | None = None
     datatype: HType | None = None
+    #: Members are listed in creation order (``members`` is in that order).
+    track_order: bool = False
 
     @property
     def display(self) -> str:
@@ -199,7 +201,8 @@ def _node(kv: KV, path: str, doc: dict[str, Any], child_names: list[str], docs: 
     elif "datatype" in res:
         node = Node(path, "datatype", datatype=htype_of(spec_to_dtype(res["datatype"]), f"named datatype {what}"))
     else:
-        node = Node(path, "group", members=_members(path, child_names, res, what))
+        node = Node(path, "group", members=_members(path, child_names, res, what),
+                    track_order=bool(res.get("track_order")))
     node.attrs = _attributes(attributes, res, doc, docs, what)
     return node
 
@@ -220,6 +223,9 @@ def _members(path: str, child_names: list[str], res: dict[str, Any], what: str) 
             members.append(Member(name, "external", str(link[2]), str(link[1])))
         else:
             raise CorruptData(f"group {what}: link {name!r} has unknown kind {kind!r}", what)
+    if res.get("track_order"):
+        order = {n: i for i, n in enumerate(res.get("order") or [])}
+        members.sort(key=lambda m: (order.get(m.name, len(order)), m.name.encode("utf-8", "surrogatepass")))
     return members
 
 
@@ -350,8 +356,8 @@ def _plain_array(value: Any) -> np.ndarray[Any, Any] | None:
 # ------------------------------------------------------- dimension scales
 
 _NULLTERM_CLASS = FixedString(16, STR_NULLTERM, CSET_ASCII)
-_REFLIST = Compound(16, (("dataset", 0, Reference()), ("dimension", 8, FixedPoint(4, True))))
-_REFLIST_DTYPE = np.dtype({"names": ["dataset", "dimension"], "formats": ["O", "<i4"], "offsets": [0, 8],
+_REFLIST = Compound(16, (("dataset", 0, Reference()), ("dimension", 8, FixedPoint(4, False))))
+_REFLIST_DTYPE = np.dtype({"names": ["dataset", "dimension"], "formats": ["O", "<u4"], "offsets": [0, 8],
                            "itemsize": 16})
 _DIMLIST = VlenSequence(Reference())
 _DIMLIST_DTYPE = np.dtype("O", metadata={"vlen": np.dtype("O")})
@@ -360,7 +366,7 @@ _LABELS = VlenString(CSET_ASCII)
 
 def _scale_attributes(res: dict[str, Any], doc: dict[str, Any], docs: dict[str, Any], what: str) -> list[Attribute]:
     """HDF5's dimension-scale attributes, as the dimension scale API writes them
-    (null-terminated CLASS and NAME, REFERENCE_LIST of (object reference, int32),
+    (null-terminated CLASS and NAME, REFERENCE_LIST of (object reference, uint32; newer HDF5 writes it so),
     DIMENSION_LIST as variable-length sequences of object references)."""
     out = []
     ndim = len(doc.get("shape") or ())

@@ -1,0 +1,197 @@
+"""Helpers for the HDF5 view's tests: materialise a view into a local file by
+reading it in pieces, and compare everything a native file holds (read with
+sciswift.h5py) with what real h5py reads from the view."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+import sciswift.h5py as sh
+from sciswift.h5view import HDF5View, open_view
+from sciswift.store import Location, Store
+
+H5DUMP = shutil.which("h5dump") or "h5dump"
+H5LS = shutil.which("h5ls") or "h5ls"
+NCDUMP = shutil.which("ncdump") or "ncdump"
+
+
+class CountingStore:
+    """Wraps a Store and records every object read (name and byte range)."""
+
+    def __init__(self, inner: Store) -> None:
+        self._inner = inner
+        self.gets: list[tuple[str, Any]] = []
+
+    def get_object(self, container: str, name: str, byte_range: Any = None) -> bytes:
+        self.gets.append((name, byte_range))
+        return self._inner.get_object(container, name, byte_range)
+
+    def open_object(self, container: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        self.gets.append((name, kwargs.get("byte_range")))
+        return self._inner.open_object(container, name, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def pieces(size: int, rng: random.Random | None, step: int = 65536) -> list[tuple[int, int]]:
+    """``(offset, length)`` pieces covering ``[0, size)``: fixed steps, or (with
+    ``rng``) random cut points in random order, some reaching past the end."""
+    if rng is None:
+        return [(o, min(step, size - o)) for o in range(0, size, step)]
+    cuts = sorted({0, size, *(rng.randrange(size) for _ in range(max(1, size // 5000)))})
+    out = [(a, b - a + (rng.randrange(64) if b == size else 0)) for a, b in zip(cuts, cuts[1:]) if b > a]
+    rng.shuffle(out)
+    return out
+
+
+def materialize(view: HDF5View, path: Path, rng: random.Random | None = None, step: int = 65536) -> Path:
+    """Write the whole view to ``path``, reading it piece by piece."""
+    with open(path, "wb") as fh:
+        fh.truncate(view.size)
+        for offset, length in pieces(view.size, rng, step):
+            data = view.read(offset, length)
+            assert len(data) == min(length, view.size - offset), (offset, length, len(data))
+            fh.seek(offset)
+            fh.write(data)
+    assert path.stat().st_size == view.size
+    return path
+
+
+def view_file(location: Location, path: Path, rng: random.Random | None = None) -> Path:
+    view = open_view(location)
+    try:
+        return materialize(view, path, rng)
+    finally:
+        view.close()
+
+
+def run(cmd: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{cmd} failed ({proc.returncode}): {proc.stderr[-2000:]}"
+    return proc
+
+
+# ------------------------------------------------------------------- compare
+
+def walk(group: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """``(path, link, object or None)`` for every name below ``group``."""
+    for name in group:
+        path = f"{prefix}/{name}"
+        link = group.get(name, getlink=True)
+        if isinstance(link, (sh.SoftLink, h5py.SoftLink, sh.ExternalLink, h5py.ExternalLink)):
+            yield path, link, None
+            continue
+        obj = group[name]
+        yield path, link, obj
+        if _is_group(obj):
+            yield from walk(obj, path)
+
+
+def _is_group(obj: Any) -> bool:
+    return isinstance(obj, (h5py.Group, sh.Group))
+
+
+def _is_dataset(obj: Any) -> bool:
+    return isinstance(obj, (h5py.Dataset, sh.Dataset))
+
+
+def assert_same(a: Any, b: Any, what: str, fa: Any, fb: Any) -> None:
+    """Equal values: ``a`` read by sciswift.h5py from the native file, ``b`` by
+    h5py from the view (references compared by the name of their target)."""
+    if isinstance(a, (sh.Reference,)) or isinstance(b, h5py.Reference):
+        na = fa[a].name if a else None
+        nb = fb[b].name if b else None
+        assert na == nb, f"{what}: reference to {na} read as reference to {nb}"
+        return
+    if isinstance(a, sh.Empty) or isinstance(b, h5py.Empty):
+        assert isinstance(a, sh.Empty) and isinstance(b, h5py.Empty), f"{what}: {a!r} vs {b!r}"
+        assert a.dtype == b.dtype, f"{what}: empty of {a.dtype} vs {b.dtype}"
+        return
+    if a is None or b is None:
+        assert a is None and b is None, f"{what}: {a!r} vs {b!r}"
+        return
+    if isinstance(a, (str, bytes)) or isinstance(b, (str, bytes)):
+        assert type(a) is type(b) and a == b, f"{what}: {a!r} != {b!r}"
+        return
+    aa, bb = np.asarray(a), np.asarray(b)
+    assert aa.shape == bb.shape, f"{what}: shape {aa.shape} vs {bb.shape}"
+    if aa.dtype.names is not None:
+        assert bb.dtype.names == aa.dtype.names, f"{what}: fields {aa.dtype.names} vs {bb.dtype.names}"
+        for name in aa.dtype.names:
+            assert_same(aa[name], bb[name], f"{what}[{name!r}]", fa, fb)
+        return
+    if aa.dtype.kind == "O" or bb.dtype.kind == "O":
+        if not aa.shape:
+            assert_same(aa.item(), bb.item(), what, fa, fb)
+            return
+        for idx in np.ndindex(aa.shape):
+            assert_same(aa[idx], bb[idx], f"{what}{list(idx)}", fa, fb)
+        return
+    assert aa.dtype == bb.dtype, f"{what}: dtype {aa.dtype} vs {bb.dtype}"
+    if aa.dtype.kind in "fc":
+        assert np.array_equal(aa, bb, equal_nan=True), f"{what}: values differ"
+    else:
+        assert np.array_equal(aa, bb), f"{what}: values differ"
+
+
+def _same_special(a: np.dtype[Any], b: np.dtype[Any], what: str) -> None:
+    assert a == b, f"{what}: dtype {a} vs {b}"
+    for check in ("vlen", "enum", "ref"):
+        ka, kb = sh.check_dtype(**{check: a}), h5py.check_dtype(**{check: b})
+        if check == "ref":
+            ka, kb = getattr(ka, "__name__", ka), getattr(kb, "__name__", kb)
+            ka = {"Reference": "Reference", "RegionReference": "RegionReference"}.get(ka, ka)
+        elif check == "vlen" and ka is not None and ka not in (str, bytes):
+            ka, kb = np.dtype(ka), np.dtype(kb)
+        assert ka == kb, f"{what}: {check} {ka} vs {kb}"
+    sa, sb = sh.check_string_dtype(a), h5py.check_string_dtype(b)
+    assert (sa is None) == (sb is None) and (sa is None or tuple(sa) == tuple(sb)), f"{what}: string {sa} vs {sb}"
+
+
+def compare(source: Any, view: Any) -> int:
+    """Assert that the h5py file ``view`` holds what the sciswift.h5py file
+    ``source`` holds: every name, link, dataset (shape, dtype, maxshape, fill
+    value, values) and attribute. Returns the number of datasets compared."""
+    src = {p: (link, obj) for p, link, obj in walk(source)}
+    dst = {p: (link, obj) for p, link, obj in walk(view)}
+    assert list(src) == list(dst), f"names differ: {sorted(set(src) ^ set(dst))[:10]}"
+    _same_attrs(source, view, "/")
+    count = 0
+    for path, (la, a) in src.items():
+        lb, b = dst[path]
+        if a is None:
+            assert type(la).__name__ == type(lb).__name__, f"{path}: {la!r} vs {lb!r}"
+            assert la.path == lb.path, f"{path}: link to {la.path} vs {lb.path}"
+            continue
+        assert _is_group(a) == _is_group(b) and _is_dataset(a) == _is_dataset(b), f"{path}: {a!r} vs {b!r}"
+        if _is_dataset(a):
+            count += 1
+            _same_special(a.dtype, b.dtype, path)
+            assert a.shape == b.shape, f"{path}: shape {a.shape} vs {b.shape}"
+            assert a.maxshape == b.maxshape, f"{path}: maxshape {a.maxshape} vs {b.maxshape}"
+            if a.chunks is not None:
+                assert b.chunks == a.chunks, f"{path}: chunks {a.chunks} vs {b.chunks}"
+            assert_same(a.fillvalue, b.fillvalue, f"{path} fill value", source, view)
+            assert_same(a[()], b[()], path, source, view)
+        _same_attrs(a, b, path)
+    return count
+
+
+def _same_attrs(a: Any, b: Any, what: str) -> None:
+    na, nb = sorted(a.attrs), sorted(b.attrs)
+    assert na == nb, f"{what}: attributes {na} vs {nb}"
+    for name in na:
+        va, vb = a.attrs[name], b.attrs[name]
+        where = f"{what} attribute {name!r}"
+        assert_same(va, vb, where, a.file, b.file)
+        ia, ib = a.attrs.get_id(name), b.attrs.get_id(name)
+        _same_special(ia.dtype, ib.dtype, where)

@@ -195,3 +195,98 @@ def _same_attrs(a: Any, b: Any, what: str) -> None:
         assert_same(va, vb, where, a.file, b.file)
         ia, ib = a.attrs.get_id(name), b.attrs.get_id(name)
         _same_special(ia.dtype, ib.dtype, where)
+
+
+# ------------------------------------------------------------------- samples
+
+def write_sampler(f: Any) -> None:
+    """What scientists write, through sciswift.h5py's File ``f``: every numeric
+    type in both byte orders, bool, strings (fixed, UTF-8, variable-length),
+    compound, enum, array types, variable-length sequences, references, every
+    codec, partial edge chunks, resizable datasets, fill values, sparse and
+    empty datasets, dimension scales, links (soft, hard, external), groups
+    nested deeply and created in order, attributes of those types."""
+    rng = np.random.default_rng(1)
+    for dt in ["i1", "u1", "<i2", ">i2", "<u4", ">u4", "<i8", ">u8", "<f2", ">f4", "<f8", ">f8", "<c8", ">c16", "?"]:
+        name = dt.replace("<", "le").replace(">", "be").replace("?", "bool")
+        f.create_dataset("num/" + name, data=(rng.random((7, 5)) * 100).astype(dt), chunks=(3, 2))
+    f.create_dataset("str/fixed", data=np.array([b"ab", b"cde", b""], "S4"))
+    f.create_dataset("str/utf8fixed", data=np.array(["é".encode()], dtype=sh.string_dtype("utf-8", 6)))
+    f.create_dataset("str/vlen", data=np.array(["a", "bb", "", "ccé"], dtype=object), dtype=sh.string_dtype())
+    f.create_dataset("str/vlenascii", data=np.array([b"a", b"bb"], dtype=object), dtype=sh.string_dtype("ascii"))
+    f.create_dataset("str/chunked", data=np.array([f"s{i}" * (i % 7) for i in range(50)], dtype=object),
+                     dtype=sh.string_dtype(), chunks=(16,), maxshape=(None,))
+    f["str/scalar"] = "just one string"
+    ct = np.dtype([("a", "<i4"), ("b", ">f8"), ("c", "S3"), ("d", "<i2", (2, 2))])
+    arr = np.zeros(6, ct)
+    arr["a"], arr["b"], arr["c"], arr["d"] = np.arange(6), 1.5, b"xy", 7
+    f.create_dataset("cmp/packed", data=arr, chunks=(4,))
+    nested = np.dtype([("p", ct), ("q", "<u2")])
+    nv = np.zeros(3, nested)
+    nv["q"] = [1, 2, 3]
+    nv["p"]["a"] = [4, 5, 6]
+    f.create_dataset("cmp/nested", data=nv)
+    mixed = np.dtype([("id", "<i4"), ("label", sh.string_dtype())])
+    mv = np.array([(1, "one"), (2, "two é")], dtype=mixed)
+    f.create_dataset("cmp/with_vlen", data=mv)
+    et = sh.enum_dtype({"RED": 0, "GREEN": 1, "BLUE": 42}, basetype="i2")
+    f.create_dataset("enum", data=np.array([0, 1, 42, 1], "i2"), dtype=et)
+    vl = f.create_dataset("vlen_i4", shape=(3,), dtype=sh.vlen_dtype("i4"))
+    vl[0], vl[1], vl[2] = [1, 2, 3], [], [7]
+    d = f.create_dataset("resizable", shape=(10, 4), maxshape=(None, 8), chunks=(4, 4), dtype="f4", fillvalue=-1)
+    d[:3] = 5
+    d.resize((13, 6))
+    data = np.linspace(0, 1, 1000)
+    for codec in ("zstd", "lz4", "blosc", "gzip", "lzf"):
+        f.create_dataset(f"codec/{codec}", data=data, compression=codec, chunks=(300,))
+    f.create_dataset("codec/shuffle_fletcher", data=data, shuffle=True, fletcher32=True, chunks=(300,))
+    f.create_dataset("codec/scaleoffset", data=data, scaleoffset=3, chunks=(300,))
+    f.create_dataset("sparse", shape=(100, 100), chunks=(10, 10), dtype="i4", fillvalue=9)[5, 5] = 1
+    f.create_dataset("empty", data=sh.Empty("f4"))
+    f.create_dataset("zero", shape=(0, 3), dtype="f4", maxshape=(None, 3))
+    f.create_dataset("arrdt", data=np.ones((2,), dtype="(2,3)f4"))
+    f.create_dataset("time", data=np.array([1, 2], "M8[s]").astype(sh.opaque_dtype(np.dtype("M8[s]"))))
+    f.create_dataset("opaque", data=np.frombuffer(b"abcdefgh", "V4"))
+    r = f.create_dataset("refs", shape=(3,), dtype=sh.ref_dtype)
+    r[0] = f["enum"].ref
+    r[2] = f["num"].ref
+    f["hard"] = f["enum"]
+    f["soft"] = sh.SoftLink("/num/lef8")
+    f["dangling"] = sh.SoftLink("/nowhere")
+    f["ext"] = sh.ExternalLink("other.h5", "/some/where")
+    a = f["num"].attrs
+    a["f32"] = np.float32(2.5)
+    a["list"] = [1, 2, 3]
+    a["strs"] = ["a", "bé"]
+    a["fixed"] = np.bytes_(b"fx")
+    a["cmp"] = arr[:2]
+    a["bool"] = True
+    a["bools"] = np.array([True, False])
+    a["empty"] = sh.Empty("i4")
+    a["enum"] = np.array([1, 42], dtype=et)
+    a["ref"] = f["enum"].ref
+    a["big"] = np.uint64(2**63 + 5)
+    a["vlseq"] = np.array([np.array([1, 2], "i4"), np.array([3], "i4")], dtype=sh.vlen_dtype("i4"))
+    a["c128"] = np.complex128(1 + 2j)
+    a["arr2d"] = np.arange(6, dtype=">i4").reshape(2, 3)
+    a["nan"] = np.float64("nan")
+    a["bytes"] = b"vlen ascii"
+    x = f.create_dataset("x", data=np.arange(4.0))
+    x.make_scale("x")
+    y = f.create_dataset("y", data=np.arange(3.0))
+    y.make_scale()
+    grid = f.create_dataset("grid", data=np.ones((4, 3)))
+    grid.dims[0].attach_scale(x)
+    grid.dims[1].attach_scale(y)
+    grid.dims[0].label = "xx"
+    f.create_group("deep/" + "/".join(f"l{i}" for i in range(24)))
+    many = f.create_group("many")
+    for i in range(40):
+        many.create_dataset(f"d{i:03d}", data=np.full(3, i))
+    ordered = f.create_group("ordered", track_order=True)
+    for n in ["zz", "aa", "mm"]:
+        ordered.create_dataset(n, data=[1])
+    ordered["link"] = sh.SoftLink("/ordered/aa")
+    f.create_dataset("contiguous_big", data=np.arange(600_000, dtype="<f8").reshape(1000, 600))
+    f.attrs["title"] = "sampler"
+    f.attrs["json_like"] = 7

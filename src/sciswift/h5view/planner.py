@@ -23,12 +23,15 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 from sciswift.errors import CorruptData
 from sciswift.h5view import structures as S
 from sciswift.h5view.buffer import Buf, patch
 from sciswift.h5view.chunkindex import ChunkIndex
 from sciswift.h5view.errors import NotExpressible
-from sciswift.h5view.serving import DatasetSource, UnitCache
+from sciswift.h5view.serving import ContiguousData, DatasetSource, UnitCache, stepped
 from sciswift.h5view.tree import Attribute, Node, Tree
 from sciswift.h5view.values import HeapBuilder, encode_array, encode_value
 
@@ -260,17 +263,14 @@ class _Planner:
         path = node.path
         key = ("ds", path)
         source = DatasetSource(key, info, node.display, self.cache, self.tree.ref_target)
-        contiguous = info.contiguous and not source.filters
-        if info.contiguous and source.filters:
-            contiguous = not info.shape
-            if contiguous:
-                source.mode, source.filters, source.unit_size = "decoded", [], source.raw_size
+        contiguous = info.contiguous
+        if contiguous:
+            source.force_decoded()
         self.sources.append(source)
         fill = Buf()
-        encode_value(info.fill, info.dtype, info.htype, fill, self.heap, self.tree.ref_target)
-        if info.htype.native is None and not fill.fixups and not any(fill.data):
-            # Empty strings/sequences and null references: HDF5's "default" fill.
-            fill = Buf()
+        if info.htype.native is not None or not _is_default(info.fill):
+            encode_value(info.fill, info.dtype, info.htype, fill, self.heap, self.tree.ref_target)
+        # else: empty strings or sequences, null references: HDF5's "default" fill.
         messages = [
             (S.MSG_DATASPACE, 0, S.dataspace(None if info.empty else info.shape, info.maxshape)),
             (S.MSG_DATATYPE, S.FLAG_CONSTANT, info.htype.message()),
@@ -320,12 +320,10 @@ class _Planner:
         if info.empty or total == 0:
             return S.layout_contiguous(None, 0)
         data_key, heap_key = ("cdata", path), ("cheap", path)
-        step = source.raw_size  # one chunk (a block of whole rows) of elements
+        elements = ContiguousData(source)
 
         def data_reader(address_of: Callable[[Hashable], int]) -> Callable[[int, int], bytes]:
-            def read(off: int, length: int) -> bytes:
-                return _stepped(source, step, 0, off, length)
-            return read
+            return elements.read
 
         self.data.append((data_key, total, f"data of {node.display}", data_reader))
         if source.mode == "vlen":
@@ -337,7 +335,7 @@ class _Planner:
 
             def heap_reader(address_of: Callable[[Hashable], int]) -> Callable[[int, int], bytes]:
                 def read(off: int, length: int) -> bytes:
-                    return _stepped(source, reserve, source.raw_size, off, length)
+                    return stepped(source, reserve, off, length, source.raw_size)
                 return read
 
             self.data.append((heap_key, source.count * reserve, f"variable-length data of {node.display}", heap_reader))
@@ -346,20 +344,21 @@ class _Planner:
 
 def _slotted(source: DatasetSource, slot: int) -> Callable[[int, int], bytes]:
     def read(off: int, length: int) -> bytes:
-        return _stepped(source, slot, 0, off, length)
+        return stepped(source, slot, off, length)
     return read
 
 
-def _stepped(source: DatasetSource, step: int, skew: int, off: int, length: int) -> bytes:
-    """Bytes ``[off, off+length)`` of a range holding chunk ``k``'s bytes
-    ``[skew, skew+step)`` at ``k * step``."""
-    out = []
-    end = off + length
-    while off < end:
-        k, within = divmod(off, step)
-        take = min(step - within, end - off)
-        out.append(source.read(k, skew + within, skew + within + take))
-        off += take
-    return b"".join(out)
-
-
+def _is_default(value: Any) -> bool:
+    """True for the default fill of variable-length and reference types (and of
+    compounds of such members and zeros)."""
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes)):
+        return not value
+    if isinstance(value, np.void) and value.dtype.names is not None:
+        return all(_is_default(value[name]) for name in value.dtype.names)
+    if isinstance(value, np.ndarray):
+        return value.size == 0 or (value.dtype.kind != "O" and not value.any())
+    if isinstance(value, (np.generic, int, float, complex)):
+        return not value
+    return not value if hasattr(value, "__sciswift_encode__") else False

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from sciswift.engine import Array
+from sciswift.engine.chunks import chunk_pieces
 from sciswift.errors import CorruptData, RangeNotSatisfiable
 from sciswift.h5view.buffer import Buf
 from sciswift.h5view.errors import ServeError
@@ -47,7 +48,7 @@ from sciswift.h5view.tree import DatasetInfo
 from sciswift.h5view.values import HeapBuilder, RefTarget, encode_array
 from sciswift.store.types import ByteRange
 
-__all__ = ["UnitCache", "DatasetSource", "VLEN_RESERVE_PER_ELEMENT", "VLEN_RESERVE_MIN", "WHOLE_OBJECT_MAX"]
+__all__ = ["UnitCache", "DatasetSource", "ContiguousData", "flat_blocks", "stepped", "VLEN_RESERVE_PER_ELEMENT", "VLEN_RESERVE_MIN", "WHOLE_OBJECT_MAX"]
 
 #: Address room kept for each chunk's variable-length data, per element
 #: (``SCISWIFT_H5VIEW_VLEN_RESERVE`` overrides), and at least per chunk.
@@ -194,6 +195,12 @@ class DatasetSource:
         self.filters = filters
         return "zlib" if any(f[0] == _DEFLATE for f in filters) else "raw"
 
+    def force_decoded(self) -> None:
+        """Serve decoded chunks and declare no filter (contiguous datasets, which
+        HDF5 cannot filter)."""
+        if self.mode in ("raw", "zlib"):
+            self.mode, self.filters, self.unit_size = "decoded", [], self.raw_size
+
     # ---------------------------------------------------------------- units
     def coords(self, k: int) -> tuple[int, ...]:
         return tuple(int(c) for c in np.unravel_index(k, self.grid)) if self.grid else ()
@@ -336,3 +343,72 @@ class DatasetSource:
 
 def _round8(n: int) -> int:
     return (n + 7) & ~7
+
+
+def flat_blocks(shape: tuple[int, ...], e0: int, e1: int) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The elements ``[e0, e1)`` (C order) of an array of ``shape`` as few
+    hyperslabs ``(start, count)``, in order: at most two partial blocks per
+    dimension around one block of whole rows."""
+    if e0 >= e1:
+        return []
+    if len(shape) <= 1:
+        return [((e0,), (e1 - e0,))] if shape else [((), ())]
+    inner = math.prod(shape[1:])
+    r0, o0 = divmod(e0, inner)
+    r1, o1 = divmod(e1, inner)
+    if r0 == r1:
+        return [((r0, *s), (1, *c)) for s, c in flat_blocks(shape[1:], o0, o1)]
+    out: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    if o0:
+        out += [((r0, *s), (1, *c)) for s, c in flat_blocks(shape[1:], o0, inner)]
+        r0 += 1
+    if r1 > r0:
+        out.append(((r0,) + (0,) * (len(shape) - 1), (r1 - r0, *shape[1:])))
+    if o1:
+        out += [((r1, *s), (1, *c)) for s, c in flat_blocks(shape[1:], 0, o1)]
+    return out
+
+
+class ContiguousData:
+    """A contiguous dataset's elements (C order of the whole array) assembled from
+    its chunks: straight slices of chunk bytes when chunks are blocks of whole
+    rows (and for a scalar), else hyperslab by hyperslab from decoded chunks."""
+
+    def __init__(self, source: DatasetSource) -> None:
+        self.source = source
+        self.shape = source.info.shape
+        self.itemsize = source.info.htype.size
+        self.row_blocks = tuple(source.chunks[1:]) == tuple(self.shape[1:])
+        self._elements = np.dtype(f"V{self.itemsize}")
+
+    def read(self, off: int, length: int) -> bytes:
+        source = self.source
+        if self.row_blocks:
+            return stepped(source, source.raw_size, off, length)
+        e0 = off // self.itemsize
+        e1 = -(-(off + length) // self.itemsize)
+        parts = []
+        for start, count in flat_blocks(self.shape, e0, e1):
+            sel = tuple(slice(s, s + c, 1) for s, c in zip(start, count))
+            block = np.empty(count, dtype=self._elements)
+            for piece in chunk_pieces(sel, source.chunks, self.shape):
+                k = int(np.ravel_multi_index(piece.coords, source.grid))
+                chunk = np.frombuffer(source.read(k, 0, source.raw_size), self._elements).reshape(source.chunks)
+                block[piece.outer] = chunk[piece.inner]
+            parts.append(block.tobytes())
+        data = b"".join(parts)
+        skew = off - e0 * self.itemsize
+        return data[skew:skew + length]
+
+
+def stepped(source: DatasetSource, step: int, off: int, length: int, skew: int = 0) -> bytes:
+    """Bytes ``[off, off+length)`` of a range holding chunk ``k``'s served bytes
+    ``[skew, skew+step)`` at ``k * step``."""
+    out = []
+    end = off + length
+    while off < end:
+        k, within = divmod(off, step)
+        take = min(step - within, end - off)
+        out.append(source.read(k, skew + within, skew + within + take))
+        off += take
+    return b"".join(out)

@@ -260,9 +260,7 @@ def _dataset(kv: KV, path: str, doc: dict[str, Any], what: str) -> DatasetInfo:
     chunks = tuple(meta.chunks)
     if array.pipeline.sharded:
         chunks = tuple(array.pipeline.shard.inner_shape)
-    contiguous = not shape or (
-        res.get("layout") == "contiguous" and not array.pipeline.sharded and maxshape == shape
-        and tuple(chunks[1:]) == tuple(shape[1:]))
+    contiguous = not shape or (res.get("layout") == "contiguous" and maxshape == shape)
     if empty:
         contiguous = True
     for c in chunks:

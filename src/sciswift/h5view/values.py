@@ -129,13 +129,12 @@ def encode_value(v: Any, dt: np.dtype[Any], ht: HType, buf: Buf, heap: HeapBuild
             data = v.encode("utf-8", "surrogateescape")
         else:
             data = b"" if v is None else bytes(v)
-        _vlen(buf, len(data), Buf().raw(data) if data else None, heap)
+        # Even an empty string gets a (zero-length) heap object, as HDF5 writes
+        # it: no object at all reads as a NULL string in C.
+        _vlen(buf, len(data), Buf().raw(data), heap)
     elif isinstance(ht, VlenSequence):
         base = np.dtype((dt.metadata or {})["vlen"])
         seq = np.asarray([] if v is None else v, dtype=base).reshape(-1)
-        if not len(seq):
-            _vlen(buf, 0, None, heap)
-            return
         body = Buf(buf.resolve)
         encode_array(seq, ht.base, body, heap, ref)
         _vlen(buf, len(seq), body, heap)
@@ -161,11 +160,7 @@ def encode_value(v: Any, dt: np.dtype[Any], ht: HType, buf: Buf, heap: HeapBuild
         raise TypeError(f"cannot encode {ht!r}")
 
 
-def _vlen(buf: Buf, length: int, body: Buf | None, heap: HeapBuilder | None) -> None:
-    if body is None:
-        # An empty string or sequence: no heap object, as HDF5 writes it.
-        buf.u32(0).u64(0).u32(0)
-        return
+def _vlen(buf: Buf, length: int, body: Buf, heap: HeapBuilder | None) -> None:
     assert heap is not None, "variable-length data needs a heap"
     key, index = heap.add(body)
     buf.u32(length).addr(key).u32(index)

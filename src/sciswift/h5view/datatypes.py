@@ -301,7 +301,7 @@ def htype_of(dt: np.dtype[Any], what: str) -> HType:
         return VlenSequence(htype_of(np.dtype(vlen), what))
     if "ref" in meta:
         ref = meta["ref"]
-        if getattr(ref, "typecode", 0) != 0 or "Region" in getattr(ref, "__name__", ""):
+        if "Region" in getattr(ref, "__name__", str(ref)):
             raise NotExpressible(f"{what}: region references are not supported by the HDF5 view", what)
         return Reference()
     if "enum" in meta:

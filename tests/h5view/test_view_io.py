@@ -20,7 +20,7 @@ from sciswift.engine import ArrayMeta, Hierarchy, describe
 from sciswift.engine.codecs import shard_codecs
 from sciswift.h5view import HDF5View, open_view
 from sciswift.h5view.serving import zlib_bound
-from sciswift.store import Location, ByteRange
+from sciswift.store import ByteRange, Location
 
 
 def _counted(loc: Location) -> tuple[Location, CountingStore]:

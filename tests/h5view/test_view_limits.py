@@ -4,6 +4,7 @@ ones HDF5 itself encodes."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from view_helpers import view_file
 import sciswift.h5py as sh
 from sciswift.errors import NotSupported
 from sciswift.h5view import NotExpressible, open_view
+from sciswift.h5view.buffer import Buf
 from sciswift.h5view.datatypes import htype_of
 from sciswift.h5view.serving import flat_blocks
+from sciswift.h5view.values import HeapBuilder, encode_array, encode_strings
 from sciswift.store import Location
 
 
@@ -119,3 +122,19 @@ def test_flat_blocks_cover_ranges_in_order() -> None:
             got = [whole[tuple(slice(s, s + c) for s, c in zip(start, count))].ravel()
                    for start, count in flat_blocks(shape, e0, e1)]
             assert np.array_equal(np.concatenate(got) if got else np.array([], int), np.arange(e0, e1))
+
+
+@pytest.mark.parametrize("n, longest", [(0, 5), (1, 0), (7, 30), (70_000, 12), (9_000, 600)])
+def test_fast_string_heaps_match_the_general_encoder(n: int, longest: int) -> None:
+    """``encode_strings`` (numpy) writes the bytes ``encode_array`` writes element
+    by element: elements, collections split at 65535 objects and at 1 MiB."""
+    rnd = random.Random(n)
+    items = [("é" * rnd.randrange(0, longest + 1)).encode() for _ in range(n)]
+    arr = np.empty(n, dtype=sh.string_dtype("ascii"))
+    arr[:] = items
+    heap = HeapBuilder(start=4096)
+    elements = Buf(lambda key: key[1])
+    encode_array(arr, htype_of(arr.dtype, "x"), elements, heap)
+    slow = bytes(elements.data) + b"".join(bytes(heap.encode(i).data) for i in range(len(heap.collections)))
+    assert b"".join(encode_strings(items, 4096)) == slow
+    assert (len(heap.collections) > 1) == (n in (70_000, 9_000))  # over 65535 objects; over 1 MiB

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import h5netcdf
-import h5py
 import h5netcdf.core
+import h5py
 import netCDF4
 import numpy as np
 import pytest

@@ -316,8 +316,8 @@ def htype_of(dt: np.dtype[Any], what: str) -> HType:
             members.append((name, int(offset), htype_of(fdt, f"{what} (field {name!r})")))
         return _compound(members, dt.itemsize)
     if dt.subdtype is not None:
-        base, shape = dt.subdtype
-        return ArrayType(tuple(int(s) for s in shape), htype_of(base, what))
+        sub, shape = dt.subdtype
+        return ArrayType(tuple(int(s) for s in shape), htype_of(sub, what))
     kind = dt.kind
     if kind == "b":
         return _BOOL

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from sciswift.errors import CorruptData
 from sciswift.h5view import structures as S
 from sciswift.h5view.buffer import Buf, patch
@@ -210,8 +211,8 @@ class _Planner:
         # Symbol table nodes of up to 8 entries each, in name order.
         snods = [entries[i:i + _SNOD_FAN] for i in range(0, len(entries), _SNOD_FAN)]
         bounds = [name_offset[min(i + _SNOD_FAN, len(entries)) - 1] for i in range(0, len(entries), _SNOD_FAN)]
-        for i, group in enumerate(snods):
-            self.blocks.append((("snod", path, i), S.symbol_node(group)))
+        for i, snod in enumerate(snods):
+            self.blocks.append((("snod", path, i), S.symbol_node(snod)))
         # B-tree levels over them: (left key, right key, child key) per item.
         items: list[tuple[int, int, Hashable]] = [
             (bounds[i - 1] if i else 0, bounds[i], ("snod", path, i)) for i in range(len(snods))]

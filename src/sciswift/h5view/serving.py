@@ -41,11 +41,13 @@ import numpy as np
 
 from sciswift.engine import Array
 from sciswift.engine.chunks import chunk_pieces
+from sciswift.engine.kv import io_pool
 from sciswift.errors import CorruptData, RangeNotSatisfiable
 from sciswift.h5view.buffer import Buf
+from sciswift.h5view.datatypes import VlenString
 from sciswift.h5view.errors import ServeError
 from sciswift.h5view.tree import DatasetInfo
-from sciswift.h5view.values import HeapBuilder, RefTarget, encode_array
+from sciswift.h5view.values import HeapBuilder, RefTarget, encode_array, encode_strings
 from sciswift.store.types import ByteRange
 
 __all__ = ["UnitCache", "DatasetSource", "ContiguousData", "flat_blocks", "stepped", "VLEN_RESERVE_PER_ELEMENT", "VLEN_RESERVE_MIN", "WHOLE_OBJECT_MAX"]
@@ -57,6 +59,8 @@ VLEN_RESERVE_MIN = 64 << 10
 #: Pass-through chunk objects up to this size are fetched whole (and cached) on
 #: first touch; larger ones are read by byte ranges as asked.
 WHOLE_OBJECT_MAX = 16 << 20
+#: Chunks fetched and decoded ahead of a reader moving from chunk to chunk.
+READ_AHEAD = 2
 
 _SHUFFLE, _DEFLATE, _FLETCHER32 = 2, 1, 3
 _OPTIONAL = 1
@@ -110,6 +114,21 @@ class UnitCache:
                 with self._lock:
                     self._pending.pop(key, None)
                 event.set()
+
+    def prefetch(self, key: Hashable, make: Callable[[], bytes]) -> None:
+        """Make ``key`` in the background (the engine's I/O pool) unless it is
+        cached or being made; a failure is left for the reader to meet."""
+        with self._lock:
+            if key in self._items or key in self._pending:
+                return
+
+        def run() -> None:
+            try:
+                self.get(key, make)
+            except Exception:  # noqa: BLE001 - the foreground read retries and reports it
+                pass
+
+        io_pool().submit(run)
 
     def _put(self, key: Hashable, value: bytes) -> None:
         if len(value) > self.max_bytes // 2:
@@ -167,6 +186,7 @@ class DatasetSource:
         self._shard_index: OrderedDict[str, np.ndarray[Any, Any] | None] = OrderedDict()
         self._shard_lock = threading.Lock()
         self._fill_unit: bytes | None = None
+        self._next = -1
 
     # ------------------------------------------------------------ decisions
     def _choose_mode(self) -> str:
@@ -210,6 +230,12 @@ class DatasetSource:
         chunks followed by their heap collections)."""
         if self.mode == "raw" and self.unit_size > WHOLE_OBJECT_MAX:
             return self._ranged(k, lo, hi)
+        if k == self._next and k + 1 < self.count:
+            # Reading on from the previous chunk: fetch and decode the next ones
+            # meanwhile (HDF5 reads a dataset chunk after chunk).
+            for ahead in range(k + 1, min(self.count, k + 1 + READ_AHEAD)):
+                self.cache.prefetch((self.key, ahead), lambda a=ahead: self._make(a))  # type: ignore[misc]
+        self._next = k + 1
         unit = self.cache.get((self.key, k), lambda: self._make(k))
         if hi <= len(unit):
             return unit[lo:hi]
@@ -302,6 +328,8 @@ class DatasetSource:
         heap = HeapBuilder(start=start, limit=self.heap_reserve)
         elements = Buf(self.resolve)
         try:
+            if isinstance(self.info.htype, VlenString):
+                return b"".join(encode_strings([_text_bytes(v) for v in chunk.reshape(-1)], start, self.heap_reserve))
             encode_array(np.asarray(chunk, dtype=self.info.dtype), self.info.htype, elements, heap, self.ref)
         except OverflowError:
             raise ServeError(
@@ -339,6 +367,12 @@ class DatasetSource:
         if self.mode == "vlen":
             return self._encode(k, self.fill_chunk())
         return self._fill()
+
+
+def _text_bytes(v: Any) -> bytes:
+    if isinstance(v, str):
+        return v.encode("utf-8", "surrogateescape")
+    return b"" if v is None else bytes(v)
 
 
 def _round8(n: int) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 from sciswift.h5view.buffer import Buf
 from sciswift.h5view.datatypes import ArrayType, Compound, HType, Reference, VlenSequence, VlenString
 
-__all__ = ["HeapBuilder", "encode_array", "encode_value", "RefTarget", "COLLECTION_MIN", "HEAP_HEADER"]
+__all__ = ["HeapBuilder", "encode_array", "encode_value", "encode_strings", "RefTarget", "COLLECTION_MIN", "HEAP_HEADER"]
 
 #: Smallest global heap collection: HDF5 reads this much before it knows a
 #: collection's size, and writes no smaller ones.
@@ -133,7 +133,8 @@ def encode_value(v: Any, dt: np.dtype[Any], ht: HType, buf: Buf, heap: HeapBuild
         # it: no object at all reads as a NULL string in C.
         _vlen(buf, len(data), Buf().raw(data), heap)
     elif isinstance(ht, VlenSequence):
-        base = np.dtype((dt.metadata or {})["vlen"])
+        meta: dict[str, Any] = dict(dt.metadata or {})
+        base = np.dtype(meta["vlen"])
         seq = np.asarray([] if v is None else v, dtype=base).reshape(-1)
         body = Buf(buf.resolve)
         encode_array(seq, ht.base, body, heap, ref)
@@ -164,3 +165,60 @@ def _vlen(buf: Buf, length: int, body: Buf, heap: HeapBuilder | None) -> None:
     assert heap is not None, "variable-length data needs a heap"
     key, index = heap.add(body)
     buf.u32(length).addr(key).u32(index)
+
+
+_VLEN_ELEMENT = np.dtype({"names": ["length", "collection", "index"], "formats": ["<u4", "<u8", "<u4"],
+                          "offsets": [0, 4, 12], "itemsize": 16})
+
+
+def encode_strings(items: list[bytes], start: int, limit: int | None = None) -> tuple[bytes, bytes]:
+    """Variable-length strings (already bytes) as elements and the global heap
+    collections holding them, placed from address ``start``: the same bytes as
+    ``encode_array`` with a ``HeapBuilder(start=start)``, built with numpy
+    (measured: 1M strings 6.4 s element by element, ~0.3 s so). OverflowError
+    if the collections need more than ``limit`` bytes."""
+    n = len(items)
+    lengths = np.fromiter(map(len, items), dtype=np.int64, count=n)
+    need = _OBJECT_HEADER + ((lengths + 7) & ~7)
+    cum = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(need, out=cum[1:])
+    bounds = []
+    i = 0
+    while i < n:
+        # As HeapBuilder.add: at most 65535 objects, and close at the target size.
+        j = int(np.searchsorted(cum, cum[i] + _COLLECTION_TARGET - HEAP_HEADER, side="right")) - 1
+        j = min(max(j, i + 1), i + _MAX_OBJECTS, n)
+        bounds.append((i, j))
+        i = j
+    sizes = [max(COLLECTION_MIN, HEAP_HEADER + int(cum[j] - cum[i])) for i, j in bounds]
+    total = sum(sizes)
+    if limit is not None and total > limit:
+        raise OverflowError(f"variable-length data needs {total} bytes, more than {limit}")
+    heap = np.zeros(total, dtype=np.uint8)
+    words = heap.view("<u8")
+    elements = np.zeros(n, dtype=_VLEN_ELEMENT)
+    elements["length"] = lengths
+    data = np.frombuffer(b"".join(items), dtype=np.uint8)
+    offsets = np.zeros(n, dtype=np.int64)  # where each object's header starts in ``heap``
+    at = 0
+    for (i, j), size in zip(bounds, sizes):
+        heap[at:at + 4] = np.frombuffer(b"GCOL", np.uint8)
+        heap[at + 4] = 1
+        words[at // 8 + 1] = size
+        objects = at + HEAP_HEADER + (cum[i:j] - cum[i])
+        offsets[i:j] = objects
+        index = np.arange(1, j - i + 1, dtype=np.uint64)
+        words[objects // 8] = index | np.uint64(1 << 16)  # index, reference count 1
+        words[objects // 8 + 1] = lengths[i:j].astype(np.uint64)
+        elements["collection"][i:j] = start + at
+        elements["index"][i:j] = index
+        used = HEAP_HEADER + int(cum[j] - cum[i])
+        if size - used >= _OBJECT_HEADER:
+            words[(at + used) // 8 + 1] = size - used  # the free-space object (index 0)
+        at += size
+    if len(data):
+        # Scatter the strings after their object headers.
+        firsts = np.zeros(n, dtype=np.int64)
+        np.cumsum(lengths[:-1], out=firsts[1:])
+        heap[np.repeat(offsets + _OBJECT_HEADER - firsts, lengths) + np.arange(len(data))] = data
+    return elements.tobytes(), heap.tobytes()

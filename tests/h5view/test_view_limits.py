@@ -15,7 +15,7 @@ from view_helpers import view_file
 
 import sciswift.h5py as sh
 from sciswift.errors import NotSupported
-from sciswift.h5view import NotExpressible, open_view
+from sciswift.h5view import NotExpressible, ServeError, open_view
 from sciswift.h5view.buffer import Buf
 from sciswift.h5view.datatypes import htype_of
 from sciswift.h5view.serving import flat_blocks
@@ -138,3 +138,23 @@ def test_fast_string_heaps_match_the_general_encoder(n: int, longest: int) -> No
     slow = bytes(elements.data) + b"".join(bytes(heap.encode(i).data) for i in range(len(heap.collections)))
     assert b"".join(encode_strings(items, 4096)) == slow
     assert (len(heap.collections) > 1) == (n in (70_000, 9_000))  # over 65535 objects; over 1 MiB
+
+
+def test_strings_beyond_the_reserve_fail_the_read_not_the_open(
+        native_url: Callable[[str], str], location: Callable[[str], Location], tmp_path: Path) -> None:
+    """The view reserves address room for each chunk's strings (256 bytes per
+    element, at least 64 KiB); a chunk that needs more is refused when read,
+    naming the dataset, and the rest of the file stays readable."""
+    url = native_url("long.h5")
+    with sh.File(url, "w") as f:
+        f.create_dataset("long", data=np.array(["x" * 50_000] * 4, dtype=object), dtype=sh.string_dtype())
+        f.create_dataset("fine", data=np.arange(5))
+    view = open_view(location(url))
+    with pytest.raises(ServeError, match=r"dataset /long: chunk \(0,\) holds more variable-length data"):
+        view.read(view.data_start, view.size - view.data_start)
+    path = tmp_path / "partial.h5"
+    with open(path, "wb") as fh:
+        fh.write(view.read(0, view.data_start))
+        fh.truncate(view.size)
+    with h5py.File(path, "r") as f:
+        assert f["long"].shape == (4,)

@@ -173,6 +173,8 @@ def compare(source: Any, view: Any) -> int:
             assert la.path == lb.path, f"{path}: link to {la.path} vs {lb.path}"
             continue
         assert _is_group(a) == _is_group(b) and _is_dataset(a) == _is_dataset(b), f"{path}: {a!r} vs {b!r}"
+        if isinstance(a, (sh.Datatype, h5py.Datatype)):
+            assert isinstance(b, h5py.Datatype) and a.dtype == b.dtype, f"{path}: {a!r} vs {b!r}"
         if _is_dataset(a):
             count += 1
             _same_special(a.dtype, b.dtype, path)
@@ -288,5 +290,9 @@ def write_sampler(f: Any) -> None:
         ordered.create_dataset(n, data=[1])
     ordered["link"] = sh.SoftLink("/ordered/aa")
     f.create_dataset("contiguous_big", data=np.arange(600_000, dtype="<f8").reshape(1000, 600))
+    f["named_type"] = np.dtype([("a", "<i4"), ("b", "S3")])
+    f["named_type"].attrs["about"] = "a committed datatype"
+    f.create_dataset("unicodé/名前", data=np.arange(3))
+    f["unicodé"].attrs["ünï"] = "ü"
     f.attrs["title"] = "sampler"
     f.attrs["json_like"] = 7

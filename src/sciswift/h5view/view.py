@@ -100,7 +100,7 @@ class HDF5View:
         return f"<HDF5View of {self.display}: {self.size} bytes>"
 
 
-def open_view(location: Location, *, cache_bytes: int = 256 << 20) -> HDF5View:
+def open_view(location: Location, *, cache_bytes: int = 64 << 20) -> HDF5View:
     """The HDF5 view of the native file at ``location``.
 
     Costs one read (the root ``zarr.json``, with its consolidated metadata); no

@@ -71,7 +71,7 @@ def dump(work: Path, mib: int, repeat: int) -> list[tuple[str, str]]:
     rng = np.random.default_rng(0)
     data = (np.sin(np.arange(rows * 8192, dtype="f4") / 5000).reshape(rows, 8192)
             + rng.random((rows, 8192), dtype="f4") * 0.01)
-    out = []
+    out: list[tuple[str, str]] = []
     for label, kwargs in (("uncompressed", {}), ("gzip 4", {"compression": "gzip", "compression_opts": 4})):
         ref = work / f"ref-{len(out)}.h5"
         with h5py.File(ref, "w") as f:

@@ -76,7 +76,7 @@ def hyperslab_reader(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail("h5pcc/h5cc not found: install libhdf5-openmpi-dev (see .ci/run)")
     out = tmp_path_factory.mktemp("c") / "hyperslab"
     src = Path(__file__).with_name("hyperslab.c")
-    subprocess.run([cc, "-o", str(out), str(src)], check=True, capture_output=True, timeout=120)
+    subprocess.run([cc, "-o", str(out), str(src)], check=True, capture_output=True, timeout=120, cwd=out.parent)
     return out
 
 

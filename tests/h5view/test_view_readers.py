@@ -68,6 +68,19 @@ def test_h5dump_and_h5ls(sampler: str, location: Callable[[str], Location], tmp_
     assert "shuffle-2" in verbose and "fletcher32-3" in verbose
 
 
+def test_h5repack_h5diff_h5stat(sampler: str, location: Callable[[str], Location], tmp_path: Path) -> None:
+    """HDF5's copy (h5repack copies every object, attribute, reference and chunk
+    through H5Ocopy) and h5diff's object-by-object comparison find nothing wrong
+    or different; h5stat walks every structure."""
+    path = view_file(location(sampler), tmp_path / "view.h5")
+    copy = tmp_path / "repacked.h5"
+    run(["h5repack", str(path), str(copy)])
+    run(["h5diff", str(path), str(copy)])  # exit status 0: no difference
+    stats = run(["h5stat", str(path)]).stdout
+    assert re.search(r"# of unique groups: 3\d", stats) and re.search(r"# of unique datasets: \d\d", stats), stats
+    assert "# of unique named datatypes: 1" in stats
+
+
 @pytest.fixture(scope="session")
 def hyperslab_reader(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A C program (built with h5pcc) that prints a hyperslab of a dataset as doubles."""

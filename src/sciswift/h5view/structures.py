@@ -178,11 +178,20 @@ def layout_contiguous(data: Hashable | None, size: int) -> Buf:
     return buf.u64(size)
 
 
+#: Names HDF5 writes for its built-in filters (a pipeline without them makes
+#: HDF5 1.10's object copy, h5copy and h5repack, crash).
+FILTER_NAMES = {1: b"deflate", 2: b"shuffle", 3: b"fletcher32", 4: b"szip", 5: b"nbit", 6: b"scaleoffset"}
+
+
 def filter_pipeline(filters: Sequence[tuple[int, int, Sequence[int]]]) -> Buf:
     """Filter pipeline message version 1: ``(filter id, flags, client values)``."""
     buf = Buf().u8(1).u8(len(filters)).zeros(6)
     for fid, flags, values in filters:
-        buf.u16(fid).u16(0).u16(flags).u16(len(values))
+        name = FILTER_NAMES.get(fid, b"")
+        padded = len(name) + 1 + (-(len(name) + 1) % 8) if name else 0
+        buf.u16(fid).u16(padded).u16(flags).u16(len(values))
+        if name:
+            buf.raw(name).zeros(padded - len(name))
         for v in values:
             buf.u32(v)
         if len(values) % 2:

@@ -173,8 +173,7 @@ class DatasetSource:
         else:
             self.heap_reserve = 0
         if self.mode == "zlib":
-            pre = self.raw_size
-            self.unit_size = zlib_bound(pre)
+            self.unit_size = zlib_bound(self.raw_size)
         elif self.mode == "raw":
             self.unit_size = self.raw_size + (4 if any(f[0] == _FLETCHER32 for f in self.filters) else 0)
         else:

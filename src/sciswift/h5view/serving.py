@@ -34,7 +34,7 @@ import math
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import numpy as np
@@ -240,6 +240,16 @@ class DatasetSource:
             return unit[lo:hi]
         return unit[lo:hi] + bytes(hi - max(lo, len(unit)))
 
+    def warm(self, ks: Iterable[int]) -> None:
+        """Start fetching chunks ``ks`` in the background (for a read spanning them)."""
+        if self.mode == "raw" and self.unit_size > WHOLE_OBJECT_MAX:
+            return
+        # No more than half the cache holds, or they would push each other out.
+        room = max(1, self.cache.max_bytes // 2 // max(1, self.unit_size + self.heap_reserve))
+        for k in list(ks)[:room]:
+            if 0 <= k < self.count:
+                self.cache.prefetch((self.key, k), lambda a=k: self._make(a))  # type: ignore[misc]
+
     def _ranged(self, k: int, lo: int, hi: int) -> bytes:
         key = self.array.chunk_key(self.coords(k))
         try:
@@ -439,6 +449,10 @@ def stepped(source: DatasetSource, step: int, off: int, length: int, skew: int =
     ``[skew, skew+step)`` at ``k * step``."""
     out = []
     end = off + length
+    first, last = off // step, (end - 1) // step
+    if last > first:
+        # One read over several chunks: fetch the others concurrently meanwhile.
+        source.warm(range(first + 1, last + 1))
     while off < end:
         k, within = divmod(off, step)
         take = min(step - within, end - off)

@@ -18,7 +18,7 @@ from multidict import CIMultiDict
 
 from sciswift.server.http import Reply, SwiftRequest, error
 
-__all__ = ["SITE_DIR", "site_dir", "is_built", "serve_file", "PREFIX"]
+__all__ = ["SITE_DIR", "site_dir", "is_built", "serve_file", "banner_line", "PREFIX"]
 
 PREFIX = "/browse"
 SITE_DIR = Path(__file__).with_name("site")
@@ -42,6 +42,12 @@ def site_dir() -> Path:
 
 def is_built() -> bool:
     return (site_dir() / "index.html").is_file()
+
+
+def banner_line(base: str) -> str:
+    """The start banner's line for the browser (and how to build it if absent)."""
+    note = "" if is_built() else "  (not built here: run `make web`, needs npm; the data API works without it)"
+    return f"browse:   {base}{PREFIX}/{note}"
 
 
 def serve_file(req: SwiftRequest) -> Reply:

@@ -9,7 +9,8 @@ import { apiBase, authHeaders } from './session';
 // session's token or temp URL parameters on every request.
 export default function Viewer({ session, container, name }) {
   const filepath = name ? `${container}/${name}` : container;
-  const baseUrl = apiBase(session.account);
+  // Absolute: H5Web builds export links with new URL(baseUrl + ...).
+  const baseUrl = `${window.location.origin}${apiBase(session.account)}`;
 
   const fetcher = useMemo(() => {
     const basic = createBasicFetcher({ headers: authHeaders(session) });
@@ -20,8 +21,8 @@ export default function Viewer({ session, container, name }) {
   // Exports carry the credentials too (a plain link would not): fetched here.
   const getExportURL = useMemo(
     () => (format, dataset, selection, builtInExporter) => {
-      if (builtInExporter || format !== 'npy') {
-        return undefined;
+      if (builtInExporter) {
+        return undefined; // H5Web makes CSV and JSON exports itself
       }
       return async () => {
         const params = new URLSearchParams({

@@ -487,6 +487,10 @@ def filter_pipeline(dset: Any) -> list[tuple[int, int, tuple[int, ...], bytes]]:
 
     if getattr(dset, "chunks", None) is None:
         return []
+    # A dataset of an HDF5 file read through the HDF5 plugin: HDF5's own answer.
+    exact = getattr(getattr(dset, "_arr", None), "hdf5_filters", None)
+    if exact is not None:
+        return list(exact)
     filters: Mapping[str, Any] = dset._filters if hasattr(dset, "_filters") else {}
     dt = np.dtype(dset.dtype)
     chunk_bytes = int(np.prod(dset.chunks)) * dt.itemsize

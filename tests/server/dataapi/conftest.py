@@ -16,6 +16,7 @@ import pytest
 import urllib3
 
 import sciswift.h5py as h5py
+
 from ..conftest import RunningServer
 
 ACCOUNT = "AUTH_test"

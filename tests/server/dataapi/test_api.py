@@ -152,8 +152,9 @@ def test_a_format_without_plugin_is_415(api: Api, bucket: str, disk_server: Any)
 
 
 def test_a_new_version_of_a_blob_is_read_afresh(api: Api, bucket: str, disk_server: Any) -> None:
-    from .conftest import fits_bytes
     from astropy.io import fits
+
+    from .conftest import fits_bytes
 
     conn = disk_server.connection()
     conn.put_object(bucket, "v.fits", fits_bytes(fits.PrimaryHDU(np.zeros((2, 2), ">f4"))))

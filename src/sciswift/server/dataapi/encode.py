@@ -87,7 +87,8 @@ def encode(data: Any, fmt: str, flatten: bool, name: str) -> Reply:
         flat = np.ascontiguousarray(arr)
         if flat.nbytes <= SLICE:
             return Reply(200, headers, flat.tobytes())
-        return Reply(200, headers, _slices(memoryview(flat).cast("B")), content_length=flat.nbytes)
+        view = memoryview(flat).cast("B")  # type: ignore[arg-type]
+        return Reply(200, headers, _slices(view), content_length=flat.nbytes)
     if fmt == "npy":
         buf = io.BytesIO()
         np.save(buf, arr, allow_pickle=False)

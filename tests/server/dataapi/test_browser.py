@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ import pytest
 import sciswift.h5py as h5py
 
 from .conftest import fits_bytes
+
+pytestmark = pytest.mark.slow  # a real browser and 200 MB of test data: about a minute in all
 
 CHROMIUM = "/usr/bin/chromium"
 # No network beyond loopback here: Chromium's own background traffic is off.
@@ -349,4 +350,3 @@ def test_page_without_a_build_says_how_to_build(disk_server: Any, tmp_path: Path
                           BytesBody())
     assert site.serve_file(escape).status == 404
     shutil.rmtree(tmp_path / "assets")
-    assert uuid  # keep the import list honest for the helpers above

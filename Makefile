@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.sciswift-run
 STAMP     := $(VENV)/.sciswift-dev
 ARGS   ?=
 
-.PHONY: run test test-fast fuzz compat compat-swift compat-h5py bench lint typecheck clean help
+.PHONY: run test test-fast fuzz compat compat-swift compat-h5py bench lint typecheck clean help web web-if-npm
 
 help:
 	@echo "make run      start the Swift-compatible server on 127.0.0.1:12345 (test:tester / testing)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench    run the benchmarks side by side and print ratios"
 	@echo "make fuzz     a long run of the HTTP-layer fuzzers (FUZZ_EXAMPLES=20000)"
 	@echo "make lint     ruff and mypy"
+	@echo "make web      build the /browse/ page (H5Web) with npm into src/sciswift/server/dataapi/site/"
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,10 +33,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP) $(RUN_STAMP)
 
-run: $(RUN_STAMP)
+# The browser at /browse/: built from web/ (H5Web's npm packages) with npm from
+# the registry; the built files are not committed. `make run` and `make test`
+# build it when npm is there and go on without it when not (the server then
+# says how to build it).
+SITE := src/sciswift/server/dataapi/site/index.html
+WEB_SOURCES := web/package.json web/package-lock.json web/vite.config.js web/index.html $(wildcard web/src/*)
+
+web: $(SITE)
+
+$(SITE): $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npx vite build --logLevel warn
+	touch $(SITE)
+
+web-if-npm:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory web || \
+		echo "make: building the browser failed; the server runs without /browse/ (see above)"; \
+	else echo "make: npm not found: /browse/ is not built (the data API works; install Node.js 20+ and run make web)"; fi
+
+run: $(RUN_STAMP) web-if-npm
 	$(BIN)/sciswift serve $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) web-if-npm
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
 
 test-fast: $(STAMP)
@@ -63,4 +82,5 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info web/node_modules \
+		src/sciswift/server/dataapi/site

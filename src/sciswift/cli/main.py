@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "mv": ("sciswift.cli.files", "mv", "Move or rename files."),
     "rm": ("sciswift.cli.files", "rm", "Remove files (a native file with all its objects)."),
     "du": ("sciswift.cli.files", "du", "Bytes used by files, containers and directories."),
+    "get": ("sciswift.cli.get", "get", "Read a slice of a stored dataset through the server's data API."),
 }
 
 

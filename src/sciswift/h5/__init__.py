@@ -34,7 +34,7 @@ from sciswift.h5.dtypes import (
     string_dtype,
     vlen_dtype,
 )
-from sciswift.h5.files import File, is_hdf5, set_path_resolver
+from sciswift.h5.files import File, is_hdf5, open_stored, set_path_resolver
 from sciswift.h5.group import Group
 from sciswift.h5.links import Empty, ExternalLink, HardLink, SoftLink
 from sciswift.h5.refs import Reference, RegionReference
@@ -70,6 +70,7 @@ __all__ = [
     "enum_dtype",
     "is_hdf5",
     "opaque_dtype",
+    "open_stored",
     "ref_dtype",
     "regionref_dtype",
     "set_path_resolver",

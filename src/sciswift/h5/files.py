@@ -29,7 +29,9 @@ from sciswift.h5.backend import FileBackend
 from sciswift.h5.base import ANON
 from sciswift.h5.group import Group
 
-__all__ = ["File", "FileHandle", "set_path_resolver", "set_mount_resolver", "open_external", "is_hdf5"]
+__all__ = [
+    "File", "FileHandle", "set_path_resolver", "set_mount_resolver", "open_external", "is_hdf5", "open_stored",
+]
 
 _MODES = {"r", "r+", "w", "w-", "x", "a"}
 
@@ -505,6 +507,53 @@ class File(Group):
         if self._h.closed:
             return "<Closed HDF5 file>"
         return '<HDF5 file "%s" (mode %s)>' % (os.path.basename(self.filename), self.mode)
+
+
+class _BorrowedStore:
+    """A store lent to one File: every call goes to ``store``, but closing the
+    File leaves it open (it belongs to whoever lent it, e.g. a server)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def close(self) -> None:
+        return None
+
+
+def open_stored(store: Any, container: str, name: str, kind: str | None = None, *,
+                stats: Any = None) -> File:
+    """Open ``container/name`` of an open ``store`` read-only, as ``File(url, "r")``
+    would: ``kind="blob"`` the object of that name through its format plugin,
+    ``kind="native"`` the native file under that prefix (``name`` "": the whole
+    container), None: the object if there is one, else the native file.
+
+    The store is lent, not given: closing the File leaves it open. ``stats`` (a
+    ``sciswift.formats.ranged.TransferStats``) totals what reading a blob costs.
+    FileNotFoundError when nothing of that name exists; the format plugins'
+    errors (NotSupported, CorruptData) for a blob they cannot read.
+    """
+    from sciswift.store.url import Location
+
+    display = f"{container}/{name}" if name else container
+    lent = _BorrowedStore(store)
+    if kind in (None, "blob") and name:
+        try:
+            info = store.head_object(container, name)
+        except NotFound:
+            if kind == "blob":
+                raise FileNotFoundError(2, f"No such object: {display!r}", display) from None
+        else:
+            from sciswift.formats import registry
+            from sciswift.h5.nodetree import NodeFile
+
+            root = registry.open_object(store, container, name, info=info, stats=stats)
+            handle = FileHandle(NodeFile(root), ("lent-blob", id(root)), display, display)
+            return File._from_handle(handle)
+    location = Location(lent, container, name.strip("/"), display)  # type: ignore[arg-type]
+    return File._from_handle(_open_native(display, location, "r"))
 
 
 def is_hdf5(name: Any) -> bool:

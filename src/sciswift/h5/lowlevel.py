@@ -33,13 +33,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ObjectID", "GroupID", "FileID", "DatasetID", "TypeID", "AttrID", "SpaceID", "PropCreateList",
-    "type_class", "ALL",
+    "TypeIntegerID", "TypeFloatID", "TypeStringID", "TypeOpaqueID", "TypeCompoundID", "TypeReferenceID",
+    "TypeEnumID", "TypeVlenID", "TypeArrayID", "type_class", "ALL",
 ]
 
 # h5t type classes (H5T_class_t)
 INTEGER, FLOAT, TIME, STRING, BITFIELD, OPAQUE, COMPOUND, REFERENCE, ENUM, VLEN, ARRAY = range(11)
-# h5t character sets
+# h5t character sets, byte orders, signs and string paddings
 CSET_ASCII, CSET_UTF8 = 0, 1
+ORDER_LE, ORDER_BE, ORDER_NONE = 0, 1, 4
+SGN_NONE, SGN_2 = 0, 1
+STR_NULLTERM, STR_NULLPAD, STR_SPACEPAD = 0, 1, 2
+# h5z filter flags; h5d fill-value states, fill times and allocation times
+FLAG_MANDATORY, FLAG_OPTIONAL = 0, 1
+FILL_VALUE_UNDEFINED, FILL_VALUE_DEFAULT, FILL_VALUE_USER_DEFINED = 0, 1, 2
+FILL_TIME_ALLOC, FILL_TIME_NEVER, FILL_TIME_IFSET = 0, 1, 2
+ALLOC_TIME_DEFAULT, ALLOC_TIME_EARLY, ALLOC_TIME_LATE, ALLOC_TIME_INCR = 0, 1, 2, 3
 # h5p creation order flags and dataset layouts
 CRT_ORDER_TRACKED, CRT_ORDER_INDEXED = 1, 2
 COMPACT, CONTIGUOUS, CHUNKED, VIRTUAL = 0, 1, 2, 3
@@ -106,12 +115,31 @@ def _unsupported(what: str) -> NotImplementedError:
     )
 
 
+def _order_of(dt: np.dtype[Any]) -> int:
+    """h5t byte order of a numeric dtype (native is little-endian here)."""
+    if dt.byteorder == ">":
+        return ORDER_BE
+    if dt.byteorder == "|" and dt.itemsize == 1:
+        return ORDER_LE  # HDF5 reports little-endian for 1-byte numbers
+    return ORDER_LE
+
+
 class TypeID:
     """An HDF5 datatype: its numpy ``dtype`` and h5py's class code. Two TypeIDs
     are equal when they describe the same type (metadata such as enum values and
-    vlen bases included), as ``H5Tequal``."""
+    vlen bases included), as ``H5Tequal``.
+
+    ``TypeID(dtype)`` returns the subclass h5py uses for that type class
+    (``TypeIntegerID``, ``TypeFloatID``, ``TypeStringID``, ``TypeCompoundID``,
+    ``TypeEnumID``, ``TypeVlenID``, ``TypeArrayID``, ``TypeOpaqueID``,
+    ``TypeReferenceID``), each with h5py's methods for that class."""
 
     __slots__ = ("dtype", "_committed")
+
+    def __new__(cls, dtype: np.dtype[Any], committed: bool = False) -> TypeID:
+        if cls is TypeID:
+            cls = _CLASSES.get(type_class(np.dtype(dtype)), TypeID)
+        return object.__new__(cls)
 
     def __init__(self, dtype: np.dtype[Any], committed: bool = False) -> None:
         self.dtype = dtype
@@ -133,13 +161,10 @@ class TypeID:
         meta: Mapping[str, Any] = self.dtype.metadata or {}
         return meta.get("vlen") in (str, bytes)
 
-    def get_cset(self) -> int:
-        from sciswift.h5.dtypes import check_string_dtype
-
-        info = check_string_dtype(self.dtype)
-        if info is None:
-            raise TypeError("get_cset: not a string type")
-        return CSET_UTF8 if info.encoding == "utf-8" else CSET_ASCII
+    def get_super(self) -> TypeID:
+        """The base type of a derived type (enum, vlen, array); TypeError for any
+        other, as h5py."""
+        raise TypeError("Not a datatype (not a derived data type)")
 
     def _key(self) -> Any:
         try:
@@ -156,7 +181,164 @@ class TypeID:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return f"<sciswift TypeID class {self.get_class()} dtype {self.dtype}>"
+        return f"<sciswift {type(self).__name__} class {self.get_class()} dtype {self.dtype}>"
+
+
+class _AtomicID(TypeID):
+    """A type with a byte order (integers, floats)."""
+
+    __slots__ = ()
+
+    def get_order(self) -> int:
+        return _order_of(self.dtype)
+
+
+class TypeIntegerID(_AtomicID):
+    __slots__ = ()
+
+    def get_sign(self) -> int:
+        return SGN_2 if self.dtype.kind == "i" else SGN_NONE
+
+
+class TypeFloatID(_AtomicID):
+    __slots__ = ()
+
+
+class TypeStringID(TypeID):
+    """Fixed-length (``S``) strings are null-padded ASCII, variable-length ones
+    null-terminated in the character set of their ``string_dtype``, as h5py writes."""
+
+    __slots__ = ()
+
+    def get_cset(self) -> int:
+        from sciswift.h5.dtypes import check_string_dtype
+
+        info = check_string_dtype(self.dtype)
+        if info is None:
+            raise TypeError("get_cset: not a string type")
+        return CSET_UTF8 if info.encoding == "utf-8" else CSET_ASCII
+
+    def get_strpad(self) -> int:
+        return STR_NULLTERM if self.is_variable_str() else STR_NULLPAD
+
+    def get_super(self) -> TypeID:
+        """HDF5 builds a variable-length string on one-byte characters."""
+        if self.is_variable_str():
+            return TypeID(np.dtype("u1"))
+        return super().get_super()
+
+
+class TypeOpaqueID(TypeID):
+    __slots__ = ()
+
+    def get_tag(self) -> bytes:
+        return b""
+
+
+class TypeReferenceID(TypeID):
+    __slots__ = ()
+
+
+class TypeCompoundID(TypeID):
+    """A compound: its members in order, packed as h5py stores them (numpy
+    complex numbers are the compound ``(r, i)``)."""
+
+    __slots__ = ()
+
+    def _members(self) -> list[tuple[str, np.dtype[Any]]]:
+        dt = self.dtype
+        if dt.kind == "c":
+            part = np.dtype(f"{dt.byteorder if dt.byteorder in '<>' else ''}f{dt.itemsize // 2}")
+            return [("r", part), ("i", part)]
+        return [(name, dt.fields[name][0]) for name in dt.names or ()]  # type: ignore[index]
+
+    def get_nmembers(self) -> int:
+        return len(self._members())
+
+    def get_member_name(self, index: int) -> bytes:
+        return self._member(index)[0].encode("utf-8")
+
+    def get_member_type(self, index: int) -> TypeID:
+        return TypeID(self._member(index)[1])
+
+    def get_member_class(self, index: int) -> int:
+        return type_class(self._member(index)[1])
+
+    def get_member_index(self, name: bytes | str) -> int:
+        text = name.decode("utf-8") if isinstance(name, bytes) else name
+        for i, (member, _) in enumerate(self._members()):
+            if member == text:
+                return i
+        raise ValueError(f"no member {text!r} in this compound type")
+
+    def get_member_offset(self, index: int) -> int:
+        self._member(index)
+        return sum(_storage_size(dt) for _, dt in self._members()[:index])
+
+    def get_size(self) -> int:
+        return sum(_storage_size(dt) for _, dt in self._members())
+
+    def _member(self, index: int) -> tuple[str, np.dtype[Any]]:
+        members = self._members()
+        if not 0 <= index < len(members):
+            raise ValueError(f"member index {index} out of range (the compound has {len(members)})")
+        return members[index]
+
+
+class TypeEnumID(TypeID):
+    """An enum over an integer base; numpy booleans are h5py's ``FALSE``/``TRUE`` enum."""
+
+    __slots__ = ()
+
+    def _values(self) -> list[tuple[str, int]]:
+        if self.dtype.kind == "b":
+            return [("FALSE", 0), ("TRUE", 1)]
+        meta: Mapping[str, Any] = self.dtype.metadata or {}
+        mapping: Mapping[str, int] = meta["enum"]
+        return sorted(mapping.items(), key=lambda kv: kv[1])
+
+    def get_nmembers(self) -> int:
+        return len(self._values())
+
+    def get_member_name(self, index: int) -> bytes:
+        return self._values()[index][0].encode("utf-8")
+
+    def get_member_value(self, index: int) -> int:
+        return int(self._values()[index][1])
+
+    def get_super(self) -> TypeID:
+        base = np.dtype("i1") if self.dtype.kind == "b" else np.dtype(self.dtype.str)
+        return TypeID(base)
+
+
+class TypeVlenID(TypeID):
+    __slots__ = ()
+
+    def get_super(self) -> TypeID:
+        meta: Mapping[str, Any] = self.dtype.metadata or {}
+        return TypeID(np.dtype(meta["vlen"]))
+
+
+class TypeArrayID(TypeID):
+    __slots__ = ()
+
+    def get_array_dims(self) -> tuple[int, ...]:
+        sub = self.dtype.subdtype
+        return tuple(sub[1]) if sub else ()
+
+    def get_array_ndims(self) -> int:
+        return len(self.get_array_dims())
+
+    def get_super(self) -> TypeID:
+        sub = self.dtype.subdtype
+        return TypeID(sub[0] if sub else self.dtype)
+
+
+_CLASSES: dict[int, type[TypeID]] = {
+    INTEGER: TypeIntegerID, FLOAT: TypeFloatID, STRING: TypeStringID, OPAQUE: TypeOpaqueID,
+    COMPOUND: TypeCompoundID, REFERENCE: TypeReferenceID, ENUM: TypeEnumID, VLEN: TypeVlenID,
+    ARRAY: TypeArrayID,
+}
 
 
 class SpaceID:
@@ -218,6 +400,121 @@ class PropCreateList:
 
     def get_fill_value(self, arr: np.ndarray[Any, Any]) -> None:
         arr[()] = self._obj.fillvalue  # type: ignore[attr-defined]
+
+    def fill_value_defined(self) -> int:
+        """``FILL_VALUE_USER_DEFINED`` for a fill other than zero, else
+        ``FILL_VALUE_DEFAULT`` (the store does not record whether a zero fill was
+        asked for, and h5py's default fill is zero)."""
+        fill = getattr(self._obj, "fillvalue", None)
+        try:
+            zero = fill is None or not np.any(np.asarray(fill).view(np.uint8))
+        except (TypeError, ValueError):
+            zero = not fill
+        return FILL_VALUE_DEFAULT if zero else FILL_VALUE_USER_DEFINED
+
+    def get_fill_time(self) -> int:
+        return FILL_TIME_IFSET
+
+    def get_alloc_time(self) -> int:
+        """HDF5's defaults: incremental for chunked datasets, late for contiguous."""
+        return ALLOC_TIME_INCR if self.get_layout() in (CHUNKED, VIRTUAL) else ALLOC_TIME_LATE
+
+    def get_external_count(self) -> int:
+        return 0
+
+    def get_obj_track_times(self) -> bool:
+        return False
+
+    # The filter pipeline, in the order h5py builds it: scale-offset, shuffle,
+    # the compressor, fletcher32.
+    def _pipeline(self) -> list[tuple[int, int, tuple[int, ...], bytes]]:
+        return filter_pipeline(self._obj)
+
+    def get_nfilters(self) -> int:
+        return len(self._pipeline())
+
+    def get_filter(self, index: int) -> tuple[int, int, tuple[int, ...], bytes]:
+        """``(filter code, flags, client values, name)`` of filter ``index``, as
+        h5py's ``PropDCID.get_filter``. ValueError for a bad index, as h5py."""
+        pipeline = self._pipeline()
+        if not 0 <= index < len(pipeline):
+            raise ValueError("Filter number is invalid (filter number is invalid)")
+        return pipeline[index]
+
+    def get_filter_by_id(self, filter_code: int) -> tuple[int, tuple[int, ...], bytes] | None:
+        """``(flags, client values, name)`` of the filter ``filter_code``, None if
+        the pipeline has none."""
+        for code, flags, values, name in self._pipeline():
+            if code == filter_code:
+                return flags, values, name
+        return None
+
+
+#: HDF5's filter names (as ``H5Pget_filter`` reports them) and flags, by h5py name.
+_FILTER_NAMES: dict[str, tuple[bytes, int]] = {
+    "gzip": (b"deflate", FLAG_OPTIONAL), "shuffle": (b"shuffle", FLAG_OPTIONAL),
+    "fletcher32": (b"fletcher32", FLAG_MANDATORY), "scaleoffset": (b"scaleoffset", FLAG_OPTIONAL),
+    "lzf": (b"lzf", FLAG_OPTIONAL), "zstd": (b"Zstandard compression: http://www.zstd.net", FLAG_OPTIONAL),
+    "lz4": (b"HDF5 lz4 filter; see http://www.hdfgroup.org/services/contributions.html", FLAG_OPTIONAL),
+    "blosc": (b"blosc", FLAG_OPTIONAL),
+}
+
+
+def _scaleoffset_values(dset: Any, factor: int) -> tuple[int, ...]:
+    """The 20 client values HDF5's scale-offset filter records for a dataset
+    (its ``set_local`` callback): scale type and factor, elements per chunk, the
+    type's class, size, sign and order, and the fill value's bytes as 32-bit words."""
+    dt = np.dtype(dset.dtype)
+    is_float = dt.kind == "f"
+    words = [0] * 12
+    fill = np.asarray(dset.fillvalue, dtype=dt).tobytes()
+    raw = np.frombuffer(fill + b"\0" * (-len(fill) % 4), dtype="<u4")
+    words[: len(raw)] = [int(w) for w in raw[:12]]
+    return (
+        0 if is_float else 2, int(factor), int(np.prod(dset.chunks or dset.shape or (1,))),
+        1 if is_float else 0, dt.itemsize, 1 if dt.kind == "i" else 0, _order_of(dt), 1, *words,
+    )
+
+
+def filter_pipeline(dset: Any) -> list[tuple[int, int, tuple[int, ...], bytes]]:
+    """The filters of ``dset`` as h5py's ``get_filter`` lists them: ``(code, flags,
+    client values, name)`` in h5py's order (scale-offset, shuffle, compressor,
+    fletcher32). Client values follow HDF5 where they are fixed by the data
+    (deflate level, shuffle element size, lzf version and chunk bytes,
+    scale-offset parameters); codecs without an HDF5 filter of their own report
+    the HDF5 plugin's registered id."""
+    from sciswift.h5.filters import FILTER_IDS
+
+    if getattr(dset, "chunks", None) is None:
+        return []
+    # A dataset of an HDF5 file read through the HDF5 plugin: HDF5's own answer.
+    exact = getattr(getattr(dset, "_arr", None), "hdf5_filters", None)
+    if exact is not None:
+        return list(exact)
+    filters: Mapping[str, Any] = dset._filters if hasattr(dset, "_filters") else {}
+    dt = np.dtype(dset.dtype)
+    chunk_bytes = int(np.prod(dset.chunks)) * dt.itemsize
+    out: list[tuple[int, int, tuple[int, ...], bytes]] = []
+    for key in ("scaleoffset", "shuffle", "gzip", "lzf", "zstd", "lz4", "blosc", "fletcher32"):
+        if key not in filters:
+            continue
+        opts = tuple(o for o in filters[key] if isinstance(o, (int, np.integer)))
+        if key == "scaleoffset":
+            values: tuple[int, ...] = _scaleoffset_values(dset, int(opts[0]) if opts else 0)
+        elif key == "shuffle":
+            values = (dt.itemsize,)
+        elif key == "lzf":
+            values = (4, 261, chunk_bytes)
+        elif key == "fletcher32":
+            values = ()
+        else:
+            values = tuple(int(o) for o in opts)
+        name, flags = _FILTER_NAMES[key]
+        out.append((FILTER_IDS[key], flags, values, name))
+    for key in filters:
+        if key.isdigit():  # a filter the engine keeps by number only
+            out.append((int(key), FLAG_OPTIONAL, (), b""))
+    return out
 
 
 class ObjectID:

@@ -48,6 +48,19 @@ class NodeArray(ArrayBackend):
         comp = self._node.compression
         return {"compression": comp} if comp else {}
 
+    @property
+    def hdf5_filters(self) -> list[tuple[int, int, tuple[int, ...], bytes]] | None:
+        """The HDF5 filter pipeline as h5py's ``get_filter`` lists it, when the
+        node is a dataset of a real HDF5 file (the HDF5 plugin); else None."""
+        ds = getattr(self._node, "h5py_dataset", None)
+        if ds is None:
+            return None
+        plist = ds.id.get_create_plist()
+        return [
+            (int(code), int(flags), tuple(int(v) for v in values), bytes(name))
+            for code, flags, values, name in (plist.get_filter(i) for i in range(plist.get_nfilters()))
+        ]
+
     def read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         return self._node.read(tuple(selection))
 

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote_to_bytes
 from multidict import CIMultiDict
 
 from sciswift.errors import SciSwiftError
-from sciswift.server import bulk, cors, dispatch, etag_quoter
+from sciswift.server import bulk, cors, dataapi, dispatch, etag_quoter
 from sciswift.server.auth import Identity
 from sciswift.server.backend import Backend
 from sciswift.server.extract import extract_archive
@@ -126,7 +126,7 @@ class SwiftApp:
         except UnicodeDecodeError:
             path, bad = path_bytes.decode("utf-8", "surrogateescape"), True
         req.path = path
-        if path == "/info" or path.startswith("/auth/") or path == "/auth":
+        if path == "/info" or path.startswith("/auth/") or path == "/auth" or dataapi.claims(path):
             return req
         try:
             version, account, container, obj = split_path(path)
@@ -165,6 +165,8 @@ class SwiftApp:
             return error(405, headers={"Allow": "GET, HEAD, OPTIONS"})
         if req.path == "/auth" or req.path.startswith("/auth/"):
             return self.auth.handle_auth(req)
+        if dataapi.claims(req.path):
+            return await dataapi.handle(self.backend, req)
         if "bulk-delete" in req.query and req.method in ("POST", "DELETE"):
             return await bulk.bulk_delete(self.backend, req)
         if "extract-archive" in req.query and req.method == "PUT":

@@ -26,6 +26,7 @@ from sciswift.server.app import SwiftApp
 from sciswift.server.auth import TempAuth
 from sciswift.server.backend import Backend
 from sciswift.server.config import RESELLER_PREFIXES, ServerConfig
+from sciswift.server.dataapi.site import banner_line as browse_banner_line
 from sciswift.server.wire import HTTPServer, Limits
 
 __all__ = ["serve", "make_sockets", "token_secret", "tls_context", "banner", "run_worker"]
@@ -105,6 +106,7 @@ def banner(config: ServerConfig, port: int) -> str:
         f"sciswift serve: OpenStack Swift API v1 on {base}  ({config.backend} backend, {where}, "
         f"{config.workers} worker{'s' if config.workers != 1 else ''}{listening})",
         f"auth URL: {base}/auth/v1.0",
+        browse_banner_line(base),
     ]
     users = list(config.users.values())
     if users:

@@ -485,6 +485,12 @@ class Store(ABC):
             return None
         return parse_stored_manifest(self.get_object(container, name), f"{container}/{name}")
 
+    def delete_manifest(self, container: str, name: str) -> None:
+        """Delete the object ``name`` but never the segments a large object lists
+        (``delete_object`` on a Swift endpoint removes them too). NotFound if missing.
+        Used to move a large object: ``put_manifest`` under the new name, then this."""
+        self.delete_object(container, name)
+
     def has_object(self, container: str, name: str) -> bool:
         """True if the object exists."""
         try:

@@ -688,6 +688,12 @@ class SwiftStore(Store):
         # Not a manifest: an ordinary DELETE.
         self._call("DELETE", container, name, what=what)
 
+    def delete_manifest(self, container: str, name: str) -> None:
+        # A plain DELETE removes a manifest and leaves its segments.
+        check_container_name(container)
+        check_object_name(name)
+        self._call("DELETE", container, name, what=f"object {container}/{name}")
+
     def post_object(
         self,
         container: str,

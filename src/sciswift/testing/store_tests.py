@@ -529,9 +529,19 @@ class StoreTests:
             store.put_manifest(container, "big", refs[:1])
             assert store.get_manifest(container, "big") == refs[:1]
             assert store.has_object(refs[1].container, refs[1].name)
+            # Moving a large object: a manifest under the new name, the old one
+            # deleted without its segments.
+            store.put_manifest(container, "moved", refs)
+            store.delete_manifest(container, "big")
+            assert not store.has_object(container, "big")
+            assert all(store.has_object(r.container, r.name) for r in refs)
+            assert store.get_manifest(container, "moved") == refs
+            with pytest.raises(NotFound):
+                store.delete_manifest(container, "big")
         finally:
-            try:
-                store.delete_object(container, "big")
-            except NotFound:
-                pass
+            for name in ("big", "moved"):
+                try:
+                    store.delete_manifest(container, name)
+                except NotFound:
+                    pass
             self._drop_segments(store, container)

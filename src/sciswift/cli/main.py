@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("sciswift.cli.convert", "import_", "Copy a file (HDF5 or any format) into the store."),
     "export": ("sciswift.cli.convert", "export", "Write a stored file out as HDF5 or another format."),
     "run": ("sciswift.cli.run", "run", "Run an unmodified h5py program against the store."),
+    "mount": ("sciswift.cli.mount", "mount", "Mount a store location as a file system (FUSE)."),
+    "umount": ("sciswift.cli.mount", "umount", "Store pending data and unmount a sciswift mount."),
 }
 
 
@@ -58,6 +60,7 @@ def cli() -> None:
     Start a local Swift-compatible server:    sciswift serve
     Look inside a stored file:                sciswift ls -r swift://wind/run1.h5
     Run an h5py program against the store:    sciswift run --mount /scratch=swift://wind -- python prog.py
+    Mount the store for any program:          sciswift mount swift://wind /mnt/wind
     """
 
 

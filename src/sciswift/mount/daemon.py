@@ -153,6 +153,8 @@ def unmount(mountpoint: Path, timeout: float = 600.0) -> str:
     try:
         os.setxattr(mp, "user.sciswift.flush", b"1")
     except OSError as exc:
+        if exc.errno == errno.EROFS:  # a read-only mount has nothing to write
+            return _finish_unmount(mp, pid, timeout)
         pending = _pending(mp)
         listing = "\n".join(f"  {p['path']}: {p['bytes']} bytes not stored"
                             + (f" ({p['error']})" if p.get("error") else "") for p in pending)
@@ -161,6 +163,10 @@ def unmount(mountpoint: Path, timeout: float = 600.0) -> str:
             f"({exc.strerror}):\n{listing}\nFix the store and run `sciswift umount {mp}` again "
             f"(or `fusermount3 -u {mp}` to unmount and keep the bytes in the cache directory only).", mp,
         ) from None
+    return _finish_unmount(mp, pid, timeout)
+
+
+def _finish_unmount(mp: str, pid: int, timeout: float) -> str:
     result = subprocess.run(["fusermount3", "-u", mp], capture_output=True, text=True)
     if result.returncode != 0:
         busy = _open_files(mp)

@@ -63,6 +63,7 @@ class Served:
 
 
 def start_served(base: Path) -> Served:
+    base.mkdir(parents=True, exist_ok=True)
     data = base / "data"
     log = base / "serve.log"
     with open(log, "ab") as out:
@@ -87,11 +88,12 @@ class Mounted:
     env: dict[str, str]
     pid: int = 0
     extra: list[str] = field(default_factory=list)
+    log_path: Path | None = None
 
     @property
     def log(self) -> str:
         try:
-            return (self.cache / "mount.log").read_text(errors="replace")
+            return (self.log_path or self.cache / "mount.log").read_text(errors="replace")
         except OSError:
             return ""
 
@@ -129,9 +131,11 @@ def mount(tmp_path: Path) -> Iterator[Callable[..., Mounted]]:
         path.mkdir()
         cache = tmp_path / f"cache{len(made)}"
         full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})}
-        m = Mounted(url, path, cache, full_env, extra=list(options))
+        log = tmp_path / f"mount{len(made)}.log"
+        m = Mounted(url, path, cache, full_env, extra=list(options), log_path=log)
         made.append(m)
-        result = subprocess.run(sciswift_cmd("mount", url, str(path), "--cache", str(cache), *options),
+        result = subprocess.run(sciswift_cmd("mount", url, str(path), "--cache", str(cache), "--log", str(log),
+                                             *options),
                                 env=full_env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"sciswift mount failed: {result.stderr}\n{m.log}"
         m.pid = int(os.getxattr(path, "user.sciswift.pid"))

@@ -12,6 +12,7 @@ replaced only by its final manifest, so a crash leaves the old object intact.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -68,12 +69,13 @@ class FileState:
         self.opens = 0
         self.unlinked = False
         self.failure: str | None = None  # why the last commit failed
+        self.broken: str | None = None  # a local write failed: never store this state
         self.mtime = base.mtime if base else time.time()
 
     # ------------------------------------------------------------ status
     def needs_commit(self) -> bool:
         with self.lock:
-            if self.unlinked:
+            if self.unlinked or self.broken:
                 return False
             return (bool(self.dirty) or not self.in_store or self.meta_changed
                     or self.base is None or self.size != self.base.size)
@@ -140,9 +142,18 @@ class FileState:
         """Write ``data`` at ``offset``; returns the segments ``(start, length)``
         that are now wholly written and may be uploaded early."""
         end = offset + len(data)
-        with self.lock:
-            fd = self._staging_fd()
-        os.pwrite(fd, data, offset)
+        try:
+            with self.lock:
+                fd = self._staging_fd()
+            written = os.pwrite(fd, data, offset)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, f"staging file took {written} of {len(data)} bytes")
+        except OSError as exc:
+            # The program hears of it now; what the file holds is no longer what
+            # it wrote, so this state is never stored (the old object stays).
+            with self.lock:
+                self.broken = f"a write at {offset} failed: {exc}"
+            raise
         with self.lock:
             self.dirty.add(offset, end)
             self.size = max(self.size, end)

@@ -308,13 +308,24 @@ class Session:
 
     def flush(self, fh: int) -> None:
         h = self.handle(fh)
-        if h.writable and h.state is not None and h.state.needs_commit():
-            self._commit(h.state)
+        if h.writable and h.state is not None:
+            self._refuse_broken(h.state)
+            if h.state.needs_commit():
+                self._commit(h.state)
 
     def fsync(self, fh: int) -> None:
         h = self.handle(fh)
-        if h.state is not None and h.state.needs_commit():
-            self._commit(h.state)
+        if h.state is not None:
+            self._refuse_broken(h.state)
+            if h.state.needs_commit():
+                self._commit(h.state)
+
+    @staticmethod
+    def _refuse_broken(state: FileState) -> None:
+        if state.broken:
+            log.error("EIO close %s: not stored because %s; the stored object is unchanged",
+                      state.path, state.broken)
+            raise FSError(errno.EIO)
 
     def release(self, fh: int) -> None:
         with self._lock:

@@ -10,6 +10,12 @@ The total size of block files stays at or below ``limit`` bytes: the least
 recently used blocks are deleted first. A small in-memory tier in front keeps
 the blocks of the current read-ahead window without a disk read.
 
+Blocks reach the disk through one writer thread, so a read never waits for the
+cache's disk: measured here, writing 256 MiB of 1 MiB block files took 1.75 s
+while fetching them from ``sciswift serve`` took 0.3 s. Blocks waiting to be
+written are served from memory; when more than ``queue_limit`` bytes wait, new
+ones are not written (a later read fetches them again).
+
 A full cache disk is not an error for readers: a block that cannot be written is
 served from memory and the condition is logged (once a minute).
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import threading
 import time
 from collections import OrderedDict
@@ -38,6 +45,8 @@ class BlockKey:
     etag: str
     index: int
     block_size: int
+    #: Size of the whole object (not part of the name): blocks past it do not exist.
+    object_size: int = 0
 
     def filename(self) -> str:
         raw = f"{self.container}\0{self.name}\0{self.etag}\0{self.index}\0{self.block_size}"
@@ -47,7 +56,7 @@ class BlockKey:
 class BlockCache:
     """Blocks on disk (bounded by ``limit`` bytes) with ``memory`` bytes in RAM."""
 
-    def __init__(self, directory: Path, limit: int, memory: int = 64 << 20) -> None:
+    def __init__(self, directory: Path, limit: int, memory: int = 64 << 20, queue_limit: int = 256 << 20) -> None:
         self.directory = directory / "blocks"
         self.directory.mkdir(parents=True, exist_ok=True)
         self.limit = limit
@@ -58,7 +67,18 @@ class BlockCache:
         self._ram_bytes = 0
         self.used = 0
         self._warned = 0.0
+        self._pending: dict[str, bytes] = {}  # waiting for the writer
+        self._pending_bytes = 0
+        self.queue_limit = queue_limit
+        self._queue: queue.Queue[str | None] = queue.Queue()
         self._load()
+        self._writer = threading.Thread(target=self._write_loop, name="sciswift-cache-writer", daemon=True)
+        self._writer.start()
+
+    def close(self) -> None:
+        """Finish writing what is queued."""
+        self._queue.put(None)
+        self._writer.join()
 
     def _load(self) -> None:
         found = []
@@ -77,15 +97,16 @@ class BlockCache:
         """True if the block is cached (without reading it)."""
         name = key.filename()
         with self._lock:
-            return name in self._ram or name in self._disk
+            return name in self._ram or name in self._disk or name in self._pending
 
     def get(self, key: BlockKey) -> bytes | None:
         """The block's bytes, or None if it is not cached."""
         name = key.filename()
         with self._lock:
-            data = self._ram.get(name)
+            data = self._ram.get(name) or self._pending.get(name)
             if data is not None:
-                self._ram.move_to_end(name)
+                if name in self._ram:
+                    self._ram.move_to_end(name)
                 return data
             if name not in self._disk:
                 return None
@@ -98,17 +119,39 @@ class BlockCache:
         self._remember(name, data)
         return data
 
+    def remember(self, key: BlockKey, data: bytes) -> None:
+        """Keep a block in the memory tier only."""
+        self._remember(key.filename(), data)
+
     def put(self, key: BlockKey, data: bytes) -> None:
-        """Cache a block (a disk failure leaves it in memory only, and is logged)."""
+        """Cache a block: in memory now, on disk soon (see the module docstring)."""
         name = key.filename()
         self._remember(name, data)
         if len(data) > self.limit:
             return
         with self._lock:
-            if name in self._disk:
+            if name in self._disk or name in self._pending or self._pending_bytes + len(data) > self.queue_limit:
                 return
+            self._pending[name] = data
+            self._pending_bytes += len(data)
+        self._queue.put(name)
+
+    def _write_loop(self) -> None:
+        while True:
+            name = self._queue.get()
+            if name is None:
+                return
+            with self._lock:
+                data = self._pending.get(name)
+            if data is not None:
+                self._write(name, data)
+            with self._lock:
+                if self._pending.pop(name, None) is not None:
+                    self._pending_bytes -= len(data or b"")
+
+    def _write(self, name: str, data: bytes) -> None:
         path = self.directory / name
-        tmp = path.with_suffix(".tmp")
+        tmp = self.directory / f"{name}.{threading.get_ident()}.tmp"
         try:
             with open(tmp, "wb") as f:
                 f.write(data)

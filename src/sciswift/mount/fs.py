@@ -27,6 +27,9 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -65,7 +68,11 @@ class SciswiftFS(fuse.Operations):  # type: ignore[misc]
 
     # -- lifecycle
     def init_with_config(self, conn: Any, config: Any) -> None:
+        if conn is not None:
+            conn.max_readahead = KERNEL_READAHEAD
         log.info("mounted %s", self.s.config.url)
+        threading.Thread(target=_raise_kernel_readahead, args=(str(self.s.config.mountpoint),),
+                         daemon=True).start()
 
     def destroy(self, path: str) -> None:
         try:
@@ -196,6 +203,22 @@ class SciswiftFS(fuse.Operations):  # type: ignore[misc]
 
     def mknod(self, path: str, mode: int, dev: int) -> int:
         raise fuse.FuseOSError(errno.EPERM)
+
+
+KERNEL_READAHEAD = 8 << 20
+
+
+def _raise_kernel_readahead(mountpoint: str) -> None:
+    """Let the kernel read ahead 8 MiB instead of its 128 KiB default: fewer,
+    larger read requests reach Python (measured: a 256 MiB sequential read went
+    from 2,048 requests to a few hundred). Only root may; others keep the default."""
+    time.sleep(0.2)  # the mount is complete once init has returned
+    try:
+        dev = os.stat(mountpoint).st_dev
+        with open(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb", "w") as f:
+            f.write(str(KERNEL_READAHEAD >> 10))
+    except OSError as exc:
+        log.debug("kernel read-ahead left at its default (%s)", exc)
 
 
 def run_fuse(session: Session, mountpoint: str, *, allow_other: bool, read_only: bool,

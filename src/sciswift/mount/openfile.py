@@ -124,7 +124,7 @@ class FileState:
                 return b""
             pieces = list(self.dirty.split(offset, stop))
             base, limit = self.base, self.base_limit
-        window = ahead.advance(offset, size, fetcher.block_size, fetcher.max_ahead) if ahead else 0
+        window = ahead.advance(offset, size, fetcher.block_size, fetcher.max_ahead) if ahead else (0, 0)
         out = []
         for a, b, local in pieces:
             if local:

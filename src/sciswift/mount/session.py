@@ -665,6 +665,7 @@ class Session:
             log.error("unmounted with unwritten data: %s (its bytes are kept in %s)", path, where)
         self.uploader.close()
         self.fetcher.close()
+        self.cache.close()
         self.store.close()
 
     def iter_states(self) -> Iterator[FileState]:

@@ -67,6 +67,7 @@ class Namespace:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, Entry | None]] = {}
         self._listings: dict[str, tuple[float, dict[str, Entry]]] = {}
+        self._heads: dict[str, tuple[float, ObjectInfo]] = {}  # HEAD answers of lookups
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="sciswift-ns")
 
     # ------------------------------------------------------------ addressing
@@ -150,13 +151,27 @@ class Namespace:
             return Entry(Kind.DIR, 0, info.timestamp)
         container, key = self.locate(path)
         try:
-            return file_entry(self.store.head_object(container, key))
+            info = self.store.head_object(container, key)
         except NotFound:
             pass
+        else:
+            with self._lock:
+                self._heads[path] = (time.monotonic(), info)
+            return file_entry(info)
         page = self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1))
         if not page:
             return None
         return Entry(Kind.NATIVE if self._is_native(container, key) else Kind.DIR)
+
+    def fresh_head(self, path: str, max_age: float = 0.25) -> ObjectInfo | None:
+        """The HEAD answer a lookup of ``path`` got less than ``max_age`` seconds
+        ago (taken once: the open that follows the kernel's lookup uses it
+        instead of asking again)."""
+        with self._lock:
+            hit = self._heads.pop(path, None)
+        if hit is None or time.monotonic() - hit[0] > max_age:
+            return None
+        return hit[1]
 
     def _is_native(self, container: str, key: str) -> bool:
         return self.store.has_object(container, f"{key}/{NATIVE_MARKER}")

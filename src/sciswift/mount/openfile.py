@@ -159,7 +159,11 @@ class FileState:
             self.size = max(self.size, end)
             self.write_gen += 1
             self.mtime = time.time()
-            ready = []
+            ready: list[tuple[int, int]] = []
+            if self.size <= self.segment_size and not self.eager:
+                # A small file is one PUT at close: no segment bookkeeping (HDF5
+                # writes its metadata in thousands of small pieces).
+                return ready
             pos = offset
             while pos < end:
                 start, length = self.plan.segment_at(pos)

@@ -200,7 +200,9 @@ class Session:
                 raise FSError(errno.EISDIR)
             container, key = self._key(path)
             try:
-                version = self._version(container, key)
+                # The kernel looked the name up just before this open; that HEAD
+                # (a fraction of a second old) is the revalidation.
+                version = self._version(container, key, self.ns.fresh_head(path))
             except NotFound:
                 self.ns.note(path, None)
                 raise FSError(errno.ENOENT) from None

@@ -181,3 +181,23 @@ def test_names_the_store_refuses(mount: Callable[..., Mounted], served: Served) 
     assert exc.value.errno == errno.E2BIG
     assert store.get_object(container, "ok.txt") == b"fine"
     assert subprocess.run(sciswift_cmd("umount", str(m.path)), env=m.env, capture_output=True).returncode == 0
+
+
+def test_sigterm_stores_pending_data_and_unmounts(mount: Callable[..., Mounted], served: Served) -> None:
+    store = served.store()
+    container = _container(store)
+    m = mount(f"swift://{container}", env=served.env)
+    f = open(m.path / "open.bin", "wb")
+    f.write(b"written, never closed")
+    f.flush()
+    os.kill(m.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while os.path.exists(f"/proc/{m.pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.ismount(m.path)
+    assert store.get_object(container, "open.bin") == b"written, never closed"
+    assert "stopping: storing 1 file(s) with pending data" in m.log
+    try:
+        f.close()
+    except OSError:
+        pass

@@ -71,8 +71,12 @@ def serve(config: MountConfig) -> None:
     store, container, prefix = resolve(config.url)
     config.cache_dir.mkdir(parents=True, exist_ok=True)
     session = Session(store, container, prefix, config)
-    run_fuse(session, str(config.mountpoint), allow_other=config.allow_other,
-             read_only=config.read_only, debug=config.debug)
+    try:
+        run_fuse(session, str(config.mountpoint), allow_other=config.allow_other,
+                 read_only=config.read_only, debug=config.debug)
+    finally:
+        # libfuse calls destroy on a normal unmount; after a signal it may not.
+        session.shutdown()
 
 
 def _setup_logging(debug: bool) -> None:
@@ -227,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot mount %s: %s", config.url, exc)
         return 1
     except RuntimeError as exc:
+        # fuse_main's status: 8 after a signal (SIGTERM, SIGINT) ended the loop.
+        if str(exc) == "8":
+            log.info("unmounted %s after a signal", config.mountpoint)
+            return 0
         log.error("cannot mount %s on %s: libfuse failed (%s)", config.url, config.mountpoint, exc)
         return 1
     return 0

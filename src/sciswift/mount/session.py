@@ -658,8 +658,14 @@ class Session:
                     pass
 
     def shutdown(self) -> None:
-        """Commit what is pending (logging what cannot be), then stop."""
+        """Commit what is pending (logging what cannot be), then stop. Safe to
+        call twice (libfuse's destroy, then the daemon's own cleanup)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
+        pending = self.pending()
+        if pending:
+            log.info("stopping: storing %d file(s) with pending data", len(pending))
         failed = self.flush_all()
         for path in failed:
             state = self.states.get(path)

@@ -145,10 +145,10 @@ class Namespace:
     def _ask(self, path: str) -> Entry | None:
         if self.is_container_path(path):
             try:
-                info = self.store.head_container(self.split(path)[0])
+                cinfo = self.store.head_container(self.split(path)[0])
             except NotFound:
                 return None
-            return Entry(Kind.DIR, 0, info.timestamp)
+            return Entry(Kind.DIR, 0, cinfo.timestamp)
         container, key = self.locate(path)
         try:
             info = self.store.head_object(container, key)

@@ -22,13 +22,16 @@ import os
 import stat
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from sciswift.errors import ContainerNotEmpty, NotFound, SciSwiftError
 from sciswift.mount.cache import BlockCache
 from sciswift.mount.config import MountConfig
+from sciswift.mount.counting import CountingStore
 from sciswift.mount.errors import FSError, log
 from sciswift.mount.layout import Version
 from sciswift.mount.namespace import DIR_MARKER_TYPE, Entry, Kind, Namespace
@@ -71,6 +74,9 @@ class Session:
     """See the module docstring."""
 
     def __init__(self, store: Store, container: str | None, prefix: str, config: MountConfig) -> None:
+        self.op_counts: Counter[str] = Counter()  # FUSE requests by operation (fs counts them)
+        self.counter = CountingStore(store)
+        store = cast(Store, self.counter)
         self.store = store
         self.config = config
         self.ns = Namespace(store, container, prefix, ttl=config.ttl)
@@ -635,6 +641,8 @@ class Session:
             stats = dict(self.uploader.stats.as_dict())
             stats.update(bytes_fetched=self.fetcher.bytes_fetched, get_requests=self.fetcher.requests,
                          cache_bytes=self.cache.used, cache_limit=self.cache.limit)
+            stats["store_calls"] = dict(self.counter.calls)  # type: ignore[assignment]
+            stats["fuse_ops"] = dict(self.op_counts)  # type: ignore[assignment]
             return json.dumps(stats).encode()
         raise FSError(errno.ENODATA)
 

@@ -348,7 +348,7 @@ def main() -> int:
     kernels = work / "kernels"
     kernels.mkdir()
     for f in (ROOT / "examples" / "c").iterdir():
-        if f.suffix == ".c" or f.name == "Makefile":
+        if f.suffix in (".c", ".f90") or f.name == "Makefile":
             shutil.copy(f, kernels)
     sh("make", "-s", "-C", str(kernels))
     log = open(work / "serve.log", "wb")

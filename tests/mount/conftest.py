@@ -174,7 +174,7 @@ def kernels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """examples/c built with h5pcc (a temporary copy, so the tree stays clean)."""
     build = tmp_path_factory.mktemp("kernels")
     for f in (ROOT / "examples" / "c").iterdir():
-        if f.suffix == ".c" or f.name == "Makefile":
+        if f.suffix in (".c", ".f90") or f.name == "Makefile":
             shutil.copy(f, build)
     result = subprocess.run(["make", "-s"], cwd=build, capture_output=True, text=True)
     assert result.returncode == 0, f"building examples/c failed:\n{result.stderr}"

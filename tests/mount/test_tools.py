@@ -82,3 +82,38 @@ def test_netcdf_tools_through_the_mount(mounted: Mounted, tmp_path: Path) -> Non
         header = _run("ncdump", "-h", str(mounted.path / name))
         assert 'sst:units = "degC"' in header and "time = UNLIMITED" in header
         assert _run("ncdump", str(mounted.path / name)) == _run("ncdump", str(tmp_path / name))
+
+
+def test_python_libraries_with_their_own_hdf5(mounted: Mounted, tmp_path: Path) -> None:
+    """netCDF4-python, PyTables and astropy (which sniffs formats with a plain
+    open()) work through the mount unchanged."""
+    import netCDF4
+    import tables
+    from astropy.table import Table
+
+    path = mounted.path / "nc4.nc"
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("x", 5)
+        v = ds.createVariable("v", "f8", ("x",), zlib=True)
+        v[:] = np.arange(5.0)
+        v.units = "m"
+    with netCDF4.Dataset(path) as ds:
+        assert list(ds["v"][:]) == [0.0, 1.0, 2.0, 3.0, 4.0] and ds["v"].units == "m"
+
+    with tables.open_file(str(mounted.path / "pt.h5"), "w") as f:
+        f.create_array("/", "a", np.arange(100, dtype="i4"))
+    with tables.open_file(str(mounted.path / "pt.h5")) as f:
+        assert f.root.a[:].tolist() == list(range(100))
+
+    Table({"a": [1, 2, 3], "b": ["x", "y", "z"]}).write(mounted.path / "t.fits")
+    back = Table.read(mounted.path / "t.fits")  # format guessed by reading the file
+    assert list(back["a"]) == [1, 2, 3] and list(back["b"]) == ["x", "y", "z"]
+
+
+def test_fortran_program_through_the_mount(mounted: Mounted, kernels: Path, tmp_path: Path) -> None:
+    program = str(kernels / "fortran_grid")
+    _run(program, "write", str(mounted.path / "f.h5"))
+    _run(program, "write", str(tmp_path / "f.h5"))
+    assert (mounted.path / "f.h5").read_bytes() == (tmp_path / "f.h5").read_bytes()
+    out = _run(program, "read", str(mounted.path / "f.h5"))
+    assert "mismatching 0" in out and out == _run(program, "read", str(tmp_path / "f.h5"))

@@ -47,7 +47,7 @@ def mount(url: str, directory: Path, read_only: bool, cache_dir: Path | None, ca
     """
     from sciswift.errors import InvalidInput
     from sciswift.mount import MountConfig, MountError, parse_size, start
-    from sciswift.mount.daemon import _setup_logging, serve
+    from sciswift.mount.daemon import setup_logging, serve
     from sciswift.mount.session import cache_dir_for
 
     try:
@@ -63,7 +63,7 @@ def mount(url: str, directory: Path, read_only: bool, cache_dir: Path | None, ca
     if config.segment_size < 1 << 20:
         raise click.UsageError("--segment-size must be at least 1M")
     if foreground:
-        _setup_logging(debug)
+        setup_logging(debug)
         try:
             serve(config)
         except (MountError, InvalidInput) as e:

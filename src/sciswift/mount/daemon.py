@@ -79,7 +79,7 @@ def serve(config: MountConfig) -> None:
         session.shutdown()
 
 
-def _setup_logging(debug: bool) -> None:
+def setup_logging(debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         if raw.get(key) is not None:
             raw[key] = Path(raw[key])
     config = MountConfig(**raw)
-    _setup_logging(config.debug)
+    setup_logging(config.debug)
     try:
         serve(config)
     except (SciSwiftError, InvalidInput) as exc:

@@ -16,6 +16,7 @@ Consistency is NFS's close-to-open rule:
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import mimetypes
 import os
@@ -23,7 +24,6 @@ import stat
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -33,7 +33,7 @@ from sciswift.mount.cache import BlockCache
 from sciswift.mount.config import MountConfig
 from sciswift.mount.counting import CountingStore
 from sciswift.mount.errors import FSError, log
-from sciswift.mount.layout import Version
+from sciswift.mount.layout import SegmentPlan, Version
 from sciswift.mount.namespace import DIR_MARKER_TYPE, Entry, Kind, Namespace
 from sciswift.mount.native import NativeHandle, NativeViews
 from sciswift.mount.openfile import FileState
@@ -254,7 +254,7 @@ class Session:
                     state.base = version
                     state.size = state.base_limit = version.size
                     state.metadata = dict(version.metadata)
-                    state.plan = type(state.plan).for_version(version, self.config.segment_size)
+                    state.plan = SegmentPlan.for_version(version, self.config.segment_size)
 
     def create(self, path: str) -> int:
         self._check_writable()
@@ -684,15 +684,10 @@ class Session:
         self.cache.close()
         self.store.close()
 
-    def iter_states(self) -> Iterator[FileState]:
-        with self._lock:
-            return iter(list(self.states.values()))
 
 
 def cache_dir_for(url: str, mountpoint: str) -> Path:
     """The default cache directory of one mount (stable across remounts)."""
-    import hashlib
-
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sciswift" / "mount"
     digest = hashlib.sha1(f"{url}\0{os.path.abspath(mountpoint)}".encode()).hexdigest()[:16]
     return base / digest

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 from sciswift.errors import NotFound, SciSwiftError
 from sciswift.mount.errors import log
-from sciswift.mount.layout import Version
+from sciswift.mount.intervals import IntervalSet
+from sciswift.mount.layout import SegmentPlan, Version
 from sciswift.mount.openfile import EagerSegment, FileState
 from sciswift.mount.reader import Fetcher
 from sciswift.store import Store
@@ -201,15 +202,18 @@ class Uploader:
                 if state.write_gen == gen:
                     state.dirty.clear()
                     state.seg_gen.clear()
-                state.plan = type(plan).for_version(version, self.segment_size)
+                state.plan = SegmentPlan.for_version(version, self.segment_size)
             self._delete(replaced + leftovers)
             with self.stats.lock:
                 self.stats.segments_deleted += len(replaced)
             return True
 
-    def _segments(self, state: FileState, size: int, base: Version | None, base_limit: int, dirty, plan,
-                  eager: dict[int, EagerSegment], seg_gen: dict[int, int],
-                  fresh: list[SegmentRef]) -> list[SegmentRef]:  # type: ignore[no-untyped-def]
+    def _segments(self, state: FileState, size: int, base: Version | None, base_limit: int,
+                  dirty: IntervalSet, plan: SegmentPlan, eager: dict[int, EagerSegment],
+                  seg_gen: dict[int, int], fresh: list[SegmentRef]) -> list[SegmentRef]:
+        """The segments of the new version: kept ones (unchanged since ``base``, or
+        uploaded early and not written since) and freshly uploaded ones (added to
+        ``fresh`` as they are stored, so a failure can delete them)."""
         kept: dict[int, SegmentRef] = {}
         base_pieces = {p.offset: p for p in base.pieces} if base is not None and base.large else {}
         todo: list[tuple[int, int]] = []

@@ -193,7 +193,13 @@ def main() -> None:
         else:
             serve_pyfuse3(mnt, threaded=kind == "pyfuse3+thread")
         return
+    import importlib.util
+
     kinds = ["mfusepy", "pyfuse3", "pyfuse3+thread"]
+    missing = [k for k in ("mfusepy", "pyfuse3") if importlib.util.find_spec(k) is None]
+    if missing:  # pyfuse3 is not a dependency: `pip install pyfuse3` (needs libfuse3-dev) to compare
+        print(f"not installed: {', '.join(missing)}")
+        kinds = [k for k in kinds if k.split("+")[0] not in missing]
     results: dict[str, dict[str, float]] = {}
     for kind in kinds:
         runs = [measure(kind) for _ in range(args.repeat)]

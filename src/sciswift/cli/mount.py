@@ -47,7 +47,7 @@ def mount(url: str, directory: Path, read_only: bool, cache_dir: Path | None, ca
     """
     from sciswift.errors import InvalidInput
     from sciswift.mount import MountConfig, MountError, parse_size, start
-    from sciswift.mount.daemon import setup_logging, serve
+    from sciswift.mount.daemon import serve, setup_logging
     from sciswift.mount.session import cache_dir_for
 
     try:

@@ -29,13 +29,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rm": ("sciswift.cli.files", "rm", "Remove files (a native file with all its objects)."),
     "du": ("sciswift.cli.files", "du", "Bytes used by files, containers and directories."),
     "get": ("sciswift.cli.get", "get", "Read a slice of a stored dataset through the server's data API."),
+    "mount": ("sciswift.cli.mount", "mount", "Mount a store location as a file system (FUSE)."),
+    "umount": ("sciswift.cli.mount", "umount", "Store pending data and unmount a sciswift mount."),
 }
 
 
 #: Optional libraries -> the extra that installs them.
 EXTRAS: dict[str, str] = {
     "h5py": "hdf5", "astropy": "fits", "pyarrow": "parquet", "uproot": "root", "awkward": "root",
-    "scipy": "netcdf", "google": "tfrecord", "zarr": "zarr", "keystoneauth1": "keystone",
+    "scipy": "netcdf", "google": "tfrecord", "zarr": "zarr", "keystoneauth1": "keystone", "mfusepy": "mount",
 }
 
 
@@ -77,6 +79,7 @@ def cli() -> None:
     Start a local Swift-compatible server:    sciswift serve
     Look inside a stored file:                sciswift ls -r swift://wind/run1.h5
     Run an h5py program against the store:    sciswift run --mount /scratch=swift://wind -- python prog.py
+    Mount the store for any program:          sciswift mount swift://wind /mnt/wind
     """
 
 

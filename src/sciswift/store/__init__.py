@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sciswift.store.base import BytesReader, ObjectReader, PutData, Store
+from sciswift.store.large import SegmentRef, content_etag, content_size, is_large_object, segments_container
 from sciswift.store.memory import MemoryStore
 from sciswift.store.types import (
     CREATE,
@@ -49,6 +50,11 @@ __all__ = [
     "OVERWRITE",
     "CREATE",
     "IfMatch",
+    "SegmentRef",
+    "is_large_object",
+    "content_size",
+    "content_etag",
+    "segments_container",
     "Location",
     "open_store",
     "parse_location",

@@ -26,9 +26,9 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sciswift.errors import NotFound
+from sciswift.errors import InvalidInput, NotFound
 from sciswift.store.types import (
     OVERWRITE,
     AccountInfo,
@@ -39,6 +39,9 @@ from sciswift.store.types import (
     PutMode,
     Subdir,
 )
+
+if TYPE_CHECKING:
+    from sciswift.store.large import SegmentRef
 
 __all__ = ["Store", "ObjectReader", "ObjectWriter", "BytesReader", "PutData", "iter_chunks"]
 
@@ -420,6 +423,73 @@ class Store(ABC):
         this cheaper than ``iter_objects`` (no ETags or metadata needed)."""
         for info in self.iter_objects(container, prefix, page_size=page_size):
             yield info.name
+
+    # ---------------------------------------------------- large objects (SLO)
+    def put_manifest(
+        self,
+        container: str,
+        name: str,
+        segments: Sequence[SegmentRef],
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        mode: PutMode = OVERWRITE,
+    ) -> ObjectInfo:
+        """Make ``name`` a static large object whose content is ``segments``
+        (whole objects already stored, in order), atomically, as Swift's
+        ``?multipart-manifest=put`` does. Every segment is checked first: a missing
+        one, or one whose size or ETag differs, raises InvalidInput naming it and
+        nothing is stored. Returns the info of the large object (its whole size and
+        SLO ETag; see ``sciswift.store.large``). Overwriting a large object leaves
+        its old segments in place; the caller removes what it no longer needs.
+
+        This default stores Swift's manifest format with the system values
+        ``sciswift serve`` uses, so a server over this store serves the object.
+        """
+        from sciswift.store.large import SLO_ETAG, SLO_FLAG, SLO_SIZE, slo_etag, stored_manifest
+
+        subject = f"{container}/{name}"
+        if not segments:
+            raise InvalidInput(f"large object {subject} needs at least one segment", subject)
+        stamps = []
+        for i, seg in enumerate(segments):
+            try:
+                info = self.head_object(seg.container, seg.name)
+            except NotFound:
+                raise InvalidInput(f"segment {i} of {subject} ({seg.path}) does not exist", subject) from None
+            if info.size != seg.size or info.etag != seg.etag:
+                raise InvalidInput(
+                    f"segment {i} of {subject} ({seg.path}) has {info.size} bytes and ETag {info.etag}, "
+                    f"not {seg.size} and {seg.etag}", subject,
+                )
+            if i < len(segments) - 1 and seg.size < 1:
+                raise InvalidInput(f"segment {i} of {subject} ({seg.path}) is empty", subject)
+            stamps.append(info.timestamp)
+        total = sum(s.size for s in segments)
+        etag = slo_etag(segments)
+        info = self.put_object(
+            container, name, stored_manifest(segments, stamps), content_type=content_type,
+            metadata=metadata, mode=mode,
+            system={SLO_FLAG: "True", SLO_ETAG: etag, SLO_SIZE: str(total)},
+        )
+        return ObjectInfo(name, total, etag, info.timestamp, info.content_type,
+                          dict(info.metadata), dict(info.system))
+
+    def get_manifest(self, container: str, name: str) -> list[SegmentRef] | None:
+        """The segments of the static large object ``name``, or None if it is an
+        ordinary object. NotFound if it is missing."""
+        from sciswift.store.large import is_large_object, parse_stored_manifest
+
+        info = self.head_object(container, name)
+        if not is_large_object(info):
+            return None
+        return parse_stored_manifest(self.get_object(container, name), f"{container}/{name}")
+
+    def delete_manifest(self, container: str, name: str) -> None:
+        """Delete the object ``name`` but never the segments a large object lists
+        (``delete_object`` on a Swift endpoint removes them too). NotFound if missing.
+        Used to move a large object: ``put_manifest`` under the new name, then this."""
+        self.delete_object(container, name)
 
     def has_object(self, container: str, name: str) -> bool:
         """True if the object exists."""

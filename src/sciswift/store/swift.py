@@ -77,6 +77,8 @@ from sciswift.store._swift_io import PutSource, SwiftObjectReader
 from sciswift.store._swift_slo import Segment, segments_container, slo_etag, upload_segments
 from sciswift.store._swift_tar import plan_batches, tar_of
 from sciswift.store.base import BytesReader, ObjectReader, PutData, Store
+from sciswift.store.large import SegmentRef, is_large_object, parse_stored_manifest
+from sciswift.store.large import slo_etag as large_slo_etag
 from sciswift.store.names import (
     ACCOUNT_LISTING_LIMIT,
     CONTAINER_LISTING_LIMIT,
@@ -598,6 +600,49 @@ class SwiftStore(Store):
                 out.append(Segment(seg_container, seg_name, e.get("hash", ""), int(e.get("bytes", 0))))
         return out
 
+    def put_manifest(
+        self,
+        container: str,
+        name: str,
+        segments: Sequence[SegmentRef],
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        mode: PutMode = OVERWRITE,
+    ) -> ObjectInfo:
+        # Swift checks every segment itself (400 naming the bad ones).
+        check_container_name(container)
+        check_object_name(name)
+        subject = _subject(container, name)
+        if not segments:
+            raise InvalidInput(f"large object {subject} needs at least one segment", subject)
+        content_type = content_type or "application/octet-stream"
+        headers = self._object_headers(subject, content_type, metadata, None)
+        if isinstance(mode, IfMatch) and not self.supports_conditional_put:
+            self._check_if_match(container, name, mode)
+        body = json.dumps([{"path": s.path, "etag": s.etag, "size_bytes": s.size} for s in segments]).encode()
+        resp = self._put_body(container, name, Body.of_bytes(body), headers, mode, None,
+                              query={"multipart-manifest": "put"})
+        etag = hdr.strip_etag(resp.headers.get("Etag"))
+        if etag != large_slo_etag(segments):
+            raise CorruptData(f"{subject}: the manifest Swift stored does not match the segments sent", subject)
+        return ObjectInfo(
+            name=name, size=sum(s.size for s in segments), etag=etag, timestamp=_response_time(resp),
+            content_type=content_type,
+            metadata={k.lower(): v for k, v in (metadata or {}).items() if v != ""},
+            system={"x-static-large-object": "true"},
+        )
+
+    def get_manifest(self, container: str, name: str) -> list[SegmentRef] | None:
+        # HEAD first: a GET with multipart-manifest=get of an ordinary object
+        # would send its whole body.
+        if not is_large_object(self.head_object(container, name)):
+            return None
+        subject = _subject(container, name)
+        resp = self._call("GET", container, name, what=f"manifest of {subject}",
+                          query={"multipart-manifest": "get"})
+        return parse_stored_manifest(resp.data or b"", subject)
+
     def _ensure_container(self, container: str) -> None:
         self._call("PUT", container, what=f"container {container}")
 
@@ -642,6 +687,12 @@ class SwiftStore(Store):
             _discard_response(resp)
         # Not a manifest: an ordinary DELETE.
         self._call("DELETE", container, name, what=what)
+
+    def delete_manifest(self, container: str, name: str) -> None:
+        # A plain DELETE removes a manifest and leaves its segments.
+        check_container_name(container)
+        check_object_name(name)
+        self._call("DELETE", container, name, what=f"object {container}/{name}")
 
     def post_object(
         self,

@@ -32,6 +32,14 @@ from sciswift.errors import (
     RangeNotSatisfiable,
 )
 from sciswift.store.base import Store
+from sciswift.store.large import (
+    SegmentRef,
+    content_etag,
+    content_size,
+    is_large_object,
+    segments_container,
+    slo_etag,
+)
 from sciswift.store.types import (
     CREATE,
     ByteRange,
@@ -454,3 +462,86 @@ class StoreTests:
             t.join()
         assert len(wins) == 1
         assert store.get_object(container, "race") == str(wins[0]).encode()
+
+    # ------------------------------------------------- large objects (SLO)
+    def _segments(self, store: Store, container: str, parts: list[bytes]) -> list[SegmentRef]:
+        seg_container = segments_container(container)
+        store.create_container(seg_container)
+        refs = []
+        for i, body in enumerate(parts):
+            info = store.put_object(seg_container, f"big/seg/{i:04d}", body)
+            refs.append(SegmentRef(seg_container, info.name, info.etag, len(body)))
+        return refs
+
+    def _drop_segments(self, store: Store, container: str) -> None:
+        seg_container = segments_container(container)
+        try:
+            store.delete_many(seg_container, [o.name for o in store.iter_objects(seg_container)])
+            store.delete_container(seg_container)
+        except NotFound:
+            pass
+
+    def test_manifest_roundtrip(self, store: Store, container: str) -> None:
+        parts = [b"a" * 1000, b"b" * 1000, b"c" * 10]
+        try:
+            refs = self._segments(store, container, parts)
+            info = store.put_manifest(container, "big", refs, content_type="application/x-hdf5",
+                                      metadata={"color": "blue"})
+            assert info.size == 2010
+            assert info.etag == slo_etag(refs)
+            head = store.head_object(container, "big")
+            assert is_large_object(head)
+            assert content_size(head) == 2010
+            assert content_etag(head) == slo_etag(refs)
+            assert head.metadata == {"color": "blue"}
+            assert head.content_type == "application/x-hdf5"
+            assert store.get_manifest(container, "big") == refs
+            listed = [e for e in store.list_objects(container) if isinstance(e, ObjectInfo)]
+            assert [content_size(e) for e in listed if e.name == "big"] == [2010]
+            store.put_object(container, "small", b"x")
+            assert store.get_manifest(container, "small") is None
+            with pytest.raises(NotFound):
+                store.get_manifest(container, "nothing")
+        finally:
+            for name in ("big", "small"):
+                try:
+                    store.delete_object(container, name)
+                except NotFound:
+                    pass
+            self._drop_segments(store, container)
+
+    def test_manifest_refuses_bad_segments_and_stores_nothing(self, store: Store, container: str) -> None:
+        try:
+            refs = self._segments(store, container, [b"a" * 100, b"b" * 100])
+            missing = SegmentRef(refs[0].container, "big/seg/none", refs[0].etag, 100)
+            with pytest.raises(InvalidInput):
+                store.put_manifest(container, "big", [refs[0], missing])
+            wrong = SegmentRef(refs[1].container, refs[1].name, "0" * 32, 100)
+            with pytest.raises(InvalidInput):
+                store.put_manifest(container, "big", [refs[0], wrong])
+            with pytest.raises(NotFound):
+                store.head_object(container, "big")
+            store.put_manifest(container, "big", refs)
+            with pytest.raises(AlreadyExists):
+                store.put_manifest(container, "big", refs, mode=CREATE)
+            # Replacing the manifest with fewer segments is atomic and leaves the
+            # old segments to the caller.
+            store.put_manifest(container, "big", refs[:1])
+            assert store.get_manifest(container, "big") == refs[:1]
+            assert store.has_object(refs[1].container, refs[1].name)
+            # Moving a large object: a manifest under the new name, the old one
+            # deleted without its segments.
+            store.put_manifest(container, "moved", refs)
+            store.delete_manifest(container, "big")
+            assert not store.has_object(container, "big")
+            assert all(store.has_object(r.container, r.name) for r in refs)
+            assert store.get_manifest(container, "moved") == refs
+            with pytest.raises(NotFound):
+                store.delete_manifest(container, "big")
+        finally:
+            for name in ("big", "moved"):
+                try:
+                    store.delete_manifest(container, name)
+                except NotFound:
+                    pass
+            self._drop_segments(store, container)

@@ -1,0 +1,237 @@
+"""Paths in the mount and the objects they stand for.
+
+Objects are files and ``/`` in their names makes directories, as the ``swift``
+CLI shows pseudo-folders: the object ``a/b/c.h5`` is the file ``c.h5`` in the
+directory ``a/b``. An empty directory made by ``mkdir`` is a zero-byte marker
+object ``a/b/`` (Swift's convention, ``Content-Type: application/directory``).
+When the mount's URL names an account, containers are the top-level directories.
+
+A prefix holding ``zarr.json`` is a file written by sciswift in the native layout;
+it is shown as one read-only file of that name (``NATIVE``), served by the HDF5
+view (``sciswift.mount.native``), not as the directory of its chunk objects.
+
+What the store said is remembered for ``ttl`` seconds (listings and lookups), so
+``ls -l`` of a directory is one listing, not a HEAD per file. Opening a file
+always asks the store again (close-to-open; see ``sciswift.mount.fs``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+
+from sciswift.errors import NotFound
+from sciswift.mount.errors import FSError
+from sciswift.store import ContainerInfo, ListingParams, ObjectInfo, Store, Subdir
+from sciswift.store.large import content_etag, content_size
+
+__all__ = ["Kind", "Entry", "Namespace", "DIR_MARKER_TYPE"]
+
+DIR_MARKER_TYPE = "application/directory"
+NATIVE_MARKER = "zarr.json"
+_PAGE = 10000
+
+
+class Kind(Enum):
+    FILE = "file"
+    DIR = "dir"
+    NATIVE = "native"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a path is: its kind and, for files, size, time and ETag."""
+
+    kind: Kind
+    size: int = 0
+    mtime: float = 0.0
+    etag: str = ""
+
+
+ROOT = Entry(Kind.DIR)
+
+
+class Namespace:
+    """The mapping from mount paths to ``(container, object name)`` and the
+    remembered answers of the store. ``container`` None: the mount shows an account."""
+
+    def __init__(self, store: Store, container: str | None, prefix: str, ttl: float = 1.0) -> None:
+        self.store = store
+        self.container = container
+        self.prefix = prefix.strip("/")
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, Entry | None]] = {}
+        self._listings: dict[str, tuple[float, dict[str, Entry]]] = {}
+        self._heads: dict[str, tuple[float, ObjectInfo]] = {}  # HEAD answers of lookups
+        self._pool = ThreadPoolExecutor(8, thread_name_prefix="sciswift-ns")
+
+    # ------------------------------------------------------------ addressing
+    @staticmethod
+    def split(path: str) -> list[str]:
+        return [p for p in path.split("/") if p]
+
+    def locate(self, path: str) -> tuple[str, str]:
+        """``(container, key)`` of ``path``; key ``""`` is a container's root.
+        ENOENT for the account root, which has no container."""
+        parts = self.split(path)
+        if self.container is None:
+            if not parts:
+                raise FSError(2, "the account root is not in a container")
+            container, parts = parts[0], parts[1:]
+        else:
+            container = self.container
+            if self.prefix:
+                parts = [self.prefix, *parts]
+        return container, "/".join(parts)
+
+    def is_container_path(self, path: str) -> bool:
+        return self.container is None and len(self.split(path)) == 1
+
+    # ------------------------------------------------------------ remembered answers
+    def note(self, path: str, entry: Entry | None) -> None:
+        """Remember what ``path`` is (None: nothing) and fix its parent's listing."""
+        now = time.monotonic()
+        parent, _, name = path.rstrip("/").rpartition("/")
+        parent = parent or "/"
+        with self._lock:
+            self._entries[path] = (now, entry)
+            listing = self._listings.get(parent)
+            if listing is not None:
+                if entry is None:
+                    listing[1].pop(name, None)
+                else:
+                    listing[1][name] = entry
+
+    def forget(self, path: str) -> None:
+        """Drop what is remembered about ``path`` and everything under it."""
+        with self._lock:
+            for table in (self._entries, self._listings):
+                for p in [p for p in table if p == path or p.startswith(path.rstrip("/") + "/")]:
+                    del table[p]
+            parent = path.rstrip("/").rpartition("/")[0] or "/"
+            self._listings.pop(parent, None)
+
+    # ------------------------------------------------------------ lookups
+    def lookup(self, path: str) -> Entry:
+        """What ``path`` is; FSError(ENOENT) if nothing."""
+        if path == "/":
+            return ROOT
+        now = time.monotonic()
+        parent, _, name = path.rpartition("/")
+        parent = parent or "/"
+        with self._lock:
+            hit = self._entries.get(path)
+            if hit is not None and now - hit[0] < self.ttl:
+                if hit[1] is None:
+                    raise FSError(2)
+                return hit[1]
+            listing = self._listings.get(parent)
+            if listing is not None and now - listing[0] < self.ttl:
+                entry = listing[1].get(name)
+                if entry is None:
+                    raise FSError(2)
+                return entry
+        entry = self._ask(path)
+        self.note(path, entry)
+        if entry is None:
+            raise FSError(2)
+        return entry
+
+    def _ask(self, path: str) -> Entry | None:
+        if self.is_container_path(path):
+            try:
+                cinfo = self.store.head_container(self.split(path)[0])
+            except NotFound:
+                return None
+            return Entry(Kind.DIR, 0, cinfo.timestamp)
+        container, key = self.locate(path)
+        try:
+            info = self.store.head_object(container, key)
+        except NotFound:
+            pass
+        else:
+            with self._lock:
+                self._heads[path] = (time.monotonic(), info)
+            return file_entry(info)
+        page = self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1))
+        if not page:
+            return None
+        return Entry(Kind.NATIVE if self._is_native(container, key) else Kind.DIR)
+
+    def fresh_head(self, path: str, max_age: float = 0.25) -> ObjectInfo | None:
+        """The HEAD answer a lookup of ``path`` got less than ``max_age`` seconds
+        ago (taken once: the open that follows the kernel's lookup uses it
+        instead of asking again)."""
+        with self._lock:
+            hit = self._heads.pop(path, None)
+        if hit is None or time.monotonic() - hit[0] > max_age:
+            return None
+        return hit[1]
+
+    def _is_native(self, container: str, key: str) -> bool:
+        return self.store.has_object(container, f"{key}/{NATIVE_MARKER}")
+
+    def listdir(self, path: str) -> dict[str, Entry]:
+        """The entries of directory ``path`` (from the store, or remembered)."""
+        now = time.monotonic()
+        with self._lock:
+            listing = self._listings.get(path)
+            if listing is not None and now - listing[0] < self.ttl:
+                return dict(listing[1])
+        entries = dict(self._list(path))
+        with self._lock:
+            self._listings[path] = (time.monotonic(), entries)
+        return dict(entries)
+
+    def _list(self, path: str) -> Iterator[tuple[str, Entry]]:
+        if self.container is None and path == "/":
+            marker = ""
+            while True:
+                containers = self.store.list_containers(ListingParams(marker=marker, limit=_PAGE))
+                for c in containers:
+                    if isinstance(c, ContainerInfo):
+                        yield c.name, Entry(Kind.DIR, 0, c.timestamp)
+                if len(containers) < _PAGE:
+                    return
+                marker = containers[-1].name
+        container, key = self.locate(path)
+        prefix = f"{key}/" if key else ""
+        files: dict[str, Entry] = {}
+        dirs: list[str] = []
+        marker = ""
+        while True:
+            page = self.store.list_objects(container, ListingParams(prefix=prefix, delimiter="/",
+                                                                    marker=marker, limit=_PAGE))
+            for item in page:
+                rest = item.name[len(prefix):]
+                if isinstance(item, Subdir) or rest.endswith("/"):
+                    name = rest[:-1]
+                    if _valid(name) and name not in dirs:
+                        dirs.append(name)
+                elif _valid(rest) and isinstance(item, ObjectInfo):
+                    files[rest] = file_entry(item)
+            if len(page) < _PAGE:
+                break
+            marker = page[-1].name
+        # A file and a directory of one name: the file is shown.
+        dirs = [d for d in dirs if d not in files]
+        natives = list(self._pool.map(lambda d: self._is_native(container, prefix + d), dirs))
+        yield from files.items()
+        for d, native in zip(dirs, natives):
+            yield d, Entry(Kind.NATIVE if native else Kind.DIR)
+
+
+def _valid(name: str) -> bool:
+    # Names a directory entry cannot have (an object "a//b" or "a/./b").
+    return bool(name) and "/" not in name and name not in (".", "..")
+
+
+def file_entry(info: ObjectInfo) -> Entry:
+    if info.content_type == DIR_MARKER_TYPE and info.name.endswith("/"):
+        return Entry(Kind.DIR, 0, info.timestamp)
+    return Entry(Kind.FILE, content_size(info), info.timestamp, content_etag(info))

@@ -1,0 +1,102 @@
+"""Native sciswift files in the mount: one read-only HDF5 file each.
+
+A prefix in the native layout (a Zarr v3 hierarchy written by ``sciswift.h5py``)
+is shown as a regular file of the prefix's name. Its bytes come from
+``sciswift.h5view``: HDF5 metadata generated when the file is opened, chunk bytes
+read from the chunk objects when asked for. Nothing is copied in the store.
+
+A file the view cannot express (``NotExpressible``) answers EIO on open and the
+log names the dataset or feature; so does a sciswift installed without the view.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sciswift.errors import SciSwiftError
+from sciswift.mount.errors import FSError, log
+from sciswift.store import Location, Store
+
+__all__ = ["NativeViews", "NativeHandle"]
+
+
+@dataclass
+class NativeHandle:
+    """One open descriptor's view (closed when the last descriptor using it closes)."""
+
+    view: Any
+    key: tuple[str, str]
+
+
+class NativeViews:
+    """Opens and shares HDF5 views of native files."""
+
+    def __init__(self, store: Store, display: str, ttl: float = 1.0) -> None:
+        self.store = store
+        self.display = display.rstrip("/")
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._sizes: dict[tuple[str, str], tuple[float, int, str]] = {}  # -> (when, size, etag)
+        self._refs: dict[int, int] = {}  # id(view) -> open descriptors
+        self._last_etag: dict[tuple[str, str], str] = {}
+
+    def _open_view(self, container: str, key: str, path: str) -> Any:
+        try:
+            from sciswift.h5view import NotExpressible, open_view
+        except ImportError as exc:
+            log.error("EIO open %s: native files need sciswift.h5view, which is not installed (%s)", path, exc)
+            raise FSError(errno.EIO) from None
+        location = Location(self.store, container, key, f"{self.display}/{key}")
+        try:
+            view = open_view(location)
+        except NotExpressible as exc:
+            log.error("EIO open %s: HDF5 cannot express this native file: %s", path, exc)
+            raise FSError(errno.EIO) from None
+        except (SciSwiftError, OSError) as exc:
+            log.error("EIO open %s: cannot make the HDF5 view of this native file: %s", path, exc)
+            raise FSError(errno.EIO) from None
+        with self._lock:
+            self._sizes[(container, key)] = (time.monotonic(), int(view.size), str(view.etag))
+        return view
+
+    def size(self, container: str, key: str, path: str) -> int:
+        """The size of the file's HDF5 view (0 if it cannot be made: open says why)."""
+        with self._lock:
+            hit = self._sizes.get((container, key))
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        try:
+            view = self._open_view(container, key, path)
+        except FSError:
+            return 0
+        size = int(view.size)
+        view.close()
+        return size
+
+    def open(self, container: str, key: str, path: str) -> tuple[NativeHandle, bool]:
+        """A fresh view (close-to-open) and whether the kernel may keep the pages
+        it cached of the previous one (same ETag)."""
+        view = self._open_view(container, key, path)
+        with self._lock:
+            same = self._last_etag.get((container, key)) == str(view.etag)
+            self._last_etag[(container, key)] = str(view.etag)
+        return NativeHandle(view, (container, key)), same
+
+    @staticmethod
+    def read(handle: NativeHandle, offset: int, size: int, path: str) -> bytes:
+        try:
+            return bytes(handle.view.read(offset, size))
+        except (SciSwiftError, OSError) as exc:
+            log.error("EIO read %s (native view, %d bytes at %d): %s", path, size, offset, exc)
+            raise FSError(errno.EIO) from None
+
+    @staticmethod
+    def release(handle: NativeHandle) -> None:
+        try:
+            handle.view.close()
+        except Exception as exc:  # closing must not fail the close(2)
+            log.warning("closing a native view failed: %s", exc)

@@ -1,0 +1,114 @@
+"""Reads and caching: close-to-open consistency (a file changed elsewhere is seen
+at the next open), the block cache (used when valid, bounded by --cache-size),
+read-ahead on sequential reads and exact fetches on random ones."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sciswift.mount.reader import LEAD
+from sciswift.store import SwiftStore
+
+from .conftest import Mounted, Served
+
+MiB = 1 << 20
+
+
+@pytest.fixture
+def setup(mount: Callable[..., Mounted], served: Served) -> tuple[Mounted, SwiftStore, str]:
+    container = f"C{uuid.uuid4().hex[:8]}"
+    store = served.store()
+    store.create_container(container)
+    return mount(f"swift://{container}", "--cache-size", "3M", env=served.env), store, container
+
+
+def _read_uncached(path: Path) -> bytes:
+    """Read a file, first dropping the kernel's cached pages of it (so the read
+    reaches the mount)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        size = os.fstat(fd).st_size
+        return os.pread(fd, size, 0)
+    finally:
+        os.close(fd)
+
+
+def _cache_bytes(m: Mounted) -> int:
+    return sum(f.stat().st_size for f in (m.cache / "blocks").iterdir())
+
+
+def test_close_to_open_sees_changes_made_elsewhere(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    m, store, container = setup
+    store.put_object(container, "f.txt", b"version one")
+    assert (m.path / "f.txt").read_bytes() == b"version one"
+    with open(m.path / "f.txt", "rb") as held:
+        store.put_object(container, "f.txt", b"version two, which is longer")
+        # An open descriptor keeps the version it opened ...
+        assert held.read() == b"version one"
+    # ... and the next open sees the new one, with its new size.
+    with open(m.path / "f.txt", "rb") as f:
+        assert os.fstat(f.fileno()).st_size == len(b"version two, which is longer")
+        assert f.read() == b"version two, which is longer"
+    # stat without an open may be up to the attribute lifetime (1 s) old, as on NFS.
+    store.put_object(container, "f.txt", b"three")
+    time.sleep(1.1)
+    assert os.stat(m.path / "f.txt").st_size == 5
+    store.delete_object(container, "f.txt")
+    with pytest.raises(FileNotFoundError):
+        (m.path / "f.txt").read_bytes()
+
+
+def test_block_cache_serves_unchanged_files(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    m, store, container = setup
+    data = os.urandom(2 * MiB + 7)
+    store.put_object(container, "c.bin", data)
+    assert _read_uncached(m.path / "c.bin") == data
+    before = m.stats()
+    assert _read_uncached(m.path / "c.bin") == data
+    after = m.stats()
+    assert after["get_requests"] == before["get_requests"]  # all from the cache
+    store.put_object(container, "c.bin", data[::-1])  # a new ETag: the cached blocks are not used
+    assert _read_uncached(m.path / "c.bin") == data[::-1]
+    assert m.stats()["bytes_fetched"] - after["bytes_fetched"] == len(data)
+
+
+def test_cache_size_limit_holds(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    m, store, container = setup
+    data = os.urandom(10 * MiB)
+    store.put_object(container, "ten.bin", data)
+    assert _read_uncached(m.path / "ten.bin") == data
+    assert 0 < _cache_bytes(m) <= 3 * MiB
+    assert m.stats()["cache_bytes"] <= 3 * MiB
+
+
+def test_sequential_reads_ahead_random_reads_do_not(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    m, store, container = setup
+    data = os.urandom(24 * MiB)
+    store.put_object(container, "seq.bin", data)
+    before = m.stats()
+    with open(m.path / "seq.bin", "rb", buffering=0) as f:
+        got = b"".join(iter(lambda: f.read(128 * 1024), b""))
+    assert got == data
+    sequential = m.stats()
+    # 24 blocks of 1 MiB in ranged GETs of up to 8 MiB (read-ahead runs), not 24 GETs.
+    assert sequential["get_requests"] - before["get_requests"] <= 12
+    big = os.urandom(64 * MiB)
+    store.put_object(container, "rnd.bin", big)
+    rng = random.Random(7)
+    with open(m.path / "rnd.bin", "rb", buffering=0) as f:
+        for _ in range(10):
+            at = rng.randrange(0, len(big) - 4096)
+            f.seek(at)
+            assert f.read(4096) == big[at:at + 4096]
+    after = m.stats()
+    # A miss fetches its block and the next LEAD-1 (one GET); nothing is read ahead.
+    assert after["get_requests"] - sequential["get_requests"] <= 10
+    assert after["bytes_fetched"] - sequential["bytes_fetched"] <= 10 * LEAD * MiB < len(big)

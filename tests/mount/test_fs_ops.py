@@ -1,0 +1,219 @@
+"""File-system operations through a real mount, checked from the store's side:
+objects are files, '/' makes directories, mkdir/rmdir/rename/unlink/truncate,
+statfs, user.* extended attributes as X-Object-Meta-*, containers as top-level
+directories of an account, read-only mounts. Run on ``sciswift serve`` (SwiftStore
+in the mount) and on a local store."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sciswift.errors import NotFound
+from sciswift.store import LocalStore, Store
+
+from .conftest import Mounted, Served
+
+
+@dataclass
+class Target:
+    """A mount and a Store client on the same data."""
+
+    m: Mounted
+    store: Store
+    container: str
+
+    def __truediv__(self, name: str) -> Path:
+        return self.m.path / name
+
+
+@pytest.fixture(params=["served", "local"])
+def target(request: pytest.FixtureRequest, mount: Callable[..., Mounted], tmp_path: Path) -> Target:
+    container = f"c{uuid.uuid4().hex[:8]}"
+    if request.param == "served":
+        served: Served = request.getfixturevalue("served")
+        store: Store = served.store()
+        store.create_container(container)
+        m = mount(f"swift://{container}", env=served.env)
+    else:
+        root = tmp_path / "store"
+        m = mount(str(root / container))
+        store = LocalStore(root)
+    return Target(m, store, container)
+
+
+def test_objects_are_files_and_slashes_make_directories(target: Target) -> None:
+    target.store.put_object(target.container, "run1/fields/e.bin", b"E" * 100)
+    target.store.put_object(target.container, "run1/readme.txt", b"hello")
+    target.store.put_object(target.container, "top.txt", b"top")
+    assert sorted(os.listdir(target.m.path)) == ["run1", "top.txt"]
+    assert sorted(os.listdir(target / "run1")) == ["fields", "readme.txt"]
+    assert (target / "run1/fields/e.bin").read_bytes() == b"E" * 100
+    assert (target / "run1").is_dir() and (target / "top.txt").is_file()
+    assert os.stat(target / "run1/fields/e.bin").st_size == 100
+    with pytest.raises(FileNotFoundError):
+        os.stat(target / "nothing")
+
+
+def test_write_stores_the_object_when_close_returns(target: Target) -> None:
+    data = os.urandom(300_000)
+    with open(target / "new.bin", "wb") as f:
+        f.write(data[:100_000])
+        f.flush()
+        with pytest.raises(NotFound):  # nothing reaches the store before the close
+            target.store.head_object(target.container, "new.bin")
+        f.write(data[100_000:])
+    info = target.store.head_object(target.container, "new.bin")
+    assert info.size == len(data) and info.etag == hashlib.md5(data).hexdigest()
+    assert target.store.get_object(target.container, "new.bin") == data
+    assert (target / "new.bin").read_bytes() == data
+
+
+def test_empty_file_and_overwrite(target: Target) -> None:
+    (target / "empty").touch()
+    assert target.store.get_object(target.container, "empty") == b""
+    (target / "f.txt").write_bytes(b"first version")
+    (target / "f.txt").write_bytes(b"second")
+    assert target.store.get_object(target.container, "f.txt") == b"second"
+    with open(target / "f.txt", "r+b") as f:  # rewrite in place, no truncation
+        f.seek(2)
+        f.write(b"XY")
+    assert target.store.get_object(target.container, "f.txt") == b"seXYnd"
+    with open(target / "f.txt", "ab") as f:
+        f.write(b"!")
+    assert target.store.get_object(target.container, "f.txt") == b"seXYnd!"
+
+
+def test_mkdir_rmdir(target: Target) -> None:
+    os.mkdir(target / "d")
+    info = target.store.head_object(target.container, "d/")
+    assert info.size == 0 and info.content_type == "application/directory"
+    assert (target / "d").is_dir() and os.listdir(target / "d") == []
+    with pytest.raises(FileExistsError):
+        os.mkdir(target / "d")
+    (target / "d/x").write_bytes(b"x")
+    with pytest.raises(OSError) as exc:
+        os.rmdir(target / "d")
+    assert exc.value.errno == errno.ENOTEMPTY
+    os.unlink(target / "d/x")
+    os.rmdir(target / "d")
+    assert not target.store.has_object(target.container, "d/")
+    assert not (target / "d").exists()
+
+
+def test_unlink(target: Target) -> None:
+    (target / "gone.txt").write_bytes(b"bye")
+    os.unlink(target / "gone.txt")
+    assert not target.store.has_object(target.container, "gone.txt")
+    with pytest.raises(FileNotFoundError):
+        os.unlink(target / "gone.txt")
+
+
+def test_rename_file_and_directory(target: Target) -> None:
+    (target / "a.txt").write_bytes(b"payload")
+    os.setxattr(target / "a.txt", "user.origin", b"test")
+    os.rename(target / "a.txt", target / "b.txt")
+    assert not target.store.has_object(target.container, "a.txt")
+    moved = target.store.head_object(target.container, "b.txt")
+    assert target.store.get_object(target.container, "b.txt") == b"payload"
+    assert moved.metadata == {"origin": "test"}
+    (target / "c.txt").write_bytes(b"old")
+    os.rename(target / "b.txt", target / "c.txt")  # replaces, as POSIX rename does
+    assert target.store.get_object(target.container, "c.txt") == b"payload"
+
+    os.makedirs(target / "src/sub")
+    (target / "src/sub/f1").write_bytes(b"1")
+    (target / "src/f2").write_bytes(b"2")
+    os.rename(target / "src", target / "dst")
+    names = sorted(o.name for o in target.store.iter_objects(target.container))
+    assert names == ["c.txt", "dst/", "dst/f2", "dst/sub/", "dst/sub/f1"]
+    assert (target / "dst/sub/f1").read_bytes() == b"1"
+    assert not (target / "src").exists()
+
+
+def test_truncate(target: Target) -> None:
+    (target / "t.bin").write_bytes(b"0123456789")
+    os.truncate(target / "t.bin", 4)
+    assert target.store.get_object(target.container, "t.bin") == b"0123"
+    os.truncate(target / "t.bin", 8)
+    assert target.store.get_object(target.container, "t.bin") == b"0123\0\0\0\0"
+    with open(target / "t.bin", "r+b") as f:
+        f.truncate(2)
+        f.seek(5)
+        f.write(b"Z")
+    assert target.store.get_object(target.container, "t.bin") == b"01\0\0\0Z"
+
+
+def test_xattrs_are_object_metadata(target: Target) -> None:
+    (target / "m.h5").write_bytes(b"data")
+    os.setxattr(target / "m.h5", "user.Experiment", b"wind tunnel 3")
+    assert target.store.head_object(target.container, "m.h5").metadata == {"experiment": "wind tunnel 3"}
+    target.store.post_object(target.container, "m.h5", metadata={"experiment": "wind tunnel 3", "run": "7"})
+    assert sorted(os.listxattr(target / "m.h5")) == ["user.experiment", "user.run"]
+    assert os.getxattr(target / "m.h5", "user.run") == b"7"
+    os.removexattr(target / "m.h5", "user.run")
+    assert target.store.head_object(target.container, "m.h5").metadata == {"experiment": "wind tunnel 3"}
+    with pytest.raises(OSError) as exc:
+        os.getxattr(target / "m.h5", "user.run")
+    assert exc.value.errno == errno.ENODATA
+    with pytest.raises(OSError) as exc:
+        os.setxattr(target / "m.h5", "user.bin", b"\xff\xfe")
+    assert exc.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as exc:
+        os.setxattr(target / "m.h5", "user.experiment", b"x", os.XATTR_CREATE)
+    assert exc.value.errno == errno.EEXIST
+    # Metadata set while a file is being written is stored with it at close.
+    with open(target / "n.h5", "wb") as f:
+        f.write(b"n")
+        os.setxattr(target / "n.h5", "user.stage", b"raw")
+    assert target.store.head_object(target.container, "n.h5").metadata == {"stage": "raw"}
+    assert (target / "m.h5").read_bytes() == b"data"
+
+
+def test_statfs(target: Target) -> None:
+    (target / "used").write_bytes(b"u" * 1000)
+    st = os.statvfs(target.m.path)
+    # The container's bytes in use count (rounded up to a block); the rest is free.
+    assert st.f_bsize > 0 and st.f_blocks - st.f_bfree == 1 and st.f_bavail == st.f_bfree
+    assert st.f_namemax == 255
+
+
+def test_read_only_mount(mount: Callable[..., Mounted], served: Served) -> None:
+    store = served.store()
+    container = f"ro{uuid.uuid4().hex[:8]}"
+    store.create_container(container)
+    store.put_object(container, "keep.txt", b"keep")
+    m = mount(f"swift://{container}", "--read-only", env=served.env)
+    assert (m.path / "keep.txt").read_bytes() == b"keep"
+    for action in (lambda: (m.path / "new").write_bytes(b"x"), lambda: os.unlink(m.path / "keep.txt"),
+                   lambda: os.mkdir(m.path / "d"), lambda: open(m.path / "keep.txt", "r+b")):
+        with pytest.raises(OSError) as exc:
+            action()
+        assert exc.value.errno == errno.EROFS
+    assert store.get_object(container, "keep.txt") == b"keep"
+
+
+def test_account_mount_shows_containers(mount: Callable[..., Mounted], served: Served) -> None:
+    store = served.store()
+    name = f"acct{uuid.uuid4().hex[:8]}"
+    store.create_container(name)
+    store.put_object(name, "obj", b"in a container")
+    m = mount("swift://", env=served.env)
+    assert name in os.listdir(m.path)
+    assert (m.path / name / "obj").read_bytes() == b"in a container"
+    made = f"made{uuid.uuid4().hex[:8]}"
+    os.mkdir(m.path / made)
+    assert store.head_container(made).object_count == 0
+    (m.path / made / "f").write_bytes(b"f")
+    assert store.get_object(made, "f") == b"f"
+    os.unlink(m.path / made / "f")
+    os.rmdir(m.path / made)
+    with pytest.raises(NotFound):
+        store.head_container(made)

@@ -1,0 +1,109 @@
+"""Large files are Swift static large objects: segments in ``<container>_segments``,
+readable whole by every Swift client; a partial rewrite uploads only the segments
+it touches plus a new manifest, and the replaced segments are removed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable
+
+import pytest
+from swiftclient import client as swift_client
+
+from sciswift.store import SwiftStore, segments_container
+
+from .conftest import Mounted, Served
+
+MiB = 1 << 20
+
+
+@pytest.fixture
+def setup(mount: Callable[..., Mounted], served: Served) -> tuple[Mounted, SwiftStore, str]:
+    container = f"L{uuid.uuid4().hex[:8]}"
+    store = served.store()
+    store.create_container(container)
+    return mount(f"swift://{container}", "--segment-size", "1M", env=served.env), store, container
+
+
+def _segments(store: SwiftStore, container: str) -> set[str]:
+    try:
+        return {o.name for o in store.iter_objects(segments_container(container))}
+    except FileNotFoundError:
+        return set()
+
+
+def test_large_file_is_a_static_large_object(setup: tuple[Mounted, SwiftStore, str], served: Served) -> None:
+    m, store, container = setup
+    data = os.urandom(5 * MiB + 12345)
+    (m.path / "big.bin").write_bytes(data)
+    segments = store.get_manifest(container, "big.bin")
+    assert segments is not None and [s.size for s in segments] == [MiB] * 5 + [12345]
+    assert {s.name for s in segments} == _segments(store, container)
+    # The swift client (python-swiftclient) reads it as one object.
+    conn = swift_client.Connection(authurl=served.server.auth_url, user="test:tester", key="testing")
+    headers, body = conn.get_object(container, "big.bin")
+    assert body == data and headers["x-static-large-object"].lower() == "true"
+    conn.close()
+    assert (m.path / "big.bin").read_bytes() == data
+
+
+def test_partial_rewrite_sends_only_the_touched_segments(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    m, store, container = setup
+    data = bytearray(os.urandom(8 * MiB))
+    (m.path / "big.bin").write_bytes(data)
+    before = _segments(store, container)
+    assert len(before) == 8
+    stats = m.stats()
+    patch = os.urandom(100_000)
+    at = 3 * MiB - 50_000  # straddles the boundary of segments 2 and 3
+    with open(m.path / "big.bin", "r+b") as f:
+        f.seek(at)
+        f.write(patch)
+    data[at:at + len(patch)] = patch
+    after_stats = m.stats()
+    assert after_stats["bytes_uploaded"] - stats["bytes_uploaded"] == 2 * MiB
+    assert after_stats["objects_uploaded"] - stats["objects_uploaded"] == 2
+    assert after_stats["manifests"] - stats["manifests"] == 1
+    after = _segments(store, container)
+    assert len(after) == 8 and len(after & before) == 6  # two replaced, and the old two deleted
+    assert hashlib.md5(store.get_object(container, "big.bin")).digest() == hashlib.md5(data).digest()
+    assert (m.path / "big.bin").read_bytes() == bytes(data)
+
+
+def test_growing_shrinking_and_deleting_a_large_file(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    m, store, container = setup
+    data = os.urandom(3 * MiB)
+    (m.path / "g.bin").write_bytes(data)
+    with open(m.path / "g.bin", "ab") as f:  # appending keeps the full segments
+        f.write(b"tail")
+    segments = store.get_manifest(container, "g.bin")
+    assert segments is not None and [s.size for s in segments] == [MiB, MiB, MiB, 4]
+    assert store.get_object(container, "g.bin") == data + b"tail"
+    os.truncate(m.path / "g.bin", 1000)  # small again: one object, segments removed
+    assert store.get_manifest(container, "g.bin") is None
+    assert store.get_object(container, "g.bin") == data[:1000]
+    assert _segments(store, container) == set()
+    (m.path / "h.bin").write_bytes(data)
+    os.rename(m.path / "h.bin", m.path / "moved.bin")  # a large object moves by its manifest
+    assert store.get_object(container, "moved.bin") == data
+    assert len(_segments(store, container)) == 3
+    os.unlink(m.path / "moved.bin")
+    assert _segments(store, container) == set()
+
+
+def test_a_large_file_uploaded_by_swift_is_rewritten_in_place(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    m, _, container = setup
+    # SwiftStore cuts large bodies into segments itself (like `swift upload -S`).
+    other = SwiftStore(m.env["ST_AUTH"], m.env["ST_USER"], m.env["ST_KEY"],
+                       large_object_threshold=2 * MiB, segment_size=2 * MiB)
+    data = bytearray(os.urandom(7 * MiB))
+    other.put_object(container, "up.bin", bytes(data))
+    with open(m.path / "up.bin", "r+b") as f:
+        f.seek(5 * MiB)
+        f.write(b"X" * 10)
+    data[5 * MiB:5 * MiB + 10] = b"X" * 10
+    segments = other.get_manifest(container, "up.bin")
+    assert segments is not None and [s.size for s in segments] == [2 * MiB, 2 * MiB, 2 * MiB, MiB]
+    assert other.get_object(container, "up.bin") == bytes(data)

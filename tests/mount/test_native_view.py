@@ -1,0 +1,88 @@
+"""Native files (written by ``sciswift.h5py``, the Zarr-layout hierarchy) appear in
+the mount as one read-only HDF5 file each, made by ``sciswift.h5view``: h5ls,
+h5dump, ncdump and a C program read them, values equal to what was written; a
+file the view cannot express fails to open with EIO and a log line naming it.
+
+Needs ``sciswift.h5view`` (the HDF5 view of native files), developed alongside."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sciswift.h5view import open_view  # noqa: F401  (the view this file tests through the mount)
+
+import sciswift.h5py as sh5py
+
+from .conftest import Mounted, Served
+
+
+@pytest.fixture
+def native(mount: Callable[..., Mounted], served: Served,
+           monkeypatch: pytest.MonkeyPatch) -> tuple[Mounted, str]:
+    for k, v in served.env.items():
+        monkeypatch.setenv(k, v)
+    container = f"N{uuid.uuid4().hex[:8]}"
+    served.store().create_container(container)
+    with sh5py.File(f"swift://{container}/run1.h5", "w") as f:
+        f.attrs["title"] = "native"
+        g = f.create_group("fields")
+        g.create_dataset("e", data=np.arange(60_000, dtype="f4").reshape(200, 300), chunks=(50, 100),
+                         compression="gzip")
+        g.create_dataset("ids", data=np.arange(1000, dtype="i8"))
+        g["e"].attrs["units"] = "V/m"
+    with sh5py.File(f"swift://{container}/nc.h5", "w") as f:  # netCDF-shaped: dimension scales
+        t = f.create_dataset("time", data=np.arange(4, dtype="f8"))
+        t.make_scale("time")
+        v = f.create_dataset("temp", data=np.linspace(0, 1, 4, dtype="f4"))
+        v.dims[0].attach_scale(t)
+    with sh5py.File(f"swift://{container}/virtual.h5", "w") as f:  # the view has no virtual datasets
+        f.create_dataset("a", data=np.arange(10, dtype="f4"))
+        layout = sh5py.VirtualLayout(shape=(10,), dtype="f4")
+        layout[:] = sh5py.VirtualSource(f["a"])
+        f.create_virtual_dataset("v", layout)
+    return mount(f"swift://{container}", env=served.env), container
+
+
+def test_native_file_is_one_readonly_hdf5_file(native: tuple[Mounted, str], tmp_path: Path) -> None:
+    m, _ = native
+    names = os.listdir(m.path)
+    assert "run1.h5" in names and (m.path / "run1.h5").is_file()
+    assert os.stat(m.path / "run1.h5").st_size > 0
+    listing = subprocess.run(["h5ls", "-r", str(m.path / "run1.h5")], capture_output=True, text=True)
+    assert listing.returncode == 0, listing.stderr
+    assert "/fields/e" in listing.stdout and "{200, 300}" in listing.stdout
+    out = tmp_path / "e.bin"
+    dump = subprocess.run(["h5dump", "-d", "/fields/e", "-b", "LE", "-o", str(out), str(m.path / "run1.h5")],
+                          capture_output=True, text=True)
+    assert dump.returncode == 0, dump.stderr
+    assert np.array_equal(np.fromfile(out, dtype="<f4").reshape(200, 300),
+                          np.arange(60_000, dtype="f4").reshape(200, 300))
+    attrs = subprocess.run(["h5dump", "-a", "/fields/e/units", str(m.path / "run1.h5")],
+                           capture_output=True, text=True)
+    assert "V/m" in attrs.stdout
+    with pytest.raises(OSError) as exc:
+        open(m.path / "run1.h5", "r+b")
+    assert exc.value.errno == errno.EACCES
+
+
+def test_netcdf_shaped_native_file_reads_with_ncdump(native: tuple[Mounted, str]) -> None:
+    m, _ = native
+    header = subprocess.run(["ncdump", "-h", str(m.path / "nc.h5")], capture_output=True, text=True)
+    assert header.returncode == 0, header.stderr
+    assert "time = 4" in header.stdout and "float temp(time)" in header.stdout
+
+
+def test_inexpressible_native_file_is_eio_with_a_log_line(native: tuple[Mounted, str]) -> None:
+    m, _ = native
+    with pytest.raises(OSError) as exc:
+        (m.path / "virtual.h5").read_bytes()
+    assert exc.value.errno == errno.EIO
+    assert any("virtual.h5" in line and "cannot express" in line and "virtual" in line.split("express")[1]
+               for line in m.log.splitlines())

@@ -1,0 +1,87 @@
+"""The mount's pure parts without FUSE: the dirty-range set (against a set of
+bytes, by hypothesis), the segment plan, sizes and the errno table."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sciswift import errors
+from sciswift.mount.config import parse_size
+from sciswift.mount.errors import errno_for
+from sciswift.mount.intervals import IntervalSet
+from sciswift.mount.layout import SegmentPlan, Version
+from sciswift.store.large import SegmentRef
+
+ops = st.lists(st.tuples(st.sampled_from(["add", "cut"]), st.integers(0, 120), st.integers(0, 20)), max_size=40)
+
+
+@given(ops, st.integers(0, 130), st.integers(0, 30))
+def test_interval_set_matches_a_set_of_bytes(steps: list[tuple[str, int, int]], q: int, qlen: int) -> None:
+    s, ref = IntervalSet(), set()
+    for op, a, n in steps:
+        if op == "add":
+            s.add(a, a + n)
+            ref |= set(range(a, a + n))
+        else:
+            s.remove_from(a)
+            ref = {x for x in ref if x < a}
+    covered = set().union(*(set(range(a, b)) for a, b in s)) if s else set()
+    assert covered == ref
+    pairs = list(s)
+    assert all(b1 < a2 for (_, b1), (a2, _) in zip(pairs, pairs[1:]))  # merged, in order
+    assert s.total == len(ref)
+    window = set(range(q, q + qlen))
+    assert s.covers(q, q + qlen) == (window <= ref)
+    assert s.intersects(q, q + qlen) == bool(window & ref)
+    pieces = list(s.split(q, q + qlen))
+    assert [p for p in pieces if p[0] >= p[1]] == []
+    assert all((x in ref) == inside for a, b, inside in pieces for x in range(a, b))
+    assert sum(b - a for a, b, _ in pieces) == qlen
+
+
+def test_segment_plan_fixed_cuts_and_reused_boundaries() -> None:
+    plan = SegmentPlan(16)
+    segs = list(plan.segments(16 * 512 + 100))
+    assert segs[0] == (0, 16) and segs[511] == (16 * 511, 16) and segs[512] == (16 * 512, 100)
+    assert plan.segment_at(16 * 512 + 5) == (16 * 512, 128)  # the second tier: 8x
+    old = Version.segmented("c", "n", "e", 0.0, [SegmentRef("c", "a", "x", 10), SegmentRef("c", "b", "y", 7)])
+    plan = SegmentPlan.for_version(old, 16)
+    assert list(plan.segments(40)) == [(0, 10), (10, 7), (17, 16), (33, 7)]
+    assert list(plan.segments(12)) == [(0, 10), (10, 2)]
+
+
+def test_version_pieces_in() -> None:
+    v = Version.segmented("c", "n", "e", 0.0, [SegmentRef("c", str(i), "x", 10) for i in range(5)])
+    assert [p.offset for p in v.pieces_in(15, 31)] == [10, 20, 30]
+    assert [p.offset for p in v.pieces_in(0, 10)] == [0]
+    assert Version.single("c", "n", "e", 0, 0.0).pieces == ()
+
+
+@pytest.mark.parametrize("text, value", [("4096", 4096), ("16M", 16 << 20), ("1.5g", 3 << 29), ("10GiB", 10 << 30)])
+def test_parse_size(text: str, value: int) -> None:
+    assert parse_size(text) == value
+
+
+def test_parse_size_refuses_nonsense() -> None:
+    with pytest.raises(errors.InvalidInput):
+        parse_size("lots")
+
+
+@pytest.mark.parametrize("exc, code", [
+    (errors.NotFound("x"), errno.ENOENT),
+    (errors.AlreadyExists("x"), errno.EEXIST),
+    (errors.ContainerNotEmpty("x"), errno.ENOTEMPTY),
+    (errors.PermissionDenied("x"), errno.EACCES),
+    (errors.InvalidName("object name is 2000 bytes, longer than 1024"), errno.ENAMETOOLONG),
+    (errors.InvalidName("object name 'a' contains NUL"), errno.EINVAL),
+    (errors.StoreUnavailable("down"), errno.EIO),
+    (errors.CorruptData("bad"), errno.EIO),
+    (OSError(errno.ENOSPC, "full"), errno.ENOSPC),
+    (RuntimeError("bug"), errno.EIO),
+])
+def test_errno_table(exc: BaseException, code: int) -> None:
+    assert errno_for(exc, "op", "/p") == code

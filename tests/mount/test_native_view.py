@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sciswift.h5view import open_view  # noqa: F401  (the view this file tests through the mount)
 
 import sciswift.h5py as sh5py
+from sciswift.h5view import open_view  # noqa: F401  (the view this file tests through the mount)
 
 from .conftest import Mounted, Served
 

@@ -16,7 +16,11 @@ URLs from the request's Host.
 
 A ``--config`` file is INI with a ``[server]`` section (``host``, ``port``,
 ``data``, ``backend``, ``workers``, ``quiet``, ``token_life``, ``token_secret``,
-``durable``, ``users``) and an optional ``[users]`` section of user lines.
+``durable``, ``users``, ``middleware``), an optional ``[users]`` section of user
+lines, and optional middleware sections with Swift's option names
+(``[tempurl]``, ``[formpost]``, ``[symlink]``, ``[versioned_writes]``,
+``[staticweb]``, ``[domain_remap]``; ``[filter:<name>]`` works too: see
+:mod:`sciswift.server.middleware.settings`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sciswift.errors import InvalidInput
+from sciswift.server.middleware.settings import MiddlewareSettings, settings_from_ini
 
 __all__ = [
     "User",
@@ -164,6 +169,8 @@ class ServerConfig:
     token_life: int = DEFAULT_TOKEN_LIFE
     token_secret: bytes | None = None
     durable: bool = True
+    #: Which of Swift's middlewares run, and their options (``[tempurl]`` ...).
+    middleware: MiddlewareSettings = field(default_factory=MiddlewareSettings)
 
     def with_default_user(self, user: str = "test:tester", key: str = "testing") -> ServerConfig:
         """This config with ``user`` (an ``account:name``) added as an account admin,
@@ -217,6 +224,9 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
             out["token_secret"] = s["token_secret"].strip().encode("utf-8")
         if "users" in s:
             out["users"] = load_users_file(p.parent / s["users"].strip())
+    middleware = settings_from_ini(parser, str(p))
+    if middleware is not None:
+        out["middleware"] = middleware
     if parser.has_section("users"):
         users = dict(out.get("users", {}))  # type: ignore[call-overload]
         for name, value in parser["users"].items():

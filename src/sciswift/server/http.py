@@ -61,7 +61,10 @@ REASONS: dict[int, tuple[str, str]] = {
     202: ("Accepted", "The request is accepted for processing."),
     204: ("No Content", ""),
     206: ("Partial Content", ""),
+    301: ("Moved Permanently", "The resource has moved permanently."),
+    303: ("See Other", "The response to the request can be found under a different URI."),
     304: ("Not Modified", ""),
+    307: ("Temporary Redirect", "The resource has moved temporarily."),
     400: ("Bad Request", "The server could not comply with the request since it is either "
           "malformed or otherwise incorrect."),
     401: ("Unauthorized", "This server could not verify that you are authorized to access "
@@ -211,6 +214,10 @@ class SwiftRequest:
     env: dict[Any, Any] = field(default_factory=dict)
     #: How many sub-requests deep this request is (0: the client's own).
     depth: int = 0
+    #: The feature making this sub-request already authorized it (Swift's
+    #: ``make_pre_authed_request``): this request skips authorization, its own
+    #: sub-requests do not (``sub`` never copies the flag).
+    preauthed: bool = False
 
     @staticmethod
     def parse_query(query_string: str) -> MultiDict[str]:

@@ -19,6 +19,7 @@ from sciswift.server.cors import STRICT_CORS_MODE
 from sciswift.server.etag_quoter import ENABLE_BY_DEFAULT as ETAG_QUOTING_BY_DEFAULT
 from sciswift.server.extract import MAX_CONTAINERS, MAX_FAILED
 from sciswift.server.metadata import MAX_HEADER_SIZE
+from sciswift.server.middleware.settings import MiddlewareSettings
 from sciswift.server.objects import ALLOW_OPEN_EXPIRED
 from sciswift.server.slo import MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE, YIELD_FREQUENCY
 from sciswift.store.names import (
@@ -48,8 +49,9 @@ def policy_by_name(name: str) -> str | None:
     return None
 
 
-def info_document() -> dict[str, Any]:
-    return {
+def info_document(middleware: MiddlewareSettings | None = None) -> dict[str, Any]:
+    """The ``/info`` document (with the entries of the middlewares that run)."""
+    doc = {
         "swift": {
             "version": f"sciswift-{__version__}",
             "strict_cors_mode": STRICT_CORS_MODE,
@@ -87,7 +89,9 @@ def info_document() -> dict[str, Any]:
         # Not Swift: PUT honours one ETag in If-Match atomically (handlers.obj.put_mode).
         "sciswift": {"conditional_put": True, "batched_extract": True},
     }
+    doc.update((middleware or MiddlewareSettings()).info())
+    return doc
 
 
-def info_body() -> bytes:
-    return json.dumps(info_document()).encode("utf-8")
+def info_body(middleware: MiddlewareSettings | None = None) -> bytes:
+    return json.dumps(info_document(middleware)).encode("utf-8")

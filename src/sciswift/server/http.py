@@ -30,6 +30,7 @@ from sciswift.errors import NotFound, SciSwiftError, status_for
 if TYPE_CHECKING:
     from sciswift.server.auth import Identity
     from sciswift.store.base import ObjectReader
+    from sciswift.store.types import ObjectInfo
 
 __all__ = [
     "REASONS",
@@ -315,6 +316,10 @@ class Reply:
     headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
     body: ReplyBody = None
     content_length: int | None = None
+    #: The stored object this reply answers from (set by the object handler,
+    #: never sent): features reading a sub-request's reply see its system
+    #: values, as Swift's middlewares see an object's sysmeta headers.
+    stored: ObjectInfo | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.body, (bytes, bytearray)) and self.content_length is None:

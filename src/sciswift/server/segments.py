@@ -10,6 +10,7 @@ into 409 Conflict (Swift's answer) instead of a truncated 200.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -18,7 +19,24 @@ from sciswift.server.conditional import normalize_etag
 from sciswift.server.http import Reply, SwiftError, SwiftRequest
 from sciswift.server.objects import reply_chunks
 
-__all__ = ["Piece", "split_segment_path", "open_piece", "stream_pieces", "validated_stream"]
+log = logging.getLogger("sciswift.server")
+
+__all__ = [
+    "Piece", "split_segment_path", "open_piece", "stream_pieces", "validated_stream", "SLO_LEVEL", "slo_level",
+]
+
+#: How many SLO manifests deep a segment read is (the client's manifest is
+#: level 1); carried on sub-requests, symlink hops included, so nesting is
+#: bounded as Swift bounds it (``max_slo_recursion_depth``).
+SLO_LEVEL = "X-Sciswift-Slo-Level"
+
+
+def slo_level(req: SwiftRequest) -> int:
+    """The manifest level ``req`` reads at (1 for a client's own request)."""
+    try:
+        return max(1, int(req.headers.get(SLO_LEVEL, "1")))
+    except ValueError:
+        return 1
 
 
 @dataclass(frozen=True)
@@ -60,15 +78,20 @@ async def open_piece(be: Backend, req: SwiftRequest, account: str, piece: Piece)
     for h in ("Referer", "X-Open-Expired"):
         if h in req.headers:
             headers[h] = req.headers[h]
+    if not piece.raw:
+        headers[SLO_LEVEL] = str(slo_level(req) + 1)
     query = {"multipart-manifest": "get"} if piece.raw else None
     return await be.subrequest(req.sub("GET", account, container, obj, headers=headers, query=query))
 
 
 def _check(piece: Piece, reply: Reply) -> None:
+    # Swift answers a bad first segment with its plain Conflict page
     if not reply.ok:
-        raise SwiftError(409, f"segment {piece.path} answered {reply.status}")
+        log.info("segment %s answered %d", piece.path, reply.status)
+        raise SwiftError(409)
     if piece.whole and piece.etag and normalize_etag(reply.headers.get("Etag")) != normalize_etag(piece.etag):
-        raise SwiftError(409, f"segment {piece.path} changed (etag mismatch)")
+        log.info("segment %s changed (etag mismatch)", piece.path)
+        raise SwiftError(409)
 
 
 async def stream_pieces(

@@ -48,7 +48,7 @@ from sciswift.server.http import (
 )
 from sciswift.server.objects import SLO_ETAG, SLO_SIZE, is_slo, object_headers, ranged_reply
 from sciswift.server.ranges import content_range, parse_ranges, resolve_ranges
-from sciswift.server.segments import Piece, split_segment_path, stream_pieces, validated_stream
+from sciswift.server.segments import Piece, slo_level, split_segment_path, stream_pieces, validated_stream
 from sciswift.server.writing import write_object
 from sciswift.store.types import ObjectInfo
 
@@ -56,6 +56,8 @@ __all__ = ["put", "get_or_head", "delete", "listing_extras", "MAX_MANIFEST_SEGME
 
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
+#: Manifests nest at most this deep (Swift's ``max_slo_recursion_depth``).
+MAX_RECURSION_DEPTH = 10
 YIELD_FREQUENCY = 10
 HEAD_CONCURRENCY = 8
 _KEYS = {"path": {"etag", "size_bytes", "range"}, "data": set()}
@@ -402,6 +404,8 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo, manifest
         if not slo_etag or size < 0:
             slo_etag = slo_etag_of(segments)
             size = sum(_segment_length(s) for s in segments)
+        if req.method == "GET" and slo_level(req) >= MAX_RECURSION_DEPTH and any(s.get("sub_slo") for s in segments):
+            raise SwiftError(409)
     headers = object_headers(info)
     headers["Etag"] = f'"{slo_etag}"'
     headers["X-Manifest-Etag"] = info.etag

@@ -11,6 +11,7 @@ does).
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from multidict import CIMultiDict
@@ -24,6 +25,7 @@ from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, err
 from sciswift.server.info import DEFAULT_POLICY, policy_by_name
 from sciswift.server.listing import CONTENT_TYPES, list_path, parse_listing, render_objects
 from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
+from sciswift.server.middleware import symlink
 from sciswift.server.times import http_date, iso_timestamp, x_timestamp
 from sciswift.store.names import MAX_CONTAINER_NAME_LENGTH, utf8_len
 from sciswift.store.types import ContainerInfo, ObjectInfo
@@ -66,7 +68,7 @@ def _headers(info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
     return h
 
 
-def _object_record(entry: ObjectInfo) -> dict[str, Any]:
+def _object_record(entry: ObjectInfo, account: str = "", version: str = "v1") -> dict[str, Any]:
     rec: dict[str, Any] = {
         "bytes": entry.size,
         "hash": entry.etag,
@@ -75,6 +77,7 @@ def _object_record(entry: ObjectInfo) -> dict[str, Any]:
         "last_modified": iso_timestamp(entry.timestamp),
     }
     rec.update(slo.listing_extras(entry))
+    rec.update(symlink.listing_extras(entry, account, version))
     return rec
 
 
@@ -103,10 +106,11 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
         return error(404)
     if not entries and listing.fmt == "text":
         return Reply(204, headers, None, content_length=0)
+    record = partial(_object_record, account=req.account, version=req.version)
     if len(entries) > 1000:  # rendering thousands of entries: keep the loop free
-        body = await be.run(render_objects, entries, listing.fmt, container, _object_record)
+        body = await be.run(render_objects, entries, listing.fmt, container, record)
     else:
-        body = render_objects(entries, listing.fmt, container, _object_record)
+        body = render_objects(entries, listing.fmt, container, record)
     return Reply(200, headers, body)
 
 

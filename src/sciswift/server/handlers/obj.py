@@ -35,6 +35,7 @@ from sciswift.server.http import (
     reply,
 )
 from sciswift.server.metadata import OBJECT_PERSISTED_HEADERS, check_metadata, metadata_updates
+from sciswift.server.middleware import symlink
 from sciswift.server.objects import is_dlo, is_expired, is_slo, object_headers, open_expired, ranged_reply
 from sciswift.server.writing import (
     delete_at_from,
@@ -89,13 +90,20 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
     try:
         if is_expired(info) and not open_expired(req):
             return _missing(req)
+        link = symlink.enabled(be) and symlink.is_link(info)
+        if link and req.param("symlink") != "get":
+            return await symlink.follow(be, req, info)
         manifest_get = req.param("multipart-manifest") == "get"
         if is_slo(info):
-            return await slo.get_or_head(be, req, info, manifest_get)
-        if is_dlo(info) and not manifest_get:
-            return await dlo.get_or_head(be, req, info)
-        answer = await plain_reply(be, req, store, info, data, reader)
-        reader = None  # now owned by the reply body (or already closed)
+            answer = await slo.get_or_head(be, req, info, manifest_get)
+        elif is_dlo(info) and not manifest_get:
+            answer = await dlo.get_or_head(be, req, info)
+        else:
+            answer = await plain_reply(be, req, store, info, data, reader)
+            reader = None  # now owned by the reply body (or already closed)
+            if link:
+                answer.headers.update(symlink.client_headers(info))
+        answer.stored = info
         return answer
     finally:
         if reader is not None:
@@ -159,6 +167,8 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
         return await slo.put(be, req)
     if req.headers.get("X-Copy-From"):
         return await copy.put_copy_from(be, req)
+    if "X-Symlink-Target" in req.headers and symlink.enabled(be):
+        return await symlink.put(be, req)
     if env_flag(req.headers.get("X-Static-Large-Object")):
         raise SwiftError(
             400,
@@ -171,8 +181,11 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
 
 # ------------------------------------------------------------------- POST
 async def post(be: Backend, req: SwiftRequest) -> Reply:
-    """Replace an object's metadata (Swift's "fast POST")."""
+    """Replace an object's metadata (Swift's "fast POST"); a POST to a
+    symlink applies to the link and answers 307 at its target."""
     _, container, name = object_names(req)
+    if symlink.enabled(be):
+        symlink.check_post(req)
     target = await writable(be, req)
     if isinstance(target, Reply):
         return target
@@ -198,6 +211,8 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
         )
     except NotFound:
         return error(404)
+    if symlink.enabled(be) and symlink.is_link(current):
+        return symlink.post_redirect(req, current)
     return reply(202)
 
 

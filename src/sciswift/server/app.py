@@ -162,7 +162,7 @@ class SwiftApp:
     async def route(self, req: SwiftRequest) -> Reply:
         if req.path == "/info":
             if req.method in ("GET", "HEAD"):
-                body = info_body(self.backend.config.middleware)
+                body = info_body(self.backend.config)
                 return Reply(200, CIMultiDict({"Content-Type": "application/json; charset=UTF-8"}), body)
             if req.method == "OPTIONS":
                 return Reply(200, CIMultiDict({"Allow": "GET, HEAD, OPTIONS"}))

@@ -22,10 +22,10 @@ from sciswift.server.acl import clean_acl
 from sciswift.server.backend import Backend
 from sciswift.server.handlers import Handler
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error, reply
-from sciswift.server.info import DEFAULT_POLICY, policy_by_name
 from sciswift.server.listing import CONTENT_TYPES, list_path, parse_listing, render_objects
 from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
 from sciswift.server.middleware import symlink
+from sciswift.server.policies import default_policy, find
 from sciswift.server.times import http_date, iso_timestamp, x_timestamp
 from sciswift.store.names import MAX_CONTAINER_NAME_LENGTH, utf8_len
 from sciswift.store.types import ContainerInfo, ObjectInfo
@@ -47,14 +47,14 @@ def modified_time(info: ContainerInfo) -> float:
         return info.timestamp
 
 
-def _headers(info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
+def _headers(be: Backend, info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
     h: CIMultiDict[str] = CIMultiDict()
     h["X-Container-Object-Count"] = str(info.object_count)
     h["X-Container-Bytes-Used"] = str(info.bytes_used)
     h["X-Timestamp"] = x_timestamp(info.timestamp)
     h["Last-Modified"] = http_date(modified_time(info))
     h["Accept-Ranges"] = "bytes"
-    h["X-Storage-Policy"] = info.system.get("x-storage-policy") or DEFAULT_POLICY
+    h["X-Storage-Policy"] = info.system.get("x-storage-policy") or default_policy(be.config.policies).name
     meta = {k: v for k, v in info.metadata.items() if owner or k not in OWNER_ONLY_META}
     for k, v in meta_headers(meta, "container"):
         h[k] = v
@@ -91,7 +91,7 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
     store = be.store(req.account)
     if info is None or store is None:
         return error(404)
-    headers = _headers(info, req.swift_owner)
+    headers = _headers(be, info, req.swift_owner)
     headers["Content-Type"] = CONTENT_TYPES[listing.fmt]
     if req.method == "HEAD":
         headers["Vary"] = "Accept"
@@ -161,21 +161,23 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
     policy_header = req.headers.get("X-Storage-Policy")
     policy = None
     if policy_header:
-        policy = policy_by_name(policy_header)
-        if policy is None:
+        found = find(be.config.policies, policy_header)
+        if found is None:
             raise SwiftError(400, f'Invalid X-Storage-Policy "{policy_header}"')
+        policy = found.name
+    default = default_policy(be.config.policies).name
     now = time.time()
     system[MODIFIED] = f"{now:.5f}"
     meta = _meta_updates(req)
     existing = await be.container_info(req, req.account, req.container, fresh=True)
     if existing is not None:
         check_merged_metadata(existing.metadata, meta)
-        current = existing.system.get("x-storage-policy") or DEFAULT_POLICY
+        current = existing.system.get("x-storage-policy") or default
         if policy is not None and policy != current:
             return error(409, "Storage Policy is not allowed to be changed")
     else:
         check_merged_metadata({}, meta)
-        system["x-storage-policy"] = policy or DEFAULT_POLICY
+        system["x-storage-policy"] = policy or default
     store = be.store(req.account, create=True)
     assert store is not None
     created = await be.run(store.create_container, req.container, meta, system)

@@ -84,7 +84,9 @@ async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
     for h in ("Range", "Referer"):
         if h in req.headers:
             src_headers[h] = req.headers[h]
-    src_query = {k: v for k, v in req.query.items() if k in ("multipart-manifest", "part-number", "symlink")}
+    src_query = {
+        k: v for k, v in req.query.items() if k in ("multipart-manifest", "part-number", "symlink", "version-id")
+    }
     manifest_copy = src_query.get("multipart-manifest") == "get"
     if manifest_copy:
         src_query["format"] = "raw"
@@ -109,7 +111,7 @@ async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
         sink_headers.extend(req.headers)
     for h in ("X-Copy-From", "X-Copy-From-Account", "Transfer-Encoding", "Range"):
         sink_headers.popall(h, None)
-    sink_query = {k: v for k, v in req.query.items() if k != "multipart-manifest"}
+    sink_query = {k: v for k, v in req.query.items() if k not in ("multipart-manifest", "version-id")}
     src_is_slo = env_flag(source.headers.get("X-Static-Large-Object"))
     if manifest_copy:
         if src_is_slo:

@@ -24,7 +24,7 @@ from sciswift.server.handlers import Handler
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error, reply
 from sciswift.server.listing import CONTENT_TYPES, list_path, parse_listing, render_objects
 from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
-from sciswift.server.middleware import symlink
+from sciswift.server.middleware import object_versioning, symlink, versioned_writes
 from sciswift.server.policies import default_policy, find
 from sciswift.server.times import http_date, iso_timestamp, x_timestamp
 from sciswift.store.names import MAX_CONTAINER_NAME_LENGTH, utf8_len
@@ -65,10 +65,12 @@ def _headers(be: Backend, info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
         for key in PRIVILEGED:
             if info.system.get(key):
                 h["-".join(p.capitalize() for p in key.split("-"))] = info.system[key]
+    h.update(versioned_writes.container_headers(info))
+    h.update(object_versioning.container_headers(info))
     return h
 
 
-def _object_record(entry: ObjectInfo, account: str = "", version: str = "v1") -> dict[str, Any]:
+def _object_record(entry: ObjectInfo, account: str = "", container: str = "", version: str = "v1") -> dict[str, Any]:
     rec: dict[str, Any] = {
         "bytes": entry.size,
         "hash": entry.etag,
@@ -78,6 +80,7 @@ def _object_record(entry: ObjectInfo, account: str = "", version: str = "v1") ->
     }
     rec.update(slo.listing_extras(entry))
     rec.update(symlink.listing_extras(entry, account, version))
+    object_versioning.rewrite_record(rec, entry, account, container, version)
     return rec
 
 
@@ -93,6 +96,9 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
         return error(404)
     headers = _headers(be, info, req.swift_owner)
     headers["Content-Type"] = CONTENT_TYPES[listing.fmt]
+    kept = await object_versioning.versions_bytes(be, req, info)
+    if kept:
+        headers["X-Container-Bytes-Used"] = str(info.bytes_used + kept)
     if req.method == "HEAD":
         headers["Vary"] = "Accept"
         return Reply(204, headers, None, content_length=0)
@@ -104,9 +110,13 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
             entries = await be.run(store.list_objects, container, listing.params)
     except NotFound:
         return error(404)
+    record = partial(_object_record, account=req.account, container=container, version=req.version)
+    if "versions" in req.query and be.config.middleware.object_versioning:
+        versions = await object_versioning.list_versions(be, req, info, listing.params, entries, record)
+        versions.headers.update((k, v) for k, v in headers.items() if k.lower() != "content-type")
+        return versions
     if not entries and listing.fmt == "text":
         return Reply(204, headers, None, content_length=0)
-    record = partial(_object_record, account=req.account, version=req.version)
     if len(entries) > 1000:  # rendering thousands of entries: keep the loop free
         body = await be.run(render_objects, entries, listing.fmt, container, record)
     else:
@@ -120,10 +130,11 @@ def _check_name(name: str) -> None:
         raise SwiftError(400, f"Container name length of {n} longer than {MAX_CONTAINER_NAME_LENGTH}")
 
 
-def _system_updates(req: SwiftRequest, owner: bool) -> dict[str, str]:
-    """ACL and sync headers of a PUT/POST as system values (only an owner's
-    count; ACLs are validated and normalised)."""
+def _system_updates(be: Backend, req: SwiftRequest, owner: bool) -> dict[str, str]:
+    """ACL, sync and versioning headers of a PUT/POST as system values (only an
+    owner's ACLs count; ACLs are validated and normalised)."""
     out: dict[str, str] = etag_quoter.updates(req, "container")
+    out.update(versioned_writes.container_updates(be, req))
     if not owner:
         return out
     for key in PRIVILEGED:
@@ -157,7 +168,7 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
     _check_name(req.container)
     check_metadata(req.headers, "container")
     quotas.check_container_quota_values(req)
-    system = _system_updates(req, req.swift_owner)
+    system = _system_updates(be, req, req.swift_owner)
     policy_header = req.headers.get("X-Storage-Policy")
     policy = None
     if policy_header:
@@ -170,6 +181,7 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
     system[MODIFIED] = f"{now:.5f}"
     meta = _meta_updates(req)
     existing = await be.container_info(req, req.account, req.container, fresh=True)
+    system.update(await object_versioning.container_updates(be, req, existing))
     if existing is not None:
         check_merged_metadata(existing.metadata, meta)
         current = existing.system.get("x-storage-policy") or default
@@ -198,7 +210,8 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
         return error(404)
     meta = _meta_updates(req)
     check_merged_metadata(info.metadata, meta)
-    system = _system_updates(req, req.swift_owner)
+    system = _system_updates(be, req, req.swift_owner)
+    system.update(await object_versioning.container_updates(be, req, info))
     system[MODIFIED] = f"{time.time():.5f}"
     try:
         await be.run(store.post_container, req.container, meta, system)
@@ -216,6 +229,11 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
     store = be.store(req.account)
     if store is None:
         return error(404)
+    info = await be.container_info(req, req.account, req.container, fresh=True)
+    if info is not None:
+        refused = await object_versioning.delete_container(be, req, info)
+        if refused is not None:
+            return refused
     try:
         await be.run(store.delete_container, req.container)
     except NotFound:

@@ -30,13 +30,13 @@ from multidict import CIMultiDict
 from sciswift.server.backend import Backend
 from sciswift.server.conditional import normalize_etag
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
+from sciswift.server.middleware.namespace import home_account
 from sciswift.server.objects import SLO_ETAG, SLO_SIZE, is_slo
-from sciswift.server.writing import object_names, write_object
 from sciswift.store.types import ObjectInfo
 
 __all__ = [
     "TARGET", "TARGET_ACCOUNT", "TARGET_ETAG", "TARGET_BYTES", "TARGET_SLO_ETAG", "LOOP_EXTEND", "HIDDEN_TARGET",
-    "is_link", "target_of", "client_headers", "listing_extras", "follow", "put", "check_post", "post_redirect",
+    "is_link", "target_of", "client_headers", "listing_extras", "follow", "prepare_put", "check_post", "post_redirect",
     "enabled",
 ]
 
@@ -70,12 +70,14 @@ def target_of(info: ObjectInfo, account: str) -> tuple[str, str, str]:
     is the link's own, used when the link names none."""
     container, _, obj = unquote(info.system[TARGET], errors="surrogateescape").partition("/")
     target_account = info.system.get(TARGET_ACCOUNT)
-    return (unquote(target_account, errors="surrogateescape") if target_account else account), container, obj
+    if target_account:
+        return unquote(target_account, errors="surrogateescape"), container, obj
+    return home_account(account), container, obj
 
 
 def _location(version: str, account: str, info: ObjectInfo) -> str:
     """The target's path as Content-Location / Location show it (quoted)."""
-    quoted_account = info.system.get(TARGET_ACCOUNT) or quote(account, errors="surrogateescape")
+    quoted_account = info.system.get(TARGET_ACCOUNT) or quote(home_account(account), errors="surrogateescape")
     return f"/{version}/{quoted_account}/{info.system[TARGET].lstrip('/')}"
 
 
@@ -169,9 +171,9 @@ async def follow(be: Backend, req: SwiftRequest, link: ObjectInfo) -> Reply:
 def _check_account(value: str) -> str:
     account = unquote(value, errors="surrogateescape")
     if not account:
-        raise SwiftError(412, "Account name cannot be empty", content_type=TEXT_TYPE)
+        raise SwiftError(412, "Account name cannot be empty")
     if "/" in account:
-        raise SwiftError(412, f"Account name cannot contain slashes: {account!r}", content_type=TEXT_TYPE)
+        raise SwiftError(412, "Account name cannot contain slashes")
     return account
 
 
@@ -182,9 +184,11 @@ async def _has_body(req: SwiftRequest) -> bool:
     return length != 0
 
 
-async def put(be: Backend, req: SwiftRequest, extra_system: dict[str, str] | None = None) -> Reply:
-    """PUT of a link (a request with ``X-Symlink-Target``)."""
-    account, container, obj = object_names(req)
+async def prepare_put(be: Backend, req: SwiftRequest) -> dict[str, str]:
+    """Check a PUT of a link (a request with ``X-Symlink-Target``); the system
+    values the PUT stores (the request's headers become an empty object's)."""
+    account, container, obj = req.account, req.container, req.obj
+    assert account is not None and container is not None and obj is not None
     if await _has_body(req):
         raise SwiftError(400, "Symlink requests require a zero byte body", content_type=TEXT_TYPE)
     raw = req.headers["X-Symlink-Target"]
@@ -209,13 +213,12 @@ async def put(be: Backend, req: SwiftRequest, extra_system: dict[str, str] | Non
         system.update(await _validate_static(be, req, system, t_account, etag))
     elif not headers.get("Content-Type"):
         headers["Content-Type"] = "application/symlink"
-    system.update(extra_system or {})
     for header in ("X-Symlink-Target", "X-Symlink-Target-Account", "X-Symlink-Target-Etag",
                    "X-Symlink-Target-Bytes"):
         headers.popall(header, None)
     headers["Content-Length"] = "0"
     headers.popall("Transfer-Encoding", None)
-    return await write_object(be, req, extra_system=system)
+    return system
 
 
 async def _validate_static(

@@ -114,9 +114,15 @@ def _current(store: Store, container: str, name: str) -> ObjectInfo | None:
 
 
 def _archive(store: Store, container: str, name: str, archive: str, current: ObjectInfo) -> None:
-    """Copy ``current`` into the archive container (412 if that is missing)."""
+    """Copy ``current`` into the archive container (412 if that is missing).
+
+    The copy never replaces an archived version: if another writer archived
+    this version first, theirs stands (and only one of the two overwrites
+    that follow, each conditional on this version's ETag, succeeds)."""
     try:
-        store.copy_object(container, name, archive, archive_name(name, current.timestamp))
+        store.copy_object(container, name, archive, archive_name(name, current.timestamp), mode=CREATE)
+    except AlreadyExists:
+        pass
     except NotFound:
         raise SwiftError(412) from None
 

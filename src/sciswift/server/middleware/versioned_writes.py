@@ -15,11 +15,14 @@ container is written on the server's authority (it may belong to someone the
 writer cannot write to), as Swift's pre-authorized requests do. A missing
 archive container makes the write fail with 412 and changes nothing.
 
-What the server adds to Swift: an overwrite replaces exactly the version it
-archived (the write is conditional on its ETag, the store making that atomic),
-so when two writers race, the one whose version would vanish unarchived
-fails with 503 instead of succeeding; every acknowledged version stays
-recoverable.
+What the server adds to Swift, whose versioning loses versions when writers
+race: an overwrite (and a stack-mode restore) replaces exactly the version it
+archived, the write being conditional on that version's ETag (atomic in the
+store), and an archive copy never replaces another; the writer that would
+make a version vanish unarchived fails with 503 (retry) instead. A
+history-mode DELETE archives whatever it finds before deleting; only a write
+landing between its last look and the delete itself (consecutive store calls,
+the store having no conditional delete) can still be lost.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ DELETE_MARKER = "application/x-deleted;swift_versions_deleted=1"
 LOCATION = "x-container-sysmeta-versions-location"
 MODE = "x-container-sysmeta-versions-mode"
 _PAGE = 1000
+#: How often a history-mode DELETE re-archives a version written meanwhile.
+_RETRIES = 5
 
 
 def container_updates(be: Backend, req: SwiftRequest) -> dict[str, str]:
@@ -164,18 +169,52 @@ async def delete(be: Backend, req: SwiftRequest, store: Store, cinfo: ContainerI
         return None
     archive, mode = versioning
     assert req.container is not None and req.obj is not None
-    container, name = req.container, req.obj
     if mode == "history":
-        current = await be.run(_current, store, container, name)
+        return await be.run(_push, store, req.container, req.obj, archive)
+    return await be.run(_pop, store, req.container, req.obj, archive)
+
+
+def _same(a: ObjectInfo | None, b: ObjectInfo | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.etag, a.timestamp) == (b.etag, b.timestamp)
+
+
+def _remove(store: Store, container: str, name: str) -> Reply:
+    try:
+        store.delete_object(container, name)
+    except NotFound:
+        return error(404)
+    return reply(204)
+
+
+def _delete_kept(store: Store, container: str, name: str, archive: str, kept: ObjectInfo | None) -> Reply:
+    """Delete the current object, ``kept`` (already archived). If a writer
+    replaced it meanwhile, that version is archived first, then deleted.
+
+    The store has no conditional delete: a write landing between the last
+    look and the delete (the two are consecutive calls) is the one case a
+    version can be lost, as with Swift."""
+    for _ in range(_RETRIES):
+        current = _current(store, container, name)
+        if _same(current, kept):
+            return _remove(store, container, name)
         if current is not None:
-            await be.run(_archive, store, container, name, archive, current)
-        try:
-            await be.run(lambda: store.put_object(archive, archive_name(name, time.time()), b"",
-                                                  content_type=DELETE_MARKER))
-        except NotFound:
-            raise SwiftError(412) from None
-        return None
-    return await be.run(_pop, store, container, name, archive)
+            _archive(store, container, name, archive, current)
+        kept = current
+    raise conflict()
+
+
+def _push(store: Store, container: str, name: str, archive: str) -> Reply:
+    """History mode: archive the current version, add a delete marker, delete it."""
+    current = _current(store, container, name)
+    if current is not None:
+        _archive(store, container, name, archive, current)
+    try:
+        store.put_object(archive, archive_name(name, time.time()), b"", content_type=DELETE_MARKER)
+    except NotFound:
+        raise SwiftError(412) from None
+    return _delete_kept(store, container, name, archive, current)
 
 
 def _listing(store: Store, archive: str, name: str) -> list[ObjectInfo]:
@@ -194,41 +233,39 @@ def _listing(store: Store, archive: str, name: str) -> list[ObjectInfo]:
         marker = page[-1].name
 
 
-def _restore(store: Store, archive: str, version: str, container: str, name: str) -> bool:
-    """Copy an archived version back in place; False if it is gone."""
+def _restore(store: Store, archive: str, version: str, container: str, name: str, replacing: ObjectInfo | None) -> bool:
+    """Copy an archived version back in place, replacing exactly ``replacing``
+    (None: where nothing is); False if the archived version is gone, 503 if
+    the current object changed meanwhile."""
+    mode: PutMode = IfMatch(replacing.etag) if replacing is not None else CREATE
     try:
-        store.copy_object(archive, version, container, name)
+        store.copy_object(archive, version, container, name, mode=mode)
     except NotFound:
         return False
+    except (PreconditionFailed, AlreadyExists):
+        raise conflict() from None
     return True
 
 
-def _remove(store: Store, container: str, name: str) -> Reply:
-    try:
-        store.delete_object(container, name)
-    except NotFound:
-        return error(404)
-    return reply(204)
-
-
 def _pop(store: Store, container: str, name: str, archive: str) -> Reply | None:
-    """Stack mode: delete the current version and put the previous one back
+    """Stack mode: put the previous version back in place of the current one
     (or, after a delete marker, undo the marker). None: a plain delete."""
     versions = _listing(store, archive, name)
+    current = _current(store, container, name)
     for i, version in enumerate(versions):
         if version.content_type == DELETE_MARKER:
-            if _current(store, container, name) is not None:
+            if current is not None:
                 return None  # back to the deleted state: drop the current object
             for older in versions[i + 1:]:
                 if older.content_type == DELETE_MARKER:
                     break
-                if _restore(store, archive, older.name, container, name):
+                if _restore(store, archive, older.name, container, name, None):
                     try:
                         store.delete_object(archive, older.name)
                     except NotFound:
                         pass
                     break
             return _remove(store, archive, version.name)
-        if _restore(store, archive, version.name, container, name):
+        if _restore(store, archive, version.name, container, name, current):
             return _remove(store, archive, version.name)
     return None

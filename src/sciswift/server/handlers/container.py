@@ -181,7 +181,6 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
     system[MODIFIED] = f"{now:.5f}"
     meta = _meta_updates(req)
     existing = await be.container_info(req, req.account, req.container, fresh=True)
-    system.update(await object_versioning.container_updates(be, req, existing))
     if existing is not None:
         check_merged_metadata(existing.metadata, meta)
         current = existing.system.get("x-storage-policy") or default
@@ -190,6 +189,7 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
     else:
         check_merged_metadata({}, meta)
         system["x-storage-policy"] = policy or default
+    system.update(await object_versioning.container_updates(be, req, existing))  # last: it may make a container
     store = be.store(req.account, create=True)
     assert store is not None
     created = await be.run(store.create_container, req.container, meta, system)

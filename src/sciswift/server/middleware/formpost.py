@@ -203,10 +203,7 @@ async def _upload(be: Backend, req: SwiftRequest, attributes: dict[str, str], pa
 
     sub = req.sub("PUT", req.account, req.container, name, headers=headers, body=IterBody(capped(), None))
     sub.identity = Identity(user=USER, groups=frozenset(), scope=Scope(req.account, req.container))
-    try:
-        reply = await be.subrequest(sub)
-    except FormInvalid:
-        raise
+    reply = await be.subrequest(sub)  # a file over max_file_size raises FormInvalid from its body
     if exceeded:
         raise FormInvalid("max_file_size exceeded")
     body = await reply.read()

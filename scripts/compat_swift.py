@@ -3,7 +3,9 @@
 ``sciswift serve``.
 
 Starts ``sciswift serve`` on a free port over a fresh temporary data directory
-(LocalStore, the default backend) with the users the suite needs, writes a
+(LocalStore, the default backend) with the users the suite needs, the
+storage domain its domain_remap tests use (``example.net``) and the all-in-one's
+three storage policy names, writes a
 ``test.conf`` pointing at it, runs the swift-saio tool's ``run_functests.sh``
 (which downloads Swift 2.38.3's ``test/functional`` once, runs it with pytest
 and prints ``passed / baseline`` per module), prints the table, and stops the
@@ -56,6 +58,7 @@ account5 = test5
 username5 = tester5
 password5 = testing5
 service_prefix = SERVICE
+storage_domain = example.net
 account6 = admin
 username6 = admin
 password6 = admin
@@ -64,6 +67,26 @@ insecure = no
 
 [unit_test]
 fake_syslog = False
+"""
+
+#: The server's settings beyond the defaults, as the all-in-one baseline has
+#: them: the storage domain the domain_remap and staticweb tests send Host
+#: names under, and three storage policy names (the suite's cross-policy tests
+#: need two or more; here they are names over the same store).
+SERVER_CONF = """\
+[domain_remap]
+storage_domain = example.net
+
+[storage-policy:0]
+name = gold
+aliases = yellow, orange
+default = yes
+
+[storage-policy:1]
+name = silver
+
+[storage-policy:2]
+name = ec21
 """
 
 DEFAULT_TOOLS = "/work/shared/tools/swift-saio"
@@ -80,7 +103,9 @@ def find_tools(explicit: str | None) -> Path:
 def start_server(workdir: Path, backend: str) -> ServerProcess:
     users = workdir / "users.conf"
     users.write_text(USERS)
-    args = ["--users", str(users), "--quiet"]
+    conf = workdir / "server.conf"
+    conf.write_text(SERVER_CONF)
+    args = ["--config", str(conf), "--users", str(users), "--quiet"]
     args += ["--backend", "memory"] if backend == "memory" else ["--data", str(workdir / "data")]
     log = workdir / "server.log"
     with open(log, "wb") as fh:

@@ -9,7 +9,9 @@ Layout (one module per concern, as Swift's proxy and middleware):
 - ``auth`` (TempAuth, tokens, authorization), ``acl`` (ACL syntax)
 - ``listing``, ``ranges``, ``conditional``, ``metadata``, ``times``, ``objects``
 - features: ``copy``, ``dlo``, ``slo``, ``segments``, ``bulk``, ``quotas``,
-  ``cors``, ``info`` (``/info``)
+  ``cors``, ``info`` (``/info``), ``policies`` (storage policy names)
+- ``middleware``: Swift's middlewares (tempurl, formpost, staticweb,
+  domain_remap, symlink, versioned_writes, object_versioning) and their settings
 - ``backend`` (stores per account, thread pool, cached lookups), ``config``,
   ``runner`` (sockets, workers, signals)
 

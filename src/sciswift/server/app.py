@@ -37,6 +37,7 @@ from sciswift.server.http import (
     trans_id,
 )
 from sciswift.server.info import MAX_ACCOUNT_NAME_LENGTH, info_body
+from sciswift.server.middleware import pipeline
 from sciswift.server.wire import BodyError, Request, RequestBody
 from sciswift.store.names import utf8_len
 
@@ -125,7 +126,10 @@ class SwiftApp:
             bad = "\x00" in path
         except UnicodeDecodeError:
             path, bad = path_bytes.decode("utf-8", "surrogateescape"), True
-        req.path = path
+        remapped = pipeline.remap_path(self.backend, req, path)
+        if isinstance(remapped, Reply):
+            return remapped
+        req.path = path = remapped
         if path == "/info" or path.startswith("/auth/") or path == "/auth" or dataapi.claims(path):
             return req
         try:
@@ -158,8 +162,8 @@ class SwiftApp:
     async def route(self, req: SwiftRequest) -> Reply:
         if req.path == "/info":
             if req.method in ("GET", "HEAD"):
-                headers = CIMultiDict({"Content-Type": "application/json; charset=UTF-8"})
-                return Reply(200, headers, info_body(self.backend.config))
+                body = info_body(self.backend.config)
+                return Reply(200, CIMultiDict({"Content-Type": "application/json; charset=UTF-8"}), body)
             if req.method == "OPTIONS":
                 return Reply(200, CIMultiDict({"Allow": "GET, HEAD, OPTIONS"}))
             return error(405, headers={"Allow": "GET, HEAD, OPTIONS"})
@@ -167,6 +171,10 @@ class SwiftApp:
             return self.auth.handle_auth(req)
         if dataapi.claims(req.path):
             return await dataapi.handle(self.backend, req)
+        return await pipeline.handle(self.backend, req, self._api)
+
+    async def _api(self, req: SwiftRequest) -> Reply:
+        """The API below the client-facing middlewares (tempurl, formpost, staticweb)."""
         if "bulk-delete" in req.query and req.method in ("POST", "DELETE"):
             return await bulk.bulk_delete(self.backend, req)
         if "extract-archive" in req.query and req.method == "PUT":

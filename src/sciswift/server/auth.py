@@ -32,19 +32,36 @@ from sciswift.server.acl import parse_acl, referrer_allowed
 from sciswift.server.config import REQUIRE_GROUP, RESELLER_PREFIXES, User
 from sciswift.server.http import Reply, SwiftRequest, error
 
-__all__ = ["Identity", "TempAuth", "TOKEN_PREFIX"]
+__all__ = ["Identity", "Scope", "TempAuth", "TOKEN_PREFIX"]
 
 TOKEN_PREFIX = "AUTH_tk"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a signature grants in place of a token (a temporary URL, a form
+    post): everything within ``account`` (and ``container``, when set), nothing
+    outside it, as Swift's ``authorize_same_account`` / ``_same_container``."""
+
+    account: str
+    container: str | None = None
+
+    def allows(self, account: str | None, container: str | None) -> bool:
+        return account == self.account and (self.container is None or container == self.container)
 
 
 @dataclass(frozen=True)
 class Identity:
     """Who a token belongs to: ``groups`` as tempauth lists them (account,
     ``account:user``, any groups, and ``AUTH_<account>``/``SERVICE_<account>``
-    for account admins), plus the groups of an ``X-Service-Token``."""
+    for account admins), plus the groups of an ``X-Service-Token``.
+
+    A signed request (temporary URL, form post) has no groups but a ``scope``:
+    authorization then only asks whether the target lies within it."""
 
     user: str
     groups: frozenset[str]
+    scope: Scope | None = None
 
     @property
     def is_reseller_admin(self) -> bool:
@@ -180,9 +197,13 @@ class TempAuth:
         ``req.swift_owner`` when the caller owns the account.
         """
         account, container, obj = req.account, req.container, req.obj
+        ident = req.identity
+        if ident is not None and ident.scope is not None:
+            if ident.scope.allows(account, container):
+                return None
+            return error(401, headers={"Www-Authenticate": f'Swift realm="{_realm(account)}"'})
         if account is None or _prefix_of(account) is None:
             return self.denied(req)
-        ident = req.identity
         groups = ident.groups if ident else frozenset()
         if ident is not None and ident.is_reseller_admin and not _dot_account(account):
             req.swift_owner = True

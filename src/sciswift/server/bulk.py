@@ -81,10 +81,12 @@ async def delete_paths(
     req: SwiftRequest,
     paths: Iterable[str],
     errors_in: dict[str, tuple[int, str]] | None = None,
+    queries: dict[str, dict[str, str]] | None = None,
 ) -> tuple[dict[str, object], list[list[str]]]:
     """DELETE each ``/container[/object]`` path as the caller (objects first);
     returns the result fields and the error list. ``errors_in`` holds paths
-    already known to have failed (status, message)."""
+    already known to have failed (status, message); ``queries`` the query of
+    some paths' DELETE (a version to delete)."""
 
     assert req.account is not None
     result: dict[str, object] = {
@@ -101,7 +103,7 @@ async def delete_paths(
     async def one(path: str) -> tuple[str, int]:
         # As Swift: only leading slashes go; "c/dir/" names the object "dir/".
         container, _, obj = path.lstrip("/").partition("/")
-        sub = req.sub("DELETE", req.account, container, obj or None)
+        sub = req.sub("DELETE", req.account, container, obj or None, query=(queries or {}).get(path))
         try:
             reply = await be.subrequest(sub)
         except SwiftError as exc:

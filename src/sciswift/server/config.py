@@ -16,7 +16,12 @@ URLs from the request's Host.
 
 A ``--config`` file is INI with a ``[server]`` section (``host``, ``port``,
 ``data``, ``backend``, ``workers``, ``quiet``, ``token_life``, ``token_secret``,
-``durable``, ``users``) and an optional ``[users]`` section of user lines.
+``durable``, ``users``, ``middleware``), an optional ``[users]`` section of user
+lines, and optional middleware sections with Swift's option names
+(``[tempurl]``, ``[formpost]``, ``[symlink]``, ``[versioned_writes]``,
+``[staticweb]``, ``[domain_remap]``; ``[filter:<name>]`` works too: see
+:mod:`sciswift.server.middleware.settings`), and storage policy names in
+``swift.conf``'s ``[storage-policy:N]`` sections (:mod:`sciswift.server.policies`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sciswift.errors import InvalidInput
+from sciswift.server.middleware.settings import MiddlewareSettings, settings_from_ini
+from sciswift.server.policies import DEFAULT_POLICIES, Policy, policies_from_ini
 
 __all__ = [
     "User",
@@ -229,6 +236,10 @@ class ServerConfig:
                 "your own (--users FILE, or --user/--key), or pass --insecure-default-user if this "
                 "network is yours alone."
             )
+    #: Which of Swift's middlewares run, and their options (``[tempurl]`` ...).
+    middleware: MiddlewareSettings = field(default_factory=MiddlewareSettings)
+    #: Storage policy names (``[storage-policy:N]``), see ``server.policies``.
+    policies: tuple[Policy, ...] = DEFAULT_POLICIES
 
     def with_default_user(self, user: str = "test:tester", key: str = "testing") -> ServerConfig:
         """This config with ``user`` (an ``account:name``) added as an account admin,
@@ -305,6 +316,12 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
     for section in ("slo", "dlo"):
         if parser.has_section(section):
             out[section] = _segment_limits(parser[section], f"config file {p} [{section}]")
+    middleware = settings_from_ini(parser, str(p))
+    if middleware is not None:
+        out["middleware"] = middleware
+    policies = policies_from_ini(parser, str(p))
+    if policies is not None:
+        out["policies"] = policies
     if parser.has_section("users"):
         users = dict(out.get("users", {}))  # type: ignore[call-overload]
         for name, value in parser["users"].items():

@@ -29,7 +29,7 @@ __all__ = ["handle_copy", "put_copy_from"]
 _NOT_COPIED = {
     "x-static-large-object", "x-object-manifest", "etag", "content-type", "x-timestamp",
     "content-length", "content-range", "accept-ranges", "last-modified", "x-manifest-etag",
-    "x-parts-count", "x-trans-id", "x-openstack-request-id", "date",
+    "x-parts-count", "x-trans-id", "x-openstack-request-id", "date", "content-location",
 }
 
 
@@ -84,7 +84,9 @@ async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
     for h in ("Range", "Referer"):
         if h in req.headers:
             src_headers[h] = req.headers[h]
-    src_query = {k: v for k, v in req.query.items() if k in ("multipart-manifest", "part-number")}
+    src_query = {
+        k: v for k, v in req.query.items() if k in ("multipart-manifest", "part-number", "symlink", "version-id")
+    }
     manifest_copy = src_query.get("multipart-manifest") == "get"
     if manifest_copy:
         src_query["format"] = "raw"
@@ -109,7 +111,7 @@ async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
         sink_headers.extend(req.headers)
     for h in ("X-Copy-From", "X-Copy-From-Account", "Transfer-Encoding", "Range"):
         sink_headers.popall(h, None)
-    sink_query = {k: v for k, v in req.query.items() if k != "multipart-manifest"}
+    sink_query = {k: v for k, v in req.query.items() if k not in ("multipart-manifest", "version-id")}
     src_is_slo = env_flag(source.headers.get("X-Static-Large-Object"))
     if manifest_copy:
         if src_is_slo:

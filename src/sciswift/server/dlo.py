@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from sciswift.server.backend import Backend
 from sciswift.server.http import Reply, ReplyBody, SwiftRequest
+from sciswift.server.middleware.namespace import home_account
 from sciswift.server.objects import object_headers, ranged_reply
 from sciswift.server.ranges import parse_ranges
 from sciswift.server.segments import Piece, stream_pieces, validated_stream
@@ -38,7 +39,7 @@ async def _segments(be: Backend, req: SwiftRequest, container: str, prefix: str)
         if marker:
             query["marker"] = marker
         headers = {h: req.headers[h] for h in ("Referer", "X-Open-Expired") if h in req.headers}
-        reply = await be.subrequest(req.sub("GET", req.account, container, headers=headers, query=query))
+        reply = await be.subrequest(req.sub("GET", home_account(req.account), container, headers=headers, query=query))
         if not reply.ok:
             if req.method == "HEAD":
                 reply.body = None
@@ -80,7 +81,7 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo) -> Reply
     etag = hashlib.md5("".join(s["hash"].strip('"') for s in listed).encode("utf-8")).hexdigest()
     headers = object_headers(info)
     headers["Etag"] = f'"{etag}"'
-    account = req.account
+    account = home_account(req.account)  # a kept version's segments are its account's
 
     async def body(start: int, stop: int) -> ReplyBody:
         return await validated_stream(be, req, account, _pieces(container, listed, start, stop), be.config.dlo)

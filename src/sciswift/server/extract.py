@@ -43,6 +43,7 @@ from sciswift.errors import SciSwiftError
 from sciswift.server import bulk, quotas
 from sciswift.server.backend import Backend
 from sciswift.server.http import IterBody, Reply, SwiftError, SwiftRequest, error, status_line
+from sciswift.server.middleware import object_versioning, versioned_writes
 from sciswift.server.writing import guessed_content_type
 from sciswift.store.names import MAX_FILE_SIZE, check_object_name
 
@@ -208,9 +209,13 @@ class _Extraction:
         if reply.ok:
             self.created += 1
             if container not in self.batchable:
-                # Stored the ordinary way, so the caller may write here.
+                # Stored the ordinary way, so the caller may write here; a
+                # versioned container keeps its files' versions one by one.
+                cinfo = await self.be.container_info(self.req, self.req.account, container)
                 self.batchable[container] = not self.copied and not await quotas.has_quota(
                     self.be, self.req, self.req.account, container
+                ) and not object_versioning.enabled_for(self.be, cinfo) and (
+                    cinfo is None or versioned_writes.location(self.be, cinfo) is None
                 )
         else:
             self.failed.append([quote(path[:1024], errors="surrogateescape"), status_line(reply.status)])

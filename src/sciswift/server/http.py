@@ -30,6 +30,7 @@ from sciswift.errors import NotFound, SciSwiftError, status_for
 if TYPE_CHECKING:
     from sciswift.server.auth import Identity
     from sciswift.store.base import ObjectReader
+    from sciswift.store.types import ObjectInfo
 
 __all__ = [
     "REASONS",
@@ -61,7 +62,10 @@ REASONS: dict[int, tuple[str, str]] = {
     202: ("Accepted", "The request is accepted for processing."),
     204: ("No Content", ""),
     206: ("Partial Content", ""),
+    301: ("Moved Permanently", "The resource has moved permanently."),
+    303: ("See Other", "The response to the request can be found under a different URI."),
     304: ("Not Modified", ""),
+    307: ("Temporary Redirect", "The resource has moved temporarily."),
     400: ("Bad Request", "The server could not comply with the request since it is either "
           "malformed or otherwise incorrect."),
     401: ("Unauthorized", "This server could not verify that you are authorized to access "
@@ -213,6 +217,10 @@ class SwiftRequest:
     depth: int = 0
     #: How many SLO manifests deep this request reads (0: not inside one).
     slo_depth: int = 0
+    #: The feature making this sub-request already authorized it (Swift's
+    #: ``make_pre_authed_request``): this request skips authorization, its own
+    #: sub-requests do not (``sub`` never copies the flag).
+    preauthed: bool = False
 
     @staticmethod
     def parse_query(query_string: str) -> MultiDict[str]:
@@ -310,6 +318,10 @@ class Reply:
     headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
     body: ReplyBody = None
     content_length: int | None = None
+    #: The stored object this reply answers from (set by the object handler,
+    #: never sent): features reading a sub-request's reply see its system
+    #: values, as Swift's middlewares see an object's sysmeta headers.
+    stored: ObjectInfo | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.body, (bytes, bytearray)) and self.content_length is None:

@@ -4,8 +4,9 @@ Clients (and Swift's functional tests) skip features that are not listed here,
 so the document lists exactly the features implemented, each with the limits
 the server enforces: core constraints (``sciswift.store.names``), TempAuth with
 account ACLs, SLO, DLO, bulk delete and upload, account and container quotas, ETag
-quoting, opening expired objects (``X-Open-Expired``). One storage
-policy exists (all containers live on the same store).
+quoting, opening expired objects (``X-Open-Expired``), the storage policies
+configured (names only: all containers live on the same store), and the
+middlewares that run (``server.middleware``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sciswift.server.etag_quoter import ENABLE_BY_DEFAULT as ETAG_QUOTING_BY_DEF
 from sciswift.server.extract import MAX_CONTAINERS, MAX_FAILED
 from sciswift.server.metadata import MAX_HEADER_SIZE
 from sciswift.server.objects import ALLOW_OPEN_EXPIRED
+from sciswift.server.policies import info as policies_info
 from sciswift.server.slo import MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE, YIELD_FREQUENCY
 from sciswift.store.names import (
     ACCOUNT_LISTING_LIMIT,
@@ -34,19 +36,9 @@ from sciswift.store.names import (
     MAX_OBJECT_NAME_LENGTH,
 )
 
-__all__ = ["info_document", "info_body", "DEFAULT_POLICY", "policy_by_name", "MAX_ACCOUNT_NAME_LENGTH"]
+__all__ = ["info_document", "info_body", "MAX_ACCOUNT_NAME_LENGTH"]
 
-DEFAULT_POLICY = "Policy-0"
-POLICIES = (DEFAULT_POLICY,)
 MAX_ACCOUNT_NAME_LENGTH = 256
-
-
-def policy_by_name(name: str) -> str | None:
-    """The policy called ``name`` (case-insensitive), or None."""
-    for policy in POLICIES:
-        if policy.lower() == name.strip().lower():
-            return policy
-    return None
 
 
 def _limits(limits: SegmentLimits) -> dict[str, Any]:
@@ -59,13 +51,14 @@ def _limits(limits: SegmentLimits) -> dict[str, Any]:
 
 
 def info_document(config: ServerConfig | None = None) -> dict[str, Any]:
-    """The /info document; ``config`` supplies the configurable limits."""
+    """The ``/info`` document of a server running ``config`` (its policies,
+    the entries of the middlewares that run)."""
     config = config or ServerConfig()
-    return {
+    doc = {
         "swift": {
             "version": f"sciswift-{__version__}",
             "strict_cors_mode": STRICT_CORS_MODE,
-            "policies": [{"name": DEFAULT_POLICY, "aliases": DEFAULT_POLICY, "default": True}],
+            "policies": policies_info(config.policies),
             "allow_account_management": False,
             "account_autocreate": True,
             "allow_open_expired": ALLOW_OPEN_EXPIRED,
@@ -101,6 +94,8 @@ def info_document(config: ServerConfig | None = None) -> dict[str, Any]:
         # Not Swift: PUT honours one ETag in If-Match atomically (handlers.obj.put_mode).
         "sciswift": {"conditional_put": True, "batched_extract": True},
     }
+    doc.update(config.middleware.info())
+    return doc
 
 
 def info_body(config: ServerConfig | None = None) -> bytes:

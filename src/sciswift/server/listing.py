@@ -148,13 +148,15 @@ def _text(names: Sequence[str]) -> bytes:
     return "".join(n + "\n" for n in names).encode("utf-8", "surrogateescape")
 
 
-def container_record(c: ContainerInfo, modified: Callable[[ContainerInfo], float], policy: str) -> dict[str, Any]:
+def container_record(
+    c: ContainerInfo, modified: Callable[[ContainerInfo], float], policy: Callable[[ContainerInfo], str]
+) -> dict[str, Any]:
     return {
         "name": c.name,
         "count": c.object_count,
         "bytes": c.bytes_used,
         "last_modified": iso_timestamp(modified(c)),
-        "storage_policy": policy,
+        "storage_policy": policy(c),
     }
 
 
@@ -163,7 +165,7 @@ def render_containers(
     fmt: str,
     account: str,
     modified: Callable[[ContainerInfo], float],
-    policy: str,
+    policy: Callable[[ContainerInfo], str],
 ) -> bytes:
     """An account listing body in ``fmt``."""
     if fmt == "text":

@@ -16,6 +16,7 @@ manifests of tiny segments cannot keep a worker busy.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -25,7 +26,24 @@ from sciswift.server.config import SegmentLimits
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest
 from sciswift.server.objects import reply_chunks
 
-__all__ = ["Piece", "split_segment_path", "open_piece", "stream_pieces", "validated_stream"]
+log = logging.getLogger("sciswift.server")
+
+__all__ = [
+    "Piece", "split_segment_path", "open_piece", "stream_pieces", "validated_stream", "SLO_LEVEL", "slo_level",
+]
+
+#: How many SLO manifests deep a segment read is (the client's manifest is
+#: level 1); carried on sub-requests, symlink hops included, so nesting is
+#: bounded as Swift bounds it (``max_slo_recursion_depth``).
+SLO_LEVEL = "X-Sciswift-Slo-Level"
+
+
+def slo_level(req: SwiftRequest) -> int:
+    """The manifest level ``req`` reads at (1 for a client's own request)."""
+    try:
+        return max(1, int(req.headers.get(SLO_LEVEL, "1")))
+    except ValueError:
+        return 1
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,8 @@ async def open_piece(be: Backend, req: SwiftRequest, account: str, piece: Piece)
     for h in ("Referer", "X-Open-Expired"):
         if h in req.headers:
             headers[h] = req.headers[h]
+    if not piece.raw:
+        headers[SLO_LEVEL] = str(slo_level(req) + 1)
     query = {"multipart-manifest": "get"} if piece.raw else None
     sub = req.sub("GET", account, container, obj, headers=headers, query=query)
     if not piece.raw:
@@ -75,13 +95,16 @@ async def open_piece(be: Backend, req: SwiftRequest, account: str, piece: Piece)
 
 
 def _check(piece: Piece, reply: Reply) -> None:
+    # Swift answers a bad first segment with its plain Conflict page
     if not reply.ok:
         if reply.status == 409 and isinstance(reply.body, bytes) and reply.body:
             # a nested manifest's own conflict (too deep, a bad segment): its words
             raise SwiftError(409, reply.body, content_type=reply.headers.get("Content-Type", TEXT_TYPE))
-        raise SwiftError(409, f"segment {piece.path} answered {reply.status}")
+        log.info("segment %s answered %d", piece.path, reply.status)
+        raise SwiftError(409)
     if piece.whole and piece.etag and normalize_etag(reply.headers.get("Etag")) != normalize_etag(piece.etag):
-        raise SwiftError(409, f"segment {piece.path} changed (etag mismatch)")
+        log.info("segment %s changed (etag mismatch)", piece.path)
+        raise SwiftError(409)
 
 
 class _Pacer:

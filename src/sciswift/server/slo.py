@@ -46,9 +46,10 @@ from sciswift.server.http import (
     gather_limited,
     status_line,
 )
+from sciswift.server.middleware.namespace import home_account
 from sciswift.server.objects import SLO_ETAG, SLO_SIZE, is_slo, object_headers, ranged_reply
 from sciswift.server.ranges import content_range, parse_ranges, resolve_ranges
-from sciswift.server.segments import Piece, split_segment_path, stream_pieces, validated_stream
+from sciswift.server.segments import Piece, slo_level, split_segment_path, stream_pieces, validated_stream
 from sciswift.server.writing import write_object
 from sciswift.store.types import ObjectInfo
 
@@ -56,6 +57,8 @@ __all__ = ["put", "get_or_head", "delete", "listing_extras", "MAX_MANIFEST_SEGME
 
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
+#: Manifests nest at most this deep (Swift's ``max_slo_recursion_depth``).
+MAX_RECURSION_DEPTH = 10
 YIELD_FREQUENCY = 10
 HEAD_CONCURRENCY = 8
 _KEYS = {"path": {"etag", "size_bytes", "range"}, "data": set()}
@@ -387,7 +390,7 @@ def _part_number(req: SwiftRequest) -> int | None:
 async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo, manifest_get: bool) -> Reply:
     """GET/HEAD of an SLO manifest object."""
     assert req.account is not None
-    account = req.account
+    account = home_account(req.account)  # a kept version's segments are its account's
     if manifest_get:
         return await _manifest_reply(be, req, info)
     part = _part_number(req)
@@ -402,6 +405,8 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo, manifest
         if not slo_etag or size < 0:
             slo_etag = slo_etag_of(segments)
             size = sum(_segment_length(s) for s in segments)
+        if req.method == "GET" and slo_level(req) >= MAX_RECURSION_DEPTH and any(s.get("sub_slo") for s in segments):
+            raise SwiftError(409)
     headers = object_headers(info)
     headers["Etag"] = f'"{slo_etag}"'
     headers["X-Manifest-Etag"] = info.etag
@@ -479,7 +484,10 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
     fmt = bulk.accept_format(req, default=None)
     to_delete: list[str] = []
     known_errors: dict[str, tuple[int, str]] = {}
-    pending: list[tuple[str, bool]] = [(f"/{req.container}/{req.obj}", True)]
+    own = f"/{req.container}/{req.obj}"
+    pending: list[tuple[str, bool]] = [(own, True)]
+    # a version of a versioned object (?version-id) is read and deleted as that version
+    version = {"version-id": req.query["version-id"]} if "version-id" in req.query else {}
     while pending:
         if len(pending) > MAX_MANIFEST_SEGMENTS * 10:
             raise SwiftError(400, "Too many buffered slo segments to delete.")
@@ -488,7 +496,8 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
             to_delete.append(name)
             continue
         c, o = split_segment_path(name)
-        reply = await be.subrequest(req.sub("GET", req.account, c, o, query={"multipart-manifest": "get"}))
+        query = {"multipart-manifest": "get", **(version if name == own else {})}
+        reply = await be.subrequest(req.sub("GET", req.account, c, o, query=query))
         if reply.ok and env_flag(reply.headers.get("X-Static-Large-Object")):
             try:
                 segments = json.loads(await reply.read())
@@ -507,6 +516,6 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
                 known_errors[name] = (401, "401 Unauthorized")
             else:
                 known_errors[name] = (reply.status, status_line(reply.status))
-    result, failed = await bulk.delete_paths(be, req, to_delete, known_errors)
+    result, failed = await bulk.delete_paths(be, req, to_delete, known_errors, {own: version} if version else None)
     h: CIMultiDict[str] = CIMultiDict({"Content-Type": fmt or "text/plain"})
     return Reply(200, h, bulk.result_body(fmt, result, failed, "delete"))

@@ -10,7 +10,9 @@ Contracts:
   (or none).
 - :func:`write_object` is a whole PUT: authorization, Swift's checks in Swift's
   order (name length, Content-Type, X-Delete-*, metadata limits, quotas), the
-  store call, the 201 reply.
+  store call, the 201 reply. In a versioned container the versioning
+  middlewares decide where the body goes (``server.middleware``): the
+  replaced version is archived first, or the body becomes a new version.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sciswift.server.backend import Backend
 from sciswift.server.conditional import etag_set
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, env_flag, error, reply_for_error
 from sciswift.server.metadata import OBJECT_PERSISTED_HEADERS, check_metadata, metadata_updates
+from sciswift.server.middleware import object_versioning, versioned_writes
 from sciswift.server.times import http_date
 from sciswift.store.base import Store
 from sciswift.store.names import MAX_FILE_SIZE, MAX_OBJECT_NAME_LENGTH, utf8_len
@@ -304,18 +307,27 @@ async def write_object(
     check_metadata(req.headers, "object")
     await quotas.check_upload(be, req, cinfo, length)
     metadata = metadata_updates(req.headers, "object")
-    try:
+
+    async def put(target: Store, t_container: str, t_name: str, t_mode: PutMode, t_system: dict[str, str]) -> ObjectInfo:
         if data is not None:
-            info = await be.run(lambda: store.put_object(
-                container, name, data, content_type=content_type, metadata=metadata, system=system, mode=mode,
+            return await be.run(lambda: target.put_object(
+                t_container, t_name, data, content_type=content_type, metadata=metadata, system=t_system, mode=t_mode,
             ))
-        else:
-            info = await store_body(
-                be, req, store, container, name,
-                length=length, content_type=content_type, metadata=metadata, system=system,
-                mode=mode, etag=req.headers.get("Etag"),
-            )
+        return await store_body(
+            be, req, target, t_container, t_name,
+            length=length, content_type=content_type, metadata=metadata, system=t_system,
+            mode=t_mode, etag=req.headers.get("Etag"),
+        )
+
+    written_mode = mode
+    try:
+        if object_versioning.enabled_for(be, cinfo):
+            return await object_versioning.write(be, req, store, cinfo, put, system, metadata, length, reply_etag)
+        written_mode = await versioned_writes.archive_current(be, req, store, cinfo, mode)
+        info = await put(store, container, name, written_mode, system)
     except SciSwiftError as exc:
+        if written_mode is not mode and versioned_writes.is_race(exc):
+            return versioned_writes.conflict().reply
         return reply_for_error(exc, req, detail=False)
     return created_reply(info, reply_etag)
 

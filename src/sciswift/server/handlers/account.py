@@ -19,12 +19,13 @@ from sciswift.server.backend import ACCOUNT_ACL_KEY, Backend
 from sciswift.server.handlers import Handler
 from sciswift.server.handlers.container import modified_time
 from sciswift.server.http import Reply, SwiftError, SwiftRequest, reply
-from sciswift.server.info import DEFAULT_POLICY
 from sciswift.server.listing import CONTENT_TYPES, parse_listing, render_containers
 from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
+from sciswift.server.policies import default_policy
 from sciswift.server.times import x_timestamp
+from sciswift.store.base import Store
 from sciswift.store.names import ACCOUNT_LISTING_LIMIT
-from sciswift.store.types import AccountInfo
+from sciswift.store.types import AccountInfo, ContainerInfo, ListingParams
 
 __all__ = ["VERBS", "OWNER_ONLY_META"]
 
@@ -36,18 +37,37 @@ def _title(name: str) -> str:
     return "-".join(p.capitalize() for p in name.split("-"))
 
 
-def account_headers(info: AccountInfo, owner: bool) -> CIMultiDict[str]:
+def policy_totals(store: Store, default: str) -> dict[str, list[int]]:
+    """``{policy: [containers, objects, bytes]}`` over the account's containers
+    (read from every container: only asked for when several policies exist)."""
+    totals: dict[str, list[int]] = {}
+    marker = ""
+    while True:
+        page = store.list_containers(ListingParams(marker=marker, limit=ACCOUNT_LISTING_LIMIT))
+        for c in page:
+            if isinstance(c, ContainerInfo):
+                t = totals.setdefault(c.system.get("x-storage-policy") or default, [0, 0, 0])
+                t[0] += 1
+                t[1] += c.object_count
+                t[2] += c.bytes_used
+        if len(page) < ACCOUNT_LISTING_LIMIT:
+            return totals
+        marker = page[-1].name
+
+
+def account_headers(info: AccountInfo, owner: bool, per_policy: dict[str, list[int]]) -> CIMultiDict[str]:
     h: CIMultiDict[str] = CIMultiDict()
     h["X-Account-Container-Count"] = str(info.container_count)
     h["X-Account-Object-Count"] = str(info.object_count)
     h["X-Account-Bytes-Used"] = str(info.bytes_used)
     h["X-Timestamp"] = x_timestamp(info.timestamp)
     h["X-Put-Timestamp"] = x_timestamp(info.timestamp)
-    if info.container_count:
-        prefix = f"X-Account-Storage-Policy-{DEFAULT_POLICY}-"
-        h[prefix + "Container-Count"] = str(info.container_count)
-        h[prefix + "Object-Count"] = str(info.object_count)
-        h[prefix + "Bytes-Used"] = str(info.bytes_used)
+    for policy, (containers, objects, used) in per_policy.items():
+        if containers:
+            prefix = f"X-Account-Storage-Policy-{policy}-"
+            h[prefix + "Container-Count"] = str(containers)
+            h[prefix + "Object-Count"] = str(objects)
+            h[prefix + "Bytes-Used"] = str(used)
     meta = {k: v for k, v in info.metadata.items() if owner or k not in OWNER_ONLY_META}
     for k, v in meta_headers(meta, "account"):
         h[k] = v
@@ -73,16 +93,25 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
     info = await be.account_info(req, req.account, fresh=True)
     if info is None:
         info = AccountInfo(timestamp=time.time())  # never written: an empty account
-    headers = account_headers(info, req.swift_owner)
+    store = be.store(req.account)
+    default = default_policy(be.config.policies).name
+    if len(be.config.policies) > 1 and store is not None:
+        per_policy = await be.run(policy_totals, store, default)
+    else:
+        per_policy = {default: [info.container_count, info.object_count, info.bytes_used]}
+    headers = account_headers(info, req.swift_owner, per_policy)
     headers["Content-Type"] = CONTENT_TYPES[listing.fmt]
     if req.method == "HEAD":
         headers["Vary"] = "Accept"
         return Reply(204, headers, None, content_length=0)
-    store = be.store(req.account)
     entries = await be.run(store.list_containers, listing.params) if store is not None else []
     if not entries and listing.fmt == "text":
         return Reply(204, headers, None, content_length=0)
-    body = render_containers(entries, listing.fmt, req.account, modified_time, DEFAULT_POLICY)
+
+    def policy_of(c: ContainerInfo) -> str:
+        return c.system.get("x-storage-policy") or default
+
+    body = render_containers(entries, listing.fmt, req.account, modified_time, policy_of)
     return Reply(200, headers, body)
 
 

@@ -11,6 +11,7 @@ does).
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from multidict import CIMultiDict
@@ -21,9 +22,10 @@ from sciswift.server.acl import clean_acl
 from sciswift.server.backend import Backend
 from sciswift.server.handlers import Handler
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error, reply
-from sciswift.server.info import DEFAULT_POLICY, policy_by_name
 from sciswift.server.listing import CONTENT_TYPES, list_path, parse_listing, render_objects
 from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
+from sciswift.server.middleware import object_versioning, symlink, versioned_writes
+from sciswift.server.policies import default_policy, find
 from sciswift.server.times import http_date, iso_timestamp, x_timestamp
 from sciswift.store.names import MAX_CONTAINER_NAME_LENGTH, utf8_len
 from sciswift.store.types import ContainerInfo, ObjectInfo
@@ -45,14 +47,14 @@ def modified_time(info: ContainerInfo) -> float:
         return info.timestamp
 
 
-def _headers(info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
+def _headers(be: Backend, info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
     h: CIMultiDict[str] = CIMultiDict()
     h["X-Container-Object-Count"] = str(info.object_count)
     h["X-Container-Bytes-Used"] = str(info.bytes_used)
     h["X-Timestamp"] = x_timestamp(info.timestamp)
     h["Last-Modified"] = http_date(modified_time(info))
     h["Accept-Ranges"] = "bytes"
-    h["X-Storage-Policy"] = info.system.get("x-storage-policy") or DEFAULT_POLICY
+    h["X-Storage-Policy"] = info.system.get("x-storage-policy") or default_policy(be.config.policies).name
     meta = {k: v for k, v in info.metadata.items() if owner or k not in OWNER_ONLY_META}
     for k, v in meta_headers(meta, "container"):
         h[k] = v
@@ -63,10 +65,12 @@ def _headers(info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
         for key in PRIVILEGED:
             if info.system.get(key):
                 h["-".join(p.capitalize() for p in key.split("-"))] = info.system[key]
+    h.update(versioned_writes.container_headers(info))
+    h.update(object_versioning.container_headers(info))
     return h
 
 
-def _object_record(entry: ObjectInfo) -> dict[str, Any]:
+def _object_record(entry: ObjectInfo, account: str = "", container: str = "", version: str = "v1") -> dict[str, Any]:
     rec: dict[str, Any] = {
         "bytes": entry.size,
         "hash": entry.etag,
@@ -75,6 +79,8 @@ def _object_record(entry: ObjectInfo) -> dict[str, Any]:
         "last_modified": iso_timestamp(entry.timestamp),
     }
     rec.update(slo.listing_extras(entry))
+    rec.update(symlink.listing_extras(entry, account, version))
+    object_versioning.rewrite_record(rec, entry, account, container, version)
     return rec
 
 
@@ -88,8 +94,11 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
     store = be.store(req.account)
     if info is None or store is None:
         return error(404)
-    headers = _headers(info, req.swift_owner)
+    headers = _headers(be, info, req.swift_owner)
     headers["Content-Type"] = CONTENT_TYPES[listing.fmt]
+    kept = await object_versioning.versions_bytes(be, req, info)
+    if kept:
+        headers["X-Container-Bytes-Used"] = str(info.bytes_used + kept)
     if req.method == "HEAD":
         headers["Vary"] = "Accept"
         return Reply(204, headers, None, content_length=0)
@@ -101,12 +110,17 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
             entries = await be.run(store.list_objects, container, listing.params)
     except NotFound:
         return error(404)
+    record = partial(_object_record, account=req.account, container=container, version=req.version)
+    if "versions" in req.query and be.config.middleware.object_versioning:
+        versions = await object_versioning.list_versions(be, req, info, listing.params, entries, record)
+        versions.headers.update((k, v) for k, v in headers.items() if k.lower() != "content-type")
+        return versions
     if not entries and listing.fmt == "text":
         return Reply(204, headers, None, content_length=0)
     if len(entries) > 1000:  # rendering thousands of entries: keep the loop free
-        body = await be.run(render_objects, entries, listing.fmt, container, _object_record)
+        body = await be.run(render_objects, entries, listing.fmt, container, record)
     else:
-        body = render_objects(entries, listing.fmt, container, _object_record)
+        body = render_objects(entries, listing.fmt, container, record)
     return Reply(200, headers, body)
 
 
@@ -116,10 +130,11 @@ def _check_name(name: str) -> None:
         raise SwiftError(400, f"Container name length of {n} longer than {MAX_CONTAINER_NAME_LENGTH}")
 
 
-def _system_updates(req: SwiftRequest, owner: bool) -> dict[str, str]:
-    """ACL and sync headers of a PUT/POST as system values (only an owner's
-    count; ACLs are validated and normalised)."""
+def _system_updates(be: Backend, req: SwiftRequest, owner: bool) -> dict[str, str]:
+    """ACL, sync and versioning headers of a PUT/POST as system values (only an
+    owner's ACLs count; ACLs are validated and normalised)."""
     out: dict[str, str] = etag_quoter.updates(req, "container")
+    out.update(versioned_writes.container_updates(be, req))
     if not owner:
         return out
     for key in PRIVILEGED:
@@ -153,25 +168,28 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
     _check_name(req.container)
     check_metadata(req.headers, "container")
     quotas.check_container_quota_values(req)
-    system = _system_updates(req, req.swift_owner)
+    system = _system_updates(be, req, req.swift_owner)
     policy_header = req.headers.get("X-Storage-Policy")
     policy = None
     if policy_header:
-        policy = policy_by_name(policy_header)
-        if policy is None:
+        found = find(be.config.policies, policy_header)
+        if found is None:
             raise SwiftError(400, f'Invalid X-Storage-Policy "{policy_header}"')
+        policy = found.name
+    default = default_policy(be.config.policies).name
     now = time.time()
     system[MODIFIED] = f"{now:.5f}"
     meta = _meta_updates(req)
     existing = await be.container_info(req, req.account, req.container, fresh=True)
     if existing is not None:
         check_merged_metadata(existing.metadata, meta)
-        current = existing.system.get("x-storage-policy") or DEFAULT_POLICY
+        current = existing.system.get("x-storage-policy") or default
         if policy is not None and policy != current:
             return error(409, "Storage Policy is not allowed to be changed")
     else:
         check_merged_metadata({}, meta)
-        system["x-storage-policy"] = policy or DEFAULT_POLICY
+        system["x-storage-policy"] = policy or default
+    system.update(await object_versioning.container_updates(be, req, existing))  # last: it may make a container
     store = be.store(req.account, create=True)
     assert store is not None
     created = await be.run(store.create_container, req.container, meta, system)
@@ -192,7 +210,8 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
         return error(404)
     meta = _meta_updates(req)
     check_merged_metadata(info.metadata, meta)
-    system = _system_updates(req, req.swift_owner)
+    system = _system_updates(be, req, req.swift_owner)
+    system.update(await object_versioning.container_updates(be, req, info))
     system[MODIFIED] = f"{time.time():.5f}"
     try:
         await be.run(store.post_container, req.container, meta, system)
@@ -210,6 +229,11 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
     store = be.store(req.account)
     if store is None:
         return error(404)
+    info = await be.container_info(req, req.account, req.container, fresh=True)
+    if info is not None:
+        refused = await object_versioning.delete_container(be, req, info)
+        if refused is not None:
+            return refused
     try:
         await be.run(store.delete_container, req.container)
     except NotFound:

@@ -35,6 +35,7 @@ from sciswift.server.http import (
     reply,
 )
 from sciswift.server.metadata import OBJECT_PERSISTED_HEADERS, check_metadata, metadata_updates
+from sciswift.server.middleware import object_versioning, symlink, versioned_writes
 from sciswift.server.objects import is_dlo, is_expired, is_slo, object_headers, open_expired, ranged_reply
 from sciswift.server.writing import (
     delete_at_from,
@@ -69,7 +70,12 @@ def _open_for_get(store: Store, container: str, name: str) -> tuple[ObjectInfo, 
 
 async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
     """GET or HEAD of an object (large objects assembled unless
-    ``multipart-manifest=get``)."""
+    ``multipart-manifest=get``, symlinks followed unless ``symlink=get``; a
+    version with ``version-id``)."""
+    return await object_versioning.read(be, req, _read)
+
+
+async def _read(be: Backend, req: SwiftRequest) -> Reply:
     account, container, name = object_names(req)
     denied = await be.authorize(req, "read")
     if denied:
@@ -89,13 +95,20 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
     try:
         if is_expired(info) and not open_expired(req):
             return _missing(req)
+        link = symlink.enabled(be) and symlink.is_link(info)
+        if link and req.param("symlink") != "get":
+            return await symlink.follow(be, req, info)
         manifest_get = req.param("multipart-manifest") == "get"
         if is_slo(info):
-            return await slo.get_or_head(be, req, info, manifest_get)
-        if is_dlo(info) and not manifest_get:
-            return await dlo.get_or_head(be, req, info)
-        answer = await plain_reply(be, req, store, info, data, reader)
-        reader = None  # now owned by the reply body (or already closed)
+            answer = await slo.get_or_head(be, req, info, manifest_get)
+        elif is_dlo(info) and not manifest_get:
+            answer = await dlo.get_or_head(be, req, info)
+        else:
+            answer = await plain_reply(be, req, store, info, data, reader)
+            reader = None  # now owned by the reply body (or already closed)
+            if link:
+                answer.headers.update(symlink.client_headers(info))
+        answer.stored = info
         return answer
     finally:
         if reader is not None:
@@ -154,11 +167,18 @@ async def plain_reply(
 
 
 async def put(be: Backend, req: SwiftRequest) -> Reply:
-    """PUT an object (or an SLO manifest, or a server-side copy)."""
+    """PUT an object (or an SLO manifest, a server-side copy, a symlink; with
+    ``version-id``, make that version current)."""
+    if not req.headers.get("X-Copy-From"):  # a copy of a version writes a new one
+        current = await object_versioning.put(be, req, lambda: writable(be, req))
+        if current is not None:
+            return current
     if req.param("multipart-manifest") == "put":
         return await slo.put(be, req)
     if req.headers.get("X-Copy-From"):
         return await copy.put_copy_from(be, req)
+    if "X-Symlink-Target" in req.headers and symlink.enabled(be):
+        return await write_object(be, req, extra_system=await symlink.prepare_put(be, req))
     if env_flag(req.headers.get("X-Static-Large-Object")):
         raise SwiftError(
             400,
@@ -171,8 +191,12 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
 
 # ------------------------------------------------------------------- POST
 async def post(be: Backend, req: SwiftRequest) -> Reply:
-    """Replace an object's metadata (Swift's "fast POST")."""
+    """Replace an object's metadata (Swift's "fast POST"); a POST to a
+    symlink applies to the link and answers 307 at its target."""
     _, container, name = object_names(req)
+    object_versioning.refuse_version_post(be, req)
+    if symlink.enabled(be):
+        symlink.check_post(req)
     target = await writable(be, req)
     if isinstance(target, Reply):
         return target
@@ -198,6 +222,9 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
         )
     except NotFound:
         return error(404)
+    if symlink.enabled(be) and symlink.is_link(current):
+        version = await object_versioning.post(be, req, current)
+        return version if version is not None else symlink.post_redirect(req, current)
     return reply(202)
 
 
@@ -207,7 +234,7 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
     target = await writable(be, req)
     if isinstance(target, Reply):
         return target
-    store, _ = target
+    store, cinfo = target
     if_delete_at = req.headers.get("X-If-Delete-At")
     if if_delete_at is not None:
         try:
@@ -223,6 +250,11 @@ async def delete(be: Backend, req: SwiftRequest) -> Reply:
             return error(404)
         if current.system.get("x-delete-at") != normalize_delete_at(float(if_delete_at)):
             return error(412, "X-If-Delete-At and X-Delete-At do not match")
+    versioned = await object_versioning.delete(be, req, store, cinfo)
+    if versioned is None:
+        versioned = await versioned_writes.delete(be, req, store, cinfo)
+    if versioned is not None:
+        return versioned
     try:
         await be.run(store.delete_object, container, name)
     except NotFound:

@@ -215,8 +215,6 @@ class SwiftRequest:
     env: dict[Any, Any] = field(default_factory=dict)
     #: How many sub-requests deep this request is (0: the client's own).
     depth: int = 0
-    #: How many SLO manifests deep this request reads (0: not inside one).
-    slo_depth: int = 0
     #: The feature making this sub-request already authorized it (Swift's
     #: ``make_pre_authed_request``): this request skips authorization, its own
     #: sub-requests do not (``sub`` never copies the flag).

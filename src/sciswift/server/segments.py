@@ -88,10 +88,7 @@ async def open_piece(be: Backend, req: SwiftRequest, account: str, piece: Piece)
     if not piece.raw:
         headers[SLO_LEVEL] = str(slo_level(req) + 1)
     query = {"multipart-manifest": "get"} if piece.raw else None
-    sub = req.sub("GET", account, container, obj, headers=headers, query=query)
-    if not piece.raw:
-        sub.slo_depth = req.slo_depth + 1  # a manifest inside a manifest
-    return await be.subrequest(sub)
+    return await be.subrequest(req.sub("GET", account, container, obj, headers=headers, query=query))
 
 
 def _check(piece: Piece, reply: Reply) -> None:

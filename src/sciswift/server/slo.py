@@ -57,8 +57,6 @@ __all__ = ["put", "get_or_head", "delete", "listing_extras", "MAX_MANIFEST_SEGME
 
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
-#: Manifests nest at most this deep (Swift's ``max_slo_recursion_depth``).
-MAX_RECURSION_DEPTH = 10
 YIELD_FREQUENCY = 10
 HEAD_CONCURRENCY = 8
 _KEYS = {"path": {"etag", "size_bytes", "range"}, "data": set()}
@@ -405,8 +403,10 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo, manifest
         if not slo_etag or size < 0:
             slo_etag = slo_etag_of(segments)
             size = sum(_segment_length(s) for s in segments)
-        if req.method == "GET" and slo_level(req) >= MAX_RECURSION_DEPTH and any(s.get("sub_slo") for s in segments):
-            raise SwiftError(409)
+        depth = be.config.slo.max_nesting_depth
+        if req.method == "GET" and slo_level(req) >= depth and any(s.get("sub_slo") for s in segments):
+            raise SwiftError(409, f"While processing manifest {req.path!r}, max recursion depth was exceeded",
+                             content_type=TEXT_TYPE)
     headers = object_headers(info)
     headers["Etag"] = f'"{slo_etag}"'
     headers["X-Manifest-Etag"] = info.etag
@@ -416,11 +416,7 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo, manifest
 
     def pieces(start: int, stop: int) -> list[Piece]:
         assert segments is not None
-        out = _pieces(segments, start, stop)
-        if req.slo_depth + 1 >= limits.max_nesting_depth and any(not p.raw for p in out):
-            raise SwiftError(409, f"While processing manifest {req.path!r}, max recursion depth was exceeded",
-                             content_type=TEXT_TYPE)
-        return out
+        return _pieces(segments, start, stop)
 
     async def body(start: int, stop: int) -> ReplyBody:
         return await validated_stream(be, req, account, pieces(start, stop), limits)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sciswift.server.backend import Backend
 from sciswift.server.dataapi.errors import ApiError
 from sciswift.server.http import SwiftRequest
+from sciswift.server.middleware import tempurl
 
 __all__ = ["Target", "resolve", "split_file", "TEMPURL_PARAMS", "forwarded"]
 
@@ -70,7 +71,12 @@ def forwarded(req: SwiftRequest) -> tuple[dict[str, str], dict[str, str]]:
 async def _head(be: Backend, req: SwiftRequest, account: str, container: str, obj: str) -> tuple[int, dict[str, str]]:
     headers, query = forwarded(req)
     sub = req.sub("HEAD", account, container, obj, headers=headers, query=query)
-    reply = await be.subrequest(sub)
+    if query and be.config.middleware.on("tempurl"):
+        # a temp URL is checked by the tempurl middleware, which sits in front
+        # of the router for client requests: put it in front of this one too
+        reply = await tempurl.handle(be, sub, app=be.subrequest)
+    else:
+        reply = await be.subrequest(sub)
     await reply.drain()
     return reply.status, {k.lower(): v for k, v in reply.headers.items()}
 

@@ -14,8 +14,7 @@ chunk):
   Deflated chunks are declared at zlib's bound for the raw size and padded with
   zeros (HDF5's deflate stops at the end of the stream).
 - ``decoded``: anything else (zstd, blosc, lz4, scale-offset, transposes,
-  sharding, byte orders HDF5's type does not have): the view declares no
-  filter and serves the decoded chunk.
+  sharding): the view declares no filter and serves the decoded chunk.
 - ``vlen``: variable-length elements (strings, sequences) and references are
   decoded and served as HDF5 keeps them: 16-byte elements whose data lives in
   global heap collections placed right after the chunk's elements, inside a

@@ -66,6 +66,7 @@ READ_AHEAD = 2
 
 _EMPTY = 2**64 - 1
 
+
 def _unplaced(key: Hashable) -> int:
     raise AssertionError(f"address of {key!r} asked before the view was planned")
 

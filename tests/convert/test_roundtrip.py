@@ -20,6 +20,7 @@ import pytest
 from roundtrip_compare import differences
 from roundtrip_files import ALL_MAKERS
 
+import sciswift.h5py as sh5
 from sciswift.convert import export_file, import_file
 
 #: Differences the conversion cannot avoid, and says so in its report (see
@@ -142,3 +143,30 @@ def test_roundtrip_netcdf4_file(tmp_path: Path) -> None:
         assert b["temp"].dimensions == ("time", "x") and b["temp"].units == "K"
         np.testing.assert_array_equal(a["temp"][:], b["temp"][:])
         np.testing.assert_array_equal(b["sub"]["y"][:], np.arange(5))
+
+
+def test_import_keeps_netcdf4_variable_order(tmp_path: Path) -> None:
+    """netCDF-4 files track the creation order of the root group's members (set
+    through the file's creation properties): the native file keeps that order,
+    and so does a file exported from it, so ncdump lists variables as written."""
+    import netCDF4
+
+    src = tmp_path / "order.nc"
+    names = ["zeta", "alpha", "mid", "beta"]
+    with netCDF4.Dataset(src, "w") as ds:
+        ds.createDimension("x", 3)
+        for i, name in enumerate(names):
+            ds.createVariable(name, "i4", ("x",))[:] = np.arange(3) + i
+        ds.createGroup("sub").createVariable("b", "f4", ("x",))
+        ds["sub"].createVariable("a", "f4", ("x",))
+    with h5py.File(src, "r") as f:
+        assert list(f) == ["x", *names, "sub"]  # creation order, as netCDF-C sees it
+    native = tmp_path / "native"
+    import_file(str(src), str(native))
+    with sh5.File(str(native), "r") as f:
+        assert list(f) == ["x", *names, "sub"]
+        assert list(f["sub"]) == ["b", "a"]
+    export_file(str(native), str(tmp_path / "out.nc"), format="hdf5")
+    with netCDF4.Dataset(src) as a, netCDF4.Dataset(tmp_path / "out.nc") as b:
+        assert list(b.variables) == list(a.variables) == names
+        assert list(b["sub"].variables) == ["b", "a"]

@@ -5,9 +5,12 @@ chunks read as fill; pass-through chunks are the chunk objects' bytes."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 import threading
 import uuid
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +23,8 @@ from view_helpers import H5LS, CountingStore, compare, materialize, run, view_fi
 import sciswift.h5py as sh
 from sciswift.engine import ArrayMeta, Hierarchy, describe
 from sciswift.engine.codecs import shard_codecs
-from sciswift.h5view import HDF5View, open_view
-from sciswift.h5view.serving import zlib_bound
+from sciswift.h5view import HDF5View, ServeError, open_view
+from sciswift.h5view.passthrough import zlib_bound
 from sciswift.store import ByteRange, Location, parse_location
 
 
@@ -83,6 +86,12 @@ def test_a_chunk_range_fetches_that_chunk_only(grid_file: tuple[str, np.ndarray]
         for lo in range(0, size, 4096):
             assert view.read(address + lo, min(4096, size - lo)) == got[lo:lo + 4096]
         assert len(store.gets) == 1
+        if name == "zipped":
+            # Passed through as a zlib stream (HDF5's deflate), zero-padded to zlib's bound.
+            assert size == zlib_bound(32 * 25 * 8)
+            inflater = zlib.decompressobj()
+            got = inflater.decompress(got)
+            assert inflater.eof and not inflater.unused_data.strip(b"\0")
         chunk = np.frombuffer(got, "<f8").reshape(32, 25)
         r, c = offset
         assert np.array_equal(chunk[: min(32, 100 - r), : min(25, 60 - c)], data[r:r + 32, c:c + 25])
@@ -106,15 +115,38 @@ def test_absent_chunks_read_as_fill(grid_file: tuple[str, np.ndarray], location:
     assert len(store.gets) == 1  # one attempt, found absent
 
 
+#: h5py filter arguments, and the stored codecs sciswift.h5py writes for them.
+PASS_CASES: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "shuffled": {"shuffle": True, "fletcher32": True},  # numcodecs.shuffle + crc32c
+    "gzip": {"compression": "gzip", "compression_opts": 4},  # gzip (with the zlib framing field)
+    "all": {"shuffle": True, "compression": "gzip", "compression_opts": 6, "fletcher32": True},
+}
+
+
+def _direct_chunks(path: Path, name: str) -> list[bytes]:
+    with h5py.File(path, "r") as f:
+        dsid = f[name].id
+        out = []
+        for i in range(dsid.get_num_chunks()):
+            mask, raw = dsid.read_direct_chunk(dsid.get_chunk_info(i).chunk_offset)
+            assert mask == 0
+            out.append(raw)
+        return out
+
+
 def test_pass_through_bytes_are_the_chunk_objects(native_url: Callable[[str], str],
                                                   location: Callable[[str], Location], tmp_path: Path) -> None:
-    """Uncompressed, shuffled+Fletcher-32 and zlib chunks are served as stored, and
-    HDF5 applies its own filters to them."""
+    """Chunks are served as HDF5 stores them, made from the chunk objects without
+    decoding: the same bytes h5py writes for the same data and filters (deflated
+    chunks zero-padded to zlib's bound), and HDF5 applies its own filters."""
     url = native_url("pass.h5")
     data = (np.arange(50 * 40, dtype="<i4") * 3).reshape(50, 40)
-    with sh.File(url, "w") as f:
-        f.create_dataset("plain", data=data, chunks=(16, 16))
-        f.create_dataset("shuffled", data=data, chunks=(16, 16), shuffle=True, fletcher32=True)
+    ref = tmp_path / "h5py.h5"
+    with sh.File(url, "w") as f, h5py.File(ref, "w") as r:
+        for name, kwargs in PASS_CASES.items():
+            f.create_dataset(name, data=data, chunks=(16, 16), **kwargs)
+            r.create_dataset(name, data=data, chunks=(16, 16), **kwargs)
     loc = location(url)
     h = Hierarchy(loc, "a")
     info = describe(np.dtype("<i4"))
@@ -123,21 +155,169 @@ def test_pass_through_bytes_are_the_chunk_objects(native_url: Callable[[str], st
     h.create_array("zlib", ArrayMeta.create((50, 40), (16, 16), info, codecs, 0)).write(
         (slice(None), slice(None)), data)
     h.close()
-    path = view_file(loc, tmp_path / "pass.h5")
-    verbose = run([H5LS, "-v", f"{path}/zlib"]).stdout
-    assert "shuffle-2" in verbose and "deflate-1" in verbose
     kv = Hierarchy(loc, "r").kv
-    with h5py.File(path, "r") as f:
-        for name in ("plain", "shuffled", "zlib"):
+    assert [c["name"] for c in json.loads(kv.get("all/zarr.json"))["codecs"]] == ["bytes", "numcodecs.shuffle", "gzip",
+                                                                          "crc32c"]
+    path = view_file(loc, tmp_path / "pass.h5")
+    verbose = run([H5LS, "-v", f"{path}/all"]).stdout
+    assert "shuffle-2" in verbose and "deflate-1" in verbose and "fletcher32-3" in verbose
+    bound = zlib_bound(16 * 16 * 4)
+    with h5py.File(path, "r") as f, h5py.File(ref, "r") as r:
+        for name in (*PASS_CASES, "zlib"):
             dset = f[name]
-            assert np.array_equal(dset[:], data), name
-            mask, raw = dset.id.read_direct_chunk((16, 16))
-            stored = kv.get(f"{name}/c/1/1")
-            assert mask == 0
-            if name == "zlib":
-                assert len(raw) == zlib_bound(16 * 16 * 4) and raw.rstrip(b"\0") == stored.rstrip(b"\0")
-            else:
-                assert raw == stored, name
+            assert np.array_equal(dset[:], data), name  # HDF5 checked and undid its filters
+            assert (dset.shuffle, dset.fletcher32) == (r.get(name, dset).shuffle, r.get(name, dset).fletcher32)
+            assert dset.compression == ("gzip" if name in ("gzip", "all", "zlib") else None)
+        assert f["gzip"].compression_opts == 4 and f["all"].compression_opts == 6
+    served = _direct_chunks(path, "plain"), _direct_chunks(ref, "plain")
+    assert served[0] == served[1] == [kv.get(f"plain/c/{i}/{j}") for i in range(4) for j in range(3)]
+    # shuffle + crc32c: the stored body, with HDF5's Fletcher-32 in place of the CRC-32C.
+    mine, h5pys = _direct_chunks(path, "shuffled"), _direct_chunks(ref, "shuffled")
+    assert mine == h5pys
+    stored = kv.get("shuffled/c/1/1")
+    assert mine[4][:-4] == stored[:-4] and mine[4][-4:] != stored[-4:]
+    # gzip: the zlib stream sliced out of the member, then zeros up to the declared size.
+    mine, h5pys = _direct_chunks(path, "gzip"), _direct_chunks(ref, "gzip")
+    m = kv.get("gzip/c/1/1")
+    assert mine[4] == m[16:18] + m[22:-8] + m[18:22] + bytes(bound - (len(m) - 24))
+    for a, b in zip(mine, h5pys):
+        assert len(a) == bound and a[:len(b)] == b and not a[len(b):].strip(b"\0")  # zlib makes HDF5's stream
+    # shuffle + gzip + fletcher32: the stream, zeros, and a Fletcher-32 over both.
+    mine, h5pys = _direct_chunks(path, "all"), _direct_chunks(ref, "all")
+    for a, b in zip(mine, h5pys):
+        assert len(a) == bound + 4 and a[:len(b) - 4] == b[:-4] and not a[len(b) - 4:-4].strip(b"\0")
+    # numcodecs.zlib (written by other Zarr tools): the stored stream, zero-padded.
+    stored = kv.get("zlib/c/1/1")
+    assert _direct_chunks(path, "zlib")[4] == stored + bytes(bound - len(stored))
+
+
+def test_fletcher32_covers_the_padding(native_url: Callable[[str], str], location: Callable[[str], Location],
+                                       tmp_path: Path) -> None:
+    """HDF5 verifies the served Fletcher-32 over the whole declared chunk, zero
+    padding included: a flipped byte there fails the read."""
+    url = native_url("check.h5")
+    data = np.arange(64 * 64, dtype="<f4").reshape(64, 64)
+    with sh.File(url, "w") as f:
+        f.create_dataset("x", data=data, chunks=(32, 32), compression="gzip", fletcher32=True)
+    path = view_file(location(url), tmp_path / "check.h5")
+    offset, address, size = _chunk_ranges(path, "x")[0]
+    with h5py.File(path, "r") as f:
+        assert np.array_equal(f["x"][:], data)
+    with open(path, "r+b") as fh:
+        fh.seek(address + size - 6)  # in the padding (the stream of a ramp is short)
+        assert fh.read(1) == b"\0"
+        fh.seek(address + size - 6)
+        fh.write(b"\1")
+    with h5py.File(path, "r") as f:
+        with pytest.raises(OSError):
+            f["x"][:32, :32]
+        assert np.array_equal(f["x"][32:, 32:], data[32:, 32:])
+
+
+def _gzip_member_with_many_blocks(data: bytes) -> bytes:
+    """A valid gzip member longer than zlib's bound: one stored block per 7 bytes."""
+    co = zlib.compressobj(0, zlib.DEFLATED, 31)
+    parts = [co.compress(data[i:i + 7]) + co.flush(zlib.Z_FULL_FLUSH) for i in range(0, len(data), 7)]
+    return b"".join(parts) + co.flush()
+
+
+def test_gzip_chunks_of_other_writers_pass_through(native_url: Callable[[str], str],
+                                                   location: Callable[[str], Location], tmp_path: Path) -> None:
+    """gzip members without sciswift's framing field (other Zarr tools, older
+    sciswift) are reframed when read (one inflate for the Adler-32); one whose
+    deflate data exceeds zlib's bound is deflated again. The form is seen per
+    chunk, so one dataset may mix them."""
+    url = native_url("mixed.h5")
+    data = np.arange(48 * 20, dtype="<f8").reshape(48, 20) / 3
+    with sh.File(url, "w") as f:
+        f.create_dataset("x", data=data, chunks=(16, 20), compression="gzip", compression_opts=5)
+    loc = location(url)
+    h = Hierarchy(loc, "a")
+    arr = h.array("x")
+    plain = gzip.compress(data[16:32].tobytes(), 6, mtime=0)  # what zarr-python writes
+    loose = _gzip_member_with_many_blocks(data[32:].tobytes())
+    bound = zlib_bound(16 * 20 * 8)
+    assert plain[3] == 0 and len(loose) > bound + 18  # no extra field; beyond the bound
+    arr.write_chunk_bytes((1, 0), plain)
+    arr.write_chunk_bytes((2, 0), loose)
+    h.close()
+    assert np.array_equal(sh.File(url, "r")["x"][:], data)
+    path = view_file(loc, tmp_path / "mixed.h5")
+    with h5py.File(path, "r") as f:
+        assert f["x"].compression == "gzip"
+        assert np.array_equal(f["x"][:], data)
+    chunks = _direct_chunks(path, "x")
+    assert all(len(c) == bound for c in chunks)
+    assert chunks[1][:2] == b"\x78\x5e" and chunks[1][2:].startswith(plain[10:-8])  # the same deflate data
+    for k, chunk in enumerate(chunks):
+        inflater = zlib.decompressobj()
+        assert inflater.decompress(chunk) == data[16 * k:16 * (k + 1)].tobytes() and inflater.eof
+
+
+def test_damaged_chunks(native_url: Callable[[str], str], location: Callable[[str], Location],
+                        tmp_path: Path) -> None:
+    """A CRC-32C that does not match fails the read with ServeError naming the
+    dataset and chunk; damaged deflate data passes through and HDF5's own check
+    (its inflate and Adler-32) refuses it."""
+    url = native_url("damaged.h5")
+    data = np.arange(40 * 10, dtype="<i8").reshape(40, 10)
+    with sh.File(url, "w") as f:
+        f.create_dataset("summed", data=data, chunks=(20, 10), fletcher32=True)
+        f.create_dataset("zipped", data=data, chunks=(20, 10), compression="gzip")
+    loc = location(url)
+    h = Hierarchy(loc, "a")
+    for name in ("summed", "zipped"):
+        arr = h.array(name)
+        stored = bytearray(arr.read_chunk_bytes((1, 0)))
+        stored[30] ^= 0xFF
+        arr.write_chunk_bytes((1, 0), bytes(stored))
+    h.close()
+    view = open_view(loc)
+    path = tmp_path / "damaged.h5"
+    with open(path, "wb") as fh:
+        fh.write(view.read(0, view.data_start))
+        fh.truncate(view.size)
+    address = {name: [r[1] for r in _chunk_ranges(path, name)] for name in ("summed", "zipped")}
+    size = 20 * 10 * 8 + 4
+    with pytest.raises(ServeError, match=r"dataset /summed: chunk summed/c/1/0: crc32c checksum mismatch"):
+        view.read(address["summed"][1], size)
+    assert np.array_equal(np.frombuffer(view.read(address["summed"][0], size - 4), "<i8"), data[:20].ravel())
+    with open(path, "r+b") as fh:
+        for a in address["zipped"]:
+            fh.seek(a)
+            fh.write(view.read(a, zlib_bound(size - 4)))
+    with h5py.File(path, "r") as f:
+        assert np.array_equal(f["zipped"][:20], data[:20])
+        with pytest.raises(OSError, match="filter returned failure"):
+            f["zipped"][20:]
+
+
+def test_large_checksummed_chunks_are_read_by_ranges(native_url: Callable[[str], str],
+                                                     location: Callable[[str], Location], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks above WHOLE_OBJECT_MAX served at their own size are read by byte
+    ranges as asked; a crc32c chunk's Fletcher-32 trailer is computed from the
+    whole object once."""
+    import sciswift.h5view.serving as serving
+
+    url = native_url("big.h5")
+    data = np.arange(64 * 64, dtype="<f8").reshape(64, 64)
+    with sh.File(url, "w") as f:
+        f.create_dataset("x", data=data, chunks=(32, 64), shuffle=True, fletcher32=True)
+    whole = view_file(location(url), tmp_path / "whole.h5").read_bytes()
+    monkeypatch.setattr(serving, "WHOLE_OBJECT_MAX", 4096)
+    loc, store = _counted(location(url))
+    view = open_view(loc)
+    offset, address, size = _chunk_ranges(tmp_path / "whole.h5", "x")[1]
+    assert size == 32 * 64 * 8 + 4
+    store.gets.clear()
+    assert view.read(address + 100, 1000) == whole[address + 100:address + 1100]
+    assert store.gets == [(store.gets[0][0], ByteRange(100, 1100))]
+    assert view.read(address + size - 10, 10) == whole[address + size - 10:address + size]
+    assert [r for _, r in store.gets[1:]] == [ByteRange(size - 10, size - 4), None]
+    assert view.read(address + size - 2, 2) == whole[address + size - 2:address + size]
+    assert len(store.gets) == 3  # the trailer is kept
+    assert materialize(view, tmp_path / "ranged.h5", random.Random(2)).read_bytes() == whole
 
 
 def test_sharded_array_is_served_per_inner_chunk(native_url: Callable[[str], str],

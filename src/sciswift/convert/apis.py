@@ -134,6 +134,10 @@ class Api:
         if self.name == "h5py":
             import h5py
 
+            if isinstance(obj, h5py.File):
+                # A File's id is the file: its creation properties do not carry the
+                # root group's order flags (netCDF-4 files track the root's order).
+                obj = obj["/"]
             try:
                 plist = obj.id.get_create_plist()
                 flags = (plist.get_link_creation_order() if isinstance(obj, h5py.Group)

@@ -17,8 +17,9 @@ presented (``NotExpressible``).
 Modules: ``tree`` (the file's objects from its metadata), ``datatypes`` (numpy
 dtypes as HDF5 types), ``values`` (element bytes, global heaps), ``structures``
 (superblock, headers, messages, heaps, symbol tables), ``chunkindex`` (chunk
-B-trees generated on demand), ``serving`` (chunk bytes: pass-through or
-decoded), ``planner`` (addresses), ``view`` (reads).
+B-trees generated on demand), ``passthrough`` (which codecs HDF5's filters
+read, and the bytes served for them), ``serving`` (chunk bytes: passed through
+or decoded), ``planner`` (addresses), ``view`` (reads).
 """
 
 from sciswift.h5view.errors import NotExpressible, ServeError

@@ -1,21 +1,20 @@
 """The bytes of one dataset's chunks, as the HDF5 view serves them.
 
-Each dataset is served in one of four modes, decided from its codecs when the
+Each dataset is served in one of three modes, decided from its codecs when the
 view is opened (so every chunk's size and address are known without reading a
 chunk):
 
-- ``raw``: the chunk object's bytes pass through unchanged. The codecs are the
-  ``bytes`` codec, optionally followed by ``numcodecs.shuffle`` (with the
-  element size) and ``numcodecs.fletcher32``: numcodecs' shuffle and Fletcher-32
-  make HDF5's bytes, so the dataset declares HDF5's shuffle (2) and fletcher32
-  (3) filters and HDF5 undoes them itself. Chunk size: known.
-- ``zlib``: as ``raw`` with ``numcodecs.zlib`` last (a zlib stream is what HDF5's
-  deflate filter reads). The compressed size is unknown until the chunk is read,
-  so each chunk gets zlib's bound for its raw size as its declared size and is
-  padded with zeros (HDF5's deflate stops at the end of the stream).
-- ``decoded``: anything else (``gzip``, which writes gzip streams, not zlib
-  ones; zstd, blosc, lz4, scale-offset, transposes, CRC-32C, sharding): the
-  view declares no filter and serves the decoded chunk.
+- ``pass``: the chunk object's bytes pass through, or nearly, and the dataset
+  declares HDF5's filters for them (shuffle, deflate, fletcher32), which HDF5
+  checks and undoes itself. ``sciswift.h5view.passthrough`` says which codecs
+  qualify and how each stored chunk becomes HDF5's chunk: as stored (``bytes``,
+  ``numcodecs.shuffle``, ``numcodecs.fletcher32``), a ``gzip`` member reframed
+  as a zlib stream (sliced, or one inflate for the Adler-32 of members without
+  sciswift's framing field), a ``crc32c`` trailer swapped for Fletcher-32.
+  Deflated chunks are declared at zlib's bound for the raw size and padded with
+  zeros (HDF5's deflate stops at the end of the stream).
+- ``decoded``: anything else (zstd, blosc, lz4, scale-offset, transposes,
+  sharding): the view declares no filter and serves the decoded chunk.
 - ``vlen``: variable-length elements (strings, sequences) and references are
   decoded and served as HDF5 keeps them: 16-byte elements whose data lives in
   global heap collections placed right after the chunk's elements, inside a
@@ -23,9 +22,10 @@ chunk):
   ``VLEN_RESERVE_MIN``); a chunk that needs more raises ServeError.
 
 A chunk whose object is absent holds the fill value, and is served as a chunk of
-fill values in the dataset's mode (encoded by its own codecs for ``raw`` and
-``zlib``). Sharded arrays are served per inner chunk: the shard's index is read
-from the end (or start) of the shard object, then the inner chunk's bytes.
+fill values in the dataset's mode (encoded by its own codecs, then passed
+through, in ``pass`` mode). Sharded arrays are served per inner chunk: the
+shard's index is read from the end (or start) of the shard object, then the
+inner chunk's bytes.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from sciswift.errors import CorruptData, RangeNotSatisfiable
 from sciswift.h5view.buffer import Buf
 from sciswift.h5view.datatypes import VlenString
 from sciswift.h5view.errors import ServeError
+from sciswift.h5view.passthrough import Recipe, recipe_for
 from sciswift.h5view.tree import DatasetInfo
 from sciswift.h5view.values import HeapBuilder, RefTarget, encode_array, encode_strings
 from sciswift.store.types import ByteRange
@@ -57,19 +58,13 @@ __all__ = ["UnitCache", "DatasetSource", "ContiguousData", "flat_blocks", "stepp
 VLEN_RESERVE_PER_ELEMENT = int(os.environ.get("SCISWIFT_H5VIEW_VLEN_RESERVE", "256"))
 VLEN_RESERVE_MIN = 64 << 10
 #: Pass-through chunk objects up to this size are fetched whole (and cached) on
-#: first touch; larger ones are read by byte ranges as asked.
+#: first touch; larger ones are read by byte ranges as asked (when served at
+#: their own size).
 WHOLE_OBJECT_MAX = 16 << 20
 #: Chunks fetched and decoded ahead of a reader moving from chunk to chunk.
 READ_AHEAD = 2
 
-_SHUFFLE, _DEFLATE, _FLETCHER32 = 2, 1, 3
-_OPTIONAL = 1
 _EMPTY = 2**64 - 1
-
-
-def zlib_bound(n: int) -> int:
-    """zlib's ``compressBound``: the largest zlib stream of ``n`` input bytes."""
-    return n + (n >> 12) + (n >> 14) + (n >> 25) + 13
 
 
 def _unplaced(key: Hashable) -> int:
@@ -166,18 +161,13 @@ class DatasetSource:
         self.count = math.prod(self.grid)
         self.nelem = math.prod(self.chunks)
         self.raw_size = self.nelem * info.htype.size
-        self.filters: list[tuple[int, int, list[int]]] = []
+        self.recipe: Recipe | None = None
         self.mode = self._choose_mode()
         if self.mode == "vlen":
             self.heap_reserve = _round8(max(VLEN_RESERVE_MIN, self.nelem * VLEN_RESERVE_PER_ELEMENT))
         else:
             self.heap_reserve = 0
-        if self.mode == "zlib":
-            self.unit_size = zlib_bound(self.raw_size)
-        elif self.mode == "raw":
-            self.unit_size = self.raw_size + (4 if any(f[0] == _FLETCHER32 for f in self.filters) else 0)
-        else:
-            self.unit_size = self.raw_size
+        self.unit_size = self.recipe.unit_size if self.recipe is not None else self.raw_size
         #: Where the heap of chunk k starts (vlen), and the addresses of the
         #: file's structures (object references): both set by the planner.
         self.heap_address: Callable[[int], int] = lambda k: 0
@@ -197,28 +187,25 @@ class DatasetSource:
             return "decoded"
         if info.dtype.itemsize != info.htype.size:
             return "decoded"
-        filters: list[tuple[int, int, list[int]]] = []
-        codecs = [c for c in p.json if c.get("name") not in ("bytes",)]
-        for i, codec in enumerate(codecs):
-            name = codec.get("name")
-            conf = codec.get("configuration") or {}
-            last = i == len(codecs) - 1
-            if name == "numcodecs.shuffle" and int(conf.get("elementsize", 4)) == info.htype.size:
-                filters.append((_SHUFFLE, _OPTIONAL, [info.htype.size]))
-            elif name == "numcodecs.zlib" and last:
-                filters.append((_DEFLATE, _OPTIONAL, [int(conf.get("level", 1))]))
-            elif name == "numcodecs.fletcher32" and not any(f[0] == _DEFLATE for f in filters):
-                filters.append((_FLETCHER32, 0, []))
-            else:
-                return "decoded"
-        self.filters = filters
-        return "zlib" if any(f[0] == _DEFLATE for f in filters) else "raw"
+        codecs = [c for c in p.json if c.get("name") != "bytes"]
+        self.recipe = recipe_for(codecs, info.htype.size, self.raw_size)
+        return "decoded" if self.recipe is None else "pass"
+
+    @property
+    def filters(self) -> list[tuple[int, int, list[int]]]:
+        """The filter pipeline to declare (write order); empty unless passing through."""
+        return list(self.recipe.filters) if self.recipe is not None else []
+
+    @property
+    def _ranged_reads(self) -> bool:
+        """Large chunks served at their own size are read by byte ranges as asked."""
+        return self.recipe is not None and self.recipe.exact and self.unit_size > WHOLE_OBJECT_MAX
 
     def force_decoded(self) -> None:
         """Serve decoded chunks and declare no filter (contiguous datasets, which
         HDF5 cannot filter)."""
-        if self.mode in ("raw", "zlib"):
-            self.mode, self.filters, self.unit_size = "decoded", [], self.raw_size
+        if self.mode == "pass":
+            self.mode, self.recipe, self.unit_size = "decoded", None, self.raw_size
 
     # ---------------------------------------------------------------- units
     def coords(self, k: int) -> tuple[int, ...]:
@@ -227,7 +214,7 @@ class DatasetSource:
     def read(self, k: int, lo: int, hi: int) -> bytes:
         """Bytes ``[lo, hi)`` of chunk ``k``'s served unit (its elements; for vlen
         chunks followed by their heap collections)."""
-        if self.mode == "raw" and self.unit_size > WHOLE_OBJECT_MAX:
+        if self._ranged_reads:
             return self._ranged(k, lo, hi)
         if k == self._next and k + 1 < self.count:
             # Reading on from the previous chunk: fetch and decode the next ones
@@ -236,13 +223,15 @@ class DatasetSource:
                 self.cache.prefetch((self.key, ahead), lambda a=ahead: self._make(a))  # type: ignore[misc]
         self._next = k + 1
         unit = self.cache.get((self.key, k), lambda: self._make(k))
+        if self.recipe is not None:
+            return self.recipe.slice(unit, lo, hi)
         if hi <= len(unit):
             return unit[lo:hi]
         return unit[lo:hi] + bytes(hi - max(lo, len(unit)))
 
     def warm(self, ks: Iterable[int]) -> None:
         """Start fetching chunks ``ks`` in the background (for a read spanning them)."""
-        if self.mode == "raw" and self.unit_size > WHOLE_OBJECT_MAX:
+        if self._ranged_reads:
             return
         # No more than half the cache holds, or they would push each other out.
         room = max(1, self.cache.max_bytes // 2 // max(1, self.unit_size + self.heap_reserve))
@@ -251,7 +240,21 @@ class DatasetSource:
                 self.cache.prefetch((self.key, k), lambda a=k: self._make(a))  # type: ignore[misc]
 
     def _ranged(self, k: int, lo: int, hi: int) -> bytes:
+        recipe = self.recipe
+        assert recipe is not None
         key = self.array.chunk_key(self.coords(k))
+        if recipe.identical:
+            return self._ranged_get(key, lo, hi)
+        # A crc32c chunk: its body passes through by ranges; the Fletcher-32
+        # trailer needs the whole object (checked against its CRC-32C).
+        body_end = self.unit_size - 4
+        out = self._ranged_get(key, lo, min(hi, body_end)) if lo < body_end else b""
+        if hi > body_end:
+            trailer = self.cache.get((self.key, k, "trailer"), lambda: self._trailer(k, key))
+            out += trailer[max(0, lo - body_end):hi - body_end]
+        return out
+
+    def _ranged_get(self, key: str, lo: int, hi: int) -> bytes:
         try:
             data = self.array.kv.get(key, ByteRange(lo, hi))
         except RangeNotSatisfiable:
@@ -262,6 +265,10 @@ class DatasetSource:
             raise ServeError(f"dataset {self.what}: chunk {key} is shorter than its {self.unit_size} bytes", self.what)
         return data
 
+    def _trailer(self, k: int, key: str) -> bytes:
+        raw = self.array.kv.get(key)
+        return self._fill()[-4:] if raw is None else self._pass(key, bytes(raw))[-4:]
+
     def _make(self, k: int) -> bytes:
         coords = self.coords(k)
         if self.pipeline.sharded:
@@ -270,21 +277,21 @@ class DatasetSource:
         raw = self.array.kv.get(key)
         if raw is None:
             return self._fill_for(k)
-        if self.mode in ("raw", "zlib"):
-            return self._check_passthrough(key, bytes(raw))
+        if self.recipe is not None:
+            return self._pass(key, bytes(raw))
         try:
             chunk = self.pipeline.decode(raw, self.array.chunks)
         except CorruptData as e:
             raise ServeError(f"dataset {self.what}: chunk {key} cannot be decoded: {e.message}", self.what) from e
         return self._encode(k, chunk)
 
-    def _check_passthrough(self, key: str, raw: bytes) -> bytes:
-        if self.mode == "raw" and len(raw) != self.unit_size:
-            raise ServeError(f"dataset {self.what}: chunk {key} holds {len(raw)} bytes, expected {self.unit_size}",
-                             self.what)
-        if self.mode == "zlib" and len(raw) > self.unit_size:
-            raise ServeError(f"dataset {self.what}: chunk {key} is larger than zlib's bound", self.what)
-        return raw
+    def _pass(self, key: str, raw: bytes) -> bytes:
+        """The kept unit of a stored chunk passed through (``Recipe.convert``)."""
+        assert self.recipe is not None
+        try:
+            return self.recipe.convert(raw)
+        except CorruptData as e:
+            raise ServeError(f"dataset {self.what}: chunk {key}: {e.message}", self.what) from e
 
     def _make_sharded(self, k: int, coords: tuple[int, ...]) -> bytes:
         shard = self.pipeline.shard
@@ -366,8 +373,8 @@ class DatasetSource:
         vlen, whose heap addresses differ per chunk)."""
         if self._fill_unit is None:
             fill = self.fill_chunk()
-            if self.mode in ("raw", "zlib"):
-                self._fill_unit = bytes(self.pipeline.encode(fill))
+            if self.recipe is not None:
+                self._fill_unit = self._pass("(fill value)", bytes(self.pipeline.encode(fill)))
             else:
                 self._fill_unit = self._encode(0, fill)
         return self._fill_unit

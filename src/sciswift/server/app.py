@@ -37,6 +37,7 @@ from sciswift.server.http import (
     trans_id,
 )
 from sciswift.server.info import MAX_ACCOUNT_NAME_LENGTH, info_body
+from sciswift.server.s3 import S3Api
 from sciswift.server.wire import BodyError, Request, RequestBody
 from sciswift.store.names import utf8_len
 
@@ -101,6 +102,7 @@ class SwiftApp:
         backend.use_dispatcher(dispatch.call)
         self.auth = backend.auth
         self.quiet = quiet
+        self.s3 = S3Api(backend)
 
     # ------------------------------------------------------------ parsing
     def _build(self, request: Request, tid: str) -> SwiftRequest | Reply:
@@ -182,12 +184,15 @@ class SwiftApp:
         tid = trans_id()
         req: SwiftRequest | None = None
         try:
-            built = self._build(request, tid)
-            if isinstance(built, Reply):
-                reply = built
+            if self.s3.claims(request):  # S3 authentication: the S3 API's (server/s3)
+                req, reply = await self.s3.handle(request, tid)
             else:
-                req = built
-                reply = await self.route(req)
+                built = self._build(request, tid)
+                if isinstance(built, Reply):
+                    reply = built
+                else:
+                    req = built
+                    reply = await self.route(req)
         except SwiftError as exc:
             reply = exc.reply
         except BodyError as exc:

@@ -164,6 +164,8 @@ class ServerConfig:
     token_life: int = DEFAULT_TOKEN_LIFE
     token_secret: bytes | None = None
     durable: bool = True
+    #: The region the S3 API serves (signatures' credential scope).
+    s3_region: str = "us-east-1"
 
     def with_default_user(self, user: str = "test:tester", key: str = "testing") -> ServerConfig:
         """This config with ``user`` (an ``account:name``) added as an account admin,
@@ -200,7 +202,7 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
     if parser.has_section("server"):
         s = parser["server"]
         try:
-            for key in ("host", "backend"):
+            for key in ("host", "backend", "s3_region"):
                 if key in s:
                     out[key] = s[key].strip()
             for key in ("port", "workers", "token_life"):

@@ -234,7 +234,8 @@ class SwiftApp:
             if reply.status == 204:
                 length: int | None = 0  # Swift sends Content-Length: 0 on 204 (its tests check)
             elif reply.status == 304:
-                length = None
+                # none unless the reply states one (S3 sends Content-Length: 0)
+                length = 0 if headers.get("Content-Length") == "0" else None
             else:
                 length = reply.content_length if reply.ok else 0
             response.start(reply.status, reply.reason, headers.items(), length)

@@ -93,7 +93,7 @@ class S3Api:
             ctx = S3Context(self.be, self.config, head, signed, base, base.body, tid)
             reply = await route(ctx)(ctx)
         except S3Error as exc:
-            reply = exc.reply(tid, head.path if head else None)
+            reply = exc.reply(tid)
         except SwiftError as exc:
             reply = await self._from_swift(exc.reply, head, base, tid)
         except SciSwiftError as exc:
@@ -110,7 +110,7 @@ class S3Api:
             return S3Error("InternalError").reply(tid)
         ctx = S3Context(self.be, self.config, head, None, base, base.body, tid)  # type: ignore[arg-type]
         err = await error_for(ctx, swift.status, text, head.method, head.bucket, head.key)
-        return err.reply(tid, head.path)
+        return err.reply(tid)
 
 
 def _int(value: str | None) -> int | None:

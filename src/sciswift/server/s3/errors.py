@@ -144,15 +144,15 @@ class S3Error(Exception):
         self.headers = headers or {}
         super().__init__(f"{code}: {self.message}")
 
-    def reply(self, request_id: str, resource: str | None = None) -> Reply:
-        """The error reply (the app sends no body for HEAD)."""
+    def reply(self, request_id: str) -> Reply:
+        """The error reply (the app sends no body for HEAD). Like Swift's
+        s3api, it does not echo the request's resource: a client sending a
+        hostile body must not find its own names reflected back."""
         doc = Element("Error")
         SubElement(doc, "Code").text = self.code
         SubElement(doc, "Message").text = self.message
         for name, value in self.fields.items():
             SubElement(doc, name).text = value
-        if resource and "Resource" not in self.fields:
-            SubElement(doc, "Resource").text = resource
         SubElement(doc, "RequestId").text = request_id
         headers: CIMultiDict[str] = CIMultiDict({"Content-Type": XML_TYPE})
         headers.update(self.headers)

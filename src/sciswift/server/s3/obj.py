@@ -93,7 +93,12 @@ async def get_or_head(ctx: S3Context) -> Reply:
     version = ctx.param("versionId")
     if version is not None and version != "null":
         raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
-    reply = await ctx.swift(head.method, ctx.bucket, ctx.key, headers=headers, query=query)
+    # A HEAD with a Range answers as the GET would (206 and the range's
+    # length), so ask Swift for the GET and send no body.
+    method = "GET" if head.method == "HEAD" and "Range" in headers else head.method
+    reply = await ctx.swift(method, ctx.bucket, ctx.key, headers=headers, query=query)
+    if method != head.method and reply.status < 300:
+        await reply.drain()
     if reply.status == 416 and part is not None:
         await reply.drain()
         raise S3Error("InvalidPartNumber")
@@ -106,8 +111,8 @@ async def get_or_head(ctx: S3Context) -> Reply:
         if cond == 412:
             raise S3Error("PreconditionFailed", Condition=",".join(h for h in _CONDITIONS if h in head.headers))
         out = s3_object_headers(reply.headers, etag)
-        out.popall("Content-Length", None)
         out.popall("Content-Type", None)
+        out["Content-Length"] = "0"
         return Reply(304, out, None, content_length=0)
     if reply.status == 416:
         await reply.drain()

@@ -9,6 +9,7 @@ from sciswift.server.http import Reply
 from sciswift.server.s3 import bucket, listing, multidelete, multipart, obj
 from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
+from sciswift.server.s3.names import valid_bucket_name
 
 __all__ = ["route"]
 
@@ -74,10 +75,17 @@ async def _not_implemented(ctx: S3Context) -> Reply:
     raise S3Error("NotImplemented")
 
 
+async def _invalid_bucket(ctx: S3Context) -> Reply:
+    await ctx.body.drain()
+    raise S3Error("InvalidBucketName", BucketName=ctx.bucket)
+
+
 def route(ctx: S3Context) -> Op:
     """The operation that serves ``ctx``'s request."""
     if ctx.head.bucket is None:
         return listing.list_buckets if ctx.head.method == "GET" else _not_allowed
+    if not valid_bucket_name(ctx.head.bucket, ctx.cfg.dns_compliant_bucket_names):
+        return _invalid_bucket
     if ctx.head.key is None:
         return _bucket_op(ctx)
     return _object_op(ctx)

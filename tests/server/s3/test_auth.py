@@ -32,7 +32,7 @@ def _code(resp: requests.Response) -> str:
 def _signed(method: str, url: str, *, creds: Any = CREDS, body: bytes = b"", headers: dict[str, str] | None = None,
             v2: bool = False, when: datetime.datetime | None = None) -> tuple[str, dict[str, str]]:
     req = AWSRequest(method=method, url=url, data=body, headers=headers or {})
-    when = when or datetime.datetime.now(datetime.timezone.utc)
+    when = when or datetime.datetime.now(datetime.UTC)
     # botocore signs "now": pin its clock to ``when``
     with unittest.mock.patch("botocore.auth.get_current_datetime", return_value=when), \
             unittest.mock.patch("botocore.auth.formatdate", return_value=formatdate(when.timestamp(), usegmt=True)):
@@ -67,11 +67,11 @@ def test_wrong_secret_and_unknown_key(server: RunningServer, bucket: str, s3_cli
 
 @pytest.mark.parametrize("v2", [False, True])
 def test_clock_skew_is_bounded(server: RunningServer, bucket: str, v2: bool) -> None:
-    old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=20)
     url, headers = _signed("GET", f"{server.url}/{bucket}", v2=v2, when=old)
     resp = requests.get(url, headers=headers)
     assert resp.status_code == 403 and _code(resp) == "RequestTimeTooSkewed"
-    recent = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    recent = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
     url, headers = _signed("GET", f"{server.url}/{bucket}", v2=v2, when=recent)
     assert requests.get(url, headers=headers).status_code == 200
 

@@ -70,7 +70,7 @@ def _chunked(data: bytes, seed: str, amz_date: str, chunk: int, *, tamper: int |
 def _signed_chunked_put(server: RunningServer, bucket: str, key: str, data: bytes, chunk: int = 64 * 1024,
                         tamper: int | None = None, trailer: dict[str, str] | None = None) -> requests.Response:
     host = urlsplit(server.url).netloc
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     payload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailer is not None else "")
     headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))}
     if trailer is not None:

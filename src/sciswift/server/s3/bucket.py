@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element, SubElement
 
-from sciswift.server.acl import parse_acl, referrer_allowed
 from sciswift.server import http
+from sciswift.server.acl import parse_acl, referrer_allowed
 from sciswift.server.http import Reply
 from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error

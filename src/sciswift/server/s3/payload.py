@@ -341,7 +341,7 @@ class S3Body(Body):
 
     async def read(self, n: int = -1) -> bytes:
         if n < 0:
-            parts = []
+            parts: list[bytes] = []
             while True:
                 chunk = await self.read_any()
                 if not chunk:

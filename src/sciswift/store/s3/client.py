@@ -156,7 +156,7 @@ class S3Connection:
         *,
         query: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        body: bytes | memoryview | None = None,
+        body: bytes | None = None,
         idempotent: bool = True,
         stream: bool = False,
         subject: str = "",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 
@@ -136,14 +136,15 @@ class PutParts:
                 self._view = view
             return
         if _seekable(data):
-            start = data.tell()
-            data.seek(0, io.SEEK_END)
-            size = data.tell() - start
-            data.seek(start)
+            f = cast(Any, data)
+            start = f.tell()
+            f.seek(0, io.SEEK_END)
+            size = f.tell() - start
+            f.seek(start)
             if size <= threshold:
-                self.small = data.read(size)
+                self.small = f.read(size)
             else:
-                self._file = data
+                self._file = f
             return
         chunks = iter_chunks(data)
         head: list[bytes] = []

@@ -57,7 +57,7 @@ class Signer:
         """``headers`` with ``Authorization``, ``x-amz-date`` and
         ``x-amz-content-sha256`` added. ``path`` is the decoded path (a key's
         own characters); every header given is signed."""
-        now = now or datetime.datetime.now(datetime.timezone.utc)
+        now = now or datetime.datetime.now(datetime.UTC)
         amz_date = now.strftime("%Y%m%dT%H%M%SZ")
         out = dict(headers)
         out["host"] = host
@@ -86,7 +86,7 @@ class Signer:
     def presign(self, method: str, host: str, path: str, expires: int,
                 now: datetime.datetime | None = None) -> str:
         """The query string of a presigned URL for ``method`` on ``path``."""
-        now = now or datetime.datetime.now(datetime.timezone.utc)
+        now = now or datetime.datetime.now(datetime.UTC)
         amz_date = now.strftime("%Y%m%dT%H%M%SZ")
         scope = f"{amz_date[:8]}/{self.region}/s3/aws4_request"
         params = {

@@ -622,7 +622,7 @@ class S3Store(Store):
 
     def post_object(self, container: str, name: str, *, metadata: Mapping[str, str],
                     content_type: str | None = None, system: Mapping[str, str] | None = None) -> ObjectInfo:
-        for attempt in range(5):
+        for _attempt in range(5):
             current = self.head_object(container, name)
             sysmeta = dict(current.system)
             for k, v in (system or {}).items():

@@ -101,12 +101,18 @@ def _parse_http_date(value: str | None) -> float | None:
 
 
 def _parse_amz_date(value: str | None) -> float | None:
-    if not value:
+    """``20261206T101112Z`` as epoch seconds (sliced by hand: strptime costs
+    ~60 µs a call, a tenth of a small request's server time)."""
+    if not value or len(value) != 16 or value[8] != "T" or value[15] != "Z":
         return None
     try:
-        return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
+        parts = (int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]), int(value[11:13]),
+                 int(value[13:15]))
     except ValueError:
         return None
+    if not (1 <= parts[1] <= 12 and 1 <= parts[2] <= 31 and parts[3] < 24 and parts[4] < 60 and parts[5] < 61):
+        return None
+    return float(calendar.timegm((*parts, 0, 0, 0)))
 
 
 def _no_date() -> S3Error:

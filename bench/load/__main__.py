@@ -31,8 +31,8 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from bench.load.client import PHASES, PhaseResult, Workload, authenticate, describe
 from bench.load.s3 import S3Endpoint, S3Workload

@@ -2,8 +2,9 @@
 
 Hand-written rather than botocore's signer: measured on this project's 2-core
 VM against ``sciswift serve`` (4 KiB objects, one thread), signing and sending
-with urllib3 costs 0.35-0.55 ms of client CPU per request, boto3's client 1.4-1.7 ms
-(``python -m bench.s3client``; wall time 3-4 ms vs 6-8 ms, load average 7-12); the engine issues thousands of small requests.
+with urllib3 costs 0.35-0.55 ms of client CPU per request, boto3's client
+1.4-1.7 ms (``python -m bench.s3client``; wall time 3-4 ms vs 6-8 ms, load
+average 7-12); the engine issues thousands of small requests.
 """
 
 from __future__ import annotations

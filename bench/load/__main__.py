@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             endpoints = [("sciswift", our_auth, "test:tester", "testing", ours),
                          ("swift", s_auth, s_user, s_key, theirs)]
             for rnd in range(1, args.rounds + 1):
-                print(f"round {rnd}", flush=True)
+                print(f"round {rnd} (load average {os.getloadavg()[0]:.1f})", flush=True)
                 # Phase by phase, alternating which server goes first, so both
                 # meet the same machine load (a shared machine drifts a lot).
                 order = endpoints if rnd % 2 else endpoints[::-1]
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     lines = report(ours, theirs, args.rounds)
+    lines.insert(1, f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
     print("\n" + "\n".join(lines))
     if args.json:
         Path(args.json).write_text(json.dumps({

@@ -145,3 +145,11 @@ def test_swift_requests_are_untouched(server: RunningServer) -> None:
     resp = conn.getresponse()
     assert resp.status == 401 and resp.getheader("Www-Authenticate", "").startswith("Swift")
     conn.close()
+
+
+def test_no_anonymous_access_without_an_acl(server: RunningServer, s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="private", Body=b"secret")
+    for url in (f"{server.url}/{bucket}/private", f"{server.url}/{bucket}",
+                f"{server.url}/v1/AUTH_test/{bucket}/private"):
+        resp = requests.get(url)
+        assert resp.status_code >= 400 and b"secret" not in resp.content

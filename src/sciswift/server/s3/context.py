@@ -129,7 +129,7 @@ async def error_for(ctx: S3Context, status: int, text: str, method: str, contain
         if status == 411:
             return S3Error("MissingContentLength")
         if status in (408, 499):
-            return S3Error("RequestTimeout", headers={"Connection": "close"})
+            return S3Error("RequestTimeout")
         if status == 416:
             return S3Error("InvalidRange")
     if status == 400:

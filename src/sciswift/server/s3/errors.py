@@ -126,7 +126,7 @@ class S3Error(Exception):
     """An S3 refusal: ``code`` is one of :data:`CODES`; ``message`` overrides the
     default text; ``fields`` become extra elements of the error document
     (``BucketName``, ``Key``, ``ArgumentName`` ...); ``headers`` are added to
-    the reply (``Connection: close`` for a body that was not read)."""
+    the reply."""
 
     def __init__(
         self,

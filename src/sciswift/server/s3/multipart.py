@@ -26,6 +26,7 @@ from xml.etree.ElementTree import Element, SubElement
 
 from multidict import CIMultiDict
 
+from sciswift.errors import SciSwiftError
 from sciswift.server.http import Reply, reply
 from sciswift.server.objects import SLO_ETAG, SLO_SIZE
 from sciswift.server.s3 import bucket as bucket_ops
@@ -34,7 +35,7 @@ from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.headers import content_md5_etag, swift_object_headers
 from sciswift.server.s3.listing import list_entries
 from sciswift.server.s3.names import S3_ETAG, S3_UPLOAD_ID, s3_time, segments_container
-from sciswift.server.s3.obj import _timestamp, check_key, copy_source, xml_reply
+from sciswift.server.s3.obj import check_copy_conditions, check_key, copy_source, last_modified_of, xml_reply
 from sciswift.server.s3.xml import XMLError, child_text, parse
 from sciswift.server.times import iso_timestamp
 from sciswift.server.writing import guessed_content_type, write_object
@@ -155,8 +156,6 @@ async def _upload_part_copy(ctx: S3Context, segments: str, name: str) -> Reply:
                           "bytes=first-last where first and last are the zero-based offsets of the first and "
                           "last bytes to copy", ArgumentName="x-amz-source-range", ArgumentValue=given)
         headers["Range"] = given.strip()
-    from sciswift.server.s3.obj import check_copy_conditions
-
     await check_copy_conditions(ctx, src_bucket, src_key)
     copied = await ctx.swift("PUT", segments, name, headers=headers)
     await copied.drain()
@@ -168,7 +167,7 @@ async def _upload_part_copy(ctx: S3Context, segments: str, name: str) -> Reply:
         raise S3Error("InvalidRange")
     await ctx.check(copied, "PUT", segments, name)
     doc = Element("CopyPartResult")
-    ts = _timestamp(copied.headers)
+    ts = last_modified_of(copied.headers)
     SubElement(doc, "LastModified").text = s3_time(ts if ts is not None else 0.0)
     SubElement(doc, "ETag").text = f'"{copied.headers.get("Etag", "").strip(chr(34))}"'
     return xml_reply(doc)
@@ -342,7 +341,7 @@ async def _already_completed(ctx: S3Context, upload_id: str) -> str | None:
         return None
     try:
         info = await ctx.be.run(store.head_object, ctx.bucket, ctx.key)
-    except Exception:  # noqa: BLE001 - any failure: not completed
+    except SciSwiftError:  # missing (or unreadable): not completed
         return None
     if info.system.get(S3_UPLOAD_ID) == upload_id:
         return info.system.get(S3_ETAG)
@@ -429,7 +428,7 @@ async def _already_completed_upload(ctx: S3Context) -> str | None:
         return None
     try:
         info = await ctx.be.run(store.head_object, ctx.bucket, ctx.key)
-    except Exception:  # noqa: BLE001 - nothing there
+    except SciSwiftError:  # nothing there
         return None
     return info.system.get(S3_UPLOAD_ID)
 

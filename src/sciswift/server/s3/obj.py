@@ -22,6 +22,7 @@ from xml.etree.ElementTree import Element, SubElement
 
 from multidict import CIMultiDict
 
+from sciswift.errors import SciSwiftError
 from sciswift.server.conditional import check_conditions, etag_set, normalize_etag
 from sciswift.server.http import Reply, env_flag
 from sciswift.server.s3.context import S3Context
@@ -31,7 +32,10 @@ from sciswift.server.s3.names import S3_ETAG, s3_time
 from sciswift.server.s3.xml import XML_TYPE, to_xml
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH, utf8_len
 
-__all__ = ["get_or_head", "put", "delete", "copy_source", "check_key", "s3_etag_of", "xml_reply"]
+__all__ = [
+    "get_or_head", "put", "delete", "delete_key", "copy", "copy_source", "check_copy_conditions", "check_key",
+    "s3_etag_of", "last_modified_of", "xml_reply",
+]
 
 _CONDITIONS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
 _OVERRIDES = ("content-type", "content-language", "expires", "cache-control", "content-disposition",
@@ -60,12 +64,13 @@ async def s3_etag_of(ctx: S3Context, container: str, key: str, reply_headers: CI
             try:
                 info = await ctx.be.run(store.head_object, container, key)
                 return info.system.get(S3_ETAG) or etag
-            except Exception:  # noqa: BLE001 - the object went away meanwhile: show Swift's
+            except SciSwiftError:  # the object went away meanwhile: show Swift's
                 return etag
     return etag
 
 
-def _timestamp(headers: CIMultiDict[str]) -> float | None:
+def last_modified_of(headers: CIMultiDict[str]) -> float | None:
+    """The Last-Modified time a reply states (None if it states none)."""
     try:
         return parsedate_to_datetime(headers.get("Last-Modified", "")).timestamp()
     except (TypeError, ValueError, IndexError):
@@ -105,7 +110,7 @@ async def get_or_head(ctx: S3Context) -> Reply:
     if reply.status >= 300 and reply.status != 416:
         await ctx.check(reply, head.method, ctx.bucket, ctx.key)
     etag = await s3_etag_of(ctx, ctx.bucket, ctx.key, reply.headers)
-    cond = check_conditions(head.headers, etag, _timestamp(reply.headers))
+    cond = check_conditions(head.headers, etag, last_modified_of(reply.headers))
     if cond is not None:
         await reply.drain()
         if cond == 412:
@@ -203,7 +208,7 @@ async def check_copy_conditions(ctx: S3Context, bucket: str, key: str) -> None:
     await ctx.check(reply, "HEAD", bucket, key)
     etag = await s3_etag_of(ctx, bucket, key, reply.headers)
     cond_headers: CIMultiDict[str] = CIMultiDict({n.title(): v for n, v in given.items()})
-    if check_conditions(cond_headers, etag, _timestamp(reply.headers)) is not None:
+    if check_conditions(cond_headers, etag, last_modified_of(reply.headers)) is not None:
         raise S3Error("PreconditionFailed")
 
 
@@ -243,7 +248,7 @@ async def copy(ctx: S3Context) -> Reply:
 
 
 def _s3_time_of(headers: CIMultiDict[str]) -> str:
-    ts = _timestamp(headers)
+    ts = last_modified_of(headers)
     return s3_time(ts if ts is not None else 0.0)
 
 

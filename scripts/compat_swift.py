@@ -14,6 +14,7 @@ server by its PID.
     python scripts/compat_swift.py                      # the whole suite (~10 min)
     python scripts/compat_swift.py tests test_slo       # some modules
     python scripts/compat_swift.py tests -k TestFile    # pytest arguments after the modules
+    python scripts/compat_swift.py s3api                # Swift's s3api functional tests (S3 API)
     python scripts/compat_swift.py --backend memory --keep ...
 
 The swift-saio tools folder is ``--tools``, else ``$SCISWIFT_SWIFT_SAIO_TOOLS``,
@@ -62,8 +63,24 @@ storage_domain = example.net
 account6 = admin
 username6 = admin
 password6 = admin
+s3_access_key = test:tester
+s3_secret_key = testing
+s3_access_key2 = test:tester2
+s3_secret_key2 = testing2
+s3_access_key3 = test:tester3
+s3_secret_key3 = testing3
 collate = C
 insecure = no
+
+[s3api_test]
+endpoint = http://127.0.0.1:{port}
+region = us-east-1
+access_key1 = test:tester
+secret_key1 = testing
+access_key2 = test:tester2
+secret_key2 = testing2
+access_key3 = test:tester3
+secret_key3 = testing3
 
 [unit_test]
 fake_syslog = False

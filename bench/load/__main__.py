@@ -14,6 +14,10 @@ keep-alive connections) against both, phase by phase, alternating which server
 goes first, so that both meet the same machine load. The table shows the median
 of the rounds and the ratio ours/Swift, with the project's bars: small PUT and
 GET at least 3x Swift's ops/s, large PUT and GET at least 1.5x its MB/s.
+
+The S3 column (``--api s3`` or ``both``, the default) runs the same phases
+through the S3 API with boto3: against ``sciswift serve``'s S3 side and against
+the all-in-one's s3api (in its proxy pipeline), with the same bars.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench.load.client import PHASES, PhaseResult, Workload, authenticate, describe
+from bench.load.s3 import S3Endpoint, S3Workload
 from sciswift.server.spawn import spawn
 
 BARS = {"small PUT": ("ops_per_s", 3.0), "small GET": ("ops_per_s", 3.0),
         "large PUT": ("mb_per_s", 1.5), "large GET": ("mb_per_s", 1.5)}
+BARS.update({f"S3 {k}": v for k, v in list(BARS.items())})
 
 
 @contextlib.contextmanager
@@ -65,15 +72,15 @@ def median(results: list[PhaseResult], attr: str) -> float:
 def report(ours: dict[str, list[PhaseResult]], theirs: dict[str, list[PhaseResult]], rounds: int) -> list[str]:
     lines = [
         f"median of {rounds} round{'s' if rounds != 1 else ''}",
-        f"{'phase':10} {'sciswift':>14} {'swift':>14} {'ratio':>7}   bar",
+        f"{'phase':13} {'sciswift':>14} {'swift':>14} {'ratio':>7}   bar",
     ]
-    for phase in ("small PUT", "small GET", "large PUT", "large GET", "DELETE"):
+    for phase in [p for p in (*PHASES, *(f"S3 {q}" for q in PHASES)) if p in ours and p in theirs]:
         attr, bar = BARS.get(phase, ("ops_per_s", None))
         unit = "ops/s" if attr == "ops_per_s" else "MB/s"
         a, b = median(ours[phase], attr), median(theirs[phase], attr)
         ratio = a / b if b else float("inf")
         verdict = "" if bar is None else (f">= {bar:.1f}x  {'PASS' if ratio >= bar else 'FAIL'}")
-        lines.append(f"{phase:10} {a:8.1f} {unit:5} {b:8.1f} {unit:5} {ratio:6.2f}x   {verdict}")
+        lines.append(f"{phase:13} {a:8.1f} {unit:5} {b:8.1f} {unit:5} {ratio:6.2f}x   {verdict}")
     errors = sum(r.errors for rs in list(ours.values()) + list(theirs.values()) for r in rs)
     lines.append(f"request errors: {errors}")
     return lines
@@ -93,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--swift-user", default="test:tester")
     ap.add_argument("--swift-key", default="testing")
     ap.add_argument("--saio-root", help="folder for the all-in-one (default: temporary)")
+    ap.add_argument("--api", choices=("swift", "s3", "both"), default="both",
+                    help="the Swift API (http.client), the S3 API (boto3), or both")
     ap.add_argument("--json", help="write all results to this file")
     args = ap.parse_args(argv)
 
@@ -111,24 +120,33 @@ def main(argv: list[str] | None = None) -> int:
             endpoints = [("sciswift", our_auth, "test:tester", "testing", ours),
                          ("swift", s_auth, s_user, s_key, theirs)]
             for rnd in range(1, args.rounds + 1):
-                print(f"round {rnd}", flush=True)
+                print(f"round {rnd} (load average {os.getloadavg()[0]:.1f})", flush=True)
                 # Phase by phase, alternating which server goes first, so both
                 # meet the same machine load (a shared machine drifts a lot).
                 order = endpoints if rnd % 2 else endpoints[::-1]
-                works = [(label, Workload(authenticate(auth, user, key, label), **load), into)  # type: ignore[arg-type]
-                         for label, auth, user, key, into in order]
-                for phase in PHASES:
-                    for label, work, into in works:
-                        r = work.phase(phase)
-                        print(describe(r, label), flush=True)
-                        for e in r.error_samples:
-                            print(f"      {e}")
-                        into.setdefault(phase, []).append(r)
+                works: list[tuple[str, Any, dict[str, list[PhaseResult]]]] = []
+                if args.api in ("swift", "both"):
+                    works += [(label, Workload(authenticate(auth, user, key, label), **load), into)  # type: ignore[arg-type]
+                              for label, auth, user, key, into in order]
+                if args.api in ("s3", "both"):
+                    works += [(label, S3Workload(S3Endpoint(auth.rsplit("/auth/", 1)[0], user, key, label),
+                                                 **load), into)  # type: ignore[arg-type]
+                              for label, auth, user, key, into in order]
+                for kind in ("swift", "s3"):
+                    group = [w for w in works if isinstance(w[1], S3Workload) == (kind == "s3")]
+                    for phase in PHASES:
+                        for label, work, into in group:
+                            r = work.phase(phase)
+                            print(describe(r, label), flush=True)
+                            for e in r.error_samples:
+                                print(f"      {e}")
+                            into.setdefault(r.label, []).append(r)
                 for _, work, _ in works:
                     work.finish()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     lines = report(ours, theirs, args.rounds)
+    lines.insert(1, f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
     print("\n" + "\n".join(lines))
     if args.json:
         Path(args.json).write_text(json.dumps({

@@ -3,7 +3,9 @@
 The test suite and the benchmarks compare sciswift against the real thing:
 ``swift==2.38.3`` from PyPI, installed into a cached virtualenv of its own, run
 as one account, container, object and proxy server (plus memcached, which tempauth
-keeps its tokens in, and a container updater so account totals catch up).
+keeps its tokens in, and a container updater so account totals catch up). The
+proxy's pipeline has Swift's s3api before tempauth, so the same all-in-one
+answers S3 requests too (access key ``account:user``, secret the user's key).
 
 Python::
 
@@ -714,7 +716,7 @@ def _write_configs(saio: Saio, proxy_workers: int, object_workers: int, log_leve
         log_address = {run}/no-syslog
 
         [pipeline:main]
-        pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempauth copy slo dlo proxy-logging proxy-server
+        pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo proxy-logging proxy-server
 
         [app:proxy-server]
         use = egg:swift#proxy
@@ -730,7 +732,7 @@ def _write_configs(saio: Saio, proxy_workers: int, object_workers: int, log_leve
         """) + tempauth_users + "\n" + "".join(
         f"\n[filter:{name}]\nuse = egg:swift#{name.replace('-', '_')}\n"
         for name in ("catch_errors", "gatekeeper", "healthcheck", "proxy-logging", "listing_formats",
-                     "bulk", "copy", "slo", "dlo")))
+                     "bulk", "copy", "slo", "dlo", "s3api")))
 
 
 # ---------------------------------------------------------------------- CLI

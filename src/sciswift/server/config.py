@@ -214,6 +214,12 @@ class ServerConfig:
     tls_key: Path | None = None
     #: Listen beyond loopback even though a user has a well-known key.
     insecure_default_user: bool = False
+    #: Which of Swift's middlewares run, and their options (``[tempurl]`` ...).
+    middleware: MiddlewareSettings = field(default_factory=MiddlewareSettings)
+    #: Storage policy names (``[storage-policy:N]``), see ``server.policies``.
+    policies: tuple[Policy, ...] = DEFAULT_POLICIES
+    #: The region the S3 API serves (signatures' credential scope).
+    s3_region: str = "us-east-1"
 
     @property
     def scheme(self) -> str:
@@ -236,10 +242,6 @@ class ServerConfig:
                 "your own (--users FILE, or --user/--key), or pass --insecure-default-user if this "
                 "network is yours alone."
             )
-    #: Which of Swift's middlewares run, and their options (``[tempurl]`` ...).
-    middleware: MiddlewareSettings = field(default_factory=MiddlewareSettings)
-    #: Storage policy names (``[storage-policy:N]``), see ``server.policies``.
-    policies: tuple[Policy, ...] = DEFAULT_POLICIES
 
     def with_default_user(self, user: str = "test:tester", key: str = "testing") -> ServerConfig:
         """This config with ``user`` (an ``account:name``) added as an account admin,
@@ -293,7 +295,7 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
     if parser.has_section("server"):
         s = parser["server"]
         try:
-            for key in ("host", "backend"):
+            for key in ("host", "backend", "s3_region"):
                 if key in s:
                     out[key] = s[key].strip()
             for key in ("port", "workers", "token_life"):

@@ -23,6 +23,7 @@ from sciswift.server.extract import MAX_CONTAINERS, MAX_FAILED
 from sciswift.server.metadata import MAX_HEADER_SIZE
 from sciswift.server.objects import ALLOW_OPEN_EXPIRED
 from sciswift.server.policies import info as policies_info
+from sciswift.server.s3.config import S3Config
 from sciswift.server.slo import MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE, YIELD_FREQUENCY
 from sciswift.store.names import (
     ACCOUNT_LISTING_LIMIT,
@@ -91,6 +92,7 @@ def info_document(config: ServerConfig | None = None) -> dict[str, Any]:
         "account_quotas": {},
         "etag_quoter": {"enable_by_default": ETAG_QUOTING_BY_DEFAULT},
         "container_quotas": {},
+        "s3api": S3Config().info(),
         # Not Swift: PUT honours one ETag in If-Match atomically (handlers.obj.put_mode).
         "sciswift": {"conditional_put": True, "batched_extract": True},
     }

@@ -3,6 +3,7 @@
 - ``LocalStore``: a directory on disk (the embedded default).
 - ``MemoryStore``: a dict, for tests.
 - ``SwiftStore``: any OpenStack Swift API endpoint.
+- ``S3Store``: any S3 endpoint (``sciswift serve``'s S3 API, Swift's s3api, Ceph RGW, AWS).
 
 ``parse_location(url)`` and ``open_store(url)`` turn URLs and paths into stores.
 """
@@ -30,6 +31,7 @@ from sciswift.store.url import Location, open_store, parse_location
 
 if TYPE_CHECKING:
     from sciswift.store.local import LocalStore
+    from sciswift.store.s3 import S3Store
     from sciswift.store.swift import SwiftStore
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "MemoryStore",
     "LocalStore",
     "SwiftStore",
+    "S3Store",
     "AccountInfo",
     "ByteRange",
     "ContainerInfo",
@@ -71,4 +74,8 @@ def __getattr__(name: str) -> Any:
         from sciswift.store.swift import SwiftStore
 
         return SwiftStore
+    if name == "S3Store":
+        from sciswift.store.s3 import S3Store
+
+        return S3Store
     raise AttributeError(name)

@@ -183,6 +183,14 @@ class Store(ABC):
     #: account listing) may lag writes by up to this many seconds (real Swift
     #: updates them in the background). 0 means they are exact at once.
     totals_lag: float = 0.0
+    #: ``post_account`` stores account metadata (S3 has none: NotSupported).
+    supports_account_metadata: bool = True
+    #: Listing entries carry each object's content type (S3 listings do not).
+    listing_content_types: bool = True
+    #: The longest container name (UTF-8 bytes) the backend takes, and whether
+    #: it takes non-ASCII ones (S3 bucket names: 63, ASCII).
+    max_container_name_length: int = 256
+    unicode_container_names: bool = True
 
     # ---------------------------------------------------------------- account
     @abstractmethod

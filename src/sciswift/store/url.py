@@ -5,6 +5,10 @@ Addressing (see docs/layout.md):
 - ``swift://CONTAINER/PREFIX``: an account reached with python-swiftclient's
   environment (``ST_AUTH``/``ST_USER``/``ST_KEY``, or ``OS_*`` for Keystone);
   keyword arguments override the environment.
+- ``s3://BUCKET/PREFIX``: an S3 endpoint reached with the AWS environment
+  (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``, and
+  ``AWS_ENDPOINT_URL`` for another endpoint than AWS, e.g. ``sciswift serve``);
+  keyword arguments override the environment.
 - ``memory://CONTAINER/PREFIX``: the process-wide MemoryStore.
 - ``file:///PATH`` or a plain path: LocalStore. If an ancestor directory of PATH is
   a marked store root (``sciswift serve``'s account directories, or any LocalStore
@@ -67,7 +71,7 @@ def find_marked_root(path: Path) -> Path | None:
 
 def is_url(name: str) -> bool:
     """True if ``name`` uses one of sciswift's URL schemes."""
-    return isinstance(name, str) and name.split("://", 1)[0] in ("swift", "memory", "file") and "://" in name
+    return isinstance(name, str) and name.split("://", 1)[0] in ("swift", "s3", "memory", "file") and "://" in name
 
 
 def parse_location(target: str | os.PathLike[str], **options: Any) -> Location:
@@ -90,11 +94,16 @@ def parse_location(target: str | os.PathLike[str], **options: Any) -> Location:
 
         container, prefix = _split_container(unquote(rest), display)
         return Location(SwiftStore.from_environment(**options), container, prefix, display)
+    if sep and scheme == "s3":
+        from sciswift.store.s3 import S3Store
+
+        container, prefix = _split_container(unquote(rest), display)
+        return Location(S3Store.from_environment(**options), container, prefix, display)
     if sep and scheme == "file":
         path = unquote(urlsplit(display).path)
     elif sep and "/" not in scheme:
         raise InvalidInput(
-            f"unknown URL scheme {scheme!r} in {display!r}: use swift://, file://, memory:// or a path",
+            f"unknown URL scheme {scheme!r} in {display!r}: use swift://, s3://, file://, memory:// or a path",
             display,
         )
     else:
@@ -134,14 +143,14 @@ def _foreign_zarr_dir(path: Path) -> bool:
 
 
 def open_store(url: str | os.PathLike[str], **options: Any) -> Store:
-    """The Store (account) a URL names: ``swift://`` and ``memory://`` give the
-    account whatever follows; a path or ``file://`` URL is itself the LocalStore
+    """The Store (account) a URL names: ``swift://``, ``s3://`` and ``memory://``
+    give the account whatever follows; a path or ``file://`` URL is itself the LocalStore
     root directory."""
     display = os.fspath(url)
     if isinstance(display, bytes):
         display = os.fsdecode(display)
     scheme, sep, _ = display.partition("://")
-    if sep and scheme in ("swift", "memory"):
+    if sep and scheme in ("swift", "s3", "memory"):
         return parse_location(f"{scheme}://_", **options).store
     from sciswift.store.local import LocalStore
 

@@ -28,6 +28,7 @@ from sciswift.errors import (
     ContainerNotEmpty,
     InvalidInput,
     NotFound,
+    NotSupported,
     PreconditionFailed,
     RangeNotSatisfiable,
 )
@@ -157,6 +158,10 @@ class StoreTests:
             assert acct.object_count >= 1 and acct.bytes_used >= 3
 
         _eventually(store, totals)
+        if not store.supports_account_metadata:
+            with pytest.raises(NotSupported):
+                store.post_account({"Project": "sky"})
+            return
         store.post_account({"Project": "sky"})
         assert store.account_info().metadata.get("project") == "sky"
         store.post_account({"project": ""})
@@ -168,11 +173,15 @@ class StoreTests:
                 store.create_container(bad)
 
     def test_longest_container_names(self, store: Store, container: str) -> None:
-        """Swift's limit is 256 UTF-8 bytes, one more than most filesystems allow
-        in a file name; names at the limit work like any other."""
+        """Names at the backend's limit (Swift: 256 UTF-8 bytes, one more than
+        most filesystems allow in a file name; S3: 63 ASCII characters) work
+        like any other."""
         tag = container[:20]
-        names = [f"{tag}-" + "c" * (256 - len(tag) - 1), f"{tag}-" + "é" * ((256 - len(tag) - 1) // 2)]
-        assert all(len(n.encode()) <= 256 for n in names) and len(names[0].encode()) == 256
+        longest = store.max_container_name_length
+        names = [f"{tag}-" + "c" * (longest - len(tag) - 1)]
+        if store.unicode_container_names:
+            names.append(f"{tag}-" + "é" * ((longest - len(tag) - 1) // 2))
+        assert all(len(n.encode()) <= longest for n in names) and len(names[0].encode()) == longest
         try:
             for n in names:
                 store.create_container(n, metadata={"Kind": "long"})
@@ -350,7 +359,9 @@ class StoreTests:
         [entry] = store.list_objects(container)
         assert isinstance(entry, ObjectInfo)
         assert entry.size == 5 and entry.etag == hashlib.md5(b"12345").hexdigest()
-        assert entry.content_type == "text/csv" and entry.timestamp > 0
+        assert entry.timestamp > 0
+        if store.listing_content_types:
+            assert entry.content_type == "text/csv"
 
     def test_listing_paging(self, store: Store, container: str) -> None:
         names = [f"obj{i:03d}" for i in range(25)]

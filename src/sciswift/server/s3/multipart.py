@@ -1,0 +1,452 @@
+"""Multipart uploads, stored as Swift's s3api stores them, so that Swift
+clients read the result as an ordinary static large object:
+
+- ``<bucket>+segments/<key>/<upload id>``: the upload's marker, an empty
+  object carrying the future object's content type, headers and metadata;
+- ``<bucket>+segments/<key>/<upload id>/<part number>``: each part;
+- on completion, ``<bucket>/<key>``: an SLO manifest naming the parts, with the
+  S3 ETag (MD5 of the parts' MD5s, ``-<count>``) and the upload id kept as the
+  object's system values (``x-object-sysmeta-s3api-etag``/``-upload-id``).
+
+Nothing is visible under the key until CompleteMultipartUpload writes the
+manifest, atomically (``If-None-Match: *`` makes that write create-only); an
+abort, or a bucket deletion, removes the parts. Completing twice with the same
+upload id answers the same result (clients retry).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from urllib.parse import quote
+from xml.etree.ElementTree import Element, SubElement
+
+from multidict import CIMultiDict
+
+from sciswift.errors import SciSwiftError
+from sciswift.server.http import Reply, reply
+from sciswift.server.objects import SLO_ETAG, SLO_SIZE
+from sciswift.server.s3 import bucket as bucket_ops
+from sciswift.server.s3.context import S3Context
+from sciswift.server.s3.errors import S3Error
+from sciswift.server.s3.headers import content_md5_etag, swift_object_headers
+from sciswift.server.s3.listing import list_entries
+from sciswift.server.s3.names import S3_ETAG, S3_UPLOAD_ID, s3_time, segments_container
+from sciswift.server.s3.obj import check_copy_conditions, check_key, copy_source, last_modified_of, xml_reply
+from sciswift.server.s3.xml import XMLError, child_text, parse
+from sciswift.server.times import iso_timestamp
+from sciswift.server.writing import guessed_content_type, write_object
+from sciswift.store.types import ObjectInfo, Subdir
+
+__all__ = ["initiate", "upload_part", "list_parts", "list_uploads", "complete", "abort"]
+
+_PART = re.compile(r".*/[0-9]+\Z")
+_KEPT_FROM_MARKER = ("content-type", "content-encoding", "content-disposition", "content-language",
+                     "cache-control", "expires", "x-robots-tag")
+
+
+def _new_upload_id() -> str:
+    return base64.urlsafe_b64encode(os.urandom(18)).decode("ascii")
+
+
+def _owner(parent: Element, tag: str, user: str) -> None:
+    e = SubElement(parent, tag)
+    SubElement(e, "ID").text = user
+    SubElement(e, "DisplayName").text = user
+
+
+async def _bucket_exists(ctx: S3Context) -> None:
+    await bucket_ops.existing(ctx)
+
+
+async def _marker(ctx: S3Context, upload_id: str) -> Reply:
+    """The Swift HEAD of the upload's marker (NoSuchUpload if it is gone)."""
+    if "/" in upload_id or not upload_id:
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    found = await ctx.swift("HEAD", segments_container(ctx.bucket), f"{ctx.key}/{upload_id}")
+    await found.drain()
+    if found.status == 404:
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    return await ctx.check(found, "HEAD", segments_container(ctx.bucket), f"{ctx.key}/{upload_id}")
+
+
+def _part_number(ctx: S3Context) -> int:
+    raw = ctx.param("partNumber") or ""
+    try:
+        number = int(raw)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= ctx.cfg.max_upload_part_num:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and "
+                      f"{ctx.cfg.max_upload_part_num}, inclusive", ArgumentName="partNumber", ArgumentValue=raw)
+    return number
+
+
+# -------------------------------------------------------------- initiate
+async def initiate(ctx: S3Context) -> Reply:
+    """CreateMultipartUpload."""
+    check_key(ctx.key)
+    await _bucket_exists(ctx)
+    acl = ctx.head.headers.get("x-amz-acl")
+    if acl is not None and acl not in ("private", "bucket-owner-full-control", "bucket-owner-read"):
+        raise S3Error("NotImplemented", "Object ACLs other than private are not supported; use a bucket ACL.")
+    segments = segments_container(ctx.bucket)
+    made = await ctx.swift("PUT", segments)
+    await made.drain()
+    await ctx.check(made, "PUT", segments, None)
+    headers = swift_object_headers(ctx.head.headers)
+    for name in ("x-delete-at", "x-delete-after"):
+        headers.popall(name, None)  # they apply to the object, not to the marker
+    headers.setdefault("Content-Type", guessed_content_type(ctx.key))
+    headers["Content-Length"] = "0"
+    upload_id = _new_upload_id()
+    marker = await ctx.swift("PUT", segments, f"{ctx.key}/{upload_id}", headers=headers)
+    await marker.drain()
+    await ctx.check(marker, "PUT", segments, f"{ctx.key}/{upload_id}")
+    doc = Element("InitiateMultipartUploadResult")
+    SubElement(doc, "Bucket").text = ctx.bucket
+    SubElement(doc, "Key").text = ctx.key
+    SubElement(doc, "UploadId").text = upload_id
+    return xml_reply(doc)
+
+
+# ------------------------------------------------------------ upload part
+async def upload_part(ctx: S3Context) -> Reply:
+    """UploadPart and UploadPartCopy."""
+    upload_id = ctx.param("uploadId") or ""
+    await _bucket_exists(ctx)
+    number = _part_number(ctx)
+    await _marker(ctx, upload_id)
+    segments = segments_container(ctx.bucket)
+    name = f"{ctx.key}/{upload_id}/{number}"
+    if "x-amz-copy-source" in ctx.head.headers:
+        return await _upload_part_copy(ctx, segments, name)
+    headers: CIMultiDict[str] = CIMultiDict()
+    if "Content-MD5" in ctx.head.headers:
+        headers["Etag"] = content_md5_etag(ctx.head.headers["Content-MD5"])
+    length = ctx.body.length
+    if length is None:
+        headers["Transfer-Encoding"] = "chunked"
+    else:
+        headers["Content-Length"] = str(length)
+    headers["Content-Type"] = "application/octet-stream"
+    stored = await ctx.swift("PUT", segments, name, headers=headers, body=ctx.body)
+    await stored.drain()
+    await ctx.check(stored, "PUT", segments, name)
+    out = {"ETag": f'"{stored.headers.get("Etag", "").strip(chr(34))}"',
+           "Last-Modified": stored.headers.get("Last-Modified", "")}
+    if ctx.body.checksum is not None:
+        out[f"x-amz-checksum-{ctx.body.checksum.algorithm}"] = ctx.body.checksum.value()
+    return reply(200, out, b"")
+
+
+async def _upload_part_copy(ctx: S3Context, segments: str, name: str) -> Reply:
+    src_bucket, src_key = copy_source(ctx)
+    headers: CIMultiDict[str] = CIMultiDict({"X-Copy-From": quote(f"/{src_bucket}/{src_key}"),
+                                             "Content-Length": "0", "X-Fresh-Metadata": "true",
+                                             "Content-Type": "application/octet-stream"})
+    given = ctx.head.headers.get("x-amz-copy-source-range")
+    if given is not None:
+        m = re.fullmatch(r"bytes=(\d+)-(\d+)", given.strip())
+        if m is None or int(m.group(1)) > int(m.group(2)):
+            raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form "
+                          "bytes=first-last where first and last are the zero-based offsets of the first and "
+                          "last bytes to copy", ArgumentName="x-amz-source-range", ArgumentValue=given)
+        headers["Range"] = given.strip()
+    await check_copy_conditions(ctx, src_bucket, src_key)
+    copied = await ctx.swift("PUT", segments, name, headers=headers)
+    await copied.drain()
+    if copied.status == 404:
+        if await ctx.be.container_info(ctx.base, ctx.account, src_bucket) is None:
+            raise S3Error("NoSuchBucket", BucketName=src_bucket)
+        raise S3Error("NoSuchKey", Key=src_key)
+    if copied.status == 416:
+        raise S3Error("InvalidRange")
+    await ctx.check(copied, "PUT", segments, name)
+    doc = Element("CopyPartResult")
+    ts = last_modified_of(copied.headers)
+    SubElement(doc, "LastModified").text = s3_time(ts if ts is not None else 0.0)
+    SubElement(doc, "ETag").text = f'"{copied.headers.get("Etag", "").strip(chr(34))}"'
+    return xml_reply(doc)
+
+
+# ----------------------------------------------------------------- parts
+async def _parts(ctx: S3Context, upload_id: str) -> dict[int, ObjectInfo]:
+    """The uploaded parts of an upload, by part number."""
+    prefix = f"{ctx.key}/{upload_id}/"
+    out: dict[int, ObjectInfo] = {}
+    marker = ""
+    while True:
+        page = await list_entries(ctx, segments_container(ctx.bucket), prefix=prefix, delimiter="",
+                                  marker=marker, limit=1000)
+        for e in page:
+            if isinstance(e, ObjectInfo):
+                tail = e.name[len(prefix):]
+                if tail.isdigit():
+                    out[int(tail)] = e
+        if len(page) < 1000:
+            return out
+        marker = page[-1].name
+
+
+async def list_parts(ctx: S3Context) -> Reply:
+    """ListParts."""
+    upload_id = ctx.param("uploadId") or ""
+    await _bucket_exists(ctx)
+    await _marker(ctx, upload_id)
+    try:
+        start = int(ctx.param("part-number-marker") or 0)
+        asked = int(ctx.param("max-parts") or ctx.cfg.max_parts_listing)
+    except ValueError:
+        raise S3Error("InvalidArgument", "Provided part-number-marker or max-parts is not an integer") from None
+    if start < 0 or asked < 0:
+        raise S3Error("InvalidArgument", "Provided part-number-marker or max-parts is negative")
+    limit = min(asked, ctx.cfg.max_parts_listing)
+    parts = sorted((n, p) for n, p in (await _parts(ctx, upload_id)).items() if n > start)
+    truncated = len(parts) > limit
+    parts = parts[:limit]
+    doc = Element("ListPartsResult")
+    SubElement(doc, "Bucket").text = ctx.bucket
+    SubElement(doc, "Key").text = ctx.key
+    SubElement(doc, "UploadId").text = upload_id
+    _owner(doc, "Initiator", ctx.user_id)
+    _owner(doc, "Owner", ctx.user_id)
+    SubElement(doc, "StorageClass").text = "STANDARD"
+    SubElement(doc, "PartNumberMarker").text = str(start)
+    SubElement(doc, "NextPartNumberMarker").text = str(parts[-1][0] if parts else start)
+    SubElement(doc, "MaxParts").text = str(asked)
+    SubElement(doc, "IsTruncated").text = "true" if truncated else "false"
+    for number, info in parts:
+        p = SubElement(doc, "Part")
+        SubElement(p, "PartNumber").text = str(number)
+        SubElement(p, "LastModified").text = s3_time(info.timestamp)
+        SubElement(p, "ETag").text = f'"{info.etag}"'
+        SubElement(p, "Size").text = str(info.size)
+    return xml_reply(doc)
+
+
+async def list_uploads(ctx: S3Context) -> Reply:
+    """ListMultipartUploads: the markers in the segments container."""
+    await _bucket_exists(ctx)
+    encoding = ctx.param("encoding-type")
+    if encoding is not None and encoding != "url":
+        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request",
+                      ArgumentName="encoding-type", ArgumentValue=encoding)
+
+    def enc(s: str) -> str:
+        return quote(s, safe="/") if encoding else s
+
+    key_marker = ctx.param("key-marker") or ""
+    id_marker = ctx.param("upload-id-marker") or ""
+    prefix = ctx.param("prefix") or ""
+    delimiter = ctx.param("delimiter")
+    try:
+        max_uploads = int(ctx.param("max-uploads") or 1000)
+    except ValueError:
+        raise S3Error("InvalidArgument", "Provided max-uploads not an integer", ArgumentName="max-uploads") from None
+    max_uploads = max(0, min(max_uploads, 1000))
+    marker = f"{key_marker}/{id_marker}" if key_marker and id_marker else (f"{key_marker}/~" if key_marker else "")
+    uploads: list[tuple[str, str, float]] = []
+    prefixes: set[str] = set()
+    segments = segments_container(ctx.bucket)
+    if await ctx.be.container_info(ctx.base, ctx.account, segments) is not None:
+        while len(uploads) < max_uploads:
+            page = await list_entries(ctx, segments, prefix=prefix, delimiter="", marker=marker, limit=1000)
+            if not page:
+                break
+            for e in page:
+                if isinstance(e, Subdir) or _PART.match(e.name) or "/" not in e.name:
+                    continue
+                key, upload_id = e.name.rsplit("/", 1)
+                if delimiter:
+                    cut = key.find(delimiter, len(prefix))
+                    if cut >= 0:
+                        prefixes.add(key[: cut + len(delimiter)])
+                        continue
+                uploads.append((key, upload_id, e.timestamp))
+            marker = page[-1].name
+    truncated = len(uploads) >= max_uploads > 0
+    uploads = uploads[:max_uploads]
+    doc = Element("ListMultipartUploadsResult")
+    SubElement(doc, "Bucket").text = ctx.bucket
+    SubElement(doc, "KeyMarker").text = enc(key_marker)
+    SubElement(doc, "UploadIdMarker").text = id_marker
+    # as Swift's s3api: the last upload listed, when more than one is
+    SubElement(doc, "NextKeyMarker").text = enc(uploads[-1][0]) if len(uploads) > 1 else ""
+    SubElement(doc, "NextUploadIdMarker").text = uploads[-1][1] if len(uploads) > 1 else ""
+    if delimiter is not None:
+        SubElement(doc, "Delimiter").text = enc(delimiter)
+    if "prefix" in ctx.head.params:
+        SubElement(doc, "Prefix").text = enc(prefix)
+    SubElement(doc, "MaxUploads").text = str(max_uploads)
+    if encoding:
+        SubElement(doc, "EncodingType").text = encoding
+    SubElement(doc, "IsTruncated").text = "true" if truncated else "false"
+    for key, upload_id, ts in uploads:
+        u = SubElement(doc, "Upload")
+        SubElement(u, "Key").text = enc(key)
+        SubElement(u, "UploadId").text = upload_id
+        _owner(u, "Initiator", ctx.user_id)
+        _owner(u, "Owner", ctx.user_id)
+        SubElement(u, "StorageClass").text = "STANDARD"
+        SubElement(u, "Initiated").text = s3_time(ts)
+    for p in sorted(prefixes):
+        cp = SubElement(doc, "CommonPrefixes")
+        SubElement(cp, "Prefix").text = enc(p)
+    return xml_reply(doc)
+
+
+# -------------------------------------------------------------- complete
+def _requested_parts(body: bytes, max_parts: int) -> list[tuple[int, str]]:
+    try:
+        doc = parse(body, "CompleteMultipartUpload")
+    except XMLError:
+        raise S3Error("MalformedXML") from None
+    out: list[tuple[int, str]] = []
+    for part in doc.findall("Part"):
+        number, etag = child_text(part, "PartNumber"), child_text(part, "ETag")
+        if number is None or etag is None:
+            raise S3Error("MalformedXML")
+        try:
+            n = int(number)
+        except ValueError:
+            raise S3Error("MalformedXML") from None
+        if not 1 <= n <= max_parts:
+            raise S3Error("InvalidArgument", f"Part number must be an integer between 1 and {max_parts}, "
+                          "inclusive", ArgumentName="partNumber", ArgumentValue=number)
+        if out and n <= out[-1][0]:
+            raise S3Error("InvalidPartOrder", UploadId="")
+        out.append((n, etag.strip().strip('"')))
+    if not out:
+        raise S3Error("MalformedXML")
+    return out
+
+
+def _result(ctx: S3Context, etag: str) -> Reply:
+    doc = Element("CompleteMultipartUploadResult")
+    SubElement(doc, "Location").text = f"{ctx.base.host_url}/{quote(ctx.bucket)}/{quote(ctx.key)}"
+    SubElement(doc, "Bucket").text = ctx.bucket
+    SubElement(doc, "Key").text = ctx.key
+    SubElement(doc, "ETag").text = f'"{etag}"'
+    return xml_reply(doc)
+
+
+async def _already_completed(ctx: S3Context, upload_id: str) -> str | None:
+    """The S3 ETag of ``key`` if it is what this upload completed to."""
+    store = ctx.be.store(ctx.account)
+    if store is None:
+        return None
+    try:
+        info = await ctx.be.run(store.head_object, ctx.bucket, ctx.key)
+    except SciSwiftError:  # missing (or unreadable): not completed
+        return None
+    if info.system.get(S3_UPLOAD_ID) == upload_id:
+        return info.system.get(S3_ETAG)
+    return None
+
+
+async def complete(ctx: S3Context) -> Reply:
+    """CompleteMultipartUpload."""
+    h = ctx.head.headers
+    for name in ("If-Match", "If-Modified-Since", "If-Unmodified-Since"):
+        if name in h:
+            await ctx.body.drain()
+            raise S3Error("NotImplemented", f"{name} is not supported on CompleteMultipartUpload.")
+    if "If-None-Match" in h and h["If-None-Match"].strip() != "*":
+        await ctx.body.drain()
+        raise S3Error("NotImplemented", "Only If-None-Match: * is supported on CompleteMultipartUpload.")
+    upload_id = ctx.param("uploadId") or ""
+    await _bucket_exists(ctx)
+    try:
+        marker = await _marker(ctx, upload_id)
+    except S3Error as exc:
+        if exc.code != "NoSuchUpload":
+            raise
+        done = await _already_completed(ctx, upload_id)
+        if done is None:
+            await ctx.body.drain()
+            raise
+        await ctx.body.drain()
+        return _result(ctx, done)
+    body = await bucket_ops.read_small_body(ctx, 64 * ctx.cfg.max_upload_part_num + 4096)
+    requested = _requested_parts(body, ctx.cfg.max_upload_part_num)
+    uploaded = await _parts(ctx, upload_id)
+    segments = segments_container(ctx.bucket)
+    entries: list[dict[str, object]] = []
+    md5s = b""
+    total = 0
+    for i, (number, etag) in enumerate(requested):
+        info = uploaded.get(number)
+        if info is None or info.etag != etag:
+            raise S3Error("InvalidPart", PartNumber=str(number), UploadId=upload_id, ETag=etag)
+        if i < len(requested) - 1 and info.size < ctx.cfg.min_segment_size:
+            raise S3Error("EntityTooSmall", ProposedSize=str(info.size),
+                          MinSizeAllowed=str(ctx.cfg.min_segment_size), PartNumber=str(number), ETag=etag)
+        entries.append({"name": f"/{segments}/{info.name}", "bytes": info.size, "hash": info.etag,
+                        "content_type": info.content_type, "last_modified": iso_timestamp(info.timestamp)})
+        md5s += bytes.fromhex(info.etag)
+        total += info.size
+    s3_etag = f"{hashlib.md5(md5s).hexdigest()}-{len(requested)}"
+    slo_etag = hashlib.md5("".join(str(e["hash"]) for e in entries).encode("ascii")).hexdigest()
+    headers: CIMultiDict[str] = CIMultiDict()
+    for name, value in marker.headers.items():
+        lname = name.lower()
+        if lname in _KEPT_FROM_MARKER or lname.startswith("x-object-meta-"):
+            headers[name] = value
+    if "If-None-Match" in h:
+        headers["If-None-Match"] = "*"
+    previous = await _already_completed_upload(ctx)
+    manifest = json.dumps(entries).encode("utf-8")
+    written = await write_object(
+        ctx.be, ctx.sub("PUT", ctx.bucket, ctx.key, headers=headers), data=manifest,
+        extra_system={"x-static-large-object": "True", SLO_ETAG: slo_etag, SLO_SIZE: str(total),
+                      S3_ETAG: s3_etag, S3_UPLOAD_ID: upload_id},
+        reply_etag=f'"{slo_etag}"',
+    )
+    await written.drain()
+    await ctx.check(written, "PUT", ctx.bucket, ctx.key)
+    used = {number for number, _ in requested}
+    for number, info in uploaded.items():
+        if number not in used:
+            gone = await ctx.swift("DELETE", segments, info.name)
+            await gone.drain()
+    gone = await ctx.swift("DELETE", segments, f"{ctx.key}/{upload_id}")
+    await gone.drain()
+    if previous is not None and previous != upload_id:
+        await _delete_parts(ctx, previous)
+    return _result(ctx, s3_etag)
+
+
+async def _already_completed_upload(ctx: S3Context) -> str | None:
+    """The upload id the object now under the key was completed from, if any
+    (its parts are removed once a new upload replaces it)."""
+    store = ctx.be.store(ctx.account)
+    if store is None:
+        return None
+    try:
+        info = await ctx.be.run(store.head_object, ctx.bucket, ctx.key)
+    except SciSwiftError:  # nothing there
+        return None
+    return info.system.get(S3_UPLOAD_ID)
+
+
+async def _delete_parts(ctx: S3Context, upload_id: str) -> None:
+    segments = segments_container(ctx.bucket)
+    for info in (await _parts(ctx, upload_id)).values():
+        gone = await ctx.swift("DELETE", segments, info.name)
+        await gone.drain()
+
+
+# ----------------------------------------------------------------- abort
+async def abort(ctx: S3Context) -> Reply:
+    """AbortMultipartUpload: the parts and the marker are deleted."""
+    upload_id = ctx.param("uploadId") or ""
+    await _bucket_exists(ctx)
+    await _marker(ctx, upload_id)
+    await _delete_parts(ctx, upload_id)
+    gone = await ctx.swift("DELETE", segments_container(ctx.bucket), f"{ctx.key}/{upload_id}")
+    await gone.drain()
+    return Reply(204)

@@ -1,0 +1,155 @@
+"""Who may use the S3 API: signatures (V4 and V2, headers and presigned URLs),
+expiry, clock skew, and the Swift rules behind them."""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import time
+import unittest.mock
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import urlsplit
+
+import botocore.auth
+import botocore.credentials
+import pytest
+import requests
+from botocore.awsrequest import AWSRequest
+from botocore.exceptions import ClientError
+
+from ..conftest import RunningServer
+
+CREDS = botocore.credentials.Credentials("test:tester", "testing")
+
+
+def _code(resp: requests.Response) -> str:
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(resp.content).findtext("Code") or ""
+
+
+def _signed(method: str, url: str, *, creds: Any = CREDS, body: bytes = b"", headers: dict[str, str] | None = None,
+            v2: bool = False, when: datetime.datetime | None = None) -> tuple[str, dict[str, str]]:
+    req = AWSRequest(method=method, url=url, data=body, headers=headers or {})
+    when = when or datetime.datetime.now(datetime.UTC)
+    # botocore signs "now": pin its clock to ``when``
+    with unittest.mock.patch("botocore.auth.get_current_datetime", return_value=when), \
+            unittest.mock.patch("botocore.auth.formatdate", return_value=formatdate(when.timestamp(), usegmt=True)):
+        if v2:
+            botocore.auth.HmacV1Auth(creds).add_auth(req)
+        else:
+            botocore.auth.S3SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
+    return req.url, dict(req.headers.items())
+
+
+def test_v4_and_v2_header_signatures(server: RunningServer, s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    for v2 in (False, True):
+        url, headers = _signed("GET", f"{server.url}/{bucket}/k", v2=v2)
+        resp = requests.get(url, headers=headers)
+        assert resp.status_code == 200 and resp.content == b"data"
+        assert resp.headers["x-amz-request-id"] == resp.headers["x-trans-id"]
+
+
+def test_wrong_secret_and_unknown_key(server: RunningServer, bucket: str, s3_client: Any) -> None:
+    with pytest.raises(ClientError) as ei:
+        s3_client("test:tester", "wrong").list_objects(Bucket=bucket)
+    assert ei.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    with pytest.raises(ClientError) as ei:
+        s3_client("nobody:here", "x").list_objects(Bucket=bucket)
+    assert ei.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+    # A Swift account admin of another account is not let in (Swift's rules decide).
+    with pytest.raises(ClientError) as ei:
+        s3_client("test2:tester2", "testing2").list_objects(Bucket=bucket)
+    assert ei.value.response["Error"]["Code"] in ("AccessDenied", "NoSuchBucket")
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_clock_skew_is_bounded(server: RunningServer, bucket: str, v2: bool) -> None:
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=20)
+    url, headers = _signed("GET", f"{server.url}/{bucket}", v2=v2, when=old)
+    resp = requests.get(url, headers=headers)
+    assert resp.status_code == 403 and _code(resp) == "RequestTimeTooSkewed"
+    recent = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    url, headers = _signed("GET", f"{server.url}/{bucket}", v2=v2, when=recent)
+    assert requests.get(url, headers=headers).status_code == 200
+
+
+def test_missing_date_is_refused(server: RunningServer, bucket: str) -> None:
+    url, headers = _signed("GET", f"{server.url}/{bucket}", v2=True)
+    del headers["Date"]
+    resp = requests.get(url, headers=headers)
+    assert resp.status_code == 403 and b"valid Date" in resp.content
+
+
+def test_presigned_urls_expire(server: RunningServer, s3: Any, bucket: str, s3_client: Any) -> None:
+    s3.put_object(Bucket=bucket, Key="shared.h5", Body=b"share me")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "shared.h5"}, ExpiresIn=60)
+    assert requests.get(url).content == b"share me"
+    # the signature covers the method: the same URL does not DELETE
+    resp = requests.delete(url)
+    assert resp.status_code == 403 and _code(resp) == "SignatureDoesNotMatch"
+    expired = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "shared.h5"}, ExpiresIn=1)
+    time.sleep(2.1)
+    resp = requests.get(expired)
+    assert resp.status_code == 403 and b"Request has expired" in resp.content
+    s3v4 = s3_client(signature_version="s3v4")
+    too_long = s3v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "shared.h5"},
+                                         ExpiresIn=8 * 86400)
+    resp = requests.get(too_long)
+    assert resp.status_code == 400 and _code(resp) == "AuthorizationQueryParametersError"
+
+
+def test_presigned_v2_and_tampered_query(server: RunningServer, s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="v2", Body=b"two")
+    expires = int(time.time()) + 60
+    req = AWSRequest(method="GET", url=f"{server.url}/{bucket}/v2")
+    botocore.auth.HmacV1QueryAuth(CREDS, expires=60).add_auth(req)
+    assert requests.get(req.url).content == b"two"
+    assert expires > time.time()
+    tampered = req.url.replace("/v2?", "/v2?response-content-type=text%2Fhtml&")
+    resp = requests.get(tampered)
+    assert resp.status_code == 403 and _code(resp) == "SignatureDoesNotMatch"
+
+
+def test_headers_that_change_a_request_must_be_signed(server: RunningServer, s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="src", Body=b"secret")
+    url, headers = _signed("PUT", f"{server.url}/{bucket}/dst")
+    headers["x-amz-copy-source"] = f"/{bucket}/src"  # added after signing
+    resp = requests.put(url, headers=headers)
+    assert resp.status_code == 403 and _code(resp) == "AccessDenied"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="dst")
+
+
+def test_non_admin_user_sees_only_what_acls_grant(server: RunningServer, s3: Any, bucket: str,
+                                                   s3_client: Any) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    reader = s3_client("test:tester3", "testing3")
+    with pytest.raises(ClientError) as ei:
+        reader.get_object(Bucket=bucket, Key="k")
+    assert ei.value.response["Error"]["Code"] == "AccessDenied"
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    assert reader.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+    with pytest.raises(ClientError) as ei:
+        reader.put_object(Bucket=bucket, Key="k", Body=b"y")
+    assert ei.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_swift_requests_are_untouched(server: RunningServer) -> None:
+    """Only S3-authenticated requests are S3's: a Swift request keeps Swift's answers."""
+    host = urlsplit(server.url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+    conn.request("GET", "/v1/AUTH_test")
+    resp = conn.getresponse()
+    assert resp.status == 401 and resp.getheader("Www-Authenticate", "").startswith("Swift")
+    conn.close()
+
+
+def test_no_anonymous_access_without_an_acl(server: RunningServer, s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="private", Body=b"secret")
+    for url in (f"{server.url}/{bucket}/private", f"{server.url}/{bucket}",
+                f"{server.url}/v1/AUTH_test/{bucket}/private"):
+        resp = requests.get(url)
+        assert resp.status_code >= 400 and b"secret" not in resp.content

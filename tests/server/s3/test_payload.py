@@ -1,0 +1,168 @@
+"""Request bodies: payload hashes, aws-chunked bodies with chunk signatures and
+trailing checksums, Content-MD5 — and that a refused body leaves nothing
+behind (the old object, or none).
+
+Requests are signed with the project's client signer (``store.s3.signing``,
+itself checked against Swift's s3api by tests/store/test_s3.py); chunk
+signatures are computed here from AWS's definition."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import hmac
+import zlib
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+import requests
+
+from sciswift.server.s3.errors import S3Error
+from sciswift.server.s3.payload import AwsChunkedDecoder
+from sciswift.store.s3.signing import Signer
+
+from ..conftest import RunningServer
+
+SECRET = "testing"
+EMPTY = hashlib.sha256(b"").hexdigest()
+
+
+def _key(date: str) -> bytes:
+    k = ("AWS4" + SECRET).encode()
+    for piece in (date, "us-east-1", "s3", "aws4_request"):
+        k = hmac.new(k, piece.encode(), hashlib.sha256).digest()
+    return k
+
+
+def _put(server: RunningServer, bucket: str, key: str, body: bytes, payload_hash: str,
+         headers: dict[str, str] | None = None) -> tuple[requests.Response, dict[str, str]]:
+    host = urlsplit(server.url).netloc
+    signed = Signer("test:tester", SECRET, "us-east-1").sign("PUT", host, f"/{bucket}/{key}", {},
+                                                             dict(headers or {}), payload_hash)
+    resp = requests.put(f"{server.url}/{quote(bucket)}/{quote(key)}", data=body, headers=signed)
+    return resp, signed
+
+
+def _chunked(data: bytes, seed: str, amz_date: str, chunk: int, *, tamper: int | None = None,
+             trailer: dict[str, str] | None = None) -> bytes:
+    scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
+    key = _key(amz_date[:8])
+    out, prev = [], seed
+    pieces = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
+    for n, piece in enumerate(pieces):
+        to_sign = "\n".join(("AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev, EMPTY,
+                             hashlib.sha256(piece).hexdigest()))
+        sig = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        prev = sig
+        sent = piece if tamper != n else piece[:-1] + bytes([piece[-1] ^ 1])
+        out.append(b"%x;chunk-signature=%s\r\n%s\r\n" % (len(piece), sig.encode(), sent))
+    body = b"".join(out)
+    if trailer is not None:
+        lines = "".join(f"{k}:{v}\n" for k, v in trailer.items()).encode()
+        to_sign = "\n".join(("AWS4-HMAC-SHA256-TRAILER", amz_date, scope, prev, hashlib.sha256(lines).hexdigest()))
+        tsig = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        body = body[:-2] + lines.replace(b"\n", b"\r\n") + f"x-amz-trailer-signature:{tsig}\r\n\r\n".encode()
+    return body
+
+
+def _signed_chunked_put(server: RunningServer, bucket: str, key: str, data: bytes, chunk: int = 64 * 1024,
+                        tamper: int | None = None, trailer: dict[str, str] | None = None) -> requests.Response:
+    host = urlsplit(server.url).netloc
+    now = datetime.datetime.now(datetime.UTC)
+    payload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailer is not None else "")
+    headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))}
+    if trailer is not None:
+        headers["x-amz-trailer"] = ",".join(trailer)
+    signed = Signer("test:tester", SECRET, "us-east-1").sign("PUT", host, f"/{bucket}/{key}", {}, headers,
+                                                             payload, now=now)
+    seed = signed["Authorization"].rsplit("Signature=", 1)[1]
+    body = _chunked(data, seed, now.strftime("%Y%m%dT%H%M%SZ"), chunk, tamper=tamper, trailer=trailer)
+    return requests.put(f"{server.url}/{bucket}/{quote(key)}", data=body, headers=signed)
+
+
+def _code(resp: requests.Response) -> str:
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(resp.content).findtext("Code") or ""
+
+
+def test_signed_payload_hash_is_checked(server: RunningServer, s3: Any, bucket: str) -> None:
+    body = b"x" * 100_000
+    resp, _ = _put(server, bucket, "k", body, hashlib.sha256(body).hexdigest())
+    assert resp.status_code == 200
+    resp, _ = _put(server, bucket, "k", b"y" * 100_000, hashlib.sha256(body).hexdigest())
+    assert resp.status_code == 400 and _code(resp) == "XAmzContentSHA256Mismatch"
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body  # the old object stays
+
+
+def test_signed_payload_hash_large_body_leaves_nothing(server: RunningServer, s3: Any, bucket: str) -> None:
+    body = bytes(range(256)) * 8192  # 2 MiB: streamed through the writer
+    resp, _ = _put(server, bucket, "big", body, hashlib.sha256(b"other").hexdigest())
+    assert resp.status_code == 400 and _code(resp) == "XAmzContentSHA256Mismatch"
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_aws_chunked_signed_upload(server: RunningServer, s3: Any, bucket: str) -> None:
+    data = bytes(range(256)) * 1000
+    resp = _signed_chunked_put(server, bucket, "chunked", data)
+    assert resp.status_code == 200, resp.content
+    got = s3.get_object(Bucket=bucket, Key="chunked")
+    assert got["Body"].read() == data and got["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    assert got.get("ContentEncoding") in (None, "")  # aws-chunked is transfer framing, not stored
+
+
+def test_aws_chunked_bad_chunk_signature_stores_nothing(server: RunningServer, s3: Any, bucket: str) -> None:
+    data = b"z" * (300 * 1024)
+    resp = _signed_chunked_put(server, bucket, "bad", data, tamper=2)
+    assert resp.status_code == 403 and _code(resp) == "SignatureDoesNotMatch"
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_aws_chunked_small_chunks_refused(server: RunningServer, s3: Any, bucket: str) -> None:
+    resp = _signed_chunked_put(server, bucket, "small", b"q" * 20000, chunk=1000)
+    assert resp.status_code == 403 and _code(resp) == "InvalidChunkSizeError"
+
+
+def test_aws_chunked_trailer_checksum(server: RunningServer, s3: Any, bucket: str) -> None:
+    data = b"trailing" * 5000
+    good = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    resp = _signed_chunked_put(server, bucket, "t", data, trailer={"x-amz-checksum-crc32": good})
+    assert resp.status_code == 200, resp.content
+    assert resp.headers["x-amz-checksum-crc32"] == good
+    bad = base64.b64encode((zlib.crc32(data) ^ 1).to_bytes(4, "big")).decode()
+    resp = _signed_chunked_put(server, bucket, "t2", data, trailer={"x-amz-checksum-crc32": bad})
+    assert resp.status_code == 400 and _code(resp) == "BadDigest"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["t"]
+
+
+def test_checksum_headers_from_boto3(s3: Any, bucket: str) -> None:
+    for algorithm in ("CRC32", "SHA1", "SHA256"):  # CRC32C needs awscrt in boto3
+        s3.put_object(Bucket=bucket, Key=algorithm, Body=b"abc" * 1000, ChecksumAlgorithm=algorithm)
+        assert s3.get_object(Bucket=bucket, Key=algorithm)["Body"].read() == b"abc" * 1000
+
+
+def test_wrong_content_md5(server: RunningServer, s3: Any, bucket: str) -> None:
+    md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    resp, _ = _put(server, bucket, "m", b"payload", "UNSIGNED-PAYLOAD", {"Content-MD5": md5})
+    assert resp.status_code == 400 and _code(resp) == "BadDigest"
+    resp, _ = _put(server, bucket, "m", b"payload", "UNSIGNED-PAYLOAD", {"Content-MD5": "not base64!"})
+    assert resp.status_code == 400 and _code(resp) == "InvalidDigest"
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_decoder_same_result_however_split() -> None:
+    """The aws-chunked decoder gives the same payload for every split of its input."""
+    data = bytes(range(256)) * 40
+    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (data[:5000], data[5000:], b""))
+    for cut in range(0, len(body), 97):
+        dec = AwsChunkedDecoder(None, True)
+        out = b"".join(dec.feed(body[:cut]) + dec.feed(body[cut:]))
+        dec.finish()
+        assert out == data
+    dec = AwsChunkedDecoder(None, True)
+    dec.feed(body[:-10])
+    with pytest.raises(S3Error) as ei:
+        dec.finish()
+    assert ei.value.code == "IncompleteBody"

@@ -182,6 +182,14 @@ def test_over_long_line_refused_before_the_head_ends() -> None:
     assert info.value.status == 431
 
 
+def test_header_names_take_any_visible_ascii_but_framing_stays_strict() -> None:
+    got = events([b"PUT /o HTTP/1.1\r\nx-amz-meta-(weird)<>: v\r\nContent-Length: 1\r\n\r\nx"])
+    assert ("x-amz-meta-(weird)<>", "v") in got[0][4] and got[1] == ("body", b"x")
+    for bad in (b"GET / HTTP/1.1\r\nX Y: a\r\n\r\n", b"GET / HTTP/1.1\r\nX\x7f: a\r\n\r\n",
+                b"GET / HTTP/1.1\r\nX\xc3\xa9: a\r\n\r\n"):
+        assert events([bad]) == [("error", 400)], bad
+
+
 def test_leading_empty_lines_are_skipped_not_forever() -> None:
     assert events([b"\r\n\r\nGET / HTTP/1.1\r\n\r\n"])[0][:2] == ("head", "GET")
     assert events([b"\r\n" * 20 + b"GET / HTTP/1.1\r\n\r\n"]) == [("error", 400)]

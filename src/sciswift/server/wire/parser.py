@@ -107,8 +107,12 @@ NEED_DATA: Final = _Marker("NEED_DATA")
 
 Event = RequestHead | bytes | _Marker
 
-# RFC 9110 tchar: the characters of a method or header name.
+# RFC 9110 tchar: the characters of a method.
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# A header name: visible ASCII but the colon. Wider than tchar because Swift's
+# server (and S3 clients' metadata, ``x-amz-meta-(``) take any; what decides
+# framing (the colon, line ends, no whitespace) stays strict.
+_FIELD_NAME = re.compile(rb"[!-9;-~]+\Z")
 # Bytes a request target may not hold: controls, space, DEL.
 _BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 # Bytes a header value may not hold: controls other than tab, DEL.
@@ -316,7 +320,7 @@ class RequestParser:
             if line[:1] in (b" ", b"\t"):
                 raise ParseError(400, "invalid header: folded header lines are not accepted")
             name, colon, value = line.partition(b":")
-            if not colon or not _TOKEN.match(name):
+            if not colon or not _FIELD_NAME.match(name):
                 raise ParseError(400, "invalid header")
             value = value.strip(b" \t")
             if _BAD_VALUE.search(value):
@@ -439,5 +443,5 @@ class RequestParser:
                 self._state = _HEAD
                 return END_OF_MESSAGE
             name, colon, _ = line.partition(b":")
-            if not colon or not _TOKEN.match(name):
+            if not colon or not _FIELD_NAME.match(name):
                 raise ParseError(400, "invalid chunked transfer encoding")

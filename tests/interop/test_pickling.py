@@ -9,7 +9,6 @@ import copy
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +24,6 @@ KEY = "testing"
 @pytest.fixture
 def swift_auth(sciswift_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"auth_url": sciswift_server.auth_url, "user": sciswift_server.user, "key": sciswift_server.key}
-
-
-@pytest.fixture
-def swift_env(sciswift_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("ST_AUTH", sciswift_server.auth_url)
-    monkeypatch.setenv("ST_USER", sciswift_server.user)
-    monkeypatch.setenv("ST_KEY", sciswift_server.key)
-    yield
 
 
 def _in_fresh_interpreter(payload: bytes, code: str) -> str:

@@ -182,8 +182,8 @@ class DimensionProxy:
     def __len__(self) -> int:
         return len(self._scales())
 
-    def __iter__(self) -> Iterator[Dataset]:
-        yield from self._scales()
+    def __iter__(self) -> Iterator[str]:
+        yield from self.keys()  # scale names, as h5py's DimensionProxy
 
     def __getitem__(self, item: int | str) -> Dataset:
         scales = self._scales()

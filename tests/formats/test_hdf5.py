@@ -11,10 +11,17 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from fmt_helpers import CONTAINER, assert_same_array, assert_same_value, compare_with_h5py, read, site_files, upload, walk
+from fmt_helpers import (
+    CONTAINER,
+    compare_with_h5py,
+    read,
+    site_files,
+    upload,
+    walk,
+)
 
 from sciswift.errors import CorruptData, PermissionDenied
-from sciswift.formats.base import ArrayNode, GroupNode, LinkNode
+from sciswift.formats.base import ArrayNode
 from sciswift.formats.hdf5 import INDEX_SUFFIX
 from sciswift.formats.registry import open_object
 from sciswift.store import MemoryStore, Store

@@ -17,7 +17,15 @@ import netCDF4
 import numpy as np
 import pytest
 from fits_oracle import check_file
-from fmt_helpers import CONTAINER, assert_same_array, compare_with_h5py, nc_dimensions, read, site_files, upload
+from fmt_helpers import (
+    CONTAINER,
+    assert_same_array,
+    compare_with_h5py,
+    nc_dimensions,
+    read,
+    site_files,
+    upload,
+)
 
 from sciswift.errors import CorruptData
 from sciswift.formats.base import GroupNode

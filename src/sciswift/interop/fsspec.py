@@ -216,7 +216,7 @@ class SwiftFileSystem(AbstractFileSystem):  # type: ignore[misc]
         info = self.info(path)
         if "mtime" not in info:
             raise IsADirectoryError(f"swift://{self._strip_protocol(path)} is a prefix, it has no time")
-        return datetime.datetime.fromtimestamp(info["mtime"], tz=datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(info["mtime"], tz=datetime.UTC)
 
     created = modified
 

@@ -131,7 +131,7 @@ def test_functools_singledispatch_and_class_keyed_dicts(mnt: str, tmp_path: Path
             assert (kind(f), kind(f["g"]), kind(f["g/d"]), kind(f.attrs)) == ("group", "group", "dataset", "other")
             assert [by_class[type(o)] for o in (f, f["g"], f["g/d"])] == ["F", "G", "D"]
             seen: list[str] = []
-            f.visititems(lambda _n, o: seen.append(by_class[type(o)]))
+            f.visititems(lambda _n, o, seen=seen: seen.append(by_class[type(o)]))
             assert seen == ["G", "D"]
             assert [type(v) for v in f.values()] == [h5py.Group]
 

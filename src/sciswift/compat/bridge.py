@@ -173,7 +173,10 @@ def build(real: Any, sci: Any) -> dict[str, Any]:
 
 
 def _from_sciswift(value: Any) -> bool:
-    return type(value).__module__.startswith("sciswift.") or exact.sciswift_object(value) is not None
+    kind = type(value)
+    if kind.__module__.startswith("sciswift."):
+        return True
+    return kind in exact.FACADE_CLASSES and exact.sciswift_object(value) is not None
 
 
 def _dispatch(real_fn: Any, sci_fn: Any) -> Any:

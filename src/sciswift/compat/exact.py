@@ -34,7 +34,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["install", "wrap", "unwrap", "sciswift_object", "FACADE_KEY"]
+__all__ = ["install", "wrap", "unwrap", "sciswift_object", "FACADE_KEY", "FACADE_CLASSES"]
 
 FACADE_KEY = "_sciswift_object"
 """The instance-dict key holding a facade's sciswift object."""
@@ -57,6 +57,9 @@ _REAL_OF: dict[type, type] = {}
 _SCI_OF: dict[type, type] = {}
 #: sciswift mapping view classes -> h5py's.
 _VIEWS: dict[type, type] = {}
+#: The real classes whose instances may be facades (their subclasses are found
+#: through ``sciswift_object``).
+FACADE_CLASSES: set[type] = set()
 
 
 def sciswift_object(obj: Any) -> Any:
@@ -148,10 +151,13 @@ def _method(name: str, original: Any) -> Callable[..., Any]:
 
 
 def _property(name: str, original: property) -> property:
+    real_get = original.fget
+    assert real_get is not None
+
     def fget(self: Any) -> Any:
         sci = self.__dict__.get(FACADE_KEY)
         if sci is None:
-            return original.__get__(self, type(self))
+            return real_get(self)
         return wrap(getattr(sci, name))
 
     def fset(self: Any, value: Any) -> None:
@@ -253,6 +259,7 @@ def install(real: Any, sci: Any) -> list[tuple[Any, str, Any]]:
     for real_cls, sci_cls in pairs:
         _REAL_OF[sci_cls] = real_cls
         _SCI_OF[real_cls] = sci_cls
+        FACADE_CLASSES.add(real_cls)
     for view in ("KeysViewHDF5", "ValuesViewHDF5", "ItemsViewHDF5"):
         _VIEWS[getattr(sci_base, view)] = getattr(real_base, view)
     _real_class_for.cache_clear()
@@ -271,11 +278,18 @@ def install(real: Any, sci: Any) -> list[tuple[Any, str, Any]]:
 
 
 def _class_attribute_names(cls: type) -> Iterator[str]:
+    """The names to dispatch: every public and special attribute the class has.
+    h5py's private helpers (``_lapl``, ``_fast_reader`` ...) run only inside h5py's
+    own methods, which facades never reach; leaving them alone keeps h5py's
+    internal calls at full speed (a facade that asks for one gets sciswift's
+    through ``__getattr__`` when h5py's raises AttributeError)."""
     seen: set[str] = set()
     for klass in cls.__mro__:
         if klass is object:
             continue
         for name in vars(klass):
+            if name.startswith("_") and not (name.startswith("__") and name.endswith("__")):
+                continue
             if name not in seen and name not in _SKIP:
                 seen.add(name)
                 yield name

@@ -222,13 +222,14 @@ def _store_key(location: Any) -> Any:
     return (type(store).__name__, getattr(store, "url", "") or id(store), location.container, location.prefix)
 
 
-def _location(filename: str, target: str) -> Any:
+def _location(filename: str, target: str, storage_options: dict[str, Any] | None = None) -> Any:
     """The Location ``target`` names (a new store object; OSError for bad names)."""
     from sciswift.store.url import is_url, parse_location
 
     # Local files are written without an fsync per object (as HDF5 writes) and made
     # durable with one sync at flush (NativeFile.flush).
     options = {} if is_url(target) and not target.startswith("file://") else {"durable": False}
+    options.update(storage_options or {})
     try:
         return parse_location(target, **options)
     except InvalidInput as e:
@@ -310,13 +311,13 @@ def _blob_handle(filename: str, location: Any, mode: str) -> FileHandle | None:
                       source=location)
 
 
-def _open(filename: str, mode: str) -> FileHandle:
+def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = None) -> FileHandle:
     from sciswift.store.url import find_marked_root, is_url
 
     _close_dropped()
 
     if is_url(filename):
-        location = _location(filename, filename)
+        location = _location(filename, filename, storage_options)
         if mode in ("r", "r+", "a"):
             try:
                 blob = _blob_handle(filename, location, mode)
@@ -404,7 +405,11 @@ def open_external(handle: FileHandle, filename: str, mode: str | None = None) ->
 
 class File(Group):
     """An HDF5-style file in an object store (or a blob opened through a format
-    plugin). Modes: ``r`` (default), ``r+``, ``w``, ``w-``/``x``, ``a``."""
+    plugin). Modes: ``r`` (default), ``r+``, ``w``, ``w-``/``x``, ``a``.
+
+    ``storage_options`` (a sciswift extension, as fsspec names it): options for
+    the store of a URL, e.g. ``{"auth_url": ..., "user": ..., "key": ...}`` for
+    ``swift://`` instead of the environment."""
 
     __slots__ = ()
 
@@ -426,7 +431,7 @@ class File(Group):
         if driver == "core" and not kwds.get("backing_store", True):
             handle = _open_scratch(filename, mode)
         elif driver in (None, "sec2", "stdio", "core"):
-            handle = _open(filename, "w-" if mode == "x" else mode)
+            handle = _open(filename, "w-" if mode == "x" else mode, kwds.pop("storage_options", None))
         else:
             raise ValueError(f"sciswift has no driver {driver!r}: files live in object stores")
         super().__init__(handle, "", "/")

@@ -21,6 +21,8 @@ The rules, per group (members in the file's order):
   at open, numbered after the file's largest ``_Netcdf4Dimid``), shared by size
   within a group and reusing a named dimension of the same size first. None
   raises ValueError naming the variable, as h5netcdf does.
+- Compound datasets (tables' records; FITS tables also have one dataset per column
+  in their ``columns`` group) and types NumPy lacks are not variables.
 - Attributes: h5netcdf's hidden bookkeeping (``CLASS``, ``NAME``,
   ``REFERENCE_LIST``, ``DIMENSION_LIST``, ``_Netcdf4Dimid``, ``_Netcdf4Coordinates``,
   ``_nc3_strict``, ``_NCProperties``) and the dimension attributes used above are
@@ -104,6 +106,16 @@ def _named_axes(ds: Any) -> tuple[str, ...] | None:
     return None
 
 
+def _array_like(ds: Any) -> bool:
+    """Whether xarray can hold the dataset as a variable: not a compound (a table's
+    records; FITS tables also give one dataset per column), and of a type NumPy
+    has (HDF5 time types and the like raise NotSupported for ``dtype``)."""
+    try:
+        return ds.dtype.names is None
+    except (TypeError, ValueError, NotImplementedError):
+        return False
+
+
 class GroupView:
     """One group's dimensions, variables and subgroups."""
 
@@ -129,6 +141,8 @@ class GroupView:
                 continue
             if not isinstance(obj, h5.Dataset):
                 continue  # named datatypes: netCDF user types, not variables
+            if not _array_like(obj):
+                continue
             if _is_dimension(obj):
                 self.dimensions[key] = self._scale_dimension(key, obj)
             elif obj.shape is not None:

@@ -304,9 +304,10 @@ def test_open_mfdataset_over_objects(swift_opts: dict[str, str], tmp_path: Path)
         paths.append(tmp_path / f"part{i}.nc")
     found = sorted("swift://" + p for p in fs.glob("swift://xarray-mf/part*.nc"))
     assert found == urls
-    ours = xr.open_mfdataset(found, engine="sciswift", combine="by_coords", data_vars="minimal",
+    ours = xr.open_mfdataset(found, engine="sciswift", combine="by_coords", data_vars="minimal", compat="override",
                              storage_options=swift_opts)
-    local = xr.open_mfdataset(paths, engine="h5netcdf", combine="by_coords", data_vars="minimal")
+    local = xr.open_mfdataset(paths, engine="h5netcdf", combine="by_coords", data_vars="minimal",
+                              compat="override")
     xr.testing.assert_identical(ours.load(), local.load())
 
 

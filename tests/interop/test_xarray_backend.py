@@ -304,10 +304,11 @@ def test_open_mfdataset_over_objects(swift_opts: dict[str, str], tmp_path: Path)
         paths.append(tmp_path / f"part{i}.nc")
     found = sorted("swift://" + p for p in fs.glob("swift://xarray-mf/part*.nc"))
     assert found == urls
-    ours = xr.open_mfdataset(found, engine="sciswift", combine="by_coords", data_vars="minimal", compat="override",
+    ours = xr.open_mfdataset(found, engine="sciswift", combine="by_coords", data_vars="minimal", coords="minimal",
+                             compat="override",
                              storage_options=swift_opts)
     local = xr.open_mfdataset(paths, engine="h5netcdf", combine="by_coords", data_vars="minimal",
-                              compat="override")
+                              coords="minimal", compat="override")
     xr.testing.assert_identical(ours.load(), local.load())
 
 

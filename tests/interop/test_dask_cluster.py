@@ -133,3 +133,25 @@ def test_local_path_in_a_worker_reads_the_same_directory(cluster, tmp_path: Path
     with h5py.File(url, "r") as f:
         total = cluster.submit(lambda ds: int(ds[...].sum()), f["x"]).result()
     assert total == 45
+
+
+def test_dask_dataframe_reads_swift_urls_on_the_cluster(cluster, sciswift_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    opts = _auth(sciswift_server)
+    frame = pd.DataFrame({"k": np.arange(300) % 7, "v": np.linspace(0.0, 1.0, 300)})
+    import fsspec
+
+    fsspec.filesystem("swift", **opts).mkdir("dask-frames")
+    for i in range(3):
+        part = frame.iloc[i * 100:(i + 1) * 100]
+        part.to_parquet(f"swift://dask-frames/p{i}.parquet", storage_options=opts)
+        part.to_csv(f"swift://dask-frames/c{i}.csv", index=False, storage_options=opts)
+        part.to_parquet(tmp_path / f"p{i}.parquet")
+    ours = dd.read_parquet("swift://dask-frames/p*.parquet", storage_options=opts)
+    local = dd.read_parquet(str(tmp_path / "p*.parquet"))
+    assert ours.npartitions == 3
+    got = ours.groupby("k")["v"].sum().compute().sort_index()
+    pd.testing.assert_series_equal(got, local.groupby("k")["v"].sum().compute().sort_index())
+    csv = dd.read_csv("swift://dask-frames/c*.csv", storage_options=opts).compute().reset_index(drop=True)
+    pd.testing.assert_frame_equal(csv, frame)

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ("h5", "load", "workloads")
+SUITES = ("h5", "load", "workloads", "interop")
 ROOT = Path(__file__).resolve().parent
 
 

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ("h5", "load", "workloads", "convert", "mount", "h5view")
+SUITES = ("h5", "load", "workloads", "convert", "mount", "h5view", "interop")
 ROOT = Path(__file__).resolve().parent
 
 

@@ -13,6 +13,7 @@ import pytest
 
 import sciswift.h5py as sh5
 from sciswift.compat import MountError, MountTable, install, uninstall
+from sciswift.compat.exact import sciswift_object
 from sciswift.compat.hook import installed
 
 REAL_FILE = h5py.File
@@ -33,8 +34,9 @@ def mnt() -> Iterator[str]:
 def test_mounted_paths_go_to_sciswift_and_others_to_h5py(mnt: str, tmp_path: Path) -> None:
     assert installed()
     with h5py.File(f"{mnt}/a.h5", "w") as store_file, h5py.File(tmp_path / "b.h5", "w") as local_file:
-        assert isinstance(store_file, sh5.File) and not isinstance(store_file, REAL_FILE)
-        assert isinstance(local_file, REAL_FILE)
+        # Both are h5py's own class; the store file's is a facade over sciswift's File.
+        assert type(store_file) is REAL_FILE and isinstance(sciswift_object(store_file), sh5.File)
+        assert type(local_file) is REAL_FILE and sciswift_object(local_file) is None
         assert not (tmp_path / "a.h5").exists()
         # isinstance holds for both sides, for every routed class
         for f in (store_file, local_file):
@@ -46,9 +48,13 @@ def test_mounted_paths_go_to_sciswift_and_others_to_h5py(mnt: str, tmp_path: Pat
             assert isinstance(f["t"], h5py.Datatype)
             assert isinstance(d.attrs, h5py.AttributeManager)
             assert issubclass(type(d), h5py.Dataset) and not issubclass(type(d), h5py.Datatype)
+            # exact types, as libraries that dispatch on type() need
+            assert type(f["g"]) is h5py.Group and type(d) is h5py.Dataset and type(f["t"]) is h5py.Datatype
+            assert type(d.attrs) is h5py.AttributeManager
+            assert f.get("g", getclass=True) is h5py.Group and f.get("g/d", getclass=True) is h5py.Dataset
         # a store URL goes to sciswift without a mount
         with h5py.File(f"memory://direct{uuid.uuid4().hex[:6]}/x.h5", "w") as direct:
-            assert isinstance(direct, sh5.File)
+            assert isinstance(sciswift_object(direct), sh5.File)
 
 
 def test_values_made_by_the_program_work_on_both_sides(mnt: str, tmp_path: Path) -> None:
@@ -91,14 +97,60 @@ def test_helpers_and_constructors_stay_h5py(mnt: str, tmp_path: Path) -> None:
     assert not h5py.is_hdf5(f"{mnt}/never-written.h5")
 
 
-def test_subclass_of_file_cannot_open_a_mounted_path(mnt: str, tmp_path: Path) -> None:
+def test_subclass_of_file_opens_a_mounted_path_too(mnt: str, tmp_path: Path) -> None:
     class Mine(h5py.File):
-        pass
+        def total(self) -> int:
+            return int(sum(self["d"][()]))
 
-    with Mine(tmp_path / "m.h5", "w") as f:
-        assert isinstance(f, Mine) and isinstance(f, REAL_FILE)
-    with pytest.raises(OSError, match="subclass of h5py.File cannot open a file in an object store"):
-        Mine(f"{mnt}/m.h5", "w")
+    for path in (tmp_path / "m.h5", f"{mnt}/m.h5"):
+        with Mine(path, "w") as f:
+            f["d"] = [1, 2, 3]
+            assert type(f) is Mine and isinstance(f, REAL_FILE) and f.total() == 6
+    assert isinstance(sciswift_object(Mine(f"{mnt}/m.h5", "r")), sh5.File)
+
+
+def test_functools_singledispatch_and_class_keyed_dicts(mnt: str, tmp_path: Path) -> None:
+    import functools
+
+    @functools.singledispatch
+    def kind(obj: object) -> str:
+        return "other"
+
+    @kind.register
+    def _(obj: h5py.Group) -> str:
+        return "group"
+
+    @kind.register
+    def _(obj: h5py.Dataset) -> str:
+        return "dataset"
+
+    by_class = {h5py.Group: "G", h5py.Dataset: "D", h5py.File: "F"}
+    for path in (f"{mnt}/k.h5", str(tmp_path / "k.h5")):
+        with h5py.File(path, "w") as f:
+            f.create_dataset("g/d", data=[1.0])
+            assert (kind(f), kind(f["g"]), kind(f["g/d"]), kind(f.attrs)) == ("group", "group", "dataset", "other")
+            assert [by_class[type(o)] for o in (f, f["g"], f["g/d"])] == ["F", "G", "D"]
+            seen: list[str] = []
+            f.visititems(lambda _n, o, seen=seen: seen.append(by_class[type(o)]))
+            assert seen == ["G", "D"]
+            assert [type(v) for v in f.values()] == [h5py.Group]
+
+
+def test_facades_pickle_by_address(tmp_path: Path) -> None:
+    import pickle
+
+    store = tmp_path / "store"
+    install(MountTable.parse(f"/sciswift-pickle-mnt={store}"))
+    try:
+        with h5py.File("/sciswift-pickle-mnt/p.h5", "w") as f:
+            f["d"] = [4, 5, 6]
+        with h5py.File("/sciswift-pickle-mnt/p.h5", "r") as f:
+            again = pickle.loads(pickle.dumps(f["d"]))
+            assert type(again) is h5py.Dataset and again[()].tolist() == [4, 5, 6]
+        with h5py.File(tmp_path / "real.h5", "w") as f, pytest.raises(TypeError, match="cannot be pickled"):
+            pickle.dumps(f)
+    finally:
+        uninstall()
 
 
 def test_mpio_driver_on_a_mounted_path_is_refused_clearly(mnt: str) -> None:
@@ -140,10 +192,14 @@ def test_low_level_functions_take_either_sides_ids(mnt: str, tmp_path: Path) -> 
 
 
 REAL_IS_SCALE = h5py.h5ds.is_scale
+REAL_FILE_INIT = h5py.File.__init__
+REAL_GETITEM = h5py.Dataset.__getitem__
 
 
 def test_uninstall_restores_h5py(mnt: str) -> None:
     uninstall()
     assert h5py.File is REAL_FILE and h5py.Dataset is REAL_DATASET
     assert h5py.h5ds.is_scale is REAL_IS_SCALE
+    assert h5py.File.__init__ is REAL_FILE_INIT and h5py.Dataset.__getitem__ is REAL_GETITEM
+    assert "__getattr__" not in vars(h5py.Dataset) and "__reduce_ex__" not in vars(h5py.Group)
     assert not installed()

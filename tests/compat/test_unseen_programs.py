@@ -28,8 +28,6 @@ ON_SERVE = ("sensor_logger", "object_refs", "reorganize_groups", "link_farm", "l
 
 #: Program -> why it differs (docs/compat.md, "What does not work through the router").
 LIMITS = {
-    "getclass_identity": "f.get(name, getclass=True) is h5py.Group: the router's h5py.Group is a stand-in "
-                         "class (== holds, `is` cannot), for local files too",
     "datetime_refused": "sciswift stores numpy datetime64/timedelta64 data (docs/layout.md), which h5py refuses "
                         "with TypeError",
 }

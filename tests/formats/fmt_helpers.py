@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from sciswift.formats.base import ArrayNode, GroupNode, Node
+from sciswift.formats.base import ArrayNode, GroupNode, LinkNode, Node
+from sciswift.formats.hdf5 import SCALE_ATTRS
 from sciswift.formats.nodes import read_all
 from sciswift.store import MemoryStore, Store
 from sciswift.store.types import ObjectInfo
@@ -96,3 +97,75 @@ def assert_same_value(got: Any, want: Any, where: str = "") -> None:
 def read(node: Node) -> np.ndarray[Any, Any]:
     assert isinstance(node, ArrayNode), f"{node!r} is not a dataset"
     return read_all(node)
+
+
+def h5py_scales(obj: Any) -> tuple[str | None, list[tuple[str, int]], list[list[str]], list[str | None]]:
+    """What real h5py (HDF5's dimension-scale API) says of a local dataset: its scale
+    name (None if no scale), the (dataset, axis) pairs it is attached to, the scales
+    on each axis and the labels: the facts ``ArrayNode.dimension_scales`` holds."""
+    import h5py
+
+    scale = h5py.h5ds.get_scale_name(obj.id).decode() if h5py.h5ds.is_scale(obj.id) else None
+    refs = [(obj.file[r].name, int(a)) for r, a in obj.attrs.get("REFERENCE_LIST", [])]
+    dims = [[s.name for s in obj.dims[i].values()] for i in range(obj.ndim)] if obj.shape else []
+    labels = [d.label or None for d in obj.dims] if obj.shape else []
+    return scale, refs, dims, labels
+
+
+def compare_with_h5py(root: GroupNode, path: str) -> int:
+    """Compare every node and attribute with real h5py on the local file ``path``
+    (dimension-scale attributes as the facts they hold); returns the number of
+    datasets checked."""
+    import h5py
+
+    count = 0
+    with h5py.File(path, "r") as f:
+        for_attrs = [("/", root, f)]
+        for node_path, node in walk(root):
+            link = f.get(node_path, getlink=True)
+            if isinstance(link, h5py.SoftLink | h5py.ExternalLink):
+                assert isinstance(node, LinkNode) and node.target == link.path
+                assert node.filename == getattr(link, "filename", None)
+                continue
+            obj = f[node_path]
+            for_attrs.append((node_path, node, obj))
+            if isinstance(obj, h5py.Group):
+                assert isinstance(node, GroupNode) and node.keys() == list(obj.keys())
+                continue
+            assert isinstance(node, ArrayNode)
+            count += 1
+            scales = node.dimension_scales
+            if scales is None:
+                assert not SCALE_ATTRS & set(obj.attrs), node_path
+            else:
+                scale, refs, dims, labels = h5py_scales(obj)
+                assert scales.scale == scale and sorted(scales.refs) == sorted(refs), node_path
+                assert [list(d) for d in scales.dims] == (dims if any(dims) else []), node_path
+                assert list(scales.labels) == (labels if any(labels) else []), node_path
+            if obj.shape is None:
+                assert node.shape == () and node.dtype == obj.dtype
+                continue
+            assert (node.shape, node.dtype, node.chunks) == (obj.shape, obj.dtype, obj.chunks), node_path
+            assert node.compression == obj.compression
+            assert_same_array(read(node), obj[()], node_path)
+            if obj.ndim and all(obj.shape):
+                sel = tuple(slice(n // 4, n - n // 5, 3) for n in obj.shape)
+                assert_same_array(node.read(sel), obj[sel], f"{node_path}{sel}")
+        for where, node, obj in for_attrs:
+            assert list(node.attrs) == list(obj.attrs), where
+            for k in obj.attrs:
+                if k in SCALE_ATTRS and isinstance(node, ArrayNode) and node.dimension_scales is not None:
+                    continue  # references: compared as the facts above
+                assert_same_value(node.attrs[k], obj.attrs[k], f"{where} attr {k}")
+    return count
+
+
+def nc_dimensions(node: Node, name: str) -> tuple[str, ...]:
+    """A netCDF-4 variable's dimension names from its node's dimension scales, as
+    netCDF-C names them: the last scale attached to each axis, or the variable
+    ``name`` itself for a coordinate variable."""
+    assert isinstance(node, ArrayNode)
+    scales = node.dimension_scales
+    if scales is not None and any(scales.dims):
+        return tuple(d[-1].rsplit("/", 1)[-1] for d in scales.dims)
+    return (name,) if scales is not None and scales.scale is not None else ()

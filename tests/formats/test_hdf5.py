@@ -11,10 +11,17 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from fmt_helpers import CONTAINER, assert_same_array, assert_same_value, read, site_files, upload, walk
+from fmt_helpers import (
+    CONTAINER,
+    compare_with_h5py,
+    read,
+    site_files,
+    upload,
+    walk,
+)
 
 from sciswift.errors import CorruptData, PermissionDenied
-from sciswift.formats.base import ArrayNode, GroupNode, LinkNode
+from sciswift.formats.base import ArrayNode
 from sciswift.formats.hdf5 import INDEX_SUFFIX
 from sciswift.formats.registry import open_object
 from sciswift.store import MemoryStore, Store
@@ -64,40 +71,6 @@ def make_rich_file(path: Path) -> None:
         f["dangling"] = h5py.SoftLink("/nowhere")
         f["external"] = h5py.ExternalLink("other.h5", "/x")
         f["g/hard_alias"] = f["plain_chunks"]
-
-
-def compare_with_h5py(root: GroupNode, path: str) -> int:
-    """Compare every node and attribute; returns the number of datasets checked."""
-    count = 0
-    with h5py.File(path, "r") as f:
-        for_attrs = [("/", root, f)]
-        for node_path, node in walk(root):
-            link = f.get(node_path, getlink=True)
-            if isinstance(link, h5py.SoftLink | h5py.ExternalLink):
-                assert isinstance(node, LinkNode) and node.target == link.path
-                assert node.filename == getattr(link, "filename", None)
-                continue
-            obj = f[node_path]
-            for_attrs.append((node_path, node, obj))
-            if isinstance(obj, h5py.Group):
-                assert isinstance(node, GroupNode) and node.keys() == list(obj.keys())
-                continue
-            assert isinstance(node, ArrayNode)
-            count += 1
-            if obj.shape is None:
-                assert node.shape == () and node.dtype == obj.dtype
-                continue
-            assert (node.shape, node.dtype, node.chunks) == (obj.shape, obj.dtype, obj.chunks), node_path
-            assert node.compression == obj.compression
-            assert_same_array(read(node), obj[()], node_path)
-            if obj.ndim and all(obj.shape):
-                sel = tuple(slice(n // 4, n - n // 5, 3) for n in obj.shape)
-                assert_same_array(node.read(sel), obj[sel], f"{node_path}{sel}")
-        for where, node, obj in for_attrs:
-            assert list(node.attrs) == list(obj.attrs), where
-            for k in obj.attrs:
-                assert_same_value(node.attrs[k], obj.attrs[k], f"{where} attr {k}")
-    return count
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=os.path.basename)

@@ -66,18 +66,22 @@ def test_pytables_blosc_file(bucket: str) -> None:
 
 
 def test_netcdf4_goes_file(bucket: str) -> None:
+    """Served, a netCDF-4 object is the file h5py shows (netCDF's dimension datasets
+    and attributes included), with its dimension scales, and its variables hold
+    what netCDF4-python reads."""
     path = _sample("sunpy/data/test/sci_xrsf-l2-avg1m_g16_d20210101_truncated.nc")
     _put(f"{bucket}/goes.nc", path.read_bytes())
     count = 0
-    with sh5.File(f"{bucket}/goes.nc") as f, netCDF4.Dataset(path) as nc:
-        assert sorted(f.keys()) == sorted(nc.variables)
+    with sh5.File(f"{bucket}/goes.nc") as f, h5py.File(path) as local, netCDF4.Dataset(path) as nc:
+        assert list(f.keys()) == list(local.keys())
         for name, var in nc.variables.items():
             var.set_auto_maskandscale(False)
             assert_same_array(np.asarray(f[name][()]), np.asarray(var[...]), name)
+            assert list(f[name].attrs) == list(local[name].attrs), name
             for k in var.ncattrs():
-                got = f[name].attrs[k]
-                got = got[0] if isinstance(got, np.ndarray) and got.shape == (1,) else got
-                assert_same_value(got.decode() if isinstance(got, bytes) else got, var.getncattr(k), f"{name} {k}")
+                assert_same_value(f[name].attrs[k], local[name].attrs[k], f"{name} {k}")
+            assert [[s.name for s in d.values()] for d in f[name].dims] == \
+                [[s.name for s in d.values()] for d in local[name].dims]
             count += 1
     assert count == 21
 

@@ -1,14 +1,16 @@
 """The names a program sees as ``h5py.X`` once the router is installed.
 
-- ``File`` routes by name (``router.route``): mounted paths and store URLs open
-  through sciswift.h5py, every other name through the real h5py.
-- ``Group``, ``Dataset``, ``Datatype``, ``HLObject``, ``AttributeManager``,
-  ``Reference``, ``RegionReference``: stand-ins whose ``isinstance`` and
-  ``issubclass`` accept the classes of both sides, so the checks programs make
-  (``isinstance(obj, h5py.Dataset)`` in a visititems callback) hold for objects
-  from either. Class attributes come from the real class, a class derived from a
-  stand-in derives from the real class, and calling one builds the real h5py
-  object, as ``h5py.Group(gid)`` does.
+- ``File``, ``Group``, ``Dataset``, ``Datatype``, ``HLObject``,
+  ``AttributeManager``: h5py's own classes, unchanged as names. Objects of store
+  files are instances of exactly these classes (facades, ``sciswift.compat.exact``),
+  so ``type(obj) is h5py.Group``, ``isinstance``, dicts keyed by class and
+  ``functools.singledispatch`` hold on both sides; ``h5py.File(name)`` routes by
+  name (``router.route``): mounted paths and store URLs open through
+  sciswift.h5py, every other name through the real h5py.
+- ``Reference``, ``RegionReference``: stand-ins whose ``isinstance`` and
+  ``issubclass`` accept the classes of both sides. Class attributes come from the
+  real class, a class derived from a stand-in derives from the real class, and
+  calling one builds the real h5py object.
 - ``SoftLink``, ``ExternalLink``, ``HardLink``, ``Empty``: values a program makes
   and hands to either side. Each is a subclass of both sides' classes, so
   ``f["l"] = h5py.SoftLink("/a")`` and ``attrs["e"] = h5py.Empty("f4")`` work on
@@ -23,12 +25,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sciswift.compat import router
+from sciswift.compat import exact, router
 
 __all__ = ["build", "lowlevel", "BRIDGED", "COMBINED", "LOWLEVEL"]
 
 #: Classes replaced by a both-sides stand-in.
-BRIDGED = ("Group", "Dataset", "Datatype", "HLObject", "AttributeManager", "Reference", "RegionReference")
+BRIDGED = ("Reference", "RegionReference")
 #: Low-level modules whose functions sciswift.h5py also has for its own objects.
 LOWLEVEL = ("h5ds", "h5p", "h5r", "h5s", "h5t", "h5a", "h5d", "h5g", "h5o", "h5f", "h5l")
 #: Value classes replaced by a subclass of both sides' classes.
@@ -103,27 +105,6 @@ class _ConstructRealMeta(BridgeMeta):
         return super().__call__(*args, **kwargs)
 
 
-class _FileMeta(BridgeMeta):
-    """``h5py.File(name, ...)``: routed by name."""
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        name = args[0] if args else kwargs.get("name")
-        where = router.route(name)
-        if not _is_standin(cls):
-            if where is not None:
-                raise OSError(
-                    f"{cls.__name__}({name!r}): a subclass of h5py.File cannot open a file in an object store "
-                    f"({where[1]}); open it with h5py.File"
-                )
-            return super().__call__(*args, **kwargs)
-        if where is None:
-            return cls.__dict__["_real"](*args, **kwargs)
-        if not args:
-            kwargs = dict(kwargs)
-            kwargs.pop("name")
-        return router.open_routed(where[0], where[1], name, tuple(args[1:]), dict(kwargs))
-
-
 def _standin(name: str, real: type, sci: type, meta: type) -> type:
     ns = {"__module__": "h5py", "__qualname__": name, "__doc__": real.__doc__, "_real": real,
           "_sides": (real, sci)}
@@ -178,11 +159,9 @@ def build(real: Any, sci: Any) -> dict[str, Any]:
     """The replacement attributes for the real h5py module ``real``, given the
     sciswift.h5py module ``sci``. Names one side lacks are left alone."""
     out: dict[str, Any] = {}
-    if hasattr(real, "File"):
-        out["File"] = _standin("File", real.File, sci.File, _FileMeta)
     for name in BRIDGED:
         # sciswift.h5py does not export HLObject; its base class is the counterpart.
-        sci_cls = _sci_hlobject() if name == "HLObject" else getattr(sci, name, None)
+        sci_cls = getattr(sci, name, None)
         if hasattr(real, name) and sci_cls is not None:
             out[name] = _standin(name, getattr(real, name), sci_cls, _ConstructRealMeta)
     for name in COMBINED:
@@ -193,20 +172,19 @@ def build(real: Any, sci: Any) -> dict[str, Any]:
     return out
 
 
-def _sci_hlobject() -> type:
-    from sciswift.h5.base import HLObject
-
-    return HLObject
-
-
 def _from_sciswift(value: Any) -> bool:
-    return type(value).__module__.startswith("sciswift.")
+    kind = type(value)
+    if kind.__module__.startswith("sciswift."):
+        return True
+    return kind in exact.FACADE_CLASSES and exact.sciswift_object(value) is not None
 
 
 def _dispatch(real_fn: Any, sci_fn: Any) -> Any:
     def call(*args: Any, **kwargs: Any) -> Any:
         if any(_from_sciswift(v) for v in (*args, *kwargs.values())):
-            return sci_fn(*args, **kwargs)
+            args = tuple(exact.unwrap(a) for a in args)
+            kwargs = {k: exact.unwrap(v) for k, v in kwargs.items()}
+            return exact.wrap(sci_fn(*args, **kwargs))
         return real_fn(*args, **kwargs)
 
     call.__name__ = getattr(real_fn, "__name__", "call")

@@ -37,6 +37,7 @@ SITE_DIR = Path(__file__).resolve().with_name("_sitedir")
 """Directory holding only the ``sitecustomize.py`` that installs the hook."""
 
 _FLAG = "__sciswift_router__"
+_ABSENT = object()
 _originals: list[tuple[Any, str, Any]] = []  # (module, name, value before patching)
 
 
@@ -45,11 +46,15 @@ def patch_module(module: ModuleType) -> None:
     if getattr(module, _FLAG, False):
         return
     import sciswift.h5py as sci
+    from sciswift.compat import exact
     from sciswift.compat.bridge import build, lowlevel
 
     patches = [(module, name, value) for name, value in build(module, sci).items()] + lowlevel(module, sci)
+    patches += exact.install(module, sci)
     for owner, name, value in patches:
-        _originals.append((owner, name, getattr(owner, name)))
+        # A class attribute it only inherited is deleted again on uninstall.
+        own = owner.__dict__ if isinstance(owner, type) else vars(owner)
+        _originals.append((owner, name, own.get(name, _ABSENT)))
         setattr(owner, name, value)
     _resolve_mounts_inside_store_files()
     setattr(module, _FLAG, True)
@@ -164,7 +169,10 @@ def uninstall() -> None:
             del sys.modules["h5py"]
         else:
             for owner, name, value in reversed(_originals):
-                setattr(owner, name, value)
+                if value is _ABSENT:
+                    delattr(owner, name)
+                else:
+                    setattr(owner, name, value)
             delattr(module, _FLAG)
     _originals.clear()
     files = sys.modules.get("sciswift.h5.files")

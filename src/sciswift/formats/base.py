@@ -44,6 +44,7 @@ __all__ = [
     "GroupNode",
     "ArrayNode",
     "LinkNode",
+    "DimensionScales",
     "MemoryArray",
     "MemoryGroup",
     "StoredObject",
@@ -60,6 +61,11 @@ class Node(ABC):
     @abstractmethod
     def attrs(self) -> Mapping[str, Any]:
         """Attributes, read-only."""
+
+    def attr_type(self, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
+        """The stored type and shape (None: null dataspace) of attribute ``name``,
+        where the format tells more than the value read back; else None."""
+        return None
 
 
 class ArrayNode(Node):
@@ -88,12 +94,47 @@ class ArrayNode(Node):
         return np.zeros((), self.dtype)[()]
 
     @property
+    def maxshape(self) -> tuple[int | None, ...]:
+        """How far each axis may grow (None: unlimited), for formats that say."""
+        return tuple(self.shape)
+
+    @property
     def compression(self) -> str | None:
+        return None
+
+    @property
+    def dimension_scales(self) -> DimensionScales | None:
+        """HDF5 dimension scales of this dataset, for formats that have them (an
+        HDF5 or netCDF-4 object); None otherwise."""
         return None
 
     @abstractmethod
     def read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         """The block selected by ``selection`` (one normalised slice per dimension)."""
+
+
+@dataclass(frozen=True)
+class DimensionScales:
+    """A dataset's part in HDF5's dimension scales, by path in its file: ``scale``
+    its scale name if it is a scale (None if not), ``refs`` the ``(dataset path,
+    axis)`` pairs it is attached to, ``dims`` the scale paths attached to each axis,
+    ``labels`` the axis labels (None where unlabelled)."""
+
+    scale: str | None = None
+    refs: tuple[tuple[str, int], ...] = ()
+    dims: tuple[tuple[str, ...], ...] = ()
+    labels: tuple[str | None, ...] = ()
+
+    def reserved(self) -> dict[str, Any]:
+        """The same facts in the native layout's reserved form (``h5.dims``)."""
+        out: dict[str, Any] = {}
+        if self.scale is not None:
+            out["scale"] = self.scale
+        if self.refs:
+            out["refs"] = [[p, a] for p, a in self.refs]
+        if any(self.dims):
+            out["dims"] = [list(d) for d in self.dims]
+        return out
 
 
 class GroupNode(Node):

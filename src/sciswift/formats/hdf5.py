@@ -4,6 +4,15 @@ Mapping is the identity: groups, datasets, attributes as h5py shows them; soft a
 external links become ``LinkNode`` (hard links to the same object appear under each
 name). Named datatypes are not members of the tree.
 
+Dimension scales: a dataset's CLASS, NAME, REFERENCE_LIST, DIMENSION_LIST and
+DIMENSION_LABELS attributes are read here into ``DimensionScales`` (paths, not
+HDF5 references), which the HDF5 layer shows as its own dimension scales
+(``dims``, ``h5ds``, and those attributes with sciswift references), as for a
+native file. The references are dereferenced by path, never through HDF5's
+dimension-scale API, which crashes the process (segfault) on a DIMENSION_LIST of
+the wrong type, as a damaged upload can hold; such a dataset keeps its raw
+attributes and has no scales (logged).
+
 Reading data:
 
 - **Chunked datasets** whose filters are ones numcodecs can undo (deflate, shuffle,
@@ -54,7 +63,15 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from sciswift.errors import CorruptData, NotSupported
-from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, LinkNode, Node, StoredObject
+from sciswift.formats.base import (
+    ArrayNode,
+    DimensionScales,
+    FormatPlugin,
+    GroupNode,
+    LinkNode,
+    Node,
+    StoredObject,
+)
 from sciswift.formats.layout import ranged_array_reader
 from sciswift.formats.nodes import as_corrupt, selection_shape
 from sciswift.formats.ranged import RangedFile
@@ -259,6 +276,69 @@ def decode_chunk(
     return bytes(data) if not isinstance(data, bytes) else data
 
 
+#: The attributes HDF5's dimension scales keep their facts in.
+SCALE_ATTRS = frozenset({"CLASS", "NAME", "REFERENCE_LIST", "DIMENSION_LIST", "DIMENSION_LABELS"})
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def read_dimension_scales(ds: Any, attrs: Mapping[str, Any]) -> DimensionScales | None:
+    """The dimension-scale facts of h5py dataset ``ds`` from its attributes
+    ``attrs`` (as h5py read them); None if it has none. ValueError (naming what)
+    if they are not the types HDF5 writes (a damaged object)."""
+    import h5py
+
+    if not SCALE_ATTRS & set(attrs):
+        return None
+    ndim = len(ds.shape or ())
+
+    def path_of(ref: Any, what: str) -> str:
+        if not isinstance(ref, h5py.Reference) or not ref:
+            raise ValueError(f"its {what} holds {ref!r}, not an object reference")
+        return str(ds.file[ref].name)
+
+    scale = None
+    if attrs.get("CLASS") == b"DIMENSION_SCALE":
+        scale = _text(attrs.get("NAME", b""))
+    refs: list[tuple[str, int]] = []
+    if "REFERENCE_LIST" in attrs:
+        rl = attrs["REFERENCE_LIST"]
+        if not isinstance(rl, np.ndarray) or rl.dtype.names is None or len(rl.dtype.names) != 2:
+            raise ValueError("its REFERENCE_LIST is not a list of (reference, axis) pairs")
+        for rec in rl.reshape(-1):
+            refs.append((path_of(rec[0], "REFERENCE_LIST"), int(rec[1])))
+    dims: list[tuple[str, ...]] = []
+    if "DIMENSION_LIST" in attrs:
+        dl = attrs["DIMENSION_LIST"]
+        if not (isinstance(dl, np.ndarray) and dl.shape == (ndim,) and dl.dtype.kind == "O"):
+            raise ValueError("its DIMENSION_LIST is not one list of dimension references per axis")
+        for axis_refs in dl:
+            if not isinstance(axis_refs, np.ndarray):
+                raise ValueError("its DIMENSION_LIST is not one list of dimension references per axis")
+            dims.append(tuple(path_of(r, "DIMENSION_LIST") for r in axis_refs))
+    labels: list[str | None] = []
+    if "DIMENSION_LABELS" in attrs:
+        raw = np.asarray(attrs["DIMENSION_LABELS"], dtype=object).reshape(-1)
+        if len(raw) != ndim:
+            raise ValueError("its DIMENSION_LABELS does not have one label per axis")
+        labels = [_text(v) or None for v in raw]
+    return DimensionScales(scale, tuple(refs), tuple(dims), tuple(labels))
+
+
+def attr_type(obj: Any, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
+    """The stored dtype and shape of an h5py object's attribute (None: unknown)."""
+    try:
+        aid = obj.attrs.get_id(name)
+        shape = aid.shape
+        return aid.dtype, (None if shape is None else tuple(shape))
+    except (KeyError, OSError, TypeError, ValueError):
+        return None
+
+
 class H5Context:
     """What every node of one opened file shares: the RangedFile, the chunk index,
     the object name for messages. Subclasses change how the file is presented
@@ -311,6 +391,9 @@ class H5Group(GroupNode):
             self._attrs = self._ctx.attrs_of(self._grp)
         return self._attrs
 
+    def attr_type(self, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
+        return attr_type(self._grp, name)
+
     def keys(self) -> list[str]:
         if self._keys is None:
             import h5py
@@ -362,6 +445,7 @@ class H5Dataset(ArrayNode):
         self._shape = tuple(ds.shape) if ds.shape is not None else ()
         self._dtype = numpy_dtype(ds)
         self._attrs: dict[str, Any] | None = None
+        self._scales: DimensionScales | None | bool = False  # False: not read yet
         self._reader: Callable[[tuple[slice, ...]], np.ndarray[Any, Any]] | None = None
 
     @property
@@ -374,6 +458,20 @@ class H5Dataset(ArrayNode):
         if self._attrs is None:
             self._attrs = self._ctx.attrs_of(self._ds)
         return self._attrs
+
+    def attr_type(self, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
+        return attr_type(self._ds, name)
+
+    @property
+    def dimension_scales(self) -> DimensionScales | None:
+        if self._scales is False:
+            try:
+                self._scales = read_dimension_scales(self._ds, self.attrs)
+            except (ValueError, KeyError, OSError, TypeError) as exc:
+                log.warning("%s:%s: dimension scales not shown, its attributes are damaged: %s",
+                            self._ctx.display, self._ds.name, exc)
+                self._scales = None
+        return self._scales  # type: ignore[return-value]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -392,6 +490,10 @@ class H5Dataset(ArrayNode):
     @property
     def chunks(self) -> tuple[int, ...] | None:
         return self._ds.chunks  # type: ignore[no-any-return]
+
+    @property
+    def maxshape(self) -> tuple[int | None, ...]:
+        return tuple(self._ds.maxshape) if self._ds.maxshape is not None else ()
 
     @property
     def fillvalue(self) -> Any:

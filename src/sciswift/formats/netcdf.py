@@ -1,19 +1,22 @@
 """netCDF files: classic/64-bit-offset/CDF-5 (netCDF-3) and netCDF-4 (HDF5 inside).
 
-Mapping, both kinds:
+netCDF-4 is HDF5, and is shown exactly as h5py shows the same file (the HDF5
+plugin's view): groups, variables and the datasets netCDF keeps its dimensions in
+(a dimension without a variable of its own is a placeholder dataset whose NAME
+says so), every attribute as h5py reads it (``_Netcdf4Dimid``,
+``_Netcdf4Coordinates``, ``_NCProperties`` included), and the dimension scales as
+dimension scales. h5netcdf, and xarray's ``engine="h5netcdf"``, running on
+``sciswift.h5py`` (or under ``sciswift run``) therefore read the object as they
+read the local file; ``engine="sciswift"`` applies the same rules.
 
-- variables -> datasets by name (netCDF-4 groups -> groups); global attributes ->
-  root attributes; variable attributes -> dataset attributes.
+netCDF-3 has no HDF5 form; its mapping:
+
+- variables -> datasets by name; global attributes -> root attributes; variable
+  attributes -> dataset attributes.
 - dimensions: each variable gets a ``_dims`` attribute, its dimension names in order
-  (an array of strings). A netCDF-4 dimension without a variable of its own (HDF5
-  stores it as a placeholder dataset) is not shown; a coordinate variable is.
+  (an array of strings).
 - ``_FillValue``, ``scale_factor``, ``add_offset``, ``valid_range`` ... stay
-  attributes and data is raw, as h5py shows netCDF-4 files (nothing is masked or
-  scaled).
-- netCDF-4 shows the attributes netCDF4-python lists: not the dimension
-  bookkeeping that ``_dims`` replaces (``DIMENSION_LIST``, ``REFERENCE_LIST``,
-  ``CLASS``, ``NAME``, ``_Netcdf4Dimid``, ``_Netcdf4Coordinates``) nor the
-  library's records (``_NCProperties``, ``_IsNetcdf4``, ``_SuperblockVersion``).
+  attributes and data is raw (nothing is masked or scaled).
 
 netCDF-3 data is read by byte ranges: the header is parsed here (the format is a
 short fixed specification) and a slice fetches only its bytes, record variables
@@ -24,10 +27,7 @@ are as scipy reads them: big-endian dtypes, char variables as ``S1`` arrays, tex
 attributes as str (decoded UTF-8, trailing NULs removed), single-valued numeric
 attributes as scalars.
 
-netCDF-4 is read by the HDF5 plugin (same direct chunk reads and cached index) with
-the view above; its attributes take the same form as netCDF-3's (as netCDF4-python
-gives them: text as str, single values as scalars, several strings as a list),
-not h5py's one-element arrays and bytes.
+netCDF-4 is read by the HDF5 plugin (same direct chunk reads and cached index).
 
 Writing (netCDF-3, via scipy, 64-bit offset format): root datasets become variables
 over the dimensions named by their ``_dims`` (made up as ``<var>_dim<i>`` without
@@ -46,9 +46,9 @@ from typing import Any, BinaryIO, cast
 
 import numpy as np
 
-from sciswift.errors import CorruptData, NotSupported
+from sciswift.errors import NotSupported
 from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, StoredObject
-from sciswift.formats.hdf5 import H5Context, HDF5Plugin, has_hdf5_signature
+from sciswift.formats.hdf5 import HDF5Plugin, has_hdf5_signature
 from sciswift.formats.layout import c_order_spans
 from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, read_all, selection_shape, vlen_str_dtype
 from sciswift.formats.ranged import RangedFile
@@ -62,11 +62,7 @@ STREAMING = 0xFFFFFFFF
 NC_TYPES = {1: ">i1", 2: "S1", 3: ">i2", 4: ">i4", 5: ">f4", 6: ">f8",
             7: ">u1", 8: ">u2", 9: ">u4", 10: ">i8", 11: ">u8"}
 WRITABLE = {"i1", "S1", "i2", "i4", "f4", "f8"}
-# HDF5 attributes netCDF-4 uses to keep its dimensions (replaced by ``_dims``), and
-# the library's own file-level records, which netCDF4-python does not list either.
-NC4_BOOKKEEPING = {"DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME", "_Netcdf4Dimid",
-                   "_Netcdf4Coordinates", "_nc3_strict", "_NCProperties", "_IsNetcdf4",
-                   "_SuperblockVersion"}
+#: How the NAME of a netCDF-4 dimension without a variable of its own begins.
 PURE_DIMENSION = b"This is a netCDF dimension but not a netCDF variable"
 
 
@@ -179,30 +175,6 @@ def _attr_value(raw: bytes, dtype: np.dtype[Any]) -> Any:
     return values[0] if values.shape == (1,) else values
 
 
-def nc_attr_value(value: Any) -> Any:
-    """A netCDF-4 attribute as h5py reads it, in the form netCDF4-python (and
-    this plugin's netCDF-3 reader) gives it: text as ``str``, a one-element
-    array as its scalar, several strings as a list."""
-    if isinstance(value, bytes):
-        try:
-            return value.rstrip(b"\x00").decode("utf-8")
-        except UnicodeDecodeError:
-            return value
-    if isinstance(value, np.ndarray) and value.ndim == 1:
-        if value.dtype.kind in "SO" or h5py_string(value.dtype):
-            items = [nc_attr_value(v) for v in value.tolist()]
-            return items[0] if len(items) == 1 else items
-        if value.shape == (1,):
-            return value[0]
-    return value
-
-
-def h5py_string(dtype: np.dtype[Any]) -> bool:
-    import h5py
-
-    return h5py.check_string_dtype(dtype) is not None
-
-
 def parse_classic_header(source: BinaryIO, size: int) -> ClassicHeader:
     """Parse the header of a netCDF-3 file of ``size`` bytes read from ``source``
     (positioned at 0). ValueError on anything malformed or inconsistent."""
@@ -281,61 +253,6 @@ def _classic_reader(source: RangedFile, header: ClassicHeader, var: ClassicVar) 
     return read
 
 
-# ------------------------------------------------------------------ netCDF-4
-class NetCDF4Context(H5Context):
-    """The netCDF-4 view of an HDF5 file (see the module docstring)."""
-
-    label = "netCDF-4"
-
-    def visible(self, name: str, obj: Any) -> bool:
-        import h5py
-
-        if isinstance(obj, h5py.Dataset) and obj.attrs.get("CLASS") == b"DIMENSION_SCALE":
-            label = obj.attrs.get("NAME", b"")
-            if isinstance(label, bytes) and label.startswith(PURE_DIMENSION):
-                return False
-        return True
-
-    def attrs_of(self, obj: Any) -> dict[str, Any]:
-        import h5py
-
-        attrs = super().attrs_of(obj)
-        out = {k: nc_attr_value(v) for k, v in attrs.items() if k not in NC4_BOOKKEEPING}
-        if isinstance(obj, h5py.Dataset):
-            # A damaged DIMENSION_LIST makes HDF5's dimension-scale API fail deep in C.
-            with as_corrupt(f"{self.display}:{obj.name}", self.label):
-                out["_dims"] = dims_attr(self._dim_names(obj, attrs))
-        return out
-
-    def _dim_names(self, ds: Any, attrs: dict[str, Any]) -> list[str]:
-        """The names of the dimensions a variable runs over, from the references in
-        its ``DIMENSION_LIST``. Read here rather than through h5py's ``ds.dims``:
-        HDF5's dimension-scale API crashes the process (segfault) on a
-        DIMENSION_LIST of the wrong type, which a damaged upload can hold."""
-        import h5py
-
-        if attrs.get("CLASS") == b"DIMENSION_SCALE":
-            return [ds.name.rsplit("/", 1)[-1]]
-        ndim = len(ds.shape or ())
-        if "DIMENSION_LIST" not in attrs:
-            if "DIMENSION_LIST" in ds.attrs:  # listed, but h5py could not read it
-                raise CorruptData(f"{self.display}:{ds.name}: its DIMENSION_LIST cannot be read", self.display)
-            return [""] * ndim
-        dim_list = attrs["DIMENSION_LIST"]
-        refs_ok = (
-            isinstance(dim_list, np.ndarray) and dim_list.shape == (ndim,) and dim_list.dtype.kind == "O"
-            and all(isinstance(refs, np.ndarray) and all(isinstance(r, h5py.Reference) for r in refs)
-                    for refs in dim_list)
-        )
-        if not refs_ok:
-            raise CorruptData(
-                f"{self.display}:{ds.name}: its DIMENSION_LIST is not one list of dimension references per axis "
-                f"(the object is damaged or not a {self.label} file)",
-                self.display,
-            )
-        return [ds.file[refs[0]].name.rsplit("/", 1)[-1] if len(refs) else "" for refs in dim_list]
-
-
 # ------------------------------------------------------------------ plugin
 class NetCDFPlugin(FormatPlugin):
     """netCDF-3 (own header parser, ranged reads) and netCDF-4 (through the HDF5
@@ -357,7 +274,6 @@ class NetCDFPlugin(FormatPlugin):
     def _hdf5(self) -> HDF5Plugin:
         plugin = HDF5Plugin()
         plugin.label = "netCDF-4"
-        plugin.context_class = NetCDF4Context
         return plugin
 
     def open(self, source: BinaryIO, name: str) -> GroupNode:

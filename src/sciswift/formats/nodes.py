@@ -211,6 +211,9 @@ class OwnedRoot(GroupNode):
     def attrs(self) -> Mapping[str, Any]:
         return self.inner.attrs
 
+    def attr_type(self, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
+        return self.inner.attr_type(name)
+
     def keys(self) -> list[str]:
         return self.inner.keys()
 

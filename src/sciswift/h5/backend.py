@@ -106,6 +106,10 @@ class ArrayBackend(ABC):
     def set_dimension_name(self, axis: int, name: str | None) -> None:
         raise ValueError("Unable to modify: the file is read-only")
 
+    def set_dimension_names(self, names: list[str | None] | None) -> None:
+        """Replace every dimension name at once (None: no names)."""
+        raise ValueError("Unable to modify: the file is read-only")
+
     @abstractmethod
     def read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         """The block picked by one normalised slice per dimension."""

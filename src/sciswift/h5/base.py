@@ -197,6 +197,12 @@ class HLObject:
     def __hash__(self) -> int:
         return hash((self._h.key, self._path))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by address, for objects of files open read-only (h5.pickling)."""
+        from sciswift.h5.pickling import reduce_object
+
+        return reduce_object(self)
+
 
 class KeysViewHDF5(KeysView):  # type: ignore[type-arg]
     _mapping: Any

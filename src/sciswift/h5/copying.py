@@ -192,7 +192,8 @@ def _derived_attrs(src: Any) -> frozenset[str]:
 
     if not isinstance(src, Dataset):
         return frozenset()
-    return frozenset(scaleattrs.present(src._arr.reserved, src._arr.dimension_names))
+    res = src._arr.reserved
+    return frozenset(scaleattrs.present(res, scaleattrs.labels_of(res, src._arr.dimension_names)))
 
 
 def _copy_dataset(src: Any, dest_group: Any, dest_name: str) -> Any:

@@ -1,7 +1,15 @@
 """Dimension scales and labels (``dset.dims``).
 
-Labels are the Zarr ``dimension_names`` of the array, so xarray and other Zarr
-readers see them. Attachments are kept under the reserved key in both directions,
+The Zarr ``dimension_names`` of an array name its dimensions the way netCDF-4 and
+h5netcdf do, so xarray and other Zarr readers see them: an axis is named after the
+first scale attached to it, else its label, and a one-dimensional scale's own axis
+after the scale itself (``sync_dimension_names``, run whenever labels or
+attachments change). HDF5 labels are those names unless a scale supplied one:
+then the reserved ``labels`` entry keeps the labels themselves, so ``dims[i].label``
+and ``DIMENSION_LABELS`` stay as h5py reports them. Names derived so follow later
+moves of a scale only when the attachments change again.
+
+Attachments are kept under the reserved key in both directions,
 as HDF5 keeps them: ``dims`` on the dataset (one list of scale paths per axis),
 ``scale`` (the scale's name) and ``refs`` (``[dataset path, axis]`` pairs) on each
 scale. ``sciswift.h5.scaleattrs`` shows them as HDF5's CLASS / NAME /
@@ -14,13 +22,47 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from sciswift.h5.scaleattrs import scale_name_str
+from sciswift.h5.scaleattrs import labels_of, scale_name_str
 
 if TYPE_CHECKING:
+    from sciswift.h5.backend import ArrayBackend
     from sciswift.h5.dataset import Dataset
 
 __all__ = ["DimensionManager", "DimensionProxy", "make_scale", "is_scale", "scale_name", "attach_scale",
-           "detach_scale", "is_attached", "scales_of"]
+           "detach_scale", "is_attached", "scales_of", "labels", "sync_dimension_names"]
+
+
+def labels(arr: ArrayBackend) -> list[str | None]:
+    """The HDF5 dimension labels of a dataset's array, one per axis (None: none)."""
+    ndim = len(arr.shape)
+    stored = list(labels_of(arr.reserved, arr.dimension_names) or [])[:ndim]
+    return stored + [None] * (ndim - len(stored))
+
+
+def sync_dimension_names(arr: ArrayBackend, path: str, new_labels: list[str | None] | None = None) -> None:
+    """Set the array's Zarr ``dimension_names`` from its scales and labels (see the
+    module docstring), keeping ``new_labels`` (default: the current ones) as its
+    HDF5 labels."""
+    ndim = len(arr.shape)
+    current = labels(arr) if new_labels is None else list(new_labels)
+    res = arr.reserved
+    lists = [list(x) for x in (res.get("dims") or [])] + [[] for _ in range(ndim)]
+    own = path.rsplit("/", 1)[-1] if "scale" in res and ndim == 1 else None
+    names: list[str | None] = []
+    for axis in range(ndim):
+        attached = lists[axis][0].rsplit("/", 1)[-1] if lists[axis] else None
+        names.append(attached or current[axis] or (own if axis == 0 else None))
+    derived = names != current
+    if not derived and "labels" not in res:
+        arr.set_dimension_names(names)
+        return
+    # Order matters to readers in between: the labels entry first, then the names.
+    arr.update_reserved(labels=current if derived else None)
+    arr.set_dimension_names(names)
+
+
+def _sync(dset: Dataset) -> None:
+    sync_dimension_names(dset._arr, dset._path)
 
 
 def make_scale(dset: Dataset, name: Any = "") -> None:
@@ -28,6 +70,7 @@ def make_scale(dset: Dataset, name: Any = "") -> None:
     Its attachments are kept."""
     dset._check_writable(RuntimeError, "set a dimension scale")
     dset._arr.update_reserved(scale=scale_name_str(name))
+    _sync(dset)
 
 
 def is_scale(dset: Dataset) -> bool:
@@ -71,6 +114,7 @@ def attach_scale(dset: Dataset, dscale: Dataset, axis: int) -> None:
     if spath not in lists[axis]:
         lists[axis].append(spath)
         dset._arr.update_reserved(dims=lists)
+        _sync(dset)
     refs = [list(r) for r in dscale._arr.reserved.get("refs") or ()]
     if [dpath, axis] not in refs:
         refs.append([dpath, axis])
@@ -87,6 +131,7 @@ def detach_scale(dset: Dataset, dscale: Dataset, axis: int) -> None:
         raise ValueError("Unable to detach dimension scale: not attached")
     lists[axis].remove(spath)
     dset._arr.update_reserved(dims=lists if any(lists) else None)
+    _sync(dset)
     refs = [list(r) for r in dscale._arr.reserved.get("refs") or () if list(r) != [dpath, axis]]
     dscale._arr.update_reserved(refs=refs or None)
 
@@ -116,13 +161,14 @@ class DimensionProxy:
 
     @property
     def label(self) -> str:
-        names = self._dset._arr.dimension_names
-        return (names[self._axis] or "") if names else ""
+        return labels(self._dset._arr)[self._axis] or ""
 
     @label.setter
     def label(self, value: str) -> None:
         self._dset._check_writable()
-        self._dset._arr.set_dimension_name(self._axis, scale_name_str(value) or None)
+        new = labels(self._dset._arr)
+        new[self._axis] = scale_name_str(value) or None
+        sync_dimension_names(self._dset._arr, self._dset._path, new)
 
     def _scales(self) -> list[Dataset]:
         return scales_of(self._dset, self._axis)
@@ -136,8 +182,8 @@ class DimensionProxy:
     def __len__(self) -> int:
         return len(self._scales())
 
-    def __iter__(self) -> Iterator[Dataset]:
-        yield from self._scales()
+    def __iter__(self) -> Iterator[str]:
+        yield from self.keys()  # scale names, as h5py's DimensionProxy
 
     def __getitem__(self, item: int | str) -> Dataset:
         scales = self._scales()

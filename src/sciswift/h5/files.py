@@ -30,7 +30,8 @@ from sciswift.h5.base import ANON
 from sciswift.h5.group import Group
 
 __all__ = [
-    "File", "FileHandle", "set_path_resolver", "set_mount_resolver", "open_external", "is_hdf5", "open_stored",
+    "File", "FileHandle", "set_path_resolver", "set_mount_resolver", "open_external", "open_address", "is_hdf5",
+    "open_stored",
 ]
 
 _MODES = {"r", "r+", "w", "w-", "x", "a"}
@@ -116,12 +117,15 @@ class FileHandle:
     others usable."""
 
     def __init__(self, backend: FileBackend, key: Any, filename: str, display: str,
-                 shared: _OpenFile | None = None) -> None:
+                 shared: _OpenFile | None = None, source: Any = None) -> None:
         self._file = shared if shared is not None else _OpenFile(backend, key)
         self._file.users.add(id(self))
         self.key = key
         self.filename = filename
         self.display = display
+        #: Where the file is, for reopening it in another process (h5.pickling):
+        #: its Location, a local path (a file opened as a blob), or None.
+        self.source = source
         self.closed = False
         #: h5py's swmr_mode of this opening (a reader opened with swmr=True, or a
         #: writer that switched it on); sciswift readers follow writers with refresh().
@@ -220,13 +224,14 @@ def _store_key(location: Any) -> Any:
     return (type(store).__name__, getattr(store, "url", "") or id(store), location.container, location.prefix)
 
 
-def _location(filename: str, target: str) -> Any:
+def _location(filename: str, target: str, storage_options: dict[str, Any] | None = None) -> Any:
     """The Location ``target`` names (a new store object; OSError for bad names)."""
     from sciswift.store.url import is_url, parse_location
 
     # Local files are written without an fsync per object (as HDF5 writes) and made
     # durable with one sync at flush (NativeFile.flush).
     options = {} if is_url(target) and not target.startswith("file://") else {"durable": False}
+    options.update(storage_options or {})
     try:
         return parse_location(target, **options)
     except InvalidInput as e:
@@ -243,7 +248,7 @@ def _open_native(filename: str, location: Any, mode: str) -> FileHandle:
     if existing is not None and not existing.closed:
         location.store.close()  # the open file's own store serves
         if mode == "r" or (mode in ("r+", "a") and existing.backend.writable):
-            return FileHandle(existing.backend, key, filename, location.display, existing)
+            return FileHandle(existing.backend, key, filename, location.display, existing, source=location)
         if mode in ("r+", "a"):
             raise OSError(f"Unable to open file {filename!r} for writing: it is already open read-only")
         if mode in ("w-", "x"):
@@ -262,7 +267,7 @@ def _open_native(filename: str, location: Any, mode: str) -> FileHandle:
     except SciSwiftError as e:
         location.store.close()
         raise OSError(f"Unable to open file {filename!r}: {e}") from e
-    handle = FileHandle(NativeFile(hier), key, filename, location.display)
+    handle = FileHandle(NativeFile(hier), key, filename, location.display, source=location)
     with _OPEN_LOCK:
         _OPEN[key] = handle._file
     return handle
@@ -284,7 +289,8 @@ def _open_local_blob(filename: str, path: str, mode: str) -> FileHandle:
     except BaseException:
         fh.close()
         raise
-    return FileHandle(NodeFile(root, owned=[fh]), ("local-blob", os.path.abspath(path), id(root)), filename, path)
+    return FileHandle(NodeFile(root, owned=[fh]), ("local-blob", os.path.abspath(path), id(root)), filename, path,
+                      source=os.path.abspath(path))
 
 
 def _blob_handle(filename: str, location: Any, mode: str) -> FileHandle | None:
@@ -303,16 +309,17 @@ def _blob_handle(filename: str, location: Any, mode: str) -> FileHandle | None:
 
     root = registry.open_object(location.store, location.container, location.prefix, info=info)
     backend = NodeFile(root, owned=[location.store])
-    return FileHandle(backend, ("blob", _store_key(location), id(root)), filename, location.display)
+    return FileHandle(backend, ("blob", _store_key(location), id(root)), filename, location.display,
+                      source=location)
 
 
-def _open(filename: str, mode: str) -> FileHandle:
+def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = None) -> FileHandle:
     from sciswift.store.url import find_marked_root, is_url
 
     _close_dropped()
 
     if is_url(filename):
-        location = _location(filename, filename)
+        location = _location(filename, filename, storage_options)
         if mode in ("r", "r+", "a"):
             try:
                 blob = _blob_handle(filename, location, mode)
@@ -359,7 +366,27 @@ def _open_scratch(filename: str, mode: str) -> FileHandle:
     location = _location(filename, f"memory://sciswift-scratch/{uuid.uuid4().hex}")
     handle = _open_native(filename, location, "w")
     handle.discard = True
+    handle.source = None  # in memory, and gone at close: no address
     return handle
+
+
+def open_address(source: Any, filename: str) -> FileHandle:
+    """Open read-only the file at ``source`` (a Location, or a local path of a file
+    opened as a blob), as it was opened under ``filename``: how objects unpickled in
+    another process find their file (h5.pickling)."""
+    _close_dropped()
+    if isinstance(source, str):
+        if not os.path.isfile(source):
+            raise FileNotFoundError(2, f"Unable to reopen {filename!r}: {source} is no longer a file", source)
+        return _open_local_blob(filename, source, "r")
+    try:
+        blob = _blob_handle(filename, source, "r")
+    except BaseException:
+        source.store.close()
+        raise
+    if blob is not None:
+        return blob
+    return _open_native(filename, source, "r")
 
 
 def open_external(handle: FileHandle, filename: str, mode: str | None = None) -> File:
@@ -380,7 +407,11 @@ def open_external(handle: FileHandle, filename: str, mode: str | None = None) ->
 
 class File(Group):
     """An HDF5-style file in an object store (or a blob opened through a format
-    plugin). Modes: ``r`` (default), ``r+``, ``w``, ``w-``/``x``, ``a``."""
+    plugin). Modes: ``r`` (default), ``r+``, ``w``, ``w-``/``x``, ``a``.
+
+    ``storage_options`` (a sciswift extension, as fsspec names it): options for
+    the store of a URL, e.g. ``{"auth_url": ..., "user": ..., "key": ...}`` for
+    ``swift://`` instead of the environment."""
 
     __slots__ = ()
 
@@ -402,7 +433,7 @@ class File(Group):
         if driver == "core" and not kwds.get("backing_store", True):
             handle = _open_scratch(filename, mode)
         elif driver in (None, "sec2", "stdio", "core"):
-            handle = _open(filename, "w-" if mode == "x" else mode)
+            handle = _open(filename, "w-" if mode == "x" else mode, kwds.pop("storage_options", None))
         else:
             raise ValueError(f"sciswift has no driver {driver!r}: files live in object stores")
         super().__init__(handle, "", "/")
@@ -496,12 +527,6 @@ class File(Group):
     def __exit__(self, *args: object) -> None:
         if not self._h.closed:
             self.close()
-
-    def __reduce__(self) -> Any:
-        raise TypeError("h5py objects cannot be pickled")
-
-    def __getstate__(self) -> Any:
-        raise TypeError("h5py objects cannot be pickled")
 
     def __repr__(self) -> str:
         if self._h.closed:

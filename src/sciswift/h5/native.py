@@ -181,6 +181,15 @@ class NativeArray(ArrayBackend):
         self._arr.meta.dimension_names = None if all(n is None for n in names) else names
         self._file.h.update_array(self.path)
 
+    def set_dimension_names(self, names: list[str | None] | None) -> None:
+        _check_json(names, f"dimension names of /{self.path}")
+        if names is not None and all(n is None for n in names):
+            names = None
+        if names == self._arr.meta.dimension_names:
+            return
+        self._arr.meta.dimension_names = None if names is None else list(names)
+        self._file.h.update_array(self.path)
+
     def read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         out = self._arr.read(selection)
         if self._h5dtype is not None:
@@ -282,7 +291,7 @@ class NativeFile(FileBackend):
     def _derived_names(doc: dict[str, Any], res: dict[str, Any]) -> list[str]:
         if doc.get("node_type") != "array" or not (res or doc.get("dimension_names")):
             return []
-        return scaleattrs.present(res, doc.get("dimension_names"))
+        return scaleattrs.present(res, scaleattrs.labels_of(res, doc.get("dimension_names")))
 
     def has_attr(self, path: str, name: str) -> bool:
         if name == RESERVED:
@@ -298,7 +307,8 @@ class NativeFile(FileBackend):
         attrs = doc.get("attributes") or {}
         if name == RESERVED or name not in attrs:
             if name in scaleattrs.NAMES and doc.get("node_type") == "array":
-                return scaleattrs.value(name, attrs.get(RESERVED) or {}, doc.get("dimension_names"),
+                res = attrs.get(RESERVED) or {}
+                return scaleattrs.value(name, res, scaleattrs.labels_of(res, doc.get("dimension_names")),
                                         len(doc["shape"]), self._exists)
             raise KeyError(name)
         typed = ((attrs.get(RESERVED) or {}).get("attrs") or {}).get(name)
@@ -398,9 +408,10 @@ class NativeFile(FileBackend):
         name), REFERENCE_LIST and DIMENSION_LIST forget the attachments on this side,
         DIMENSION_LABELS clears the labels."""
         if name == "DIMENSION_LABELS":
+            from sciswift.h5.dims import sync_dimension_names
+
             arr = self.array(path)
-            for axis in range(len(arr.shape)):
-                arr.set_dimension_name(axis, None)
+            sync_dimension_names(arr, path, [None] * len(arr.shape))
             return
         key = {"CLASS": "scale", "REFERENCE_LIST": "refs", "DIMENSION_LIST": "dims"}.get(name)
         if key is None:

@@ -1,7 +1,14 @@
 """The read-only backend: the node tree a format plugin presents
 (``sciswift.formats.base``: GroupNode, ArrayNode, LinkNode), behind the same
 interface as the native backend, so h5py's Group/Dataset API (indexing, fields,
-attrs) works on FITS, Parquet, HDF5 blobs and the rest unchanged."""
+attrs) works on FITS, Parquet, HDF5 blobs and the rest unchanged.
+
+Dimension scales a node reports (``ArrayNode.dimension_scales``: HDF5 and netCDF-4
+objects) become the reserved entries the HDF5 layer keeps them in, so ``dims``
+and ``h5ds`` work as on a native file, and the CLASS/NAME/REFERENCE_LIST/
+DIMENSION_LIST/DIMENSION_LABELS attributes are derived from them
+(``scaleattrs``: sciswift references this file resolves) in the places the
+object lists them."""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from sciswift.formats.base import ArrayNode, GroupNode, LinkNode, Node
+from sciswift.h5 import scaleattrs
 from sciswift.h5.backend import ARRAY, EXTERNAL, GROUP, SOFT, ArrayBackend, Entry, FileBackend
 
 __all__ = ["NodeFile", "NodeArray"]
@@ -23,6 +31,10 @@ class NodeArray(ArrayBackend):
 
     def __init__(self, node: ArrayNode) -> None:
         self._node = node
+        scales = node.dimension_scales
+        self._reserved = scales.reserved() if scales is not None else {}
+        labels = list(scales.labels) if scales is not None else []
+        self._labels: list[str | None] | None = labels if any(labels) else None
 
     @property
     def dtype(self) -> np.dtype[Any]:  # type: ignore[override]
@@ -38,6 +50,10 @@ class NodeArray(ArrayBackend):
     @property
     def chunks(self) -> tuple[int, ...] | None:
         return self._node.chunks
+
+    @property
+    def maxshape(self) -> tuple[int | None, ...]:
+        return tuple(self._node.maxshape)
 
     @property
     def fillvalue(self) -> Any:
@@ -60,6 +76,14 @@ class NodeArray(ArrayBackend):
             (int(code), int(flags), tuple(int(v) for v in values), bytes(name))
             for code, flags, values, name in (plist.get_filter(i) for i in range(plist.get_nfilters()))
         ]
+
+    @property
+    def reserved(self) -> dict[str, Any]:
+        return self._reserved
+
+    @property
+    def dimension_names(self) -> list[str | None] | None:
+        return self._labels
 
     def read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         return self._node.read(tuple(selection))
@@ -112,13 +136,41 @@ class NodeFile(FileBackend):
         node = self._node(path)
         if node is None:
             raise KeyError(path)
-        return list(node.attrs)
+        names = list(node.attrs)
+        derived = self._derived(path, node)
+        return [n for n in derived if n not in names] + names
 
     def get_attr(self, path: str, name: str) -> Any:
         node = self._node(path)
         if node is None:
             raise KeyError(path)
+        if name in self._derived(path, node):
+            arr = self.array(path)
+            return scaleattrs.value(name, arr.reserved, arr.dimension_names, len(arr.shape), self._exists)
         return node.attrs[name]
+
+    def has_attr(self, path: str, name: str) -> bool:
+        return name in self.attr_names(path)
+
+    def attr_type(self, path: str, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
+        """The stored type of an attribute, where the format knows it (HDF5 objects)."""
+        node = self._node(path)
+        if node is None:
+            raise KeyError(path)
+        if name in self._derived(path, node):
+            arr = self.array(path)
+            return scaleattrs.stored_type(name, arr.reserved, len(arr.shape))
+        return node.attr_type(name)
+
+    def _derived(self, path: str, node: Node) -> list[str]:
+        """The dimension-scale attributes shown from the node's scales."""
+        if not isinstance(node, ArrayNode) or node.dimension_scales is None:
+            return []
+        arr = self.array(path)
+        return scaleattrs.present(arr.reserved, arr.dimension_names)
+
+    def _exists(self, path: str) -> bool:
+        return self._node(path.lstrip("/")) is not None
 
     def array(self, path: str) -> NodeArray:
         arr = self._arrays.get(path)

@@ -22,7 +22,7 @@ import numpy as np
 from sciswift.h5.dtypes import ref_dtype, string_dtype
 from sciswift.h5.refs import Reference
 
-__all__ = ["NAMES", "present", "value", "stored_type", "scale_name_str"]
+__all__ = ["NAMES", "present", "value", "stored_type", "scale_name_str", "labels_of"]
 
 #: Derived attribute names, in the order h5py's C library creates them.
 NAMES = ("CLASS", "NAME", "REFERENCE_LIST", "DIMENSION_LIST", "DIMENSION_LABELS")
@@ -36,6 +36,13 @@ _LABELS_DTYPE = string_dtype("ascii")
 Exists = Callable[[str], bool]
 
 
+def labels_of(res: dict[str, Any], dimension_names: Any) -> Any:
+    """The HDF5 dimension labels of an array: its Zarr ``dimension_names``, unless
+    those were derived from attached scales (``h5.dims``), when the reserved
+    ``labels`` entry keeps the labels themselves."""
+    return res["labels"] if "labels" in res else dimension_names
+
+
 def scale_name_str(name: Any) -> str:
     """A scale name as stored: str as is, bytes (as h5netcdf passes them) as
     UTF-8. ValueError for bytes that are not UTF-8."""
@@ -44,8 +51,9 @@ def scale_name_str(name: Any) -> str:
     return "" if name is None else str(name)
 
 
-def present(res: dict[str, Any], dimension_names: Any) -> list[str]:
-    """The derived attributes an array with reserved entries ``res`` has."""
+def present(res: dict[str, Any], labels: Any) -> list[str]:
+    """The derived attributes an array with reserved entries ``res`` and HDF5
+    dimension ``labels`` (``labels_of``) has."""
     out: list[str] = []
     if "scale" in res:
         out += ["CLASS", "NAME"]
@@ -53,15 +61,15 @@ def present(res: dict[str, Any], dimension_names: Any) -> list[str]:
             out.append("REFERENCE_LIST")
     if any(res.get("dims") or ()):
         out.append("DIMENSION_LIST")
-    if dimension_names and any(dimension_names):
+    if labels and any(labels):
         out.append("DIMENSION_LABELS")
     return out
 
 
-def value(name: str, res: dict[str, Any], dimension_names: Any, ndim: int, exists: Exists) -> Any:
+def value(name: str, res: dict[str, Any], labels: Any, ndim: int, exists: Exists) -> Any:
     """The value h5py reads for derived attribute ``name`` (KeyError if the array
     has none). References whose target no longer exists are left out."""
-    if name not in present(res, dimension_names):
+    if name not in present(res, labels):
         raise KeyError(name)
     if name == "CLASS":
         return _CLASS
@@ -80,7 +88,7 @@ def value(name: str, res: dict[str, Any], dimension_names: Any, ndim: int, exist
         for i, paths in enumerate(lists):
             out[i] = np.array([Reference(p) for p in paths if exists(p)] or [], dtype=object)
         return out
-    labels = list(dimension_names) + [None] * (ndim - len(dimension_names))
+    labels = list(labels) + [None] * (ndim - len(labels))
     return np.array([lab or "" for lab in labels], dtype=_LABELS_DTYPE)
 
 

@@ -61,6 +61,11 @@ class SciSwiftZarrStore(Store):
     def __repr__(self) -> str:
         return f"SciSwiftZarrStore({self.location.display!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By address (the Location pickles its store by address): dask sends zarr
+        # arrays over this store to worker processes.
+        return _reopen, (self.location, self.read_only)
+
     def with_read_only(self, read_only: bool = False) -> SciSwiftZarrStore:
         return SciSwiftZarrStore(self.location, read_only=read_only)
 
@@ -137,6 +142,10 @@ class SciSwiftZarrStore(Store):
             return
         for name in sorted([*keys, *dirs]):
             yield name
+
+
+def _reopen(location: Location, read_only: bool) -> SciSwiftZarrStore:
+    return SciSwiftZarrStore(location, read_only=read_only)
 
 
 def zarr_store(url: str, *, read_only: bool = False, **options: Any) -> SciSwiftZarrStore:

@@ -19,6 +19,7 @@ import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from sciswift.errors import InvalidName, NotFound, NotSupported
 from sciswift.store.base import BytesReader, ObjectReader, PutData, Store
@@ -53,6 +54,9 @@ class DirectoryStore(Store):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(os.path.abspath(root))
         self.url = f"file://{self.root}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return DirectoryStore, (str(self.root),)  # by address, as the other stores
 
     def _readonly(self, what: str) -> NotSupported:
         return NotSupported(f"{self.root} is a plain directory tree, read-only for sciswift: cannot {what}", str(self.root))

@@ -273,6 +273,12 @@ class LocalStore(Store):
     def __repr__(self) -> str:
         return f"LocalStore({self.root!r}, durable={self.durable})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By address: another process opens the same directory (store.pickling).
+        from sciswift.store.pickling import reopen_local_store
+
+        return reopen_local_store, (self.root, self.durable)
+
     def _write_marker(self) -> None:
         marker = os.path.join(self.root, ROOT_MARKER)
         if os.path.isfile(marker):

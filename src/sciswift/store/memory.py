@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sciswift.errors import (
     AlreadyExists,
@@ -68,6 +69,17 @@ class MemoryStore(Store):
         self._meta: dict[str, str] = {}
         self._system: dict[str, str] = {}
         self._timestamp = time.time()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from sciswift.store.pickling import refuse_memory_store
+
+        refuse_memory_store(self.url)
+
+    def __copy__(self) -> MemoryStore:
+        return self  # one store, as the process-wide named ones are
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MemoryStore:
+        return self
 
     @classmethod
     def named(cls, name: str = "") -> MemoryStore:

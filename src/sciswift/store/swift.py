@@ -177,6 +177,11 @@ class SwiftStore(Store):
             credentials, pool_size=pool_size, retries=retries, backoff=backoff,
             connect_timeout=connect_timeout, read_timeout=read_timeout,
         )
+        #: What a copy in another process is built with (store.pickling).
+        self._tuning = dict(pool_size=pool_size, retries=retries, backoff=backoff,
+                            connect_timeout=connect_timeout, read_timeout=read_timeout,
+                            large_object_threshold=large_object_threshold, segment_size=segment_size,
+                            segment_workers=segment_workers, max_workers=max_workers)
         self._closed = False
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -193,6 +198,12 @@ class SwiftStore(Store):
 
     def __repr__(self) -> str:
         return f"SwiftStore({self.credentials.endpoint!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By address: credentials and tuning, never the connections (store.pickling).
+        from sciswift.store.pickling import reopen_swift_store
+
+        return reopen_swift_store, (self.credentials, dict(self._tuning))
 
     @property
     def storage_url(self) -> str:

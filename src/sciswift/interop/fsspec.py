@@ -1,0 +1,436 @@
+"""``swift://`` for the fsspec ecosystem: pandas, pyarrow, zarr-python, xarray's
+zarr engine and dask.dataframe open ``swift://CONTAINER/NAME`` through this file
+system, registered under fsspec's entry-point group ``fsspec.specs``.
+
+It is a thin layer over a sciswift ``SwiftStore``, so authentication (TempAuth or
+Keystone), retries and the keep-alive connection pool are sciswift's own, and
+large uploads become static large objects as with ``swift upload``.
+
+- Credentials: ``storage_options`` with SwiftStore's argument names (``auth_url``,
+  ``user``, ``key``, ``auth_version``, ``storage_url``, ``token``, the Keystone
+  names such as ``project_name``) and tuning (``retries``, ``pool_size`` ...);
+  whatever they leave out comes from the environment as for the ``swift`` command
+  (``ST_AUTH``/``ST_USER``/``ST_KEY`` or ``OS_*``). ``store=`` takes a ready
+  Store instead (any sciswift Store: LocalStore too).
+- Paths: ``CONTAINER/OBJECT`` (with or without ``swift://``); the account itself is
+  ``""``. A container is a directory, and so is every ``/``-delimited prefix that
+  objects have (a native sciswift file ``run1.h5`` is such a directory of Zarr
+  objects, which is what zarr-python and xarray read).
+- Reads are byte ranges (``open(..., "rb")`` fetches only the blocks read,
+  ``cat_file(path, start, end)`` one ranged GET); writes are buffered in a spooled
+  temporary file (memory up to 8 MiB, then disk) and stored atomically at close.
+- ``ls``/``find``/``info``/``du``/``glob`` use container listings (``find`` one
+  flat listing, not one per directory); ``rm`` uses bulk delete; ``cp_file`` is a
+  server-side copy; ``mkdir`` of a container creates it, deeper ones are implied.
+- Pickling (dask workers) carries the store by address, credentials included
+  (``sciswift.store.pickling``); reprs and messages never show a secret.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+
+from sciswift.errors import AlreadyExists, ContainerNotEmpty, NotFound, RangeNotSatisfiable
+from sciswift.store.base import ObjectWriter, Store
+from sciswift.store.types import ByteRange, ContainerInfo, ListingParams, ObjectInfo, Subdir
+
+__all__ = ["SwiftFileSystem", "SwiftFile"]
+
+#: Arguments fsspec itself gives every file system (not SwiftStore options).
+_FSSPEC_OPTIONS = frozenset({"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths",
+                             "asynchronous", "loop", "batch_size"})
+_LISTING_PAGE = 10_000
+
+
+def _split(path: str) -> tuple[str, str]:
+    container, _, key = path.partition("/")
+    return container, key
+
+
+class SwiftFileSystem(AbstractFileSystem):  # type: ignore[misc]
+    """fsspec file system over one Swift account (see the module docstring)."""
+
+    protocol = ("swift",)
+    root_marker = ""
+
+    def __init__(self, *args: Any, store: Store | None = None, **storage_options: Any) -> None:
+        super().__init__(*args, **storage_options)
+        if store is None:
+            from sciswift.store.swift import SwiftStore
+
+            options = {k: v for k, v in storage_options.items() if k not in _FSSPEC_OPTIONS}
+            store = SwiftStore.from_environment(**options)
+        self.store = store
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The store travels by address (credentials included), so a worker without
+        # the environment reaches the same account.
+        return _from_store, (self.store,)
+
+    def __repr__(self) -> str:
+        return f"SwiftFileSystem({self.store!r})"
+
+    # ------------------------------------------------------------- paths
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> str:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]  # type: ignore[return-value]
+        path = str(path)
+        if path.startswith("swift://"):
+            path = path[len("swift://"):]
+        return path.strip("/")
+
+    def unstrip_protocol(self, name: str) -> str:
+        return "swift://" + self._strip_protocol(name)
+
+    # ---------------------------------------------------------- metadata
+    @staticmethod
+    def _file_entry(container: str, info: ObjectInfo) -> dict[str, Any]:
+        return {"name": f"{container}/{info.name}", "size": info.size, "type": "file", "ETag": info.etag,
+                "mtime": info.timestamp, "content_type": info.content_type}
+
+    @staticmethod
+    def _dir_entry(name: str) -> dict[str, Any]:
+        return {"name": name, "size": 0, "type": "directory"}
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
+        """Members of the account (containers), a container or a prefix. A path
+        naming one object lists that object; FileNotFoundError if nothing is there."""
+        path = self._strip_protocol(path)
+        entries: list[dict[str, Any]] = []
+        if not path:
+            for c in self._all_containers():
+                entries.append(self._dir_entry(c.name))
+        else:
+            container, key = _split(path)
+            prefix = key + "/" if key else ""
+            for entry in self._listing(container, prefix, "/"):
+                if isinstance(entry, Subdir):
+                    entries.append(self._dir_entry(f"{container}/{entry.name.rstrip('/')}"))
+                elif entry.name != prefix:  # a "directory marker" object is not a member
+                    entries.append(self._file_entry(container, entry))
+            if not entries and key:
+                info = self._object_info(container, key)
+                if info is None:
+                    raise FileNotFoundError(f"swift://{path}: no such object or prefix")
+                entries = [self._file_entry(container, info)]
+            elif not entries and not key:
+                self._container_info(container)  # FileNotFoundError if missing
+        return entries if detail else [e["name"] for e in entries]
+
+    def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        path = self._strip_protocol(path)
+        if not path:
+            return self._dir_entry("")
+        container, key = _split(path)
+        if not key:
+            self._container_info(container)
+            return self._dir_entry(container)
+        obj = self._object_info(container, key)
+        if obj is not None:
+            return self._file_entry(container, obj)
+        try:
+            page = self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1))
+        except NotFound:
+            page = []
+        if page:
+            return self._dir_entry(path)
+        raise FileNotFoundError(f"swift://{path}: no such object or prefix")
+
+    def find(self, path: str, maxdepth: int | None = None, withdirs: bool = False, detail: bool = False,
+             **kwargs: Any) -> Any:
+        """Every object below ``path`` from one flat listing (directories derived
+        from the names when ``withdirs``)."""
+        path = self._strip_protocol(path)
+        if maxdepth is not None or not path:
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+        container, key = _split(path)
+        out: dict[str, dict[str, Any]] = {}
+        prefix = key + "/" if key else ""
+        try:
+            for info in self.store.iter_objects(container, prefix, page_size=_LISTING_PAGE):
+                entry = self._file_entry(container, info)
+                out[entry["name"]] = entry
+                if withdirs:
+                    parts = info.name[len(prefix):].split("/")[:-1]
+                    base = path
+                    for part in parts:
+                        base = f"{base}/{part}"
+                        out.setdefault(base, self._dir_entry(base))
+        except NotFound:
+            pass
+        if withdirs and out:
+            out[path] = self._dir_entry(path)
+        if not out and key:
+            obj = self._object_info(container, key)
+            if obj is not None:
+                out[path] = self._file_entry(container, obj)
+        names = sorted(out)
+        return {n: out[n] for n in names} if detail else names
+
+    def _all_containers(self) -> Iterator[ContainerInfo]:
+        marker = ""
+        while True:
+            page = self.store.list_containers(ListingParams(marker=marker, limit=_LISTING_PAGE))
+            for entry in page:
+                if isinstance(entry, ContainerInfo):
+                    yield entry
+            if len(page) < _LISTING_PAGE:
+                return
+            marker = page[-1].name
+
+    def _listing(self, container: str, prefix: str, delimiter: str) -> Iterator[ObjectInfo | Subdir]:
+        marker = ""
+        while True:
+            try:
+                page = self.store.list_objects(
+                    container, ListingParams(prefix=prefix, delimiter=delimiter, marker=marker, limit=_LISTING_PAGE))
+            except NotFound:
+                raise FileNotFoundError(f"swift://{container}: no such container") from None
+            yield from page
+            if len(page) < _LISTING_PAGE:
+                return
+            marker = page[-1].name
+
+    def _container_info(self, container: str) -> ContainerInfo:
+        try:
+            return self.store.head_container(container)
+        except NotFound:
+            raise FileNotFoundError(f"swift://{container}: no such container") from None
+
+    def _object_info(self, container: str, key: str) -> ObjectInfo | None:
+        try:
+            return self.store.head_object(container, key)
+        except NotFound:
+            return None
+
+    def ukey(self, path: str) -> str:
+        return str(self.info(path).get("ETag", ""))
+
+    def modified(self, path: str) -> datetime.datetime:
+        info = self.info(path)
+        if "mtime" not in info:
+            raise IsADirectoryError(f"swift://{self._strip_protocol(path)} is a prefix, it has no time")
+        return datetime.datetime.fromtimestamp(info["mtime"], tz=datetime.UTC)
+
+    created = modified
+
+    # ------------------------------------------------------------- reads
+    def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
+        """The object's bytes ``start`` to ``end`` (Python slice rules, negative
+        from the end) in one ranged GET."""
+        container, key = _split(self._strip_protocol(path))
+        if (start is not None and start < 0 and end is None):
+            byte_range: ByteRange | None = ByteRange.last(-start)
+        elif (start is not None and start < 0) or (end is not None and end < 0):
+            size = self.info(path)["size"]
+            s = 0 if start is None else (max(0, size + start) if start < 0 else start)
+            e = size if end is None else (max(0, size + end) if end < 0 else end)
+            if e <= s:
+                return b""
+            byte_range = ByteRange(s, e)
+        elif start or end is not None:
+            s = start or 0
+            if end is not None and end <= s:
+                return b""
+            byte_range = ByteRange(s, end)
+        else:
+            byte_range = None
+        try:
+            return self.store.get_object(container, key, byte_range)
+        except NotFound:
+            raise FileNotFoundError(f"swift://{container}/{key}: no such object") from None
+        except RangeNotSatisfiable:
+            return b""
+
+    def get_file(self, rpath: str, lpath: str, callback: Any = None, outfile: Any = None, **kwargs: Any) -> None:
+        """Stream one object into a local file (or ``outfile``)."""
+        container, key = _split(self._strip_protocol(rpath))
+        if self.isdir(rpath):
+            import os
+
+            os.makedirs(lpath, exist_ok=True)
+            return
+        try:
+            reader = self.store.open_object(container, key)
+        except NotFound:
+            raise FileNotFoundError(f"swift://{container}/{key}: no such object") from None
+        with reader:
+            if outfile is not None:
+                shutil.copyfileobj(reader, outfile, 1 << 20)
+            else:
+                with open(lpath, "wb") as out:
+                    shutil.copyfileobj(reader, out, 1 << 20)
+
+    def _open(self, path: str, mode: str = "rb", block_size: Any = None, autocommit: bool = True,
+              cache_options: Any = None, **kwargs: Any) -> SwiftFile:
+        return SwiftFile(self, self._strip_protocol(path), mode, block_size=block_size, autocommit=autocommit,
+                         cache_options=cache_options, **kwargs)
+
+    # ------------------------------------------------------------ writes
+    def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
+        from sciswift.store.types import CREATE, OVERWRITE
+
+        container, key = self._object_path(path)
+        try:
+            self.store.put_object(container, key, value, mode=CREATE if mode == "create" else OVERWRITE)
+        except AlreadyExists:
+            raise FileExistsError(f"swift://{container}/{key} exists") from None
+        except NotFound:
+            raise FileNotFoundError(f"swift://{container}: no such container (mkdir it first)") from None
+
+    def put_file(self, lpath: str, rpath: str, callback: Any = None, mode: str = "overwrite",
+                 **kwargs: Any) -> None:
+        """Upload one local file (a static large object above the store's threshold)."""
+        import os
+
+        if os.path.isdir(lpath):
+            self.makedirs(rpath, exist_ok=True)
+            return
+        container, key = self._object_path(rpath)
+        with open(lpath, "rb") as f:
+            try:
+                self.store.put_object(container, key, f)
+            except NotFound:
+                raise FileNotFoundError(f"swift://{container}: no such container (mkdir it first)") from None
+
+    def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+        """Server-side copy of one object."""
+        c1, k1 = self._object_path(path1)
+        c2, k2 = self._object_path(path2)
+        try:
+            self.store.copy_object(c1, k1, c2, k2)
+        except NotFound:
+            raise FileNotFoundError(f"swift://{c1}/{k1} (or container {c2}) does not exist") from None
+
+    def rm_file(self, path: str) -> None:
+        container, key = self._object_path(path)
+        try:
+            self.store.delete_object(container, key)
+        except NotFound:
+            raise FileNotFoundError(f"swift://{container}/{key}: no such object") from None
+
+    def _rm(self, path: str) -> None:
+        self.rm_file(path)
+
+    def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
+        """Delete objects (bulk delete per container); with ``recursive``
+        everything below a prefix, and a container named as a whole too."""
+        paths = [path] if isinstance(path, str) else list(path)
+        by_container: dict[str, list[str]] = {}
+        whole: list[str] = []
+        for p in paths:
+            p = self._strip_protocol(p)
+            container, key = _split(p)
+            if not container:
+                raise ValueError("refusing to delete a whole Swift account")
+            if recursive and (not key or self.isdir(p)):
+                names = list(self.store.iter_names(container, key + "/" if key else ""))
+                by_container.setdefault(container, []).extend(names)
+                if not key:
+                    whole.append(container)
+                continue
+            if self._object_info(container, key) is None:
+                raise FileNotFoundError(f"swift://{p}: no such object")
+            by_container.setdefault(container, []).append(key)
+        for container, names in by_container.items():
+            self.store.delete_many(container, names)
+        for container in whole:
+            self.store.delete_container(container)
+
+    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        """Create the container ``path`` names (prefixes below it need no creating)."""
+        container, key = _split(self._strip_protocol(path))
+        if not container:
+            return
+        if key and not create_parents:
+            self._container_info(container)
+            return
+        self.store.create_container(container)
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        container, key = _split(self._strip_protocol(path))
+        if container and not self.store.create_container(container) and not key and not exist_ok:
+            raise FileExistsError(f"swift://{container} exists")
+
+    def rmdir(self, path: str) -> None:
+        """Delete an empty container (prefixes vanish with their last object)."""
+        container, key = _split(self._strip_protocol(path))
+        if key:
+            return
+        try:
+            self.store.delete_container(container)
+        except NotFound:
+            raise FileNotFoundError(f"swift://{container}: no such container") from None
+        except ContainerNotEmpty:
+            raise OSError(f"swift://{container} is not empty") from None
+
+    def _object_path(self, path: str) -> tuple[str, str]:
+        p = self._strip_protocol(path)
+        container, key = _split(p)
+        if not container or not key:
+            raise IsADirectoryError(f"swift://{p} names a container or the account, not an object")
+        return container, key
+
+
+def _from_store(store: Store) -> SwiftFileSystem:
+    # Not from fsspec's instance cache: its key would not tell accounts apart.
+    return SwiftFileSystem(store=store, skip_instance_cache=True)
+
+
+class SwiftFile(AbstractBufferedFile):  # type: ignore[misc]
+    """An object opened for reading by byte ranges, or for writing (spooled, stored
+    at close as one object)."""
+
+    DEFAULT_BLOCK_SIZE = 4 << 20
+
+    def __init__(self, fs: SwiftFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
+        container, key = fs._object_path(path)
+        if mode == "rb" and "size" not in kwargs:
+            obj = fs._object_info(container, key)
+            if obj is None:
+                raise FileNotFoundError(f"swift://{path}: no such object")
+            kwargs["size"] = obj.size
+        if mode == "ab":
+            raise NotImplementedError("objects cannot be appended to; read, then write the whole object")
+        self._container, self._key = container, key
+        self._writer: ObjectWriter | None = None
+        super().__init__(fs, path, mode, **kwargs)
+
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        if end <= start or start >= self.size:
+            return b""
+        return self.fs.store.get_object(self._container, self._key, ByteRange(start, end))  # type: ignore[no-any-return]
+
+    def _initiate_upload(self) -> None:
+        from sciswift.store.types import CREATE, OVERWRITE
+
+        mode = CREATE if self.mode == "xb" else OVERWRITE
+        self._writer = self.fs.store.open_writer(self._container, self._key, mode=mode)
+
+    def _upload_chunk(self, final: bool = False) -> bool:
+        if self._writer is None:
+            self._initiate_upload()
+        assert self._writer is not None
+        self.buffer.seek(0)
+        data = self.buffer.read()
+        if data:
+            self._writer.write(data)
+        if final:
+            try:
+                self._writer.commit()
+            except AlreadyExists:
+                raise FileExistsError(f"swift://{self.path} exists") from None
+            except NotFound:
+                raise FileNotFoundError(f"swift://{self._container}: no such container (mkdir it first)") from None
+        return True
+
+    def discard(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None

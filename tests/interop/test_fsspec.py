@@ -1,0 +1,212 @@
+"""``swift://`` through fsspec (found by its entry point) on ``sciswift serve``:
+the file-system operations themselves, then pandas, pyarrow, zarr-python and
+xarray's zarr engine reading and writing ``swift://`` URLs, each compared with
+the same code on a local file."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sciswift.h5py as h5py
+
+fsspec = pytest.importorskip("fsspec")
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture
+def opts(sciswift_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"auth_url": sciswift_server.auth_url, "user": sciswift_server.user, "key": sciswift_server.key}
+
+
+@pytest.fixture
+def fs(opts: dict[str, str]):  # type: ignore[no-untyped-def]
+    return fsspec.filesystem("swift", **opts)
+
+
+@pytest.fixture
+def base(fs, request: pytest.FixtureRequest) -> str:  # type: ignore[no-untyped-def]
+    """A fresh container for the test."""
+    name = "fsspec-" + "".join(c if c.isalnum() else "-" for c in request.node.name)[:60]
+    fs.rm(name, recursive=True) if fs.exists(name) else None
+    fs.mkdir(name)
+    return name
+
+
+def test_registered_through_the_entry_point() -> None:
+    from sciswift.interop.fsspec import SwiftFileSystem
+
+    assert fsspec.get_filesystem_class("swift") is SwiftFileSystem
+
+
+def test_credentials_from_the_environment(swift_env, base: str) -> None:  # type: ignore[no-untyped-def]
+    env_fs = fsspec.filesystem("swift", skip_instance_cache=True)
+    env_fs.pipe(f"swift://{base}/from-env", b"x")
+    assert env_fs.cat(f"{base}/from-env") == b"x"
+
+
+def test_bad_credentials_name_the_endpoint(sciswift_server) -> None:  # type: ignore[no-untyped-def]
+    bad = fsspec.filesystem("swift", auth_url=sciswift_server.auth_url, user="test:tester", key="wrong",
+                            skip_instance_cache=True)
+    with pytest.raises(PermissionError, match=sciswift_server.auth_url):
+        bad.ls("")
+    assert "wrong" not in repr(bad)
+
+
+def test_reads_writes_and_ranges(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    data = bytes(range(256)) * 1000
+    fs.pipe(f"swift://{base}/dir/blob.bin", data)
+    assert fs.cat_file(f"{base}/dir/blob.bin") == data
+    for start, end in [(10, 20), (None, 5), (1000, None), (-7, None), (-20, -10), (5, 5), (250_000, 300_000)]:
+        assert fs.cat_file(f"{base}/dir/blob.bin", start, end) == data[start:end], (start, end)
+    with fs.open(f"swift://{base}/dir/blob.bin", "rb", block_size=4096) as f:
+        f.seek(100_000)
+        assert f.read(10) == data[100_000:100_010]
+        assert f.size == len(data)
+    # A write larger than the block size goes out in several chunks, stored at close.
+    big = np.random.default_rng(1).bytes(3 * (1 << 20) + 17)
+    with fs.open(f"{base}/big.bin", "wb", block_size=1 << 20) as f:
+        for i in range(0, len(big), 300_000):
+            f.write(big[i:i + 300_000])
+        assert not fs.exists(f"{base}/big.bin")  # nothing visible before close
+    assert fs.cat(f"{base}/big.bin") == big
+    with pytest.raises(FileExistsError):
+        fs.pipe_file(f"{base}/big.bin", b"no", mode="create")
+    with pytest.raises(FileNotFoundError, match="no such object"):
+        fs.cat_file(f"{base}/missing")
+    with pytest.raises(FileNotFoundError):
+        fs.open(f"{base}/missing", "rb")
+
+
+def test_listing_info_find_glob_du(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    for name in ("a/1.txt", "a/b/2.txt", "a/b/3.csv", "top.txt"):
+        fs.pipe(f"{base}/{name}", name.encode())
+    assert fs.ls(base, detail=False) == [f"{base}/a", f"{base}/top.txt"]
+    assert fs.ls(f"swift://{base}/a/", detail=False) == [f"{base}/a/1.txt", f"{base}/a/b"]
+    assert fs.info(f"{base}/a/b") == {"name": f"{base}/a/b", "size": 0, "type": "directory"}
+    info = fs.info(f"{base}/a/1.txt")
+    assert info["type"] == "file" and info["size"] == 7 and len(info["ETag"]) == 32
+    assert fs.find(base) == sorted(f"{base}/{n}" for n in ("a/1.txt", "a/b/2.txt", "a/b/3.csv", "top.txt"))
+    assert fs.find(f"{base}/a", withdirs=True) == [f"{base}/a", f"{base}/a/1.txt", f"{base}/a/b",
+                                                    f"{base}/a/b/2.txt", f"{base}/a/b/3.csv"]
+    assert fs.glob(f"swift://{base}/a/**/*.txt") == [f"{base}/a/1.txt", f"{base}/a/b/2.txt"]
+    assert fs.du(base) == sum(len(n) for n in ("a/1.txt", "a/b/2.txt", "a/b/3.csv", "top.txt"))
+    assert base in fs.ls("", detail=False)
+    assert fs.isdir(base) and fs.isdir(f"{base}/a") and fs.isfile(f"{base}/top.txt")
+    assert not fs.exists(f"{base}/nope") and not fs.exists("no-such-container-here")
+    with pytest.raises(FileNotFoundError):
+        fs.ls(f"{base}/nope")
+    assert fs.modified(f"{base}/top.txt").year >= 2024
+
+
+def test_put_get_copy_move_remove(fs, base: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    local = tmp_path / "up.bin"
+    local.write_bytes(b"payload" * 1000)
+    fs.put(str(local), f"swift://{base}/up.bin")
+    fs.get(f"{base}/up.bin", str(tmp_path / "down.bin"))
+    assert (tmp_path / "down.bin").read_bytes() == local.read_bytes()
+    fs.cp(f"{base}/up.bin", f"{base}/copy.bin")
+    fs.mv(f"{base}/copy.bin", f"{base}/moved/here.bin")
+    assert fs.cat(f"{base}/moved/here.bin") == local.read_bytes() and not fs.exists(f"{base}/copy.bin")
+    fs.rm(f"{base}/up.bin")
+    assert not fs.exists(f"{base}/up.bin")
+    with pytest.raises(FileNotFoundError):
+        fs.rm(f"{base}/up.bin")
+    fs.rm(f"{base}/moved", recursive=True)
+    assert fs.ls(base) == []
+    with pytest.raises(OSError, match="not empty"):
+        fs.pipe(f"{base}/x", b"1")
+        fs.rmdir(base)
+    fs.rm(base, recursive=True)
+    assert not fs.exists(base)
+
+
+def test_the_file_system_pickles_with_its_account(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    fs.pipe(f"{base}/p", b"pickled")
+    again = pickle.loads(pickle.dumps(fs))
+    assert again.cat(f"{base}/p") == b"pickled"
+    with fs.open(f"{base}/p", "rb") as f:
+        assert pickle.loads(pickle.dumps(f)).read() == b"pickled"
+
+
+def _frame() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame({"i": np.arange(500), "x": rng.random(500), "s": [f"row{i}" for i in range(500)]})
+
+
+def test_pandas_parquet_and_csv(opts, base: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    df = _frame()
+    df.to_parquet(f"swift://{base}/t.parquet", storage_options=opts)
+    df.to_parquet(tmp_path / "t.parquet")
+    got = pd.read_parquet(f"swift://{base}/t.parquet", storage_options=opts)
+    pd.testing.assert_frame_equal(got, pd.read_parquet(tmp_path / "t.parquet"))
+    cols = pd.read_parquet(f"swift://{base}/t.parquet", columns=["x"], storage_options=opts)
+    pd.testing.assert_frame_equal(cols, df[["x"]])
+    df.to_csv(f"swift://{base}/t.csv", index=False, storage_options=opts)
+    df.to_csv(tmp_path / "t.csv", index=False)
+    pd.testing.assert_frame_equal(pd.read_csv(f"swift://{base}/t.csv", storage_options=opts),
+                                  pd.read_csv(tmp_path / "t.csv"))
+
+
+def test_pyarrow_through_the_file_system(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table({"a": np.arange(1000), "b": np.arange(1000) * 0.5})
+    pq.write_table(table, f"{base}/p.parquet", filesystem=fs, row_group_size=100)
+    meta = pq.ParquetFile(f"{base}/p.parquet", filesystem=fs).metadata
+    assert meta.num_row_groups == 10
+    assert pq.read_table(f"swift://{base}/p.parquet", filesystem=fs).equals(table)
+    with fs.open(f"{base}/p.parquet", "rb") as f:
+        assert pq.ParquetFile(f).read_row_group(3).column("a").to_pylist() == list(range(300, 400))
+    import pyarrow.dataset as pds
+
+    assert pds.dataset(f"{base}/p.parquet", filesystem=fs).to_table().num_rows == 1000
+
+
+def test_zarr_python_on_swift_urls(opts, base: str, swift_env) -> None:  # type: ignore[no-untyped-def]
+    zarr = pytest.importorskip("zarr")
+    url = f"swift://{base}/run1.h5"
+    data = np.arange(48, dtype="f4").reshape(6, 8)
+    with h5py.File(url, "w") as f:
+        f.create_dataset("grp/temp", data=data, chunks=(2, 8), compression="gzip")
+        f["grp"].attrs["units"] = "K"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = zarr.open(url, mode="r", storage_options=opts)
+        assert g["grp"].attrs["units"] == "K"
+        assert np.array_equal(g["grp/temp"][2:5, ::3], data[2:5, ::3])
+        out = zarr.open_group(f"swift://{base}/theirs.zarr", mode="w", storage_options=opts)
+        out.create_array("v", shape=(5,), chunks=(2,), dtype="i8")[:] = np.arange(5)
+    with h5py.File(f"swift://{base}/theirs.zarr", "r") as f:
+        assert f["v"][:].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_xarray_zarr_engine_on_swift_urls(opts, base: str, tmp_path: Path, swift_env) -> None:  # type: ignore[no-untyped-def]
+    xr = pytest.importorskip("xarray")
+    ds = xr.Dataset(
+        {"t": (("time", "x"), np.arange(12.0).reshape(4, 3), {"units": "K"})},
+        coords={"time": pd.date_range("2024-01-01", periods=4), "x": [10, 20, 30]},
+        attrs={"title": "fsspec"},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.to_zarr(f"swift://{base}/x.zarr", mode="w", storage_options=opts)
+        ds.to_zarr(tmp_path / "x.zarr", mode="w")
+        ours = xr.open_zarr(f"swift://{base}/x.zarr", storage_options=opts).load()
+        local = xr.open_zarr(tmp_path / "x.zarr").load()
+    xr.testing.assert_identical(ours, local)
+    xr.testing.assert_identical(ours, ds)
+    # A native file written through sciswift.h5py with dimension scales.
+    with h5py.File(f"swift://{base}/native.h5", "w") as f:
+        x = f.create_dataset("x", data=np.array([1.0, 2.0, 3.0]))
+        x.make_scale("x")
+        t = f.create_dataset("temp", data=np.arange(3.0))
+        t.dims[0].attach_scale(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        native = xr.open_zarr(f"swift://{base}/native.h5", storage_options=opts, consolidated=False).load()
+    assert native["temp"].dims == ("x",) and native["x"].values.tolist() == [1.0, 2.0, 3.0]

@@ -1,0 +1,351 @@
+"""``engine="sciswift"``: every kind of object sciswift opens, compared with xarray's
+own engines on the same local file (h5netcdf for netCDF-4 and HDF5, scipy for
+netCDF-3) or with the format's library; native files, to_zarr/to_netcdf round
+trips, open_mfdataset, laziness and dask processes, on a LocalStore account and
+on ``sciswift serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+
+import sciswift
+import sciswift.h5py as sh5
+from sciswift.interop.netcdf_rules import NetCDFView
+from sciswift.interop.xarray_backend import SciSwiftArray, SciSwiftBackendEntrypoint
+from sciswift.store import LocalStore, parse_location
+
+xr = pytest.importorskip("xarray")
+pd = pytest.importorskip("pandas")
+h5netcdf = pytest.importorskip("h5netcdf")
+netCDF4 = pytest.importorskip("netCDF4")
+
+SITE = Path(np.__file__).parents[1]
+NC4 = sorted(p for p in SITE.glob("sunpy/data/test/*.nc") if p.read_bytes()[:4] == b"\x89HDF")
+NC3 = sorted([*SITE.glob("scipy/io/tests/data/*.nc"), *SITE.glob("xarray/tests/data/*.nc")])
+H5 = sorted(SITE.glob("h5py/tests/data_files/*.h5"))
+
+pytestmark = pytest.mark.filterwarnings("ignore::xarray.SerializationWarning", "ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStore, str]]:
+    """A LocalStore account (marked root) with container ``objs``; its file:// base URL."""
+    root = tmp_path_factory.mktemp("acct")
+    store = LocalStore(root, mark_root=True)
+    store.create_container("objs")
+    yield store, f"{root.as_uri()}/objs"
+    store.close()
+
+
+def _upload(account: tuple[LocalStore, str], path: Path, name: str | None = None) -> str:
+    store, base = account
+    name = name or path.name
+    store.put_object("objs", name, path.read_bytes())
+    return f"{base}/{name}"
+
+
+def _netcdf_c_file(path: Path) -> Path:
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.title = "netCDF-C"
+        nc.createDimension("time", None)
+        nc.createDimension("lat", 3)
+        nc.createDimension("nchar", 2)
+        t = nc.createVariable("time", "f8", ("time",))
+        t.units = "hours since 2020-01-01"
+        t[:] = [0, 6, 12]
+        nc.createVariable("lat", "f4", ("lat",))[:] = [-10, 0, 10]
+        v = nc.createVariable("temp", "i2", ("time", "lat"), zlib=True, fill_value=-1)
+        v.scale_factor = 0.5
+        v.coordinates = "station"
+        v[:] = np.ma.masked_equal(np.arange(9, dtype="i2").reshape(3, 3), 4)
+        nc.createVariable("station", str, ("lat",))[:] = np.array(["a", "bb", "ccc"], dtype=object)
+        nc.createVariable("code", "S1", ("lat", "nchar"))[:] = netCDF4.stringtochar(np.array(["ab", "cd", "ef"], "S2"))
+        g = nc.createGroup("forecast")
+        g.createDimension("step", 2)
+        g.createVariable("step", "i4", ("step",))[:] = [1, 2]
+        g.createVariable("lead", "f8", ("time", "step"))[:] = np.arange(6.0).reshape(3, 2)
+    return path
+
+
+def test_registered_as_an_xarray_engine() -> None:
+    engines = xr.backends.list_engines()
+    assert isinstance(engines["sciswift"], SciSwiftBackendEntrypoint)
+    entry = SciSwiftBackendEntrypoint()
+    assert entry.guess_can_open("swift://c/x.nc") and entry.guess_can_open("memory://c/x")
+    assert not entry.guess_can_open("/tmp/x.nc") and not entry.guess_can_open(b"CDF")
+
+
+@pytest.mark.parametrize("path", NC4, ids=lambda p: p.name)
+def test_netcdf4_objects_match_h5netcdf(account: Any, path: Path) -> None:
+    ours = xr.open_dataset(_upload(account, path), engine="sciswift").load()
+    xr.testing.assert_identical(ours, xr.open_dataset(path, engine="h5netcdf").load())
+    assert not any(str(d).startswith("phony_dim") for d in ours.dims)
+
+
+def test_netcdf_c_file_with_groups(account: Any, tmp_path: Path) -> None:
+    path = _netcdf_c_file(tmp_path / "c.nc")
+    url = _upload(account, path)
+    ours = xr.open_dataset(url, engine="sciswift").load()
+    xr.testing.assert_identical(ours, xr.open_dataset(path, engine="h5netcdf").load())
+    assert set(ours.coords) == {"time", "lat", "station"} and bool(ours["temp"].isnull()[1, 1])
+    sub = xr.open_dataset(url, engine="sciswift", group="forecast").load()
+    xr.testing.assert_identical(sub, xr.open_dataset(path, engine="h5netcdf", group="forecast").load())
+    tree = xr.open_datatree(url, engine="sciswift")
+    assert set(tree.groups) == {"/", "/forecast"}
+    xr.testing.assert_identical(tree["forecast"].to_dataset(inherit=False).load(), sub)
+    with pytest.raises(KeyError, match="no group '/nowhere'"):
+        xr.open_dataset(url, engine="sciswift", group="nowhere")
+
+
+@pytest.mark.parametrize("path", NC3, ids=lambda p: f"{p.parent.parent.name}-{p.name}")
+def test_netcdf3_objects_match_scipy(account: Any, path: Path) -> None:
+    url = _upload(account, path, f"{path.parent.parent.name}-{path.name}")
+    ours = xr.open_dataset(url, engine="sciswift").load()
+    xr.testing.assert_identical(ours, xr.open_dataset(path, engine="scipy").load())
+    assert all("_dims" not in v.attrs for v in ours.variables.values())
+
+
+def _plain_file(path: Path) -> Path:
+    with h5py.File(path, "w") as f:
+        f.attrs["title"] = "plain"
+        f["a"] = np.arange(6.0).reshape(2, 3)
+        f["a"].attrs["units"] = b"m"
+        f["b"] = np.arange(3)
+        f["s"] = np.array(["x", "yy"], dtype=h5py.string_dtype())
+        g = f.create_group("g")
+        g["c"] = np.arange(4)
+        g["d"] = np.zeros((4, 2), "i2")
+        x = f.create_dataset("x", data=np.array([1.0, 2.0, 3.0]))
+        x.make_scale("x")
+        f["scaled"] = np.ones(3)
+        f["scaled"].dims[0].attach_scale(x)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["access", "sort"])
+def test_plain_hdf5_objects_match_h5netcdf_phony_dims(account: Any, tmp_path: Path, mode: str) -> None:
+    files = [_plain_file(tmp_path / "plain.h5"), *H5]
+    checked = 0
+    for path in files:
+        url = _upload(account, path, f"h5-{path.name}")
+        try:
+            want = xr.open_dataset(path, engine="h5netcdf", phony_dims=mode).load()
+        except Exception:  # noqa: BLE001 - h5netcdf cannot read every HDF5 file; compare where it can
+            continue
+        xr.testing.assert_identical(xr.open_dataset(url, engine="sciswift", phony_dims=mode).load(), want)
+        with h5py.File(path) as f:
+            for g in [k for k in f if isinstance(f[k], h5py.Group)]:
+                want = xr.open_dataset(path, engine="h5netcdf", phony_dims=mode, group=g).load()
+                got = xr.open_dataset(url, engine="sciswift", phony_dims=mode, group=g).load()
+                xr.testing.assert_identical(got, want)
+        checked += 1
+    assert checked >= 3
+
+
+def test_the_rules_are_h5netcdfs_on_real_h5py(tmp_path: Path) -> None:
+    """netcdf_rules on real h5py objects name what h5netcdf names (its own oracle)."""
+    for path in [_plain_file(tmp_path / "p.h5"), _netcdf_c_file(tmp_path / "c.nc"), *NC4]:
+        for mode in ("access", "sort"):
+            with h5py.File(path) as f, h5netcdf.File(path, "r", phony_dims=mode) as hf:
+                view = NetCDFView(f, h5py, mode)
+                for group in view.walk("/"):
+                    theirs = hf[group.path] if group.path != "/" else hf
+                    assert {n: d.size for n, d in group.dimensions.items()} == \
+                        {n: d.size for n, d in theirs.dimensions.items()}, (path, group.path)
+                    assert {n: group.dims_of(n) for n in group.variables} == \
+                        {n: v.dimensions for n, v in theirs.variables.items()}, (path, group.path)
+
+
+def test_unscaled_datasets_refused_without_phony_dims(account: Any, tmp_path: Path) -> None:
+    url = _upload(account, _plain_file(tmp_path / "plain.h5"), "refuse.h5")
+    with pytest.raises(ValueError, match="variable 'a' has no dimension scale associated with axis 0"):
+        xr.open_dataset(url, engine="sciswift", phony_dims=None)
+    with pytest.raises(TypeError, match="opens URLs and paths"):
+        xr.open_dataset(open(tmp_path / "plain.h5", "rb"), engine="sciswift")  # noqa: SIM115
+
+
+def test_tables_and_fits(account: Any, tmp_path: Path) -> None:
+    from astropy.io import fits
+
+    df = pd.DataFrame({"x": np.arange(5), "y": np.linspace(0, 1, 5), "s": list("abcde")})
+    df.to_parquet(tmp_path / "t.parquet")
+    df.to_csv(tmp_path / "t.csv", index=False)
+    for name in ("t.parquet", "t.csv"):
+        ds = xr.open_dataset(_upload(account, tmp_path / name), engine="sciswift").load()
+        assert list(ds.dims) == ["phony_dim_0"] and ds.sizes["phony_dim_0"] == 5
+        pd.testing.assert_frame_equal(ds.to_dataframe().reset_index(drop=True)[["x", "y", "s"]], df)
+    sample = next(SITE.glob("astropy/io/fits/tests/data/tb.fits"))
+    url = _upload(account, sample)
+    with fits.open(sample) as hdus:
+        table = hdus[1].data
+        cols = xr.open_dataset(url, engine="sciswift", group="HDU1/columns").load()
+        for col in table.columns.names:
+            got = cols[col].values
+            if got.dtype.kind == "S":  # FITS text as fixed-length bytes (docs/formats.md); astropy strips and decodes
+                got = np.char.rstrip(np.char.decode(got, "ascii"))
+            want = np.asarray(table[col])
+            want = np.char.rstrip(want) if want.dtype.kind == "U" else want
+            assert np.array_equal(got, want), col
+        assert xr.open_dataset(url, engine="sciswift", group="HDU1").data_vars == {}  # the compound is not a variable
+    image = next(SITE.glob("astropy/io/fits/tests/data/test0.fits"))
+    with fits.open(image) as hdus:
+        got = xr.open_dataset(_upload(account, image), engine="sciswift", group="SCI").load()
+        assert np.array_equal(got["data"].values, hdus["SCI"].data)
+        assert got.attrs["EXTNAME"] == "SCI"
+
+
+def _write_native(mod: Any, f: Any) -> None:
+    """The same program for real h5py and sciswift.h5py: a netCDF-like file made
+    with dimension scales, and one dataset without any."""
+    time = f.create_dataset("time", data=np.arange(4.0))
+    time.make_scale("time")
+    time.attrs["units"] = "days since 2000-01-01"
+    lat = f.create_dataset("lat", data=np.array([-5.0, 5.0]))
+    lat.make_scale("lat")
+    temp = f.create_dataset("temp", data=np.arange(8, dtype="f4").reshape(4, 2), chunks=(2, 2))
+    temp.dims[0].attach_scale(time)
+    temp.dims[1].attach_scale(lat)
+    temp.attrs["units"] = "K"
+    f["loose"] = np.arange(5)
+
+
+def test_native_files_read_as_h5netcdf_reads_the_same_h5py_program(tmp_path: Path) -> None:
+    url = str(tmp_path / "native.h5")
+    with sh5.File(url, "w") as f:
+        _write_native(sh5, f)
+    with h5py.File(tmp_path / "real.h5", "w") as f:
+        _write_native(h5py, f)
+    ours = xr.open_dataset(url, engine="sciswift").load()
+    xr.testing.assert_identical(ours, xr.open_dataset(tmp_path / "real.h5", engine="h5netcdf",
+                                                      phony_dims="access").load())
+    assert ours["temp"].dims == ("time", "lat") and np.issubdtype(ours["time"].dtype, np.datetime64)
+
+
+def test_native_files_written_before_dimension_names_still_open(tmp_path: Path) -> None:
+    url = str(tmp_path / "old.h5")
+    with sh5.File(url, "w") as f:
+        _write_native(sh5, f)
+    # As a file written before dimension scales named the Zarr dimensions.
+    loc = parse_location(url)
+    for key in ("temp/zarr.json", "time/zarr.json", "lat/zarr.json"):
+        doc = json.loads(loc.store.get_object(loc.container, key))
+        doc.pop("dimension_names", None)
+        doc["attributes"].get("_sciswift", {}).pop("labels", None)
+        loc.store.put_object(loc.container, key, json.dumps(doc).encode())
+    loc.store.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(KeyError, match="dimension_names"):
+            xr.open_zarr(sciswift.zarr_store(url), consolidated=False)
+    ours = xr.open_dataset(url, engine="sciswift").load()
+    assert ours["temp"].dims == ("time", "lat") and set(ours.coords) == {"time", "lat"}
+
+
+def _dataset() -> Any:
+    return xr.Dataset(
+        {"t": (("time", "x"), np.arange(12.0).reshape(4, 3), {"units": "K"}),
+         "n": (("x",), np.array([1, 2, 3], "i4")),
+         "lab": (("x",), np.array(["a", "bb", "ccc"], object))},
+        coords={"time": pd.date_range("2024-01-01", periods=4), "x": [10.0, 20.0, 30.0]},
+        attrs={"title": "round trip"},
+    )
+
+
+@pytest.fixture
+def swift_opts(sciswift_server: Any) -> dict[str, str]:
+    return {"auth_url": sciswift_server.auth_url, "user": sciswift_server.user, "key": sciswift_server.key}
+
+
+def test_round_trips_on_the_server(swift_opts: dict[str, str], tmp_path: Path) -> None:
+    import fsspec
+
+    ds = _dataset()
+    fs = fsspec.filesystem("swift", **swift_opts)
+    fs.mkdir("xarray-rt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.to_zarr(sciswift.zarr_store("swift://xarray-rt/a.zarr", **swift_opts), mode="w")
+        ds.to_zarr("swift://xarray-rt/b.zarr", mode="w", storage_options=swift_opts)
+        zarr_view = xr.open_zarr(sciswift.zarr_store("swift://xarray-rt/a.zarr", **swift_opts)).load()
+    for url in ("swift://xarray-rt/a.zarr", "swift://xarray-rt/b.zarr"):
+        ours = xr.open_dataset(url, engine="sciswift", storage_options=swift_opts).load()
+        xr.testing.assert_identical(ours, ds)
+        xr.testing.assert_identical(ours, zarr_view)
+    fs.pipe("swift://xarray-rt/c.nc", bytes(ds.to_netcdf(engine="h5netcdf")))
+    fs.pipe("swift://xarray-rt/d.nc", bytes(ds.drop_vars("lab").to_netcdf(engine="scipy")))
+    xr.testing.assert_identical(
+        xr.open_dataset("swift://xarray-rt/c.nc", engine="sciswift", storage_options=swift_opts).load(), ds)
+    xr.testing.assert_identical(
+        xr.open_dataset("swift://xarray-rt/d.nc", engine="sciswift", storage_options=swift_opts).load(),
+        ds.drop_vars("lab"))
+
+
+def test_open_mfdataset_over_objects(swift_opts: dict[str, str], tmp_path: Path) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("swift", **swift_opts)
+    fs.mkdir("xarray-mf")
+    ds = _dataset()
+    urls, paths = [], []
+    for i in range(4):
+        data = bytes(ds.isel(time=[i]).to_netcdf(engine="h5netcdf"))
+        fs.pipe(f"swift://xarray-mf/part{i}.nc", data)
+        (tmp_path / f"part{i}.nc").write_bytes(data)
+        urls.append(f"swift://xarray-mf/part{i}.nc")
+        paths.append(tmp_path / f"part{i}.nc")
+    found = sorted("swift://" + p for p in fs.glob("swift://xarray-mf/part*.nc"))
+    assert found == urls
+    ours = xr.open_mfdataset(found, engine="sciswift", combine="by_coords", data_vars="minimal", coords="minimal",
+                             compat="override",
+                             storage_options=swift_opts)
+    local = xr.open_mfdataset(paths, engine="h5netcdf", combine="by_coords", data_vars="minimal",
+                              coords="minimal", compat="override")
+    xr.testing.assert_identical(ours.load(), local.load())
+
+
+def test_reads_are_lazy_and_by_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = str(tmp_path / "lazy.h5")
+    with sh5.File(url, "w") as f:
+        _write_native(sh5, f)
+    keys: list[Any] = []
+    real = SciSwiftArray._getitem
+
+    def spy(self: SciSwiftArray, key: Any) -> Any:
+        keys.append(key)
+        return real(self, key)
+
+    monkeypatch.setattr(SciSwiftArray, "_getitem", spy)
+    ds = xr.open_dataset(url, engine="sciswift")
+    keys.clear()  # index coordinates are read at open
+    assert float(ds["temp"][2, 1]) == 5.0
+    assert keys == [(2, 1)]
+    picked = ds["temp"].isel(time=[3, 0]).values
+    assert picked.tolist() == [[6.0, 7.0], [0.0, 1.0]] and keys[-1][0].tolist() == [0, 3]
+
+
+def test_dask_chunks_compute_in_worker_processes(swift_opts: dict[str, str]) -> None:
+    pytest.importorskip("dask")
+    import fsspec
+
+    fs = fsspec.filesystem("swift", **swift_opts)
+    fs.mkdir("xarray-dask")
+    ds = _dataset()
+    fs.pipe("swift://xarray-dask/c.nc", bytes(ds.to_netcdf(engine="h5netcdf")))
+    lazy = xr.open_dataset("swift://xarray-dask/c.nc", engine="sciswift", chunks={"time": 2},
+                           storage_options=swift_opts)
+    assert lazy["t"].data.chunks == ((2, 2), (3,))
+    env = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith(("ST_", "OS_"))}
+    try:
+        total = lazy["t"].sum().compute(scheduler="processes", num_workers=2)
+    finally:
+        os.environ.update(env)
+    assert float(total) == float(ds["t"].sum())

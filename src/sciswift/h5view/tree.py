@@ -27,7 +27,7 @@ from sciswift.engine.kv import KV
 from sciswift.engine.metadata import RESERVED, parse_json
 from sciswift.engine.vlen import decode_vlen
 from sciswift.errors import CorruptData, NotFound, SciSwiftError
-from sciswift.h5.scaleattrs import scale_name_str
+from sciswift.h5.scaleattrs import labels_of, scale_name_str
 from sciswift.h5view.datatypes import (
     CSET_ASCII,
     STR_NULLTERM,
@@ -393,7 +393,9 @@ def _scale_attributes(res: dict[str, Any], doc: dict[str, Any], docs: dict[str, 
             seq[:] = ["/" + p.strip("/") for p in paths if exists(p)]
             arr[i] = seq
         out.append(Attribute("DIMENSION_LIST", _DIMLIST_DTYPE, _DIMLIST, arr.shape, arr))
-    labels = doc.get("dimension_names")
+    # The HDF5 labels: Zarr dimension_names, unless those were derived from
+    # attached scales; then the reserved entry keeps the labels themselves.
+    labels = labels_of(res, doc.get("dimension_names"))
     if labels and any(labels):
         labels = list(labels) + [None] * (ndim - len(labels))
         arr = np.empty(len(labels), dtype=np.dtype("O", metadata={"vlen": bytes}))

@@ -28,7 +28,7 @@ from sciswift.mount.intervals import IntervalSet
 from sciswift.mount.layout import SegmentPlan, Version
 from sciswift.mount.openfile import EagerSegment, FileState
 from sciswift.mount.reader import Fetcher
-from sciswift.store import Store
+from sciswift.store import ObjectInfo, Store
 from sciswift.store.large import SegmentRef, segments_container
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH, utf8_len
 
@@ -97,7 +97,10 @@ class Uploader:
 
     # ------------------------------------------------------------ early uploads
     def upload_early(self, state: FileState, segments: list[tuple[int, int]]) -> None:
-        """Start uploading wholly written segments in the background."""
+        """Start uploading wholly written segments in the background (only where
+        large objects are made of segments: not on S3)."""
+        if not self.store.supports_manifests:
+            return
         for start, length in segments:
             with state.lock:
                 if start in state.eager_running:
@@ -165,15 +168,19 @@ class Uploader:
                 eager = dict(state.eager)
                 seg_gen = dict(state.seg_gen)
             fresh: list[SegmentRef] = []
+            used: set[SegmentRef] = set()
             try:
-                if size <= self.segment_size:
+                if size > self.segment_size and not self.store.supports_manifests:
+                    info = self._put_whole(state, size, content_type, metadata)
+                    version = Version.single(state.container, state.name, info.etag, size, info.timestamp,
+                                             content_type, metadata)
+                elif size <= self.segment_size:
                     data = state.read(self.fetcher, 0, size)
                     info = self.store.put_object(state.container, state.name, data,
                                                  content_type=content_type, metadata=metadata)
                     self.stats.add(size)
                     version = Version.single(state.container, state.name, info.etag, size, info.timestamp,
                                              content_type, metadata)
-                    used: set[SegmentRef] = set()
                 else:
                     refs = self._segments(state, size, base, base_limit, dirty, plan, eager, seg_gen, fresh)
                     info = self.store.put_manifest(state.container, state.name, refs,
@@ -207,6 +214,23 @@ class Uploader:
             with self.stats.lock:
                 self.stats.segments_deleted += len(replaced)
             return True
+
+    def _put_whole(self, state: FileState, size: int, content_type: str | None,
+                   metadata: dict[str, str]) -> ObjectInfo:
+        """Store a large file as one object, streamed a segment at a time (for
+        stores without large objects of segments: S3 takes it as a multipart
+        upload)."""
+        writer = self.store.open_writer(state.container, state.name, content_type=content_type,
+                                        metadata=metadata)
+        try:
+            for start in range(0, size, self.segment_size):
+                writer.write(state.read(self.fetcher, start, min(self.segment_size, size - start)))
+            info = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        self.stats.add(size)
+        return info
 
     def _segments(self, state: FileState, size: int, base: Version | None, base_limit: int,
                   dirty: IntervalSet, plan: SegmentPlan, eager: dict[int, EagerSegment],

@@ -185,6 +185,10 @@ class Store(ABC):
     totals_lag: float = 0.0
     #: ``post_account`` stores account metadata (S3 has none: NotSupported).
     supports_account_metadata: bool = True
+    #: ``put_manifest`` makes large objects of stored segments (Swift's SLOs).
+    #: S3 has no such objects: there it raises NotSupported and ``get_manifest``
+    #: answers None; callers then store large objects whole.
+    supports_manifests: bool = True
     #: Listing entries carry each object's content type (S3 listings do not).
     listing_content_types: bool = True
     #: The longest container name (UTF-8 bytes) the backend takes, and whether

@@ -71,6 +71,7 @@ from sciswift.errors import (
     SciSwiftError,
 )
 from sciswift.store.base import BytesReader, ObjectReader, PutData, Store
+from sciswift.store.large import SegmentRef
 from sciswift.store.names import check_container_name, check_object_name
 from sciswift.store.s3.client import S3Connection, S3Response
 from sciswift.store.s3.credentials import S3Credentials
@@ -144,6 +145,7 @@ class S3Store(Store):
     is_local = False
     totals_lag = 0.0
     supports_account_metadata = False
+    supports_manifests = False
     listing_content_types = False
     max_container_name_length = 63
     unicode_container_names = False
@@ -474,6 +476,23 @@ class S3Store(Store):
                 return reader
             return S3ObjectReader(info, start, stop, None, reopen, subject)
         return S3ObjectReader(info, start, stop, r.raw, reopen, subject)
+
+    # --------------------------------------------------- large objects (none)
+    def put_manifest(self, container: str, name: str, segments: Sequence[SegmentRef], **_: Any) -> ObjectInfo:
+        """S3 has no objects made of other objects: NotSupported (store the
+        content whole; a large body goes up as a multipart upload)."""
+        raise NotSupported(
+            f"{container}/{name}: S3 has no large objects made of stored segments (Swift SLOs); "
+            "store the content as one object", f"{container}/{name}",
+        )
+
+    def get_manifest(self, container: str, name: str) -> list[SegmentRef] | None:
+        """Every S3 object is whole: None (NotFound if it is missing)."""
+        self.head_object(container, name)
+        return None
+
+    def delete_manifest(self, container: str, name: str) -> None:
+        self.delete_object(container, name)
 
     def _put_headers(self, content_type: str | None, metadata: Mapping[str, str] | None,
                      system: Mapping[str, str] | None, mode: PutMode, subject: str) -> dict[str, str]:

@@ -85,6 +85,7 @@ from sciswift.store._local_index import (
     UPSERT,
     connect,
     ensure_schema,
+    info_of_row,
     list_objects,
     locate_many,
     row_of,
@@ -378,6 +379,13 @@ class Container:
             self._packed_bias = min(self._packed_bias + 1, _BIAS_LIMIT)
         return groups
 
+    def indexed_info(self, name: str) -> ObjectInfo | None:
+        """What the index says of ``name`` (None if it has no row)."""
+        rows = self._lookup(
+            "SELECT name, size, etag, timestamp, content_type, meta FROM objects WHERE name = ?", (name,)
+        )
+        return info_of_row(rows[0]) if rows else None
+
     def locate(self, conn: sqlite3.Connection, name: str) -> Location | None:
         """Where the current version of ``name`` is (under the write lock), or None."""
         path = self.object_path(name)
@@ -634,7 +642,7 @@ class Container:
         return self._fill_temp(lambda fd: _copy_body(src.fd, src.base, fd, size, trailer))
 
     def stage_packs(
-        self, ids: Sequence[int], groups: Sequence[Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]]]
+        self, ids: Sequence[int], groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes | None]]]
     ) -> list[StagedPack]:
         """Write each group of ``(name, info, body, trailer)`` as a pack and link it
         into ``packs/`` under the matching ID of ``ids`` (which the caller has

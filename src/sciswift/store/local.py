@@ -129,6 +129,8 @@ from sciswift.errors import (
     InvalidName,
     NotFound,
     PreconditionFailed,
+    Quarantined,
+    SciSwiftError,
 )
 from sciswift.store._local_container import (
     INDEX_FILE,
@@ -143,21 +145,27 @@ from sciswift.store._local_container import (
     StagedPack,
     create_index,
     merge_meta,
+    object_file_name,
     peek_info,
 )
 from sciswift.store._local_format import (
     LAZY_ETAG,
     WHOLE_READ_LIMIT,
+    Damaged,
     FileReader,
+    Record,
     body_md5,
     encode_trailer,
-    pread_exact,
-    read_info,
+    live,
+    read_record,
+    read_span,
     read_whole,
     read_whole_into,
 )
-from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, write_json_atomic
+from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, unlink_quiet, write_json_atomic
 from sciswift.store._local_pack import PACK_MAX_OBJECT, Filled, PackFiles, new_pack_id, plan_packs
+from sciswift.store._local_quarantine import describe_record, log, set_aside_record, stub_temp
+from sciswift.store._local_sums import sums_size
 from sciswift.store._local_writer import LocalWriter, lower_keys, verify_etag
 from sciswift.store.base import ObjectReader, ObjectWriter, PutData, Store, iter_chunks
 from sciswift.store.listing import apply_listing, utf8_key
@@ -549,10 +557,15 @@ class LocalStore(Store):
         except NotFound:
             return entry
         try:
-            info = read_info(op.fd, op.length, entry.name, subject, op.base)
+            rec = read_record(op.fd, op.length, entry.name, subject, op.base)
+            info = rec.info
             if info.timestamp != entry.timestamp or info.etag != LAZY_ETAG:
                 return entry if info.etag == LAZY_ETAG else replace(entry, etag=info.etag)
-            return replace(entry, etag=self._settled(op, info).etag)
+            if rec.note is not None:
+                return entry  # a quarantine stub of a body whose MD5 was never computed
+            return replace(entry, etag=self._settled(op, info, rec).etag)
+        except CorruptData:
+            return entry  # damaged: a listing shows what the index knows (reads say what is wrong)
         finally:
             os.close(op.fd)
 
@@ -658,44 +671,101 @@ class LocalStore(Store):
     def head_object(self, container: str, name: str) -> ObjectInfo:
         op, subject = self._open(container, name)
         try:
-            return self._settled(op, read_info(op.fd, op.length, name, subject, op.base))
+            return self._live_record(container, name, op, subject).info
         finally:
             os.close(op.fd)
 
-    def _settled(self, op: Opened, info: ObjectInfo) -> ObjectInfo:
+    def _live_record(self, container: str, name: str, op: Opened, subject: str) -> Record:
+        """The record ``op`` holds, its ETag settled; Quarantined for a quarantine
+        stub, and a damaged record is quarantined (``_quarantine``)."""
+        try:
+            rec = live(read_record(op.fd, op.length, name, subject, op.base), subject)
+            if rec.info.etag == LAZY_ETAG:
+                rec = replace(rec, info=self._settled(op, rec.info, rec))
+            return rec
+        except Damaged as e:
+            raise self._quarantine(container, name, op, e) from None
+
+    def _quarantine(self, container: str, name: str, op: Opened, error: Damaged,
+                    info: ObjectInfo | None = None) -> CorruptData:
+        """Quarantine the damaged version ``op`` of ``name`` (see
+        ``sciswift.store._local_quarantine``) and return the error to raise:
+        Quarantined naming the object once its stub is in place; ``error`` itself
+        if the version was replaced meanwhile or setting it aside failed (then
+        the next read finds the damage again: never silent)."""
+        subject = _subject(container, name)
+        try:
+            c = self._container(container)
+            where = describe_record(c, name, op.ident)
+            if info is None:
+                try:
+                    info = read_record(op.fd, op.length, name, subject, op.base).info
+                except CorruptData:
+                    info = c.indexed_info(name) or ObjectInfo(name, 0, LAZY_ETAG, 0.0)
+            copy = set_aside_record(c, object_file_name(name), op.fd, op.base, op.length, op.ident[:1] == ("f",))
+            tmp, stub = self._stage(c, stub_temp, info, error.why, copy)
+            self._commit(c, [(name, tmp, stub)], _same_version(op.ident))
+        except _Changed:
+            # Put or deleted meanwhile: the damaged version is gone, nothing to mark.
+            unlink_quiet(os.path.join(c.path, copy))
+            return error
+        except (OSError, SciSwiftError) as e:
+            log.error("object %s is damaged (%s) and could not be quarantined: %s", subject, error.message, e)
+            return error
+        log.warning("quarantined object %s: %s; the damaged record (%s) is kept as %s", subject,
+                    error.message, where, os.path.join(c.path, copy))
+        return Quarantined(
+            f"{error.message}; the object is quarantined (the damaged record is kept as {copy} in the "
+            "container's directory): reads fail until it is put again or deleted",
+            subject,
+        )
+
+    def _settled(self, op: Opened, info: ObjectInfo, rec: Record | None = None) -> ObjectInfo:
         """``info`` with its ETag computed if it was left for later (``put_many`` on a
-        non-durable store). Object and pack files are never changed in place, only
-        replaced, so a computed ETag is remembered per file identity and offset."""
+        non-durable store), its body checked against ``rec``'s block digests on the
+        way (Damaged on a mismatch). Object and pack files are never changed in
+        place, only replaced, so a computed ETag is remembered per file identity
+        and offset."""
         if info.etag != LAZY_ETAG:
             return info
         st = os.fstat(op.fd)
         key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, op.base)
         etag = self._lazy_etags.get(key)
         if etag is None:
-            etag = body_md5(op.fd, info.size, op.base)
+            etag = body_md5(op.fd, info.size, op.base, rec, info.name)
             if len(self._lazy_etags) > 100_000:
                 self._lazy_etags.clear()
             self._lazy_etags[key] = etag
         return replace(info, etag=etag)
 
     def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
+        """See ``Store.get_object``. The bytes are checked against the record's
+        block digests (see ``sciswift.store._local_format``); damage quarantines
+        the object and raises Quarantined, as does a read of a quarantined one."""
         op, subject = self._open(container, name)
         try:
-            return _read_body(op, name, subject, byte_range)
+            try:
+                return _read_body(op, name, subject, byte_range)
+            except Damaged as e:
+                raise self._quarantine(container, name, op, e) from None
         finally:
             os.close(op.fd)
 
     def open_object(
         self, container: str, name: str, byte_range: ByteRange | None = None
     ) -> ObjectReader:
+        """See ``Store.open_object``. The reader returns only checked bytes; on
+        damage it quarantines the object and raises Quarantined instead of
+        returning the damaged block (``FileReader``)."""
         op, subject = self._open(container, name)
         try:
-            info = self._settled(op, read_info(op.fd, op.length, name, subject, op.base))
-            start, stop = (byte_range or ByteRange()).resolve(info.size)
+            rec = self._live_record(container, name, op, subject)
+            start, stop = (byte_range or ByteRange()).resolve(rec.info.size)
+            return FileReader(op.fd, rec, start, stop, subject,
+                              on_damage=lambda e: self._quarantine(container, name, op, e, rec.info))
         except BaseException:
             os.close(op.fd)
             raise
-        return FileReader(op.fd, info, start, stop, op.base)
 
     def get_many(
         self, container: str, names: Sequence[str], *, max_workers: int = 16
@@ -711,7 +781,10 @@ class LocalStore(Store):
         except NotFound:
             return out
         def take(name: str, op: Opened) -> bool:
-            out[name] = _read_body(op, name, c.subject(name))
+            try:
+                out[name] = _read_body(op, name, c.subject(name))
+            except Damaged as e:
+                raise self._quarantine(container, name, op, e) from None
             return True
 
         for name in self._read_each(c, names, take):  # a race with a writer, or no such object: the careful way
@@ -738,8 +811,11 @@ class LocalStore(Store):
             return list(names)
 
         def take(name: str, op: Opened) -> bool:
-            if read_whole_into(op.fd, op.length, name, c.subject(name), op.base, buf) is None:
-                return False
+            try:
+                if read_whole_into(op.fd, op.length, name, c.subject(name), op.base, buf) is None:
+                    return False
+            except Damaged as e:
+                raise self._quarantine(container, name, op, e) from None
             consume(name)
             return True
 
@@ -762,7 +838,8 @@ class LocalStore(Store):
                 left.append(name)
                 continue
             try:
-                if not take(name, Opened(fd, 0, os.fstat(fd).st_size, ())):
+                st = os.fstat(fd)
+                if not take(name, Opened(fd, 0, st.st_size, ("f", st.st_ino, st.st_dev))):
                     left.append(name)
             finally:
                 os.close(fd)
@@ -781,7 +858,7 @@ class LocalStore(Store):
                 continue  # collected since the lookup: those names are read the careful way
             try:
                 for name, off, length in records:
-                    if take(name, Opened(fd, off, length, ())):
+                    if take(name, Opened(fd, off, length, ("p", pack, off))):
                         done.add(name)
             finally:
                 os.close(fd)
@@ -794,7 +871,7 @@ class LocalStore(Store):
         if mode == CREATE:
 
             def create_only(name: str, current: Location | None) -> None:
-                if current is not None:
+                if current is not None and not _is_stub(current, name, _subject(container, name)):
                     raise AlreadyExists(f"object {container}/{name} already exists", _subject(container, name))
 
             return create_only
@@ -808,7 +885,11 @@ class LocalStore(Store):
                 fd = os.open(current.path, os.O_RDONLY | O_CLOEXEC)
                 try:
                     op = Opened(fd, current.base, current.length, current.ident)
-                    info = self._settled(op, read_info(fd, current.length, name, subject, current.base))
+                    rec = read_record(fd, current.length, name, subject, current.base)
+                    if rec.note is not None:
+                        raise PreconditionFailed(f"object {subject} is quarantined, so has no ETag {mode.etag}",
+                                                 subject)
+                    info = self._settled(op, rec.info, rec)
                 finally:
                     os.close(fd)
                 if info.etag != want:
@@ -892,7 +973,7 @@ class LocalStore(Store):
             metadata=lower_keys(metadata),
             system=lower_keys(system),
         )
-        tmp = self._write_temp(c, [data, encode_trailer(info)])
+        tmp = self._write_temp(c, [data, encode_trailer(info, data)])
         self._commit(c, [(name, tmp, info)], check)
         return info
 
@@ -957,14 +1038,14 @@ class LocalStore(Store):
             info = ObjectInfo(name, len(body), digest, now)
             if content_types and name in content_types:
                 info = replace(info, content_type=content_types[name])
-            (small if len(body) <= PACK_MAX_OBJECT else large).append((name, info, body, encode_trailer(info)))
+            (small if len(body) <= PACK_MAX_OBJECT else large).append((name, info, body, encode_trailer(info, body)))
         self._put_packed(container, large, plan_packs(small))
 
     def _put_packed(
         self,
         container: str,
         large: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]],
-        groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes]]],
+        groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes | None]]],
     ) -> None:
         for _attempt in range(2):
             c = self._container(container)
@@ -1012,14 +1093,15 @@ class LocalStore(Store):
         items = []
         for name in names:
             info = ObjectInfo(name, size, LAZY_ETAG, now)
-            items.append((name, info, Filled(size, name, fill), encode_trailer(info)))
+            # The trailer (block checksums) is made once the body is filled.
+            items.append((name, info, Filled(size, name, fill), None))
         self._put_packed(container, [], plan_packs(items))
 
     def _put_batch(
         self,
         c: Container,
         large: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]],
-        groups: Sequence[Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]]],
+        groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes | None]]],
     ) -> None:
         """Write ``large`` as object files and ``groups`` as packs, and commit them."""
         ids = [new_pack_id() for _ in groups]
@@ -1071,7 +1153,8 @@ class LocalStore(Store):
         for _ in range(100):
             op, subject = self._open(container, name)
             try:
-                info = self._settled(op, read_info(op.fd, op.length, name, subject, op.base))
+                rec = self._live_record(container, name, op, subject)
+                info = rec.info
                 sysmeta = dict(info.system)
                 merge_meta(sysmeta, system)
                 new = replace(
@@ -1082,7 +1165,7 @@ class LocalStore(Store):
                     system=sysmeta,
                 )
                 c = self._container(container)
-                tmp = self._stage(c, Container.clone_temp, op, info.size, encode_trailer(new))
+                tmp = self._stage(c, Container.clone_temp, op, info.size, _trailer_like(op, rec, new))
             finally:
                 os.close(op.fd)
             try:
@@ -1112,7 +1195,8 @@ class LocalStore(Store):
         check_object_name(dst_name)
         op, subject = self._open(src_container, src_name)
         try:
-            src = self._settled(op, read_info(op.fd, op.length, src_name, subject, op.base))
+            rec = self._live_record(src_container, src_name, op, subject)
+            src = rec.info
             meta = {} if fresh_metadata else dict(src.metadata)
             meta.update(lower_keys(metadata))
             sysmeta = dict(src.system)
@@ -1128,7 +1212,7 @@ class LocalStore(Store):
             )
             dst = self._container(dst_container)
             check = self._mode_check(dst_container, mode)
-            tmp = self._stage(dst, Container.clone_temp, op, src.size, encode_trailer(info))
+            tmp = self._stage(dst, Container.clone_temp, op, src.size, _trailer_like(op, rec, info))
         finally:
             os.close(op.fd)
         self._commit(dst, [(dst_name, tmp, info)], check)
@@ -1200,15 +1284,38 @@ def _same_version(ident: tuple[Any, ...]) -> Callable[[str, Location | None], No
 
 
 def _read_body(op: Opened, name: str, subject: str, byte_range: ByteRange | None = None) -> bytes:
-    """The body (or ``byte_range`` of it) of the object record ``op`` holds."""
+    """The checked body (or ``byte_range`` of it) of the object record ``op``
+    holds (Damaged if it fails its checks, Quarantined for a stub)."""
     if byte_range is None and op.length <= WHOLE_READ_LIMIT:
         return read_whole(op.fd, op.length, name, subject, op.base)[1]
-    info = read_info(op.fd, op.length, name, subject, op.base)
-    start, stop = (byte_range or ByteRange()).resolve(info.size)
-    data = pread_exact(op.fd, stop - start, op.base + start)
-    if len(data) != stop - start:
-        raise CorruptData(f"object {subject} is shorter on disk than its metadata says", subject)
-    return data
+    rec = live(read_record(op.fd, op.length, name, subject, op.base), subject)
+    start, stop = (byte_range or ByteRange()).resolve(rec.info.size)
+    return read_span(op.fd, rec, start, stop, subject)
+
+
+def _trailer_like(op: Opened, rec: Record, info: ObjectInfo) -> bytes:
+    """The trailer of a new record of ``info`` whose body is a copy of ``rec``'s
+    (POST, copy): the same block digests, read from ``op``, so damage copied in
+    the kernel stays detectable in the copy."""
+    n = sums_size(rec.body_len, rec.block)
+    sums = os.pread(op.fd, n, rec.sums_at) if n else b""
+    if len(sums) != n:
+        raise Damaged(f"object {info.name}: block checksums cut short on disk", info.name)
+    return encode_trailer(info, sums=sums, block=rec.block)
+
+
+def _is_stub(current: Location, name: str, subject: str) -> bool:
+    """True if the current version at ``current`` is a quarantine stub."""
+    try:
+        fd = os.open(current.path, os.O_RDONLY | O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        return read_record(fd, current.length, name, subject, current.base).note is not None
+    except CorruptData:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _dir_name(container: str) -> str:

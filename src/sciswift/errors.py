@@ -34,7 +34,12 @@ __all__ = [
     "StoreUnavailable",
     "status_for",
     "error_for_status",
+    "QUARANTINED_HEADER",
 ]
+
+QUARANTINED_HEADER = "X-Sciswift-Quarantined"
+"""Set to ``true`` on the 404 ``sciswift serve`` answers for a quarantined object
+(Swift's answer, marked): SwiftStore raises ``Quarantined`` for it, not NotFound."""
 
 
 class SciSwiftError(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 
-from sciswift.errors import NotFound, SciSwiftError, status_for
+from sciswift.errors import QUARANTINED_HEADER, NotFound, Quarantined, SciSwiftError, status_for
 from sciswift.server.backend import Backend
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
 
@@ -33,6 +33,10 @@ async def call(be: Backend, req: SwiftRequest) -> Reply:
         return exc.reply
     except NotFound:
         return error(404)
+    except Quarantined:
+        # Swift answers 404 for an object it quarantined; the header tells our
+        # clients the object is lost, not absent (see docs/server.md).
+        return error(404, headers={QUARANTINED_HEADER: "true"})
     except OSError as exc:
         if exc.errno != errno.ENAMETOOLONG:
             raise

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 
 from multidict import CIMultiDict
 
-from sciswift.errors import NotFound, SciSwiftError, status_for
+from sciswift.errors import QUARANTINED_HEADER, NotFound, Quarantined, SciSwiftError, status_for
 from sciswift.server import dlo, quotas, slo
 from sciswift.server.backend import Backend
 from sciswift.server.conditional import etag_set
@@ -468,6 +468,8 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
     delete_at = delete_at_from(req.headers, now)
     try:
         current = await be.run(store.head_object, container, name)
+    except Quarantined:
+        return error(404, headers={QUARANTINED_HEADER: "true"})
     except (NotFound, SciSwiftError):
         return error(404)
     if is_expired(current, now) and not open_expired(req):

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("sciswift.cli.convert", "import_", "Copy a file (HDF5 or any format) into the store."),
     "export": ("sciswift.cli.convert", "export", "Write a stored file out as HDF5 or another format."),
     "run": ("sciswift.cli.run", "run", "Run an unmodified h5py program against the store."),
+    "fsck": ("sciswift.cli.fsck", "fsck", "Check (and repair) a server's data directory or a LocalStore."),
 }
 
 

@@ -132,6 +132,7 @@ from sciswift.errors import (
     Quarantined,
     SciSwiftError,
 )
+from sciswift.store._local_audit import AuditProgress, AuditReport, Finding, audit_container
 from sciswift.store._local_container import (
     INDEX_FILE,
     META_FILE,
@@ -184,7 +185,7 @@ from sciswift.store.types import (
 )
 from sciswift.store.url import ROOT_MARKER
 
-__all__ = ["LocalStore", "FsckReport", "RESERVED_PREFIX"]
+__all__ = ["LocalStore", "FsckReport", "AuditReport", "AuditProgress", "Finding", "RESERVED_PREFIX"]
 
 RESERVED_PREFIX = ".sciswift-"
 """Names in a store root starting with this belong to the store itself."""
@@ -1227,10 +1228,13 @@ class LocalStore(Store):
     def fsck(self, container: str | None = None, *, deep: bool = False) -> FsckReport:
         """Check and repair one container (or all): replay dead writers' journals,
         remove orphan temporary files, re-index object files whose index rows are
-        missing or wrong, drop rows without files, and quarantine unreadable files
-        (``quarantine/``). ``deep`` also re-hashes every body against its ETag.
-        Without a container, also finishes interrupted container creations and
-        deletions in the root."""
+        missing or wrong, drop rows without files, and quarantine damaged records
+        (set aside in ``quarantine/``, a stub in their place: the object then
+        reads as Quarantined, see ``sciswift.store._local_quarantine``). ``deep``
+        also checks every body against its block digests (or, for records
+        written before those existed, its MD5 ETag). Without a container, also
+        finishes interrupted container creations and deletions in the root.
+        ``audit`` reports the same without changing anything."""
         report = FsckReport()
         if container is None:
             self._fsck_root()
@@ -1239,6 +1243,32 @@ class LocalStore(Store):
             names = [container]
         for name in names:
             report.merge(self._retrying(name, lambda c: c.fsck(deep)))
+        return report
+
+    def audit(self, container: str | None = None, *, deep: bool = False,
+              progress: AuditProgress | None = None) -> AuditReport:
+        """Check one container (or all) and report, changing nothing: damaged
+        records (with ``deep``, every body against its block digests or MD5 ETag),
+        quarantined objects, and what ``fsck`` would repair. Safe while other
+        processes use the store (see ``sciswift.store._local_audit``)."""
+        report = AuditReport()
+        names = [container] if container is not None else self._container_names()
+        for name in names:
+            path = self._container_path(name)
+            if not os.path.isfile(os.path.join(path, META_FILE)):
+                raise _missing_container(name)
+            report.merge(audit_container(name, path, deep, progress))
+        if container is None:
+            now = time.time()
+            for e in os.scandir(self.root):
+                if e.name.startswith((_TRASH_PREFIX, _NEW_PREFIX)):
+                    try:
+                        age = now - e.stat(follow_symlinks=False).st_mtime
+                    except FileNotFoundError:
+                        continue
+                    if age > _STALE_NEW_DIR_SECONDS:
+                        report.repairable.append(
+                            Finding(e.path, "left over by an interrupted container creation or deletion"))
         return report
 
     def _fsck_root(self) -> None:

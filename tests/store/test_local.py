@@ -20,10 +20,10 @@ from sciswift.errors import (
     ChecksumMismatch,
     Conflict,
     CorruptData,
-    Quarantined,
     InvalidInput,
     InvalidName,
     NotFound,
+    Quarantined,
 )
 from sciswift.store import MemoryStore, Store
 from sciswift.store.local import LocalStore

@@ -780,11 +780,14 @@ class Container:
         transaction, and the old pack dies (space is freed, and its dead records
         can no longer come back in an index rebuild). Readers are as safe as
         across any other collection: one that finds the old pack gone looks
-        the name up again. A pack that changed or went meanwhile is skipped."""
+        the name up again. A pack that changed or went meanwhile is skipped,
+        and so is one cut short on disk (compaction is only an optimisation:
+        its damaged records are left for reads and fsck to find; records are
+        copied with their checksums, so damage in them stays detectable)."""
         for pack in packs:
             try:
                 self._compact_one(pack)
-            except (FileNotFoundError, ContainerGone):
+            except (FileNotFoundError, ContainerGone, CorruptData):
                 continue
 
     def _compact_one(self, pack: int) -> None:

@@ -564,7 +564,7 @@ class LocalStore(Store):
                 return entry if info.etag == LAZY_ETAG else replace(entry, etag=info.etag)
             if rec.note is not None:
                 return entry  # a quarantine stub of a body whose MD5 was never computed
-            return replace(entry, etag=self._settled(op, info, rec).etag)
+            return replace(entry, etag=self._settled(op, info, rec, subject).etag)
         except CorruptData:
             return entry  # damaged: a listing shows what the index knows (reads say what is wrong)
         finally:
@@ -682,7 +682,7 @@ class LocalStore(Store):
         try:
             rec = live(read_record(op.fd, op.length, name, subject, op.base), subject)
             if rec.info.etag == LAZY_ETAG:
-                rec = replace(rec, info=self._settled(op, rec.info, rec))
+                rec = replace(rec, info=self._settled(op, rec.info, rec, subject))
             return rec
         except Damaged as e:
             raise self._quarantine(container, name, op, e) from None
@@ -721,7 +721,7 @@ class LocalStore(Store):
             subject,
         )
 
-    def _settled(self, op: Opened, info: ObjectInfo, rec: Record | None = None) -> ObjectInfo:
+    def _settled(self, op: Opened, info: ObjectInfo, rec: Record | None = None, subject: str = "") -> ObjectInfo:
         """``info`` with its ETag computed if it was left for later (``put_many`` on a
         non-durable store), its body checked against ``rec``'s block digests on the
         way (Damaged on a mismatch). Object and pack files are never changed in
@@ -733,7 +733,7 @@ class LocalStore(Store):
         key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, op.base)
         etag = self._lazy_etags.get(key)
         if etag is None:
-            etag = body_md5(op.fd, info.size, op.base, rec, info.name)
+            etag = body_md5(op.fd, info.size, op.base, rec, subject or info.name)
             if len(self._lazy_etags) > 100_000:
                 self._lazy_etags.clear()
             self._lazy_etags[key] = etag
@@ -890,7 +890,7 @@ class LocalStore(Store):
                     if rec.note is not None:
                         raise PreconditionFailed(f"object {subject} is quarantined, so has no ETag {mode.etag}",
                                                  subject)
-                    info = self._settled(op, rec.info, rec)
+                    info = self._settled(op, rec.info, rec, subject)
                 finally:
                     os.close(fd)
                 if info.etag != want:

@@ -137,8 +137,8 @@ def fsck(data: Path, deep: bool, repair: bool, quiet: bool, show_progress: bool 
             for f in report.damaged:
                 _line("DAMAGED", label, f.subject, f.what)
             if repair:
-                damage |= _repair(store, report, label)
-                after = store.audit(deep=False)
+                found, after = _repair(store, report, label)
+                damage |= found
                 for f in after.damaged:
                     _line("DAMAGED", label, f.subject, f"{f.what} (not repaired)")
                 report.damaged += after.damaged
@@ -167,9 +167,10 @@ def _audit(store: Any, label: str, deep: bool, show_progress: bool | None) -> An
         return store.audit(deep=deep, progress=_Bars(bars, f"{label}/" if label else ""))
 
 
-def _repair(store: Any, report: Any, label: str) -> bool:
-    """Quarantine the objects ``report`` found damaged (a read through the store
-    does it), then ``fsck`` the store; True if anything was damaged."""
+def _repair(store: Any, report: Any, label: str) -> tuple[bool, Any]:
+    """Quarantine the objects ``report`` (an audit) found damaged (a read through
+    the store does it), then ``fsck`` the store and audit it again; whether
+    anything was damaged, and the audit after the repair."""
     damaged = False
     for f in report.damaged:
         damaged = True
@@ -179,23 +180,22 @@ def _repair(store: Any, report: Any, label: str) -> bool:
             with store.open_object(f.container, f.name) as reader:
                 reader.check(reader.start, reader.stop)
         except CorruptData:
-            pass  # quarantined now (or already): reported below
+            pass  # quarantined now (or already)
         except SciSwiftError:
             continue  # deleted meanwhile
         _line("REPAIRED", label, f.subject, "quarantined")
-
     fixed = store.fsck(deep=False)
     damaged |= bool(fixed.quarantined or fixed.damaged)
+    after = store.audit(deep=False)
     for path in fixed.quarantined:
         _line("REPAIRED", label, path, "damaged record set aside")
-    for name in fixed.index_repaired:
-        _line("REPAIRED", label, name, "index entry")
-    counts = [(fixed.journals_replayed, "dead writer's journal(s) replayed"),
-              (fixed.temp_removed, "temporary file(s) removed"), (fixed.packs_removed, "unused pack(s) removed")]
-    for n, what in counts:
-        if n:
-            _line("REPAIRED", label, store.root, f"{n} {what}")
-    return damaged
+    still = {(f.subject, f.what) for f in after.repairable}
+    for f in report.repairable:
+        if (f.subject, f.what) not in still:
+            _line("REPAIRED", label, f.subject, f"{f.what} (fixed)")
+    for f in after.repairable:
+        _line("REPAIRABLE", label, f.subject, f"{f.what} (not repaired: a write in progress?)")
+    return damaged, after
 
 
 def _summary(total: Any, deep: bool, repair: bool, quiet: bool, data: Path) -> None:

@@ -113,18 +113,35 @@ def _listdir(path: str) -> list[str]:
 
 
 def _read_index(path: str) -> dict[str, tuple[Any, ...]] | None:
-    """Every row of the index at ``path``, read-only; None if it cannot be read."""
-    if not os.path.isfile(path):
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60.0)
+    """Every row of the index at ``path``, read without writing anything; None if
+    it cannot be read.
+
+    While the index is in use (its ``-wal`` file exists) it is opened read-only
+    through SQLite's WAL; otherwise as an immutable file, because a read-only
+    connection would still create ``-wal`` and ``-shm`` files. If the index
+    changed while it was read that way, it is read again through the WAL."""
+    for _ in range(3):
         try:
-            return {r[0]: tuple(r) for r in conn.execute(
-                "SELECT name, size, etag, timestamp, content_type, meta, pack, pack_off, pack_len FROM objects")}
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        idle = not os.path.exists(path + "-wal")
+        mode = "immutable=1" if idle else "mode=ro"
+        try:
+            conn = sqlite3.connect(f"file:{path}?{mode}", uri=True, timeout=60.0)
+            try:
+                rows = {r[0]: tuple(r) for r in conn.execute(
+                    "SELECT name, size, etag, timestamp, content_type, meta, pack, pack_off, pack_len FROM objects")}
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            rows = None
+        if not idle:
+            return rows
+        after = os.stat(path)
+        if (after.st_mtime_ns, after.st_size) == (st.st_mtime_ns, st.st_size) and not os.path.exists(path + "-wal"):
+            return rows
+    return None
 
 
 def _journals(path: str, report: AuditReport) -> tuple[Entries, set[str]]:

@@ -280,3 +280,16 @@ def test_fsck_deep_quarantines_and_a_rebuilt_index_keeps_the_stub(tmp_path: Path
             s.get_object("c", name)
     assert sorted(o.name for o in s.list_objects("c")) == ["f", "p"]  # type: ignore[union-attr]
     s.close()
+
+
+def test_two_readers_finding_the_same_damage(store: LocalStore) -> None:
+    _plain(store)
+    flip_byte(store.root, "c", "obj", 10)
+    first = store.open_object("c", "obj")
+    second = store.open_object("c", "obj")
+    with first, second:
+        with pytest.raises(Quarantined):
+            first.read()
+        with pytest.raises(Quarantined, match="c/obj is quarantined"):  # quarantined by the first already
+            second.read()
+    assert len(list(_quarantine_dir(store).iterdir())) == 1

@@ -9,12 +9,15 @@ sub-request is authorized exactly like a client request would be.
 from __future__ import annotations
 
 import errno
+import logging
 
-from sciswift.errors import QUARANTINED_HEADER, NotFound, Quarantined, SciSwiftError, status_for
+from sciswift.errors import QUARANTINED_HEADER, CorruptData, NotFound, Quarantined, SciSwiftError, status_for
 from sciswift.server.backend import Backend
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
 
 __all__ = ["call", "MAX_DEPTH"]
+
+log = logging.getLogger("sciswift.server")
 
 #: Sub-requests may nest (an SLO of SLOs of DLOs ...) at most this deep.
 MAX_DEPTH = 24
@@ -37,6 +40,11 @@ async def call(be: Backend, req: SwiftRequest) -> Reply:
         # Swift answers 404 for an object it quarantined; the header tells our
         # clients the object is lost, not absent (see docs/server.md).
         return error(404, headers={QUARANTINED_HEADER: "true"})
+    except CorruptData as exc:
+        # Damage the store could not quarantine (or a record it cannot read):
+        # one log line, not a traceback.
+        log.error("%s %s: %s", req.method, req.path, exc)
+        return error(500, "Internal server error.\n", content_type=TEXT_TYPE)
     except OSError as exc:
         if exc.errno != errno.ENAMETOOLONG:
             raise

@@ -72,6 +72,8 @@ __all__ = [
     "encode_trailer",
     "stub_trailer",
     "read_record",
+    "live",
+    "quarantined_error",
     "read_info",
     "read_info_ending_at",
     "read_span",

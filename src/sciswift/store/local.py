@@ -20,15 +20,24 @@ On-disk layout
         packs/ID                   the small objects of one put_many, back to back
         tmp/WRITER.N               files being written, renamed or linked into place
         journal/WRITER             intent journal of one live writer (see crash safety)
-        quarantine/                files that failed a check, set aside by recovery/fsck
+        quarantine/                damaged records set aside (HASH.TIME-RANDOM), never removed by sciswift
 
 - ``HASH`` is the 32-hex-digit BLAKE2b-128 of the object name's UTF-8 bytes, in one
   flat directory (filesystems index large directories; fan-out subdirectories cost
   a mkdir each). The name itself is stored inside the file and checked on every read.
-- An object record is the body, then the object's metadata as JSON, then a 16-byte
-  footer (magic, version, metadata length, CRC-32); see
-  ``sciswift.store._local_format``. An object file is one record, so body and
-  metadata are replaced together by one ``rename``.
+- An object record is the body, then the XXH3-64 digest of each 64 KiB block of
+  it, then the object's metadata as JSON, then a 16-byte footer (magic, version,
+  metadata length, CRC-32); see ``sciswift.store._local_format`` (format version
+  2; version-1 records, without block digests, are still read). An object file
+  is one record, so body and metadata are replaced together by one ``rename``.
+- Every read checks the body bytes it returns against their block digests
+  (a version-1 record: a whole read against its MD5 ETag). A record that fails
+  its checks is never returned: the object is quarantined (the record set
+  aside in ``quarantine/``, a stub record with no body put in its place, a
+  warning logged on ``sciswift.store``) and reads raise ``Quarantined``, never
+  ``NotFound``, until it is put again or deleted; see
+  ``sciswift.store._local_quarantine``. ``audit`` checks a store without
+  changing it, ``fsck`` repairs (``sciswift fsck``).
 - ``put_many`` (the HDF5 engine's chunk and metadata writes) stores objects up to
   ``PACK_MAX_OBJECT`` (8 MiB) as records of pack files of up to ``PACK_LIMIT``
   (64 MiB): one file creation per pack instead of one per object, which is the
@@ -158,6 +167,7 @@ from sciswift.store._local_format import (
     body_md5,
     encode_trailer,
     live,
+    quarantined_error,
     read_record,
     read_span,
     read_whole,
@@ -707,9 +717,10 @@ class LocalStore(Store):
             tmp, stub = self._stage(c, stub_temp, info, error.why, copy)
             self._commit(c, [(name, tmp, stub)], _same_version(op.ident))
         except _Changed:
-            # Put or deleted meanwhile: the damaged version is gone, nothing to mark.
+            # Put, deleted or quarantined (by another reader) meanwhile: the damaged
+            # version is not current any more, nothing to mark here.
             unlink_quiet(os.path.join(c.path, copy))
-            return error
+            return self._quarantined_now(container, name) or error
         except (OSError, SciSwiftError) as e:
             log.error("object %s is damaged (%s) and could not be quarantined: %s", subject, error.message, e)
             return error
@@ -720,6 +731,21 @@ class LocalStore(Store):
             "container's directory): reads fail until it is put again or deleted",
             subject,
         )
+
+    def _quarantined_now(self, container: str, name: str) -> Quarantined | None:
+        """The error reads of ``name`` raise if its current version is a
+        quarantine stub, else None."""
+        try:
+            op, subject = self._open(container, name)
+        except (NotFound, CorruptData):
+            return None
+        try:
+            rec = read_record(op.fd, op.length, name, subject, op.base)
+            return quarantined_error(rec, subject) if rec.note is not None else None
+        except CorruptData:
+            return None
+        finally:
+            os.close(op.fd)
 
     def _settled(self, op: Opened, info: ObjectInfo, rec: Record | None = None, subject: str = "") -> ObjectInfo:
         """``info`` with its ETag computed if it was left for later (``put_many`` on a

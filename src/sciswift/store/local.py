@@ -722,10 +722,10 @@ class LocalStore(Store):
             unlink_quiet(os.path.join(c.path, copy))
             return self._quarantined_now(container, name) or error
         except (OSError, SciSwiftError) as e:
-            log.error("object %s is damaged (%s) and could not be quarantined: %s", subject, error.message, e)
+            log.error("object %s is damaged (%s) and could not be quarantined: %s", subject, error.why, e)
             return error
         log.warning("quarantined object %s: %s; the damaged record (%s) is kept as %s", subject,
-                    error.message, where, os.path.join(c.path, copy))
+                    error.why, where, os.path.join(c.path, copy))
         return Quarantined(
             f"{error.message}; the object is quarantined (the damaged record is kept as {copy} in the "
             "container's directory): reads fail until it is put again or deleted",

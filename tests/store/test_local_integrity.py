@@ -293,3 +293,16 @@ def test_two_readers_finding_the_same_damage(store: LocalStore) -> None:
         with pytest.raises(Quarantined, match="c/obj is quarantined"):  # quarantined by the first already
             second.read()
     assert len(list(_quarantine_dir(store).iterdir())) == 1
+
+
+def test_damage_that_cannot_be_quarantined_fails_every_read(store: LocalStore,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    _plain(store)
+    _quarantine_dir(store).write_bytes(b"a file where the quarantine directory goes")
+    flip_byte(store.root, "c", "obj", 10)
+    with caplog.at_level(logging.ERROR, logger="sciswift.store"):
+        for _ in range(2):
+            with pytest.raises(CorruptData, match="do not match their checksum") as ei:
+                store.get_object("c", "obj")
+            assert not isinstance(ei.value, Quarantined)
+    assert "c/obj is damaged" in caplog.text and "could not be quarantined" in caplog.text

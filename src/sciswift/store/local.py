@@ -705,6 +705,7 @@ class LocalStore(Store):
         if the version was replaced meanwhile or setting it aside failed (then
         the next read finds the damage again: never silent)."""
         subject = _subject(container, name)
+        copy: str | None = None
         try:
             c = self._container(container)
             where = describe_record(c, name, op.ident)
@@ -719,9 +720,14 @@ class LocalStore(Store):
         except _Changed:
             # Put, deleted or quarantined (by another reader) meanwhile: the damaged
             # version is not current any more, nothing to mark here.
-            unlink_quiet(os.path.join(c.path, copy))
+            if copy is not None:
+                unlink_quiet(os.path.join(c.path, copy))
             return self._quarantined_now(container, name) or error
         except (OSError, SciSwiftError) as e:
+            # (A full or read-only disk.) Every read keeps failing the same way,
+            # without leaving a copy behind each time.
+            if copy is not None:
+                unlink_quiet(os.path.join(c.path, copy))
             log.error("object %s is damaged (%s) and could not be quarantined: %s", subject, error.why, e)
             return error
         log.warning("quarantined object %s: %s; the damaged record (%s) is kept as %s", subject,

@@ -515,6 +515,9 @@ class FileReader(ObjectReader):
         self._ahead: memoryview = memoryview(b"")
         whole = start == 0 and stop == rec.body_len
         self._md5 = hashlib.md5() if not rec.block and whole and rec.md5_checkable else None
+        # check() of a version-1 record: spans hashed in order from byte 0.
+        self._check_md5 = hashlib.md5() if not rec.block and start == 0 and rec.md5_checkable else None
+        self._checked_to = 0
 
     def fileno_offset(self) -> tuple[int, int] | None:
         return (self._fd, self._base + self.start) if not self.closed else None
@@ -524,12 +527,31 @@ class FileReader(ObjectReader):
 
     def check(self, start: int, end: int) -> None:
         """See ``ObjectReader.check``: the blocks around ``start .. end-1`` are read
-        (a MiB at a time) and compared with their digests."""
+        (a MiB at a time) and compared with their digests. A version-1 record
+        (no block digests) is hashed as spans arrive in order from the body's
+        first byte, and the span that ends the body is compared with the MD5
+        ETag; other spans of it cannot be checked."""
         super().check(start, end)
         try:
-            check_span(self._fd, self._rec, start, end, self._subject)
+            if self._rec.block or start == 0 and end == self._rec.body_len:
+                check_span(self._fd, self._rec, start, end, self._subject)
+            elif self._check_md5 is not None and start == self._checked_to:
+                self._md5_span(start, end)
         except Damaged as e:
             raise self._fail(e) from None
+
+    def _md5_span(self, start: int, end: int) -> None:
+        assert self._check_md5 is not None
+        pos = start
+        while pos < end:
+            block = pread_exact(self._fd, min(_CHECK_STEP, end - pos), self._base + pos)
+            if not block:
+                raise damaged(self._subject, "body is shorter on disk than its metadata says")
+            self._check_md5.update(block)
+            pos += len(block)
+        self._checked_to = end
+        if end == self._rec.body_len and self._check_md5.hexdigest() != self.info.etag:
+            raise damaged(self._subject, "body does not match its ETag (MD5)")
 
     def read(self, size: int | None = -1) -> bytes:
         left = self.stop - self._pos

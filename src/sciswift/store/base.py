@@ -103,8 +103,9 @@ class ObjectReader(io.RawIOBase):
         otherwise). Returns None when the bytes are intact, or when the backend
         or this record has no checksum able to vouch for them (then nothing is
         read): LocalStore checks its per-block digests for any span and, for
-        records written before they existed, the MD5 ETag when the span is the
-        whole body; other backends verify nothing here. Raises CorruptData
+        records written before they existed, the MD5 ETag once spans checked in
+        order from the body's first byte reach its end; other backends verify
+        nothing here. Raises CorruptData
         (``Quarantined`` once the backend has set the object aside) when they
         are not intact. The read position does not move. Blocking: call it from
         a worker thread.

@@ -26,7 +26,8 @@ from sciswift.testing.damage import flip_byte, record_of, truncate_record
 from .conftest import RunningServer
 
 MIB = 1 << 20
-BIG = bytes(range(256)) * (9 * MIB // 256)  # 9 MiB: sent with sendfile, checked 4 MiB at a time
+BIG = bytes(range(256)) * (9 * MIB // 256)  # 9 MiB: sent with sendfile, checked before it is sent
+HUGE = bytes(range(256)) * (20 * MIB // 256)  # 20 MiB: checked and sent 16 MiB, then the rest
 
 
 @pytest.fixture
@@ -84,11 +85,11 @@ def test_whole_get_of_damaged_object_is_cut_short_then_404(box) -> None:  # type
 
 def test_streamed_get_returns_only_good_bytes_before_failing(box) -> None:  # type: ignore[no-untyped-def]
     srv, conn, container = box
-    conn.put_object(container, "big", BIG)
-    flip_byte(_root(srv), container, "big", 6 * MIB + 123)
+    conn.put_object(container, "big", HUGE)
+    flip_byte(_root(srv), container, "big", 18 * MIB + 123)
     status, headers, body, complete = _raw_get(srv, container, "big")
-    assert status == 200 and int(headers["content-length"]) == len(BIG)
-    assert not complete and len(body) < 6 * MIB and body == BIG[: len(body)]
+    assert status == 200 and int(headers["content-length"]) == len(HUGE)
+    assert not complete and 0 < len(body) <= 18 * MIB and body == HUGE[: len(body)]
     status, headers, _, _ = _raw_get(srv, container, "big")
     assert status == 404 and headers["x-sciswift-quarantined"] == "true"
 

@@ -54,8 +54,7 @@ import struct
 import time
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sciswift.errors import CorruptData, Quarantined
 from sciswift.store._local_sums import BLOCK, SUM_SIZE, block_sums, first_bad_block, pread_into, sums_size
@@ -118,9 +117,9 @@ class Damaged(CorruptData):
         self.why = why or message
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One decoded record: ``info``, and where its parts are in the file."""
+class Record(NamedTuple):
+    """One decoded record: ``info``, and where its parts are in the file. (A
+    named tuple: one is made per read, and it is made faster than a dataclass.)"""
 
     info: ObjectInfo
     version: int
@@ -132,6 +131,9 @@ class Record:
     block: int = 0
     #: the quarantine note of a stub (None for an object's own record)
     note: Mapping[str, Any] | None = None
+    #: the whole record, when reading its metadata read all of it (small
+    #: objects): readers then need no other read
+    whole: bytes | None = None
 
     @property
     def sums_at(self) -> int:
@@ -225,7 +227,8 @@ def quarantined_error(rec: Record, subject: str) -> Quarantined:
     )
 
 
-def _decode_meta(meta: bytes, name: str | None, length: int, subject: str, version: int, base: int) -> Record:
+def _decode_meta(meta: bytes, name: str | None, length: int, subject: str, version: int, base: int,
+                 whole: bytes | None = None) -> Record:
     try:
         d: dict[str, Any] = json.loads(meta)
         info = ObjectInfo(
@@ -252,7 +255,7 @@ def _decode_meta(meta: bytes, name: str | None, length: int, subject: str, versi
     if expected != length:
         have = length - len(meta) - FOOTER_SIZE - sums_size(body_len, block)
         raise damaged(subject, f"body is {have} bytes, metadata says {body_len}")
-    return Record(info, version, base, body_len, block, note)
+    return Record(info, version, base, body_len, block, note, whole if whole is not None and len(whole) == length else None)
 
 
 def _meta_len(tail: bytes | bytearray | memoryview, file_size: int, subject: str) -> tuple[int, int, int]:
@@ -292,9 +295,10 @@ def pread_exact(fd: int, size: int, offset: int) -> bytes:
     return b"".join(parts)
 
 
-def _tail_meta(fd: int, end: int, limit: int, subject: str) -> tuple[bytes, int]:
-    """The checked metadata (and the format version) of the record ending at
-    ``end`` of ``fd``, which starts no earlier than ``limit`` bytes before ``end``."""
+def _tail_meta(fd: int, end: int, limit: int, subject: str) -> tuple[bytes, int, bytes]:
+    """The checked metadata, the format version and the bytes read (the tail) of
+    the record ending at ``end`` of ``fd``, which starts no earlier than
+    ``limit`` bytes before ``end``."""
     want = min(limit, _TAIL_GUESS)
     tail = os.pread(fd, want, end - want)
     if len(tail) != want:
@@ -307,15 +311,15 @@ def _tail_meta(fd: int, end: int, limit: int, subject: str) -> tuple[bytes, int]
             raise damaged(subject, "record ends past the end of its file")
     meta = bytes(tail[len(tail) - need : len(tail) - FOOTER_SIZE])
     _check_crc(meta, crc, subject)
-    return meta, version
+    return meta, version, tail
 
 
 def read_record(fd: int, length: int, name: str | None, subject: str, base: int = 0) -> Record:
     """The record of ``length`` bytes at ``base`` of ``fd`` (its metadata read and
     checked; the body is not read). ``name`` is the object the caller expects
     (None: any, as when scanning files). A quarantine stub is returned as such."""
-    meta, version = _tail_meta(fd, base + length, length, subject)
-    return _decode_meta(meta, name, length, subject, version, base)
+    meta, version, tail = _tail_meta(fd, base + length, length, subject)
+    return _decode_meta(meta, name, length, subject, version, base, tail)
 
 
 def live(rec: Record, subject: str) -> Record:
@@ -334,7 +338,7 @@ def read_info(fd: int, length: int, name: str | None, subject: str, base: int = 
 def read_info_ending_at(fd: int, end: int, subject: str) -> tuple[int, ObjectInfo]:
     """``(base, info)`` of the record that ends at offset ``end`` of ``fd`` (walking a
     pack file backwards, where records are back to back)."""
-    meta, version = _tail_meta(fd, end, end, subject)
+    meta, version, _tail = _tail_meta(fd, end, end, subject)
     try:
         d = json.loads(meta)
         size = int(d["size"])
@@ -513,6 +517,10 @@ class FileReader(ObjectReader):
         self._pos = start
         # Checked bytes read ahead (the rest of the last block read), from _pos on.
         self._ahead: memoryview = memoryview(b"")
+        # A small record read whole with its metadata: checked once, then served
+        # from memory (no other system call).
+        self._mem: memoryview | None = memoryview(rec.whole) if rec.whole is not None else None
+        self._mem_checked = False
         whole = start == 0 and stop == rec.body_len
         self._md5 = hashlib.md5() if not rec.block and whole and rec.md5_checkable else None
         # check() of a version-1 record: spans hashed in order from byte 0.
@@ -533,7 +541,9 @@ class FileReader(ObjectReader):
         ETag; other spans of it cannot be checked."""
         super().check(start, end)
         try:
-            if self._rec.block or start == 0 and end == self._rec.body_len:
+            if self._mem is not None:
+                self._checked_mem()
+            elif self._rec.block or start == 0 and end == self._rec.body_len:
                 check_span(self._fd, self._rec, start, end, self._subject)
             elif self._check_md5 is not None and start == self._checked_to:
                 self._md5_span(start, end)
@@ -553,6 +563,15 @@ class FileReader(ObjectReader):
         if end == self._rec.body_len and self._check_md5.hexdigest() != self.info.etag:
             raise damaged(self._subject, "body does not match its ETag (MD5)")
 
+    def _checked_mem(self) -> memoryview:
+        mem = self._mem
+        assert mem is not None
+        if not self._mem_checked:
+            n = self._rec.body_len
+            _verify_whole(self._rec, mem[:n], mem[n : n + sums_size(n, self._rec.block)], self._subject)
+            self._mem_checked = True
+        return mem
+
     def read(self, size: int | None = -1) -> bytes:
         left = self.stop - self._pos
         if size is None or size < 0 or size > left:
@@ -560,7 +579,12 @@ class FileReader(ObjectReader):
         if size <= 0:
             return b""
         try:
-            data = self._read_checked(size) if self._rec.block else self._read_plain(size)
+            if self._mem is not None:
+                data = bytes(self._checked_mem()[self._pos : self._pos + size])
+            elif self._rec.block:
+                data = self._read_checked(size)
+            else:
+                data = self._read_plain(size)
         except Damaged as e:
             raise self._fail(e) from None
         self._pos += len(data)

@@ -48,7 +48,10 @@ def _digests(view: memoryview, block: int) -> array:  # type: ignore[type-arg]
 
 def block_sums(body: bytes | bytearray | memoryview, block: int = BLOCK) -> bytes:
     """The digests of ``body``'s blocks, as stored after it."""
-    out = _digests(memoryview(body).cast("B"), block)
+    view = memoryview(body).cast("B")
+    if 0 < len(view) <= block:  # one block (most engine chunks' reads): no list, no array
+        return _digest(view).to_bytes(SUM_SIZE, "little")
+    out = _digests(view, block)
     if out.itemsize != SUM_SIZE or _BIG_ENDIAN:
         return b"".join(d.to_bytes(SUM_SIZE, "little") for d in out)
     return out.tobytes()

@@ -692,7 +692,7 @@ class LocalStore(Store):
         try:
             rec = live(read_record(op.fd, op.length, name, subject, op.base), subject)
             if rec.info.etag == LAZY_ETAG:
-                rec = replace(rec, info=self._settled(op, rec.info, rec, subject))
+                rec = rec._replace(info=self._settled(op, rec.info, rec, subject))
             return rec
         except Damaged as e:
             raise self._quarantine(container, name, op, e) from None

@@ -95,9 +95,10 @@ WHOLE_READ_LIMIT = 256 << 10
 _TAIL_GUESS = 8192
 # os.read/os.pread move at most this much per call on Linux.
 _MAX_IO = 0x7FFFF000
-# check_span reads this much at a time into one reused buffer (it stays in the
-# CPU cache while it is hashed: 16 MiB checked in 1.2 ms, 2.4 GB/s hashed
-# straight from a fresh 16 MiB read).
+# check_span reads this much at a time into one reused buffer, which stays in
+# the CPU cache while it is hashed: a cached 16 MiB object is checked in 1.1 ms,
+# less than one 16 MiB read into a fresh buffer takes (1.7-2.3 ms). Mapping the
+# file would save the copy (0.7 ms) but turns a disk error into SIGBUS.
 _CHECK_STEP = 1 << 20
 
 

@@ -30,10 +30,16 @@ __all__ = [
     "EntityTooLarge",
     "NotSupported",
     "CorruptData",
+    "Quarantined",
     "StoreUnavailable",
     "status_for",
     "error_for_status",
+    "QUARANTINED_HEADER",
 ]
+
+QUARANTINED_HEADER = "X-Sciswift-Quarantined"
+"""Set to ``true`` on the 404 ``sciswift serve`` answers for a quarantined object
+(Swift's answer, marked): SwiftStore raises ``Quarantined`` for it, not NotFound."""
 
 
 class SciSwiftError(Exception):
@@ -138,6 +144,15 @@ class CorruptData(SciSwiftError, OSError):
     """Stored bytes cannot be decoded: a damaged object, chunk or file (HTTP 500)."""
 
     status = 500
+
+
+class Quarantined(CorruptData):
+    """The object was found damaged and set aside (quarantined): it has no
+    readable body until it is overwritten or deleted. Never a ``NotFound``: a
+    reader must not mistake lost data for data never written (the engine reads
+    a missing chunk as fill values). ``sciswift serve`` answers 404 with
+    ``X-Sciswift-Quarantined: true`` for it, as Swift answers 404 for a
+    quarantined object, and SwiftStore raises this for such a reply."""
 
 
 class StoreUnavailable(SciSwiftError, ConnectionError):

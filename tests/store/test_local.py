@@ -23,6 +23,7 @@ from sciswift.errors import (
     InvalidInput,
     InvalidName,
     NotFound,
+    Quarantined,
 )
 from sciswift.store import MemoryStore, Store
 from sciswift.store.local import LocalStore
@@ -386,10 +387,20 @@ def test_fsck_quarantines_damaged_files(store: LocalStore, tmp_path: Path) -> No
     rotten.write_bytes(bytes(raw))
     assert len(store.fsck().quarantined) == 1
     assert len(store.fsck(deep=True).quarantined) == 1
-    assert [o.name for o in store.list_objects("c")] == ["ok"]
     assert len(list((tmp_path / "acct" / "c" / "quarantine").iterdir())) == 2
+    # Set aside, and in their place stubs: the names read as damaged, never as
+    # missing (a missing chunk would read as fill values), until put or deleted.
+    assert [o.name for o in store.list_objects("c")] == ["ok", "rotten", "torn"]
+    for name in ("torn", "rotten"):
+        with pytest.raises(Quarantined) as ei:
+            store.get_object("c", name)
+        assert ei.value.subject == f"c/{name}"
+    store.put_object("c", "torn", b"again")
+    store.delete_object("c", "rotten")
+    assert store.get_object("c", "torn") == b"again"
     with pytest.raises(NotFound):
-        store.get_object("c", "torn")
+        store.get_object("c", "rotten")
+    assert store.fsck(deep=True).quarantined == []
 
 
 @pytest.mark.parametrize("damage", ["delete", "garbage"])

@@ -19,7 +19,7 @@ import pytest
 from local_store_checks import assert_consistent, cdir, destroy_index, listed, md5, object_files, packs, rows
 
 import sciswift.store.local as local_module
-from sciswift.errors import AlreadyExists, CorruptData, NotFound, PreconditionFailed
+from sciswift.errors import AlreadyExists, CorruptData, NotFound, PreconditionFailed, Quarantined
 from sciswift.store import _local_pack
 from sciswift.store._local_container import object_file_name
 from sciswift.store.local import LocalStore
@@ -237,10 +237,11 @@ def test_fsck_with_packs(store: LocalStore) -> None:
     [pack] = packs(store)
     path = cdir(store) / "packs" / pack
     index = rows(store)
-    # Damage one record's body (deep check) and another's metadata (any check).
+    # Damage one record's body (deep check) and another's metadata (any check;
+    # it follows the body and its one 8-byte block digest).
     raw = bytearray(path.read_bytes())
     raw[index["k1"][1] + 5] ^= 0xFF  # type: ignore[operator]
-    meta_at = index["k2"][1] + 300 + 3  # type: ignore[operator]
+    meta_at = index["k2"][1] + 300 + 8 + 3  # type: ignore[operator]
     raw[meta_at] ^= 0xFF
     path.write_bytes(bytes(raw))
     store._pack_files.close()
@@ -252,17 +253,19 @@ def test_fsck_with_packs(store: LocalStore) -> None:
     conn.commit()
     conn.close()
     report = store.fsck("c", deep=True)
-    # Body damage is only seen where there is an ETag to check it against: a
-    # batch on a non-durable store leaves it for later (as with object files).
-    bad = ["k1", "k2"] if store.durable else ["k2"]
+    # Body damage is seen by the block checksums (durable or not); both damaged
+    # records are copied into quarantine/ and stubs take their place.
+    bad = ["k1", "k2"]
     # k3's row is repaired: its record is found by walking the pack.
     assert sorted(report.index_repaired) == [f"c/{n}" for n in [*bad, "k3"]]
     assert len(report.damaged) == len(bad) and all(pack in d for d in report.damaged)
+    assert len(report.quarantined) == len(bad)
     assert report.packs_removed == 1 and not orphan.exists()
     for n in bad:
+        with pytest.raises(Quarantined):
+            store.get_object("c", n)
+        store.delete_object("c", n)
         del items[n]
-    if not store.durable:
-        items["k1"] = bytes(store.get_object("c", "k1"))  # served as it is on disk
     assert_consistent(store, items)
     again = store.fsck("c", deep=True)
     assert (again.index_repaired, again.damaged, again.packs_removed) == ([], [], 0)

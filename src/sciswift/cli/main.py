@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "get": ("sciswift.cli.get", "get", "Read a slice of a stored dataset through the server's data API."),
     "mount": ("sciswift.cli.mount", "mount", "Mount a store location as a file system (FUSE)."),
     "umount": ("sciswift.cli.mount", "umount", "Store pending data and unmount a sciswift mount."),
+    "fsck": ("sciswift.cli.fsck", "fsck", "Check (and repair) a server's data directory or a LocalStore."),
 }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -208,12 +208,25 @@ class Array:
                 self.kv.describe(key),
             ) from e
 
+    def _damage(self, e: CorruptData, keys: Iterable[str]) -> CorruptData:
+        """``e``, damage the store found reading one of the chunks ``keys`` (a
+        damaged or quarantined object), saying which dataset and chunk it breaks,
+        in the words of ``_decode``."""
+        if e.message.startswith("dataset "):
+            return e  # already says which dataset and chunk (a decoding failure)
+        key = next((k for k in keys if self.kv.describe(k) == e.subject), None)
+        what = f"chunk {key} ({e.subject})" if key is not None else f"a chunk ({e.subject})"
+        return type(e)(f"dataset {self.describe()}: {what} is corrupt: {e.message}", e.subject)
+
     def _load(self, key: str) -> np.ndarray[Any, Any] | None:
         """The decoded chunk at ``key`` (cache first), None if not stored."""
         hit = self.cache.get(key)
         if hit is not None:
             return hit[1]
-        raw = self.kv.get(key)
+        try:
+            raw = self.kv.get(key)
+        except CorruptData as e:
+            raise self._damage(e, [key]) from None
         if raw is None:
             return None
         chunk = self._decode(key, raw)
@@ -273,11 +286,9 @@ class Array:
         try:
             self._fetch_and_place(todo, out, keep)
         except CorruptData as e:
-            if e.message.startswith("dataset "):
-                raise  # already says which dataset and chunk (a decoding failure)
-            # Damage the store found (a truncated or rewritten object file):
-            # say which dataset it breaks too.
-            raise CorruptData(f"dataset {self.describe()}: {e.message}", e.subject) from e
+            # Damage the store found (a truncated, damaged or quarantined chunk
+            # object): say which dataset and chunk it breaks too.
+            raise self._damage(e, (key for key, _ in todo)) from None
 
     def _fetch_and_place(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:
         if self._local and len(todo) > 1 and self.pipeline.trivial and not keep:
@@ -475,7 +486,10 @@ class Array:
                 etag, current = hit
                 hit = None
             else:
-                got = self.kv.get_with_etag(key)
+                try:
+                    got = self.kv.get_with_etag(key)
+                except CorruptData as e:
+                    raise self._damage(e, [key]) from None
                 if got is None:
                     etag, current = None, None
                 else:

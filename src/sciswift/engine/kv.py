@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sciswift.errors import NotFound
+from sciswift.errors import CorruptData, NotFound
 from sciswift.store.base import Store
 from sciswift.store.types import OVERWRITE, ByteRange, ListingParams, ObjectInfo, PutMode, Subdir
 from sciswift.store.url import Location
@@ -115,7 +115,10 @@ class KV:
             writes = self._writes
         if not keys:
             return
-        got = self.get_many(keys)
+        try:
+            got = self.get_many(keys)
+        except CorruptData:
+            return  # a damaged one fails the read that wants it, naming its own dataset
         with self._stash_lock:
             if self._writes != writes:
                 return  # something was written meanwhile: these may be stale

@@ -18,7 +18,7 @@ from __future__ import annotations
 import errno
 import logging
 
-from sciswift.errors import SciSwiftError
+from sciswift.errors import QUARANTINED_HEADER, Quarantined, SciSwiftError
 from sciswift.server.backend import Backend
 from sciswift.server.handlers import account, by_method, container, obj
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error, reply_for_error
@@ -40,6 +40,10 @@ async def call(be: Backend, req: SwiftRequest) -> Reply:
         return await by_method(be, req, level.VERBS)
     except SwiftError as exc:
         return exc.reply
+    except Quarantined:
+        # Swift answers 404 for an object it quarantined; the header tells our
+        # clients the object is lost, not absent (see docs/server.md).
+        return error(404, headers={QUARANTINED_HEADER: "true"})
     except SciSwiftError as exc:
         return reply_for_error(exc, req)
     except OSError as exc:

@@ -85,6 +85,7 @@ from sciswift.store._local_index import (
     UPSERT,
     connect,
     ensure_schema,
+    info_of_row,
     list_objects,
     locate_many,
     row_of,
@@ -378,6 +379,13 @@ class Container:
             self._packed_bias = min(self._packed_bias + 1, _BIAS_LIMIT)
         return groups
 
+    def indexed_info(self, name: str) -> ObjectInfo | None:
+        """What the index says of ``name`` (None if it has no row)."""
+        rows = self._lookup(
+            "SELECT name, size, etag, timestamp, content_type, meta FROM objects WHERE name = ?", (name,)
+        )
+        return info_of_row(rows[0]) if rows else None
+
     def locate(self, conn: sqlite3.Connection, name: str) -> Location | None:
         """Where the current version of ``name`` is (under the write lock), or None."""
         path = self.object_path(name)
@@ -634,7 +642,7 @@ class Container:
         return self._fill_temp(lambda fd: _copy_body(src.fd, src.base, fd, size, trailer))
 
     def stage_packs(
-        self, ids: Sequence[int], groups: Sequence[Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]]]
+        self, ids: Sequence[int], groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes | None]]]
     ) -> list[StagedPack]:
         """Write each group of ``(name, info, body, trailer)`` as a pack and link it
         into ``packs/`` under the matching ID of ``ids`` (which the caller has
@@ -772,11 +780,14 @@ class Container:
         transaction, and the old pack dies (space is freed, and its dead records
         can no longer come back in an index rebuild). Readers are as safe as
         across any other collection: one that finds the old pack gone looks
-        the name up again. A pack that changed or went meanwhile is skipped."""
+        the name up again. A pack that changed or went meanwhile is skipped,
+        and so is one cut short on disk (compaction is only an optimisation:
+        its damaged records are left for reads and fsck to find; records are
+        copied with their checksums, so damage in them stays detectable)."""
         for pack in packs:
             try:
                 self._compact_one(pack)
-            except (FileNotFoundError, ContainerGone):
+            except (FileNotFoundError, ContainerGone, CorruptData):
                 continue
 
     def _compact_one(self, pack: int) -> None:

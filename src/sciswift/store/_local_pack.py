@@ -13,7 +13,7 @@ Layout and life cycle (see ``sciswift.store.local`` for the whole store)::
 - ``ID`` is 16 hex digits: a random 63-bit number, the ``pack`` column of the index
   rows that point into it. A pack is published with ``link(2)``, which refuses an
   existing name, so an ID is never reused while its pack exists.
-- A record is exactly an object file's content (body, metadata, footer; see
+- A record is exactly an object file's content (body, block sums, metadata, footer; see
   ``_local_format``), so every record reader works on ``(fd, base, length)``.
   Walking a pack backwards from its end finds every record (each ends with its
   footer): that is how an index is rebuilt (``scan_pack``).
@@ -33,8 +33,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sciswift.store._local_format import read_info_ending_at
+from sciswift.store._local_format import encode_trailer, read_info_ending_at
 from sciswift.store._local_fs import O_CLOEXEC
+from sciswift.store._local_sums import BLOCK, sums_size
 from sciswift.store.types import ObjectInfo
 
 __all__ = [
@@ -82,16 +83,18 @@ def pack_file_name(pack_id: int) -> str:
 
 
 def plan_packs(
-    items: Sequence[tuple[str, ObjectInfo, Any, bytes]], limit: int | None = None
-) -> list[list[tuple[str, ObjectInfo, Any, bytes]]]:
+    items: Sequence[tuple[str, ObjectInfo, Any, bytes | None]], limit: int | None = None
+) -> list[list[tuple[str, ObjectInfo, Any, bytes | None]]]:
     """Split ``(name, info, body, trailer)`` items into packs of at most ``limit``
-    bytes (default ``PACK_LIMIT``; a pack holds at least one record, however large)."""
+    bytes (default ``PACK_LIMIT``; a pack holds at least one record, however large).
+    A trailer of None is made when the record is written (``write_records``)."""
     if limit is None:
         limit = PACK_LIMIT
-    packs: list[list[tuple[str, ObjectInfo, Any, bytes]]] = []
+    packs: list[list[tuple[str, ObjectInfo, Any, bytes | None]]] = []
     size = limit
     for item in items:
-        length = len(item[2]) + len(item[3])
+        trailer = item[3]
+        length = len(item[2]) + (len(trailer) if trailer is not None else sums_size(len(item[2]), BLOCK) + 512)
         if size + length > limit and size:
             packs.append([])
             size = 0
@@ -117,24 +120,32 @@ class Filled:
 Body = bytes | memoryview | Filled
 
 
-def write_records(fd: int, items: Sequence[tuple[str, ObjectInfo, Body, bytes]]) -> list[PackedRecord]:
-    """Write the records of ``items`` back to back at the start of ``fd``."""
+def write_records(fd: int, items: Sequence[tuple[str, ObjectInfo, Body, bytes | None]]) -> list[PackedRecord]:
+    """Write the records of ``items`` back to back at the start of ``fd``; a
+    trailer of None is made from the body (``encode_trailer``), once a ``Filled``
+    body has been filled."""
     records: list[PackedRecord] = []
     buffers: list[bytes | memoryview] = []
     scratch: memoryview | None = None
     offset = pos = 0
     for name, info, body, trailer in items:
-        length = len(body) + len(trailer)
-        records.append(PackedRecord(name, info, offset, length))
-        offset += length
         if isinstance(body, Filled):
             pos = _write_buffers(fd, buffers, pos)
             buffers = []
             if scratch is None or len(scratch) != body.size:
                 scratch = memoryview(bytearray(body.size))
             body.fill(body.name, scratch)
+            # Hashed while the body is still in the CPU cache.
+            trailer = encode_trailer(info, scratch) if trailer is None else trailer
+            records.append(PackedRecord(name, info, offset, body.size + len(trailer)))
+            offset += body.size + len(trailer)
             pos = _write_buffers(fd, [scratch, trailer], pos)
             continue
+        if trailer is None:
+            trailer = encode_trailer(info, body)
+        length = len(body) + len(trailer)
+        records.append(PackedRecord(name, info, offset, length))
+        offset += length
         buffers.append(body)
         buffers.append(trailer)
     _write_buffers(fd, buffers, pos)

@@ -37,17 +37,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sciswift.errors import CorruptData
-from sciswift.store._local_format import LAZY_ETAG, body_md5, read_info
-from sciswift.store._local_fs import O_CLOEXEC, unlink_quiet
-from sciswift.store._local_index import DELETE, LOCATE, UPSERT, row_of
+from sciswift.store._local_format import LAZY_ETAG, Damaged, check_span, read_record
+from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, unlink_quiet
+from sciswift.store._local_index import DELETE, UPSERT, info_of_row, row_of
 from sciswift.store._local_journal import Entries, probe, read_entries, read_entries_at
 from sciswift.store._local_pack import pack_file_name, scan_pack
+from sciswift.store._local_quarantine import set_aside_file, set_aside_record, stub_temp
 from sciswift.store.types import ObjectInfo
 
 if TYPE_CHECKING:
@@ -130,8 +130,23 @@ def list_packs(c: Container) -> list[tuple[int, str]]:
     return out
 
 
-def scan_files(c: Container, report: FsckReport | None = None, deep: bool = False) -> Iterator[tuple[str, ObjectInfo]]:
-    """Every valid object file with its info; invalid ones are quarantined."""
+@dataclass(frozen=True)
+class Lost:
+    """A damaged version of an object found by a check: what was wrong, where it
+    was set aside (relative to the container directory; "" if nothing was left
+    to keep) and what its own metadata said, if it could be read."""
+
+    why: str
+    copy: str
+    info: ObjectInfo | None = None
+
+
+def scan_files(c: Container, report: FsckReport | None = None, deep: bool = False,
+               lost: dict[str, Lost] | None = None) -> Iterator[tuple[str, ObjectInfo]]:
+    """Every valid object file with its info. Damaged ones are moved into
+    ``quarantine/`` (and noted in ``lost`` by file name, when given: the caller
+    knows which object each file name stands for and puts stubs in their place);
+    files of a record version this sciswift cannot read are left alone."""
     try:
         files = sorted(os.listdir(c.objects_dir))
     except FileNotFoundError:
@@ -143,86 +158,153 @@ def scan_files(c: Container, report: FsckReport | None = None, deep: bool = Fals
         try:
             info = read_file_info(c, path, None, deep)
             if os.path.basename(c.object_path(info.name)) != fname:
-                raise CorruptData(f"object file {path} holds {info.name!r}", path)
+                raise Damaged(f"object file {path} holds {info.name!r}", path)
         except FileNotFoundError:
             continue
+        except Damaged as e:
+            meta = _readable_info(c, path)
+            copy = quarantine(c, path, report)
+            if lost is not None and copy is not None:
+                lost[fname] = Lost(e.why, copy, meta)
+            continue
         except CorruptData:
-            quarantine(c, path, report)
             continue
         if report is not None:
             report.objects += 1
         yield path, info
 
 
+def _readable_info(c: Container, path: str, name: str | None = None) -> ObjectInfo | None:
+    """The metadata of a record whose body failed its check, if it can be read."""
+    try:
+        return read_file_info(c, path, name)
+    except (OSError, CorruptData):
+        return None
+
+
 def read_file_info(c: Container, path: str, name: str | None, deep: bool = False, base: int = 0,
                     length: int | None = None) -> ObjectInfo:
     """The info of the record ``[base, base + length)`` of ``path`` (default: the
-    whole file), its body re-hashed against its ETag if ``deep``."""
+    whole file); with ``deep`` its body is checked against its block digests (or,
+    without any, its MD5 ETag if known): Damaged if it does not match."""
     fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
     try:
         subject = c.subject(name) if name is not None else path
         if length is None:
             length = os.fstat(fd).st_size
-        info = read_info(fd, length, name, subject, base)
-        if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size, base) != info.etag:
-            raise CorruptData(f"object {c.subject(info.name)} body does not match its ETag", path)
-        return info
+        rec = read_record(fd, length, name, subject, base)
+        if deep and rec.note is None:
+            check_span(fd, rec, 0, rec.body_len, c.subject(rec.info.name))
+        return rec.info
     finally:
         os.close(fd)
 
 
-def quarantine(c: Container, path: str, report: FsckReport | None) -> None:
-    os.makedirs(c.quarantine_dir, exist_ok=True)
-    dest = os.path.join(c.quarantine_dir, f"{os.path.basename(path)}.{uuid.uuid4().hex[:8]}")
+def quarantine(c: Container, path: str, report: FsckReport | None) -> str | None:
+    """Move the damaged object file ``path`` into ``quarantine/``; its path there
+    relative to the container directory (None if it was gone)."""
+    rel = set_aside_file(c, path)
+    if rel is not None and report is not None:
+        report.quarantined.append(os.path.join(c.path, rel))
+    return rel
+
+
+def _set_aside_packed(c: Container, name: str, pack: int, off: int, length: int, report: FsckReport | None) -> str:
+    """Copy the damaged record of ``name`` out of ``pack`` into ``quarantine/``
+    (what is left of it); "" if the pack is gone."""
     try:
-        os.rename(path, dest)
+        fd = os.open(c.pack_path(pack), os.O_RDONLY | O_CLOEXEC)
     except FileNotFoundError:
-        return
+        return ""
+    try:
+        rel = set_aside_record(c, _file_name(c, name), fd, off, length, False)
+    finally:
+        os.close(fd)
     if report is not None:
-        report.quarantined.append(dest)
+        report.quarantined.append(os.path.join(c.path, rel))
+    return rel
 
 
-def reconcile(c: Container, conn: sqlite3.Connection, name: str, report: FsckReport | None = None, deep: bool = False
-) -> None:
+def reconcile(c: Container, conn: sqlite3.Connection, name: str, report: FsckReport | None = None, deep: bool = False,
+              lost: Lost | None = None) -> None:
     """Make the index row of ``name`` match the disk (caller holds the write lock).
 
-    The object file, if valid, and the record the row points at, if valid,
-    are the candidates; the newer one (by metadata timestamp) wins, and an
-    object file that loses is removed (the old version a crashed packer left
-    behind: the invariant is that an object file is always current).
+    The object file and the record the row points at are the candidates; the
+    newer one (by metadata timestamp) wins, and an object file that loses is
+    removed (the old version a crashed packer left behind: the invariant is
+    that an object file is always current). A candidate found damaged is set
+    aside in ``quarantine/``; if it would have won (or ``lost`` says the object
+    file was already set aside, by fsck's scan), a quarantine stub takes the
+    object's place, so the name reads as Quarantined and never as missing. A
+    file of a record version this sciswift cannot read is left alone.
     """
     path = c.object_path(name)
+    # (timestamp, is the file, info, damage): the newest wins, a pack record on a tie.
+    cands: list[tuple[float, bool, ObjectInfo | None, Lost | None]] = []
     plain: ObjectInfo | None = None
     try:
         plain = read_file_info(c, path, name, deep)
+        cands.append((plain.timestamp, True, plain, None))
     except FileNotFoundError:
         pass
+    except Damaged as e:
+        meta = _readable_info(c, path, name)
+        copy = quarantine(c, path, report)
+        if copy is not None:
+            lost = Lost(e.why, copy, meta)
     except CorruptData:
-        quarantine(c, path, report)
-    row = conn.execute(LOCATE, (name,)).fetchone()
-    pack, off, length = row if row is not None else (None, None, None)
-    packed: ObjectInfo | None = None
+        return
+    if lost is not None:
+        cands.append((lost.info.timestamp if lost.info else float("-inf"), True, lost.info, lost))
+    row = conn.execute(f"SELECT {_ROW_COLUMNS} FROM objects WHERE name = ?", (name,)).fetchone()
+    pack, off, length = row[6:9] if row is not None else (None, None, None)
     if pack is not None:
         try:
             packed = read_file_info(c, c.pack_path(pack), name, deep, off or 0, length)
+            cands.append((packed.timestamp, False, packed, None))
         except (FileNotFoundError, CorruptData) as e:
             found = find_in_pack(c, pack, name, deep) if isinstance(e, CorruptData) else None
             if found is not None:
                 packed, off, length = found
-            elif report is not None:
-                why = "its pack is missing" if isinstance(e, FileNotFoundError) else str(e)
-                report.damaged.append(f"{c.subject(name)} ({c.pack_path(pack)} at {off}): {why}")
-    if plain is not None and (packed is None or plain.timestamp > packed.timestamp):
-        conn.execute(UPSERT, row_of(plain))
-    elif packed is not None:
-        if plain is not None:
-            unlink_quiet(path)
-        conn.execute(UPSERT, row_of(packed, pack, off, length))
-        return
-    else:
+                cands.append((packed.timestamp, False, packed, None))
+            else:
+                why = (f"its pack {c.pack_path(pack)} is missing" if isinstance(e, FileNotFoundError)
+                       else getattr(e, "why", str(e)))
+                if report is not None:
+                    report.damaged.append(f"{c.subject(name)} ({c.pack_path(pack)} at {off}): {why}")
+                copy = _set_aside_packed(c, name, pack, off or 0, length or 0, report)
+                known = info_of_row(row[:6])
+                cands.append((known.timestamp, False, known, Lost(why, copy, known)))
+    if not cands:
         conn.execute(DELETE, (name,))
+    else:
+        _ts, is_file, info, damage = max(cands, key=lambda cand: (cand[0], cand[1]))
+        if damage is not None:
+            stub_info = info or (info_of_row(row[:6]) if row is not None else ObjectInfo(name, 0, LAZY_ETAG, 0.0))
+            tmp, stub = stub_temp(c, stub_info, damage.why, damage.copy)
+            c.touch(name)
+            os.rename(tmp, path)
+            if c.durable:
+                fsync_dir(c.objects_dir)
+            conn.execute(UPSERT, row_of(stub))
+        elif is_file:
+            assert info is not None
+            conn.execute(UPSERT, row_of(info))
+        else:
+            assert info is not None
+            if plain is not None:
+                unlink_quiet(path)
+            conn.execute(UPSERT, row_of(info, pack, off, length))
+            return
     if pack is not None:
         c.release(pack)
+
+
+_ROW_COLUMNS = "name, size, etag, timestamp, content_type, meta, pack, pack_off, pack_len"
+
+
+def _file_name(c: Container, name: str) -> str:
+    return os.path.basename(c.object_path(name))
 
 
 def find_in_pack(c: Container, pack: int, name: str, deep: bool) -> tuple[ObjectInfo, int, int] | None:
@@ -237,8 +319,13 @@ def find_in_pack(c: Container, pack: int, name: str, deep: bool) -> tuple[Object
     try:
         for off, length, info in scan_pack(fd, os.fstat(fd).st_size, path):
             if info.name == name and (best is None or info.timestamp > best[0].timestamp):
-                if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size, off) != info.etag:
-                    continue
+                if deep:
+                    try:
+                        rec = read_record(fd, length, name, c.subject(name), off)
+                        if rec.note is None:
+                            check_span(fd, rec, 0, rec.body_len, c.subject(name))
+                    except CorruptData:
+                        continue
                 best = (info, off, length)
     except CorruptData:
         pass  # the records before a damaged one cannot be found
@@ -330,15 +417,16 @@ def heal_dead_writers(c: Container, conn: sqlite3.Connection) -> None:
         c.last_recovery = 0.0  # the next use of this handle runs ``recover``
 
 
-def repair(c: Container, names: Iterable[str], report: FsckReport | None, packs: Iterable[int] = (), deep: bool = False
-) -> None:
+def repair(c: Container, names: Iterable[str], report: FsckReport | None, packs: Iterable[int] = (), deep: bool = False,
+           lost: Mapping[str, Lost] | None = None) -> None:
     """Reconcile ``names`` under the write lock, reporting rows that changed;
     then remove those of ``packs`` (and of the packs rows pointed into before)
-    that no row points into."""
+    that no row points into. ``lost`` names objects whose files were already
+    set aside as damaged."""
     with c.write_txn(report) as conn:
         for name in sorted(names):
             before = conn.execute("SELECT * FROM objects WHERE name = ?", (name,)).fetchone()
-            reconcile(c, conn, name, report, deep)
+            reconcile(c, conn, name, report, deep, (lost or {}).get(name))
             after = conn.execute("SELECT * FROM objects WHERE name = ?", (name,)).fetchone()
             if before != after and report is not None:
                 report.index_repaired.append(c.subject(name))
@@ -360,10 +448,16 @@ def fsck(c: Container, deep: bool = False) -> FsckReport:
             in_flight.update(read_entries_at(os.path.join(c.journal_dir, jid)))
     except FileNotFoundError:
         pass
-    on_disk = {info.name: row_of(info) for _p, info in scan_files(c, report, deep)}
+    damaged_files: dict[str, Lost] = {}
+    on_disk = {info.name: row_of(info) for _p, info in scan_files(c, report, deep, damaged_files)}
     with c.read_txn() as conn:
         indexed = {r[0]: tuple(r) for r in conn.execute("SELECT * FROM objects")}
-    suspects = {n for n, r in on_disk.items() if indexed.get(n) != r}
+    # Damaged files set aside by the scan: the index says whose they were.
+    by_file = {_file_name(c, n): n for n in indexed}
+    lost = {by_file[f]: v for f, v in damaged_files.items() if f in by_file}
+    lost.update((v.info.name, v) for f, v in damaged_files.items()
+                if f not in by_file and v.info is not None and _file_name(c, v.info.name) == f)
+    suspects = {n for n, r in on_disk.items() if indexed.get(n) != r} | set(lost)
     by_pack: dict[int, list[tuple[Any, ...]]] = {}
     for name, row in indexed.items():
         if row[6] is None:
@@ -374,7 +468,7 @@ def fsck(c: Container, deep: bool = False) -> FsckReport:
     for pack, rows in by_pack.items():
         suspects |= check_pack_rows(c, pack, rows, report, deep)
     if suspects:
-        repair(c, suspects, report, deep=deep)
+        repair(c, suspects, report, deep=deep, lost=lost)
     with c.read_txn() as conn:
         referenced = {r[0] for r in conn.execute("SELECT DISTINCT pack FROM objects WHERE pack IS NOT NULL")}
     for pack, _path in listed:
@@ -400,9 +494,10 @@ def check_pack_rows(c: Container, pack: int, rows: Sequence[tuple[Any, ...]], re
             name, off, length = row[0], row[7], row[8]
             report.objects += 1
             try:
-                info = read_info(fd, length, name, c.subject(name), off)
-                if deep and info.etag != LAZY_ETAG and body_md5(fd, info.size, off) != info.etag:
-                    raise CorruptData(f"object {c.subject(name)} body does not match its ETag", path)
+                rec = read_record(fd, length, name, c.subject(name), off)
+                info = rec.info
+                if deep and rec.note is None:
+                    check_span(fd, rec, 0, rec.body_len, c.subject(name))
             except CorruptData:
                 bad.add(name)
                 continue

@@ -12,6 +12,7 @@ from sciswift.errors import ChecksumMismatch, InvalidInput
 from sciswift.store._local_container import Container, ContainerGone
 from sciswift.store._local_format import encode_trailer
 from sciswift.store._local_fs import start_writeback, unlink_quiet, write_all
+from sciswift.store._local_sums import BlockSummer
 from sciswift.store.base import ObjectWriter
 from sciswift.store.types import ObjectInfo, PutMode
 
@@ -41,8 +42,8 @@ def verify_etag(etag: str | None, digest: str, container: str, name: str) -> Non
 
 
 class LocalWriter(ObjectWriter):
-    """Streams a body straight into a temporary file of the container (MD5
-    computed on the way); ``commit`` renames it into place, ``abort`` (or garbage
+    """Streams a body straight into a temporary file of the container (MD5 and
+    block checksums computed on the way); ``commit`` renames it into place, ``abort`` (or garbage
     collection before commit) removes it."""
 
     def __init__(
@@ -67,6 +68,7 @@ class LocalWriter(ObjectWriter):
         self._system = system
         self._etag = etag
         self._md5 = hashlib.md5()
+        self._sums = BlockSummer()
         self.bytes_written = 0
         self._flushed = 0  # bytes whose writeback has been started
         self._pid = os.getpid()
@@ -83,6 +85,7 @@ class LocalWriter(ObjectWriter):
             raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
         write_all(self._fd, [data])
         self._md5.update(data)
+        self._sums.update(data)
         self.bytes_written += len(data)
         if self._c.durable and self.bytes_written - self._flushed >= WRITEBACK_STEP:
             start_writeback(self._fd, self._flushed, self.bytes_written - self._flushed)
@@ -106,7 +109,7 @@ class LocalWriter(ObjectWriter):
                 metadata=lower_keys(self._metadata),
                 system=lower_keys(self._system),
             )
-            write_all(fd, [encode_trailer(info)])
+            write_all(fd, [encode_trailer(info, sums=self._sums.digest())])
             if c.durable:
                 os.fsync(fd)
         except BaseException:

@@ -29,7 +29,14 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
 
-from sciswift.errors import SciSwiftError, StoreUnavailable, Unauthenticated, error_for_status
+from sciswift.errors import (
+    QUARANTINED_HEADER,
+    Quarantined,
+    SciSwiftError,
+    StoreUnavailable,
+    Unauthenticated,
+    error_for_status,
+)
 from sciswift.store._swift_auth import SwiftCredentials, authenticate
 
 __all__ = ["Body", "SwiftConnection", "RETRY_STATUSES", "object_path"]
@@ -286,5 +293,9 @@ def raise_for(resp: urllib3.BaseHTTPResponse, method: str, what: str, subject: s
     message = f"{what}: {method} answered {resp.status} {reason}".rstrip()
     if detail and detail not in message:
         message += f" ({' '.join(detail.split())})"
+    if resp.status == 404 and resp.headers.get(QUARANTINED_HEADER, "").lower() == "true":
+        # Lost, not absent: the server found the object damaged and set it aside.
+        raise Quarantined(f"{what} is quarantined by the server (found damaged on its disk; "
+                          "put it again or delete it)", subject)
     cls = (special or {}).get(resp.status)
     raise cls(message, subject) if cls else error_for_status(resp.status, message, subject)

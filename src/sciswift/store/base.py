@@ -75,7 +75,10 @@ class ObjectReader(io.RawIOBase):
     bytes of the requested range (``start`` .. ``stop``-1). Close it when done.
 
     Backends that keep objects in local files set ``fileno_offset()`` so the server
-    can use ``sendfile``; others return None.
+    can use ``sendfile``; others return None. Backends that keep checksums verify
+    what ``read`` returns and raise CorruptData instead of returning damaged bytes
+    (for a whole-object read, at the latest instead of its last bytes);
+    ``check`` verifies a span without reading it out.
     """
 
     info: ObjectInfo
@@ -90,8 +93,32 @@ class ObjectReader(io.RawIOBase):
         return self.stop - self.start
 
     def fileno_offset(self) -> tuple[int, int] | None:
-        """``(fd, offset_of_start)`` for zero-copy sending, or None."""
+        """``(fd, offset_of_start)`` for zero-copy sending, or None. Bytes sent
+        that way bypass ``read`` and its checks: check them with ``check``."""
         return None
+
+    def check(self, start: int, end: int) -> None:
+        """Verify that body bytes ``start .. end-1`` are intact, with whatever
+        checksums the backend keeps for the version this reader holds.
+
+        Offsets are positions in the object, like ``start`` and ``stop``, and must
+        lie within them (``self.start <= start <= end <= self.stop``; ValueError
+        otherwise). Returns None when the bytes are intact, or when the backend
+        or this record has no checksum able to vouch for them (then nothing is
+        read): LocalStore checks its per-block digests for any span and, for
+        records written before they existed, the MD5 ETag once spans checked in
+        order from the body's first byte reach its end; other backends verify
+        nothing here. Raises CorruptData
+        (``Quarantined`` once the backend has set the object aside) when they
+        are not intact. The read position does not move. Blocking: call it from
+        a worker thread.
+
+        For callers that send bytes without ``read`` (``sendfile`` from
+        ``fileno_offset()``): check each span before sending its last byte, so
+        that damage cuts the transfer short instead of completing it.
+        """
+        if not self.start <= start <= end <= self.stop:
+            raise ValueError(f"span {start}-{end} is outside the reader's range {self.start}-{self.stop}")
 
     def iter_chunks(self, chunk_size: int = CHUNK) -> Iterator[bytes]:
         while True:

@@ -20,15 +20,24 @@ On-disk layout
         packs/ID                   the small objects of one put_many, back to back
         tmp/WRITER.N               files being written, renamed or linked into place
         journal/WRITER             intent journal of one live writer (see crash safety)
-        quarantine/                files that failed a check, set aside by recovery/fsck
+        quarantine/                damaged records set aside (HASH.TIME-RANDOM), never removed by sciswift
 
 - ``HASH`` is the 32-hex-digit BLAKE2b-128 of the object name's UTF-8 bytes, in one
   flat directory (filesystems index large directories; fan-out subdirectories cost
   a mkdir each). The name itself is stored inside the file and checked on every read.
-- An object record is the body, then the object's metadata as JSON, then a 16-byte
-  footer (magic, version, metadata length, CRC-32); see
-  ``sciswift.store._local_format``. An object file is one record, so body and
-  metadata are replaced together by one ``rename``.
+- An object record is the body, then the XXH3-64 digest of each 64 KiB block of
+  it, then the object's metadata as JSON, then a 16-byte footer (magic, version,
+  metadata length, CRC-32); see ``sciswift.store._local_format`` (format version
+  2; version-1 records, without block digests, are still read). An object file
+  is one record, so body and metadata are replaced together by one ``rename``.
+- Every read checks the body bytes it returns against their block digests
+  (a version-1 record: a whole read against its MD5 ETag). A record that fails
+  its checks is never returned: the object is quarantined (the record set
+  aside in ``quarantine/``, a stub record with no body put in its place, a
+  warning logged on ``sciswift.store``) and reads raise ``Quarantined``, never
+  ``NotFound``, until it is put again or deleted; see
+  ``sciswift.store._local_quarantine``. ``audit`` checks a store without
+  changing it, ``fsck`` repairs (``sciswift fsck``).
 - ``put_many`` (the HDF5 engine's chunk and metadata writes) stores objects up to
   ``PACK_MAX_OBJECT`` (8 MiB) as records of pack files of up to ``PACK_LIMIT``
   (64 MiB): one file creation per pack instead of one per object, which is the
@@ -129,7 +138,10 @@ from sciswift.errors import (
     InvalidName,
     NotFound,
     PreconditionFailed,
+    Quarantined,
+    SciSwiftError,
 )
+from sciswift.store._local_audit import AuditProgress, AuditReport, Finding, audit_container
 from sciswift.store._local_container import (
     INDEX_FILE,
     META_FILE,
@@ -143,21 +155,28 @@ from sciswift.store._local_container import (
     StagedPack,
     create_index,
     merge_meta,
+    object_file_name,
     peek_info,
 )
 from sciswift.store._local_format import (
     LAZY_ETAG,
     WHOLE_READ_LIMIT,
+    Damaged,
     FileReader,
+    Record,
     body_md5,
     encode_trailer,
-    pread_exact,
-    read_info,
+    live,
+    quarantined_error,
+    read_record,
+    read_span,
     read_whole,
     read_whole_into,
 )
-from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, write_json_atomic
+from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, unlink_quiet, write_json_atomic
 from sciswift.store._local_pack import PACK_MAX_OBJECT, Filled, PackFiles, new_pack_id, plan_packs
+from sciswift.store._local_quarantine import describe_record, log, set_aside_record, stub_temp
+from sciswift.store._local_sums import sums_size
 from sciswift.store._local_writer import LocalWriter, lower_keys, verify_etag
 from sciswift.store.base import ObjectReader, ObjectWriter, PutData, Store, iter_chunks
 from sciswift.store.listing import apply_listing, utf8_key
@@ -176,7 +195,7 @@ from sciswift.store.types import (
 )
 from sciswift.store.url import ROOT_MARKER
 
-__all__ = ["LocalStore", "FsckReport", "RESERVED_PREFIX"]
+__all__ = ["LocalStore", "FsckReport", "AuditReport", "AuditProgress", "Finding", "RESERVED_PREFIX"]
 
 RESERVED_PREFIX = ".sciswift-"
 """Names in a store root starting with this belong to the store itself."""
@@ -555,10 +574,15 @@ class LocalStore(Store):
         except NotFound:
             return entry
         try:
-            info = read_info(op.fd, op.length, entry.name, subject, op.base)
+            rec = read_record(op.fd, op.length, entry.name, subject, op.base)
+            info = rec.info
             if info.timestamp != entry.timestamp or info.etag != LAZY_ETAG:
                 return entry if info.etag == LAZY_ETAG else replace(entry, etag=info.etag)
-            return replace(entry, etag=self._settled(op, info).etag)
+            if rec.note is not None:
+                return entry  # a quarantine stub of a body whose MD5 was never computed
+            return replace(entry, etag=self._settled(op, info, rec, subject).etag)
+        except CorruptData:
+            return entry  # damaged: a listing shows what the index knows (reads say what is wrong)
         finally:
             os.close(op.fd)
 
@@ -664,44 +688,123 @@ class LocalStore(Store):
     def head_object(self, container: str, name: str) -> ObjectInfo:
         op, subject = self._open(container, name)
         try:
-            return self._settled(op, read_info(op.fd, op.length, name, subject, op.base))
+            return self._live_record(container, name, op, subject).info
         finally:
             os.close(op.fd)
 
-    def _settled(self, op: Opened, info: ObjectInfo) -> ObjectInfo:
+    def _live_record(self, container: str, name: str, op: Opened, subject: str) -> Record:
+        """The record ``op`` holds, its ETag settled; Quarantined for a quarantine
+        stub, and a damaged record is quarantined (``_quarantine``)."""
+        try:
+            rec = live(read_record(op.fd, op.length, name, subject, op.base), subject)
+            if rec.info.etag == LAZY_ETAG:
+                rec = rec._replace(info=self._settled(op, rec.info, rec, subject))
+            return rec
+        except Damaged as e:
+            raise self._quarantine(container, name, op, e) from None
+
+    def _quarantine(self, container: str, name: str, op: Opened, error: Damaged,
+                    info: ObjectInfo | None = None) -> CorruptData:
+        """Quarantine the damaged version ``op`` of ``name`` (see
+        ``sciswift.store._local_quarantine``) and return the error to raise:
+        Quarantined naming the object once its stub is in place; ``error`` itself
+        if the version was replaced meanwhile or setting it aside failed (then
+        the next read finds the damage again: never silent)."""
+        subject = _subject(container, name)
+        copy: str | None = None
+        try:
+            c = self._container(container)
+            where = describe_record(c, name, op.ident)
+            if info is None:
+                try:
+                    info = read_record(op.fd, op.length, name, subject, op.base).info
+                except CorruptData:
+                    info = c.indexed_info(name) or ObjectInfo(name, 0, LAZY_ETAG, 0.0)
+            copy = set_aside_record(c, object_file_name(name), op.fd, op.base, op.length, op.ident[:1] == ("f",))
+            tmp, stub = self._stage(c, stub_temp, info, error.why, copy)
+            self._commit(c, [(name, tmp, stub)], _same_version(op.ident))
+        except _Changed:
+            # Put, deleted or quarantined (by another reader) meanwhile: the damaged
+            # version is not current any more, nothing to mark here.
+            if copy is not None:
+                unlink_quiet(os.path.join(c.path, copy))
+            return self._quarantined_now(container, name) or error
+        except (OSError, SciSwiftError) as e:
+            # (A full or read-only disk.) Every read keeps failing the same way,
+            # without leaving a copy behind each time.
+            if copy is not None:
+                unlink_quiet(os.path.join(c.path, copy))
+            log.error("object %s is damaged (%s) and could not be quarantined: %s", subject, error.why, e)
+            return error
+        log.warning("quarantined object %s: %s; the damaged record (%s) is kept as %s", subject,
+                    error.why, where, os.path.join(c.path, copy))
+        return Quarantined(
+            f"{error.message}; the object is quarantined (the damaged record is kept as {copy} in the "
+            "container's directory): reads fail until it is put again or deleted",
+            subject,
+        )
+
+    def _quarantined_now(self, container: str, name: str) -> Quarantined | None:
+        """The error reads of ``name`` raise if its current version is a
+        quarantine stub, else None."""
+        try:
+            op, subject = self._open(container, name)
+        except (NotFound, CorruptData):
+            return None
+        try:
+            rec = read_record(op.fd, op.length, name, subject, op.base)
+            return quarantined_error(rec, subject) if rec.note is not None else None
+        except CorruptData:
+            return None
+        finally:
+            os.close(op.fd)
+
+    def _settled(self, op: Opened, info: ObjectInfo, rec: Record | None = None, subject: str = "") -> ObjectInfo:
         """``info`` with its ETag computed if it was left for later (``put_many`` on a
-        non-durable store). Object and pack files are never changed in place, only
-        replaced, so a computed ETag is remembered per file identity and offset."""
+        non-durable store), its body checked against ``rec``'s block digests on the
+        way (Damaged on a mismatch). Object and pack files are never changed in
+        place, only replaced, so a computed ETag is remembered per file identity
+        and offset."""
         if info.etag != LAZY_ETAG:
             return info
         st = os.fstat(op.fd)
         key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, op.base)
         etag = self._lazy_etags.get(key)
         if etag is None:
-            etag = body_md5(op.fd, info.size, op.base)
+            etag = body_md5(op.fd, info.size, op.base, rec, subject or info.name)
             if len(self._lazy_etags) > 100_000:
                 self._lazy_etags.clear()
             self._lazy_etags[key] = etag
         return replace(info, etag=etag)
 
     def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
+        """See ``Store.get_object``. The bytes are checked against the record's
+        block digests (see ``sciswift.store._local_format``); damage quarantines
+        the object and raises Quarantined, as does a read of a quarantined one."""
         op, subject = self._open(container, name)
         try:
-            return _read_body(op, name, subject, byte_range)
+            try:
+                return _read_body(op, name, subject, byte_range)
+            except Damaged as e:
+                raise self._quarantine(container, name, op, e) from None
         finally:
             os.close(op.fd)
 
     def open_object(
         self, container: str, name: str, byte_range: ByteRange | None = None
     ) -> ObjectReader:
+        """See ``Store.open_object``. The reader returns only checked bytes; on
+        damage it quarantines the object and raises Quarantined instead of
+        returning the damaged block (``FileReader``)."""
         op, subject = self._open(container, name)
         try:
-            info = self._settled(op, read_info(op.fd, op.length, name, subject, op.base))
-            start, stop = (byte_range or ByteRange()).resolve(info.size)
+            rec = self._live_record(container, name, op, subject)
+            start, stop = (byte_range or ByteRange()).resolve(rec.info.size)
+            return FileReader(op.fd, rec, start, stop, subject,
+                              on_damage=lambda e: self._quarantine(container, name, op, e, rec.info))
         except BaseException:
             os.close(op.fd)
             raise
-        return FileReader(op.fd, info, start, stop, op.base)
 
     def get_many(
         self, container: str, names: Sequence[str], *, max_workers: int = 16
@@ -717,7 +820,10 @@ class LocalStore(Store):
         except NotFound:
             return out
         def take(name: str, op: Opened) -> bool:
-            out[name] = _read_body(op, name, c.subject(name))
+            try:
+                out[name] = _read_body(op, name, c.subject(name))
+            except Damaged as e:
+                raise self._quarantine(container, name, op, e) from None
             return True
 
         for name in self._read_each(c, names, take):  # a race with a writer, or no such object: the careful way
@@ -744,8 +850,11 @@ class LocalStore(Store):
             return list(names)
 
         def take(name: str, op: Opened) -> bool:
-            if read_whole_into(op.fd, op.length, name, c.subject(name), op.base, buf) is None:
-                return False
+            try:
+                if read_whole_into(op.fd, op.length, name, c.subject(name), op.base, buf) is None:
+                    return False
+            except Damaged as e:
+                raise self._quarantine(container, name, op, e) from None
             consume(name)
             return True
 
@@ -768,7 +877,8 @@ class LocalStore(Store):
                 left.append(name)
                 continue
             try:
-                if not take(name, Opened(fd, 0, os.fstat(fd).st_size, ())):
+                st = os.fstat(fd)
+                if not take(name, Opened(fd, 0, st.st_size, ("f", st.st_ino, st.st_dev))):
                     left.append(name)
             finally:
                 os.close(fd)
@@ -787,7 +897,7 @@ class LocalStore(Store):
                 continue  # collected since the lookup: those names are read the careful way
             try:
                 for name, off, length in records:
-                    if take(name, Opened(fd, off, length, ())):
+                    if take(name, Opened(fd, off, length, ("p", pack, off))):
                         done.add(name)
             finally:
                 os.close(fd)
@@ -800,7 +910,7 @@ class LocalStore(Store):
         if mode == CREATE:
 
             def create_only(name: str, current: Location | None) -> None:
-                if current is not None:
+                if current is not None and not _is_stub(current, name, _subject(container, name)):
                     raise AlreadyExists(f"object {container}/{name} already exists", _subject(container, name))
 
             return create_only
@@ -814,7 +924,11 @@ class LocalStore(Store):
                 fd = os.open(current.path, os.O_RDONLY | O_CLOEXEC)
                 try:
                     op = Opened(fd, current.base, current.length, current.ident)
-                    info = self._settled(op, read_info(fd, current.length, name, subject, current.base))
+                    rec = read_record(fd, current.length, name, subject, current.base)
+                    if rec.note is not None:
+                        raise PreconditionFailed(f"object {subject} is quarantined, so has no ETag {mode.etag}",
+                                                 subject)
+                    info = self._settled(op, rec.info, rec, subject)
                 finally:
                     os.close(fd)
                 if info.etag != want:
@@ -898,7 +1012,7 @@ class LocalStore(Store):
             metadata=lower_keys(metadata),
             system=lower_keys(system),
         )
-        tmp = self._write_temp(c, [data, encode_trailer(info)])
+        tmp = self._write_temp(c, [data, encode_trailer(info, data)])
         self._commit(c, [(name, tmp, info)], check)
         return info
 
@@ -963,14 +1077,14 @@ class LocalStore(Store):
             info = ObjectInfo(name, len(body), digest, now)
             if content_types and name in content_types:
                 info = replace(info, content_type=content_types[name])
-            (small if len(body) <= PACK_MAX_OBJECT else large).append((name, info, body, encode_trailer(info)))
+            (small if len(body) <= PACK_MAX_OBJECT else large).append((name, info, body, encode_trailer(info, body)))
         self._put_packed(container, large, plan_packs(small))
 
     def _put_packed(
         self,
         container: str,
         large: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]],
-        groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes]]],
+        groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes | None]]],
     ) -> None:
         for _attempt in range(2):
             c = self._container(container)
@@ -1018,14 +1132,15 @@ class LocalStore(Store):
         items = []
         for name in names:
             info = ObjectInfo(name, size, LAZY_ETAG, now)
-            items.append((name, info, Filled(size, name, fill), encode_trailer(info)))
+            # The trailer (block checksums) is made once the body is filled.
+            items.append((name, info, Filled(size, name, fill), None))
         self._put_packed(container, [], plan_packs(items))
 
     def _put_batch(
         self,
         c: Container,
         large: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]],
-        groups: Sequence[Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]]],
+        groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes | None]]],
     ) -> None:
         """Write ``large`` as object files and ``groups`` as packs, and commit them."""
         ids = [new_pack_id() for _ in groups]
@@ -1077,7 +1192,8 @@ class LocalStore(Store):
         for _ in range(100):
             op, subject = self._open(container, name)
             try:
-                info = self._settled(op, read_info(op.fd, op.length, name, subject, op.base))
+                rec = self._live_record(container, name, op, subject)
+                info = rec.info
                 sysmeta = dict(info.system)
                 merge_meta(sysmeta, system)
                 new = replace(
@@ -1088,7 +1204,7 @@ class LocalStore(Store):
                     system=sysmeta,
                 )
                 c = self._container(container)
-                tmp = self._stage(c, Container.clone_temp, op, info.size, encode_trailer(new))
+                tmp = self._stage(c, Container.clone_temp, op, info.size, _trailer_like(op, rec, new))
             finally:
                 os.close(op.fd)
             try:
@@ -1118,7 +1234,8 @@ class LocalStore(Store):
         check_object_name(dst_name)
         op, subject = self._open(src_container, src_name)
         try:
-            src = self._settled(op, read_info(op.fd, op.length, src_name, subject, op.base))
+            rec = self._live_record(src_container, src_name, op, subject)
+            src = rec.info
             meta = {} if fresh_metadata else dict(src.metadata)
             meta.update(lower_keys(metadata))
             sysmeta = dict(src.system)
@@ -1134,7 +1251,7 @@ class LocalStore(Store):
             )
             dst = self._container(dst_container)
             check = self._mode_check(dst_container, mode)
-            tmp = self._stage(dst, Container.clone_temp, op, src.size, encode_trailer(info))
+            tmp = self._stage(dst, Container.clone_temp, op, src.size, _trailer_like(op, rec, info))
         finally:
             os.close(op.fd)
         self._commit(dst, [(dst_name, tmp, info)], check)
@@ -1149,10 +1266,13 @@ class LocalStore(Store):
     def fsck(self, container: str | None = None, *, deep: bool = False) -> FsckReport:
         """Check and repair one container (or all): replay dead writers' journals,
         remove orphan temporary files, re-index object files whose index rows are
-        missing or wrong, drop rows without files, and quarantine unreadable files
-        (``quarantine/``). ``deep`` also re-hashes every body against its ETag.
-        Without a container, also finishes interrupted container creations and
-        deletions in the root."""
+        missing or wrong, drop rows without files, and quarantine damaged records
+        (set aside in ``quarantine/``, a stub in their place: the object then
+        reads as Quarantined, see ``sciswift.store._local_quarantine``). ``deep``
+        also checks every body against its block digests (or, for records
+        written before those existed, its MD5 ETag). Without a container, also
+        finishes interrupted container creations and deletions in the root.
+        ``audit`` reports the same without changing anything."""
         report = FsckReport()
         if container is None:
             self._fsck_root()
@@ -1161,6 +1281,32 @@ class LocalStore(Store):
             names = [container]
         for name in names:
             report.merge(self._retrying(name, lambda c: c.fsck(deep)))
+        return report
+
+    def audit(self, container: str | None = None, *, deep: bool = False,
+              progress: AuditProgress | None = None) -> AuditReport:
+        """Check one container (or all) and report, changing nothing: damaged
+        records (with ``deep``, every body against its block digests or MD5 ETag),
+        quarantined objects, and what ``fsck`` would repair. Safe while other
+        processes use the store (see ``sciswift.store._local_audit``)."""
+        report = AuditReport()
+        names = [container] if container is not None else self._container_names()
+        for name in names:
+            path = self._container_path(name)
+            if not os.path.isfile(os.path.join(path, META_FILE)):
+                raise _missing_container(name)
+            report.merge(audit_container(name, path, deep, progress))
+        if container is None:
+            now = time.time()
+            for e in os.scandir(self.root):
+                if e.name.startswith((_TRASH_PREFIX, _NEW_PREFIX)):
+                    try:
+                        age = now - e.stat(follow_symlinks=False).st_mtime
+                    except FileNotFoundError:
+                        continue
+                    if age > _STALE_NEW_DIR_SECONDS:
+                        report.repairable.append(
+                            Finding(e.path, "left over by an interrupted container creation or deletion"))
         return report
 
     def _fsck_root(self) -> None:
@@ -1206,15 +1352,38 @@ def _same_version(ident: tuple[Any, ...]) -> Callable[[str, Location | None], No
 
 
 def _read_body(op: Opened, name: str, subject: str, byte_range: ByteRange | None = None) -> bytes:
-    """The body (or ``byte_range`` of it) of the object record ``op`` holds."""
+    """The checked body (or ``byte_range`` of it) of the object record ``op``
+    holds (Damaged if it fails its checks, Quarantined for a stub)."""
     if byte_range is None and op.length <= WHOLE_READ_LIMIT:
         return read_whole(op.fd, op.length, name, subject, op.base)[1]
-    info = read_info(op.fd, op.length, name, subject, op.base)
-    start, stop = (byte_range or ByteRange()).resolve(info.size)
-    data = pread_exact(op.fd, stop - start, op.base + start)
-    if len(data) != stop - start:
-        raise CorruptData(f"object {subject} is shorter on disk than its metadata says", subject)
-    return data
+    rec = live(read_record(op.fd, op.length, name, subject, op.base), subject)
+    start, stop = (byte_range or ByteRange()).resolve(rec.info.size)
+    return read_span(op.fd, rec, start, stop, subject)
+
+
+def _trailer_like(op: Opened, rec: Record, info: ObjectInfo) -> bytes:
+    """The trailer of a new record of ``info`` whose body is a copy of ``rec``'s
+    (POST, copy): the same block digests, read from ``op``, so damage copied in
+    the kernel stays detectable in the copy."""
+    n = sums_size(rec.body_len, rec.block)
+    sums = os.pread(op.fd, n, rec.sums_at) if n else b""
+    if len(sums) != n:
+        raise Damaged(f"object {info.name}: block checksums cut short on disk", info.name)
+    return encode_trailer(info, sums=sums, block=rec.block)
+
+
+def _is_stub(current: Location, name: str, subject: str) -> bool:
+    """True if the current version at ``current`` is a quarantine stub."""
+    try:
+        fd = os.open(current.path, os.O_RDONLY | O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        return read_record(fd, current.length, name, subject, current.base).note is not None
+    except CorruptData:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _dir_name(container: str) -> str:

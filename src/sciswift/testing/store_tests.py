@@ -273,6 +273,25 @@ class StoreTests:
             assert reader.read(10) == data[100:110]
             assert reader.readall() == data[110:200]
 
+    def test_reader_check_contract(self, store: Store, container: str) -> None:
+        """``ObjectReader.check`` on intact bytes: passes without moving the read
+        position, over any span within the reader's range, and refuses spans
+        outside it (ValueError), whatever the backend can verify."""
+        data = bytes(range(256)) * 1024  # 256 KiB: more than one checksummed block where there are blocks
+        store.put_object(container, "k", data)
+        for byte_range in (None, ByteRange(1000, 200_000), ByteRange.last(3)):
+            with store.open_object(container, "k", byte_range) as reader:
+                start, stop = reader.start, reader.stop
+                assert reader.read(7) == data[start : start + 7]
+                reader.check(start, stop)
+                reader.check(start, start)
+                reader.check(stop - 1, stop)
+                for bad in ((start - 1, stop), (start, stop + 1), (stop, start)):
+                    if bad[0] >= 0 and bad != (start, start):
+                        with pytest.raises(ValueError):
+                            reader.check(*bad)
+                assert reader.readall() == data[start + 7 : stop]
+
     def test_put_mode_create(self, store: Store, container: str) -> None:
         store.put_object(container, "once", b"first", mode=CREATE)
         with pytest.raises(AlreadyExists):

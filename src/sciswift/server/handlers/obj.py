@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-from sciswift.errors import NotFound, SciSwiftError
+from sciswift.errors import QUARANTINED_HEADER, NotFound, Quarantined, SciSwiftError
 from sciswift.server import copy, dlo, slo
 from sciswift.server.backend import Backend
 from sciswift.server.conditional import etag_set
@@ -206,6 +206,8 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
     delete_at = delete_at_from(req.headers, now)
     try:
         current = await be.run(store.head_object, container, name)
+    except Quarantined:
+        return error(404, headers={QUARANTINED_HEADER: "true"})
     except (NotFound, SciSwiftError):
         return error(404)
     if is_expired(current, now) and not open_expired(req):

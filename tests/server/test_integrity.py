@@ -1,0 +1,208 @@
+"""Bit rot under ``sciswift serve``: a byte flipped (or a file cut) in the data
+directory is never served as good data. A whole GET fails (cut short, or 404 if
+found before the reply starts), later GETs answer 404 with
+``X-Sciswift-Quarantined: true``, ranges touching the damage fail, ranges
+elsewhere are served; clients (python-swiftclient, SwiftStore) see errors,
+never a clean transfer of wrong bytes."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import tarfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from swiftclient import client as swift_client
+from swiftclient.exceptions import ClientException
+
+from sciswift.errors import CorruptData, Quarantined
+from sciswift.store.swift import SwiftStore
+from sciswift.store.types import ByteRange
+from sciswift.testing.damage import flip_byte, record_of, truncate_record
+
+from .conftest import RunningServer
+
+MIB = 1 << 20
+BIG = bytes(range(256)) * (9 * MIB // 256)  # 9 MiB: sent with sendfile, checked before it is sent
+HUGE = bytes(range(256)) * (20 * MIB // 256)  # 20 MiB: checked and sent 16 MiB, then the rest
+
+
+@pytest.fixture
+def box(disk_server: RunningServer) -> Iterator[tuple[RunningServer, swift_client.Connection, str]]:
+    conn = disk_server.connection()
+    container = f"rot-{uuid.uuid4().hex[:10]}"
+    conn.put_container(container)
+    yield disk_server, conn, container
+    conn.close()
+
+
+def _root(srv: RunningServer) -> Path:
+    assert srv.data_dir is not None
+    return srv.data_dir / "AUTH_test"
+
+
+def _raw_get(srv: RunningServer, container: str, name: str, headers: dict[str, str] | None = None
+             ) -> tuple[int, dict[str, str], bytes, bool]:
+    """``(status, headers, body received, whether the body was complete)``."""
+    url, token = srv.auth()
+    path = url.split(f":{srv.port}", 1)[1] + f"/{container}/{name}"
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"X-Auth-Token": token, **(headers or {})})
+        resp = conn.getresponse()
+        try:
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read(), True
+        except http.client.IncompleteRead as e:
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, e.partial, False
+    finally:
+        conn.close()
+
+
+def _assert_quarantined_404(conn: swift_client.Connection, container: str, name: str) -> None:
+    for call in (conn.get_object, conn.head_object):
+        with pytest.raises(ClientException) as ei:
+            call(container, name)
+        assert ei.value.http_status == 404
+        assert (ei.value.http_response_headers or {}).get("x-sciswift-quarantined") == "true"
+
+
+def test_whole_get_of_damaged_object_is_cut_short_then_404(box) -> None:  # type: ignore[no-untyped-def]
+    srv, conn, container = box
+    conn.put_object(container, "big", BIG)
+    flip_byte(_root(srv), container, "big", 6 * MIB + 123)
+    # python-swiftclient: the transfer fails, it never hands over a clean body.
+    with pytest.raises(Exception) as ei:  # noqa: PT011 - whatever requests/urllib3 raise for a cut body
+        conn.get_object(container, "big")
+    assert not isinstance(ei.value, ClientException)
+    assert "IncompleteRead" in repr(ei.value) or "Connection broken" in repr(ei.value)
+    _assert_quarantined_404(conn, container, "big")
+    log = srv.log_text()
+    assert f"quarantined object {container}/big" in log and str(_root(srv) / container) in log
+
+
+def test_streamed_get_returns_only_good_bytes_before_failing(box) -> None:  # type: ignore[no-untyped-def]
+    srv, conn, container = box
+    conn.put_object(container, "big", HUGE)
+    flip_byte(_root(srv), container, "big", 18 * MIB + 123)
+    status, headers, body, complete = _raw_get(srv, container, "big")
+    assert status == 200 and int(headers["content-length"]) == len(HUGE)
+    assert not complete and 0 < len(body) <= 18 * MIB and body == HUGE[: len(body)]
+    status, headers, _, _ = _raw_get(srv, container, "big")
+    assert status == 404 and headers["x-sciswift-quarantined"] == "true"
+
+
+def test_small_damaged_object_answers_404_marked(box) -> None:  # type: ignore[no-untyped-def]
+    srv, conn, container = box
+    conn.put_object(container, "small", b"s" * 30_000)
+    flip_byte(_root(srv), container, "small", 29_999)
+    _assert_quarantined_404(conn, container, "small")
+    # A listing still shows it, as Swift's container listing does.
+    assert [o["name"] for o in conn.get_container(container)[1]] == ["small"]
+    # Putting it again restores it.
+    conn.put_object(container, "small", b"fresh")
+    assert conn.get_object(container, "small")[1] == b"fresh"
+
+
+def test_truncated_object_file(box) -> None:  # type: ignore[no-untyped-def]
+    srv, conn, container = box
+    conn.put_object(container, "cut", BIG)
+    truncate_record(_root(srv), container, "cut", 5 * MIB)
+    status, _, body, _ = _raw_get(srv, container, "cut")
+    assert status == 404 and body != BIG
+    _assert_quarantined_404(conn, container, "cut")
+
+
+def _tar(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_packed_records(box) -> None:  # type: ignore[no-untyped-def]
+    """A bulk upload stores small objects as records of one pack file."""
+    srv, conn, container = box
+    members = {f"m{i}": bytes([i]) * 200_000 for i in range(4)}
+    conn.put_object(container, None, _tar(members), query_string="extract-archive=tar")
+    assert record_of(_root(srv), container, "m2")[0].parent.name == "packs"
+    flip_byte(_root(srv), container, "m2", 150_000)
+    status, _, body, complete = _raw_get(srv, container, "m2")
+    assert not (status == 200 and complete)  # never a clean 200
+    assert body == members["m2"][: len(body)]
+    _assert_quarantined_404(conn, container, "m2")
+    for name in ("m0", "m1", "m3"):  # its neighbours in the pack are fine
+        assert conn.get_object(container, name)[1] == members[name]
+
+
+@pytest.mark.parametrize("span", [(6 * MIB, 6 * MIB + 100), (5 * MIB, 7 * MIB)], ids=["small", "sendfile"])
+def test_ranged_gets(box, span: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    srv, conn, container = box
+    conn.put_object(container, "big", BIG)
+    flip_byte(_root(srv), container, "big", 6 * MIB + 50)
+    # Ranges away from the damaged block are served, and checked (block checksums).
+    for a, b in [(0, 100), (MIB, 3 * MIB), (6 * MIB - 100, 6 * MIB), (6 * MIB + 64 * 1024, 7 * MIB)]:
+        status, _, body, complete = _raw_get(srv, container, "big", {"Range": f"bytes={a}-{b - 1}"})
+        assert (status, complete, body) == (206, True, BIG[a:b])
+    # A range over it fails; the object is quarantined.
+    a, b = span
+    status, _, body, complete = _raw_get(srv, container, "big", {"Range": f"bytes={a}-{b - 1}"})
+    assert not complete and status == 206 and body == BIG[a : a + len(body)] and len(body) < MIB + 64 * 1024
+    _assert_quarantined_404(conn, container, "big")
+
+
+def test_swiftstore_sees_an_error_never_short_data(box) -> None:  # type: ignore[no-untyped-def]
+    srv, conn, container = box
+    for name in ("a", "b", "c"):
+        conn.put_object(container, name, BIG)
+        flip_byte(_root(srv), container, name, 8 * MIB)
+    with SwiftStore(auth_url=srv.auth_url, user="test:tester", key="testing", backoff=0.01) as store:
+        # A whole GET cut short is retried: the retry meets the marked 404.
+        with pytest.raises(Quarantined) as ei:
+            store.get_object(container, "a")
+        assert ei.value.subject == f"{container}/a"
+        gets = [ln.split()[6] for ln in srv.log_text().splitlines() if f" GET /v1/AUTH_test/{container}/a " in ln]
+        assert gets == ["200", "404"]  # cut short, retried once
+        with pytest.raises(CorruptData):
+            with store.open_object(container, "b") as reader:
+                got = b""
+                while block := reader.read(MIB):
+                    got += block
+        assert got == BIG[: len(got)] and len(got) <= 8 * MIB  # nothing from the damaged byte on
+        with pytest.raises(Quarantined):
+            store.head_object(container, "b")
+        assert store.get_object(container, "c", ByteRange(0, 10)) == BIG[:10]  # away from the damage
+        with pytest.raises(Quarantined):
+            store.get_many(container, ["c"])
+        with pytest.raises(Quarantined):
+            store.get_object(container, "c", ByteRange(0, 10))
+
+
+def test_fsck_while_the_server_runs(start_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from sciswift.cli.main import cli
+
+    data = tmp_path / "data"
+    srv = start_server(data_dir=data)
+    conn = srv.connection()
+    conn.put_container("c")
+    conn.put_object("c", "big", BIG)
+    conn.put_object(None, None, _tar({"c/small1": b"1" * 1000, "c/small2": b"2" * 1000}),
+                    query_string="extract-archive=tar")
+    runner = CliRunner()
+    clean = runner.invoke(cli, ["fsck", "--deep", str(data)])
+    assert clean.exit_code == 0, clean.output
+    assert "3 object(s) in 1 container(s)" in clean.output
+    flip_byte(data / "AUTH_test", "c", "small2", 999)
+    repaired = runner.invoke(cli, ["fsck", "--deep", "--repair", str(data)])
+    assert repaired.exit_code == 1 and "REPAIRED     AUTH_test/c/small2: quarantined" in repaired.output
+    _assert_quarantined_404(conn, "c", "small2")
+    assert conn.get_object("c", "small1")[1] == b"1" * 1000
+    assert conn.get_object("c", "big")[1] == BIG
+    conn.close()

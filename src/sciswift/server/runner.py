@@ -179,7 +179,9 @@ def _leave_stuck_threads(grace: float) -> None:
 def _setup_logging(quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    for name, level in (("sciswift.server.access", logging.INFO), ("sciswift.server", logging.WARNING)):
+    # sciswift.store: quarantines and other damage the store finds while serving
+    for name, level in (("sciswift.server.access", logging.INFO), ("sciswift.server", logging.WARNING),
+                        ("sciswift.store", logging.WARNING)):
         log = logging.getLogger(name)
         log.handlers[:] = [handler]
         log.setLevel(logging.CRITICAL if quiet and name.endswith("access") else level)

@@ -49,7 +49,7 @@ def store(tmp_path: Path) -> Iterator[LocalStore]:
 
 
 def object_file(store: LocalStore, container: str, name: str) -> Path:
-    return Path(store._container(container).object_path(name))
+    return Path(store._handles.get(container).object_path(name))
 
 
 def all_files(root: Path) -> set[Path]:
@@ -420,7 +420,7 @@ def test_lost_or_damaged_index_is_rebuilt(tmp_path: Path, damage: str) -> None:
 def _die_after_rename(root: str, name: str, data: bytes) -> None:
     """Child process: put an object and die right after its file is renamed into
     place, before the index transaction commits."""
-    from sciswift.store import _local_container
+    from sciswift.store.local import container as _local_container
 
     original = _local_container.Container._rename_into
 
@@ -473,10 +473,10 @@ def test_crash_between_rename_and_index_heals(tmp_path: Path) -> None:
     assert t.head_container("c").object_count == 3
     assert list((root / "c" / "tmp").iterdir()) == []
     # Only the live writer's journal remains (s, this process).
-    assert [p.name for p in (root / "c" / "journal").iterdir()] == [s._writer_id]
+    assert [p.name for p in (root / "c" / "journal").iterdir()] == [s._handles.writer_id]
     # A long-lived handle heals too, at its next periodic check.
     assert _run_child(_die_after_rename, str(root), "late", b"late") == 17
-    s._container("c").last_recovery = 0.0
+    s._handles.get("c").last_recovery = 0.0
     assert "late" in [o.name for o in s.list_objects("c")]
 
 
@@ -484,7 +484,7 @@ def test_half_deleted_container_is_finished_by_fsck(tmp_path: Path) -> None:
     root = tmp_path / "acct"
     s = LocalStore(root)
     s.create_container("gone")
-    s._container("gone").mark_deleted()  # the deleter dies here, before moving it away
+    s._handles.get("gone").mark_deleted()  # the deleter dies here, before moving it away
     s.close()
     s = LocalStore(root)
     with pytest.raises(NotFound):
@@ -564,17 +564,15 @@ def test_listing_matches_the_reference_model(
 def test_idle_container_handles_are_closed_beyond_the_cap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sciswift.store.local as local_module
-
-    monkeypatch.setattr(local_module, "_MAX_OPEN_CONTAINERS", 4)
     s = LocalStore(tmp_path / "acct", durable=False)
+    monkeypatch.setattr(s._handles, "max_open", 4)
     for i in range(12):
         s.create_container(f"c{i}")
         s.put_object(f"c{i}", "o", str(i).encode())
-    assert len(s._states) <= 4
+    assert s._handles.open_count <= 4
     # A closed handle leaves no journal behind, and the data is all there.
     journals = [p for i in range(12) for p in (tmp_path / "acct" / f"c{i}" / "journal").iterdir()]
-    assert len(journals) == len(s._states)
+    assert len(journals) == s._handles.open_count
     assert [s.get_object(f"c{i}", "o") for i in range(12)] == [str(i).encode() for i in range(12)]
     assert s.account_info().object_count == 12
 
@@ -669,7 +667,7 @@ def test_missing_subdirectories_are_recreated(tmp_path: Path) -> None:
 
 
 def test_durable_writer_starts_writeback_as_it_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sciswift.store import _local_writer
+    from sciswift.store.local import writer as _local_writer
 
     started: list[tuple[int, int]] = []
     monkeypatch.setattr(_local_writer, "WRITEBACK_STEP", 1 << 20)

@@ -141,8 +141,8 @@ def _run_ops(store: LocalStore, ops: list[tuple[str, int, list[str]]], done: Any
 
 
 def _op_writer(root: str, durable: bool, seed: int, done: Any) -> None:
-    import sciswift.store.local as local_module
-    from sciswift.store._local_container import Container
+    import sciswift.store.local.batch as local_module
+    from sciswift.store.local.container import Container
 
     local_module.PACK_MAX_OBJECT = _PACK_MAX  # type: ignore[misc]
     # Widen the window between a commit and the removal of what it replaced, so
@@ -222,8 +222,8 @@ def test_sigkill_during_pack_writes_and_commits(tmp_path: Path, durable: bool) -
 
 def _die_at(point: str) -> None:
     """In the child: make the next batched put die at ``point``."""
-    from sciswift.store import _local_container
-    from sciswift.store._local_container import Container
+    from sciswift.store.local import container as _local_container
+    from sciswift.store.local.container import Container
 
     def die(*_args: Any, **_kwargs: Any) -> None:
         os._exit(17)
@@ -254,7 +254,7 @@ def _die_at(point: str) -> None:
 
 
 def _batch_dies(root: str, durable: bool, point: str, op: tuple[str, int, list[str]]) -> None:
-    import sciswift.store.local as local_module
+    import sciswift.store.local.batch as local_module
 
     local_module.PACK_MAX_OBJECT = _PACK_MAX  # type: ignore[misc]
     store = LocalStore(root, durable=durable)
@@ -294,7 +294,7 @@ def test_kill_at_each_step_of_a_batched_put(tmp_path: Path, durable: bool, point
     p.start()
     p.join(30)
     assert p.exitcode == 17
-    from sciswift.store._local_container import object_file_name
+    from sciswift.store.local.container import object_file_name
 
     left = {n for n in ALL if os.path.exists(os.path.join(root, "c", "objects", object_file_name(n)))}
     if point == "committed, old files still there":

@@ -213,7 +213,7 @@ def _v1_record(name: str, body: bytes, etag: str) -> bytes:
 
 @pytest.mark.parametrize("size", [1000, 300_000])
 def test_version_1_records_are_read_and_checked_by_their_md5(store: LocalStore, size: int) -> None:
-    from sciswift.store._local_container import object_file_name
+    from sciswift.store.local.container import object_file_name
 
     body = DATA[:size]
     path = Path(store.root) / "c" / "objects" / object_file_name("old")
@@ -240,7 +240,7 @@ def test_version_1_records_are_read_and_checked_by_their_md5(store: LocalStore, 
 
 def test_version_1_records_checked_span_by_span_in_order(store: LocalStore) -> None:
     """What the server's sendfile path does: check consecutive spans, then send them."""
-    from sciswift.store._local_container import object_file_name
+    from sciswift.store.local.container import object_file_name
 
     path = Path(store.root) / "c" / "objects" / object_file_name("old")
     path.write_bytes(_v1_record("old", DATA, hashlib.md5(DATA).hexdigest()))

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from local_store_checks import assert_consistent, cdir, destroy_index, listed, md5, object_files, packs, rows
 
-import sciswift.store.local as local_module
+import sciswift.store.local.batch as local_module
 from sciswift.errors import AlreadyExists, CorruptData, NotFound, PreconditionFailed, Quarantined
-from sciswift.store import _local_pack
-from sciswift.store._local_container import object_file_name
+from sciswift.store.local import pack as _local_pack
+from sciswift.store.local.container import object_file_name
 from sciswift.store.local import LocalStore
 from sciswift.store.types import CREATE, ByteRange, IfMatch
 
@@ -205,7 +205,7 @@ def test_readers_keep_their_version_across_pack_collection(store: LocalStore) ->
 
 def test_reader_retries_when_the_pack_went_after_its_lookup(store: LocalStore) -> None:
     store.put_many("c", {"a": b"first", "b": b"other"})
-    c = store._container("c")
+    c = store._handles.get("c")
     real_lookup = c._lookup
 
     def lookup_then_overwrite(sql, args):  # type: ignore[no-untyped-def]
@@ -406,7 +406,7 @@ def test_durable_batched_put_syncs_in_order(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(os, "fdatasync", record("fdatasync", os.fdatasync))
     monkeypatch.setattr(os, "link", record("link", os.link))
     monkeypatch.setattr(os, "unlink", record("unlink", os.unlink))
-    s._container("c")._wconn.set_trace_callback(lambda sql: events.append(("sql", sql)) if sql == "COMMIT" else None)
+    s._handles.get("c")._wconn.set_trace_callback(lambda sql: events.append(("sql", sql)) if sql == "COMMIT" else None)
     s.put_many("c", {"was-a-file": b"new", "fresh": b"x"})
     kinds = [f"{k} {t.split('/')[0]}" for k, t in events]
     commit = kinds.index("sql COMMIT")

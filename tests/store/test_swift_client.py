@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sciswift.errors import InvalidInput, NotFound, StoreUnavailable, Unauthenticated
-from sciswift.store._swift_auth import SwiftCredentials
+from sciswift.store.swift.auth import SwiftCredentials
 from sciswift.store.swift import SwiftStore
 from support.saio import Saio
 

@@ -2,7 +2,7 @@
 
 h5py objects cannot be pickled (an HDF5 identifier means nothing in another
 process). A sciswift file is an address in a store, so an object of a file open
-read-only pickles as that address: the store's own recipe (``store.pickling``:
+read-only pickles as that address: the store's own recipe (its ``__reduce__``:
 a LocalStore's directory, a SwiftStore's credentials, never its connections),
 the container and prefix, the object's path, and the name it was opened by.
 Unpickling opens the file read-only in the other process (a dask worker, a

@@ -23,7 +23,7 @@ large uploads become static large objects as with ``swift upload``.
   flat listing, not one per directory); ``rm`` uses bulk delete; ``cp_file`` is a
   server-side copy; ``mkdir`` of a container creates it, deeper ones are implied.
 - Pickling (dask workers) carries the store by address, credentials included
-  (``sciswift.store.pickling``); reprs and messages never show a secret.
+  (each store's ``__reduce__``); reprs and messages never show a secret.
 """
 
 from __future__ import annotations

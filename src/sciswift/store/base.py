@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sciswift.errors import InvalidInput, NotFound
+from sciswift.store.metarules import copied_metadata
 from sciswift.store.types import (
     OVERWRITE,
     AccountInfo,
@@ -365,17 +366,13 @@ class Store(ABC):
         system values likewise."""
         with self.open_object(src_container, src_name) as reader:
             src = reader.info
-            meta = {} if fresh_metadata else dict(src.metadata)
-            meta.update(metadata or {})
-            sysmeta = dict(src.system)
-            sysmeta.update(system or {})
             return self.put_object(
                 dst_container,
                 dst_name,
                 reader.iter_chunks(),
                 content_type=content_type or src.content_type,
-                metadata={k: v for k, v in meta.items() if v != ""},
-                system={k: v for k, v in sysmeta.items() if v != ""},
+                metadata=copied_metadata(src.metadata, metadata, fresh=fresh_metadata),
+                system=copied_metadata(src.system, system),
                 mode=mode,
             )
 

@@ -22,6 +22,7 @@ from sciswift.errors import (
 )
 from sciswift.store.base import BytesReader, ObjectReader, PutData, Store, iter_chunks
 from sciswift.store.listing import apply_listing, utf8_key
+from sciswift.store.metarules import lower_keys, merge_metadata, replaced_metadata
 from sciswift.store.names import check_container_name, check_object_name
 from sciswift.store.types import (
     CREATE,
@@ -37,14 +38,6 @@ from sciswift.store.types import (
 )
 
 __all__ = ["MemoryStore"]
-
-
-def _merge(target: dict[str, str], updates: Mapping[str, str] | None) -> None:
-    for k, v in (updates or {}).items():
-        if v == "":
-            target.pop(k.lower(), None)
-        else:
-            target[k.lower()] = v
 
 
 @dataclass
@@ -71,9 +64,13 @@ class MemoryStore(Store):
         self._timestamp = time.time()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        from sciswift.store.pickling import refuse_memory_store
-
-        refuse_memory_store(self.url)
+        # Its objects live in this process: a copy elsewhere would be an empty
+        # store of the same name, silently.
+        raise TypeError(
+            f"cannot pickle the MemoryStore {self.url}: its objects live in this process's memory, and "
+            "another process (a dask worker, multiprocessing) would see an empty store. Use a LocalStore "
+            "path, file:// or swift:// for data shared between processes, or a threaded scheduler"
+        )
 
     def __copy__(self) -> MemoryStore:
         return self  # one store, as the process-wide named ones are
@@ -108,8 +105,8 @@ class MemoryStore(Store):
         self, metadata: Mapping[str, str] | None = None, system: Mapping[str, str] | None = None
     ) -> None:
         with self._lock:
-            _merge(self._meta, metadata)
-            _merge(self._system, system)
+            merge_metadata(self._meta, metadata)
+            merge_metadata(self._system, system)
 
     def list_containers(self, params: ListingParams = ListingParams()) -> list[ContainerInfo | Subdir]:
         with self._lock:
@@ -148,8 +145,8 @@ class MemoryStore(Store):
             created = c is None
             if c is None:
                 c = self._containers[container] = _Container(timestamp=time.time())
-            _merge(c.metadata, metadata)
-            _merge(c.system, system)
+            merge_metadata(c.metadata, metadata)
+            merge_metadata(c.system, system)
             return created
 
     def delete_container(self, container: str) -> None:
@@ -174,8 +171,8 @@ class MemoryStore(Store):
     ) -> None:
         with self._lock:
             c = self._get(container)
-            _merge(c.metadata, metadata)
-            _merge(c.system, system)
+            merge_metadata(c.metadata, metadata)
+            merge_metadata(c.system, system)
 
     def list_objects(
         self, container: str, params: ListingParams = ListingParams()
@@ -233,8 +230,8 @@ class MemoryStore(Store):
             etag=digest,
             timestamp=time.time(),
             content_type=content_type or "application/octet-stream",
-            metadata={k.lower(): v for k, v in (metadata or {}).items()},
-            system={k.lower(): v for k, v in (system or {}).items()},
+            metadata=lower_keys(metadata),
+            system=lower_keys(system),
         )
         with self._lock:
             c = self._get(container)
@@ -269,12 +266,12 @@ class MemoryStore(Store):
         with self._lock:
             info, body = self._entry(container, name)
             sysmeta = dict(info.system)
-            _merge(sysmeta, system)
+            merge_metadata(sysmeta, system)
             new = replace(
                 info,
                 timestamp=time.time(),
                 content_type=content_type or info.content_type,
-                metadata={k.lower(): v for k, v in metadata.items() if v != ""},
+                metadata=replaced_metadata(metadata),
                 system=sysmeta,
             )
             self._containers[container].objects[name] = (new, body)

@@ -29,10 +29,10 @@ from urllib.parse import unquote, urlsplit
 
 from sciswift.errors import InvalidInput
 from sciswift.store.base import Store
+from sciswift.store.local.layout import META_FILE, ROOT_MARKER
 
 __all__ = ["Location", "parse_location", "open_store", "ROOT_MARKER", "find_marked_root"]
 
-ROOT_MARKER = ".sciswift-store"
 """File whose presence marks a directory as a LocalStore root (one account)."""
 
 
@@ -136,7 +136,6 @@ def _local_location(path: Path, display: str, options: dict[str, Any]) -> Locati
 
 
 def _foreign_zarr_dir(path: Path) -> bool:
-    from sciswift.store._local_container import META_FILE
     from sciswift.store.directory import looks_like_zarr_dir
 
     return not (path / META_FILE).is_file() and looks_like_zarr_dir(path)

@@ -1,5 +1,5 @@
 """Damage a LocalStore object on disk as a failing disk would: for tests of the
-checks and the quarantine (``sciswift.store._local_format``, ``_local_quarantine``).
+checks and the quarantine (``sciswift.store.local.format``, ``local.quarantine``).
 
 The record is changed in place (same inode), as bit rot changes a block under a
 file: descriptors a store already holds on it see the damage too.
@@ -17,8 +17,8 @@ __all__ = ["record_of", "flip_byte", "truncate_record"]
 def record_of(root: str | os.PathLike[str], container: str, name: str) -> tuple[Path, int, int]:
     """``(file, base, length)`` of the current record of ``name`` in the LocalStore
     at ``root``: its object file, or its pack file and offset (from the index)."""
-    from sciswift.store._local_container import object_file_name
-    from sciswift.store._local_pack import pack_file_name
+    from sciswift.store.local.container import object_file_name
+    from sciswift.store.local.pack import pack_file_name
 
     cdir = Path(root) / container
     path = cdir / "objects" / object_file_name(name)

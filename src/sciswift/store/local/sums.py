@@ -2,7 +2,7 @@
 
 A body is cut into blocks of ``BLOCK`` bytes (the last one may be shorter); the
 record keeps each block's XXH3-64 digest, 8 bytes little-endian, right after
-the body (``_local_format``). A whole read checks every block, a ranged read the
+the body (``local.format``). A whole read checks every block, a ranged read the
 blocks it touches, so a flipped byte is found by any read that returns it.
 
 Why XXH3-64 and not CRC-32C or MD5: every read pays for the check. Measured on

@@ -9,7 +9,7 @@ are only probed (their lock taken and released at once). What it reports:
   a missing pack, and with ``deep`` body bytes that do not match their block
   digests or MD5 ETag). ``LocalStore.fsck`` quarantines these; a read does too.
 - **quarantined**: objects already quarantined (a stub in place of their data:
-  ``sciswift.store._local_quarantine``), until they are put again or deleted.
+  ``sciswift.store.local.quarantine``), until they are put again or deleted.
 - **repairable**: what ``LocalStore.fsck`` (and the next writer) repairs without
   losing data: index entries out of date, journals of writers that died,
   their temporary files, packs no entry points into.
@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sciswift.errors import CorruptData
-from sciswift.store._local_container import INDEX_FILE, object_file_name
-from sciswift.store._local_format import Damaged, Record, check_span, read_record
-from sciswift.store._local_fs import O_CLOEXEC
-from sciswift.store._local_index import row_of
-from sciswift.store._local_journal import Entries, probe, read_entries, read_entries_at
-from sciswift.store._local_pack import pack_file_name
+from sciswift.store.local.container import INDEX_FILE, object_file_name
+from sciswift.store.local.format import Damaged, Record, check_span, read_record
+from sciswift.store.local.fs import O_CLOEXEC
+from sciswift.store.local.index import row_of
+from sciswift.store.local.journal import Entries, probe, read_entries, read_entries_at
+from sciswift.store.local.pack import pack_file_name
 
 __all__ = ["AuditReport", "AuditProgress", "Finding", "audit_container", "count_records"]
 

@@ -21,8 +21,8 @@ from typing import IO, Any
 import urllib3
 
 from sciswift.errors import CorruptData, PreconditionFailed, StoreUnavailable
-from sciswift.store._swift_http import Body
 from sciswift.store.base import CHUNK, ObjectReader, PutData, iter_chunks
+from sciswift.store.swift.http import Body
 from sciswift.store.types import ObjectInfo
 
 __all__ = ["PutSource", "SwiftObjectReader"]

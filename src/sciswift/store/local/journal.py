@@ -5,7 +5,7 @@ it changes anything on disk, what it is about to change: one line per object nam
 (a JSON string) and one per pack file it is about to create (``{"pack": ID}``).
 It holds an exclusive ``flock`` on the journal for as long as it lives, so a
 journal nobody holds locked belongs to a dead writer, whose entries recovery
-checks (``_local_container``). Lines are only ever appended; the last line of a
+checks (``local.container``). Lines are only ever appended; the last line of a
 writer killed mid-append may be torn and is skipped.
 """
 
@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sciswift.store._local_fs import O_CLOEXEC, fsync_dir
+from sciswift.store.local.fs import O_CLOEXEC, fsync_dir
 
 __all__ = ["Entries", "encode_entries", "open_locked", "read_entries", "read_entries_at", "probe"]
 

@@ -21,10 +21,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from sciswift.errors import CorruptData, EntityTooLarge, InvalidInput
-from sciswift.store._swift_headers import strip_etag
-from sciswift.store._swift_http import Body
-from sciswift.store._swift_io import PutSource
 from sciswift.store.names import MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH, utf8_len
+from sciswift.store.swift.headers import strip_etag
+from sciswift.store.swift.http import Body
+from sciswift.store.swift.io import PutSource
 
 __all__ = ["Segment", "segments_container", "segment_prefix", "upload_segments", "slo_etag"]
 

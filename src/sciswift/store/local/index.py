@@ -7,10 +7,10 @@ collation, which for UTF-8 text is Swift's byte order) and one row of totals
 container, so writers of other processes that still hold a connection see it.
 
 A row's ``pack``, ``pack_off``, ``pack_len`` say where a packed object's record is
-(``packs/ID``, see ``_local_pack``); they are NULL for an object stored in a file of
+(``packs/ID``, see ``local.pack``); they are NULL for an object stored in a file of
 its own. For those rows the index is derived data, rebuilt from the files; for
 packed objects it is the only record of which pack records are live (see
-``_local_container`` for what a rebuild can restore).
+``local.container`` for what a rebuild can restore).
 
 Schema versions: 1 had no pack columns; opening a version-1 index adds them
 (``ALTER TABLE``), which leaves every existing row a plain file's.
@@ -105,7 +105,7 @@ def connect(path: str, durable: bool) -> sqlite3.Connection:
 
     ``durable`` selects ``synchronous=NORMAL``: commits are not fsync'd one by one
     (the container's journals can redo them after a power loss, see
-    ``_local_container``) but the database is never damaged. Otherwise ``OFF``: no
+    ``local.container``) but the database is never damaged. Otherwise ``OFF``: no
     fsync at all; a power loss may damage the index, which is then rebuilt.
     """
     conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)

@@ -14,7 +14,7 @@ Layout and life cycle (see ``sciswift.store.local`` for the whole store)::
   rows that point into it. A pack is published with ``link(2)``, which refuses an
   existing name, so an ID is never reused while its pack exists.
 - A record is exactly an object file's content (body, block sums, metadata, footer; see
-  ``_local_format``), so every record reader works on ``(fd, base, length)``.
+  ``local.format``), so every record reader works on ``(fd, base, length)``.
   Walking a pack backwards from its end finds every record (each ends with its
   footer): that is how an index is rebuilt (``scan_pack``).
 - A pack is written once in ``tmp/`` (fsync'd when durable), linked into
@@ -33,9 +33,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sciswift.store._local_format import encode_trailer, read_info_ending_at
-from sciswift.store._local_fs import O_CLOEXEC
-from sciswift.store._local_sums import BLOCK, sums_size
+from sciswift.store.local.format import encode_trailer, read_info_ending_at
+from sciswift.store.local.fs import O_CLOEXEC
+from sciswift.store.local.sums import BLOCK, sums_size
 from sciswift.store.types import ObjectInfo
 
 __all__ = [

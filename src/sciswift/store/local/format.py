@@ -1,7 +1,7 @@
 """The object record format of LocalStore: the body, its checksums, its metadata.
 
 One object is one record, either a whole file (``objects/HASH``) or a slice of a
-pack file (``packs/ID``, records back to back; see ``_local_pack``)::
+pack file (``packs/ID``, records back to back; see ``local.pack``)::
 
     +-------------------+----------------------+---------------------+-------------------+
     | body (size bytes) | sums (8 x n bytes)   | meta (meta_len)     | footer (16 bytes) |
@@ -12,7 +12,7 @@ pack file (``packs/ID``, records back to back; see ``_local_pack``)::
   ``base`` (the server can ``sendfile`` it directly).
 - ``sums`` (version 2): the XXH3-64 digest of each ``block``-byte block of the
   body, 8 bytes little-endian each, ``n = ceil(size / block)`` of them
-  (``_local_sums``). Absent (``block`` 0) in records copied from a version-1
+  (``local.sums``). Absent (``block`` 0) in records copied from a version-1
   record, whose body is then checked against its MD5 ETag instead.
 - ``meta`` is compact JSON (ASCII, non-ASCII characters escaped): ``{"name",
   "size", "etag", "timestamp", "content_type", "metadata", "system"}`` with the
@@ -57,9 +57,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from sciswift.errors import CorruptData, Quarantined
-from sciswift.store._local_sums import BLOCK, SUM_SIZE, block_sums, first_bad_block, pread_into, sums_size
 from sciswift.store.base import ObjectReader
-from sciswift.store.types import ObjectInfo
+from sciswift.store.local.sums import BLOCK, SUM_SIZE, block_sums, first_bad_block, pread_into, sums_size
+from sciswift.store.types import ByteRange, ObjectInfo
 
 __all__ = [
     "LAZY_ETAG",
@@ -78,6 +78,7 @@ __all__ = [
     "read_span",
     "read_whole",
     "read_whole_into",
+    "read_body",
     "pread_exact",
     "FileReader",
     "WHOLE_READ_LIMIT",
@@ -638,3 +639,15 @@ class FileReader(ObjectReader):
                 os.close(self._fd)
             finally:
                 super().close()
+
+
+def read_body(fd: int, length: int, base: int, name: str, subject: str,
+              byte_range: ByteRange | None = None) -> bytes:
+    """The checked body (or ``byte_range`` of it) of the object record
+    ``[base, base + length)`` of ``fd`` (Damaged if it fails its checks,
+    Quarantined for a quarantine stub)."""
+    if byte_range is None and length <= WHOLE_READ_LIMIT:
+        return read_whole(fd, length, name, subject, base)[1]
+    rec = live(read_record(fd, length, name, subject, base), subject)
+    start, stop = (byte_range or ByteRange()).resolve(rec.info.size)
+    return read_span(fd, rec, start, stop, subject)

@@ -7,7 +7,7 @@ object is *quarantined*:
 1. the damaged record is set aside in the container's ``quarantine/`` directory
    as ``HASH.TIME-RANDOM`` (``HASH`` as in ``objects/``): an object file is
    hard-linked there (no copy), a pack record is copied out of its pack;
-2. a **quarantine stub** (``_local_format``: a record with no body whose
+2. a **quarantine stub** (``local.format``: a record with no body whose
    metadata says what was wrong and where the copy is) becomes the object's
    current version, committed like any put of an object file, and only if the
    damaged version is still the current one (a put or delete meanwhile wins);
@@ -31,12 +31,12 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from sciswift.store._local_format import stub_trailer
-from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, unlink_quiet
+from sciswift.store.local.format import stub_trailer
+from sciswift.store.local.fs import O_CLOEXEC, fsync_dir, unlink_quiet
 from sciswift.store.types import ObjectInfo
 
 if TYPE_CHECKING:
-    from sciswift.store._local_container import Container
+    from sciswift.store.local.container import Container
 
 __all__ = ["log", "set_aside_record", "set_aside_file", "stub_temp", "describe_record"]
 

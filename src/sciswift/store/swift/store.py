@@ -20,7 +20,7 @@ Where Swift's semantics differ from the Store contract, this is what happens:
   ``/info`` announces ``sciswift.conditional_put`` (``sciswift serve``) enforces
   both atomically; then the flag is True and no HEAD is sent.
 - **Large objects.** A body above ``large_object_threshold`` becomes a static large
-  object (see ``_swift_slo``): segments in ``<container>_segments``, then an
+  object (see ``swift.slo``): segments in ``<container>_segments``, then an
   atomic manifest PUT. Its ETag is Swift's large-object ETag (the MD5 of the
   segments' MD5s), which is what HEAD, GET and listings report for it, and
   ``system["x-static-large-object"]`` is ``"true"``. Deleting it
@@ -69,22 +69,23 @@ from sciswift.errors import (
     SciSwiftError,
     error_for_status,
 )
-from sciswift.store import _swift_headers as hdr
-from sciswift.store._swift_auth import SwiftCredentials
-from sciswift.store._swift_http import Body, SwiftConnection, object_path, raise_for
-from sciswift.store._swift_http import _discard as _discard_response
-from sciswift.store._swift_io import PutSource, SwiftObjectReader
-from sciswift.store._swift_slo import Segment, segments_container, slo_etag, upload_segments
-from sciswift.store._swift_tar import plan_batches, tar_of
 from sciswift.store.base import BytesReader, ObjectReader, PutData, Store
 from sciswift.store.large import SegmentRef, is_large_object, parse_stored_manifest
 from sciswift.store.large import slo_etag as large_slo_etag
+from sciswift.store.metarules import copied_metadata, merge_metadata, replaced_metadata
 from sciswift.store.names import (
     ACCOUNT_LISTING_LIMIT,
     CONTAINER_LISTING_LIMIT,
     check_container_name,
     check_object_name,
 )
+from sciswift.store.swift import headers as hdr
+from sciswift.store.swift.auth import SwiftCredentials
+from sciswift.store.swift.http import Body, SwiftConnection, object_path, raise_for
+from sciswift.store.swift.http import _discard as _discard_response
+from sciswift.store.swift.io import PutSource, SwiftObjectReader
+from sciswift.store.swift.slo import Segment, segments_container, slo_etag, upload_segments
+from sciswift.store.swift.tar import plan_batches, tar_of
 from sciswift.store.types import (
     CREATE,
     OVERWRITE,
@@ -177,7 +178,7 @@ class SwiftStore(Store):
             credentials, pool_size=pool_size, retries=retries, backoff=backoff,
             connect_timeout=connect_timeout, read_timeout=read_timeout,
         )
-        #: What a copy in another process is built with (store.pickling).
+        #: What a copy in another process is built with (``__reduce__``).
         self._tuning = dict(pool_size=pool_size, retries=retries, backoff=backoff,
                             connect_timeout=connect_timeout, read_timeout=read_timeout,
                             large_object_threshold=large_object_threshold, segment_size=segment_size,
@@ -200,9 +201,9 @@ class SwiftStore(Store):
         return f"SwiftStore({self.credentials.endpoint!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # By address: credentials and tuning, never the connections (store.pickling).
-        from sciswift.store.pickling import reopen_swift_store
-
+        # By address: credentials and tuning, never the connections. The
+        # credentials travel as given, secrets included, so a worker without the
+        # environment reaches the same account: the pickle is as secret as the key.
         return reopen_swift_store, (self.credentials, dict(self._tuning))
 
     @property
@@ -475,8 +476,8 @@ class SwiftStore(Store):
             etag=hdr.strip_etag(resp.headers.get("Etag")),
             timestamp=_response_time(resp),
             content_type=content_type,
-            metadata={k.lower(): v for k, v in (metadata or {}).items() if v != ""},
-            system={**{k.lower(): v for k, v in (system or {}).items() if v != ""}, **extra},
+            metadata=replaced_metadata(metadata),
+            system={**replaced_metadata(system), **extra},
         )
 
     @staticmethod
@@ -640,7 +641,7 @@ class SwiftStore(Store):
         return ObjectInfo(
             name=name, size=sum(s.size for s in segments), etag=etag, timestamp=_response_time(resp),
             content_type=content_type,
-            metadata={k.lower(): v for k, v in (metadata or {}).items() if v != ""},
+            metadata=replaced_metadata(metadata),
             system={"x-static-large-object": "true"},
         )
 
@@ -716,14 +717,11 @@ class SwiftStore(Store):
     ) -> ObjectInfo:
         current = self.head_object(container, name)
         subject = _subject(container, name)
-        merged = {k: v for k, v in current.system.items() if k not in hdr.PUT_ONLY_OBJECT_HEADERS}
-        for k, v in (system or {}).items():
-            if v == "":
-                merged.pop(k.lower(), None)
-            else:
-                merged[k.lower()] = v
+        merged = merge_metadata(
+            {k: v for k, v in current.system.items() if k not in hdr.PUT_ONLY_OBJECT_HEADERS}, system
+        )
         headers = self._object_headers(subject, content_type or current.content_type,
-                                       {k: v for k, v in metadata.items() if v != ""}, merged)
+                                       replaced_metadata(metadata), merged)
         self._call("POST", container, name, what=f"object {subject}", headers=headers)
         return self.head_object(container, name)
 
@@ -747,12 +745,8 @@ class SwiftStore(Store):
         check_object_name(dst_name)
         src = self.head_object(src_container, src_name)
         subject = _subject(dst_container, dst_name)
-        meta = {} if fresh_metadata else dict(src.metadata)
-        meta.update({k.lower(): v for k, v in (metadata or {}).items()})
-        sysmeta = {k: v for k, v in src.system.items() if k not in hdr.READ_ONLY_OBJECT_HEADERS}
-        sysmeta.update({k.lower(): v for k, v in (system or {}).items()})
-        meta = {k: v for k, v in meta.items() if v != ""}
-        sysmeta = {k: v for k, v in sysmeta.items() if v != ""}
+        meta = copied_metadata(src.metadata, metadata, fresh=fresh_metadata)
+        sysmeta = copied_metadata(src.system, system, not_copied=hdr.READ_ONLY_OBJECT_HEADERS)
         ctype = content_type or src.content_type
         if isinstance(mode, IfMatch):
             self._check_if_match(dst_container, dst_name, mode)
@@ -975,3 +969,9 @@ def _raise_bulk_errors(result: Mapping[str, Any], what: str, subject: str) -> No
     if not status.startswith("2") and not status.startswith("404"):
         code = int(status[:3]) if status[:3].isdigit() else 500
         raise error_for_status(code, f"{what}: {status} {result.get('Response Body', '')}".strip(), subject)
+
+
+def reopen_swift_store(credentials: SwiftCredentials, tuning: dict[str, Any]) -> SwiftStore:
+    """A SwiftStore for the account ``credentials`` reach, tuned as the
+    original (unpickling in another process)."""
+    return SwiftStore(credentials=credentials, **tuning)

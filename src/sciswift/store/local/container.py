@@ -10,19 +10,19 @@ steps below.
 
 Where an object is (see ``sciswift.store.local`` for the whole layout): either in
 a file of its own, ``objects/HASH``, or as a record of a pack file, ``packs/ID``
-(``_local_pack``), pointed to by its index row. Invariant: **an object file
+(``local.pack``), pointed to by its index row. Invariant: **an object file
 exists only while it is the object's current version.** So a reader opens the
 object file first and needs no SQL for plain objects; only when there is none
 does it look the name up in the index.
 
-How writes stay crash-safe (recovery itself: ``_local_recovery``):
+How writes stay crash-safe (recovery itself: ``local.recovery``):
 
 - Object files are the truth for plain objects; packed objects are live exactly
   while their index row points at their record. Packs are complete (and synced,
   when durable) before any row points into them, and never change afterwards.
 - Before a writer renames or unlinks an object file, or creates a pack, it
   appends the names (and pack IDs) to its journal (``journal/<writer-id>``,
-  ``_local_journal``; held under ``flock`` for the writer's lifetime;
+  ``local.journal``; held under ``flock`` for the writer's lifetime;
   fdatasync'd first when durable). The rename and the index update then happen
   inside one index write transaction. A writer killed between the two leaves
   the index stale for the names in its journal only, until recovery reconciles
@@ -70,8 +70,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sciswift.errors import ContainerNotEmpty, CorruptData
-from sciswift.store import _local_recovery as recovery
-from sciswift.store._local_fs import (
+from sciswift.store.local import recovery as recovery
+from sciswift.store.local.fs import (
     O_CLOEXEC,
     fsync_dir,
     read_json,
@@ -79,7 +79,7 @@ from sciswift.store._local_fs import (
     write_all,
     write_json_atomic,
 )
-from sciswift.store._local_index import (
+from sciswift.store.local.index import (
     DELETE,
     LOCATE,
     UPSERT,
@@ -91,8 +91,9 @@ from sciswift.store._local_index import (
     row_of,
     unreferenced,
 )
-from sciswift.store._local_journal import encode_entries, open_locked
-from sciswift.store._local_pack import (
+from sciswift.store.local.journal import encode_entries, open_locked
+from sciswift.store.local.layout import META_FILE
+from sciswift.store.local.pack import (
     PackedRecord,
     PackFiles,
     new_pack_id,
@@ -100,7 +101,8 @@ from sciswift.store._local_pack import (
     publish_pack,
     write_records,
 )
-from sciswift.store._local_recovery import FsckReport
+from sciswift.store.local.recovery import FsckReport
+from sciswift.store.metarules import merge_metadata
 from sciswift.store.types import ContainerInfo, ListingParams, ObjectInfo, Subdir
 
 __all__ = [
@@ -111,11 +113,9 @@ __all__ = [
     "StagedPack",
     "RECOVERY_INTERVAL",
     "create_index",
-    "merge_meta",
     "peek_info",
 ]
 
-META_FILE = "container.json"
 INDEX_FILE = "index.sqlite"
 SUBDIRS = ("objects", "packs", "tmp", "journal")
 RECOVERY_INTERVAL = 10.0
@@ -164,15 +164,6 @@ class StagedPack:
     path: str
     records: list[PackedRecord]
     committed: bool = False
-
-
-def merge_meta(target: dict[str, str], updates: Mapping[str, str] | None) -> None:
-    """Swift's metadata merge: keys lower-cased, a value of ``""`` removes the key."""
-    for k, v in (updates or {}).items():
-        if v == "":
-            target.pop(k.lower(), None)
-        else:
-            target[k.lower()] = v
 
 
 def object_file_name(name: str) -> str:
@@ -849,8 +840,8 @@ class Container:
         """Merge container metadata (under the write lock, replaced by rename)."""
         with self.write_txn():
             meta = self.read_meta()
-            merge_meta(meta["metadata"], metadata)
-            merge_meta(meta["system"], system)
+            merge_metadata(meta["metadata"], metadata)
+            merge_metadata(meta["system"], system)
             write_json_atomic(self.meta_path, self.meta_path + ".tmp", meta, self.durable)
 
     def info(self) -> ContainerInfo:

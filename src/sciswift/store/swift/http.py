@@ -37,7 +37,7 @@ from sciswift.errors import (
     Unauthenticated,
     error_for_status,
 )
-from sciswift.store._swift_auth import SwiftCredentials, authenticate
+from sciswift.store.swift.auth import SwiftCredentials, authenticate
 
 __all__ = ["Body", "SwiftConnection", "RETRY_STATUSES", "object_path"]
 

@@ -27,7 +27,7 @@ On-disk layout
   a mkdir each). The name itself is stored inside the file and checked on every read.
 - An object record is the body, then the XXH3-64 digest of each 64 KiB block of
   it, then the object's metadata as JSON, then a 16-byte footer (magic, version,
-  metadata length, CRC-32); see ``sciswift.store._local_format`` (format version
+  metadata length, CRC-32); see ``sciswift.store.local.format`` (format version
   2; version-1 records, without block digests, are still read). An object file
   is one record, so body and metadata are replaced together by one ``rename``.
 - Every read checks the body bytes it returns against their block digests
@@ -36,14 +36,14 @@ On-disk layout
   aside in ``quarantine/``, a stub record with no body put in its place, a
   warning logged on ``sciswift.store``) and reads raise ``Quarantined``, never
   ``NotFound``, until it is put again or deleted; see
-  ``sciswift.store._local_quarantine``. ``audit`` checks a store without
+  ``sciswift.store.local.quarantine``. ``audit`` checks a store without
   changing it, ``fsck`` repairs (``sciswift fsck``).
 - ``put_many`` (the HDF5 engine's chunk and metadata writes) stores objects up to
   ``PACK_MAX_OBJECT`` (8 MiB) as records of pack files of up to ``PACK_LIMIT``
   (64 MiB): one file creation per pack instead of one per object, which is the
   dominant cost of a small put on ext4 (15-20 µs on a quiet filesystem, 200-900 µs
   after many deletions nearby). Packs are written once and never changed; see
-  ``sciswift.store._local_pack``. ``put_many_filled`` packs the same way with
+  ``sciswift.store.local.pack``. ``put_many_filled`` packs the same way with
   bodies produced one at a time into a scratch buffer, and ``read_many_into``
   reads bodies into a buffer the caller gives (uncompressed HDF5 chunks: no
   memory per object, as HDF5 moves chunks). Every other put (``put_object``,
@@ -67,7 +67,7 @@ On-disk layout
   one-row ``stats(object_count, bytes_used, deleted)`` kept by triggers. A missing
   or damaged index is rebuilt when the container is opened, from the object files
   and the newest record of every other name found in the packs (what that can
-  and cannot restore: ``sciswift.store._local_container``). An index of schema
+  and cannot restore: ``sciswift.store.local.container``). An index of schema
   version 1 (before packs) gains the pack columns when opened.
 
 Atomicity and crash safety
@@ -114,14 +114,10 @@ Atomicity and crash safety
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import os
-import shutil
 import sqlite3
-import stat
-import threading
 import time
 import uuid
 import weakref
@@ -132,35 +128,31 @@ from typing import Any, TypeVar
 
 from sciswift.errors import (
     AlreadyExists,
-    Conflict,
     CorruptData,
     InvalidInput,
-    InvalidName,
     NotFound,
     PreconditionFailed,
     Quarantined,
     SciSwiftError,
 )
-from sciswift.store._local_audit import AuditProgress, AuditReport, Finding, audit_container
-from sciswift.store._local_container import (
-    INDEX_FILE,
+from sciswift.store.base import ObjectReader, ObjectWriter, PutData, Store, iter_chunks
+from sciswift.store.listing import apply_listing, utf8_key
+from sciswift.store.local.audit import AuditProgress, AuditReport, Finding, audit_container
+from sciswift.store.local.batch import BatchIO
+from sciswift.store.local.container import (
     META_FILE,
-    RECOVERY_INTERVAL,
-    SUBDIRS,
     Container,
     ContainerGone,
     FsckReport,
     Location,
     Opened,
     StagedPack,
-    create_index,
-    merge_meta,
     object_file_name,
     peek_info,
 )
-from sciswift.store._local_format import (
+from sciswift.store.local.containers import ContainerDirs
+from sciswift.store.local.format import (
     LAZY_ETAG,
-    WHOLE_READ_LIMIT,
     Damaged,
     FileReader,
     Record,
@@ -168,18 +160,24 @@ from sciswift.store._local_format import (
     encode_trailer,
     live,
     quarantined_error,
+    read_body,
     read_record,
-    read_span,
-    read_whole,
-    read_whole_into,
 )
-from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, unlink_quiet, write_json_atomic
-from sciswift.store._local_pack import PACK_MAX_OBJECT, Filled, PackFiles, new_pack_id, plan_packs
-from sciswift.store._local_quarantine import describe_record, log, set_aside_record, stub_temp
-from sciswift.store._local_sums import sums_size
-from sciswift.store._local_writer import LocalWriter, lower_keys, verify_etag
-from sciswift.store.base import ObjectReader, ObjectWriter, PutData, Store, iter_chunks
-from sciswift.store.listing import apply_listing, utf8_key
+from sciswift.store.local.fs import O_CLOEXEC, fsync_dir, read_json, syncfs, unlink_quiet, write_json_atomic
+from sciswift.store.local.handles import ContainerHandles
+from sciswift.store.local.layout import (
+    ACCOUNT_FILE,
+    RESERVED_PREFIX,
+    ROOT_MARKER,
+    container_names,
+    container_path,
+    missing_container,
+)
+from sciswift.store.local.pack import PackFiles
+from sciswift.store.local.quarantine import describe_record, log, set_aside_record, stub_temp
+from sciswift.store.local.sums import sums_size
+from sciswift.store.local.writer import LocalWriter, verify_etag
+from sciswift.store.metarules import copied_metadata, lower_keys, merge_metadata, replaced_metadata
 from sciswift.store.names import check_container_name, check_object_name
 from sciswift.store.types import (
     CREATE,
@@ -193,25 +191,8 @@ from sciswift.store.types import (
     PutMode,
     Subdir,
 )
-from sciswift.store.url import ROOT_MARKER
 
 __all__ = ["LocalStore", "FsckReport", "AuditReport", "AuditProgress", "Finding", "RESERVED_PREFIX"]
-
-RESERVED_PREFIX = ".sciswift-"
-"""Names in a store root starting with this belong to the store itself."""
-ACCOUNT_FILE = ".sciswift-account.json"
-_NEW_PREFIX = ".sciswift-new-"
-_TRASH_PREFIX = ".sciswift-trash-"
-# Swift allows 256-byte container names, most filesystems 255-byte file names:
-# a longer name gets the directory _LONG_PREFIX + sha256(name), and the name
-# itself is kept in _NAME_FILE inside (written once, at creation).
-_NAME_MAX = 255
-_LONG_PREFIX = ".sciswift-long-"
-_NAME_FILE = "container-name"
-# Open container handles kept per store; idle ones beyond this are closed.
-_MAX_OPEN_CONTAINERS = 256
-# An assembling directory older than this is a leftover of a crashed create.
-_STALE_NEW_DIR_SECONDS = 3600.0
 
 T = TypeVar("T")
 
@@ -235,15 +216,12 @@ def _missing_object(container: str, name: str) -> NotFound:
     return NotFound(f"object {container}/{name} does not exist", _subject(container, name))
 
 
-def _missing_container(container: str) -> NotFound:
-    return NotFound(f"container {container!r} does not exist", container)
-
 
 class _Changed(Exception):
     """The object changed between reading it and committing a rewrite of it."""
 
 
-class LocalStore(Store):
+class LocalStore(BatchIO, Store):
     """A Store in the directory ``root`` (one account; see the module docstring).
 
     ``create``: create ``root`` if missing (else NotFound naming it). ``durable``:
@@ -274,28 +252,22 @@ class LocalStore(Store):
                 raise NotFound(f"LocalStore root {path} does not exist", path)
             os.makedirs(path, exist_ok=True)
         self.root = path
-        self._real_root = os.path.realpath(path)
         self.url = Path(path).as_uri()
         self.durable = durable
         self._lazy_etags: dict[tuple[int, int, int, int, int], str] = {}
         self._pack_files = PackFiles()
         if mark_root:
             self._write_marker()
-        self._writer_id = uuid.uuid4().hex
-        self._states: dict[str, Container] = {}
-        self._states_lock = threading.Lock()
-        self._opening_lock = threading.Lock()
-        self._retired: list[Container] = []  # stale handles still in use somewhere
-        self._closed = False
+        self._handles = ContainerHandles(path, durable, self._pack_files, f"LocalStore({path!r})")
+        self._dirs = ContainerDirs(self._handles)
         _stores.add(self)
 
     def __repr__(self) -> str:
         return f"LocalStore({self.root!r}, durable={self.durable})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # By address: another process opens the same directory (store.pickling).
-        from sciswift.store.pickling import reopen_local_store
-
+        # By address: another process opens the same directory (it must see the
+        # same filesystem); the root is not created there.
         return reopen_local_store, (self.root, self.durable)
 
     def _write_marker(self) -> None:
@@ -313,228 +285,27 @@ class LocalStore(Store):
             fsync_dir(self.root)
 
     def _reset_after_fork(self) -> None:
-        # The child must not reuse the parent's writer id, journal or SQLite
-        # connections; the old handles are kept referenced (never closed) so that
-        # SQLite does not release or checkpoint anything the parent still uses.
-        old = [*self._states.values(), *self._retired]
-        _abandoned.extend(old)
-        for c in old:
-            c.abandon_after_fork()
+        # The child must not reuse the parent's writer id, journal, SQLite
+        # connections or pack descriptors (see ContainerHandles.reset_after_fork).
+        self._handles.reset_after_fork()
         self._pack_files.abandon_after_fork()
         self._pack_files = PackFiles()
-        self._states = {}
-        self._states_lock = threading.Lock()
-        self._opening_lock = threading.Lock()
-        self._retired = []
-        self._writer_id = uuid.uuid4().hex
+        self._handles.pack_files = self._pack_files
 
     # ------------------------------------------------------------ containers
-    def _container_path(self, container: str) -> str:
-        check_container_name(container)
-        if container.startswith(RESERVED_PREFIX):
-            raise InvalidName(
-                f"container name {container!r} is reserved (prefix {RESERVED_PREFIX!r})", container
-            )
-        return os.path.join(self.root, _dir_name(container))
-
-    def _container(self, container: str) -> Container:
-        """The open handle of an existing container (NotFound otherwise)."""
-        c = self._states.get(container)
-        if c is not None:
-            if c.is_current() and c.pid == os.getpid():
-                if time.monotonic() - c.last_recovery > RECOVERY_INTERVAL:
-                    c.recover()
-                    self._pack_files.sweep()
-                return c
-            self._forget(container, c)
-        path = self._container_path(container)
-        if self._retired:
-            with self._states_lock:
-                self._retired = [r for r in self._retired if not r.try_close()]
-        # One opener at a time: threads racing to open the same container would
-        # otherwise each build a handle (and its connections) only to drop it.
-        with self._opening_lock:
-            existing = self._states.get(container)
-            if existing is not None and existing.is_current():
-                return existing
-            self._check_dir(container, path)
-            try:
-                c = Container(container, path, self.durable, self._writer_id, self._pack_files)
-            except (FileNotFoundError, ContainerGone):
-                raise _missing_container(container) from None
-            with self._states_lock:
-                if self._closed:
-                    c.close()
-                    raise InvalidInput(f"{self!r} is closed", self.root)
-                self._states[container] = c
-                if len(self._states) > _MAX_OPEN_CONTAINERS:
-                    self._evict_locked(keep=container)
-        return c
-
-    def _check_dir(self, container: str, path: str) -> None:
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            raise _missing_container(container) from None
-        if stat.S_ISLNK(st.st_mode):
-            raise InvalidInput(
-                f"container {container!r} is a symbolic link ({path}); LocalStore only uses "
-                "real directories inside its root",
-                container,
-            )
-        if not stat.S_ISDIR(st.st_mode) or not os.path.isfile(os.path.join(path, META_FILE)):
-            raise _missing_container(container)
-        if os.path.realpath(path) != os.path.join(self._real_root, _dir_name(container)):
-            raise InvalidInput(f"container {container!r} resolves outside {self.root}", container)
-
-    def _evict_locked(self, keep: str) -> None:
-        for name, c in list(self._states.items()):
-            if len(self._states) <= _MAX_OPEN_CONTAINERS // 2:
-                return
-            if name != keep and c.try_close():
-                del self._states[name]
-
-    def _forget(self, container: str, c: Container) -> None:
-        """Drop a stale handle; one still in use is closed later (``_container``)."""
-        with self._states_lock:
-            if self._states.get(container) is c:
-                del self._states[container]
-            if not c.try_close():
-                self._retired.append(c)
-
-    def _retrying(self, container: str, op: Callable[[Container], T]) -> T:
-        """Run ``op`` on the container's handle; if the handle turns out stale (the
-        container was deleted, maybe recreated, by another process), once more on
-        a fresh one."""
-        for _attempt in range(2):
-            c = self._container(container)
-            try:
-                return op(c)
-            except ContainerGone:
-                self._forget(container, c)
-        raise _missing_container(container)
-
-    def _container_names(self) -> list[str]:
-        names = []
-        try:
-            entries = list(os.scandir(self.root))
-        except FileNotFoundError:
-            raise NotFound(f"LocalStore root {self.root} does not exist", self.root) from None
-        for e in entries:
-            if e.name.startswith(_LONG_PREFIX):
-                long_name = _long_name(e.path, e.name)
-                if long_name is not None:
-                    names.append(long_name)
-                continue
-            if e.name.startswith(RESERVED_PREFIX):
-                continue
-            try:
-                check_container_name(e.name)
-                if not e.is_dir(follow_symlinks=False):
-                    continue
-            except (InvalidInput, OSError):
-                continue
-            if os.path.isfile(os.path.join(e.path, META_FILE)):
-                names.append(e.name)
-        return names
-
     def create_container(
         self,
         container: str,
         metadata: Mapping[str, str] | None = None,
         system: Mapping[str, str] | None = None,
     ) -> bool:
-        path = self._container_path(container)
-        for _ in range(200):
-            try:
-                self._retrying(container, lambda c: c.post_meta(metadata, system))
-                return False
-            except NotFound:
-                pass
-            try:
-                st = os.lstat(path)
-            except FileNotFoundError:
-                st = None
-            if st is not None:
-                if stat.S_ISLNK(st.st_mode):
-                    self._check_dir(container, path)  # raises with the reason
-                if not stat.S_ISDIR(st.st_mode):
-                    raise Conflict(f"{path} exists and is not a container directory", container)
-                if os.path.isfile(os.path.join(path, META_FILE)):
-                    # Being deleted by someone else right now: wait for it to go.
-                    time.sleep(0.005)
-                    continue
-                if os.listdir(path):
-                    raise Conflict(f"{path} exists and is not a sciswift container", container)
-            if self._assemble_container(container, path, metadata, system):
-                return True
-        # A container flagged deleted whose deleter died before moving it away.
-        self._finish_delete(container, path)
-        return self.create_container(container, metadata, system)
-
-    def _assemble_container(
-        self,
-        container: str,
-        path: str,
-        metadata: Mapping[str, str] | None,
-        system: Mapping[str, str] | None,
-    ) -> bool:
-        """Build the container in a private directory, then rename it into place
-        (atomic: nobody sees a half-made container). False if ``path`` appeared
-        meanwhile."""
-        staging = os.path.join(self.root, f"{_NEW_PREFIX}{uuid.uuid4().hex}")
-        os.mkdir(staging)
-        try:
-            for sub in SUBDIRS:
-                os.mkdir(os.path.join(staging, sub))
-            meta = {"created": time.time(), "metadata": {}, "system": {}}
-            merge_meta(meta["metadata"], metadata)  # type: ignore[arg-type]
-            merge_meta(meta["system"], system)  # type: ignore[arg-type]
-            if os.path.basename(path) != container:
-                with open(os.path.join(staging, _NAME_FILE), "w", encoding="utf-8") as f:
-                    f.write(container)
-            meta_path = os.path.join(staging, META_FILE)
-            write_json_atomic(meta_path, meta_path + ".tmp", meta, self.durable)
-            create_index(os.path.join(staging, INDEX_FILE), self.durable)
-            if self.durable:
-                fsync_dir(staging)
-            try:
-                # rename(2) replaces an empty directory, so an empty directory the
-                # user made at ``path`` is adopted; anything else makes it fail.
-                os.rename(staging, path)
-            except OSError as e:
-                if e.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
-                    return False
-                raise
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        if self.durable:
-            fsync_dir(self.root)
-        return True
+        return self._dirs.create(container, metadata, system)
 
     def delete_container(self, container: str) -> None:
-        path = self._container_path(container)
-        self._retrying(container, lambda c: c.mark_deleted())
-        self._finish_delete(container, path)
-
-    def _finish_delete(self, container: str, path: str) -> None:
-        c = self._states.get(container)
-        if c is not None:
-            self._forget(container, c)
-            c.close()
-        self._pack_files.sweep(under=path + os.sep)
-        trash = os.path.join(self.root, f"{_TRASH_PREFIX}{uuid.uuid4().hex}")
-        try:
-            os.rename(path, trash)
-        except FileNotFoundError:
-            return
-        if self.durable:
-            fsync_dir(self.root)
-        shutil.rmtree(trash, ignore_errors=True)
+        self._dirs.delete(container)
 
     def head_container(self, container: str) -> ContainerInfo:
-        return self._retrying(container, lambda c: c.info())
+        return self._handles.retrying(container, lambda c: c.info())
 
     def post_container(
         self,
@@ -542,12 +313,12 @@ class LocalStore(Store):
         metadata: Mapping[str, str] | None = None,
         system: Mapping[str, str] | None = None,
     ) -> None:
-        self._retrying(container, lambda c: c.post_meta(metadata, system))
+        self._handles.retrying(container, lambda c: c.post_meta(metadata, system))
 
     def list_objects(
         self, container: str, params: ListingParams = ListingParams()
     ) -> list[ObjectInfo | Subdir]:
-        entries = self._retrying(container, lambda c: c.list(params))
+        entries = self._handles.retrying(container, lambda c: c.list(params))
         if any(isinstance(e, ObjectInfo) and e.etag == LAZY_ETAG for e in entries):
             entries = [self._settle_listed(container, e) for e in entries]
         return entries
@@ -557,7 +328,7 @@ class LocalStore(Store):
         marker = ""
         while True:
             params = ListingParams(prefix=prefix, marker=marker, limit=page_size)
-            page: list[ObjectInfo | Subdir] = self._retrying(container, lambda c, p=params: c.list(p))  # type: ignore[misc]
+            page: list[ObjectInfo | Subdir] = self._handles.retrying(container, lambda c, p=params: c.list(p))  # type: ignore[misc]
             for entry in page:
                 yield entry.name
             if len(page) < page_size:
@@ -605,7 +376,7 @@ class LocalStore(Store):
     def account_info(self) -> AccountInfo:
         acct = self._read_account()
         count = objects = used = 0
-        for name in self._container_names():
+        for name in container_names(self.root):
             info = self._container_info(name)
             if info is not None:
                 count += 1
@@ -629,15 +400,15 @@ class LocalStore(Store):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             acct = self._read_account()
-            merge_meta(acct["metadata"], metadata)
-            merge_meta(acct["system"], system)
+            merge_metadata(acct["metadata"], metadata)
+            merge_metadata(acct["system"], system)
             path = self._account_path()
             write_json_atomic(path, path + ".tmp", acct, self.durable)
         finally:
             os.close(fd)
 
     def list_containers(self, params: ListingParams = ListingParams()) -> list[ContainerInfo | Subdir]:
-        names = sorted(self._container_names(), key=utf8_key, reverse=params.reverse)
+        names = sorted(container_names(self.root), key=utf8_key, reverse=params.reverse)
         out: list[ContainerInfo | Subdir] = []
         for entry in apply_listing(names, lambda n: n, params):
             if isinstance(entry, Subdir):
@@ -652,9 +423,9 @@ class LocalStore(Store):
         """Info of a listed container: from its open handle if this store has one,
         else peeked at without opening one; None if it is gone."""
         try:
-            if container not in self._states:
+            if not self._handles.is_open(container):
                 try:
-                    return peek_info(container, self._container_path(container))
+                    return peek_info(container, container_path(self.root, container))
                 except (sqlite3.Error, ValueError, KeyError, TypeError):
                     pass  # an index that needs opening (damaged, old): open it properly
             return self.head_container(container)
@@ -667,9 +438,7 @@ class LocalStore(Store):
         record in a pack), and the object's subject. The caller closes it."""
         check_object_name(name)
         subject = _subject(container, name)
-        c = self._states.get(container)
-        if c is None or c.pid != os.getpid():
-            c = self._container(container)
+        c = self._handles.cached(container) or self._handles.get(container)
         try:
             return c.open_current(name), subject
         except ContainerGone:
@@ -678,8 +447,8 @@ class LocalStore(Store):
             if c.is_current():
                 raise _missing_object(container, name) from None
         # The handle was stale (container deleted or replaced, or closed): look again.
-        self._forget(container, c)
-        c = self._container(container)
+        self._handles.forget(container, c)
+        c = self._handles.get(container)
         try:
             return c.open_current(name), subject
         except (FileNotFoundError, ContainerGone):
@@ -706,14 +475,14 @@ class LocalStore(Store):
     def _quarantine(self, container: str, name: str, op: Opened, error: Damaged,
                     info: ObjectInfo | None = None) -> CorruptData:
         """Quarantine the damaged version ``op`` of ``name`` (see
-        ``sciswift.store._local_quarantine``) and return the error to raise:
+        ``sciswift.store.local.quarantine``) and return the error to raise:
         Quarantined naming the object once its stub is in place; ``error`` itself
         if the version was replaced meanwhile or setting it aside failed (then
         the next read finds the damage again: never silent)."""
         subject = _subject(container, name)
         copy: str | None = None
         try:
-            c = self._container(container)
+            c = self._handles.get(container)
             where = describe_record(c, name, op.ident)
             if info is None:
                 try:
@@ -779,12 +548,12 @@ class LocalStore(Store):
 
     def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
         """See ``Store.get_object``. The bytes are checked against the record's
-        block digests (see ``sciswift.store._local_format``); damage quarantines
+        block digests (see ``sciswift.store.local.format``); damage quarantines
         the object and raises Quarantined, as does a read of a quarantined one."""
         op, subject = self._open(container, name)
         try:
             try:
-                return _read_body(op, name, subject, byte_range)
+                return read_body(op.fd, op.length, op.base, name, subject, byte_range)
             except Damaged as e:
                 raise self._quarantine(container, name, op, e) from None
         finally:
@@ -805,103 +574,6 @@ class LocalStore(Store):
         except BaseException:
             os.close(op.fd)
             raise
-
-    def get_many(
-        self, container: str, names: Sequence[str], *, max_workers: int = 16
-    ) -> dict[str, bytes]:
-        # Sequential on purpose: a cached small read costs ~10 µs of system calls,
-        # less than handing it to a thread. Packed objects are looked up with one
-        # query for all and read pack by pack (one descriptor each).
-        out: dict[str, bytes] = {}
-        for name in names:
-            check_object_name(name)
-        try:
-            c = self._container(container)
-        except NotFound:
-            return out
-        def take(name: str, op: Opened) -> bool:
-            try:
-                out[name] = _read_body(op, name, c.subject(name))
-            except Damaged as e:
-                raise self._quarantine(container, name, op, e) from None
-            return True
-
-        for name in self._read_each(c, names, take):  # a race with a writer, or no such object: the careful way
-            try:
-                out[name] = self.get_object(container, name)
-            except NotFound:
-                pass
-        return out
-
-    def read_many_into(
-        self, container: str, names: Sequence[str], buf: memoryview, consume: Callable[[str], None]
-    ) -> list[str]:
-        """For each of ``names`` whose body is exactly ``len(buf)`` bytes, read the
-        body into ``buf`` and call ``consume(name)`` before the next read reuses it;
-        returns the other names (missing, or of another size), for ``get_many``.
-
-        One scratch buffer for every object instead of a new ``bytes`` each, as
-        HDF5 reads chunks; see ``put_many_filled`` for why that matters."""
-        for name in names:
-            check_object_name(name)
-        try:
-            c = self._container(container)
-        except NotFound:
-            return list(names)
-
-        def take(name: str, op: Opened) -> bool:
-            try:
-                if read_whole_into(op.fd, op.length, name, c.subject(name), op.base, buf) is None:
-                    return False
-            except Damaged as e:
-                raise self._quarantine(container, name, op, e) from None
-            consume(name)
-            return True
-
-        return self._read_each(c, names, take)
-
-    def _read_each(self, c: Container, names: Sequence[str], take: Callable[[str, Opened], bool]) -> list[str]:
-        """Call ``take(name, record)`` for each of ``names`` found as an object file
-        or a pack record (packed ones looked up with one query, read pack by pack);
-        returns the names not found or not taken, for the careful way."""
-        if c.prefers_index():
-            return self._each_file(c, self._each_packed(c, names, take), take)
-        return self._each_packed(c, self._each_file(c, names, take), take)
-
-    def _each_file(self, c: Container, names: Sequence[str], take: Callable[[str, Opened], bool]) -> list[str]:
-        left = []
-        for name in names:
-            try:
-                fd = os.open(c.object_path(name), os.O_RDONLY | O_CLOEXEC)
-            except FileNotFoundError:
-                left.append(name)
-                continue
-            try:
-                st = os.fstat(fd)
-                if not take(name, Opened(fd, 0, st.st_size, ("f", st.st_ino, st.st_dev))):
-                    left.append(name)
-            finally:
-                os.close(fd)
-        return left
-
-    def _each_packed(self, c: Container, names: Sequence[str], take: Callable[[str, Opened], bool]) -> list[str]:
-        try:
-            groups = c.packed_rows(names)
-        except ContainerGone:
-            return list(names)
-        done: set[str] = set()
-        for pack, records in groups.items():
-            try:
-                fd, _st = self._pack_files.open(c.pack_path(pack))
-            except FileNotFoundError:
-                continue  # collected since the lookup: those names are read the careful way
-            try:
-                for name, off, length in records:
-                    if take(name, Opened(fd, off, length, ("p", pack, off))):
-                        done.add(name)
-            finally:
-                os.close(fd)
-        return [n for n in names if n not in done]
 
     # ----------------------------------------------------------------- puts
     def _mode_check(self, container: str, mode: PutMode) -> Callable[[str, Location | None], None] | None:
@@ -944,31 +616,24 @@ class LocalStore(Store):
         check: Callable[[str, Location | None], None] | None,
         packs: Sequence[StagedPack] = (),
     ) -> None:
-        """Commit temp files and staged packs, retrying once on a fresh handle if
-        ours was stale. Temp files and packs left uncommitted (refused, failed)
-        are removed."""
+        """Commit temp files and staged packs (on a fresh handle if ``c`` was
+        stale: staged files are found by path, so they survive the switch).
+        Temp files and packs left uncommitted (refused, failed) are removed."""
+        staged = [tmp for _, tmp, _ in items] + [p.path for p in packs]
+
+        def commit(handle: Container) -> None:
+            if handle is not c and not all(os.path.exists(path) for path in staged):
+                raise missing_container(c.name)  # deleted with the container under us
+            handle.commit(items, check, packs)
+
         try:
-            try:
-                c.commit(items, check, packs)
-            except ContainerGone:
-                self._forget(c.name, c)
-                fresh = self._container(c.name)
-                staged = [tmp for _, tmp, _ in items] + [p.path for p in packs]
-                if not all(os.path.exists(path) for path in staged):
-                    raise _missing_container(c.name) from None
-                fresh.commit(items, check, packs)
+            self._handles.fresh(c, commit)
         except BaseException:
             for _, tmp, _ in items:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
+                unlink_quiet(tmp)
             for p in packs:
                 if not p.committed:
-                    try:
-                        os.unlink(p.path)
-                    except FileNotFoundError:
-                        pass
+                    unlink_quiet(p.path)
             raise
 
     def put_object(
@@ -999,7 +664,7 @@ class LocalStore(Store):
             return writer.commit()
         if not isinstance(data, bytes):
             data = memoryview(data).cast("B")  # len() in bytes, without copying
-        c = self._container(container)
+        c = self._handles.get(container)
         check = self._mode_check(container, mode)
         digest = hashlib.md5(data).hexdigest()
         verify_etag(etag, digest, container, name)
@@ -1019,11 +684,7 @@ class LocalStore(Store):
     def _stage(self, c: Container, make: Callable[..., T], *args: Any) -> T:
         """A temp file made by ``make(c, *args)``, on a fresh handle if ``c`` was
         stale (the path is the same: commit reopens the handle by name too)."""
-        try:
-            return make(c, *args)
-        except ContainerGone:
-            self._forget(c.name, c)
-            return make(self._container(c.name), *args)
+        return self._handles.fresh(c, lambda handle: make(handle, *args))
 
     def _write_temp(self, c: Container, buffers: Sequence[bytes | memoryview]) -> str:
         return self._stage(c, Container.write_temp, buffers)
@@ -1041,129 +702,18 @@ class LocalStore(Store):
     ) -> ObjectWriter:
         check_container_name(container)
         check_object_name(name)
+        c = self._handles.get(container)
+        check = self._mode_check(container, mode)
+        fd, path = self._stage(c, Container.new_temp)
         return LocalWriter(
-            self, self._container(container), name,
-            content_type=content_type, metadata=metadata, system=system, mode=mode, etag=etag,
+            container, name, fd, path, durable=self.durable,
+            commit=lambda items: self._commit(c, items, check),
+            content_type=content_type, metadata=metadata, system=system, etag=etag,
         )
-
-    def put_many(
-        self,
-        container: str,
-        items: Mapping[str, bytes],
-        *,
-        max_workers: int = 16,
-        content_types: Mapping[str, str] | None = None,
-    ) -> None:
-        """Store many objects: each atomically, all indexed in one transaction (the
-        batch as a whole is not atomic: a crash may leave some stored).
-
-        Objects up to ``PACK_MAX_OBJECT`` bytes are written together into pack
-        files (one file creation per ~64 MiB instead of one per object); larger
-        ones get files of their own."""
-        check_container_name(container)
-        for name in items:
-            check_object_name(name)
-        if not items:
-            self._container(container)
-            return
-        now = time.time()
-        small: list[tuple[str, ObjectInfo, bytes | memoryview, bytes]] = []
-        large: list[tuple[str, ObjectInfo, bytes | memoryview, bytes]] = []
-        for name, data in items.items():
-            # A batch on a non-durable store (the HDF5 engine's chunk writes) leaves
-            # the MD5 for later: it costs ~1.5 ms per MiB, more than the write.
-            digest = hashlib.md5(data).hexdigest() if self.durable else LAZY_ETAG
-            body: bytes | memoryview = data if isinstance(data, bytes) else memoryview(data).cast("B")
-            info = ObjectInfo(name, len(body), digest, now)
-            if content_types and name in content_types:
-                info = replace(info, content_type=content_types[name])
-            (small if len(body) <= PACK_MAX_OBJECT else large).append((name, info, body, encode_trailer(info, body)))
-        self._put_packed(container, large, plan_packs(small))
-
-    def _put_packed(
-        self,
-        container: str,
-        large: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]],
-        groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes | None]]],
-    ) -> None:
-        for _attempt in range(2):
-            c = self._container(container)
-            try:
-                self._put_batch(c, large, groups)
-                return
-            except ContainerGone:
-                # Our handle was closed under us (the container deleted, or the
-                # store closing): once more on a fresh one, which says which.
-                self._forget(container, c)
-        raise _missing_container(container)
-
-    def put_many_filled(
-        self, container: str, names: Sequence[str], size: int, fill: Callable[[str, memoryview], None]
-    ) -> None:
-        """Store ``names``, each ``size`` bytes that ``fill(name, buf)`` writes into
-        ``buf`` when its turn comes, as ``put_many`` would store them (each object
-        atomic, the batch not). ``buf`` is one scratch buffer for all of them, so no
-        memory is held per object: the HDF5 engine writes uncompressed chunks this
-        way (as HDF5 does). On the project's VM, a process that held a copy of
-        every chunk of a write (and a new buffer per chunk read) sooner or later
-        found its fresh pages very slow to touch, for good: ``bench.h5``'s 64 MiB
-        ``bulk`` took 19-28 ms per write and 13-20 per read, then 86-170 ms for
-        both, in about half the processes. With scratch buffers, 4 processes x 8
-        repetitions all took 20-29 ms and 14-15 ms (h5py: 23 and 13)."""
-        check_container_name(container)
-        for name in names:
-            check_object_name(name)
-        if not names:
-            self._container(container)
-            return
-        if self.durable or size > PACK_MAX_OBJECT:
-            # Bodies are needed whole here (the MD5 goes into each record before
-            # it is written, or each becomes a file): a few MiB at a time.
-            step = max(1, (8 << 20) // max(size, 1))
-            for i in range(0, len(names), step):
-                batch: dict[str, bytes] = {}
-                for name in names[i:i + step]:
-                    buf = bytearray(size)
-                    fill(name, memoryview(buf))
-                    batch[name] = bytes(buf)
-                self.put_many(container, batch)
-            return
-        now = time.time()
-        items = []
-        for name in names:
-            info = ObjectInfo(name, size, LAZY_ETAG, now)
-            # The trailer (block checksums) is made once the body is filled.
-            items.append((name, info, Filled(size, name, fill), None))
-        self._put_packed(container, [], plan_packs(items))
-
-    def _put_batch(
-        self,
-        c: Container,
-        large: Sequence[tuple[str, ObjectInfo, bytes | memoryview, bytes]],
-        groups: Sequence[Sequence[tuple[str, ObjectInfo, Any, bytes | None]]],
-    ) -> None:
-        """Write ``large`` as object files and ``groups`` as packs, and commit them."""
-        ids = [new_pack_id() for _ in groups]
-        # The pack IDs go into the journal before the packs exist, so recovery
-        # finds the packs of a writer that dies before committing them.
-        c.journal_begin((), ids)
-        try:
-            staged: list[tuple[str, str, ObjectInfo]] = []
-            try:
-                for name, info, body, trailer in large:
-                    staged.append((name, c.write_temp([body, trailer]), info))
-                packs = c.stage_packs(ids, groups)
-            except BaseException:
-                for _, tmp, _ in staged:
-                    os.unlink(tmp)
-                raise
-            self._commit(c, staged, None, packs)
-        finally:
-            c.journal_end()
 
     def delete_object(self, container: str, name: str) -> None:
         check_object_name(name)
-        [existed] = self._retrying(container, lambda c: c.delete([name]))
+        [existed] = self._handles.retrying(container, lambda c: c.delete([name]))
         if not existed:
             raise _missing_object(container, name)
 
@@ -1175,7 +725,7 @@ class LocalStore(Store):
             check_object_name(name)
         if not names:
             return 0
-        return sum(self._retrying(container, lambda c: c.delete(names)))
+        return sum(self._handles.retrying(container, lambda c: c.delete(names)))
 
     def post_object(
         self,
@@ -1194,16 +744,14 @@ class LocalStore(Store):
             try:
                 rec = self._live_record(container, name, op, subject)
                 info = rec.info
-                sysmeta = dict(info.system)
-                merge_meta(sysmeta, system)
                 new = replace(
                     info,
                     timestamp=time.time(),
                     content_type=content_type or info.content_type,
-                    metadata={k.lower(): v for k, v in metadata.items() if v != ""},
-                    system=sysmeta,
+                    metadata=replaced_metadata(metadata),
+                    system=merge_metadata(dict(info.system), system),
                 )
-                c = self._container(container)
+                c = self._handles.get(container)
                 tmp = self._stage(c, Container.clone_temp, op, info.size, _trailer_like(op, rec, new))
             finally:
                 os.close(op.fd)
@@ -1236,20 +784,16 @@ class LocalStore(Store):
         try:
             rec = self._live_record(src_container, src_name, op, subject)
             src = rec.info
-            meta = {} if fresh_metadata else dict(src.metadata)
-            meta.update(lower_keys(metadata))
-            sysmeta = dict(src.system)
-            sysmeta.update(lower_keys(system))
             info = ObjectInfo(
                 name=dst_name,
                 size=src.size,
                 etag=src.etag,
                 timestamp=time.time(),
                 content_type=content_type or src.content_type,
-                metadata={k: v for k, v in meta.items() if v != ""},
-                system={k: v for k, v in sysmeta.items() if v != ""},
+                metadata=copied_metadata(src.metadata, metadata, fresh=fresh_metadata),
+                system=copied_metadata(src.system, system),
             )
-            dst = self._container(dst_container)
+            dst = self._handles.get(dst_container)
             check = self._mode_check(dst_container, mode)
             tmp = self._stage(dst, Container.clone_temp, op, src.size, _trailer_like(op, rec, info))
         finally:
@@ -1268,19 +812,19 @@ class LocalStore(Store):
         remove orphan temporary files, re-index object files whose index rows are
         missing or wrong, drop rows without files, and quarantine damaged records
         (set aside in ``quarantine/``, a stub in their place: the object then
-        reads as Quarantined, see ``sciswift.store._local_quarantine``). ``deep``
+        reads as Quarantined, see ``sciswift.store.local.quarantine``). ``deep``
         also checks every body against its block digests (or, for records
         written before those existed, its MD5 ETag). Without a container, also
         finishes interrupted container creations and deletions in the root.
         ``audit`` reports the same without changing anything."""
         report = FsckReport()
         if container is None:
-            self._fsck_root()
-            names = self._container_names()
+            self._dirs.fsck_root()
+            names = container_names(self.root)
         else:
             names = [container]
         for name in names:
-            report.merge(self._retrying(name, lambda c: c.fsck(deep)))
+            report.merge(self._handles.retrying(name, lambda c: c.fsck(deep)))
         return report
 
     def audit(self, container: str | None = None, *, deep: bool = False,
@@ -1288,56 +832,22 @@ class LocalStore(Store):
         """Check one container (or all) and report, changing nothing: damaged
         records (with ``deep``, every body against its block digests or MD5 ETag),
         quarantined objects, and what ``fsck`` would repair. Safe while other
-        processes use the store (see ``sciswift.store._local_audit``)."""
+        processes use the store (see ``sciswift.store.local.audit``)."""
         report = AuditReport()
-        names = [container] if container is not None else self._container_names()
+        names = [container] if container is not None else container_names(self.root)
         for name in names:
-            path = self._container_path(name)
+            path = container_path(self.root, name)
             if not os.path.isfile(os.path.join(path, META_FILE)):
-                raise _missing_container(name)
+                raise missing_container(name)
             report.merge(audit_container(name, path, deep, progress))
         if container is None:
-            now = time.time()
-            for e in os.scandir(self.root):
-                if e.name.startswith((_TRASH_PREFIX, _NEW_PREFIX)):
-                    try:
-                        age = now - e.stat(follow_symlinks=False).st_mtime
-                    except FileNotFoundError:
-                        continue
-                    if age > _STALE_NEW_DIR_SECONDS:
-                        report.repairable.append(
-                            Finding(e.path, "left over by an interrupted container creation or deletion"))
+            for path in self._dirs.leftovers(include_fresh_trash=False):
+                report.repairable.append(Finding(path, "left over by an interrupted container creation or deletion"))
         return report
 
-    def _fsck_root(self) -> None:
-        now = time.time()
-        for e in os.scandir(self.root):
-            if e.name.startswith(_TRASH_PREFIX):
-                shutil.rmtree(e.path, ignore_errors=True)
-            elif e.name.startswith(_NEW_PREFIX):
-                try:
-                    if now - e.stat(follow_symlinks=False).st_mtime > _STALE_NEW_DIR_SECONDS:
-                        shutil.rmtree(e.path, ignore_errors=True)
-                except FileNotFoundError:
-                    pass
-        for name in self._container_names():
-            try:
-                self._container(name)
-            except NotFound:
-                # Flagged deleted but never moved away: its deleter died.
-                self._finish_delete(name, self._container_path(name))
-
     def close(self) -> None:
-        with self._states_lock:
-            self._closed = True
-            states, self._states = [*self._states.values(), *self._retired], {}
-            self._retired = []
-        for c in states:
-            c.close()
+        self._handles.close()
         self._pack_files.close()
-
-
-_abandoned: list[Container] = []
 
 
 def _same_version(ident: tuple[Any, ...]) -> Callable[[str, Location | None], None]:
@@ -1349,16 +859,6 @@ def _same_version(ident: tuple[Any, ...]) -> Callable[[str, Location | None], No
             raise _Changed
 
     return check
-
-
-def _read_body(op: Opened, name: str, subject: str, byte_range: ByteRange | None = None) -> bytes:
-    """The checked body (or ``byte_range`` of it) of the object record ``op``
-    holds (Damaged if it fails its checks, Quarantined for a stub)."""
-    if byte_range is None and op.length <= WHOLE_READ_LIMIT:
-        return read_whole(op.fd, op.length, name, subject, op.base)[1]
-    rec = live(read_record(op.fd, op.length, name, subject, op.base), subject)
-    start, stop = (byte_range or ByteRange()).resolve(rec.info.size)
-    return read_span(op.fd, rec, start, stop, subject)
 
 
 def _trailer_like(op: Opened, rec: Record, info: ObjectInfo) -> bytes:
@@ -1386,22 +886,7 @@ def _is_stub(current: Location, name: str, subject: str) -> bool:
         os.close(fd)
 
 
-def _dir_name(container: str) -> str:
-    """The directory (under the root) of the valid container name ``container``."""
-    raw = container.encode("utf-8")
-    if len(raw) <= _NAME_MAX:
-        return container
-    return _LONG_PREFIX + hashlib.sha256(raw).hexdigest()
-
-
-def _long_name(path: str, dir_name: str) -> str | None:
-    """The container name kept in the long-name directory ``path``; None if it is
-    not a complete container of ours (being made, or not ours at all)."""
-    try:
-        with open(os.path.join(path, _NAME_FILE), encoding="utf-8") as f:
-            name = f.read()
-        if _dir_name(check_container_name(name)) != dir_name or not os.path.isfile(os.path.join(path, META_FILE)):
-            return None
-    except (OSError, UnicodeDecodeError, InvalidInput):
-        return None
-    return name
+def reopen_local_store(root: str, durable: bool) -> LocalStore:
+    """The LocalStore at ``root`` in another process (unpickling; NotFound if the
+    directory is gone)."""
+    return LocalStore(root, create=False, durable=durable)

@@ -1,8 +1,8 @@
 """Recovery, repair and rebuild of a LocalStore container's index.
 
-Runs over one ``Container`` (``_local_container``), under its write lock:
+Runs over one ``Container`` (``local.container``), under its write lock:
 
-- ``recover``: the journals of dead writers (unlocked: see ``_local_journal``) name
+- ``recover``: the journals of dead writers (unlocked: see ``local.journal``) name
   what they were changing; those names are reconciled, the packs they created or
   were removing are removed if no row points into them, and their temporary
   files are deleted. Runs when a container is opened, every ``RECOVERY_INTERVAL``
@@ -42,16 +42,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sciswift.errors import CorruptData
-from sciswift.store._local_format import LAZY_ETAG, Damaged, check_span, read_record
-from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, unlink_quiet
-from sciswift.store._local_index import DELETE, UPSERT, info_of_row, row_of
-from sciswift.store._local_journal import Entries, probe, read_entries, read_entries_at
-from sciswift.store._local_pack import pack_file_name, scan_pack
-from sciswift.store._local_quarantine import set_aside_file, set_aside_record, stub_temp
+from sciswift.store.local.format import LAZY_ETAG, Damaged, check_span, read_record
+from sciswift.store.local.fs import O_CLOEXEC, fsync_dir, unlink_quiet
+from sciswift.store.local.index import DELETE, UPSERT, info_of_row, row_of
+from sciswift.store.local.journal import Entries, probe, read_entries, read_entries_at
+from sciswift.store.local.pack import pack_file_name, scan_pack
+from sciswift.store.local.quarantine import set_aside_file, set_aside_record, stub_temp
 from sciswift.store.types import ObjectInfo
 
 if TYPE_CHECKING:
-    from sciswift.store._local_container import Container
+    from sciswift.store.local.container import Container
 
 __all__ = ["FsckReport", "fill_index", "fsck", "heal_dead_writers", "recover", "reconcile", "scan_files"]
 

@@ -5,32 +5,23 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
 
 from sciswift.errors import ChecksumMismatch, InvalidInput
-from sciswift.store._local_container import Container, ContainerGone
-from sciswift.store._local_format import encode_trailer
-from sciswift.store._local_fs import start_writeback, unlink_quiet, write_all
-from sciswift.store._local_sums import BlockSummer
 from sciswift.store.base import ObjectWriter
-from sciswift.store.types import ObjectInfo, PutMode
+from sciswift.store.local.format import encode_trailer
+from sciswift.store.local.fs import start_writeback, unlink_quiet, write_all
+from sciswift.store.local.sums import BlockSummer
+from sciswift.store.metarules import lower_keys
+from sciswift.store.types import ObjectInfo
 
-if TYPE_CHECKING:
-    from sciswift.store.local import LocalStore
-
-__all__ = ["LocalWriter", "verify_etag", "lower_keys"]
+__all__ = ["LocalWriter", "verify_etag"]
 
 #: A durable writer starts the disk on every this many bytes as they arrive, so
 #: the fsync at commit waits for the last step only (16 MiB PUTs from 4 clients
 #: to `sciswift serve`: measured 630-690 -> 730-815 MB/s; 1 MiB steps the same,
 #: 8 MiB steps 700-760).
 WRITEBACK_STEP = 4 << 20
-
-
-def lower_keys(d: Mapping[str, str] | None) -> dict[str, str]:
-    """Metadata with lower-cased keys, as every Store keeps it."""
-    return {k.lower(): v for k, v in (d or {}).items()}
 
 
 def verify_etag(etag: str | None, digest: str, container: str, name: str) -> None:
@@ -43,26 +34,32 @@ def verify_etag(etag: str | None, digest: str, container: str, name: str) -> Non
 
 class LocalWriter(ObjectWriter):
     """Streams a body straight into a temporary file of the container (MD5 and
-    block checksums computed on the way); ``commit`` renames it into place, ``abort`` (or garbage
-    collection before commit) removes it."""
+    block checksums computed on the way). ``commit`` completes the record and
+    hands it to the ``commit`` callable it was made with, which renames it into
+    place (under the store's checks); ``abort`` (or garbage collection before
+    commit) removes it."""
 
     def __init__(
         self,
-        store: LocalStore,
-        c: Container,
+        container: str,
         name: str,
+        fd: int,
+        path: str,
         *,
+        durable: bool,
+        commit: Callable[[Sequence[tuple[str, str, ObjectInfo]]], None],
         content_type: str | None,
         metadata: Mapping[str, str] | None,
         system: Mapping[str, str] | None,
-        mode: PutMode,
         etag: str | None,
     ) -> None:
         # Not calling ObjectWriter.__init__: that one spools to memory.
-        self._owner = store
-        self._c = c
+        self._container = container
         self._name = name
-        self._check = store._mode_check(c.name, mode)
+        self._fd: int | None = fd
+        self._path = path
+        self._durable = durable
+        self._commit = commit
         self._content_type = content_type
         self._metadata = metadata
         self._system = system
@@ -72,34 +69,27 @@ class LocalWriter(ObjectWriter):
         self.bytes_written = 0
         self._flushed = 0  # bytes whose writeback has been started
         self._pid = os.getpid()
-        try:
-            self._fd: int | None
-            self._fd, self._path = c.new_temp()
-        except ContainerGone:
-            store._forget(c.name, c)
-            self._c = c = store._container(c.name)
-            self._fd, self._path = c.new_temp()
 
     def write(self, data: bytes) -> None:
         if self._fd is None:
-            raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
+            raise InvalidInput(f"writer of {self._container}/{self._name} is already finished")
         write_all(self._fd, [data])
         self._md5.update(data)
         self._sums.update(data)
         self.bytes_written += len(data)
-        if self._c.durable and self.bytes_written - self._flushed >= WRITEBACK_STEP:
+        if self._durable and self.bytes_written - self._flushed >= WRITEBACK_STEP:
             start_writeback(self._fd, self._flushed, self.bytes_written - self._flushed)
             self._flushed = self.bytes_written
 
     def commit(self) -> ObjectInfo:
         fd = self._fd
         if fd is None:
-            raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
+            raise InvalidInput(f"writer of {self._container}/{self._name} is already finished")
         self._fd = None
-        c, name = self._c, self._name
+        container, name = self._container, self._name
         try:
             digest = self._md5.hexdigest()
-            verify_etag(self._etag, digest, c.name, name)
+            verify_etag(self._etag, digest, container, name)
             info = ObjectInfo(
                 name=name,
                 size=self.bytes_written,
@@ -110,14 +100,14 @@ class LocalWriter(ObjectWriter):
                 system=lower_keys(self._system),
             )
             write_all(fd, [encode_trailer(info, sums=self._sums.digest())])
-            if c.durable:
+            if self._durable:
                 os.fsync(fd)
         except BaseException:
             os.close(fd)
             unlink_quiet(self._path)
             raise
         os.close(fd)
-        self._owner._commit(c, [(name, self._path, info)], self._check)
+        self._commit([(name, self._path, info)])
         return info
 
     def abort(self) -> None:

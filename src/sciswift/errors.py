@@ -154,6 +154,8 @@ class Quarantined(CorruptData):
     ``X-Sciswift-Quarantined: true`` for it, as Swift answers 404 for a
     quarantined object, and SwiftStore raises this for such a reply."""
 
+    status = 404
+
 
 class StoreUnavailable(SciSwiftError, ConnectionError):
     """The store could not be reached, even after retries (HTTP 503)."""

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 from multidict import CIMultiDict
 
-from sciswift.errors import SciSwiftError
+from sciswift.errors import QUARANTINED_HEADER, Quarantined, SciSwiftError
 from sciswift.server import bulk, cors, dataapi, dispatch, etag_quoter
 from sciswift.server.auth import Identity
 from sciswift.server.backend import Backend
@@ -222,7 +222,7 @@ class SwiftApp:
             error_log.exception("unhandled error in %s %s (%s)", request.head.method, request.head.target, tid)
             reply = error(500, "Internal server error.\n", content_type="text/plain")
         try:
-            await self.send(request, reply, tid)
+            reply = await self.send(request, reply, tid)
         finally:
             if not self.quiet:
                 self.log(request, req, reply, request.response.sent, start, tid)
@@ -236,7 +236,9 @@ class SwiftApp:
         return error(499)
 
     # ------------------------------------------------------------ sending
-    async def send(self, request: Request, reply: Reply, tid: str) -> None:
+    async def send(self, request: Request, reply: Reply, tid: str) -> Reply:
+        """Send ``reply``; returns the reply that was sent (another one when the
+        body failed before its first byte went out)."""
         headers = reply.headers
         headers["X-Trans-Id"] = tid
         headers["X-Openstack-Request-Id"] = tid
@@ -255,14 +257,14 @@ class SwiftApp:
                 length = reply.content_length if reply.ok else 0
             response.start(reply.status, reply.reason, headers.items(), length)
             await response.finish()
-            return
+            return reply
         if body is None or isinstance(body, (bytes, bytearray)):
             data = b"" if body is None else body
             response.start(reply.status, reply.reason, headers.items(), len(data))
             if data:
                 await response.write(data)
             await response.finish()
-            return
+            return reply
         response.start(reply.status, reply.reason, headers.items(), reply.content_length)
         try:
             if isinstance(body, ObjectBody):
@@ -282,15 +284,26 @@ class SwiftApp:
                     finally:
                         body.close()
                     await response.finish()
-                    return
+                    return reply
             async for chunk in body:  # type: ignore[union-attr]
                 await response.write(chunk)
             await response.finish()
+            return reply
         except (ConnectionError, OSError, SwiftError, ValueError) as exc:
+            if not response.head_sent and isinstance(exc, SciSwiftError):
+                # Nothing reached the client yet (damage found before the first
+                # byte): answer the error itself, e.g. 404 quarantined.
+                response.restart()
+                if isinstance(body, ObjectBody):
+                    body.close()
+                failed = error(404, headers={QUARANTINED_HEADER: "true"}) if isinstance(exc, Quarantined) \
+                    else reply_for_error(exc, _stub(request, tid))
+                return await self.send(request, failed, tid)
             # The status is already sent: all that is left is to cut the
             # connection so the client sees a short body, as Swift does.
             error_log.warning("%s: response body failed after %d bytes: %s", tid, response.sent, exc)
             response.abort()
+            return reply
         finally:
             if isinstance(body, ObjectBody):
                 body.close()

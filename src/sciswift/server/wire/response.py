@@ -88,6 +88,19 @@ class ResponseWriter:
         """Some of the response (at least its head) went to the client."""
         return self.started and self._pending is None
 
+    def restart(self) -> None:
+        """Forget a started response whose head was not sent yet (to answer
+        differently); RuntimeError once anything went to the client."""
+        if self.head_sent or self.finished:
+            raise RuntimeError("response already sent")
+        self._pending = None
+        self._chunked = False
+        self._no_body = False
+        self._length = None
+        self.status = 0
+        self.started = False
+        self.sent = 0
+
     def start(
         self,
         status: int,

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _parse(spec: str):  # type: ignore[no-untyped-def]
+def _parse(spec: str):
     from sciswift.compat.mounts import Mount
 
     return Mount.parse(spec)

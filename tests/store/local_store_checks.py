@@ -7,8 +7,8 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from sciswift.store.local.container import object_file_name
 from sciswift.store.local import LocalStore
+from sciswift.store.local.container import object_file_name
 from sciswift.store.types import ObjectInfo
 
 

@@ -20,9 +20,9 @@ from local_store_checks import assert_consistent, cdir, destroy_index, listed, m
 
 import sciswift.store.local.batch as local_module
 from sciswift.errors import AlreadyExists, CorruptData, NotFound, PreconditionFailed, Quarantined
+from sciswift.store.local import LocalStore
 from sciswift.store.local import pack as _local_pack
 from sciswift.store.local.container import object_file_name
-from sciswift.store.local import LocalStore
 from sciswift.store.types import CREATE, ByteRange, IfMatch
 
 

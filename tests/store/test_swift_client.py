@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from sciswift.errors import InvalidInput, NotFound, StoreUnavailable, Unauthenticated
-from sciswift.store.swift.auth import SwiftCredentials
 from sciswift.store.swift import SwiftStore
+from sciswift.store.swift.auth import SwiftCredentials
 from support.saio import Saio
 
 # ------------------------------------------------------------- environment

@@ -61,7 +61,7 @@ class LazyGroup(click.Group):
                 raise click.ClickException(
                     f"`sciswift {cmd_name}` needs the Python package {top!r}: pip install 'sciswift[{extra}]'"
                 ) from None
-            return getattr(mod, attr)  # type: ignore[no-any-return]
+            return getattr(mod, attr)
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

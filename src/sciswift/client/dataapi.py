@@ -81,15 +81,15 @@ class DataClient:
 
     def meta(self, file: str, path: str = "/") -> dict[str, Any]:
         """The entity at ``path`` (h5grove's metadata: kind, attributes, shape, type ...)."""
-        return self._json("meta", file=file, path=path)  # type: ignore[no-any-return]
+        return self._json("meta", file=file, path=path)
 
     def attrs(self, file: str, path: str = "/") -> dict[str, Any]:
         """Attribute values of ``path``."""
-        return self._json("attr", file=file, path=path)  # type: ignore[no-any-return]
+        return self._json("attr", file=file, path=path)
 
     def paths(self, file: str, path: str = "/") -> list[str]:
         """Every path under the group ``path``."""
-        return self._json("paths", file=file, path=path)  # type: ignore[no-any-return]
+        return self._json("paths", file=file, path=path)
 
     def fetch(self, file: str, path: str, select: str | None = None, fmt: str = "npy") -> bytes:
         """The selection's bytes as the server encodes them (``npy``, ``bin``, ``json``, ``csv``)."""
@@ -107,7 +107,7 @@ class DataClient:
     def read(self, file: str, path: str, select: str | None = None) -> np.ndarray[Any, Any]:
         """The dataset ``path`` of ``file`` sliced by ``select`` (``"0:10, ::2"``),
         computed on the server; only the slice is transferred."""
-        return np.load(io.BytesIO(self.fetch(file, path, select, "npy")), allow_pickle=False)  # type: ignore[no-any-return]
+        return np.load(io.BytesIO(self.fetch(file, path, select, "npy")), allow_pickle=False)
 
 
 def open_url(url: str, environ: Mapping[str, str] | None = None) -> tuple[DataClient, str]:

@@ -75,7 +75,7 @@ class _PatchingLoader(importlib.abc.Loader):
         self._loader = loader
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)  # type: ignore[no-any-return]
+        return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         self._loader.exec_module(module)
@@ -136,7 +136,7 @@ class H5pyFinder(importlib.abc.MetaPathFinder):
             spec = finder.find_spec(fullname, path, target)
             if spec is not None and spec.loader is not None:
                 spec.loader = _PatchingLoader(spec.loader)
-                return spec  # type: ignore[no-any-return]
+                return spec
         return importlib.util.spec_from_loader("h5py", _StandInLoader())
 
 

@@ -156,7 +156,7 @@ class MountTable:
                 raise InvalidInput(f"mount {m} contains {SEPARATOR!r}, which SCISWIFT_MOUNTS uses to separate entries")
         return SEPARATOR.join(str(m) for m in self._mounts)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         return iter(self._mounts)
 
     def __len__(self) -> int:

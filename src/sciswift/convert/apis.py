@@ -60,11 +60,11 @@ class Api:
     # ------------------------------------------------------------ classes
     @cached_property
     def reference(self) -> type:
-        return self.mod.Reference  # type: ignore[no-any-return]
+        return self.mod.Reference
 
     @cached_property
     def region_reference(self) -> type:
-        return self.mod.RegionReference  # type: ignore[no-any-return]
+        return self.mod.RegionReference
 
     def is_soft(self, link: Any) -> bool:
         return isinstance(link, self.mod.SoftLink)

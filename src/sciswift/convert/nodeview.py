@@ -101,11 +101,11 @@ class _Array(ArrayNode):
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return self._dset.dtype  # type: ignore[no-any-return]
+        return self._dset.dtype
 
     @property
     def chunks(self) -> tuple[int, ...] | None:
-        return self._dset.chunks  # type: ignore[no-any-return]
+        return self._dset.chunks
 
     @property
     def fillvalue(self) -> Any:
@@ -113,7 +113,7 @@ class _Array(ArrayNode):
 
     @property
     def compression(self) -> str | None:
-        return self._dset.compression  # type: ignore[no-any-return]
+        return self._dset.compression
 
     def read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         if self._dset.shape is None:

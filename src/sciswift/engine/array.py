@@ -26,7 +26,7 @@ import numpy as np
 from sciswift.engine.chunks import ChunkPiece, chunk_pieces, normalize_selection, selection_shape
 from sciswift.engine.kv import KV, io_pool
 from sciswift.engine.metadata import ArrayMeta, chunk_key_encoder
-from sciswift.errors import AlreadyExists, CorruptData, PreconditionFailed
+from sciswift.errors import AlreadyExists, Conflict, CorruptData, PreconditionFailed
 from sciswift.store.types import CREATE, IfMatch
 
 __all__ = ["Array", "ChunkCache"]
@@ -133,8 +133,8 @@ class Array:
             self._sep = sep
             self._v2 = True
         self._fill_chunk: np.ndarray[Any, Any] | None = None
-        self._concurrent = kv.store.supports_conditional_put
-        self._local = kv.store.is_local
+        self._concurrent = kv.concurrent_writes
+        self._local = kv.local
 
     # ------------------------------------------------------------ properties
     @property
@@ -503,8 +503,9 @@ class Array:
                 continue
             self.cache.put(key, chunk, info.etag)
             return
-        raise CorruptData(
-            f"dataset {self.describe()}: chunk {key} kept changing under {self.CAS_RETRIES} attempts to update it",
+        raise Conflict(
+            f"dataset {self.describe()}: chunk {key} kept changing under {self.CAS_RETRIES} attempts to update it "
+            "(other writers are updating the same chunk: retry, or write disjoint chunks)",
             self.kv.describe(key),
         )
 

@@ -258,7 +258,7 @@ COMPRESSORS = ("gzip", "lzf", "zstd", "lz4", "blosc", "szip")
 """Compression names accepted by ``create_dataset(compression=...)``."""
 
 
-class FilterSpec(dict):  # type: ignore[type-arg]
+class FilterSpec(dict):
     """h5py-level description of a dataset's filters, kept in the reserved key so
     ``Dataset.compression`` etc. report what the user asked for."""
 

@@ -28,6 +28,7 @@ from sciswift.engine.kv import KV
 from sciswift.engine.metadata import ArrayMeta, dump_json, group_json, parse_json
 from sciswift.errors import (
     AlreadyExists,
+    Conflict,
     InvalidInput,
     NotFound,
     NotSupported,
@@ -398,12 +399,10 @@ class Hierarchy:
             self._check_new(dst)
             subtree = [src, *self.walk(src)] if self.kind(src) == "group" else [src]
             docs = {p: self._nodes[p] for p in subtree}
-            store, c = self.kv.store, self.kv.container
             for key in self.kv.list_prefix(src + "/"):
                 if key.endswith("/" + "zarr.json") and key[: -len("/zarr.json")] in docs:
                     continue
-                new_key = dst + key[len(src):]
-                store.copy_object(c, self.kv.name(key), c, self.kv.name(new_key))
+                self.kv.copy(key, dst + key[len(src):])
             for p, doc in docs.items():
                 self._set(dst + p[len(src):], dict(doc))  # type: ignore[arg-type]
             self.delete(src)
@@ -432,7 +431,7 @@ class Hierarchy:
             self._deleted.clear()
 
     def _write_root(self, changed: dict[str, Any], deleted: set[str]) -> None:
-        concurrent = self.kv.store.supports_conditional_put
+        concurrent = self.kv.concurrent_writes
         for _ in range(100):
             if concurrent:
                 got = self.kv.get_with_etag(META_KEY)
@@ -472,8 +471,9 @@ class Hierarchy:
                     self._nodes[p] = d
             self._reindex()
             return
-        raise PreconditionFailed(
-            f"could not update the metadata of {self.location.display}: it kept changing", self.location.display
+        raise Conflict(
+            f"could not update the metadata of {self.location.display}: other writers kept changing it "
+            "(retry the close or flush)", self.location.display,
         )
 
     def close(self) -> None:

@@ -76,6 +76,24 @@ class KV:
         """The full object name of ``key``."""
         return self._prefix + key
 
+    # ------------------------------------------------------- what the store is
+    @property
+    def local(self) -> bool:
+        """Requests are cheap (a local store): no need to batch or prefetch."""
+        return self.store.is_local
+
+    @property
+    def concurrent_writes(self) -> bool:
+        """Create-only and if-match writes are atomic against other writers, so
+        read-modify-write can be a compare-and-swap (else writers must not
+        share a file)."""
+        return self.store.supports_conditional_put
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests are worth having in flight at once."""
+        return 1 if self.store.is_local else 32
+
     def describe(self, key: str) -> str:
         """``container/object`` of ``key``, for error messages."""
         return f"{self.container}/{self.name(key)}"
@@ -185,15 +203,24 @@ class KV:
         ``keys`` whose object is exactly ``len(buf)`` bytes into ``buf`` and call
         ``consume(key)`` before the next read reuses it. Returns the keys not
         handled (all of them for other stores, or while writes wait in the buffer)."""
-        reader = getattr(self.store, "read_many_into", None)
-        if reader is None or self._pending or self._flushing:
+        if not self.store.supports_read_into or self._pending or self._flushing:
             return list(keys)
         self.requests += len(keys)
         cut = len(self._prefix)
-        left = reader(self.container, [self._prefix + k for k in keys], buf, lambda n: consume(n[cut:]))
+        left = self.store.read_many_into(
+            self.container, [self._prefix + k for k in keys], buf, lambda n: consume(n[cut:])
+        )
         return [n[cut:] for n in left]
 
     # ----------------------------------------------------------------- writes
+    def copy(self, key: str, new_key: str) -> None:
+        """Copy the object at ``key`` to ``new_key`` (server-side where the store
+        can)."""
+        self._unstash([new_key])
+        self._drop_pending([new_key])
+        self.requests += 1
+        self.store.copy_object(self.container, self.name(key), self.container, self.name(new_key))
+
     def set(self, key: str, data: bytes, *, mode: PutMode = OVERWRITE, content_type: str | None = None) -> ObjectInfo:
         self._unstash([key])
         self._drop_pending([key])
@@ -240,8 +267,7 @@ class KV:
         """Where the store can (LocalStore's ``put_many_filled``): store ``keys``,
         each ``size`` bytes written by ``fill(key, buf)`` into a reused buffer;
         False (nothing done) for other stores."""
-        writer = getattr(self.store, "put_many_filled", None)
-        if writer is None:
+        if not self.store.supports_put_filled:
             return False
         if not keys:
             return True
@@ -249,7 +275,9 @@ class KV:
         self._drop_pending(keys)
         self.requests += len(keys)
         cut = len(self._prefix)
-        writer(self.container, [self._prefix + k for k in keys], size, lambda n, buf: fill(n[cut:], buf))
+        self.store.put_many_filled(
+            self.container, [self._prefix + k for k in keys], size, lambda n, buf: fill(n[cut:], buf)
+        )
         return True
 
     def flush(self) -> None:

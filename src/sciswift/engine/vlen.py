@@ -68,7 +68,7 @@ def pack(value: Any, dt: np.dtype[Any]) -> bytes:
     if _ref_of(dt) is not None:
         if value is None or not value:
             return b""
-        return value.__sciswift_encode__()  # type: ignore[no-any-return]
+        return value.__sciswift_encode__()
     if dt.fields is not None and dt.hasobject:
         parts = []
         for name in dt.names or ():

@@ -191,7 +191,7 @@ class CSVPlugin(FormatPlugin):
         gz = sample.startswith(GZIP_MAGIC)
         if gz:
             with as_corrupt(name, self.label, "decompress"):
-                sample = gzip.GzipFile(fileobj=io.BytesIO(sample)).read1(SAMPLE_BYTES)  # type: ignore[attr-defined]
+                sample = gzip.GzipFile(fileobj=io.BytesIO(sample)).read1(SAMPLE_BYTES)
         if b"\x00" in sample:
             with as_corrupt(name, self.label, "open"):
                 raise ValueError("it holds NUL bytes, so it is binary, not text")

@@ -434,7 +434,7 @@ class FITSPlugin(FormatPlugin):
         columns = []
         for field in data.dtype.names or ():
             values = data[field]
-            base = data.dtype.fields[field][0]  # type: ignore[index]
+            base = data.dtype.fields[field][0]
             if base.kind == "O" or (base.subdtype and base.subdtype[0].kind == "O"):
                 columns.append(self._vlen_column(field, values, key, name))
                 continue

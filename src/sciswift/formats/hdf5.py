@@ -186,7 +186,7 @@ def numpy_dtype(ds: Any) -> np.dtype[Any] | None:
     """The dataset's dtype as h5py gives it, or None when h5py has no NumPy
     equivalent for its HDF5 datatype (time types, 128-bit IEEE floats ...)."""
     try:
-        return ds.dtype  # type: ignore[no-any-return]
+        return ds.dtype
     except (TypeError, ValueError):
         return None
 
@@ -489,7 +489,7 @@ class H5Dataset(ArrayNode):
 
     @property
     def chunks(self) -> tuple[int, ...] | None:
-        return self._ds.chunks  # type: ignore[no-any-return]
+        return self._ds.chunks
 
     @property
     def maxshape(self) -> tuple[int | None, ...]:
@@ -501,7 +501,7 @@ class H5Dataset(ArrayNode):
 
     @property
     def compression(self) -> str | None:
-        return self._ds.compression  # type: ignore[no-any-return]
+        return self._ds.compression
 
     @property
     def read_path(self) -> str:

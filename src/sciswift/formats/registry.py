@@ -240,4 +240,4 @@ def _atomic_put(
     with tempfile.SpooledTemporaryFile(max_size=16 << 20) as spool:
         produce(spool)  # type: ignore[arg-type]
         spool.seek(0)
-        return store.put_object(container, name, spool, content_type=content_type)  # type: ignore[arg-type]
+        return store.put_object(container, name, spool, content_type=content_type)

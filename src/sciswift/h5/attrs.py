@@ -41,7 +41,7 @@ def _attr_name(name: Any) -> str:
     return name
 
 
-class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[misc]
+class AttributeManager(MappingViews, MutableMapping[str, Any]):
     """The attributes of one object: ``obj.attrs``.
 
     Values read back as h5py returns them (numpy scalars for single values, str for

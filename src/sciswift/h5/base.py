@@ -204,7 +204,7 @@ class HLObject:
         return reduce_object(self)
 
 
-class KeysViewHDF5(KeysView):  # type: ignore[type-arg]
+class KeysViewHDF5(KeysView):
     _mapping: Any
 
     def __str__(self) -> str:
@@ -216,7 +216,7 @@ class KeysViewHDF5(KeysView):  # type: ignore[type-arg]
     __repr__ = __str__
 
 
-class ValuesViewHDF5(ValuesView):  # type: ignore[type-arg]
+class ValuesViewHDF5(ValuesView):
     _mapping: Any
 
     def __contains__(self, value: object) -> bool:
@@ -239,7 +239,7 @@ class ValuesViewHDF5(ValuesView):  # type: ignore[type-arg]
     __repr__ = __str__
 
 
-class ItemsViewHDF5(ItemsView):  # type: ignore[type-arg]
+class ItemsViewHDF5(ItemsView):
     _mapping: Any
 
     def __contains__(self, item: object) -> bool:

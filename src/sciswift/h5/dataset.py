@@ -151,7 +151,7 @@ class Dataset(HLObject):
         self._a = self._h.backend.array(self._p)
 
     @property
-    def shape(self) -> tuple[int, ...] | None:  # type: ignore[override]
+    def shape(self) -> tuple[int, ...] | None:
         a = self._arr
         return None if a.empty else a.shape
 
@@ -268,7 +268,7 @@ class Dataset(HLObject):
 
         if not self.is_virtual:
             raise RuntimeError("Not a virtual dataset")
-        return virtual_maps(self._arr, self._arr.shape, self.file.filename)  # type: ignore[arg-type]
+        return virtual_maps(self._arr, self._arr.shape, self.file.filename)
 
     def make_scale(self, name: str = "") -> None:
         """Make this dataset a dimension scale called ``name``."""
@@ -604,7 +604,7 @@ class _RegionProxy:
 
     def shape(self, ref: RegionReference) -> tuple[int, ...]:
         """The shape of the dataset the reference points into."""
-        return self._dset.file[ref].shape  # type: ignore[no-any-return]
+        return self._dset.file[ref].shape
 
     def selection(self, ref: RegionReference) -> tuple[int, ...]:
         """The shape of the referenced selection."""

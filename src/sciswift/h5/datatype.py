@@ -20,7 +20,7 @@ class Datatype(HLObject):
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return self._backend.datatype(self._path)  # type: ignore[no-any-return]
+        return self._backend.datatype(self._path)
 
     @property
     def id(self) -> Any:

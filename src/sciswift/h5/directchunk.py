@@ -117,7 +117,7 @@ def chunk_infos(dset: Any) -> list[StoreInfo]:
     for key in arr.stored_chunk_keys():
         coords = arr.coords_of(key)
         if coords is not None:
-            out.append((coords, key))  # type: ignore[arg-type]
+            out.append((coords, key))
     out.sort()
     infos: list[StoreInfo] = []
     chunks = arr.chunks

@@ -32,7 +32,7 @@ class Reference:
         return bool(self.path)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.path == self.path  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.path == self.path
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.path))
@@ -61,8 +61,8 @@ class RegionReference(Reference):
         self.selection = selection
 
     def __eq__(self, other: object) -> bool:
-        return (type(other) is type(self) and other.path == self.path  # type: ignore[attr-defined]
-                and other.selection == self.selection)  # type: ignore[attr-defined]
+        return (type(other) is type(self) and other.path == self.path
+                and other.selection == self.selection)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.path, json.dumps(self.selection)))

@@ -52,7 +52,7 @@ def _split(path: str) -> tuple[str, str]:
     return container, key
 
 
-class SwiftFileSystem(AbstractFileSystem):  # type: ignore[misc]
+class SwiftFileSystem(AbstractFileSystem):
     """fsspec file system over one Swift account (see the module docstring)."""
 
     protocol = ("swift",)
@@ -383,7 +383,7 @@ def _from_store(store: Store) -> SwiftFileSystem:
     return SwiftFileSystem(store=store, skip_instance_cache=True)
 
 
-class SwiftFile(AbstractBufferedFile):  # type: ignore[misc]
+class SwiftFile(AbstractBufferedFile):
     """An object opened for reading by byte ranges, or for writing (spooled, stored
     at close as one object)."""
 
@@ -405,7 +405,7 @@ class SwiftFile(AbstractBufferedFile):  # type: ignore[misc]
     def _fetch_range(self, start: int, end: int) -> bytes:
         if end <= start or start >= self.size:
             return b""
-        return self.fs.store.get_object(self._container, self._key, ByteRange(start, end))  # type: ignore[no-any-return]
+        return self.fs.store.get_object(self._container, self._key, ByteRange(start, end))
 
     def _initiate_upload(self) -> None:
         from sciswift.store.types import CREATE, OVERWRITE

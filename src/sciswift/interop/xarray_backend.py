@@ -147,7 +147,7 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
     def guess_can_open(self, filename_or_obj: Any) -> bool:
         return isinstance(filename_or_obj, str) and filename_or_obj.startswith(_URL_SCHEMES)
 
-    def open_dataset(  # type: ignore[override]
+    def open_dataset(
         self,
         filename_or_obj: Any,
         *,
@@ -170,7 +170,7 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
                 use_cftime=use_cftime, decode_timedelta=decode_timedelta,
             )
 
-    def open_groups_as_dict(  # type: ignore[override]
+    def open_groups_as_dict(
         self,
         filename_or_obj: Any,
         *,
@@ -192,7 +192,7 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
                 out[rel if rel != "/" else "/"] = ds
         return out
 
-    def open_datatree(self, filename_or_obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def open_datatree(self, filename_or_obj: Any, **kwargs: Any) -> Any:
         from xarray.core.datatree import DataTree
 
         return DataTree.from_dict(self.open_groups_as_dict(filename_or_obj, **kwargs))
@@ -200,7 +200,7 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
 
 def _name_of(filename_or_obj: Any) -> str:
     if isinstance(filename_or_obj, (str, os.PathLike)):
-        return os.fspath(filename_or_obj)  # type: ignore[return-value]
+        return os.fspath(filename_or_obj)
     raise TypeError(
         f"engine='sciswift' opens URLs and paths (swift://, file://, memory:// or a local path), "
         f"not {type(filename_or_obj).__name__} objects"

@@ -43,7 +43,7 @@ class SciSwiftZarrStore(Store):
     supports_writes = True
     supports_deletes = True
     supports_listing = True
-    supports_partial_writes = False  # type: ignore[assignment]
+    supports_partial_writes = False
 
     def __init__(self, location: Location, *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)

@@ -186,7 +186,7 @@ def _finish_unmount(mp: str, pid: int, timeout: float) -> str:
 
 def _pending(mp: str) -> list[dict[str, object]]:
     try:
-        return json.loads(os.getxattr(mp, "user.sciswift.pending"))  # type: ignore[no-any-return]
+        return json.loads(os.getxattr(mp, "user.sciswift.pending"))
     except (OSError, ValueError):
         return []
 

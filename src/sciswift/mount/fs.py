@@ -59,7 +59,7 @@ def _op(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class SciswiftFS(fuse.Operations):  # type: ignore[misc]
+class SciswiftFS(fuse.Operations):
     """mfusepy operations over a Session (raw ``fuse_file_info`` for keep_cache)."""
 
     use_ns = True

@@ -285,7 +285,7 @@ class SwiftApp:
                         body.close()
                     await response.finish()
                     return reply
-            async for chunk in body:  # type: ignore[union-attr]
+            async for chunk in body:
                 await response.write(chunk)
             await response.finish()
             return reply

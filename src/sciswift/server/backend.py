@@ -175,7 +175,7 @@ class Backend:
         key = ("account", account)
         hit: Any = _MISS if fresh else self._cached(req, key)
         if hit is not _MISS:
-            return hit  # type: ignore[no-any-return]
+            return hit
         store = self.store(account)
         info = await self.run(store.account_info) if store is not None else None
         req.env[key] = info
@@ -189,7 +189,7 @@ class Backend:
         key = ("container", account, container)
         hit: Any = _MISS if fresh else self._cached(req, key)
         if hit is not _MISS:
-            return hit  # type: ignore[no-any-return]
+            return hit
         store = self.store(account)
         info: ContainerInfo | None = None
         if store is not None:

@@ -27,12 +27,12 @@ from sciswift.store.types import ObjectInfo
 __all__ = ["get_or_head"]
 
 
-async def _segments(be: Backend, req: SwiftRequest, container: str, prefix: str) -> list[dict] | Reply:  # type: ignore[type-arg]
+async def _segments(be: Backend, req: SwiftRequest, container: str, prefix: str) -> list[dict] | Reply:
     """All objects under ``prefix`` (JSON listing records), or the error reply
     of the listing."""
 
     assert req.account is not None
-    out: list[dict] = []  # type: ignore[type-arg]
+    out: list[dict] = []
     marker = ""
     while True:
         query = {"format": "json", "prefix": prefix}
@@ -51,7 +51,7 @@ async def _segments(be: Backend, req: SwiftRequest, container: str, prefix: str)
         marker = page[-1]["name"]
 
 
-def _pieces(container: str, segments: list[dict], start: int, stop: int) -> list[Piece]:  # type: ignore[type-arg]
+def _pieces(container: str, segments: list[dict], start: int, stop: int) -> list[Piece]:
     pieces = []
     offset = 0
     for seg in segments:

@@ -342,7 +342,7 @@ class Reply:
             return b""
         if isinstance(body, (bytes, bytearray)):
             return bytes(body)
-        parts = [chunk async for chunk in body]  # type: ignore[union-attr]
+        parts = [chunk async for chunk in body]
         return b"".join(parts)
 
     async def drain(self) -> None:

@@ -103,7 +103,7 @@ async def reply_chunks(reply: Reply) -> AsyncIterator[bytes]:
         if body:
             yield bytes(body)
         return
-    async for chunk in body:  # type: ignore[union-attr]
+    async for chunk in body:
         yield chunk
 
 

@@ -24,11 +24,11 @@ import hashlib
 import io
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sciswift.errors import InvalidInput, NotFound
+from sciswift.errors import InvalidInput, NotFound, NotSupported
 from sciswift.store.metarules import copied_metadata
 from sciswift.store.types import (
     OVERWRITE,
@@ -66,7 +66,7 @@ def iter_chunks(data: PutData, chunk_size: int = CHUNK) -> Iterator[bytes]:
                 return
             yield block
     else:
-        for block in data:  # type: ignore[union-attr]
+        for block in data:
             if block:
                 yield bytes(block)
 
@@ -150,7 +150,7 @@ class BytesReader(ObjectReader):
         self._pos += len(out)
         return out
 
-    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buf) -> int:
         n = min(len(buf), len(self._view) - self._pos)
         buf[:n] = self._view[self._pos : self._pos + n]
         self._pos += n
@@ -217,6 +217,10 @@ class Store(ABC):
     #: S3 has no such objects: there it raises NotSupported and ``get_manifest``
     #: answers None; callers then store large objects whole.
     supports_manifests: bool = True
+    #: ``read_many_into`` reads bodies into a caller's buffer (LocalStore).
+    supports_read_into: bool = False
+    #: ``put_many_filled`` stores bodies filled into one scratch buffer (LocalStore).
+    supports_put_filled: bool = False
     #: Listing entries carry each object's content type (S3 listings do not).
     listing_content_types: bool = True
     #: The longest container name (UTF-8 bytes) the backend takes, and whether
@@ -526,6 +530,23 @@ class Store(ABC):
         (``delete_object`` on a Swift endpoint removes them too). NotFound if missing.
         Used to move a large object: ``put_manifest`` under the new name, then this."""
         self.delete_object(container, name)
+
+    def read_many_into(
+        self, container: str, names: Sequence[str], buf: memoryview, consume: Callable[[str], None]
+    ) -> list[str]:
+        """For each of ``names`` whose body is exactly ``len(buf)`` bytes: read it
+        into ``buf``, then call ``consume(name)`` before the next read reuses the
+        buffer. Returns the names not handled (missing, or of another size).
+        Only where ``supports_read_into``; NotSupported otherwise."""
+        raise NotSupported(f"{type(self).__name__} cannot read into a buffer", self.url)
+
+    def put_many_filled(
+        self, container: str, names: Sequence[str], size: int, fill: Callable[[str, memoryview], None]
+    ) -> None:
+        """Store ``names``, each ``size`` bytes that ``fill(name, buf)`` writes into
+        one reused buffer, as ``put_many`` stores objects (each atomic, the batch
+        not). Only where ``supports_put_filled``; NotSupported otherwise."""
+        raise NotSupported(f"{type(self).__name__} cannot store from a scratch buffer", self.url)
 
     def has_object(self, container: str, name: str) -> bool:
         """True if the object exists."""

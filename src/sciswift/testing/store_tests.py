@@ -53,7 +53,7 @@ from sciswift.store.types import (
 __all__ = ["StoreTests"]
 
 
-def _names(entries: list) -> list[str]:  # type: ignore[type-arg]
+def _names(entries: list) -> list[str]:
     return [e.name for e in entries]
 
 
@@ -510,6 +510,29 @@ class StoreTests:
             store.delete_container(seg_container)
         except NotFound:
             pass
+
+    def test_scratch_buffer_io_is_declared(self, store: Store, container: str) -> None:
+        """read_many_into / put_many_filled work where declared, and are refused
+        with NotSupported (never silently ignored) where not."""
+        fill = lambda name, buf: buf.__setitem__(slice(None), name.encode().ljust(len(buf), b"."))  # noqa: E731
+        names = ["sb/a", "sb/b"]
+        if store.supports_put_filled:
+            store.put_many_filled(container, names, 8, fill)
+        else:
+            with pytest.raises(NotSupported):
+                store.put_many_filled(container, names, 8, fill)
+            store.put_many(container, {n: n.encode().ljust(8, b".") for n in names})
+        got: dict[str, bytes] = {}
+        buf = memoryview(bytearray(8))
+        if store.supports_read_into:
+            left = store.read_many_into(container, [*names, "sb/none"], buf,
+                                        lambda n: got.__setitem__(n, bytes(buf)))
+            assert left == ["sb/none"]
+            assert got == {n: n.encode().ljust(8, b".") for n in names}
+        else:
+            with pytest.raises(NotSupported):
+                store.read_many_into(container, names, buf, lambda n: None)
+        store.delete_many(container, names)
 
     def test_manifest_roundtrip(self, store: Store, container: str) -> None:
         parts = [b"a" * 1000, b"b" * 1000, b"c" * 10]

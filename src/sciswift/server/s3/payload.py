@@ -284,7 +284,7 @@ class S3Body(Body):
             if payload_hash in SIGNED_STREAMING:
                 if signer is None:
                     raise S3Error("InvalidRequest", "Streaming payloads need a V4 header signature")
-                self._decoder = AwsChunkedDecoder(signer, payload_hash.endswith("-TRAILER"))  # type: ignore[union-attr]
+                self._decoder = AwsChunkedDecoder(signer, payload_hash.endswith("-TRAILER"))
             elif payload_hash == UNSIGNED_STREAMING:
                 self._decoder = AwsChunkedDecoder(None, True)
             else:

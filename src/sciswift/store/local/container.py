@@ -830,7 +830,7 @@ class Container:
             meta = read_json(self.meta_path)
             if not isinstance(meta.get("metadata"), dict) or not isinstance(meta.get("system"), dict):
                 raise ValueError("missing metadata or system")
-            return meta  # type: ignore[no-any-return]
+            return meta
         except FileNotFoundError:
             raise ContainerGone(self.name) from None
         except (ValueError, AttributeError) as e:

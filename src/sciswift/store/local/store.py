@@ -235,6 +235,8 @@ class LocalStore(BatchIO, Store):
     is_local = True
     supports_ranges = True
     supports_conditional_put = True
+    supports_read_into = True
+    supports_put_filled = True
 
     def __init__(
         self,
@@ -366,7 +368,7 @@ class LocalStore(BatchIO, Store):
             acct = read_json(self._account_path())
             if not isinstance(acct.get("metadata"), dict) or not isinstance(acct.get("system"), dict):
                 raise ValueError("missing metadata or system")
-            return acct  # type: ignore[no-any-return]
+            return acct
         except FileNotFoundError:
             return {"created": os.stat(self.root).st_ctime, "metadata": {}, "system": {}}
         except (ValueError, AttributeError) as e:

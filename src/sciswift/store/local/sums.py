@@ -42,7 +42,7 @@ def sums_size(size: int, block: int) -> int:
     return 0 if block <= 0 else -(-size // block) * SUM_SIZE
 
 
-def _digests(view: memoryview, block: int) -> array:  # type: ignore[type-arg]
+def _digests(view: memoryview, block: int) -> array:
     return array("Q", [_digest(view[i : i + block]) for i in range(0, len(view), block)])
 
 

@@ -108,7 +108,7 @@ def _xml(data: bytes) -> Element:
     for e in doc.iter():
         if isinstance(e.tag, str) and e.tag.startswith("{"):
             e.tag = e.tag.split("}", 1)[1]
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
 def _iso_time(text: str | None) -> float:

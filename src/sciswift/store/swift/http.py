@@ -134,7 +134,7 @@ class SwiftConnection:
         with self._auth_lock:
             if not (self._storage_url and self._token):
                 self._storage_url, self._token = self._authenticate()
-            return self._storage_url, self._token  # type: ignore[return-value]
+            return self._storage_url, self._token
 
     def _reauth(self, rejected: str) -> bool:
         """Get a new token after ``rejected`` was refused; False if we cannot."""

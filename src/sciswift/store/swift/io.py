@@ -129,7 +129,7 @@ class PutSource:
             self.small = self._file.body(0, size)
 
     def _new_spool(self) -> IO[bytes]:
-        spool: IO[bytes] = tempfile.SpooledTemporaryFile(SPOOL_MEMORY)  # type: ignore[assignment]
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(SPOOL_MEMORY)
         self._spools.append(spool)
         return spool
 

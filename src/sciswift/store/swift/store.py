@@ -265,7 +265,7 @@ class SwiftStore(Store):
 
     def list_containers(self, params: ListingParams = ListingParams()) -> list[ContainerInfo | Subdir]:
         limit = self._listing_limit("account_listing_limit", ACCOUNT_LISTING_LIMIT)
-        return self._list(None, params, hdr.container_entry, limit)  # type: ignore[arg-type]
+        return self._list(None, params, hdr.container_entry, limit)
 
     def _listing_limit(self, key: str, default: int) -> int:
         value = self._conn.info().get("swift", {}).get(key, default)

@@ -44,13 +44,24 @@ from sciswift.store.types import (
 if TYPE_CHECKING:
     from sciswift.store.large import SegmentRef
 
-__all__ = ["Store", "ObjectReader", "ObjectWriter", "BytesReader", "PutData", "iter_chunks"]
+__all__ = ["Store", "ObjectReader", "ObjectWriter", "BytesReader", "PutData", "iter_chunks", "is_seekable"]
 
 PutData = bytes | bytearray | memoryview | Iterable[bytes] | BinaryIO
 """What a put accepts: a bytes-like value, an iterable of byte chunks, or a binary
 file-like object read to its end."""
 
 CHUNK = 1 << 20
+
+
+def is_seekable(data: Any) -> bool:
+    """True if ``data`` is a file object a put can read twice (to retry, or
+    to read parts concurrently): it reads, seeks and says it is seekable."""
+    if not (hasattr(data, "read") and hasattr(data, "seek") and hasattr(data, "tell")):
+        return False
+    try:
+        return bool(data.seekable()) if hasattr(data, "seekable") else True
+    except (OSError, ValueError):
+        return False
 
 
 def iter_chunks(data: PutData, chunk_size: int = CHUNK) -> Iterator[bytes]:

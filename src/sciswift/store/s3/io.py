@@ -19,7 +19,7 @@ from typing import Any, cast
 import urllib3
 
 from sciswift.errors import CorruptData, PreconditionFailed, StoreUnavailable
-from sciswift.store.base import ObjectReader, PutData, iter_chunks
+from sciswift.store.base import ObjectReader, PutData, is_seekable, iter_chunks
 from sciswift.store.types import ObjectInfo
 
 __all__ = ["S3ObjectReader", "PutParts"]
@@ -105,14 +105,6 @@ class S3ObjectReader(ObjectReader):
         super().close()
 
 
-def _seekable(data: Any) -> bool:
-    if not (hasattr(data, "read") and hasattr(data, "seek") and hasattr(data, "tell")):
-        return False
-    try:
-        return bool(data.seekable()) if hasattr(data, "seekable") else True
-    except (OSError, ValueError):
-        return False
-
 
 class PutParts:
     """The body of one put against the multipart ``threshold``: after
@@ -135,7 +127,7 @@ class PutParts:
             else:
                 self._view = view
             return
-        if _seekable(data):
+        if is_seekable(data):
             f = cast(Any, data)
             start = f.tell()
             f.seek(0, io.SEEK_END)

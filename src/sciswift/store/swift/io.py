@@ -21,7 +21,7 @@ from typing import IO, Any
 import urllib3
 
 from sciswift.errors import CorruptData, PreconditionFailed, StoreUnavailable
-from sciswift.store.base import CHUNK, ObjectReader, PutData, iter_chunks
+from sciswift.store.base import CHUNK, ObjectReader, PutData, is_seekable, iter_chunks
 from sciswift.store.swift.http import Body
 from sciswift.store.types import ObjectInfo
 
@@ -29,14 +29,6 @@ __all__ = ["PutSource", "SwiftObjectReader"]
 
 SPOOL_MEMORY = 8 << 20
 
-
-def _is_seekable(data: Any) -> bool:
-    if not (hasattr(data, "read") and hasattr(data, "seek") and hasattr(data, "tell")):
-        return False
-    try:
-        return bool(data.seekable()) if hasattr(data, "seekable") else True
-    except (OSError, ValueError):
-        return False
 
 
 class _RangeFile:
@@ -95,7 +87,7 @@ class PutSource:
                 self.small = Body.of_bytes(self._view)
             else:
                 self.large = True
-        elif _is_seekable(data):
+        elif is_seekable(data):
             f: IO[bytes] = data  # type: ignore[assignment]
             start = f.tell()
             end = f.seek(0, 2)

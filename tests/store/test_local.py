@@ -464,13 +464,16 @@ def test_crash_between_rename_and_index_heals(tmp_path: Path) -> None:
     assert "fresh" not in _index_rows(root, "c")
     assert _run_child(_die_before_rename, str(root)) == 18
     assert len(list((root / "c" / "tmp").iterdir())) == 1
+    # s closed its idle handle before each fork; a write makes it a live writer
+    # again, with a journal of its own.
+    s.put_object("c", "again", b"a")
     # A process opening the container replays the dead writers' journals.
     t = LocalStore(root, durable=False)
     listing = {o.name: o for o in t.list_objects("c")}  # type: ignore[union-attr]
-    assert sorted(listing) == ["fresh", "other", "victim"]
+    assert sorted(listing) == ["again", "fresh", "other", "victim"]
     assert listing["victim"].etag == hashlib.md5(b"new body").hexdigest()  # type: ignore[union-attr]
     assert listing["fresh"].size == len(b"brand new")  # type: ignore[union-attr]
-    assert t.head_container("c").object_count == 3
+    assert t.head_container("c").object_count == 4
     assert list((root / "c" / "tmp").iterdir()) == []
     # Only the live writer's journal remains (s, this process).
     assert [p.name for p in (root / "c" / "journal").iterdir()] == [s._handles.writer_id]

@@ -138,6 +138,20 @@ class ContainerHandles:
     def is_open(self, container: str) -> bool:
         return container in self._states
 
+    def close_idle(self) -> None:
+        """Close every handle not in use by some thread (before a fork: see
+        ``store._before_fork``). A busy handle stays open; a child inherits it
+        abandoned, and only that container's index is then shared unsafely."""
+        if not self._states_lock.acquire(timeout=5.0):
+            return
+        try:
+            for name, c in list(self._states.items()):
+                if c.pid == os.getpid() and c.try_close():
+                    del self._states[name]
+            self._retired = [r for r in self._retired if not r.try_close()]
+        finally:
+            self._states_lock.release()
+
     def reset_after_fork(self) -> None:
         """In a forked child: a new writer id and no handles of the parent's (its
         journal and SQLite connections are the parent's)."""

@@ -199,13 +199,24 @@ T = TypeVar("T")
 _stores: weakref.WeakSet[LocalStore] = weakref.WeakSet()
 
 
+def _before_fork() -> None:
+    # A child must not inherit an open SQLite connection: SQLite keeps its lock
+    # bookkeeping per process, so a child opening the same index would believe it
+    # holds the parent's locks (POSIX locks are not inherited) and another process
+    # could reset the WAL under its reads (seen: SQLITE_IOERR_SHORT_READ with
+    # multiprocessing's "fork" and a parent that had used the store). Idle handles
+    # are closed here; the parent reopens them on its next use.
+    for store in list(_stores):
+        store._handles.close_idle()
+
+
 def _after_fork_in_child() -> None:
     for store in list(_stores):
         store._reset_after_fork()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def _subject(container: str, name: str) -> str:

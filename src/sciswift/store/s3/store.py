@@ -230,12 +230,17 @@ class S3Store(Store):
         names = [b.findtext("Name") or "" for b in doc.findall("./Buckets/Bucket")]
         return sorted((n for n in names if n), key=_b)
 
-    def _totals(self, container: str) -> tuple[int, int]:
+    def _totals(self, container: str) -> tuple[int, int] | None:
+        """(objects, bytes) of a bucket; None if it was deleted since it was listed
+        (a bucket listing may still name a bucket another client just removed)."""
         count = size = 0
-        for info in self._iter_s3(container, prefix="", delimiter="", start_after=""):
-            if isinstance(info, ObjectInfo) and info.name != CONTAINER_META:
-                count += 1
-                size += info.size
+        try:
+            for info in self._iter_s3(container, prefix="", delimiter="", start_after=""):
+                if isinstance(info, ObjectInfo) and info.name != CONTAINER_META:
+                    count += 1
+                    size += info.size
+        except NotFound:
+            return None
         return count, size
 
     def _container_meta(self, container: str) -> tuple[dict[str, dict[str, str]], str | None]:
@@ -274,8 +279,8 @@ class S3Store(Store):
     def account_info(self) -> AccountInfo:
         names = self._bucket_names()
         with ThreadPoolExecutor(max(1, min(self.max_workers, len(names)))) as pool:
-            totals = list(pool.map(self._totals, names))
-        return AccountInfo(container_count=len(names), object_count=sum(t[0] for t in totals),
+            totals = [t for t in pool.map(self._totals, names) if t is not None]
+        return AccountInfo(container_count=len(totals), object_count=sum(t[0] for t in totals),
                            bytes_used=sum(t[1] for t in totals))
 
     def post_account(self, metadata: Mapping[str, str] | None = None,
@@ -304,8 +309,13 @@ class S3Store(Store):
         containers = [e for e in entries if e not in seen]
         with ThreadPoolExecutor(max(1, min(self.max_workers, len(containers) or 1))) as pool:
             totals = dict(zip(containers, pool.map(self._totals, containers)))
-        return [Subdir(e) if e in seen else ContainerInfo(name=e, object_count=totals[e][0],
-                                                          bytes_used=totals[e][1]) for e in entries]
+        out: list[ContainerInfo | Subdir] = []
+        for e in entries:
+            if e in seen:
+                out.append(Subdir(e))
+            elif (t := totals[e]) is not None:  # None: deleted since the listing
+                out.append(ContainerInfo(name=e, object_count=t[0], bytes_used=t[1]))
+        return out
 
     def create_container(self, container: str, metadata: Mapping[str, str] | None = None,
                          system: Mapping[str, str] | None = None) -> bool:
@@ -338,7 +348,10 @@ class S3Store(Store):
     def head_container(self, container: str) -> ContainerInfo:
         check_container_name(container)
         self._req("HEAD", container)
-        count, size = self._totals(container)
+        totals = self._totals(container)
+        if totals is None:
+            raise NotFound(f"container {container} does not exist", container)
+        count, size = totals
         doc, _ = self._container_meta(container)
         return ContainerInfo(name=container, object_count=count, bytes_used=size,
                              metadata=doc["metadata"], system=doc["system"])

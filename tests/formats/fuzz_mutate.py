@@ -344,7 +344,7 @@ CSV_PIECES = (",", ";", "\t", "|", '"', '""', "\n", "\r\n", "\r", "#", "\x00", "
 def _csv_text(rng: random.Random, seed: Seed, data: bytes) -> tuple[bytes, str]:
     if data[:2] == b"\x1f\x8b":
         return _byte_mutation(rng, data, seed.hot)
-    piece = rng.choice(CSV_PIECES).encode("utf-8", "surrogateescape") if rng.random() < 0.5 else \
+    piece = rng.choice(CSV_PIECES).encode("utf-8", "surrogatepass") if rng.random() < 0.5 else \
         rng.choice(CSV_PIECES).encode("latin-1", "replace")
     pos = rng.randrange(len(data) + 1)
     if rng.random() < 0.3 and data:
@@ -382,12 +382,49 @@ def mutate(fmt: str, index: int, seeds: list[Seed], master: int) -> Mutant:
 
 
 def sidecar_mutation(rng_key: str, data: bytes) -> tuple[bytes, str]:
-    """A byte mutation of an index sidecar (an .npz), aimed at its members' headers."""
+    """A mutation of an index sidecar (an .npz): half the time of its bytes, half
+    the time of one member's array (values, dtype or shape) written back as a
+    valid zip, so the damage gets past the zip's CRCs to the plugin's checks."""
+    import io
+    import zipfile
+
+    import numpy as np
+
     rng = random.Random(rng_key)
-    seed = Seed("npz", "sidecar", "sidecar", data)
     if rng.random() < 0.5:
-        return _npz_member_header(rng, seed, data)
-    return _byte_mutation(rng, data, ())
+        seed = Seed("npz", "sidecar", "sidecar", data)
+        return _npz_member_header(rng, seed, data) if rng.random() < 0.5 else _byte_mutation(rng, data, ())
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    key = rng.choice(sorted(arrays))
+    arr = arrays[key]
+    how = rng.choice(("value", "value", "dtype", "shape", "drop", "meta"))
+    if how == "value" and arr.size:
+        flat = arr.reshape(-1).copy()
+        i = rng.randrange(flat.size)
+        info = np.iinfo(flat.dtype) if flat.dtype.kind in "iu" else None
+        flat[i] = rng.choice((0, 1, info.max if info else 0, (flat[i] + 1) if info else 0))
+        arrays[key] = flat.reshape(arr.shape)
+    elif how == "dtype":
+        arrays[key] = arr.astype(rng.choice(("<i4", "<f8", "|u1", "<u8", "<i8")))
+    elif how == "shape":
+        arrays[key] = arr.reshape(-1)[: max(0, arr.size - 1)] if rng.random() < 0.5 else arr.reshape(1, -1)
+    elif how == "drop":
+        del arrays[key]
+    else:
+        meta = arrays.get("meta")
+        doc = json.loads(meta.tobytes()) if meta is not None else {}
+        if isinstance(doc, dict) and doc:
+            k = rng.choice(sorted(doc))
+            doc[k] = rng.choice(JSON_VALUES)
+        text = json.dumps(doc, allow_nan=True).encode("utf-8", "surrogatepass")
+        arrays["meta"] = np.frombuffer(text, dtype=np.uint8)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, value in arrays.items():
+            with zf.open(name + ".npy", "w") as fp:
+                np.lib.format.write_array(fp, np.asarray(value), allow_pickle=False)
+    return buf.getvalue(), f"sidecar member {key}: {how}"
 
 
 # ------------------------------------------------------------------ native (JSON)

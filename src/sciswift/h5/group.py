@@ -14,6 +14,7 @@ from sciswift.errors import AlreadyExists, NotFound
 from sciswift.h5.backend import ARRAY, DATATYPE, EXTERNAL, GROUP, HARD, SOFT, Entry
 from sciswift.h5.base import ANON, HIDDEN, HLObject, MappingViews, name_str
 from sciswift.h5.links import ExternalLink, HardLink, SoftLink
+from sciswift.h5.names import listed
 from sciswift.h5.refs import Reference
 
 __all__ = ["Group"]
@@ -246,11 +247,13 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         # A dangling link is contained (its name exists); what is under it is not.
         return self._resolve(key, follow_last=False) is not None
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | bytes]:
+        # A name whose bytes are not UTF-8 is listed as bytes, as h5py lists it.
         names = self._backend.members(self._path)
         if self._path == "":
             names = [n for n in names if n not in HIDDEN]
-        yield from names
+        for name in names:
+            yield listed(name)
 
     def __reversed__(self) -> Iterator[str]:
         yield from reversed(list(self))
@@ -532,7 +535,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
                 return None, None
             seen.add(target)
             obj = make_object(handle, target, f"{base}/{rel}" if self._name is not None else None, kind)
-            return func(rel, obj), (target if kind == GROUP else None)
+            return func(listed(rel), obj), (target if kind == GROUP else None)
 
         return _walk_members(backend, self._path, "", visit)
 
@@ -548,7 +551,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
                 link = ExternalLink(entry.filename, entry.target)
             else:
                 link = HardLink()
-            return func(rel, link), (path if entry.kind == GROUP else None)
+            return func(listed(rel), link), (path if entry.kind == GROUP else None)
 
         return _walk_members(self._h.backend, self._path, "", visit)
 

@@ -83,6 +83,9 @@ class _Walk:
 
     def allowed(self, exc: BaseException, where: str) -> None:
         """Note an allowed error, or turn a wrong one into a Violation."""
+        if type(exc) is OSError and isinstance(exc.__cause__, NotSupported):
+            # File() says so as h5py does (OSError), with the reason as its cause.
+            exc = exc.__cause__
         if isinstance(exc, CorruptData):
             text = f"{exc} {exc.subject or ''}"
             if self.name not in text:
@@ -182,7 +185,7 @@ def _open_and_walk(url: str, name: str) -> _Walk:
     walk = _Walk(name)
     try:
         f = h5py.File(url, "r")
-    except (CorruptData, NotSupported) as exc:
+    except (CorruptData, NotSupported, OSError) as exc:
         walk.allowed(exc, "open")
         return walk
     with f:

@@ -32,8 +32,8 @@ import numpy as np
 from sciswift.errors import NotSupported
 from sciswift.formats.arrow import (
     NULLS_GROUP,
-    arrow_errors,
     ColumnType,
+    arrow_errors,
     attrs_metadata,
     column_type,
     flatten_fields,

@@ -22,8 +22,8 @@ import numpy as np
 
 from sciswift.formats.base import ArrayNode, GroupNode, LinkNode, Node
 from sciswift.h5 import scaleattrs
-from sciswift.h5.names import shown_names, stored_name, unchanged
 from sciswift.h5.backend import ARRAY, EXTERNAL, GROUP, SOFT, ArrayBackend, Entry, FileBackend
+from sciswift.h5.names import shown_names, stored_name, unchanged
 
 __all__ = ["NodeFile", "NodeArray"]
 

@@ -227,7 +227,7 @@ def run_blob(store: MemoryStore, container: str, mutant: Mutant, limit: float) -
     the sidecar of the undamaged seed instead (made by a first clean open)."""
     _clear(store, container)
     name = mutant.seed.name
-    if mutant.fmt in SIDECAR_FORMATS and mutant.index % 8 == 7:
+    if mutant.fmt in SIDECAR_FORMATS and mutant.index >= 0 and mutant.index % 8 == 7:
         store.put_object(container, name, mutant.seed.data)
         _classify(lambda: _open_and_walk(f"memory://{container}/{name}", name), limit)
         sidecar = container, name + INDEX_SUFFIX

@@ -96,8 +96,9 @@ MAX_GRID_CELLS = 1 << 24
 #: ValueError for what HDF5 refuses to present (a bad dataspace or selection).
 H5PY_ERRORS: tuple[type[BaseException], ...] = (OSError, RuntimeError, KeyError, ValueError)
 #: What numcodecs raises for a chunk it cannot decode: zlib.error (deflate),
-#: RuntimeError (blosc), ValueError (shuffle or checksum sizes, fletcher32).
-CODEC_ERRORS: tuple[type[BaseException], ...] = (zlib.error, RuntimeError, ValueError)
+#: RuntimeError (blosc), ValueError (shuffle or checksum sizes, fletcher32),
+#: IndexError (fletcher32 on a chunk shorter than its checksum).
+CODEC_ERRORS: tuple[type[BaseException], ...] = (zlib.error, RuntimeError, ValueError, IndexError)
 
 
 @dataclass
@@ -363,6 +364,23 @@ def h5py_name(name: str) -> str | bytes:
     return name
 
 
+def _link(grp: Any, name: str | bytes) -> Any:
+    """The link ``name`` of h5py group ``grp`` (HardLink, SoftLink or
+    ExternalLink), by the low-level calls ``Group.get(name, getlink=True)``
+    makes: that first checks the name with a call that decodes it as UTF-8, and
+    so fails for the names h5py itself lists as bytes."""
+    import h5py
+
+    raw = name.encode("utf-8") if isinstance(name, str) else name
+    kind = grp.id.links.get_info(raw).type
+    if kind == h5py.h5l.TYPE_SOFT:
+        return h5py.SoftLink(text_name(grp.id.links.get_val(raw)))
+    if kind == h5py.h5l.TYPE_EXTERNAL:
+        filename, path = grp.id.links.get_val(raw)
+        return h5py.ExternalLink(text_name(filename), text_name(path))
+    return h5py.HardLink()
+
+
 def attr_type(obj: Any, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
     """The stored dtype and shape of an h5py object's attribute (None: unknown)."""
     try:
@@ -435,9 +453,9 @@ class H5Group(GroupNode):
             keys = []
             with as_corrupt(f"{self._ctx.display}:{self._grp.name}", self._ctx.label, errors=H5PY_ERRORS):
                 for name in self._grp:
-                    link = self._grp.get(name, getlink=True)
+                    link = _link(self._grp, name)
                     if isinstance(link, h5py.HardLink):
-                        obj = self._grp.get(name)
+                        obj = self._grp[name]
                         if isinstance(obj, h5py.Datatype) or not self._ctx.visible(text_name(name), obj):
                             continue
                     keys.append(text_name(name))
@@ -454,7 +472,7 @@ class H5Group(GroupNode):
 
         raw = h5py_name(name)
         with as_corrupt(f"{self._ctx.display}:{self._grp.name}/{name}", self._ctx.label, errors=H5PY_ERRORS):
-            link = self._grp.get(raw, getlink=True)
+            link = _link(self._grp, raw)
             if isinstance(link, h5py.SoftLink):
                 node = LinkNode(_text(link.path))
             elif isinstance(link, h5py.ExternalLink):

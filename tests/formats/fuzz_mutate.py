@@ -245,11 +245,11 @@ NPY_SHAPES = ((), (0,), (-1,), (2**62,), (2**31, 2**31), (3, -4), (1,) * 40, ("x
 
 def _npy_header(rng: random.Random, seed: Seed, data: bytes, start: int = 0) -> tuple[bytes, str]:
     """Rewrite the header dict of the .npy at ``start`` with one value changed."""
-    if data[start:start + 6] != b"\x93NUMPY" or len(data) < start + 10:
-        return _byte_mutation(rng, data, seed.hot)
-    major = data[start + 6]
+    major = data[start + 6] if len(data) > start + 6 else 1
     size_fmt = "<H" if major == 1 else "<I"
     width = struct.calcsize(size_fmt)
+    if data[start:start + 6] != b"\x93NUMPY" or len(data) < start + 8 + width:
+        return _byte_mutation(rng, data, seed.hot)
     hlen = struct.unpack_from(size_fmt, data, start + 8)[0]
     body_at = start + 8 + width
     text = data[body_at:body_at + hlen].decode("latin-1")

@@ -124,7 +124,7 @@ class ArrayMeta:
             if info.storage == "fixed" and isinstance(fill, np.ndarray) and fill.ndim:
                 raise ValueError(f"fill_value {doc.get('fill_value')!r} is not one value of {info.dtype}")
             Pipeline(codecs, info, fill)  # the codec settings make sense (InvalidInput if not)
-        except (KeyError, TypeError, ValueError) as e:  # InvalidInput is a ValueError
+        except (KeyError, TypeError, ValueError, OverflowError) as e:  # InvalidInput is a ValueError
             raise CorruptData(f"array metadata {what} is malformed: {e}", what) from e
         if len(chunks) != len(shape):
             raise CorruptData(f"array metadata {what}: chunk shape {chunks} does not match shape {shape}", what)

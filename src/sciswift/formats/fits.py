@@ -80,19 +80,23 @@ def _astropy_errors() -> tuple[type[BaseException], ...]:
     the standard), KeyError and IndexError (required keywords or columns
     missing), TypeError (a column format of the wrong kind), OverflowError
     (absurd sizes), CfitsioException (a compressed tile that does not
-    decompress); and, for .fits.gz/.bz2, EOFError and zlib.error."""
+    decompress), RuntimeError (a compressed image header it refuses: "Invalid
+    TFORM2"); and, for .fits.gz/.bz2, EOFError and zlib.error."""
     from astropy.io.fits.hdu.compressed._compression import CfitsioException  # type: ignore[import-not-found]
     from astropy.io.fits.verify import VerifyError
 
     return (OSError, ValueError, VerifyError, KeyError, IndexError, TypeError, OverflowError, EOFError, zlib.error,
-            CfitsioException)
+            CfitsioException, RuntimeError)
 
 
 def _astropy() -> dict[str, Any]:
-    """``as_corrupt``'s arguments for astropy: its errors, and AttributeError raised
-    inside astropy as damage too (it meets header values of the wrong type, such
-    as a parameter name that is a number, with ``name.upper()``)."""
-    return {"errors": _astropy_errors(), "library": "astropy", "failures": (AttributeError,)}
+    """``as_corrupt``'s arguments for astropy: its errors, and failures of its own
+    code on header values it does not expect, taken as damage when raised inside
+    astropy: AttributeError (``name.upper()`` on a parameter name that is a
+    number), AssertionError (its check that a column name fits a card, made with
+    ``assert``), UnboundLocalError (a TFORM it cannot parse, in one code path)."""
+    return {"errors": _astropy_errors(), "library": "astropy",
+            "failures": (AttributeError, AssertionError, UnboundLocalError)}
 
 
 #: XTENSION values of the standard extensions (and the old ones astropy reads).

@@ -193,12 +193,15 @@ def chunk_table(dsid: Any) -> ChunkTable:
         for i in range(dsid.get_num_chunks()):
             visit(dsid.get_chunk_info(i))
     ndim = dsid.rank
-    return ChunkTable(
-        np.asarray(origins, dtype=np.int64).reshape(len(origins), ndim),
-        np.asarray(addrs, dtype=np.uint64),
-        np.asarray(sizes, dtype=np.uint64),
-        np.asarray(masks, dtype=np.uint32),
-    )
+    try:
+        return ChunkTable(
+            np.asarray(origins, dtype=np.int64).reshape(len(origins), ndim),
+            np.asarray(addrs, dtype=np.uint64),
+            np.asarray(sizes, dtype=np.uint64),
+            np.asarray(masks, dtype=np.uint32),
+        )
+    except OverflowError:
+        raise ValueError("its chunk index holds a chunk offset beyond any array") from None
 
 
 def numpy_dtype(ds: Any) -> np.dtype[Any] | None:
@@ -263,7 +266,7 @@ def build_index(f: Any) -> ChunkIndex:
             return
         try:
             if direct_pipeline(obj) is not None:
-                tables["/" + path] = chunk_table(obj.id)
+                tables["/" + text_name(path)] = chunk_table(obj.id)
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             # Left out of the index: reading this dataset walks its chunks again and
             # reports the damage under its own name; the rest of the file stays readable.
@@ -542,19 +545,28 @@ class H5Dataset(ArrayNode):
 
     @property
     def chunks(self) -> tuple[int, ...] | None:
-        return self._ds.chunks  # type: ignore[no-any-return]
+        with self._asking():
+            return self._ds.chunks  # type: ignore[no-any-return]
 
     @property
     def maxshape(self) -> tuple[int | None, ...]:
-        return tuple(self._ds.maxshape) if self._ds.maxshape is not None else ()
+        with self._asking():
+            return tuple(self._ds.maxshape) if self._ds.maxshape is not None else ()
 
     @property
     def fillvalue(self) -> Any:
-        return fill_value(self._ds) if self._dtype is not None else None
+        with self._asking():
+            return fill_value(self._ds) if self._dtype is not None else None
 
     @property
     def compression(self) -> str | None:
-        return self._ds.compression  # type: ignore[no-any-return]
+        with self._asking():
+            return self._ds.compression  # type: ignore[no-any-return]
+
+    def _asking(self) -> Any:
+        """h5py's errors on this dataset's properties as CorruptData (its creation
+        properties are read from the file when asked for)."""
+        return as_corrupt(f"{self._ctx.display}:{self._ds.name}", self._ctx.label, errors=H5PY_ERRORS)
 
     @property
     def read_path(self) -> str:
@@ -589,11 +601,11 @@ class H5Dataset(ArrayNode):
             if layout == h5py.h5d.CHUNKED:
                 pipeline = direct_pipeline(ds)
                 if pipeline is not None:
-                    table = self._ctx.index.tables.get(ds.name)
+                    table = self._ctx.index.tables.get(text_name(ds.name))
                     if table is None or table.origins.shape[1] != len(self._shape):
                         # Reached through another name, index not built, or a
                         # sidecar's table that cannot be this dataset's.
-                        table = self._ctx.index.tables[ds.name] = chunk_table(ds.id)
+                        table = self._ctx.index.tables[text_name(ds.name)] = chunk_table(ds.id)
                     grid = table.grid(self._shape, ds.chunks)
                     if grid is not None:
                         self._path = "chunks"
@@ -690,7 +702,7 @@ class _ChunkReader:
             if grid is None:
                 raise
             self.table, self.grid = table, grid
-            self.ctx.index.tables[self.ds.name] = table
+            self.ctx.index.tables[text_name(self.ds.name)] = table
             return self._read(selection)
 
     def _read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:

@@ -45,9 +45,10 @@ __all__ = ["NpyPlugin", "NpzPlugin", "read_npy_header"]
 #: magic, a header that is not a dict literal, a descr that is no dtype), with
 #: TypeError and OverflowError for shapes that are no shapes; RecursionError for
 #: a literal nested absurdly deep; tokenize.TokenError from the tokenizer numpy
-#: runs over old (Python 2) headers, for one cut off mid-literal.
+#: runs over old (Python 2) headers, for one cut off mid-literal; SyntaxError from
+#: its literal parser where numpy lets it through.
 NPY_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, OverflowError, RecursionError,
-                                               tokenize.TokenError)
+                                               tokenize.TokenError, SyntaxError)
 #: What zipfile raises for a damaged zip: BadZipFile, zlib.error and EOFError
 #: (members that do not inflate), NotImplementedError (an unknown version or
 #: method), struct.error (headers cut short), OSError, ValueError.

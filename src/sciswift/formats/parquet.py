@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from sciswift.errors import NotSupported
+from sciswift.errors import CorruptData, NotSupported
 from sciswift.formats.arrow import (
     NULLS_GROUP,
     ColumnType,
@@ -127,6 +127,13 @@ class _ParquetFile:
                     while any(str(f.type).startswith("struct") for f in table.schema):
                         table = table.flatten()
                     block = to_numpy(table.column(path), ct)
+                want = int(self.rg_starts[last + 1] - self.rg_starts[first])
+                if len(block[0]) != want:
+                    raise CorruptData(
+                        f"cannot read {self.display} as {self.label}: column {path!r} holds {len(block[0])} values "
+                        f"in row groups {first}-{last}, the footer says {want} (the object is damaged)",
+                        self.display,
+                    )
                 self._cache[key] = block
                 if len(self._cache) > 4:
                     self._cache.popitem(last=False)

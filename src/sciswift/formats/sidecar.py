@@ -19,14 +19,15 @@ import numpy as np
 
 __all__ = ["SIDECAR_ERRORS", "read_npz", "is_vector"]
 
-#: What reading a damaged .npz raises: zipfile's BadZipFile, zlib.error, EOFError
-#: and NotImplementedError (an unknown zip version or method); numpy's ValueError
-#: (a bad .npy header), OSError, TypeError, OverflowError (absurd shapes);
-#: struct.error (zip headers cut short); KeyError (a member missing); json's
-#: ValueError (meta not JSON); RecursionError (meta nested absurdly deep).
+#: What reading a damaged .npz raises: zipfile's BadZipFile, zlib.error, EOFError,
+#: NotImplementedError (an unknown zip version or method) and RuntimeError (a
+#: member flagged as encrypted); numpy's ValueError and SyntaxError (a bad .npy
+#: header), OSError, TypeError, OverflowError (absurd shapes); struct.error (zip
+#: headers cut short); KeyError (a member missing); json's ValueError (meta not
+#: JSON); RecursionError (meta nested absurdly deep).
 SIDECAR_ERRORS: tuple[type[BaseException], ...] = (
-    zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError, OSError, TypeError, OverflowError,
-    struct.error, KeyError, RecursionError,
+    zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, SyntaxError, OSError,
+    TypeError, OverflowError, struct.error, KeyError, RecursionError,
 )
 
 

@@ -61,10 +61,11 @@ def _need(ok: bool, field: str, what: str) -> None:
         raise _Bad(f"{field} is not {what}")
 
 
-def _list_of(v: Any, check: Callable[[Any], bool], field: str, what: str, length: int | None = None) -> None:
+def _list_of(v: Any, check: Callable[[Any], bool], field: str, what: str, length: int | None = None) -> list[Any]:
     _need(isinstance(v, list) and all(check(x) for x in v), field, f"a list of {what}")
     if length is not None and len(v) != length:
         raise _Bad(f"{field} has {len(v)} entries, not one per axis ({length})")
+    return v  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------------------ documents
@@ -82,16 +83,14 @@ def _node(doc: Any) -> None:
 
 
 def _array(doc: dict[str, Any]) -> int:
-    shape = doc.get("shape")
-    _list_of(shape, _is_int, "shape", "non-negative integers")
-    ndim = len(shape)
-    grid = doc.get("chunk_grid")
+    ndim = len(_list_of(doc.get("shape"), _is_int, "shape", "non-negative integers"))
+    grid: Any = doc.get("chunk_grid")
     _need(isinstance(grid, dict) and isinstance(grid.get("name"), str), "chunk_grid", "an object with a name")
-    config = grid.get("configuration")
+    config: Any = grid.get("configuration")
     _need(isinstance(config, dict), "chunk_grid.configuration", "an object")
     _list_of(config.get("chunk_shape"), lambda c: _is_int(c, 1), "chunk_grid.configuration.chunk_shape",
              "positive integers", ndim)
-    enc = doc.get("chunk_key_encoding")
+    enc: Any = doc.get("chunk_key_encoding")
     if enc is not None:
         _need(isinstance(enc, dict) and isinstance(enc.get("name", ""), str), "chunk_key_encoding", "an object")
         conf = enc.get("configuration")
@@ -218,8 +217,7 @@ def _spec(spec: Any, field: str, depth: int) -> None:
         _need(isinstance(values, dict) and all(type(x) is int for x in values.values()), f"{field}.values",
               "an object of integers")
     elif kind == "compound":
-        fields = spec.get("fields")
-        _list_of(fields, lambda f: isinstance(f, list) and len(f) == 3 and isinstance(f[0], str) and _is_int(f[2]),
+        fields = _list_of(spec.get("fields"), lambda f: isinstance(f, list) and len(f) == 3 and isinstance(f[0], str) and _is_int(f[2]),
                  f"{field}.fields", "[name, spec, offset] triples")
         for f in fields:
             _spec(f[1], f"{field}.fields[{f[0]!r}]", depth + 1)

@@ -58,7 +58,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -170,7 +170,7 @@ class ChunkIndex:
             n = len(o)
             if not (is_vector(a, "u", n) and is_vector(s, "u", n) and is_vector(m, "u", n)) or (o < 0).any():
                 return None
-            tables[p] = ChunkTable(o, a, s, m, verified=False)
+            tables[p] = ChunkTable(o, cast(Any, a), cast(Any, s), cast(Any, m), verified=False)
         return cls(tables)
 
 

@@ -287,37 +287,35 @@ class RecordIndex:
         offsets, lengths = z.get("offsets"), z.get("lengths")
         if meta.get("version") != INDEX_VERSION or meta.get("etag") != etag:
             return None
-        if not (is_vector(offsets, "u") and is_vector(lengths, "u", len(offsets))):  # type: ignore[arg-type]
+        if not (isinstance(offsets, np.ndarray) and isinstance(lengths, np.ndarray)
+                and is_vector(offsets, "u") and is_vector(lengths, "u", len(offsets))):
             return None
-        assert offsets is not None and lengths is not None
-        starts = np.concatenate([[0], offsets[:-1].astype(np.int64) + lengths[:-1].astype(np.int64) + FOOTER.size])
         ends = offsets.astype(np.int64) + lengths.astype(np.int64) + FOOTER.size
-        if len(offsets) and (np.any(offsets.astype(np.int64) - HEADER.size != starts) or int(ends[-1]) != size):
+        starts = np.concatenate([[0], ends[:-1]])
+        if (len(offsets) and (np.any(offsets.astype(np.int64) - HEADER.size != starts) or int(ends[-1]) != size)) or (
+                not len(offsets) and size):
             return None
-        if not len(offsets) and size:
+        try:
+            return cls(offsets, lengths, _schema_from_json(meta.get("schema"), len(offsets)))
+        except ValueError:
             return None
-        schema = _schema_from_json(meta.get("schema"), len(offsets))
-        if schema is False:
-            return None
-        return cls(offsets, lengths, schema)  # type: ignore[arg-type]
 
 
-def _schema_from_json(doc: Any, n: int) -> dict[str, FeatureInfo] | None | bool:
-    """The schema an index holds (None: records are not Examples); False if it is
-    not one ``RecordIndex.to_bytes`` wrote for ``n`` records."""
+def _schema_from_json(doc: Any, n: int) -> dict[str, FeatureInfo] | None:
+    """The schema an index holds (None: records are not Examples); ValueError if
+    it is not one ``RecordIndex.to_bytes`` wrote for ``n`` records."""
     if doc is None:
         return None
     if not isinstance(doc, dict):
-        return False
+        raise ValueError("the schema is not an object")
     schema: dict[str, FeatureInfo] = {}
     for key, v in doc.items():
         if not isinstance(v, dict) or set(v) != set(FeatureInfo.__dataclass_fields__):
-            return False
+            raise ValueError(f"feature {key!r} is not described as written")
         counts = [v["min_count"], v["max_count"], v["seen"], v["missing"]]
-        if v["kind"] not in (*KINDS, "bytes_list", "") or not all(type(c) is int and c >= 0 for c in counts):
-            return False
-        if v["seen"] + v["missing"] != n or v["min_count"] > v["max_count"] or type(v["conflict"]) is not bool:
-            return False
+        if v["kind"] not in (*KINDS, "bytes_list", "") or not all(type(c) is int and c >= 0 for c in counts) or (
+                v["seen"] + v["missing"] != n or v["min_count"] > v["max_count"] or type(v["conflict"]) is not bool):
+            raise ValueError(f"feature {key!r} is not described as written")
         schema[key] = FeatureInfo(**v)
     return schema
 

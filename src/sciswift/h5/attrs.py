@@ -49,7 +49,7 @@ def _new_attr_name(name: Any) -> str:
     return name
 
 
-class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[misc]
+class AttributeManager(MappingViews, MutableMapping[str | bytes, Any]):  # type: ignore[misc]
     """The attributes of one object: ``obj.attrs``.
 
     Values read back as h5py returns them (numpy scalars for single values, str for
@@ -136,7 +136,7 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):  # type: ignore[
             return "<Attributes of closed HDF5 object>"
         return "<Attributes of HDF5 object at %s>" % id(self._parent)
 
-    def _ipython_key_completions_(self) -> list[str]:
+    def _ipython_key_completions_(self) -> list[str | bytes]:
         return list(self)
 
     # ------------------------------------------------------------------ writes

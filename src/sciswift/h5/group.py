@@ -65,7 +65,7 @@ def make_object(handle: Any, path: str, name: str | None, kind: str) -> HLObject
     return Group(handle, path, name)
 
 
-class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[misc]
+class Group(HLObject, MappingViews, MutableMapping[str | bytes, Any]):  # type: ignore[misc]
     """A group of named members. Paths may be relative ("a/b") or absolute ("/a")."""
 
     __slots__ = ("_elink",)
@@ -255,7 +255,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         for name in names:
             yield listed(name)
 
-    def __reversed__(self) -> Iterator[str]:
+    def __reversed__(self) -> Iterator[str | bytes]:
         yield from reversed(list(self))
 
     def __len__(self) -> int:
@@ -270,7 +270,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
         namestr = '"%s"' % self._name if self._name is not None else "(anonymous)"
         return "<HDF5 group %s (%d members)>" % (namestr, len(self))
 
-    def _ipython_key_completions_(self) -> list[str]:
+    def _ipython_key_completions_(self) -> list[str | bytes]:
         return list(self)
 
     # -------------------------------------------------------------- creating
@@ -509,12 +509,12 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
                     expand_external=expand_external, expand_refs=expand_refs, without_attrs=without_attrs)
 
     # ------------------------------------------------------------ visiting
-    def visit(self, func: Callable[[str], Any]) -> Any:
+    def visit(self, func: Callable[[Any], Any]) -> Any:
         """Call ``func(name)`` for every object below this group (each object once,
         by one of its names); stop and return the first non-None result."""
         return self.visititems(lambda name, obj: func(name))
 
-    def visititems(self, func: Callable[[str, Any], Any]) -> Any:
+    def visititems(self, func: Callable[[Any, Any], Any]) -> Any:
         """Call ``func(name, object)`` for every object below this group (each object
         once); stop and return the first non-None result."""
         seen: set[str] = {self._path}  # HDF5 counts the group visited from as seen: a link back up is skipped
@@ -539,11 +539,11 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):  # type: ignore[m
 
         return _walk_members(backend, self._path, "", visit)
 
-    def visit_links(self, func: Callable[[str], Any]) -> Any:
+    def visit_links(self, func: Callable[[Any], Any]) -> Any:
         """Call ``func(name)`` for every link below this group (links are not followed)."""
         return self.visititems_links(lambda name, link: func(name))
 
-    def visititems_links(self, func: Callable[[str, Any], Any]) -> Any:
+    def visititems_links(self, func: Callable[[Any, Any], Any]) -> Any:
         def visit(rel: str, path: str, entry: Entry) -> tuple[Any, str | None]:
             if entry.kind == SOFT:
                 link: Any = SoftLink(entry.target)

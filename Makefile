@@ -17,7 +17,7 @@ help:
 	@echo "make test     run the whole test suite (starts a real Swift all-in-one for its tests)"
 	@echo "make compat   run the long oracles: Swift's functional suite and h5py's test suite"
 	@echo "make bench    run the benchmarks side by side and print ratios"
-	@echo "make fuzz     a long run of the HTTP-layer fuzzers (FUZZ_EXAMPLES=20000)"
+	@echo "make fuzz     long runs of the HTTP-layer fuzzers (FUZZ_EXAMPLES=20000) and the format fuzzer (FUZZ_MUTANTS=5000)"
 	@echo "make lint     ruff and mypy"
 	@echo "make web      build the /browse/ page (H5Web) with npm into src/sciswift/server/dataapi/site/"
 
@@ -60,11 +60,16 @@ test: $(STAMP) web-if-npm
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not saio and not slow" $(ARGS)
 
-# A long run of the HTTP-layer fuzzers (make test runs a bounded one).
+# A long run of the HTTP-layer fuzzers and of the format fuzzer (make test runs
+# bounded ones): FUZZ_MUTANTS mutants per format, seeded by FUZZ_SEED.
 FUZZ_EXAMPLES ?= 20000
+FUZZ_MUTANTS ?= 5000
+FUZZ_SEED ?= 20260513
 fuzz: $(STAMP)
 	SCISWIFT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SCISWIFT_FUZZ_EXAMPLES_SERVER=$$(( $(FUZZ_EXAMPLES) / 10 )) \
 		$(BIN)/python -m pytest -p no:xdist -q tests/server/wire $(ARGS)
+	SCISWIFT_FUZZ_MUTANTS=$(FUZZ_MUTANTS) SCISWIFT_FUZZ_SEED=$(FUZZ_SEED) \
+		$(BIN)/python -m pytest -p no:xdist -q -s tests/formats/test_fuzz_formats.py $(ARGS)
 
 compat: compat-swift compat-h5py
 

@@ -26,9 +26,11 @@ from sciswift.engine import zarr2
 from sciswift.engine.array import Array, ChunkCache
 from sciswift.engine.kv import KV
 from sciswift.engine.metadata import ArrayMeta, dump_json, group_json, parse_json
+from sciswift.engine.schema import check_node
 from sciswift.errors import (
     AlreadyExists,
     Conflict,
+    CorruptData,
     InvalidInput,
     NotFound,
     NotSupported,
@@ -75,6 +77,10 @@ class Hierarchy:
         self.cache = ChunkCache(cache_bytes)
         self._lock = threading.RLock()
         self._nodes: dict[str, dict[str, Any] | None] = {}
+        #: Nodes whose document was checked against the layout (engine.schema):
+        #: each is checked when first used, so damage in one leaves the rest
+        #: of the file readable.
+        self._checked: set[str] = set()
         self._children: dict[str, list[str]] = {}
         self._complete = False
         self._changed: set[str] = set()
@@ -140,9 +146,17 @@ class Hierarchy:
     def _load_root(self, doc: dict[str, Any]) -> None:
         cons = doc.pop("consolidated_metadata", None)
         self._nodes = {"": doc}
+        self._checked = set()
         self._children = {}
         if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
+            what = self.kv.describe(META_KEY)
             for path, meta in cons["metadata"].items():
+                if not path or path != path.strip("/") or "//" in path:
+                    raise CorruptData(f"metadata {what} is malformed: consolidated metadata names a node {path!r}",
+                                      what)
+                if not isinstance(meta, dict) or meta.get("node_type") not in ("group", "array"):
+                    raise CorruptData(f"metadata {what} is malformed: the consolidated entry for /{path} is not a "
+                                      "Zarr group or array document", what)
                 meta = dict(meta)
                 meta.pop("consolidated_metadata", None)
                 self._nodes[path] = meta
@@ -169,20 +183,30 @@ class Hierarchy:
 
     # ----------------------------------------------------------------- reads
     def get(self, path: str) -> dict[str, Any] | None:
-        """The ``zarr.json`` document of the node at ``path``, None if there is none."""
+        """The ``zarr.json`` document of the node at ``path``, None if there is none.
+        CorruptData if it is not a document of the layout (engine.schema)."""
         with self._lock:
             if path in self._nodes:
-                return self._nodes[path]
-            if self._complete:
+                doc = self._nodes[path]
+            elif self._complete:
                 return None
-            if self.zarr_format == 2:
-                doc2 = zarr2.load_node(self.kv, path)
-                self._nodes[path] = doc2
-                return doc2
-            raw = self.kv.get(_meta_key(path))
-            doc = parse_json(raw, self.kv.describe(_meta_key(path))) if raw is not None else None
-            self._nodes[path] = doc
+            elif self.zarr_format == 2:
+                doc = self._nodes[path] = zarr2.load_node(self.kv, path)
+            else:
+                raw = self.kv.get(_meta_key(path))
+                doc = parse_json(raw, self.kv.describe(_meta_key(path))) if raw is not None else None
+                self._nodes[path] = doc
+            if doc is not None and path not in self._checked:
+                check_node(doc, self._describe(path))
+                self._checked.add(path)
             return doc
+
+    def _describe(self, path: str) -> str:
+        """The document of the node at ``path`` for messages: its object, or its
+        entry in the root's consolidated metadata."""
+        if path and self._complete and self.zarr_format == 3:
+            return f"{self.kv.describe(META_KEY)} (consolidated entry /{path})"
+        return self.kv.describe(_meta_key(path))
 
     def kind(self, path: str) -> str | None:
         """"group", "array" or None."""
@@ -269,7 +293,7 @@ class Hierarchy:
             raw = self.kv.get(_meta_key(path))
             if raw is None:
                 return
-            doc = parse_json(raw, self.kv.describe(_meta_key(path)))
+            doc = check_node(parse_json(raw, self.kv.describe(_meta_key(path))), self.kv.describe(_meta_key(path)))
             if doc.get("node_type") != "array":
                 return
             meta = ArrayMeta.from_json(doc, f"{self.location.display}:/{path}")
@@ -291,6 +315,7 @@ class Hierarchy:
     def _set(self, path: str, doc: dict[str, Any]) -> None:
         new = self._nodes.get(path) is None
         self._nodes[path] = doc
+        self._checked.add(path)  # made here
         self._changed.add(path)
         self._deleted.discard(path)
         if new and path:

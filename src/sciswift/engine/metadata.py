@@ -36,8 +36,13 @@ def parse_json(raw: bytes, what: str) -> dict[str, Any]:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CorruptData(f"metadata {what} is not valid JSON: {e}", what) from e
+    except RecursionError:
+        raise CorruptData(f"metadata {what} is not a Zarr document: it nests deeper than Python can read", what) \
+            from None
     if not isinstance(doc, dict) or doc.get("node_type") not in ("group", "array"):
         raise CorruptData(f"metadata {what} is not a Zarr v3 group or array document", what)
+    if type(doc.get("zarr_format")) is not int:
+        raise CorruptData(f"metadata {what} is malformed: zarr_format is {doc.get('zarr_format')!r}", what)
     if doc.get("zarr_format") != 3:
         raise NotSupported(f"metadata {what} has zarr_format {doc.get('zarr_format')!r}; only 3 is supported", what)
     return doc
@@ -116,8 +121,11 @@ class ArrayMeta:
                 fill = unpack(base64.b64decode(reserved["fill"]), info.dtype)
             else:
                 fill = decode_fill(doc.get("fill_value"), info)
-        except (KeyError, TypeError, ValueError) as e:
-            raise CorruptData(f"array metadata {what} is malformed: {e!r}", what) from e
+            if info.storage == "fixed" and isinstance(fill, np.ndarray) and fill.ndim:
+                raise ValueError(f"fill_value {doc.get('fill_value')!r} is not one value of {info.dtype}")
+            Pipeline(codecs, info, fill)  # the codec settings make sense (InvalidInput if not)
+        except (KeyError, TypeError, ValueError, OverflowError) as e:  # InvalidInput is a ValueError
+            raise CorruptData(f"array metadata {what} is malformed: {e}", what) from e
         if len(chunks) != len(shape):
             raise CorruptData(f"array metadata {what}: chunk shape {chunks} does not match shape {shape}", what)
         return cls(shape, chunks, info, codecs, fill, attributes, doc.get("dimension_names"), doc)

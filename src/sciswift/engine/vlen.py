@@ -185,6 +185,12 @@ def decode_vlen(raw: bytes, storage: str, dt: np.dtype[Any], shape: tuple[int, .
     """Inverse of ``encode_vlen``: an object array (or ``dt`` array for records of
     compounds) of ``shape``."""
     n = int(np.prod(shape))
+    # Both vlen codecs start with the item count: numcodecs allocates that many
+    # items before it finds the buffer short, so a damaged count (up to 2**32)
+    # costs gigabytes and seconds. A chunk always holds its shape's worth.
+    if len(raw) < 4 or _LEN.unpack_from(raw)[0] != n:
+        count = _LEN.unpack_from(raw)[0] if len(raw) >= 4 else "no"
+        raise CorruptData(f"variable-length chunk says it holds {count} elements, expected {n}")
     try:
         if storage == "vlen-utf8":
             out = _UTF8.decode(raw)
@@ -203,9 +209,7 @@ def decode_vlen(raw: bytes, storage: str, dt: np.dtype[Any], shape: tuple[int, .
                 out = np.empty(len(packed), dtype=dt if dt.kind == "O" else object)
                 for i, p in enumerate(packed):
                     out[i] = unpack(p, dt)
-    except CorruptData:
-        raise
-    except Exception as e:  # numcodecs raises ValueError/RuntimeError on bad bytes
+    except (ValueError, RuntimeError, struct.error) as e:  # numcodecs' errors on bad bytes; short packed items
         raise CorruptData(f"cannot decode variable-length chunk: {e}") from e
     if len(out) != n:
         raise CorruptData(f"variable-length chunk holds {len(out)} elements, expected {n}")

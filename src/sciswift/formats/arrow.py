@@ -32,10 +32,22 @@ import numpy as np
 from sciswift.errors import NotSupported
 from sciswift.formats.nodes import vlen_base, vlen_bytes_dtype, vlen_dtype, vlen_str_dtype
 
-__all__ = ["ColumnType", "column_type", "to_numpy", "from_numpy", "NULLS_GROUP", "flatten_fields"]
+__all__ = ["ColumnType", "column_type", "to_numpy", "from_numpy", "NULLS_GROUP", "flatten_fields", "arrow_errors"]
 
 #: The group holding null masks, one boolean dataset per column that may hold nulls.
 NULLS_GROUP = "_nulls"
+
+
+def arrow_errors() -> tuple[type[BaseException], ...]:
+    """What pyarrow raises for bytes it cannot decode: its ArrowException family
+    (ArrowInvalid for malformed metadata and pages, ArrowIOError, ArrowTypeError,
+    ArrowNotImplementedError for encodings it does not know, ArrowKeyError,
+    ArrowIndexError; not ArrowMemoryError, a MemoryError), OSError ("Unexpected
+    end of stream", a file cut short) and UnicodeDecodeError (names in the file's
+    metadata that are not UTF-8, which pyarrow decodes in Python)."""
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError, UnicodeDecodeError)
 
 
 @dataclass(frozen=True)

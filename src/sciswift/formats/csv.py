@@ -24,23 +24,28 @@ header row. Attributes cannot be kept in CSV: a tree with any raises NotSupporte
 from __future__ import annotations
 
 import csv as stdlib_csv
+import gzip
 import io
 import threading
+import zlib
 from functools import partial
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from sciswift.errors import NotSupported
-from sciswift.formats.arrow import NULLS_GROUP, ColumnType, column_type, fill_value, to_numpy
+from sciswift.errors import CorruptData, NotSupported
+from sciswift.formats.arrow import NULLS_GROUP, ColumnType, arrow_errors, column_type, fill_value, to_numpy
 from sciswift.formats.base import FormatPlugin, GroupNode, MemoryArray
-from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt
+from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, unique_name
 
 __all__ = ["CSVPlugin", "sniff", "leading_comments", "skip_comment_rows"]
 
 SAMPLE_BYTES = 64 * 1024
 COMMENT = b"#"
 GZIP_MAGIC = b"\x1f\x8b"
+#: What gzip raises for a damaged .csv.gz: BadGzipFile (an OSError), EOFError (cut
+#: short), zlib.error.
+GZIP_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)
 
 
 def leading_comments(sample: bytes) -> int:
@@ -94,7 +99,7 @@ class _CSVTable:
         self._gz = gz
         self._lock = threading.Lock()
         self._table: Any = None
-        self._columns: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], ColumnType]] = {}
+        self._columns: dict[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], ColumnType]] = {}
 
     def table(self) -> Any:
         with self._lock:
@@ -104,12 +109,13 @@ class _CSVTable:
 
                 self._source.seek(0)
                 data = self._source.read()
-                with as_corrupt(self._name, self._label):
-                    stream: Any = pa.BufferReader(data)
-                    if self._gz:
-                        stream = pa.CompressedInputStream(stream, "gzip")
+                if self._gz:
+                    with as_corrupt(self._name, self._label, "decompress", errors=GZIP_ERRORS):
+                        data = gzip.decompress(data)
+                _check_text(data, self._name, self._label)
+                with as_corrupt(self._name, self._label, errors=arrow_errors()):
                     self._table = pcsv.read_csv(
-                        stream,
+                        pa.BufferReader(data),
                         read_options=pcsv.ReadOptions(
                             autogenerate_column_names=not self._header, skip_rows=self._skip
                         ),
@@ -119,17 +125,42 @@ class _CSVTable:
                     )
             return self._table
 
-    def column(self, name: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], ColumnType]:
+    def column(self, index: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], ColumnType]:
+        """Values, null mask and type of column ``index`` (by position: header
+        names may repeat)."""
         table = self.table()
         with self._lock:
-            if name not in self._columns:
-                arrow = table.column(name)
-                ct = column_type(arrow.type) or ColumnType(np.dtype("O", metadata={"vlen": str}), "str")
-                if column_type(arrow.type) is None:
-                    arrow = arrow.cast("string")
-                values, mask = to_numpy(arrow, ct)
-                self._columns[name] = (values, mask, ct)
-            return self._columns[name]
+            if index not in self._columns:
+                with as_corrupt(self._name, self._label, errors=arrow_errors()):
+                    arrow = table.column(index)
+                    ct = column_type(arrow.type) or ColumnType(np.dtype("O", metadata={"vlen": str}), "str")
+                    if column_type(arrow.type) is None:
+                        arrow = arrow.cast("string")
+                    values, mask = to_numpy(arrow, ct)
+                self._columns[index] = (values, mask, ct)
+            return self._columns[index]
+
+
+def _check_text(data: bytes, name: str, label: str) -> None:
+    """CorruptData unless ``data`` is UTF-8 text outside ``#`` comment lines.
+    pyarrow refuses such bytes in a column anyway, but bytes that are not UTF-8
+    in a row with the wrong number of fields make it print a traceback (its
+    invalid-row callback cannot be given the row) and go on."""
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError:
+        pass
+    at = 0
+    for line in data.splitlines(keepends=True):
+        if not line.startswith(COMMENT):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CorruptData(
+                    f"cannot read {name} as {label}: the object is damaged or not a {label} file (byte "
+                    f"{at + exc.start} is not UTF-8 text)", name) from None
+        at += len(line)
 
 
 def _column(values: np.ndarray[Any, Any], fill: Any) -> LazyArray:
@@ -149,15 +180,20 @@ class _CSVRoot(LazyGroup):
             return
         table = self._csv.table()
         nulls = LazyGroup()
-        for name in table.column_names:
-            values, mask, ct = self._csv.column(name)
-            key = name.replace("/", "_") or "f"
+        for i, name in enumerate(table.column_names):
+            values, mask, ct = self._csv.column(i)
+            # A header may repeat a name: the second column is <name>_2.
+            key = unique_name(name.replace("/", "_") or "f", set(self.keys_built()))
             self.add(key, partial(_column, values, fill_value(ct)))
             if mask.any():
                 nulls.add(key, partial(MemoryArray, mask))
         if nulls.keys():
             self.add(NULLS_GROUP, lambda: nulls)
         self._built = True
+
+    def keys_built(self) -> list[str]:
+        """The members added so far (while building)."""
+        return super().keys()
 
     def keys(self) -> list[str]:
         self._build()
@@ -184,17 +220,16 @@ class CSVPlugin(FormatPlugin):
     can_write = True
 
     def open(self, source: BinaryIO, name: str) -> GroupNode:
-        import gzip
-
         source.seek(0)
         sample = source.read(SAMPLE_BYTES)
         gz = sample.startswith(GZIP_MAGIC)
         if gz:
-            with as_corrupt(name, self.label, "decompress"):
-                sample = gzip.GzipFile(fileobj=io.BytesIO(sample)).read1(SAMPLE_BYTES)
+            with as_corrupt(name, self.label, "decompress", errors=GZIP_ERRORS):
+                sample = gzip.GzipFile(fileobj=io.BytesIO(sample)).read1(SAMPLE_BYTES)  # type: ignore[attr-defined]
         if b"\x00" in sample:
-            with as_corrupt(name, self.label, "open"):
-                raise ValueError("it holds NUL bytes, so it is binary, not text")
+            raise CorruptData(
+                f"cannot open {name} as {self.label}: the object is damaged or not a {self.label} file "
+                "(it holds NUL bytes, so it is binary, not text)", name)
         default = "\t" if ".tsv" in name.lower() else ","
         delimiter, header = sniff(sample, default)
         table = _CSVTable(source, name, self.label, delimiter, header, gz, leading_comments(sample))
@@ -221,6 +256,6 @@ class CSVPlugin(FormatPlugin):
                 )
             if pa.types.is_binary(field.type) or pa.types.is_fixed_size_binary(field.type):
                 table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
-        with as_corrupt(name, self.label, "write"):
+        with as_corrupt(name, self.label, "write", errors=arrow_errors()):
             pcsv.write_csv(table, pa.PythonFile(sink, mode="w"))
 

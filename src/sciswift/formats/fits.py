@@ -50,6 +50,7 @@ import gzip
 import io
 import re
 import warnings
+import zlib
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, BinaryIO
@@ -71,6 +72,36 @@ from sciswift.formats.nodes import (
 from sciswift.formats.ranged import RangedFile
 
 __all__ = ["FITSPlugin", "header_attrs", "hdu_names"]
+
+def _astropy_errors() -> tuple[type[BaseException], ...]:
+    """What astropy.io.fits raises for bytes that are not a valid FITS file:
+    OSError ("Header missing END card", data cut short), ValueError (values it
+    cannot parse, or that contradict each other), VerifyError (cards that break
+    the standard), KeyError and IndexError (required keywords or columns
+    missing), TypeError (a column format of the wrong kind), OverflowError
+    (absurd sizes), CfitsioException (a compressed tile that does not
+    decompress), RuntimeError (a compressed image header it refuses: "Invalid
+    TFORM2"); and, for .fits.gz/.bz2, EOFError and zlib.error."""
+    from astropy.io.fits.hdu.compressed._compression import CfitsioException  # type: ignore[import-not-found]
+    from astropy.io.fits.verify import VerifyError
+
+    return (OSError, ValueError, VerifyError, KeyError, IndexError, TypeError, OverflowError, EOFError, zlib.error,
+            CfitsioException, RuntimeError)
+
+
+def _astropy() -> dict[str, Any]:
+    """``as_corrupt``'s arguments for astropy: its errors, and failures of its own
+    code on header values it does not expect, taken as damage when raised inside
+    astropy: AttributeError (``name.upper()`` on a parameter name that is a
+    number), AssertionError (its check that a column name fits a card, made with
+    ``assert``), UnboundLocalError (a TFORM it cannot parse, in one code path)."""
+    return {"errors": _astropy_errors(), "library": "astropy",
+            "failures": (AttributeError, AssertionError, UnboundLocalError)}
+
+
+#: XTENSION values of the standard extensions (and the old ones astropy reads).
+STANDARD_EXTENSIONS = ("IMAGE", "BINTABLE", "TABLE", "A3DTABLE", "IUEIMAGE")
+
 
 EXTENSION_MAGIC = b"XTENSION="
 FITS_MAGIC = b"SIMPLE  ="
@@ -181,11 +212,20 @@ class _FITSFile:
         return root
 
     def _hdu_group(self, index: int) -> GroupNode:
+        from astropy.io.fits.hdu.base import _CorruptedHDU, _ValidHDU
+
         hdu = self.hdus[index]
         where = f"{self.display}[{index}]"
-        with as_corrupt(where, self.label):
+        with as_corrupt(where, self.label, **_astropy()):
             attrs = header_attrs(hdu.header)
             group = LazyGroup(attrs=attrs)
+            if isinstance(hdu, _CorruptedHDU) or (
+                type(hdu) is _ValidHDU and str(hdu.header.get("XTENSION", "")).strip() in STANDARD_EXTENSIONS
+            ):
+                # astropy could not make the HDU its header names (a damaged one).
+                raise ValueError(f"HDU {index} does not read as the {hdu.header.get('XTENSION', 'HDU')} it says it is")
+            if type(hdu) is _ValidHDU:
+                return group  # an extension type astropy does not know: its header only
             # A table with no data bytes may still be an empty table; ask astropy
             # then (it reads nothing).
             if _is_table(hdu) and (hdu.size > 0 or hdu.data is not None):
@@ -206,7 +246,7 @@ class _FITSFile:
         where = f"{self.display}[{index}]"
         from astropy.io import fits
 
-        with as_corrupt(where, self.label):
+        with as_corrupt(where, self.label, **_astropy()):
             shape = tuple(int(n) for n in hdu.shape)
             # The scaled dtype is what a one-pixel section returns (cheap); an empty
             # image has no pixel, but then .data reads no bytes.
@@ -218,7 +258,7 @@ class _FITSFile:
                 raw = (offset, abs(int(hdu.header["BITPIX"])) // 8)
 
         def read(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
-            with as_corrupt(where, self.label):
+            with as_corrupt(where, self.label, **_astropy()):
                 if raw is not None and self.source is not None:
                     # astropy reads a window row by row; bring those rows in with
                     # few coalesced requests first.
@@ -250,7 +290,7 @@ class _LazyTable:
 
     def columns(self) -> dict[str, np.ndarray[Any, Any]]:
         if self._columns is None:
-            with as_corrupt(self._where, self._label):
+            with as_corrupt(self._where, self._label, **_astropy()):
                 data = self._hdu.data
                 names: list[str] = []
                 for raw_name in data.dtype.names or ():
@@ -315,39 +355,18 @@ class FITSPlugin(FormatPlugin):
         fileobj: BinaryIO = source
         if head.startswith(GZIP_MAGIC) or head.startswith(BZIP2_MAGIC):
             opener = gzip.decompress if head.startswith(GZIP_MAGIC) else bz2.decompress
-            with as_corrupt(name, self.label, "decompress"):
+            with as_corrupt(name, self.label, "decompress", errors=(OSError, EOFError, ValueError, zlib.error)):
                 fileobj = io.BytesIO(opener(source.read()))
             ranged = None
-        with as_corrupt(name, self.label, "open"), warnings.catch_warnings():
+        with as_corrupt(name, self.label, "open", **_astropy()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             hdus = fits.open(fileobj, memmap=False, lazy_load_hdus=False, mode="readonly")
-            if len(hdus) == 0:
-                raise ValueError("it holds no HDU")
-            # astropy only warns about a truncated file (and tolerates a missing last
-            # padding block, as do we); data cut short is damage, reported now rather
-            # than as a confusing failure on some later read.
-            fileobj.seek(0, io.SEEK_END)
-            size = fileobj.tell()
-            for i, hdu in enumerate(hdus):
-                if not hasattr(hdu, "fileinfo"):
-                    continue  # a non-standard HDU: astropy keeps it as raw bytes
-                info = hdus.fileinfo(i)
-                # A compressed image's .size is the image's; its bytes in the file
-                # are the (padded) table span.
-                data_bytes = max(0, info["datSpan"] - 2879) if isinstance(hdu, fits.CompImageHDU) else hdu.size
-                end = info["datLoc"] + data_bytes
-                if end > size:
-                    raise ValueError(f"HDU {i} needs {end} bytes, the object has {size} (truncated?)")
-            # astropy stops at a header cut short and only warns ("extra bytes after
-            # the last HDU"), which would silently drop that HDU and all after it.
-            last = hdus.fileinfo(len(hdus) - 1) if hasattr(hdus[-1], "fileinfo") else None
-            if last is not None:
-                tail_at = last["datLoc"] + last["datSpan"]
-                if tail_at < size:
-                    fileobj.seek(tail_at)
-                    if fileobj.read(len(EXTENSION_MAGIC)) == EXTENSION_MAGIC:
-                        raise ValueError(f"the header of HDU {len(hdus)} at byte {tail_at} is cut short (truncated?)")
-        return _FITSFile(hdus, ranged, name, self.label).root()
+            try:
+                _check_complete(hdus, fileobj)
+                return _FITSFile(hdus, ranged, name, self.label).root()  # reads each HDU's name
+            except BaseException:
+                hdus.close()
+                raise
 
     # ------------------------------------------------------------------ write
     def write(self, root: GroupNode, sink: BinaryIO, name: str) -> None:
@@ -454,6 +473,38 @@ class FITSPlugin(FormatPlugin):
             )
         code = _tform(items[0].dtype, field, key, name)
         return fits.Column(name=field, format=f"P{code}()", array=np.array(items, dtype=object))
+
+
+def _check_complete(hdus: Any, fileobj: BinaryIO) -> None:
+    """ValueError if the file behind ``hdus`` (an open HDUList) is cut short."""
+    from astropy.io import fits
+
+    if len(hdus) == 0:
+        raise ValueError("it holds no HDU")
+    # astropy only warns about a truncated file (and tolerates a missing last
+    # padding block, as do we); data cut short is damage, reported now rather
+    # than as a confusing failure on some later read.
+    fileobj.seek(0, io.SEEK_END)
+    size = fileobj.tell()
+    for i, hdu in enumerate(hdus):
+        if not hasattr(hdu, "fileinfo"):
+            continue  # a non-standard HDU: astropy keeps it as raw bytes
+        info = hdus.fileinfo(i)
+        # A compressed image's .size is the image's; its bytes in the file are the
+        # (padded) table span.
+        data_bytes = max(0, info["datSpan"] - 2879) if isinstance(hdu, fits.CompImageHDU) else hdu.size
+        end = info["datLoc"] + data_bytes
+        if end > size:
+            raise ValueError(f"HDU {i} needs {end} bytes, the object has {size} (truncated?)")
+    # astropy stops at a header cut short and only warns ("extra bytes after the
+    # last HDU"), which would silently drop that HDU and all after it.
+    last = hdus.fileinfo(len(hdus) - 1) if hasattr(hdus[-1], "fileinfo") else None
+    if last is not None:
+        tail_at = last["datLoc"] + last["datSpan"]
+        if tail_at < size:
+            fileobj.seek(tail_at)
+            if fileobj.read(len(EXTENSION_MAGIC)) == EXTENSION_MAGIC:
+                raise ValueError(f"the header of HDU {len(hdus)} at byte {tail_at} is cut short (truncated?)")
 
 
 class _PlainSink:

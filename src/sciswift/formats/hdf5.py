@@ -58,7 +58,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -75,6 +75,7 @@ from sciswift.formats.base import (
 from sciswift.formats.layout import ranged_array_reader
 from sciswift.formats.nodes import as_corrupt, selection_shape
 from sciswift.formats.ranged import RangedFile
+from sciswift.formats.sidecar import is_vector, read_npz
 
 __all__ = ["HDF5Plugin", "H5Context", "H5Group", "H5Dataset", "ChunkIndex", "HDF5_SIGNATURE"]
 
@@ -89,6 +90,15 @@ DIRECT_FILTERS = {H5Z_DEFLATE, H5Z_SHUFFLE, H5Z_FLETCHER32, H5Z_BLOSC}
 # Above this many grid cells a dense chunk -> row table costs too much memory; such
 # datasets are read by h5py.
 MAX_GRID_CELLS = 1 << 24
+#: What h5py raises for bytes HDF5 cannot read: OSError for the library's errors
+#: (HDF5 reports damage as "bad object header version", "unable to open ..."),
+#: RuntimeError for some of them, KeyError for a link whose object is missing,
+#: ValueError for what HDF5 refuses to present (a bad dataspace or selection).
+H5PY_ERRORS: tuple[type[BaseException], ...] = (OSError, RuntimeError, KeyError, ValueError)
+#: What numcodecs raises for a chunk it cannot decode: zlib.error (deflate),
+#: RuntimeError (blosc), ValueError (shuffle or checksum sizes, fletcher32),
+#: IndexError (fletcher32 on a chunk shorter than its checksum).
+CODEC_ERRORS: tuple[type[BaseException], ...] = (zlib.error, RuntimeError, ValueError, IndexError)
 
 
 @dataclass
@@ -100,6 +110,9 @@ class ChunkTable:
     addrs: np.ndarray[Any, Any]
     sizes: np.ndarray[Any, Any]
     masks: np.ndarray[Any, Any]
+    #: False for a table read from the sidecar: it is checked against the file
+    #: (walked again) before a chunk that fails to decode is called damaged.
+    verified: bool = True
     _grid: np.ndarray[Any, Any] | None = field(default=None, repr=False)
 
     def grid(self, shape: tuple[int, ...], chunks: tuple[int, ...]) -> np.ndarray[Any, Any] | None:
@@ -140,18 +153,24 @@ class ChunkIndex:
 
     @classmethod
     def from_bytes(cls, data: bytes, etag: str) -> ChunkIndex | None:
-        """The index in ``data`` if it is readable and made for ``etag``; else None."""
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                meta = json.loads(z["meta"].tobytes())
-                if meta.get("version") != INDEX_VERSION or meta.get("etag") != etag:
-                    return None
-                tables = {
-                    p: ChunkTable(z[f"o{i}"], z[f"a{i}"], z[f"s{i}"], z[f"m{i}"])
-                    for i, p in enumerate(meta["paths"])
-                }
-        except (ValueError, KeyError, OSError, TypeError):
+        """The index in ``data`` if it is readable, made for ``etag`` and shaped as
+        ``to_bytes`` writes it; else None (it is then rebuilt)."""
+        read = read_npz(data)
+        if read is None:
             return None
+        meta, z = read
+        paths = meta.get("paths")
+        if meta.get("version") != INDEX_VERSION or meta.get("etag") != etag or not isinstance(paths, list):
+            return None
+        tables: dict[str, ChunkTable] = {}
+        for i, p in enumerate(paths):
+            o, a, s, m = (z.get(f"{k}{i}") for k in "oasm")
+            if not (isinstance(p, str) and isinstance(o, np.ndarray) and o.ndim == 2 and o.dtype == np.int64):
+                return None
+            n = len(o)
+            if not (is_vector(a, "u", n) and is_vector(s, "u", n) and is_vector(m, "u", n)) or (o < 0).any():
+                return None
+            tables[p] = ChunkTable(o, cast(Any, a), cast(Any, s), cast(Any, m), verified=False)
         return cls(tables)
 
 
@@ -174,12 +193,15 @@ def chunk_table(dsid: Any) -> ChunkTable:
         for i in range(dsid.get_num_chunks()):
             visit(dsid.get_chunk_info(i))
     ndim = dsid.rank
-    return ChunkTable(
-        np.asarray(origins, dtype=np.int64).reshape(len(origins), ndim),
-        np.asarray(addrs, dtype=np.uint64),
-        np.asarray(sizes, dtype=np.uint64),
-        np.asarray(masks, dtype=np.uint32),
-    )
+    try:
+        return ChunkTable(
+            np.asarray(origins, dtype=np.int64).reshape(len(origins), ndim),
+            np.asarray(addrs, dtype=np.uint64),
+            np.asarray(sizes, dtype=np.uint64),
+            np.asarray(masks, dtype=np.uint32),
+        )
+    except OverflowError:
+        raise ValueError("its chunk index holds a chunk offset beyond any array") from None
 
 
 def numpy_dtype(ds: Any) -> np.dtype[Any] | None:
@@ -244,7 +266,7 @@ def build_index(f: Any) -> ChunkIndex:
             return
         try:
             if direct_pipeline(obj) is not None:
-                tables["/" + path] = chunk_table(obj.id)
+                tables["/" + text_name(path)] = chunk_table(obj.id)
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             # Left out of the index: reading this dataset walks its chunks again and
             # reports the damage under its own name; the rest of the file stays readable.
@@ -329,10 +351,43 @@ def read_dimension_scales(ds: Any, attrs: Mapping[str, Any]) -> DimensionScales 
     return DimensionScales(scale, tuple(refs), tuple(dims), tuple(labels))
 
 
+def text_name(name: str | bytes) -> str:
+    """A name h5py returned, as str: h5py gives bytes for a name that is not UTF-8,
+    kept here as lone surrogates (``surrogateescape``), which ``h5py_name`` undoes."""
+    return name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
+
+
+def h5py_name(name: str) -> str | bytes:
+    """The name to hand h5py for a ``text_name``: its bytes when it holds bytes
+    that are not UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape")
+    return name
+
+
+def _link(grp: Any, name: str | bytes) -> Any:
+    """The link ``name`` of h5py group ``grp`` (HardLink, SoftLink or
+    ExternalLink), by the low-level calls ``Group.get(name, getlink=True)``
+    makes: that first checks the name with a call that decodes it as UTF-8, and
+    so fails for the names h5py itself lists as bytes."""
+    import h5py
+
+    raw = name.encode("utf-8") if isinstance(name, str) else name
+    kind = grp.id.links.get_info(raw).type
+    if kind == h5py.h5l.TYPE_SOFT:
+        return h5py.SoftLink(text_name(grp.id.links.get_val(raw)))
+    if kind == h5py.h5l.TYPE_EXTERNAL:
+        filename, path = grp.id.links.get_val(raw)
+        return h5py.ExternalLink(text_name(filename), text_name(path))
+    return h5py.HardLink()
+
+
 def attr_type(obj: Any, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
     """The stored dtype and shape of an h5py object's attribute (None: unknown)."""
     try:
-        aid = obj.attrs.get_id(name)
+        aid = obj.attrs.get_id(h5py_name(name))
         shape = aid.shape
         return aid.dtype, (None if shape is None else tuple(shape))
     except (KeyError, OSError, TypeError, ValueError):
@@ -359,12 +414,12 @@ class H5Context:
         """The attributes of an h5py object, as h5py returns them. An attribute h5py
         cannot read is left out (logged), not allowed to hide the whole object."""
         out: dict[str, Any] = {}
-        with as_corrupt(f"{self.display}:{obj.name}", self.label):
+        with as_corrupt(f"{self.display}:{obj.name}", self.label, errors=H5PY_ERRORS):
             names = list(obj.attrs)
         for key in names:
             try:
-                out[key] = obj.attrs[key]
-            except (OSError, TypeError, ValueError) as exc:
+                out[text_name(key)] = obj.attrs[key]
+            except (OSError, TypeError, ValueError, KeyError, RuntimeError) as exc:
                 log.warning("%s: attribute %r of %s cannot be read: %s", self.display, key, obj.name, exc)
         return out
 
@@ -399,14 +454,14 @@ class H5Group(GroupNode):
             import h5py
 
             keys = []
-            with as_corrupt(f"{self._ctx.display}:{self._grp.name}", self._ctx.label):
+            with as_corrupt(f"{self._ctx.display}:{self._grp.name}", self._ctx.label, errors=H5PY_ERRORS):
                 for name in self._grp:
-                    link = self._grp.get(name, getlink=True)
+                    link = _link(self._grp, name)
                     if isinstance(link, h5py.HardLink):
-                        obj = self._grp.get(name)
-                        if isinstance(obj, h5py.Datatype) or not self._ctx.visible(name, obj):
+                        obj = self._grp[name]
+                        if isinstance(obj, h5py.Datatype) or not self._ctx.visible(text_name(name), obj):
                             continue
-                    keys.append(name)
+                    keys.append(text_name(name))
             self._keys = keys
         return self._keys
 
@@ -418,14 +473,15 @@ class H5Group(GroupNode):
             raise KeyError(name)
         import h5py
 
-        with as_corrupt(f"{self._ctx.display}:{self._grp.name}/{name}", self._ctx.label):
-            link = self._grp.get(name, getlink=True)
+        raw = h5py_name(name)
+        with as_corrupt(f"{self._ctx.display}:{self._grp.name}/{name}", self._ctx.label, errors=H5PY_ERRORS):
+            link = _link(self._grp, raw)
             if isinstance(link, h5py.SoftLink):
-                node = LinkNode(link.path)
+                node = LinkNode(_text(link.path))
             elif isinstance(link, h5py.ExternalLink):
-                node = LinkNode(link.path, link.filename)
+                node = LinkNode(_text(link.path), _text(link.filename))
             else:
-                obj = self._grp[name]
+                obj = self._grp[raw]
                 node = self._ctx.group(obj) if isinstance(obj, h5py.Group) else self._ctx.dataset(obj)
         self._members[name] = node
         return node
@@ -489,19 +545,28 @@ class H5Dataset(ArrayNode):
 
     @property
     def chunks(self) -> tuple[int, ...] | None:
-        return self._ds.chunks
+        with self._asking():
+            return self._ds.chunks  # type: ignore[no-any-return]
 
     @property
     def maxshape(self) -> tuple[int | None, ...]:
-        return tuple(self._ds.maxshape) if self._ds.maxshape is not None else ()
+        with self._asking():
+            return tuple(self._ds.maxshape) if self._ds.maxshape is not None else ()
 
     @property
     def fillvalue(self) -> Any:
-        return fill_value(self._ds) if self._dtype is not None else None
+        with self._asking():
+            return fill_value(self._ds) if self._dtype is not None else None
 
     @property
     def compression(self) -> str | None:
-        return self._ds.compression
+        with self._asking():
+            return self._ds.compression  # type: ignore[no-any-return]
+
+    def _asking(self) -> Any:
+        """h5py's errors on this dataset's properties as CorruptData (its creation
+        properties are read from the file when asked for)."""
+        return as_corrupt(f"{self._ctx.display}:{self._ds.name}", self._ctx.label, errors=H5PY_ERRORS)
 
     @property
     def read_path(self) -> str:
@@ -518,7 +583,7 @@ class H5Dataset(ArrayNode):
         if math.prod(want) == 0:
             return np.empty(want, dtype)
         reader = self._choose_reader()
-        with as_corrupt(f"{self._ctx.display}:{self._ds.name}", self._ctx.label):
+        with as_corrupt(f"{self._ctx.display}:{self._ds.name}", self._ctx.label, errors=H5PY_ERRORS):
             return reader(selection)
 
     # ---------------------------------------------------------------- readers
@@ -530,15 +595,17 @@ class H5Dataset(ArrayNode):
         ds = self._ds
         self._path = "h5py"
         self._reader = self._read_h5py
-        with as_corrupt(f"{self._ctx.display}:{ds.name}", self._ctx.label):
+        with as_corrupt(f"{self._ctx.display}:{ds.name}", self._ctx.label, errors=H5PY_ERRORS):
             dcpl = ds.id.get_create_plist()
             layout = dcpl.get_layout()
             if layout == h5py.h5d.CHUNKED:
                 pipeline = direct_pipeline(ds)
                 if pipeline is not None:
-                    table = self._ctx.index.tables.get(ds.name)
-                    if table is None:  # reached through another name, or index not built
-                        table = self._ctx.index.tables[ds.name] = chunk_table(ds.id)
+                    table = self._ctx.index.tables.get(text_name(ds.name))
+                    if table is None or table.origins.shape[1] != len(self._shape):
+                        # Reached through another name, index not built, or a
+                        # sidecar's table that cannot be this dataset's.
+                        table = self._ctx.index.tables[text_name(ds.name)] = chunk_table(ds.id)
                     grid = table.grid(self._shape, ds.chunks)
                     if grid is not None:
                         self._path = "chunks"
@@ -609,6 +676,8 @@ class _ChunkReader:
         pipeline: list[tuple[int, tuple[int, ...]]],
         ctx: H5Context,
     ) -> None:
+        self.ds = ds
+        self.ctx = ctx
         self.shape = tuple(ds.shape)
         self.chunks = tuple(ds.chunks)
         self.dtype = ds.dtype
@@ -621,6 +690,22 @@ class _ChunkReader:
         self.label = ctx.label
 
     def __call__(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
+        try:
+            return self._read(selection)
+        except CorruptData:
+            if self.table.verified:
+                raise
+            # The table came from the sidecar: walk the file's own chunk index and
+            # try again; only damage that remains is the blob's.
+            table = chunk_table(self.ds.id)
+            grid = table.grid(self.shape, self.chunks)
+            if grid is None:
+                raise
+            self.table, self.grid = table, grid
+            self.ctx.index.tables[text_name(self.ds.name)] = table
+            return self._read(selection)
+
+    def _read(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         out = np.empty(selection_shape(selection), self.dtype)
         # Per dimension: the chunks touched, and for each the in-chunk / output slices.
         per_dim: list[list[tuple[int, slice, slice]]] = []
@@ -661,7 +746,7 @@ class _ChunkReader:
             r = rows[i]
             try:
                 data = decode_chunk(body, self.pipeline, int(self.table.masks[r]), self.dtype.itemsize)
-            except (RuntimeError, ValueError, zlib.error) as exc:
+            except CODEC_ERRORS as exc:
                 raise CorruptData(
                     f"{self.name}: the {self.label} chunk at byte {int(self.table.addrs[r])} is damaged: {exc}",
                     self.name,
@@ -739,7 +824,7 @@ class HDF5Plugin(FormatPlugin):
         import h5py
 
         _load_filter_plugins()
-        with as_corrupt(display, self.label, "open"):
+        with as_corrupt(display, self.label, "open", errors=H5PY_ERRORS):
             # HDF5 metadata reads are small and scattered: the RangedFile's cache and
             # read-ahead serve them; h5py's own page buffer would only add a copy.
             return h5py.File(source, "r")
@@ -750,7 +835,7 @@ class HDF5Plugin(FormatPlugin):
             index = ChunkIndex.from_bytes(data, obj.info.etag)
             if index is not None:
                 return index
-        with as_corrupt(obj.display, self.label, "index"):
+        with as_corrupt(obj.display, self.label, "index", errors=H5PY_ERRORS):
             index = build_index(f)
         if not obj.save_sidecar(INDEX_SUFFIX, index.to_bytes(obj.info.etag)):
             log.info("%s: store refused the chunk index sidecar; keeping it in memory", obj.display)

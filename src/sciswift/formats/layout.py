@@ -94,8 +94,9 @@ def ranged_array_reader(
     stored at ``offset`` in ``source``, fetching only the bytes selected."""
 
     def read(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
-        if fortran:
-            # A Fortran array is the transpose of a C array of the reversed shape.
+        if fortran and len(shape) > 1:
+            # A Fortran array is the transpose of a C array of the reversed shape
+            # (with fewer than two axes the orders are the same bytes).
             block = read_c_order(source, offset, shape[::-1], dtype, selection[::-1])
             return np.ascontiguousarray(block.T)
         return read_c_order(source, offset, shape, dtype, selection)

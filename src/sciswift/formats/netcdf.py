@@ -64,6 +64,12 @@ NC_TYPES = {1: ">i1", 2: "S1", 3: ">i2", 4: ">i4", 5: ">f4", 6: ">f8",
 WRITABLE = {"i1", "S1", "i2", "i4", "f4", "f8"}
 #: How the NAME of a netCDF-4 dimension without a variable of its own begins.
 PURE_DIMENSION = b"This is a netCDF dimension but not a netCDF variable"
+#: What the netCDF-3 header parser and reader raise for bytes that are not a
+#: netCDF-3 file: ValueError (the parser's own findings; numpy's on a bad buffer)
+#: and struct.error (a field cut short).
+CLASSIC_ERRORS: tuple[type[BaseException], ...] = (ValueError, struct.error)
+#: What scipy's writer raises for a tree the classic model cannot hold.
+SCIPY_WRITE_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, OverflowError)
 
 
 def dims_attr(names: list[str] | tuple[str, ...]) -> np.ndarray[Any, Any]:
@@ -135,10 +141,12 @@ class _HeaderReader:
         return int(struct.unpack(">Q", self.take(8))[0]) if self.version in (2, 5) else self.int32()
 
     def name(self) -> str:
+        # As scipy reads names: trailing NULs dropped. Bytes that are not UTF-8
+        # are kept (as lone surrogates) and listed as bytes, as h5py lists them.
         n = self.non_neg()
         raw = self.take(n)
         self.take(-n % 4)
-        return raw.decode("utf-8")
+        return raw.rstrip(b"\x00").decode("utf-8", "surrogateescape")
 
     def tagged_count(self, tag: int) -> int:
         found = self.int32()
@@ -292,7 +300,7 @@ class NetCDFPlugin(FormatPlugin):
         return self._open_classic(obj.source, obj.display)
 
     def _open_classic(self, source: RangedFile, name: str) -> GroupNode:
-        with as_corrupt(name, "netCDF-3", "open"):
+        with as_corrupt(name, "netCDF-3", "open", errors=CLASSIC_ERRORS):
             source.seek(0)
             header = parse_classic_header(cast(BinaryIO, source), source.size)
         root = LazyGroup(attrs=header.attrs)
@@ -336,7 +344,7 @@ class NetCDFPlugin(FormatPlugin):
                         name,
                     )
             variables.append((key, data, dim_names, attrs))
-        with as_corrupt(name, "netCDF-3", "write"):
+        with as_corrupt(name, "netCDF-3", "write", errors=SCIPY_WRITE_ERRORS):
             # scipy closes its file when done (and when collected); the sink is the
             # caller's, so scipy gets a wrapper whose close does nothing.
             nc = netcdf_file(_Unclosable(sink), "w", version=2)
@@ -384,8 +392,8 @@ class _Unclosable:
 
 def _guarded(read: Any, name: str) -> Any:
     def guarded(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
-        with as_corrupt(name, "netCDF-3"):
-            return read(selection)
+        with as_corrupt(name, "netCDF-3", errors=CLASSIC_ERRORS):
+            return read(selection)  # type: ignore[no-any-return]
 
     return guarded
 

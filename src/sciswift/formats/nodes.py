@@ -32,6 +32,8 @@ __all__ = [
     "selection_shape",
     "read_all",
     "as_corrupt",
+    "LibraryErrors",
+    "raised_in",
     "unique_name",
 ]
 
@@ -82,21 +84,61 @@ def unique_name(name: str, taken: Mapping[str, Any] | set[str]) -> str:
     return f"{name}_{n}"
 
 
+#: Exceptions of a library, by what they mean: a tuple ``as_corrupt`` turns into
+#: CorruptData.
+LibraryErrors = tuple[type[BaseException], ...]
+
+
 @contextlib.contextmanager
-def as_corrupt(display: str, fmt: str, doing: str = "read") -> Iterator[None]:
-    """Turn whatever a format library raises on bad bytes into CorruptData naming the
-    object and the format. sciswift's own errors (NotFound, PreconditionFailed ...)
-    pass through unchanged, and so do MemoryError and interrupts."""
+def as_corrupt(
+    display: str,
+    fmt: str,
+    doing: str = "read",
+    *,
+    errors: LibraryErrors,
+    library: str = "",
+    failures: LibraryErrors = (),
+) -> Iterator[None]:
+    """Turn ``errors`` raised inside the block into CorruptData naming the object
+    and the format. ``errors`` are what the format's library raises for bytes it
+    cannot decode (each plugin lists its library's, with what they mean); wrap the
+    library's calls, not the plugin's own code.
+
+    ``failures`` are exceptions a library raises from its own code when damaged
+    bytes break its assumptions (astropy's AttributeError on a header value of the
+    wrong type): they count as damage only when raised inside the package
+    ``library``, so the same exceptions from sciswift's code stay visible.
+
+    Everything else passes unchanged: sciswift's own errors, MemoryError and
+    interrupts, and exceptions that mean a bug rather than damage."""
     try:
         yield
     except (SciSwiftError, MemoryError):
         raise
-    except Exception as exc:
-        detail = str(exc).strip() or type(exc).__name__
-        raise CorruptData(
-            f"cannot {doing} {display} as {fmt}: the object is damaged or not a {fmt} file ({detail})",
-            display,
-        ) from exc
+    except errors as exc:
+        raise _corrupt(display, fmt, doing, exc) from exc
+    except failures as exc:
+        if not (library and raised_in(exc, library)):
+            raise
+        raise _corrupt(display, fmt, doing, exc) from exc
+
+
+def _corrupt(display: str, fmt: str, doing: str, exc: BaseException) -> CorruptData:
+    detail = str(exc).strip() or type(exc).__name__
+    return CorruptData(
+        f"cannot {doing} {display} as {fmt}: the object is damaged or not a {fmt} file ({detail})", display
+    )
+
+
+def raised_in(exc: BaseException, package: str) -> bool:
+    """Whether ``exc`` was raised by code of ``package`` (its innermost frame)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = str(tb.tb_frame.f_globals.get("__name__", ""))
+    return module == package or module.startswith(package + ".")
 
 
 class LazyArray(ArrayNode):

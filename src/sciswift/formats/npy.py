@@ -25,19 +25,35 @@ from __future__ import annotations
 import io
 import math
 import struct
+import tokenize
 import zipfile
+import zlib
 from typing import Any, BinaryIO, cast
 
 import numpy as np
 from numpy.lib import format as npformat
 
-from sciswift.errors import NotSupported
+from sciswift.errors import CorruptData, NotSupported
 from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, LinkNode, MemoryArray, MemoryGroup, Node
 from sciswift.formats.layout import ranged_array_reader
 from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, read_all
 from sciswift.formats.ranged import RangedFile
 
 __all__ = ["NpyPlugin", "NpzPlugin", "read_npy_header"]
+
+#: What numpy.lib.format raises for a header it cannot read: ValueError (bad
+#: magic, a header that is not a dict literal, a descr that is no dtype), with
+#: TypeError and OverflowError for shapes that are no shapes; RecursionError for
+#: a literal nested absurdly deep; tokenize.TokenError from the tokenizer numpy
+#: runs over old (Python 2) headers, for one cut off mid-literal; SyntaxError from
+#: its literal parser where numpy lets it through.
+NPY_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, OverflowError, RecursionError,
+                                               tokenize.TokenError, SyntaxError)
+#: What zipfile raises for a damaged zip: BadZipFile, zlib.error and EOFError
+#: (members that do not inflate), NotImplementedError (an unknown version or
+#: method), struct.error (headers cut short), OSError, ValueError.
+ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, struct.error, OSError, ValueError)
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_LOCAL_HEADER = b"PK\x03\x04"
@@ -115,7 +131,7 @@ class NpzPlugin(FormatPlugin):
 
     def open(self, source: BinaryIO, name: str) -> GroupNode:
         ranged = _as_ranged(source, name)
-        with as_corrupt(name, self.label, "open"):
+        with as_corrupt(name, self.label, "open", errors=ZIP_ERRORS):
             zf = zipfile.ZipFile(ranged)
             infos = zf.infolist()
         root = LazyGroup()
@@ -185,41 +201,55 @@ def _member_factory(zf: zipfile.ZipFile, source: RangedFile, info: zipfile.ZipIn
 
     def make() -> Node:
         if info.compress_type == zipfile.ZIP_STORED:
-            with as_corrupt(display, label):
-                header = source.pread(info.header_offset, _LOCAL_HEADER.size)
-                fields = _LOCAL_HEADER.unpack(header)
+            with as_corrupt(display, label, errors=ZIP_ERRORS):
+                if not 0 <= info.header_offset <= source.size - _LOCAL_HEADER.size:
+                    raise ValueError(f"its local header offset {info.header_offset} is outside the object")
+                fields = _LOCAL_HEADER.unpack(source.pread(info.header_offset, _LOCAL_HEADER.size))
                 if fields[0] != ZIP_LOCAL_HEADER:
                     raise ValueError(f"no zip local header at offset {info.header_offset}")
                 start = info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
             return _npy_member(source, start, display, label)
         # Deflated (np.savez_compressed): no random access into the stream.
-        with as_corrupt(display, label), zf.open(info) as fp:
-            data = npformat.read_array(io.BufferedReader(fp), allow_pickle=False)  # type: ignore[arg-type,type-var]
-        return MemoryArray(np.asarray(data))
+        with as_corrupt(display, label, errors=ZIP_ERRORS + NPY_ERRORS), zf.open(info) as fp:
+            stream = io.BufferedReader(fp)  # type: ignore[arg-type,type-var]
+            shape, fortran, dtype, offset = read_npy_header(cast(BinaryIO, stream))
+            _refuse_objects(dtype, display)
+            nbytes = math.prod(shape) * dtype.itemsize
+            if offset + nbytes != info.file_size:
+                raise ValueError(f"the header announces {nbytes} data bytes, the member holds {info.file_size - offset}")
+            raw = stream.read(nbytes)
+            if len(raw) != nbytes:
+                raise ValueError(f"the member ends after {len(raw)} of {nbytes} data bytes")
+        data = np.frombuffer(raw, dtype).reshape(shape, order="F" if fortran else "C")
+        return MemoryArray(data.copy(order="C"))
 
     return make
 
 
 def _npy_member(source: RangedFile, start: int, name: str, label: str) -> ArrayNode:
-    with as_corrupt(name, label, "open"):
+    with as_corrupt(name, label, "open", errors=NPY_ERRORS):
         source.seek(start)
         shape, fortran, dtype, data_offset = read_npy_header(cast(BinaryIO, source))
-    if dtype.hasobject:
-        raise NotSupported(
-            f"cannot open {name}: it holds Python objects, which need pickle to load; "
-            "sciswift never unpickles stored data",
-            name,
-        )
+    _refuse_objects(dtype, name)
+    if any(n < 0 for n in shape):
+        raise CorruptData(f"cannot open {name} as {label}: the header announces shape {shape}", name)
     nbytes = math.prod(shape) * dtype.itemsize
     if data_offset + nbytes > source.size:
-        from sciswift.errors import CorruptData
-
         raise CorruptData(
             f"cannot open {name} as {label}: the header announces {nbytes} data bytes at offset "
             f"{data_offset}, but the object has {source.size} bytes (truncated?)",
             name,
         )
     return LazyArray(shape, dtype, ranged_array_reader(source, data_offset, shape, dtype, fortran))
+
+
+def _refuse_objects(dtype: np.dtype[Any], name: str) -> None:
+    if dtype.hasobject:
+        raise NotSupported(
+            f"cannot open {name}: it holds Python objects, which need pickle to load; "
+            "sciswift never unpickles stored data",
+            name,
+        )
 
 
 def _as_ranged(source: BinaryIO, name: str) -> RangedFile:

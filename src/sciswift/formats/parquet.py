@@ -21,6 +21,7 @@ flat column names. Nested groups and other shapes raise NotSupported.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from functools import partial
@@ -28,10 +29,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from sciswift.errors import NotSupported
+from sciswift.errors import CorruptData, NotSupported
 from sciswift.formats.arrow import (
     NULLS_GROUP,
     ColumnType,
+    arrow_errors,
     attrs_metadata,
     column_type,
     flatten_fields,
@@ -41,10 +43,16 @@ from sciswift.formats.arrow import (
 )
 from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode
 from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, read_all
+from sciswift.formats.parquet_footer import null_counts, read_footer
 
 __all__ = ["ParquetPlugin", "dataset_name"]
 
+log = logging.getLogger(__name__)
+
 PARQUET_MAGIC = b"PAR1"
+#: Reading the footer ourselves: ValueError for anything malformed, OSError from
+#: the file under it.
+FOOTER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError)
 
 
 def dataset_name(path: str) -> str:
@@ -56,10 +64,12 @@ class _ParquetFile:
     """An open ParquetFile and a small cache of decoded column blocks, so a column
     and its null mask read together decode once."""
 
-    def __init__(self, pf: Any, display: str, label: str) -> None:
+    def __init__(self, pf: Any, source: BinaryIO, display: str, label: str) -> None:
         self.pf = pf
+        self.source = source
         self.display = display
         self.label = label
+        self._null_counts: list[list[int | None]] | None = None
         md = pf.metadata
         self.rg_rows = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
         self.rg_starts = np.concatenate([[0], np.cumsum(self.rg_rows)]).astype(np.int64)
@@ -83,12 +93,25 @@ class _ParquetFile:
             i for i in range(md.num_columns)
             if md.schema.column(i).path == path or md.schema.column(i).path.startswith(path + ".")
         ]
+        counts = self.null_counts()
         for rg in range(md.num_row_groups):
             for i in leaves:
-                stats = md.row_group(rg).column(i).statistics
-                if stats is None or not stats.has_null_count or stats.null_count > 0:
+                count = counts[rg][i] if rg < len(counts) and i < len(counts[rg]) else None
+                if count != 0:
                     return True
         return False
+
+    def null_counts(self) -> list[list[int | None]]:
+        """Null counts by row group and leaf column, from the footer (read here,
+        not through pyarrow's statistics: see ``parquet_footer``); empty when the
+        footer cannot be read so (every nullable column then may hold nulls)."""
+        if self._null_counts is None:
+            try:
+                self._null_counts = null_counts(read_footer(self.source))
+            except FOOTER_ERRORS as exc:
+                log.info("%s: null counts not read from the footer: %s", self.display, exc)
+                self._null_counts = []
+        return self._null_counts
 
     def rows(self, path: str, ct: ColumnType, start: int, stop: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """Values and null mask of rows ``start:stop`` of one column, reading only the
@@ -99,11 +122,18 @@ class _ParquetFile:
         with self._lock:
             block = self._cache.get(key)
             if block is None:
-                with as_corrupt(self.display, self.label):
+                with as_corrupt(self.display, self.label, errors=arrow_errors()):
                     table = self.pf.read_row_groups(list(range(first, last + 1)), columns=[path], use_threads=False)
                     while any(str(f.type).startswith("struct") for f in table.schema):
                         table = table.flatten()
                     block = to_numpy(table.column(path), ct)
+                want = int(self.rg_starts[last + 1] - self.rg_starts[first])
+                if len(block[0]) != want:
+                    raise CorruptData(
+                        f"cannot read {self.display} as {self.label}: column {path!r} holds {len(block[0])} values "
+                        f"in row groups {first}-{last}, the footer says {want} (the object is damaged)",
+                        self.display,
+                    )
                 self._cache[key] = block
                 if len(self._cache) > 4:
                     self._cache.popitem(last=False)
@@ -152,11 +182,12 @@ class ParquetPlugin(FormatPlugin):
     def open(self, source: BinaryIO, name: str) -> GroupNode:
         import pyarrow.parquet as pq
 
-        with as_corrupt(name, self.label, "open"):
+        with as_corrupt(name, self.label, "open", errors=arrow_errors()):
             pf = pq.ParquetFile(source, pre_buffer=False, memory_map=False)
             schema = pf.schema_arrow
-        pfile = _ParquetFile(pf, name, self.label)
-        root_attrs = metadata_attrs(pf.metadata.metadata)
+            kv = pf.metadata.metadata
+        pfile = _ParquetFile(pf, source, name, self.label)
+        root_attrs = metadata_attrs(kv)
         root = _ParquetRoot(pf, attrs=lambda: root_attrs)
         nulls = LazyGroup()
         unsupported: list[str] = []
@@ -187,7 +218,7 @@ class ParquetPlugin(FormatPlugin):
         skip = {"_unsupported_columns", "ARROW:schema"}
         schema_meta = attrs_metadata({k: v for k, v in root.attrs.items() if k not in skip}, "/", name)
         table = table.replace_schema_metadata(schema_meta or None)
-        with as_corrupt(name, self.label, "write"):
+        with as_corrupt(name, self.label, "write", errors=arrow_errors()):
             pq.write_table(table, pa.PythonFile(sink, mode="w"))
 
 

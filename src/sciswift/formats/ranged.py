@@ -271,6 +271,8 @@ class RangedFile(io.RawIOBase):
         GET, concurrently for a remote store."""
         if not spans:
             return []
+        if any(start < 0 for start, _ in spans):
+            raise ValueError(f"{self.display}: negative read position in {list(spans)[:4]}")
         # Spans already held whole by the cache (a small object is, after the read of
         # its head) cost nothing.
         cached: dict[int, bytes] = {}
@@ -321,6 +323,10 @@ class RangedFile(io.RawIOBase):
 
     # ------------------------------------------------------------ internals
     def _read_at(self, pos: int, size: int) -> bytes:
+        if pos < 0:
+            # What a file says; plugins meet this when a damaged file's offsets
+            # point before its start.
+            raise ValueError(f"{self.display}: negative read position {pos}")
         end = min(pos + size, self.size)
         if pos >= end:
             return b""

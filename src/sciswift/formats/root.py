@@ -31,7 +31,9 @@ that hold the entries selected.
 
 from __future__ import annotations
 
+import lzma
 import threading
+import zlib
 from functools import partial
 from typing import Any, BinaryIO
 
@@ -41,6 +43,20 @@ from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, MemoryArra
 from sciswift.formats.nodes import LazyArray, LazyGroup, as_corrupt, unique_name, vlen_dtype, vlen_str_dtype
 
 __all__ = ["ROOTPlugin", "branch_dtype"]
+
+def _uproot_errors() -> tuple[type[BaseException], ...]:
+    """What uproot raises for bytes it cannot read as ROOT: DeserializationError
+    (a record that does not parse as its class), KeyInFileError (a key pointing
+    nowhere; a KeyError), OSError and ValueError (headers and sizes that make no
+    sense), zlib.error and lzma.LZMAError (records that do not decompress),
+    NotImplementedError (a compression or layout it does not know), IndexError and
+    EOFError (records cut short), AssertionError (uproot checks some records'
+    structure with ``assert``)."""
+    from uproot.deserialization import DeserializationError
+
+    return (DeserializationError, KeyError, OSError, ValueError, zlib.error, lzma.LZMAError, NotImplementedError,
+            IndexError, EOFError, AssertionError)
+
 
 ROOT_MAGIC = b"root"
 HISTOGRAM_PREFIXES = ("TH1", "TH2", "TH3", "TProfile")
@@ -84,7 +100,7 @@ class _ROOTFile:
         self.lock = threading.Lock()
 
     def directory_group(self, directory: Any, where: str) -> LazyGroup:
-        with as_corrupt(f"{self.display}:{where}", self.label):
+        with as_corrupt(f"{self.display}:{where}", self.label, errors=_uproot_errors()):
             classes = directory.classnames(recursive=False, cycle=False)
         skipped: list[str] = []
         group = LazyGroup(attrs=lambda: {"_unsupported_objects": _str_array(skipped)} if skipped else {})
@@ -106,10 +122,12 @@ class _ROOTFile:
         return group
 
     def _member(self, make: Any, directory: Any, key: str, path: str) -> Any:
-        return make(directory[key], path)
+        with as_corrupt(f"{self.display}:{path}", self.label, errors=_uproot_errors()):
+            obj = directory[key]
+        return make(obj, path)
 
     def _scalar(self, directory: Any, key: str, cls: str, member: str | None) -> ArrayNode:
-        with as_corrupt(f"{self.display}:{key}", self.label):
+        with as_corrupt(f"{self.display}:{key}", self.label, errors=_uproot_errors()):
             obj = directory[key]
             value = obj.member(member) if member else str(obj)
         if isinstance(value, str):
@@ -120,7 +138,7 @@ class _ROOTFile:
         return MemoryArray(arr, {"class": cls})
 
     def histogram_group(self, hist: Any, where: str) -> GroupNode:
-        with as_corrupt(f"{self.display}:{where}", self.label):
+        with as_corrupt(f"{self.display}:{where}", self.label, errors=_uproot_errors()):
             members: dict[str, Any] = {"values": np.asarray(hist.values(flow=False))}
             variances = hist.variances(flow=False)
             if variances is not None:
@@ -134,7 +152,7 @@ class _ROOTFile:
         return group
 
     def tree_group(self, tree: Any, where: str) -> GroupNode:
-        with as_corrupt(f"{self.display}:{where}", self.label):
+        with as_corrupt(f"{self.display}:{where}", self.label, errors=_uproot_errors()):
             attrs: dict[str, Any] = {
                 "title": str(tree.title), "class": tree.classname, "num_entries": int(tree.num_entries),
             }
@@ -167,7 +185,7 @@ class _ROOTFile:
 
         def read(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
             rows = selection[0]
-            with self.lock, as_corrupt(f"{self.display}:{where}", self.label):
+            with self.lock, as_corrupt(f"{self.display}:{where}", self.label, errors=_uproot_errors()):
                 arr = branch.array(entry_start=rows.start, entry_stop=rows.stop, library="np")
             arr = arr[:: rows.step]
             if how == "fixed":
@@ -225,7 +243,7 @@ class ROOTPlugin(FormatPlugin):
     def open(self, source: BinaryIO, name: str) -> GroupNode:
         import uproot
 
-        with as_corrupt(name, self.label, "open"):
+        with as_corrupt(name, self.label, "open", errors=_uproot_errors()):
             f = uproot.open(source, object_cache=None, array_cache=None)
         rf = _ROOTFile(f, name, self.label)
         try:

@@ -48,8 +48,17 @@ import numpy as np
 
 from sciswift.errors import CorruptData
 from sciswift.formats.base import FormatPlugin, GroupNode, StoredObject
-from sciswift.formats.nodes import LazyArray, LazyGroup, vlen_bytes_dtype, vlen_dtype, vlen_str_dtype
+from sciswift.formats.nodes import (
+    LazyArray,
+    LazyGroup,
+    as_corrupt,
+    unique_name,
+    vlen_bytes_dtype,
+    vlen_dtype,
+    vlen_str_dtype,
+)
 from sciswift.formats.ranged import RangedFile
+from sciswift.formats.sidecar import is_vector, read_npz
 
 __all__ = [
     "TFRecordPlugin", "RecordIndex", "masked_crc32c", "example_class", "parse_example", "iter_records", "scan_records",
@@ -61,6 +70,12 @@ HEADER = struct.Struct("<QI")
 FOOTER = struct.Struct("<I")
 SCAN_BLOCK = 8 << 20
 KINDS: dict[str, np.dtype[Any]] = {"int64_list": np.dtype("int64"), "float_list": np.dtype("float32")}
+
+
+def _parse_errors() -> tuple[type[BaseException], ...]:
+    from google.protobuf.message import DecodeError
+
+    return (DecodeError,)
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -261,18 +276,48 @@ class RecordIndex:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes, etag: str) -> RecordIndex | None:
-        """The index in ``data`` if readable and made for ``etag``; else None."""
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                meta = json.loads(z["meta"].tobytes())
-                if meta.get("version") != INDEX_VERSION or meta.get("etag") != etag:
-                    return None
-                schema = meta["schema"]
-                return cls(z["offsets"], z["lengths"],
-                           None if schema is None else {k: FeatureInfo(**v) for k, v in schema.items()})
-        except (ValueError, KeyError, OSError, TypeError):
+    def from_bytes(cls, data: bytes, etag: str, size: int) -> RecordIndex | None:
+        """The index in ``data`` if it is readable, made for ``etag`` and frames
+        exactly the ``size`` bytes of the object (each record's data right after
+        the previous record's footer); else None (it is then rebuilt)."""
+        read = read_npz(data)
+        if read is None:
             return None
+        meta, z = read
+        offsets, lengths = z.get("offsets"), z.get("lengths")
+        if meta.get("version") != INDEX_VERSION or meta.get("etag") != etag:
+            return None
+        if not (isinstance(offsets, np.ndarray) and isinstance(lengths, np.ndarray)
+                and is_vector(offsets, "u") and is_vector(lengths, "u", len(offsets))):
+            return None
+        ends = offsets.astype(np.int64) + lengths.astype(np.int64) + FOOTER.size
+        starts = np.concatenate([[0], ends[:-1]])
+        if (len(offsets) and (np.any(offsets.astype(np.int64) - HEADER.size != starts) or int(ends[-1]) != size)) or (
+                not len(offsets) and size):
+            return None
+        try:
+            return cls(offsets, lengths, _schema_from_json(meta.get("schema"), len(offsets)))
+        except ValueError:
+            return None
+
+
+def _schema_from_json(doc: Any, n: int) -> dict[str, FeatureInfo] | None:
+    """The schema an index holds (None: records are not Examples); ValueError if
+    it is not one ``RecordIndex.to_bytes`` wrote for ``n`` records."""
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        raise ValueError("the schema is not an object")
+    schema: dict[str, FeatureInfo] = {}
+    for key, v in doc.items():
+        if not isinstance(v, dict) or set(v) != set(FeatureInfo.__dataclass_fields__):
+            raise ValueError(f"feature {key!r} is not described as written")
+        counts = [v["min_count"], v["max_count"], v["seen"], v["missing"]]
+        if v["kind"] not in (*KINDS, "bytes_list", "") or not all(type(c) is int and c >= 0 for c in counts) or (
+                v["seen"] + v["missing"] != n or v["min_count"] > v["max_count"] or type(v["conflict"]) is not bool):
+            raise ValueError(f"feature {key!r} is not described as written")
+        schema[key] = FeatureInfo(**v)
+    return schema
 
 
 class _Records:
@@ -336,8 +381,12 @@ def _feature_node(records: _Records, key: str, info: FeatureInfo, n: int) -> Laz
         return None
 
     def read(selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
-        rows = selection[0]
-        msgs = records.run(rows.start, rows.stop, rows.step, True)
+        # Values that do not fit the schema can only come from an index that does
+        # not describe the records: ValueError and IndexError then, as damage.
+        with as_corrupt(records.display, "TFRecord", errors=(ValueError, IndexError) + _parse_errors()):
+            return _extract(records.run(selection[0].start, selection[0].stop, selection[0].step, True), selection)
+
+    def _extract(msgs: list[Any], selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         if dtype.kind != "O" or len(shape) == 2:
             out = np.empty((len(msgs),) + shape[1:], dtype=dtype)
             for i, m in enumerate(msgs):
@@ -383,7 +432,7 @@ class TFRecordPlugin(FormatPlugin):
 
     def open_stored(self, obj: StoredObject) -> GroupNode:
         data = obj.load_sidecar(INDEX_SUFFIX)
-        index = RecordIndex.from_bytes(data, obj.info.etag) if data is not None else None
+        index = RecordIndex.from_bytes(data, obj.info.etag, obj.source.size) if data is not None else None
         if index is None:
             index = RecordIndex.build(cast(BinaryIO, obj.source), obj.source.size, obj.display)
             obj.save_sidecar(INDEX_SUFFIX, index.to_bytes(obj.info.etag))
@@ -407,7 +456,7 @@ class TFRecordPlugin(FormatPlugin):
             if node is None:
                 unsupported.append(key)
             else:
-                root.add(key.replace("/", "_"), partial(_same, node))
+                root.add(unique_name(key.replace("/", "_"), set(root.keys())), partial(_same, node))
         if unsupported:
             names = np.empty(len(unsupported), dtype=vlen_str_dtype())
             names[:] = unsupported

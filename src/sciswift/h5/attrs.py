@@ -13,6 +13,7 @@ from sciswift.h5.attrvalues import SubarrayValue, array_for_new_object
 from sciswift.h5.base import MappingViews, name_str
 from sciswift.h5.dtypes import normalize_dtype, string_dtype
 from sciswift.h5.links import Empty
+from sciswift.h5.names import listed
 
 if TYPE_CHECKING:
     from sciswift.h5.base import HLObject
@@ -35,13 +36,20 @@ def _plain_value(data: Any) -> np.ndarray[Any, Any]:
 
 
 def _attr_name(name: Any) -> str:
-    name = name_str(name, "Attribute names must be")
+    return name_str(name, "Attribute names must be")
+
+
+def _new_attr_name(name: Any) -> str:
+    """A name for an attribute being written: not the reserved key. (Reading one
+    so called is the backend's business: native files keep their own metadata
+    under it and show no such attribute; other formats may have one.)"""
+    name = _attr_name(name)
     if name == RESERVED:
         raise ValueError(f"Attribute name {RESERVED!r} is reserved by sciswift for its own metadata")
     return name
 
 
-class AttributeManager(MappingViews, MutableMapping[str, Any]):
+class AttributeManager(MappingViews, MutableMapping[str | bytes, Any]):  # type: ignore[misc]
     """The attributes of one object: ``obj.attrs``.
 
     Values read back as h5py returns them (numpy scalars for single values, str for
@@ -92,7 +100,7 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):
 
     def __delitem__(self, name: Any) -> None:
         self._parent._check_writable(KeyError, "delete attribute")
-        name = _attr_name(name)
+        name = _new_attr_name(name)
         try:
             self._b.del_attr(self._path, name)
         except KeyError:
@@ -101,11 +109,14 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._b.attr_names(self._path))
 
-    def __iter__(self) -> Iterator[str]:
-        yield from self._b.attr_names(self._path)
+    def __iter__(self) -> Iterator[str | bytes]:
+        # A name whose bytes are not UTF-8 is listed as bytes, as h5py lists it.
+        for name in self._b.attr_names(self._path):
+            yield listed(name)
 
-    def __reversed__(self) -> Iterator[str]:
-        yield from reversed(self._b.attr_names(self._path))
+    def __reversed__(self) -> Iterator[str | bytes]:
+        for name in reversed(self._b.attr_names(self._path)):
+            yield listed(name)
 
     def __contains__(self, name: object) -> bool:
         try:
@@ -125,7 +136,7 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):
             return "<Attributes of closed HDF5 object>"
         return "<Attributes of HDF5 object at %s>" % id(self._parent)
 
-    def _ipython_key_completions_(self) -> list[str]:
+    def _ipython_key_completions_(self) -> list[str | bytes]:
         return list(self)
 
     # ------------------------------------------------------------------ writes
@@ -137,7 +148,7 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):
         if self._parent._h.closed:
             raise RuntimeError("Can't determine if attribute exists by name (the file is closed)")
         self._parent._check_writable(OSError, "create attribute")
-        name = _attr_name(name)
+        name = _new_attr_name(name)
         if isinstance(dtype, Datatype):
             dtype = dtype.dtype
         if isinstance(data, Empty):
@@ -182,7 +193,7 @@ class AttributeManager(MappingViews, MutableMapping[str, Any]):
         both hold one element); create it if it does not exist. TypeError if the
         shape does not fit."""
         self._parent._check_writable(OSError, "write attribute data")
-        key = _attr_name(name)
+        key = _new_attr_name(name)
         if key not in self:
             self.create(key, value)
             return

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sciswift.errors import AlreadyExists, InvalidInput, NotFound, SciSwiftError
+from sciswift.errors import AlreadyExists, CorruptData, InvalidInput, NotFound, SciSwiftError
 from sciswift.h5.backend import FileBackend
 from sciswift.h5.base import ANON
 from sciswift.h5.group import Group
@@ -264,6 +264,11 @@ def _open_native(filename: str, location: Any, mode: str) -> FileHandle:
         location.store.close()
         raise FileExistsError(17, f"Unable to synchronously create file (unable to open file: name = '{filename}', "
                                   "errno = 17, error message = 'File exists')", filename) from None
+    except CorruptData as e:
+        # Damaged metadata: CorruptData is an OSError too, as h5py raises for a
+        # damaged file, and keeps saying what it is to code that knows sciswift.
+        location.store.close()
+        raise CorruptData(f"Unable to open file {filename!r}: {e}", e.subject or location.display) from e
     except SciSwiftError as e:
         location.store.close()
         raise OSError(f"Unable to open file {filename!r}: {e}") from e

@@ -14,6 +14,7 @@ from sciswift.errors import AlreadyExists, NotFound
 from sciswift.h5.backend import ARRAY, DATATYPE, EXTERNAL, GROUP, HARD, SOFT, Entry
 from sciswift.h5.base import ANON, HIDDEN, HLObject, MappingViews, name_str
 from sciswift.h5.links import ExternalLink, HardLink, SoftLink
+from sciswift.h5.names import listed
 from sciswift.h5.refs import Reference
 
 __all__ = ["Group"]
@@ -64,7 +65,7 @@ def make_object(handle: Any, path: str, name: str | None, kind: str) -> HLObject
     return Group(handle, path, name)
 
 
-class Group(HLObject, MappingViews, MutableMapping[str, Any]):
+class Group(HLObject, MappingViews, MutableMapping[str | bytes, Any]):  # type: ignore[misc]
     """A group of named members. Paths may be relative ("a/b") or absolute ("/a")."""
 
     __slots__ = ("_elink",)
@@ -227,8 +228,8 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):
             res = self._resolve(parent or "/")
             if res is None or res.kind != GROUP:
                 return None
-            return res.handle.backend.lookup(_join(res.path, last))
-        return self._backend.lookup(_join(self._path, last))
+            return res.handle.backend.lookup(_join(res.path, last))  # type: ignore[no-any-return]
+        return self._backend.lookup(_join(self._path, last))  # type: ignore[no-any-return]
 
     def _is_link(self, name: str) -> bool:
         entry = self._entry(name)
@@ -246,13 +247,15 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):
         # A dangling link is contained (its name exists); what is under it is not.
         return self._resolve(key, follow_last=False) is not None
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | bytes]:
+        # A name whose bytes are not UTF-8 is listed as bytes, as h5py lists it.
         names = self._backend.members(self._path)
         if self._path == "":
             names = [n for n in names if n not in HIDDEN]
-        yield from names
+        for name in names:
+            yield listed(name)
 
-    def __reversed__(self) -> Iterator[str]:
+    def __reversed__(self) -> Iterator[str | bytes]:
         yield from reversed(list(self))
 
     def __len__(self) -> int:
@@ -267,7 +270,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):
         namestr = '"%s"' % self._name if self._name is not None else "(anonymous)"
         return "<HDF5 group %s (%d members)>" % (namestr, len(self))
 
-    def _ipython_key_completions_(self) -> list[str]:
+    def _ipython_key_completions_(self) -> list[str | bytes]:
         return list(self)
 
     # -------------------------------------------------------------- creating
@@ -506,12 +509,12 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):
                     expand_external=expand_external, expand_refs=expand_refs, without_attrs=without_attrs)
 
     # ------------------------------------------------------------ visiting
-    def visit(self, func: Callable[[str], Any]) -> Any:
+    def visit(self, func: Callable[[Any], Any]) -> Any:
         """Call ``func(name)`` for every object below this group (each object once,
         by one of its names); stop and return the first non-None result."""
         return self.visititems(lambda name, obj: func(name))
 
-    def visititems(self, func: Callable[[str, Any], Any]) -> Any:
+    def visititems(self, func: Callable[[Any, Any], Any]) -> Any:
         """Call ``func(name, object)`` for every object below this group (each object
         once); stop and return the first non-None result."""
         seen: set[str] = {self._path}  # HDF5 counts the group visited from as seen: a link back up is skipped
@@ -532,15 +535,15 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):
                 return None, None
             seen.add(target)
             obj = make_object(handle, target, f"{base}/{rel}" if self._name is not None else None, kind)
-            return func(rel, obj), (target if kind == GROUP else None)
+            return func(listed(rel), obj), (target if kind == GROUP else None)
 
         return _walk_members(backend, self._path, "", visit)
 
-    def visit_links(self, func: Callable[[str], Any]) -> Any:
+    def visit_links(self, func: Callable[[Any], Any]) -> Any:
         """Call ``func(name)`` for every link below this group (links are not followed)."""
         return self.visititems_links(lambda name, link: func(name))
 
-    def visititems_links(self, func: Callable[[str, Any], Any]) -> Any:
+    def visititems_links(self, func: Callable[[Any, Any], Any]) -> Any:
         def visit(rel: str, path: str, entry: Entry) -> tuple[Any, str | None]:
             if entry.kind == SOFT:
                 link: Any = SoftLink(entry.target)
@@ -548,7 +551,7 @@ class Group(HLObject, MappingViews, MutableMapping[str, Any]):
                 link = ExternalLink(entry.filename, entry.target)
             else:
                 link = HardLink()
-            return func(rel, link), (path if entry.kind == GROUP else None)
+            return func(listed(rel), link), (path if entry.kind == GROUP else None)
 
         return _walk_members(self._h.backend, self._path, "", visit)
 

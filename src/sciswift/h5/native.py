@@ -25,7 +25,7 @@ from sciswift.engine.codecs import build_codecs, portable_codecs
 from sciswift.engine.dtypes import describe, dtype_to_spec, spec_to_dtype
 from sciswift.engine.hierarchy import Hierarchy, parent_of
 from sciswift.engine.metadata import RESERVED, ArrayMeta, dump_json
-from sciswift.errors import InvalidInput, NotSupported
+from sciswift.errors import CorruptData, InvalidInput, NotSupported
 from sciswift.h5 import identity, scaleattrs
 from sciswift.h5.attrvalues import check_storable, decode_attr, encode_attr
 from sciswift.h5.backend import (
@@ -41,6 +41,7 @@ from sciswift.h5.backend import (
     FileBackend,
 )
 from sciswift.h5.dtypes import reported_dtype
+from sciswift.h5.names import shown_names, stored_name, unchanged
 
 __all__ = ["NativeFile", "NativeArray"]
 
@@ -271,6 +272,13 @@ class NativeFile(FileBackend):
         if res.get("track_order"):
             order = {n: i for i, n in enumerate(res.get("order") or [])}
             names = sorted(names, key=lambda n: (order.get(n, len(order)), _utf8(n)))
+        bad = next((n for n in names if not unchanged(n, True)), None)
+        if bad is not None:
+            # Members are addressed by path: one whose name no HDF5 name can be
+            # (NUL, "/", "." or empty) is metadata another writer (or damage) made.
+            raise CorruptData(
+                f"{self.h.location.display}: group /{path} has a member named {bad!r}, which cannot be an HDF5 "
+                "name: the file's metadata is damaged", self.h.location.display)
         return names
 
     def attr_names(self, path: str) -> list[str]:
@@ -285,7 +293,17 @@ class NativeFile(FileBackend):
             names = [n for n in derived if n not in attrs] + names
         if not res.get("track_order"):
             names.sort(key=_utf8)
-        return names
+        return shown_names(names, False)
+
+    @staticmethod
+    def _attr_key(attrs: dict[str, Any], name: str) -> str | None:
+        """The key of ``attrs`` (a node's stored attributes) shown as ``name``:
+        itself nearly always; a key no HDF5 name can hold (NUL ...) is shown
+        escaped (``sciswift.h5.names``). None if there is none."""
+        if name in attrs and name != RESERVED and unchanged(name, False):
+            return name
+        key = stored_name(name, [k for k in attrs if k != RESERVED], False)
+        return key if isinstance(key, str) else None
 
     @staticmethod
     def _derived_names(doc: dict[str, Any], res: dict[str, Any]) -> list[str]:
@@ -298,21 +316,22 @@ class NativeFile(FileBackend):
             return False
         doc = self._doc(path)
         attrs = doc.get("attributes") or {}
-        if name in attrs:
+        if self._attr_key(attrs, name) is not None:
             return True
         return name in scaleattrs.NAMES and name in self._derived_names(doc, attrs.get(RESERVED) or {})
 
     def get_attr(self, path: str, name: str) -> Any:
         doc = self._doc(path)
         attrs = doc.get("attributes") or {}
-        if name == RESERVED or name not in attrs:
+        key = self._attr_key(attrs, name)
+        if key is None:
             if name in scaleattrs.NAMES and doc.get("node_type") == "array":
                 res = attrs.get(RESERVED) or {}
                 return scaleattrs.value(name, res, scaleattrs.labels_of(res, doc.get("dimension_names")),
                                         len(doc["shape"]), self._exists)
             raise KeyError(name)
-        typed = ((attrs.get(RESERVED) or {}).get("attrs") or {}).get(name)
-        return decode_attr(attrs[name], typed, f"attribute {name!r} of /{path}")
+        typed = ((attrs.get(RESERVED) or {}).get("attrs") or {}).get(key)
+        return decode_attr(attrs[key], typed, f"attribute {name!r} of /{path} in {self.h.location.display}")
 
     def _exists(self, path: str) -> bool:
         return self.h.get(path.lstrip("/")) is not None
@@ -322,9 +341,10 @@ class NativeFile(FileBackend):
         with a typed copy; None for plain JSON values (their value tells)."""
         doc = self._doc(path)
         attrs = doc.get("attributes") or {}
-        if name not in attrs and name in self._derived_names(doc, attrs.get(RESERVED) or {}):
+        key = self._attr_key(attrs, name)
+        if key is None and name in self._derived_names(doc, attrs.get(RESERVED) or {}):
             return scaleattrs.stored_type(name, attrs[RESERVED] if RESERVED in attrs else {}, len(doc["shape"]))
-        typed = ((attrs.get(RESERVED) or {}).get("attrs") or {}).get(name)
+        typed = ((attrs.get(RESERVED) or {}).get("attrs") or {}).get(key) if key is not None else None
         if typed is None:
             return None
         dt = reported_dtype(spec_to_dtype(typed["dtype"]))
@@ -395,12 +415,13 @@ class NativeFile(FileBackend):
     def del_attr(self, path: str, name: str) -> None:
         doc = self._doc(path)
         attrs = doc.get("attributes") or {}
-        if name == RESERVED or name not in attrs:
+        key = self._attr_key(attrs, name)
+        if key is None:
             if name in self._derived_names(doc, attrs.get(RESERVED) or {}):
                 self._del_derived(path, name)
                 return
             raise KeyError(name)
-        self._put_attr(path, name, None)
+        self._put_attr(path, key, None)
 
     def _del_derived(self, path: str, name: str) -> None:
         """Deleting a dimension-scale attribute undoes what it records, as deleting

@@ -8,7 +8,11 @@ objects) become the reserved entries the HDF5 layer keeps them in, so ``dims``
 and ``h5ds`` work as on a native file, and the CLASS/NAME/REFERENCE_LIST/
 DIMENSION_LIST/DIMENSION_LABELS attributes are derived from them
 (``scaleattrs``: sciswift references this file resolves) in the places the
-object lists them."""
+object lists them.
+
+Names are shown as h5py would show them (``sciswift.h5.names``): a name no HDF5
+name could hold (a NUL in a FITS keyword or netCDF name, ``/`` in a member name)
+is listed escaped, and the escaped name finds the member or attribute."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import numpy as np
 from sciswift.formats.base import ArrayNode, GroupNode, LinkNode, Node
 from sciswift.h5 import scaleattrs
 from sciswift.h5.backend import ARRAY, EXTERNAL, GROUP, SOFT, ArrayBackend, Entry, FileBackend
+from sciswift.h5.names import shown_names, stored_name, unchanged
 
 __all__ = ["NodeFile", "NodeArray"]
 
@@ -107,12 +112,28 @@ class NodeFile(FileBackend):
             if not isinstance(node, GroupNode):
                 return None
             try:
-                if comp not in node:
+                key = self._member_key(node, comp)
+                if key is None:
                     return None
-                node = node[comp]
+                node = node[key]  # type: ignore[index]
             except KeyError:
                 return None
         return node
+
+    @staticmethod
+    def _member_key(group: GroupNode, name: str) -> Any:
+        """The key of ``group`` shown as ``name``, None if there is none."""
+        if unchanged(name, True) and name in group:
+            return name  # stored as shown (nearly always)
+        return stored_name(name, group.keys(), True)
+
+    @staticmethod
+    def _attr_key(node: Node, name: str) -> Any:
+        """The key of ``node.attrs`` shown as ``name``, None if there is none."""
+        attrs = node.attrs
+        if unchanged(name, False) and name in attrs:
+            return name
+        return stored_name(name, attrs, False)
 
     def lookup(self, path: str) -> Entry | None:
         node = self._node(path)
@@ -130,13 +151,13 @@ class NodeFile(FileBackend):
         node = self._node(path)
         if not isinstance(node, GroupNode):
             raise KeyError(path)
-        return list(node.keys())
+        return shown_names(node.keys(), True)
 
     def attr_names(self, path: str) -> list[str]:
         node = self._node(path)
         if node is None:
             raise KeyError(path)
-        names = list(node.attrs)
+        names = shown_names(list(node.attrs), False)
         derived = self._derived(path, node)
         return [n for n in derived if n not in names] + names
 
@@ -147,7 +168,10 @@ class NodeFile(FileBackend):
         if name in self._derived(path, node):
             arr = self.array(path)
             return scaleattrs.value(name, arr.reserved, arr.dimension_names, len(arr.shape), self._exists)
-        return node.attrs[name]
+        key = self._attr_key(node, name)
+        if key is None:
+            raise KeyError(name)
+        return node.attrs[key]
 
     def has_attr(self, path: str, name: str) -> bool:
         return name in self.attr_names(path)
@@ -160,7 +184,8 @@ class NodeFile(FileBackend):
         if name in self._derived(path, node):
             arr = self.array(path)
             return scaleattrs.stored_type(name, arr.reserved, len(arr.shape))
-        return node.attr_type(name)
+        key = self._attr_key(node, name)
+        return None if key is None else node.attr_type(key)
 
     def _derived(self, path: str, node: Node) -> list[str]:
         """The dimension-scale attributes shown from the node's scales."""

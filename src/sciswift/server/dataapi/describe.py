@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from sciswift.h5.names import as_str
 from sciswift.server.dataapi.errors import ApiError
 
 __all__ = ["entity", "entity_metadata", "type_metadata", "attribute_values", "walk_paths", "LINK_MODES",
@@ -73,7 +74,7 @@ def _shape(shape: tuple[int, ...] | None) -> list[int] | None:
 
 def _attributes(obj: Any) -> list[dict[str, Any]]:
     out = []
-    for name in sorted(obj.attrs.keys()):
+    for name in sorted(as_str(n) for n in obj.attrs.keys()):
         aid = obj.attrs.get_id(name)
         out.append({"name": name, "shape": _shape(aid.shape), "type": type_metadata(aid.get_type())})
     return out
@@ -157,7 +158,8 @@ def entity_metadata(f: Any, path: str, resolve_links: str = "only_valid", depth:
         meta["type"] = type_metadata(obj.id)
     elif kind == "group" and depth > 0:
         base = path.rstrip("/")
-        meta["children"] = [entity_metadata(f, f"{base}/{child}", resolve_links, depth - 1) for child in obj.keys()]
+        meta["children"] = [entity_metadata(f, f"{base}/{as_str(child)}", resolve_links, depth - 1)
+                             for child in obj.keys()]
     return dict(sorted(meta.items()))
 
 
@@ -166,7 +168,7 @@ def attribute_values(f: Any, path: str, keys: list[str] | None = None) -> dict[s
     kind, obj = entity(f, path)
     if kind in ("soft_link", "external_link", "other"):
         return {}
-    names = list(obj.attrs.keys()) if keys is None else keys
+    names = [as_str(n) for n in obj.attrs.keys()] if keys is None else keys
     out: dict[str, Any] = {}
     for name in names:
         if name not in obj.attrs:
@@ -185,7 +187,7 @@ def walk_paths(f: Any, path: str) -> list[str]:
     import sciswift.h5 as h5
 
     def visit(group: Any, base: str) -> None:
-        for name in group.keys():
+        for name in map(as_str, group.keys()):
             child = f"{base.rstrip('/')}/{name}"
             out.append(child)
             link = group.get(name, getlink=True)

@@ -89,8 +89,17 @@ def _locked(api: DataAPI, target: Target, work: Callable[[Any], Any]) -> Any:
         raise ApiError(415, f"Cannot open {target.display!r}: {exc}") from None
     except CorruptData as exc:
         raise ApiError(422, f"Cannot open {target.display!r}: {exc}") from None
+    except OSError as exc:
+        if isinstance(exc.__cause__, NotSupported):  # a native file of a layout we do not read
+            raise ApiError(415, f"Cannot open {target.display!r}: {exc}") from None
+        raise
     with opened.lock:
-        return work(opened.file)
+        try:
+            return work(opened.file)
+        except CorruptData as exc:
+            # Damage found past the open (a chunk, a node's metadata): the file is
+            # unprocessable, not the server broken.
+            raise ApiError(422, f"Cannot read {target.display!r}: {exc}") from None
 
 
 async def meta(api: DataAPI, req: SwiftRequest, account: str) -> Reply:

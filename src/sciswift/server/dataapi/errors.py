@@ -28,8 +28,14 @@ class ApiError(Exception):
 
 
 def json_reply(status: int, value: object, headers: dict[str, str] | None = None) -> Reply:
-    """A JSON reply (UTF-8, no NaN: callers convert non-finite numbers to null)."""
-    body = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    """A JSON reply (UTF-8, no NaN: callers convert non-finite numbers to null).
+    Names holding bytes that are not UTF-8 (kept as lone surrogates) are written
+    as JSON escapes (``\\udcff``), which is valid JSON, not invalid UTF-8."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        body = json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
     h: CIMultiDict[str] = CIMultiDict({"Content-Type": JSON_TYPE, "Cache-Control": "no-store"})
     if headers:
         h.update(headers)

@@ -12,6 +12,7 @@ from sciswift.errors import ChecksumMismatch, InvalidInput
 from sciswift.store._local_container import Container, ContainerGone
 from sciswift.store._local_format import encode_trailer
 from sciswift.store._local_fs import start_writeback, unlink_quiet, write_all
+from sciswift.store._local_space import full_disk_as
 from sciswift.store.base import ObjectWriter
 from sciswift.store.types import ObjectInfo, PutMode
 
@@ -43,7 +44,7 @@ def verify_etag(etag: str | None, digest: str, container: str, name: str) -> Non
 class LocalWriter(ObjectWriter):
     """Streams a body straight into a temporary file of the container (MD5
     computed on the way); ``commit`` renames it into place, ``abort`` (or garbage
-    collection before commit) removes it."""
+    collection before commit, or a failed ``write``) removes it."""
 
     def __init__(
         self,
@@ -81,7 +82,14 @@ class LocalWriter(ObjectWriter):
     def write(self, data: bytes) -> None:
         if self._fd is None:
             raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")
-        write_all(self._fd, [data])
+        try:
+            with full_disk_as(self._c.subject(self._name), self._owner.root):
+                write_all(self._fd, [data])
+        except BaseException:
+            # Part of ``data`` may be in the file: the writer cannot go on, and
+            # its temp file goes now (a full disk gets the room back at once).
+            self.abort()
+            raise
         self._md5.update(data)
         self.bytes_written += len(data)
         if self._c.durable and self.bytes_written - self._flushed >= WRITEBACK_STEP:
@@ -89,6 +97,10 @@ class LocalWriter(ObjectWriter):
             self._flushed = self.bytes_written
 
     def commit(self) -> ObjectInfo:
+        with full_disk_as(self._c.subject(self._name), self._owner.root):
+            return self._commit()
+
+    def _commit(self) -> ObjectInfo:
         fd = self._fd
         if fd is None:
             raise InvalidInput(f"writer of {self._c.name}/{self._name} is already finished")

@@ -158,6 +158,7 @@ from sciswift.store._local_format import (
 )
 from sciswift.store._local_fs import O_CLOEXEC, fsync_dir, read_json, syncfs, write_json_atomic
 from sciswift.store._local_pack import PACK_MAX_OBJECT, Filled, PackFiles, new_pack_id, plan_packs
+from sciswift.store._local_space import reports_full_disk
 from sciswift.store._local_writer import LocalWriter, lower_keys, verify_etag
 from sciswift.store.base import ObjectReader, ObjectWriter, PutData, Store, iter_chunks
 from sciswift.store.listing import apply_listing, utf8_key
@@ -318,6 +319,7 @@ class LocalStore(Store):
             )
         return os.path.join(self.root, _dir_name(container))
 
+    @reports_full_disk(1, "open container")
     def _container(self, container: str) -> Container:
         """The open handle of an existing container (NotFound otherwise)."""
         c = self._states.get(container)
@@ -419,6 +421,7 @@ class LocalStore(Store):
                 names.append(e.name)
         return names
 
+    @reports_full_disk(1)
     def create_container(
         self,
         container: str,
@@ -494,6 +497,7 @@ class LocalStore(Store):
             fsync_dir(self.root)
         return True
 
+    @reports_full_disk(1)
     def delete_container(self, container: str) -> None:
         path = self._container_path(container)
         self._retrying(container, lambda c: c.mark_deleted())
@@ -517,6 +521,7 @@ class LocalStore(Store):
     def head_container(self, container: str) -> ContainerInfo:
         return self._retrying(container, lambda c: c.info())
 
+    @reports_full_disk(1)
     def post_container(
         self,
         container: str,
@@ -596,6 +601,7 @@ class LocalStore(Store):
             system=dict(acct["system"]),
         )
 
+    @reports_full_disk(0)
     def post_account(
         self, metadata: Mapping[str, str] | None = None, system: Mapping[str, str] | None = None
     ) -> None:
@@ -857,6 +863,7 @@ class LocalStore(Store):
                         pass
             raise
 
+    @reports_full_disk(2)
     def put_object(
         self,
         container: str,
@@ -914,6 +921,7 @@ class LocalStore(Store):
     def _write_temp(self, c: Container, buffers: Sequence[bytes | memoryview]) -> str:
         return self._stage(c, Container.write_temp, buffers)
 
+    @reports_full_disk(2)
     def open_writer(
         self,
         container: str,
@@ -932,6 +940,7 @@ class LocalStore(Store):
             content_type=content_type, metadata=metadata, system=system, mode=mode, etag=etag,
         )
 
+    @reports_full_disk(1, batch=True)
     def put_many(
         self,
         container: str,
@@ -983,6 +992,7 @@ class LocalStore(Store):
                 self._forget(container, c)
         raise _missing_container(container)
 
+    @reports_full_disk(1, batch=True)
     def put_many_filled(
         self, container: str, names: Sequence[str], size: int, fill: Callable[[str, memoryview], None]
     ) -> None:
@@ -1046,12 +1056,14 @@ class LocalStore(Store):
         finally:
             c.journal_end()
 
+    @reports_full_disk(2)
     def delete_object(self, container: str, name: str) -> None:
         check_object_name(name)
         [existed] = self._retrying(container, lambda c: c.delete([name]))
         if not existed:
             raise _missing_object(container, name)
 
+    @reports_full_disk(1)
     def delete_many(
         self, container: str, names: Iterable[str], *, max_workers: int = 16
     ) -> int:
@@ -1062,6 +1074,7 @@ class LocalStore(Store):
             return 0
         return sum(self._retrying(container, lambda c: c.delete(names)))
 
+    @reports_full_disk(2)
     def post_object(
         self,
         container: str,
@@ -1098,6 +1111,7 @@ class LocalStore(Store):
                 continue
         raise PreconditionFailed(f"object {container}/{name} kept changing during POST", _subject(container, name))
 
+    @reports_full_disk(slice(2, 4))
     def copy_object(
         self,
         src_container: str,

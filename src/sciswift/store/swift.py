@@ -71,7 +71,7 @@ from sciswift.errors import (
 )
 from sciswift.store import _swift_headers as hdr
 from sciswift.store._swift_auth import SwiftCredentials
-from sciswift.store._swift_http import Body, SwiftConnection, object_path, raise_for
+from sciswift.store._swift_http import Body, SwiftConnection, maybe_repeated, object_path, raise_for
 from sciswift.store._swift_http import _discard as _discard_response
 from sciswift.store._swift_io import PutSource, SwiftObjectReader
 from sciswift.store._swift_slo import Segment, segments_container, slo_etag, upload_segments
@@ -120,7 +120,12 @@ class SwiftStore(Store):
     python-swiftclient does.
 
     Tuning: ``pool_size`` keep-alive connections; ``retries`` attempts after the
-    first for idempotent requests, with exponential ``backoff`` (seconds);
+    first for idempotent requests, with exponential ``backoff`` (seconds: 0.25,
+    0.5, 1, 2, 4 by default, each with up to half of it taken off at random,
+    which rides out a proxy restart); each attempt waits at most
+    ``connect_timeout`` to connect and ``read_timeout`` for each piece of the
+    answer, so an operation gives up within about
+    ``(retries + 1) * (connect_timeout + read_timeout) + 8 s``;
     ``large_object_threshold`` and ``segment_size`` (bytes) for static large
     objects, uploaded by ``segment_workers`` threads; ``max_workers`` is the
     default concurrency of the bulk operations.
@@ -144,7 +149,7 @@ class SwiftStore(Store):
         credentials: SwiftCredentials | None = None,
         pool_size: int = 64,
         retries: int = 5,
-        backoff: float = 0.1,
+        backoff: float = 0.25,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
         large_object_threshold: int = GiB,
@@ -191,8 +196,17 @@ class SwiftStore(Store):
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SwiftStore:
         """A store for the account python-swiftclient's environment names
         (``ST_AUTH``/``ST_USER``/``ST_KEY``, or ``OS_*``); ``overrides`` win over it.
-        Tuning arguments of the constructor may be given too."""
+        Tuning arguments of the constructor may be given too, or come from
+        ``SCISWIFT_RETRIES``, ``SCISWIFT_BACKOFF``, ``SCISWIFT_CONNECT_TIMEOUT``
+        and ``SCISWIFT_READ_TIMEOUT`` (seconds)."""
         tuning = {k: overrides.pop(k) for k in list(overrides) if k in _TUNING}
+        env = os.environ if environ is None else environ
+        for key, (var, kind) in _TUNING_ENV.items():
+            if key not in tuning and env.get(var):
+                try:
+                    tuning[key] = kind(env[var])
+                except ValueError:
+                    raise InvalidInput(f"{var}={env[var]!r} is not a number", var) from None
         creds = SwiftCredentials.from_environment(environ, **overrides)
         return cls(credentials=creds, **tuning)
 
@@ -244,6 +258,10 @@ class SwiftStore(Store):
         if resp.status >= 300:
             try:
                 raise_for(resp, method, what, subject, special)
+            except SciSwiftError as e:
+                # An earlier attempt may have done it (a 404 to a repeated DELETE).
+                e.maybe_repeated = maybe_repeated(resp)  # type: ignore[attr-defined]
+                raise
             finally:
                 resp.release_conn()
         return resp
@@ -522,14 +540,29 @@ class SwiftStore(Store):
         mode: PutMode,
         etag: str | None,
         query: Mapping[str, str] | None = None,
+        stored_etag: str | None = None,
     ) -> urllib3.BaseHTTPResponse:
-        """One PUT of a re-readable body; checks what Swift stored against what was sent."""
+        """One PUT of a re-readable body; checks what Swift stored against what was sent.
+
+        A conditional PUT (CREATE, IfMatch) is retried like any other; if a
+        retry is refused (412) after an earlier attempt may have gone through
+        (its answer was lost), a HEAD decides: the object holding exactly the
+        ETag this PUT stores (``stored_etag``, else the body's MD5) is this
+        PUT's own work, and the PUT succeeded."""
         mode_headers, special = self._mode_headers(mode)
         send: dict[str, str | bytes] = {**headers, **mode_headers}
         if etag:
             send["ETag"] = hdr.strip_etag(etag)
-        resp = self._call("PUT", container, name, what=f"object {container}/{name}", query=query,
-                          headers=send, body=body, special=special)
+        try:
+            resp = self._call("PUT", container, name, what=f"object {container}/{name}", query=query,
+                              headers=send, body=body, special=special)
+        except (AlreadyExists, PreconditionFailed) as e:
+            if not getattr(e, "maybe_repeated", False):
+                raise
+            head = self._call("HEAD", container, name, what=f"object {container}/{name}")
+            if hdr.strip_etag(head.headers.get("Etag")) != (stored_etag or body.md5):
+                raise
+            return head
         stored = hdr.strip_etag(resp.headers.get("Etag"))
         if body.md5 and stored and stored != body.md5 and not query:
             raise CorruptData(
@@ -572,7 +605,7 @@ class SwiftStore(Store):
                 self._check_if_match(container, name, mode)  # again: the upload took a while
             manifest = json.dumps([s.manifest_entry() for s in segments]).encode()
             resp = self._put_body(container, name, Body.of_bytes(manifest), headers, mode, None,
-                                  query={"multipart-manifest": "put"})
+                                  query={"multipart-manifest": "put"}, stored_etag=slo_etag(segments))
         except BaseException:
             self._delete_segments(segments)
             raise
@@ -633,7 +666,7 @@ class SwiftStore(Store):
             self._check_if_match(container, name, mode)
         body = json.dumps([{"path": s.path, "etag": s.etag, "size_bytes": s.size} for s in segments]).encode()
         resp = self._put_body(container, name, Body.of_bytes(body), headers, mode, None,
-                              query={"multipart-manifest": "put"})
+                              query={"multipart-manifest": "put"}, stored_etag=large_slo_etag(segments))
         etag = hdr.strip_etag(resp.headers.get("Etag"))
         if etag != large_slo_etag(segments):
             raise CorruptData(f"{subject}: the manifest Swift stored does not match the segments sent", subject)
@@ -672,7 +705,13 @@ class SwiftStore(Store):
     def delete_object(self, container: str, name: str) -> None:
         check_container_name(container)
         check_object_name(name)
-        self._delete_with_segments(container, name)
+        try:
+            self._delete_with_segments(container, name)
+        except NotFound as e:
+            if not getattr(e, "maybe_repeated", False):
+                raise
+            # 404 to a DELETE repeated after its answer was lost: the earlier
+            # attempt may have deleted it. Either way it is gone, as asked.
 
     def _delete_with_segments(self, container: str, name: str) -> None:
         """DELETE an object; a static large object is deleted with its segments
@@ -691,7 +730,9 @@ class SwiftStore(Store):
                 _raise_bulk_errors(result, what, subject)
                 return
             if result.get("Number Not Found"):
-                raise NotFound(f"{what}: DELETE answered 404 Not Found", subject)
+                gone = NotFound(f"{what}: DELETE answered 404 Not Found", subject)
+                gone.maybe_repeated = maybe_repeated(resp)  # type: ignore[attr-defined]
+                raise gone
             if not any("Not an SLO manifest" in str(e) for e in result.get("Errors") or []):
                 _raise_bulk_errors(result, what, subject)
         else:
@@ -938,6 +979,14 @@ _TUNING = frozenset({
     "pool_size", "retries", "backoff", "connect_timeout", "read_timeout",
     "large_object_threshold", "segment_size", "segment_workers", "max_workers",
 })
+#: Tuning read from the environment by ``from_environment`` (so ``swift://`` URLs,
+#: the mount and the CLI take it too): name -> (variable, type).
+_TUNING_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "retries": ("SCISWIFT_RETRIES", int),
+    "backoff": ("SCISWIFT_BACKOFF", float),
+    "connect_timeout": ("SCISWIFT_CONNECT_TIMEOUT", float),
+    "read_timeout": ("SCISWIFT_READ_TIMEOUT", float),
+}
 
 
 def _response_time(resp: urllib3.BaseHTTPResponse) -> float:

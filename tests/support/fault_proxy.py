@@ -10,13 +10,17 @@ Faults (``Rule.action``), chosen per request by method and path:
   ``after_bytes`` of the response body reached the client (``"response"``; 0:
   the whole answer is lost, after upstream did the work);
 - ``delay``: wait ``delay`` seconds, then forward;
+- ``throttle``: forward the bodies at ``rate`` bytes per second (a slow link,
+  so that a test can act while a transfer is under way);
 - ``stall``: stop answering (at the head, or after ``after_bytes`` of the
   response body) and hold the connection open until the client gives up.
 
 A rule fires for the matching requests after the first ``skip``, at most
 ``times`` times (None: always), each with ``probability`` (from a seeded RNG).
 ``counts`` tallies the faults injected by kind (``"503"``, ``"reset:head"``,
-``"delay"`` ...), ``requests`` the requests seen.
+``"delay"`` ...), ``requests`` the requests seen (``history``: their methods
+and targets), ``bytes_up`` and
+``bytes_down`` the body bytes forwarded each way.
 
 Framing is h11's (requests and responses with Content-Length or chunked bodies,
 keep-alive, HEAD); request and response bodies are pumped concurrently, so an
@@ -62,6 +66,7 @@ class Rule:
     probability: float = 1.0
     status: int = 503
     delay: float = 0.0
+    rate: float = 0.0
     stage: str = "head"
     after_bytes: int = 0
     seen: int = 0
@@ -70,7 +75,7 @@ class Rule:
     _path: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.action not in ("status", "reset", "delay", "stall"):
+        if self.action not in ("status", "reset", "delay", "stall", "throttle"):
             raise ValueError(f"unknown fault action {self.action!r}")
         if self.stage not in ("head", "request", "response"):
             raise ValueError(f"unknown fault stage {self.stage!r}")
@@ -103,6 +108,9 @@ class FaultProxy:
         self.counts: collections.Counter[str] = collections.Counter()
         self.log: list[tuple[float, str, str, str]] = []
         self.requests = 0
+        self.history: list[tuple[str, str]] = []
+        self.bytes_up = 0
+        self.bytes_down = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -130,9 +138,15 @@ class FaultProxy:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def seen(self, method: str, path: str) -> int:
+        """How many requests with ``method`` had ``path`` in their target."""
+        with self._lock:
+            return sum(1 for m, t in self.history if m == method and path in t)
+
     def _choose(self, method: str, target: str) -> Rule | None:
         with self._lock:
             self.requests += 1
+            self.history.append((method, target))
             for rule in self.rules:
                 if not rule.matches(method, target):
                     continue
@@ -142,8 +156,9 @@ class FaultProxy:
                 if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                     continue
                 rule.fired += 1
-                self.counts[rule.kind] += 1
-                self.log.append((time.time(), rule.kind, method, target))
+                if rule.action != "throttle":  # a slow link is a condition, not a fault
+                    self.counts[rule.kind] += 1
+                    self.log.append((time.time(), rule.kind, method, target))
                 return rule
         return None
 
@@ -179,6 +194,9 @@ class FaultProxy:
                 if rule is not None and rule.action == "delay":
                     await asyncio.sleep(rule.delay)
                     rule = None
+                throttle = rule.rate if rule is not None and rule.action == "throttle" else 0.0
+                if throttle:
+                    rule = None
                 if rule is not None and rule.stage == "head":
                     if rule.action == "reset":
                         client.reset()
@@ -193,7 +211,7 @@ class FaultProxy:
                             upstream.close()
                         r, w = await asyncio.open_connection(*self.upstream)
                         upstream = _Side(r, w, h11.Connection(h11.CLIENT))
-                    await self._forward(client, upstream, event, rule)
+                    await self._forward(client, upstream, event, rule, throttle)
                 if client.conn.our_state is h11.MUST_CLOSE or client.conn.their_state is h11.MUST_CLOSE:
                     return
                 client.conn.start_next_cycle()
@@ -222,7 +240,8 @@ class FaultProxy:
         client.send(h11.EndOfMessage())
         await client.drain()
 
-    async def _forward(self, client: _Side, upstream: _Side, request: h11.Request, rule: Rule | None) -> None:
+    async def _forward(self, client: _Side, upstream: _Side, request: h11.Request, rule: Rule | None,
+                       rate: float = 0.0) -> None:
         upstream.send(h11.Request(method=request.method, target=request.target,
                                   headers=list(request.headers.raw_items())))
         await upstream.drain()
@@ -239,8 +258,11 @@ class FaultProxy:
                         upstream.reset()
                         raise _Reset
                     sent += len(event.data)
+                    self.bytes_up += len(event.data)
                     upstream.send(event)
                     await upstream.drain()
+                    if rate:
+                        await asyncio.sleep(len(event.data) / rate)
                 elif isinstance(event, h11.EndOfMessage):
                     upstream.send(event)
                     await upstream.drain()
@@ -275,7 +297,11 @@ class FaultProxy:
                             client.reset()
                         raise _Reset
                     sent += len(event.data)
+                    self.bytes_down += len(event.data)
                     client.send(event)
+                    if rate:
+                        await client.drain()
+                        await asyncio.sleep(len(event.data) / rate)
                 elif isinstance(event, h11.EndOfMessage):
                     client.send(event)
                     await client.drain()

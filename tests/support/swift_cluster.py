@@ -17,10 +17,15 @@ SIGTERM of a node's servers) and ``start_node``; ``cut_link``/``restore_link``
 (the node's veth taken down: packets vanish, connections time out);
 ``restart_proxy``. ``settle()`` runs the object updater and the object and
 container replicators once on every node, so replicas missed during a fault
-catch up (objects replicate with ``ssync``: no rsync daemon).
+catch up (objects replicate with ``ssync``: no rsync daemon; a container
+database that a node lacks entirely would need rsync, so containers are made
+while all nodes are up).
 
 The proxy's timeouts are shortened so that faults cost seconds, not minutes:
-``conn_timeout`` 0.5 s, ``node_timeout`` 3 s (Swift's defaults: 0.5 and 10).
+``conn_timeout`` 0.5 s, ``node_timeout`` 3 s, and a node that failed is avoided
+for ``error_suppression_interval`` 5 s (Swift's defaults: 0.5, 10 and 60 s; with
+60 s, a node restarted after a crash is still avoided for a minute, and a second
+node failing meanwhile leaves too few for a write quorum: 503 until then).
 
 Python::
 
@@ -71,7 +76,7 @@ else:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import saio  # type: ignore[no-redef]
 
-__all__ = ["Node", "SwiftCluster", "ClusterError", "start", "stop", "running", "main"]
+__all__ = ["Node", "SwiftCluster", "ClusterError", "start", "stop", "running", "running_ours", "main"]
 
 Log = saio.Log
 _PORTS = {"object-server": 6200, "container-server": 6201, "account-server": 6202}
@@ -167,7 +172,7 @@ class SwiftCluster:
         """Start node ``index``'s servers again; returns when they answer."""
         node = self.node(index)
         for server in _NODE_SERVERS:
-            if not saio._is_ours(node.pids.get(server, 0), self.root):
+            if not running_ours(node.pids.get(server, 0), self.root):
                 node.pids[server] = _spawn(self, f"node{index}-{server}",
                                            _swift(self, f"swift-{server}", f"node{index}/{server}.conf"),
                                            netns=node.netns)
@@ -199,18 +204,28 @@ class SwiftCluster:
         self.start_proxy(timeout)
 
     def settle(self, timeout: float = 120.0) -> None:
-        """Run the object updater, the object replicator (ssync) and the container
-        and account replicators once on every running node, so replicas missed
-        during a fault catch up."""
+        """Run the object updater and the object and container replicators once
+        on every running node (all nodes at once), so replicas missed during a
+        fault catch up."""
+        procs = []
         for node in self.nodes:
             if not node.pids:
                 continue
-            cmd = ["ip", "netns", "exec", node.netns, str(self.venv / "bin" / "python"),
+            cmd = [_ip_cmd(), "netns", "exec", node.netns, str(self.venv / "bin" / "python"),
                    str(self.root / "etc" / "settle.py"), str(self.root / "etc" / "swift.conf"),
                    str(self.root / "etc" / f"node{node.index}")]
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            procs.append((node, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+        failed = []
+        for node, proc in procs:
+            try:
+                _, err = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, err = proc.communicate()
             if proc.returncode != 0:
-                raise ClusterError(f"settling node {node.index} failed: {proc.stderr.strip()[-2000:]}")
+                failed.append(f"node {node.index}: {err.strip()[-1500:]}")
+        if failed:
+            raise ClusterError("settling the cluster failed: " + "; ".join(failed))
 
     # ------------------------------------------------------------ lifetime
     def stop(self, *, log: Log | None = None) -> None:
@@ -246,7 +261,7 @@ class SwiftCluster:
     def alive(self) -> bool:
         """True if every recorded process runs and the proxy authenticates."""
         pids = [*self.pids.values(), *(p for n in self.nodes for p in n.pids.values())]
-        if not pids or not all(saio._is_ours(p, self.root) for p in pids):
+        if not pids or not all(running_ours(p, self.root) for p in pids):
             return False
         try:
             saio._authenticate(self.auth_url, saio.USERS[0], timeout=5)
@@ -391,13 +406,33 @@ def _spawn(cluster: SwiftCluster, name: str, cmd: list[str], netns: str | None =
     if netns is not None:
         cmd = [_ip_cmd(), "netns", "exec", netns, *cmd]
     with open(cluster.root / "log" / f"{name}.log", "ab") as out:
+        out.write(f"=== {time.strftime('%H:%M:%S')} starting {name}\n".encode())
+        out.flush()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True, cwd=cluster.root)
-    _children.append(proc)  # reaped in _teardown (no zombies while the test process lives)
+    _children[proc.pid] = proc  # reaped by _reap (no zombies while the test process lives)
     return proc.pid
 
 
-_children: list[subprocess.Popen[bytes]] = []
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def running_ours(pid: int, root: Path) -> bool:
+    """True while ``pid`` runs a command of this cluster. A child of this process
+    is asked directly; another's is recognised by its command line, read again
+    if it comes back empty (it does for a moment while a process execs)."""
+    if not pid:
+        return False
+    proc = _children.get(pid)
+    if proc is not None:
+        return proc.poll() is None
+    for _ in range(5):
+        if saio._is_ours(pid, root):
+            return True
+        if not Path(f"/proc/{pid}").exists():
+            return False
+        time.sleep(0.01)
+    return False
 
 
 def _wait_node(cluster: SwiftCluster, node: Node, timeout: float) -> None:
@@ -406,10 +441,12 @@ def _wait_node(cluster: SwiftCluster, node: Node, timeout: float) -> None:
     for server, port in _PORTS.items():
         while True:
             pid = node.pids.get(server, 0)
-            if not saio._is_ours(pid, cluster.root):
+            if not running_ours(pid, cluster.root):
                 log_file = cluster.root / "log" / f"node{node.index}-{server}.log"
-                tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
-                raise ClusterError(f"node {node.index}'s {server} (pid {pid}) is not running; {log_file} ends:\n{tail}")
+                text = log_file.read_text(errors="replace") if log_file.exists() else ""
+                tail = text[text.rfind("=== "):][-3000:]
+                raise ClusterError(f"node {node.index}'s {server} (pid {pid}) is not running; "
+                                   f"{log_file} ends:\n{tail}")
             with socket.socket() as s:
                 s.settimeout(1)
                 if s.connect_ex((node.ip, port)) == 0:
@@ -425,7 +462,7 @@ def _wait_auth(cluster: SwiftCluster, timeout: float) -> None:
     last = "no answer yet"
     while True:
         pid = cluster.pids.get("proxy-server", 0)
-        if not saio._is_ours(pid, cluster.root):
+        if not running_ours(pid, cluster.root):
             tail = (cluster.root / "log" / "proxy-server.log").read_text(errors="replace")[-2000:]
             raise ClusterError(f"the proxy (pid {pid}) exited during start-up:\n{tail}")
         try:
@@ -443,8 +480,8 @@ def _wait_auth(cluster: SwiftCluster, timeout: float) -> None:
 # -------------------------------------------------------------------- stop
 def _stop_groups(root: Path, pids: dict[str, int], sig: int) -> None:
     """Signal each process group of ``pids`` that still runs a command of ``root``
-    and wait (10 s, then SIGKILL) until it is gone."""
-    groups = [pid for pid in pids.values() if pid and saio._is_ours(pid, root)]
+    and wait (10 s, then SIGKILL) until it is gone (and reaped)."""
+    groups = [pid for pid in pids.values() if running_ours(pid, root)]
     for pid in groups:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, sig)
@@ -456,13 +493,18 @@ def _stop_groups(root: Path, pids: dict[str, int], sig: int) -> None:
         if saio._group_alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
+    for pid in groups:
+        proc = _children.pop(pid, None)
+        if proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
     _reap()
 
 
 def _reap() -> None:
-    for proc in list(_children):
+    for pid, proc in list(_children.items()):
         if proc.poll() is not None:
-            _children.remove(proc)
+            del _children[pid]
 
 
 def _teardown(cluster: SwiftCluster, log: Log) -> None:
@@ -524,15 +566,11 @@ from swift.common.utils import readconf
 from swift.obj.updater import ObjectUpdater
 from swift.obj.replicator import ObjectReplicator
 from swift.container.replicator import ContainerReplicator
-from swift.account.replicator import AccountReplicator
-from swift.container.updater import ContainerUpdater
 
 etc = sys.argv[2]
 for cls, conf, section in ((ObjectUpdater, "object-server.conf", "object-updater"),
                            (ObjectReplicator, "object-server.conf", "object-replicator"),
-                           (ContainerReplicator, "container-server.conf", "container-replicator"),
-                           (ContainerUpdater, "container-server.conf", "container-updater"),
-                           (AccountReplicator, "account-server.conf", "account-replicator")):
+                           (ContainerReplicator, "container-server.conf", "container-replicator")):
     cls(readconf(f"{etc}/{conf}", section)).run_once()
 '''
 
@@ -625,6 +663,7 @@ def _write_configs(cluster: SwiftCluster, log_level: str) -> None:
         node_timeout = 3
         recoverable_node_timeout = 3
         client_timeout = 30
+        error_suppression_interval = 5
 
         [filter:cache]
         use = egg:swift#memcache

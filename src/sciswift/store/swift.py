@@ -32,6 +32,15 @@ Where Swift's semantics differ from the Store contract, this is what happens:
   settable headers (content-encoding, content-disposition, x-delete-at ...);
   ``post_object`` reads the current values first so the ones not given are kept,
   as the Store contract says. A concurrent POST between the two is lost.
+- **Replicas that missed writes.** A storage node back from an outage serves
+  what it had until Swift's replicators catch it up, and Swift's proxy answers
+  a GET from the first replica that has the object, so an overwritten object
+  can read back in its old version for a while. What decides which version
+  a reader sees is asked for with ``X-Newest`` (the proxy asks every replica
+  and answers with the newest): every HEAD, manifests, and the Zarr metadata
+  documents (``zarr.json``; ``.zarray``/``.zgroup``/``.zattrs``/``.zmetadata``),
+  which is ``newest="metadata"``, the default. ``newest="all"`` does it for every
+  GET (a node's worth of latency more per read), ``"none"`` for none.
 - **Account totals** (``account_info``, the counts in ``list_containers``) are
   updated by Swift's container updater in the background, so they lag behind
   recent writes by up to the updater's interval. Container totals are immediate.
@@ -125,7 +134,8 @@ class SwiftStore(Store):
     which rides out a proxy restart); each attempt waits at most
     ``connect_timeout`` to connect and ``read_timeout`` for each piece of the
     answer, so an operation gives up within about
-    ``(retries + 1) * (connect_timeout + read_timeout) + 8 s``;
+    ``(retries + 1) * (connect_timeout + read_timeout) + 8 s``; ``newest``:
+    which reads ask every replica for the newest version (module docstring);
     ``large_object_threshold`` and ``segment_size`` (bytes) for static large
     objects, uploaded by ``segment_workers`` threads; ``max_workers`` is the
     default concurrency of the bulk operations.
@@ -156,6 +166,7 @@ class SwiftStore(Store):
         segment_size: int = 256 * MiB,
         segment_workers: int = 4,
         max_workers: int = 32,
+        newest: str = "metadata",
         **keystone: Any,
     ) -> None:
         given = dict(auth_url=auth_url, user=user, key=key, storage_url=storage_url, token=token,
@@ -172,6 +183,9 @@ class SwiftStore(Store):
             )
         if segment_size < 1 or large_object_threshold < 1:
             raise InvalidInput("segment_size and large_object_threshold must be positive")
+        if newest not in ("metadata", "all", "none"):
+            raise InvalidInput(f"newest must be 'metadata', 'all' or 'none', not {newest!r}", "newest")
+        self.newest = newest
         self.credentials = credentials
         self.large_object_threshold = large_object_threshold
         self.segment_size = segment_size
@@ -186,7 +200,7 @@ class SwiftStore(Store):
         self._tuning = dict(pool_size=pool_size, retries=retries, backoff=backoff,
                             connect_timeout=connect_timeout, read_timeout=read_timeout,
                             large_object_threshold=large_object_threshold, segment_size=segment_size,
-                            segment_workers=segment_workers, max_workers=max_workers)
+                            segment_workers=segment_workers, max_workers=max_workers, newest=newest)
         self._closed = False
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -197,8 +211,8 @@ class SwiftStore(Store):
         """A store for the account python-swiftclient's environment names
         (``ST_AUTH``/``ST_USER``/``ST_KEY``, or ``OS_*``); ``overrides`` win over it.
         Tuning arguments of the constructor may be given too, or come from
-        ``SCISWIFT_RETRIES``, ``SCISWIFT_BACKOFF``, ``SCISWIFT_CONNECT_TIMEOUT``
-        and ``SCISWIFT_READ_TIMEOUT`` (seconds)."""
+        ``SCISWIFT_RETRIES``, ``SCISWIFT_BACKOFF``, ``SCISWIFT_CONNECT_TIMEOUT``,
+        ``SCISWIFT_READ_TIMEOUT`` (seconds) and ``SCISWIFT_NEWEST``."""
         tuning = {k: overrides.pop(k) for k in list(overrides) if k in _TUNING}
         env = os.environ if environ is None else environ
         for key, (var, kind) in _TUNING_ENV.items():
@@ -369,8 +383,17 @@ class SwiftStore(Store):
     def head_object(self, container: str, name: str) -> ObjectInfo:
         check_container_name(container)
         check_object_name(name)
-        resp = self._call("HEAD", container, name, what=f"object {container}/{name}")
+        resp = self._call("HEAD", container, name, what=f"object {container}/{name}",
+                          headers=self._newest_headers(None))
         return hdr.object_info(name, resp.headers)
+
+    def _newest_headers(self, name: str | None) -> dict[str, str | bytes]:
+        """``X-Newest`` for a read of ``name`` (None: a HEAD or a manifest) when
+        ``newest`` asks for it (see the module docstring)."""
+        if self.newest == "all" or (self.newest == "metadata" and (
+                name is None or name.rsplit("/", 1)[-1] in _METADATA_NAMES)):
+            return {"X-Newest": "true"}
+        return {}
 
     def _get(
         self,
@@ -388,7 +411,7 @@ class SwiftStore(Store):
         check_object_name(name)
         subject = _subject(container, name)
         what = f"object {subject}"
-        headers: dict[str, str | bytes] = {}
+        headers: dict[str, str | bytes] = self._newest_headers(name)
         whole = byte_range is None or (byte_range.start == 0 and byte_range.end is None
                                        and byte_range.suffix is None)
         if not whole:
@@ -632,7 +655,7 @@ class SwiftStore(Store):
 
     def _manifest(self, container: str, name: str) -> list[Segment]:
         resp = self._call("GET", container, name, what=f"manifest of {container}/{name}",
-                          query={"multipart-manifest": "get"})
+                          query={"multipart-manifest": "get"}, headers=self._newest_headers(None))
         try:
             entries = json.loads(resp.data)
         except ValueError:
@@ -684,7 +707,7 @@ class SwiftStore(Store):
             return None
         subject = _subject(container, name)
         resp = self._call("GET", container, name, what=f"manifest of {subject}",
-                          query={"multipart-manifest": "get"})
+                          query={"multipart-manifest": "get"}, headers=self._newest_headers(None))
         return parse_stored_manifest(resp.data or b"", subject)
 
     def _ensure_container(self, container: str) -> None:
@@ -977,8 +1000,11 @@ class SwiftStore(Store):
 
 _TUNING = frozenset({
     "pool_size", "retries", "backoff", "connect_timeout", "read_timeout",
-    "large_object_threshold", "segment_size", "segment_workers", "max_workers",
+    "large_object_threshold", "segment_size", "segment_workers", "max_workers", "newest",
 })
+#: Objects whose current version decides how the others are read: the Zarr v3
+#: document (the native layout's) and Zarr v2's.
+_METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
 #: Tuning read from the environment by ``from_environment`` (so ``swift://`` URLs,
 #: the mount and the CLI take it too): name -> (variable, type).
 _TUNING_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -986,6 +1012,7 @@ _TUNING_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "backoff": ("SCISWIFT_BACKOFF", float),
     "connect_timeout": ("SCISWIFT_CONNECT_TIMEOUT", float),
     "read_timeout": ("SCISWIFT_READ_TIMEOUT", float),
+    "newest": ("SCISWIFT_NEWEST", str),
 }
 
 

@@ -40,7 +40,9 @@ Command line::
     python tests/support/swift_cluster.py env ROOT
     python tests/support/swift_cluster.py stop ROOT
 
-Needs root (namespaces, veths, a bridge, tmpfs mounts) and Debian's iproute2.
+Needs root (namespaces, veths, a bridge, tmpfs mounts), Debian's iproute2 and
+util-linux's ``nsenter`` (the servers enter their node's network namespace
+only: see ``_in_netns``).
 Everything a cluster creates is recorded in ``ROOT/run/cluster.json`` before it is
 created, and ``stop`` removes exactly that: its processes (by PID, after checking
 each still runs a command of this ROOT), its namespaces, its bridge (which takes
@@ -211,9 +213,9 @@ class SwiftCluster:
         for node in self.nodes:
             if not node.pids:
                 continue
-            cmd = [_ip_cmd(), "netns", "exec", node.netns, str(self.venv / "bin" / "python"),
-                   str(self.root / "etc" / "settle.py"), str(self.root / "etc" / "swift.conf"),
-                   str(self.root / "etc" / f"node{node.index}")]
+            cmd = _in_netns(node.netns, [str(self.venv / "bin" / "python"), str(self.root / "etc" / "settle.py"),
+                                         str(self.root / "etc" / "swift.conf"),
+                                         str(self.root / "etc" / f"node{node.index}")])
             procs.append((node, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
         failed = []
         for node, proc in procs:
@@ -400,11 +402,22 @@ def _swift(cluster: SwiftCluster, script: str, conf: str) -> list[str]:
             script, str(etc / conf), "-v"]
 
 
+def _in_netns(netns: str, cmd: list[str]) -> list[str]:
+    """``cmd`` run in network namespace ``netns`` only. Not ``ip netns exec``: that
+    also gives the command a mount namespace of its own, a copy of ours, and a
+    FUSE mount made before the copy (the mount tests') then lives on in it after
+    we unmount ours, so its process never ends. ``nsenter`` execs the command,
+    so its PID is the command's."""
+    nsenter = shutil.which("nsenter") or shutil.which("nsenter", path="/usr/bin:/bin")
+    if not nsenter:
+        raise ClusterError("the Swift cluster needs nsenter: apt-get install util-linux")
+    return [nsenter, f"--net=/run/netns/{netns}", *cmd]
+
+
 def _spawn(cluster: SwiftCluster, name: str, cmd: list[str], netns: str | None = None) -> int:
-    """Start ``cmd`` in its own session (in ``netns``); returns its PID (``ip
-    netns exec`` execs the command, so the PID is the server's)."""
+    """Start ``cmd`` in its own session (in ``netns``); returns its PID."""
     if netns is not None:
-        cmd = [_ip_cmd(), "netns", "exec", netns, *cmd]
+        cmd = _in_netns(netns, cmd)
     with open(cluster.root / "log" / f"{name}.log", "ab") as out:
         out.write(f"=== {time.strftime('%H:%M:%S')} starting {name}\n".encode())
         out.flush()

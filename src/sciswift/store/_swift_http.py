@@ -320,7 +320,7 @@ def raise_for(resp: urllib3.BaseHTTPResponse, method: str, what: str, subject: s
         message += f" ({' '.join(detail.split())})"
     if resp.status in RETRY_STATUSES:
         attempts = attempts_of(resp)
-        message += (f", {attempts} attempt(s): Swift could not serve it (its proxy or storage nodes are down "
-                    "or overloaded); try again later")
+        message += (f", {attempts} attempt(s): Swift could not serve it (a proxy or storage node down or "
+                    "overloaded, or a server error); try again later")
     cls = (special or {}).get(resp.status)
     raise cls(message, subject) if cls else error_for_status(resp.status, message, subject)

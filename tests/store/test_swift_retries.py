@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from test_swift_client import _Stub, stub_factory  # noqa: F401 - the fixture
 
 from saio_fixtures import ServerEndpoint
 from sciswift.errors import AlreadyExists, InvalidInput, NotFound, StoreUnavailable
@@ -17,8 +18,6 @@ from sciswift.store import SwiftStore
 from sciswift.store.types import CREATE
 from support.fault_proxy import FaultProxy, Rule
 from support.faults import body
-
-from test_swift_client import _Stub, stub_factory  # noqa: F401 - the fixture
 
 
 @pytest.fixture

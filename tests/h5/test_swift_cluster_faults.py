@@ -1,7 +1,9 @@
 """The h5py API (``sciswift.h5py`` on ``swift://``) on a real 3-node Swift
 cluster while it breaks: a VPIC-style particle dump (eight 1-D datasets written
-slice by slice, as VPIC's ranks do) with a storage node killed half-way and
-503s and connection resets injected at random between client and proxy; then
+slice by slice, as VPIC's ranks do) with a storage node killed a third of the
+way, the proxy killed and restarted two thirds of the way, and 503s and
+connection resets (and, in the long run, stalls) injected at random between
+client and proxy; then
 reads of every value while another node is killed and a third node's link is
 cut. Every value the closed file holds must read back exactly; no call may
 outlive its timeouts; the short version runs in ``make test``, the long one
@@ -57,11 +59,13 @@ def through_proxy(fault_proxy: FaultProxy, healthy_cluster: SwiftCluster,
     yield container
 
 
-def random_faults(container: str, rate: float) -> list[Rule]:
+def random_faults(container: str, rate: float, stall_rate: float = 0.0) -> list[Rule]:
     """503s and resets (before a request, mid-upload, mid-download, a lost
-    answer) on the file's requests, each with probability ``rate``."""
+    answer) on the file's requests, each with probability ``rate``; stalls
+    (each costs a read timeout) with ``stall_rate``."""
     path = f"/{container}/"
     return [
+        Rule("stall", path=path, times=None, probability=stall_rate),
         Rule("status", path=path, times=None, probability=rate),
         Rule("reset", path=path, times=None, probability=rate),
         Rule("reset", method="PUT", path=path, stage="request", after_bytes=30_000, times=None, probability=rate),
@@ -73,12 +77,16 @@ def random_faults(container: str, rate: float) -> list[Rule]:
 
 def kill_when(cluster: SwiftCluster, proxy: FaultProxy, method: str, path: str, after: int, node: int,
               ledger: Ledger, what: str) -> threading.Thread:
-    """A watcher that kills ``node`` once ``after`` requests ``method`` ``path`` went through."""
+    """A watcher that kills ``node`` (0: restarts the proxy) once ``after``
+    requests ``method`` ``path`` went through."""
     def watch() -> None:
         deadline = time.monotonic() + 120
         while proxy.seen(method, path) < after and time.monotonic() < deadline:
             time.sleep(0.005)
-        cluster.stop_node(node)
+        if node:
+            cluster.stop_node(node)
+        else:
+            cluster.restart_proxy()
         ledger.fault(what)
 
     t = threading.Thread(target=watch, daemon=True)
@@ -98,10 +106,14 @@ def test_vpic_dump_and_reads_survive_node_kills_link_cuts_and_injected_faults(
     rounds = 2 if faults_long else 1
     for r in range(rounds):
         fault_proxy.clear()
-        fault_proxy.add(*random_faults(container, 0.04))
+        fault_proxy.add(*random_faults(container, 0.04, 0.005 if faults_long else 0.0))
         # Kill a node once a third of the chunk objects are on their way.
-        watcher = kill_when(cluster, fault_proxy, "PUT", f"/{container}/", ranks * 8 * 4 // 3, 1 + r % 3, ledger,
-                            "node killed during the VPIC dump")
+        puts = fault_proxy.seen("PUT", f"/{container}/")
+        watcher = kill_when(cluster, fault_proxy, "PUT", f"/{container}/", puts + ranks * 8 * 4 // 3, 1 + r % 3,
+                            ledger, "node killed during the VPIC dump")
+        # ... and restart the proxy (SIGKILL) two thirds of the way.
+        restarter = kill_when(cluster, fault_proxy, "PUT", f"/{container}/", puts + ranks * 8 * 4 * 2 // 3, 0,
+                              ledger, "proxy restarted during the VPIC dump (SIGKILL)")
         t0 = time.monotonic()
         with h5py.File(url, "w") as f:
             step = f.create_group(f"Step#{r}")
@@ -114,8 +126,9 @@ def test_vpic_dump_and_reads_survive_node_kills_link_cuts_and_injected_faults(
                     ledger.op("h5py dataset slice write")
             f.attrs["particles"] = total
         ledger.op("h5py VPIC dump", seconds=time.monotonic() - t0)
-        watcher.join(30)
-        assert not watcher.is_alive(), "the node was never killed: the dump made fewer requests than planned"
+        for w in (watcher, restarter):
+            w.join(30)
+            assert not w.is_alive(), "a fault never came: the dump made fewer requests than planned"
         ledger.writes_acknowledged += len(NAMES)  # the closed file's datasets
 
         # Reads: the killed node stays down, another is killed half-way, a third cut off.

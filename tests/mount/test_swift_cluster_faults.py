@@ -1,7 +1,7 @@
 """``sciswift mount`` on a real 3-node Swift cluster while it breaks: the
 VPIC-IO kernel (C, MPI-IO, HDF5) writes through the mount while a storage node
-is killed and 503s and connection resets are injected between the mount and the
-proxy; its file must be byte-identical to the kernel's file on a local disk.
+is killed, the proxy is killed and restarted, and 503s and connection resets
+are injected between the mount and the proxy; its file must be byte-identical to the kernel's file on a local disk.
 BD-CATS then reads every value back through the mount while another node is
 killed and a third one's link is cut. A fault that outlasts the retries is EIO
 at close, a log line naming the file and the cause, and the stored object is
@@ -51,7 +51,10 @@ def kill_when(cluster: SwiftCluster, proxy: FaultProxy, method: str, path: str, 
         while proxy.seen(method, path) < after and time.monotonic() < deadline:
             time.sleep(0.005)
         if time.monotonic() < deadline:
-            cluster.stop_node(node)
+            if node:
+                cluster.stop_node(node)
+            else:
+                cluster.restart_proxy()
             ledger.fault(what)
 
     t = threading.Thread(target=watch, daemon=True)
@@ -79,13 +82,16 @@ def test_vpic_through_the_mount_survives_node_kills_link_cuts_and_injected_fault
         fault_proxy.add(*random_faults(container, 0.03))
         puts = fault_proxy.seen("PUT", f"/{container}")
         target = m.path / f"vpic-{r}.h5"
-        watcher = kill_when(cluster, fault_proxy, "PUT", f"/{container}", puts + 3, 1 + r % 3, ledger,
+        watcher = kill_when(cluster, fault_proxy, "PUT", f"/{container}", puts + 2, 1 + r % 3, ledger,
                             "node killed during VPIC-IO through the mount")
+        restarter = kill_when(cluster, fault_proxy, "PUT", f"/{container}", puts + 4, 0, ledger,
+                              "proxy restarted during VPIC-IO through the mount (SIGKILL)")
         t0 = time.monotonic()
         mpirun(ranks, str(kernels / "vpicio"), str(target), str(particles), timeout=300)
         ledger.op("mount: VPIC-IO run", seconds=time.monotonic() - t0)
-        watcher.join(30)
-        assert not watcher.is_alive()
+        for w in (watcher, restarter):
+            w.join(30)
+            assert not w.is_alive()
         ledger.writes_acknowledged += 1
         # The file, through the mount and from the store, is the kernel's file on a local disk.
         assert filecmp.cmp(target, reference, shallow=False), "the file read through the mount differs"

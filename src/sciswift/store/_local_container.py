@@ -124,6 +124,8 @@ COMPACT_BELOW = 0.5
 # grown past this many bytes (a dead writer's journal stays short to replay).
 _JOURNAL_TRUNCATE_AT = 64 << 10
 _MAX_IDLE_READERS = 4
+# link(2) refused because the filesystem has no hard links.
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS})
 _BIAS_LIMIT = 8
 
 
@@ -508,7 +510,14 @@ class Container:
         transaction fails (the old file, or none, is put back). The hard link
         and its unlink cost ~30 µs per overwrite (1 KiB puts, non-durable, on
         ext4: 300 -> 330 µs; durable ~700 µs either way)."""
-        aside = self._keep_aside(final, move=False)
+        try:
+            aside = self._keep_aside(final, move=False)
+        except OSError as e:
+            if e.errno not in _NO_HARD_LINKS:
+                raise
+            # A filesystem without hard links: the rename cannot be undone.
+            self._rename_into(tmp, final)
+            return
         self._on_rollback.append(
             (lambda: os.rename(aside, final)) if aside is not None else (lambda: unlink_quiet(final))
         )

@@ -43,10 +43,12 @@ Command line::
 Needs root (namespaces, veths, a bridge, tmpfs mounts), Debian's iproute2 and
 util-linux's ``nsenter`` (the servers enter their node's network namespace
 only: see ``_in_netns``).
-Everything a cluster creates is recorded in ``ROOT/run/cluster.json`` before it is
-created, and ``stop`` removes exactly that: its processes (by PID, after checking
-each still runs a command of this ROOT), its namespaces, its bridge (which takes
-the veths with it) and its mounts, also after a failed start.
+Everything a cluster creates is recorded in ``ROOT/run/cluster.json`` (and in
+``/run/sciswift-clusters/TAG.json``) before it is created, and ``stop`` removes
+exactly that: its processes (by PID, after checking each still runs a command of
+this ROOT), its namespaces, its bridge (which takes the veths with it) and its
+mounts, also after a failed start. A cluster whose owning process died without
+stopping it (a test run killed outright) is removed by the next ``start``.
 
 Only the standard library: any Python 3.11 runs it.
 """
@@ -137,6 +139,7 @@ class SwiftCluster:
     pids: dict[str, int] = field(default_factory=dict)
     mounts: list[str] = field(default_factory=list)
     startup_seconds: float = 0.0
+    owner_pid: int = 0
 
     # ------------------------------------------------------------ addresses
     @property
@@ -241,13 +244,16 @@ class SwiftCluster:
         self.stop()
 
     def save(self) -> None:
+        """Record the state under ``root`` and in the machine's registry (which
+        outlives ``root``: see ``_sweep_abandoned``)."""
         state = asdict(self)
         state["root"], state["venv"] = str(self.root), str(self.venv)
-        path = _state_file(self.root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2) + "\n")
-        os.replace(tmp, path)
+        text = json.dumps(state, indent=2) + "\n"
+        for path in (_state_file(self.root), _REGISTRY / f"{self.tag}.json"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path)
 
     @classmethod
     def load(cls, root: str | os.PathLike[str]) -> SwiftCluster:
@@ -276,6 +282,29 @@ def _state_file(root: Path) -> Path:
     return root / "run" / "cluster.json"
 
 
+# Every cluster of this machine, by tag, with the PID of the process that owns it
+# (0: started from the command line, stopped by hand).
+_REGISTRY = Path("/run/sciswift-clusters")
+
+
+def _sweep_abandoned(log: Log) -> None:
+    """Remove clusters whose owning process is gone (a test run killed before
+    its cleanup could run): their namespaces, bridges, mounts and processes."""
+    for entry in sorted(_REGISTRY.glob("*.json")):
+        try:
+            state = json.loads(entry.read_text())
+        except (OSError, ValueError):
+            continue
+        owner = int(state.get("owner_pid", 0))
+        if not owner or Path(f"/proc/{owner}").exists():
+            continue
+        state["root"], state["venv"] = Path(state["root"]), Path(state["venv"])
+        state["nodes"] = [Node(**n) for n in state["nodes"]]
+        log(f"removing the cluster {state['tag']} of process {owner}, which is gone")
+        with contextlib.suppress(ClusterError):
+            _teardown(SwiftCluster(**state), log)
+
+
 # ------------------------------------------------------------------- start
 def _pick_subnet() -> ipaddress.IPv4Network:
     """A free /24 in 10.213.0.0/16 (none of the host's addresses or routes in it)."""
@@ -295,11 +324,14 @@ def start(
     node_size: str = "1g",
     log_level: str = "INFO",
     timeout: float = 60.0,
+    owned: bool = True,
     log: Log = saio._default_log,
 ) -> SwiftCluster:
     """Build and start a cluster under ``root`` (wiped first); returns when auth
     works and every node answers. On any failure everything created so far is
-    removed again and ClusterError says why."""
+    removed again and ClusterError says why. An ``owned`` cluster belongs to
+    this process: if it ends without stopping it, the next ``start`` on this
+    machine removes it."""
     if os.geteuid() != 0:
         raise ClusterError("the Swift cluster needs root (network namespaces, a bridge, tmpfs mounts)")
     if not 1 <= replicas <= nodes:
@@ -311,6 +343,7 @@ def start(
             raise ClusterError(f"a Swift cluster is still running at {root}; stop it first")
         old.stop()
     ip = _ip_cmd()
+    _sweep_abandoned(log)
     memcached = saio._ensure_program("memcached", "memcached", log)
     venv = saio.ensure_venv(log=log)
     t0 = time.monotonic()
@@ -321,7 +354,8 @@ def start(
     net = _pick_subnet()
     hosts = list(net.hosts())
     cluster = SwiftCluster(root=root, tag=tag, subnet=str(net), bridge=f"ssw{tag}br", venv=venv,
-                           proxy_port=saio._free_port(), memcached_port=saio._free_port(), replicas=replicas)
+                           proxy_port=saio._free_port(), memcached_port=saio._free_port(), replicas=replicas,
+                           owner_pid=os.getpid() if owned else 0)
     cluster.nodes = [Node(i, str(hosts[10 + i]), f"sciswift-{tag}-n{i}", f"ssw{tag}h{i}", f"ssw{tag}n{i}")
                      for i in range(1, nodes + 1)]
     cluster.save()  # from here on, stop() knows what to remove
@@ -542,6 +576,7 @@ def _teardown(cluster: SwiftCluster, log: Log) -> None:
     leftovers = [n.netns for n in cluster.nodes if n.netns in _sh(ip, "netns", "list", check=False).stdout]
     if leftovers or cluster.mounts:
         raise ClusterError(f"could not remove {leftovers + cluster.mounts}")
+    (_REGISTRY / f"{cluster.tag}.json").unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------- configs
@@ -705,7 +740,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "start":
-            cluster = start(args.root, nodes=args.nodes, replicas=args.replicas, log_level=args.log_level)
+            cluster = start(args.root, nodes=args.nodes, replicas=args.replicas, log_level=args.log_level,
+                            owned=False)
             for k, v in cluster.env().items():
                 print(f"export {k}={v}")
         elif args.command == "stop":

@@ -409,11 +409,13 @@ def main(argv: list[str] | None = None) -> int:
                 break
     finally:
         stop.set()
-        for c in threading.enumerate():
-            if c.name.startswith("soak-client-"):
-                c.join(180)
-        server.stop()
-        log.close()
+        try:
+            for c in threading.enumerate():
+                if isinstance(c, Client):
+                    c.join(180)
+        finally:
+            server.stop()
+            log.close()
     flat, notes = verdict(rows, args.warmup) if rows else (False, ["no samples"])
     print("verdict: " + ("FLAT" if flat else "NOT FLAT"))
     for n in notes:

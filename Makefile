@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.sciswift-run
 STAMP     := $(VENV)/.sciswift-dev
 ARGS   ?=
 
-.PHONY: run test test-fast fuzz compat compat-swift compat-h5py bench lint typecheck clean help web web-if-npm
+.PHONY: run test test-fast fuzz faults soak compat compat-swift compat-h5py bench lint typecheck clean help web web-if-npm
 
 help:
 	@echo "make run      start the Swift-compatible server on 127.0.0.1:12345 (test:tester / testing)"
@@ -18,6 +18,8 @@ help:
 	@echo "make compat   run the long oracles: Swift's functional suite and h5py's test suite"
 	@echo "make bench    run the benchmarks side by side and print ratios"
 	@echo "make fuzz     long runs of the HTTP-layer fuzzers (FUZZ_EXAMPLES=20000) and the format fuzzer (FUZZ_MUTANTS=5000)"
+	@echo "make faults   the long fault tests on a 3-node Swift cluster in network namespaces (root)"
+	@echo "make soak     30 minutes of mixed load on sciswift serve: memory, files, latency; flat or not"
 	@echo "make lint     ruff and mypy"
 	@echo "make web      build the /browse/ page (H5Web) with npm into src/sciswift/server/dataapi/site/"
 
@@ -58,7 +60,7 @@ test: $(STAMP) web-if-npm
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not saio and not slow" $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not saio and not slow and not cluster" $(ARGS)
 
 # A long run of the HTTP-layer fuzzers and of the format fuzzer (make test runs
 # bounded ones): FUZZ_MUTANTS mutants per format, seeded by FUZZ_SEED.
@@ -70,6 +72,16 @@ fuzz: $(STAMP)
 		$(BIN)/python -m pytest -p no:xdist -q tests/server/wire $(ARGS)
 	SCISWIFT_FUZZ_MUTANTS=$(FUZZ_MUTANTS) SCISWIFT_FUZZ_SEED=$(FUZZ_SEED) \
 		$(BIN)/python -m pytest -p no:xdist -q -s tests/formats/test_fuzz_formats.py $(ARGS)
+
+# The fault tests on a real 3-node Swift cluster (tests marked `cluster`), long
+# version: more data and rounds (make test runs the short one). Needs root.
+faults: $(STAMP)
+	SCISWIFT_FAULTS=long $(BIN)/python -m pytest -p no:xdist -m cluster -q -rA $(ARGS)
+
+# 30 minutes of mixed load on sciswift serve, sampled every minute (not in make test).
+SOAK_MINUTES ?= 30
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py --minutes $(SOAK_MINUTES) $(ARGS)
 
 compat: compat-swift compat-h5py
 

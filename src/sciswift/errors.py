@@ -13,6 +13,8 @@ Keeping one table is what makes "the server and the client agree" testable.
 
 from __future__ import annotations
 
+import errno as _errno
+
 __all__ = [
     "SciSwiftError",
     "NotFound",
@@ -32,6 +34,7 @@ __all__ = [
     "CorruptData",
     "Quarantined",
     "StoreUnavailable",
+    "InsufficientStorage",
     "status_for",
     "error_for_status",
     "QUARANTINED_HEADER",
@@ -163,6 +166,20 @@ class StoreUnavailable(SciSwiftError, ConnectionError):
     status = 503
 
 
+class InsufficientStorage(SciSwiftError, OSError):
+    """The store has no room left for the write (HTTP 507): its disk is full or
+    over quota. Nothing of the refused write was kept; retrying helps only once
+    space has been freed. Also an ``OSError`` with ``errno.ENOSPC``, as a local
+    filesystem would raise."""
+
+    status = 507
+
+    def __init__(self, message: str, subject: str | None = None) -> None:
+        super().__init__(message, subject)
+        self.errno = _errno.ENOSPC
+        self.strerror = message
+
+
 # Status -> class, for clients turning a response back into an exception. 412 is
 # ambiguous on the wire; a client that sent a create-only write maps it to
 # AlreadyExists itself.
@@ -180,6 +197,7 @@ _BY_STATUS: dict[int, type[SciSwiftError]] = {
     422: ChecksumMismatch,
     501: NotSupported,
     503: StoreUnavailable,
+    507: InsufficientStorage,
 }
 
 

@@ -35,6 +35,8 @@ stopped by the PIDs recorded in ``run/saio.json``, after checking that each PID
 still runs a command of this ROOT; nothing is ever signalled by name.
 
 This module uses only the standard library, so any Python 3.11 can run it.
+``swift_cluster.py`` builds on it: the same Swift as several storage nodes in
+network namespaces, to break on purpose (docs/testing.md).
 """
 
 from __future__ import annotations

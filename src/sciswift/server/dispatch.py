@@ -21,7 +21,15 @@ import logging
 from sciswift.errors import QUARANTINED_HEADER, Quarantined, SciSwiftError
 from sciswift.server.backend import Backend
 from sciswift.server.handlers import account, by_method, container, obj
-from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error, reply_for_error
+from sciswift.server.http import (
+    TEXT_TYPE,
+    Reply,
+    SwiftError,
+    SwiftRequest,
+    error,
+    insufficient_storage,
+    reply_for_error,
+)
 
 __all__ = ["call", "MAX_DEPTH"]
 
@@ -52,5 +60,5 @@ async def call(be: Backend, req: SwiftRequest) -> Reply:
             return error(400, "Name too long for this store's filesystem\n", content_type=TEXT_TYPE)
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             log.error("507 %s %s: %s (%s)", req.method, req.path, exc, req.trans_id)
-            return error(507)
+            return insufficient_storage(req)
         raise

@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 from multidict import CIMultiDict
 
-from sciswift.errors import SciSwiftError
+from sciswift.errors import SciSwiftError, status_for
 from sciswift.server import bulk, quotas
 from sciswift.server.backend import Backend
 from sciswift.server.http import IterBody, Reply, SwiftError, SwiftRequest, error, status_line
@@ -254,6 +254,8 @@ class _Extraction:
             result["Response Status"] = status_line(exc.status)
             body = exc.reply.body
             result["Response Body"] = body.decode("utf-8", "replace") if isinstance(body, bytes) else ""
+        except SciSwiftError as exc:  # before OSError: InsufficientStorage is both
+            result["Response Status"] = status_line(status_for(exc))
         except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
             result["Response Status"] = status_line(400)
             result["Response Body"] = f"Invalid Tar File: {exc}"

@@ -44,6 +44,7 @@ __all__ = [
     "error",
     "reply",
     "reply_for_error",
+    "insufficient_storage",
     "trans_id",
     "HTML_TYPE",
     "TEXT_TYPE",
@@ -393,16 +394,29 @@ def reply_for_error(exc: SciSwiftError, req: SwiftRequest, detail: bool = True) 
     """The reply for a store error escaping a handler: its status from the
     project's one table; with ``detail``, its message (it names what is wrong),
     else swob's page; 404 always swob's page. A status of 500 or more is logged
-    with the transaction id and answered with swob's page only."""
+    with the transaction id and answered with swob's page only, but for 507
+    (a full disk: ``insufficient_storage``)."""
     status = status_for(exc)
     if status >= 500:
         error_log.error(
             "%d %s %s: %s: %s (%s)", status, req.method, req.path, type(exc).__name__, exc, req.trans_id
         )
-        return error(status)
+        return insufficient_storage(req) if status == 507 else error(status)
     if isinstance(exc, NotFound) or not detail:
         return error(status)
     return error(status, f"{exc.message}\n", content_type=TEXT_TYPE)
+
+
+def insufficient_storage(req: SwiftRequest) -> Reply:
+    """507 for a write the store had no room for. The body names the request's
+    path and what to do (the store's own message, with its paths on the server,
+    goes to the log only)."""
+    return error(
+        507,
+        f"Insufficient Storage: the server has no space left to store {req.path}; nothing was "
+        "written. Try again once space has been freed (delete objects, or ask the server's operator).\n",
+        content_type=TEXT_TYPE,
+    )
 
 
 class SwiftError(Exception):

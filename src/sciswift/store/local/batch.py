@@ -26,6 +26,7 @@ from sciswift.store.local.container import Container, ContainerGone, Opened
 from sciswift.store.local.format import LAZY_ETAG, Damaged, encode_trailer, read_body, read_whole_into
 from sciswift.store.local.fs import O_CLOEXEC
 from sciswift.store.local.pack import PACK_MAX_OBJECT, Filled, new_pack_id, plan_packs
+from sciswift.store.local.space import reports_full_disk
 from sciswift.store.names import check_container_name, check_object_name
 from sciswift.store.types import ObjectInfo
 
@@ -143,6 +144,7 @@ class BatchIO:
                 os.close(fd)
         return [n for n in names if n not in done]
 
+    @reports_full_disk(1, batch=True)
     def put_many(
         self,
         container: str,
@@ -187,6 +189,7 @@ class BatchIO:
         # once more on a fresh one, which says which.
         self._handles.retrying(container, lambda c: self._put_batch(c, large, groups))
 
+    @reports_full_disk(1, batch=True)
     def put_many_filled(
         self, container: str, names: Sequence[str], size: int, fill: Callable[[str, memoryview], None]
     ) -> None:

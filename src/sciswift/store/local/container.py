@@ -125,6 +125,8 @@ COMPACT_BELOW = 0.5
 # grown past this many bytes (a dead writer's journal stays short to replay).
 _JOURNAL_TRUNCATE_AT = 64 << 10
 _MAX_IDLE_READERS = 4
+# link(2) refused because the filesystem has no hard links.
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS})
 _BIAS_LIMIT = 8
 
 
@@ -212,7 +214,8 @@ class Container:
         self._touched: list[str] = []
         self._stale: list[str] = []
         self._freed: set[int] = set()
-        self._on_commit: list[Callable[[], None]] = []
+        self._on_commit: list[Callable[[], object]] = []
+        self._on_rollback: list[Callable[[], object]] = []
         self._packs_changed = False
         # > 0 while recent reads mostly found packed objects (see ``open_current``).
         self._packed_bias = 0
@@ -406,7 +409,10 @@ class Container:
         made stale by packing (``_stale``), packs whose rows it changed
         (``_freed``: removed if no row points into them any more; those still
         in use are added to ``shrunk``, candidates for compaction), and callbacks
-        (``_on_commit``). ContainerGone if the container has been deleted.
+        (``_on_commit``). File changes made through ``replace_file`` and
+        ``remove_file`` are undone if the transaction fails (a full disk refusing
+        the index commit leaves the object as the index says it is).
+        ContainerGone if the container has been deleted.
         """
         with self._lock:
             if self._closed:
@@ -416,6 +422,7 @@ class Container:
                 conn = self._wconn
                 conn.execute("BEGIN IMMEDIATE")
                 self._touched, self._stale, self._freed, self._on_commit = [], [], set(), []
+                self._on_rollback = []
                 self._packs_changed = False
                 healed: list[str] = []
                 try:
@@ -435,9 +442,12 @@ class Container:
                         self._note(encode_entries((), dead))
                     conn.execute("COMMIT")
                 except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    self._dirty.update(self._touched)
+                    try:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                    finally:
+                        self._undo_files()
+                        self._dirty.update(self._touched)
                     raise
                 finally:
                     self._touched = []
@@ -479,6 +489,56 @@ class Container:
     def touch(self, name: str) -> None:
         """Inside ``write_txn``: ``name``'s file is about to change."""
         self._touched.append(name)
+
+    def _keep_aside(self, final: str, *, move: bool) -> str | None:
+        """Inside ``write_txn``: the current file at ``final`` gets a second name
+        in ``tmp/`` (moved there with ``move``, else hard-linked), which puts it
+        back if the transaction fails and is unlinked once it commits (recovery
+        removes it if we die: a dead writer's temp file). None if there is no
+        file."""
+        aside = f"{self.tmp_dir}/{self.writer_id}.{next(self._counter)}"
+        try:
+            (os.rename if move else os.link)(final, aside)
+        except FileNotFoundError:
+            return None
+        self._on_commit.append(lambda: unlink_quiet(aside))
+        return aside
+
+    def replace_file(self, tmp: str, final: str) -> None:
+        """Inside ``write_txn``: rename ``tmp`` over ``final``, undone if the
+        transaction fails (the old file, or none, is put back). The hard link
+        and its unlink cost ~30 µs per overwrite (1 KiB puts, non-durable, on
+        ext4: 300 -> 330 µs; durable ~700 µs either way)."""
+        try:
+            aside = self._keep_aside(final, move=False)
+        except OSError as e:
+            if e.errno not in _NO_HARD_LINKS:
+                raise
+            # A filesystem without hard links: the rename cannot be undone.
+            self._rename_into(tmp, final)
+            return
+        self._on_rollback.append(
+            (lambda: os.rename(aside, final)) if aside is not None else (lambda: unlink_quiet(final))
+        )
+        self._rename_into(tmp, final)
+
+    def remove_file(self, final: str) -> bool:
+        """Inside ``write_txn``: remove ``final`` (False if there was none), undone
+        if the transaction fails."""
+        aside = self._keep_aside(final, move=True)
+        if aside is None:
+            return False
+        self._on_rollback.append(lambda: os.rename(aside, final))
+        return True
+
+    def _undo_files(self) -> None:
+        """After a rollback: put back the files the transaction changed."""
+        undo, self._on_rollback = self._on_rollback, []
+        for step in reversed(undo):
+            try:
+                step()
+            except OSError:
+                pass  # the name is marked dirty: reconciled from the files next time
 
     def _checkout(self) -> sqlite3.Connection | None:
         with self._mutex:
@@ -717,7 +777,7 @@ class Container:
                 before = locate_many(conn, names)
                 for name, tmp, _ in items:
                     self.touch(name)
-                    self._rename_into(tmp, self.object_path(name))
+                    self.replace_file(tmp, self.object_path(name))
                 rows = [row_of(info) for _, _, info in items]
                 rows += [row_of(r.info, pack, r.offset, r.length) for pack, r in packed]
                 conn.executemany(UPSERT, rows)
@@ -747,11 +807,10 @@ class Container:
                 done: set[str] = set()
                 for name in names:
                     self.touch(name)
-                    try:
-                        os.unlink(self.object_path(name))
+                    if self.remove_file(self.object_path(name)):
                         existed.append(True)
                         unlinked = True
-                    except FileNotFoundError:
+                    else:
                         existed.append(name not in done and before.get(name, (None,))[0] is not None)
                     done.add(name)
                 conn.executemany(DELETE, [(n,) for n in done])

@@ -51,16 +51,22 @@ def write_json_atomic(path: str, tmp_path: str, value: Any, durable: bool) -> No
 
     The caller holds a lock that makes it the only writer of ``tmp_path`` (a fixed
     name: a leftover of a crashed writer is simply overwritten by the next one).
+    On failure ``path`` is unchanged and ``tmp_path`` removed.
     """
     data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | O_CLOEXEC, 0o644)
     try:
-        write_all(fd, [data])
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp_path, path)
+        try:
+            write_all(fd, [data])
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp_path, path)
+    except BaseException:
+        # A full disk (ENOSPC) must not leave a truncated temp file behind.
+        unlink_quiet(tmp_path)
+        raise
     if durable:
         fsync_dir(os.path.dirname(path))
 

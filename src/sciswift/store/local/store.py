@@ -175,6 +175,7 @@ from sciswift.store.local.layout import (
 )
 from sciswift.store.local.pack import PackFiles
 from sciswift.store.local.quarantine import describe_record, log, set_aside_record, stub_temp
+from sciswift.store.local.space import reports_full_disk
 from sciswift.store.local.sums import sums_size
 from sciswift.store.local.writer import LocalWriter, verify_etag
 from sciswift.store.metarules import copied_metadata, lower_keys, merge_metadata, replaced_metadata
@@ -306,6 +307,7 @@ class LocalStore(BatchIO, Store):
         self._handles.pack_files = self._pack_files
 
     # ------------------------------------------------------------ containers
+    @reports_full_disk(1)
     def create_container(
         self,
         container: str,
@@ -314,12 +316,14 @@ class LocalStore(BatchIO, Store):
     ) -> bool:
         return self._dirs.create(container, metadata, system)
 
+    @reports_full_disk(1)
     def delete_container(self, container: str) -> None:
         self._dirs.delete(container)
 
     def head_container(self, container: str) -> ContainerInfo:
         return self._handles.retrying(container, lambda c: c.info())
 
+    @reports_full_disk(1)
     def post_container(
         self,
         container: str,
@@ -404,6 +408,7 @@ class LocalStore(BatchIO, Store):
             system=dict(acct["system"]),
         )
 
+    @reports_full_disk(0)
     def post_account(
         self, metadata: Mapping[str, str] | None = None, system: Mapping[str, str] | None = None
     ) -> None:
@@ -649,6 +654,7 @@ class LocalStore(BatchIO, Store):
                     unlink_quiet(p.path)
             raise
 
+    @reports_full_disk(2)
     def put_object(
         self,
         container: str,
@@ -702,6 +708,7 @@ class LocalStore(BatchIO, Store):
     def _write_temp(self, c: Container, buffers: Sequence[bytes | memoryview]) -> str:
         return self._stage(c, Container.write_temp, buffers)
 
+    @reports_full_disk(2)
     def open_writer(
         self,
         container: str,
@@ -719,17 +726,19 @@ class LocalStore(BatchIO, Store):
         check = self._mode_check(container, mode)
         fd, path = self._stage(c, Container.new_temp)
         return LocalWriter(
-            container, name, fd, path, durable=self.durable,
+            container, name, fd, path, root=self.root, durable=self.durable,
             commit=lambda items: self._commit(c, items, check),
             content_type=content_type, metadata=metadata, system=system, etag=etag,
         )
 
+    @reports_full_disk(2)
     def delete_object(self, container: str, name: str) -> None:
         check_object_name(name)
         [existed] = self._handles.retrying(container, lambda c: c.delete([name]))
         if not existed:
             raise _missing_object(container, name)
 
+    @reports_full_disk(1)
     def delete_many(
         self, container: str, names: Iterable[str], *, max_workers: int = 16
     ) -> int:
@@ -740,6 +749,7 @@ class LocalStore(BatchIO, Store):
             return 0
         return sum(self._handles.retrying(container, lambda c: c.delete(names)))
 
+    @reports_full_disk(2)
     def post_object(
         self,
         container: str,
@@ -775,6 +785,7 @@ class LocalStore(BatchIO, Store):
                 continue
         raise PreconditionFailed(f"object {container}/{name} kept changing during POST", _subject(container, name))
 
+    @reports_full_disk(slice(2, 4))
     def copy_object(
         self,
         src_container: str,

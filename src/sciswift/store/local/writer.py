@@ -11,6 +11,7 @@ from sciswift.errors import ChecksumMismatch, InvalidInput
 from sciswift.store.base import ObjectWriter
 from sciswift.store.local.format import encode_trailer
 from sciswift.store.local.fs import start_writeback, unlink_quiet, write_all
+from sciswift.store.local.space import full_disk_as
 from sciswift.store.local.sums import BlockSummer
 from sciswift.store.metarules import lower_keys
 from sciswift.store.types import ObjectInfo
@@ -37,7 +38,8 @@ class LocalWriter(ObjectWriter):
     block checksums computed on the way). ``commit`` completes the record and
     hands it to the ``commit`` callable it was made with, which renames it into
     place (under the store's checks); ``abort`` (or garbage collection before
-    commit) removes it."""
+    commit, or a failed ``write``) removes it. A full disk under ``root`` raises
+    InsufficientStorage naming the object."""
 
     def __init__(
         self,
@@ -46,6 +48,7 @@ class LocalWriter(ObjectWriter):
         fd: int,
         path: str,
         *,
+        root: str,
         durable: bool,
         commit: Callable[[Sequence[tuple[str, str, ObjectInfo]]], None],
         content_type: str | None,
@@ -58,6 +61,7 @@ class LocalWriter(ObjectWriter):
         self._name = name
         self._fd: int | None = fd
         self._path = path
+        self._root = root
         self._durable = durable
         self._commit = commit
         self._content_type = content_type
@@ -73,7 +77,14 @@ class LocalWriter(ObjectWriter):
     def write(self, data: bytes) -> None:
         if self._fd is None:
             raise InvalidInput(f"writer of {self._container}/{self._name} is already finished")
-        write_all(self._fd, [data])
+        try:
+            with full_disk_as(f"{self._container}/{self._name}", self._root):
+                write_all(self._fd, [data])
+        except BaseException:
+            # Part of ``data`` may be in the file: the writer cannot go on, and
+            # its temp file goes now (a full disk gets the room back at once).
+            self.abort()
+            raise
         self._md5.update(data)
         self._sums.update(data)
         self.bytes_written += len(data)
@@ -82,6 +93,10 @@ class LocalWriter(ObjectWriter):
             self._flushed = self.bytes_written
 
     def commit(self) -> ObjectInfo:
+        with full_disk_as(f"{self._container}/{self._name}", self._root):
+            return self._finish()
+
+    def _finish(self) -> ObjectInfo:
         fd = self._fd
         if fd is None:
             raise InvalidInput(f"writer of {self._container}/{self._name} is already finished")

@@ -8,7 +8,15 @@ One ``SwiftConnection`` is shared by all threads of a store. It
 - retries requests that failed to connect or answered 5xx/429/498, with exponential
   backoff and jitter, when repeating them is safe: the caller says so per request
   (``idempotent``), and a body is only re-sent if it can be produced again
-  (bytes, or a ``Body`` whose ``open`` starts over).
+  (bytes, or a ``Body`` whose ``open`` starts over). Each response says how many
+  attempts it took and whether an earlier one may have taken effect
+  (``attempts_of``, ``maybe_repeated``: the request was sent, then the
+  connection broke, timed out, or Swift answered 5xx), so callers can tell
+  "refused" from "refused because our own earlier attempt already did it";
+- bounds every attempt by ``connect_timeout`` and ``read_timeout`` (the longest
+  silence while waiting for or reading an answer), so an operation ends within
+  ``(retries + 1) * (connect_timeout + read_timeout)`` plus the backoff sleeps
+  (at most ``retries * max_backoff``), whatever the server does.
 
 Paths go to the server exactly as quoted here: urllib3's URL normalisation would
 fold ``..`` and ``.`` segments, which are legal in Swift object names, so requests
@@ -39,12 +47,25 @@ from sciswift.errors import (
 )
 from sciswift.store.swift.auth import SwiftCredentials, authenticate
 
-__all__ = ["Body", "SwiftConnection", "RETRY_STATUSES", "object_path"]
+__all__ = ["Body", "SwiftConnection", "RETRY_STATUSES", "object_path", "attempts_of", "maybe_repeated"]
 
 # Worth another try: server errors, overload, and Swift's rate limiting (498/429).
 RETRY_STATUSES = frozenset({429, 498, 500, 502, 503, 504})
 # Bodies up to this size that are already in memory are sent as one bytes object.
 SMALL_BODY = 4 << 20
+
+
+def attempts_of(resp: urllib3.BaseHTTPResponse) -> int:
+    """How many attempts ``SwiftConnection.request`` made for ``resp``."""
+    return int(getattr(resp, "sciswift_attempts", 1))
+
+
+def maybe_repeated(resp: urllib3.BaseHTTPResponse) -> bool:
+    """True if an earlier attempt of ``resp``'s request may have reached Swift and
+    taken effect (its answer was lost: a reset, a timeout, or a 5xx), so ``resp``
+    may describe a state that request itself made (a 404 to a repeated DELETE,
+    a 412 to a repeated create-only PUT)."""
+    return bool(getattr(resp, "sciswift_maybe_repeated", False))
 
 
 def object_path(container: str | None = None, name: str | None = None) -> str:
@@ -98,7 +119,7 @@ class SwiftConnection:
         *,
         pool_size: int = 64,
         retries: int = 5,
-        backoff: float = 0.1,
+        backoff: float = 0.25,
         max_backoff: float = 8.0,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
@@ -180,6 +201,8 @@ class SwiftConnection:
         can_retry = idempotent and retryable_body
         reauthed = False
         attempt = 0
+        sent_before = False  # an earlier attempt may have reached Swift
+        started = time.monotonic()
         while True:
             storage_url, token = self.auth()
             url = storage_url.rstrip("/") + path
@@ -198,14 +221,22 @@ class SwiftConnection:
             try:
                 resp = self._send(method, url, send_headers, payload, stream)
             except urllib3.exceptions.HTTPError as e:
+                # A refused or timed-out connection never carried the request.
+                sent_before |= not isinstance(e, (urllib3.exceptions.NewConnectionError,
+                                                  urllib3.exceptions.ConnectTimeoutError))
                 if can_retry and attempt < self.retries:
                     attempt += 1
                     self._sleep(attempt)
                     continue
+                what = f"{method} {subject}" if subject else method
                 raise StoreUnavailable(
-                    f"{method} {url}: cannot reach Swift ({_reason(e)}) after {attempt + 1} attempt(s)",
+                    f"{what}: cannot reach Swift at {url} ({_reason(e)}) after {attempt + 1} attempt(s) "
+                    f"in {time.monotonic() - started:.1f} s; check that the endpoint is up and reachable "
+                    "from here, then try again",
                     subject or url,
                 ) from None
+            resp.sciswift_attempts = attempt + 1  # type: ignore[attr-defined]
+            resp.sciswift_maybe_repeated = sent_before  # type: ignore[attr-defined]
             if resp.status == 401 and not reauthed:
                 _discard(resp)
                 reauthed = True
@@ -213,6 +244,7 @@ class SwiftConnection:
                     continue
             if resp.status in RETRY_STATUSES and can_retry and attempt < self.retries:
                 _discard(resp)
+                sent_before |= resp.status >= 500
                 attempt += 1
                 self._sleep(attempt, resp.headers.get("Retry-After"))
                 continue
@@ -297,5 +329,9 @@ def raise_for(resp: urllib3.BaseHTTPResponse, method: str, what: str, subject: s
         # Lost, not absent: the server found the object damaged and set it aside.
         raise Quarantined(f"{what} is quarantined by the server (found damaged on its disk; "
                           "put it again or delete it)", subject)
+    if resp.status in RETRY_STATUSES:
+        attempts = attempts_of(resp)
+        message += (f", {attempts} attempt(s): Swift could not serve it (a proxy or storage node down or "
+                    "overloaded, or a server error); try again later")
     cls = (special or {}).get(resp.status)
     raise cls(message, subject) if cls else error_for_status(resp.status, message, subject)

@@ -205,11 +205,16 @@ class SwiftObjectReader(ObjectReader):
         self._resumes = resumes
 
     def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (fewer when a connection broke off mid-body: the
+        next read resumes); ``read()`` and ``read(-1)`` read to the end, resuming
+        as often as it takes."""
+        if size is None or size < 0:
+            return self.readall()
         remaining = self.stop - self._pos
         if remaining <= 0 or self._resp is None:
             self._finish()
             return b""
-        want = remaining if size is None or size < 0 else min(size, remaining)
+        want = min(size, remaining)
         while True:
             try:
                 if self._skip:

@@ -32,6 +32,15 @@ Where Swift's semantics differ from the Store contract, this is what happens:
   settable headers (content-encoding, content-disposition, x-delete-at ...);
   ``post_object`` reads the current values first so the ones not given are kept,
   as the Store contract says. A concurrent POST between the two is lost.
+- **Replicas that missed writes.** A storage node back from an outage serves
+  what it had until Swift's replicators catch it up, and Swift's proxy answers
+  a GET from the first replica that has the object, so an overwritten object
+  can read back in its old version for a while. What decides which version
+  a reader sees is asked for with ``X-Newest`` (the proxy asks every replica
+  and answers with the newest): every HEAD, manifests, and the Zarr metadata
+  documents (``zarr.json``; ``.zarray``/``.zgroup``/``.zattrs``/``.zmetadata``),
+  which is ``newest="metadata"``, the default. ``newest="all"`` does it for every
+  GET (a node's worth of latency more per read), ``"none"`` for none.
 - **Account totals** (``account_info``, the counts in ``list_containers``) are
   updated by Swift's container updater in the background, so they lag behind
   recent writes by up to the updater's interval. Container totals are immediate.
@@ -81,7 +90,7 @@ from sciswift.store.names import (
 )
 from sciswift.store.swift import headers as hdr
 from sciswift.store.swift.auth import SwiftCredentials
-from sciswift.store.swift.http import Body, SwiftConnection, object_path, raise_for
+from sciswift.store.swift.http import Body, SwiftConnection, maybe_repeated, object_path, raise_for
 from sciswift.store.swift.http import _discard as _discard_response
 from sciswift.store.swift.io import PutSource, SwiftObjectReader
 from sciswift.store.swift.slo import Segment, segments_container, slo_etag, upload_segments
@@ -121,7 +130,13 @@ class SwiftStore(Store):
     python-swiftclient does.
 
     Tuning: ``pool_size`` keep-alive connections; ``retries`` attempts after the
-    first for idempotent requests, with exponential ``backoff`` (seconds);
+    first for idempotent requests, with exponential ``backoff`` (seconds: 0.25,
+    0.5, 1, 2, 4 by default, each with up to half of it taken off at random,
+    which rides out a proxy restart); each attempt waits at most
+    ``connect_timeout`` to connect and ``read_timeout`` for each piece of the
+    answer, so an operation gives up within about
+    ``(retries + 1) * (connect_timeout + read_timeout) + 8 s``; ``newest``:
+    which reads ask every replica for the newest version (module docstring);
     ``large_object_threshold`` and ``segment_size`` (bytes) for static large
     objects, uploaded by ``segment_workers`` threads; ``max_workers`` is the
     default concurrency of the bulk operations.
@@ -145,13 +160,14 @@ class SwiftStore(Store):
         credentials: SwiftCredentials | None = None,
         pool_size: int = 64,
         retries: int = 5,
-        backoff: float = 0.1,
+        backoff: float = 0.25,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
         large_object_threshold: int = GiB,
         segment_size: int = 256 * MiB,
         segment_workers: int = 4,
         max_workers: int = 32,
+        newest: str = "metadata",
         **keystone: Any,
     ) -> None:
         given = dict(auth_url=auth_url, user=user, key=key, storage_url=storage_url, token=token,
@@ -168,6 +184,9 @@ class SwiftStore(Store):
             )
         if segment_size < 1 or large_object_threshold < 1:
             raise InvalidInput("segment_size and large_object_threshold must be positive")
+        if newest not in ("metadata", "all", "none"):
+            raise InvalidInput(f"newest must be 'metadata', 'all' or 'none', not {newest!r}", "newest")
+        self.newest = newest
         self.credentials = credentials
         self.large_object_threshold = large_object_threshold
         self.segment_size = segment_size
@@ -182,7 +201,7 @@ class SwiftStore(Store):
         self._tuning = dict(pool_size=pool_size, retries=retries, backoff=backoff,
                             connect_timeout=connect_timeout, read_timeout=read_timeout,
                             large_object_threshold=large_object_threshold, segment_size=segment_size,
-                            segment_workers=segment_workers, max_workers=max_workers)
+                            segment_workers=segment_workers, max_workers=max_workers, newest=newest)
         self._closed = False
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -192,8 +211,17 @@ class SwiftStore(Store):
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SwiftStore:
         """A store for the account python-swiftclient's environment names
         (``ST_AUTH``/``ST_USER``/``ST_KEY``, or ``OS_*``); ``overrides`` win over it.
-        Tuning arguments of the constructor may be given too."""
+        Tuning arguments of the constructor may be given too, or come from
+        ``SCISWIFT_RETRIES``, ``SCISWIFT_BACKOFF``, ``SCISWIFT_CONNECT_TIMEOUT``,
+        ``SCISWIFT_READ_TIMEOUT`` (seconds) and ``SCISWIFT_NEWEST``."""
         tuning = {k: overrides.pop(k) for k in list(overrides) if k in _TUNING}
+        env = os.environ if environ is None else environ
+        for key, (var, kind) in _TUNING_ENV.items():
+            if key not in tuning and env.get(var):
+                try:
+                    tuning[key] = kind(env[var])
+                except ValueError:
+                    raise InvalidInput(f"{var}={env[var]!r} is not a number", var) from None
         creds = SwiftCredentials.from_environment(environ, **overrides)
         return cls(credentials=creds, **tuning)
 
@@ -245,6 +273,10 @@ class SwiftStore(Store):
         if resp.status >= 300:
             try:
                 raise_for(resp, method, what, subject, special)
+            except SciSwiftError as e:
+                # An earlier attempt may have done it (a 404 to a repeated DELETE).
+                e.maybe_repeated = maybe_repeated(resp)  # type: ignore[attr-defined]
+                raise
             finally:
                 resp.release_conn()
         return resp
@@ -352,8 +384,17 @@ class SwiftStore(Store):
     def head_object(self, container: str, name: str) -> ObjectInfo:
         check_container_name(container)
         check_object_name(name)
-        resp = self._call("HEAD", container, name, what=f"object {container}/{name}")
+        resp = self._call("HEAD", container, name, what=f"object {container}/{name}",
+                          headers=self._newest_headers(None))
         return hdr.object_info(name, resp.headers)
+
+    def _newest_headers(self, name: str | None) -> dict[str, str | bytes]:
+        """``X-Newest`` for a read of ``name`` (None: a HEAD or a manifest) when
+        ``newest`` asks for it (see the module docstring)."""
+        if self.newest == "all" or (self.newest == "metadata" and (
+                name is None or name.rsplit("/", 1)[-1] in _METADATA_NAMES)):
+            return {"X-Newest": "true"}
+        return {}
 
     def _get(
         self,
@@ -371,7 +412,7 @@ class SwiftStore(Store):
         check_object_name(name)
         subject = _subject(container, name)
         what = f"object {subject}"
-        headers: dict[str, str | bytes] = {}
+        headers: dict[str, str | bytes] = self._newest_headers(name)
         whole = byte_range is None or (byte_range.start == 0 and byte_range.end is None
                                        and byte_range.suffix is None)
         if not whole:
@@ -523,14 +564,29 @@ class SwiftStore(Store):
         mode: PutMode,
         etag: str | None,
         query: Mapping[str, str] | None = None,
+        stored_etag: str | None = None,
     ) -> urllib3.BaseHTTPResponse:
-        """One PUT of a re-readable body; checks what Swift stored against what was sent."""
+        """One PUT of a re-readable body; checks what Swift stored against what was sent.
+
+        A conditional PUT (CREATE, IfMatch) is retried like any other; if a
+        retry is refused (412) after an earlier attempt may have gone through
+        (its answer was lost), a HEAD decides: the object holding exactly the
+        ETag this PUT stores (``stored_etag``, else the body's MD5) is this
+        PUT's own work, and the PUT succeeded."""
         mode_headers, special = self._mode_headers(mode)
         send: dict[str, str | bytes] = {**headers, **mode_headers}
         if etag:
             send["ETag"] = hdr.strip_etag(etag)
-        resp = self._call("PUT", container, name, what=f"object {container}/{name}", query=query,
-                          headers=send, body=body, special=special)
+        try:
+            resp = self._call("PUT", container, name, what=f"object {container}/{name}", query=query,
+                              headers=send, body=body, special=special)
+        except (AlreadyExists, PreconditionFailed) as e:
+            if not getattr(e, "maybe_repeated", False):
+                raise
+            head = self._call("HEAD", container, name, what=f"object {container}/{name}")
+            if hdr.strip_etag(head.headers.get("Etag")) != (stored_etag or body.md5):
+                raise
+            return head
         stored = hdr.strip_etag(resp.headers.get("Etag"))
         if body.md5 and stored and stored != body.md5 and not query:
             raise CorruptData(
@@ -573,7 +629,7 @@ class SwiftStore(Store):
                 self._check_if_match(container, name, mode)  # again: the upload took a while
             manifest = json.dumps([s.manifest_entry() for s in segments]).encode()
             resp = self._put_body(container, name, Body.of_bytes(manifest), headers, mode, None,
-                                  query={"multipart-manifest": "put"})
+                                  query={"multipart-manifest": "put"}, stored_etag=slo_etag(segments))
         except BaseException:
             self._delete_segments(segments)
             raise
@@ -600,7 +656,7 @@ class SwiftStore(Store):
 
     def _manifest(self, container: str, name: str) -> list[Segment]:
         resp = self._call("GET", container, name, what=f"manifest of {container}/{name}",
-                          query={"multipart-manifest": "get"})
+                          query={"multipart-manifest": "get"}, headers=self._newest_headers(None))
         try:
             entries = json.loads(resp.data)
         except ValueError:
@@ -634,7 +690,7 @@ class SwiftStore(Store):
             self._check_if_match(container, name, mode)
         body = json.dumps([{"path": s.path, "etag": s.etag, "size_bytes": s.size} for s in segments]).encode()
         resp = self._put_body(container, name, Body.of_bytes(body), headers, mode, None,
-                              query={"multipart-manifest": "put"})
+                              query={"multipart-manifest": "put"}, stored_etag=large_slo_etag(segments))
         etag = hdr.strip_etag(resp.headers.get("Etag"))
         if etag != large_slo_etag(segments):
             raise CorruptData(f"{subject}: the manifest Swift stored does not match the segments sent", subject)
@@ -652,7 +708,7 @@ class SwiftStore(Store):
             return None
         subject = _subject(container, name)
         resp = self._call("GET", container, name, what=f"manifest of {subject}",
-                          query={"multipart-manifest": "get"})
+                          query={"multipart-manifest": "get"}, headers=self._newest_headers(None))
         return parse_stored_manifest(resp.data or b"", subject)
 
     def _ensure_container(self, container: str) -> None:
@@ -673,7 +729,13 @@ class SwiftStore(Store):
     def delete_object(self, container: str, name: str) -> None:
         check_container_name(container)
         check_object_name(name)
-        self._delete_with_segments(container, name)
+        try:
+            self._delete_with_segments(container, name)
+        except NotFound as e:
+            if not getattr(e, "maybe_repeated", False):
+                raise
+            # 404 to a DELETE repeated after its answer was lost: the earlier
+            # attempt may have deleted it. Either way it is gone, as asked.
 
     def _delete_with_segments(self, container: str, name: str) -> None:
         """DELETE an object; a static large object is deleted with its segments
@@ -692,7 +754,9 @@ class SwiftStore(Store):
                 _raise_bulk_errors(result, what, subject)
                 return
             if result.get("Number Not Found"):
-                raise NotFound(f"{what}: DELETE answered 404 Not Found", subject)
+                gone = NotFound(f"{what}: DELETE answered 404 Not Found", subject)
+                gone.maybe_repeated = maybe_repeated(resp)  # type: ignore[attr-defined]
+                raise gone
             if not any("Not an SLO manifest" in str(e) for e in result.get("Errors") or []):
                 _raise_bulk_errors(result, what, subject)
         else:
@@ -930,8 +994,20 @@ class SwiftStore(Store):
 
 _TUNING = frozenset({
     "pool_size", "retries", "backoff", "connect_timeout", "read_timeout",
-    "large_object_threshold", "segment_size", "segment_workers", "max_workers",
+    "large_object_threshold", "segment_size", "segment_workers", "max_workers", "newest",
 })
+#: Objects whose current version decides how the others are read: the Zarr v3
+#: document (the native layout's) and Zarr v2's.
+_METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
+#: Tuning read from the environment by ``from_environment`` (so ``swift://`` URLs,
+#: the mount and the CLI take it too): name -> (variable, type).
+_TUNING_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "retries": ("SCISWIFT_RETRIES", int),
+    "backoff": ("SCISWIFT_BACKOFF", float),
+    "connect_timeout": ("SCISWIFT_CONNECT_TIMEOUT", float),
+    "read_timeout": ("SCISWIFT_READ_TIMEOUT", float),
+    "newest": ("SCISWIFT_NEWEST", str),
+}
 
 
 def _response_time(resp: urllib3.BaseHTTPResponse) -> float:

@@ -34,6 +34,7 @@ from sciswift.engine.kv import KV
 from sciswift.engine.metadata import ArrayMeta, dump_json, group_json, parse_json
 from sciswift.engine.packing import (
     PACK_MAX_CHUNK,
+    PACK_MIN_ARRAYS,
     PACKED_ATTR,
     PACKS_DIR,
     PackTable,
@@ -53,7 +54,7 @@ from sciswift.errors import (
 from sciswift.store.types import CREATE, IfMatch
 from sciswift.store.url import Location
 
-__all__ = ["Hierarchy", "MODES", "join", "parent_of", "META_KEY"]
+__all__ = ["Hierarchy", "MODES", "join", "parent_of", "META_KEY", "use_packed"]
 
 MODES = ("r", "r+", "w", "w-", "x", "a")
 META_KEY = "zarr.json"
@@ -105,6 +106,8 @@ class Hierarchy:
             pack_small = os.environ.get("SCISWIFT_PACK_SMALL", "1") not in ("0", "no", "false")
         self.pack_small = pack_small and not self.kv.local
         self._packed: set[str] = set()  # paths of packed arrays
+        self._candidates: dict[str, str] = {}  # new small arrays, not decided yet: path -> chunk key
+        self.kv.before_flush = self._decide_packing
         self._hidden: set[str] = set()  # nodes whose documents are only in the root (as last read/written)
         self.closed = False
         #: 3, or 2 for a Zarr v2 hierarchy written by another tool (read-only).
@@ -189,19 +192,11 @@ class Hierarchy:
         file's (after reading or merging the root)."""
         self._hidden = set(hidden)
         packed = {p for p, d in hidden.items() if d.get("node_type") == "array"}
-        keys = []
-        for path in packed - self._packed:
-            try:
-                keys.append(self._single_chunk_key(path, hidden[path]))
-            except SciSwiftError:
-                continue
+        _register_packed(self.kv, {p: hidden[p] for p in packed - self._packed}, table)
         self._packed |= packed
-        self.kv.pack_keys(keys)
-        self.kv.attach_packs(table)
 
     def _single_chunk_key(self, path: str, doc: dict[str, Any]) -> str:
-        meta = ArrayMeta.from_json(doc, f"{self.location.display}:/{path}")
-        return Array(self.kv, path, meta).chunk_key((0,) * len(meta.shape))
+        return _single_chunk_key(self.kv, path, doc)
 
     def _reindex(self) -> None:
         children: dict[str, list[str]] = {}
@@ -215,6 +210,7 @@ class Hierarchy:
         self._children = children
 
     def _truncate(self) -> None:
+        self._candidates.clear()
         prefix = ""
         self.kv.delete_many(self.kv.list_prefix(prefix))
         self.cache.clear()
@@ -398,13 +394,29 @@ class Hierarchy:
             meta.doc = self._nodes[path]  # type: ignore[assignment]
             arr = Array(self.kv, path, meta, self.cache, self.prefetch_small_siblings)
             if packable and self.pack_small and _packs(arr):
-                self._packed.add(path)
-                self.kv.pack_keys([arr.chunk_key((0,) * len(arr.shape))])
+                key = arr.chunk_key((0,) * len(arr.shape))
+                self._candidates[path] = key
+                self.kv.hold_keys([key])
             self._arrays[path] = arr
             return arr
 
+    def _decide_packing(self) -> None:
+        """Before chunks are written out: the new small arrays are packed if there
+        are ``PACK_MIN_ARRAYS`` of them, or the file has packed arrays already;
+        otherwise they become ordinary arrays (and stay so)."""
+        with self._lock:
+            if not self._candidates:
+                return
+            chosen, self._candidates = self._candidates, {}
+            if len(chosen) >= PACK_MIN_ARRAYS or self._packed:
+                self._packed.update(chosen)
+                self.kv.pack_keys(chosen.values())
+            else:
+                self.kv.unpack_keys(chosen.values())
+
     def is_packed(self, path: str) -> bool:
-        """The array at ``path`` is packed (its chunk is in a pack or the metadata)."""
+        """The array at ``path`` is packed (its chunk is in a pack or the metadata;
+        decided for new arrays at the next flush)."""
         return path in self._packed
 
     def _check_new(self, path: str) -> None:
@@ -464,6 +476,8 @@ class Hierarchy:
             self.kv.delete_many(sorted(keys))
             self.cache.discard_prefix(path + "/")
             for p in doomed:
+                if p in self._candidates:
+                    self.kv.unpack_keys([self._candidates.pop(p)])
                 if p in self._packed:
                     self._packed.discard(p)
                     self.kv.unpack_keys([self._single_chunk_key(p, self._nodes[p])])  # type: ignore[arg-type]
@@ -489,10 +503,14 @@ class Hierarchy:
             subtree = [src, *self.walk(src)] if self.kind(src) == "group" else [src]
             docs = {p: self._nodes[p] for p in subtree}
             for p in subtree:
+                moved = dst + p[len(src):]
                 if p in self._packed:
-                    moved = dst + p[len(src):]
                     self._packed.add(moved)
                     self.kv.pack_keys([self._single_chunk_key(moved, docs[p])])  # type: ignore[arg-type]
+                elif p in self._candidates:
+                    key = self._single_chunk_key(moved, docs[p])  # type: ignore[arg-type]
+                    self._candidates[moved] = key
+                    self.kv.hold_keys([key])
             for key in self.kv.list_prefix(src + "/"):
                 if key.endswith("/" + "zarr.json") and key[: -len("/zarr.json")] in docs:
                     continue
@@ -512,6 +530,7 @@ class Hierarchy:
         with self._lock:
             if self.writable:
                 # Chunks first: metadata a reader sees never runs ahead of the data.
+                self._decide_packing()
                 self.kv.flush()
             if not self.writable or (not self._changed and not self._deleted and not self.kv.packs.changed):
                 return
@@ -611,3 +630,29 @@ def _packs(arr: Array) -> bool:
     ``PACK_MAX_CHUNK`` bytes decoded."""
     return arr.pipeline_chunk_bytes <= PACK_MAX_CHUNK and all(
         s <= c for s, c in zip(arr.shape, arr.chunks, strict=False))
+
+
+def _single_chunk_key(kv: KV, path: str, doc: dict[str, Any]) -> str:
+    """The key of the one chunk of the (packed) array at ``path``."""
+    meta = ArrayMeta.from_json(doc, f"{kv.location.display}:/{path}")
+    return Array(kv, path, meta).chunk_key((0,) * len(meta.shape))
+
+
+def _register_packed(kv: KV, arrays: dict[str, dict[str, Any]], table: PackTable) -> None:
+    keys = []
+    for path, doc in arrays.items():
+        try:
+            keys.append(_single_chunk_key(kv, path, doc))
+        except SciSwiftError:
+            continue  # an unreadable document fails where the array is opened
+    kv.pack_keys(keys)
+    kv.attach_packs(table)
+
+
+def use_packed(kv: KV, root: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """For readers of a file's root document other than Hierarchy (the HDF5
+    view): take the packed part off ``root`` (in place), make ``kv`` read the
+    packed chunks, and return the hidden nodes' documents (path -> doc)."""
+    hidden, table = split_root(root, kv.describe(META_KEY))
+    _register_packed(kv, {p: d for p, d in hidden.items() if d.get("node_type") == "array"}, table)
+    return hidden

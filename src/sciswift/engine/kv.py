@@ -109,6 +109,11 @@ class KV:
         # the table of where their chunks are, and packs read whole (read ahead
         # once a second chunk of the same pack is asked for).
         self._packed_keys: set[str] = set()
+        # Chunk keys of small arrays whose packing is not decided yet: their
+        # writes wait in the buffer, and ``before_flush`` decides (Hierarchy).
+        self._undecided: set[str] = set()
+        #: Called at the start of every ``flush`` (the hierarchy decides packing there).
+        self.before_flush: Callable[[], None] | None = None
         self.packs = PackTable()
         self._pack_lock = threading.Lock()
         self._pack_cache: OrderedDict[str, bytes] = OrderedDict()
@@ -417,6 +422,8 @@ class KV:
 
     def flush(self) -> None:
         """Write out every deferred object (one batch)."""
+        if self.before_flush is not None and self._undecided:
+            self.before_flush()
         with self._pending_lock:
             if not self._pending:
                 return
@@ -425,6 +432,8 @@ class KV:
             self._flushing = True
             items, self._pending, self._pending_bytes = self._pending, {}, 0
             try:
+                if self._undecided:
+                    self.unpack_keys([k for k in items if k in self._undecided])  # nobody decided: ordinary
                 packed = {k: v for k, v in items.items() if k in self._packed_keys}
                 plain = {k: v for k, v in items.items() if k not in self._packed_keys} if packed else items
                 if packed:
@@ -544,13 +553,26 @@ class KV:
         """Treat ``keys`` as chunk keys of packed arrays (``engine.packing``):
         their chunks are written into packs (or inlined) at ``flush`` and read
         through the table."""
+        keys = list(keys)
         with self._pack_lock:
             self._packed_keys.update(keys)
+            self._undecided.difference_update(keys)
+
+    def hold_keys(self, keys: Iterable[str]) -> None:
+        """``keys`` (chunks of new small arrays, nothing stored yet) may be packed:
+        hold their writes in the buffer until ``before_flush`` calls
+        ``pack_keys`` or ``unpack_keys`` for them."""
+        keys = list(keys)
+        with self._pack_lock:
+            self._packed_keys.update(keys)
+            self._undecided.update(keys)
 
     def unpack_keys(self, keys: Iterable[str]) -> None:
-        """``keys`` are no longer chunk keys of packed arrays (the array is gone)."""
+        """``keys`` are ordinary objects again (the array is gone, or was not packed)."""
+        keys = list(keys)
         with self._pack_lock:
             self._packed_keys.difference_update(keys)
+            self._undecided.difference_update(keys)
 
     def is_packed(self, key: str) -> bool:
         return key in self._packed_keys
@@ -634,7 +656,7 @@ class KV:
 
     def _packed_get(self, key: str, byte_range: ByteRange | None) -> bytes | None:
         with self._pack_lock:
-            ref = self.packs.get(key)
+            ref = self.packs.get(key)  # an undecided key is in no pack: None, nothing stored
         if ref is None:
             return None  # never written, or holds the fill value: no request needed
         data = self._chunk_bytes(key, ref)

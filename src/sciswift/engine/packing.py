@@ -3,7 +3,9 @@
 On a remote store every object costs a request (a real Swift cluster: 5-20 ms per
 PUT), so a file of a thousand tiny datasets would cost two thousand objects. An
 array whose one chunk holds it whole and is at most ``PACK_MAX_CHUNK`` bytes
-decoded, and that cannot be resized, is therefore *packed* there:
+decoded, and that cannot be resized, is therefore *packed* there when the file is
+one of many such arrays (``PACK_MIN_ARRAYS`` new ones before a flush, or packed
+ones already):
 
 - its stored chunk goes into a *pack*, one object ``.sciswift-packs/<id>`` holding
   the chunks of many such arrays back to back (about ``PACK_TARGET`` bytes each),
@@ -36,7 +38,7 @@ from typing import Any
 from sciswift.errors import CorruptData
 
 __all__ = [
-    "PACKED_ATTR", "PACKS_DIR", "INLINE_MAX", "PACK_MAX_CHUNK", "PACK_TARGET",
+    "PACKED_ATTR", "PACKS_DIR", "INLINE_MAX", "PACK_MAX_CHUNK", "PACK_MIN_ARRAYS", "PACK_TARGET",
     "Ref", "PackTable", "hidden_nodes", "split_root", "new_pack_id",
 ]
 
@@ -48,6 +50,10 @@ PACKS_DIR = ".sciswift-packs/"
 INLINE_MAX = 256
 #: Arrays whose single chunk is at most this big (decoded) are packed.
 PACK_MAX_CHUNK = 64 << 10
+#: Small arrays are packed once a file gets at least this many new ones before a
+#: flush (or already has packed ones): a file of a few small arrays (coordinates
+#: of a netCDF-like file) stays ordinary Zarr throughout.
+PACK_MIN_ARRAYS = 100
 #: A pack object is closed once it holds this many bytes.
 PACK_TARGET = 1 << 20
 #: Format version of the ``_sciswift_packed`` attribute.

@@ -215,7 +215,7 @@ class Hierarchy:
         self.kv.delete_many(self.kv.list_prefix(prefix))
         self.cache.clear()
         self.kv.unpack_keys([k for k in self.kv.packs.refs])
-        self.kv.attach_packs(PackTable())
+        self.kv.attach_packs(PackTable(), fresh=True)
         self._packed.clear()
         self._hidden.clear()
 

@@ -577,12 +577,13 @@ class KV:
     def is_packed(self, key: str) -> bool:
         return key in self._packed_keys
 
-    def attach_packs(self, table: PackTable) -> None:
+    def attach_packs(self, table: PackTable, *, fresh: bool = False) -> None:
         """Use ``table`` (read with, or merged into, the root document) for the
-        packed chunks from now on."""
+        packed chunks from now on; ``fresh``: the packs known so far are gone
+        (the file was truncated)."""
         with self._pack_lock:
             self.packs = table
-            self._known_packs = table.packs() | self._known_packs
+            self._known_packs = table.packs() if fresh else table.packs() | self._known_packs
             self._pack_order = None
 
     def take_dead_packs(self) -> builtins.set[str]:

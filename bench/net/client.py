@@ -40,10 +40,10 @@ VPIC_CHUNK = 1 << 20
 #: Where each client finds each file ("nat": the native layout; "h5": HDF5 objects).
 NATIVE = {"small": "nat/small.h5", "tree": "nat/tree.h5", "bulk": "nat/bulk.h5", "vpic": "nat/vpic.h5"}
 HDF5 = {"small": "h5/small.h5", "tree": "h5/tree.h5", "bulk": "h5/bulk.h5", "vpic": "h5/vpic.h5"}
-#: zarr-python reads the native files, except the tree: sciswift packs its
-#: 1,000 small arrays, which other Zarr readers do not see, so zarr-python gets
-#: the same tree written without packing.
-ZARR = {**NATIVE, "tree": "zarr/tree.h5"}
+#: zarr-python reads the native files, except those of many small arrays:
+#: sciswift packs them, and other Zarr readers do not see packed arrays, so
+#: zarr-python gets the same data written without packing.
+ZARR = {**NATIVE, "small": "zarr/small.h5", "tree": "zarr/tree.h5"}
 
 READS = ("small", "list", "bulk_read", "random", "vpic_read", "vpic_read1")
 WRITES = ("bulk_write", "vpic_write")
@@ -215,6 +215,9 @@ def setup(url: str, user: str, key: str) -> None:
                 store.put_object(CONTAINER, n, fh, content_type="application/x-hdf5")
     write_all(lambda n: sh.File(f"swift://{CONTAINER}/{n}", "w"), NATIVE)
     os.environ["SCISWIFT_PACK_SMALL"] = "0"
+    with sh.File(f"swift://{CONTAINER}/{ZARR['small']}", "w") as f:
+        for i in range(SMALL):
+            f.create_dataset(small_name(i), data=np.arange(100, dtype="f8") + i * 1000)
     with sh.File(f"swift://{CONTAINER}/{ZARR['tree']}", "w") as f:
         for n, path in enumerate(tree_names()):
             d = f.create_dataset(path, data=np.full(100, n, dtype="f8"))

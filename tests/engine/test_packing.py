@@ -152,3 +152,19 @@ def test_a_group_that_gets_an_ordinary_member_is_shown_again(swift_url: str) -> 
     g = zarr.open_group(swift_url, mode="r")
     assert list(g["g4"].keys()) == ["large"]
     np.testing.assert_array_equal(g["g4/large"][:5], np.arange(5, dtype="f8"))
+
+
+def test_the_packed_chunk_key_is_the_arrays_own() -> None:
+    from sciswift.engine import ArrayMeta, describe
+    from sciswift.engine.array import Array
+    from sciswift.engine.hierarchy import _single_chunk_key
+    from sciswift.engine.kv import KV
+    from sciswift.store.memory import MemoryStore
+    from sciswift.store.url import Location
+
+    kv = KV(Location(MemoryStore(), "c", "f", "memory://c/f"))
+    info = describe(np.dtype("f4"))
+    for shape in [(), (3,), (2, 5)]:
+        meta = ArrayMeta.create(shape, shape or (), info, [info.array_codec], np.float32(0))
+        for path in ["a/b", ""]:
+            assert _single_chunk_key(kv, path, meta.to_json()) == Array(kv, path, meta).chunk_key((0,) * len(shape))

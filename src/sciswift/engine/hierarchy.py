@@ -31,7 +31,7 @@ from typing import Any
 from sciswift.engine import zarr2
 from sciswift.engine.array import Array, ChunkCache
 from sciswift.engine.kv import KV
-from sciswift.engine.metadata import ArrayMeta, dump_json, group_json, parse_json
+from sciswift.engine.metadata import ArrayMeta, chunk_key_encoder, dump_json, group_json, parse_json
 from sciswift.engine.packing import (
     PACK_MAX_CHUNK,
     PACK_MIN_ARRAYS,
@@ -45,6 +45,7 @@ from sciswift.engine.packing import (
 from sciswift.errors import (
     AlreadyExists,
     Conflict,
+    CorruptData,
     InvalidInput,
     NotFound,
     NotSupported,
@@ -633,9 +634,18 @@ def _packs(arr: Array) -> bool:
 
 
 def _single_chunk_key(kv: KV, path: str, doc: dict[str, Any]) -> str:
-    """The key of the one chunk of the (packed) array at ``path``."""
-    meta = ArrayMeta.from_json(doc, f"{kv.location.display}:/{path}")
-    return Array(kv, path, meta).chunk_key((0,) * len(meta.shape))
+    """The key of the one chunk of the (packed) array at ``path``: what
+    ``Array.chunk_key`` makes of grid position 0, from the document alone
+    (opening a file of a thousand packed arrays builds no Array for it)."""
+    kind, sep = chunk_key_encoder(doc)
+    shape = doc.get("shape")
+    if not isinstance(shape, list):
+        raise CorruptData(f"array /{path} in {kv.location.display} has no shape", path)
+    zeros = ["0"] * len(shape)
+    base = f"{path}/" if path else ""
+    if kind == "default":
+        return base + "c" + (sep + sep.join(zeros) if zeros else "")
+    return base + (sep.join(zeros) if zeros else "0")
 
 
 def _register_packed(kv: KV, arrays: dict[str, dict[str, Any]], table: PackTable) -> None:

@@ -321,6 +321,7 @@ def start(
     log_level: str = "INFO",
     updater_interval: float = 1.0,
     timeout: float = 60.0,
+    proxy_bind_ip: str = "127.0.0.1",
     log: Log = _default_log,
 ) -> Saio:
     """Build a fresh all-in-one under ``root`` and start it; returns when auth works.
@@ -330,7 +331,9 @@ def start(
     ``etc``, ``srv``, ``run`` and ``log`` folders are wiped first; starting over a
     running instance is refused. On any failure everything started is stopped
     again and SaioError says what went wrong (with the log tail of a server that
-    died).
+    died). ``proxy_bind_ip``: where the proxy listens (``0.0.0.0`` to be reached
+    from another network namespace, as ``bench.net`` does); the other servers
+    stay on 127.0.0.1.
     """
     root = Path(root).resolve()
     storage = storage or os.environ.get("SCISWIFT_SAIO_STORAGE", "auto")
@@ -369,7 +372,7 @@ def start(
                 account_port=ports["account_port"], container_port=ports["container_port"],
                 object_port=ports["object_port"], memcached_port=ports["memcached_port"])
     try:
-        _write_configs(saio, proxy_workers, object_workers, log_level, updater_interval)
+        _write_configs(saio, proxy_workers, object_workers, log_level, updater_interval, proxy_bind_ip)
         _run([str(venv / "bin" / "python"), str(root / "etc" / "prepare.py"), str(root)],
              "building rings and checking xattrs on the storage")
         _spawn(saio, "memcached", [memcached, "-l", "127.0.0.1", "-p", str(saio.memcached_port),
@@ -651,7 +654,7 @@ for ring, port in (("account", state["account_port"]), ("container", state["cont
 
 
 def _write_configs(saio: Saio, proxy_workers: int, object_workers: int, log_level: str,
-                   updater_interval: float) -> None:
+                   updater_interval: float, proxy_bind_ip: str = "127.0.0.1") -> None:
     etc, node, run = saio.root / "etc", saio.root / "srv" / "node", saio.root / "run"
     (node / "d1").mkdir(parents=True, exist_ok=True)
     user = _user_name()
@@ -709,7 +712,7 @@ def _write_configs(saio: Saio, proxy_workers: int, object_workers: int, log_leve
     (etc / "proxy-server.conf").write_text(textwrap.dedent(f"""\
         [DEFAULT]
         swift_dir = {etc}
-        bind_ip = 127.0.0.1
+        bind_ip = {proxy_bind_ip}
         bind_port = {saio.proxy_port}
         workers = {proxy_workers}
         user = {user}
@@ -750,6 +753,7 @@ def main(argv: list[str] | None = None) -> int:
     p_start.add_argument("--object-workers", type=int, default=1)
     p_start.add_argument("--log-level", default="INFO")
     p_start.add_argument("--timeout", type=float, default=60.0)
+    p_start.add_argument("--proxy-bind-ip", default="127.0.0.1", help="where the proxy listens")
     p_stop = sub.add_parser("stop", help="stop the all-in-one recorded under ROOT, by PID")
     p_stop.add_argument("root", help=_ROOT_HELP)
     p_stop.add_argument("--purge", action="store_true", help="also delete ROOT/srv")
@@ -764,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
                 container_port=args.container_port, object_port=args.object_port,
                 memcached_port=args.memcached_port, storage=args.storage,
                 proxy_workers=args.proxy_workers, object_workers=args.object_workers,
-                log_level=args.log_level, timeout=args.timeout,
+                log_level=args.log_level, timeout=args.timeout, proxy_bind_ip=args.proxy_bind_ip,
             )
             _print_env(saio)
             for name, pid in saio.pids.items():

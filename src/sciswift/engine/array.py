@@ -133,7 +133,8 @@ class Array:
             self._sep = sep
             self._v2 = True
         self._fill_chunk: np.ndarray[Any, Any] | None = None
-        self._concurrent = kv.concurrent_writes
+        # Not ``kv.concurrent_writes`` here: asking a remote store may cost a request
+        # (Swift's /info), which reads never need (see _write_partial).
         self._local = kv.local
 
     # ------------------------------------------------------------ properties
@@ -264,7 +265,7 @@ class Array:
         if len(todo) == 1 or (self._local and self.pipeline.trivial):
             self._read_batch(todo, out, keep)
         else:
-            workers = 4 if self._local else 32
+            workers = 4 if self._local else self.kv.concurrency
             futures = [io_pool().submit(self._read_batch, b, out, keep) for b in _batches(todo, workers)]
             for f in futures:
                 f.result()
@@ -364,7 +365,7 @@ class Array:
             if len(partial) == 1:
                 self._write_partial(partial, value)
             else:
-                workers = 4 if self._local else 32
+                workers = 4 if self._local else self.kv.concurrency
                 futures = [io_pool().submit(self._write_partial, b, value) for b in _batches(partial, workers)]
                 for f in futures:
                     f.result()
@@ -423,7 +424,7 @@ class Array:
             for k in drops:
                 self.kv.delete(k)
 
-        futures = [io_pool().submit(encode_and_store, b) for b in _batches(pieces, 32)]
+        futures = [io_pool().submit(encode_and_store, b) for b in _batches(pieces, self.kv.concurrency)]
         for f in futures:
             f.result()
 
@@ -459,9 +460,10 @@ class Array:
         return True
 
     def _write_partial(self, pieces: list[ChunkPiece], value: np.ndarray[Any, Any]) -> None:
+        concurrent = self.kv.concurrent_writes
         for p in pieces:
             key = self.chunk_key(p.coords)
-            if not self._concurrent:
+            if not concurrent:
                 chunk = self._load(key)
                 chunk = self._new_chunk() if chunk is None else np.array(chunk, copy=True)
                 chunk[p.inner + _E] = value[p.outer + _E]

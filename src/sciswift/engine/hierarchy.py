@@ -14,10 +14,16 @@ lost. Chunk data is written straight away by ``Array``.
 
 A hierarchy written by another tool without consolidated metadata is read lazily
 (listing the store) and gets consolidated metadata on its first flush.
+
+On remote stores, small arrays are packed (``engine.packing``): their chunks go
+into shared pack objects or the metadata, and their documents (and those of
+groups holding only such arrays) into the root's ``_sciswift_packed`` attribute,
+so a file of a thousand tiny datasets is a handful of objects.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +31,17 @@ from typing import Any
 from sciswift.engine import zarr2
 from sciswift.engine.array import Array, ChunkCache
 from sciswift.engine.kv import KV
-from sciswift.engine.metadata import ArrayMeta, dump_json, group_json, parse_json
+from sciswift.engine.metadata import ArrayMeta, chunk_key_encoder, dump_json, group_json, parse_json
+from sciswift.engine.packing import (
+    PACK_MAX_CHUNK,
+    PACK_MIN_ARRAYS,
+    PACKED_ATTR,
+    PACKS_DIR,
+    PackTable,
+    hidden_nodes,
+    packed_attribute,
+    split_root,
+)
 from sciswift.engine.schema import check_node
 from sciswift.errors import (
     AlreadyExists,
@@ -40,7 +56,7 @@ from sciswift.errors import (
 from sciswift.store.types import CREATE, IfMatch
 from sciswift.store.url import Location
 
-__all__ = ["Hierarchy", "MODES", "join", "parent_of", "META_KEY"]
+__all__ = ["Hierarchy", "MODES", "join", "parent_of", "META_KEY", "use_packed"]
 
 MODES = ("r", "r+", "w", "w-", "x", "a")
 META_KEY = "zarr.json"
@@ -67,7 +83,10 @@ def _meta_key(path: str) -> str:
 class Hierarchy:
     """The tree of one file. Paths are "" (root) or "a/b" (no leading slash)."""
 
-    def __init__(self, location: Location, mode: str = "r", *, cache_bytes: int = 64 << 20) -> None:
+    def __init__(self, location: Location, mode: str = "r", *, cache_bytes: int = 64 << 20,
+                 pack_small: bool | None = None, root: bytes | None = None) -> None:
+        """``root``: the bytes of the root ``zarr.json`` if the caller has fetched
+        them already (then opening costs no request)."""
         if mode not in MODES:
             raise ValueError(f"Invalid mode; must be one of r, r+, w, w-, x, a (got {mode!r})")
         self.location = location
@@ -87,14 +106,25 @@ class Hierarchy:
         self._deleted: set[str] = set()
         self._arrays: dict[str, Array] = {}
         self._prefetched: set[str] = set()  # arrays whose chunk was fetched ahead
+        #: Pack new small arrays (engine.packing): by default on remote stores,
+        #: unless SCISWIFT_PACK_SMALL=0.
+        if pack_small is None:
+            pack_small = os.environ.get("SCISWIFT_PACK_SMALL", "1") not in ("0", "no", "false")
+        self.pack_small = pack_small and not self.kv.local
+        self._packed: set[str] = set()  # paths of packed arrays
+        self._candidates: dict[str, str] = {}  # new small arrays, not decided yet: path -> chunk key
+        self.kv.before_flush = self._decide_packing
+        self._hidden: set[str] = set()  # nodes whose documents are only in the root (as last read/written)
         self.closed = False
         #: 3, or 2 for a Zarr v2 hierarchy written by another tool (read-only).
         self.zarr_format = 3
-        self._open(mode)
+        self._open(mode, root)
 
     # ------------------------------------------------------------------ open
-    def _open(self, mode: str) -> None:
-        root = self._fetch_root() if self.kv.container_exists() else None
+    def _open(self, mode: str, raw: bytes | None) -> None:
+        # One request when the file exists: the root document (a missing container
+        # answers 404 too, so it need not be asked about first).
+        root = self._fetch_root(raw)
         display = self.location.display
         if self.zarr_format == 2 and mode != "r":
             raise NotSupported(
@@ -119,9 +149,12 @@ class Hierarchy:
             self._changed.add("")
             self.flush()
 
-    def _fetch_root(self) -> dict[str, Any] | None:
-        raw = self.kv.get(META_KEY)
+    def _fetch_root(self, raw: bytes | None = None) -> dict[str, Any] | None:
         if raw is None:
+            raw = self.kv.get(META_KEY)
+        if raw is None:
+            if not self.kv.container_exists():
+                return None
             return self._fetch_v2_root()
         doc = parse_json(raw, self.kv.describe(META_KEY))
         self._load_root(doc)
@@ -145,6 +178,7 @@ class Hierarchy:
 
     def _load_root(self, doc: dict[str, Any]) -> None:
         cons = doc.pop("consolidated_metadata", None)
+        hidden, table = split_root(doc, self.kv.describe(META_KEY))
         self._nodes = {"": doc}
         self._checked = set()
         self._children = {}
@@ -160,10 +194,23 @@ class Hierarchy:
                 meta = dict(meta)
                 meta.pop("consolidated_metadata", None)
                 self._nodes[path] = meta
+            self._nodes.update(hidden)
             self._complete = True
             self._reindex()
         else:
             self._complete = False
+        self._adopt_packed(hidden, table)
+
+    def _adopt_packed(self, hidden: dict[str, dict[str, Any]], table: PackTable) -> None:
+        """Take the packed arrays among ``hidden`` and the chunk table as this
+        file's (after reading or merging the root)."""
+        self._hidden = set(hidden)
+        packed = {p for p, d in hidden.items() if d.get("node_type") == "array"}
+        _register_packed(self.kv, {p: hidden[p] for p in packed - self._packed}, table)
+        self._packed |= packed
+
+    def _single_chunk_key(self, path: str, doc: dict[str, Any]) -> str:
+        return _single_chunk_key(self.kv, path, doc)
 
     def _reindex(self) -> None:
         children: dict[str, list[str]] = {}
@@ -177,9 +224,14 @@ class Hierarchy:
         self._children = children
 
     def _truncate(self) -> None:
+        self._candidates.clear()
         prefix = ""
         self.kv.delete_many(self.kv.list_prefix(prefix))
         self.cache.clear()
+        self.kv.unpack_keys([k for k in self.kv.packs.refs])
+        self.kv.attach_packs(PackTable(), fresh=True)
+        self._packed.clear()
+        self._hidden.clear()
 
     # ----------------------------------------------------------------- reads
     def get(self, path: str) -> dict[str, Any] | None:
@@ -248,27 +300,31 @@ class Hierarchy:
             return arr
 
     def prefetch_small_siblings(self, arr: Array) -> None:
-        """Before ``arr``'s single small chunk is read from a remote store, fetch it
-        together with those of the next ``PREFETCH_SIBLINGS`` small single-chunk
-        arrays of its group (in name order, not fetched ahead yet): a file of many
-        tiny datasets (H5Boss-like) is then read in a few concurrent batches instead
-        of one request after the other. At most ``PREFETCH_SIBLINGS`` x 64 KiB are
-        fetched ahead per call; what is never read costs that transfer only."""
+        """When ``arr``'s single small chunk is about to be read from a remote
+        store, start fetching, in the background, those of the next
+        ``PREFETCH_SIBLINGS`` small single-chunk arrays of its group (in name
+        order, not fetched ahead yet): a file of many tiny datasets (H5Boss-like)
+        is then read in a few concurrent batches instead of one request after the
+        other. The read of ``arr`` itself never waits for them: it is sent at
+        once, as if nothing were fetched ahead. At most ``PREFETCH_SIBLINGS`` x
+        64 KiB are fetched ahead per call; what is never read costs that transfer
+        only. Packed arrays are left out (their packs are read ahead instead)."""
         parent = parent_of(arr.path)
         with self._lock:
-            if arr.path in self._prefetched:
+            if arr.path in self._prefetched or arr.path in self._packed:
                 return
+            self._prefetched.add(arr.path)
             names = sorted(
                 p for p, doc in self._nodes.items()
                 if p and doc is not None and doc.get("node_type") == "array" and parent_of(p) == parent
-                and p >= arr.path and p not in self._prefetched
+                and p > arr.path and p not in self._prefetched and p not in self._packed
             )
         keys: list[str] = []
         for path in names:
             if len(keys) >= PREFETCH_SIBLINGS:
                 break
             try:
-                sibling = arr if path == arr.path else self.array(path)
+                sibling = self.array(path)
             except (NotFound, SciSwiftError):
                 continue
             if not sibling.is_small_single_chunk:
@@ -278,8 +334,8 @@ class Hierarchy:
                 self._prefetched.add(path)
             if self.cache.get(key) is None:
                 keys.append(key)
-        if len(keys) > 1:
-            self.kv.prefetch(keys)
+        if keys:
+            self.kv.prefetch_later(keys)
 
     def reload_array(self, path: str) -> None:
         """Read the array's ``zarr.json`` again from the store (a reader following a
@@ -290,10 +346,24 @@ class Hierarchy:
         with self._lock:
             if self.writable or self.closed:
                 return
-            raw = self.kv.get(_meta_key(path))
-            if raw is None:
-                return
-            doc = check_node(parse_json(raw, self.kv.describe(_meta_key(path))), self.kv.describe(_meta_key(path)))
+            if path in self._packed:
+                # A packed array's document and chunk are in the root.
+                raw = self.kv.get(META_KEY)
+                if raw is None:
+                    return
+                root = parse_json(raw, self.kv.describe(META_KEY))
+                root.pop("consolidated_metadata", None)
+                hidden, table = split_root(root, self.kv.describe(META_KEY))
+                found = hidden.get(path)
+                if found is None:
+                    return
+                self._adopt_packed(hidden, table)
+                doc = check_node(found, self.kv.describe(META_KEY))
+            else:
+                raw = self.kv.get(_meta_key(path))
+                if raw is None:
+                    return
+                doc = check_node(parse_json(raw, self.kv.describe(_meta_key(path))), self.kv.describe(_meta_key(path)))
             if doc.get("node_type") != "array":
                 return
             meta = ArrayMeta.from_json(doc, f"{self.location.display}:/{path}")
@@ -336,16 +406,43 @@ class Hierarchy:
             self._set(path, doc)
             return doc
 
-    def create_array(self, path: str, meta: ArrayMeta) -> Array:
-        """Add an array described by ``meta``. AlreadyExists if the name is taken."""
+    def create_array(self, path: str, meta: ArrayMeta, *, packable: bool = True) -> Array:
+        """Add an array described by ``meta``. AlreadyExists if the name is taken.
+
+        On a remote store a small array (one chunk holds it, at most
+        ``PACK_MAX_CHUNK`` bytes) is packed (``engine.packing``) unless
+        ``packable`` is False (the caller says it may grow: a resizable dataset)."""
         with self._lock:
             self._check_writable()
             self._check_new(path)
             self._set(path, meta.to_json())
             meta.doc = self._nodes[path]  # type: ignore[assignment]
             arr = Array(self.kv, path, meta, self.cache, self.prefetch_small_siblings)
+            if packable and self.pack_small and _packs(arr):
+                key = arr.chunk_key((0,) * len(arr.shape))
+                self._candidates[path] = key
+                self.kv.hold_keys([key])
             self._arrays[path] = arr
             return arr
+
+    def _decide_packing(self) -> None:
+        """Before chunks are written out: the new small arrays are packed if there
+        are ``PACK_MIN_ARRAYS`` of them, or the file has packed arrays already;
+        otherwise they become ordinary arrays (and stay so)."""
+        with self._lock:
+            if not self._candidates:
+                return
+            chosen, self._candidates = self._candidates, {}
+            if len(chosen) >= PACK_MIN_ARRAYS or self._packed:
+                self._packed.update(chosen)
+                self.kv.pack_keys(chosen.values())
+            else:
+                self.kv.unpack_keys(chosen.values())
+
+    def is_packed(self, path: str) -> bool:
+        """The array at ``path`` is packed (its chunk is in a pack or the metadata;
+        decided for new arrays at the next flush)."""
+        return path in self._packed
 
     def _check_new(self, path: str) -> None:
         if not path:
@@ -399,10 +496,16 @@ class Hierarchy:
             doomed = [path, *self.walk(path)] if self.kind(path) == "group" else [path]
             self.kv.discard_pending(path + "/")
             keys = set(self.kv.list_prefix(path + "/"))
-            keys.update(_meta_key(p) for p in doomed)
+            # Hidden nodes (engine.packing) have no document of their own to delete.
+            keys.update(_meta_key(p) for p in doomed if p not in self._hidden and p not in self._packed)
             self.kv.delete_many(sorted(keys))
             self.cache.discard_prefix(path + "/")
             for p in doomed:
+                if p in self._candidates:
+                    self.kv.unpack_keys([self._candidates.pop(p)])
+                if p in self._packed:
+                    self._packed.discard(p)
+                    self.kv.unpack_keys([self._single_chunk_key(p, self._nodes[p])])  # type: ignore[arg-type]
                 self._nodes[p] = None
                 self._children.pop(p, None)
                 self._arrays.pop(p, None)
@@ -424,6 +527,15 @@ class Hierarchy:
             self._check_new(dst)
             subtree = [src, *self.walk(src)] if self.kind(src) == "group" else [src]
             docs = {p: self._nodes[p] for p in subtree}
+            for p in subtree:
+                moved = dst + p[len(src):]
+                if p in self._packed:
+                    self._packed.add(moved)
+                    self.kv.pack_keys([self._single_chunk_key(moved, docs[p])])  # type: ignore[arg-type]
+                elif p in self._candidates:
+                    key = self._single_chunk_key(moved, docs[p])  # type: ignore[arg-type]
+                    self._candidates[moved] = key
+                    self.kv.hold_keys([key])
             for key in self.kv.list_prefix(src + "/"):
                 if key.endswith("/" + "zarr.json") and key[: -len("/zarr.json")] in docs:
                     continue
@@ -443,20 +555,23 @@ class Hierarchy:
         with self._lock:
             if self.writable:
                 # Chunks first: metadata a reader sees never runs ahead of the data.
+                self._decide_packing()
                 self.kv.flush()
-            if not self.writable or (not self._changed and not self._deleted):
+            if not self.writable or (not self._changed and not self._deleted and not self.kv.packs.changed):
                 return
             if not self._complete:
                 self._load_everything()
             changed = {p: self._nodes[p] for p in self._changed if self._nodes.get(p) is not None}
-            own = {_meta_key(p): dump_json(d) for p, d in changed.items() if p}  # type: ignore[arg-type]
-            self.kv.set_many(own)
             self._write_root(changed, set(self._deleted))
             self._changed.clear()
             self._deleted.clear()
 
     def _write_root(self, changed: dict[str, Any], deleted: set[str]) -> None:
+        """Write the changed nodes' own documents and then the root (consolidated
+        metadata, and the packed part: ``engine.packing``), merged with what other
+        writers stored meanwhile when the store makes that safe."""
         concurrent = self.kv.concurrent_writes
+        written: set[str] = set()
         for _ in range(100):
             if concurrent:
                 got = self.kv.get_with_etag(META_KEY)
@@ -464,9 +579,13 @@ class Hierarchy:
                 if got is not None:
                     latest = parse_json(got[0], self.kv.describe(META_KEY))
                     cons = (latest.pop("consolidated_metadata", None) or {}).get("metadata") or {}
-                    merged: dict[str, Any] = {"": latest, **cons}
+                    their_hidden, their_table = split_root(latest, self.kv.describe(META_KEY))
+                    merged: dict[str, Any] = {"": latest, **cons, **their_hidden}
+                    packed = self._packed | {p for p, d in their_hidden.items() if d.get("node_type") == "array"}
+                    table = self.kv.packs.merged_into(their_table)
+                    was_hidden = set(their_hidden)
                 else:
-                    merged = {}
+                    merged, packed, table, was_hidden = {}, set(self._packed), self.kv.packs, set()
                 for p in deleted:
                     for q in [q for q in merged if q == p or q.startswith(p + "/")]:
                         del merged[q]
@@ -476,11 +595,23 @@ class Hierarchy:
             else:
                 etag = None
                 merged = {p: d for p, d in self._nodes.items() if d is not None}
+                packed, table, was_hidden = set(self._packed), self.kv.packs, self._hidden
+            hidden = hidden_nodes(merged, packed & set(merged))
+            # Own documents: of the visible nodes that changed, or that were hidden
+            # until now (a group that got an ordinary member).
+            own = {_meta_key(p): dump_json(d) for p, d in merged.items()
+                   if p and p not in hidden and (p in changed or p in was_hidden) and _meta_key(p) not in written}
+            if own:
+                self.kv.set_many(own)
+                written.update(own)
             root = dict(merged[""])
+            if hidden or table.refs:
+                root["attributes"] = {**(root.get("attributes") or {}),
+                                      PACKED_ATTR: packed_attribute({p: merged[p] for p in hidden}, table)}
             root["consolidated_metadata"] = {
                 "kind": "inline",
                 "must_understand": False,
-                "metadata": {p: d for p, d in sorted(merged.items()) if p},
+                "metadata": {p: d for p, d in sorted(merged.items()) if p and p not in hidden},
             }
             data = dump_json(root)
             try:
@@ -495,6 +626,12 @@ class Hierarchy:
                 if p not in self._nodes or self._nodes[p] is None and p not in deleted:
                     self._nodes[p] = d
             self._reindex()
+            self._adopt_packed({p: merged[p] for p in hidden}, table)
+            table.written()
+            dead = self.kv.take_dead_packs()
+            if dead:
+                # No chunk in them any more, and the root just written names none.
+                self.kv.delete_many([PACKS_DIR + p for p in sorted(dead)])
             return
         raise Conflict(
             f"could not update the metadata of {self.location.display}: other writers kept changing it "
@@ -511,3 +648,45 @@ class Hierarchy:
                 self.closed = True
                 self.cache.clear()
                 self._arrays.clear()
+
+
+def _packs(arr: Array) -> bool:
+    """``arr`` is small enough to pack: one chunk holds it whole, at most
+    ``PACK_MAX_CHUNK`` bytes decoded."""
+    return arr.pipeline_chunk_bytes <= PACK_MAX_CHUNK and all(
+        s <= c for s, c in zip(arr.shape, arr.chunks, strict=False))
+
+
+def _single_chunk_key(kv: KV, path: str, doc: dict[str, Any]) -> str:
+    """The key of the one chunk of the (packed) array at ``path``: what
+    ``Array.chunk_key`` makes of grid position 0, from the document alone
+    (opening a file of a thousand packed arrays builds no Array for it)."""
+    kind, sep = chunk_key_encoder(doc)
+    shape = doc.get("shape")
+    if not isinstance(shape, list):
+        raise CorruptData(f"array /{path} in {kv.location.display} has no shape", path)
+    zeros = ["0"] * len(shape)
+    base = f"{path}/" if path else ""
+    if kind == "default":
+        return base + "c" + (sep + sep.join(zeros) if zeros else "")
+    return base + (sep.join(zeros) if zeros else "0")
+
+
+def _register_packed(kv: KV, arrays: dict[str, dict[str, Any]], table: PackTable) -> None:
+    keys = []
+    for path, doc in arrays.items():
+        try:
+            keys.append(_single_chunk_key(kv, path, doc))
+        except SciSwiftError:
+            continue  # an unreadable document fails where the array is opened
+    kv.pack_keys(keys)
+    kv.attach_packs(table)
+
+
+def use_packed(kv: KV, root: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """For readers of a file's root document other than Hierarchy (the HDF5
+    view): take the packed part off ``root`` (in place), make ``kv`` read the
+    packed chunks, and return the hidden nodes' documents (path -> doc)."""
+    hidden, table = split_root(root, kv.describe(META_KEY))
+    _register_packed(kv, {p: d for p, d in hidden.items() if d.get("node_type") == "array"}, table)
+    return hidden

@@ -4,18 +4,36 @@ Keys are object names relative to a ``Location`` (container + prefix). The view
 adds what the engine needs beyond the Store's object calls: batched and
 concurrent gets and puts, and directory-style listing. It is the only way the
 engine touches storage, which keeps request counting and concurrency in one spot.
+
+Chunks of packed small arrays (``engine.packing``) live in pack objects or in the
+metadata; the view routes their keys through its ``PackTable``, so readers and
+writers above it (arrays, the HDF5 view) use the same keys either way.
 """
 
 from __future__ import annotations
 
+import builtins
+import hashlib
 import os
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sciswift.errors import CorruptData, NotFound
+from sciswift.engine.packing import PACKS_DIR, PackTable, Ref, pack_chunks
+from sciswift.errors import AlreadyExists, CorruptData, NotFound, PreconditionFailed
 from sciswift.store.base import Store
-from sciswift.store.types import OVERWRITE, ByteRange, ListingParams, ObjectInfo, PutMode, Subdir
+from sciswift.store.types import (
+    CREATE,
+    OVERWRITE,
+    ByteRange,
+    IfMatch,
+    ListingParams,
+    ObjectInfo,
+    PutMode,
+    Subdir,
+)
 from sciswift.store.url import Location
 
 __all__ = ["KV", "io_pool"]
@@ -28,15 +46,35 @@ def io_pool() -> ThreadPoolExecutor:
     """The process-wide pool for chunk I/O and codec work.
 
     Shared, so many open files do not each start threads. Sized for remote stores
-    (requests spend most of their time waiting); codec work releases the GIL in
-    numcodecs' C code, so threads also use every core for compression.
+    (requests spend most of their time waiting): one thread per request of
+    ``KV.REMOTE_CONCURRENCY`` in flight, so a read of that many chunks is one
+    round trip, not several; codec work releases the GIL in numcodecs' C code, so
+    threads also use every core for compression.
     """
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            workers = int(os.environ.get("SCISWIFT_IO_THREADS", "0")) or max(16, 4 * (os.cpu_count() or 2))
+            workers = int(os.environ.get("SCISWIFT_IO_THREADS", "0")) or max(
+                KV.REMOTE_CONCURRENCY, 4 * (os.cpu_count() or 2))
             _POOL = ThreadPoolExecutor(workers, thread_name_prefix="sciswift-io")
         return _POOL
+
+
+_AHEAD: ThreadPoolExecutor | None = None
+
+
+def _ahead_pool() -> ThreadPoolExecutor:
+    """Threads for background reads (packs read ahead). Apart from ``io_pool`` so
+    that readers waiting on a read ahead can never hold every thread it needs."""
+    global _AHEAD
+    with _POOL_LOCK:
+        if _AHEAD is None:
+            _AHEAD = ThreadPoolExecutor(8, thread_name_prefix="sciswift-ahead")
+        return _AHEAD
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
 
 
 class KV:
@@ -64,6 +102,27 @@ class KV:
         self._stash_bytes = 0
         self._stash_lock = threading.Lock()
         self._writes = 0
+        # Keys being fetched ahead in the background (``prefetch_later``): a get of
+        # one waits for that fetch instead of sending its own request.
+        self._inflight: dict[str, Future[None]] = {}
+        # Packed small arrays (engine.packing): the chunk keys that are packed,
+        # the table of where their chunks are, and packs read whole (read ahead
+        # once a second chunk of the same pack is asked for).
+        self._packed_keys: set[str] = set()
+        # Chunk keys of small arrays whose packing is not decided yet: their
+        # writes wait in the buffer, and ``before_flush`` decides (Hierarchy).
+        self._undecided: set[str] = set()
+        #: Called at the start of every ``flush`` (the hierarchy decides packing there).
+        self.before_flush: Callable[[], None] | None = None
+        self.packs = PackTable()
+        self._pack_lock = threading.Lock()
+        self._pack_cache: OrderedDict[str, bytes] = OrderedDict()
+        self._pack_cache_bytes = 0
+        self._pack_loading: dict[str, Future[bytes | None]] = {}
+        self._pack_misses: dict[str, int] = {}
+        #: Packs some chunk was in when last seen (see ``take_dead_packs``).
+        self._known_packs: set[str] = set()
+        self._pack_order: list[str] | None = None
 
     #: Deferred objects are written out once they hold this many bytes.
     DEFER_LIMIT = 4 << 20
@@ -71,6 +130,11 @@ class KV:
     DEFER_MAX_OBJECT = 256 << 10
     #: Prefetched objects held at most (older ones are dropped beyond it).
     STASH_LIMIT = 16 << 20
+    #: Requests in flight at once on a remote store. 64: a read of a 64-chunk
+    #: dataset is one round trip (at 32 it was two in sequence).
+    REMOTE_CONCURRENCY = 64
+    #: Whole packs kept in memory at most.
+    PACK_CACHE_LIMIT = 64 << 20
 
     def name(self, key: str) -> str:
         """The full object name of ``key``."""
@@ -92,7 +156,7 @@ class KV:
     @property
     def concurrency(self) -> int:
         """How many requests are worth having in flight at once."""
-        return 1 if self.store.is_local else 32
+        return 1 if self.store.is_local else self.REMOTE_CONCURRENCY
 
     def describe(self, key: str) -> str:
         """``container/object`` of ``key``, for error messages."""
@@ -111,6 +175,13 @@ class KV:
                     return data
                 start, stop = byte_range.resolve(len(data))
                 return data[start:stop]
+        if key in self._packed_keys:
+            return self._packed_get(key, byte_range)
+        if self._inflight:
+            with self._stash_lock:
+                pending = self._inflight.get(key)
+            if pending is not None:
+                pending.result()  # fetched ahead: its answer lands in the stash
         if self._stash and byte_range is None:
             with self._stash_lock:
                 if key in self._stash:
@@ -123,13 +194,41 @@ class KV:
         except NotFound:
             return None
 
+    def prefetch_later(self, keys: Sequence[str]) -> None:
+        """``prefetch`` in the background: returns at once; a ``get`` of one of
+        ``keys`` meanwhile waits for the fetch already under way rather than
+        asking again. Used to fetch what is likely read next without delaying
+        what was asked for."""
+        with self._stash_lock:
+            keys = [k for k in keys if k not in self._stash and k not in self._inflight]
+            if not keys:
+                return
+            future: Future[None] = Future()
+            for k in keys:
+                self._inflight[k] = future
+
+        def run() -> None:
+            try:
+                self.prefetch(keys)
+            except Exception:  # noqa: BLE001 - a failed guess: the reads ask again themselves
+                pass
+            finally:
+                with self._stash_lock:
+                    for k in keys:
+                        if self._inflight.get(k) is future:
+                            del self._inflight[k]
+                future.set_result(None)
+
+        _ahead_pool().submit(run)
+
     def prefetch(self, keys: Sequence[str]) -> None:
         """Fetch ``keys`` together (concurrently on remote stores) for reads that
         follow soon: each ``get`` of one of them is then answered once from memory.
         A write through this view meanwhile drops the key (or the whole prefetch,
         if it races the fetch)."""
         with self._stash_lock:
-            keys = [k for k in keys if k not in self._stash and k not in self._pending]
+            keys = [k for k in keys if k not in self._stash and k not in self._pending
+                    and k not in self._packed_keys]
             writes = self._writes
         if not keys:
             return
@@ -152,6 +251,14 @@ class KV:
         """A write is about to change ``keys`` (None: anything)."""
         with self._stash_lock:
             self._writes += 1
+            if self._inflight:
+                # A fetch under way may return the old bytes: a get no longer waits
+                # for it (and its result is discarded, see prefetch).
+                if keys is None:
+                    self._inflight.clear()
+                else:
+                    for k in keys:
+                        self._inflight.pop(k, None)
             if not self._stash:
                 return
             if keys is None:
@@ -164,6 +271,13 @@ class KV:
 
     def get_with_etag(self, key: str) -> tuple[bytes, str] | None:
         """The bytes at ``key`` and their ETag (for compare-and-swap), None if missing."""
+        if key in self._packed_keys:
+            with self._pending_lock:
+                data = self._pending.get(key)
+            if data is None:
+                data = self._packed_get(key, None)
+            # The ETag of a packed chunk is the MD5 of its bytes, as an object's is.
+            return None if data is None else (data, _md5(data))
         self._flush_key(key)
         self.requests += 1
         try:
@@ -173,6 +287,10 @@ class KV:
             return None
 
     def head(self, key: str) -> ObjectInfo | None:
+        if key in self._packed_keys:
+            got = self.get_with_etag(key)
+            return None if got is None else ObjectInfo(name=self.name(key), size=len(got[0]), etag=got[1],
+                                                       timestamp=time.time())
         self._flush_key(key)
         self.requests += 1
         try:
@@ -191,6 +309,13 @@ class KV:
             keys = [k for k in keys if k not in found]
             if not keys:
                 return found
+        if self._packed_keys:
+            packed = [k for k in keys if k in self._packed_keys]
+            if packed:
+                found.update(self._packed_get_many(packed))
+                keys = [k for k in keys if k not in self._packed_keys]
+                if not keys:
+                    return found
         self.requests += len(keys)
         names = [self._prefix + k for k in keys]
         got = self.store.get_many(self.container, names)
@@ -203,7 +328,7 @@ class KV:
         ``keys`` whose object is exactly ``len(buf)`` bytes into ``buf`` and call
         ``consume(key)`` before the next read reuses it. Returns the keys not
         handled (all of them for other stores, or while writes wait in the buffer)."""
-        if not self.store.supports_read_into or self._pending or self._flushing:
+        if not self.store.supports_read_into or self._pending or self._flushing or self._packed_keys:
             return list(keys)
         self.requests += len(keys)
         cut = len(self._prefix)
@@ -218,11 +343,20 @@ class KV:
         can)."""
         self._unstash([new_key])
         self._drop_pending([new_key])
+        if key in self._packed_keys or new_key in self._packed_keys:
+            # Packed chunks are copied by reference (both keys are packed: a
+            # moved array keeps its packing).
+            data = self.get(key)
+            if data is not None:
+                self.set(new_key, data)
+            return
         self.requests += 1
         self.store.copy_object(self.container, self.name(key), self.container, self.name(new_key))
 
     def set(self, key: str, data: bytes, *, mode: PutMode = OVERWRITE, content_type: str | None = None) -> ObjectInfo:
         self._unstash([key])
+        if key in self._packed_keys:
+            return self._packed_set(key, data, mode)
         self._drop_pending([key])
         self.requests += 1
         return self.store.put_object(
@@ -239,6 +373,12 @@ class KV:
         if not items:
             return
         self._unstash(items)
+        if self._packed_keys and any(k in self._packed_keys for k in items):
+            for k in [k for k in items if k in self._packed_keys]:
+                self._packed_set(k, items[k], OVERWRITE)
+            items = {k: v for k, v in items.items() if k not in self._packed_keys}
+            if not items:
+                return
         if defer:
             now: dict[str, bytes] = {}
             with self._pending_lock:
@@ -282,6 +422,8 @@ class KV:
 
     def flush(self) -> None:
         """Write out every deferred object (one batch)."""
+        if self.before_flush is not None and self._undecided:
+            self.before_flush()
         with self._pending_lock:
             if not self._pending:
                 return
@@ -290,8 +432,15 @@ class KV:
             self._flushing = True
             items, self._pending, self._pending_bytes = self._pending, {}, 0
             try:
-                self.requests += len(items)
-                self.store.put_many(self.container, {self._prefix + k: v for k, v in items.items()})
+                if self._undecided:
+                    self.unpack_keys([k for k in items if k in self._undecided])  # nobody decided: ordinary
+                packed = {k: v for k, v in items.items() if k in self._packed_keys}
+                plain = {k: v for k, v in items.items() if k not in self._packed_keys} if packed else items
+                if packed:
+                    self._write_packs(packed)
+                if plain:
+                    self.requests += len(plain)
+                    self.store.put_many(self.container, {self._prefix + k: v for k, v in plain.items()})
             except BaseException:
                 # Nothing is lost silently: what could not be written stays pending.
                 items.update(self._pending)
@@ -326,6 +475,11 @@ class KV:
     def delete(self, key: str) -> bool:
         """Delete ``key``; False if it did not exist."""
         self._unstash([key])
+        if key in self._packed_keys:
+            with self._pending_lock:
+                was_pending = self._pending.pop(key, None) is not None
+            with self._pack_lock:
+                return self._forget_packed(key) or was_pending
         self._flush_key(key)
         self.requests += 1
         try:
@@ -339,12 +493,18 @@ class KV:
         if not keys:
             return 0
         self._unstash(keys)
+        gone = 0
+        if self._packed_keys and any(k in self._packed_keys for k in keys):
+            gone = sum(self.delete(k) for k in keys if k in self._packed_keys)
+            keys = [k for k in keys if k not in self._packed_keys]
+            if not keys:
+                return gone
         if self._pending or self._flushing:
             with self._pending_lock:
                 if any(k in self._pending for k in keys):
                     self.flush()
         self.requests += len(keys)
-        return self.store.delete_many(self.container, [self._prefix + k for k in keys])
+        return gone + self.store.delete_many(self.container, [self._prefix + k for k in keys])
 
     # --------------------------------------------------------------- listings
     def list_prefix(self, prefix: str) -> list[str]:
@@ -352,10 +512,15 @@ class KV:
         self.flush()
         cut = len(self._prefix)
         self.requests += 1
+        with self._pack_lock:
+            packed = self.packs.keys_under(prefix)
         try:
-            return [n[cut:] for n in self.store.iter_names(self.container, self._prefix + prefix)]
+            found = [n[cut:] for n in self.store.iter_names(self.container, self._prefix + prefix)]
         except NotFound:
-            return []
+            found = []
+        if packed:
+            found = sorted({*found, *packed}, key=lambda s: s.encode("utf-8", "surrogatepass"))
+        return found
 
     def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
         """``(keys, subdirs)`` directly under ``prefix`` (which ends with ``/`` or is
@@ -382,6 +547,236 @@ class KV:
             if len(page) < 10000:
                 return keys, dirs
             marker = page[-1].name
+
+    # ---------------------------------------------------------- packed chunks
+    def pack_keys(self, keys: Iterable[str]) -> None:
+        """Treat ``keys`` as chunk keys of packed arrays (``engine.packing``):
+        their chunks are written into packs (or inlined) at ``flush`` and read
+        through the table."""
+        keys = list(keys)
+        with self._pack_lock:
+            self._packed_keys.update(keys)
+            self._undecided.difference_update(keys)
+
+    def hold_keys(self, keys: Iterable[str]) -> None:
+        """``keys`` (chunks of new small arrays, nothing stored yet) may be packed:
+        hold their writes in the buffer until ``before_flush`` calls
+        ``pack_keys`` or ``unpack_keys`` for them."""
+        keys = list(keys)
+        with self._pack_lock:
+            self._packed_keys.update(keys)
+            self._undecided.update(keys)
+
+    def unpack_keys(self, keys: Iterable[str]) -> None:
+        """``keys`` are ordinary objects again (the array is gone, or was not packed)."""
+        keys = list(keys)
+        with self._pack_lock:
+            self._packed_keys.difference_update(keys)
+            self._undecided.difference_update(keys)
+
+    def is_packed(self, key: str) -> bool:
+        return key in self._packed_keys
+
+    def attach_packs(self, table: PackTable, *, fresh: bool = False) -> None:
+        """Use ``table`` (read with, or merged into, the root document) for the
+        packed chunks from now on; ``fresh``: the packs known so far are gone
+        (the file was truncated)."""
+        with self._pack_lock:
+            self.packs = table
+            self._known_packs = table.packs() if fresh else table.packs() | self._known_packs
+            self._pack_order = None
+
+    def take_dead_packs(self) -> builtins.set[str]:
+        """Packs that held chunks once and hold none now (to delete once the
+        root no longer refers to them)."""
+        with self._pack_lock:
+            live = self.packs.packs()
+            known = self._known_packs
+            self._known_packs = live
+            return known - live
+
+    def _forget_packed(self, key: str) -> bool:
+        """Drop ``key`` from the table (caller holds ``_pack_lock``)."""
+        self._pack_order = None
+        return self.packs.remove(key)
+
+    def _packed_set(self, key: str, data: bytes, mode: PutMode) -> ObjectInfo:
+        """Store a packed chunk: it waits in the write-back buffer and goes into a
+        pack (or the metadata) at ``flush``. ``mode`` is checked against the
+        current bytes in this process (a packed array's chunk is written by the
+        process holding the file; see docs/layout.md)."""
+        if mode == CREATE or isinstance(mode, IfMatch):
+            got = self.get_with_etag(key)
+            if mode == CREATE and got is not None:
+                raise AlreadyExists(f"{self.describe(key)} already exists", self.describe(key))
+            if isinstance(mode, IfMatch) and (got is None or got[1] != mode.etag):
+                raise PreconditionFailed(f"{self.describe(key)} changed (ETag {got[1] if got else None}, "
+                                         f"not {mode.etag})", self.describe(key))
+        data = bytes(data)
+        with self._pending_lock:
+            old = self._pending.get(key)
+            if old is not None:
+                self._pending_bytes -= len(old)
+            self._pending[key] = data
+            self._pending_bytes += len(data)
+            full = self._pending_bytes >= self.DEFER_LIMIT
+        if full:
+            self.flush()
+        return ObjectInfo(name=self.name(key), size=len(data), etag=_md5(data), timestamp=time.time())
+
+    def _write_packs(self, items: Mapping[str, bytes]) -> None:
+        """Put the packed chunks ``items`` into new packs (or inline them) and
+        record where they went. Packs are never overwritten (fresh names), so a
+        reader of the previous table still finds every chunk it names."""
+        puts: dict[str, bytes] = {}
+        refs: dict[str, Ref] = {}
+        for pack, body, placed in pack_chunks(items.items()):
+            if pack is not None:
+                puts[pack] = body
+            refs.update(placed)
+        if puts:
+            self.requests += len(puts)
+            self.store.put_many(self.container, {self.name(PACKS_DIR + p): b for p, b in puts.items()})
+        with self._pack_lock:
+            for key, ref in refs.items():
+                self.packs.set(key, ref)
+            self._known_packs = self._known_packs | set(puts)
+            self._pack_order = None
+            for pack, body in puts.items():  # what we just wrote reads back from memory
+                self._cache_pack(pack, body)
+
+    def _cache_pack(self, pack: str, body: bytes) -> None:
+        """Keep a whole pack (caller holds ``_pack_lock``); oldest out beyond the limit."""
+        if len(body) > self.PACK_CACHE_LIMIT // 4:
+            return
+        self._pack_cache[pack] = body
+        self._pack_cache_bytes += len(body)
+        while self._pack_cache_bytes > self.PACK_CACHE_LIMIT and self._pack_cache:
+            _, old = self._pack_cache.popitem(last=False)
+            self._pack_cache_bytes -= len(old)
+
+    def _packed_get(self, key: str, byte_range: ByteRange | None) -> bytes | None:
+        with self._pack_lock:
+            ref = self.packs.get(key)  # an undecided key is in no pack: None, nothing stored
+        if ref is None:
+            return None  # never written, or holds the fill value: no request needed
+        data = self._chunk_bytes(key, ref)
+        if byte_range is None:
+            return data
+        start, stop = byte_range.resolve(len(data))
+        return data[start:stop]
+
+    def _chunk_bytes(self, key: str, ref: Ref) -> bytes:
+        """The stored bytes of one packed chunk. The first chunk asked for from a
+        pack is fetched alone (one small ranged GET: nothing else delays it); a
+        second one from the same pack starts reading that pack and the next one
+        whole in the background, as sequential readers of many small datasets
+        go on through the pack."""
+        if ref.data is not None:
+            return ref.data
+        pack = ref.pack
+        assert pack is not None
+        with self._pack_lock:
+            whole = self._pack_cache.get(pack)
+            loading = self._pack_loading.get(pack) if whole is None else None
+            misses = 0
+            if whole is not None:
+                self._pack_cache.move_to_end(pack)
+            elif loading is None:
+                misses = self._pack_misses[pack] = self._pack_misses.get(pack, 0) + 1
+        if loading is not None:
+            whole = loading.result()
+        if whole is not None and len(whole) >= ref.offset + ref.length:
+            return whole[ref.offset: ref.offset + ref.length]
+        if misses >= 2:
+            self._read_ahead(pack)
+        self.requests += 1
+        try:
+            data = self.store.get_object(self.container, self.name(PACKS_DIR + pack),
+                                         ByteRange(ref.offset, ref.offset + ref.length))
+        except NotFound:
+            raise CorruptData(f"{self.describe(key)} is packed in {self.describe(PACKS_DIR + pack)}, "
+                              "which is missing", self.describe(key)) from None
+        if len(data) != ref.length:
+            raise CorruptData(f"{self.describe(key)}: its pack {self.describe(PACKS_DIR + pack)} is shorter "
+                              "than the table says", self.describe(key))
+        return data
+
+    def _read_ahead(self, pack: str) -> None:
+        """Read ``pack`` and the one written after it whole, in the background."""
+        with self._pack_lock:
+            if self._pack_order is None:
+                self._pack_order = self.packs.pack_order()
+            order = self._pack_order
+            try:
+                i = order.index(pack)
+                targets = order[i:i + 2]
+            except ValueError:
+                targets = [pack]
+            starts = []
+            for p in targets:
+                if p in self._pack_cache or p in self._pack_loading:
+                    continue
+                future: Future[bytes | None] = Future()
+                self._pack_loading[p] = future
+                starts.append((p, future))
+        for p, future in starts:
+            _ahead_pool().submit(self._load_pack, p, future)
+
+    def _load_pack(self, pack: str, future: Future[bytes | None]) -> None:
+        data: bytes | None
+        try:
+            self.requests += 1
+            data = self.store.get_object(self.container, self.name(PACKS_DIR + pack))
+        except Exception:  # noqa: BLE001 - readers then fetch their chunks themselves (and see the error)
+            data = None
+        with self._pack_lock:
+            if data is not None:
+                self._cache_pack(pack, data)
+            self._pack_loading.pop(pack, None)
+        future.set_result(data)
+
+    def _packed_get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """Packed chunks of ``keys`` (absent ones left out): one ranged GET per
+        pack covering the chunks wanted from it, the packs at once."""
+        out: dict[str, bytes] = {}
+        by_pack: dict[str, list[tuple[str, Ref]]] = {}
+        with self._pack_lock:
+            refs = [(k, self.packs.get(k)) for k in keys]
+        for key, ref in refs:
+            if ref is None:
+                continue
+            if ref.data is not None:
+                out[key] = ref.data
+            else:
+                by_pack.setdefault(ref.pack, []).append((key, ref))  # type: ignore[arg-type]
+
+        def fetch(pack: str, wanted: list[tuple[str, Ref]]) -> dict[str, bytes]:
+            with self._pack_lock:
+                whole = self._pack_cache.get(pack)
+            if whole is None and len(wanted) == 1:
+                key, ref = wanted[0]
+                return {key: self._chunk_bytes(key, ref)}
+            if whole is None:
+                lo = min(r.offset for _, r in wanted)
+                hi = max(r.offset + r.length for _, r in wanted)
+                self.requests += 1
+                try:
+                    span = self.store.get_object(self.container, self.name(PACKS_DIR + pack), ByteRange(lo, hi))
+                except NotFound:
+                    raise CorruptData(f"pack {self.describe(PACKS_DIR + pack)} is missing",
+                                      self.describe(PACKS_DIR + pack)) from None
+                return {k: span[r.offset - lo: r.offset - lo + r.length] for k, r in wanted}
+            return {k: whole[r.offset: r.offset + r.length] for k, r in wanted}
+
+        jobs = list(by_pack.items())
+        if len(jobs) <= 1:
+            for pack, wanted in jobs:
+                out.update(fetch(pack, wanted))
+        else:
+            for future in [_ahead_pool().submit(fetch, p, w) for p, w in jobs]:
+                out.update(future.result())
+        return out
 
     def container_exists(self) -> bool:
         self.requests += 1

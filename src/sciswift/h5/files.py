@@ -238,7 +238,8 @@ def _location(filename: str, target: str, storage_options: dict[str, Any] | None
         raise OSError(f"Unable to open file {filename!r}: {e}") from None
 
 
-def _open_native(filename: str, location: Any, mode: str) -> FileHandle:
+def _open_native(filename: str, location: Any, mode: str, root: bytes | None = None) -> FileHandle:
+    """``root``: the bytes of the file's root document, when already fetched."""
     from sciswift.engine.hierarchy import Hierarchy
     from sciswift.h5.native import NativeFile
 
@@ -255,7 +256,7 @@ def _open_native(filename: str, location: Any, mode: str) -> FileHandle:
             raise FileExistsError(f"Unable to create file {filename!r}: file exists")
         raise OSError(f"Unable to create file {filename!r}: unable to truncate a file which is already open")
     try:
-        hier = Hierarchy(location, mode)
+        hier = Hierarchy(location, mode, root=root)
     except NotFound:
         location.store.close()
         raise FileNotFoundError(2, f"Unable to synchronously open file (unable to open file: name = '{filename}', "
@@ -298,14 +299,23 @@ def _open_local_blob(filename: str, path: str, mode: str) -> FileHandle:
                       source=os.path.abspath(path))
 
 
-def _blob_handle(filename: str, location: Any, mode: str) -> FileHandle | None:
-    """A handle on the object named exactly by ``location``, if there is one; the
-    handle owns the store (closed with it)."""
+def _blob_info(location: Any) -> Any:
+    """The ObjectInfo of the object named exactly by ``location``, None if none."""
     if not location.prefix:
         return None
     try:
-        info = location.store.head_object(location.container, location.prefix)
+        return location.store.head_object(location.container, location.prefix)
     except SciSwiftError:
+        return None
+
+
+def _blob_handle(filename: str, location: Any, mode: str, info: Any = None) -> FileHandle | None:
+    """A handle on the object named exactly by ``location``, if there is one
+    (``info``: its ObjectInfo, if already known); the handle owns the store
+    (closed with it)."""
+    if info is None:
+        info = _blob_info(location)
+    if info is None:
         return None
     if mode != "r":
         raise OSError(f"Unable to open {filename!r} in mode {mode!r}: it is a single object, opened read-only")
@@ -325,6 +335,8 @@ def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = Non
 
     if is_url(filename):
         location = _location(filename, filename, storage_options)
+        if mode == "r" and location.prefix and not location.store.is_local:
+            return _open_remote_read(filename, location)
         if mode in ("r", "r+", "a"):
             try:
                 blob = _blob_handle(filename, location, mode)
@@ -356,6 +368,29 @@ def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = Non
         raise FileNotFoundError(2, f"Unable to synchronously create file (unable to open file: name = '{filename}', "
                                    "errno = 2, error message = 'No such file or directory')", filename)
     return _open_native(filename, _location(filename, path), mode)
+
+
+def _open_remote_read(filename: str, location: Any) -> FileHandle:
+    """Open a name on a remote store read-only in one round trip after auth: the
+    object of exactly that name (a blob) and the root document of a native file
+    under it are asked for at once (a blob wins, as in ``_open``)."""
+    from sciswift.engine.kv import io_pool
+
+    try:
+        blob = io_pool().submit(_blob_info, location)
+        try:
+            root: bytes | None = location.store.get_object(location.container, f"{location.prefix}/zarr.json")
+        except SciSwiftError:
+            root = None  # the native open asks again and reports what is wrong
+        info = blob.result()
+        if info is not None:
+            handle = _blob_handle(filename, location, "r", info)
+            assert handle is not None
+            return handle
+    except BaseException:
+        location.store.close()
+        raise
+    return _open_native(filename, location, "r", root)
 
 
 def _open_scratch(filename: str, mode: str) -> FileHandle:

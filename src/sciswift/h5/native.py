@@ -515,7 +515,9 @@ class NativeFile(FileBackend):
             tuple(spec.shape), tuple(spec.storage_chunks), info, codecs, fill,
             attributes={RESERVED: extras} if extras else None,
         )
-        arr = self.h.create_array(path, meta)
+        # A dataset that may grow is never packed (it would stay out of reach of
+        # other Zarr readers however big it became).
+        arr = self.h.create_array(path, meta, packable="maxshape" not in extras)
         self._added(path)
         nat = self._arrays[path] = NativeArray(self, path, arr)
         return nat

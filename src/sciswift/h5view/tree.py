@@ -23,6 +23,7 @@ import numpy as np
 
 import sciswift.h5  # noqa: F401  (registers the reference classes the engine decodes)
 from sciswift.engine import Array, ArrayMeta, describe, spec_to_dtype
+from sciswift.engine.hierarchy import use_packed
 from sciswift.engine.kv import KV
 from sciswift.engine.metadata import RESERVED, parse_json
 from sciswift.engine.vlen import decode_vlen
@@ -153,7 +154,9 @@ def load_tree(location: Location) -> Tree:
         raise NotFound(f"no native file at {location.display} (no {ROOT_KEY})", location.display)
     raw, etag = got
     root = parse_json(raw, kv.describe(ROOT_KEY))
+    hidden = use_packed(kv, root)  # packed small arrays: documents in the root, chunks in packs
     docs = _documents(root, location)
+    docs.update(hidden)
     res = (root.get("attributes") or {}).get(RESERVED) or {}
     moved = {str(k).strip("/"): str(v).strip("/") for k, v in (res.get("moved") or {}).items()}
     nodes: dict[str, Node] = {}

@@ -25,6 +25,7 @@ are made on the connection pool with the path as given.
 
 from __future__ import annotations
 
+import encodings.idna  # noqa: F401  (the first connection imports it otherwise: host names are IDNA-encoded)
 import hashlib
 import json
 import random

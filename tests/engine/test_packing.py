@@ -1,0 +1,170 @@
+"""Packed small arrays (engine.packing) on a remote store (``sciswift serve``):
+many small datasets become a handful of objects, read back exactly, survive
+edits, deletes and moves, and leave what other Zarr readers see of the ordinary
+arrays untouched."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+import sciswift.h5py as h5py
+from sciswift.engine.packing import PACK_MIN_ARRAYS, PACKED_ATTR, PACKS_DIR
+from sciswift.store.swift import SwiftStore
+
+N = PACK_MIN_ARRAYS + 20
+
+
+@pytest.fixture
+def swift_url(sciswift_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("ST_AUTH", sciswift_server.auth_url)
+    monkeypatch.setenv("ST_USER", sciswift_server.user)
+    monkeypatch.setenv("ST_KEY", sciswift_server.key)
+    monkeypatch.delenv("SCISWIFT_PACK_SMALL", raising=False)
+    yield f"swift://pack-{uuid.uuid4().hex[:8]}/many.h5"
+
+
+def _objects(url: str) -> list[str]:
+    container, _, prefix = url[len("swift://"):].partition("/")
+    with SwiftStore.from_environment() as store:
+        return [n[len(prefix) + 1:] for n in store.iter_names(container, prefix + "/")]
+
+
+def _write_many(url: str) -> np.ndarray:
+    values = np.arange(N * 50, dtype="f8").reshape(N, 50)
+    with h5py.File(url, "w") as f:
+        for i in range(N):
+            d = f.create_dataset(f"g{i % 7}/d{i:03d}", data=values[i])
+            d.attrs["index"] = i
+        f["scalar"] = np.int16(-3)  # small enough to live in the metadata itself
+        f.create_dataset("grows", data=np.arange(4), maxshape=(None,))  # resizable: never packed
+        f.create_dataset("big", data=np.arange(100_000, dtype="f8"), chunks=(25_000,))
+    return values
+
+
+def test_many_small_datasets_are_a_few_objects_and_read_back(swift_url: str) -> None:
+    values = _write_many(swift_url)
+    objects = _objects(swift_url)
+    packs = [o for o in objects if o.startswith(PACKS_DIR)]
+    assert len(packs) == 1
+    # Only the ordinary arrays have objects of their own (and the root); none of
+    # the packed ones, and no group holding only packed arrays.
+    assert sorted(o for o in objects if not o.startswith(PACKS_DIR)) == sorted(
+        ["zarr.json", "grows/zarr.json", "grows/c/0", "big/zarr.json", *(f"big/c/{i}" for i in range(4))])
+    with h5py.File(swift_url, "r") as f:
+        assert sorted(f) == sorted([*(f"g{i}" for i in range(7)), "scalar", "grows", "big"])
+        for i in range(N):
+            d = f[f"g{i % 7}/d{i:03d}"]
+            np.testing.assert_array_equal(d[...], values[i])
+            assert d.attrs["index"] == i and d.shape == (50,) and d.dtype == np.float64
+        assert f["scalar"][()] == -3
+        assert f["grows"].maxshape == (None,)
+        np.testing.assert_array_equal(f["big"][...], np.arange(100_000, dtype="f8"))
+        assert PACKED_ATTR not in f.attrs  # the packing is not a user attribute
+
+
+def test_reading_many_packed_datasets_costs_a_few_requests(swift_url: str) -> None:
+    values = _write_many(swift_url)
+    with h5py.File(swift_url, "r") as f:
+        kv = f._h.backend.h.kv
+        before = kv.requests
+        for i in range(N):
+            np.testing.assert_array_equal(f[f"g{i % 7}/d{i:03d}"][...], values[i])
+        # The first two chunks on their own, then the pack read whole.
+        assert kv.requests - before <= 3
+
+
+def test_edits_deletes_and_moves_of_packed_datasets(swift_url: str) -> None:
+    values = _write_many(swift_url)
+    first_pack = [o for o in _objects(swift_url) if o.startswith(PACKS_DIR)]
+    with h5py.File(swift_url, "r+") as f:
+        f["g0/d000"][10:20] = -1.0  # a partial write: read, modified, packed again
+        del f["g1/d001"]
+        f.move("g2/d002", "moved")
+        for i in range(3, N):  # every other chunk rewritten: the first pack holds nothing
+            f[f"g{i % 7}/d{i:03d}"][...] = values[i] * 2
+        f["g3/new"] = np.arange(5)  # the file has packed arrays: a new small one is packed too
+    objects = _objects(swift_url)
+    packs = [o for o in objects if o.startswith(PACKS_DIR)]
+    assert packs and not set(packs) & set(first_pack)  # the emptied pack is deleted
+    assert "g3/new/zarr.json" not in objects
+    with h5py.File(swift_url, "r") as f:
+        expect = values[0].copy()
+        expect[10:20] = -1.0
+        np.testing.assert_array_equal(f["g0/d000"][...], expect)
+        assert "g1/d001" not in f
+        np.testing.assert_array_equal(f["moved"][...], values[2])
+        assert f["moved"].attrs["index"] == 2
+        for i in range(3, N):
+            np.testing.assert_array_equal(f[f"g{i % 7}/d{i:03d}"][...], values[i] * 2)
+        np.testing.assert_array_equal(f["g3/new"][...], np.arange(5))
+
+
+def test_a_few_small_arrays_stay_ordinary_zarr(swift_url: str) -> None:
+    zarr = pytest.importorskip("zarr")
+    import sciswift.interop.fsspec  # noqa: F401  (registers swift:// with fsspec)
+
+    with h5py.File(swift_url, "w") as f:
+        f["x"] = np.array([1.0, 2.0, 3.0])
+        f.create_dataset("grp/t", data=np.arange(6, dtype="i4"))
+    assert not [o for o in _objects(swift_url) if o.startswith(PACKS_DIR)]
+    g = zarr.open_group(swift_url, mode="r")
+    np.testing.assert_array_equal(g["x"][...], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(g["grp/t"][...], np.arange(6))
+
+
+def test_zarr_python_reads_the_ordinary_arrays_of_a_packed_file(swift_url: str) -> None:
+    zarr = pytest.importorskip("zarr")
+    import sciswift.interop.fsspec  # noqa: F401
+
+    _write_many(swift_url)
+    g = zarr.open_group(swift_url, mode="r")
+    # Packed arrays (and groups of nothing else) are not shown rather than shown wrong.
+    assert sorted(g.keys()) == ["big", "grows"]
+    np.testing.assert_array_equal(g["big"][...], np.arange(100_000, dtype="f8"))
+    np.testing.assert_array_equal(g["grows"][...], np.arange(4))
+    g2 = zarr.open_group(swift_url, mode="r", use_consolidated=False)
+    np.testing.assert_array_equal(g2["big"][:10], np.arange(10, dtype="f8"))
+
+
+def test_packing_can_be_switched_off(swift_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCISWIFT_PACK_SMALL", "0")
+    with h5py.File(swift_url, "w") as f:
+        for i in range(N):
+            f[f"d{i:03d}"] = np.full(3, i + 1)  # never all fill: every chunk is stored
+    objects = _objects(swift_url)
+    assert not [o for o in objects if o.startswith(PACKS_DIR)]
+    assert len([o for o in objects if o.endswith("/c/0")]) == N
+
+
+def test_a_group_that_gets_an_ordinary_member_is_shown_again(swift_url: str) -> None:
+    zarr = pytest.importorskip("zarr")
+    import sciswift.interop.fsspec  # noqa: F401
+
+    _write_many(swift_url)
+    with h5py.File(swift_url, "r+") as f:
+        f.create_dataset("g4/large", data=np.arange(20_000, dtype="f8"))
+    assert "g4/zarr.json" in _objects(swift_url)
+    g = zarr.open_group(swift_url, mode="r")
+    assert list(g["g4"].keys()) == ["large"]
+    np.testing.assert_array_equal(g["g4/large"][:5], np.arange(5, dtype="f8"))
+
+
+def test_the_packed_chunk_key_is_the_arrays_own() -> None:
+    from sciswift.engine import ArrayMeta, describe
+    from sciswift.engine.array import Array
+    from sciswift.engine.hierarchy import _single_chunk_key
+    from sciswift.engine.kv import KV
+    from sciswift.store.memory import MemoryStore
+    from sciswift.store.url import Location
+
+    kv = KV(Location(MemoryStore(), "c", "f", "memory://c/f"))
+    info = describe(np.dtype("f4"))
+    for shape in [(), (3,), (2, 5)]:
+        meta = ArrayMeta.create(shape, shape or (), info, [info.array_codec], np.float32(0))
+        for path in ["a/b", ""]:
+            assert _single_chunk_key(kv, path, meta.to_json()) == Array(kv, path, meta).chunk_key((0,) * len(shape))

@@ -1,0 +1,98 @@
+"""Reads from a remote store keep enough requests in flight to cover the
+latency: every chunk of a 64-chunk read at once (one round trip, not several),
+and fetching small siblings ahead never holds up the read that was asked for."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from sciswift.engine import ArrayMeta, Hierarchy, describe
+from sciswift.engine.kv import KV
+from sciswift.store.memory import MemoryStore
+from sciswift.store.types import ByteRange
+from sciswift.store.url import Location
+
+
+class RemoteMemoryStore(MemoryStore):
+    """A MemoryStore the engine treats as remote, whose object reads can be held
+    at a barrier (to prove how many are in flight at once) or a gate."""
+
+    is_local = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barrier: threading.Barrier | None = None
+        self.gate: dict[str, threading.Event] = {}
+
+    def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
+        if self.barrier is not None:
+            self.barrier.wait()  # BrokenBarrierError after the timeout: fewer were in flight
+        event = self.gate.get(name)
+        if event is not None:
+            event.wait(10)
+        return super().get_object(container, name, byte_range)
+
+
+def _grid(store: RemoteMemoryStore) -> tuple[Location, np.ndarray]:
+    store.create_container("c")
+    loc = Location(store, "c", "f.h5", "memory://c/f.h5")
+    data = np.arange(64 * 256, dtype="f4").reshape(64, 256)
+    h = Hierarchy(loc, "w")
+    info = describe(data.dtype)
+    h.create_array("grid", ArrayMeta.create(data.shape, (1, 256), info, [info.array_codec], np.float32(0))).write(
+        (slice(None), slice(None)), data)
+    h.create_group("small")
+    for i in range(5):
+        h.create_array(f"small/d{i}", ArrayMeta.create((4,), (4,), info, [info.array_codec], np.float32(0))).write(
+            (slice(None),), np.full(4, i + 1, "f4"))
+    h.close()
+    return loc, data
+
+
+def test_a_64_chunk_read_has_every_chunk_in_flight_at_once() -> None:
+    store = RemoteMemoryStore()
+    loc, data = _grid(store)
+    h = Hierarchy(loc, "r")
+    store.barrier = threading.Barrier(64, timeout=20)
+    try:
+        np.testing.assert_array_equal(h.array("grid").read((slice(None), slice(None))), data)
+    finally:
+        store.barrier = None
+        h.close()
+
+
+def test_the_read_asked_for_does_not_wait_for_siblings_fetched_ahead() -> None:
+    store = RemoteMemoryStore()
+    loc, _ = _grid(store)
+    h = Hierarchy(loc, "r")
+    held = threading.Event()
+    store.gate = {f"f.h5/small/d{i}/c/0": held for i in range(1, 5)}  # siblings' fetches stall
+    try:
+        got = h.array("small/d0").read((slice(None),))  # returns although d1..d4 hang
+        np.testing.assert_array_equal(got, np.full(4, 1, "f4"))
+    finally:
+        held.set()
+    kv: Any = h.kv
+    before = kv.requests
+    for i in range(1, 5):  # fetched ahead: no request of their own
+        np.testing.assert_array_equal(h.array(f"small/d{i}").read((slice(None),)), np.full(4, i + 1, "f4"))
+    assert kv.requests == before
+    h.close()
+
+
+def test_a_get_waits_for_the_fetch_of_its_key_already_under_way() -> None:
+    store = RemoteMemoryStore()
+    store.create_container("c")
+    kv = KV(Location(store, "c", "f", "memory://c/f"))
+    kv.set("a", b"1")
+    gate = threading.Event()
+    store.gate = {"f/a": gate}
+    kv.prefetch_later(["a"])
+    timer = threading.Timer(0.2, gate.set)
+    timer.start()
+    assert kv.get("a") == b"1"
+    assert kv.requests == 2  # the put and the one fetch ahead; the get asked nothing itself
+    timer.join()

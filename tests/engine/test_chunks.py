@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sciswift.engine.chunks import (
     CHUNK_MAX,
+    block_pieces,
     chunk_pieces,
     dim_pieces,
     guess_chunks,
@@ -69,3 +70,24 @@ def test_guess_chunks_targets_megabytes() -> None:
     assert ext[0] >= 1024  # extendable datasets do not get tiny chunks
     huge = guess_chunks((10**9, 10**9), 1)
     assert math.prod(huge) <= CHUNK_MAX
+
+
+@st.composite
+def block_case(draw):  # type: ignore[no-untyped-def]
+    """A shape, chunks and a non-empty unit-step block of that shape."""
+    rank = draw(st.integers(1, 3))
+    shape = tuple(draw(st.integers(1, 40)) for _ in range(rank))
+    chunks = tuple(draw(st.integers(1, 12)) for _ in range(rank))
+    sel = []
+    for n in shape:
+        start = draw(st.integers(0, n - 1))
+        sel.append(slice(start, draw(st.integers(start + 1, n)), 1))
+    return shape, chunks, tuple(sel)
+
+
+@given(block_case())
+@settings(max_examples=300, deadline=None)
+def test_block_pieces_are_chunk_pieces(case) -> None:  # type: ignore[no-untyped-def]
+    """The fast version for unit-step blocks: the same pieces, in the same order."""
+    shape, chunks, sel = case
+    assert block_pieces(sel, chunks, shape) == list(chunk_pieces(sel, chunks, shape))

@@ -72,3 +72,35 @@ def test_filled_writes_pad_edges_and_skip_fill_chunks(tmp_path: Path, monkeypatc
     with h5py.File(path, "r") as f:
         assert f["d"].dtype == np.dtype(">f8")
         assert np.array_equal(f["d"][...], data)
+
+
+@pytest.mark.parametrize("dtype", ["<f4", ">i8", "u1"])
+def test_small_reads_fill_the_cache_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dtype: str) -> None:
+    """Small reads (random windows) of uncompressed chunks: each chunk is read by
+    the store into the array the cache keeps; values, dtypes, fill-value
+    chunks and edge chunks as the ordinary path gives them."""
+    calls: list[int] = []
+    real = LocalStore.read_many_into
+
+    def spy(self: LocalStore, *args: Any, **kwargs: Any) -> list[str]:
+        calls.append(len(args[1]))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(LocalStore, "read_many_into", spy)
+    data = (np.arange(300 * 270) % 1000).reshape(300, 270).astype(dtype)
+    data[:64, :64] = 0  # a chunk of the fill value: not stored, read as fill
+    path = str(tmp_path / "s.h5")
+    with h5py.File(path, "w") as f:
+        f.create_dataset("d", data=data, chunks=(64, 64))
+    rng = np.random.default_rng(5)
+    with h5py.File(path, "r") as f:
+        d = f["d"]
+        for y, x in rng.integers(0, 260, size=(60, 2)):
+            window = d[y:y + 40, x:x + 40]
+            assert window.dtype == np.dtype(dtype)
+            assert np.array_equal(window, data[y:y + 40, x:x + 40])
+            window[...] = 1  # the caller's copy, not the cached chunk
+        assert np.array_equal(d[:64, :64], data[:64, :64])
+        assert np.array_equal(d[290:, 260:], data[290:, 260:])  # an edge chunk
+        assert np.array_equal(d[...], data)
+    assert calls and set(calls) == {1}

@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from sciswift.engine.chunks import ChunkPiece, chunk_pieces, normalize_selection, selection_shape
+from sciswift.engine.chunks import (
+    ChunkPiece,
+    block_pieces,
+    chunk_pieces,
+    normalize_selection,
+    selection_shape,
+)
 from sciswift.engine.kv import KV, io_pool
 from sciswift.engine.metadata import ArrayMeta, chunk_key_encoder
 from sciswift.errors import AlreadyExists, Conflict, CorruptData, PreconditionFailed
@@ -93,6 +99,10 @@ class ChunkCache:
             self._size = 0
 
 
+def _ignore(_key: str) -> None:
+    """A ``consume`` callback with nothing to do (the buffer is kept as it is)."""
+
+
 def _batches(items: list[Any], parts: int) -> list[list[Any]]:
     size = max(1, math.ceil(len(items) / parts))
     return [items[i : i + size] for i in range(0, len(items), size)]
@@ -133,6 +143,8 @@ class Array:
             self._sep = sep
             self._v2 = True
         self._fill_chunk: np.ndarray[Any, Any] | None = None
+        # Chunk shape and dtype never change (a resize changes the shape only).
+        self._chunk_bytes = math.prod(meta.chunks) * max(meta.dtype.itemsize, 1)
         # Not ``kv.concurrent_writes`` here: asking a remote store may cost a request
         # (Swift's /info), which reads never need (see _write_partial).
         self._local = kv.local
@@ -245,7 +257,10 @@ class Array:
             raise ValueError(f"output has shape {out.shape}, selection has {shape}")
         if out.size == 0:
             return out
-        pieces = list(chunk_pieces(sel, self.chunks, self.shape))
+        if all(s.step == 1 for s in sel):
+            pieces = block_pieces(sel, self.chunks, self.shape)
+        else:
+            pieces = list(chunk_pieces(sel, self.chunks, self.shape))
         todo: list[tuple[str, ChunkPiece]] = []
         for p in pieces:
             key = self.chunk_key(p.coords)
@@ -281,7 +296,7 @@ class Array:
     @property
     def pipeline_chunk_bytes(self) -> int:
         """Decoded size of one chunk, in bytes."""
-        return math.prod(self.chunks) * max(self.dtype.itemsize, 1)
+        return self._chunk_bytes
 
     def _read_batch(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool = True) -> None:
         try:
@@ -292,6 +307,13 @@ class Array:
             raise self._damage(e, (key for key, _ in todo)) from None
 
     def _fetch_and_place(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:
+        if self._local and keep and self.pipeline.trivial:
+            # Small reads (random windows) of uncompressed chunks of a local store:
+            # each chunk is read straight into the array the cache keeps (one
+            # system call), without a bytes object to decode first.
+            todo = self._load_into_cache(todo, out)
+            if not todo:
+                return
         if self._local and len(todo) > 1 and self.pipeline.trivial and not keep:
             # Uncompressed chunks of a local store: each is read straight into one
             # scratch chunk and copied into place, as HDF5 reads chunks, instead of
@@ -318,6 +340,22 @@ class Array:
                 self._place(part, got.get, out, keep)
             return
         self._place(todo, self.kv.get, out, keep)
+
+    def _load_into_cache(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any]) -> list[tuple[str, ChunkPiece]]:
+        """Read each chunk of ``todo`` into a new chunk array (the store reads and
+        checks it in place), cache it and copy its piece into ``out``; returns
+        the pieces the store could not read this way (missing chunks, other
+        sizes), for the ordinary path."""
+        left: list[tuple[str, ChunkPiece]] = []
+        stored = self.pipeline.stored_dtype
+        for key, p in todo:
+            chunk = np.empty(self.chunks, dtype=stored)
+            if self.kv.read_into([key], chunk.data.cast("B"), _ignore):
+                left.append((key, p))
+                continue
+            self.cache.put(key, chunk)
+            out[p.outer + _E] = chunk[p.inner + _E]
+        return left
 
     def _place(
         self,

@@ -14,6 +14,7 @@ __all__ = [
     "selection_shape",
     "dim_pieces",
     "chunk_pieces",
+    "block_pieces",
     "guess_chunks",
     "CHUNK_TARGET",
     "CHUNK_MAX",
@@ -104,6 +105,38 @@ def chunk_pieces(
             for p, c, n in zip(combo, chunks, shape)
         )
         yield ChunkPiece(coords, inner, tuple(p.outer for p in combo), full)
+
+
+def block_pieces(
+    selection: Sequence[slice], chunks: Sequence[int], shape: Sequence[int]
+) -> list[ChunkPiece]:
+    """``chunk_pieces`` of a normalised, non-empty selection whose steps are all 1
+    (a block): the same pieces in the same order, computed with less work (a
+    small read touches one to four chunks, and this runs once per read)."""
+    per_dim: list[list[tuple[int, slice, slice, bool]]] = []
+    for s, c, n in zip(selection, chunks, shape):
+        start, stop = s.start, s.stop
+        first, last = start // c, (stop - 1) // c
+        if first == last:
+            c0 = first * c
+            per_dim.append([(first, slice(start - c0, stop - c0, 1), slice(0, stop - start, 1),
+                             start == c0 and (stop - c0 >= c or stop == n))])
+            continue
+        dim = []
+        for k in range(first, last + 1):
+            c0 = k * c
+            lo = start if start > c0 else c0
+            hi = stop if stop < c0 + c else c0 + c
+            dim.append((k, slice(lo - c0, hi - c0, 1), slice(lo - start, hi - start, 1),
+                        lo == c0 and (hi - c0 >= c or hi == n)))
+        per_dim.append(dim)
+    if len(per_dim) == 1:
+        return [ChunkPiece((k,), (inner,), (outer,), full) for k, inner, outer, full in per_dim[0]]
+    return [
+        ChunkPiece(tuple(p[0] for p in combo), tuple(p[1] for p in combo), tuple(p[2] for p in combo),
+                   all(p[3] for p in combo))
+        for combo in itertools.product(*per_dim)
+    ]
 
 
 def guess_chunks(

@@ -15,7 +15,7 @@ from sciswift.h5.convert import map_elements, strings_as_bytes
 from sciswift.h5.dtypes import check_vlen_dtype
 from sciswift.h5.links import Empty
 from sciswift.h5.refs import RegionReference
-from sciswift.h5.selection import Selection, select, split_fields
+from sciswift.h5.selection import Selection, select, simple_block, split_fields
 
 if TYPE_CHECKING:
     from sciswift.h5.backend import ArrayBackend
@@ -370,6 +370,19 @@ class Dataset(HLObject):
     def _read(self, args: Any, new_dtype: Any = None) -> Any:
         a = self._arr
         args = args if isinstance(args, tuple) else (args,)
+        if new_dtype is None and not a.empty:
+            dtype = a.dtype
+            if not dtype.hasobject:
+                # Ints and unit-step slices (most reads): the block straight from
+                # the backend, without building a Selection (see simple_block).
+                simple = simple_block(args, a.shape)
+                if simple is not None:
+                    block, squeeze = simple
+                    if any(s.stop == s.start for s in block):  # nothing selected: nothing read
+                        kept = block if squeeze is None else [s for s, q in zip(block, squeeze) if q != 0]
+                        return np.empty(tuple(s.stop - s.start for s in kept), dtype=dtype)
+                    out = a.read(block)
+                    return out if squeeze is None else out[squeeze]
         if a.empty:
             if args == () or args == (Ellipsis,):
                 return Empty(a.dtype)

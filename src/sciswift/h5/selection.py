@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MultiBlockSlice", "Selection", "select", "split_fields"]
+__all__ = ["MultiBlockSlice", "Selection", "select", "simple_block", "split_fields"]
 
 Reader = Callable[[tuple[slice, ...]], np.ndarray]
 Writer = Callable[[tuple[slice, ...], np.ndarray], None]
@@ -271,6 +271,83 @@ class Selection:
             where[out_axis] = slice(k, k + (b - a))
             part = value[tuple(where)]
             writer(slices, part.reshape(tuple(len(range(s.start, s.stop, s.step)) for s in slices) + extra))
+
+
+_INT_TYPES = (int, np.integer)
+
+
+def simple_block(args: tuple[Any, ...], shape: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[Any, ...] | None] | None:
+    """The common index in one pass: only in-range integers, slices with step 1
+    (or none) and at most one Ellipsis, on a dataset of rank >= 1.
+
+    Returns ``(block, squeeze)``: the block to read (normalised slices, one per
+    dimension) and the index that drops the integer-indexed axes from it (None
+    when there are none), so that ``read(block)[squeeze]`` is exactly what
+    :func:`select` and :meth:`Selection.read` give. Returns None for anything
+    else (other indices, field names, out-of-range integers, bad types), which
+    the general path then reads or refuses as h5py does. Per-read cost matters
+    for many small reads (random windows): this avoids building a Selection.
+    """
+    rank = len(shape)
+    if rank == 0 or len(args) > rank + 1:
+        return None
+    block: list[slice] = []
+    squeeze: list[Any] | None = None
+    ellipsis = False
+    i = 0
+    for a in args:
+        if i > rank:
+            return None
+        kind = type(a)
+        if kind is slice:
+            if i == rank:
+                return None
+            step = a.step
+            if step is not None and (type(step) is not int or step != 1):
+                return None
+            try:
+                start, stop, _ = a.indices(shape[i])
+            except TypeError:
+                return None
+            block.append(slice(start, stop if stop > start else start, 1))
+        elif a is Ellipsis:
+            if ellipsis:
+                return None
+            ellipsis = True
+            for _ in range(rank - (len(args) - 1)):
+                block.append(slice(0, shape[i], 1))
+                if squeeze is not None:
+                    squeeze.append(slice(None))
+                i += 1
+            continue
+        elif kind is int or (isinstance(a, _INT_TYPES) and kind is not bool):
+            if i == rank:
+                return None
+            k = int(a)
+            n = shape[i]
+            if k < 0:
+                k += n
+            if not 0 <= k < n:
+                return None
+            block.append(slice(k, k + 1, 1))
+            if squeeze is None:
+                squeeze = [slice(None)] * i
+            squeeze.append(0)
+            i += 1
+            continue
+        else:
+            return None
+        if squeeze is not None:
+            squeeze.append(slice(None))
+        i += 1
+    if i > rank:
+        return None
+    while i < rank:
+        block.append(slice(0, shape[i], 1))
+        if squeeze is not None:
+            squeeze.append(slice(None))
+        i += 1
+    return tuple(block), (tuple(squeeze) if squeeze is not None else None)
 
 
 def _expand(args: tuple[Any, ...], rank: int) -> list[Any]:

@@ -230,9 +230,10 @@ def quarantined_error(rec: Record, subject: str) -> Quarantined:
 
 
 def _decode_meta(meta: bytes, name: str | None, length: int, subject: str, version: int, base: int,
-                 whole: bytes | None = None) -> Record:
+                 whole: bytes | None = None, doc: Any = None) -> Record:
+    """The record whose metadata is ``meta`` (``doc``: its JSON, already parsed)."""
     try:
-        d: dict[str, Any] = json.loads(meta)
+        d: dict[str, Any] = json.loads(meta) if doc is None else doc
         info = ObjectInfo(
             name=d["name"],
             size=int(d["size"]),
@@ -418,14 +419,16 @@ def read_whole_into(
         return None
     meta = bytes(tail[tail_len - FOOTER_SIZE - meta_len : tail_len - FOOTER_SIZE])
     _check_crc(meta, crc, subject)
+    d: Any = None
     try:
         d = json.loads(meta)
         sums_len = sums_size(int(d["size"]), int(d.get("block", 0)) if version >= 2 else 0)
     except (ValueError, KeyError, TypeError, AttributeError):
         sums_len = -1  # _decode_meta says what is wrong
+        d = None
     if sums_len >= 0 and meta_len + sums_len != tail_len - FOOTER_SIZE:
         return None
-    rec = live(_decode_meta(meta, name, length, subject, version, base), subject)
+    rec = live(_decode_meta(meta, name, length, subject, version, base, doc=d), subject)
     _verify_whole(rec, buf, memoryview(tail)[:sums_len], subject)
     return rec
 

@@ -5,6 +5,7 @@ and fetching small siblings ahead never holds up the read that was asked for."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,11 @@ def test_the_read_asked_for_does_not_wait_for_siblings_fetched_ahead() -> None:
     finally:
         held.set()
     kv: Any = h.kv
+    # The fetch ahead counts its requests when they are made, in its own thread:
+    # let it finish before counting (under load it may still be running here).
+    deadline = time.monotonic() + 30
+    while kv._inflight and time.monotonic() < deadline:
+        time.sleep(0.005)
     before = kv.requests
     for i in range(1, 5):  # fetched ahead: no request of their own
         np.testing.assert_array_equal(h.array(f"small/d{i}").read((slice(None),)), np.full(4, i + 1, "f4"))

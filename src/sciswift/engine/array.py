@@ -99,6 +99,13 @@ class ChunkCache:
             self._size = 0
 
 
+def _bytes_of(a: np.ndarray[Any, Any]) -> memoryview:
+    """The bytes of a new (C-contiguous) array, writable. Through a uint8 view:
+    ``a.data.cast("B")`` refuses dtypes the buffer protocol cannot describe
+    (datetime64, long double in a non-native order)."""
+    return a.reshape(-1).view(np.uint8).data
+
+
 def _ignore(_key: str) -> None:
     """A ``consume`` callback with nothing to do (the buffer is kept as it is)."""
 
@@ -325,7 +332,7 @@ class Array:
                 p = pieces[key]
                 out[p.outer + _E] = scratch[p.inner + _E]
 
-            left = set(self.kv.read_into(list(pieces), scratch.data.cast("B"), place))
+            left = set(self.kv.read_into(list(pieces), _bytes_of(scratch), place))
             todo = [(k, p) for k, p in todo if k in left]
             if not todo:
                 return
@@ -350,7 +357,7 @@ class Array:
         stored = self.pipeline.stored_dtype
         for key, p in todo:
             chunk = np.empty(self.chunks, dtype=stored)
-            if self.kv.read_into([key], chunk.data.cast("B"), _ignore):
+            if self.kv.read_into([key], _bytes_of(chunk), _ignore):
                 left.append((key, p))
                 continue
             self.cache.put(key, chunk)

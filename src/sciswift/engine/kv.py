@@ -73,6 +73,18 @@ def _ahead_pool() -> ThreadPoolExecutor:
         return _AHEAD
 
 
+def _pools_after_fork_in_child() -> None:
+    # A forked child has none of the parent's threads, but a copied pool would
+    # still count them as its workers and never start new ones: work submitted
+    # to it would wait forever. The child makes pools of its own on first use.
+    global _POOL, _AHEAD, _POOL_LOCK
+    _POOL = _AHEAD = None
+    _POOL_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_pools_after_fork_in_child)
+
+
 def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 

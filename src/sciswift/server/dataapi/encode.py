@@ -87,7 +87,7 @@ def encode(data: Any, fmt: str, flatten: bool, name: str) -> Reply:
         flat = np.ascontiguousarray(arr)
         if flat.nbytes <= SLICE:
             return Reply(200, headers, flat.tobytes())
-        view = memoryview(flat).cast("B")  # type: ignore[arg-type]
+        view = flat.reshape(-1).view(np.uint8).data  # datetime64 has no buffer format of its own
         return Reply(200, headers, _slices(view), content_length=flat.nbytes)
     if fmt == "npy":
         buf = io.BytesIO()

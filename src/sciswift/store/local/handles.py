@@ -20,6 +20,7 @@ from sciswift.errors import InvalidInput
 from sciswift.store.local.container import RECOVERY_INTERVAL, Container, ContainerGone
 from sciswift.store.local.layout import check_container_dir, container_path, missing_container
 from sciswift.store.local.pack import PackFiles
+from sciswift.store.local.space import reports_full_disk
 
 __all__ = ["ContainerHandles", "MAX_OPEN_CONTAINERS"]
 
@@ -55,6 +56,7 @@ class ContainerHandles:
         c = self._states.get(container)
         return c if c is not None and c.pid == os.getpid() else None
 
+    @reports_full_disk(1, "open container")
     def get(self, container: str) -> Container:
         """The open handle of an existing container (NotFound otherwise)."""
         c = self._states.get(container)

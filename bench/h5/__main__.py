@@ -13,7 +13,9 @@ Workloads (sizes for ``--size full``; see workloads.py):
 
 Backends: h5py on a local file, sciswift over LocalStore, zarr-python 3.1 over
 zarr.storage.LocalStore, and sciswift over SwiftStore to a ``sciswift serve``
-this script starts on loopback (and stops by PID). Every (backend, workload)
+this script starts on loopback (and stops by PID); with ``--real-swift`` also
+sciswift over SwiftStore to a real OpenStack Swift all-in-one it starts
+(``tests/support/saio.py``, Swift 2.38.3 from PyPI in a venv of its own). Every (backend, workload)
 pair runs in its own process; each repetition writes a fresh file. The OS page
 cache is not dropped (that needs root): reads come from a file just written, for
 every backend alike. Each pair runs ``--repeat`` times after ``--warmup``
@@ -29,6 +31,7 @@ each sciswift backend to bench/results/profile-h5-<backend>-<workload>.txt.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -40,7 +43,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.h5.backends import BACKENDS
+from bench.h5.backends import BACKENDS, DEFAULT_BACKENDS
 from bench.h5.report import render, rows
 from bench.h5.serve import credentials, start_server
 from bench.h5.workloads import SIZES, WORKLOADS
@@ -82,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="full", choices=sorted(SIZES))
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per pair (default 5; tiny: 1)")
     parser.add_argument("--warmup", type=int, default=None, help="unreported runs first (default 1; tiny: 0)")
-    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default: all)")
+    parser.add_argument("--backends", default=",".join(DEFAULT_BACKENDS),
+                        help=f"comma-separated, of {', '.join(BACKENDS)} (default: {','.join(DEFAULT_BACKENDS)})")
+    parser.add_argument("--real-swift", action="store_true",
+                        help="also run sciswift against a real Swift all-in-one (backend sciswift-swift)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated (default: all)")
     parser.add_argument("--stat", default="median", choices=["best", "median"],
                         help="which time of the runs the table and ratios use (default: median)")
@@ -98,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     args.repeat = args.repeat if args.repeat is not None else (1 if tiny else 5)
     args.warmup = args.warmup if args.warmup is not None else (0 if tiny else 1)
     backends = [b for b in args.backends.split(",") if b and not (args.no_serve and b == "sciswift-serve")]
+    if args.real_swift and "sciswift-swift" not in backends:
+        backends.append("sciswift-swift")
     workloads = [w for w in args.workloads.split(",") if w]
     for name in backends:
         if name not in BACKENDS:
@@ -116,25 +124,35 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(scratch, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     server = None
-    env: dict[str, str] = {}
+    envs: dict[str, dict[str, str]] = {}  # backend -> the credentials its workers get
     results: dict[tuple[str, str], dict[str, Any]] = {}
+    stack = contextlib.ExitStack()
     try:
         if "sciswift-serve" in backends:
             server = start_server(tempfile.mkdtemp(prefix="serve-", dir=scratch), args.serve_args.split())
-            env = credentials(server)
+            envs["sciswift-serve"] = credentials(server)
             console.print(f"[dim]sciswift serve: pid {server.proc.pid}, port {server.port}[/]")
+        if "sciswift-swift" in backends:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+            from support.saio import running
+
+            console.print("[dim]starting a real Swift all-in-one ...[/]", end=" ")
+            saio = stack.enter_context(running(log=lambda _m: None))
+            envs["sciswift-swift"] = saio.env()
+            console.print(f"[dim]{saio.url}[/]")
         for wl in workloads:
             for backend in backends:
                 console.print(f"[dim]{wl} / {backend} ...[/]", end=" ")
                 profile = None
                 if args.profile and backend.startswith("sciswift"):
                     profile = str(args.out / f"profile-h5-{backend}-{wl}.txt")
-                res = _run_worker(backend, wl, args, scratch, env, profile)
+                res = _run_worker(backend, wl, args, scratch, envs.get(backend, {}), profile)
                 results[(wl, backend)] = res
                 console.print("[red]failed: " + " ".join(res["error"]) + "[/]" if "error" in res else "done")
     finally:
         if server is not None:
             server.stop()
+        stack.close()
         if args.workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)
 

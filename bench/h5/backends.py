@@ -4,6 +4,9 @@
 - ``sciswift``: ``sciswift.h5py`` over a LocalStore (a plain path: a directory).
 - ``sciswift-serve``: ``sciswift.h5py`` over SwiftStore to ``sciswift serve`` on
   loopback (``swift://`` URLs; ST_AUTH/ST_USER/ST_KEY set by the orchestrator).
+- ``sciswift-swift``: the same code over SwiftStore to a real OpenStack Swift
+  all-in-one (``tests/support/saio.py``) on loopback: what users who scale out
+  get (opt-in: ``--real-swift``).
 - ``zarr``: zarr-python 3.1 over ``zarr.storage.LocalStore`` (a directory), through
   a thin shim with h5py's names (``create_dataset``, ``attrs``, ``close``).
 
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Backend", "BACKENDS", "get_backend"]
+__all__ = ["Backend", "BACKENDS", "DEFAULT_BACKENDS", "get_backend"]
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,12 @@ BACKENDS: dict[str, Backend] = {
                               _swift_remove, ("sciswift.h5py", "sciswift.store.swift", "sciswift.engine.hierarchy")),
     "zarr": Backend("zarr", "zarr-python (LocalStore)", _zarr_open, lambda d, t: os.path.join(d, f"{t}.zarr"),
                     _remove_path, ("zarr", "zarr.storage")),
+    "sciswift-swift": Backend("sciswift-swift", "sciswift (real Swift all-in-one)", _sciswift_open,
+                              _swift_location, _swift_remove,
+                              ("sciswift.h5py", "sciswift.store.swift", "sciswift.engine.hierarchy")),
 }
+#: What runs without ``--backends``; the real Swift (slow to start) with ``--real-swift``.
+DEFAULT_BACKENDS = ("h5py", "sciswift", "sciswift-serve", "zarr")
 
 
 def get_backend(name: str) -> Backend:

@@ -112,8 +112,10 @@ class Opener:
 
 
 def _names(f: Any, client: str) -> list[str]:
-    if client == "zarr-fsspec":
-        return [path for path, _ in f.members(max_depth=None)]
+    if client == "zarr-fsspec":  # datasets only, as for h5py (members also lists the groups)
+        import zarr
+
+        return [path for path, obj in f.members(max_depth=None) if isinstance(obj, zarr.Array)]
     out: list[str] = []
     f.visititems(lambda name, obj: out.append(name) if hasattr(obj, "shape") else None)
     return out

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-SUITES = ("h5", "load", "workloads", "convert", "mount", "h5view", "interop")
+SUITES = ("h5", "load", "workloads", "convert", "mount", "h5view", "interop", "net")
 ROOT = Path(__file__).resolve().parent
 
 

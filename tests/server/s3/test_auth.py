@@ -153,3 +153,57 @@ def test_no_anonymous_access_without_an_acl(server: RunningServer, s3: Any, buck
                 f"{server.url}/v1/AUTH_test/{bucket}/private"):
         resp = requests.get(url)
         assert resp.status_code >= 400 and b"secret" not in resp.content
+
+
+# ------------------------------------------------- the signing-key cache
+def _v4_head(secret: str, when: datetime.datetime, region: str = "us-east-1") -> Any:
+    """The S3 view of a GET signed by botocore with ``secret`` at ``when`` for ``region``."""
+    from sciswift.server.s3.request import parse_head
+    from sciswift.server.wire.parser import Limits, RequestParser
+
+    req = AWSRequest(method="GET", url="http://127.0.0.1:8080/bucket/key", data=b"")
+    with unittest.mock.patch("botocore.auth.get_current_datetime", return_value=when):
+        botocore.auth.S3SigV4Auth(botocore.credentials.Credentials("test:tester", secret), "s3",
+                                  region).add_auth(req)
+    lines = ["GET /bucket/key HTTP/1.1", "Host: 127.0.0.1:8080", *(f"{k}: {v}" for k, v in req.headers.items())]
+    parser = RequestParser(Limits())
+    parser.feed(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return parse_head(parser.next_event())  # type: ignore[arg-type]
+
+
+def _check(head: Any, key: str, when: datetime.datetime, region: str = "us-east-1") -> str:
+    """``OK`` or the S3 error code ``authenticate`` answers for ``head`` when
+    test:tester's key is ``key``."""
+    from sciswift.server.config import User
+    from sciswift.server.s3.auth import authenticate
+    from sciswift.server.s3.errors import S3Error
+
+    users = {"test:tester": User("test", "tester", key)}
+    try:
+        authenticate(head, users, region=region, skew=900, now=when.timestamp())
+    except S3Error as exc:
+        return exc.code
+    return "OK"
+
+
+def test_signing_key_cache_keeps_secrets_dates_and_regions_apart() -> None:
+    """The derived V4 key is cached per (secret, date, region): a cached key
+    must never vouch for another secret, a changed key, another day or region."""
+    day1 = datetime.datetime(2026, 12, 6, 12, 0, tzinfo=datetime.UTC)
+    day2 = day1 + datetime.timedelta(days=1)
+    good = _v4_head("testing", day1)
+    assert _check(good, "testing", day1) == "OK"  # the key for (testing, day1, us-east-1) is now cached
+    # a wrong secret on the same day and region: refused
+    assert _check(_v4_head("wrong", day1), "testing", day1) == "SignatureDoesNotMatch"
+    # the user's key changed: what the old key signed is refused, the new key works
+    assert _check(good, "rotated", day1) == "SignatureDoesNotMatch"
+    assert _check(_v4_head("rotated", day1), "rotated", day1) == "OK"
+    # another day and another region each verify with their own key (a reused
+    # day1/us-east-1 key would not match)...
+    assert _check(_v4_head("testing", day2), "testing", day2) == "OK"
+    assert _check(_v4_head("testing", day1, "eu-west-1"), "testing", day1, "eu-west-1") == "OK"
+    # ...and a wrong secret is refused there too
+    assert _check(_v4_head("wrong", day2), "testing", day2) == "SignatureDoesNotMatch"
+    assert _check(_v4_head("wrong", day1, "eu-west-1"), "testing", day1, "eu-west-1") == "SignatureDoesNotMatch"
+    # a scope naming another region than ours is refused before any key is used
+    assert _check(_v4_head("testing", day1, "eu-west-1"), "testing", day1) == "AuthorizationHeaderMalformed"

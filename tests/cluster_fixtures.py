@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -70,6 +71,28 @@ class Ledger:
             "writes_acknowledged": self.writes_acknowledged, "writes_verified": self.writes_verified,
             "writes_lost": self.writes_lost, "longest_operation_s": round(self.longest_operation, 2),
         }
+
+
+def kill_when(cluster: swift_cluster.SwiftCluster, proxy: FaultProxy, method: str, path: str, after: int,
+              node: int, ledger: Ledger, what: str, *, even_if_late: bool = True) -> threading.Thread:
+    """A watcher that kills ``node`` (0: restarts the proxy) once ``after``
+    requests ``method`` ``path`` went through the fault proxy, or after 120 s
+    of waiting for them; with ``even_if_late`` False, a watcher whose count
+    never came does nothing (the test then finds the fault missing)."""
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while proxy.seen(method, path) < after and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if even_if_late or time.monotonic() < deadline:
+            if node:
+                cluster.stop_node(node)
+            else:
+                cluster.restart_proxy()
+            ledger.fault(what)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    return t
 
 
 _LEDGER = Ledger()

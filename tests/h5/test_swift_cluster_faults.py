@@ -11,7 +11,6 @@ outlive its timeouts; the short version runs in ``make test``, the long one
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import numpy as np
 import pytest
 
 import sciswift.h5py as h5py
-from cluster_fixtures import Ledger
+from cluster_fixtures import Ledger, kill_when
 from sciswift.store import SwiftStore
 from support.fault_proxy import FaultProxy, Rule
 from support.faults import bounded, op_bound
@@ -73,25 +72,6 @@ def random_faults(container: str, rate: float, stall_rate: float = 0.0) -> list[
         Rule("reset", method="GET", path=path, stage="response", after_bytes=30_000, times=None,
              probability=rate),
     ]
-
-
-def kill_when(cluster: SwiftCluster, proxy: FaultProxy, method: str, path: str, after: int, node: int,
-              ledger: Ledger, what: str) -> threading.Thread:
-    """A watcher that kills ``node`` (0: restarts the proxy) once ``after``
-    requests ``method`` ``path`` went through."""
-    def watch() -> None:
-        deadline = time.monotonic() + 120
-        while proxy.seen(method, path) < after and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if node:
-            cluster.stop_node(node)
-        else:
-            cluster.restart_proxy()
-        ledger.fault(what)
-
-    t = threading.Thread(target=watch, daemon=True)
-    t.start()
-    return t
 
 
 def test_vpic_dump_and_reads_survive_node_kills_link_cuts_and_injected_faults(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import filecmp
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_fixtures import Ledger
+from cluster_fixtures import Ledger, kill_when
 from sciswift.store import SwiftStore
 from support.fault_proxy import FaultProxy, Rule
 from support.swift_cluster import SwiftCluster
@@ -42,24 +41,6 @@ def random_faults(container: str, rate: float) -> list[Rule]:
         Rule("reset", method="PUT", path=path, stage="response", after_bytes=0, times=None, probability=rate),
         Rule("reset", method="GET", path=path, stage="response", after_bytes=100_000, times=None, probability=rate),
     ]
-
-
-def kill_when(cluster: SwiftCluster, proxy: FaultProxy, method: str, path: str, after: int, node: int,
-              ledger: Ledger, what: str) -> threading.Thread:
-    def watch() -> None:
-        deadline = time.monotonic() + 120
-        while proxy.seen(method, path) < after and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if time.monotonic() < deadline:
-            if node:
-                cluster.stop_node(node)
-            else:
-                cluster.restart_proxy()
-            ledger.fault(what)
-
-    t = threading.Thread(target=watch, daemon=True)
-    t.start()
-    return t
 
 
 def test_vpic_through_the_mount_survives_node_kills_link_cuts_and_injected_faults(
@@ -83,9 +64,9 @@ def test_vpic_through_the_mount_survives_node_kills_link_cuts_and_injected_fault
         puts = fault_proxy.seen("PUT", f"/{container}")
         target = m.path / f"vpic-{r}.h5"
         watcher = kill_when(cluster, fault_proxy, "PUT", f"/{container}", puts + 2, 1 + r % 3, ledger,
-                            "node killed during VPIC-IO through the mount")
+                            "node killed during VPIC-IO through the mount", even_if_late=False)
         restarter = kill_when(cluster, fault_proxy, "PUT", f"/{container}", puts + 4, 0, ledger,
-                              "proxy restarted during VPIC-IO through the mount (SIGKILL)")
+                              "proxy restarted during VPIC-IO through the mount (SIGKILL)", even_if_late=False)
         t0 = time.monotonic()
         mpirun(ranks, str(kernels / "vpicio"), str(target), str(particles), timeout=300)
         ledger.op("mount: VPIC-IO run", seconds=time.monotonic() - t0)
@@ -101,7 +82,7 @@ def test_vpic_through_the_mount_survives_node_kills_link_cuts_and_injected_fault
         # BD-CATS reads everything back: a node killed half-way, then a link cut.
         gets = fault_proxy.seen("GET", f"/{container}")
         reader = kill_when(cluster, fault_proxy, "GET", f"/{container}", gets + 2, 1 + (r + 1) % 3, ledger,
-                           "node killed during BD-CATS through the mount")
+                           "node killed during BD-CATS through the mount", even_if_late=False)
         out = mpirun(ranks, str(kernels / "bdcats"), str(target), timeout=300).stdout
         reader.join(30)
         assert "0 mismatching values" in out, out

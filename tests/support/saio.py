@@ -707,8 +707,6 @@ def _write_configs(saio: Saio, proxy_workers: int, object_workers: int, log_leve
         """))
     (etc / "object-server.conf").write_text(server_conf(
         "object-server", saio.object_port, object_workers, ""))
-    tempauth_users = "\n".join(
-        f"user_{u.account}_{u.user} = {u.key} {u.groups}".rstrip() for u in USERS)
     (etc / "proxy-server.conf").write_text(textwrap.dedent(f"""\
         [DEFAULT]
         swift_dir = {etc}
@@ -721,23 +719,38 @@ def _write_configs(saio: Saio, proxy_workers: int, object_workers: int, log_leve
         log_address = {run}/no-syslog
 
         [pipeline:main]
-        pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo proxy-logging proxy-server
+        pipeline = {PROXY_PIPELINE}
 
         [app:proxy-server]
         use = egg:swift#proxy
         account_autocreate = true
         allow_account_management = true
 
+        """) + proxy_filter_sections(saio.memcached_port))
+
+
+#: The proxy's pipeline (the all-in-one's, and the test cluster's).
+PROXY_PIPELINE = ("catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth "
+                  "copy slo dlo proxy-logging proxy-server")
+
+
+def proxy_filter_sections(memcached_port: int) -> str:
+    """The ``[filter:*]`` sections of ``PROXY_PIPELINE`` (the all-in-one's proxy,
+    and the test cluster's): memcache, TempAuth with ``USERS``, the rest with
+    Swift's defaults."""
+    tempauth_users = "\n".join(
+        f"user_{u.account}_{u.user} = {u.key} {u.groups}".rstrip() for u in USERS)
+    return textwrap.dedent(f"""\
         [filter:cache]
         use = egg:swift#memcache
-        memcache_servers = 127.0.0.1:{saio.memcached_port}
+        memcache_servers = 127.0.0.1:{memcached_port}
 
         [filter:tempauth]
         use = egg:swift#tempauth
         """) + tempauth_users + "\n" + "".join(
         f"\n[filter:{name}]\nuse = egg:swift#{name.replace('-', '_')}\n"
         for name in ("catch_errors", "gatekeeper", "healthcheck", "proxy-logging", "listing_formats",
-                     "bulk", "copy", "slo", "dlo", "s3api")))
+                     "bulk", "copy", "slo", "dlo", "s3api"))
 
 
 # ---------------------------------------------------------------------- CLI

@@ -687,8 +687,6 @@ def _write_configs(cluster: SwiftCluster, log_level: str) -> None:
                 use = egg:swift#{kind}
                 """) + textwrap.dedent(daemons))
         (run / f"node{node.index}").mkdir(exist_ok=True)
-    tempauth_users = "\n".join(
-        f"user_{u.account}_{u.user} = {u.key} {u.groups}".rstrip() for u in saio.USERS)
     (etc / "proxy-server.conf").write_text(textwrap.dedent(f"""\
         [DEFAULT]
         swift_dir = {etc}
@@ -701,7 +699,7 @@ def _write_configs(cluster: SwiftCluster, log_level: str) -> None:
         log_address = {run}/no-syslog
 
         [pipeline:main]
-        pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo proxy-logging proxy-server
+        pipeline = {saio.PROXY_PIPELINE}
 
         [app:proxy-server]
         use = egg:swift#proxy
@@ -713,16 +711,7 @@ def _write_configs(cluster: SwiftCluster, log_level: str) -> None:
         client_timeout = 30
         error_suppression_interval = 5
 
-        [filter:cache]
-        use = egg:swift#memcache
-        memcache_servers = 127.0.0.1:{cluster.memcached_port}
-
-        [filter:tempauth]
-        use = egg:swift#tempauth
-        """) + tempauth_users + "\n" + "".join(
-        f"\n[filter:{name}]\nuse = egg:swift#{name.replace('-', '_')}\n"
-        for name in ("catch_errors", "gatekeeper", "healthcheck", "proxy-logging", "listing_formats",
-                     "bulk", "copy", "slo", "dlo", "s3api")))
+        """) + saio.proxy_filter_sections(cluster.memcached_port))
 
 
 # ---------------------------------------------------------------------- CLI

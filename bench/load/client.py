@@ -172,6 +172,23 @@ def run_phase(ep: Endpoint, container: str, label: str, op: str, names: list[str
 PHASES = ("small PUT", "small GET", "large PUT", "large GET", "DELETE")
 
 
+#: phase label -> (method, object names, body to PUT or to expect from a GET).
+Plan = dict[str, tuple[str, list[str], bytes | None]]
+
+
+def plan_phases(small_count: int, small_size: int, large_count: int, large_size: int) -> Plan:
+    """The phases every API column runs: small and large PUTs and GETs of the
+    same names and bodies, then DELETE of them all."""
+    small, large = os.urandom(small_size), os.urandom(large_size)
+    sn = [f"small/{i:06d}" for i in range(small_count)]
+    ln = [f"large/{i:04d}" for i in range(large_count)]
+    return {
+        "small PUT": ("PUT", sn, small), "small GET": ("GET", sn, small),
+        "large PUT": ("PUT", ln, large), "large GET": ("GET", ln, large),
+        "DELETE": ("DELETE", sn + ln, None),
+    }
+
+
 class Workload:
     """The five phases against one endpoint, in a fresh container; run them in
     order with :meth:`phase` (possibly interleaved with another endpoint's),
@@ -187,14 +204,7 @@ class Workload:
         conn.close()
         if status not in (201, 202):
             raise RuntimeError(f"container PUT at {ep.storage_url} failed: {status}")
-        small, large = os.urandom(small_size), os.urandom(large_size)
-        sn = [f"small/{i:06d}" for i in range(small_count)]
-        ln = [f"large/{i:04d}" for i in range(large_count)]
-        self.plan: dict[str, tuple[str, list[str], bytes | None]] = {
-            "small PUT": ("PUT", sn, small), "small GET": ("GET", sn, small),
-            "large PUT": ("PUT", ln, large), "large GET": ("GET", ln, large),
-            "DELETE": ("DELETE", sn + ln, None),
-        }
+        self.plan = plan_phases(small_count, small_size, large_count, large_size)
 
     def phase(self, label: str) -> PhaseResult:
         op, names, body = self.plan[label]

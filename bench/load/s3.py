@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.load.client import PHASE_TIMEOUT, PhaseResult
+from bench.load.client import PHASE_TIMEOUT, PhaseResult, plan_phases
 
 __all__ = ["S3Endpoint", "S3Workload"]
 
@@ -82,14 +82,7 @@ class S3Workload:
         self.concurrency = concurrency
         self.bucket = f"load-s3-{os.urandom(4).hex()}"
         client(ep).create_bucket(Bucket=self.bucket)
-        small, large = os.urandom(small_size), os.urandom(large_size)
-        sn = [f"small/{i:06d}" for i in range(small_count)]
-        ln = [f"large/{i:04d}" for i in range(large_count)]
-        self.plan: dict[str, tuple[str, list[str], bytes | None]] = {
-            "small PUT": ("PUT", sn, small), "small GET": ("GET", sn, small),
-            "large PUT": ("PUT", ln, large), "large GET": ("GET", ln, large),
-            "DELETE": ("DELETE", sn + ln, None),
-        }
+        self.plan = plan_phases(small_count, small_size, large_count, large_size)
 
     def phase(self, label: str) -> PhaseResult:
         op, names, body = self.plan[label]

@@ -186,7 +186,7 @@ class RangedFile(io.RawIOBase):
         self._lock = threading.RLock()
         self._fetcher: Callable[[int, int], bytes] = self._store_get
         self._is_local = store.is_local
-        self.whole_below = whole_below if whole_below is not None else (0 if store.is_local else 4 * MiB)
+        self.whole_below = whole_below if whole_below is not None else (0 if self._is_local else 4 * MiB)
         self._whole_fetched = False
 
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -88,6 +89,17 @@ class RunningServer:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def log_once(self, *texts: str, timeout: float = 10.0) -> str:
+        """The log once every one of ``texts`` is in it (or, after ``timeout``
+        seconds, as it stands). The server writes a request's access-log line
+        after the reply has left, so a client can be done before the line is."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_text()
+            if all(t in log for t in texts) or time.monotonic() > deadline:
+                return log
+            time.sleep(0.02)
 
     def stop(self) -> None:
         self.server.stop(grace=15)

@@ -98,4 +98,4 @@ def test_client_disconnect_keeps_old_object(start_server, tmp_path: Path) -> Non
         b.close()
         time.sleep(0.3)
         check_old_state(srv)
-    assert " 499 " in srv.log_text()
+    assert " 499 " in srv.log_once(" 499 ")

@@ -192,6 +192,15 @@ def test_swiftstore_sees_an_error_never_short_data(box) -> None:  # type: ignore
         assert store.get_object(container, "c", ByteRange(0, 10)) == BIG[:10]  # away from the damage
         with pytest.raises(Quarantined):
             store.get_many(container, ["c"])
+        # Many names travel as a batched GET: a damaged one still raises, naming it.
+        for i in range(5):
+            store.put_object(container, f"ok{i}", b"fine %d" % i)
+        assert store.get_many(container, [f"ok{i}" for i in range(5)]) == {f"ok{i}": b"fine %d" % i for i in range(5)}
+        conn.put_object(container, "d", BIG)
+        flip_byte(_root(srv), container, "d", 3 * MIB)
+        with pytest.raises(Quarantined) as ei:
+            store.get_many(container, ["ok0", "ok1", "d", "ok2", "ok3"])
+        assert ei.value.subject == f"{container}/d"
         with pytest.raises(Quarantined):
             store.get_object(container, "c", ByteRange(0, 10))
 

@@ -59,3 +59,18 @@ def test_what_a_batch_does_not_store_is_sent_again_and_fails_precisely(
         store.put_many(c, {f"o{i:02d}": b"v" * 10 for i in range(20)}, max_workers=1)
     assert singles  # the archive's refusals were retried one by one
     assert store.head_container(c).object_count == 10
+
+
+def test_many_objects_arrive_in_a_few_batched_gets(store: SwiftStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = f"getm-{uuid.uuid4().hex[:8]}"
+    store.create_container(c)
+    items = {f"ds/c/{i}": bytes([i % 256]) * (i * 97) for i in range(100)}
+    items["large"] = b"L" * (3 << 20)
+    store.put_many(c, items)
+    batches = _spy(monkeypatch, store, "_get_batch")
+    singles = _spy(monkeypatch, store, "get_object")
+    asked = [*items, "absent/1", "absent/2"]
+    assert store.get_many(c, asked) == items  # the absent ones are left out, as one GET each would
+    assert 1 <= len(batches) <= 16 and sorted(n for b in batches for n in b[1]) == sorted(asked)
+    assert singles == []
+

@@ -26,6 +26,7 @@ from sciswift.server import bulk, cors, dataapi, dispatch, etag_quoter
 from sciswift.server.auth import Identity
 from sciswift.server.backend import Backend
 from sciswift.server.extract import extract_archive
+from sciswift.server.get_many import get_many
 from sciswift.server.http import (
     Body,
     ObjectBody,
@@ -185,6 +186,8 @@ class SwiftApp:
             return await bulk.bulk_delete(self.backend, req)
         if "extract-archive" in req.query and req.method == "PUT":
             return await extract_archive(self.backend, req, req.query["extract-archive"])
+        if "get-many" in req.query and req.method == "POST":
+            return await get_many(self.backend, req)
         reply = await self.backend.subrequest(req)
         if req.obj is not None:
             reply = await etag_quoter.apply(self.backend, req, reply)

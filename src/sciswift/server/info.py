@@ -20,6 +20,7 @@ from sciswift.server.config import SegmentLimits, ServerConfig
 from sciswift.server.cors import STRICT_CORS_MODE
 from sciswift.server.etag_quoter import ENABLE_BY_DEFAULT as ETAG_QUOTING_BY_DEFAULT
 from sciswift.server.extract import MAX_CONTAINERS, MAX_FAILED
+from sciswift.server.get_many import info as get_many_info
 from sciswift.server.metadata import MAX_HEADER_SIZE
 from sciswift.server.objects import ALLOW_OPEN_EXPIRED
 from sciswift.server.policies import info as policies_info
@@ -94,7 +95,7 @@ def info_document(config: ServerConfig | None = None) -> dict[str, Any]:
         "container_quotas": {},
         "s3api": S3Config().info(),
         # Not Swift: PUT honours one ETag in If-Match atomically (handlers.obj.put_mode).
-        "sciswift": {"conditional_put": True, "batched_extract": True},
+        "sciswift": {"conditional_put": True, "batched_extract": True, "batched_get": get_many_info()},
     }
     doc.update(config.middleware.info())
     return doc

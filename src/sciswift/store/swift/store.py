@@ -90,6 +90,9 @@ from sciswift.store.names import (
 )
 from sciswift.store.swift import headers as hdr
 from sciswift.store.swift.auth import SwiftCredentials
+from sciswift.store.swift.batched_get import CONTENT_TYPE as BATCH_CONTENT_TYPE
+from sciswift.store.swift.batched_get import MIN_BATCHED_GET, plan_get_batches, read_batch
+from sciswift.store.swift.batched_get import request_body as batch_request_body
 from sciswift.store.swift.http import Body, SwiftConnection, maybe_repeated, object_path, raise_for
 from sciswift.store.swift.http import _discard as _discard_response
 from sciswift.store.swift.io import PutSource, SwiftObjectReader
@@ -833,15 +836,52 @@ class SwiftStore(Store):
     def get_many(
         self, container: str, names: Sequence[str], *, max_workers: int | None = None
     ) -> dict[str, bytes]:
-        """Bodies of many objects, fetched concurrently; missing names are left out."""
+        """Bodies of many objects, fetched concurrently; missing names are left out.
+
+        Where the endpoint answers many objects in one request (``/info``:
+        ``sciswift.batched_get``), they travel in a few batches, several at
+        once (256 objects of 256 KiB from a local ``sciswift serve``: 220-280 ms
+        one GET each, see ``bench.h5``'s serve column for the batched time)."""
         def one(name: str) -> tuple[str, bytes | None]:
             try:
                 return name, self.get_object(container, name)
             except NotFound:
                 return name, None
 
-        pairs = self._map(one, names, max_workers)
-        return {n: b for n, b in pairs if b is not None}
+        found: dict[str, bytes] = {}
+        alone: Sequence[str] = names
+        announced = self._conn.info().get("sciswift", {}).get("batched_get") if len(names) >= MIN_BATCHED_GET \
+            else None
+        if announced:
+            check_container_name(container)
+            for name in names:
+                check_object_name(name)
+            alone = []
+            for got, left in self._map(lambda b: self._get_batch(container, b),
+                                       plan_get_batches(names, announced), max_workers):
+                found.update(got)
+                alone.extend(left)
+        pairs = self._map(one, alone, max_workers)
+        found.update((n, b) for n, b in pairs if b is not None)
+        return found
+
+    def _get_batch(self, container: str, names: list[str]) -> tuple[dict[str, bytes], list[str]]:
+        """``(bodies, names to GET alone)`` of one ``?get-many`` request; a
+        batch that fails as a whole (cut short, refused) is left to single GETs,
+        which raise the precise error if there is one."""
+        what = f"batched GET in {container}"
+        try:
+            resp = self._call("POST", container, what=what, query={"get-many": ""}, stream=True,
+                              headers={"Content-Type": "text/plain", "Accept": BATCH_CONTENT_TYPE},
+                              body=batch_request_body(names))
+        except SciSwiftError:
+            return {}, names
+        try:
+            return read_batch(resp, what)
+        except (SciSwiftError, urllib3.exceptions.HTTPError, OSError):
+            return {}, names
+        finally:
+            _discard_response(resp)
 
     def put_many(
         self,

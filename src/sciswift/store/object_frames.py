@@ -1,0 +1,98 @@
+"""The body of a batched GET (``POST <container>?get-many``): many objects, one
+frame each, in one HTTP response. Shared by the server that writes it
+(``sciswift.server.get_many``) and the SwiftStore that reads it.
+
+A frame is a 4-byte big-endian length ``L``, ``L`` bytes of a JSON object (the
+frame's header), then ``header["length"]`` bytes of body::
+
+    {"name": "c/0.0", "status": 200, "length": 262144, "etag": "9e1..."}   + 262144 bytes
+    {"name": "c/9.9", "status": 404, "length": 0}                          (absent)
+    {"name": "c/1.1", "status": 404, "length": 0, "quarantined": true}     (damaged, quarantined)
+    {"name": "big",   "status": 413, "length": 0}                          (too big: GET it alone)
+    {"end": true, "objects": 4}                                            (always last)
+
+``status`` is what a GET of that object alone, by the same caller, would have
+answered; a body is only ever the whole, verified object. The final ``end``
+frame tells a complete reply from one cut short (the reader must see it).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sciswift.errors import CorruptData
+
+__all__ = ["CONTENT_TYPE", "Frame", "encode_frame", "end_frame", "read_frames", "MAX_HEADER"]
+
+CONTENT_TYPE = "application/x-sciswift-objects"
+#: Largest frame header accepted (names are at most 1,024 bytes, 12x when \u-escaped).
+MAX_HEADER = 16 << 10
+_LEN = struct.Struct(">I")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One object of a batched GET: its name, the status its own GET would
+    have, its ETag and body (200 only), and whether it was quarantined."""
+
+    name: str
+    status: int
+    body: bytes = b""
+    etag: str = ""
+    quarantined: bool = False
+
+
+def encode_frame(name: str, status: int, body: bytes = b"", etag: str = "", quarantined: bool = False) -> bytes:
+    """The frame header (with its length prefix) of one object; the body follows it."""
+    head: dict[str, Any] = {"name": name, "status": status, "length": len(body)}
+    if etag:
+        head["etag"] = etag
+    if quarantined:
+        head["quarantined"] = True
+    raw = json.dumps(head, separators=(",", ":")).encode("ascii")
+    return _LEN.pack(len(raw)) + raw
+
+
+def end_frame(count: int) -> bytes:
+    """The last frame of a reply that answered ``count`` objects."""
+    raw = json.dumps({"end": True, "objects": count}).encode()
+    return _LEN.pack(len(raw)) + raw
+
+
+def read_frames(read_exact: Callable[[int], bytes], what: str) -> Iterator[Frame]:
+    """The frames of a reply body, read with ``read_exact(n)`` (which returns
+    fewer than ``n`` bytes only at the end of the body).
+
+    CorruptData naming ``what`` when the body ends before its ``end`` frame or
+    a frame is malformed: a reply cut short never passes for a shorter batch."""
+
+    def exactly(n: int) -> bytes:
+        data = read_exact(n)
+        if len(data) != n:
+            raise CorruptData(f"{what}: the reply ended {n - len(data)} bytes early (cut short in transit?)")
+        return data
+
+    count = 0
+    while True:
+        (size,) = _LEN.unpack(exactly(_LEN.size))
+        if size > MAX_HEADER:
+            raise CorruptData(f"{what}: a frame header of {size} bytes is not a batched GET reply")
+        try:
+            head = json.loads(exactly(size).decode("ascii"))
+            if head.get("end"):
+                if int(head.get("objects", -1)) != count:
+                    raise CorruptData(f"{what}: the reply holds {count} objects but says {head.get('objects')}")
+                return
+            length = int(head["length"])
+            frame = Frame(str(head["name"]), int(head["status"]), b"", str(head.get("etag", "")),
+                          bool(head.get("quarantined", False)))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CorruptData(f"{what}: malformed frame header ({exc})") from None
+        if length < 0:
+            raise CorruptData(f"{what}: negative frame length")
+        count += 1
+        yield Frame(frame.name, frame.status, exactly(length), frame.etag, frame.quarantined) if length else frame

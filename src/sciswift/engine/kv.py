@@ -170,6 +170,12 @@ class KV:
         """How many requests are worth having in flight at once."""
         return 1 if self.store.is_local else self.REMOTE_CONCURRENCY
 
+    @property
+    def batches_gets(self) -> bool:
+        """``get_many`` of many keys costs a few requests, not one per key: hand
+        it many keys at once rather than spreading ``get`` over threads."""
+        return not self.store.is_local and self.store.batches_gets
+
     def describe(self, key: str) -> str:
         """``container/object`` of ``key``, for error messages."""
         return f"{self.container}/{self.name(key)}"
@@ -310,8 +316,10 @@ class KV:
         except NotFound:
             return None
 
-    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        """Bodies of ``keys``; missing keys are left out. Concurrent for remote stores."""
+    def get_many(self, keys: Sequence[str], max_workers: int | None = None) -> dict[str, bytes]:
+        """Bodies of ``keys``; missing keys are left out. Concurrent for remote
+        stores (at most ``max_workers`` requests at once: 1 makes a store that
+        batches gets send one request for them all)."""
         if not keys:
             return {}
         found: dict[str, bytes] = {}
@@ -330,7 +338,8 @@ class KV:
                     return found
         self.requests += len(keys)
         names = [self._prefix + k for k in keys]
-        got = self.store.get_many(self.container, names)
+        got = self.store.get_many(self.container, names) if max_workers is None else \
+            self.store.get_many(self.container, names, max_workers=max_workers)
         cut = len(self._prefix)
         found.update((n[cut:], b) for n, b in got.items())
         return found

@@ -232,6 +232,10 @@ class Store(ABC):
     supports_read_into: bool = False
     #: ``put_many_filled`` stores bodies filled into one scratch buffer (LocalStore).
     supports_put_filled: bool = False
+    #: ``get_many`` fetches many objects in a few requests (SwiftStore on an
+    #: endpoint with a batched GET): callers should hand it many names at once
+    #: rather than spread single gets over threads.
+    batches_gets: bool = False
     #: Listing entries carry each object's content type (S3 listings do not).
     listing_content_types: bool = True
     #: The longest container name (UTF-8 bytes) the backend takes, and whether

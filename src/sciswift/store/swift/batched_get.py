@@ -25,11 +25,13 @@ MIN_BATCHED_GET = 4
 BATCHES_IN_FLIGHT = 8
 
 
-def plan_get_batches(names: Sequence[str], announced: dict[str, Any]) -> list[list[str]]:
-    """``names`` cut into about ``BATCHES_IN_FLIGHT`` batches no longer than the
-    endpoint's ``max_objects_per_request``."""
+def plan_get_batches(names: Sequence[str], announced: dict[str, Any], in_flight: int | None = None
+                     ) -> list[list[str]]:
+    """``names`` cut into about ``in_flight`` batches (``BATCHES_IN_FLIGHT`` by
+    default) no longer than the endpoint's ``max_objects_per_request``."""
     most = int(announced.get("max_objects_per_request", 1000)) or 1
-    size = min(most, max(MIN_BATCHED_GET, math.ceil(len(names) / BATCHES_IN_FLIGHT)))
+    spread = max(1, min(in_flight or BATCHES_IN_FLIGHT, BATCHES_IN_FLIGHT))
+    size = min(most, max(MIN_BATCHED_GET, math.ceil(len(names) / spread)))
     return [list(names[i:i + size]) for i in range(0, len(names), size)]
 
 

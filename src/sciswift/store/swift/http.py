@@ -146,6 +146,8 @@ class SwiftConnection:
         self._storage_url = creds.storage_url if creds.token else None
         self._token = creds.token
         self._info: dict[str, Any] | None = None
+        self._info_lock = threading.Lock()
+        self._info_fetcher: threading.Thread | None = None
 
     # ------------------------------------------------------------------ auth
     def auth(self) -> tuple[str, str]:
@@ -276,6 +278,26 @@ class SwiftConnection:
         time.sleep(delay * (0.5 + random.random() / 2))
 
     # ------------------------------------------------------------------ /info
+    def info_if_known(self) -> dict[str, Any] | None:
+        """``/info`` if it was fetched already, else None after starting to fetch
+        it in the background (once): for features worth using only when known,
+        so that learning about them never delays a request (a fresh process
+        reading one array pays no round trip for ``/info``)."""
+        info = self._info
+        if info is None:
+            with self._info_lock:
+                if self._info_fetcher is None:
+                    self._info_fetcher = threading.Thread(target=self._fetch_info_quietly, daemon=True,
+                                                          name="sciswift-swift-info")
+                    self._info_fetcher.start()
+        return info
+
+    def _fetch_info_quietly(self) -> None:
+        try:
+            self.info()
+        except SciSwiftError:
+            pass  # no credentials or no endpoint: whoever needs /info will say so
+
     def info(self) -> dict[str, Any]:
         """The endpoint's ``/info`` (capabilities), fetched once; ``{}`` if it has none."""
         if self._info is None:

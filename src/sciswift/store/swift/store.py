@@ -247,6 +247,20 @@ class SwiftStore(Store):
         return self._conn.info()
 
     @property
+    def batches_gets(self) -> bool:  # type: ignore[override]
+        """True when the endpoint answers many objects in one request (``/info``:
+        ``sciswift.batched_get``, which ``get_many`` then uses)."""
+        return bool(self._batched_get_limits())
+
+    def _batched_get_limits(self) -> dict[str, Any] | None:
+        """``/info``'s ``sciswift.batched_get``, None where the endpoint has no
+        batched GET or ``/info`` is not known yet (then it is fetched in the
+        background: a batched GET is worth an extra round trip only once known)."""
+        sciswift = (self._conn.info_if_known() or {}).get("sciswift")
+        limits = sciswift.get("batched_get") if isinstance(sciswift, dict) else None
+        return limits if isinstance(limits, dict) else None
+
+    @property
     def supports_conditional_put(self) -> bool:  # type: ignore[override]
         """True when the endpoint enforces If-Match and If-None-Match on PUT
         atomically (it says so in ``/info``: ``sciswift.conditional_put``)."""
@@ -839,8 +853,8 @@ class SwiftStore(Store):
         """Bodies of many objects, fetched concurrently; missing names are left out.
 
         Where the endpoint answers many objects in one request (``/info``:
-        ``sciswift.batched_get``), they travel in a few batches, several at
-        once (256 objects of 256 KiB from a local ``sciswift serve``: 220-280 ms
+        ``sciswift.batched_get``, once known: see ``_batched_get_limits``), they
+        travel in a few batches, several at once (256 objects of 256 KiB from a local ``sciswift serve``: 220-280 ms
         one GET each, see ``bench.h5``'s serve column for the batched time)."""
         def one(name: str) -> tuple[str, bytes | None]:
             try:
@@ -850,15 +864,14 @@ class SwiftStore(Store):
 
         found: dict[str, bytes] = {}
         alone: Sequence[str] = names
-        announced = self._conn.info().get("sciswift", {}).get("batched_get") if len(names) >= MIN_BATCHED_GET \
-            else None
+        announced = self._batched_get_limits() if len(names) >= MIN_BATCHED_GET else None
         if announced:
             check_container_name(container)
             for name in names:
                 check_object_name(name)
             alone = []
             for got, left in self._map(lambda b: self._get_batch(container, b),
-                                       plan_get_batches(names, announced), max_workers):
+                                       plan_get_batches(names, announced, max_workers), max_workers):
                 found.update(got)
                 alone.extend(left)
         pairs = self._map(one, alone, max_workers)

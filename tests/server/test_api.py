@@ -228,7 +228,10 @@ def test_put_if_match_is_compare_and_swap(backend: str, request: pytest.FixtureR
     conn = server.connection()
     container = f"cas-{uuid.uuid4().hex[:8]}"
     conn.put_container(container)
-    assert json.loads(server.raw("GET", "/info")[1])["sciswift"] == {"conditional_put": True, "batched_extract": True}
+    assert json.loads(server.raw("GET", "/info")[1])["sciswift"] == {
+        "conditional_put": True, "batched_extract": True,
+        "batched_get": {"max_objects_per_request": 1000, "max_object_bytes": 16 << 20},
+    }
     first = conn.put_object(container, "o", b"one")
     for headers in ({"If-Match": '"0123456789abcdef0123456789abcdef"'}, {"If-Match": md5(b"two")}):
         with pytest.raises(ClientException) as exc:

@@ -30,6 +30,7 @@ from sciswift.server.get_many import get_many
 from sciswift.server.http import (
     Body,
     ObjectBody,
+    PartsBody,
     Reply,
     SwiftError,
     SwiftRequest,
@@ -40,7 +41,7 @@ from sciswift.server.http import (
 from sciswift.server.info import MAX_ACCOUNT_NAME_LENGTH, info_body
 from sciswift.server.middleware import pipeline
 from sciswift.server.s3 import S3Api
-from sciswift.server.wire import BodyError, Request, RequestBody
+from sciswift.server.wire import BodyError, Request, RequestBody, ResponseWriter
 from sciswift.store.names import utf8_len
 
 __all__ = ["SwiftApp", "WireBody", "access_log"]
@@ -288,8 +289,12 @@ class SwiftApp:
                         body.close()
                     await response.finish()
                     return reply
-            async for chunk in body:
-                await response.write(chunk)
+            if isinstance(body, PartsBody):
+                async for part in body:
+                    await self._send_part(request, response, part)
+            else:
+                async for chunk in body:
+                    await response.write(chunk)
             await response.finish()
             return reply
         except (ConnectionError, OSError, SwiftError, ValueError) as exc:
@@ -310,6 +315,25 @@ class SwiftApp:
         finally:
             if isinstance(body, ObjectBody):
                 body.close()
+            elif isinstance(body, PartsBody):
+                await body.aclose()
+
+    @staticmethod
+    async def _send_part(request: Request, response: ResponseWriter, part: bytes | ObjectBody) -> None:
+        """One part of a PartsBody: bytes as they are, a stored object (checked
+        by the body's producer) with sendfile on a plain socket, else read."""
+        if isinstance(part, bytes):
+            await response.write(part)
+            return
+        try:
+            fo = part.reader.fileno_offset()
+            if fo is not None and request.scheme == "http":
+                await response.sendfile(fo[0], fo[1], part.length)
+            else:
+                async for block in part:
+                    await response.write(block)
+        finally:
+            part.close()
 
     # ------------------------------------------------------------ logging
     def log(

@@ -304,7 +304,47 @@ class ObjectBody:
             pass
 
 
-ReplyBody = bytes | AsyncIterator[bytes] | ObjectBody | None
+class PartsBody:
+    """A reply body of parts: bytes, and stored objects to send whole
+    (``ObjectBody``, with ``sendfile`` where the socket allows). Whoever yields
+    an ObjectBody part has checked its bytes (``ObjectReader.check``) first:
+    sendfile bypasses the reader's checks. The sender closes every part it
+    takes, sent or not; ``close`` closes the iterator (its producer closes
+    the parts it made and did not hand over)."""
+
+    def __init__(self, parts: AsyncIterator[bytes | ObjectBody]) -> None:
+        self.parts = parts
+
+    def __aiter__(self) -> AsyncIterator[bytes | ObjectBody]:
+        return self.parts
+
+    async def aclose(self) -> None:
+        closer = getattr(self.parts, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+ReplyBody = bytes | AsyncIterator[bytes] | ObjectBody | PartsBody | None
+
+
+async def chunks_of(body: ReplyBody) -> AsyncIterator[bytes]:
+    """The bytes of a reply body of any kind, as chunks (consumes it)."""
+    if body is None:
+        return
+    if isinstance(body, (bytes, bytearray)):
+        if body:
+            yield bytes(body)
+        return
+    if isinstance(body, PartsBody):
+        async for part in body:
+            if isinstance(part, bytes):
+                yield part
+            else:
+                async for chunk in part:
+                    yield chunk
+        return
+    async for chunk in body:
+        yield chunk
 
 
 @dataclass
@@ -339,12 +379,9 @@ class Reply:
     async def read(self) -> bytes:
         """The whole body (for sub-requests whose replies are consumed)."""
         body = self.body
-        if body is None:
-            return b""
         if isinstance(body, (bytes, bytearray)):
             return bytes(body)
-        parts = [chunk async for chunk in body]
-        return b"".join(parts)
+        return b"".join([chunk async for chunk in chunks_of(body)])
 
     async def drain(self) -> None:
         """Release the body without sending it."""

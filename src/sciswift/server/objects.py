@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from multidict import CIMultiDict
 
 from sciswift.server.conditional import check_conditions
-from sciswift.server.http import HTML_TYPE, Reply, ReplyBody, SwiftRequest, env_flag, error
+from sciswift.server.http import HTML_TYPE, Reply, ReplyBody, SwiftRequest, chunks_of, env_flag, error
 from sciswift.server.metadata import OBJECT_PERSISTED_HEADERS, meta_headers
 from sciswift.server.ranges import (
     content_range,
@@ -97,13 +97,7 @@ async def reply_chunks(reply: Reply) -> AsyncIterator[bytes]:
     """The body of a reply as chunks (consumes it)."""
     body = reply.body
     reply.body = None
-    if body is None:
-        return
-    if isinstance(body, (bytes, bytearray)):
-        if body:
-            yield bytes(body)
-        return
-    async for chunk in body:
+    async for chunk in chunks_of(body):
         yield chunk
 
 

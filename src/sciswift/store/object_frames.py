@@ -46,9 +46,10 @@ class Frame:
     quarantined: bool = False
 
 
-def encode_frame(name: str, status: int, body: bytes = b"", etag: str = "", quarantined: bool = False) -> bytes:
-    """The frame header (with its length prefix) of one object; the body follows it."""
-    head: dict[str, Any] = {"name": name, "status": status, "length": len(body)}
+def encode_frame(name: str, status: int, length: int = 0, etag: str = "", quarantined: bool = False) -> bytes:
+    """The frame header (with its length prefix) of one object; its ``length``
+    bytes of body follow it."""
+    head: dict[str, Any] = {"name": name, "status": status, "length": length}
     if etag:
         head["etag"] = etag
     if quarantined:

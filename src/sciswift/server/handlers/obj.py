@@ -30,6 +30,7 @@ from sciswift.server.http import (
     ReplyBody,
     SwiftError,
     SwiftRequest,
+    chunks_of,
     env_flag,
     error,
     reply,
@@ -149,12 +150,8 @@ async def plain_reply(
         return ObjectBody(ranged, be.run)
 
     async def fetch(start: int, stop: int) -> AsyncIterator[bytes]:
-        body = await single(start, stop)
-        if isinstance(body, (bytes, bytearray)):
-            yield bytes(body)
-        else:
-            async for chunk in body:  # type: ignore[union-attr]
-                yield chunk
+        async for chunk in chunks_of(await single(start, stop)):
+            yield chunk
 
     try:
         return await ranged_reply(

@@ -62,6 +62,11 @@ class _FdFile:
         return os.readv(self._fd, [buf])
 
 
+#: Chunks up to this size leave in one write with their framing (a copy that
+#: costs less than the extra system calls on a small part).
+_JOINED_WRITE = 16 << 10
+
+
 class ResponseWriter:
     """One response. Call :meth:`start`, then :meth:`write` / :meth:`sendfile`
     any number of times, then :meth:`finish` (or :meth:`abort`)."""
@@ -74,6 +79,9 @@ class ResponseWriter:
         self._version = version
         self._head_request = head_request
         self._pending: bytes | None = None  # the head, not sent yet
+        # Framing owed before the next bytes (a chunk's closing CRLF): sent
+        # with them, so a chunked reply of many parts costs fewer writes.
+        self._tail = b""
         self._chunked = False
         self._no_body = False
         self._length: int | None = None
@@ -167,13 +175,21 @@ class ResponseWriter:
         if self._length is not None and self.sent + n > self._length:
             raise ValueError(f"body longer than its Content-Length {self._length}")
         if self._chunked:
-            self._flush_head(b"%x\r\n" % n)
-            self._conn.write(data)
-            self._conn.write(b"\r\n")
+            framing = self._take_tail() + b"%x\r\n" % n
+            if n <= _JOINED_WRITE:
+                self._flush_head(b"".join((framing, data, b"\r\n")))
+            else:
+                self._flush_head(framing)
+                self._conn.write(data)
+                self._tail = b"\r\n"
         else:
             self._flush_head(data)
         self.sent += n
         await self._conn.drain()
+
+    def _take_tail(self) -> bytes:
+        tail, self._tail = self._tail, b""
+        return tail
 
     async def sendfile(self, fd: int, offset: int, count: int) -> int:
         """Send ``count`` bytes of the open file ``fd`` from ``offset`` with the
@@ -181,14 +197,29 @@ class ResponseWriter:
         otherwise (TLS)."""
         if self._no_body or count <= 0:
             return 0
-        if self._chunked:
-            raise RuntimeError("sendfile needs a known Content-Length")
-        self._flush_head()
+        # In a chunked reply the file's bytes are one chunk.
+        self._flush_head(self._take_tail() + b"%x\r\n" % count if self._chunked else b"")
         transport = self._conn.transport
         if transport is None or transport.is_closing():
             raise ConnectionError("client went away")
-        loop = asyncio.get_running_loop()
-        sent = await loop.sendfile(transport, _FdFile(fd), offset, count)  # type: ignore[arg-type]
+        sent = 0
+        sock = transport.get_extra_info("socket")
+        if sock is not None and transport.get_write_buffer_size() == 0 and transport.get_extra_info("ssl_object") is None:
+            # Nothing queued before it: try one sendfile straight away (a
+            # 256 KiB part usually fits the socket's buffer). loop.sendfile
+            # costs ~0.3 ms of selector bookkeeping per call, which a batched
+            # GET of 256 small objects paid for each.
+            try:
+                sent = os.sendfile(sock.fileno(), fd, offset, count)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+        if sent < count:
+            loop = asyncio.get_running_loop()
+            sent += await loop.sendfile(transport, _FdFile(fd), offset + sent, count - sent)  # type: ignore[arg-type]
+        if self._chunked:
+            if sent != count:
+                raise ConnectionError(f"sendfile sent {sent} of {count} bytes of a chunk")
+            self._tail = b"\r\n"
         self.sent += sent
         return sent
 
@@ -201,7 +232,7 @@ class ResponseWriter:
             self.abort()
             raise ConnectionError(f"body was {self.sent} bytes, announced {self._length}")
         self.finished = True
-        self._flush_head(b"0\r\n\r\n" if self._chunked else b"")
+        self._flush_head(self._take_tail() + b"0\r\n\r\n" if self._chunked else b"")
         await self._conn.drain()
 
     def abort(self) -> None:

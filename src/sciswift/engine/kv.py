@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sciswift.engine.packing import PACKS_DIR, PackTable, Ref, pack_chunks
 from sciswift.errors import AlreadyExists, CorruptData, NotFound, PreconditionFailed
@@ -37,6 +38,8 @@ from sciswift.store.types import (
 from sciswift.store.url import Location
 
 __all__ = ["KV", "io_pool"]
+
+_T = TypeVar("_T")
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -811,6 +814,6 @@ class KV:
         self.requests += 1
         self.store.create_container(self.container)
 
-    def submit(self, fn, *args) -> Future:  # type: ignore[no-untyped-def,type-arg]
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
         """Run ``fn(*args)`` on the shared I/O pool."""
         return io_pool().submit(fn, *args)

@@ -39,7 +39,7 @@ def check_node(doc: Any, what: str) -> dict[str, Any]:
         _node(doc)
     except _Bad as bad:
         raise CorruptData(f"metadata {what} is malformed: {bad}", what) from None
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
 def check_spec(spec: Any) -> None:
@@ -65,7 +65,7 @@ def _list_of(v: Any, check: Callable[[Any], bool], field: str, what: str, length
     _need(isinstance(v, list) and all(check(x) for x in v), field, f"a list of {what}")
     if length is not None and len(v) != length:
         raise _Bad(f"{field} has {len(v)} entries, not one per axis ({length})")
-    return v  # type: ignore[no-any-return]
+    return v
 
 
 # ------------------------------------------------------------------ documents

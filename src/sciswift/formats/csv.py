@@ -225,7 +225,7 @@ class CSVPlugin(FormatPlugin):
         gz = sample.startswith(GZIP_MAGIC)
         if gz:
             with as_corrupt(name, self.label, "decompress", errors=GZIP_ERRORS):
-                sample = gzip.GzipFile(fileobj=io.BytesIO(sample)).read1(SAMPLE_BYTES)  # type: ignore[attr-defined]
+                sample = gzip.GzipFile(fileobj=io.BytesIO(sample)).read1(SAMPLE_BYTES)
         if b"\x00" in sample:
             raise CorruptData(
                 f"cannot open {name} as {self.label}: the object is damaged or not a {self.label} file "

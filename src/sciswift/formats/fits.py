@@ -82,7 +82,7 @@ def _astropy_errors() -> tuple[type[BaseException], ...]:
     (absurd sizes), CfitsioException (a compressed tile that does not
     decompress), RuntimeError (a compressed image header it refuses: "Invalid
     TFORM2"); and, for .fits.gz/.bz2, EOFError and zlib.error."""
-    from astropy.io.fits.hdu.compressed._compression import CfitsioException  # type: ignore[import-not-found]
+    from astropy.io.fits.hdu.compressed._compression import CfitsioException
     from astropy.io.fits.verify import VerifyError
 
     return (OSError, ValueError, VerifyError, KeyError, IndexError, TypeError, OverflowError, EOFError, zlib.error,

@@ -546,7 +546,7 @@ class H5Dataset(ArrayNode):
     @property
     def chunks(self) -> tuple[int, ...] | None:
         with self._asking():
-            return self._ds.chunks  # type: ignore[no-any-return]
+            return self._ds.chunks
 
     @property
     def maxshape(self) -> tuple[int | None, ...]:
@@ -561,7 +561,7 @@ class H5Dataset(ArrayNode):
     @property
     def compression(self) -> str | None:
         with self._asking():
-            return self._ds.compression  # type: ignore[no-any-return]
+            return self._ds.compression
 
     def _asking(self) -> Any:
         """h5py's errors on this dataset's properties as CorruptData (its creation

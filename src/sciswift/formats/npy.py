@@ -211,7 +211,7 @@ def _member_factory(zf: zipfile.ZipFile, source: RangedFile, info: zipfile.ZipIn
             return _npy_member(source, start, display, label)
         # Deflated (np.savez_compressed): no random access into the stream.
         with as_corrupt(display, label, errors=ZIP_ERRORS + NPY_ERRORS), zf.open(info) as fp:
-            stream = io.BufferedReader(fp)  # type: ignore[arg-type,type-var]
+            stream = io.BufferedReader(fp)  # type: ignore[type-var]
             shape, fortran, dtype, offset = read_npy_header(cast(BinaryIO, stream))
             _refuse_objects(dtype, display)
             nbytes = math.prod(shape) * dtype.itemsize

@@ -49,7 +49,7 @@ def _new_attr_name(name: Any) -> str:
     return name
 
 
-class AttributeManager(MappingViews, MutableMapping[str | bytes, Any]):  # type: ignore[misc]
+class AttributeManager(MappingViews, MutableMapping[str | bytes, Any]):
     """The attributes of one object: ``obj.attrs``.
 
     Values read back as h5py returns them (numpy scalars for single values, str for

@@ -65,7 +65,7 @@ def make_object(handle: Any, path: str, name: str | None, kind: str) -> HLObject
     return Group(handle, path, name)
 
 
-class Group(HLObject, MappingViews, MutableMapping[str | bytes, Any]):  # type: ignore[misc]
+class Group(HLObject, MappingViews, MutableMapping[str | bytes, Any]):
     """A group of named members. Paths may be relative ("a/b") or absolute ("/a")."""
 
     __slots__ = ("_elink",)
@@ -228,8 +228,8 @@ class Group(HLObject, MappingViews, MutableMapping[str | bytes, Any]):  # type: 
             res = self._resolve(parent or "/")
             if res is None or res.kind != GROUP:
                 return None
-            return res.handle.backend.lookup(_join(res.path, last))  # type: ignore[no-any-return]
-        return self._backend.lookup(_join(self._path, last))  # type: ignore[no-any-return]
+            return res.handle.backend.lookup(_join(res.path, last))
+        return self._backend.lookup(_join(self._path, last))
 
     def _is_link(self, name: str) -> bool:
         entry = self._entry(name)

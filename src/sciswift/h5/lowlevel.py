@@ -571,11 +571,11 @@ class DatasetID(ObjectID):
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return self._obj.dtype  # type: ignore[attr-defined, no-any-return]
+        return self._obj.dtype  # type: ignore[attr-defined]
 
     @property
     def shape(self) -> tuple[int, ...] | None:
-        return self._obj.shape  # type: ignore[attr-defined, no-any-return]
+        return self._obj.shape  # type: ignore[attr-defined]
 
     @property
     def rank(self) -> int:

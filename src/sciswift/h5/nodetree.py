@@ -115,7 +115,7 @@ class NodeFile(FileBackend):
                 key = self._member_key(node, comp)
                 if key is None:
                     return None
-                node = node[key]  # type: ignore[index]
+                node = node[key]
             except KeyError:
                 return None
         return node

@@ -373,7 +373,7 @@ class Container:
         groups: dict[int, list[tuple[str, int, int]]] = {}
         for name, (pack, off, length) in found.items():
             if pack is not None:
-                groups.setdefault(pack, []).append((name, off, length))  # type: ignore[arg-type]
+                groups.setdefault(pack, []).append((name, off, length))
         for records in groups.values():
             records.sort(key=lambda r: r[1])
         if groups:

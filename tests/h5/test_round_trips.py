@@ -1,7 +1,11 @@
 """What opening and reading a file on a remote store costs in requests, counted
 at the server's access log (``sciswift serve``), in a fresh process as a user
 program runs: auth, then the root document together with the check for an
-object of the file's name, then the data. No ``/info``, no container HEAD."""
+object of the file's name, then the data. No ``/info``, no container HEAD.
+
+And in round trips waited for one after another, TCP handshakes included, over
+an emulated link (``support.latency_proxy``): the connection for auth, auth, the
+root document and the HEAD at once on connections opened during auth, the data."""
 
 from __future__ import annotations
 
@@ -14,9 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.latency_proxy import LatencyProxy
 
 import sciswift.h5py as h5py
 from sciswift.server.spawn import ServerProcess, spawn
+
+#: The emulated round-trip time: far above what the client does between two
+#: requests, so that only waiting for the link counts.
+RTT = 0.2
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +41,28 @@ def logged_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
         server.stop()
 
 
-def _env(server: ServerProcess) -> dict[str, str]:
+@pytest.fixture
+def link(logged_server: tuple[ServerProcess, Path]) -> Iterator[LatencyProxy]:
+    """The server behind a link of ``RTT`` (clients given ``link.url``)."""
+    server, _ = logged_server
+    with LatencyProxy(("127.0.0.1", server.port), rtt=RTT) as proxy:
+        yield proxy
+
+
+def _env(server: ServerProcess, via: str | None = None) -> dict[str, str]:
     src = str(Path(h5py.__file__).resolve().parents[1])
-    return {**os.environ, "ST_AUTH": server.auth_url, "ST_USER": "test:tester", "ST_KEY": "testing",
+    auth = f"{via}/auth/v1.0" if via else server.auth_url
+    return {**os.environ, "ST_AUTH": auth, "ST_USER": "test:tester", "ST_KEY": "testing",
             "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
 
 
-def _requests_of(server: ServerProcess, log_path: Path, program: str) -> list[tuple[str, str, str]]:
+def _requests_of(server: ServerProcess, log_path: Path, program: str,
+                 via: str | None = None) -> list[tuple[str, str, str]]:
     """``(method, path, status)`` of every request ``program`` made, run in a
-    fresh interpreter; a marker request after it tells where its lines end."""
+    fresh interpreter (talking to ``via`` if given, else to the server); a
+    marker request after it tells where its lines end."""
     start = len(log_path.read_text().splitlines())
-    subprocess.run([sys.executable, "-c", program], env=_env(server), check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", program], env=_env(server, via), check=True, timeout=120)
     marker = f"/info?end={uuid.uuid4().hex}"
     import urllib.request
 
@@ -107,3 +127,68 @@ def test_open_and_read_a_64_chunk_dataset(logged_server: tuple[ServerProcess, Pa
     assert chunks == sorted(f"{base}/grid/c/{i}/0" for i in range(64))
     assert len(seen) == 3 + 64
     assert not [p for _, p, _ in seen if p in ("/info", f"/v1/AUTH_test/{container}")]
+
+
+def test_a_small_read_waits_for_four_round_trips(logged_server: tuple[ServerProcess, Path],
+                                                 link: LatencyProxy) -> None:
+    """Handshake, auth, the root document with the HEAD (on a connection opened
+    while auth ran, so no handshake of its own in between), the chunk."""
+    server, log_path = logged_server
+    container = f"rt-{uuid.uuid4().hex[:8]}"
+    url = f"swift://{container}/run1.h5"
+    _write(server, url)
+    link.reset()
+    seen = _requests_of(server, log_path, (
+        "import sciswift.h5py as h5py\n"
+        f"f = h5py.File({url!r}, 'r')\n"
+        "assert f['small'][3] == 3.0\n"
+    ), via=link.url)
+    assert len(seen) == link.requests == 4
+    assert link.rounds == 4
+    assert link.connections <= 3  # the auth's, and the two opened while it ran
+
+
+def test_a_64_chunk_read_waits_for_five_round_trips(logged_server: tuple[ServerProcess, Path],
+                                                    link: LatencyProxy) -> None:
+    """As the small read, with the 64 chunk GETs at once (each on a connection
+    of its own, so a handshake first for those the pool does not have yet)."""
+    server, log_path = logged_server
+    container = f"rt-{uuid.uuid4().hex[:8]}"
+    url = f"swift://{container}/run1.h5"
+    _write(server, url)
+    link.reset()
+    seen = _requests_of(server, log_path, (
+        "import numpy as np, sciswift.h5py as h5py\n"
+        f"f = h5py.File({url!r}, 'r')\n"
+        "assert f['grid'][...].sum() == np.arange(64 * 4096, dtype='f4').sum()\n"
+    ), via=link.url)
+    assert len(seen) == link.requests == 3 + 64
+    assert link.rounds <= 5
+
+
+def test_a_tiny_dataset_arrives_with_the_metadata(logged_server: tuple[ServerProcess, Path],
+                                                  link: LatencyProxy) -> None:
+    """A file of many tiny datasets keeps their bytes in the root document
+    (docs/layout.md, "Packed small arrays"): handshake, auth, root; nothing more."""
+    server, log_path = logged_server
+    container = f"rt-{uuid.uuid4().hex[:8]}"
+    url = f"swift://{container}/tiny.h5"
+    subprocess.run([sys.executable, "-c", (
+        "import numpy as np, sciswift.h5py as h5py\n"
+        f"with h5py.File({url!r}, 'w') as f:\n"
+        "    for i in range(100):\n"
+        "        f[f'g/d{i:02d}'] = np.arange(10.0) + i\n"
+    )], env=_env(server), check=True, timeout=120)
+    link.reset()
+    seen = _requests_of(server, log_path, (
+        "import sciswift.h5py as h5py\n"
+        f"f = h5py.File({url!r}, 'r')\n"
+        "assert f['g/d50'][3] == 53.0\n"
+    ), via=link.url)
+    base = f"/v1/AUTH_test/{container}/tiny.h5"
+    assert sorted(seen) == sorted([
+        ("GET", "/auth/v1.0", "200"),
+        ("HEAD", base, "404"),
+        ("GET", f"{base}/zarr.json", "200"),
+    ])
+    assert link.rounds == 3

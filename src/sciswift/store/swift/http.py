@@ -223,7 +223,11 @@ class SwiftConnection:
         except urllib3.exceptions.HTTPError:
             pass  # the pool was closed meanwhile
         for conn in slots:
-            threading.Thread(target=_connect_into, args=(pool, conn), name="sciswift-warm", daemon=True).start()
+            try:
+                threading.Thread(target=_connect_into, args=(pool, conn), name="sciswift-warm",
+                                 daemon=True).start()
+            except RuntimeError:  # no threads to be had: give the slot back unconnected
+                pool._put_conn(conn)
 
     # --------------------------------------------------------------- request
     def request(

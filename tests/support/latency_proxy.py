@@ -74,11 +74,11 @@ class LatencyProxy:
 
     def reset(self) -> None:
         """Start counting afresh (between two client runs)."""
-        def clear() -> None:
+        async def clear() -> None:
             self.connections = self.requests = self.rounds = self._received_round = 0
             self.history = []
 
-        self._loop.call_soon_threadsafe(clear)
+        asyncio.run_coroutine_threadsafe(clear(), self._loop).result(10)
 
     # ------------------------------------------------------------ lifetime
     def __enter__(self) -> LatencyProxy:

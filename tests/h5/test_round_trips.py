@@ -2,13 +2,19 @@
 at the server's access log (``sciswift serve``), in a fresh process as a user
 program runs: auth, then the root document together with the check for an
 object of the file's name, then the data. No container HEAD, and no ``/info``
-on the way: it is fetched in the background when a read could use it."""
+on the way: it is fetched in the background when a read could use it.
+
+And in round trips waited for one after another, TCP handshakes included, over
+an emulated link (``support.latency_proxy``): the connection for auth, auth, the
+root document and the HEAD at once on connections opened during auth, the data."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +24,13 @@ import pytest
 
 import sciswift.h5py as h5py
 from sciswift.server.spawn import ServerProcess, spawn
+from support.latency_proxy import LatencyProxy
+
+#: The emulated round-trip time: far above what the client does between two
+#: requests, so that only waiting for the link counts. Sending 64 requests at
+#: once on new connections takes a loaded machine up to ~0.2 s: more there.
+RTT = 0.2
+RTT_MANY = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +46,28 @@ def logged_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
         server.stop()
 
 
-def _env(server: ServerProcess) -> dict[str, str]:
+@pytest.fixture
+def link(logged_server: tuple[ServerProcess, Path]) -> Iterator[LatencyProxy]:
+    """The server behind a link of ``RTT`` (clients given ``link.url``)."""
+    server, _ = logged_server
+    with LatencyProxy(("127.0.0.1", server.port), rtt=RTT) as proxy:
+        yield proxy
+
+
+def _env(server: ServerProcess, via: str | None = None) -> dict[str, str]:
     src = str(Path(h5py.__file__).resolve().parents[1])
-    return {**os.environ, "ST_AUTH": server.auth_url, "ST_USER": "test:tester", "ST_KEY": "testing",
+    auth = f"{via}/auth/v1.0" if via else server.auth_url
+    return {**os.environ, "ST_AUTH": auth, "ST_USER": "test:tester", "ST_KEY": "testing",
             "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
 
 
-def _requests_of(server: ServerProcess, log_path: Path, program: str) -> list[tuple[str, str, str]]:
+def _requests_of(server: ServerProcess, log_path: Path, program: str,
+                 via: str | None = None) -> list[tuple[str, str, str]]:
     """``(method, path, status)`` of every request ``program`` made, run in a
-    fresh interpreter; a marker request after it tells where its lines end."""
+    fresh interpreter (talking to ``via`` if given, else to the server); a
+    marker request after it tells where its lines end."""
     start = len(log_path.read_text().splitlines())
-    subprocess.run([sys.executable, "-c", program], env=_env(server), check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", program], env=_env(server, via), check=True, timeout=120)
     marker = f"/info?end={uuid.uuid4().hex}"
     import urllib.request
 
@@ -131,3 +155,95 @@ def test_a_second_read_batches_its_gets(logged_server: tuple[ServerProcess, Path
     batched = [p for m, p, s in seen if m == "POST" and s == "200"]
     assert sorted(singles) == sorted(f"{base}/grid/c/{i}/0" for i in range(32))  # the first read
     assert 1 <= len(batched) <= 8 and set(batched) == {f"/v1/AUTH_test/{container}"}  # the second
+
+
+def _info(link: LatencyProxy, conn: http.client.HTTPConnection | None = None) -> None:
+    conn = conn or http.client.HTTPConnection("127.0.0.1", link.port, timeout=10)
+    conn.request("GET", "/info")
+    assert conn.getresponse().read()
+
+
+def test_the_counter_counts_handshakes_and_requests_in_sequence(link: LatencyProxy) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", link.port, timeout=10)
+    started = time.monotonic()
+    _info(link, conn)
+    _info(link, conn)
+    elapsed = time.monotonic() - started
+    assert (link.connections, link.requests, link.rounds) == (1, 2, 3)
+    assert elapsed >= 3 * RTT  # the link really is that slow
+    conn.close()
+
+
+def test_the_counter_counts_concurrent_requests_once(link: LatencyProxy) -> None:
+    threads = [threading.Thread(target=_info, args=(link,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (link.connections, link.requests, link.rounds) == (4, 4, 2)
+
+
+def test_a_small_read_waits_for_four_round_trips(logged_server: tuple[ServerProcess, Path],
+                                                 link: LatencyProxy) -> None:
+    """Handshake, auth, the root document with the HEAD (on a connection opened
+    while auth ran, so no handshake of its own in between), the chunk."""
+    server, log_path = logged_server
+    container = f"rt-{uuid.uuid4().hex[:8]}"
+    url = f"swift://{container}/run1.h5"
+    _write(server, url)
+    link.reset()
+    seen = _requests_of(server, log_path, (
+        "import sciswift.h5py as h5py\n"
+        f"f = h5py.File({url!r}, 'r')\n"
+        "assert f['small'][3] == 3.0\n"
+    ), via=link.url)
+    assert len(seen) == link.requests == 4
+    assert link.rounds == 4
+    assert link.connections <= 3  # the auth's, and the two opened while it ran
+
+
+def test_a_64_chunk_read_waits_for_five_round_trips(logged_server: tuple[ServerProcess, Path]) -> None:
+    """As the small read, with the 64 chunk GETs at once (each on a connection
+    of its own, so a handshake first for those the pool does not have yet)."""
+    server, log_path = logged_server
+    container = f"rt-{uuid.uuid4().hex[:8]}"
+    url = f"swift://{container}/run1.h5"
+    _write(server, url)
+    with LatencyProxy(("127.0.0.1", server.port), rtt=RTT_MANY) as link:
+        seen = _requests_of(server, log_path, (
+            "import numpy as np, sciswift.h5py as h5py\n"
+            f"f = h5py.File({url!r}, 'r')\n"
+            "assert f['grid'][...].sum() == np.arange(64 * 4096, dtype='f4').sum()\n"
+        ), via=link.url)
+    # /info, if it is asked for, goes in the background beside the chunks
+    asked = [p for _, p, _ in seen if p != "/info"]
+    assert len(asked) == 3 + 64 and link.requests in (3 + 64, 3 + 64 + 1)
+    assert link.rounds == 5, link.history
+
+
+def test_a_tiny_dataset_arrives_with_the_metadata(logged_server: tuple[ServerProcess, Path],
+                                                  link: LatencyProxy) -> None:
+    """A file of many tiny datasets keeps their bytes in the root document
+    (docs/layout.md, "Packed small arrays"): handshake, auth, root; nothing more."""
+    server, log_path = logged_server
+    container = f"rt-{uuid.uuid4().hex[:8]}"
+    url = f"swift://{container}/tiny.h5"
+    subprocess.run([sys.executable, "-c", (
+        "import numpy as np, sciswift.h5py as h5py\n"
+        f"with h5py.File({url!r}, 'w') as f:\n"
+        "    for i in range(100):\n"
+        "        f[f'g/d{i:02d}'] = np.arange(10.0) + i\n"
+    )], env=_env(server), check=True, timeout=120)
+    link.reset()
+    seen = _requests_of(server, log_path, (
+        "import sciswift.h5py as h5py\n"
+        f"f = h5py.File({url!r}, 'r')\n"
+        "assert f['g/d50'][3] == 53.0\n"
+    ), via=link.url)
+    base = f"/v1/AUTH_test/{container}/tiny.h5"
+    assert sorted(seen) == sorted([
+        ("GET", "/auth/v1.0", "200"),
+        ("HEAD", base, "404"),
+        ("GET", f"{base}/zarr.json", "200"),
+    ])
+    assert link.rounds == 3

@@ -92,9 +92,9 @@ def test_a_lasting_fault_names_the_object_and_what_to_do(proxy: FaultProxy, stor
 def test_tuning_from_the_environment() -> None:
     env = {"ST_AUTH": "http://h/auth/v1.0", "ST_USER": "a:b", "ST_KEY": "k", "SCISWIFT_RETRIES": "2",
            "SCISWIFT_BACKOFF": "0.5", "SCISWIFT_CONNECT_TIMEOUT": "3", "SCISWIFT_READ_TIMEOUT": "7.5",
-           "SCISWIFT_NEWEST": "all"}
+           "SCISWIFT_NEWEST": "all", "SCISWIFT_PREWARM": "0"}
     s = SwiftStore.from_environment(env)
-    assert (s._conn.retries, s._conn.backoff, s.newest) == (2, 0.5, "all")
+    assert (s._conn.retries, s._conn.backoff, s.newest, s._conn.prewarm) == (2, 0.5, "all", 0)
     assert (s._conn.timeout.connect_timeout, s._conn.timeout.read_timeout) == (3.0, 7.5)
     assert SwiftStore.from_environment(env, retries=9)._conn.retries == 9  # arguments win
     with pytest.raises(InvalidInput, match="SCISWIFT_READ_TIMEOUT"):

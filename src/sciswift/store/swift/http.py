@@ -5,6 +5,12 @@ One ``SwiftConnection`` is shared by all threads of a store. It
 - keeps up to ``pool_size`` keep-alive connections per host (urllib3, thread-safe);
 - authenticates lazily and once per token, re-authenticating once when a request
   answers 401 (an expired token), however many threads saw it at the same time;
+- while the first authentication is under way, opens ``prewarm`` more connections
+  to the host the storage URL is expected on (the auth URL's, for TempAuth v1.0),
+  so the requests a program sends at once right after auth (a file's root
+  document and the check for an object of its name) do not each wait for a TCP
+  (and TLS) handshake first: a fresh process saves one round trip. A warm
+  connection only joins the pool once it is up; a request never waits for one;
 - retries requests that failed to connect or answered 5xx/429/498, with exponential
   backoff and jitter, when repeating them is safe: the caller says so per request
   (``idempotent``), and a body is only re-sent if it can be produced again
@@ -125,6 +131,7 @@ class SwiftConnection:
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
         user_agent: str = "sciswift",
+        prewarm: int = 2,
     ) -> None:
         self.creds = creds
         self.retries = retries
@@ -142,6 +149,7 @@ class SwiftConnection:
             num_pools=8, maxsize=pool_size, block=False, retries=False, timeout=self.timeout,
             headers={"User-Agent": user_agent}, **tls,
         )
+        self.prewarm = max(0, min(prewarm, pool_size))
         self._auth_lock = threading.Lock()
         self._storage_url = creds.storage_url if creds.token else None
         self._token = creds.token
@@ -157,6 +165,7 @@ class SwiftConnection:
             return url, token
         with self._auth_lock:
             if not (self._storage_url and self._token):
+                self._warm(self._expected_storage_host())
                 self._storage_url, self._token = self._authenticate()
             return self._storage_url, self._token
 
@@ -178,6 +187,49 @@ class SwiftConnection:
     @property
     def storage_url(self) -> str:
         return self.auth()[0]
+
+    # ------------------------------------------------------ warm connections
+    def _expected_storage_host(self) -> str | None:
+        """Where the storage URL will point, as far as is known before auth: the
+        given storage URL, else the auth URL for TempAuth v1.0 (one proxy serves
+        both, as in Swift's own deployments); None for Keystone (another host)."""
+        if self.creds.storage_url:
+            return self.creds.storage_url
+        try:
+            version = self.creds.resolved_version()
+        except SciSwiftError:
+            return None
+        return self.creds.auth_url if version == "1.0" else None
+
+    def _warm(self, url: str | None) -> None:
+        """Open ``prewarm`` connections to ``url``'s host in the background, each
+        joining the pool once it is up. Best effort: one that cannot connect is
+        dropped, and the requests that wanted it connect on their own."""
+        if not url or self.prewarm <= 0:
+            return
+        try:
+            pool = self.http.connection_from_url(url)
+        except (urllib3.exceptions.HTTPError, ValueError):
+            return
+        # The slots are taken here, before auth takes one of its own: a slot given
+        # back by one warm thread would otherwise be the next one's (the pool is
+        # last in, first out), and auth's connection would be a warm one.
+        slots = []
+        try:
+            for _ in range(self.prewarm):
+                conn = pool._get_conn()
+                if not conn.is_closed:
+                    pool._put_conn(conn)  # live connections exist already
+                    break
+                slots.append(conn)
+        except urllib3.exceptions.HTTPError:
+            pass  # the pool was closed meanwhile
+        for conn in slots:
+            try:
+                threading.Thread(target=_connect_into, args=(pool, conn), name="sciswift-warm",
+                                 daemon=True).start()
+            except RuntimeError:  # no threads to be had: give the slot back unconnected
+                pool._put_conn(conn)
 
     # --------------------------------------------------------------- request
     def request(
@@ -315,6 +367,17 @@ class SwiftConnection:
 
     def close(self) -> None:
         self.http.clear()
+
+
+def _connect_into(pool: urllib3.HTTPConnectionPool, conn: urllib3.connection.HTTPConnection) -> None:
+    """Connect ``conn`` (a slot taken from ``pool``) and give it back, idle.
+    Taking slots with ``_get_conn`` and giving them back with ``_put_conn`` is
+    the pool's own borrow-and-return cycle (what ``urlopen`` does)."""
+    try:
+        conn.connect()
+    except (OSError, urllib3.exceptions.HTTPError):
+        conn.close()
+    pool._put_conn(conn)
 
 
 def _reason(e: Exception) -> str:

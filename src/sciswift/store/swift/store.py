@@ -142,7 +142,9 @@ class SwiftStore(Store):
     which reads ask every replica for the newest version (module docstring);
     ``large_object_threshold`` and ``segment_size`` (bytes) for static large
     objects, uploaded by ``segment_workers`` threads; ``max_workers`` is the
-    default concurrency of the bulk operations.
+    default concurrency of the bulk operations; ``prewarm`` connections are
+    opened while the first authentication runs (``SwiftConnection``), so the
+    first requests after it find them ready.
     """
 
     supports_ranges = True
@@ -171,6 +173,7 @@ class SwiftStore(Store):
         segment_workers: int = 4,
         max_workers: int = 32,
         newest: str = "metadata",
+        prewarm: int = 2,
         **keystone: Any,
     ) -> None:
         given = dict(auth_url=auth_url, user=user, key=key, storage_url=storage_url, token=token,
@@ -198,13 +201,14 @@ class SwiftStore(Store):
         self.url = "swift://"
         self._conn = SwiftConnection(
             credentials, pool_size=pool_size, retries=retries, backoff=backoff,
-            connect_timeout=connect_timeout, read_timeout=read_timeout,
+            connect_timeout=connect_timeout, read_timeout=read_timeout, prewarm=prewarm,
         )
         #: What a copy in another process is built with (``__reduce__``).
         self._tuning = dict(pool_size=pool_size, retries=retries, backoff=backoff,
                             connect_timeout=connect_timeout, read_timeout=read_timeout,
                             large_object_threshold=large_object_threshold, segment_size=segment_size,
-                            segment_workers=segment_workers, max_workers=max_workers, newest=newest)
+                            segment_workers=segment_workers, max_workers=max_workers, newest=newest,
+                            prewarm=prewarm)
         self._closed = False
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -216,7 +220,7 @@ class SwiftStore(Store):
         (``ST_AUTH``/``ST_USER``/``ST_KEY``, or ``OS_*``); ``overrides`` win over it.
         Tuning arguments of the constructor may be given too, or come from
         ``SCISWIFT_RETRIES``, ``SCISWIFT_BACKOFF``, ``SCISWIFT_CONNECT_TIMEOUT``,
-        ``SCISWIFT_READ_TIMEOUT`` (seconds) and ``SCISWIFT_NEWEST``."""
+        ``SCISWIFT_READ_TIMEOUT`` (seconds), ``SCISWIFT_NEWEST`` and ``SCISWIFT_PREWARM``."""
         tuning = {k: overrides.pop(k) for k in list(overrides) if k in _TUNING}
         env = os.environ if environ is None else environ
         for key, (var, kind) in _TUNING_ENV.items():
@@ -1047,7 +1051,7 @@ class SwiftStore(Store):
 
 _TUNING = frozenset({
     "pool_size", "retries", "backoff", "connect_timeout", "read_timeout",
-    "large_object_threshold", "segment_size", "segment_workers", "max_workers", "newest",
+    "large_object_threshold", "segment_size", "segment_workers", "max_workers", "newest", "prewarm",
 })
 #: Objects whose current version decides how the others are read: the Zarr v3
 #: document (the native layout's) and Zarr v2's.
@@ -1060,6 +1064,7 @@ _TUNING_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "connect_timeout": ("SCISWIFT_CONNECT_TIMEOUT", float),
     "read_timeout": ("SCISWIFT_READ_TIMEOUT", float),
     "newest": ("SCISWIFT_NEWEST", str),
+    "prewarm": ("SCISWIFT_PREWARM", int),
 }
 
 

@@ -100,6 +100,8 @@ def test_delete_marker_and_its_removal(s3: Any, vbucket: str) -> None:
     with pytest.raises(ClientError) as ei:
         s3.get_object(Bucket=vbucket, Key="k")
     assert _code(ei) == "NoSuchKey"
+    said = ei.value.response["ResponseMetadata"]["HTTPHeaders"]
+    assert said["x-amz-delete-marker"] == "true" and said["x-amz-version-id"] == marker
     assert _versions(s3, vbucket) == [("k", first, False, False), ("k", marker, True, True)]
     with pytest.raises(ClientError) as ei:
         s3.get_object(Bucket=vbucket, Key="k", VersionId=marker)

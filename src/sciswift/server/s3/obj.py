@@ -36,6 +36,7 @@ from sciswift.server.s3.versions import (
     DELETE_MARKER,
     bucket_state,
     check_version_id,
+    latest_delete_marker,
     restore_latest,
     version_headers,
 )
@@ -133,6 +134,12 @@ async def get_or_head(ctx: S3Context) -> Reply:
                           headers={"x-amz-delete-marker": "true", "x-amz-version-id": version})
         if version != "null":
             raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
+    if reply.status == 404 and version is None and (await bucket_state(ctx, ctx.bucket))[0]:
+        await reply.drain()
+        marker = await latest_delete_marker(ctx, ctx.bucket, ctx.key)
+        if marker is not None:  # deleted in a versioned bucket: S3 says by which marker
+            raise S3Error("NoSuchKey", Key=ctx.key,
+                          headers={"x-amz-delete-marker": "true", "x-amz-version-id": marker})
     if reply.status >= 300 and reply.status != 416:
         await ctx.check(reply, head.method, ctx.bucket, ctx.key)
     etag = await s3_etag_of(ctx, ctx.bucket, ctx.key, reply.headers, reply.stored)

@@ -35,7 +35,8 @@ from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
 
 __all__ = [
-    "DELETE_MARKER", "check_version_id", "bucket_state", "restore_latest", "has_versions", "version_headers",
+    "DELETE_MARKER", "check_version_id", "bucket_state", "latest_delete_marker", "restore_latest", "has_versions",
+    "version_headers",
 ]
 
 DELETE_MARKER = object_versioning.DELETE_MARKER
@@ -76,6 +77,14 @@ async def _latest(ctx: S3Context, bucket: str, key: str) -> dict[str, Any] | Non
         if item.get("name") == key:
             return dict(item)
     return None
+
+
+async def latest_delete_marker(ctx: S3Context, bucket: str, key: str) -> str | None:
+    """The version id of the delete marker on top of ``key``, if one is."""
+    latest = await _latest(ctx, bucket, key)
+    if latest is None or latest.get("content_type") != DELETE_MARKER:
+        return None
+    return str(latest.get("version_id"))
 
 
 async def restore_latest(ctx: S3Context, bucket: str, key: str) -> None:

@@ -3,6 +3,7 @@ object versioning: both APIs see the same versions."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -79,6 +80,9 @@ def test_versions_are_kept_listed_and_read(s3: Any, vbucket: str) -> None:
     assert current["Body"].read() == b"v2" and current["VersionId"] == ids[2]
     old = s3.get_object(Bucket=vbucket, Key="run.h5", VersionId=ids[0])
     assert old["Body"].read() == b"v0" and old["VersionId"] == ids[0]
+    listed = s3.list_objects_v2(Bucket=vbucket)["Contents"]  # the current version, as a plain listing shows it
+    assert [(o["Key"], o["Size"], o["ETag"]) for o in listed] == [("run.h5", 2, current["ETag"])]
+    assert current["ETag"] == '"%s"' % hashlib.md5(b"v2").hexdigest()
     head = s3.head_object(Bucket=vbucket, Key="run.h5", VersionId=ids[1])
     assert head["ContentLength"] == 2 and head["VersionId"] == ids[1]
     ranged = s3.get_object(Bucket=vbucket, Key="run.h5", VersionId=ids[1], Range="bytes=1-1")
@@ -214,10 +218,12 @@ def test_multipart_versions_keep_their_parts(s3: Any, vbucket: str) -> None:
     done = s3.complete_multipart_upload(Bucket=vbucket, Key="mp", UploadId=up["UploadId"],
                                         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
     assert done["VersionId"] not in (None, "null") and done["ETag"].endswith('-1"')
+    assert [(o["ETag"], o["Size"]) for o in s3.list_objects_v2(Bucket=vbucket)["Contents"]] == [(done["ETag"], 1000)]
     s3.put_object(Bucket=vbucket, Key="mp", Body=b"plain")
     s3.delete_object(Bucket=vbucket, Key="mp")  # a marker: the parts stay
     listed = s3.list_object_versions(Bucket=vbucket)["Versions"]
     mp = [v for v in listed if v["VersionId"] == done["VersionId"]][0]
+    assert s3.list_objects(Bucket=vbucket).get("Contents") is None  # deleted: only versions remain
     assert mp["ETag"] == done["ETag"] and mp["Size"] == 1000
     old = s3.get_object(Bucket=vbucket, Key="mp", VersionId=done["VersionId"])
     assert old["Body"].read() == b"m" * 1000 and old["ETag"] == done["ETag"]

@@ -37,18 +37,32 @@ from sciswift.store.types import ListingParams, ObjectInfo, Subdir
 __all__ = ["list_buckets", "list_objects", "list_object_versions", "list_entries", "s3_listing_etag"]
 
 
+def _is_version_link(info: ObjectInfo) -> bool:
+    """A versioned object's name: a link to its current version (which the
+    listing shows, as Swift's listing does)."""
+    return info.system.get(object_versioning.VERSIONS_LINK) == "true" and bool(info.system.get(symlink.TARGET_ETAG))
+
+
 def s3_listing_etag(info: ObjectInfo) -> str:
     """An object's S3 ETag in a listing (quoted)."""
-    if is_slo(info):
-        if info.system.get(S3_ETAG):
+    link = _is_version_link(info)
+    if is_slo(info) or link:
+        if info.system.get(S3_ETAG):  # a completed multipart upload (or the link to one)
             return quoted(info.system[S3_ETAG])
-        slo = listing_extras(info).get("slo_etag")
+        slo = info.system.get(symlink.TARGET_SLO_ETAG) if link else listing_extras(info).get("slo_etag")
         if slo:
             return f'"{slo.strip(chr(34))}-N"'
+    if link:
+        return quoted(info.system[symlink.TARGET_ETAG])
     return quoted(info.etag)
 
 
 def _size(info: ObjectInfo) -> int:
+    if _is_version_link(info):
+        try:
+            return int(info.system.get(symlink.TARGET_BYTES, "0") or 0)
+        except ValueError:
+            return 0
     return int(listing_extras(info).get("bytes", info.size))
 
 

@@ -111,6 +111,13 @@ def test_delete_marker_and_its_removal(s3: Any, vbucket: str) -> None:
         s3.get_object(Bucket=vbucket, Key="k", VersionId=marker)
     assert _status(ei) == 405
     assert ei.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    with pytest.raises(ClientError) as ei:
+        s3.head_object(Bucket=vbucket, Key="k", VersionId=marker)
+    assert _status(ei) == 405
+    with pytest.raises(ClientError) as ei:
+        s3.head_object(Bucket=vbucket, Key="k")
+    assert _status(ei) == 404
+    assert ei.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-version-id"] == marker
     assert _body(s3, vbucket, "k", VersionId=first) == b"kept"  # the version is still there
     removed = s3.delete_object(Bucket=vbucket, Key="k", VersionId=marker)
     assert removed["DeleteMarker"] is True and removed["VersionId"] == marker

@@ -57,14 +57,11 @@ async def bucket_state(ctx: S3Context, bucket: str) -> tuple[bool, bool]:
     return object_versioning.versioned(ctx.be, cinfo), object_versioning.enabled_for(ctx.be, cinfo)
 
 
-def version_headers(swift: Reply | None, *, marker: bool = False) -> dict[str, str]:
-    """The S3 version headers of a Swift write/delete reply."""
-    out: dict[str, str] = {}
-    if swift is not None and swift.headers.get("X-Object-Version-Id"):
-        out["x-amz-version-id"] = swift.headers["X-Object-Version-Id"]
-    if marker:
-        out["x-amz-delete-marker"] = "true"
-    return out
+def version_headers(swift: Reply) -> dict[str, str]:
+    """``x-amz-version-id`` of the version a Swift write made (none when it
+    made none: a bucket never versioned, or suspended)."""
+    version = swift.headers.get("X-Object-Version-Id")
+    return {"x-amz-version-id": version} if version else {}
 
 
 async def _latest(ctx: S3Context, bucket: str, key: str) -> dict[str, Any] | None:

@@ -117,21 +117,11 @@ def find_tools(explicit: str | None) -> Path:
              "or set SCISWIFT_SWIFT_SAIO_TOOLS")
 
 
-#: Added for the s3api suite: our S3 API has no bucket versioning, and the suite
-#: runs its versioning tests whenever /info lists ``object_versioning`` (the
-#: Swift API's X-Versions-Enabled). Without this, the first of them leaves a
-#: bucket holding versions and the suite's cleanup then fails most later tests.
-S3API_CONF = """
-[versioned_writes]
-allow_object_versioning = false
-"""
-
-
-def start_server(workdir: Path, backend: str, s3api: bool = False) -> ServerProcess:
+def start_server(workdir: Path, backend: str) -> ServerProcess:
     users = workdir / "users.conf"
     users.write_text(USERS)
     conf = workdir / "server.conf"
-    conf.write_text(SERVER_CONF + (S3API_CONF if s3api else ""))
+    conf.write_text(SERVER_CONF)
     args = ["--config", str(conf), "--users", str(users), "--quiet"]
     args += ["--backend", "memory"] if backend == "memory" else ["--data", str(workdir / "data")]
     log = workdir / "server.log"
@@ -153,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     tools = find_tools(args.tools)
     workdir = Path(tempfile.mkdtemp(prefix="sciswift-compat-"))
-    server = start_server(workdir, args.backend, s3api=any(a.startswith("s3api") for a in rest))
+    server = start_server(workdir, args.backend)
     conf = workdir / "test.conf"
     conf.write_text(TEST_CONF.format(port=server.port))
     out = Path(args.out) if args.out else Path("functests-results") / time.strftime("sciswift-%Y%m%d-%H%M%S")

@@ -136,6 +136,8 @@ async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
         reply.headers["X-Copied-From"] = quote(f"{src_container}/{src_obj}")
         if "Last-Modified" in source.headers:
             reply.headers["X-Copied-From-Last-Modified"] = source.headers["Last-Modified"]
+        if "X-Object-Version-Id" in source.headers:  # the version read, as Swift's copy says
+            reply.headers["X-Copied-From-Version-Id"] = source.headers["X-Object-Version-Id"]
         for k, v in sink_headers.items():
             if k.lower().startswith("x-object-meta-") or k.lower() == "x-delete-at":
                 reply.headers[k] = v

@@ -22,6 +22,7 @@ from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.listing import list_entries
 from sciswift.server.s3.names import segments_container, valid_bucket_name
 from sciswift.server.s3.obj import xml_reply
+from sciswift.server.s3.versions import bucket_state, has_versions
 from sciswift.server.s3.xml import XML_TYPE, XMLError, child_text, parse
 
 __all__ = [
@@ -105,14 +106,19 @@ async def head(ctx: S3Context) -> Reply:
 
 
 async def delete(ctx: S3Context) -> Reply:
-    """DeleteBucket: refused while it holds objects; in-progress multipart
-    uploads are aborted (their parts deleted) with it, as s3api does."""
+    """DeleteBucket: refused while it holds objects or versions of objects
+    (delete markers too); in-progress multipart uploads are aborted (their
+    parts deleted) with it, as s3api does."""
     check_bucket_name(ctx)
     reply = await ctx.swift("HEAD", ctx.bucket)
     await reply.drain()
     await ctx.check(reply, "HEAD", ctx.bucket, None)
     if int(reply.headers.get("X-Container-Object-Count", "0") or 0) > 0:
         raise S3Error("BucketNotEmpty", BucketName=ctx.bucket)
+    if (await bucket_state(ctx, ctx.bucket))[0] and await has_versions(ctx, ctx.bucket):
+        # checked before the parts go: versions of multipart objects use them
+        raise S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty. You must delete all "
+                      "versions in the bucket.", BucketName=ctx.bucket)
     segments = segments_container(ctx.bucket)
     if await ctx.be.container_info(ctx.base, ctx.account, segments) is not None:
         while True:

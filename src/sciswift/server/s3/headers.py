@@ -11,7 +11,8 @@ and a Swift object reply's into S3's.
 - ``Content-MD5`` becomes Swift's ``Etag`` check (``InvalidDigest`` if it is
   not a base64 MD5).
 - On the way back, ``X-Delete-At`` becomes ``x-amz-expiration`` as s3api
-  shows it, ETags are quoted, and Swift-only headers are dropped.
+  shows it, ``X-Object-Version-Id`` becomes ``x-amz-version-id``, ETags are
+  quoted, and Swift-only headers are dropped.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def s3_object_headers(swift: CIMultiDict[str], etag: str | None) -> CIMultiDict[
             out["x-amz-expiration"] = f'expiry-date="{when}", rule-id="swift-object-expiration"'
         elif lname == "x-parts-count":
             out["x-amz-mp-parts-count"] = value
+        elif lname == "x-object-version-id":
+            out["x-amz-version-id"] = value
     if etag is not None:
         out["ETag"] = f'"{etag}"'
     return out

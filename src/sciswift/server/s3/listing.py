@@ -7,6 +7,9 @@ values, where a completed multipart upload keeps its S3 ETag (Swift's JSON
 listing does not show it), and no JSON round trip is made. Paging follows
 S3: ``max-keys`` counts keys and common prefixes together, and the next page
 starts after the last of either (a common prefix is skipped whole).
+ListObjectVersions goes through the Swift API's object versioning merge
+(:func:`~sciswift.server.middleware.object_versioning.list_versions`) with
+records made from the same store entries.
 """
 
 from __future__ import annotations
@@ -16,33 +19,50 @@ import binascii
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import Element, SubElement
 
 from sciswift.server.http import Reply
+from sciswift.server.middleware import object_versioning, symlink
 from sciswift.server.objects import is_slo
 from sciswift.server.s3.context import S3Context, error_for
 from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.names import S3_ETAG, quoted, s3_time, valid_bucket_name
 from sciswift.server.s3.obj import xml_reply
+from sciswift.server.s3.versions import DELETE_MARKER, check_version_id
 from sciswift.server.slo import listing_extras
 from sciswift.store.types import ListingParams, ObjectInfo, Subdir
 
-__all__ = ["list_buckets", "list_objects", "list_entries", "s3_listing_etag"]
+__all__ = ["list_buckets", "list_objects", "list_object_versions", "list_entries", "s3_listing_etag"]
+
+
+def _is_version_link(info: ObjectInfo) -> bool:
+    """A versioned object's name: a link to its current version (which the
+    listing shows, as Swift's listing does)."""
+    return info.system.get(object_versioning.VERSIONS_LINK) == "true" and bool(info.system.get(symlink.TARGET_ETAG))
 
 
 def s3_listing_etag(info: ObjectInfo) -> str:
     """An object's S3 ETag in a listing (quoted)."""
-    if is_slo(info):
-        if info.system.get(S3_ETAG):
+    link = _is_version_link(info)
+    if is_slo(info) or link:
+        if info.system.get(S3_ETAG):  # a completed multipart upload (or the link to one)
             return quoted(info.system[S3_ETAG])
-        slo = listing_extras(info).get("slo_etag")
+        slo = info.system.get(symlink.TARGET_SLO_ETAG) if link else listing_extras(info).get("slo_etag")
         if slo:
             return f'"{slo.strip(chr(34))}-N"'
+    if link:
+        return quoted(info.system[symlink.TARGET_ETAG])
     return quoted(info.etag)
 
 
 def _size(info: ObjectInfo) -> int:
+    if _is_version_link(info):
+        try:
+            return int(info.system.get(symlink.TARGET_BYTES, "0") or 0)
+        except ValueError:
+            return 0
     return int(listing_extras(info).get("bytes", info.size))
 
 
@@ -121,17 +141,14 @@ def _text(parent: Element, tag: str, value: str | int | None) -> None:
 
 
 def _add_entries(ctx: S3Context, doc: Element, entries: list[ObjectInfo | Subdir], enc: Callable[[str], str],
-                 *, owner: bool, versions: bool) -> None:
+                 *, owner: bool) -> None:
     for e in entries:
         if isinstance(e, Subdir):
             cp = SubElement(doc, "CommonPrefixes")
             _text(cp, "Prefix", enc(e.name))
             continue
-        item = SubElement(doc, "Version" if versions else "Contents")
+        item = SubElement(doc, "Contents")
         _text(item, "Key", enc(e.name))
-        if versions:
-            _text(item, "VersionId", "null")
-            _text(item, "IsLatest", "true")
         _text(item, "LastModified", s3_time(e.timestamp))
         _text(item, "ETag", s3_listing_etag(e))
         _text(item, "Size", _size(e))
@@ -143,13 +160,14 @@ def _add_entries(ctx: S3Context, doc: Element, entries: list[ObjectInfo | Subdir
 
 
 async def list_objects(ctx: S3Context) -> Reply:
-    """ListObjects (v1), ListObjectsV2 (``list-type=2``), ListObjectVersions
-    (``?versions``; without versioning every object is its one ``null`` version)."""
+    """ListObjects (v1), ListObjectsV2 (``list-type=2``); ListObjectVersions
+    (``?versions``) is :func:`list_object_versions`."""
+    if "versions" in ctx.head.params:
+        return await list_object_versions(ctx)
     encoding, enc = _encoder(ctx)
     shown_max, max_keys = _max_keys(ctx, "max-keys", ctx.cfg.max_bucket_listing)
     prefix = ctx.param("prefix") or ""
     delimiter = ctx.param("delimiter") or ""
-    versions = "versions" in ctx.head.params
     v2 = ctx.param("list-type") == "2"
     if ctx.param("list-type") not in (None, "1", "2"):
         raise S3Error("InvalidArgument", "Invalid List Type specified in Request", ArgumentName="list-type",
@@ -164,8 +182,6 @@ async def list_objects(ctx: S3Context) -> Reply:
                               ArgumentName="continuation-token", ArgumentValue=token) from None
         else:
             marker = ctx.param("start-after") or ""
-    elif versions:
-        marker = ctx.param("key-marker") or ""
     else:
         marker = ctx.param("marker") or ""
     entries = await list_entries(ctx, ctx.bucket, prefix=prefix, delimiter=delimiter, marker=marker,
@@ -177,18 +193,7 @@ async def list_objects(ctx: S3Context) -> Reply:
     entries = entries[:max_keys]
     last = entries[-1].name if entries else ""
 
-    if versions:
-        doc = Element("ListVersionsResult")
-        _text(doc, "Name", ctx.bucket)
-        _text(doc, "Prefix", enc(prefix))
-        _text(doc, "KeyMarker", enc(marker))
-        _text(doc, "VersionIdMarker", ctx.param("version-id-marker") or "")
-        if truncated:
-            _text(doc, "NextKeyMarker", enc(last))
-            _text(doc, "NextVersionIdMarker", "null")
-        _text(doc, "MaxKeys", shown_max)
-        _text(doc, "Delimiter", enc(delimiter))
-    elif v2:
+    if v2:
         doc = Element("ListBucketResult")
         _text(doc, "Name", ctx.bucket)
         _text(doc, "Prefix", enc(prefix))
@@ -216,5 +221,103 @@ async def list_objects(ctx: S3Context) -> Reply:
         _text(doc, "EncodingType", encoding)
     _text(doc, "IsTruncated", "true" if truncated else "false")
     owner = not v2 or ctx.param("fetch-owner") == "true"
-    _add_entries(ctx, doc, entries, enc, owner=owner, versions=versions)
+    _add_entries(ctx, doc, entries, enc, owner=owner)
+    return xml_reply(doc)
+
+
+# --------------------------------------------------------- ListObjectVersions
+def _record(account: str, container: str) -> object_versioning.Record:
+    """A versions-listing record as the S3 listing needs it: the S3 ETag and
+    size, and the time as a number; links to versions marked as Swift's
+    listing marks them (the merge tells current versions by them)."""
+
+    def record(info: ObjectInfo) -> dict[str, Any]:
+        rec: dict[str, Any] = {
+            "name": info.name, "content_type": info.content_type, "bytes": _size(info),
+            "hash": s3_listing_etag(info), "last_modified": info.timestamp,
+        }
+        rec.update(symlink.listing_extras(info, account))
+        object_versioning.rewrite_record(rec, info, account, container, "v1")
+        return rec
+
+    return record
+
+
+async def list_object_versions(ctx: S3Context) -> Reply:
+    """ListObjectVersions (``GET /<bucket>?versions``): the Swift API's
+    versions listing (object_versioning's merge of the bucket's objects and
+    their versions; without versioning every object is its one ``null``
+    version), as S3 shows it."""
+    encoding, enc = _encoder(ctx)
+    shown_max, max_keys = _max_keys(ctx, "max-keys", ctx.cfg.max_bucket_listing)
+    prefix = ctx.param("prefix") or ""
+    delimiter = ctx.param("delimiter") or ""
+    key_marker = ctx.param("key-marker")
+    version_marker = ctx.param("version-id-marker")
+    if version_marker is not None:
+        if key_marker is None:
+            raise S3Error("InvalidArgument", "A version-id marker cannot be specified without a key marker.",
+                          ArgumentName="version-id-marker", ArgumentValue=version_marker)
+        check_version_id(version_marker, "version-id-marker")
+    query = {"format": "json", "versions": ""}
+    marker = key_marker or ""
+    if marker and delimiter and marker.startswith(prefix) and marker.endswith(delimiter) and marker != prefix:
+        # the marker is a common prefix: continue after everything under it
+        query["marker"] = marker + "\U0010ffff"
+    elif marker:
+        query["marker"] = marker
+        if version_marker:
+            query["version_marker"] = version_marker
+    sub = ctx.sub("GET", ctx.bucket, query=query)
+    denied = await ctx.be.authorize(sub, "read")
+    if denied is not None:
+        await denied.drain()
+        raise await error_for(ctx, denied.status, "", "GET", ctx.bucket, None)
+    cinfo = await ctx.be.container_info(sub, ctx.account, ctx.bucket)
+    store = ctx.be.store(ctx.account)
+    if cinfo is None or store is None:
+        raise S3Error("NoSuchBucket", BucketName=ctx.bucket)
+    items: list[dict[str, Any]] = []
+    if max_keys > 0:
+        params = ListingParams(prefix=prefix, delimiter=delimiter, marker=query.get("marker", ""),
+                               limit=max_keys + 1)
+        entries = await ctx.be.run(store.list_objects, ctx.bucket, params)
+        listed = await object_versioning.list_versions(ctx.be, sub, cinfo, params, entries,
+                                                       _record(ctx.account, ctx.bucket))
+        items = json.loads(await listed.read() or b"[]")
+    truncated = len(items) > max_keys
+    items = items[:max_keys]
+
+    doc = Element("ListVersionsResult")
+    _text(doc, "Name", ctx.bucket)
+    _text(doc, "Prefix", enc(prefix))
+    _text(doc, "KeyMarker", enc(marker))
+    _text(doc, "VersionIdMarker", version_marker or "")
+    if truncated:
+        last = items[-1]
+        _text(doc, "NextKeyMarker", enc(last.get("subdir") or last.get("name", "")))
+        _text(doc, "NextVersionIdMarker", last.get("version_id") or "null")
+    _text(doc, "MaxKeys", shown_max)
+    _text(doc, "Delimiter", enc(delimiter))
+    if encoding:
+        _text(doc, "EncodingType", encoding)
+    _text(doc, "IsTruncated", "true" if truncated else "false")
+    for item in items:
+        if "subdir" in item:
+            _text(SubElement(doc, "CommonPrefixes"), "Prefix", enc(item["subdir"]))
+            continue
+        is_marker = item.get("content_type") == DELETE_MARKER
+        entry = SubElement(doc, "DeleteMarker" if is_marker else "Version")
+        _text(entry, "Key", enc(item["name"]))
+        _text(entry, "VersionId", item.get("version_id") or "null")
+        _text(entry, "IsLatest", "true" if item.get("is_latest") else "false")
+        _text(entry, "LastModified", s3_time(float(item.get("last_modified") or 0.0)))
+        if not is_marker:
+            _text(entry, "ETag", quoted(str(item.get("hash", ""))))
+            _text(entry, "Size", int(item.get("bytes", 0)))
+        owner = SubElement(entry, "Owner")
+        _text(owner, "ID", ctx.user_id)
+        _text(owner, "DisplayName", ctx.user_id)
+        if not is_marker:
+            _text(entry, "StorageClass", "STANDARD")
     return xml_reply(doc)

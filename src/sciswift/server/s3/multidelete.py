@@ -2,7 +2,9 @@
 keys in one request, each deleted as DeleteObject deletes it (a multipart
 object with its segments), a few at a time. A key that does not exist counts
 as deleted, as in S3; a key the caller may not delete is reported in an
-``Error`` entry, and the others are still deleted.
+``Error`` entry, and the others are still deleted. A ``VersionId`` deletes
+that version; in a bucket whose versioning is enabled a key without one gets
+a delete marker (``DeleteMarker``, ``DeleteMarkerVersionId``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from sciswift.server.http import Reply, gather_limited
 from sciswift.server.s3.bucket import check_bucket_name, existing
 from sciswift.server.s3.context import S3Context, error_for
 from sciswift.server.s3.errors import S3Error
-from sciswift.server.s3.obj import delete_key, xml_reply
+from sciswift.server.s3.obj import Deleted, delete_key, xml_reply
+from sciswift.server.s3.versions import check_version_id
 from sciswift.server.s3.xml import XMLError, child_text, parse
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH
 
@@ -54,27 +57,31 @@ async def delete_objects(ctx: S3Context) -> Reply:
         keys.append((key, child_text(o, "VersionId")))
     await existing(ctx)
 
-    async def one(key: str, version: str | None) -> tuple[str, str | None, S3Error | None]:
-        if version not in (None, "null"):
-            return key, version, S3Error("NoSuchVersion", Key=key, VersionId=version)
+    async def one(key: str, version: str | None) -> tuple[str, str | None, Deleted | None, S3Error | None]:
         try:
-            refused = await delete_key(ctx, ctx.bucket, key)
+            if version is not None:
+                check_version_id(version, "VersionId")
+            done = await delete_key(ctx, ctx.bucket, key, version)
         except S3Error as exc:
-            return key, version, exc
-        if refused is not None:
-            await refused.drain()
-            return key, version, await error_for(ctx, refused.status, "", "DELETE", ctx.bucket, key)
-        return key, version, None
+            return key, version, None, exc
+        if done.refused is not None:
+            await done.refused.drain()
+            return key, version, None, await error_for(ctx, done.refused.status, "", "DELETE", ctx.bucket, key)
+        return key, version, done, None
 
     results = await gather_limited((one(k, v) for k, v in keys), CONCURRENCY)
     out = Element("DeleteResult")
-    for key, version, err in results:
+    for key, version, done, err in results:
         if err is None:
             if not quiet:
                 d = SubElement(out, "Deleted")
                 SubElement(d, "Key").text = key
                 if version:
                     SubElement(d, "VersionId").text = version
+                if done is not None and done.delete_marker:
+                    SubElement(d, "DeleteMarker").text = "true"
+                    if done.version_id:
+                        SubElement(d, "DeleteMarkerVersionId").text = done.version_id
         else:
             e = SubElement(out, "Error")
             SubElement(e, "Key").text = key

@@ -28,6 +28,7 @@ from multidict import CIMultiDict
 
 from sciswift.errors import SciSwiftError
 from sciswift.server.http import Reply, reply
+from sciswift.server.middleware import object_versioning
 from sciswift.server.objects import SLO_ETAG, SLO_SIZE
 from sciswift.server.s3 import bucket as bucket_ops
 from sciswift.server.s3.context import S3Context
@@ -36,6 +37,7 @@ from sciswift.server.s3.headers import content_md5_etag, swift_object_headers
 from sciswift.server.s3.listing import list_entries
 from sciswift.server.s3.names import S3_ETAG, S3_UPLOAD_ID, s3_time, segments_container
 from sciswift.server.s3.obj import check_copy_conditions, check_key, copy_source, last_modified_of, xml_reply
+from sciswift.server.s3.versions import bucket_state, version_headers
 from sciswift.server.s3.xml import XMLError, child_text, parse
 from sciswift.server.times import iso_timestamp
 from sciswift.server.writing import guessed_content_type, write_object
@@ -144,8 +146,9 @@ async def upload_part(ctx: S3Context) -> Reply:
 
 
 async def _upload_part_copy(ctx: S3Context, segments: str, name: str) -> Reply:
-    src_bucket, src_key = copy_source(ctx)
-    headers: CIMultiDict[str] = CIMultiDict({"X-Copy-From": quote(f"/{src_bucket}/{src_key}"),
+    source = await copy_source(ctx)
+    src_bucket = source.bucket
+    headers: CIMultiDict[str] = CIMultiDict({"X-Copy-From": quote(f"/{src_bucket}/{source.key}"),
                                              "Content-Length": "0", "X-Fresh-Metadata": "true",
                                              "Content-Type": "application/octet-stream"})
     given = ctx.head.headers.get("x-amz-copy-source-range")
@@ -156,13 +159,13 @@ async def _upload_part_copy(ctx: S3Context, segments: str, name: str) -> Reply:
                           "bytes=first-last where first and last are the zero-based offsets of the first and "
                           "last bytes to copy", ArgumentName="x-amz-source-range", ArgumentValue=given)
         headers["Range"] = given.strip()
-    await check_copy_conditions(ctx, src_bucket, src_key)
-    copied = await ctx.swift("PUT", segments, name, headers=headers)
+    await check_copy_conditions(ctx, source)
+    copied = await ctx.swift("PUT", segments, name, headers=headers, query=source.query)
     await copied.drain()
     if copied.status == 404:
         if await ctx.be.container_info(ctx.base, ctx.account, src_bucket) is None:
             raise S3Error("NoSuchBucket", BucketName=src_bucket)
-        raise S3Error("NoSuchKey", Key=src_key)
+        raise source.missing()
     if copied.status == 416:
         raise S3Error("InvalidRange")
     await ctx.check(copied, "PUT", segments, name)
@@ -170,7 +173,10 @@ async def _upload_part_copy(ctx: S3Context, segments: str, name: str) -> Reply:
     ts = last_modified_of(copied.headers)
     SubElement(doc, "LastModified").text = s3_time(ts if ts is not None else 0.0)
     SubElement(doc, "ETag").text = f'"{copied.headers.get("Etag", "").strip(chr(34))}"'
-    return xml_reply(doc)
+    headers_out = {}
+    if copied.headers.get("X-Copied-From-Version-Id"):
+        headers_out["x-amz-copy-source-version-id"] = copied.headers["X-Copied-From-Version-Id"]
+    return xml_reply(doc, headers=headers_out)
 
 
 # ----------------------------------------------------------------- parts
@@ -325,13 +331,13 @@ def _requested_parts(body: bytes, max_parts: int) -> list[tuple[int, str]]:
     return out
 
 
-def _result(ctx: S3Context, etag: str) -> Reply:
+def _result(ctx: S3Context, etag: str, headers: dict[str, str] | None = None) -> Reply:
     doc = Element("CompleteMultipartUploadResult")
     SubElement(doc, "Location").text = f"{ctx.base.host_url}/{quote(ctx.bucket)}/{quote(ctx.key)}"
     SubElement(doc, "Bucket").text = ctx.bucket
     SubElement(doc, "Key").text = ctx.key
     SubElement(doc, "ETag").text = f'"{etag}"'
-    return xml_reply(doc)
+    return xml_reply(doc, headers=headers)
 
 
 async def _already_completed(ctx: S3Context, upload_id: str) -> str | None:
@@ -417,18 +423,22 @@ async def complete(ctx: S3Context) -> Reply:
     await gone.drain()
     if previous is not None and previous != upload_id:
         await _delete_parts(ctx, previous)
-    return _result(ctx, s3_etag)
+    return _result(ctx, s3_etag, version_headers(written))
 
 
 async def _already_completed_upload(ctx: S3Context) -> str | None:
     """The upload id the object now under the key was completed from, if any
-    (its parts are removed once a new upload replaces it)."""
+    (its parts are removed once a new upload replaces it), None when that
+    object stays as a version (versioning is enabled, or it is a version
+    made current) and so keeps its parts."""
     store = ctx.be.store(ctx.account)
-    if store is None:
+    if store is None or (await bucket_state(ctx, ctx.bucket))[1]:
         return None
     try:
         info = await ctx.be.run(store.head_object, ctx.bucket, ctx.key)
     except SciSwiftError:  # nothing there
+        return None
+    if info.system.get(object_versioning.VERSIONS_LINK) == "true":
         return None
     return info.system.get(S3_UPLOAD_ID)
 

@@ -12,10 +12,13 @@ writes), CopyObject, DeleteObject, and the object ACL subresource.
   otherwise); other conditions are ``NotImplemented``, as in S3.
 - DELETE of a multipart object removes its segments too; a missing key is
   204, as S3 answers.
+- Object versions (``versionId``, ``x-amz-version-id``, delete markers) are
+  the Swift API's object versioning, mapped as :mod:`.versions` describes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element, SubElement
@@ -29,12 +32,21 @@ from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.headers import content_md5_etag, s3_object_headers, swift_object_headers
 from sciswift.server.s3.names import S3_ETAG, s3_time
+from sciswift.server.s3.versions import (
+    DELETE_MARKER,
+    bucket_state,
+    check_version_id,
+    latest_delete_marker,
+    restore_latest,
+    version_headers,
+)
 from sciswift.server.s3.xml import XML_TYPE, to_xml
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH, utf8_len
+from sciswift.store.types import ObjectInfo
 
 __all__ = [
-    "get_or_head", "put", "delete", "delete_key", "copy", "copy_source", "check_copy_conditions", "check_key",
-    "s3_etag_of", "last_modified_of", "xml_reply",
+    "get_or_head", "put", "delete", "delete_key", "Deleted", "copy", "copy_source", "CopySource",
+    "check_copy_conditions", "check_key", "s3_etag_of", "last_modified_of", "xml_reply",
 ]
 
 _CONDITIONS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
@@ -53,9 +65,13 @@ def check_key(key: str) -> None:
         raise S3Error("KeyTooLongError", Size=str(utf8_len(key)), MaxSizeAllowed=str(MAX_OBJECT_NAME_LENGTH))
 
 
-async def s3_etag_of(ctx: S3Context, container: str, key: str, reply_headers: CIMultiDict[str]) -> str:
-    """The S3 ETag of an object a Swift reply describes (unquoted)."""
+async def s3_etag_of(ctx: S3Context, container: str, key: str, reply_headers: CIMultiDict[str],
+                     stored: ObjectInfo | None = None) -> str:
+    """The S3 ETag of an object a Swift reply describes (unquoted); ``stored``
+    is the object the reply was read from, when the reply says (a version)."""
     etag = normalize_etag(reply_headers.get("Etag")) or ""
+    if stored is not None and env_flag(reply_headers.get("X-Static-Large-Object")):
+        return stored.system.get(S3_ETAG) or etag
     if env_flag(reply_headers.get("X-Static-Large-Object")):
         # A completed multipart upload keeps its S3 ETag with the manifest;
         # Swift's reply carries the large-object ETag instead.
@@ -96,8 +112,11 @@ async def get_or_head(ctx: S3Context) -> Reply:
                           ArgumentValue=part)
         query["part-number"] = str(number)
     version = ctx.param("versionId")
-    if version is not None and version != "null":
-        raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
+    if version is not None:
+        check_version_id(version)
+        if version != "null" and not (await bucket_state(ctx, ctx.bucket))[0]:
+            raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
+        query["version-id"] = version
     # A HEAD with a Range answers as the GET would (206 and the range's
     # length), so ask Swift for the GET and send no body.
     method = "GET" if head.method == "HEAD" and "Range" in headers else head.method
@@ -107,9 +126,23 @@ async def get_or_head(ctx: S3Context) -> Reply:
     if reply.status == 416 and part is not None:
         await reply.drain()
         raise S3Error("InvalidPartNumber")
+    if reply.status == 404 and version is not None:
+        await reply.drain()
+        if reply.headers.get("Content-Type") == DELETE_MARKER:
+            # a delete marker has no body to read, as S3 answers
+            raise S3Error("MethodNotAllowed", Method=head.method, ResourceType="DeleteMarker",
+                          headers={"x-amz-delete-marker": "true", "x-amz-version-id": version})
+        if version != "null":
+            raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
+    if reply.status == 404 and version is None and (await bucket_state(ctx, ctx.bucket))[0]:
+        await reply.drain()
+        marker = await latest_delete_marker(ctx, ctx.bucket, ctx.key)
+        if marker is not None:  # deleted in a versioned bucket: S3 says by which marker
+            raise S3Error("NoSuchKey", Key=ctx.key,
+                          headers={"x-amz-delete-marker": "true", "x-amz-version-id": marker})
     if reply.status >= 300 and reply.status != 416:
         await ctx.check(reply, head.method, ctx.bucket, ctx.key)
-    etag = await s3_etag_of(ctx, ctx.bucket, ctx.key, reply.headers)
+    etag = await s3_etag_of(ctx, ctx.bucket, ctx.key, reply.headers, reply.stored)
     cond = check_conditions(head.headers, etag, last_modified_of(reply.headers))
     if cond is not None:
         await reply.drain()
@@ -172,31 +205,56 @@ async def put(ctx: S3Context) -> Reply:
     reply = await ctx.swift("PUT", ctx.bucket, ctx.key, headers=headers, body=ctx.body)
     await ctx.check(reply, "PUT", ctx.bucket, ctx.key)
     out: CIMultiDict[str] = CIMultiDict({"ETag": f'"{normalize_etag(reply.headers.get("Etag"))}"'})
+    out.update(version_headers(reply))
     if ctx.body.checksum is not None:
         out[f"x-amz-checksum-{ctx.body.checksum.algorithm}"] = ctx.body.checksum.value()
     return Reply(200, out, b"")
 
 
-def copy_source(ctx: S3Context, header: str = "x-amz-copy-source") -> tuple[str, str]:
-    """(bucket, key) of an ``x-amz-copy-source`` (``/bucket/key`` or ``bucket/key``,
-    percent-encoded or not, optionally ``?versionId=null``)."""
+@dataclass
+class CopySource:
+    """The object a copy reads: ``version`` None for the current one."""
+
+    bucket: str
+    key: str
+    version: str | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The Swift query reading the source (its version)."""
+        return {"version-id": self.version} if self.version is not None else {}
+
+    def missing(self) -> S3Error:
+        """The error for a source that is not there (its bucket is)."""
+        if self.version is not None and self.version != "null":
+            return S3Error("NoSuchVersion", Key=self.key, VersionId=self.version)
+        return S3Error("NoSuchKey", Key=self.key)
+
+
+async def copy_source(ctx: S3Context, header: str = "x-amz-copy-source") -> CopySource:
+    """The source an ``x-amz-copy-source`` names (``/bucket/key`` or ``bucket/key``,
+    percent-encoded or not, optionally ``?versionId=<id>``)."""
     value = ctx.head.headers[header]
     path, sep, query = value.partition("?")
+    version: str | None = None
     if sep:
         name, _, version = query.partition("=")
         if name != "versionId" or "&" in version:
             raise S3Error("InvalidArgument", "Unsupported copy source parameter.", ArgumentName=header,
                           ArgumentValue=value)
-        if version != "null":
-            raise S3Error("NoSuchVersion", VersionId=version)
+        check_version_id(version, header)
     bucket, _, key = unquote(path).lstrip("/").partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: "
                       "sourcebucket/sourcekey", ArgumentName=header, ArgumentValue=value)
-    return bucket, key
+    if version is not None and version != "null" and not (await bucket_state(ctx, bucket))[0]:
+        if await ctx.be.container_info(ctx.base, ctx.account, bucket) is None:
+            raise S3Error("NoSuchBucket", BucketName=bucket)
+        raise S3Error("NoSuchVersion", Key=key, VersionId=version)
+    return CopySource(bucket, key, version)
 
 
-async def check_copy_conditions(ctx: S3Context, bucket: str, key: str) -> None:
+async def check_copy_conditions(ctx: S3Context, source: CopySource) -> None:
     """The ``x-amz-copy-source-if-*`` conditions, against the source (412)."""
     h = ctx.head.headers
     given = {name[len("x-amz-copy-source-"):]: h[name] for name in
@@ -204,27 +262,32 @@ async def check_copy_conditions(ctx: S3Context, bucket: str, key: str) -> None:
               "x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since") if name in h}
     if not given:
         return
-    reply = await ctx.swift("HEAD", bucket, key)
+    bucket, key = source.bucket, source.key
+    reply = await ctx.swift("HEAD", bucket, key, query=source.query)
+    if reply.status == 404 and source.version is not None and source.version != "null":
+        await reply.drain()
+        raise source.missing()
     await ctx.check(reply, "HEAD", bucket, key)
-    etag = await s3_etag_of(ctx, bucket, key, reply.headers)
+    etag = await s3_etag_of(ctx, bucket, key, reply.headers, reply.stored)
     cond_headers: CIMultiDict[str] = CIMultiDict({n.title(): v for n, v in given.items()})
     if check_conditions(cond_headers, etag, last_modified_of(reply.headers)) is not None:
         raise S3Error("PreconditionFailed")
 
 
 async def copy(ctx: S3Context) -> Reply:
-    """CopyObject: a Swift PUT with ``X-Copy-From``."""
-    src_bucket, src_key = copy_source(ctx)
+    """CopyObject: a Swift PUT with ``X-Copy-From`` (and the source's ``version-id``)."""
+    source = await copy_source(ctx)
+    src_bucket, src_key = source.bucket, source.key
     s3 = ctx.head.headers
     directive = s3.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.", ArgumentName="x-amz-metadata-directive",
                       ArgumentValue=directive)
-    if (src_bucket, src_key) == (ctx.bucket, ctx.key) and directive == "COPY":
+    if (src_bucket, src_key) == (ctx.bucket, ctx.key) and directive == "COPY" and source.version is None:
         raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object "
                       "to itself without changing the object's metadata, storage class, website redirect "
                       "location or encryption attributes.")
-    await check_copy_conditions(ctx, src_bucket, src_key)
+    await check_copy_conditions(ctx, source)
     if directive == "REPLACE":
         headers = swift_object_headers(s3)
         headers["X-Fresh-Metadata"] = "true"
@@ -234,17 +297,26 @@ async def copy(ctx: S3Context) -> Reply:
         headers["If-None-Match"] = s3["If-None-Match"]
     headers["X-Copy-From"] = quote(f"/{src_bucket}/{src_key}")
     headers["Content-Length"] = "0"
-    reply = await ctx.swift("PUT", ctx.bucket, ctx.key, headers=headers)
+    reply = await ctx.swift("PUT", ctx.bucket, ctx.key, headers=headers, query=source.query)
     if reply.status == 404:
         await reply.drain()
         if await ctx.be.container_info(ctx.base, ctx.account, ctx.bucket) is None:
             raise S3Error("NoSuchBucket", BucketName=ctx.bucket)
-        raise S3Error("NoSuchKey", Key=src_key)
+        raise source.missing()
     await ctx.check(reply, "PUT", ctx.bucket, ctx.key)
     doc = Element("CopyObjectResult")
     SubElement(doc, "LastModified").text = _s3_time_of(reply.headers)
     SubElement(doc, "ETag").text = f'"{normalize_etag(reply.headers.get("Etag"))}"'
-    return xml_reply(doc)
+    return xml_reply(doc, headers=copy_version_headers(reply))
+
+
+def copy_version_headers(reply: Reply) -> dict[str, str]:
+    """``x-amz-version-id`` of a copy's new object and ``x-amz-copy-source-version-id``
+    of what it read, from the Swift copy's reply."""
+    out = version_headers(reply)
+    if reply.headers.get("X-Copied-From-Version-Id"):
+        out["x-amz-copy-source-version-id"] = reply.headers["X-Copied-From-Version-Id"]
+    return out
 
 
 def _s3_time_of(headers: CIMultiDict[str]) -> str:
@@ -252,34 +324,80 @@ def _s3_time_of(headers: CIMultiDict[str]) -> str:
     return s3_time(ts if ts is not None else 0.0)
 
 
+@dataclass
+class Deleted:
+    """What deleting one key did: ``refused`` is the Swift refusal (None: done,
+    or nothing was there); ``version_id`` the version removed or the delete
+    marker written, ``delete_marker`` whether that is a delete marker."""
+
+    refused: Reply | None = None
+    version_id: str | None = None
+    delete_marker: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.version_id is not None:
+            self.headers["x-amz-version-id"] = self.version_id
+        if self.delete_marker:
+            self.headers["x-amz-delete-marker"] = "true"
+
+
 async def delete(ctx: S3Context) -> Reply:
-    """DeleteObject (a multipart object's segments go with it)."""
-    reply = await delete_key(ctx, ctx.bucket, ctx.key)
-    if reply is not None:
-        await ctx.check(reply, "DELETE", ctx.bucket, ctx.key)
-    return Reply(204)
-
-
-async def delete_key(ctx: S3Context, bucket: str, key: str) -> Reply | None:
-    """Delete one key as DeleteObject does: None when done (or already gone),
-    else the Swift refusal."""
+    """DeleteObject (a multipart object's segments go with it), of a version
+    with ``versionId``."""
     version = ctx.param("versionId")
-    if version is not None and version != "null":
-        raise S3Error("NoSuchVersion", Key=key, VersionId=version)
-    head = await ctx.swift("HEAD", bucket, key)
-    await head.drain()
-    if head.status == 404:
-        if await ctx.be.container_info(ctx.base, ctx.account, bucket) is None:
-            raise S3Error("NoSuchBucket", BucketName=bucket)
-        return None
-    if head.status >= 300:
-        return head
-    query = {"multipart-manifest": "delete"} if env_flag(head.headers.get("X-Static-Large-Object")) else None
-    reply = await ctx.swift("DELETE", bucket, key, query=query)
-    if reply.status == 404:
+    if version is not None:
+        check_version_id(version)
+    done = await delete_key(ctx, ctx.bucket, ctx.key, version)
+    if done.refused is not None:
+        await ctx.check(done.refused, "DELETE", ctx.bucket, ctx.key)
+    return Reply(204, CIMultiDict(done.headers))
+
+
+async def _missing_key(ctx: S3Context, bucket: str, version: str | None) -> Deleted:
+    """Deleting what is not there succeeds, in a bucket that is."""
+    if await ctx.be.container_info(ctx.base, ctx.account, bucket) is None:
+        raise S3Error("NoSuchBucket", BucketName=bucket)
+    return Deleted(version_id=version)
+
+
+async def delete_key(ctx: S3Context, bucket: str, key: str, version: str | None = None) -> Deleted:
+    """Delete one key (or one version of it) as DeleteObject does.
+
+    - No version, versioning enabled: a delete marker is written; the
+      current version stays (as a noncurrent one, segments and all).
+    - No version otherwise: the object goes (a multipart object with its
+      segments; a link to a version of a suspended bucket only the link).
+    - A version: that version goes for good (a multipart one with its
+      segments); if it was the current one, or the delete marker on top,
+      the newest remaining version becomes current.
+    """
+    versioned, enabled = await bucket_state(ctx, bucket)
+    if version is not None and version != "null" and not versioned:
+        return await _missing_key(ctx, bucket, version)  # never versioned: no such version (as s3api)
+    if version is None and enabled:
+        reply = await ctx.swift("DELETE", bucket, key)
         await reply.drain()
-        return None
-    if reply.status >= 300:
-        return reply
+        if reply.status >= 300 and not (reply.status == 404 and reply.headers.get("X-Object-Version-Id")):
+            if reply.status == 404:
+                return await _missing_key(ctx, bucket, None)
+            return Deleted(refused=reply)
+        return Deleted(version_id=reply.headers.get("X-Object-Version-Id"), delete_marker=True)
+    query = {"version-id": version} if version is not None else {"symlink": "get"}
+    head = await ctx.swift("HEAD", bucket, key, query=query)
+    await head.drain()
+    marker = head.status == 404 and version is not None and head.headers.get("Content-Type") == DELETE_MARKER
+    if head.status == 404 and not marker:
+        return await _missing_key(ctx, bucket, version)
+    if head.status >= 300 and not marker:
+        return Deleted(refused=head)
+    query = {"version-id": version} if version is not None else {}
+    if not marker and env_flag(head.headers.get("X-Static-Large-Object")):
+        query["multipart-manifest"] = "delete"
+    reply = await ctx.swift("DELETE", bucket, key, query=query)
     await reply.drain()
-    return None
+    if reply.status >= 300 and reply.status != 404:
+        return Deleted(refused=reply)
+    if version is not None and versioned:
+        await restore_latest(ctx, bucket, key)
+    return Deleted(version_id=version, delete_marker=marker)

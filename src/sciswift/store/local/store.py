@@ -122,6 +122,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -633,16 +634,18 @@ class LocalStore(BatchIO, Store):
         items: Sequence[tuple[str, str, ObjectInfo]],
         check: Callable[[str, Location | None], None] | None,
         packs: Sequence[StagedPack] = (),
+        synced: Future[None] | None = None,
     ) -> None:
         """Commit temp files and staged packs (on a fresh handle if ``c`` was
         stale: staged files are found by path, so they survive the switch).
-        Temp files and packs left uncommitted (refused, failed) are removed."""
+        Temp files and packs left uncommitted (refused, failed) are removed.
+        ``synced``: the temp files' background sync (``Container.commit``)."""
         staged = [tmp for _, tmp, _ in items] + [p.path for p in packs]
 
         def commit(handle: Container) -> None:
             if handle is not c and not all(os.path.exists(path) for path in staged):
                 raise missing_container(c.name)  # deleted with the container under us
-            handle.commit(items, check, packs)
+            handle.commit(items, check, packs, synced)
 
         try:
             self._handles.fresh(c, commit)
@@ -696,8 +699,9 @@ class LocalStore(BatchIO, Store):
             metadata=lower_keys(metadata),
             system=lower_keys(system),
         )
-        tmp = self._write_temp(c, [data, encode_trailer(info, data)])
-        self._commit(c, [(name, tmp, info)], check)
+        # The temp file's sync overlaps the journal's (``local.syncs``).
+        tmp, synced = self._stage(c, Container.write_temp_syncing, [data, encode_trailer(info, data)])
+        self._commit(c, [(name, tmp, info)], check, synced=synced)
         return info
 
     def _stage(self, c: Container, make: Callable[..., T], *args: Any) -> T:

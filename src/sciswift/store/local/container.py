@@ -103,7 +103,7 @@ from sciswift.store.local.pack import (
     write_records,
 )
 from sciswift.store.local.recovery import FsckReport
-from sciswift.store.local.syncs import GroupSync, sync_in_background
+from sciswift.store.local.syncs import GroupSync, in_background, sync_in_background
 from sciswift.store.metarules import merge_metadata
 from sciswift.store.types import ContainerInfo, ListingParams, ObjectInfo, Subdir
 
@@ -824,6 +824,11 @@ class Container:
                 for name, tmp, _ in items:
                     self.touch(name)
                     self.replace_file(tmp, self.object_path(name))
+                if self.durable and items:
+                    # Started now, it runs while the index is updated (the
+                    # commit below does not wait for the disk): the renames
+                    # are made, and a sync that starts after them covers them.
+                    dir_synced = in_background(self._objects_sync.sync)
                 rows = [row_of(info) for _, _, info in items]
                 rows += [row_of(r.info, pack, r.offset, r.length) for pack, r in packed]
                 conn.executemany(UPSERT, rows)
@@ -836,7 +841,7 @@ class Container:
                 self._packs_changed = bool(packs or self._freed)
                 self._on_commit.append(lambda: _mark_committed(packs))
             if self.durable and items:
-                self._objects_sync.sync()
+                dir_synced.result()
         finally:
             self.journal_end()
         self.compact(shrunk)

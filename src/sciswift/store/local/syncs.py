@@ -48,7 +48,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-__all__ = ["GroupSync", "sync_in_background"]
+__all__ = ["GroupSync", "in_background", "sync_in_background"]
 
 #: Helper threads that sync temporary files (a sync waits on the disk, with
 #: the GIL released, so a few threads serve many puts).
@@ -58,11 +58,8 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def sync_in_background(fd: int) -> Future[None]:
-    """Start ``os.fdatasync(fd)`` on a helper thread, which then closes ``fd``
-    (the caller gives it up); the future holds the sync's error, if any.
-    A file whose sync fails must never be renamed into place: its data may
-    not be on disk."""
+def in_background(sync: Callable[[], None]) -> Future[None]:
+    """Start ``sync()`` on a helper thread; the future holds its error, if any."""
     global _pool
     pool = _pool
     if pool is None:
@@ -70,8 +67,16 @@ def sync_in_background(fd: int) -> Future[None]:
             if _pool is None:
                 _pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="sciswift-sync")
             pool = _pool
+    return pool.submit(sync)
+
+
+def sync_in_background(fd: int) -> Future[None]:
+    """Start ``os.fdatasync(fd)`` on a helper thread, which then closes ``fd``
+    (the caller gives it up); the future holds the sync's error, if any.
+    A file whose sync fails must never be renamed into place: its data may
+    not be on disk."""
     try:
-        return pool.submit(_sync_and_close, fd)
+        return in_background(lambda: _sync_and_close(fd))
     except BaseException:
         os.close(fd)
         raise

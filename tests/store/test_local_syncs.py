@@ -189,3 +189,65 @@ def test_durable_puts_from_several_processes_and_threads_all_listed(tmp_path: Pa
     assert [e.name for e in store.list_objects("c")] == expected
     for name in expected:
         assert store.get_object("c", name) == _body(name)
+
+
+def _cdir(store: LocalStore) -> Path:
+    return Path(store.root) / "c"
+
+
+def test_durable_put_syncs_file_and_journal_before_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a put's power-loss safety rests on, call by call (the temp file's
+    sync runs on a helper thread): its data and its journal entry are on disk
+    before the rename, the directory after it, all before the put returns."""
+    store = LocalStore(tmp_path / "acct", durable=True)
+    store.create_container("c")
+    store.put_object("c", "obj", b"old")
+    events: list[str] = []
+
+    def record(kind: str, real):  # type: ignore[no-untyped-def]
+        def call(*args):  # type: ignore[no-untyped-def]
+            if isinstance(args[0], int):
+                target = os.path.relpath(os.readlink(f"/proc/self/fd/{args[0]}"), _cdir(store))
+            else:
+                target = os.path.relpath(args[-1], _cdir(store))
+            events.append(f"{kind} {target.split('/')[0]}")
+            return real(*args)
+
+        return call
+
+    monkeypatch.setattr(os, "fsync", record("fsync", os.fsync))
+    monkeypatch.setattr(os, "fdatasync", record("fdatasync", os.fdatasync))
+    monkeypatch.setattr(os, "rename", record("rename", os.rename))
+    store.put_object("c", "obj", b"new" * 1000)
+    events.append("returned")
+    rename = events.index("rename objects")
+    assert events.index("fdatasync tmp") < rename, events
+    assert events.index("fdatasync journal") < rename, events
+    assert rename < events.index("fsync objects") < events.index("returned"), events
+    assert store.get_object("c", "obj") == b"new" * 1000
+
+
+def test_a_failed_background_sync_of_the_temp_file_fails_the_put(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStore(tmp_path / "acct", durable=True)
+    store.create_container("c")
+    store.put_object("c", "obj", b"old")
+    real = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        if "/tmp/" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    with pytest.raises(OSError) as caught:
+        store.put_object("c", "obj", b"new")
+    assert caught.value.errno == errno.EIO
+    monkeypatch.undo()
+    # Never renamed into place, and not left behind.
+    assert store.get_object("c", "obj") == b"old"
+    assert [(e.name, e.size) for e in store.list_objects("c")] == [("obj", 3)]
+    assert os.listdir(_cdir(store) / "tmp") == []

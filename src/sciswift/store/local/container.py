@@ -50,6 +50,15 @@ How writes stay crash-safe (recovery itself: ``local.recovery``):
 - Temporary files are named ``tmp/<writer-id>.<n>``; those whose writer holds no
   journal lock any more are orphans of a crashed writer and are removed by
   recovery.
+- Durable puts wait for three syncs (``local.syncs``), in an order that keeps
+  the rules above: the temporary file's data (``fdatasync``; a put of a body
+  in memory starts it on a helper thread, so it overlaps the next one) and
+  the journal entry (``fdatasync``) both complete before the rename; the
+  objects directory's ``fsync`` starts after the renames (on a helper thread,
+  while the index is updated) and completes before the put returns. The
+  journal and directory syncs are group commits: concurrent puts of this
+  process share one call that started after all their changes, and its
+  failure fails each of them.
 """
 
 from __future__ import annotations

@@ -50,9 +50,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["GroupSync", "in_background", "sync_in_background"]
 
-#: Helper threads that sync temporary files (a sync waits on the disk, with
-#: the GIL released, so a few threads serve many puts).
-SYNC_THREADS = 4
+#: At most this many helper threads (started as needed). As many as the
+#: server's store threads, so a put's sync never queues behind the others'
+#: (a thread waiting in a group commit holds its helper thread meanwhile).
+SYNC_THREADS = 32
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()

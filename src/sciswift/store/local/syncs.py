@@ -1,30 +1,33 @@
 """The syncs of durable LocalStore writes: shared among threads, or overlapped.
 
-A durable put of a small object waits for three syncs, one after the other
-in the simplest order: its temporary file, its journal entry, and the objects
-directory after its rename. Each costs a filesystem journal commit and a disk
-cache flush (~0.3 ms on the project's VM when quiet, several ms when other
-processes keep the disk busy), far more than the CPU of the put. Two ways
-cut the waiting without changing what is on disk when a put returns:
+A durable put of a small object waits for three syncs: its temporary file,
+its journal entry, and the objects directory after its rename (why each:
+``local.container``). Each costs a disk cache flush at least (~0.3 ms on the
+project's VM when quiet, several ms when other processes keep the disk
+busy), far more than the CPU of the put. Two ways cut the waiting without
+changing what is on disk when a put returns.
 
-**Overlap** (:func:`sync_in_background`): the temporary file and the journal
-entry are independent (each only has to be on disk before the rename), so the
-file's ``fdatasync`` runs on a helper thread while the caller appends and syncs
-the journal entry; the commit waits for both before it renames. The kernel
-then often serves both with one journal commit. Measured on the project's VM
-with the raw system calls of a put (100 interleaved rounds, load average 9):
-1135 us per put one after the other, 955 us overlapped, 816 us with the
-journal sync left out altogether (the bound).
+**Overlap** (:func:`sync_in_background`, :func:`in_background`). The temporary
+file and the journal entry are independent: each only has to be on disk
+before the rename. So the file's ``fdatasync`` runs on a helper thread while
+the caller appends and syncs the journal entry, and the commit waits for both
+before it renames (a filesystem with a journal, such as ext4's default or
+XFS, can then serve both with one log commit). The directory's ``fsync`` is
+started on a helper thread right after the renames, so it runs while the
+index is updated, and the put waits for it before it returns. The order of
+events on disk is the one of three syncs one after the other: only waiting
+is shared. On the project's VM (ext4 without a journal: every sync flushes
+on its own) the raw system calls of a put took 1135 us one after the other
+and 955 us overlapped (100 interleaved rounds, load average 9; 816 us with
+the journal sync left out, the bound); see ``docs/benchmarks.md`` for the
+server as a whole.
 
-**Group commit** (:class:`GroupSync`): one sync call shared by the threads
-that need it at once.
-
-A durable put needs, after changing a file, a sync that *started after* its
-change (the journal's ``fdatasync`` after its entry was appended, the objects
-directory's ``fsync`` after its rename). When several threads of one process
-need the same sync together, one call serves them all: :class:`GroupSync` lets
-the first of them run it while the others queue up for the next call, which
-covers every change made before it starts.
+**Group commit** (:class:`GroupSync`). A durable put needs, after changing a
+file, a sync that *started after* its change (the journal's ``fdatasync``
+after its entry was appended, the objects directory's ``fsync`` after its
+rename). When several threads of one process need the same sync together,
+one call serves them all: the first of them runs it while the others queue
+up for the next call, which covers every change made before it starts.
 
 Why a shared sync keeps each put durable: a thread joins a batch only after
 its change is made (in the page cache), and a batch's sync starts only once
@@ -37,7 +40,9 @@ Errors: a failed sync fails every member of its batch (each gets the error, a
 copy for all but the leader), so no put is acknowledged whose change the
 failed call should have made durable. This is also stricter than a sync per
 thread on a shared descriptor: Linux reports a writeback error to the first
-``fsync`` on a descriptor only, and a second thread's call could succeed.
+``fsync`` on a descriptor only, and a second thread's call could succeed. A
+failed background sync of a temporary file fails its put before the rename:
+the file is removed, the previous version stays.
 """
 
 from __future__ import annotations

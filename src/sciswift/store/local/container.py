@@ -52,8 +52,8 @@ How writes stay crash-safe (recovery itself: ``local.recovery``):
   recovery.
 - Durable puts wait for three syncs (``local.syncs``), in an order that keeps
   the rules above: the temporary file's data (``fdatasync``; a put of a body
-  in memory starts it on a helper thread, so it overlaps the next one) and
-  the journal entry (``fdatasync``) both complete before the rename; the
+  in memory runs it on a helper thread, overlapping the journal's) and the
+  journal entry (``fdatasync``) both complete before the rename; the
   objects directory's ``fsync`` starts after the renames (on a helper thread,
   while the index is updated) and completes before the put returns. The
   journal and directory syncs are group commits: concurrent puts of this

@@ -102,7 +102,8 @@ Atomicity and crash safety
 - ``durable=True`` (the server's setting): the temporary file or pack, the journal
   entry and the directory are fsync'd before a put returns, so a completed put
   survives power loss (concurrent puts share the journal and directory syncs,
-  and a put's syncs overlap where their order allows: ``local.syncs``). The index commit of a plain put is not fsync'd by itself
+  and a put's syncs overlap where their order allows: ``local.syncs``). The
+  index commit of a plain put is not fsync'd by itself
   (the journal entry can redo it from the file; the index is fsync'd before
   journal entries are dropped), which keeps its fsyncs outside the container's
   write lock; a commit that changes packed rows, which no file can redo, is

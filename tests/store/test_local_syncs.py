@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -251,3 +253,19 @@ def test_a_failed_background_sync_of_the_temp_file_fails_the_put(
     assert store.get_object("c", "obj") == b"old"
     assert [(e.name, e.size) for e in store.list_objects("c")] == [("obj", 3)]
     assert os.listdir(_cdir(store) / "tmp") == []
+
+
+def test_durable_puts_in_atexit_handlers_still_land(tmp_path: Path) -> None:
+    """At interpreter exit no helper thread can start (what the h5py layer's
+    ``atexit`` close of files left open meets): the syncs run in the caller."""
+    root = tmp_path / "acct"
+    script = f"""
+import atexit
+from sciswift.store import LocalStore
+store = LocalStore({str(root)!r}, durable=True)
+store.create_container("c")
+atexit.register(lambda: store.put_object("c", "at-exit", b"written at exit"))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert LocalStore(root, durable=True).get_object("c", "at-exit") == b"written at exit"

@@ -66,7 +66,9 @@ _pool_lock = threading.Lock()
 
 
 def in_background(sync: Callable[[], None]) -> Future[None]:
-    """Start ``sync()`` on a helper thread; the future holds its error, if any."""
+    """Start ``sync()`` on a helper thread; the future holds its error, if any.
+    Once the interpreter is shutting down (no new threads: ``atexit`` handlers,
+    such as the h5py layer closing files left open), ``sync()`` runs here."""
     global _pool
     pool = _pool
     if pool is None:
@@ -74,7 +76,17 @@ def in_background(sync: Callable[[], None]) -> Future[None]:
             if _pool is None:
                 _pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="sciswift-sync")
             pool = _pool
-    return pool.submit(sync)
+    try:
+        return pool.submit(sync)
+    except RuntimeError:  # "cannot schedule new futures after interpreter shutdown"
+        done: Future[None] = Future()
+        try:
+            sync()
+        except BaseException as e:
+            done.set_exception(e)
+        else:
+            done.set_result(None)
+        return done
 
 
 def sync_in_background(fd: int) -> Future[None]:

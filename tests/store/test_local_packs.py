@@ -410,7 +410,7 @@ def test_durable_batched_put_syncs_in_order(tmp_path: Path, monkeypatch: pytest.
     s.put_many("c", {"was-a-file": b"new", "fresh": b"x"})
     kinds = [f"{k} {t.split('/')[0]}" for k, t in events]
     commit = kinds.index("sql COMMIT")
-    assert kinds.index("fsync tmp") < kinds.index("link packs") < kinds.index("fsync packs") < commit
+    assert kinds.index("fdatasync tmp") < kinds.index("link packs") < kinds.index("fsync packs") < commit
     assert kinds.index("fdatasync journal") < commit  # the names are journaled first
     wal = kinds.index("fsync index.sqlite-wal")
     assert commit < wal < kinds.index("unlink objects") < kinds.index("fsync objects")

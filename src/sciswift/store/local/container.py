@@ -50,6 +50,15 @@ How writes stay crash-safe (recovery itself: ``local.recovery``):
 - Temporary files are named ``tmp/<writer-id>.<n>``; those whose writer holds no
   journal lock any more are orphans of a crashed writer and are removed by
   recovery.
+- Durable puts wait for three syncs (``local.syncs``), in an order that keeps
+  the rules above: the temporary file's data (``fdatasync``; a put of a body
+  in memory runs it on a helper thread, overlapping the journal's) and the
+  journal entry (``fdatasync``) both complete before the rename; the
+  objects directory's ``fsync`` starts after the renames (on a helper thread,
+  while the index is updated) and completes before the put returns. The
+  journal and directory syncs are group commits: concurrent puts of this
+  process share one call that started after all their changes, and its
+  failure fails each of them.
 """
 
 from __future__ import annotations
@@ -65,6 +74,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +112,7 @@ from sciswift.store.local.pack import (
     write_records,
 )
 from sciswift.store.local.recovery import FsckReport
+from sciswift.store.local.syncs import GroupSync, in_background, sync_in_background
 from sciswift.store.metarules import merge_metadata
 from sciswift.store.types import ContainerInfo, ListingParams, ObjectInfo, Subdir
 
@@ -221,6 +232,10 @@ class Container:
         self._packed_bias = 0
         self._counter = itertools.count()
         self._closed = False
+        # Durable mode: the syncs every put needs after its own change, shared
+        # by the puts of concurrent threads (``local.syncs``).
+        self._journal_sync = GroupSync(self._sync_journal)
+        self._objects_sync = GroupSync(lambda: fsync_dir(self.objects_dir))
         self.last_recovery = 0.0
         try:
             self._wconn = self._open_index()
@@ -610,14 +625,14 @@ class Container:
     def journal_begin(self, names: Iterable[str], packs: Iterable[int] = ()) -> None:
         """Record that ``names`` are about to change on disk and ``packs`` to be
         created (before any of it happens). Pair with ``journal_end``."""
-        fd = self._journal()
+        self._journal()
         data = encode_entries(names, packs)
         with self._mutex:
             self._inflight += 1
         try:
             self._note(data)
             if self.durable:
-                os.fdatasync(fd)
+                self._journal_sync.sync()
         except BaseException:
             self.journal_end()
             raise
@@ -626,6 +641,12 @@ class Container:
         write_all(self._journal(), [data])
         with self._mutex:
             self._journal_bytes += len(data)
+
+    def _sync_journal(self) -> None:
+        fd = self._journal_fd
+        if fd is None:  # closed under us (the store closing)
+            raise ContainerGone(self.name)
+        os.fdatasync(fd)
 
     def journal_end(self) -> None:
         """The change recorded by the matching ``journal_begin`` is in the index."""
@@ -682,7 +703,9 @@ class Container:
         try:
             fill(fd)
             if self.durable:
-                os.fsync(fd)
+                # fdatasync: the body and what finds it (size, blocks) on disk;
+                # timestamps may lag (nothing reads them).
+                os.fdatasync(fd)
         except BaseException:
             os.close(fd)
             unlink_quiet(path)
@@ -693,6 +716,25 @@ class Container:
     def write_temp(self, buffers: Sequence[bytes | memoryview]) -> str:
         """A new temporary file holding ``buffers``."""
         return self._fill_temp(lambda fd: write_all(fd, buffers))
+
+    def write_temp_syncing(self, buffers: Sequence[bytes | memoryview]) -> tuple[str, Future[None] | None]:
+        """A new temporary file holding ``buffers``, and (when durable) its sync,
+        started in the background: pass it to ``commit``, which overlaps it with
+        the journal's (``local.syncs``)."""
+        if not self.durable:
+            return self.write_temp(buffers), None
+        fd, path = self.new_temp()
+        try:
+            write_all(fd, buffers)
+        except BaseException:
+            os.close(fd)
+            unlink_quiet(path)
+            raise
+        try:
+            return path, sync_in_background(fd)  # which closes fd
+        except BaseException:
+            unlink_quiet(path)
+            raise
 
     def clone_temp(self, src: Opened, size: int, trailer: bytes) -> str:
         """A new temporary file holding the first ``size`` bytes of the record
@@ -759,11 +801,15 @@ class Container:
         items: Sequence[tuple[str, str, ObjectInfo]],
         check: Callable[[str, Location | None], None] | None = None,
         packs: Sequence[StagedPack] = (),
+        synced: Future[None] | None = None,
     ) -> None:
         """Move each ``(name, temp_path, info)`` into place, point the rows of the
         records of ``packs`` at them, and index it all, as one step for all other
         writers. ``check(name, current_location)`` runs under the lock first for
         each of ``items`` and may raise to refuse (nothing is then changed).
+        ``synced``: the background sync of the temp files (``write_temp_syncing``),
+        awaited once the names are journaled, before any rename; its error is
+        raised and nothing is changed.
 
         Names that had an object file and are now packed lose that file right
         after the commit (still under the lock); packs left without a live record
@@ -775,6 +821,8 @@ class Container:
         shrunk: set[int] = set()
         self.journal_begin(names, [p.id for p in packs])
         try:
+            if synced is not None:
+                synced.result()  # the temp files' data on disk before they are renamed
             with self.write_txn(shrunk=shrunk) as conn:
                 if packs:
                     recovery.heal_dead_writers(self, conn)
@@ -785,6 +833,11 @@ class Container:
                 for name, tmp, _ in items:
                     self.touch(name)
                     self.replace_file(tmp, self.object_path(name))
+                if self.durable and items:
+                    # Started now, it runs while the index is updated (the
+                    # commit below does not wait for the disk): the renames
+                    # are made, and a sync that starts after them covers them.
+                    dir_synced = in_background(self._objects_sync.sync)
                 rows = [row_of(info) for _, _, info in items]
                 rows += [row_of(r.info, pack, r.offset, r.length) for pack, r in packed]
                 conn.executemany(UPSERT, rows)
@@ -797,7 +850,7 @@ class Container:
                 self._packs_changed = bool(packs or self._freed)
                 self._on_commit.append(lambda: _mark_committed(packs))
             if self.durable and items:
-                fsync_dir(self.objects_dir)
+                dir_synced.result()
         finally:
             self.journal_end()
         self.compact(shrunk)
@@ -824,7 +877,7 @@ class Container:
                 self._freed.update(p for p, _, _ in before.values() if p is not None)
                 self._packs_changed = bool(self._freed)
             if self.durable and unlinked:
-                fsync_dir(self.objects_dir)
+                self._objects_sync.sync()
         finally:
             self.journal_end()
         self.compact(shrunk)

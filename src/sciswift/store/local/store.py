@@ -101,7 +101,9 @@ Atomicity and crash safety
   or its new version, never missing, never mixed.
 - ``durable=True`` (the server's setting): the temporary file or pack, the journal
   entry and the directory are fsync'd before a put returns, so a completed put
-  survives power loss. The index commit of a plain put is not fsync'd by itself
+  survives power loss (concurrent puts share the journal and directory syncs,
+  and a put's syncs overlap where their order allows: ``local.syncs``). The
+  index commit of a plain put is not fsync'd by itself
   (the journal entry can redo it from the file; the index is fsync'd before
   journal entries are dropped), which keeps its fsyncs outside the container's
   write lock; a commit that changes packed rows, which no file can redo, is
@@ -122,6 +124,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -633,16 +636,18 @@ class LocalStore(BatchIO, Store):
         items: Sequence[tuple[str, str, ObjectInfo]],
         check: Callable[[str, Location | None], None] | None,
         packs: Sequence[StagedPack] = (),
+        synced: Future[None] | None = None,
     ) -> None:
         """Commit temp files and staged packs (on a fresh handle if ``c`` was
         stale: staged files are found by path, so they survive the switch).
-        Temp files and packs left uncommitted (refused, failed) are removed."""
+        Temp files and packs left uncommitted (refused, failed) are removed.
+        ``synced``: the temp files' background sync (``Container.commit``)."""
         staged = [tmp for _, tmp, _ in items] + [p.path for p in packs]
 
         def commit(handle: Container) -> None:
             if handle is not c and not all(os.path.exists(path) for path in staged):
                 raise missing_container(c.name)  # deleted with the container under us
-            handle.commit(items, check, packs)
+            handle.commit(items, check, packs, synced)
 
         try:
             self._handles.fresh(c, commit)
@@ -696,8 +701,9 @@ class LocalStore(BatchIO, Store):
             metadata=lower_keys(metadata),
             system=lower_keys(system),
         )
-        tmp = self._write_temp(c, [data, encode_trailer(info, data)])
-        self._commit(c, [(name, tmp, info)], check)
+        # The temp file's sync overlaps the journal's (``local.syncs``).
+        tmp, synced = self._stage(c, Container.write_temp_syncing, [data, encode_trailer(info, data)])
+        self._commit(c, [(name, tmp, info)], check, synced=synced)
         return info
 
     def _stage(self, c: Container, make: Callable[..., T], *args: Any) -> T:

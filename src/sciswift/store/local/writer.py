@@ -116,7 +116,7 @@ class LocalWriter(ObjectWriter):
             )
             write_all(fd, [encode_trailer(info, sums=self._sums.digest())])
             if self._durable:
-                os.fsync(fd)
+                os.fdatasync(fd)  # the record and its size; timestamps need not be synced
         except BaseException:
             os.close(fd)
             unlink_quiet(self._path)

@@ -98,11 +98,17 @@ def _write(server: ServerProcess, url: str) -> None:
     subprocess.run([sys.executable, "-c", program], env=env, check=True, timeout=120)
 
 
-def test_open_and_read_one_small_dataset(logged_server: tuple[ServerProcess, Path]) -> None:
-    server, log_path = logged_server
+def _fresh_file(server: ServerProcess) -> tuple[str, str]:
+    """``(container, url)`` of a new file written by ``_write``."""
     container = f"rt-{uuid.uuid4().hex[:8]}"
     url = f"swift://{container}/run1.h5"
     _write(server, url)
+    return container, url
+
+
+def test_open_and_read_one_small_dataset(logged_server: tuple[ServerProcess, Path]) -> None:
+    server, log_path = logged_server
+    container, url = _fresh_file(server)
     seen = _requests_of(server, log_path, (
         "import sciswift.h5py as h5py\n"
         f"f = h5py.File({url!r}, 'r')\n"
@@ -119,9 +125,7 @@ def test_open_and_read_one_small_dataset(logged_server: tuple[ServerProcess, Pat
 
 def test_open_and_read_a_64_chunk_dataset(logged_server: tuple[ServerProcess, Path]) -> None:
     server, log_path = logged_server
-    container = f"rt-{uuid.uuid4().hex[:8]}"
-    url = f"swift://{container}/run1.h5"
-    _write(server, url)
+    container, url = _fresh_file(server)
     seen = _requests_of(server, log_path, (
         "import numpy as np, sciswift.h5py as h5py\n"
         f"f = h5py.File({url!r}, 'r')\n"
@@ -139,9 +143,7 @@ def test_open_and_read_a_64_chunk_dataset(logged_server: tuple[ServerProcess, Pa
 
 def test_a_second_read_batches_its_gets(logged_server: tuple[ServerProcess, Path]) -> None:
     server, log_path = logged_server
-    container = f"rt-{uuid.uuid4().hex[:8]}"
-    url = f"swift://{container}/run1.h5"
-    _write(server, url)
+    container, url = _fresh_file(server)
     seen = _requests_of(server, log_path, (
         "import time, numpy as np, sciswift.h5py as h5py\n"
         f"f = h5py.File({url!r}, 'r')\n"
@@ -188,9 +190,7 @@ def test_a_small_read_waits_for_four_round_trips(logged_server: tuple[ServerProc
     """Handshake, auth, the root document with the HEAD (on a connection opened
     while auth ran, so no handshake of its own in between), the chunk."""
     server, log_path = logged_server
-    container = f"rt-{uuid.uuid4().hex[:8]}"
-    url = f"swift://{container}/run1.h5"
-    _write(server, url)
+    container, url = _fresh_file(server)
     link.reset()
     seen = _requests_of(server, log_path, (
         "import sciswift.h5py as h5py\n"
@@ -206,9 +206,7 @@ def test_a_64_chunk_read_waits_for_five_round_trips(logged_server: tuple[ServerP
     """As the small read, with the 64 chunk GETs at once (each on a connection
     of its own, so a handshake first for those the pool does not have yet)."""
     server, log_path = logged_server
-    container = f"rt-{uuid.uuid4().hex[:8]}"
-    url = f"swift://{container}/run1.h5"
-    _write(server, url)
+    container, url = _fresh_file(server)
     with LatencyProxy(("127.0.0.1", server.port), rtt=RTT_MANY) as link:
         seen = _requests_of(server, log_path, (
             "import numpy as np, sciswift.h5py as h5py\n"

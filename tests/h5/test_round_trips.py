@@ -1,8 +1,8 @@
 """What opening and reading a file on a remote store costs in requests, counted
 at the server's access log (``sciswift serve``), in a fresh process as a user
 program runs: auth, then the root document together with the check for an
-object of the file's name, then the data. No container HEAD, and no ``/info``
-on the way: it is fetched in the background when a read could use it.
+object of the file's name (and ``/info``, for the reads after the open: never
+waited for by the open), then the data. No container HEAD.
 
 And in round trips waited for one after another, TCP handshakes included, over
 an emulated link (``support.latency_proxy``): the connection for auth, auth, the
@@ -117,7 +117,8 @@ def test_open_and_read_one_small_dataset(logged_server: tuple[ServerProcess, Pat
     base = f"/v1/AUTH_test/{container}/run1.h5"
     assert sorted(seen) == sorted([
         ("GET", "/auth/v1.0", "200"),
-        ("HEAD", base, "404"),  # sent together with the root document's GET
+        ("HEAD", base, "404"),  # sent together with the root document's GET ...
+        ("GET", "/info", "200"),  # ... and /info, for the reads after the open
         ("GET", f"{base}/zarr.json", "200"),
         ("GET", f"{base}/small/c/0", "200"),
     ])
@@ -132,31 +133,13 @@ def test_open_and_read_a_64_chunk_dataset(logged_server: tuple[ServerProcess, Pa
         "assert f['grid'][...].sum() == np.arange(64 * 4096, dtype='f4').sum()\n"
     ))
     base = f"/v1/AUTH_test/{container}/run1.h5"
-    chunks = sorted(p for m, p, s in seen if p.startswith(f"{base}/grid/c/"))
-    assert chunks == sorted(f"{base}/grid/c/{i}/0" for i in range(64))
-    # /info (whether the server batches GETs) is learnt in the background for
-    # later reads, never waited for: this first read is one GET per chunk.
-    assert len([p for _, p, _ in seen if p != "/info"]) == 3 + 64
-    assert len([p for _, p, _ in seen if p == "/info"]) <= 1
-    assert not [p for _, p, _ in seen if p == f"/v1/AUTH_test/{container}"]
-
-
-def test_a_second_read_batches_its_gets(logged_server: tuple[ServerProcess, Path]) -> None:
-    server, log_path = logged_server
-    container, url = _fresh_file(server)
-    seen = _requests_of(server, log_path, (
-        "import time, numpy as np, sciswift.h5py as h5py\n"
-        f"f = h5py.File({url!r}, 'r')\n"
-        "want = np.arange(64 * 4096, dtype='f4').reshape(64, 4096)\n"
-        "assert (f['grid'][:32] == want[:32]).all()\n"
-        "time.sleep(1)\n"  # /info arrives in the background meanwhile
-        "assert (f['grid'][32:] == want[32:]).all()\n"
-    ))
-    base = f"/v1/AUTH_test/{container}/run1.h5"
-    singles = [p for m, p, _ in seen if m == "GET" and p.startswith(f"{base}/grid/c/")]
-    batched = [p for m, p, s in seen if m == "POST" and s == "200"]
-    assert sorted(singles) == sorted(f"{base}/grid/c/{i}/0" for i in range(32))  # the first read
-    assert 1 <= len(batched) <= 8 and set(batched) == {f"/v1/AUTH_test/{container}"}  # the second
+    # /info went beside the root document: the 64 chunks travel as a few
+    # batched GETs (POST ?get-many), none alone.
+    assert not [p for _, p, _ in seen if p.startswith(f"{base}/grid/c/")]
+    batched = [p for m, p, st in seen if m == "POST" and st == "200"]
+    assert 1 <= len(batched) <= 8 and set(batched) == {f"/v1/AUTH_test/{container}"}
+    assert len(seen) == 4 + len(batched)  # auth, HEAD, root, /info
+    assert ("GET", "/info", "200") in seen
 
 
 def _info(link: LatencyProxy, conn: http.client.HTTPConnection | None = None) -> None:
@@ -197,14 +180,14 @@ def test_a_small_read_waits_for_four_round_trips(logged_server: tuple[ServerProc
         f"f = h5py.File({url!r}, 'r')\n"
         "assert f['small'][3] == 3.0\n"
     ), via=link.url)
-    assert len(seen) == link.requests == 4
+    assert len(seen) == link.requests == 5  # with /info beside the root document
     assert link.rounds == 4
-    assert link.connections <= 3  # the auth's, and the two opened while it ran
+    assert link.connections <= 4  # the auth's, and the three opened while it ran
 
 
 def test_a_64_chunk_read_waits_for_five_round_trips(logged_server: tuple[ServerProcess, Path]) -> None:
-    """As the small read, with the 64 chunk GETs at once (each on a connection
-    of its own, so a handshake first for those the pool does not have yet)."""
+    """As the small read, with the 64 chunks in a few batched GETs at once
+    (a handshake first for the connections the pool does not have yet)."""
     server, log_path = logged_server
     container, url = _fresh_file(server)
     with LatencyProxy(("127.0.0.1", server.port), rtt=RTT_MANY) as link:
@@ -213,10 +196,9 @@ def test_a_64_chunk_read_waits_for_five_round_trips(logged_server: tuple[ServerP
             f"f = h5py.File({url!r}, 'r')\n"
             "assert f['grid'][...].sum() == np.arange(64 * 4096, dtype='f4').sum()\n"
         ), via=link.url)
-    # /info, if it is asked for, goes in the background beside the chunks
-    asked = [p for _, p, _ in seen if p != "/info"]
-    assert len(asked) == 3 + 64 and link.requests in (3 + 64, 3 + 64 + 1)
-    assert link.rounds == 5, link.history
+    batched = [p for m, p, _ in seen if m == "POST"]
+    assert 1 <= len(batched) <= 8 and len(seen) == link.requests == 4 + len(batched)
+    assert link.rounds <= 5, link.history
 
 
 def test_a_tiny_dataset_arrives_with_the_metadata(logged_server: tuple[ServerProcess, Path],
@@ -242,6 +224,7 @@ def test_a_tiny_dataset_arrives_with_the_metadata(logged_server: tuple[ServerPro
     assert sorted(seen) == sorted([
         ("GET", "/auth/v1.0", "200"),
         ("HEAD", base, "404"),
+        ("GET", "/info", "200"),
         ("GET", f"{base}/zarr.json", "200"),
     ])
     assert link.rounds == 3

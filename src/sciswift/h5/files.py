@@ -378,6 +378,7 @@ def _open_remote_read(filename: str, location: Any) -> FileHandle:
 
     try:
         blob = io_pool().submit(_blob_info, location)
+        location.store.learn_endpoint()  # beside the two, for the reads after the open
         try:
             root: bytes | None = location.store.get_object(location.container, f"{location.prefix}/zarr.json")
         except SciSwiftError:

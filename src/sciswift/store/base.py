@@ -571,6 +571,12 @@ class Store(ABC):
         except NotFound:
             return False
 
+    def learn_endpoint(self) -> None:
+        """Start learning, in the background, what the endpoint offers (for a
+        remote store: one request beside the caller's own); never blocks.
+        Callers opening a file call it so that later reads find out at once."""
+        return None
+
     def close(self) -> None:
         """Release connections and handles. The store must not be used afterwards."""
         return None

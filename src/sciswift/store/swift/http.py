@@ -131,7 +131,7 @@ class SwiftConnection:
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
         user_agent: str = "sciswift",
-        prewarm: int = 2,
+        prewarm: int = 3,
     ) -> None:
         self.creds = creds
         self.retries = retries
@@ -330,18 +330,24 @@ class SwiftConnection:
         time.sleep(delay * (0.5 + random.random() / 2))
 
     # ------------------------------------------------------------------ /info
-    def info_if_known(self) -> dict[str, Any] | None:
+    def info_if_known(self, wait: float = 0.0) -> dict[str, Any] | None:
         """``/info`` if it was fetched already, else None after starting to fetch
         it in the background (once): for features worth using only when known,
-        so that learning about them never delays a request (a fresh process
-        reading one array pays no round trip for ``/info``)."""
+        so that learning about them never costs a round trip of its own (a
+        fresh process opening a file asks for ``/info`` beside the file's root
+        document). ``wait``: how long to wait for a fetch already under way."""
         info = self._info
         if info is None:
             with self._info_lock:
-                if self._info_fetcher is None:
-                    self._info_fetcher = threading.Thread(target=self._fetch_info_quietly, daemon=True,
-                                                          name="sciswift-swift-info")
-                    self._info_fetcher.start()
+                fetcher = self._info_fetcher
+                if fetcher is None:
+                    fetcher = self._info_fetcher = threading.Thread(
+                        target=self._fetch_info_quietly, daemon=True, name="sciswift-swift-info")
+                    fetcher.start()
+                    return None
+            if wait > 0:
+                fetcher.join(wait)
+            info = self._info
         return info
 
     def _fetch_info_quietly(self) -> None:

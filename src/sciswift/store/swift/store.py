@@ -173,7 +173,7 @@ class SwiftStore(Store):
         segment_workers: int = 4,
         max_workers: int = 32,
         newest: str = "metadata",
-        prewarm: int = 2,
+        prewarm: int = 3,
         **keystone: Any,
     ) -> None:
         given = dict(auth_url=auth_url, user=user, key=key, storage_url=storage_url, token=token,
@@ -254,13 +254,18 @@ class SwiftStore(Store):
     def batches_gets(self) -> bool:  # type: ignore[override]
         """True when the endpoint answers many objects in one request (``/info``:
         ``sciswift.batched_get``, which ``get_many`` then uses)."""
-        return bool(self._batched_get_limits())
+        return bool(self._batched_get_limits(wait=_INFO_WAIT))
 
-    def _batched_get_limits(self) -> dict[str, Any] | None:
+    def learn_endpoint(self) -> None:
+        """Start fetching ``/info`` in the background (see Store.learn_endpoint)."""
+        self._conn.info_if_known()
+
+    def _batched_get_limits(self, wait: float = 0.0) -> dict[str, Any] | None:
         """``/info``'s ``sciswift.batched_get``, None where the endpoint has no
         batched GET or ``/info`` is not known yet (then it is fetched in the
-        background: a batched GET is worth an extra round trip only once known)."""
-        sciswift = (self._conn.info_if_known() or {}).get("sciswift")
+        background, or waited for up to ``wait`` seconds if already asked for:
+        a batched GET is never worth a round trip of its own)."""
+        sciswift = (self._conn.info_if_known(wait) or {}).get("sciswift")
         limits = sciswift.get("batched_get") if isinstance(sciswift, dict) else None
         return limits if isinstance(limits, dict) else None
 
@@ -1081,6 +1086,9 @@ def _response_time(resp: urllib3.BaseHTTPResponse) -> float:
 _POOL_PREFIX = "sciswift-swift"
 #: put_many sends archives for at least this many objects (fewer: plain PUTs).
 _MIN_BATCHED = 16
+#: How long a read of many chunks waits for an ``/info`` already asked for
+#: (sent beside the file's root document at open, so usually there already).
+_INFO_WAIT = 2.0
 
 
 def _bulk_result(data: bytes | None, what: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ One ``SwiftConnection`` is shared by all threads of a store. It
 - while the first authentication is under way, opens ``prewarm`` more connections
   to the host the storage URL is expected on (the auth URL's, for TempAuth v1.0),
   so the requests a program sends at once right after auth (a file's root
-  document and the check for an object of its name) do not each wait for a TCP
+  document, the check for an object of its name, /info) do not each wait for a TCP
   (and TLS) handshake first: a fresh process saves one round trip. A warm
   connection only joins the pool once it is up; a request never waits for one;
 - retries requests that failed to connect or answered 5xx/429/498, with exponential

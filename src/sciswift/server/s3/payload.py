@@ -24,13 +24,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import awscrt.checksums
 import crc32c as crc32c_mod
+from isal.isal_zlib import crc32 as isal_crc32
 
 from sciswift.server.http import Body
 from sciswift.server.s3.auth import ChunkSigner
@@ -72,7 +72,8 @@ class _Crc:
 
 
 _ALGORITHMS: dict[str, Callable[[], Any]] = {
-    "crc32": lambda: _Crc(zlib.crc32),
+    # ISA-L's CRC-32 is zlib's checksum at 1.0 ms per 16 MiB against zlib's 4 ms here
+    "crc32": lambda: _Crc(isal_crc32),
     "crc32c": lambda: _Crc(lambda d, v: crc32c_mod.crc32c(d, v)),
     # the AWS C++ SDK (pyarrow's S3FileSystem) sends CRC64/NVME by default
     "crc64nvme": lambda: _Crc(lambda d, v: awscrt.checksums.crc64nvme(d, v), 8),

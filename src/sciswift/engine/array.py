@@ -363,7 +363,8 @@ class Array:
             group = max(1, limit // max(self.pipeline_chunk_bytes, 1))
             for i in range(0, len(todo), group):
                 part = todo[i:i + group]
-                got = self.kv.get_many([key for key, _ in part], max_workers=1 if self._batched else None)
+                # a store that batches gets (not local here): one request per group
+                got = self.kv.get_many([key for key, _ in part], max_workers=None if self._local else 1)
                 self._place(part, got.get, out, keep)
             return
         self._place(todo, self.kv.get, out, keep)

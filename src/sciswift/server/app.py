@@ -101,6 +101,13 @@ def _stub(request: Request, tid: str) -> SwiftRequest:
     )
 
 
+def _sendfile_origin(request: Request, body: ObjectBody) -> tuple[int, int] | None:
+    """``(fd, offset)`` of ``body``'s bytes when they may go with sendfile: only
+    on plain sockets (over TLS asyncio would read the file through its shared
+    descriptor's offset)."""
+    return body.reader.fileno_offset() if request.scheme == "http" else None
+
+
 class SwiftApp:
     """One worker's request handler (give ``handle`` to a ``wire.HTTPServer``)."""
 
@@ -272,10 +279,8 @@ class SwiftApp:
         response.start(reply.status, reply.reason, headers.items(), reply.content_length)
         try:
             if isinstance(body, ObjectBody):
-                fo = body.reader.fileno_offset()
-                # sendfile only on plain sockets: over TLS asyncio would read the
-                # file through its shared descriptor's offset
-                if fo is not None and body.length >= SENDFILE_MIN and request.scheme == "http":
+                fo = _sendfile_origin(request, body)
+                if fo is not None and body.length >= SENDFILE_MIN:
                     try:
                         # sendfile bypasses the reader's checks: check each span first
                         # (damage raises CorruptData and cuts the reply short).
@@ -326,8 +331,8 @@ class SwiftApp:
             await response.write(part)
             return
         try:
-            fo = part.reader.fileno_offset()
-            if fo is not None and request.scheme == "http":
+            fo = _sendfile_origin(request, part)
+            if fo is not None:
                 await response.sendfile(fo[0], fo[1], part.length)
             else:
                 async for block in part:

@@ -70,19 +70,20 @@ async def s3_etag_of(ctx: S3Context, container: str, key: str, reply_headers: CI
     """The S3 ETag of an object a Swift reply describes (unquoted); ``stored``
     is the object the reply was read from, when the reply says (a version)."""
     etag = normalize_etag(reply_headers.get("Etag")) or ""
-    if stored is not None and env_flag(reply_headers.get("X-Static-Large-Object")):
-        return stored.system.get(S3_ETAG) or etag
-    if env_flag(reply_headers.get("X-Static-Large-Object")):
-        # A completed multipart upload keeps its S3 ETag with the manifest;
-        # Swift's reply carries the large-object ETag instead.
+    if not env_flag(reply_headers.get("X-Static-Large-Object")):
+        return etag
+    # A completed multipart upload keeps its S3 ETag with the manifest; Swift's
+    # reply carries the large-object ETag instead. Without the stored object
+    # the reply was read from, the key's current one is asked.
+    if stored is None:
         store = ctx.be.store(ctx.account)
-        if store is not None:
-            try:
-                info = await ctx.be.run(store.head_object, container, key)
-                return info.system.get(S3_ETAG) or etag
-            except SciSwiftError:  # the object went away meanwhile: show Swift's
-                return etag
-    return etag
+        if store is None:
+            return etag
+        try:
+            stored = await ctx.be.run(store.head_object, container, key)
+        except SciSwiftError:  # the object went away meanwhile: show Swift's
+            return etag
+    return stored.system.get(S3_ETAG) or etag
 
 
 def last_modified_of(headers: CIMultiDict[str]) -> float | None:

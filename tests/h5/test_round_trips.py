@@ -98,6 +98,17 @@ def _write(server: ServerProcess, url: str) -> None:
     subprocess.run([sys.executable, "-c", program], env=env, check=True, timeout=120)
 
 
+#: What the programs below check after opening the file ``_write`` made.
+READ_SMALL = "assert f['small'][3] == 3.0"
+READ_GRID = "assert f['grid'][...].sum() == np.arange(64 * 4096, dtype='f4').sum()"
+
+
+def _reader(url: str, check: str) -> str:
+    """A program that opens ``url`` read-only, then runs ``check`` (which sees
+    ``np`` and the file ``f``)."""
+    return f"import numpy as np, sciswift.h5py as h5py\nf = h5py.File({url!r}, 'r')\n{check}\n"
+
+
 def _fresh_file(server: ServerProcess) -> tuple[str, str]:
     """``(container, url)`` of a new file written by ``_write``."""
     container = f"rt-{uuid.uuid4().hex[:8]}"
@@ -109,11 +120,7 @@ def _fresh_file(server: ServerProcess) -> tuple[str, str]:
 def test_open_and_read_one_small_dataset(logged_server: tuple[ServerProcess, Path]) -> None:
     server, log_path = logged_server
     container, url = _fresh_file(server)
-    seen = _requests_of(server, log_path, (
-        "import sciswift.h5py as h5py\n"
-        f"f = h5py.File({url!r}, 'r')\n"
-        "assert f['small'][3] == 3.0\n"
-    ))
+    seen = _requests_of(server, log_path, _reader(url, READ_SMALL))
     base = f"/v1/AUTH_test/{container}/run1.h5"
     assert sorted(seen) == sorted([
         ("GET", "/auth/v1.0", "200"),
@@ -127,11 +134,7 @@ def test_open_and_read_one_small_dataset(logged_server: tuple[ServerProcess, Pat
 def test_open_and_read_a_64_chunk_dataset(logged_server: tuple[ServerProcess, Path]) -> None:
     server, log_path = logged_server
     container, url = _fresh_file(server)
-    seen = _requests_of(server, log_path, (
-        "import numpy as np, sciswift.h5py as h5py\n"
-        f"f = h5py.File({url!r}, 'r')\n"
-        "assert f['grid'][...].sum() == np.arange(64 * 4096, dtype='f4').sum()\n"
-    ))
+    seen = _requests_of(server, log_path, _reader(url, READ_GRID))
     base = f"/v1/AUTH_test/{container}/run1.h5"
     # /info went beside the root document: the 64 chunks travel as a few
     # batched GETs (POST ?get-many), none alone.
@@ -175,11 +178,7 @@ def test_a_small_read_waits_for_four_round_trips(logged_server: tuple[ServerProc
     server, log_path = logged_server
     container, url = _fresh_file(server)
     link.reset()
-    seen = _requests_of(server, log_path, (
-        "import sciswift.h5py as h5py\n"
-        f"f = h5py.File({url!r}, 'r')\n"
-        "assert f['small'][3] == 3.0\n"
-    ), via=link.url)
+    seen = _requests_of(server, log_path, _reader(url, READ_SMALL), via=link.url)
     assert len(seen) == link.requests == 5  # with /info beside the root document
     assert link.rounds == 4
     assert link.connections <= 4  # the auth's, and the three opened while it ran
@@ -191,11 +190,7 @@ def test_a_64_chunk_read_waits_for_five_round_trips(logged_server: tuple[ServerP
     server, log_path = logged_server
     container, url = _fresh_file(server)
     with LatencyProxy(("127.0.0.1", server.port), rtt=RTT_MANY) as link:
-        seen = _requests_of(server, log_path, (
-            "import numpy as np, sciswift.h5py as h5py\n"
-            f"f = h5py.File({url!r}, 'r')\n"
-            "assert f['grid'][...].sum() == np.arange(64 * 4096, dtype='f4').sum()\n"
-        ), via=link.url)
+        seen = _requests_of(server, log_path, _reader(url, READ_GRID), via=link.url)
     batched = [p for m, p, _ in seen if m == "POST"]
     assert 1 <= len(batched) <= 8 and len(seen) == link.requests == 4 + len(batched)
     assert link.rounds <= 5, link.history
@@ -215,11 +210,7 @@ def test_a_tiny_dataset_arrives_with_the_metadata(logged_server: tuple[ServerPro
         "        f[f'g/d{i:02d}'] = np.arange(10.0) + i\n"
     )], env=_env(server), check=True, timeout=120)
     link.reset()
-    seen = _requests_of(server, log_path, (
-        "import sciswift.h5py as h5py\n"
-        f"f = h5py.File({url!r}, 'r')\n"
-        "assert f['g/d50'][3] == 53.0\n"
-    ), via=link.url)
+    seen = _requests_of(server, log_path, _reader(url, "assert f['g/d50'][3] == 53.0"), via=link.url)
     base = f"/v1/AUTH_test/{container}/tiny.h5"
     assert sorted(seen) == sorted([
         ("GET", "/auth/v1.0", "200"),

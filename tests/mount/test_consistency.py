@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sciswift.mount.kernel import KERNEL_READAHEAD
 from sciswift.mount.reader import LEAD
 from sciswift.store import SwiftStore
 
@@ -114,3 +115,77 @@ def test_sequential_reads_ahead_random_reads_do_not(setup: tuple[Mounted, SwiftS
     # A miss fetches its block and the next LEAD-1 (one GET); nothing is read ahead.
     assert after["get_requests"] - sequential["get_requests"] <= 10
     assert after["bytes_fetched"] - sequential["bytes_fetched"] <= 10 * LEAD * MiB < len(big)
+
+
+def _wait_for(check: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_scattered_reads_fill_the_file_in_the_background(mount: Callable[..., Mounted], served: Served) -> None:
+    """Reads here and there over a fair part of a file fetch the rest of it in a
+    few long GETs; later reads anywhere need no request."""
+    container = f"C{uuid.uuid4().hex[:8]}"
+    store = served.store()
+    store.create_container(container)
+    m = mount(f"swift://{container}", env=served.env)  # the default cache: room for a fill
+    data = os.urandom(48 * MiB + 123)
+    store.put_object(container, "grid.bin", data)
+    rng = random.Random(11)
+    with open(m.path / "grid.bin", "rb", buffering=0) as f:
+        # HDF5-like: 1 MiB spans read in small pieces, at places far apart
+        for at in (x * MiB + 4321 for x in (40, 3, 25, 12, 33, 18, 45, 7)):
+            for k in range(0, MiB, 64 * 1024):
+                f.seek(at + k)
+                assert f.read(64 * 1024) == data[at + k:at + k + 64 * 1024]
+    assert _wait_for(lambda: m.stats()["bytes_fetched"] >= len(data)), m.stats()
+    filled = m.stats()
+    assert filled["fills"] == 1
+    assert filled["bytes_fetched"] == len(data)  # each byte once: the fill skips what reads fetched
+    assert filled["get_requests"] <= 8 * 2 + len(data) // (8 * MiB) + 4
+    with open(m.path / "grid.bin", "rb", buffering=0) as f:
+        for _ in range(20):
+            at = rng.randrange(0, len(data) - 4096)
+            f.seek(at)
+            assert f.read(4096) == data[at:at + 4096]
+        f.seek(len(data) - 100)
+        assert f.read() == data[-100:]
+    assert m.stats()["get_requests"] == filled["get_requests"]
+
+
+def test_sequential_and_sparse_reads_do_not_fill(mount: Callable[..., Mounted], served: Served) -> None:
+    container = f"C{uuid.uuid4().hex[:8]}"
+    store = served.store()
+    store.create_container(container)
+    m = mount(f"swift://{container}", env=served.env)
+    seq, sparse = os.urandom(40 * MiB), os.urandom(64 * MiB)
+    store.put_object(container, "seq.bin", seq)
+    store.put_object(container, "sparse.bin", sparse)
+    with open(m.path / "seq.bin", "rb") as f:
+        assert f.read() == seq
+    rng = random.Random(3)
+    with open(m.path / "sparse.bin", "rb", buffering=0) as f:  # h5ls-like: a few small reads
+        for _ in range(12):
+            at = rng.randrange(0, len(sparse) - 4096)
+            f.seek(at)
+            assert f.read(4096) == sparse[at:at + 4096]
+    time.sleep(0.5)
+    stats = m.stats()
+    assert stats["fills"] == 0
+    assert stats["bytes_fetched"] < len(seq) + len(sparse) // 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may set a device's read-ahead")
+def test_mount_returns_with_the_kernel_read_ahead_raised(mount: Callable[..., Mounted], served: Served) -> None:
+    """A program that opens a file right after `sciswift mount` returns gets the
+    8 MiB read-ahead (a file keeps the read-ahead its device had at open)."""
+    container = f"C{uuid.uuid4().hex[:8]}"
+    served.store().create_container(container)
+    m = mount(f"swift://{container}", env=served.env)
+    dev = os.stat(m.path).st_dev
+    ra = Path(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb").read_text().strip()
+    assert ra == str(KERNEL_READAHEAD >> 10)

@@ -14,9 +14,12 @@ from sciswift.mount.config import parse_size
 from sciswift.mount.errors import errno_for
 from sciswift.mount.intervals import IntervalSet
 from sciswift.mount.layout import SegmentPlan, Version
+from sciswift.mount.reader import ReadAhead
 from sciswift.store.large import SegmentRef
 
 ops = st.lists(st.tuples(st.sampled_from(["add", "cut"]), st.integers(0, 120), st.integers(0, 20)), max_size=40)
+
+KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 
 
 @given(ops, st.integers(0, 130), st.integers(0, 30))
@@ -85,3 +88,51 @@ def test_parse_size_refuses_nonsense() -> None:
 ])
 def test_errno_table(exc: BaseException, code: int) -> None:
     assert errno_for(exc, "op", "/p") == code
+
+
+def test_read_ahead_refills_in_long_runs() -> None:
+    """A sequential reader is read ahead in pieces of at least half the window,
+    not one block per read."""
+    ra = ReadAhead()
+    asked: list[tuple[int, int]] = []
+    for i in range(64):
+        start, stop = ra.advance(i * 128 * KiB, 128 * KiB, MiB, 64 * MiB)
+        if stop > start:
+            asked.append((start, stop))
+    assert asked, "a sequential reader is read ahead"
+    assert all(b > a for a, b in asked)
+    assert all(b <= c for (_, b), (c, _) in zip(asked, asked[1:])), "nothing is asked for twice"
+    # after the first refill, each asks for at least half the window then in force
+    assert all(b - a >= MiB for a, b in asked)
+    assert len(asked) <= 8 < 64
+
+
+def test_read_ahead_fill_only_for_scattered_reads_of_a_fair_part() -> None:
+    size = 256 * MiB
+    # Reads of 2 MiB spans at scattered places: a fill once there were 4 jumps
+    # and 8 MiB (1/32) was read, and only once.
+    ra = ReadAhead()
+    fills = []
+    for at in [200, 17, 90, 150, 33, 240, 5, 120]:
+        for k in range(16):
+            ra.advance(at * MiB + k * 128 * KiB, 128 * KiB, MiB, 64 * MiB)
+        fills.append(ra.wants_fill(size, GiB))
+    assert fills.count(True) == 1 and fills.index(True) == 4
+    # A sequential reader never jumps; the kernel's overlapping read-ahead
+    # (reads a few MiB out of order) is not a jump either.
+    seq = ReadAhead()
+    for i in range(0, 256, 4):
+        for off in (i + 2, i, i + 3, i + 1):
+            seq.advance(off * MiB, MiB, MiB, 64 * MiB)
+            assert not seq.wants_fill(size, GiB)
+    assert seq.jumps == 0
+    # h5ls / h5dump -H of a big file: a few small reads here and there.
+    meta = ReadAhead()
+    for at in (0, 4096, 90 * MiB, 1000, 200 * MiB, 3 * MiB, 150 * MiB, 77):
+        meta.advance(at, 4096, MiB, 64 * MiB)
+    assert meta.jumps >= 4 and not meta.wants_fill(size, GiB)
+    # Scattered reads of a file larger than the limit are not filled.
+    big = ReadAhead()
+    for at in range(0, 10 * GiB, GiB):
+        big.advance(at, 64 * MiB, MiB, 64 * MiB)
+    assert not big.wants_fill(10 * GiB, GiB)

@@ -2,7 +2,7 @@
 
 ``start`` runs the file system in a child process of its own session (it
 survives the shell that started it; its log goes to a file) and returns once the
-kernel shows the mount. ``unmount`` asks the mount to store what is pending
+kernel shows the mount and its read-ahead is raised. ``unmount`` asks the mount to store what is pending
 (through the control attributes of its root, see ``sciswift.mount.session``),
 refuses with the list of what could not be stored, and otherwise unmounts with
 ``fusermount3 -u`` and waits for the process to end.
@@ -24,6 +24,7 @@ from pathlib import Path
 from sciswift.errors import InvalidInput, NotFound, SciSwiftError
 from sciswift.mount.config import MountConfig
 from sciswift.mount.errors import log
+from sciswift.mount.kernel import raise_readahead
 from sciswift.store import Store, open_store, parse_location
 from sciswift.store.url import ROOT_MARKER
 
@@ -130,6 +131,7 @@ def start(config: MountConfig, timeout: float = 60.0) -> int:
             raise MountError(f"sciswift mount of {config.url} on {mp} did not come up in {timeout:.0f} s:\n"
                              f"{_tail(log_file)}", config.url)
         time.sleep(0.02)
+    raise_readahead(str(mp))  # before any program opens a file (see sciswift.mount.kernel)
     return proc.pid
 
 

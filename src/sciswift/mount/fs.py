@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 import functools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from typing import Any, TypeVar
 import mfusepy as fuse
 
 from sciswift.mount.errors import errno_for, log
+from sciswift.mount.kernel import KERNEL_READAHEAD, raise_readahead
 from sciswift.mount.session import Session
 
 __all__ = ["SciswiftFS", "run_fuse"]
@@ -84,7 +84,8 @@ class SciswiftFS(fuse.Operations):
         log.info("mounted %s", self.s.config.url)
         if conn is not None:
             log.debug("FUSE capable %#x want %#x", conn.capable, conn.want)
-        threading.Thread(target=_raise_kernel_readahead, args=(str(self.s.config.mountpoint),),
+        # `sciswift mount` sets it before it returns; this covers --foreground.
+        threading.Thread(target=_raise_readahead_soon, args=(str(self.s.config.mountpoint),),
                          daemon=True).start()
 
     def destroy(self, path: str) -> None:
@@ -221,24 +222,15 @@ class SciswiftFS(fuse.Operations):
         raise fuse.FuseOSError(errno.EPERM)
 
 
-KERNEL_READAHEAD = 8 << 20
 # libfuse3's fuse_common.h
 FUSE_CAP_AUTO_INVAL_DATA = 1 << 12
 FUSE_CAP_HANDLE_KILLPRIV = 1 << 20
 FUSE_CAP_HANDLE_KILLPRIV_V2 = 1 << 21
 
 
-def _raise_kernel_readahead(mountpoint: str) -> None:
-    """Let the kernel read ahead 8 MiB instead of its 128 KiB default: fewer,
-    larger read requests reach Python (measured: a 256 MiB sequential read went
-    from 2,048 requests to a few hundred). Only root may; others keep the default."""
+def _raise_readahead_soon(mountpoint: str) -> None:
     time.sleep(0.2)  # the mount is complete once init has returned
-    try:
-        dev = os.stat(mountpoint).st_dev
-        with open(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb", "w") as f:
-            f.write(str(KERNEL_READAHEAD >> 10))
-    except OSError as exc:
-        log.debug("kernel read-ahead left at its default (%s)", exc)
+    raise_readahead(mountpoint)
 
 
 def run_fuse(session: Session, mountpoint: str, *, allow_other: bool, read_only: bool,

@@ -124,7 +124,11 @@ class FileState:
                 return b""
             pieces = list(self.dirty.split(offset, stop))
             base, limit = self.base, self.base_limit
-        window = ahead.advance(offset, size, fetcher.block_size, fetcher.max_ahead) if ahead else (0, 0)
+        window = (0, 0)
+        if ahead is not None:
+            window = ahead.advance(offset, size, fetcher.block_size, fetcher.max_ahead)
+            if base is not None and ahead.wants_fill(base.size, fetcher.fill_limit):
+                fetcher.fill(base)
         out = []
         for a, b, local in pieces:
             if local:

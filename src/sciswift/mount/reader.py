@@ -8,18 +8,28 @@ reader is waited for rather than fetched twice.
 Read-ahead adapts per open file: a read that starts where the previous one ended
 doubles the window fetched ahead (up to ``max_ahead``); any other read resets it
 to nothing, so random access fetches only the blocks it touches.
+
+A file read at random, a little here and a little there, waits for one GET per
+miss, one after the other. Once such reads have touched enough of a file that is
+small next to the cache (see ``ReadAhead.wants_fill``), the rest of it is fetched
+in the background (``Fetcher.fill``): a few long GETs at once, so later misses
+find their blocks cached or on the way. gcsfuse's file cache does the same for
+range reads. Measured on 200 random 64 x 64 windows of a 256 MiB dataset (HDF5
+reads each window's 2 MiB span): 1.0-1.1 s before, one GET per window in turn.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sciswift.mount.cache import BlockCache, BlockKey
+from sciswift.mount.errors import log
 from sciswift.mount.layout import Piece, Version
-from sciswift.store import ByteRange, Store
+from sciswift.store import ByteRange, ObjectReader, Store
 
 __all__ = ["Fetcher", "ReadAhead", "LEAD"]
 
@@ -29,14 +39,23 @@ __all__ = ["Fetcher", "ReadAhead", "LEAD"]
 #: 200 random 64 x 64 windows of a 256 MiB dataset: 860 GETs before, ~250 after.
 LEAD = 4
 
+#: A file read at random is filled (fetched whole in the background) once it has
+#: seen this many jumps and its reads add up to 1/FILL_FRACTION of its size;
+#: ``h5dump -H`` or ``h5ls`` of a large file (a few jumps, a few blocks) is not.
+FILL_AFTER_JUMPS = 4
+FILL_FRACTION = 32
+#: Concurrent GETs of one fill, each of up to ``max_run`` bytes.
+FILL_STREAMS = 4
+
 
 @dataclass
 class ReadAhead:
     """The sequential-read detector of one open file.
 
-    The kernel's own read-ahead sends several reads of one file at once, served
-    by different threads in any order, so "sequential" means near where the
-    last read ended (within ``slack`` bytes either way), not exactly there. The
+    The kernel's own read-ahead sends several reads of one file at once (up to
+    its 8 MiB window), served by different threads in any order, so
+    "sequential" means within 8 blocks either way of where the last read ended,
+    not exactly there (with 4, a plain ``dd`` counted jumps). The
     window fetched ahead is as long as the stream read so far (at least two
     blocks, at most ``max_ahead``): a long scan soon reads far ahead in large
     GETs, while a short burst (HDF5 reading one small window of a big dataset)
@@ -47,24 +66,45 @@ class ReadAhead:
     stream_start: int = 0
     window: int = 0
     fetched_to: int = 0  # read-ahead already asked for up to here
+    jumps: int = 0  # reads that did not follow on from the one before
+    read_bytes: int = 0
+    filled: bool = False
+
+    def wants_fill(self, size: int, limit: int) -> bool:
+        """True once, when a file of ``size`` bytes read through this handle
+        should be fetched whole: it is read at random (``FILL_AFTER_JUMPS``
+        jumps), its reads add up to a ``1/FILL_FRACTION`` of it, and it is at
+        most ``limit`` bytes."""
+        if self.filled or self.jumps < FILL_AFTER_JUMPS or size > limit or self.read_bytes * FILL_FRACTION < size:
+            return False
+        self.filled = True
+        return True
 
     def advance(self, offset: int, size: int, block: int, max_ahead: int) -> tuple[int, int]:
         """Record a read; returns the byte range ``(start, stop)`` to fetch ahead."""
-        slack = 4 * block
+        slack = 8 * block
+        self.read_bytes += size
         if self.next_offset >= 0 and -slack <= offset - self.next_offset <= slack:
             self.next_offset = max(self.next_offset, offset + size)
             streamed = self.next_offset - self.stream_start
             # A miss already fetches LEAD blocks; reading ahead starts beyond them.
             self.window = min(max_ahead, streamed) if streamed >= LEAD * block else 0
         else:
+            self.jumps += self.next_offset >= 0
             self.window = 0
             self.next_offset = offset + size
             self.stream_start = offset
             self.fetched_to = 0
         if not self.window:
             return 0, 0
-        start = max(offset + size, self.fetched_to)
-        stop = offset + size + self.window
+        end = offset + size
+        # Refill only once less than half the window is still ahead of the
+        # reader, then all of it at once: GETs stay long (a refill per read
+        # asked for one block at a time: 256 MiB in 249 GETs of 1 MiB).
+        if self.fetched_to - end >= self.window // 2:
+            return 0, 0
+        start = max(end, self.fetched_to)
+        stop = end + self.window
         if stop - start < block:  # ask in whole blocks, not for every small read
             return 0, 0
         self.fetched_to = stop
@@ -81,14 +121,85 @@ class Fetcher:
         self.block_size = block_size
         self.max_run_blocks = max(1, max_run // block_size)
         self.max_ahead = max_ahead
+        #: Files up to this size may be filled: a quarter of the cache, at most
+        #: 1 GiB (a fill pauses while the cache's writer is behind, see ``fill``).
+        self.fill_limit = min(cache.limit // 4, 1 << 30)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="sciswift-fetch")
+        # Fills have threads of their own: a read's misses never queue behind them.
+        self._fill_pool = ThreadPoolExecutor(FILL_STREAMS, thread_name_prefix="sciswift-fill")
         self._lock = threading.Lock()
         self._inflight: dict[BlockKey, Future[bytes]] = {}
+        self._closed = threading.Event()
         self.bytes_fetched = 0
         self.requests = 0
+        self.fills = 0
 
     def close(self) -> None:
+        self._closed.set()
+        self._fill_pool.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def fill(self, version: Version) -> None:
+        """Fetch every block of ``version`` that is neither cached nor on the
+        way, in the background, ``FILL_STREAMS`` GETs at a time. Blocks are
+        claimed run by run just before their GET, so a read that needs a block
+        the fill has not reached fetches it at once. A fill waits while the
+        cache's writer is far behind, rather than fetch what it would drop."""
+        keys: list[BlockKey] = []
+        for piece in version.pieces_in(0, version.size):
+            keys.extend(self._keys(piece, 0, piece.ref.size))
+        if not keys:
+            return
+        with self._lock:
+            self.fills += 1
+        todo = list(reversed(keys))  # popped from the end: in file order
+        take = threading.Lock()
+
+        def next_run() -> list[BlockKey]:
+            """The next blocks to fetch in one GET (claimed as in flight)."""
+            run: list[BlockKey] = []
+            with take:
+                while todo and len(run) < self.max_run_blocks:
+                    key = todo[-1]
+                    if run and (key.name != run[-1].name or key.etag != run[-1].etag):
+                        break  # another piece: another GET
+                    todo.pop()
+                    with self._lock:
+                        free = key not in self._inflight and not self.cache.has(key)
+                        if free:
+                            self._inflight[key] = Future()
+                    if free:
+                        run.append(key)
+                    elif run:
+                        break  # a gap: the run so far is one GET
+            return run
+
+        started = time.monotonic()
+        streams = [FILL_STREAMS]
+
+        def stream() -> None:
+            try:
+                fill_loop()
+            finally:
+                with take:
+                    streams[0] -= 1
+                    last = not streams[0]
+                if last:
+                    log.debug("filled %s/%s (%d bytes) in %.3f s", version.container, version.name,
+                              version.size, time.monotonic() - started)
+
+        def fill_loop() -> None:
+            while not self._closed.is_set():
+                while self.cache.backlog() > self.cache.queue_limit * 3 // 4:
+                    if self._closed.wait(0.01):
+                        return
+                run = next_run()
+                if not run:
+                    return
+                self._fetch_run(run)
+
+        for _ in range(FILL_STREAMS):
+            self._fill_pool.submit(stream)
 
     def read(self, version: Version, start: int, stop: int, ahead: tuple[int, int] = (0, 0)) -> bytes:
         """Bytes ``[start, stop)`` of ``version`` (cut at its end); starts fetching
@@ -106,8 +217,12 @@ class Fetcher:
                 b0 = key.index * self.block_size
                 wanted.append((key, max(lo, b0) - b0, min(hi, b0 + self.block_size) - b0))
         blocks = self._blocks([k for k, _, _ in wanted], wait=True)
-        parts = [blocks[k][a:b] for k, a, b in wanted]
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        if len(wanted) == 1:
+            key, a, b = wanted[0]
+            return blocks[key][a:b]
+        # One copy: views of the blocks, joined (a read that is not aligned to
+        # blocks spans two of them; slicing each first copied it twice).
+        return b"".join([memoryview(blocks[k])[a:b] for k, a, b in wanted])
 
     def _keys(self, piece: Piece, lo: int, hi: int) -> Iterator[BlockKey]:
         ref = piece.ref
@@ -184,23 +299,36 @@ class Fetcher:
             yield run
 
     def _fetch_run(self, run: list[BlockKey]) -> None:
+        """One ranged GET for the blocks of ``run``, streamed: each block's
+        waiters go on as soon as its bytes are in, not when the whole run is
+        (waiting for whole 8 MiB runs made a 256 MiB h5dump 2x slower than 1 MiB
+        GETs; streamed, the long runs are the faster of the two)."""
         first = run[0]
         bs = self.block_size
+        done = 0
         try:
-            data = self.store.get_object(first.container, first.name,
-                                         ByteRange(first.index * bs, (run[-1].index + 1) * bs))
+            reader = self.store.open_object(first.container, first.name,
+                                            ByteRange(first.index * bs, (run[-1].index + 1) * bs))
             with self._lock:
                 self.requests += 1
-                self.bytes_fetched += len(data)
-            blocks = [data[i * bs:(i + 1) * bs] for i in range(len(run))]
-            # Waiters first (the blocks are in the memory tier), the disk after.
-            for key, block in zip(run, blocks):
-                self.cache.remember(key, block)
-                self._finish(key, block, None)
-            for key, block in zip(run, blocks):
-                self.cache.put(key, block)
+            try:
+                for key in run:
+                    block = _read_block(reader, bs)
+                    if not block:
+                        break
+                    with self._lock:
+                        self.bytes_fetched += len(block)
+                    self.cache.put(key, block)
+                    self._finish(key, block, None)
+                    done += 1
+            finally:
+                reader.close()
+            if done < len(run):  # the object ended before the run did (its size was not known)
+                for key in run[done:]:
+                    self._finish(key, b"", None)
+                done = len(run)
         except BaseException as exc:  # every waiter must hear of it
-            for key in run:
+            for key in run[done:]:
                 self._finish(key, None, exc)
 
     def _finish(self, key: BlockKey, data: bytes | None, exc: BaseException | None) -> None:
@@ -213,3 +341,20 @@ class Fetcher:
         else:
             assert data is not None
             fut.set_result(data)
+
+
+def _read_block(reader: ObjectReader, size: int) -> bytes:
+    """Up to ``size`` bytes of ``reader``: fewer only at its end (a read may
+    return fewer when a connection broke off and is resumed)."""
+    data = reader.read(size)
+    if len(data) == size or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = reader.read(size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)

@@ -640,6 +640,7 @@ class Session:
         if name == "stats":
             stats = dict(self.uploader.stats.as_dict())
             stats.update(bytes_fetched=self.fetcher.bytes_fetched, get_requests=self.fetcher.requests,
+                         fills=self.fetcher.fills,
                          cache_bytes=self.cache.used, cache_limit=self.cache.limit)
             stats["store_calls"] = dict(self.counter.calls)  # type: ignore[assignment]
             stats["fuse_ops"] = dict(self.op_counts)  # type: ignore[assignment]

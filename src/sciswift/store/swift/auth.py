@@ -20,6 +20,7 @@ a shell set up for ``swift stat`` works unchanged:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -28,7 +29,7 @@ import urllib3
 
 from sciswift.errors import InvalidInput, NotSupported, StoreUnavailable, Unauthenticated
 
-__all__ = ["SwiftCredentials", "authenticate"]
+__all__ = ["SwiftCredentials", "authenticate", "authenticate_expiring"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,14 @@ def authenticate(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: fl
     request (connection errors and 502-504 are retried). Unauthenticated if the endpoint
     refuses the credentials, StoreUnavailable if it cannot be reached, InvalidInput
     if the credentials are incomplete."""
+    storage_url, token, _ = authenticate_expiring(http, creds, timeout, retries)
+    return storage_url, token
+
+
+def authenticate_expiring(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
+                          retries: urllib3.Retry | None = None) -> tuple[str, str, float | None]:
+    """``authenticate``, with the token's expiry (epoch seconds) when the endpoint
+    tells it (TempAuth's ``X-Auth-Token-Expires``, Keystone's token expiry)."""
     if not creds.can_authenticate:
         raise InvalidInput(
             "no Swift credentials: set ST_AUTH/ST_USER/ST_KEY (auth v1.0), the OS_* variables "
@@ -165,14 +174,14 @@ def authenticate(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: fl
         )
     version = creds.resolved_version()
     if version == "1.0":
-        storage_url, token = _auth_v1(http, creds, timeout, retries)
+        storage_url, token, expires = _auth_v1(http, creds, timeout, retries)
     else:
-        storage_url, token = _auth_keystone(creds, version, timeout)
-    return creds.storage_url or storage_url, token
+        storage_url, token, expires = _auth_keystone(creds, version, timeout)
+    return creds.storage_url or storage_url, token, expires
 
 
 def _auth_v1(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
-             retries: urllib3.Retry | None) -> tuple[str, str]:
+             retries: urllib3.Retry | None) -> tuple[str, str, float | None]:
     assert creds.auth_url is not None
     if not creds.user:
         raise InvalidInput(f"auth v1.0 at {creds.auth_url} needs a user (ST_USER)", creds.auth_url)
@@ -199,10 +208,17 @@ def _auth_v1(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
             f"Swift auth endpoint {creds.auth_url} answered {resp.status} "
             f"without a storage URL and token", creds.auth_url,
         )
-    return storage_url, token
+    expires: float | None = None
+    try:  # seconds the token has left, as TempAuth says
+        left = float(resp.headers.get("X-Auth-Token-Expires", ""))
+        if left > 0:
+            expires = time.time() + left
+    except ValueError:
+        pass
+    return storage_url, token, expires
 
 
-def _auth_keystone(creds: SwiftCredentials, version: str, timeout: float) -> tuple[str, str]:
+def _auth_keystone(creds: SwiftCredentials, version: str, timeout: float) -> tuple[str, str, float | None]:
     try:
         from keystoneauth1 import exceptions as ks_exc
         from keystoneauth1 import session as ks_session
@@ -256,7 +272,14 @@ def _auth_keystone(creds: SwiftCredentials, version: str, timeout: float) -> tup
         raise StoreUnavailable(f"Keystone auth at {creds.auth_url} failed: {e}", creds.auth_url) from None
     if not token or not storage_url:
         raise StoreUnavailable(f"Keystone at {creds.auth_url} gave no token or storage URL", creds.auth_url)
-    return storage_url, token
+    expires: float | None = None
+    try:
+        access = plugin.get_access(session)
+        if access.expires is not None:
+            expires = access.expires.timestamp()
+    except ks_exc.ClientException:
+        pass
+    return storage_url, token, expires
 
 
 def _interface(value: str | None) -> str:

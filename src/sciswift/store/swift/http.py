@@ -5,6 +5,8 @@ One ``SwiftConnection`` is shared by all threads of a store. It
 - keeps up to ``pool_size`` keep-alive connections per host (urllib3, thread-safe);
 - authenticates lazily and once per token, re-authenticating once when a request
   answers 401 (an expired token), however many threads saw it at the same time;
+  a token kept by an earlier process (``sciswift.store.swift.tokens``) is used
+  instead of authenticating, and forgotten if refused;
 - while the first authentication is under way, opens ``prewarm`` more connections
   to the host the storage URL is expected on (the auth URL's, for TempAuth v1.0),
   so the requests a program sends at once right after auth (a file's root
@@ -52,7 +54,8 @@ from sciswift.errors import (
     Unauthenticated,
     error_for_status,
 )
-from sciswift.store.swift.auth import SwiftCredentials, authenticate
+from sciswift.store.swift.auth import SwiftCredentials, authenticate_expiring
+from sciswift.store.swift.tokens import TokenCache
 
 __all__ = ["Body", "SwiftConnection", "RETRY_STATUSES", "object_path", "attempts_of", "maybe_repeated"]
 
@@ -132,6 +135,7 @@ class SwiftConnection:
         read_timeout: float = 120.0,
         user_agent: str = "sciswift",
         prewarm: int = 3,
+        token_cache: TokenCache | bool | None = None,
     ) -> None:
         self.creds = creds
         self.retries = retries
@@ -153,6 +157,14 @@ class SwiftConnection:
         self._auth_lock = threading.Lock()
         self._storage_url = creds.storage_url if creds.token else None
         self._token = creds.token
+        #: Tokens kept between processes (sciswift.store.swift.tokens): the
+        #: environment's cache unless one is given or ``token_cache=False``; none
+        #: for a connection handed a token of its own.
+        self.tokens: TokenCache | None = None
+        if isinstance(token_cache, TokenCache):
+            self.tokens = token_cache
+        elif token_cache is not False and not creds.token:
+            self.tokens = TokenCache.from_environment()
         self._info: dict[str, Any] | None = None
         self._info_lock = threading.Lock()
         self._info_fetcher: threading.Thread | None = None
@@ -165,8 +177,12 @@ class SwiftConnection:
             return url, token
         with self._auth_lock:
             if not (self._storage_url and self._token):
-                self._warm(self._expected_storage_host())
-                self._storage_url, self._token = self._authenticate()
+                kept = self.tokens.load(self.creds) if self.tokens is not None else None
+                if kept is not None:
+                    self._storage_url, self._token = kept.storage_url, kept.token
+                else:
+                    self._warm(self._expected_storage_host())
+                    self._storage_url, self._token = self._authenticate()
             return self._storage_url, self._token
 
     def _reauth(self, rejected: str) -> bool:
@@ -176,13 +192,20 @@ class SwiftConnection:
                 return True  # another thread already renewed it
             if not self.creds.can_authenticate:
                 return False
+            if self.tokens is not None:
+                self.tokens.forget(self.creds, rejected)
             self._storage_url, self._token = self._authenticate()
             return True
 
     def _authenticate(self) -> tuple[str, str]:
+        """A new token (kept for other processes when a token cache is on)."""
         retry = urllib3.Retry(self.retries, backoff_factor=self.backoff, backoff_max=self.max_backoff,
                               status_forcelist=(502, 503, 504), raise_on_status=False)
-        return authenticate(self.http, self.creds, float(self.timeout.read_timeout or 60), retry)
+        url, token, expires = authenticate_expiring(self.http, self.creds,
+                                                    float(self.timeout.read_timeout or 60), retry)
+        if self.tokens is not None:
+            self.tokens.save(self.creds, url, token, expires)
+        return url, token
 
     @property
     def storage_url(self) -> str:

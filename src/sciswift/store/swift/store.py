@@ -98,6 +98,7 @@ from sciswift.store.swift.http import _discard as _discard_response
 from sciswift.store.swift.io import PutSource, SwiftObjectReader
 from sciswift.store.swift.slo import Segment, segments_container, slo_etag, upload_segments
 from sciswift.store.swift.tar import plan_batches, tar_of
+from sciswift.store.swift.tokens import TokenCache
 from sciswift.store.types import (
     CREATE,
     OVERWRITE,
@@ -174,6 +175,7 @@ class SwiftStore(Store):
         max_workers: int = 32,
         newest: str = "metadata",
         prewarm: int = 3,
+        token_cache: TokenCache | bool | None = None,
         **keystone: Any,
     ) -> None:
         given = dict(auth_url=auth_url, user=user, key=key, storage_url=storage_url, token=token,
@@ -202,13 +204,14 @@ class SwiftStore(Store):
         self._conn = SwiftConnection(
             credentials, pool_size=pool_size, retries=retries, backoff=backoff,
             connect_timeout=connect_timeout, read_timeout=read_timeout, prewarm=prewarm,
+            token_cache=token_cache,
         )
         #: What a copy in another process is built with (``__reduce__``).
         self._tuning = dict(pool_size=pool_size, retries=retries, backoff=backoff,
                             connect_timeout=connect_timeout, read_timeout=read_timeout,
                             large_object_threshold=large_object_threshold, segment_size=segment_size,
                             segment_workers=segment_workers, max_workers=max_workers, newest=newest,
-                            prewarm=prewarm)
+                            prewarm=prewarm, token_cache=token_cache)
         self._closed = False
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -1058,6 +1061,7 @@ class SwiftStore(Store):
 _TUNING = frozenset({
     "pool_size", "retries", "backoff", "connect_timeout", "read_timeout",
     "large_object_threshold", "segment_size", "segment_workers", "max_workers", "newest", "prewarm",
+    "token_cache",
 })
 #: Objects whose current version decides how the others are read: the Zarr v3
 #: document (the native layout's) and Zarr v2's.

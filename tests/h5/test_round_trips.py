@@ -62,12 +62,14 @@ def _env(server: ServerProcess, via: str | None = None) -> dict[str, str]:
 
 
 def _requests_of(server: ServerProcess, log_path: Path, program: str,
-                 via: str | None = None) -> list[tuple[str, str, str]]:
+                 via: str | None = None, env: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
     """``(method, path, status)`` of every request ``program`` made, run in a
-    fresh interpreter (talking to ``via`` if given, else to the server); a
-    marker request after it tells where its lines end."""
+    fresh interpreter (talking to ``via`` if given, else to the server, with
+    ``env`` added to its environment); a marker request after it tells where
+    its lines end."""
     start = len(log_path.read_text().splitlines())
-    subprocess.run([sys.executable, "-c", program], env=_env(server, via), check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", program], env={**_env(server, via), **(env or {})},
+                   check=True, timeout=120)
     marker = f"/info?end={uuid.uuid4().hex}"
     import urllib.request
 
@@ -219,3 +221,24 @@ def test_a_tiny_dataset_arrives_with_the_metadata(logged_server: tuple[ServerPro
         ("GET", f"{base}/zarr.json", "200"),
     ])
     assert link.rounds == 3
+
+
+def test_with_a_kept_token_a_small_read_waits_for_three_round_trips(
+        logged_server: tuple[ServerProcess, Path], link: LatencyProxy, tmp_path: Path) -> None:
+    """The next process uses the token the first one kept (sciswift.store.swift.
+    tokens): handshake, the root document with the HEAD and /info, the chunk."""
+    server, log_path = logged_server
+    container, url = _fresh_file(server)
+    keep = {"SCISWIFT_TOKEN_CACHE": "1", "SCISWIFT_TOKEN_CACHE_DIR": str(tmp_path / "tokens")}
+    first = _requests_of(server, log_path, _reader(url, READ_SMALL), via=link.url, env=keep)
+    assert ("GET", "/auth/v1.0", "200") in first
+    link.reset()
+    seen = _requests_of(server, log_path, _reader(url, READ_SMALL), via=link.url, env=keep)
+    base = f"/v1/AUTH_test/{container}/run1.h5"
+    assert sorted(seen) == sorted([
+        ("HEAD", base, "404"),
+        ("GET", "/info", "200"),
+        ("GET", f"{base}/zarr.json", "200"),
+        ("GET", f"{base}/small/c/0", "200"),
+    ])
+    assert link.rounds == 3, link.history

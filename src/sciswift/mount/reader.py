@@ -35,9 +35,11 @@ __all__ = ["Fetcher", "ReadAhead", "LEAD"]
 
 #: A miss fetches this many blocks from the missing one on, in one GET (those
 #: not cached yet): HDF5 reading a small window of a large dataset touches 2-3
-#: adjacent blocks, which then cost one request instead of three; measured on
-#: 200 random 64 x 64 windows of a 256 MiB dataset: 860 GETs before, ~250 after.
-LEAD = 4
+#: adjacent blocks, which then cost one request instead of three (200 random
+#: 64 x 64 windows of a 256 MiB dataset: 860 GETs with 1, ~250 with 4). It was 4
+#: before files read at random were filled (``Fetcher.fill``); now 2, which
+#: halves what a few scattered small reads (``h5ls``) fetch.
+LEAD = 2
 
 #: A file read at random is filled (fetched whole in the background) once it has
 #: seen this many jumps and its reads add up to 1/FILL_FRACTION of its size;
@@ -138,6 +140,11 @@ class Fetcher:
         self._closed.set()
         self._fill_pool.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def prefetch_head(self, version: Version) -> None:
+        """Start fetching the first LEAD blocks of ``version`` (those not cached
+        or on the way), without waiting."""
+        self._prefetch(version, 0, min(version.size, LEAD * self.block_size))
 
     def fill(self, version: Version) -> None:
         """Fetch every block of ``version`` that is neither cached nor on the

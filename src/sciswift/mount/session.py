@@ -228,6 +228,14 @@ class Session:
         keep = etag is not None and self._kernel_etag.get(path) == etag
         if etag is not None:
             self._kernel_etag[path] = etag
+        if not keep and not writable:
+            # A file opened to be read is read from its start first (HDF5 reads
+            # its superblock there): those blocks are on the way before the first
+            # read arrives.
+            with state.lock:
+                base = state.base if not state.dirty else None
+            if base is not None:
+                self.fetcher.prefetch_head(base)
         return self._new_fh(Handle(path, writable, state=state)), keep
 
     def _make_state(self, path: str, container: str, key: str, version: Version | None) -> FileState:

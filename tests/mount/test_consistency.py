@@ -86,6 +86,10 @@ def test_cache_size_limit_holds(setup: tuple[Mounted, SwiftStore, str]) -> None:
     data = os.urandom(10 * MiB)
     store.put_object(container, "ten.bin", data)
     assert _read_uncached(m.path / "ten.bin") == data
+    # Blocks reach the disk once reads pause (sciswift.mount.cache.IDLE); the
+    # limit holds all along.
+    assert _wait_for(lambda: _cache_bytes(m) > 0, timeout=10)
+    time.sleep(0.5)
     assert 0 < _cache_bytes(m) <= 3 * MiB
     assert m.stats()["cache_bytes"] <= 3 * MiB
 

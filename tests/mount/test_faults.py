@@ -153,6 +153,9 @@ def test_cache_directory_full(tiny_cache: Path, mount: Callable[..., Mounted], s
     assert store.get_object(container, "keep.bin") == b"old"  # nothing half-written
     assert "ENOSPC write /keep.bin" in m.log
     assert (m.path / "read.bin").read_bytes() == data  # reads go on, from memory
+    deadline = time.monotonic() + 10  # blocks reach the disk once reads pause
+    while "cannot store a block" not in m.log and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "cannot store a block" in m.log
     assert (m.path / "keep.bin").read_bytes() == b"old"
     assert m.umount().returncode == 0

@@ -12,7 +12,12 @@ the blocks of the current read-ahead window without a disk read.
 
 Blocks reach the disk through one writer thread, so a read never waits for the
 cache's disk: measured here, writing 256 MiB of 1 MiB block files took 1.75 s
-while fetching them from ``sciswift serve`` took 0.3 s. Blocks waiting to be
+while fetching them from ``sciswift serve`` took 0.3 s. The writer also waits
+until blocks stop arriving for ``IDLE`` seconds (or half the queue is full):
+the kernel spends 1-3 ms of CPU per MiB of new file here, as much as fetching
+the bytes costs, and on a busy node that CPU is better spent on the reads under
+way (a cold 256 MiB read through the mount used 0.57 s of the mount's CPU with
+the writer keeping up, 0.34 s without it). Blocks waiting to be
 written are served from memory; when more than ``queue_limit`` bytes wait
 (``default_queue_limit``), new ones are not written (a later read fetches them
 again).
@@ -64,6 +69,10 @@ def default_queue_limit() -> int:
     return min(512 << 20, total // 16)
 
 
+#: Seconds without a new block before the writer starts on those waiting.
+IDLE = 0.25
+
+
 class BlockCache:
     """Blocks on disk (bounded by ``limit`` bytes) with ``memory`` bytes in RAM."""
 
@@ -82,12 +91,15 @@ class BlockCache:
         self._pending_bytes = 0
         self.queue_limit = default_queue_limit() if queue_limit is None else queue_limit
         self._queue: queue.Queue[str | None] = queue.Queue()
+        self._last_put = 0.0
+        self._closing = threading.Event()
         self._load()
         self._writer = threading.Thread(target=self._write_loop, name="sciswift-cache-writer", daemon=True)
         self._writer.start()
 
     def close(self) -> None:
         """Finish writing what is queued."""
+        self._closing.set()
         self._queue.put(None)
         self._writer.join()
 
@@ -149,13 +161,26 @@ class BlockCache:
                 return
             self._pending[name] = data
             self._pending_bytes += len(data)
+            self._last_put = time.monotonic()
         self._queue.put(name)
+
+    def _wait_for_a_lull(self) -> None:
+        """Return once no block has been queued for IDLE seconds, or half the
+        queue's memory is taken, or the cache is closing."""
+        while not self._closing.is_set():
+            with self._lock:
+                quiet = time.monotonic() - self._last_put
+                crowded = self._pending_bytes * 2 >= self.queue_limit
+            if crowded or quiet >= IDLE:
+                return
+            self._closing.wait(IDLE - quiet)
 
     def _write_loop(self) -> None:
         while True:
             name = self._queue.get()
             if name is None:
                 return
+            self._wait_for_a_lull()
             with self._lock:
                 data = self._pending.get(name)
             if data is not None:

@@ -52,9 +52,12 @@ _READ_GROUP_BYTES = 4 << 20
 #: 16-32 MiB on 4 threads (less overlap of transfer and placing).
 _REMOTE_GROUP_BYTES = 4 << 20
 _BATCHED_READERS = 8
-#: A chunk read in part (Array._read_parts) and asked for again within this many
-#: chunk reads of its array is read whole and cached.
+#: A chunk read in part (Array._read_parts) ``_RECENT_READS`` times within the
+#: last ``_RECENT`` chunks read of its array is read whole and cached the next
+#: time. (At the second time: bench.h5 ``random`` read 9-10 chunks whole, whose
+#: fresh memory cost ~1 ms, and read again none of them.)
 _RECENT = 8
+_RECENT_READS = 2
 #: Arrays of at most this many chunks (a 4096 x 4096 float32 array in 256 x 256
 #: chunks has 256) have their chunks located with one query (KV.read_parts).
 _LEARN_CHUNKS = 1024
@@ -237,8 +240,9 @@ class Array:
         #: Chunks are cheap to read again: uncompressed, from a local store (kept
         #: in the cache's small re-readable segment, see ChunkCache).
         self._reread = self._local and self.pipeline.trivial and meta.dtype.itemsize > 0
-        #: Chunks whose parts were read lately (see _read_parts), oldest first.
-        self._recent: dict[str, None] = {}
+        #: Chunks whose parts were read lately (see _read_parts), oldest first,
+        #: and how many times.
+        self._recent: dict[str, int] = {}
         self._recent_lock = threading.Lock()
         # The store may learn where every chunk is with one query at the first
         # read (see KV.read_parts) when there are not many.
@@ -378,10 +382,7 @@ class Array:
             return out
         if self._prefetch is not None and len(todo) == 1 and not self._local and self.is_small_single_chunk:
             self._prefetch(self)
-        # Cache only small reads (random access); a scan would just churn the cache,
-        # and keeping its buffers alive defeats malloc's reuse (page faults: measured
-        # 2.5x slower on a 64 MiB read).
-        keep = len(todo) * self.pipeline_chunk_bytes <= self.cache.max_bytes // 8
+        keep = self.cache.keeps(len(todo), self.pipeline_chunk_bytes, self._reread)
         if len(todo) == 1 or (self._local and self.pipeline.trivial):
             self._read_batch(todo, out, keep)
         else:
@@ -458,11 +459,11 @@ class Array:
         """Copy into ``out`` each piece of ``todo`` from the bytes of its chunk it
         spans (first to last element it selects, in C order: a 64 x 64 window of a
         256 x 256 float32 chunk is 64 KiB of its 256 KiB), read by the store into
-        its scratch buffer, checked, and not cached. A chunk asked for again
-        within the last ``_RECENT`` chunk reads is returned instead, with the
-        pieces the store did not serve (missing chunks, other sizes), for the
-        whole-chunk path, which caches it: a loop over small parts of one chunk
-        then reads it once.
+        its scratch buffer, checked, and not cached. A chunk asked for a third
+        time within the last ``_RECENT`` chunk reads (see ``_RECENT_READS``) is
+        returned instead, with the pieces the store did not serve (missing
+        chunks, other sizes), for the whole-chunk path, which caches it: a loop
+        over small parts of one chunk reads it three times, not once a part.
 
         bench.h5 ``random`` (200 windows of 64 x 64, 292 pieces of 177 chunks of
         256 KiB), a loop doing just these reads: whole chunks into a small
@@ -472,11 +473,11 @@ class Array:
         with self._recent_lock:
             recent = self._recent
             for key, p in todo:
-                if key in recent:
-                    del recent[key]
+                seen = recent.pop(key, 0)
+                if seen >= _RECENT_READS:
                     whole.append((key, p))
                 else:
-                    recent[key] = None
+                    recent[key] = seen + 1
                     parts.append((key, p))
             while len(recent) > _RECENT:
                 del recent[next(iter(recent))]

@@ -168,24 +168,27 @@ class BatchIO:
         than all else a read of one chunk does."""
         for name, *_ in parts:
             check_object_name(name)
-        try:
-            c = self._handles.get(container)
-        except NotFound:
-            return list(range(len(parts)))
         done: set[int] = set()
         scratch = _part_scratch(max((p[3] - p[2] for p in parts), default=0) + (128 << 10))
         if hints is not None:
             if learn and not hints.learned(learn):
                 try:
+                    c = self._handles.get(container)
                     for name, pack, off, length in c.packed_under(learn, LEARN_LIMIT):
                         if hints.get(name) is None:
                             hints.put(name, _Hint(c.pack_path(pack), pack, off, length, None))
-                except ContainerGone:
+                except (NotFound, ContainerGone):
                     pass
                 hints.note_learned(learn)
-            self._parts_hinted(c, container, parts, consume, hints, scratch, done)
+            # No container handle for these (nor its stat): a pack named by a
+            # hint is read by its path, which is gone with its container.
+            self._parts_hinted(container, parts, consume, hints, scratch, done)
             if len(done) == len(parts):
                 return []
+        try:
+            c = self._handles.get(container)
+        except NotFound:
+            return [i for i in range(len(parts)) if i not in done]
         wanted: dict[str, list[int]] = {}
         for i, part in enumerate(parts):
             if i not in done:
@@ -213,7 +216,7 @@ class BatchIO:
         return [i for i in range(len(parts)) if i not in done]
 
     def _parts_hinted(
-        self, c: Container, container: str, parts: Sequence[tuple[str, int, int, int]],
+        self, container: str, parts: Sequence[tuple[str, int, int, int]],
         consume: Callable[[int, memoryview], None], hints: ReadHints, scratch: memoryview, done: set[int],
     ) -> None:
         """The parts of ``read_parts_into`` whose names have hints, pack by pack."""
@@ -232,12 +235,12 @@ class BatchIO:
             try:
                 for i, hint in found:
                     name, size, start, stop = parts[i]
-                    op = Opened(fd, hint.base, hint.length, ("p", hint.pack, hint.base))
                     try:
-                        got = read_part_into(fd, hint.length, name, c.subject(name), hint.base, size, start, stop,
-                                             scratch, hint.known)
+                        got = read_part_into(fd, hint.length, name, f"{container}/{name}", hint.base, size, start,
+                                             stop, scratch, hint.known)
                     except Damaged as e:
                         hints.forget(name)
+                        op = Opened(fd, hint.base, hint.length, ("p", hint.pack, hint.base))
                         raise self._quarantine(container, name, op, e) from None
                     except CorruptData:
                         hints.forget(name)

@@ -450,6 +450,37 @@ def _sized_trailer(tail: bytes | bytearray, length: int, name: str, subject: str
     return live(_decode_meta(meta, name, length, subject, version, base, doc=d), subject), sums_len
 
 
+_BLOCK_KEY = b',"block":'
+
+
+def _trailer_block(trailer: bytes, length: int, name: str, size: int, subject: str, base: int) -> int | None:
+    """The block size of the live record of ``length`` bytes at ``base`` whose
+    trailer is ``trailer``, if its body is ``size`` bytes and has digests; None
+    (or 0) otherwise. Damaged, Quarantined as ``_sized_trailer``.
+
+    Most records are checked without parsing their metadata: ``_meta_json``
+    writes ``name`` first, ``size`` second and ``block`` last (a quarantine
+    stub ends with its note instead), so once the CRC matches, a document that
+    starts with this name and size and ends with a block size says all a read
+    of the body needs (JSON and the ObjectInfo cost ~8 us a record, a quarter of
+    reading 64 KiB). Anything else takes ``_sized_trailer``."""
+    tail_len = len(trailer)
+    meta_len, crc, version = _meta_len(trailer, length, subject)
+    if meta_len > tail_len - FOOTER_SIZE:
+        return None
+    meta = trailer[tail_len - FOOTER_SIZE - meta_len : tail_len - FOOTER_SIZE]
+    if version == _VERSION and meta.startswith(b'{"name":%s,"size":%d,' % (json.dumps(name).encode("ascii"), size)):
+        cut = meta.rfind(_BLOCK_KEY)
+        digits = meta[cut + len(_BLOCK_KEY) : -1]
+        if cut > 0 and meta.endswith(b"}") and digits.isdigit() and digits[:1] != b"0":
+            block = int(digits)
+            if meta_len + sums_size(size, block) == tail_len - FOOTER_SIZE:
+                _check_crc(meta, crc, subject)
+                return block
+    got = _sized_trailer(trailer, length, name, subject, base)
+    return None if got is None else got[0].block
+
+
 def read_part_into(
     fd: int, length: int, name: str, subject: str, base: int, size: int, start: int, stop: int,
     scratch: memoryview, known: tuple[bytes, int] | None = None,
@@ -478,10 +509,9 @@ def read_part_into(
         trailer = os.pread(fd, tail_len, base + size)
         if len(trailer) != tail_len:
             raise damaged(subject, "file changed size while being read")
-        got = _sized_trailer(trailer, length, name, subject, base)
-        if got is None or not got[0].block:
+        block = _trailer_block(trailer, length, name, size, subject, base)
+        if not block:
             return None
-        block = got[0].block
     first = start // block
     end = min(-(-stop // block) * block, size)
     span = end - first * block

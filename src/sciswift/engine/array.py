@@ -412,7 +412,10 @@ class Array:
             self._fetch_and_place(todo, out, keep)
         except CorruptData as e:
             # Damage the store found (a truncated, damaged or quarantined chunk
-            # object): say which dataset and chunk it breaks too.
+            # object): say which dataset and chunk it breaks too. Where these
+            # chunks were is forgotten: a damaged one is quarantined now, which
+            # every later read must say, not serve its intact blocks.
+            self.kv.forget_hints_of([key for key, _ in todo])
             raise self._damage(e, (key for key, _ in todo)) from None
 
     def _fetch_and_place(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:

@@ -411,6 +411,11 @@ class KV:
                 # versions it replaced, after it forgot them.
                 self._hints.clear()
 
+    def forget_hints_of(self, keys: Iterable[str]) -> None:
+        """Forget where reads found ``keys`` (one was found damaged: the store
+        has quarantined it, and reads must say so)."""
+        self._hints.forget_many(self._prefix + k for k in keys)
+
     def forget_hints(self, prefix: str = "") -> None:
         """Forget where reads found the objects under key ``prefix`` (all: ""), so
         the next reads look them up (and see what others wrote since)."""

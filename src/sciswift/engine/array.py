@@ -248,8 +248,9 @@ class Array:
         # read (see KV.read_parts) when there are not many.
         grid = math.prod(max(1, -(-n // c)) if n else 1 for n, c in zip(meta.shape, meta.chunks))
         self._learn = self.chunk_prefix if grid <= _LEARN_CHUNKS and not self._v2 else None
-        # Element strides of a chunk in C order.
-        self._strides = tuple(int(math.prod(meta.chunks[d + 1:])) for d in range(len(meta.chunks)))
+        # Byte strides of a stored chunk (C order).
+        item = self.pipeline.stored_dtype.itemsize
+        self._byte_strides = tuple(item * int(math.prod(meta.chunks[d + 1:])) for d in range(len(meta.chunks)))
 
     @property
     def _batched(self) -> bool:
@@ -366,10 +367,12 @@ class Array:
             raise ValueError(f"output has shape {out.shape}, selection has {shape}")
         if out.size == 0:
             return out
-        if all(s.step == 1 for s in sel):
-            pieces = block_pieces(sel, self.chunks, self.shape)
+        for s in sel:
+            if s.step != 1:
+                pieces = list(chunk_pieces(sel, self.chunks, self.shape))
+                break
         else:
-            pieces = list(chunk_pieces(sel, self.chunks, self.shape))
+            pieces = block_pieces(sel, self.chunks, self.shape)
         todo: list[tuple[str, ChunkPiece]] = []
         for p in pieces:
             key = self.chunk_key(p.coords)
@@ -486,23 +489,26 @@ class Array:
                 del recent[next(iter(recent))]
         if not parts:
             return whole
-        item = self.pipeline.stored_dtype.itemsize
-        strides = self._strides
+        stored = self.pipeline.stored_dtype
+        item = stored.itemsize
+        strides = self._byte_strides
+        size = self._chunk_bytes
         specs: list[tuple[str, int, int, int]] = []
         views: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
         for key, p in parts:
+            # The bytes from the first element the piece selects to its last.
             first = last = 0
             shape: list[int] = []
             steps: list[int] = []
-            for s, st in zip(p.inner, strides, strict=True):
-                n = (s.stop - s.start + s.step - 1) // s.step
-                first += s.start * st
-                last += (s.start + (n - 1) * s.step) * st
+            for s, st in zip(p.inner, strides):
+                a, k = s.start, s.step
+                n = (s.stop - a + k - 1) // k
+                first += a * st
+                last += (a + (n - 1) * k) * st
                 shape.append(n)
-                steps.append(s.step * st * item)
-            specs.append((key, self._chunk_bytes, first * item, (last + 1) * item))
+                steps.append(k * st)
+            specs.append((key, size, first, last + item))
             views.append((tuple(shape), tuple(steps)))
-        stored = self.pipeline.stored_dtype
 
         def place(i: int, view: memoryview) -> None:
             shape, steps = views[i]

@@ -19,8 +19,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sciswift.errors import CorruptData, NotFound
 from sciswift.store.local.container import Container, ContainerGone, Opened
@@ -56,10 +56,10 @@ LEARN_LIMIT = 1024
 _scratch = threading.local()
 
 
-@dataclass(frozen=True, slots=True)
-class _Hint:
+class _Hint(NamedTuple):
     """Where a packed object was found (a ReadHints value of LocalStore): its
-    pack and record, and once read, its checked trailer and block size."""
+    pack and record, and once read, its checked trailer and block size. (A named
+    tuple: one is made per object found, faster than a dataclass.)"""
 
     path: str
     pack: int
@@ -174,9 +174,13 @@ class BatchIO:
             if learn and not hints.learned(learn):
                 try:
                     c = self._handles.get(container)
+                    paths: dict[int, str] = {}
                     for name, pack, off, length in c.packed_under(learn, LEARN_LIMIT):
                         if hints.get(name) is None:
-                            hints.put(name, _Hint(c.pack_path(pack), pack, off, length, None))
+                            path = paths.get(pack)
+                            if path is None:
+                                path = paths[pack] = c.pack_path(pack)
+                            hints.put(name, _Hint(path, pack, off, length, None))
                 except (NotFound, ContainerGone):
                     pass
                 hints.note_learned(learn)
@@ -249,7 +253,7 @@ class BatchIO:
                         hints.forget(name)
                         continue
                     if hint.known is None:
-                        hints.put(name, _Hint(hint.path, hint.pack, hint.base, hint.length, (got[1], got[2])))
+                        hints.put(name, hint._replace(known=(got[1], got[2])))
                     consume(i, got[0])
                     done.add(i)
             finally:

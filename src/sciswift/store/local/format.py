@@ -518,7 +518,7 @@ def read_part_into(
     if span > len(scratch):
         return None
     view = scratch[:span]
-    if pread_into(fd, view, base + first * block) != span:
+    if os.preadv(fd, [view], base + first * block) != span and pread_into(fd, view, base + first * block) != span:
         raise damaged(subject, "body is shorter on disk than its metadata says")
     bad = first_bad_block(view, trailer[first * SUM_SIZE : -(-end // block) * SUM_SIZE], block)
     if bad is not None:

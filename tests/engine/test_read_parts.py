@@ -41,12 +41,12 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.parametrize("dtype, shape, chunks", [
-    ("<f4", (300, 270), (64, 64)),  # edge chunks on both axes
-    (">i8", (300, 270), (64, 50)),  # stored big-endian, read native
-    ("u1", (1000,), (96,)),
-    ("<f8", (20, 30, 40), (8, 16, 9)),
-    ([("a", "<i4"), ("b", "<f8")], (90, 80), (32, 32)),
+@pytest.mark.parametrize("dtype, shape, chunks", [  # chunks of 128 KiB and more (smaller ones are read whole)
+    ("<f4", (600, 300), (256, 128)),  # edge chunks on both axes
+    (">i8", (300, 270), (128, 128)),  # stored big-endian, read native
+    ("u1", (300_000,), (131_072,)),
+    ("<f8", (40, 70, 80), (16, 32, 32)),
+    ([("a", "<i4"), ("b", "<f8")], (300, 250), (128, 96)),
 ])
 def test_windows_across_chunk_edges_match_numpy(tmp_path: Path, calls: dict[str, int], dtype: Any,
                                                 shape: tuple[int, ...], chunks: tuple[int, ...]) -> None:
@@ -81,10 +81,10 @@ def test_windows_across_chunk_edges_match_numpy(tmp_path: Path, calls: dict[str,
 
 
 def test_a_chunk_read_again_and_again_is_read_whole_once(tmp_path: Path, calls: dict[str, int]) -> None:
-    data = np.arange(256 * 256, dtype="<f4").reshape(256, 256)
+    data = np.arange(512 * 256, dtype="<f4").reshape(512, 256)
     path = str(tmp_path / "e.h5")
     with h5py.File(path, "w") as f:
-        f.create_dataset("d", data=data, chunks=(128, 128))
+        f.create_dataset("d", data=data, chunks=(256, 128))
     with h5py.File(path, "r") as f:
         d = f["d"]
         values = [d[i, j] for i in range(10) for j in range(10)]  # one chunk, element by element
@@ -93,11 +93,11 @@ def test_a_chunk_read_again_and_again_is_read_whole_once(tmp_path: Path, calls: 
     assert calls == {"parts": 2, "whole": 1}
 
 
-def test_writes_through_any_handle_are_seen(tmp_path: Path) -> None:
-    data = np.arange(200 * 200, dtype="<f4").reshape(200, 200)
+def test_writes_through_any_handle_are_seen(tmp_path: Path, calls: dict[str, int]) -> None:
+    data = np.arange(600 * 300, dtype="<f4").reshape(600, 300)
     path = str(tmp_path / "h.h5")
     with h5py.File(path, "w") as f:
-        f.create_dataset("d", data=data, chunks=(64, 64))
+        f.create_dataset("d", data=data, chunks=(256, 128))
     reader = h5py.File(path, "r+")
     d = reader["d"]
     for _ in range(3):  # parts read, where chunks are learned, then the chunk cached
@@ -106,14 +106,50 @@ def test_writes_through_any_handle_are_seen(tmp_path: Path) -> None:
     writer["d"][10:20, 60:70] = -1.0
     data[10:20, 60:70] = -1.0
     assert np.array_equal(d[5:25, 55:75], data[5:25, 55:75])
-    writer["d"][150:, 150:] = -2.0  # a chunk read only in part so far
-    data[150:, 150:] = -2.0
-    assert np.array_equal(d[140:160, 140:160], data[140:160, 140:160])
+    writer["d"][520:, 150:] = -2.0  # a chunk read only in part so far
+    data[520:, 150:] = -2.0
+    assert np.array_equal(d[510:530, 140:160], data[510:530, 140:160])
     d[0:5, 0:5] = -3.0  # through the reader's own handle
     data[0:5, 0:5] = -3.0
     assert np.array_equal(d[0:10, 0:10], data[0:10, 0:10])
+    # Whole chunks written (not kept in the cache), and parts of many chunks
+    # (more than the cache keeps): reads find them where they are now.
+    assert np.array_equal(d[300:310, 130:140], data[300:310, 130:140])
+    writer["d"][256:512, 128:256] = -4.0
+    writer.flush()  # written out of the file's write-back buffer
+    data[256:512, 128:256] = -4.0
+    assert np.array_equal(d[300:310, 120:140], data[300:310, 120:140])
     writer.close()
     reader.close()
+    assert calls["parts"] > 0
+
+
+def test_partial_writes_of_more_chunks_than_the_cache_keeps(tmp_path: Path, calls: dict[str, int]) -> None:
+    data = np.arange(2560 * 512, dtype="<f4").reshape(2560, 512)  # 20 chunks of 256 KiB; the cache keeps 8
+    path = str(tmp_path / "m.h5")
+    with h5py.File(path, "w") as f:
+        f.create_dataset("d", data=data, chunks=(256, 256))
+    reader = h5py.File(path, "r+")
+    d = reader["d"]
+    corners = [(y, x) for y in range(0, 2560, 256) for x in (0, 256)]
+    for y, x in corners:  # where every chunk is becomes known, each read in part
+        assert np.array_equal(d[y + 10:y + 20, x + 10:x + 20], data[y + 10:y + 20, x + 10:x + 20])
+    writer = h5py.File(path, "r+")
+    # Nine chunks rewritten, each read, changed, put as an object of its own and
+    # kept in the cache, which holds eight of them. The first one's old record
+    # stays in a pack still mostly alive (the array was written as two packs of
+    # ten chunks), where the reader found it before.
+    for y, x in [corners[0], *corners[10:18]]:
+        writer["d"][y + 15, x + 15] = -1.0
+        data[y + 15, x + 15] = -1.0
+    for y, x in corners:
+        assert np.array_equal(d[y + 10:y + 20, x + 10:x + 20], data[y + 10:y + 20, x + 10:x + 20])
+    writer.close()
+    reader.close()
+    assert calls["parts"] > 0
+    writer.close()
+    reader.close()
+    assert calls["parts"] > 0
 
 
 WRITER = """
@@ -124,12 +160,12 @@ with h5py.File(sys.argv[1], "r+") as f:
 """
 
 
-def test_a_write_by_another_process_is_seen_after_reopen_and_refresh(tmp_path: Path) -> None:
-    data = np.arange(200 * 200, dtype="<f4").reshape(200, 200)
+def test_a_write_by_another_process_is_seen_after_reopen_and_refresh(tmp_path: Path, calls: dict[str, int]) -> None:
+    data = np.arange(600 * 300, dtype="<f4").reshape(600, 300)
     other = np.arange(10, dtype="<f4")
     path = str(tmp_path / "p.h5")
     with h5py.File(path, "w") as f:
-        f.create_dataset("d", data=data, chunks=(64, 64))
+        f.create_dataset("d", data=data, chunks=(256, 128))
         f.create_dataset("keep", data=other)  # written in the same pack: it stays alive
     f = h5py.File(path, "r")
     assert np.array_equal(f["d"][100:140, 100:140], data[100:140, 100:140])
@@ -141,6 +177,7 @@ def test_a_write_by_another_process_is_seen_after_reopen_and_refresh(tmp_path: P
     with h5py.File(path, "r") as g:
         assert np.array_equal(g["d"][90:150, 90:150], data[90:150, 90:150])
         assert np.array_equal(g["keep"][...], other)
+    assert calls["parts"] > 0
 
 
 def test_a_damaged_chunk_is_never_served(tmp_path: Path) -> None:

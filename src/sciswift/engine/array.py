@@ -699,7 +699,9 @@ class Array:
             self.cache.discard(key)
         else:
             self.kv.set(key, self.pipeline.encode(chunk))
-            self.cache.put(key, chunk, reread=self._reread)
+            # The main part of the cache, as before: writes of parts of many
+            # chunks (row by row) find their chunks there, not in the store.
+            self.cache.put(key, chunk)
 
     def _compare_and_swap(self, key: str, p: ChunkPiece, value: np.ndarray[Any, Any]) -> None:
         # Read-modify-write that never loses another writer's update to the same
@@ -725,7 +727,7 @@ class Array:
                 info = self.kv.set(key, data, mode=CREATE if etag is None else IfMatch(etag))
             except (PreconditionFailed, AlreadyExists):
                 continue
-            self.cache.put(key, chunk, info.etag, reread=self._reread)
+            self.cache.put(key, chunk, info.etag)  # as in _store_chunk
             return
         raise Conflict(
             f"dataset {self.describe()}: chunk {key} kept changing under {self.CAS_RETRIES} attempts to update it "

@@ -509,9 +509,10 @@ def read_part_into(
         trailer = os.pread(fd, tail_len, base + size)
         if len(trailer) != tail_len:
             raise damaged(subject, "file changed size while being read")
-        block = _trailer_block(trailer, length, name, size, subject, base)
-        if not block:
+        found = _trailer_block(trailer, length, name, size, subject, base)
+        if not found:
             return None
+        block = found
     first = start // block
     end = min(-(-stop // block) * block, size)
     span = end - first * block

@@ -203,11 +203,12 @@ def test_cheap_chunks_take_a_small_part_of_the_cache() -> None:
     kept = [k for k in (f"r{i}" for i in range(20)) if cache.get(k) is not None]
     assert kept == [f"r{i}" for i in range(16, 20)]  # the last 1 MiB of them
     assert all(cache.get(f"m{i}") is not None for i in range(20))  # the main part is untouched
-    big = 8 << 20  # bigger than the segment: the last few are still kept
+    big = 4 << 20  # bigger than the segment: the last few are still kept
     for i in range(4):
         cache.put(f"b{i}", np.zeros(big, np.uint8), reread=True)
     assert [i for i in range(4) if cache.get(f"b{i}") is not None] == list(range(4 - REREAD_MIN_CHUNKS, 4))
     cache.discard_prefix("b")
     assert cache.get("b3") is None
     assert cache.keeps(2, big, reread=True) and not cache.keeps(3, big, reread=True)
+    assert not cache.keeps(1, 2 * big, reread=True)  # a read of a chunk that big is not kept
     assert cache.keeps(4, chunk, reread=True) and not cache.keeps(5, chunk, reread=True)

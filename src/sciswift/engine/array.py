@@ -76,9 +76,11 @@ _LEARN_CHUNKS = 1024
 #: the engine's reads over an LRU of N chunks: N = 4-16, 10-12 ms; N = 64,
 #: 18-19 ms; every chunk kept (today's 64 MiB), 28-29 ms; h5py 8.7-9.8 ms.
 REREAD_BYTES = 2 << 20
-#: ... but at least this many chunks of any size (a loop over the elements of a
-#: dataset in 4 MiB chunks must not read a chunk per element).
+#: ... but at least this many chunks of up to ``REREAD_MAX_CHUNK`` (a loop over
+#: the elements of a dataset in 4 MiB chunks, the engine's largest default, must
+#: not read a chunk per element).
 REREAD_MIN_CHUNKS = 2
+REREAD_MAX_CHUNK = 4 << 20
 
 
 class _LRU:
@@ -167,7 +169,8 @@ class ChunkCache:
         cache (and keeping its buffers alive defeats malloc's reuse: page faults
         made a 64 MiB read 2.5x slower)."""
         if reread:
-            return count <= REREAD_MIN_CHUNKS or count * chunk_bytes <= self.reread_bytes
+            return (count <= REREAD_MIN_CHUNKS and chunk_bytes <= REREAD_MAX_CHUNK) or \
+                count * chunk_bytes <= self.reread_bytes
         return count * chunk_bytes <= self.max_bytes // 8
 
     def discard(self, key: str) -> None:

@@ -52,58 +52,141 @@ _READ_GROUP_BYTES = 4 << 20
 #: 16-32 MiB on 4 threads (less overlap of transfer and placing).
 _REMOTE_GROUP_BYTES = 4 << 20
 _BATCHED_READERS = 8
+#: A chunk read in part (Array._read_parts) ``_RECENT_READS`` times within the
+#: last ``_RECENT`` chunks read of its array is read whole and cached the next
+#: time. (At the second time: bench.h5 ``random`` read 9-10 chunks whole, whose
+#: fresh memory cost ~1 ms, and read again none of them.)
+_RECENT = 8
+_RECENT_READS = 2
+#: Chunks smaller than this are read whole (Array._read_parts): a store checks
+#: whole blocks of 64 KiB anyway, and one read of body and trailer beats two.
+#: (bench.h5 ``small``, 1,000 datasets of 800 bytes: 0.48 s read whole, 0.83 s
+#: in parts, loaded machine.)
+_PART_MIN_CHUNK = 128 << 10
+#: Arrays of at most this many chunks (a 4096 x 4096 float32 array in 256 x 256
+#: chunks has 256) have their chunks located with one query (KV.read_parts).
+_LEARN_CHUNKS = 1024
+
+
+#: The re-readable segment of a ChunkCache (uncompressed chunks of a local
+#: store) holds at most this many bytes, as h5py's chunk cache holds 1 MiB per
+#: dataset: such a chunk is read again in ~30 us (256 KiB), while keeping many
+#: costs fresh memory, whose pages are slow to touch on the project's VM. bench.h5
+#: ``random`` (200 windows of 64 x 64 over 177 chunks of 256 KiB), in a loop of
+#: the engine's reads over an LRU of N chunks: N = 4-16, 10-12 ms; N = 64,
+#: 18-19 ms; every chunk kept (today's 64 MiB), 28-29 ms; h5py 8.7-9.8 ms.
+REREAD_BYTES = 2 << 20
+#: ... but at least this many chunks of up to ``REREAD_MAX_CHUNK`` (a loop over
+#: the elements of a dataset in 4 MiB chunks, the engine's largest default, must
+#: not read a chunk per element).
+REREAD_MIN_CHUNKS = 2
+REREAD_MAX_CHUNK = 4 << 20
+
+
+class _LRU:
+    """Entries least recently used first, and their total size (no lock: the
+    ChunkCache holding it locks)."""
+
+    __slots__ = ("items", "size")
+
+    def __init__(self) -> None:
+        self.items: OrderedDict[str, tuple[str | None, np.ndarray[Any, Any]]] = OrderedDict()
+        self.size = 0
+
+    def pop(self, key: str) -> None:
+        old = self.items.pop(key, None)
+        if old is not None:
+            self.size -= old[1].nbytes
+
+    def add(self, key: str, item: tuple[str | None, np.ndarray[Any, Any]]) -> None:
+        self.items[key] = item
+        self.size += item[1].nbytes
+
+    def trim(self, max_bytes: int, min_items: int = 0) -> None:
+        while self.size > max_bytes and len(self.items) > min_items:
+            _, (_, evicted) = self.items.popitem(last=False)
+            self.size -= evicted.nbytes
+
+    def drop_prefix(self, prefix: str) -> None:
+        for key in [k for k in self.items if k.startswith(prefix)]:
+            self.pop(key)
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.size = 0
 
 
 class ChunkCache:
     """Decoded chunks, least recently used first out, bounded in bytes.
 
-    Shared by the arrays of one open file. Entries are ``(etag, array)``; ``etag`` is
-    None when unknown (a chunk we wrote without reading back an ETag).
+    Shared by the arrays of one open file (every handle of a file in a process
+    shares one hierarchy, so a write through any of them updates or drops the
+    entries it touches). Entries are ``(etag, array)``; ``etag`` is None when
+    unknown (a chunk we wrote without reading back an ETag). The cache owns its
+    arrays: callers copy out of them and never hand them out.
+
+    Chunks that are cheap to read again (``put(..., reread=True)``: uncompressed
+    chunks of a local store) are kept apart, at most ``reread_bytes`` of them (see
+    ``REREAD_BYTES``), so random reads recycle a few buffers instead of filling
+    the cache with fresh memory; the rest share ``max_bytes``.
     """
 
-    def __init__(self, max_bytes: int = 64 << 20) -> None:
+    def __init__(self, max_bytes: int = 64 << 20, reread_bytes: int = REREAD_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[str, tuple[str | None, np.ndarray[Any, Any]]] = OrderedDict()
-        self._size = 0
+        self.reread_bytes = reread_bytes
+        self._main = _LRU()
+        self._reread = _LRU()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> tuple[str | None, np.ndarray[Any, Any]] | None:
         with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
+            for lru in (self._reread, self._main):
+                item = lru.items.get(key)
+                if item is not None:
+                    lru.items.move_to_end(key)
+                    return item
+            return None
 
-    def put(self, key: str, chunk: np.ndarray[Any, Any], etag: str | None = None) -> None:
-        nbytes = chunk.nbytes
-        if nbytes > self.max_bytes // 4:
+    def put(self, key: str, chunk: np.ndarray[Any, Any], etag: str | None = None, *, reread: bool = False) -> None:
+        """Keep ``chunk`` (the cache now owns it) as the decoded chunk at ``key``;
+        ``reread``: it is cheap to read again (see the class docstring)."""
+        if chunk.nbytes > self.max_bytes // 4:
             self.discard(key)
             return
         with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= old[1].nbytes
-            self._items[key] = (etag, chunk)
-            self._size += nbytes
-            while self._size > self.max_bytes and self._items:
-                _, (_, evicted) = self._items.popitem(last=False)
-                self._size -= evicted.nbytes
+            self._main.pop(key)
+            self._reread.pop(key)
+            if reread:
+                self._reread.add(key, (etag, chunk))
+                self._reread.trim(self.reread_bytes, REREAD_MIN_CHUNKS)
+            else:
+                self._main.add(key, (etag, chunk))
+                self._main.trim(self.max_bytes)
+
+    def keeps(self, count: int, chunk_bytes: int, reread: bool) -> bool:
+        """Whether a read of ``count`` chunks of ``chunk_bytes`` not cached should
+        keep them: a small read (random access) may; a scan would only churn the
+        cache (and keeping its buffers alive defeats malloc's reuse: page faults
+        made a 64 MiB read 2.5x slower)."""
+        if reread:
+            return (count <= REREAD_MIN_CHUNKS and chunk_bytes <= REREAD_MAX_CHUNK) or \
+                count * chunk_bytes <= self.reread_bytes
+        return count * chunk_bytes <= self.max_bytes // 8
 
     def discard(self, key: str) -> None:
         with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= old[1].nbytes
+            self._main.pop(key)
+            self._reread.pop(key)
 
     def discard_prefix(self, prefix: str) -> None:
         with self._lock:
-            for key in [k for k in self._items if k.startswith(prefix)]:
-                self._size -= self._items.pop(key)[1].nbytes
+            self._main.drop_prefix(prefix)
+            self._reread.drop_prefix(prefix)
 
     def clear(self) -> None:
         with self._lock:
-            self._items.clear()
-            self._size = 0
+            self._main.clear()
+            self._reread.clear()
 
 
 def _bytes_of(a: np.ndarray[Any, Any]) -> memoryview:
@@ -162,6 +245,20 @@ class Array:
         # Not ``kv.concurrent_writes`` here: asking a remote store may cost a request
         # (Swift's /info), which reads never need (see _write_partial).
         self._local = kv.local
+        #: Chunks are cheap to read again: uncompressed, from a local store (kept
+        #: in the cache's small re-readable segment, see ChunkCache).
+        self._reread = self._local and self.pipeline.trivial and meta.dtype.itemsize > 0
+        #: Chunks whose parts were read lately (see _read_parts), oldest first,
+        #: and how many times.
+        self._recent: dict[str, int] = {}
+        self._recent_lock = threading.Lock()
+        # The store may learn where every chunk is with one query at the first
+        # read (see KV.read_parts) when there are not many.
+        grid = math.prod(max(1, -(-n // c)) if n else 1 for n, c in zip(meta.shape, meta.chunks))
+        self._learn = self.chunk_prefix if 1 < grid <= _LEARN_CHUNKS and not self._v2 else None
+        # Byte strides of a stored chunk (C order).
+        item = self.pipeline.stored_dtype.itemsize
+        self._byte_strides = tuple(item * int(math.prod(meta.chunks[d + 1:])) for d in range(len(meta.chunks)))
 
     @property
     def _batched(self) -> bool:
@@ -264,7 +361,7 @@ class Array:
         if raw is None:
             return None
         chunk = self._decode(key, raw)
-        self.cache.put(key, chunk)
+        self.cache.put(key, chunk, reread=self._reread)
         return chunk
 
     # ------------------------------------------------------------------ read
@@ -278,10 +375,12 @@ class Array:
             raise ValueError(f"output has shape {out.shape}, selection has {shape}")
         if out.size == 0:
             return out
-        if all(s.step == 1 for s in sel):
-            pieces = block_pieces(sel, self.chunks, self.shape)
+        for s in sel:
+            if s.step != 1:
+                pieces = list(chunk_pieces(sel, self.chunks, self.shape))
+                break
         else:
-            pieces = list(chunk_pieces(sel, self.chunks, self.shape))
+            pieces = block_pieces(sel, self.chunks, self.shape)
         todo: list[tuple[str, ChunkPiece]] = []
         for p in pieces:
             key = self.chunk_key(p.coords)
@@ -294,10 +393,7 @@ class Array:
             return out
         if self._prefetch is not None and len(todo) == 1 and not self._local and self.is_small_single_chunk:
             self._prefetch(self)
-        # Cache only small reads (random access); a scan would just churn the cache,
-        # and keeping its buffers alive defeats malloc's reuse (page faults: measured
-        # 2.5x slower on a 64 MiB read).
-        keep = len(todo) * self.pipeline_chunk_bytes <= self.cache.max_bytes // 8
+        keep = self.cache.keeps(len(todo), self.pipeline_chunk_bytes, self._reread)
         if len(todo) == 1 or (self._local and self.pipeline.trivial):
             self._read_batch(todo, out, keep)
         else:
@@ -327,15 +423,19 @@ class Array:
             self._fetch_and_place(todo, out, keep)
         except CorruptData as e:
             # Damage the store found (a truncated, damaged or quarantined chunk
-            # object): say which dataset and chunk it breaks too.
+            # object): say which dataset and chunk it breaks too. Where these
+            # chunks were is forgotten: a damaged one is quarantined now, which
+            # every later read must say, not serve its intact blocks.
+            self.kv.forget_hints_of([key for key, _ in todo])
             raise self._damage(e, (key for key, _ in todo)) from None
 
     def _fetch_and_place(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:
-        if self._local and keep and self.pipeline.trivial:
+        if self._reread and keep:
             # Small reads (random windows) of uncompressed chunks of a local store:
-            # each chunk is read straight into the array the cache keeps (one
-            # system call), without a bytes object to decode first.
-            todo = self._load_into_cache(todo, out)
+            # the part of a chunk the window needs (see _read_parts); a chunk
+            # read again soon is read whole, straight into the array the cache
+            # keeps (one system call), without a bytes object to decode first.
+            todo = self._load_into_cache(self._read_parts(todo, out), out)
             if not todo:
                 return
         if self._local and len(todo) > 1 and self.pipeline.trivial and not keep:
@@ -369,6 +469,65 @@ class Array:
             return
         self._place(todo, self.kv.get, out, keep)
 
+    def _read_parts(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any]) -> list[tuple[str, ChunkPiece]]:
+        """Copy into ``out`` each piece of ``todo`` from the bytes of its chunk it
+        spans (first to last element it selects, in C order: a 64 x 64 window of a
+        256 x 256 float32 chunk is 64 KiB of its 256 KiB), read by the store into
+        its scratch buffer, checked, and not cached. A chunk asked for a third
+        time within the last ``_RECENT`` chunk reads (see ``_RECENT_READS``) is
+        returned instead, with the pieces the store did not serve (missing
+        chunks, other sizes), for the whole-chunk path, which caches it: a loop
+        over small parts of one chunk reads it three times, not once a part.
+
+        bench.h5 ``random`` (200 windows of 64 x 64, 292 pieces of 177 chunks of
+        256 KiB), a loop doing just these reads: whole chunks into a small
+        recycled cache 10-12 ms, these parts 7 ms, h5py 9-11 ms."""
+        if self._chunk_bytes < _PART_MIN_CHUNK:
+            return todo
+        whole: list[tuple[str, ChunkPiece]] = []
+        parts: list[tuple[str, ChunkPiece]] = []
+        with self._recent_lock:
+            recent = self._recent
+            for key, p in todo:
+                seen = recent.pop(key, 0)
+                if seen >= _RECENT_READS:
+                    whole.append((key, p))
+                else:
+                    recent[key] = seen + 1
+                    parts.append((key, p))
+            while len(recent) > _RECENT:
+                del recent[next(iter(recent))]
+        if not parts:
+            return whole
+        stored = self.pipeline.stored_dtype
+        item = stored.itemsize
+        strides = self._byte_strides
+        size = self._chunk_bytes
+        specs: list[tuple[str, int, int, int]] = []
+        views: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        for key, p in parts:
+            # The bytes from the first element the piece selects to its last.
+            first = last = 0
+            shape: list[int] = []
+            steps: list[int] = []
+            for s, st in zip(p.inner, strides):
+                a, k = s.start, s.step
+                n = (s.stop - a + k - 1) // k
+                first += a * st
+                last += (a + (n - 1) * k) * st
+                shape.append(n)
+                steps.append(k * st)
+            specs.append((key, size, first, last + item))
+            views.append((tuple(shape), tuple(steps)))
+
+        def place(i: int, view: memoryview) -> None:
+            shape, steps = views[i]
+            out[parts[i][1].outer + _E] = np.ndarray(shape, stored, buffer=view, strides=steps)
+
+        for i in self.kv.read_parts(specs, place, self._learn):
+            whole.append(parts[i])
+        return whole
+
     def _load_into_cache(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any]) -> list[tuple[str, ChunkPiece]]:
         """Read each chunk of ``todo`` into a new chunk array (the store reads and
         checks it in place), cache it and copy its piece into ``out``; returns
@@ -381,7 +540,7 @@ class Array:
             if self.kv.read_into([key], _bytes_of(chunk), _ignore):
                 left.append((key, p))
                 continue
-            self.cache.put(key, chunk)
+            self.cache.put(key, chunk, reread=self._reread)
             out[p.outer + _E] = chunk[p.inner + _E]
         return left
 
@@ -406,7 +565,7 @@ class Array:
                 continue
             chunk = self._decode(key, raw)
             if keep:
-                self.cache.put(key, chunk)
+                self.cache.put(key, chunk, reread=self._reread)
             out[p.outer + _E] = chunk[p.inner + _E]
 
     # ----------------------------------------------------------------- write
@@ -543,6 +702,8 @@ class Array:
             self.cache.discard(key)
         else:
             self.kv.set(key, self.pipeline.encode(chunk))
+            # The main part of the cache, as before: writes of parts of many
+            # chunks (row by row) find their chunks there, not in the store.
             self.cache.put(key, chunk)
 
     def _compare_and_swap(self, key: str, p: ChunkPiece, value: np.ndarray[Any, Any]) -> None:
@@ -569,7 +730,7 @@ class Array:
                 info = self.kv.set(key, data, mode=CREATE if etag is None else IfMatch(etag))
             except (PreconditionFailed, AlreadyExists):
                 continue
-            self.cache.put(key, chunk, info.etag)
+            self.cache.put(key, chunk, info.etag)  # as in _store_chunk
             return
         raise Conflict(
             f"dataset {self.describe()}: chunk {key} kept changing under {self.CAS_RETRIES} attempts to update it "

@@ -374,6 +374,8 @@ class Hierarchy:
                 arr.meta.attributes = meta.attributes
                 arr.meta.doc = doc
             self.cache.discard_prefix(path + "/")
+            # Where its chunks were found too: a writer may have replaced them.
+            self.kv.forget_hints(path + "/" if path else "")
 
     # ---------------------------------------------------------------- writes
     def _check_writable(self) -> None:

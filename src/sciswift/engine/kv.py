@@ -33,6 +33,7 @@ from sciswift.store.types import (
     ListingParams,
     ObjectInfo,
     PutMode,
+    ReadHints,
     Subdir,
 )
 from sciswift.store.url import Location
@@ -138,6 +139,9 @@ class KV:
         #: Packs some chunk was in when last seen (see ``take_dead_packs``).
         self._known_packs: set[str] = set()
         self._pack_order: list[str] | None = None
+        # Where reads found objects (read_parts; the store's, see ReadHints):
+        # every write through this view forgets the keys it changes (_unstash).
+        self._hints = ReadHints()
 
     #: Deferred objects are written out once they hold this many bytes.
     DEFER_LIMIT = 4 << 20
@@ -269,7 +273,13 @@ class KV:
                 self._stash_bytes += len(data or b"")
 
     def _unstash(self, keys: Iterable[str] | None = None) -> None:
-        """A write is about to change ``keys`` (None: anything)."""
+        """A write is about to change ``keys`` (None: anything): what reads
+        fetched ahead or learned of them is dropped."""
+        if keys is None:
+            self._hints.clear()
+        elif len(self._hints):
+            prefix = self._prefix
+            self._hints.forget_many(prefix + k for k in keys)
         with self._stash_lock:
             self._writes += 1
             if self._inflight:
@@ -289,6 +299,14 @@ class KV:
             for k in keys:
                 if k in self._stash:
                     self._stash_bytes -= len(self._stash.pop(k) or b"")
+
+    def _written(self, keys: Iterable[str]) -> None:
+        """A write of ``keys`` is over (done or failed): forget their hints again,
+        and tell reads under way (``read_parts``) that they may have noted the
+        versions it replaced."""
+        with self._stash_lock:
+            self._writes += 1
+        self._hints.forget_many(self._prefix + k for k in keys)
 
     def get_with_etag(self, key: str) -> tuple[bytes, str] | None:
         """The bytes at ``key`` and their ETag (for compare-and-swap), None if missing."""
@@ -361,6 +379,51 @@ class KV:
         )
         return [n[cut:] for n in left]
 
+    def read_parts(
+        self, parts: Sequence[tuple[str, int, int, int]], consume: Callable[[int, memoryview], None],
+        learn: str | None = None,
+    ) -> list[int]:
+        """Where the store can (LocalStore's ``read_parts_into``): for each
+        ``(key, size, start, stop)`` of ``parts`` whose object is ``size`` bytes,
+        call ``consume(index, view)`` with its bytes ``start .. stop-1`` (``view``
+        valid only during the call). Returns the indexes not handled (all of
+        them for other stores, or while writes wait in the buffer).
+
+        The store keeps where it found each object in this file's hints (see
+        ``forget_hints``) and may learn where all objects under the key prefix
+        ``learn`` are at once. Every write through this KV forgets the hints of
+        the keys it writes, so reads see them; what other processes (or other
+        opens of the file) write is seen once ``forget_hints`` is called, as
+        HDF5 sees others' writes only after a refresh or a reopen."""
+        if not self.store.supports_read_into or self._pending or self._flushing or self._packed_keys:
+            return list(range(len(parts)))
+        self.requests += len(parts)
+        prefix = self._prefix
+        writes = self._writes
+        try:
+            return self.store.read_parts_into(
+                self.container, [(prefix + k, size, start, stop) for k, size, start, stop in parts], consume,
+                self._hints, None if learn is None else prefix + learn,
+            )
+        finally:
+            if self._writes != writes:
+                # A write of this view ran meanwhile: this read may have noted the
+                # versions it replaced, after it forgot them.
+                self._hints.clear()
+
+    def forget_hints_of(self, keys: Iterable[str]) -> None:
+        """Forget where reads found ``keys`` (one was found damaged: the store
+        has quarantined it, and reads must say so)."""
+        self._hints.forget_many(self._prefix + k for k in keys)
+
+    def forget_hints(self, prefix: str = "") -> None:
+        """Forget where reads found the objects under key ``prefix`` (all: ""), so
+        the next reads look them up (and see what others wrote since)."""
+        if prefix or self._prefix:
+            self._hints.forget_prefix(self._prefix + prefix)
+        else:
+            self._hints.clear()
+
     # ----------------------------------------------------------------- writes
     def copy(self, key: str, new_key: str) -> None:
         """Copy the object at ``key`` to ``new_key`` (server-side where the store
@@ -375,7 +438,10 @@ class KV:
                 self.set(new_key, data)
             return
         self.requests += 1
-        self.store.copy_object(self.container, self.name(key), self.container, self.name(new_key))
+        try:
+            self.store.copy_object(self.container, self.name(key), self.container, self.name(new_key))
+        finally:
+            self._written([new_key])
 
     def set(self, key: str, data: bytes, *, mode: PutMode = OVERWRITE, content_type: str | None = None) -> ObjectInfo:
         self._unstash([key])
@@ -383,9 +449,12 @@ class KV:
             return self._packed_set(key, data, mode)
         self._drop_pending([key])
         self.requests += 1
-        return self.store.put_object(
-            self.container, self._prefix + key, data, mode=mode, content_type=content_type
-        )
+        try:
+            return self.store.put_object(
+                self.container, self._prefix + key, data, mode=mode, content_type=content_type
+            )
+        finally:
+            self._written([key])
 
     def set_many(self, items: Mapping[str, bytes], *, defer: bool = False) -> None:
         """Store many objects; each is atomic, the batch is not.
@@ -425,7 +494,10 @@ class KV:
         else:
             self._drop_pending(items)
         self.requests += len(items)
-        self.store.put_many(self.container, {self._prefix + k: v for k, v in items.items()})
+        try:
+            self.store.put_many(self.container, {self._prefix + k: v for k, v in items.items()})
+        finally:
+            self._written(items)
 
     def set_many_filled(self, keys: Sequence[str], size: int, fill: Callable[[str, memoryview], None]) -> bool:
         """Where the store can (LocalStore's ``put_many_filled``): store ``keys``,
@@ -439,9 +511,12 @@ class KV:
         self._drop_pending(keys)
         self.requests += len(keys)
         cut = len(self._prefix)
-        self.store.put_many_filled(
-            self.container, [self._prefix + k for k in keys], size, lambda n, buf: fill(n[cut:], buf)
-        )
+        try:
+            self.store.put_many_filled(
+                self.container, [self._prefix + k for k in keys], size, lambda n, buf: fill(n[cut:], buf)
+            )
+        finally:
+            self._written(keys)
         return True
 
     def flush(self) -> None:
@@ -464,7 +539,10 @@ class KV:
                     self._write_packs(packed)
                 if plain:
                     self.requests += len(plain)
-                    self.store.put_many(self.container, {self._prefix + k: v for k, v in plain.items()})
+                    try:
+                        self.store.put_many(self.container, {self._prefix + k: v for k, v in plain.items()})
+                    finally:
+                        self._written(plain)
             except BaseException:
                 # Nothing is lost silently: what could not be written stays pending.
                 items.update(self._pending)
@@ -511,6 +589,8 @@ class KV:
             return True
         except NotFound:
             return False
+        finally:
+            self._written([key])
 
     def delete_many(self, keys: Iterable[str]) -> int:
         keys = list(keys)
@@ -528,7 +608,10 @@ class KV:
                 if any(k in self._pending for k in keys):
                     self.flush()
         self.requests += len(keys)
-        return gone + self.store.delete_many(self.container, [self._prefix + k for k in keys])
+        try:
+            return gone + self.store.delete_many(self.container, [self._prefix + k for k in keys])
+        finally:
+            self._written(keys)
 
     # --------------------------------------------------------------- listings
     def list_prefix(self, prefix: str) -> list[str]:

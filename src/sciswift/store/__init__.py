@@ -25,6 +25,7 @@ from sciswift.store.types import (
     ListingParams,
     ObjectInfo,
     PutMode,
+    ReadHints,
     Subdir,
 )
 from sciswift.store.url import Location, open_store, parse_location
@@ -48,6 +49,7 @@ __all__ = [
     "ContainerInfo",
     "ListingParams",
     "ObjectInfo",
+    "ReadHints",
     "Subdir",
     "PutMode",
     "OVERWRITE",

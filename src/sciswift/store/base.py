@@ -38,6 +38,7 @@ from sciswift.store.types import (
     ListingParams,
     ObjectInfo,
     PutMode,
+    ReadHints,
     Subdir,
 )
 
@@ -228,7 +229,8 @@ class Store(ABC):
     #: S3 has no such objects: there it raises NotSupported and ``get_manifest``
     #: answers None; callers then store large objects whole.
     supports_manifests: bool = True
-    #: ``read_many_into`` reads bodies into a caller's buffer (LocalStore).
+    #: ``read_many_into`` reads bodies into a caller's buffer, and
+    #: ``read_parts_into`` parts of bodies into a scratch buffer (LocalStore).
     supports_read_into: bool = False
     #: ``put_many_filled`` stores bodies filled into one scratch buffer (LocalStore).
     supports_put_filled: bool = False
@@ -553,6 +555,20 @@ class Store(ABC):
         into ``buf``, then call ``consume(name)`` before the next read reuses the
         buffer. Returns the names not handled (missing, or of another size).
         Only where ``supports_read_into``; NotSupported otherwise."""
+        raise NotSupported(f"{type(self).__name__} cannot read into a buffer", self.url)
+
+    def read_parts_into(
+        self, container: str, parts: Sequence[tuple[str, int, int, int]],
+        consume: Callable[[int, memoryview], None], hints: ReadHints | None = None, learn: str | None = None,
+    ) -> list[int]:
+        """For each ``(name, size, start, stop)`` of ``parts`` whose body is ``size``
+        bytes: call ``consume(index, view)`` with its bytes ``start .. stop-1``
+        (checked as every read is), ``view`` valid only during the call. Returns
+        the indexes not served (missing objects, other sizes, and whatever the
+        store prefers to leave to an ordinary read). ``hints``: where earlier
+        reads found objects (see ReadHints), used and extended; ``learn``: a
+        prefix of names the store may note in ``hints`` all at once. Only where
+        ``supports_read_into``; NotSupported otherwise."""
         raise NotSupported(f"{type(self).__name__} cannot read into a buffer", self.url)
 
     def put_many_filled(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
@@ -21,6 +23,7 @@ __all__ = [
     "AccountInfo",
     "ListingParams",
     "http_date",
+    "ReadHints",
 ]
 
 
@@ -226,3 +229,57 @@ class ListingParams:
     end_marker: str = ""
     limit: int | None = None
     reverse: bool = False
+
+
+class ReadHints:
+    """Where a caller's reads found objects, kept by the caller between reads of
+    one container, so that a store that can (``Store.read_parts_into``) reads a
+    name straight from the version a hint names instead of looking it up again.
+
+    Contract: a hint names one stored version. A read served from it returns that
+    version (its bytes checked, as every read's) even if a newer one has been
+    stored since; the caller ``forget``s a name it writes or deletes, and
+    ``forget_prefix``/``clear`` when it wants to see what others wrote. A hint
+    whose version is gone is dropped by the store, which then looks the name up.
+    Values belong to the store; callers only forget them. Safe across threads.
+    """
+
+    def __init__(self) -> None:
+        self._where: dict[str, object] = {}
+        self._learned: set[str] = set()
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> object | None:
+        return self._where.get(name)
+
+    def put(self, name: str, where: object) -> None:
+        self._where[name] = where
+
+    def learned(self, prefix: str) -> bool:
+        """Whether the store has already noted where the names under ``prefix`` were."""
+        return prefix in self._learned
+
+    def note_learned(self, prefix: str) -> None:
+        self._learned.add(prefix)
+
+    def forget(self, name: str) -> None:
+        self._where.pop(name, None)
+
+    def forget_many(self, names: Iterable[str]) -> None:
+        for name in names:
+            self._where.pop(name, None)
+
+    def forget_prefix(self, prefix: str) -> None:
+        """Forget every name under ``prefix``, and that it was learned."""
+        with self._lock:
+            for name in [n for n in list(self._where) if n.startswith(prefix)]:
+                self._where.pop(name, None)
+            self._learned = {p for p in self._learned if not (p.startswith(prefix) or prefix.startswith(p))}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._where.clear()
+            self._learned = set()
+
+    def __len__(self) -> int:
+        return len(self._where)

@@ -512,7 +512,7 @@ class StoreTests:
             pass
 
     def test_scratch_buffer_io_is_declared(self, store: Store, container: str) -> None:
-        """read_many_into / put_many_filled work where declared, and are refused
+        """read_many_into / read_parts_into / put_many_filled work where declared, and are refused
         with NotSupported (never silently ignored) where not."""
         fill = lambda name, buf: buf.__setitem__(slice(None), name.encode().ljust(len(buf), b"."))  # noqa: E731
         names = ["sb/a", "sb/b"]
@@ -524,14 +524,21 @@ class StoreTests:
             store.put_many(container, {n: n.encode().ljust(8, b".") for n in names})
         got: dict[str, bytes] = {}
         buf = memoryview(bytearray(8))
+        parts: dict[int, bytes] = {}
+        spans = [("sb/a", 8, 1, 3), ("sb/b", 8, 0, 8), ("sb/none", 8, 0, 1), ("sb/a", 9, 0, 1)]
         if store.supports_read_into:
             left = store.read_many_into(container, [*names, "sb/none"], buf,
                                         lambda n: got.__setitem__(n, bytes(buf)))
             assert left == ["sb/none"]
             assert got == {n: n.encode().ljust(8, b".") for n in names}
+            # parts: what was asked for; missing objects and other sizes are left
+            left_parts = store.read_parts_into(container, spans, lambda i, v: parts.__setitem__(i, bytes(v)))
+            assert parts == {0: b"b/", 1: b"sb/b...."} and left_parts == [2, 3]
         else:
             with pytest.raises(NotSupported):
                 store.read_many_into(container, names, buf, lambda n: None)
+            with pytest.raises(NotSupported):
+                store.read_parts_into(container, spans, lambda i, v: None)
         store.delete_many(container, names)
 
     def test_manifest_roundtrip(self, store: Store, container: str) -> None:

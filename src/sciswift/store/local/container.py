@@ -80,6 +80,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sciswift.errors import ContainerNotEmpty, CorruptData
+from sciswift.store.listing import prefix_upper_bound
 from sciswift.store.local import recovery as recovery
 from sciswift.store.local.fs import (
     O_CLOEXEC,
@@ -394,6 +395,19 @@ class Container:
         if groups:
             self._packed_bias = min(self._packed_bias + 1, _BIAS_LIMIT)
         return groups
+
+    def packed_under(self, prefix: str, limit: int) -> list[tuple[str, int, int, int]]:
+        """``(name, pack, offset, length)`` of up to ``limit`` packed objects whose
+        names start with ``prefix`` (a non-empty prefix), in name order: one
+        query (its own snapshot)."""
+        upper = prefix_upper_bound(prefix)
+        if upper is None:
+            return []
+        rows = self._lookup(
+            "SELECT name, pack, pack_off, pack_len FROM objects WHERE name >= ? AND name < ? AND pack IS NOT NULL "
+            "ORDER BY name LIMIT ?", (prefix, upper, limit),
+        )
+        return [(name, pack, off, length) for name, pack, off, length in rows]
 
     def indexed_info(self, name: str) -> ObjectInfo | None:
         """What the index says of ``name`` (None if it has no row)."""

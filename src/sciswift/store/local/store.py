@@ -46,8 +46,12 @@ On-disk layout
   ``sciswift.store.local.pack``. ``put_many_filled`` packs the same way with
   bodies produced one at a time into a scratch buffer, and ``read_many_into``
   reads bodies into a buffer the caller gives (uncompressed HDF5 chunks: no
-  memory per object, as HDF5 moves chunks). Every other put (``put_object``,
-  conditional puts, POST, copies, the streaming writer) writes an object file.
+  memory per object, as HDF5 moves chunks); ``read_parts_into`` reads parts of
+  bodies (the blocks holding them, checked) into a scratch buffer, and with the
+  caller's ``ReadHints`` reads a packed object again straight from the pack
+  record it was found in (packs never change), without asking the index.
+  Every other put (``put_object``, conditional puts, POST, copies, the
+  streaming writer) writes an object file.
 - Invariant: an object file exists only while it is the object's current
   version. A read opens ``objects/HASH`` first (no SQL for plain objects), and only
   when there is none asks the index where the record is; packs are read through

@@ -103,6 +103,13 @@ def first_bad_block(data: bytes | bytearray | memoryview, sums: bytes | bytearra
     block boundary and holds whole blocks (the body's last block may be short);
     ``sums`` holds their digests, in order."""
     view = memoryview(data).cast("B")
+    if len(view) <= 4 * block and len(sums) == SUM_SIZE * -(-len(view) // block):
+        # A few blocks (a part of a chunk, a small object): one digest at a time,
+        # without building the array of them.
+        for k, i in enumerate(range(0, len(view), block)):
+            if _digest(view[i : i + block]).to_bytes(SUM_SIZE, "little") != sums[k * SUM_SIZE : (k + 1) * SUM_SIZE]:
+                return k
+        return None
     got = block_sums(view, block)
     if got == bytes(sums):
         return None

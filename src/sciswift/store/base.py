@@ -424,18 +424,22 @@ class Store(ABC):
         *,
         max_workers: int = 16,
         content_types: Mapping[str, str] | None = None,
+        etags: Mapping[str, str] | None = None,
     ) -> None:
         """Store many objects (each atomically; the batch as a whole is not).
         ``content_types`` gives some of them a content type (the others get
-        ``application/octet-stream``)."""
+        ``application/octet-stream``); ``etags`` the MD5 some of them must have
+        (ChecksumMismatch naming the object if one does not, which is not stored)."""
         types = content_types or {}
+        sums = etags or {}
         if self.is_local or len(items) <= 1:
             for name, data in items.items():
-                self.put_object(container, name, data, content_type=types.get(name))
+                self.put_object(container, name, data, content_type=types.get(name), etag=sums.get(name))
             return
         with ThreadPoolExecutor(min(max_workers, len(items))) as pool:
             futures = [
-                pool.submit(self.put_object, container, n, d, content_type=types.get(n)) for n, d in items.items()
+                pool.submit(self.put_object, container, n, d, content_type=types.get(n), etag=sums.get(n))
+                for n, d in items.items()
             ]
             for fut in futures:
                 fut.result()

@@ -236,6 +236,10 @@ class Store(ABC):
     #: endpoint with a batched GET): callers should hand it many names at once
     #: rather than spread single gets over threads.
     batches_gets: bool = False
+    #: ``put_many`` stores many small objects in a few requests (SwiftStore on an
+    #: endpoint that stores an uploaded archive's files together): callers should
+    #: hand it many objects at once rather than spread single puts over threads.
+    batches_puts: bool = False
     #: Listing entries carry each object's content type (S3 listings do not).
     listing_content_types: bool = True
     #: The longest container name (UTF-8 bytes) the backend takes, and whether

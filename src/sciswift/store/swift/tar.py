@@ -10,14 +10,19 @@ only where the endpoint says it pays.
 from __future__ import annotations
 
 import io
+import math
 import tarfile
 from collections.abc import Mapping
 
+#: The pax record of a file's MD5 (``sciswift.server.extract.ETAG_PAX``).
+ETAG_PAX = "SCISWIFT.etag"
+
 __all__ = ["BATCH_MAX_OBJECT", "plan_batches", "tar_of", "tar_safe"]
 
-#: Objects up to this size go in batches (above it the transfer, not the
-#: request, is most of the cost, and plain PUTs run more at once) ...
-BATCH_MAX_OBJECT = 64 << 10
+#: Objects up to this size go in batches (the server's own limit for storing a
+#: file in a batch). 256 objects of 256 KiB to a durable ``sciswift serve``:
+#: 0.5-1.0 s of server CPU as plain PUTs, 0.23-0.27 s in 8 archives ...
+BATCH_MAX_OBJECT = 1 << 20
 #: ... of at most this many bytes or objects (the server's own batch limits).
 BATCH_BYTES = 8 << 20
 BATCH_COUNT = 1000
@@ -31,29 +36,42 @@ def tar_safe(name: str) -> bool:
 
 def plan_batches(items: Mapping[str, bytes]) -> tuple[list[list[str]], list[str]]:
     """Split ``items`` into batches of names (for archives) and the names to send
-    one by one (large or not tar-safe)."""
-    batches: list[list[str]] = []
+    one by one (large or not tar-safe). The batches are about even in bytes
+    (17 objects of 512 KB make two of ~4.4 MB, not one of 8 MiB and one of a
+    single object, which would cost a request for one object)."""
+    batchable: list[str] = []
     alone: list[str] = []
-    current: list[str] = []
-    size = 0
+    total = 0
     for name, data in items.items():
         if len(data) > BATCH_MAX_OBJECT or not tar_safe(name):
             alone.append(name)
-            continue
-        if current and (size + len(data) > BATCH_BYTES or len(current) >= BATCH_COUNT):
+        else:
+            batchable.append(name)
+            total += len(data)
+    if not batchable:
+        return [], alone
+    count = max(math.ceil(total / BATCH_BYTES), math.ceil(len(batchable) / BATCH_COUNT))
+    target = total / count
+    batches: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for name in batchable:
+        n = len(items[name])
+        if current and (size + n > BATCH_BYTES or len(current) >= BATCH_COUNT or size >= target):
             batches.append(current)
             current, size = [], 0
         current.append(name)
-        size += len(data)
-    if current:
-        batches.append(current)
+        size += n
+    batches.append(current)
     return batches, alone
 
 
-def tar_of(names: list[str], items: Mapping[str, bytes], content_types: Mapping[str, str]) -> bytes:
+def tar_of(names: list[str], items: Mapping[str, bytes], content_types: Mapping[str, str],
+           etags: Mapping[str, str] | None = None) -> bytes:
     """An uncompressed POSIX (pax) archive of ``names``, each file carrying its
     content type as the ``user.mime_type`` extended attribute (the bulk
-    middleware's convention)."""
+    middleware's convention) and, from ``etags``, its MD5 as a ``SCISWIFT.etag``
+    record (the server checks it as a PUT's ``ETag``; Swift ignores it)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
         for name in names:
@@ -61,6 +79,9 @@ def tar_of(names: list[str], items: Mapping[str, bytes], content_types: Mapping[
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mode = 0o644
-            info.pax_headers = {"SCHILY.xattr.user.mime_type": content_types.get(name, "application/octet-stream")}
+            pax = {"SCHILY.xattr.user.mime_type": content_types.get(name, "application/octet-stream")}
+            if etags and name in etags:
+                pax[ETAG_PAX] = etags[name]
+            info.pax_headers = pax
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()

@@ -98,7 +98,7 @@ from sciswift.store.swift.http import Body, SwiftConnection, maybe_repeated, obj
 from sciswift.store.swift.http import _discard as _discard_response
 from sciswift.store.swift.io import PutSource, SwiftObjectReader
 from sciswift.store.swift.slo import Segment, segments_container, slo_etag, upload_segments
-from sciswift.store.swift.tar import plan_batches, tar_of
+from sciswift.store.swift.tar import plan_batches, tar_pieces
 from sciswift.store.types import (
     CREATE,
     OVERWRITE,
@@ -961,10 +961,11 @@ class SwiftStore(Store):
         raises the precise error if it fails again."""
         what = f"batched upload into {container}"
         sums = {n: etags.get(n) or hashlib.md5(items[n]).hexdigest() for n in names}
+        pieces, length = tar_pieces(names, items, types, sums)
         try:
             resp = self._call("PUT", container, what=what, query={"extract-archive": "tar"},
                               headers={"Accept": "application/json", "Content-Type": "application/x-tar"},
-                              body=tar_of(names, items, types, sums))
+                              body=Body(length, lambda: iter(pieces), digest=False))
             result = _bulk_result(resp.data, what)
             ok = str(result.get("Response Status", "")).startswith("2") and not result.get("Errors") and int(
                 result.get("Number Files Created", -1)) == len(names)

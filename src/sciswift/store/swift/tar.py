@@ -9,7 +9,6 @@ only where the endpoint says it pays.
 
 from __future__ import annotations
 
-import io
 import math
 import tarfile
 from collections.abc import Mapping
@@ -17,7 +16,7 @@ from collections.abc import Mapping
 #: The pax record of a file's MD5 (``sciswift.server.extract.ETAG_PAX``).
 ETAG_PAX = "SCISWIFT.etag"
 
-__all__ = ["BATCH_MAX_OBJECT", "plan_batches", "tar_of", "tar_safe"]
+__all__ = ["BATCH_MAX_OBJECT", "ETAG_PAX", "plan_batches", "tar_pieces", "tar_safe"]
 
 #: Objects up to this size go in batches (the server's own limit for storing a
 #: file in a batch). 256 objects of 256 KiB to a durable ``sciswift serve``:
@@ -66,22 +65,32 @@ def plan_batches(items: Mapping[str, bytes]) -> tuple[list[list[str]], list[str]
     return batches, alone
 
 
-def tar_of(names: list[str], items: Mapping[str, bytes], content_types: Mapping[str, str],
-           etags: Mapping[str, str] | None = None) -> bytes:
-    """An uncompressed POSIX (pax) archive of ``names``, each file carrying its
-    content type as the ``user.mime_type`` extended attribute (the bulk
-    middleware's convention) and, from ``etags``, its MD5 as a ``SCISWIFT.etag``
-    record (the server checks it as a PUT's ``ETag``; Swift ignores it)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
-        for name in names:
-            data = items[name]
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            pax = {"SCHILY.xattr.user.mime_type": content_types.get(name, "application/octet-stream")}
-            if etags and name in etags:
-                pax[ETAG_PAX] = etags[name]
-            info.pax_headers = pax
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+def tar_pieces(names: list[str], items: Mapping[str, bytes], content_types: Mapping[str, str],
+               etags: Mapping[str, str] | None = None) -> tuple[list[bytes | memoryview], int]:
+    """An uncompressed POSIX (pax) archive of ``names`` as the pieces to send (the
+    bodies themselves, not copies) and its length. Each file carries its content
+    type as the ``user.mime_type`` extended attribute (the bulk middleware's
+    convention) and, from ``etags``, its MD5 as a ``SCISWIFT.etag`` record (the
+    server checks it as a PUT's ``ETag``; Swift ignores it). Written through
+    tarfile into one buffer, an archive of 8 MiB cost two more copies of it
+    (~5 ms of client CPU per MiB sent on this project's VM, with page faults)."""
+    pieces: list[bytes | memoryview] = []
+    length = 0
+    for name in names:
+        data = items[name]
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = 0o644
+        pax = {"SCHILY.xattr.user.mime_type": content_types.get(name, "application/octet-stream")}
+        if etags and name in etags:
+            pax[ETAG_PAX] = etags[name]
+        info.pax_headers = pax
+        header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        pad = -len(data) % tarfile.BLOCKSIZE
+        pieces += [header, data, _ZEROS[:pad]] if pad else [header, data]
+        length += len(header) + len(data) + pad
+    pieces.append(_ZEROS[: 2 * tarfile.BLOCKSIZE])  # the end-of-archive blocks
+    return pieces, length + 2 * tarfile.BLOCKSIZE
+
+
+_ZEROS = bytes(2 * tarfile.BLOCKSIZE)

@@ -129,10 +129,10 @@ class _Extraction:
                 assert self.batch is not None
                 self.batch.add(path.split("/", 1)[1], await tar.read(), headers)
                 continue
-            await self.flush()  # what came before this file is stored before it
+            self.batch_done()  # what came before this file is stored before it
             await self.settle()
             await self.put(path, headers, tar.chunks())
-        await self.flush()
+        self.batch_done()
         await self.settle()
 
     def batch_for(self, path: str, size: int, headers: dict[str, str]) -> bool:
@@ -169,9 +169,6 @@ class _Extraction:
 
             self.storing = asyncio.ensure_future(store())
 
-    async def flush(self) -> None:
-        self.batch_done()
-
     async def settle(self) -> None:
         """Wait until every batch sent on its way is stored."""
         storing, self.storing = self.storing, None
@@ -184,8 +181,10 @@ class _Extraction:
         try:
             if store is None:
                 raise SwiftError(404)
-            await self.be.run(lambda: store.put_many(batch.container, batch.bodies, content_types=batch.types,
-                                                     etags=batch.etags))
+            # Bodies may be views of what was received (no copy): put_many takes
+            # any bytes-like value, as put_object does.
+            await self.be.run(lambda: store.put_many(batch.container, batch.bodies,  # type: ignore[arg-type]
+                                                     content_types=batch.types, etags=batch.etags))
         except (SciSwiftError, SwiftError):
             # The container went away, or the store refused something: store
             # them one by one, so that each gets the answer its own PUT would.
@@ -193,7 +192,7 @@ class _Extraction:
                 headers = {"Content-Length": str(len(data)), "Content-Type": batch.types[obj]}
                 if obj in batch.etags:
                     headers["ETag"] = batch.etags[obj]
-                await self.put(f"{batch.container}/{obj}", headers, _once(data))
+                await self.put(f"{batch.container}/{obj}", headers, _once(bytes(data)))
             return
         self.created += batch.files
 
@@ -288,13 +287,13 @@ class _Batch:
 
     def __init__(self, container: str) -> None:
         self.container = container
-        self.bodies: dict[str, bytes] = {}
+        self.bodies: dict[str, bytes | memoryview] = {}
         self.types: dict[str, str] = {}
         self.etags: dict[str, str] = {}
         self.size = 0
         self.files = 0  # may exceed len(bodies): a name can come twice (the last wins)
 
-    def add(self, obj: str, data: bytes, headers: dict[str, str]) -> None:
+    def add(self, obj: str, data: bytes | memoryview, headers: dict[str, str]) -> None:
         self.bodies[obj] = data
         self.types[obj] = headers["Content-Type"]
         if "ETag" in headers:

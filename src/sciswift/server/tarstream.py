@@ -121,8 +121,9 @@ class _Bytes:
         self._head = b""
         self._at = 0  # read position in _head
 
-    async def piece(self, limit: int) -> bytes:
-        """Up to ``limit`` bytes (at least 1), as received; ``b""`` at the end."""
+    async def piece(self, limit: int) -> bytes | memoryview:
+        """Up to ``limit`` bytes (at least 1), as received (part of a received
+        piece as a view of it, not a copy); ``b""`` at the end."""
         if self._at >= len(self._head):
             self._head = await self._source.read_any()
             self._at = 0
@@ -133,11 +134,11 @@ class _Bytes:
         self._at = end
         if start == 0 and end == len(self._head):
             return self._head
-        return self._head[start:end]
+        return memoryview(self._head)[start:end]
 
-    async def exactly(self, n: int) -> bytes:
-        """``n`` bytes; ArchiveError if the body ends first."""
-        parts = []
+    async def exactly(self, n: int) -> bytes | memoryview:
+        """``n`` bytes (one copy at most); ArchiveError if the body ends first."""
+        parts: list[bytes | memoryview] = []
         got = 0
         while got < n:
             piece = await self.piece(n - got)
@@ -239,9 +240,10 @@ class TarStream:
         pax: dict[str, str] = {}
         long_name: str | None = None
         while True:
-            header = await self._in.exactly(BLOCK) if self._started else await self._first_header()
-            if header is None:
+            block = await self._in.exactly(BLOCK) if self._started else await self._first_header()
+            if block is None:
                 return None
+            header = bytes(block)
             self._started = True
             if not header.strip(b"\0"):
                 return None  # the end-of-archive blocks
@@ -254,7 +256,7 @@ class TarStream:
             if kind in (b"x", b"g", b"L", b"K"):
                 if size > MAX_HEADER_DATA:
                     raise ArchiveError("extended header too large")
-                data = await self._in.exactly(size) if size else b""
+                data = bytes(await self._in.exactly(size)) if size else b""
                 await self._in.skip(_padding(size))
                 if kind == b"x":
                     pax.update(_pax_records(data))
@@ -283,7 +285,7 @@ class TarStream:
             self._pad = _padding(self._left)
             return Member(name, size if regular else 0, regular, records)
 
-    async def _first_header(self) -> bytes | None:
+    async def _first_header(self) -> bytes | memoryview | None:
         """The first block: None for an empty body (an empty archive)."""
         if await self._in.at_end():
             raise ArchiveError("empty file")
@@ -296,10 +298,11 @@ class TarStream:
             if not piece:
                 raise ArchiveError("unexpected end of data")
             self._left -= len(piece)
-            yield piece
+            yield piece if isinstance(piece, bytes) else bytes(piece)
 
-    async def read(self) -> bytes:
-        """The current member's whole body."""
+    async def read(self) -> bytes | memoryview:
+        """The current member's whole body (a view of what was received when it
+        arrived in one piece, else one copy)."""
         data = await self._in.exactly(self._left) if self._left else b""
         self._left = 0
         return data

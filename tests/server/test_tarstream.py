@@ -63,7 +63,7 @@ def _walk(data: bytes, compression: str = "", sizes: list[int] | None = None,
             elif chunked:
                 body = b"".join([piece async for piece in tar.chunks(limit=777)])
             else:
-                body = await tar.read()
+                body = b"".join(await tar.read())
             assert len(body) == m.size
             out.append((m.path, body, m.regular, m.pax))
         return out

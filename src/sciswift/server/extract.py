@@ -181,18 +181,20 @@ class _Extraction:
         try:
             if store is None:
                 raise SwiftError(404)
-            # Bodies may be views of what was received (no copy): put_many takes
-            # any bytes-like value, as put_object does.
-            await self.be.run(lambda: store.put_many(batch.container, batch.bodies,  # type: ignore[arg-type]
+            # The bodies' pieces are joined in the worker thread, not on the loop
+            # (an import's 512 KB files arrive in 2-3 pieces each; joining on the
+            # loop took ~9% of the server's time): a body that came in one piece
+            # stays a view of it, which put_many takes as put_object does.
+            await self.be.run(lambda: store.put_many(batch.container, batch.joined(),  # type: ignore[arg-type]
                                                      content_types=batch.types, etags=batch.etags))
         except (SciSwiftError, SwiftError):
             # The container went away, or the store refused something: store
             # them one by one, so that each gets the answer its own PUT would.
-            for obj, data in batch.bodies.items():
-                headers = {"Content-Length": str(len(data)), "Content-Type": batch.types[obj]}
+            for obj, parts in batch.bodies.items():
+                headers = {"Content-Length": str(sum(len(p) for p in parts)), "Content-Type": batch.types[obj]}
                 if obj in batch.etags:
                     headers["ETag"] = batch.etags[obj]
-                await self.put(f"{batch.container}/{obj}", headers, _once(bytes(data)))
+                await self.put(f"{batch.container}/{obj}", headers, _each(parts))
             return
         self.created += batch.files
 
@@ -287,25 +289,31 @@ class _Batch:
 
     def __init__(self, container: str) -> None:
         self.container = container
-        self.bodies: dict[str, bytes | memoryview] = {}
+        self.bodies: dict[str, list[bytes | memoryview]] = {}  # each as the pieces it arrived in
         self.types: dict[str, str] = {}
         self.etags: dict[str, str] = {}
         self.size = 0
         self.files = 0  # may exceed len(bodies): a name can come twice (the last wins)
 
-    def add(self, obj: str, data: bytes | memoryview, headers: dict[str, str]) -> None:
-        self.bodies[obj] = data
+    def add(self, obj: str, parts: list[bytes | memoryview], headers: dict[str, str]) -> None:
+        self.bodies[obj] = parts
         self.types[obj] = headers["Content-Type"]
         if "ETag" in headers:
             self.etags[obj] = headers["ETag"]
         else:
             self.etags.pop(obj, None)
-        self.size += len(data)
+        self.size += sum(len(p) for p in parts)
         self.files += 1
 
+    def joined(self) -> dict[str, bytes | memoryview]:
+        """Each body in one buffer (a view where it arrived in one piece)."""
+        return {obj: parts[0] if len(parts) == 1 else b"".join(parts) if parts else b""
+                for obj, parts in self.bodies.items()}
 
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+
+async def _each(parts: list[bytes | memoryview]) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part if isinstance(part, bytes) else bytes(part)
 
 
 async def extract_archive(be: Backend, req: SwiftRequest, kind: str) -> Reply:

@@ -136,8 +136,9 @@ class _Bytes:
             return self._head
         return memoryview(self._head)[start:end]
 
-    async def exactly(self, n: int) -> bytes | memoryview:
-        """``n`` bytes (one copy at most); ArchiveError if the body ends first."""
+    async def parts(self, n: int) -> list[bytes | memoryview]:
+        """``n`` bytes as the pieces received (no copy); ArchiveError if the body
+        ends first."""
         parts: list[bytes | memoryview] = []
         got = 0
         while got < n:
@@ -146,6 +147,11 @@ class _Bytes:
                 raise ArchiveError("unexpected end of data")
             parts.append(piece)
             got += len(piece)
+        return parts
+
+    async def exactly(self, n: int) -> bytes | memoryview:
+        """``n`` bytes (one copy at most); ArchiveError if the body ends first."""
+        parts = await self.parts(n)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def skip(self, n: int) -> None:
@@ -300,9 +306,9 @@ class TarStream:
             self._left -= len(piece)
             yield piece if isinstance(piece, bytes) else bytes(piece)
 
-    async def read(self) -> bytes | memoryview:
-        """The current member's whole body (a view of what was received when it
-        arrived in one piece, else one copy)."""
-        data = await self._in.exactly(self._left) if self._left else b""
+    async def read(self) -> list[bytes | memoryview]:
+        """The current member's whole body, as the pieces it arrived in (views,
+        not copies: joining them is left to the caller's thread, off the loop)."""
+        parts = await self._in.parts(self._left) if self._left else []
         self._left = 0
-        return data
+        return parts

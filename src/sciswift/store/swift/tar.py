@@ -18,10 +18,13 @@ ETAG_PAX = "SCISWIFT.etag"
 
 __all__ = ["BATCH_MAX_OBJECT", "ETAG_PAX", "plan_batches", "tar_pieces", "tar_safe"]
 
-#: Objects up to this size go in batches (the server's own limit for storing a
-#: file in a batch). 256 objects of 256 KiB to a durable ``sciswift serve``:
-#: 0.5-1.0 s of server CPU as plain PUTs, 0.23-0.27 s in 8 archives ...
-BATCH_MAX_OBJECT = 1 << 20
+#: Objects up to this size go in batches. To a durable ``sciswift serve`` (server
+#: and client CPU, from /proc): 256 objects of 256 KiB 0.4-1.2 s and 0.22-0.32 s
+#: as PUTs, 0.21-0.32 s and 0.12-0.18 s as 8 archives; 240 of 512 KB 0.8-1.2 s
+#: and 0.36-0.42 s against 0.40-0.49 s and 0.25-0.28 s; 64 of 1 MiB 0.29-0.31 s
+#: and 0.15-0.19 s against 0.22-0.28 s and 0.11-0.12 s, and slower on a loaded
+#: machine (fewer requests at once): the gain ends between 512 KB and 1 MiB ...
+BATCH_MAX_OBJECT = 768 << 10
 #: ... of at most this many bytes or objects (the server's own batch limits).
 BATCH_BYTES = 8 << 20
 BATCH_COUNT = 1000

@@ -49,3 +49,29 @@ def test_parquet_object_to_native_and_back(swift_env: str) -> None:
     export_file(f"{swift_env}/table.h5", f"{swift_env}/copy.parquet")
     back = pq.read_table(io.BytesIO(loc.store.get_object(loc.container, "copy.parquet")))
     assert back.equals(table.select(back.column_names))
+
+
+def test_passed_through_chunks_travel_in_archives(swift_env: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import h5py
+
+    from sciswift.store.swift import SwiftStore
+
+    data = np.round(np.cumsum(np.random.default_rng(3).normal(size=(64, 256, 256)), axis=0), 2).astype("f4")
+    src = tmp_path / "field.h5"
+    with h5py.File(src, "w") as f:
+        f.create_dataset("t", data=data, chunks=(1, 128, 128), compression="gzip")  # 256 chunks
+    archives: list[int] = []
+    real = SwiftStore._put_archive
+
+    def spy(self: SwiftStore, container: str, names: list[str], *args: object) -> None:
+        archives.append(len(names))
+        real(self, container, names, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SwiftStore, "_put_archive", spy)
+    url = f"{swift_env}/field.h5"
+    report = import_file(str(src), url)
+    assert report.passed_through == 1
+    assert sum(archives) >= 240 and len(archives) < 40  # not one PUT per chunk
+    with sh5.File(url) as n:
+        np.testing.assert_array_equal(n["t"][...], data)

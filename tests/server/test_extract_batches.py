@@ -3,12 +3,15 @@ every file still gets the answer its own PUT would."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import mimetypes
 import tarfile
 import uuid
 from pathlib import Path
+
+from sciswift.server.extract import ETAG_PAX
 
 from .conftest import RunningServer
 
@@ -80,3 +83,56 @@ def test_request_metadata_is_kept_on_every_file(disk_server: RunningServer) -> N
     assert result["Number Files Created"] == 30
     headers = disk_server.connection().head_object(c, "o29")
     assert headers["x-object-meta-run"] == "42" and "x-delete-at" in headers
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def test_each_file_is_checked_against_its_etag_record(disk_server: RunningServer) -> None:
+    c = f"be-{uuid.uuid4().hex[:8]}"
+    files = [(f"chunk/{i}", bytes([i]) * (256 << 10)) for i in range(40)]
+    records = {name: {ETAG_PAX: _md5(data)} for name, data in files}
+    records["chunk/7"] = {ETAG_PAX: _md5(b"something else")}  # in the first batch
+    records["chunk/33"] = {ETAG_PAX: _md5(b"another")}  # in a later one
+    result = _extract(disk_server, f"/v1/AUTH_test/{c}", _tar(files, records))
+    assert result["Number Files Created"] == 38
+    assert sorted(result["Errors"]) == [[f"{c}/chunk/33", "422 Unprocessable Entity"],  # type: ignore[arg-type]
+                                        [f"{c}/chunk/7", "422 Unprocessable Entity"]]
+    conn = disk_server.connection()
+    names = sorted(o["name"] for o in conn.get_container(c, full_listing=True)[1])
+    assert names == sorted(n for n, _ in files if n not in ("chunk/7", "chunk/33"))
+    for name, data in files[::9]:
+        headers, body = conn.get_object(c, name)
+        assert body == data and headers["etag"] == _md5(data)
+
+
+def test_a_cut_archive_keeps_whole_files_only(disk_server: RunningServer) -> None:
+    c = f"bc-{uuid.uuid4().hex[:8]}"
+    files = [(f"o{i:03d}", bytes([i]) * (300 << 10)) for i in range(60)]  # 18 MiB: more than two batches
+    archive = _tar(files)
+    result = _extract(disk_server, f"/v1/AUTH_test/{c}", archive[: len(archive) * 3 // 4])
+    assert result["Response Status"] == "400 Bad Request"
+    assert str(result["Response Body"]).startswith("Invalid Tar File")
+    conn = disk_server.connection()
+    stored = conn.get_container(c, full_listing=True)[1]
+    assert 0 < len(stored) < 45 and result["Number Files Created"] == len(stored)
+    by_name = dict(files)
+    for entry in stored:  # every file there is whole
+        assert conn.get_object(c, entry["name"])[1] == by_name[entry["name"]]
+
+
+def test_compressed_archives_are_batched_too(disk_server: RunningServer) -> None:
+    c = f"bz-{uuid.uuid4().hex[:8]}"
+    files = [(f"g/{i}", b"%d" % i * 1000) for i in range(50)]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    _, token = disk_server.auth()
+    resp, body = disk_server.raw("PUT", f"/v1/AUTH_test/{c}?extract-archive=tar.gz", buf.getvalue(),
+                                 headers={"X-Auth-Token": token, "Accept": "application/json"})
+    assert resp.status == 200 and json.loads(body)["Number Files Created"] == 50
+    assert disk_server.connection().get_object(c, "g/49")[1] == files[49][1]

@@ -19,7 +19,14 @@ import pytest
 from local_store_checks import assert_consistent, cdir, destroy_index, listed, md5, object_files, packs, rows
 
 import sciswift.store.local.batch as local_module
-from sciswift.errors import AlreadyExists, CorruptData, NotFound, PreconditionFailed, Quarantined
+from sciswift.errors import (
+    AlreadyExists,
+    ChecksumMismatch,
+    CorruptData,
+    NotFound,
+    PreconditionFailed,
+    Quarantined,
+)
 from sciswift.store.local import LocalStore
 from sciswift.store.local import pack as _local_pack
 from sciswift.store.local.container import object_file_name
@@ -416,3 +423,17 @@ def test_durable_batched_put_syncs_in_order(tmp_path: Path, monkeypatch: pytest.
     assert commit < wal < kinds.index("unlink objects") < kinds.index("fsync objects")
     assert kinds[-1] != "sql COMMIT", kinds
     s.close()
+
+
+def test_a_batch_with_a_wrong_etag_stores_nothing(store: LocalStore) -> None:
+    items = {f"o{i}": os.urandom(3000) for i in range(20)}
+    etags = {name: md5(data) for name, data in items.items()}
+    store.put_many("c", items, etags=etags)  # right ones: stored, with those ETags
+    assert {n: store.head_object("c", n).etag for n in items} == etags
+    fresh = {f"n{i}": os.urandom(3000) for i in range(20)}
+    wrong = {name: md5(data) for name, data in fresh.items()}
+    wrong["n11"] = md5(b"something else")
+    with pytest.raises(ChecksumMismatch, match="c/n11"):
+        store.put_many("c", fresh, etags=wrong)
+    assert sorted(listed(store)) == sorted(items)  # checked before anything was written
+    assert_consistent(store, items)

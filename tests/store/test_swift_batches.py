@@ -4,6 +4,7 @@ object for whatever a batch did not store."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from swiftclient import client as swift_client
 
-from sciswift.errors import EntityTooLarge
+from sciswift.errors import ChecksumMismatch, EntityTooLarge
 from sciswift.store.swift import SwiftStore
 
 
@@ -37,14 +38,42 @@ def test_small_objects_travel_as_archives(store: SwiftStore, monkeypatch: pytest
     c = f"batch-{uuid.uuid4().hex[:8]}"
     store.create_container(c)
     items = {f"ds{i}/c/0": bytes([i % 256]) * 800 for i in range(300)}
-    items["big"] = b"x" * (200 << 10)
+    items["chunk"] = b"c" * (256 << 10)  # a chunk-sized object goes in an archive too
+    items["big"] = b"x" * (2 << 20)
     archives = _spy(monkeypatch, store, "_put_archive")
     singles = _spy(monkeypatch, store, "put_object")
     store.put_many(c, items)
-    assert len(archives) >= 1 and sum(len(a[1]) for a in archives) == 300
+    assert len(archives) >= 1 and sum(len(a[1]) for a in archives) == 301
     assert [a[1] for a in singles] == ["big"]  # only the large one went alone
     assert store.get_many(c, list(items)) == items
-    assert store.head_container(c).object_count == 301
+    assert store.head_container(c).object_count == 302
+    assert store.head_object(c, "chunk").etag == hashlib.md5(items["chunk"]).hexdigest()
+
+
+def test_archives_are_about_even(store: SwiftStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = f"even-{uuid.uuid4().hex[:8]}"
+    store.create_container(c)
+    items = {f"t/c/{i}": bytes([i]) * 512_000 for i in range(17)}  # 8.7 MB: just over one archive
+    archives = _spy(monkeypatch, store, "_put_archive")
+    store.put_many(c, items)
+    assert sorted(len(a[1]) for a in archives) == [8, 9]  # not 16 + 1
+    assert store.get_many(c, list(items)) == items
+
+
+def test_a_wrong_etag_in_an_archive_fails_that_object_precisely(
+    store: SwiftStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = f"etag-{uuid.uuid4().hex[:8]}"
+    store.create_container(c)
+    items = {f"o{i:02d}": bytes([i]) * 70_000 for i in range(20)}
+    etags = {name: hashlib.md5(data).hexdigest() for name, data in items.items()}
+    etags["o13"] = hashlib.md5(b"not its body").hexdigest()
+    archives = _spy(monkeypatch, store, "_put_archive")
+    with pytest.raises(ChecksumMismatch, match="o13"):
+        store.put_many(c, items, etags=etags)
+    assert len(archives) == 1  # the archive went; the server refused o13 alone; its own PUT said why
+    names = {o.name for o in store.iter_objects(c)}
+    assert names == set(items) - {"o13"}
 
 
 def test_what_a_batch_does_not_store_is_sent_again_and_fails_precisely(

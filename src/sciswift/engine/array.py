@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -198,6 +198,16 @@ def _bytes_of(a: np.ndarray[Any, Any]) -> memoryview:
 
 def _ignore(_key: str) -> None:
     """A ``consume`` callback with nothing to do (the buffer is kept as it is)."""
+
+
+#: Chunks of up to this many bytes are written in groups where the store batches
+#: puts (``KV.batches_puts``; SwiftStore sends objects of up to 768 KiB as
+#: archives, where that pays: see ``sciswift.store.swift.tar``) ...
+BATCHED_PUT_MAX_CHUNK = 768 << 10
+#: ... groups of about this many bytes (one archive each) ...
+BATCHED_PUT_BYTES = 8 << 20
+#: ... and at least this many chunks (fewer go as plain PUTs: see SwiftStore.put_many).
+BATCHED_PUT_MIN_GROUP = 16
 
 
 def _batches(items: list[Any], parts: int) -> list[list[Any]]:
@@ -642,6 +652,23 @@ class Array:
                 f.result()
             return
 
+        if self._chunk_bytes <= BATCHED_PUT_MAX_CHUNK and self.kv.batches_puts:
+            # The store takes many chunks per request (SwiftStore on `sciswift
+            # serve`: tar archives stored as one batch each): groups of ~8 MiB,
+            # several at once. 4096x4096 float32 in 256x256 chunks to a durable
+            # server: 0.5-1.0 s of server CPU as 256 PUTs, 0.23-0.27 s this way.
+            per = max(BATCHED_PUT_MIN_GROUP, BATCHED_PUT_BYTES // max(1, self._chunk_bytes))
+
+            def encode_and_store_many(batch: list[ChunkPiece]) -> None:
+                puts, drops = encode(batch)
+                self.kv.set_many(puts)
+                self.kv.delete_many(drops)
+
+            groups = [pieces[i:i + per] for i in range(0, len(pieces), per)]
+            for f in [io_pool().submit(encode_and_store_many, b) for b in groups]:
+                f.result()
+            return
+
         def encode_and_store(batch: list[ChunkPiece]) -> None:
             puts, drops = encode(batch)
             for k, v in puts.items():
@@ -755,6 +782,21 @@ class Array:
         key = self.chunk_key([int(i) for i in coords])
         self.cache.discard(key)
         self.kv.set(key, data)  # type: ignore[arg-type]
+
+    def write_chunks_bytes(self, chunks: Mapping[tuple[int, ...], bytes | memoryview]) -> None:
+        """``write_chunk_bytes`` for many chunks at once (``{coords: bytes}``), each
+        put atomic, the batch not: one ``set_many``, which a store that batches
+        puts (``KV.batches_puts``) sends in a few requests."""
+        grid = [max(1, math.ceil(n / c)) if n else 0 for n, c in zip(self.shape, self.chunks)]
+        puts: dict[str, bytes | memoryview] = {}
+        for coords, data in chunks.items():
+            if len(coords) != len(grid) or any(not 0 <= int(i) < g for i, g in zip(coords, grid)):
+                raise ValueError(
+                    f"dataset {self.describe()}: chunk {tuple(coords)} is outside its chunk grid {tuple(grid)}")
+            key = self.chunk_key([int(i) for i in coords])
+            self.cache.discard(key)
+            puts[key] = data
+        self.kv.set_many(puts)  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- resize
     def stored_chunk_keys(self) -> list[str]:

@@ -183,6 +183,13 @@ class KV:
         it many keys at once rather than spreading ``get`` over threads."""
         return not self.store.is_local and self.store.batches_gets
 
+    @property
+    def batches_puts(self) -> bool:
+        """``set_many`` of many small objects costs a few requests, not one per
+        key: hand it many objects at once rather than spreading ``set`` over
+        threads (may ask a remote store's ``/info`` once)."""
+        return not self.store.is_local and self.store.batches_puts
+
     def describe(self, key: str) -> str:
         """``container/object`` of ``key``, for error messages."""
         return f"{self.container}/{self.name(key)}"

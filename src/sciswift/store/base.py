@@ -238,6 +238,10 @@ class Store(ABC):
     #: endpoint with a batched GET): callers should hand it many names at once
     #: rather than spread single gets over threads.
     batches_gets: bool = False
+    #: ``put_many`` stores many small objects in a few requests (SwiftStore on an
+    #: endpoint that stores an uploaded archive's files together): callers should
+    #: hand it many objects at once rather than spread single puts over threads.
+    batches_puts: bool = False
     #: Listing entries carry each object's content type (S3 listings do not).
     listing_content_types: bool = True
     #: The longest container name (UTF-8 bytes) the backend takes, and whether
@@ -426,18 +430,22 @@ class Store(ABC):
         *,
         max_workers: int = 16,
         content_types: Mapping[str, str] | None = None,
+        etags: Mapping[str, str] | None = None,
     ) -> None:
         """Store many objects (each atomically; the batch as a whole is not).
         ``content_types`` gives some of them a content type (the others get
-        ``application/octet-stream``)."""
+        ``application/octet-stream``); ``etags`` the MD5 some of them must have
+        (ChecksumMismatch naming the object if one does not, which is not stored)."""
         types = content_types or {}
+        sums = etags or {}
         if self.is_local or len(items) <= 1:
             for name, data in items.items():
-                self.put_object(container, name, data, content_type=types.get(name))
+                self.put_object(container, name, data, content_type=types.get(name), etag=sums.get(name))
             return
         with ThreadPoolExecutor(min(max_workers, len(items))) as pool:
             futures = [
-                pool.submit(self.put_object, container, n, d, content_type=types.get(n)) for n, d in items.items()
+                pool.submit(self.put_object, container, n, d, content_type=types.get(n), etag=sums.get(n))
+                for n, d in items.items()
             ]
             for fut in futures:
                 fut.result()

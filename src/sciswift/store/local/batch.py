@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sciswift.errors import CorruptData, NotFound
+from sciswift.errors import ChecksumMismatch, CorruptData, NotFound
 from sciswift.store.local.container import Container, ContainerGone, Opened
 from sciswift.store.local.format import (
     LAZY_ETAG,
@@ -310,13 +310,15 @@ class BatchIO:
         *,
         max_workers: int = 16,
         content_types: Mapping[str, str] | None = None,
+        etags: Mapping[str, str] | None = None,
     ) -> None:
         """Store many objects: each atomically, all indexed in one transaction (the
         batch as a whole is not atomic: a crash may leave some stored).
 
         Objects up to ``PACK_MAX_OBJECT`` bytes are written together into pack
         files (one file creation per ~64 MiB instead of one per object); larger
-        ones get files of their own."""
+        ones get files of their own. An object whose MD5 is not its ``etags``
+        entry raises ChecksumMismatch naming it before anything is written."""
         check_container_name(container)
         for name in items:
             check_object_name(name)
@@ -329,7 +331,10 @@ class BatchIO:
         for name, data in items.items():
             # A batch on a non-durable store (the HDF5 engine's chunk writes) leaves
             # the MD5 for later: it costs ~1.5 ms per MiB, more than the write.
-            digest = hashlib.md5(data).hexdigest() if self.durable else LAZY_ETAG
+            want = etags.get(name) if etags else None
+            digest = hashlib.md5(data).hexdigest() if self.durable or want else LAZY_ETAG
+            if want and digest != want.strip('"').lower():
+                raise ChecksumMismatch(f"body of {container}/{name} has MD5 {digest}, not {want}", f"{container}/{name}")
             body: bytes | memoryview = data if isinstance(data, bytes) else memoryview(data).cast("B")
             info = ObjectInfo(name, len(body), digest, now)
             if content_types and name in content_types:

@@ -104,8 +104,14 @@ class Body:
     data: bytes | memoryview | None = None
     #: Frees what backs the body (a spool file) once it is no longer needed.
     release: Callable[[], None] | None = None
+    #: Whether to compute ``md5`` while sending (not for an archive, whose
+    #: files carry their own).
+    digest: bool = True
 
     def _sending(self) -> Iterator[bytes | memoryview]:
+        if not self.digest:
+            yield from (block for block in self.open() if block)
+            return
         h = hashlib.md5()
         for block in self.open():
             if block:

@@ -53,6 +53,7 @@ Unauthenticated, each naming the URL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -97,7 +98,7 @@ from sciswift.store.swift.http import Body, SwiftConnection, maybe_repeated, obj
 from sciswift.store.swift.http import _discard as _discard_response
 from sciswift.store.swift.io import PutSource, SwiftObjectReader
 from sciswift.store.swift.slo import Segment, segments_container, slo_etag, upload_segments
-from sciswift.store.swift.tar import plan_batches, tar_of
+from sciswift.store.swift.tar import plan_batches, tar_pieces
 from sciswift.store.swift.tokens import TokenCache
 from sciswift.store.types import (
     CREATE,
@@ -258,6 +259,16 @@ class SwiftStore(Store):
         """True when the endpoint answers many objects in one request (``/info``:
         ``sciswift.batched_get``, which ``get_many`` then uses)."""
         return bool(self._batched_get_limits(wait=_INFO_WAIT))
+
+    @property
+    def batches_puts(self) -> bool:  # type: ignore[override]
+        """True when the endpoint stores an uploaded archive's files together
+        (``/info``: ``sciswift.batched_extract``, which ``put_many`` then uses)."""
+        return bool(self._batched_extract())
+
+    def _batched_extract(self) -> bool:
+        sciswift = self._conn.info().get("sciswift")
+        return isinstance(sciswift, dict) and bool(sciswift.get("batched_extract"))
 
     def learn_endpoint(self) -> None:
         """Start fetching ``/info`` in the background (see Store.learn_endpoint)."""
@@ -916,38 +927,48 @@ class SwiftStore(Store):
         *,
         max_workers: int | None = None,
         content_types: Mapping[str, str] | None = None,
+        etags: Mapping[str, str] | None = None,
     ) -> None:
         """Store many objects concurrently (each atomically; the batch is not).
+        ``etags``: the MD5 some objects must have (ChecksumMismatch otherwise).
 
         Where the endpoint stores an uploaded archive's files together (``/info``:
-        ``sciswift.batched_extract``), small objects travel as tar archives, a few
-        at once, instead of one PUT each (2,000 objects of 800 bytes to a durable
-        ``sciswift serve``: 1.8-1.9 s one PUT each, 0.27-0.32 s in archives)."""
+        ``sciswift.batched_extract``), objects of up to 768 KiB travel as tar
+        archives, a few at once, instead of one PUT each, each file carrying its
+        MD5 for the server to check (2,000 objects of 800 bytes to a durable
+        ``sciswift serve``: 1.8-1.9 s one PUT each, 0.27-0.32 s in archives; 256
+        of 256 KiB: 0.5-1.0 s against 0.23-0.27 s of server CPU)."""
         check_container_name(container)
         for name in items:
             check_object_name(name)
         types = content_types or {}
+        sums = etags or {}
         alone = list(items)
-        if len(items) >= _MIN_BATCHED and self._conn.info().get("sciswift", {}).get("batched_extract"):
+        if len(items) >= _MIN_BATCHED and self._batched_extract():
             batches, alone = plan_batches(items)
-            self._map(lambda b: self._put_archive(container, b, items, types), batches, min(max_workers or 4, 4))
+            self._map(lambda b: self._put_archive(container, b, items, types, sums), batches,
+                      min(max_workers or _ARCHIVES_AT_ONCE, _ARCHIVES_AT_ONCE))
 
         def one(name: str) -> None:
-            self.put_object(container, name, items[name], content_type=types.get(name))
+            self.put_object(container, name, items[name], content_type=types.get(name), etag=sums.get(name))
 
         self._map(one, alone, max_workers)
 
     def _put_archive(
-        self, container: str, names: list[str], items: Mapping[str, bytes], types: Mapping[str, str]
+        self, container: str, names: list[str], items: Mapping[str, bytes], types: Mapping[str, str],
+        etags: Mapping[str, str],
     ) -> None:
-        """Upload ``names`` as one archive; any file the server did not store
-        (or a refused archive) is sent again with its own PUT, which raises
-        the precise error if it fails again."""
+        """Upload ``names`` as one archive, each file with its MD5 (``etags``' or
+        computed here), which the server checks; any file the server did not
+        store (or a refused archive) is sent again with its own PUT, which
+        raises the precise error if it fails again."""
         what = f"batched upload into {container}"
+        sums = {n: etags.get(n) or hashlib.md5(items[n]).hexdigest() for n in names}
+        pieces, length = tar_pieces(names, items, types, sums)
         try:
             resp = self._call("PUT", container, what=what, query={"extract-archive": "tar"},
                               headers={"Accept": "application/json", "Content-Type": "application/x-tar"},
-                              body=tar_of(names, items, types))
+                              body=Body(length, lambda: iter(pieces), digest=False))
             result = _bulk_result(resp.data, what)
             ok = str(result.get("Response Status", "")).startswith("2") and not result.get("Errors") and int(
                 result.get("Number Files Created", -1)) == len(names)
@@ -955,7 +976,7 @@ class SwiftStore(Store):
             ok = False
         if not ok:
             for name in names:
-                self.put_object(container, name, items[name], content_type=types.get(name))
+                self.put_object(container, name, items[name], content_type=types.get(name), etag=etags.get(name))
 
     def delete_many(
         self, container: str, names: Iterable[str], *, max_workers: int | None = None
@@ -1091,6 +1112,8 @@ def _response_time(resp: urllib3.BaseHTTPResponse) -> float:
 _POOL_PREFIX = "sciswift-swift"
 #: put_many sends archives for at least this many objects (fewer: plain PUTs).
 _MIN_BATCHED = 16
+#: Archives uploaded at once by one ``put_many``.
+_ARCHIVES_AT_ONCE = 4
 #: How long a read of many chunks waits for an ``/info`` already asked for
 #: (sent beside the file's root document at open, so usually there already).
 _INFO_WAIT = 2.0

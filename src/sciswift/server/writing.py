@@ -183,9 +183,15 @@ async def store_body(
         data = await _read_exact(req, length)
         return await be.run(lambda: store.put_object(container, name, data, **options))  # type: ignore[arg-type]
     writer = await be.run(lambda: store.open_writer(container, name, **options))  # type: ignore[arg-type]
+    # The body's own checks (an S3 payload's SHA-256 and checksum) run here,
+    # on each block in the thread that writes it while it is in the CPU's
+    # cache: one hand-over to the pool per MiB instead of two.
+    checks = req.body.take_checks()
 
     def write_all(blocks: list[bytes]) -> None:
         for block in blocks:
+            if checks is not None:
+                checks.update(block)
             writer.write(block)
 
     try:
@@ -209,6 +215,8 @@ async def store_body(
                 break
         if length is not None and total != length:
             raise SwiftError(499)
+        if checks is not None:
+            checks.verify()
         return await be.run(writer.commit)
     except BaseException:
         await asyncio.shield(be.run(writer.abort))

@@ -38,9 +38,10 @@ log = logging.getLogger("sciswift.server")
 
 #: Queued body bytes above which the socket is paused, and below which a
 #: paused one resumes: the gap makes a body arriving faster than it is read
-#: pause the socket once per MiB or so, not after every read.
-BODY_HIGH_WATER = 2 << 20
-BODY_LOW_WATER = 512 << 10
+#: pause the socket once per few MiB, not after every read; the high mark
+#: lets the next ``store_body`` batch (4 MiB) arrive while one is written.
+BODY_HIGH_WATER = 4 << 20
+BODY_LOW_WATER = 1 << 20
 #: Bytes asked of the socket per read (asyncio's selector transport, whose
 #: ``max_size`` is 256 KiB): a large body then arrives in fewer pieces, each a
 #: trip through the parser, the body's queue, its reader and the hashers.

@@ -188,7 +188,7 @@ async def store_body(
     writer = await be.run(lambda: store.open_writer(container, name, **options))  # type: ignore[arg-type]
     # The body's own checks (an S3 payload's SHA-256 and checksum) run here,
     # on each block in the thread that writes it while it is in the CPU's
-    # cache: one hand-over to the pool per MiB instead of two.
+    # cache: one hand-over to the pool per batch instead of two.
     checks = req.body.take_checks()
 
     def write_all(blocks: list[bytes]) -> None:

@@ -6,10 +6,10 @@
 - ``ArrayMeta``, ``build_codecs``, ``describe``: array metadata, h5py filters ->
   Zarr codecs, numpy dtypes -> Zarr data types.
 
-Importing the engine applies ``sciswift.engine.malloc.tune()`` (see there why).
+Importing the engine applies ``sciswift.malloc.tune()`` (see there why).
 """
 
-from sciswift.engine import malloc
+from sciswift import malloc
 from sciswift.engine.array import Array, ChunkCache
 from sciswift.engine.chunks import guess_chunks
 from sciswift.engine.codecs import Pipeline, build_codecs

@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 from multidict import CIMultiDict, MultiDict
@@ -37,6 +37,7 @@ __all__ = [
     "SwiftRequest",
     "Reply",
     "Body",
+    "BodyChecks",
     "BytesBody",
     "IterBody",
     "ObjectBody",
@@ -118,12 +119,34 @@ def trans_id() -> str:
 
 
 # ------------------------------------------------------------------- bodies
+class BodyChecks(Protocol):
+    """Checks over every byte of a body (digests a client announced) that the
+    body's reader runs itself, see :meth:`Body.take_checks`."""
+
+    def update(self, data: bytes) -> None:
+        """Take the next bytes of the body (from one thread at a time)."""
+
+    def verify(self) -> None:
+        """After the last byte: raise the body's error if a check failed."""
+
+
 class Body:
     """A request body being read: ``length`` is the announced size (None when
     chunked). ``read(n)`` returns up to ``n`` bytes (all remaining for -1) and
     ``b""`` at the end; a body cut short raises ``ConnectionError``."""
 
     length: int | None = None
+
+    def take_checks(self) -> BodyChecks | None:
+        """Hand this body's checks over to its reader, before it reads
+        anything; None when it has none (or kept them). A reader that takes
+        them must pass every byte it reads to ``update``, in order, and call
+        ``verify`` after the end and before anything it wrote becomes visible:
+        the body no longer checks those bytes itself. A reader that touches
+        every byte anyway (``store_body``, in the thread that writes them) can
+        then hash them while they are in the CPU's cache, without another
+        pass and another thread hand-over."""
+        return None
 
     async def read(self, n: int = -1) -> bytes:  # pragma: no cover - interface
         raise NotImplementedError

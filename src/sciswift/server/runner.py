@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from sciswift import malloc
 from sciswift.server.app import SwiftApp
 from sciswift.server.auth import TempAuth
 from sciswift.server.backend import Backend
@@ -145,6 +146,7 @@ async def _serve(config: ServerConfig, auth: TempAuth, sock: socket.socket, stop
 def run_worker(config: ServerConfig, auth: TempAuth, sock: socket.socket) -> None:
     """Serve on ``sock`` until SIGTERM or SIGINT."""
     _setup_logging(config.quiet)
+    malloc.tune()  # request bodies come in MiB-sized reads (see sciswift.malloc)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -51,9 +51,12 @@ __all__ = [
 ]
 
 #: Bodies up to this size are read whole and stored with one store call;
-#: larger ones stream through a writer in WRITE_CHUNK pieces.
+#: larger ones stream through a writer, handed to the thread pool about
+#: WRITE_CHUNK bytes at a time (each hand-over wakes two threads: 16 MiB S3
+#: PUTs from 4 clients cost the server 48-50 ms of CPU each with 4 MiB, 52-57
+#: with 1 MiB, alternating runs at load average 12).
 SMALL_BODY = 256 * 1024
-WRITE_CHUNK = 1 << 20
+WRITE_CHUNK = 4 << 20
 #: Seconds to wait for the next piece of a request body (Swift's client_timeout).
 CLIENT_TIMEOUT = 60.0
 
@@ -183,9 +186,15 @@ async def store_body(
         data = await _read_exact(req, length)
         return await be.run(lambda: store.put_object(container, name, data, **options))  # type: ignore[arg-type]
     writer = await be.run(lambda: store.open_writer(container, name, **options))  # type: ignore[arg-type]
+    # The body's own checks (an S3 payload's SHA-256 and checksum) run here,
+    # on each block in the thread that writes it while it is in the CPU's
+    # cache: one hand-over to the pool per batch instead of two.
+    checks = req.body.take_checks()
 
     def write_all(blocks: list[bytes]) -> None:
         for block in blocks:
+            if checks is not None:
+                checks.update(block)
             writer.write(block)
 
     try:
@@ -200,7 +209,7 @@ async def store_body(
                     raise SwiftError(413, "Your request is too large.", content_type=TEXT_TYPE)
                 pending.append(chunk)
                 pending_size += len(chunk)
-            # Hand the received buffers to the pool about a MiB at a time, as
+            # Hand the received buffers to the pool a few MiB at a time, as
             # they are (joining them would copy every byte once more).
             if pending and (pending_size >= WRITE_CHUNK or not chunk):
                 blocks, pending, pending_size = pending, [], 0
@@ -209,6 +218,8 @@ async def store_body(
                 break
         if length is not None and total != length:
             raise SwiftError(499)
+        if checks is not None:
+            checks.verify()
         return await be.run(writer.commit)
     except BaseException:
         await asyncio.shield(be.run(writer.abort))

@@ -166,3 +166,94 @@ def test_decoder_same_result_however_split() -> None:
     with pytest.raises(S3Error) as ei:
         dec.finish()
     assert ei.value.code == "IncompleteBody"
+
+
+# ------------------------------------------- large bodies: hashed while written
+# Bodies over 256 KiB stream through ``store_body``, which takes the payload's
+# digests from the body (``S3Body.take_checks``) and hashes each block in the
+# thread that writes it; these bodies cross several of its 4 MiB batches and
+# end in the middle of one.
+LARGE = bytes(range(256)) * (9 * 4096) + b"tail" * 3001
+
+
+def _crc32_b64(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def _md5_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def test_large_body_with_every_digest_is_stored(server: RunningServer, s3: Any, bucket: str) -> None:
+    resp, _ = _put(server, bucket, "big", LARGE, hashlib.sha256(LARGE).hexdigest(),
+                   {"x-amz-checksum-crc32": _crc32_b64(LARGE), "Content-MD5": _md5_b64(LARGE)})
+    assert resp.status_code == 200, resp.content
+    assert resp.headers["ETag"] == f'"{hashlib.md5(LARGE).hexdigest()}"'
+    assert resp.headers["x-amz-checksum-crc32"] == _crc32_b64(LARGE)
+    assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == LARGE
+
+
+@pytest.mark.parametrize("wrong", ["sha256", "crc32", "content-md5"])
+def test_large_body_with_a_wrong_digest_leaves_the_old_object(server: RunningServer, s3: Any, bucket: str,
+                                                              wrong: str) -> None:
+    s3.put_object(Bucket=bucket, Key="big", Body=b"old")
+    other = LARGE[:-1] + b"?"  # the digests of a body differing in its last byte
+    sha = hashlib.sha256(other if wrong == "sha256" else LARGE).hexdigest()
+    headers = {"x-amz-checksum-crc32": _crc32_b64(other if wrong == "crc32" else LARGE),
+               "Content-MD5": _md5_b64(other if wrong == "content-md5" else LARGE)}
+    resp, _ = _put(server, bucket, "big", LARGE, sha, headers)
+    assert resp.status_code == 400
+    assert _code(resp) == ("XAmzContentSHA256Mismatch" if wrong == "sha256" else "BadDigest")
+    assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == b"old"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["big"]
+
+
+def test_large_aws_chunked_body_trailer_checksum(server: RunningServer, s3: Any, bucket: str) -> None:
+    resp = _signed_chunked_put(server, bucket, "c", LARGE, chunk=1 << 20,
+                               trailer={"x-amz-checksum-crc32": _crc32_b64(LARGE)})
+    assert resp.status_code == 200, resp.content
+    got = s3.get_object(Bucket=bucket, Key="c")
+    assert got["Body"].read() == LARGE and got["ETag"] == f'"{hashlib.md5(LARGE).hexdigest()}"'
+    resp = _signed_chunked_put(server, bucket, "c2", LARGE, chunk=1 << 20,
+                               trailer={"x-amz-checksum-crc32": _crc32_b64(LARGE[1:])})
+    assert resp.status_code == 400 and _code(resp) == "BadDigest"
+    resp = _signed_chunked_put(server, bucket, "c3", LARGE, chunk=1 << 20, tamper=5)
+    assert resp.status_code == 403 and _code(resp) == "SignatureDoesNotMatch"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["c"]
+
+
+async def _read_to_end(body: Any) -> bytes:
+    parts = []
+    while chunk := await body.read_any():
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def test_taken_checks_are_the_readers_to_verify() -> None:
+    """Once a reader took the digests, the body's end no longer checks them:
+    the reader's ``verify`` does (``store_body`` calls it before its commit)."""
+    import asyncio
+
+    from sciswift.server.http import BytesBody
+    from sciswift.server.s3.payload import Checksum, S3Body
+
+    data = b"abc" * 100_000
+    body = S3Body(BytesBody(data), payload_hash=hashlib.sha256(b"other").hexdigest(), signer=None,
+                  decoded_length=None, checksum=Checksum("crc32", _crc32_b64(data)))
+    checks = body.take_checks()
+    assert checks is not None and body.take_checks() is None  # handed over once
+    assert asyncio.run(_read_to_end(body)) == data
+    for piece in (data[:7], data[7:300_001], data[300_001:]):
+        checks.update(piece)
+    with pytest.raises(S3Error) as ei:
+        checks.verify()
+    assert ei.value.code == "XAmzContentSHA256Mismatch"
+
+    # A body already being read keeps its checks, and fails at its end.
+    body = S3Body(BytesBody(data), payload_hash=hashlib.sha256(b"other").hexdigest(), signer=None,
+                  decoded_length=None, checksum=None)
+    first = asyncio.run(body.read(10))
+    assert first == data[:10] and body.take_checks() is None
+    with pytest.raises(S3Error) as ei:
+        asyncio.run(_read_to_end(body))
+    assert ei.value.code == "XAmzContentSHA256Mismatch"

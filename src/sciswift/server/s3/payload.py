@@ -5,7 +5,10 @@
 it into the store). It hands over the decoded payload as it arrives and
 verifies everything when the payload ends, *before* returning the final
 ``b""``: a mismatch raises :class:`~sciswift.server.s3.errors.S3Error`
-there, the writer is aborted, and nothing becomes visible. What is checked:
+there, the writer is aborted, and nothing becomes visible. A reader that
+takes the payload's digests (:meth:`S3Body.take_checks`: ``store_body``
+hashes each piece in the thread that writes it) verifies those itself, after
+the end and before its commit. What is checked:
 
 - ``x-amz-content-sha256`` (a hex SHA-256): the payload's SHA-256
   (``XAmzContentSHA256Mismatch``);
@@ -36,7 +39,7 @@ from sciswift.server.http import Body
 from sciswift.server.s3.auth import ChunkSigner
 from sciswift.server.s3.errors import S3Error
 
-__all__ = ["S3Body", "AwsChunkedDecoder", "Checksum", "checksum_from_headers", "is_streaming"]
+__all__ = ["S3Body", "PayloadDigests", "AwsChunkedDecoder", "Checksum", "checksum_from_headers", "is_streaming"]
 
 SIGNED_STREAMING = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
 UNSIGNED_STREAMING = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
@@ -256,6 +259,34 @@ class AwsChunkedDecoder:
 
 
 # --------------------------------------------------------------------- body
+class PayloadDigests:
+    """The digests S3 checks over a payload: the SHA-256 the signature covers
+    (``x-amz-content-sha256``) and an ``x-amz-checksum-*``. ``update`` with
+    every payload byte in order, then ``verify``."""
+
+    def __init__(self, expected_sha: str | None, checksum: Checksum | None) -> None:
+        self.expected_sha = expected_sha
+        self.sha: Any = hashlib.sha256() if expected_sha is not None else None
+        self.checksum = checksum
+
+    @property
+    def active(self) -> bool:
+        return self.sha is not None or self.checksum is not None
+
+    def update(self, data: bytes) -> None:
+        if self.sha is not None:
+            self.sha.update(data)
+        if self.checksum is not None:
+            self.checksum.update(data)
+
+    def verify(self) -> None:
+        if self.sha is not None and self.sha.hexdigest() != self.expected_sha:
+            raise S3Error("XAmzContentSHA256Mismatch", ClientComputedContentSHA256=self.expected_sha or "",
+                          S3ComputedContentSHA256=self.sha.hexdigest())
+        if self.checksum is not None:
+            self.checksum.verify()
+
+
 class S3Body(Body):
     """The payload of an S3 request (see the module docstring)."""
 
@@ -275,10 +306,10 @@ class S3Body(Body):
         self._unhashed_size = 0
         self._chunks: deque[bytes] = deque()
         self._eof = False
+        self._handed_over = False
         self.received_payload = 0
         self.checksum = checksum
-        self._sha: Any = None
-        self._expected_sha: str | None = None
+        expected_sha: str | None = None
         self._decoder: AwsChunkedDecoder | None = None
         self._decoded_length = decoded_length
         if is_streaming(payload_hash):
@@ -300,25 +331,32 @@ class S3Body(Body):
                     raise S3Error("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
                                   "STREAMING-AWS4-HMAC-SHA256-PAYLOAD or a valid sha256 value.",
                                   ArgumentName="x-amz-content-sha256", ArgumentValue=payload_hash)
-                self._expected_sha = payload_hash.lower()
-                self._sha = hashlib.sha256()
+                expected_sha = payload_hash.lower()
+        self._digests = PayloadDigests(expected_sha, checksum)
 
     @property
     def received(self) -> int:
         return getattr(self._raw, "received", 0)
 
+    def take_checks(self) -> PayloadDigests | None:
+        """The payload's digests, for a reader that hashes the bytes itself
+        (``store_body`` does, in the thread that writes them); only before
+        anything was read. The framing of an ``aws-chunked`` body (its chunk
+        signatures, its length) is still checked here, at its end."""
+        if self._handed_over or not self._digests.active or self.received_payload or self._eof:
+            return None
+        self._handed_over = True
+        return self._digests
+
     def _take(self, data: bytes) -> None:
         self.received_payload += len(data)
-        if self._sha is not None or self.checksum is not None:
+        if self._digests.active and not self._handed_over:
             self._unhashed.append(data)
             self._unhashed_size += len(data)
 
     def _hash(self, pieces: list[bytes]) -> None:
         for piece in pieces:
-            if self._sha is not None:
-                self._sha.update(piece)
-            if self.checksum is not None:
-                self.checksum.update(piece)
+            self._digests.update(piece)
 
     async def _hash_pending(self, final: bool = False) -> None:
         """Hash what arrived, a MiB at a time. Large batches are hashed in the
@@ -361,11 +399,8 @@ class S3Body(Body):
                 and self.received_payload != self._decoded_length:
             raise S3Error("IncompleteBody", NumberBytesExpected=str(self._decoded_length),
                           NumberBytesProvided=str(self.received_payload))
-        if self._sha is not None and self._sha.hexdigest() != self._expected_sha:
-            raise S3Error("XAmzContentSHA256Mismatch", ClientComputedContentSHA256=self._expected_sha or "",
-                          S3ComputedContentSHA256=self._sha.hexdigest())
-        if self.checksum is not None:
-            self.checksum.verify()
+        if not self._handed_over:
+            self._digests.verify()
 
     async def read_any(self) -> bytes:
         await self._fill()

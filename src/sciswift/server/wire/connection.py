@@ -36,8 +36,16 @@ __all__ = ["HTTPConnection", "Request", "Handler"]
 
 log = logging.getLogger("sciswift.server")
 
-#: Queued body bytes above which the socket is paused.
-BODY_HIGH_WATER = 1 << 20
+#: Queued body bytes above which the socket is paused, and below which a
+#: paused one resumes: the gap makes a body arriving faster than it is read
+#: pause the socket once per few MiB, not after every read; the high mark
+#: lets the next ``store_body`` batch (4 MiB) arrive while one is written.
+BODY_HIGH_WATER = 4 << 20
+BODY_LOW_WATER = 1 << 20
+#: Bytes asked of the socket per read (asyncio's selector transport, whose
+#: ``max_size`` is 256 KiB): a large body then arrives in fewer pieces, each a
+#: trip through the parser, the body's queue, its reader and the hashers.
+RECV_SIZE = 1 << 20
 #: Pipelined bytes (requests after the current one) above which the socket is paused.
 PIPELINE_HIGH_WATER = 256 << 10
 #: An unread rest of a body up to this size is read and dropped to keep the
@@ -104,6 +112,8 @@ class HTTPConnection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
+        if isinstance(getattr(transport, "max_size", None), int):
+            transport.max_size = RECV_SIZE  # type: ignore[attr-defined]
         self._server.connections.add(self)
         self._arm_idle()
 
@@ -228,8 +238,11 @@ class HTTPConnection(asyncio.Protocol):
             pause = False
         elif current.body.complete:
             pause = self._parser.buffered >= PIPELINE_HIGH_WATER
+        elif self._discarding:
+            pause = False
         else:
-            pause = current.body.queued >= BODY_HIGH_WATER and not self._discarding
+            queued = current.body.queued
+            pause = queued > BODY_LOW_WATER if self._paused else queued >= BODY_HIGH_WATER
         if pause and not self._paused:
             self._paused = True
             transport.pause_reading()

@@ -10,7 +10,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["fsync_dir", "write_all", "write_json_atomic", "read_json", "syncfs", "unlink_quiet", "O_CLOEXEC"]
+__all__ = [
+    "fsync_dir", "write_all", "write_json_atomic", "read_json", "syncfs", "unlink_quiet", "start_writeback",
+    "drop_cached", "O_CLOEXEC",
+]
 
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -121,3 +124,15 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
             _sync_file_range = False
     if _sync_file_range:
         _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)  # advisory: errors show at fsync
+
+
+_FADV_DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", None)
+
+
+def drop_cached(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to forget the cached pages of ``length`` bytes at
+    ``offset`` of ``fd`` (0: to the end). Only clean pages go (written ones:
+    nothing is lost, a later read comes from disk); pages still dirty or under
+    writeback stay. Advisory, nothing on systems without ``posix_fadvise``."""
+    if _FADV_DONTNEED is not None:
+        os.posix_fadvise(fd, offset, length, _FADV_DONTNEED)

@@ -1,4 +1,4 @@
-"""sciswift.engine.malloc: applied on import, and never against the user's choice."""
+"""sciswift.malloc: applied by the engine on import and by each server worker, never against the user's choice."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-PROBE = "import sciswift.engine, sciswift.engine.malloc as m; print(m._applied)"
+PROBE = "import sciswift.engine, sciswift.malloc as m; print(m._applied)"
 
 
 def _probe(**env: str) -> str:
@@ -32,7 +32,7 @@ def test_users_choice_wins(env: dict[str, str]) -> None:
 
 
 def test_tune_runs_once() -> None:
-    from sciswift.engine import malloc
+    from sciswift import malloc
 
     first = malloc.tune()
     assert malloc.tune() is first

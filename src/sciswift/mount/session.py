@@ -192,8 +192,12 @@ class Session:
         writable = (flags & os.O_ACCMODE) != os.O_RDONLY
         if writable or flags & os.O_TRUNC:
             self._check_writable()
-        with self._lock:
-            state = self.states.get(path)
+        # A state is claimed (its ``opens`` raised) while ``_lock`` is held, the
+        # lock ``_drop_if_idle`` takes: the release of the descriptor a program
+        # just closed reaches us after its close returned, maybe while this open
+        # runs, and must not drop the state this open goes on with (it did: a
+        # rewrite with O_TRUNC then saw the old size, and HDF5 its old superblock).
+        state = self._claim(path)
         if state is None:
             entry = self.ns.lookup(path)
             if entry.kind is Kind.NATIVE:
@@ -216,16 +220,21 @@ class Session:
                 state = self.states.get(path)  # another opener may have won
                 if state is None:
                     state = self._make_state(path, container, key, version)
+                with state.lock:
+                    state.opens += 1
             self.ns.note(path, Entry(Kind.FILE, version.size, version.mtime, version.etag))
         else:
-            self._revalidate(state)
-        with state.lock:
-            state.opens += 1
+            try:
+                self._revalidate(state)
+            except BaseException:
+                self._unclaim(state)
+                raise
         if flags & os.O_TRUNC:
             state.truncate(0)
         with state.lock:
             etag = state.base.etag if state.base is not None else None
-        keep = etag is not None and self._kernel_etag.get(path) == etag
+        # Truncated, the file is no longer what the kernel's pages hold.
+        keep = etag is not None and self._kernel_etag.get(path) == etag and not flags & os.O_TRUNC
         if etag is not None:
             self._kernel_etag[path] = etag
         if not keep and not writable:
@@ -237,6 +246,21 @@ class Session:
             if base is not None:
                 self.fetcher.prefetch_head(base)
         return self._new_fh(Handle(path, writable, state=state)), keep
+
+    def _claim(self, path: str) -> FileState | None:
+        """The state of ``path`` with one more open counted, or None."""
+        with self._lock:
+            state = self.states.get(path)
+            if state is not None:
+                with state.lock:
+                    state.opens += 1
+            return state
+
+    def _unclaim(self, state: FileState) -> None:
+        """Undo ``_claim`` for an open that failed."""
+        with state.lock:
+            state.opens -= 1
+        self._drop_if_idle(state)
 
     def _make_state(self, path: str, container: str, key: str, version: Version | None) -> FileState:
         guessed = mimetypes.guess_type(key)[0] or "application/octet-stream"
@@ -271,8 +295,8 @@ class Session:
             state = self.states.get(path)
             if state is None or state.unlinked:
                 state = self._make_state(path, container, key, None)
-        with state.lock:
-            state.opens += 1
+            with state.lock:
+                state.opens += 1  # under _lock: see open
         state.truncate(0)
         self.ns.note(path, Entry(Kind.FILE, 0, time.time()))
         return self._new_fh(Handle(path, True, state=state))

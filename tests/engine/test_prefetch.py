@@ -6,8 +6,6 @@ are packed, see test_packing.)"""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,11 +18,8 @@ from sciswift.store.url import Location
 
 
 @pytest.fixture
-def swift_env(sciswift_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("ST_AUTH", sciswift_server.auth_url)
-    monkeypatch.setenv("ST_USER", sciswift_server.user)
-    monkeypatch.setenv("ST_KEY", sciswift_server.key)
-    yield f"swift://prefetch-{uuid.uuid4().hex[:8]}/tiny.h5"
+def swift_env(swift_container: str) -> str:
+    return f"{swift_container}/tiny.h5"
 
 
 def _kv(f: Any) -> KV:

@@ -40,12 +40,6 @@ class TestLocalStore(StoreTests):
         s.close()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[LocalStore]:
-    s = LocalStore(tmp_path / "acct", durable=False)
-    s.create_container("c")
-    yield s
-    s.close()
 
 
 def object_file(store: LocalStore, container: str, name: str) -> Path:

@@ -3,7 +3,6 @@ checked against their block digests, with the caller's ReadHints."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +21,6 @@ def _body(seed: int) -> bytes:
     return np.random.default_rng(seed).integers(0, 256, SIZE, dtype=np.uint8).tobytes()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[LocalStore]:
-    s = LocalStore(tmp_path / "acct", durable=False)
-    s.create_container("c")
-    yield s
-    s.close()
 
 
 def _read(s: LocalStore, parts: list[tuple[str, int, int, int]], hints: ReadHints | None = None,

@@ -255,7 +255,17 @@ def test_fuzz_no_request_acts_with_another_identity(server: RunningServer, token
         pieces = [p.replace(b"X-Auth-Token: a\r\n", f"X-Auth-Token: {token_of['a']}\r\n".encode())
                    .replace(b"X-Auth-Token: b\r\n", f"X-Auth-Token: {token_of['b']}\r\n".encode())
                   for p in stream[0]]
+        start = len(server.log_text())
         send_pieces(server.port, pieces, pause=0.001, timeout=3)
+        time.sleep(0.05)  # the access log line follows the reply
+        # Checked here too, not only after the run: hypothesis then shrinks a
+        # failing stream and prints it (a CI run saw user b logged on a's
+        # container, 403, once, with no stream to look at).
+        for line in server.log_text()[start:].splitlines():
+            fields = line.split(" ")
+            if len(fields) == 16:
+                other = MARK["b"] if fields[14] == USERS["a"][0] else MARK["a"] if fields[14] == USERS["b"][0] else None
+                assert other is None or other not in fields[4], (line, pieces)
 
     run()
     time.sleep(0.2)  # let the access log reach the file

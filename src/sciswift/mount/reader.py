@@ -171,11 +171,7 @@ class Fetcher:
                     if run and (key.name != run[-1].name or key.etag != run[-1].etag):
                         break  # another piece: another GET
                     todo.pop()
-                    with self._lock:
-                        free = key not in self._inflight and not self.cache.has(key)
-                        if free:
-                            self._inflight[key] = Future()
-                    if free:
+                    if self._claim(key):
                         run.append(key)
                     elif run:
                         break  # a gap: the run so far is one GET
@@ -284,14 +280,20 @@ class Fetcher:
             if index * last.block_size >= last.object_size:
                 break
             key = BlockKey(last.container, last.name, last.etag, index, last.block_size, last.object_size)
-            if self.cache.has(key):
+            if not self._claim(key):
                 break
-            with self._lock:
-                if key in self._inflight:
-                    break
-                self._inflight[key] = Future()
             out.append(key)
         return out
+
+    def _claim(self, key: BlockKey) -> bool:
+        """Mark ``key`` as being fetched by the caller; False if it is cached or
+        already on the way. Both are asked under the lock: a fetch caches a
+        block before it leaves ``_inflight``, so no block is seen as neither."""
+        with self._lock:
+            if key in self._inflight or self.cache.has(key):
+                return False
+            self._inflight[key] = Future()
+            return True
 
     def _runs(self, keys: list[BlockKey]) -> Iterator[list[BlockKey]]:
         run: list[BlockKey] = []

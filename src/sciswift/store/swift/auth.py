@@ -29,7 +29,7 @@ import urllib3
 
 from sciswift.errors import InvalidInput, NotSupported, StoreUnavailable, Unauthenticated
 
-__all__ = ["SwiftCredentials", "authenticate", "authenticate_expiring"]
+__all__ = ["SwiftCredentials", "authenticate"]
 
 
 @dataclass(frozen=True)
@@ -153,19 +153,13 @@ class SwiftCredentials:
 
 
 def authenticate(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
-                 retries: urllib3.Retry | None = None) -> tuple[str, str]:
-    """Get ``(storage_url, token)`` for ``creds``; ``retries`` governs the v1.0
-    request (connection errors and 502-504 are retried). Unauthenticated if the endpoint
-    refuses the credentials, StoreUnavailable if it cannot be reached, InvalidInput
-    if the credentials are incomplete."""
-    storage_url, token, _ = authenticate_expiring(http, creds, timeout, retries)
-    return storage_url, token
-
-
-def authenticate_expiring(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
-                          retries: urllib3.Retry | None = None) -> tuple[str, str, float | None]:
-    """``authenticate``, with the token's expiry (epoch seconds) when the endpoint
-    tells it (TempAuth's ``X-Auth-Token-Expires``, Keystone's token expiry)."""
+                 retries: urllib3.Retry | None = None) -> tuple[str, str, float | None]:
+    """Get ``(storage_url, token, expires)`` for ``creds``: ``expires`` is the
+    token's expiry (epoch seconds) when the endpoint tells it (TempAuth's
+    ``X-Auth-Token-Expires``, Keystone's token expiry), else None. ``retries``
+    governs the v1.0 request (connection errors and 502-504 are retried).
+    Unauthenticated if the endpoint refuses the credentials, StoreUnavailable if
+    it cannot be reached, InvalidInput if the credentials are incomplete."""
     if not creds.can_authenticate:
         raise InvalidInput(
             "no Swift credentials: set ST_AUTH/ST_USER/ST_KEY (auth v1.0), the OS_* variables "

@@ -54,7 +54,7 @@ from sciswift.errors import (
     Unauthenticated,
     error_for_status,
 )
-from sciswift.store.swift.auth import SwiftCredentials, authenticate_expiring
+from sciswift.store.swift.auth import SwiftCredentials, authenticate
 from sciswift.store.swift.tokens import TokenCache
 
 __all__ = ["Body", "SwiftConnection", "RETRY_STATUSES", "object_path", "attempts_of", "maybe_repeated"]
@@ -207,8 +207,7 @@ class SwiftConnection:
         """A new token (kept for other processes when a token cache is on)."""
         retry = urllib3.Retry(self.retries, backoff_factor=self.backoff, backoff_max=self.max_backoff,
                               status_forcelist=(502, 503, 504), raise_on_status=False)
-        url, token, expires = authenticate_expiring(self.http, self.creds,
-                                                    float(self.timeout.read_timeout or 60), retry)
+        url, token, expires = authenticate(self.http, self.creds, float(self.timeout.read_timeout or 60), retry)
         if self.tokens is not None:
             self.tokens.save(self.creds, url, token, expires)
         return url, token

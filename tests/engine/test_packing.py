@@ -168,3 +168,67 @@ def test_the_packed_chunk_key_is_the_arrays_own() -> None:
         meta = ArrayMeta.create(shape, shape or (), info, [info.array_codec], np.float32(0))
         for path in ["a/b", ""]:
             assert _single_chunk_key(kv, path, meta.to_json()) == Array(kv, path, meta).chunk_key((0,) * len(shape))
+
+
+def _root(url: str) -> dict[str, Any]:
+    import json
+
+    container, _, prefix = url[len("swift://"):].partition("/")
+    with SwiftStore.from_environment() as store:
+        return json.loads(store.get_object(container, f"{prefix}/zarr.json"))
+
+
+def test_a_large_table_is_stored_compressed_and_a_plain_one_still_reads(
+    swift_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 2 of the attribute: the table compressed (one round trip for the root)."""
+    from sciswift.engine import packing
+
+    values = _write_many(swift_url)
+    attr = _root(swift_url)["attributes"][PACKED_ATTR]
+    assert attr["version"] == 2 and set(attr) == {"version", "xz"}
+    # the table of 120 arrays is ~13 KB of JSON; compressed, the whole root
+    # fits a TCP connection's first round trip (~14 KB) with room to spare
+    assert len(packing._expand(attr["xz"], "t")["nodes"]) > N
+    assert len(json_size := str(_root(swift_url))) < 6000, json_size
+    # files written before (version 1, or a small table) keep reading
+    plain = swift_url.replace("many.h5", "plain.h5")
+    with monkeypatch.context() as m:
+        m.setattr(packing, "COMPRESS_OVER", 1 << 30)
+        _write_many(plain)
+    attr = _root(plain)["attributes"][PACKED_ATTR]
+    assert attr["version"] == 1 and len(attr["nodes"]) > N
+    for url in (swift_url, plain):
+        with h5py.File(url, "r") as f:
+            for i in (0, N // 2, N - 1):
+                np.testing.assert_array_equal(f[f"g{i % 7}/d{i:03d}"][...], values[i])
+                assert f[f"g{i % 7}/d{i:03d}"].attrs["index"] == i
+
+
+@pytest.mark.parametrize("xz", ["not base85 \"'", "VPa!sWoBn+X>V-1", 12])
+def test_a_damaged_compressed_table_is_a_clear_error(swift_url: str, xz: object) -> None:
+    import json
+
+    from sciswift.errors import CorruptData
+
+    _write_many(swift_url)
+    root = _root(swift_url)
+    root["attributes"][PACKED_ATTR]["xz"] = xz
+    container, _, prefix = swift_url[len("swift://"):].partition("/")
+    with SwiftStore.from_environment() as store:
+        store.put_object(container, f"{prefix}/zarr.json", json.dumps(root).encode())
+    with pytest.raises(CorruptData, match=r"many\.h5.*compressed table in _sciswift_packed is unreadable"):
+        h5py.File(swift_url, "r")
+
+
+def test_a_compressed_table_cannot_expand_without_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import lzma
+
+    from sciswift.engine import packing
+    from sciswift.errors import CorruptData
+
+    monkeypatch.setattr(packing, "EXPANDED_MAX", 1 << 20)
+    bomb = base64.b85encode(lzma.compress(b" " * (4 << 20), format=lzma.FORMAT_XZ, preset=1)).decode()
+    with pytest.raises(CorruptData, match="over 1 MiB expanded"):
+        packing._expand(bomb, "swift://c/f.h5/zarr.json")

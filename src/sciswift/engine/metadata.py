@@ -76,6 +76,9 @@ class ArrayMeta:
     attributes: dict[str, Any] = field(default_factory=dict)
     dimension_names: list[str | None] | None = None
     doc: dict[str, Any] = field(default_factory=dict)
+    #: The Pipeline ``from_json`` checked the settings with, handed to the first
+    #: ``pipeline()`` call (building one is a third of opening a small array).
+    _checked: Pipeline | None = field(default=None, repr=False, compare=False)
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -123,12 +126,12 @@ class ArrayMeta:
                 fill = decode_fill(doc.get("fill_value"), info)
             if info.storage == "fixed" and isinstance(fill, np.ndarray) and fill.ndim:
                 raise ValueError(f"fill_value {doc.get('fill_value')!r} is not one value of {info.dtype}")
-            Pipeline(codecs, info, fill)  # the codec settings make sense (InvalidInput if not)
+            checked = Pipeline(codecs, info, fill)  # the codec settings make sense (InvalidInput if not)
         except (KeyError, TypeError, ValueError, OverflowError) as e:  # InvalidInput is a ValueError
             raise CorruptData(f"array metadata {what} is malformed: {e}", what) from e
         if len(chunks) != len(shape):
             raise CorruptData(f"array metadata {what}: chunk shape {chunks} does not match shape {shape}", what)
-        return cls(shape, chunks, info, codecs, fill, attributes, doc.get("dimension_names"), doc)
+        return cls(shape, chunks, info, codecs, fill, attributes, doc.get("dimension_names"), doc, checked)
 
     def to_json(self) -> dict[str, Any]:
         doc = dict(self.doc)
@@ -160,6 +163,12 @@ class ArrayMeta:
         return doc
 
     def pipeline(self) -> Pipeline:
+        """A Pipeline of its own for these settings."""
+        checked, self._checked = self._checked, None
+        # (unless the settings were changed since: then they are checked anew)
+        if checked is not None and checked.info is self.info and checked.fill is self.fill_value \
+                and checked.json == self.codecs:
+            return checked
         return Pipeline(self.codecs, self.info, self.fill_value)
 
 

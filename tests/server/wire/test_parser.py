@@ -159,6 +159,13 @@ def test_the_reported_splice_keeps_the_token_in_its_own_request() -> None:
         (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414),
         (b"GET / HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\n" + b"X: a\r\n" * 300 + b"\r\n", 431),
+        # headers a request carries once: two Hosts (RFC 9112), two credentials
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nhost: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX-Auth-Token: t1\r\nX-Auth-Token: t2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX-Auth-Token: t1\r\nx-auth-token: t1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX-Storage-Token: t1\r\nX-Storage-Token: t2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX-Service-Token: t1\r\nX-Service-Token: t2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nAuthorization: AWS4 a\r\nAuthorization: AWS4 b\r\n\r\n", 400),
     ],
 )
 def test_refused(raw: bytes, status: int) -> None:

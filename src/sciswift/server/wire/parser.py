@@ -118,6 +118,10 @@ _BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 # Bytes a header value may not hold: controls other than tab, DEL.
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
+#: Headers a request may carry once. Two Host headers must be refused (RFC 9112,
+#: 3.2); two credentials leave open whose request it is (one join of two
+#: requests' bytes carries both), so neither is taken.
+_SINGLE = frozenset({b"host", b"x-auth-token", b"x-storage-token", b"x-service-token", b"authorization"})
 _DIGITS = re.compile(rb"[0-9]{1,19}\Z")
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])\Z")
 
@@ -316,6 +320,7 @@ class RequestParser:
         codings: list[bytes] = []
         connection: list[bytes] = []
         expect = b""
+        single: set[bytes] = set()
         for line in lines[1:]:
             if line[:1] in (b" ", b"\t"):
                 raise ParseError(400, "invalid header: folded header lines are not accepted")
@@ -334,6 +339,10 @@ class RequestParser:
                 connection.extend(c.strip(b" \t").lower() for c in value.split(b","))
             elif lname == b"expect":
                 expect = value.lower()
+            if lname in _SINGLE:
+                if lname in single:
+                    raise ParseError(400, f"more than one {name.decode('ascii')} header")
+                single.add(lname)
             headers.append((name.decode("ascii"), value.decode("utf-8", "surrogateescape")))
         content_length: int | None = 0
         chunked = False

@@ -66,7 +66,7 @@ VERSION = 2
 #: connection's first round trip carries ~14 KB (10 segments): 1,000 small
 #: arrays' table is 97 KB of JSON, 5 KB so (3.5 ms to compress, 0.4 ms to
 #: expand), so the root comes in one round trip instead of four (50 ms RTT:
-#: open + list 1,000 datasets 302 -> see docs/benchmarks.md). zlib gets 13 KB.
+#: open + list 1,000 datasets 302 -> 150 ms, docs/benchmarks.md). zlib gets 13 KB.
 COMPRESS_OVER = 8 << 10
 #: The most a compressed table may expand to (a million packed arrays' table is
 #: ~100 MB): a crafted root cannot make a reader allocate without bound.

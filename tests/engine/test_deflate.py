@@ -33,11 +33,17 @@ def test_gzip_codec_writes_standard_gzip_carrying_the_zlib_stream() -> None:
     assert member[12:16] == b"Sz\x06\x00" and len(member) > HEADER_SIZE
 
 
-def test_hdf5_deflate_chunk_rewraps_both_ways_byte_for_byte() -> None:
+# Both inflaters: libdeflate when the chunk's size is known, ISA-L when it is not.
+SIZES = [pytest.param(len(DATA), id="size-known"), pytest.param(None, id="size-unknown")]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hdf5_deflate_chunk_rewraps_both_ways_byte_for_byte(size: int | None) -> None:
     stream = zlib.compress(DATA, 4)
-    member = zlib_to_gzip(stream)
+    member = zlib_to_gzip(stream, size)
     assert gzip.decompress(member) == DATA
     assert gzip_to_zlib(member) == stream
+    assert zlib_to_gzip(memoryview(stream), size) == member
 
 
 def test_foreign_gzip_becomes_a_zlib_stream_without_recompressing() -> None:
@@ -48,10 +54,27 @@ def test_foreign_gzip_becomes_a_zlib_stream_without_recompressing() -> None:
     assert stream[2:-4] == foreign[start:-8]  # the same deflate data
 
 
-@pytest.mark.parametrize("bad", [b"", b"\x78\x9c", zlib.compress(DATA)[:-7], b"not zlib at all"])
-def test_damaged_deflate_chunks_raise_corrupt_data(bad: bytes) -> None:
+def _bad_adler() -> bytes:
+    stream = bytearray(zlib.compress(DATA))
+    stream[-1] ^= 0x01
+    return bytes(stream)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("bad", [
+    b"", b"\x78\x9c", zlib.compress(DATA)[:-7], b"not zlib at all", _bad_adler(),
+    zlib.compress(DATA) + b"\0\0\0\0",  # trailing bytes would end up inside the gzip member
+    zlib.compress(DATA) + zlib.compress(b"x"),
+], ids=["empty", "header-only", "truncated", "not-zlib", "bad-adler", "trailing-zeros", "two-streams"])
+def test_damaged_deflate_chunks_raise_corrupt_data(bad: bytes, size: int | None) -> None:
     with pytest.raises(CorruptData):
-        zlib_to_gzip(bad)
+        zlib_to_gzip(bad, size)
+
+
+@pytest.mark.parametrize("size", [len(DATA) - 1, len(DATA) + 1, 0])
+def test_deflate_chunk_of_another_size_than_the_chunk_is_refused(size: int) -> None:
+    with pytest.raises(CorruptData, match="bytes"):
+        zlib_to_gzip(zlib.compress(DATA), size)
 
 
 def test_damaged_gzip_raises_corrupt_data() -> None:

@@ -101,7 +101,8 @@ class ChunkCopier:
         dt = sds.dtype
         if dt.kind not in "biufcS" or dt.fields is not None:
             return False
-        tr = translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">")
+        tr = translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">",
+                        math.prod(sds.chunks) * dt.itemsize)
         if tr is None:
             return False
         table = chunk_table(sds.id)
@@ -183,7 +184,8 @@ class ChunkCopier:
         dt = sds.dtype
         if pipeline is None or arr.pipeline.sharded:
             return False
-        check = translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">")
+        check = translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">",
+                           math.prod(sds.chunks) * dt.itemsize)
         if check is None or check != tr:
             return False
         chunks = tuple(sds.chunks)

@@ -69,11 +69,14 @@ class ChunkTranslator:
     """Converts one chunk's bytes between the two pipelines.
 
     ``deflate``: the HDF5 side deflates and the Zarr side gzips; ``checksum``:
-    ``"crc32c"`` (swap), ``"fletcher32"`` (same bytes) or None.
+    ``"crc32c"`` (swap), ``"fletcher32"`` (same bytes) or None; ``chunk_bytes``:
+    the size of a chunk's data, if known (a deflate stream must inflate to it;
+    knowing it also lets the import inflate with libdeflate, ``engine.deflate``).
     """
 
     deflate: bool
     checksum: str | None
+    chunk_bytes: int | None = None
 
     @property
     def identical(self) -> bool:
@@ -91,7 +94,7 @@ class ChunkTranslator:
             return raw
         body: bytes | memoryview = _strip_fletcher32(raw) if self.checksum else raw
         if self.deflate:
-            body = zlib_to_gzip(body)
+            body = zlib_to_gzip(body, self.chunk_bytes)
         if self.checksum == "crc32c":
             return b"".join((body, _U32.pack(_crc32c.crc32c(body))))
         return _fletcher32(body) if self.checksum else body
@@ -113,11 +116,12 @@ class ChunkTranslator:
 
 
 def translator(hdf5_filters: Sequence[tuple[int, Sequence[int]]], codecs: Sequence[dict[str, Any]],
-               itemsize: int, big_endian: bool = False) -> ChunkTranslator | None:
+               itemsize: int, big_endian: bool = False, chunk_bytes: int | None = None) -> ChunkTranslator | None:
     """A translator between an HDF5 pipeline ``[(filter id, cd_values)]`` (in
     write order) and a Zarr codec list, or None when no byte-level one exists.
 
-    ``itemsize`` and ``big_endian`` describe the HDF5 datatype (fixed-size data)."""
+    ``itemsize`` and ``big_endian`` describe the HDF5 datatype (fixed-size data),
+    ``chunk_bytes`` the size of a chunk's data (``ChunkTranslator``)."""
     if not codecs or codecs[0].get("name") != "bytes":
         return None
     endian = (codecs[0].get("configuration") or {}).get("endian", "little")
@@ -148,4 +152,4 @@ def translator(hdf5_filters: Sequence[tuple[int, Sequence[int]]], codecs: Sequen
         size = int(cd[0]) if cd else itemsize
         if int((conf.get("configuration") or {}).get("elementsize", itemsize)) != size or size != itemsize:
             return None
-    return ChunkTranslator(deflate=deflate, checksum=checksum)
+    return ChunkTranslator(deflate=deflate, checksum=checksum, chunk_bytes=chunk_bytes)

@@ -14,6 +14,7 @@ recompressing them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +71,8 @@ def chunk_translator(dset: Any) -> ChunkTranslator:
     if dt.hasobject or dt.kind not in "biufcS" or dt.fields is not None or dset.dtype != dt:
         raise NotImplementedError(f"{dset.name}: direct chunk I/O needs plain fixed-size data, not {dset.dtype}")
     pipeline = hdf5_pipeline(dict(arr.meta.attributes.get("_sciswift", {}).get("filters") or {}), dt.itemsize)
-    found = None if pipeline is None else translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">")
+    found = None if pipeline is None else translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">",
+                                                     math.prod(dset.chunks) * dt.itemsize)
     if found is None:
         names = ", ".join(c["name"] for c in arr.pipeline.json)
         raise NotImplementedError(f"{dset.name}: its codecs ({names}) have no HDF5 filter form for direct chunk I/O")

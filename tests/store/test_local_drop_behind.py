@@ -1,6 +1,8 @@
 """LocalStore's durable writer drops a large body's pages from the page cache
 once they are on disk (``local.writer.DROP_BEHIND``); smaller bodies keep them.
-Residency is asked of the kernel (``mincore`` of a shared mapping)."""
+So do batches of objects: a pack of at least ``PACK_DROP_BEHIND`` bytes, and a
+batch's object too large for a pack. Residency is asked of the kernel
+(``mincore`` of a shared mapping)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from sciswift.store import LocalStore
+from sciswift.store.local.container import PACK_DROP_BEHIND
+from sciswift.store.local.pack import PACK_MAX_OBJECT
 from sciswift.store.local.writer import DROP_BEHIND
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="page cache advice is Linux's")
@@ -78,3 +82,35 @@ def test_smaller_or_not_durable_bodies_stay_cached(tmp_path: Path) -> None:
     lazy.create_container("c")
     _write(lazy, "large", large, 1 << 20)
     assert resident_share(_file_of(tmp_path / "lazy", len(large)), len(large) // mmap.PAGESIZE * mmap.PAGESIZE) > 0.9
+
+
+def _packs(root: Path) -> list[Path]:
+    return [p for p in root.rglob("packs/*") if p.is_file()]
+
+
+def test_a_large_durable_batch_leaves_the_page_cache(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "acct", durable=True)
+    store.create_container("c")
+    chunks = {f"chunk/{i}": os.urandom(256 << 10) for i in range(2 * PACK_DROP_BEHIND // (256 << 10))}
+    big = os.urandom(PACK_MAX_OBJECT + 4096)  # a file of its own
+    store.put_many("c", {**chunks, "big": big})
+    [pack] = _packs(tmp_path)
+    assert pack.stat().st_size >= PACK_DROP_BEHIND
+    assert resident_share(pack, pack.stat().st_size // mmap.PAGESIZE * mmap.PAGESIZE) < 0.1
+    assert resident_share(_file_of(tmp_path, len(big)), len(big) // mmap.PAGESIZE * mmap.PAGESIZE) < 0.1
+    assert store.get_many("c", list(chunks)) == chunks  # read back from disk, checked
+    assert store.get_object("c", "big") == big
+
+
+def test_small_or_not_durable_batches_stay_cached(tmp_path: Path) -> None:
+    small = {f"meta/{i}": os.urandom(10_000) for i in range(4)}
+    store = LocalStore(tmp_path / "durable", durable=True)
+    store.create_container("c")
+    store.put_many("c", small)
+    [pack] = _packs(tmp_path / "durable")
+    assert resident_share(pack, pack.stat().st_size // mmap.PAGESIZE * mmap.PAGESIZE) > 0.9
+    lazy = LocalStore(tmp_path / "lazy", durable=False)
+    lazy.create_container("c")
+    lazy.put_many("c", {f"chunk/{i}": os.urandom(256 << 10) for i in range(8)})
+    [pack] = _packs(tmp_path / "lazy")
+    assert resident_share(pack, pack.stat().st_size // mmap.PAGESIZE * mmap.PAGESIZE) > 0.9

@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sciswift.errors import ChecksumMismatch, CorruptData, NotFound
-from sciswift.store.local.container import Container, ContainerGone, Opened
+from sciswift.store.local.container import PACK_DROP_BEHIND, Container, ContainerGone, Opened
 from sciswift.store.local.format import (
     LAZY_ETAG,
     Damaged,
@@ -407,7 +407,7 @@ class BatchIO:
             staged: list[tuple[str, str, ObjectInfo]] = []
             try:
                 for name, info, body, trailer in large:
-                    staged.append((name, c.write_temp([body, trailer]), info))
+                    staged.append((name, c.write_temp([body, trailer], PACK_DROP_BEHIND), info))
                 packs = c.stage_packs(ids, groups)
             except BaseException:
                 for _, tmp, _ in staged:

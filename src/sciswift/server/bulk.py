@@ -3,10 +3,17 @@ middleware, and the result bodies it shares with SLO delete and heartbeating
 SLO uploads.
 
 The request body lists ``/container/object`` (or ``/container``) paths, one per
-line, percent-encoded; objects are deleted before containers, each with a
-DELETE sub-request made as the caller. The reply is 200 with a body (plain
-text, JSON or XML after the Accept header) giving ``Number Deleted``,
-``Number Not Found``, ``Response Status``, ``Response Body`` and ``Errors``.
+line, percent-encoded; objects are deleted before containers, each as a DELETE
+sub-request made as the caller would. The objects of one container go to the
+store in one call when a DELETE there only removes the object (the container
+keeps no versions), after the caller's write permission is checked once for
+the container, as each sub-request would check it: a LocalStore then deletes
+them in one index transaction, and packs lose all their records at once
+instead of being compacted again and again as they empty (a 960-chunk file,
+~500 MB: 2.4-3.0 s and 1.7-2.7 s of server CPU one by one, see docs/server.md).
+The reply is 200 with a body (plain text, JSON or XML after the Accept header)
+giving ``Number Deleted``, ``Number Not Found``, ``Response Status``,
+``Response Body`` and ``Errors``.
 """
 
 from __future__ import annotations
@@ -18,8 +25,12 @@ from xml.sax.saxutils import escape
 
 from multidict import CIMultiDict
 
+from sciswift.errors import InvalidInput, SciSwiftError
 from sciswift.server.backend import Backend
 from sciswift.server.http import Reply, SwiftError, SwiftRequest, best_match, gather_limited, status_line
+from sciswift.server.middleware import object_versioning, versioned_writes
+from sciswift.server.writing import writable
+from sciswift.store.names import check_object_name
 
 __all__ = ["bulk_delete", "delete_paths", "result_body", "accept_format", "MAX_DELETES", "ACCEPTABLE"]
 
@@ -113,6 +124,15 @@ async def delete_paths(
 
     objects = [p for p in paths if p.lstrip("/").partition("/")[2]]
     containers = [p for p in paths if not p.lstrip("/").partition("/")[2]]
+    together: set[int] = set()
+    for container, indexes in _by_container(objects, queries or {}).items():
+        names = [objects[i].lstrip("/").partition("/")[2] for i in indexes]
+        counts = await _delete_together(be, req, container, names)
+        if counts is not None:
+            together.update(indexes)
+            result["Number Deleted"] = int(result["Number Deleted"]) + counts[0]  # type: ignore[call-overload]
+            result["Number Not Found"] = int(result["Number Not Found"]) + counts[1]  # type: ignore[call-overload]
+    objects = [p for i, p in enumerate(objects) if i not in together]
     bad_gateway = False
     for group in (objects, containers):
         for path, status in await gather_limited((one(p) for p in group), DELETE_CONCURRENCY):
@@ -133,6 +153,46 @@ async def delete_paths(
         result["Response Status"] = status_line(400)
         result["Response Body"] = "Invalid bulk delete."
     return result, failed
+
+
+def _by_container(objects: list[str], queries: dict[str, dict[str, str]]) -> dict[str, list[int]]:
+    """The object paths that may be deleted together, as indexes into
+    ``objects`` by container (two or more per container): those without a query
+    of their own, naming an object the store accepts (the others go one by one,
+    and get their own errors). A path listed twice is there twice, as it would
+    be one by one (deleted, then not found)."""
+    groups: dict[str, list[int]] = {}
+    for i, path in enumerate(objects):
+        if path in queries:
+            continue
+        container, _, name = path.lstrip("/").partition("/")
+        try:
+            check_object_name(name)
+        except InvalidInput:
+            continue
+        groups.setdefault(container, []).append(i)
+    return {c: group for c, group in groups.items() if len(group) > 1}
+
+
+async def _delete_together(be: Backend, req: SwiftRequest, container: str, names: list[str]) -> tuple[int, int] | None:
+    """DELETE ``names`` (of one ``container``) as the caller, in one store call:
+    (deleted, not found); None when they must go one by one: the caller may not
+    write there or the container is missing (each DELETE gets its own reply),
+    a DELETE there does more than remove the object (versioned containers), or
+    the store failed (each DELETE reports its own error). The write permission
+    is the container's, the same for every object in it (``Auth.authorize``)."""
+    assert req.account is not None
+    target = await writable(be, req.sub("DELETE", req.account, container, names[0]))
+    if isinstance(target, Reply):
+        return None
+    store, cinfo = target
+    if object_versioning.enabled_for(be, cinfo) or versioned_writes.location(be, cinfo) is not None:
+        return None
+    try:
+        deleted = await be.run(store.delete_many, container, names)
+    except SciSwiftError:
+        return None
+    return deleted, len(names) - deleted
 
 
 async def bulk_delete(be: Backend, req: SwiftRequest) -> Reply:

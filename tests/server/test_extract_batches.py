@@ -11,7 +11,10 @@ import tarfile
 import uuid
 from pathlib import Path
 
-from sciswift.server.extract import ETAG_PAX
+import crc32c
+import pytest
+
+from sciswift.server.extract import CRC32C_PAX, ETAG_PAX
 
 from .conftest import RunningServer
 
@@ -105,6 +108,38 @@ def test_each_file_is_checked_against_its_etag_record(disk_server: RunningServer
     for name, data in files[::9]:
         headers, body = conn.get_object(c, name)
         assert body == data and headers["etag"] == _md5(data)
+
+
+def _crc(data: bytes) -> str:
+    return f"{crc32c.crc32c(data):08x}"
+
+
+@pytest.mark.parametrize("bad", ["chunk/0", "chunk/7", "chunk/33", "big", "empty"],
+                         ids=["first-file-streamed", "first-batch", "later-batch", "large-streamed", "empty"])
+def test_each_file_is_checked_against_its_crc32c_record(disk_server: RunningServer, bad: str) -> None:
+    c = f"bc-{uuid.uuid4().hex[:8]}"
+    files = [(f"chunk/{i}", bytes([i]) * (256 << 10)) for i in range(40)]
+    files += [("big", b"L" * (3 << 20) + b"tail"), ("empty", b"")]
+    records = {name: {CRC32C_PAX: _crc(data)} for name, data in files}
+    records[bad] = {CRC32C_PAX: _crc(b"something else")}
+    result = _extract(disk_server, f"/v1/AUTH_test/{c}", _tar(files, records))
+    assert result["Errors"] == [[f"{c}/{bad}", "422 Unprocessable Entity"]], result
+    assert result["Number Files Created"] == len(files) - 1
+    conn = disk_server.connection()
+    names = sorted(o["name"] for o in conn.get_container(c, full_listing=True)[1])
+    assert names == sorted(n for n, _ in files if n != bad)  # nothing of the bad file is stored
+    for name, data in files[1::9] + files[-2:]:
+        if name != bad:
+            headers, body = conn.get_object(c, name)
+            assert body == data and headers["etag"] == _md5(data)
+
+
+@pytest.mark.parametrize("record", ["12345", "zzzzzzzz", "123456789"])
+def test_a_malformed_crc32c_record_is_refused(disk_server: RunningServer, record: str) -> None:
+    c = f"bc-{uuid.uuid4().hex[:8]}"
+    files = [("a", b"x"), ("b", b"y"), ("c", b"z")]
+    result = _extract(disk_server, f"/v1/AUTH_test/{c}", _tar(files, {"b": {CRC32C_PAX: record}}))
+    assert result["Errors"] == [[f"{c}/b", "400 Bad Request"]] and result["Number Files Created"] == 2
 
 
 def test_a_cut_archive_keeps_whole_files_only(disk_server: RunningServer) -> None:

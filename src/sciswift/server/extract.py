@@ -11,7 +11,9 @@ file's ``user.mime_type`` / ``user.meta.*`` extended attributes (pax headers).
 The archive is read as it arrives (never held whole) by
 :class:`~sciswift.server.tarstream.TarStream` on the event loop, and each
 member's bytes are streamed into its PUT. A file's pax record ``SCISWIFT.etag``
-(``ETAG_PAX``) is its PUT's ``ETag``: checked, 422 if the body differs. The reply is 200 at once,
+(``ETAG_PAX``) is its PUT's ``ETag``: checked, 422 if the body differs; its
+record ``SCISWIFT.crc32c`` (``CRC32C_PAX``, 8 hex digits) is checked as the
+bytes arrive, 422 if they differ (nothing stored). The reply is 200 at once,
 then spaces every 10 s while working, then the result (text, JSON or XML) with
 ``Number Files Created``, ``Response Status``, ``Response Body`` and
 ``Errors``.
@@ -22,7 +24,7 @@ stored the ordinary way (which creates the container and checks that the
 caller may write there), later files of up to 1 MiB of that container without
 metadata of their own go to the store together with one ``Store.put_many``
 call per batch of up to 8 MiB (LocalStore: one pack file, one journal entry and
-one sync for all, each file's MD5 checked against its ``ETAG_PAX`` record) when
+one sync for all, each file's MD5 or CRC-32C checked against its record) when
 no quota applies and the request sets no metadata or expiry; the next batch is
 read while one is stored. A batch the store refuses is retried file by file, so
 each file gets the status its own PUT would. A failure of the archive itself
@@ -38,6 +40,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
+import crc32c
 from multidict import CIMultiDict
 
 from sciswift.errors import SciSwiftError, status_for
@@ -49,7 +52,7 @@ from sciswift.server.tarstream import ArchiveError, TarStream
 from sciswift.server.writing import guessed_content_type
 from sciswift.store.names import MAX_FILE_SIZE, check_object_name
 
-__all__ = ["extract_archive", "COMPRESSIONS", "MAX_CONTAINERS", "MAX_FAILED", "ETAG_PAX"]
+__all__ = ["extract_archive", "COMPRESSIONS", "MAX_CONTAINERS", "MAX_FAILED", "ETAG_PAX", "CRC32C_PAX"]
 
 COMPRESSIONS = {"tar": "", "tar.gz": "gz", "tar.bz2": "bz2"}
 MAX_CONTAINERS = 10000
@@ -65,6 +68,12 @@ BATCH_FILES = 1000
 #: for a mismatch). Swift's bulk middleware ignores pax records it does not know,
 #: so an archive carrying these is valid for any Swift.
 ETAG_PAX = "SCISWIFT.etag"
+#: A pax record giving a file's CRC-32C (8 hex digits), checked as the bytes
+#: arrive (422 for a mismatch): the transfer check SwiftStore's archives carry
+#: instead of an MD5 where ``/info`` offers it (``sciswift.extract_crc32c``).
+#: On this project's VM an MD5 costs the client 0.67 ms per 512 KB chunk, a
+#: CRC-32C 0.02 ms: a quarter of ``bench.convert``'s import CPU was the MD5s.
+CRC32C_PAX = "SCISWIFT.crc32c"
 
 
 def _pax_header(key: str) -> str | None:
@@ -125,13 +134,23 @@ class _Extraction:
                 name = _pax_header(key)
                 if name:
                     headers[name] = value
+            crc = member.pax.get(CRC32C_PAX)
+            want = _crc_value(crc) if crc is not None else None
+            if want == -1:
+                self.failed.append([quote(path[:1024], errors="surrogateescape"), status_line(400)])
+                continue
             if self.batch_for(path, member.size, headers):
                 assert self.batch is not None
-                self.batch.add(path.split("/", 1)[1], await tar.read(), headers)
+                parts = await tar.read()
+                if want is not None and _crc_of(parts) != want:
+                    self.failed.append([quote(path[:1024], errors="surrogateescape"), status_line(422)])
+                    continue
+                self.batch.add(path.split("/", 1)[1], parts, headers)
                 continue
             self.batch_done()  # what came before this file is stored before it
             await self.settle()
-            await self.put(path, headers, tar.chunks())
+            chunks = tar.chunks()
+            await self.put(path, headers, chunks if want is None else _crc_checked(chunks, member.size, want))
         self.batch_done()
         await self.settle()
 
@@ -309,6 +328,40 @@ class _Batch:
         """Each body in one buffer (a view where it arrived in one piece)."""
         return {obj: parts[0] if len(parts) == 1 else b"".join(parts) if parts else b""
                 for obj, parts in self.bodies.items()}
+
+
+def _crc_value(record: str) -> int:
+    """The CRC-32C a ``CRC32C_PAX`` record gives; -1 if it is not 8 hex digits."""
+    text = record.strip()
+    if len(text) != 8:
+        return -1
+    try:
+        return int(text, 16)
+    except ValueError:
+        return -1
+
+
+def _crc_of(parts: list[bytes | memoryview]) -> int:
+    value = 0
+    for part in parts:
+        value = crc32c.crc32c(part, value)
+    return value
+
+
+async def _crc_checked(chunks: AsyncIterator[bytes], size: int, want: int) -> AsyncIterator[bytes]:
+    """``chunks`` (``size`` bytes in all), ending in a 422 instead of their last
+    bytes if their CRC-32C is not ``want``: the PUT reading them then stores
+    nothing (a body that fails is aborted)."""
+    value = 0
+    seen = 0
+    if size == 0 and want != 0:
+        raise SwiftError(422, "CRC-32C of the file does not match its SCISWIFT.crc32c record")
+    async for chunk in chunks:
+        value = crc32c.crc32c(chunk, value)
+        seen += len(chunk)
+        if seen >= size and value != want:
+            raise SwiftError(422, "CRC-32C of the file does not match its SCISWIFT.crc32c record")
+        yield chunk
 
 
 async def _each(parts: list[bytes | memoryview]) -> AsyncIterator[bytes]:

@@ -94,8 +94,10 @@ def info_document(config: ServerConfig | None = None) -> dict[str, Any]:
         "etag_quoter": {"enable_by_default": ETAG_QUOTING_BY_DEFAULT},
         "container_quotas": {},
         "s3api": S3Config().info(),
-        # Not Swift: PUT honours one ETag in If-Match atomically (handlers.obj.put_mode).
-        "sciswift": {"conditional_put": True, "batched_extract": True, "batched_get": get_many_info()},
+        # Not Swift: PUT honours one ETag in If-Match atomically (handlers.obj.put_mode);
+        # archives' files are stored together and may carry a CRC-32C (server.extract).
+        "sciswift": {"conditional_put": True, "batched_extract": True, "extract_crc32c": True,
+                     "batched_get": get_many_info()},
     }
     doc.update(config.middleware.info())
     return doc

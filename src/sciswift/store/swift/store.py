@@ -65,6 +65,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
+import crc32c
 import urllib3
 
 from sciswift.errors import (
@@ -264,11 +265,14 @@ class SwiftStore(Store):
     def batches_puts(self) -> bool:  # type: ignore[override]
         """True when the endpoint stores an uploaded archive's files together
         (``/info``: ``sciswift.batched_extract``, which ``put_many`` then uses)."""
-        return bool(self._batched_extract())
+        return bool(self._offers("batched_extract"))
 
-    def _batched_extract(self) -> bool:
+    def _offers(self, feature: str) -> bool:
+        """Whether ``/info``'s ``sciswift`` section offers ``feature``
+        (``batched_extract``; ``extract_crc32c``: archives' files may carry a
+        CRC-32C instead of an MD5)."""
         sciswift = self._conn.info().get("sciswift")
-        return isinstance(sciswift, dict) and bool(sciswift.get("batched_extract"))
+        return isinstance(sciswift, dict) and bool(sciswift.get(feature))
 
     def learn_endpoint(self) -> None:
         """Start fetching ``/info`` in the background (see Store.learn_endpoint)."""
@@ -944,7 +948,7 @@ class SwiftStore(Store):
         types = content_types or {}
         sums = etags or {}
         alone = list(items)
-        if len(items) >= _MIN_BATCHED and self._batched_extract():
+        if len(items) >= _MIN_BATCHED and self._offers("batched_extract"):
             batches, alone = plan_batches(items)
             self._map(lambda b: self._put_archive(container, b, items, types, sums), batches,
                       min(max_workers or _ARCHIVES_AT_ONCE, _ARCHIVES_AT_ONCE))
@@ -959,12 +963,19 @@ class SwiftStore(Store):
         etags: Mapping[str, str],
     ) -> None:
         """Upload ``names`` as one archive, each file with its MD5 (``etags``' or
-        computed here), which the server checks; any file the server did not
-        store (or a refused archive) is sent again with its own PUT, which
-        raises the precise error if it fails again."""
+        computed here) or, where the server offers it, its CRC-32C (for files
+        without an ``etags`` MD5: 35x cheaper to compute), which the server
+        checks; any file the server did not store (or a refused archive) is
+        sent again with its own PUT, which raises the precise error if it fails
+        again."""
         what = f"batched upload into {container}"
-        sums = {n: etags.get(n) or hashlib.md5(items[n]).hexdigest() for n in names}
-        pieces, length = tar_pieces(names, items, types, sums)
+        crcs: dict[str, int] = {}
+        if self._offers("extract_crc32c"):
+            sums = {n: etags[n] for n in names if n in etags}
+            crcs = {n: crc32c.crc32c(items[n]) for n in names if n not in sums}
+        else:
+            sums = {n: etags.get(n) or hashlib.md5(items[n]).hexdigest() for n in names}
+        pieces, length = tar_pieces(names, items, types, sums, crcs)
         try:
             resp = self._call("PUT", container, what=what, query={"extract-archive": "tar"},
                               headers={"Accept": "application/json", "Content-Type": "application/x-tar"},

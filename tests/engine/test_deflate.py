@@ -77,6 +77,28 @@ def test_deflate_chunk_of_another_size_than_the_chunk_is_refused(size: int) -> N
         zlib_to_gzip(zlib.compress(DATA), size)
 
 
+def test_gzip_decode_takes_any_member_and_checks_it() -> None:
+    # libdeflate, sized by the member's ISIZE; zlib for what it does not take.
+    codec = GzipCodec()
+    for member in (codec.encode(DATA), gzip.compress(DATA), numcodecs.GZip(level=1).encode(DATA)):
+        assert bytes(codec.decode(member)) == DATA
+        assert bytes(codec.decode(memoryview(member))) == DATA
+    assert bytes(codec.decode(gzip.compress(b""))) == b""
+    two = gzip.compress(DATA[:1000]) + gzip.compress(DATA[1000:3000])
+    assert bytes(codec.decode(two)) == zlib.decompress(two, 31)  # as zlib reads it: the first member
+    for cut in (len(GzipCodec().encode(DATA)) - 3, 30, 5):
+        with pytest.raises(CorruptData):
+            codec.decode(GzipCodec().encode(DATA)[:cut])
+    wrong_size = bytearray(GzipCodec().encode(DATA))
+    wrong_size[-4:] = (len(DATA) + 8).to_bytes(4, "little")
+    with pytest.raises(CorruptData):
+        codec.decode(bytes(wrong_size))
+    huge = bytearray(GzipCodec().encode(DATA))
+    huge[-4:] = (0xFFFFFFF0).to_bytes(4, "little")  # past 1032:1: not given to libdeflate
+    with pytest.raises(CorruptData):
+        codec.decode(bytes(huge))
+
+
 def test_damaged_gzip_raises_corrupt_data() -> None:
     member = bytearray(GzipCodec().encode(DATA))
     member[-6] ^= 0xFF  # the CRC

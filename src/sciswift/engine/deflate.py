@@ -57,6 +57,8 @@ except ImportError:  # pragma: no cover - isal is a dependency, but optional her
 _ERRORS: tuple[type[BaseException], ...] = (zlib.error, getattr(_inflate, "error", zlib.error),
                                             _libdeflate.DeflateError)
 _ADLER = struct.Struct(">I")
+#: Deflate's largest expansion (258 bytes from 2 bits, RFC 1951).
+_MAX_RATIO = 1032
 
 __all__ = ["GzipCodec", "gzip_member", "zlib_to_gzip", "gzip_to_zlib", "HEADER_SIZE"]
 
@@ -86,9 +88,24 @@ class GzipCodec:
         stream = zlib.compress(data, self.level)
         return gzip_member(memoryview(stream)[2:-4], stream[:2], stream[-4:], zlib.crc32(data), data.nbytes)
 
-    def decode(self, buf: Any) -> bytes:
+    def decode(self, buf: Any) -> bytes | bytearray:
+        view = memoryview(buf).cast("B")
+        # libdeflate needs the size it inflates to: a member's last 4 bytes give
+        # it (ISIZE). Twice as fast as zlib on bench.convert's 1 MiB chunks
+        # (1.38 against 2.98 ms); CRC-32 and ISIZE are checked either way. A
+        # damaged member, or one that is not alone, is left to zlib, which says
+        # what is wrong. (The size is bounded by deflate's 1032:1, so a damaged
+        # ISIZE cannot ask for much more room than real data could fill.)
+        size = int.from_bytes(view[-4:], "little") if len(view) >= 18 else 0
+        if 0 < size <= _MAX_RATIO * len(view):
+            try:
+                data = _libdeflate.gzip_decompress(view, size)
+            except _libdeflate.DeflateError:
+                data = bytearray()
+            if len(data) == size:
+                return data  # a bytearray: the array over it is writable, as numcodecs' are
         try:
-            return zlib.decompress(buf, 31)  # 16 + 15: gzip framing, CRC-32 checked
+            return zlib.decompress(view, 31)  # 16 + 15: gzip framing, CRC-32 checked
         except zlib.error as exc:
             raise CorruptData(f"gzip data cannot be decompressed: {exc}") from exc
 

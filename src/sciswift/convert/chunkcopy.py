@@ -34,6 +34,7 @@ import numpy as np
 
 from sciswift.engine.hdf5chunks import ChunkTranslator, translator
 from sciswift.errors import SciSwiftError
+from sciswift.store.swift.tar import BATCH_MAX_OBJECT
 
 __all__ = ["ChunkCopier", "RangeReader"]
 
@@ -235,7 +236,7 @@ class ChunkCopier:
 #: ~512 KB: peak 88 MB one PUT each; 210 MB with 8 groups in flight, 140 MB with
 #: 4, 104 MB with 2). 240 objects of 512 KB to a durable ``sciswift serve``:
 #: 0.8-1.2 s of server CPU as PUTs, 0.40-0.49 s in archives.
-GROUP_MAX_CHUNK = 768 << 10  # SwiftStore's largest object in an archive
+GROUP_MAX_CHUNK = BATCH_MAX_OBJECT  # SwiftStore's largest object in an archive
 GROUP_BYTES = 8 << 20
 GROUP_MIN = 16
 GROUP_SHARE = 8

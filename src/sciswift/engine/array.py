@@ -201,9 +201,9 @@ def _ignore(_key: str) -> None:
 
 
 #: Chunks of up to this many bytes are written in groups where the store batches
-#: puts (``KV.batches_puts``; SwiftStore sends objects of up to 768 KiB as
+#: puts (``KV.batches_puts``; SwiftStore sends objects of up to 1 MiB as
 #: archives, where that pays: see ``sciswift.store.swift.tar``) ...
-BATCHED_PUT_MAX_CHUNK = 768 << 10
+BATCHED_PUT_MAX_CHUNK = 1 << 20
 #: ... groups of about this many bytes (one archive each) ...
 BATCHED_PUT_BYTES = 8 << 20
 #: ... and at least this many chunks (fewer go as plain PUTs: see SwiftStore.put_many).

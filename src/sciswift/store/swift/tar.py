@@ -26,7 +26,7 @@ __all__ = ["BATCH_MAX_OBJECT", "ETAG_PAX", "CRC32C_PAX", "plan_batches", "tar_pi
 #: and 0.36-0.42 s against 0.40-0.49 s and 0.25-0.28 s; 64 of 1 MiB 0.29-0.31 s
 #: and 0.15-0.19 s against 0.22-0.28 s and 0.11-0.12 s, and slower on a loaded
 #: machine (fewer requests at once): the gain ends between 512 KB and 1 MiB ...
-BATCH_MAX_OBJECT = 768 << 10
+BATCH_MAX_OBJECT = 1 << 20
 #: ... of at most this many bytes or objects (the server's own batch limits).
 BATCH_BYTES = 8 << 20
 BATCH_COUNT = 1000

@@ -134,7 +134,7 @@ def test_each_file_is_checked_against_its_crc32c_record(disk_server: RunningServ
             assert body == data and headers["etag"] == _md5(data)
 
 
-@pytest.mark.parametrize("record", ["12345", "zzzzzzzz", "123456789"])
+@pytest.mark.parametrize("record", ["12345", "zzzzzzzz", "123456789", "+1234567", "0x123456", "1234_567"])
 def test_a_malformed_crc32c_record_is_refused(disk_server: RunningServer, record: str) -> None:
     c = f"bc-{uuid.uuid4().hex[:8]}"
     files = [("a", b"x"), ("b", b"y"), ("c", b"z")]

@@ -204,3 +204,24 @@ def test_sigterm_stores_pending_data_and_unmounts(mount: Callable[..., Mounted],
         f.close()
     except OSError:
         pass
+
+
+def test_a_busy_mount_is_refused_after_a_short_wait_and_keeps_working(mount: Callable[..., Mounted],
+                                                                      tmp_path: Path) -> None:
+    # A process whose working directory is in the mount keeps it busy: umount
+    # tries again for a moment (a file just closed may still be held by the
+    # kernel), then refuses, and the mount goes on working.
+    m = mount(str(tmp_path / "store" / "c"))
+    (m.path / "d").mkdir()
+    (m.path / "d" / "f").write_bytes(b"kept")
+    sitter = subprocess.Popen(["sleep", "60"], cwd=m.path / "d")
+    try:
+        started = time.monotonic()
+        refused = m.umount()
+        assert refused.returncode != 0 and "cannot unmount" in refused.stderr, refused.stderr
+        assert time.monotonic() - started >= 1.5  # tried again before refusing
+        assert (m.path / "d" / "f").read_bytes() == b"kept"
+    finally:
+        sitter.kill()
+        sitter.wait()
+    assert m.umount().returncode == 0

@@ -126,6 +126,14 @@ def test_read_ahead_fill_only_for_scattered_reads_of_a_fair_part() -> None:
             seq.advance(off * MiB, MiB, MiB, 64 * MiB)
             assert not seq.wants_fill(size, GiB)
     assert seq.jumps == 0
+    # ... nor are two of its 8 MiB windows served in reverse order (a loaded
+    # machine: the later window's reads first).
+    swapped = ReadAhead()
+    for i in range(0, 256, 16):
+        for off in [*range(i + 8, i + 16), *range(i, i + 8)]:
+            swapped.advance(off * MiB, MiB, MiB, 64 * MiB)
+            assert not swapped.wants_fill(size, GiB)
+    assert swapped.jumps == 0
     # h5ls / h5dump -H of a big file: a few small reads here and there.
     meta = ReadAhead()
     for at in (0, 4096, 90 * MiB, 1000, 200 * MiB, 3 * MiB, 150 * MiB, 77):

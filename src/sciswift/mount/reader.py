@@ -48,6 +48,9 @@ FILL_AFTER_JUMPS = 4
 FILL_FRACTION = 32
 #: Concurrent GETs of one fill, each of up to ``max_run`` bytes.
 FILL_STREAMS = 4
+#: How far out of order the reads of a sequential reader may come: two of the
+#: kernel's read-ahead windows (``kernel.KERNEL_READAHEAD``) in flight at once.
+REORDER_SLACK = 16 << 20
 
 
 @dataclass
@@ -55,9 +58,12 @@ class ReadAhead:
     """The sequential-read detector of one open file.
 
     The kernel's own read-ahead sends several reads of one file at once (up to
-    its 8 MiB window), served by different threads in any order, so
-    "sequential" means within 8 blocks either way of where the last read ended,
-    not exactly there (with 4, a plain ``dd`` counted jumps). The
+    its 8 MiB window, and the next window before the first is done), served by
+    different threads in any order, so "sequential" means within 8 blocks
+    either way of where the last read ended, not exactly there (with 4, a plain
+    ``dd`` counted jumps), and a jump towards a fill is a read farther than
+    ``REORDER_SLACK`` from there (with 8 blocks, a 40 MiB ``read()`` on a loaded
+    machine counted 4 jumps and was filled). The
     window fetched ahead is as long as the stream read so far (at least two
     blocks, at most ``max_ahead``): a long scan soon reads far ahead in large
     GETs, while a short burst (HDF5 reading one small window of a big dataset)
@@ -92,7 +98,9 @@ class ReadAhead:
             # A miss already fetches LEAD blocks; reading ahead starts beyond them.
             self.window = min(max_ahead, streamed) if streamed >= LEAD * block else 0
         else:
-            self.jumps += self.next_offset >= 0
+            # A new stream; a jump (towards a fill) only if it is farther than
+            # reads of one sequential reader can come out of order.
+            self.jumps += self.next_offset >= 0 and abs(offset - self.next_offset) > REORDER_SLACK
             self.window = 0
             self.next_offset = offset + size
             self.stream_start = offset

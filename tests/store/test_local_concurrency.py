@@ -80,7 +80,7 @@ def _worker(
                 got = store.get_many("c", [f"shared/{k}" for k in range(SHARED)])
                 assert all(got[f"shared/{k}"] in valid[k] for k in range(SHARED))
         except BaseException as e:  # pragma: no cover - reported to the parent
-            errors.append(f"reader: {e!r}")
+            errors.append(f"reader: {e!r}\n{traceback.format_exc()}")
 
     threads = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
     reader = threading.Thread(target=read)
@@ -96,7 +96,9 @@ def _worker(
 
 def _check(root: str, results: list[tuple[list[str], list[str]]]) -> None:
     store = LocalStore(root)
-    assert [errors for _, errors in results] == [[]] * len(results)
+    # Every error whole (tracebacks included): pytest's own diff cuts them short.
+    errors = [f"process {i}: {e}" for i, (_, errs) in enumerate(results) for e in errs]
+    assert not errors, "\n".join(errors)
     all_wins = sorted(w for wins, _ in results for w in wins)
     assert all_wins == sorted(f"once/{k}" for k in range(SHARED))  # exactly one winner each
     listing = [e for e in store.list_objects("c") if isinstance(e, ObjectInfo)]

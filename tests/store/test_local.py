@@ -411,6 +411,33 @@ def test_lost_or_damaged_index_is_rebuilt(tmp_path: Path, damage: str) -> None:
     assert s.head_container("c").bytes_used == sum(range(20))
 
 
+def test_an_index_unreadable_for_a_moment_is_not_set_aside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another process may be using it: only an index that stays unreadable is
+    # moved to quarantine and rebuilt (the genuinely damaged one, above).
+    import sqlite3
+
+    from sciswift.store.local.container import Container
+
+    root = tmp_path / "acct"
+    s = LocalStore(root, durable=False)
+    s.create_container("c")
+    s.put_object("c", "x", b"kept")
+    s.close()
+    real = Container._open_index_once
+    failures = iter([sqlite3.DatabaseError("file is not a database")] * 2)
+
+    def flaky(self: Container) -> sqlite3.Connection:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real(self)
+
+    monkeypatch.setattr(Container, "_open_index_once", flaky)
+    s = LocalStore(root, durable=False)
+    assert s.get_object("c", "x") == b"kept"
+    assert not (root / "c" / "quarantine").exists() or not list((root / "c" / "quarantine").iterdir())
+
+
 def _die_after_rename(root: str, name: str, data: bytes) -> None:
     """Child process: put an object and die right after its file is renamed into
     place, before the index transaction commits."""

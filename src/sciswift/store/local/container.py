@@ -148,6 +148,12 @@ dropping. Small packs (metadata, a few chunks) keep their pages."""
 # grown past this many bytes (a dead writer's journal stays short to replay).
 _JOURNAL_TRUNCATE_AT = 64 << 10
 _MAX_IDLE_READERS = 4
+# Opening an index that SQLite calls damaged is tried this many times (0.5 s in
+# all) before it is set aside and rebuilt: the CI-like run of stop 21 saw, with
+# four forked writer processes, readers of one process fail with "file is not a
+# database" and then miss objects, which a rebuild started by another process's
+# one failed open would explain (it moves the live index and its WAL away).
+_INDEX_OPEN_TRIES = 5
 # link(2) refused because the filesystem has no hard links.
 _NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS})
 _BIAS_LIMIT = 8
@@ -288,11 +294,16 @@ class Container:
 
     # --------------------------------------------------------------- index
     def _open_index(self) -> sqlite3.Connection:
-        try:
-            return self._open_index_once()
-        except sqlite3.DatabaseError as e:
-            if "malformed" not in str(e) and "not a database" not in str(e):
-                raise
+        for attempt in range(_INDEX_OPEN_TRIES):
+            try:
+                return self._open_index_once()
+            except sqlite3.DatabaseError as e:
+                if "malformed" not in str(e) and "not a database" not in str(e):
+                    raise
+            # Setting a live index aside would pull it from under every other
+            # process using it: only an index that stays unreadable is damaged.
+            if attempt + 1 < _INDEX_OPEN_TRIES:
+                time.sleep(0.05 * (attempt + 1))
         # A damaged index (possible after a power loss with durable=False) is
         # set aside and rebuilt from the object and pack files.
         os.makedirs(self.quarantine_dir, exist_ok=True)

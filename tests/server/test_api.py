@@ -7,7 +7,6 @@ import hashlib
 import json
 import time
 import uuid
-from urllib.parse import quote
 from xml.dom import minidom
 
 import pytest
@@ -350,39 +349,6 @@ def test_quotas(server: RunningServer, container: str) -> None:
     with pytest.raises(ClientException) as exc:
         conn.post_account({"X-Account-Quota-Bytes": "100"})
     assert exc.value.http_status == 403
-
-
-def test_bulk_delete(server: RunningServer) -> None:
-    conn = server.connection()
-    cont = f"bulk-{uuid.uuid4().hex[:8]}"
-    conn.put_container(cont)
-    for i in range(3):
-        conn.put_object(cont, f"o{i}", b"x")
-    body = "\n".join([f"/{cont}/o0", f"/{cont}/o1", f"/{cont}/o2", f"/{cont}/missing", f"/{cont}"]).encode()
-    url, token = server.auth()
-    resp, out = server.raw("POST", "/v1/AUTH_test?bulk-delete", body,
-                           headers={"X-Auth-Token": token, "Accept": "application/json", "Content-Type": "text/plain"})
-    result = json.loads(out)
-    assert resp.status == 200
-    assert result["Number Deleted"] == 4 and result["Number Not Found"] == 1
-    assert result["Response Status"] == "200 OK" and result["Errors"] == []
-
-
-def test_bulk_delete_keeps_object_names_whole(server: RunningServer) -> None:
-    # Only leading slashes separate the path: "dir/" and "a//b" are object names.
-    conn = server.connection()
-    cont = f"bulk-{uuid.uuid4().hex[:8]}"
-    conn.put_container(cont)
-    names = ["dir/", "a//b", "x/y/"]
-    for n in names:
-        conn.put_object(cont, n, b"x")
-    body = "\n".join(f"/{cont}/{quote(n)}" for n in names).encode()
-    _, token = server.auth()
-    resp, out = server.raw("POST", "/v1/AUTH_test?bulk-delete", body,
-                           headers={"X-Auth-Token": token, "Accept": "application/json", "Content-Type": "text/plain"})
-    result = json.loads(out)
-    assert resp.status == 200 and result["Number Deleted"] == 3, result
-    assert conn.get_container(cont)[1] == []
 
 
 def test_static_large_object(server: RunningServer, container: str) -> None:

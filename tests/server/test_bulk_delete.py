@@ -34,6 +34,32 @@ def _names(conn: swift_client.Connection, container: str) -> list[str]:
     return [o["name"] for o in conn.get_container(container, full_listing=True)[1]]
 
 
+def _filled(srv: RunningServer, names: list[str]) -> tuple[swift_client.Connection, str]:
+    """A new container of test:tester holding ``names`` (1 byte each)."""
+    conn = srv.connection()
+    container = f"bd-{uuid.uuid4().hex[:8]}"
+    conn.put_container(container)
+    for name in names:
+        conn.put_object(container, name, b"x")
+    return conn, container
+
+
+def test_objects_then_their_container(srv: RunningServer) -> None:
+    conn, c = _filled(srv, ["o0", "o1", "o2"])
+    result = _bulk(srv, [f"/{c}/o0", f"/{c}/o1", f"/{c}/o2", f"/{c}/missing", f"/{c}"])
+    assert result["Number Deleted"] == 4 and result["Number Not Found"] == 1
+    assert result["Response Status"] == "200 OK" and result["Errors"] == []
+
+
+def test_object_names_stay_whole(srv: RunningServer) -> None:
+    # Only leading slashes separate the path: "dir/" and "a//b" are object names.
+    names = ["dir/", "a//b", "x/y/"]
+    conn, c = _filled(srv, names)
+    result = _bulk(srv, [f"/{c}/{n}" for n in names])
+    assert result["Number Deleted"] == 3, result
+    assert _names(conn, c) == []
+
+
 def test_objects_of_several_containers_counted_as_one_by_one(srv: RunningServer) -> None:
     conn = srv.connection()
     a, b = f"bd-{uuid.uuid4().hex[:8]}", f"bd-{uuid.uuid4().hex[:8]}"
@@ -68,11 +94,7 @@ def test_a_packed_file_goes_whole_and_leaves_no_packs(disk_server: RunningServer
 
 
 def test_each_object_is_refused_to_a_user_who_may_not_write(server: RunningServer) -> None:
-    conn = server.connection()
-    container = f"bd-{uuid.uuid4().hex[:8]}"
-    conn.put_container(container)
-    for i in range(3):
-        conn.put_object(container, f"o{i}", b"x")
+    conn, container = _filled(server, ["o0", "o1", "o2"])
     paths = [f"/{container}/o{i}" for i in range(3)]
     result = _bulk(server, paths, "test:tester3", "testing3")
     assert result["Number Deleted"] == 0

@@ -52,6 +52,10 @@ def test_foreign_gzip_becomes_a_zlib_stream_without_recompressing() -> None:
     assert zlib.decompress(stream) == DATA
     start = len(foreign) - 8 - (len(stream) - 6)
     assert stream[2:-4] == foreign[start:-8]  # the same deflate data
+    bad = bytearray(foreign)
+    bad[-6] ^= 0xFF  # its CRC-32: the inflate for the Adler-32 checks it
+    with pytest.raises(CorruptData):
+        gzip_to_zlib(bytes(bad))
 
 
 def _bad_adler() -> bytes:

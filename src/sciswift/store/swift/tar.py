@@ -20,12 +20,16 @@ CRC32C_PAX = "SCISWIFT.crc32c"
 
 __all__ = ["BATCH_MAX_OBJECT", "ETAG_PAX", "CRC32C_PAX", "plan_batches", "tar_pieces", "tar_safe"]
 
-#: Objects up to this size go in batches. To a durable ``sciswift serve`` (server
-#: and client CPU, from /proc): 256 objects of 256 KiB 0.4-1.2 s and 0.22-0.32 s
-#: as PUTs, 0.21-0.32 s and 0.12-0.18 s as 8 archives; 240 of 512 KB 0.8-1.2 s
-#: and 0.36-0.42 s against 0.40-0.49 s and 0.25-0.28 s; 64 of 1 MiB 0.29-0.31 s
-#: and 0.15-0.19 s against 0.22-0.28 s and 0.11-0.12 s, and slower on a loaded
-#: machine (fewer requests at once): the gain ends between 512 KB and 1 MiB ...
+#: Objects up to this size go in batches (the server batches files of up to
+#: 1 MiB). To a durable ``sciswift serve`` (server and client CPU, from /proc):
+#: 256 objects of 256 KiB 0.4-1.2 s and 0.22-0.32 s as PUTs, 0.21-0.32 s and
+#: 0.12-0.18 s as 8 archives; 240 of 512 KB 0.8-1.2 s and 0.36-0.42 s against
+#: 0.40-0.49 s and 0.25-0.28 s. 64 of 1 MiB lost in archives while each file
+#: carried an MD5 and the server kept packs in its page cache; since each
+#: carries a CRC-32C and large packs leave the cache: wall 0.37-0.43 s as PUTs
+#: (0.18 s of client and 0.37 s of server CPU), 0.20-0.27 s as archives (0.04 s
+#: and 0.26 s); over a 10 ms link (``bench.net`` bulk_write) 1052 ms / 77
+#: requests -> 988 ms / 21 ...
 BATCH_MAX_OBJECT = 1 << 20
 #: ... of at most this many bytes or objects (the server's own batch limits).
 BATCH_BYTES = 8 << 20

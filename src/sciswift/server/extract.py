@@ -107,6 +107,10 @@ class _Extraction:
         # The batch being stored while the next one is read (one at a time, in order).
         self.storing: asyncio.Task[None] | None = None
 
+    def fail(self, path: str, status: int) -> None:
+        """Record that the file at ``path`` got ``status`` (its path cut to 1,024 characters)."""
+        self.failed.append([quote(path[:1024], errors="surrogateescape"), status_line(status)])
+
     async def walk(self) -> None:
         """Read the archive as it arrives, storing each file (or batch) in order."""
         tar = TarStream(self.req.body, self.compression)
@@ -124,10 +128,10 @@ class _Extraction:
             if "/" not in path:
                 continue  # a file at the account level: no container to put it in
             if "\x00" in path:
-                self.failed.append([quote(path[:1024], errors="surrogateescape"), status_line(412)])
+                self.fail(path, 412)
                 continue
             if member.size > MAX_FILE_SIZE:
-                self.failed.append([quote(path[:1024], errors="surrogateescape"), status_line(413)])
+                self.fail(path, 413)
                 continue
             headers = dict(self.copied)
             headers["Content-Length"] = str(member.size)
@@ -138,13 +142,13 @@ class _Extraction:
             crc = member.pax.get(CRC32C_PAX)
             want = _crc_value(crc) if crc is not None else None
             if want == -1:
-                self.failed.append([quote(path[:1024], errors="surrogateescape"), status_line(400)])
+                self.fail(path, 400)
                 continue
             if self.batch_for(path, member.size, headers):
                 assert self.batch is not None
                 parts = await tar.read()
                 if want is not None and _crc_of(parts) != want:
-                    self.failed.append([quote(path[:1024], errors="surrogateescape"), status_line(422)])
+                    self.fail(path, 422)
                     continue
                 self.batch.add(path.split("/", 1)[1], parts, headers)
                 continue
@@ -246,7 +250,7 @@ class _Extraction:
                     cinfo is None or versioned_writes.location(self.be, cinfo) is None
                 )
         else:
-            self.failed.append([quote(path[:1024], errors="surrogateescape"), status_line(reply.status)])
+            self.fail(path, reply.status)
             if reply.status == 401:
                 raise SwiftError(401)
 
@@ -347,6 +351,9 @@ def _crc_of(parts: list[bytes | memoryview]) -> int:
     return value
 
 
+_CRC_MISMATCH = "CRC-32C of the file does not match its SCISWIFT.crc32c record"
+
+
 async def _crc_checked(chunks: AsyncIterator[bytes], size: int, want: int) -> AsyncIterator[bytes]:
     """``chunks`` (``size`` bytes in all), ending in a 422 instead of their last
     bytes if their CRC-32C is not ``want``: the PUT reading them then stores
@@ -354,12 +361,12 @@ async def _crc_checked(chunks: AsyncIterator[bytes], size: int, want: int) -> As
     value = 0
     seen = 0
     if size == 0 and want != 0:
-        raise SwiftError(422, "CRC-32C of the file does not match its SCISWIFT.crc32c record")
+        raise SwiftError(422, _CRC_MISMATCH)
     async for chunk in chunks:
         value = crc32c.crc32c(chunk, value)
         seen += len(chunk)
         if seen >= size and value != want:
-            raise SwiftError(422, "CRC-32C of the file does not match its SCISWIFT.crc32c record")
+            raise SwiftError(422, _CRC_MISMATCH)
         yield chunk
 
 

@@ -102,8 +102,7 @@ class ChunkCopier:
         dt = sds.dtype
         if dt.kind not in "biufcS" or dt.fields is not None:
             return False
-        tr = translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">",
-                        math.prod(sds.chunks) * dt.itemsize)
+        tr = translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">", sds.chunks)
         if tr is None:
             return False
         table = chunk_table(sds.id)
@@ -185,8 +184,7 @@ class ChunkCopier:
         dt = sds.dtype
         if pipeline is None or arr.pipeline.sharded:
             return False
-        check = translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">",
-                           math.prod(sds.chunks) * dt.itemsize)
+        check = translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">", sds.chunks)
         if check is None or check != tr:
             return False
         chunks = tuple(sds.chunks)

@@ -23,6 +23,7 @@ decodes and re-encodes those chunks.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,12 +117,12 @@ class ChunkTranslator:
 
 
 def translator(hdf5_filters: Sequence[tuple[int, Sequence[int]]], codecs: Sequence[dict[str, Any]],
-               itemsize: int, big_endian: bool = False, chunk_bytes: int | None = None) -> ChunkTranslator | None:
+               itemsize: int, big_endian: bool = False, chunks: Sequence[int] | None = None) -> ChunkTranslator | None:
     """A translator between an HDF5 pipeline ``[(filter id, cd_values)]`` (in
     write order) and a Zarr codec list, or None when no byte-level one exists.
 
     ``itemsize`` and ``big_endian`` describe the HDF5 datatype (fixed-size data),
-    ``chunk_bytes`` the size of a chunk's data (``ChunkTranslator``)."""
+    ``chunks`` the chunk shape (``ChunkTranslator.chunk_bytes``)."""
     if not codecs or codecs[0].get("name") != "bytes":
         return None
     endian = (codecs[0].get("configuration") or {}).get("endian", "little")
@@ -152,4 +153,5 @@ def translator(hdf5_filters: Sequence[tuple[int, Sequence[int]]], codecs: Sequen
         size = int(cd[0]) if cd else itemsize
         if int((conf.get("configuration") or {}).get("elementsize", itemsize)) != size or size != itemsize:
             return None
+    chunk_bytes = None if chunks is None else math.prod(chunks) * itemsize
     return ChunkTranslator(deflate=deflate, checksum=checksum, chunk_bytes=chunk_bytes)

@@ -14,7 +14,6 @@ recompressing them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +71,7 @@ def chunk_translator(dset: Any) -> ChunkTranslator:
         raise NotImplementedError(f"{dset.name}: direct chunk I/O needs plain fixed-size data, not {dset.dtype}")
     pipeline = hdf5_pipeline(dict(arr.meta.attributes.get("_sciswift", {}).get("filters") or {}), dt.itemsize)
     found = None if pipeline is None else translator(pipeline, arr.pipeline.json, dt.itemsize, dt.byteorder == ">",
-                                                     math.prod(dset.chunks) * dt.itemsize)
+                                                     dset.chunks)
     if found is None:
         names = ", ".join(c["name"] for c in arr.pipeline.json)
         raise NotImplementedError(f"{dset.name}: its codecs ({names}) have no HDF5 filter form for direct chunk I/O")

@@ -18,7 +18,7 @@ from saio_fixtures import ServerEndpoint
 from sciswift.errors import NotFound, Unauthenticated
 from sciswift.store.swift import SwiftStore
 from sciswift.store.swift.auth import SwiftCredentials
-from sciswift.store.swift.tokens import MARGIN, TokenCache
+from sciswift.store.swift.tokens import INFO_MAX_AGE, INFO_MAX_BYTES, MARGIN, TokenCache
 from support.latency_proxy import LatencyProxy
 
 RTT = 0.1
@@ -91,6 +91,68 @@ def test_a_refused_token_is_renewed_and_kept(sciswift_server: ServerEndpoint, tm
     again.close()
 
 
+def test_the_endpoint_info_is_kept_with_the_token(sciswift_server: ServerEndpoint, tmp_path: Path) -> None:
+    """A fresh store with a kept token knows the endpoint's capabilities at once:
+    no ``/info`` request, not even in the background."""
+    port = int(sciswift_server.url.rsplit(":", 1)[1])
+    cache = TokenCache(tmp_path / "tokens")
+    with LatencyProxy(("127.0.0.1", port), rtt=0.01) as link:
+        auth_url = link.url + "/auth/v1.0"
+        first = SwiftStore(auth_url, USER, KEY, token_cache=cache)
+        info = first.capabilities()
+        first.close()
+        assert info.get("sciswift", {}).get("batched_get")  # our server's
+        assert sum("/info" in line for _, line in link.history) == 1
+        link.reset()
+        second = SwiftStore(auth_url, USER, KEY, token_cache=cache)
+        assert second._conn.info_if_known() == info  # known before any request
+        assert second.batches_gets and second.capabilities() == info
+        _head_missing(second)
+        second.close()
+        assert [line for _, line in link.history if "/info" in line or "/auth/" in line] == []
+        assert link.requests == 1  # the HEAD
+
+
+def test_a_kept_info_goes_with_a_refused_token(sciswift_server: ServerEndpoint, tmp_path: Path) -> None:
+    """The kept /info describes the server that issued the kept token: when the
+    token is refused (another or a reset server), the info is asked for again."""
+    cache = TokenCache(tmp_path / "tokens")
+    creds = _creds(sciswift_server.auth_url)
+    probe = SwiftStore(credentials=creds, token_cache=False)
+    storage_url = probe._conn.auth()[0]
+    probe.close()
+    cache.save(creds, storage_url, "AUTH_tk-not-a-token", time.time() + 3600)
+    cache.keep_info(creds, "AUTH_tk-not-a-token", {"swift": {"version": "elsewhere"}})
+    kept = cache.load(creds)
+    assert kept is not None and kept.info == {"swift": {"version": "elsewhere"}}
+    store = SwiftStore(credentials=creds, token_cache=cache)
+    assert store._conn.info_if_known() == {"swift": {"version": "elsewhere"}}
+    assert isinstance(store.list_containers(), list)  # 401, new token, retried
+    info = store.capabilities()  # asked anew, from this server
+    store.close()
+    assert info.get("swift", {}).get("version") != "elsewhere" and "sciswift" in info
+    kept = cache.load(creds)
+    assert kept is not None and kept.token != "AUTH_tk-not-a-token" and kept.info == info
+
+
+def test_a_kept_info_is_used_while_fresh_and_only_with_its_token(tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path / "tokens")
+    creds = _creds("http://127.0.0.1:9/auth/v1.0")
+    now = time.time()
+    cache.save(creds, "http://x/v1/AUTH_a", "tok", now + 3600)
+    cache.keep_info(creds, "another", {"a": 1})  # fetched with a token no longer kept
+    kept = cache.load(creds)
+    assert kept is not None and kept.info is None
+    cache.keep_info(creds, "tok", {"a": 1}, now=now)
+    assert cache.load(creds, now=now + 1).info == {"a": 1}  # type: ignore[union-attr]
+    stale = cache.load(creds, now=now + INFO_MAX_AGE + 1)
+    assert stale is not None and stale.token == "tok" and stale.info is None  # the token still serves
+    cache.keep_info(creds, "tok", {"big": "x" * INFO_MAX_BYTES}, now=now)  # too big: the old one stays
+    assert cache.load(creds, now=now + 1).info == {"a": 1}  # type: ignore[union-attr]
+    cache.save(creds, "http://x/v1/AUTH_a", "tok2", now + 3600)  # a new token starts without
+    assert cache.load(creds, now=now + 1).info is None  # type: ignore[union-attr]
+
+
 def test_other_credentials_never_use_a_kept_token(sciswift_server: ServerEndpoint, tmp_path: Path) -> None:
     cache = TokenCache(tmp_path / "tokens")
     good = SwiftStore(sciswift_server.auth_url, USER, KEY, token_cache=cache)
@@ -117,7 +179,8 @@ def test_entries_are_private_and_hold_no_secret(sciswift_server: ServerEndpoint,
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
     text = entry.read_text()
     assert KEY not in text and USER not in text and "127.0.0.1" not in entry.name
-    assert set(json.loads(text)) == {"storage_url", "token", "expires", "salt", "check"}
+    # The endpoint's /info (public: the server's capabilities) may be kept beside the token.
+    assert set(json.loads(text)) - {"info", "info_time"} == {"storage_url", "token", "expires", "salt", "check"}
     creds = _creds(sciswift_server.auth_url)
     assert cache.load(creds) is not None
     entry.chmod(0o644)  # readable by others: not trusted

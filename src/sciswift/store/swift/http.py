@@ -172,6 +172,8 @@ class SwiftConnection:
         elif token_cache is not False and not creds.token:
             self.tokens = TokenCache.from_environment()
         self._info: dict[str, Any] | None = None
+        #: ``_info`` came with a kept token (it goes if the token is refused).
+        self._info_kept = False
         self._info_lock = threading.Lock()
         self._info_fetcher: threading.Thread | None = None
 
@@ -182,14 +184,23 @@ class SwiftConnection:
         if url and token:
             return url, token
         with self._auth_lock:
-            if not (self._storage_url and self._token):
-                kept = self.tokens.load(self.creds) if self.tokens is not None else None
-                if kept is not None:
-                    self._storage_url, self._token = kept.storage_url, kept.token
-                else:
-                    self._warm(self._expected_storage_host())
-                    self._storage_url, self._token = self._authenticate()
-            return self._storage_url, self._token
+            if not (self._storage_url and self._token) and not self._adopt_kept():
+                self._warm(self._expected_storage_host())
+                self._storage_url, self._token = self._authenticate()
+            url, token = self._storage_url, self._token
+            assert url and token  # adopted or authenticated
+            return url, token
+
+    def _adopt_kept(self) -> bool:
+        """Take a kept token (and the ``/info`` kept with it) if there is one;
+        no request. The caller holds ``_auth_lock``."""
+        kept = self.tokens.load(self.creds) if self.tokens is not None else None
+        if kept is None:
+            return False
+        self._storage_url, self._token = kept.storage_url, kept.token
+        if kept.info is not None and self._info is None:
+            self._info, self._info_kept = kept.info, True
+        return True
 
     def _reauth(self, rejected: str) -> bool:
         """Get a new token after ``rejected`` was refused; False if we cannot."""
@@ -200,6 +211,10 @@ class SwiftConnection:
                 return False
             if self.tokens is not None:
                 self.tokens.forget(self.creds, rejected)
+            if self._info_kept:
+                # It came with the refused token: maybe from another server.
+                with self._info_lock:
+                    self._info, self._info_kept, self._info_fetcher = None, False, None
             self._storage_url, self._token = self._authenticate()
             return True
 
@@ -359,12 +374,20 @@ class SwiftConnection:
 
     # ------------------------------------------------------------------ /info
     def info_if_known(self, wait: float = 0.0) -> dict[str, Any] | None:
-        """``/info`` if it was fetched already, else None after starting to fetch
+        """``/info`` if it was fetched already (or kept with a kept token: see
+        ``tokens``), else None after starting to fetch
         it in the background (once): for features worth using only when known,
         so that learning about them never costs a round trip of its own (a
         fresh process opening a file asks for ``/info`` beside the file's root
         document). ``wait``: how long to wait for a fetch already under way."""
         info = self._info
+        if info is None and self.tokens is not None and not self._token and self._auth_lock.acquire(blocking=False):
+            try:  # a kept token may bring it, without a request
+                if not self._token:
+                    self._adopt_kept()
+            finally:
+                self._auth_lock.release()
+            info = self._info
         if info is None:
             with self._info_lock:
                 fetcher = self._info_fetcher
@@ -387,16 +410,25 @@ class SwiftConnection:
     def info(self) -> dict[str, Any]:
         """The endpoint's ``/info`` (capabilities), fetched once; ``{}`` if it has none."""
         if self._info is None:
-            storage_url = self.auth()[0]
+            storage_url, token = self.auth()
+            if self._info is not None:  # kept with the token
+                return self._info
             parts = urlsplit(storage_url)
             # /info sits beside /v1 at the API root (which may itself have a path prefix).
             root = parts.path.split("/v1/", 1)[0] if "/v1/" in parts.path else ""
             url = f"{parts.scheme}://{parts.netloc}{root}/info"
+            info: Any = {}
             try:
                 resp = self.http.request("GET", url, timeout=self.timeout, retries=urllib3.Retry(2))
-                self._info = json.loads(resp.data) if resp.status == 200 else {}
+                if resp.status == 200:
+                    info = json.loads(resp.data)
             except (urllib3.exceptions.HTTPError, ValueError):
-                self._info = {}
+                pass
+            if not isinstance(info, dict):
+                info = {}
+            self._info, self._info_kept = info, False
+            if info and self.tokens is not None:
+                self.tokens.keep_info(self.creds, token, info)
         return self._info
 
     def close(self) -> None:

@@ -21,6 +21,13 @@ Safety rules:
   wrong key for the same user, does not use the token and authenticates itself.
 - A token the server refuses (401) is forgotten, and the new one kept.
 
+With the token, the entry keeps the endpoint's ``/info`` (its capabilities) once
+a process has fetched it, for ``INFO_MAX_AGE`` seconds: a fresh process then
+learns what the endpoint offers (batched reads, archives, conditional PUTs)
+without asking. It is used only together with the kept token it was fetched
+with; a server that refuses the token (a different or restarted one) drops
+both, and the process asks anew.
+
 ``SCISWIFT_TOKEN_CACHE=0`` turns it off; ``SCISWIFT_TOKEN_CACHE_DIR`` moves it
 (default ``$XDG_CACHE_HOME/sciswift/tokens``, i.e. ``~/.cache/sciswift/tokens``).
 A process handed ``OS_STORAGE_URL`` and ``OS_AUTH_TOKEN`` uses those and keeps
@@ -39,13 +46,23 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from sciswift.store.swift.auth import SwiftCredentials
 
-__all__ = ["TokenCache", "MARGIN"]
+__all__ = ["TokenCache", "MARGIN", "INFO_MAX_AGE"]
 
 #: A kept token is used only while it has more than this many seconds left.
 MARGIN = 120.0
+#: A kept ``/info`` is used for this long after it was fetched: long enough for
+#: the jobs of a batch script, short enough that a reconfigured endpoint (a
+#: middleware added or removed behind the same token) is seen within minutes.
+INFO_MAX_AGE = 900.0
+#: An ``/info`` bigger than this is not kept (an entry is read up to 64 KiB, and
+#: the token must stay readable). Swift's own is 3-10 KB.
+INFO_MAX_BYTES = 48 * 1024
+#: How much of an entry is read.
+_ENTRY_MAX_BYTES = 64 * 1024
 
 # auth_version is represented by the version it resolves to.
 _LEFT_OUT = frozenset({"key", "token", "application_credential_secret", "auth_version"})
@@ -59,6 +76,8 @@ class Kept:
     storage_url: str
     token: str
     expires: float
+    #: The endpoint's ``/info`` fetched with this token, while fresh (INFO_MAX_AGE).
+    info: dict[str, Any] | None = None
 
 
 class TokenCache:
@@ -102,11 +121,28 @@ class TokenCache:
     def load(self, creds: SwiftCredentials, now: float | None = None) -> Kept | None:
         """The kept token for ``creds`` if there is a usable one, else None.
         Never raises: a damaged or foreign entry is as good as none."""
+        entry = self._entry(creds)
+        if entry is None:
+            return None
+        now = time.time() if now is None else now
+        try:
+            kept = Kept(str(entry["storage_url"]), str(entry["token"]), float(entry["expires"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        if kept.expires - now <= MARGIN or not kept.token:
+            return None
+        info, fetched = entry.get("info"), entry.get("info_time")
+        if isinstance(info, dict) and isinstance(fetched, (int, float)) and 0 <= now - fetched <= INFO_MAX_AGE:
+            kept = Kept(kept.storage_url, kept.token, kept.expires, info)
+        return kept
+
+    def _entry(self, creds: SwiftCredentials) -> dict[str, Any] | None:
+        """The entry for ``creds`` as stored, if it is the user's own file and was
+        kept for the same secret; else None."""
         if not creds.can_authenticate:
             return None
-        path = self._path(creds)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            fd = os.open(self._path(creds), os.O_RDONLY | os.O_NOFOLLOW)
         except OSError:
             return None
         try:
@@ -114,18 +150,15 @@ class TokenCache:
             if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
                 return None
             with os.fdopen(fd, "rb", closefd=False) as f:
-                entry = json.loads(f.read(64 * 1024))
+                entry = json.loads(f.read(_ENTRY_MAX_BYTES))
             salt = bytes.fromhex(entry["salt"])
             if not hmac.compare_digest(entry["check"], self._check(salt, self._secret(creds))):
                 return None
-            kept = Kept(str(entry["storage_url"]), str(entry["token"]), float(entry["expires"]))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         finally:
             os.close(fd)
-        if kept.expires - (time.time() if now is None else now) <= MARGIN or not kept.token:
-            return None
-        return kept
+        return entry if isinstance(entry, dict) else None
 
     # ------------------------------------------------------------ writing
     def save(self, creds: SwiftCredentials, storage_url: str, token: str, expires: float | None) -> None:
@@ -135,8 +168,27 @@ class TokenCache:
         if expires is None or not creds.can_authenticate:
             return
         salt = os.urandom(16)
-        entry = {"storage_url": storage_url, "token": token, "expires": expires,
-                 "salt": salt.hex(), "check": self._check(salt, self._secret(creds))}
+        self._write(creds, {"storage_url": storage_url, "token": token, "expires": expires,
+                            "salt": salt.hex(), "check": self._check(salt, self._secret(creds))})
+
+    def keep_info(self, creds: SwiftCredentials, token: str, info: dict[str, Any], now: float | None = None) -> None:
+        """Keep the endpoint's ``/info``, fetched with ``token``, beside that token
+        (nothing if the entry holds another token meanwhile, or ``info`` is too
+        big to keep). Best effort, as ``save``."""
+        entry = self._entry(creds)
+        if entry is None or entry.get("token") != token:
+            return
+        try:
+            if len(json.dumps(info)) > INFO_MAX_BYTES:
+                return
+        except (TypeError, ValueError):
+            return
+        entry["info"] = info
+        entry["info_time"] = time.time() if now is None else now
+        self._write(creds, entry)
+
+    def _write(self, creds: SwiftCredentials, entry: dict[str, Any]) -> None:
+        """Replace the entry for ``creds`` whole (a private file, by rename)."""
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             st = os.lstat(self.directory)
@@ -159,7 +211,7 @@ class TokenCache:
         path = self._path(creds)
         try:
             with open(path, "rb") as f:
-                if json.loads(f.read(64 * 1024)).get("token") != token:
+                if json.loads(f.read(_ENTRY_MAX_BYTES)).get("token") != token:
                     return
             os.unlink(path)
         except (OSError, ValueError, AttributeError):

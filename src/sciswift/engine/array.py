@@ -58,6 +58,10 @@ _BATCHED_READERS = 8
 #: fresh memory cost ~1 ms, and read again none of them.)
 _RECENT = 8
 _RECENT_READS = 2
+#: Guards every array's count of recent part reads: held for a few dict
+#: operations, so one lock for all costs nothing, and an array needs no lock
+#: of its own.
+_RECENT_LOCK = threading.Lock()
 #: Chunks smaller than this are read whole (Array._read_parts): a store checks
 #: whole blocks of 64 KiB anyway, and one read of body and trailer beats two.
 #: (bench.h5 ``small``, 1,000 datasets of 800 bytes: 0.48 s read whole, 0.83 s
@@ -259,9 +263,9 @@ class Array:
         #: in the cache's small re-readable segment, see ChunkCache).
         self._reread = self._local and self.pipeline.trivial and meta.dtype.itemsize > 0
         #: Chunks whose parts were read lately (see _read_parts), oldest first,
-        #: and how many times.
-        self._recent: dict[str, int] = {}
-        self._recent_lock = threading.Lock()
+        #: and how many times; made at the first such read (a file may list
+        #: thousands of arrays never read in parts).
+        self._recent: dict[str, int] | None = None
         # The store may learn where every chunk is with one query at the first
         # read (see KV.read_parts) when there are not many.
         grid = math.prod(max(1, -(-n // c)) if n else 1 for n, c in zip(meta.shape, meta.chunks))
@@ -496,8 +500,10 @@ class Array:
             return todo
         whole: list[tuple[str, ChunkPiece]] = []
         parts: list[tuple[str, ChunkPiece]] = []
-        with self._recent_lock:
+        with _RECENT_LOCK:
             recent = self._recent
+            if recent is None:
+                recent = self._recent = {}
             for key, p in todo:
                 seen = recent.pop(key, 0)
                 if seen >= _RECENT_READS:

@@ -137,9 +137,9 @@ class Pipeline:
         self.fill = fill
         self.shard: Any = None
         self.json = list(codecs)
-        self.array_array: list[tuple[str, Any]] = []
+        array_array: list[tuple[str, Any]] = []
         self.array_bytes: dict[str, Any] | None = None
-        self.bytes_bytes: list[Any] = []
+        bytes_bytes: list[Any] = []
         for spec in codecs:
             name = spec["name"]
             if name in _ARRAY_TO_BYTES:
@@ -148,16 +148,20 @@ class Pipeline:
                 self.array_bytes = spec
             elif self.array_bytes is None:
                 if name == "transpose":
-                    self.array_array.append(("transpose", tuple(spec["configuration"]["order"])))
+                    array_array.append(("transpose", tuple(spec["configuration"]["order"])))
                 elif name in _NUMCODECS_ARRAY:
                     conf = dict(spec.get("configuration") or {})
-                    self.array_array.append(("numcodecs", numcodecs.get_codec({"id": name[10:], **conf})))
+                    array_array.append(("numcodecs", numcodecs.get_codec({"id": name[10:], **conf})))
                 else:
                     raise NotSupported(f"array-to-array codec {name!r} is not supported")
             else:
-                self.bytes_bytes.append(_bytes_codec(spec))
+                bytes_bytes.append(_bytes_codec(spec))
         if self.array_bytes is None:
             raise InvalidInput("codec list has no array-to-bytes codec")
+        # Tuples: most pipelines have neither kind, and the empty tuple is shared
+        # (a file may list thousands of arrays, each with its pipeline).
+        self.array_array: tuple[tuple[str, Any], ...] = tuple(array_array)
+        self.bytes_bytes: tuple[Any, ...] = tuple(bytes_bytes)
         self.sharded = self.array_bytes["name"] == "sharding_indexed"
         if self.sharded and (self.array_array or self.bytes_bytes):
             raise NotSupported("codecs around sharding_indexed are not supported")

@@ -106,6 +106,9 @@ class Hierarchy:
         self._deleted: set[str] = set()
         self._arrays: dict[str, Array] = {}
         self._prefetched: set[str] = set()  # arrays whose chunk was fetched ahead
+        #: What each Array calls before a remote read of its single small chunk
+        #: (one bound method for all: a file may list thousands of arrays).
+        self._prefetch = self.prefetch_small_siblings
         #: Pack new small arrays (engine.packing): by default on remote stores,
         #: unless SCISWIFT_PACK_SMALL=0.
         if pack_small is None:
@@ -295,7 +298,7 @@ class Hierarchy:
             if doc is None or doc["node_type"] != "array":
                 raise NotFound(f"no array at /{path} in {self.location.display}", path)
             meta = ArrayMeta.from_json(doc, f"{self.location.display}:/{path}")
-            arr = Array(self.kv, path, meta, self.cache, self.prefetch_small_siblings)
+            arr = Array(self.kv, path, meta, self.cache, self._prefetch)
             self._arrays[path] = arr
             return arr
 
@@ -419,7 +422,7 @@ class Hierarchy:
             self._check_new(path)
             self._set(path, meta.to_json())
             meta.doc = self._nodes[path]  # type: ignore[assignment]
-            arr = Array(self.kv, path, meta, self.cache, self.prefetch_small_siblings)
+            arr = Array(self.kv, path, meta, self.cache, self._prefetch)
             if packable and self.pack_small and _packs(arr):
                 key = arr.chunk_key((0,) * len(arr.shape))
                 self._candidates[path] = key

@@ -1,0 +1,115 @@
+"""Bulk reads from a store that batches gets: readers take groups of chunks as
+they free up, groups shrinking as the work runs out (Array._read_guided), so a
+slow connection holds up only the group it has, never a fixed share of the read."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sciswift.engine import ArrayMeta, Hierarchy, describe
+from sciswift.engine import array as array_module
+from sciswift.errors import CorruptData
+from sciswift.store.memory import MemoryStore
+from sciswift.store.url import Location
+
+ROWS = 512
+#: Groups of at most 32 chunks of 1 KiB here, so that the read takes several
+#: rounds (a read one group per reader covers goes in one round).
+GROUP_BYTES = 32 << 10
+
+
+class BatchingStore(MemoryStore):
+    """A remote-looking MemoryStore that batches gets, recording each batch
+    (thread, names); ``slow_first`` holds the first batch back that long;
+    ``fail_on`` makes the batch holding that name fail as damage."""
+
+    is_local = False
+    batches_gets = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[tuple[str, list[str]]] = []
+        self.slow_first = 0.0
+        self.fail_on: str | None = None
+        self._lock = threading.Lock()
+
+    def get_many(self, container: str, names: Sequence[str], *, max_workers: int | None = None) -> dict[str, bytes]:
+        with self._lock:
+            first = not self.batches
+            self.batches.append((threading.current_thread().name, list(names)))
+        if first and self.slow_first:
+            time.sleep(self.slow_first)
+        if self.fail_on is not None and self.fail_on in names:
+            raise CorruptData(f"object {container}/{self.fail_on} is damaged", f"{container}/{self.fail_on}")
+        return super().get_many(container, names, max_workers=max_workers or 16)
+
+
+def _grid(store: BatchingStore) -> tuple[Location, np.ndarray]:
+    store.create_container("c")
+    loc = Location(store, "c", "f.h5", "memory://c/f.h5")
+    data = np.arange(ROWS * 256, dtype="f4").reshape(ROWS, 256)
+    info = describe(data.dtype)
+    h = Hierarchy(loc, "w")
+    h.create_array("grid", ArrayMeta.create(data.shape, (1, 256), info, [info.array_codec], np.float32(0))).write(
+        (slice(None), slice(None)), data)
+    h.close()
+    store.batches.clear()
+    return loc, data
+
+
+@pytest.fixture(autouse=True)
+def _small_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(array_module, "_REMOTE_GROUP_BYTES", GROUP_BYTES)
+
+
+def _read(loc: Location) -> Any:
+    h = Hierarchy(loc, "r")
+    try:
+        return h.array("grid").read((slice(None), slice(None)))
+    finally:
+        h.close()
+
+
+def test_every_chunk_is_read_once_in_groups_that_shrink() -> None:
+    store = BatchingStore()
+    loc, data = _grid(store)
+    np.testing.assert_array_equal(_read(loc), data)
+    names = [n for _, group in store.batches for n in group]
+    assert sorted(names) == sorted(f"f.h5/grid/c/{i}/0" for i in range(ROWS))  # each once
+    sizes = [len(group) for _, group in store.batches]
+    assert len(sizes) > 8  # not one fixed share per reader
+    assert max(sizes) <= 32 and sizes[0] > sizes[-1]  # shrinking ...
+    assert min(sizes[:-1]) >= 4  # ... never below a batch worth sending
+    assert len({thread for thread, _ in store.batches}) <= 8
+
+
+def test_a_slow_connection_holds_up_only_its_own_group() -> None:
+    store = BatchingStore()
+    loc, data = _grid(store)
+    store.slow_first = 0.5
+    started = time.perf_counter()
+    np.testing.assert_array_equal(_read(loc), data)
+    took = time.perf_counter() - started
+    slow_thread = store.batches[0][0]
+    by_slow = [group for thread, group in store.batches if thread == slow_thread]
+    # The other readers took everything else while the first batch was held:
+    # the slow one read its first group only (a fixed share would be 1/8, two groups).
+    assert len(by_slow) == 1 and len(by_slow[0]) <= ROWS // 16, store.batches
+    assert took < 1.0
+
+
+def test_damage_in_one_group_fails_the_read_and_the_readers_stop() -> None:
+    store = BatchingStore()
+    loc, _ = _grid(store)
+    store.fail_on = "f.h5/grid/c/0/0"
+    with pytest.raises(CorruptData, match="grid"):
+        _read(loc)
+    batches = len(store.batches)
+    time.sleep(0.2)
+    assert len(store.batches) == batches  # nothing is still reading after the error

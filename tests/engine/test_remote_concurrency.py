@@ -9,8 +9,10 @@ import time
 from typing import Any
 
 import numpy as np
+import pytest
 
 from sciswift.engine import ArrayMeta, Hierarchy, describe
+from sciswift.engine import array as array_module
 from sciswift.engine.kv import KV
 from sciswift.store.memory import MemoryStore
 from sciswift.store.types import ByteRange
@@ -63,6 +65,62 @@ def test_a_64_chunk_read_has_every_chunk_in_flight_at_once() -> None:
     finally:
         store.barrier = None
         h.close()
+
+
+class CountingStore(RemoteMemoryStore):
+    """Records the most object reads and writes in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.now = self.most = 0
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.01)  # long enough for the others to start
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.now -= 1
+
+    def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
+        self._enter()
+        try:
+            return super().get_object(container, name, byte_range)
+        finally:
+            self._leave()
+
+    def put_object(self, container: str, name: str, data: Any, **kw: Any) -> Any:
+        self._enter()
+        try:
+            return super().put_object(container, name, data, **kw)
+        finally:
+            self._leave()
+
+
+def test_large_chunks_are_asked_for_a_bounded_number_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """64 requests of large chunks at once, each a new connection in slow start,
+    overflow a link's queue: at most about _REMOTE_IN_FLIGHT_BYTES (here 64 KiB,
+    so the floor of 8 requests for 16 KiB chunks) are in flight; small chunks
+    still go all at once (the test above)."""
+    monkeypatch.setattr(array_module, "_REMOTE_IN_FLIGHT_BYTES", 64 << 10)
+    store = CountingStore()
+    store.create_container("c")
+    loc = Location(store, "c", "f.h5", "memory://c/f.h5")
+    data = np.arange(64 * 4096, dtype="f4").reshape(64, 4096)  # 64 chunks of 16 KiB
+    info = describe(data.dtype)
+    h = Hierarchy(loc, "w")
+    h.create_array("big", ArrayMeta.create(data.shape, (1, 4096), info, [info.array_codec], np.float32(0))).write(
+        (slice(None), slice(None)), data)
+    h.close()
+    assert store.most == array_module._REMOTE_MIN_REQUESTS  # the writes
+    store.most = 0
+    h = Hierarchy(loc, "r")
+    np.testing.assert_array_equal(h.array("big").read((slice(None), slice(None))), data)
+    h.close()
+    assert store.most == array_module._REMOTE_MIN_REQUESTS  # the reads
 
 
 def test_the_read_asked_for_does_not_wait_for_siblings_fetched_ahead() -> None:

@@ -53,6 +53,14 @@ _READ_GROUP_BYTES = 4 << 20
 #: 16-32 MiB on 4 threads (less overlap of transfer and placing).
 _REMOTE_GROUP_BYTES = 4 << 20
 _BATCHED_READERS = 8
+#: A remote store taking one request per chunk gets at most about this many
+#: bytes of large chunks asked for at once, in at least ``_REMOTE_MIN_REQUESTS``
+#: requests. 64 requests of 1 MiB at once, each a new connection in slow start,
+#: overflow the queue of a 1 Gbit/s link (bench.net, the Swift all-in-one, 64
+#: MiB: 960-1,169 ms at 10 ms RTT and 1,821-2,076 ms at 50 ms); 16 at once:
+#: 769-1,025 and 1,224-1,532 ms. Small chunks still go all at once.
+_REMOTE_IN_FLIGHT_BYTES = 16 << 20
+_REMOTE_MIN_REQUESTS = 8
 #: The fewest chunks a reader of a store that batches gets takes at a time
 #: (Array._read_guided): fewer are not worth a batched request (SwiftStore
 #: sends fewer than 4 names as plain GETs, one after the other). Groups down to
@@ -423,7 +431,7 @@ class Array:
             # A store that batches gets is handed a few groups of keys (a
             # thread each, decoding as its group arrives); others one thread
             # per request worth having in flight.
-            workers = 4 if self._local else _BATCHED_READERS if self._batched else self.kv.concurrency
+            workers = 4 if self._local else self._requests_in_flight()
             futures = [io_pool().submit(self._read_batch, b, out, keep) for b in _batches(todo, workers)]
             for f in futures:
                 f.result()
@@ -739,9 +747,16 @@ class Array:
             for k in drops:
                 self.kv.delete(k)
 
-        futures = [io_pool().submit(encode_and_store, b) for b in _batches(pieces, self.kv.concurrency)]
+        futures = [io_pool().submit(encode_and_store, b) for b in _batches(pieces, self._requests_in_flight())]
         for f in futures:
             f.result()
+
+    def _requests_in_flight(self) -> int:
+        """Whole-chunk requests worth having in flight at once on a remote store
+        that takes one request per chunk: every chunk of a read at once when
+        chunks are small (a 64-chunk read is one round trip), but no more than
+        about ``_REMOTE_IN_FLIGHT_BYTES`` of large ones (see there)."""
+        return min(self.kv.concurrency, max(_REMOTE_MIN_REQUESTS, _REMOTE_IN_FLIGHT_BYTES // self._chunk_bytes))
 
     def _store_filled(self, pieces: list[ChunkPiece], value: np.ndarray[Any, Any]) -> bool:
         """Store full-chunk pieces of an uncompressed array on a local store, each

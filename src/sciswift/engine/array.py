@@ -428,9 +428,8 @@ class Array:
         elif self._batched and not self._local:
             self._read_guided(todo, out, keep)
         else:
-            # A store that batches gets is handed a few groups of keys (a
-            # thread each, decoding as its group arrives); others one thread
-            # per request worth having in flight.
+            # A local store: a few threads; a remote one taking a request per
+            # chunk: one thread per request worth having in flight.
             workers = 4 if self._local else self._requests_in_flight()
             futures = [io_pool().submit(self._read_batch, b, out, keep) for b in _batches(todo, workers)]
             for f in futures:

@@ -74,13 +74,19 @@ def test_a_fresh_process_skips_auth(sciswift_server: ServerEndpoint, tmp_path: P
         assert sum("/auth/" in line for _, line in link.history) == 1
 
 
-def test_a_refused_token_is_renewed_and_kept(sciswift_server: ServerEndpoint, tmp_path: Path) -> None:
+def _keep_a_refused_token(auth_url: str, tmp_path: Path) -> tuple[TokenCache, SwiftCredentials]:
+    """A cache holding a token the server will refuse, for the right storage URL."""
     cache = TokenCache(tmp_path / "tokens")
-    creds = _creds(sciswift_server.auth_url)
+    creds = _creds(auth_url)
     probe = SwiftStore(credentials=creds, token_cache=False)
     storage_url = probe._conn.auth()[0]
     probe.close()
     cache.save(creds, storage_url, "AUTH_tk-not-a-token", time.time() + 3600)
+    return cache, creds
+
+
+def test_a_refused_token_is_renewed_and_kept(sciswift_server: ServerEndpoint, tmp_path: Path) -> None:
+    cache, creds = _keep_a_refused_token(sciswift_server.auth_url, tmp_path)
     store = SwiftStore(credentials=creds, token_cache=cache)
     assert isinstance(store.list_containers(), list)  # 401, new token, retried
     store.close()
@@ -116,12 +122,7 @@ def test_the_endpoint_info_is_kept_with_the_token(sciswift_server: ServerEndpoin
 def test_a_kept_info_goes_with_a_refused_token(sciswift_server: ServerEndpoint, tmp_path: Path) -> None:
     """The kept /info describes the server that issued the kept token: when the
     token is refused (another or a reset server), the info is asked for again."""
-    cache = TokenCache(tmp_path / "tokens")
-    creds = _creds(sciswift_server.auth_url)
-    probe = SwiftStore(credentials=creds, token_cache=False)
-    storage_url = probe._conn.auth()[0]
-    probe.close()
-    cache.save(creds, storage_url, "AUTH_tk-not-a-token", time.time() + 3600)
+    cache, creds = _keep_a_refused_token(sciswift_server.auth_url, tmp_path)
     cache.keep_info(creds, "AUTH_tk-not-a-token", {"swift": {"version": "elsewhere"}})
     kept = cache.load(creds)
     assert kept is not None and kept.info == {"swift": {"version": "elsewhere"}}

@@ -61,12 +61,6 @@ _BATCHED_READERS = 8
 #: 769-1,025 and 1,224-1,532 ms. Small chunks still go all at once.
 _REMOTE_IN_FLIGHT_BYTES = 16 << 20
 _REMOTE_MIN_REQUESTS = 8
-#: The fewest chunks a reader of a store that batches gets takes at a time
-#: (Array._read_guided): fewer are not worth a batched request (SwiftStore
-#: sends fewer than 4 names as plain GETs, one after the other). Groups down to
-#: one chunk measured no better at 10 ms RTT (671 ms against 717 ms, within
-#: the runs' spread) and worse at 50 ms (1,128 against 1,055 ms).
-_REMOTE_GROUP_MIN = 4
 #: A chunk read in part (Array._read_parts) ``_RECENT_READS`` times within the
 #: last ``_RECENT`` chunks read of its array is read whole and cached the next
 #: time. (At the second time: bench.h5 ``random`` read 9-10 chunks whole, whose
@@ -426,7 +420,7 @@ class Array:
         if len(todo) == 1 or (self._local and self.pipeline.trivial):
             self._read_batch(todo, out, keep)
         elif self._batched and not self._local:
-            self._read_guided(todo, out, keep)
+            self._read_shared(todo, out, keep)
         else:
             # A local store: a few threads; a remote one taking a request per
             # chunk: one thread per request worth having in flight.
@@ -436,26 +430,22 @@ class Array:
                 f.result()
         return out
 
-    def _read_guided(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:
+    def _read_shared(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:
         """Read ``todo`` from a store that batches gets: ``_BATCHED_READERS``
         threads each take the next group of chunks (one request) as they finish
-        the last, groups shrinking as the work runs out (guided self-scheduling:
-        a group is the left work over twice the readers, at most
-        ``_REMOTE_GROUP_BYTES``, at least ``_REMOTE_GROUP_MIN`` chunks). A read
-        that one group per reader covers goes in one round of equal groups (more
-        rounds would cost round trips where latency, not the link, decides). Handing
-        each reader a fixed share instead left the read waiting for its slowest
-        connection: at 10 ms RTT through a 1 Gbit/s link, three of eight
+        the last. A group is ``_REMOTE_GROUP_BYTES``, or less when one group per
+        reader covers the read (then it is one round of equal groups: more
+        rounds would cost round trips where latency, not the link, decides).
+        Handing each reader a fixed share instead left the read waiting for its
+        slowest connection: at 10 ms RTT through a 1 Gbit/s link, three of eight
         connections took 3.5x as long as the rest for their first 4 MiB, and the
         read ended with three busy (``bench.net`` bulk read, 64 MiB: 770-835 ms
-        fixed shares, 671-717 ms so, zarr-python 676-716 ms)."""
-        chunk = max(self.pipeline_chunk_bytes, 1)
-        most = max(1, _REMOTE_GROUP_BYTES // chunk)
-        least = min(most, _REMOTE_GROUP_MIN)
+        fixed shares, 671-717 ms so, zarr-python 654-716 ms). Groups that
+        shrank as the work ran out (guided self-scheduling) measured no better
+        there and cost requests: on loopback, 64 MiB of 256 KiB chunks took ~40
+        requests instead of 16, and 208-311 ms instead of 161-216."""
         readers = min(_BATCHED_READERS, len(todo))
-        share = -(-len(todo) // readers)
-        if share <= most:
-            least = most = share  # one request per reader covers it all: one round trip
+        size = min(max(1, _REMOTE_GROUP_BYTES // max(self.pipeline_chunk_bytes, 1)), -(-len(todo) // readers))
         lock = threading.Lock()
         taken = 0
         failed = threading.Event()
@@ -463,12 +453,10 @@ class Array:
         def next_group() -> list[tuple[str, ChunkPiece]]:
             nonlocal taken
             with lock:
-                left = len(todo) - taken
-                if left <= 0 or failed.is_set():
+                if taken >= len(todo) or failed.is_set():
                     return []
-                n = min(most, max(least, -(-left // (2 * readers))))
-                group = todo[taken:taken + n]
-                taken += n
+                group = todo[taken:taken + size]
+                taken += len(group)
                 return group
 
         def reader() -> None:

@@ -1,6 +1,7 @@
-"""Bulk reads from a store that batches gets: readers take groups of chunks as
-they free up, groups shrinking as the work runs out (Array._read_guided), so a
-slow connection holds up only the group it has, never a fixed share of the read."""
+"""Bulk reads from a store that batches gets: readers take the next group of
+chunks as they free up (Array._read_shared), so a slow connection holds up only
+the group it has, never a fixed share of the read; a read one group per reader
+covers is one round of equal groups."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from sciswift.store.memory import MemoryStore
 from sciswift.store.url import Location
 
 ROWS = 512
-#: Groups of at most 32 chunks of 1 KiB here, so that the read takes several
-#: rounds (a read one group per reader covers goes in one round).
+#: Groups of 32 chunks of 1 KiB here, so that the read takes several rounds (a
+#: read one group per reader covers goes in one round).
 GROUP_BYTES = 32 << 10
 
 
@@ -76,17 +77,23 @@ def _read(loc: Location) -> Any:
         h.close()
 
 
-def test_every_chunk_is_read_once_in_groups_that_shrink() -> None:
+def test_every_chunk_is_read_once_in_groups_taken_as_readers_free_up() -> None:
     store = BatchingStore()
     loc, data = _grid(store)
     np.testing.assert_array_equal(_read(loc), data)
     names = [n for _, group in store.batches for n in group]
     assert sorted(names) == sorted(f"f.h5/grid/c/{i}/0" for i in range(ROWS))  # each once
-    sizes = [len(group) for _, group in store.batches]
-    assert len(sizes) > 8  # not one fixed share per reader
-    assert max(sizes) <= 32 and sizes[0] > sizes[-1]  # shrinking ...
-    assert min(sizes[:-1]) >= 4  # ... never below a batch worth sending
+    assert [len(group) for _, group in store.batches] == [32] * (ROWS // 32)
     assert len({thread for thread, _ in store.batches}) <= 8
+
+
+def test_a_read_one_group_per_reader_covers_is_one_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(array_module, "_REMOTE_GROUP_BYTES", 4 << 20)
+    store = BatchingStore()
+    loc, data = _grid(store)
+    np.testing.assert_array_equal(_read(loc), data)
+    assert [len(group) for _, group in store.batches] == [ROWS // 8] * 8
+    assert len({thread for thread, _ in store.batches}) == 8
 
 
 def test_a_slow_connection_holds_up_only_its_own_group() -> None:
@@ -100,7 +107,7 @@ def test_a_slow_connection_holds_up_only_its_own_group() -> None:
     by_slow = [group for thread, group in store.batches if thread == slow_thread]
     # The other readers took everything else while the first batch was held:
     # the slow one read its first group only (a fixed share would be 1/8, two groups).
-    assert len(by_slow) == 1 and len(by_slow[0]) <= ROWS // 16, store.batches
+    assert len(by_slow) == 1 and len(by_slow[0]) == 32, store.batches
     assert took < 1.0
 
 

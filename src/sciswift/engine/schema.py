@@ -109,8 +109,7 @@ def _array(doc: dict[str, Any]) -> int:
 
 def _is_codec(c: Any) -> bool:
     # The configuration may be left out, not null: readers take its absence as {}.
-    return isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("configuration", {}), dict) and isinstance(c.get("name"), str) and (
-        c.get("configuration") is None or isinstance(c["configuration"], dict))
+    return isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("configuration", {}), dict)
 
 
 # ------------------------------------------------------------------ reserved key

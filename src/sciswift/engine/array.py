@@ -442,8 +442,10 @@ class Array:
         read ended with three busy (``bench.net`` bulk read, 64 MiB: 770-835 ms
         fixed shares, 671-717 ms so, zarr-python 654-716 ms). Groups that
         shrank as the work ran out (guided self-scheduling) measured no better
-        there and cost requests: on loopback, 64 MiB of 256 KiB chunks took ~40
-        requests instead of 16, and 208-311 ms instead of 161-216."""
+        there and cost requests: 54 instead of 18 for 64 MiB of 1 MiB chunks
+        with groups down to one chunk, ~40 instead of 16 for 64 MiB of 256 KiB
+        chunks (loopback times, 208-311 against 161-216 ms, varied as much
+        between runs)."""
         readers = min(_BATCHED_READERS, len(todo))
         size = min(max(1, _REMOTE_GROUP_BYTES // max(self.pipeline_chunk_bytes, 1)), -(-len(todo) // readers))
         lock = threading.Lock()

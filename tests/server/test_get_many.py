@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import socket
+import time
 import uuid
 from urllib.parse import quote
 
@@ -13,7 +16,7 @@ import pytest
 from swiftclient import client as swift_client
 
 from sciswift.errors import CorruptData
-from sciswift.server.get_many import MAX_OBJECT_BYTES, MAX_OBJECTS
+from sciswift.server.get_many import GROUP, MAX_OBJECT_BYTES, MAX_OBJECTS
 from sciswift.store.object_frames import CONTENT_TYPE, Frame, read_frames
 from sciswift.testing.damage import flip_byte
 
@@ -147,3 +150,78 @@ def test_stored_files_are_sent_whole_and_in_order(disk_server: RunningServer) ->
     asked = list(objects)[::-1]
     frames = _frames(_post(disk_server, container, asked)[2])
     assert [(f.name, f.status, f.body) for f in frames] == [(n, 200, objects[n]) for n in asked]
+
+
+@pytest.mark.parametrize("backend", ["memory", "disk"])
+def test_every_kind_of_object_answers_as_its_own_get(request: pytest.FixtureRequest, backend: str) -> None:
+    """Plain objects take the grouped way, the rest their own GET; across
+    several groups each frame still says what a GET of the object says."""
+    srv: RunningServer = request.getfixturevalue("server" if backend == "memory" else "disk_server")
+    conn = srv.connection()
+    container, other = f"gm-{uuid.uuid4().hex[:10]}", f"gm-{uuid.uuid4().hex[:10]}"
+    conn.put_container(container)
+    conn.put_container(other)
+    conn.put_object(other, "target", b"the target")
+    ea = conn.put_object(container, "seg/a", b"a" * 70_000)
+    eb = conn.put_object(container, "seg/b", b"b" * 10)
+    manifest = [{"path": f"/{container}/seg/a", "etag": ea, "size_bytes": 70_000},
+                {"path": f"/{container}/seg/b", "etag": eb, "size_bytes": 10}]
+    conn.put_object(container, "slo", json.dumps(manifest), query_string="multipart-manifest=put")
+    conn.put_object(container, "dlo", b"", headers={"X-Object-Manifest": f"{container}/seg/"})
+    conn.put_object(container, "link", b"", headers={"X-Symlink-Target": f"{other}/target"})
+    conn.put_object(container, "dangling", b"", headers={"X-Symlink-Target": f"{other}/nothing"})
+    conn.put_object(container, "soon-gone", b"expiring", headers={"X-Delete-After": "1"})
+    plain = {f"p{i}": os.urandom(size) for i, size in enumerate([0, 1, 65_536, 65_537, 300_000] * 3)}
+    for name, data in plain.items():
+        conn.put_object(container, name, data)
+    time.sleep(1.1)  # soon-gone expires
+    asked = ["slo", *plain, "link", "missing", "dlo", "p4", "dangling", "soon-gone", "seg/a"]
+    assert len(asked) > 2 * GROUP
+    frames = _frames(_post(srv, container, asked)[2])
+    assert [f.name for f in frames] == asked
+    for frame in frames:
+        try:
+            headers, body = conn.get_object(container, frame.name)
+        except swift_client.ClientException as exc:
+            assert (frame.status, frame.body) == (exc.http_status, b""), frame.name
+            continue
+        assert (frame.status, frame.body, frame.etag) == (200, body, headers["etag"].strip('"')), frame.name
+    statuses = {f.name: f.status for f in frames}
+    assert statuses["soon-gone"] == statuses["missing"] == statuses["dangling"] == 404
+    assert [f.body for f in frames if f.name == "link"] == [b"the target"]
+    assert [f.body for f in frames if f.name in ("slo", "dlo")] == [b"a" * 70_000 + b"b" * 10] * 2
+
+
+def _open_files(srv: RunningServer) -> int:
+    """Descriptors the server's processes hold open."""
+    pids = [srv.proc.pid]
+    for pid in list(pids):
+        children = f"/proc/{pid}/task/{pid}/children"
+        if os.path.exists(children):
+            pids += [int(p) for p in open(children).read().split()]
+    return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids if os.path.exists(f"/proc/{pid}/fd"))
+
+
+def test_replies_cut_short_leave_no_file_open(disk_server: RunningServer) -> None:
+    """Objects opened ahead for a reply the client stops reading are closed."""
+    conn = disk_server.connection()
+    container = f"gm-{uuid.uuid4().hex[:10]}"
+    conn.put_container(container)
+    names = [f"o{i}" for i in range(6 * GROUP)]
+    for name in names:
+        conn.put_object(container, name, bytes([len(name)]) * 200_000)
+    url, token = disk_server.auth()
+    path = url.split(f":{disk_server.port}", 1)[1] + f"/{container}?get-many"
+    body = "\n".join(names).encode()
+    assert len(_frames(_post(disk_server, container, names)[2])) == len(names)
+    before = _open_files(disk_server)
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", disk_server.port)) as sock:
+            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\n"
+                         f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    deadline = time.monotonic() + 10
+    while _open_files(disk_server) > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _open_files(disk_server) <= before
+    assert len(_frames(_post(disk_server, container, names)[2])) == len(names)  # and it still serves

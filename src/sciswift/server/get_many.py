@@ -18,8 +18,19 @@ exactly as to a GET of it alone. The reply is 200 with a stream of frames
 is sent only whole and verified: an object over ``MAX_OBJECT_BYTES`` answers
 413 in its frame (GET it alone, streamed), one found damaged 404 marked
 quarantined. A stored file is checked whole, then sent with ``sendfile``
-(a ``PartsBody`` part); other bodies are read into memory. Objects are opened
-``LOOKAHEAD`` at a time, which bounds the reply's memory and open files.
+(a ``PartsBody`` part); other bodies are read into memory.
+
+Plain objects take a shorter way with the same answers: names go in groups of
+``GROUP``, the caller is authorized once per group (a read is allowed or not
+per container, never per object name), and one pool call opens and checks the
+group's objects. Whatever is not a plain object of at most
+``MAX_OBJECT_BYTES`` (a symlink, a large-object manifest, an expired object,
+an error other than absence or quarantine) is closed again and answered by its own GET sub-request as above.
+Why: each sub-request cost two pool calls and its own reply; with 256 chunks
+of 256 KiB the event loop spent a third of its time waiting for the GIL
+behind 32 pool threads (``perf``, 2-core VM), and the server's CPU per 64 MiB
+read was 100-220 ms. Two groups are opened ahead of the one being sent, which
+bounds the reply's open files.
 """
 
 from __future__ import annotations
@@ -32,13 +43,17 @@ from urllib.parse import unquote
 
 from multidict import CIMultiDict
 
-from sciswift.errors import QUARANTINED_HEADER, Quarantined, SciSwiftError, status_for
+from sciswift.errors import QUARANTINED_HEADER, NotFound, Quarantined, SciSwiftError, status_for
 from sciswift.server.backend import Backend
 from sciswift.server.http import ObjectBody, PartsBody, Reply, SwiftError, SwiftRequest
+from sciswift.server.middleware.symlink import is_link
+from sciswift.server.objects import is_dlo, is_expired, is_slo
+from sciswift.store.base import ObjectReader, Store
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH
 from sciswift.store.object_frames import CONTENT_TYPE, encode_frame, end_frame
+from sciswift.store.types import ObjectInfo
 
-__all__ = ["get_many", "MAX_OBJECTS", "MAX_OBJECT_BYTES", "LOOKAHEAD", "info"]
+__all__ = ["get_many", "MAX_OBJECTS", "MAX_OBJECT_BYTES", "GROUP", "LOOKAHEAD", "info"]
 
 log = logging.getLogger("sciswift.server")
 
@@ -46,10 +61,20 @@ log = logging.getLogger("sciswift.server")
 MAX_OBJECTS = 1000
 #: Largest object sent inside a batch; larger ones answer 413 in their frame.
 MAX_OBJECT_BYTES = 16 << 20
-#: Objects being opened and checked at once for one reply.
-LOOKAHEAD = 8
+#: Objects opened and checked by one pool call.
+GROUP = 8
+#: Plain objects up to this size are read (and checked) into memory and sent
+#: with their frame in one write, as a GET of one sends them; larger ones are
+#: checked, then sent with sendfile (read into memory where the store has no
+#: file to send).
+IN_MEMORY = 64 << 10
+#: Groups being opened and checked while an earlier one is sent.
+LOOKAHEAD = 2
 
 _Frame = tuple[bytes, bytes | ObjectBody]
+#: What ``_open_group`` found for a name: a plain object opened and checked
+#: whole (or its bytes), absent, quarantined, or None (left to a sub-request).
+_Opened = tuple[ObjectInfo, ObjectReader | bytes] | type[NotFound] | type[Quarantined] | None
 
 
 def info() -> dict[str, int]:
@@ -124,14 +149,113 @@ async def _frame(be: Backend, req: SwiftRequest, name: str) -> _Frame:
     return encode_frame(name, 200, length, etag), data
 
 
-def _discard(task: asyncio.Task[_Frame]) -> None:
-    """Cancel a frame not sent, closing the object it holds open if it has one."""
+def _plain(info: ObjectInfo) -> bool:
+    """Whether a GET of this object answers its own stored bytes, whole."""
+    return (info.size <= MAX_OBJECT_BYTES and not is_slo(info) and not is_dlo(info) and not is_link(info)
+            and not is_expired(info))
+
+
+def _open_group(store: Store, container: str, names: list[str]) -> list[_Opened]:
+    """Open and check whole each plain object of ``names`` (a pool call).
+    A reader returned is open, its bytes checked; the caller closes it."""
+    found: list[_Opened] = []
+    try:
+        for name in names:
+            try:
+                reader = store.open_object(container, name)
+            except NotFound:
+                found.append(NotFound)
+                continue
+            except Quarantined:
+                found.append(Quarantined)
+                continue
+            except (SciSwiftError, OSError):
+                found.append(None)
+                continue
+            try:
+                if not _plain(reader.info):
+                    reader.close()
+                    found.append(None)
+                    continue
+                if reader.info.size <= IN_MEMORY or reader.fileno_offset() is None:
+                    data = reader.readall()
+                    reader.close()
+                    found.append((reader.info, data))
+                    continue
+                reader.check(reader.start, reader.stop)
+            except Quarantined:
+                reader.close()
+                found.append(Quarantined)
+                continue
+            except (SciSwiftError, OSError):
+                reader.close()
+                found.append(None)
+                continue
+            found.append((reader.info, reader))
+    except BaseException:
+        _close_opened(found)
+        raise
+    return found
+
+
+def _close_opened(found: list[_Opened]) -> None:
+    for got in found:
+        if isinstance(got, tuple) and isinstance(got[1], ObjectReader):
+            got[1].close()
+
+
+async def _group(be: Backend, req: SwiftRequest, names: list[str]) -> list[_Frame]:
+    """The frames of ``names``, plain objects by one pool call (see the module
+    docstring), the rest by their own GETs."""
+    assert req.account is not None and req.container is not None
+    store = be.store(req.account)
+    denied = await be.authorize(req.sub("GET", req.account, req.container, names[0]), "read")
+    if store is None or denied is not None:
+        return [await _frame(be, req, name) for name in names]
+    job = asyncio.ensure_future(be.run(_open_group, store, req.container, names))
+    try:
+        found = await asyncio.shield(job)
+    except asyncio.CancelledError:  # the pool call goes on: close what it opens
+        job.add_done_callback(_close_when_done)
+        raise
+    frames: list[_Frame] = []
+    try:
+        for i, (name, got) in enumerate(zip(names, found)):
+            if got is NotFound:
+                frames.append((encode_frame(name, 404), b""))
+            elif got is Quarantined:
+                frames.append((encode_frame(name, 404, quarantined=True), b""))
+            elif isinstance(got, tuple):
+                info, opened = got
+                found[i] = None  # handed over: the frame's body closes it
+                body = opened if isinstance(opened, bytes) else ObjectBody(opened, be.run)
+                frames.append((encode_frame(name, 200, info.size, info.etag), body))
+            else:
+                frames.append(await _frame(be, req, name))
+    except BaseException:
+        _close_opened(found)
+        _close_frames(frames)
+        raise
+    return frames
+
+
+def _close_when_done(job: asyncio.Future[list[_Opened]]) -> None:
+    if not job.cancelled() and job.exception() is None:
+        _close_opened(job.result())
+
+
+def _close_frames(frames: list[_Frame]) -> None:
+    for _, body in frames:
+        if isinstance(body, ObjectBody):
+            body.close()
+
+
+def _discard(task: asyncio.Task[list[_Frame]]) -> None:
+    """Cancel frames not sent, closing the objects they hold open."""
     if not task.done():
         task.cancel()
     elif not task.cancelled() and task.exception() is None:
-        body = task.result()[1]
-        if isinstance(body, ObjectBody):
-            body.close()
+        _close_frames(task.result())
 
 
 async def get_many(be: Backend, req: SwiftRequest) -> Reply:
@@ -140,19 +264,27 @@ async def get_many(be: Backend, req: SwiftRequest) -> Reply:
         raise SwiftError(400, "get-many is a request on a container: POST /v1/<account>/<container>?get-many\n")
     names = await _read_names(req)
 
+    groups = iter([names[i:i + GROUP] for i in range(0, len(names), GROUP)])
+
     async def frames() -> AsyncIterator[bytes | ObjectBody]:
-        pending: deque[asyncio.Task[_Frame]] = deque()
-        waiting = iter(names)
+        pending: deque[asyncio.Task[list[_Frame]]] = deque()
         try:
             while True:
-                while len(pending) < LOOKAHEAD and (name := next(waiting, None)) is not None:
-                    pending.append(asyncio.ensure_future(_frame(be, req, name)))
+                while len(pending) <= LOOKAHEAD and (group := next(groups, None)) is not None:
+                    pending.append(asyncio.ensure_future(_group(be, req, group)))
                 if not pending:
                     break
-                head, body = await pending.popleft()
-                yield head
-                if body:
-                    yield body
+                ready = await pending.popleft()
+                taken = 0  # bodies handed to the sender, which closes them
+                try:
+                    for head, body in ready:
+                        yield head
+                        taken += 1
+                        if body:
+                            yield body
+                except BaseException:
+                    _close_frames(ready[taken:])
+                    raise
             yield end_frame(len(names))
         finally:
             for task in pending:

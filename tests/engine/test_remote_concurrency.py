@@ -14,6 +14,7 @@ import pytest
 from sciswift.engine import ArrayMeta, Hierarchy, describe
 from sciswift.engine import array as array_module
 from sciswift.engine.kv import KV
+from sciswift.errors import CorruptData
 from sciswift.store.memory import MemoryStore
 from sciswift.store.types import ByteRange
 from sciswift.store.url import Location
@@ -160,3 +161,37 @@ def test_a_get_waits_for_the_fetch_of_its_key_already_under_way() -> None:
     assert kv.get("a") == b"1"
     assert kv.requests == 2  # the put and the one fetch ahead; the get asked nothing itself
     timer.join()
+
+
+class FailingStore(CountingStore):
+    """Reads of ``bad`` fail at once; every other read takes ``delay``."""
+
+    def __init__(self, bad: str, delay: float) -> None:
+        super().__init__()
+        self.bad, self.delay = bad, delay
+
+    def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
+        if name == self.bad:
+            raise CorruptData(f"object {container}/{name} is damaged", f"{container}/{name}")
+        with self._lock:
+            self.now += 1
+        try:
+            time.sleep(self.delay)
+            return MemoryStore.get_object(self, container, name, byte_range)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+def test_a_failed_read_returns_only_once_no_chunk_read_is_running() -> None:
+    """The first failure is raised after every other chunk read has ended, so no
+    thread still writes into an output the caller has been handed an error for."""
+    store = FailingStore("f.h5/grid/c/0/0", 0.3)
+    loc, _ = _grid(store)
+    h = Hierarchy(loc, "r")
+    try:
+        with pytest.raises(CorruptData, match="damaged"):
+            h.array("grid").read((slice(None), slice(None)))
+        assert store.now == 0
+    finally:
+        h.close()

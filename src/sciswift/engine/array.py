@@ -19,7 +19,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 from typing import Any
 
 import numpy as np
@@ -221,6 +221,16 @@ BATCHED_PUT_MAX_CHUNK = 1 << 20
 BATCHED_PUT_BYTES = 8 << 20
 #: ... and at least this many chunks (fewer go as plain PUTs: see SwiftStore.put_many).
 BATCHED_PUT_MIN_GROUP = 16
+
+
+def _finish(futures: list[Future[Any]]) -> None:
+    """Wait for every one of ``futures``, then raise the first failure among
+    them (in order) if any. Never returns while some are still running: a
+    reader left behind would write into an output the caller already has, a
+    writer would store chunks after the caller saw the write fail."""
+    wait(futures)
+    for f in futures:
+        f.result()
 
 
 def _batches(items: list[Any], parts: int) -> list[list[Any]]:
@@ -425,9 +435,7 @@ class Array:
             # A local store: a few threads; a remote one taking a request per
             # chunk: one thread per request worth having in flight.
             workers = 4 if self._local else self._requests_in_flight()
-            futures = [io_pool().submit(self._read_batch, b, out, keep) for b in _batches(todo, workers)]
-            for f in futures:
-                f.result()
+            _finish([io_pool().submit(self._read_batch, b, out, keep) for b in _batches(todo, workers)])
         return out
 
     def _read_shared(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:
@@ -469,10 +477,7 @@ class Array:
                 failed.set()  # the others stop after their current group
                 raise
 
-        futures = [io_pool().submit(reader) for _ in range(readers)]
-        wait(futures)  # all of them, so no reader writes into ``out`` after we return
-        for f in futures:
-            f.result()
+        _finish([io_pool().submit(reader) for _ in range(readers)])
 
     @property
     def is_small_single_chunk(self) -> bool:
@@ -661,9 +666,7 @@ class Array:
                 self._write_partial(partial, value)
             else:
                 workers = 4 if self._local else self.kv.concurrency
-                futures = [io_pool().submit(self._write_partial, b, value) for b in _batches(partial, workers)]
-                for f in futures:
-                    f.result()
+                _finish([io_pool().submit(self._write_partial, b, value) for b in _batches(partial, workers)])
 
     def _chunk_from(self, p: ChunkPiece, value: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         block = value[p.outer + _E]
@@ -708,8 +711,7 @@ class Array:
             # Two halves at once: gathering chunks (numpy copies) and file writes
             # release the GIL, so both cores work (4096x4096 float32 in 256x256
             # chunks: measured 110 -> 60 ms on 2 cores).
-            for f in [io_pool().submit(store, b) for b in _batches(pieces, 2)]:
-                f.result()
+            _finish([io_pool().submit(store, b) for b in _batches(pieces, 2)])
             return
 
         if self._chunk_bytes <= BATCHED_PUT_MAX_CHUNK and self.kv.batches_puts:
@@ -725,8 +727,7 @@ class Array:
                 self.kv.delete_many(drops)
 
             groups = [pieces[i:i + per] for i in range(0, len(pieces), per)]
-            for f in [io_pool().submit(encode_and_store_many, b) for b in groups]:
-                f.result()
+            _finish([io_pool().submit(encode_and_store_many, b) for b in groups])
             return
 
         def encode_and_store(batch: list[ChunkPiece]) -> None:
@@ -736,9 +737,7 @@ class Array:
             for k in drops:
                 self.kv.delete(k)
 
-        futures = [io_pool().submit(encode_and_store, b) for b in _batches(pieces, self._requests_in_flight())]
-        for f in futures:
-            f.result()
+        _finish([io_pool().submit(encode_and_store, b) for b in _batches(pieces, self._requests_in_flight())])
 
     def _requests_in_flight(self) -> int:
         """Whole-chunk requests worth having in flight at once on a remote store

@@ -217,3 +217,49 @@ def test_account_mount_shows_containers(mount: Callable[..., Mounted], served: S
     os.rmdir(m.path / made)
     with pytest.raises(NotFound):
         store.head_container(made)
+
+
+def _write_small_pieces(path: str, seed: int) -> bytes:
+    """Write a file of 400 pieces of 1,900 bytes, as HDF5 writes metadata."""
+    data = hashlib.sha256(str(seed).encode()).digest() * (400 * 1900 // 32 + 1)
+    data = data[:400 * 1900]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        for i in range(400):
+            os.pwrite(fd, data[i * 1900:(i + 1) * 1900], i * 1900)
+    finally:
+        os.close(fd)
+    return data
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_requests_are_served_by_at_most_threads_threads(
+    mount: Callable[..., Mounted], tmp_path: Path, threads: int
+) -> None:
+    """``--threads N``: however many processes write at once, N threads serve
+    them (libfuse 3.12+), and every file arrives whole."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sciswift.mount.fs import BOUNDED_THREADS
+
+    if not BOUNDED_THREADS:
+        pytest.skip("libfuse older than 3.12 cannot bound its threads")
+    root = tmp_path / "store"
+    m = mount(str(root / "c"), "--threads", str(threads))
+    paths = [str(m.path / f"f{i}.bin") for i in range(6)]
+    with ProcessPoolExecutor(6) as pool:
+        written = list(pool.map(_write_small_pieces, paths, range(6)))
+    assert 1 <= m.stats()["fuse_threads"] <= threads
+    store = LocalStore(root)
+    for i, data in enumerate(written):
+        assert store.get_object("c", f"f{i}.bin") == data
+
+
+def test_threads_must_be_at_least_one(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sciswift.cli.mount import mount as mount_command
+
+    (tmp_path / "m").mkdir()
+    result = CliRunner().invoke(mount_command, [str(tmp_path / "s"), str(tmp_path / "m"), "--threads", "0"])
+    assert result.exit_code == 2 and "--threads" in result.output

@@ -21,6 +21,10 @@ __all__ = ["mount", "umount"]
 @click.option("--segment-size", default="16M", show_default=True,
               help="Files larger than this are stored as Swift static large objects cut in segments of "
                    "this size; a partial rewrite re-sends only the segments it touches.")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="FUSE requests served at once. More help many processes that each wait on the network "
+                   "(cold reads, opens over a slow link); fewer cost less CPU per request (many small "
+                   "writes: HDF5 metadata).")
 @click.option("--foreground", is_flag=True, help="Stay in the foreground (log to stderr) until unmounted.")
 @click.option("--allow-other", is_flag=True, help="Let other users use the mount (needs user_allow_other "
                                                   "in /etc/fuse.conf unless run as root).")
@@ -28,7 +32,7 @@ __all__ = ["mount", "umount"]
               help="Log file of a background mount (default: mount.log in the cache directory).")
 @click.option("--debug", is_flag=True, hidden=True)
 def mount(url: str, directory: Path, read_only: bool, cache_dir: Path | None, cache_size: str,
-          segment_size: str, foreground: bool, allow_other: bool, log_file: Path | None, debug: bool) -> None:
+          segment_size: str, threads: int, foreground: bool, allow_other: bool, log_file: Path | None, debug: bool) -> None:
     """Mount the store location URL on DIRECTORY.
 
     \b
@@ -56,7 +60,7 @@ def mount(url: str, directory: Path, read_only: bool, cache_dir: Path | None, ca
             cache_dir=(cache_dir or cache_dir_for(url, str(directory))).resolve(),
             cache_size=parse_size(cache_size), read_only=read_only, allow_other=allow_other,
             segment_size=parse_size(segment_size), log_file=log_file.resolve() if log_file else None,
-            debug=debug,
+            debug=debug, threads=threads,
         )
     except InvalidInput as e:
         raise click.UsageError(str(e)) from None

@@ -38,3 +38,6 @@ class MountConfig:
     ttl: float = 1.0
     log_file: Path | None = None
     debug: bool = False
+    #: FUSE requests served at once (libfuse worker threads; see
+    #: ``sciswift.mount.fs.DEFAULT_THREADS``).
+    threads: int = 2

@@ -74,7 +74,7 @@ def serve(config: MountConfig) -> None:
     session = Session(store, container, prefix, config)
     try:
         run_fuse(session, str(config.mountpoint), allow_other=config.allow_other,
-                 read_only=config.read_only, debug=config.debug)
+                 read_only=config.read_only, debug=config.debug, threads=config.threads)
     finally:
         # libfuse calls destroy on a normal unmount; after a signal it may not.
         session.shutdown()

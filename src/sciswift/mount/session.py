@@ -75,6 +75,7 @@ class Session:
 
     def __init__(self, store: Store, container: str | None, prefix: str, config: MountConfig) -> None:
         self.op_counts: Counter[str] = Counter()  # FUSE requests by operation (fs counts them)
+        self.fuse_threads: set[int] = set()  # the threads that have served them (fs notes them)
         self.counter = CountingStore(store)
         store = cast(Store, self.counter)
         self.store = store
@@ -676,6 +677,7 @@ class Session:
                          cache_bytes=self.cache.used, cache_limit=self.cache.limit)
             stats["store_calls"] = dict(self.counter.calls)  # type: ignore[assignment]
             stats["fuse_ops"] = dict(self.op_counts)  # type: ignore[assignment]
+            stats["fuse_threads"] = len(self.fuse_threads)
             return json.dumps(stats).encode()
         raise FSError(errno.ENODATA)
 

@@ -65,8 +65,9 @@ MAX_OBJECT_BYTES = 16 << 20
 GROUP = 8
 #: Plain objects up to this size are read (and checked) into memory and sent
 #: with their frame in one write, as a GET of one sends them; larger ones are
-#: checked, then sent with sendfile (read into memory where the store has no
-#: file to send).
+#: checked, then sent with sendfile. (Where the store has no file to send, a
+#: larger one takes its own GET: a group never holds more than this much of
+#: each object in memory.)
 IN_MEMORY = 64 << 10
 #: Groups being opened and checked while an earlier one is sent.
 LOOKAHEAD = 2
@@ -173,11 +174,12 @@ def _open_group(store: Store, container: str, names: list[str]) -> list[_Opened]
                 found.append(None)
                 continue
             try:
-                if not _plain(reader.info):
+                sendable = reader.fileno_offset() is not None
+                if not _plain(reader.info) or not sendable and reader.info.size > IN_MEMORY:
                     reader.close()
                     found.append(None)
                     continue
-                if reader.info.size <= IN_MEMORY or reader.fileno_offset() is None:
+                if reader.info.size <= IN_MEMORY:
                     data = reader.readall()
                     reader.close()
                     found.append((reader.info, data))

@@ -38,6 +38,7 @@ class BatchingStore(MemoryStore):
         self.batches: list[tuple[str, list[str]]] = []
         self.slow_first = 0.0
         self.fail_on: str | None = None
+        self.barrier: threading.Barrier | None = None
         self._lock = threading.Lock()
 
     def get_many(self, container: str, names: Sequence[str], *, max_workers: int | None = None) -> dict[str, bytes]:
@@ -46,6 +47,8 @@ class BatchingStore(MemoryStore):
             self.batches.append((threading.current_thread().name, list(names)))
         if first and self.slow_first:
             time.sleep(self.slow_first)
+        if self.barrier is not None:
+            self.barrier.wait()  # BrokenBarrierError after the timeout: fewer were in flight
         if self.fail_on is not None and self.fail_on in names:
             raise CorruptData(f"object {container}/{self.fail_on} is damaged", f"{container}/{self.fail_on}")
         return super().get_many(container, names, max_workers=max_workers or 16)
@@ -91,6 +94,7 @@ def test_a_read_one_group_per_reader_covers_is_one_round(monkeypatch: pytest.Mon
     monkeypatch.setattr(array_module, "_REMOTE_GROUP_BYTES", 4 << 20)
     store = BatchingStore()
     loc, data = _grid(store)
+    store.barrier = threading.Barrier(8, timeout=20)  # all eight groups in flight at once
     np.testing.assert_array_equal(_read(loc), data)
     assert [len(group) for _, group in store.batches] == [ROWS // 8] * 8
     assert len({thread for thread, _ in store.batches}) == 8

@@ -120,15 +120,16 @@ def test_big_objects_are_left_to_their_own_get(server: RunningServer, container:
     assert [(f.name, f.status, len(f.body)) for f in frames] == [("big", 413, 0), ("small", 200, 1)]
 
 
-def test_damaged_objects_are_never_served(disk_server: RunningServer) -> None:
+@pytest.mark.parametrize("copies", [1024, 4096])  # checked in its group's pool call; in one of its own
+def test_damaged_objects_are_never_served(disk_server: RunningServer, copies: int) -> None:
     conn = disk_server.connection()
     container = f"gm-{uuid.uuid4().hex[:10]}"
     conn.put_container(container)
-    good, bad = bytes(range(256)) * 1024, bytes(range(255, -1, -1)) * 1024
+    good, bad = bytes(range(256)) * copies, bytes(range(255, -1, -1)) * copies
     conn.put_object(container, "good", good)
     conn.put_object(container, "bad", bad)
     assert disk_server.data_dir is not None
-    flip_byte(disk_server.data_dir / "AUTH_test", container, "bad", 70_000)
+    flip_byte(disk_server.data_dir / "AUTH_test", container, "bad", 70_000 * copies // 1024)
     frames = _frames(_post(disk_server, container, ["bad", "good"])[2])
     assert [(f.name, f.status, f.quarantined) for f in frames] == [("bad", 404, True), ("good", 200, False)]
     assert frames[1].body == good and frames[0].body == b""

@@ -22,8 +22,9 @@ quarantined. A stored file is checked whole, then sent with ``sendfile``
 
 Plain objects take a shorter way with the same answers: names go in groups of
 ``GROUP``, the caller is authorized once per group (a read is allowed or not
-per container, never per object name), and one pool call opens and checks the
-group's objects. Whatever is not a plain object of at most
+per container, never per object name), and one pool call opens the group's
+objects and checks those of up to ``CHECK_IN_GROUP`` (a larger one is checked
+by a pool call of its own while the frames before it are sent). Whatever is not a plain object of at most
 ``MAX_OBJECT_BYTES`` (a symlink, a large-object manifest, an expired object,
 an error other than absence or quarantine) is closed again and answered by its own GET sub-request as above.
 Why: each sub-request cost two pool calls and its own reply; with 256 chunks
@@ -69,13 +70,19 @@ GROUP = 8
 #: larger one takes its own GET: a group never holds more than this much of
 #: each object in memory.)
 IN_MEMORY = 64 << 10
+#: Plain objects up to this size are checked by their group's pool call;
+#: a larger one by its own, so that the frames before it are sent meanwhile
+#: (a group of 8 objects of 16 MiB would otherwise read and hash 128 MiB
+#: before its first byte left).
+CHECK_IN_GROUP = 256 << 10
 #: Groups being opened and checked while an earlier one is sent.
 LOOKAHEAD = 2
 
 _Frame = tuple[bytes, bytes | ObjectBody]
-#: What ``_open_group`` found for a name: a plain object opened and checked
-#: whole (or its bytes), absent, quarantined, or None (left to a sub-request).
-_Opened = tuple[ObjectInfo, ObjectReader | bytes] | type[NotFound] | type[Quarantined] | None
+#: What ``_open_group`` found for a name: a plain object opened (its reader or
+#: its bytes, and whether they are checked), absent, quarantined, or None
+#: (left to a sub-request).
+_Opened = tuple[ObjectInfo, ObjectReader | bytes, bool] | type[NotFound] | type[Quarantined] | None
 
 
 def info() -> dict[str, int]:
@@ -157,8 +164,9 @@ def _plain(info: ObjectInfo) -> bool:
 
 
 def _open_group(store: Store, container: str, names: list[str]) -> list[_Opened]:
-    """Open and check whole each plain object of ``names`` (a pool call).
-    A reader returned is open, its bytes checked; the caller closes it."""
+    """Open each plain object of ``names`` (a pool call): read whole if small,
+    checked whole if at most ``CHECK_IN_GROUP``, else only opened (its frame
+    checks it). Readers returned are open; the caller closes them."""
     found: list[_Opened] = []
     try:
         for name in names:
@@ -174,17 +182,18 @@ def _open_group(store: Store, container: str, names: list[str]) -> list[_Opened]
                 found.append(None)
                 continue
             try:
-                sendable = reader.fileno_offset() is not None
-                if not _plain(reader.info) or not sendable and reader.info.size > IN_MEMORY:
+                size = reader.info.size
+                if not _plain(reader.info) or size > IN_MEMORY and reader.fileno_offset() is None:
                     reader.close()
                     found.append(None)
                     continue
-                if reader.info.size <= IN_MEMORY:
+                if size <= IN_MEMORY:
                     data = reader.readall()
                     reader.close()
-                    found.append((reader.info, data))
+                    found.append((reader.info, data, True))
                     continue
-                reader.check(reader.start, reader.stop)
+                if size <= CHECK_IN_GROUP:
+                    reader.check(reader.start, reader.stop)
             except Quarantined:
                 reader.close()
                 found.append(Quarantined)
@@ -193,7 +202,7 @@ def _open_group(store: Store, container: str, names: list[str]) -> list[_Opened]
                 reader.close()
                 found.append(None)
                 continue
-            found.append((reader.info, reader))
+            found.append((reader.info, reader, size <= CHECK_IN_GROUP))
     except BaseException:
         _close_opened(found)
         raise
@@ -206,37 +215,66 @@ def _close_opened(found: list[_Opened]) -> None:
             got[1].close()
 
 
-async def _group(be: Backend, req: SwiftRequest, names: list[str]) -> list[_Frame]:
-    """The frames of ``names``, plain objects by one pool call (see the module
-    docstring), the rest by their own GETs."""
+def _ready(frame: _Frame) -> asyncio.Future[_Frame]:
+    done: asyncio.Future[_Frame] = asyncio.get_running_loop().create_future()
+    done.set_result(frame)
+    return done
+
+
+async def _checked_frame(be: Backend, req: SwiftRequest, name: str, info: ObjectInfo,
+                         reader: ObjectReader) -> _Frame:
+    """The frame of a plain object opened and not checked yet: checked whole
+    by a pool call of its own, so that the frames before it need not wait."""
+    body = ObjectBody(reader, be.run)
+    try:
+        await body.run(reader.check, reader.start, reader.stop)
+    except (SciSwiftError, OSError) as exc:
+        body.close()
+        return _failed(req, f"{req.path}/{name}", name, exc)
+    except BaseException:
+        body.close()
+        raise
+    return encode_frame(name, 200, info.size, info.etag), body
+
+
+async def _group(be: Backend, req: SwiftRequest, names: list[str]) -> list[asyncio.Future[_Frame]]:
+    """The frames of ``names``, in order, each as a future: plain objects
+    opened by one pool call (see the module docstring), the rest by their own
+    GETs, all under way once this returns."""
     assert req.account is not None and req.container is not None
     store = be.store(req.account)
     denied = await be.authorize(req.sub("GET", req.account, req.container, names[0]), "read")
     if store is None or denied is not None:
-        return [await _frame(be, req, name) for name in names]
+        return [asyncio.ensure_future(_frame(be, req, name)) for name in names]
     job = asyncio.ensure_future(be.run(_open_group, store, req.container, names))
     try:
         found = await asyncio.shield(job)
     except asyncio.CancelledError:  # the pool call goes on: close what it opens
         job.add_done_callback(_close_when_done)
         raise
-    frames: list[_Frame] = []
+    frames: list[asyncio.Future[_Frame]] = []
     try:
         for i, (name, got) in enumerate(zip(names, found)):
             if got is NotFound:
-                frames.append((encode_frame(name, 404), b""))
+                frames.append(_ready((encode_frame(name, 404), b"")))
             elif got is Quarantined:
-                frames.append((encode_frame(name, 404, quarantined=True), b""))
+                frames.append(_ready((encode_frame(name, 404, quarantined=True), b"")))
             elif isinstance(got, tuple):
-                info, opened = got
+                info, opened, checked = got
                 found[i] = None  # handed over: the frame's body closes it
-                body = opened if isinstance(opened, bytes) else ObjectBody(opened, be.run)
-                frames.append((encode_frame(name, 200, info.size, info.etag), body))
+                if isinstance(opened, bytes):
+                    frames.append(_ready((encode_frame(name, 200, info.size, info.etag), opened)))
+                elif checked:
+                    frames.append(_ready((encode_frame(name, 200, info.size, info.etag),
+                                          ObjectBody(opened, be.run))))
+                else:
+                    frames.append(asyncio.ensure_future(_checked_frame(be, req, name, info, opened)))
             else:
-                frames.append(await _frame(be, req, name))
+                frames.append(asyncio.ensure_future(_frame(be, req, name)))
     except BaseException:
         _close_opened(found)
-        _close_frames(frames)
+        for frame in frames:
+            _discard_frame(frame)
         raise
     return frames
 
@@ -246,18 +284,25 @@ def _close_when_done(job: asyncio.Future[list[_Opened]]) -> None:
         _close_opened(job.result())
 
 
-def _close_frames(frames: list[_Frame]) -> None:
-    for _, body in frames:
+def _discard_frame(frame: asyncio.Future[_Frame]) -> None:
+    """Cancel a frame not sent, or close the object it holds open."""
+    if not frame.done():
+        frame.cancel()
+        frame.add_done_callback(_discard_frame)  # it may still finish with an open body
+    elif not frame.cancelled() and frame.exception() is None:
+        body = frame.result()[1]
         if isinstance(body, ObjectBody):
             body.close()
 
 
-def _discard(task: asyncio.Task[list[_Frame]]) -> None:
-    """Cancel frames not sent, closing the objects they hold open."""
+def _discard(task: asyncio.Future[list[asyncio.Future[_Frame]]]) -> None:
+    """Cancel a group not sent, closing the objects its frames hold open."""
     if not task.done():
         task.cancel()
+        task.add_done_callback(_discard)
     elif not task.cancelled() and task.exception() is None:
-        _close_frames(task.result())
+        for frame in task.result():
+            _discard_frame(frame)
 
 
 async def get_many(be: Backend, req: SwiftRequest) -> Reply:
@@ -269,24 +314,36 @@ async def get_many(be: Backend, req: SwiftRequest) -> Reply:
     groups = iter([names[i:i + GROUP] for i in range(0, len(names), GROUP)])
 
     async def frames() -> AsyncIterator[bytes | ObjectBody]:
-        pending: deque[asyncio.Task[list[_Frame]]] = deque()
+        pending: deque[asyncio.Task[list[asyncio.Future[_Frame]]]] = deque()
         try:
             while True:
                 while len(pending) <= LOOKAHEAD and (group := next(groups, None)) is not None:
                     pending.append(asyncio.ensure_future(_group(be, req, group)))
                 if not pending:
                     break
-                ready = await pending.popleft()
-                taken = 0  # bodies handed to the sender, which closes them
+                task = pending.popleft()
                 try:
-                    for head, body in ready:
-                        yield head
-                        taken += 1
+                    ready = await task
+                except BaseException:
+                    _discard(task)
+                    raise
+                sent = 0  # frames whose body went to the sender (which closes it) or was closed
+                try:
+                    for frame in ready:
+                        head, body = await frame
+                        try:
+                            yield head
+                        except BaseException:
+                            if isinstance(body, ObjectBody):
+                                body.close()
+                            raise
+                        finally:
+                            sent += 1
                         if body:
                             yield body
-                except BaseException:
-                    _close_frames(ready[taken:])
-                    raise
+                finally:
+                    for frame in ready[sent:]:
+                        _discard_frame(frame)
             yield end_frame(len(names))
         finally:
             for task in pending:

@@ -32,7 +32,8 @@ __all__ = ["mount", "umount"]
               help="Log file of a background mount (default: mount.log in the cache directory).")
 @click.option("--debug", is_flag=True, hidden=True)
 def mount(url: str, directory: Path, read_only: bool, cache_dir: Path | None, cache_size: str,
-          segment_size: str, threads: int, foreground: bool, allow_other: bool, log_file: Path | None, debug: bool) -> None:
+          segment_size: str, threads: int, foreground: bool, allow_other: bool, log_file: Path | None,
+          debug: bool) -> None:
     """Mount the store location URL on DIRECTORY.
 
     \b

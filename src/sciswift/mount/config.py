@@ -38,6 +38,6 @@ class MountConfig:
     ttl: float = 1.0
     log_file: Path | None = None
     debug: bool = False
-    #: FUSE requests served at once (libfuse worker threads; see
-    #: ``sciswift.mount.fs.DEFAULT_THREADS``).
+    #: FUSE requests served at once (libfuse worker threads; why 2: see
+    #: ``sciswift.mount.fs.run_fuse``).
     threads: int = 2

@@ -60,8 +60,8 @@ def _keep_thread_state(session: Session) -> None:
     is a fixed cost, and the per-request one is gone: H5Boss write (24,000
     requests, most of them ~2 KB writes) took 1.4-1.7 s of the mount's CPU
     with 2 threads, 0.75-1.05 s so (``bench.mount``'s workload, 2-core VM,
-    before ``max_idle_threads`` was set too). The extra hold
-    on the GIL state is never released: the state ends with the process."""
+    before ``max_idle_threads`` was set too). The extra hold on the GIL state
+    is never released: the state ends with the process."""
     if getattr(_thread, "kept", False):
         return
     ctypes.pythonapi.PyGILState_Ensure()

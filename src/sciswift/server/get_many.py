@@ -24,14 +24,15 @@ Plain objects take a shorter way with the same answers: names go in groups of
 ``GROUP``, the caller is authorized once per group (a read is allowed or not
 per container, never per object name), and one pool call opens the group's
 objects and checks those of up to ``CHECK_IN_GROUP`` (a larger one is checked
-by a pool call of its own while the frames before it are sent). Whatever is not a plain object of at most
-``MAX_OBJECT_BYTES`` (a symlink, a large-object manifest, an expired object,
-an error other than absence or quarantine) is closed again and answered by its own GET sub-request as above.
-Why: each sub-request cost two pool calls and its own reply; with 256 chunks
-of 256 KiB the event loop spent a third of its time waiting for the GIL
-behind 32 pool threads (``perf``, 2-core VM), and the server's CPU per 64 MiB
-read was 100-220 ms. Two groups are opened ahead of the one being sent, which
-bounds the reply's open files.
+by a pool call of its own while the frames before it are sent). Whatever is
+not a plain object of at most ``MAX_OBJECT_BYTES`` (a symlink, a large-object
+manifest, an expired object, an error other than absence or quarantine) is
+closed again and answered by its own GET sub-request as above. Why: each
+sub-request cost two pool calls and its own reply; with 256 chunks of 256 KiB
+the event loop spent a third of its time waiting for the GIL behind 32 pool
+threads (``perf``, 2-core VM), and the server's CPU per 64 MiB read was
+100-220 ms (60-90 ms so). Two groups are opened ahead of the one being sent,
+which bounds the reply's open files.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 
 from sciswift.engine import ArrayMeta, Hierarchy, describe
 from sciswift.engine import array as array_module
-from sciswift.errors import CorruptData
+from sciswift.errors import CorruptData, NotFound
 from sciswift.store.memory import MemoryStore
 from sciswift.store.url import Location
 
@@ -39,7 +39,14 @@ class BatchingStore(MemoryStore):
         self.slow_first = 0.0
         self.fail_on: str | None = None
         self.barrier: threading.Barrier | None = None
+        self.singles: list[str] = []  # chunks read by a GET of their own
         self._lock = threading.Lock()
+
+    def get_object(self, container: str, name: str, byte_range: Any = None) -> bytes:
+        if "/grid/c/" in name:
+            with self._lock:
+                self.singles.append(name)
+        return super().get_object(container, name, byte_range)
 
     def get_many(self, container: str, names: Sequence[str], *, max_workers: int | None = None) -> dict[str, bytes]:
         with self._lock:
@@ -51,7 +58,13 @@ class BatchingStore(MemoryStore):
             self.barrier.wait()  # BrokenBarrierError after the timeout: fewer were in flight
         if self.fail_on is not None and self.fail_on in names:
             raise CorruptData(f"object {container}/{self.fail_on} is damaged", f"{container}/{self.fail_on}")
-        return super().get_many(container, names, max_workers=max_workers or 16)
+        found: dict[str, bytes] = {}
+        for name in names:  # not through get_object, which counts chunks read alone
+            try:
+                found[name] = MemoryStore.get_object(self, container, name)
+            except NotFound:
+                pass
+        return found
 
 
 def _grid(store: BatchingStore) -> tuple[Location, np.ndarray]:
@@ -124,3 +137,23 @@ def test_damage_in_one_group_fails_the_read_and_the_readers_stop() -> None:
     batches = len(store.batches)
     time.sleep(0.2)
     assert len(store.batches) == batches  # nothing is still reading after the error
+
+
+@pytest.mark.parametrize(("round_trip", "per_request"), [(None, 32), (0.0005, 32), (0.01, 1), (0.05, 32)])
+def test_large_chunks_go_one_per_request_at_moderate_round_trips(
+    monkeypatch: pytest.MonkeyPatch, round_trip: float | None, per_request: int
+) -> None:
+    """Where the link decides (a round trip of a few ms), each large chunk is a
+    request of its own, taken by the next free reader; where round trips or
+    per-request work decide (or the round trip is unknown), they go in groups."""
+    monkeypatch.setattr(array_module, "_ALONE_CHUNK", 1 << 10)  # the test's 1 KiB chunks count as large
+    store = BatchingStore()
+    loc, data = _grid(store)
+    store.round_trip = round_trip
+    store.singles.clear()
+    np.testing.assert_array_equal(_read(loc), data)
+    if per_request == 1:
+        assert store.batches == [] and sorted(store.singles) == sorted(f"f.h5/grid/c/{i}/0" for i in range(ROWS))
+    else:
+        assert {len(group) for _, group in store.batches} == {per_request} and store.singles == []
+        assert sum(len(group) for _, group in store.batches) == ROWS

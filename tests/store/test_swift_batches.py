@@ -103,3 +103,19 @@ def test_many_objects_arrive_in_a_few_batched_gets(store: SwiftStore, monkeypatc
     assert 1 <= len(batches) <= 16 and sorted(n for b in batches for n in b[1]) == sorted(asked)
     assert singles == []
 
+
+
+def test_the_round_trip_is_the_quickest_answer_without_a_body(store: SwiftStore) -> None:
+    """What the engine sizes its read groups by: unknown before any request,
+    then the quickest HEAD or streamed GET, never an upload's time."""
+    container = f"rt-{uuid.uuid4().hex[:8]}"
+    assert store.round_trip is None
+    store.create_container(container)
+    store.put_object(container, "o", b"x" * 1000)
+    assert store.round_trip is None  # PUTs send bodies: not a round trip
+    store.head_object(container, "o")
+    first = store.round_trip
+    assert first is not None and 0 < first < 5
+    for _ in range(5):
+        store.head_object(container, "o")
+    assert store.round_trip is not None and store.round_trip <= first

@@ -53,6 +53,17 @@ _READ_GROUP_BYTES = 4 << 20
 #: 16-32 MiB on 4 threads (less overlap of transfer and placing).
 _REMOTE_GROUP_BYTES = 4 << 20
 _BATCHED_READERS = 8
+#: Chunks of at least ``_ALONE_CHUNK`` bytes go one per request when the
+#: store's round trip is within ``_ALONE_RTT``: a batch's saving in requests
+#: matters where round trips or per-request work decide, a chunk's own request
+#: where the link does (each connection then holds one chunk, not four, when
+#: the link serves it slowly). 64 MiB in 1 MiB chunks from ``sciswift serve``
+#: (bench.net, 1 Gbit/s; zarr-python alongside): at 10 ms RTT 695-710 ms in 16
+#: batches of 4, 642-664 ms one per request (zarr-python 655-707 ms); at 50 ms
+#: 1,039-1,087 ms batched, 1,204 ms not (zarr-python 1,086-1,110 ms); at 1 ms
+#: 598 and 580 ms; on loopback batched was the quicker (median 90 vs 110 ms).
+_ALONE_CHUNK = 1 << 20
+_ALONE_RTT = (0.002, 0.025)
 #: A remote store taking one request per chunk gets at most about this many
 #: bytes of large chunks asked for at once, in at least ``_REMOTE_MIN_REQUESTS``
 #: requests. 64 requests of 1 MiB at once, each a new connection in slow start,
@@ -441,7 +452,8 @@ class Array:
     def _read_shared(self, todo: list[tuple[str, ChunkPiece]], out: np.ndarray[Any, Any], keep: bool) -> None:
         """Read ``todo`` from a store that batches gets: ``_BATCHED_READERS``
         threads each take the next group of chunks (one request) as they finish
-        the last. A group is ``_REMOTE_GROUP_BYTES``, or less when one group per
+        the last. A group is ``_REMOTE_GROUP_BYTES`` (one chunk when chunks
+        are large and the round trip moderate: ``_ALONE_CHUNK``), or less when one group per
         reader covers the read (then it is one round of equal groups: more
         rounds would cost round trips where latency, not the link, decides).
         Handing each reader a fixed share instead left the read waiting for its
@@ -455,7 +467,13 @@ class Array:
         chunks (loopback times, 208-311 against 161-216 ms, varied as much
         between runs)."""
         readers = min(_BATCHED_READERS, len(todo))
-        size = min(max(1, _REMOTE_GROUP_BYTES // max(self.pipeline_chunk_bytes, 1)), -(-len(todo) // readers))
+        chunk_bytes = max(self.pipeline_chunk_bytes, 1)
+        rtt = self.kv.round_trip
+        if chunk_bytes >= _ALONE_CHUNK and rtt is not None and _ALONE_RTT[0] <= rtt <= _ALONE_RTT[1]:
+            per_group = 1
+        else:
+            per_group = max(1, _REMOTE_GROUP_BYTES // chunk_bytes)
+        size = min(per_group, -(-len(todo) // readers))
         lock = threading.Lock()
         taken = 0
         failed = threading.Event()

@@ -184,6 +184,11 @@ class KV:
         return not self.store.is_local and self.store.batches_gets
 
     @property
+    def round_trip(self) -> float | None:
+        """About one round trip to a remote store in seconds (None: unknown)."""
+        return None if self.store.is_local else self.store.round_trip
+
+    @property
     def batches_puts(self) -> bool:
         """``set_many`` of many small objects costs a few requests, not one per
         key: hand it many objects at once rather than spreading ``set`` over

@@ -238,6 +238,9 @@ class Store(ABC):
     #: endpoint with a batched GET): callers should hand it many names at once
     #: rather than spread single gets over threads.
     batches_gets: bool = False
+    #: About one network round trip to the store in seconds, once measured
+    #: (SwiftStore: its quickest answer yet); None when unknown or local.
+    round_trip: float | None = None
     #: ``put_many`` stores many small objects in a few requests (SwiftStore on an
     #: endpoint that stores an uploaded archive's files together): callers should
     #: hand it many objects at once rather than spread single puts over threads.

@@ -176,6 +176,11 @@ class SwiftConnection:
         self._info_kept = False
         self._info_lock = threading.Lock()
         self._info_fetcher: threading.Thread | None = None
+        #: The quickest answer seen to a request without a body to send, from
+        #: sending it to its response's headers (HEADs, streamed GETs): about
+        #: one network round trip plus the server's least work. None until one
+        #: is seen.
+        self.round_trip: float | None = None
 
     # ------------------------------------------------------------------ auth
     def auth(self) -> tuple[str, str]:
@@ -317,7 +322,12 @@ class SwiftConnection:
                 else:
                     payload = body._sending()
             try:
+                sent_at = time.monotonic()
                 resp = self._send(method, url, send_headers, payload, stream)
+                if payload is None and (stream or method == "HEAD"):
+                    took = time.monotonic() - sent_at
+                    if self.round_trip is None or took < self.round_trip:
+                        self.round_trip = took
             except urllib3.exceptions.HTTPError as e:
                 # A refused or timed-out connection never carried the request.
                 sent_before |= not isinstance(e, (urllib3.exceptions.NewConnectionError,

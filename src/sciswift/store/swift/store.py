@@ -262,6 +262,11 @@ class SwiftStore(Store):
         return bool(self._batched_get_limits(wait=_INFO_WAIT))
 
     @property
+    def round_trip(self) -> float | None:  # type: ignore[override]
+        """The quickest answer seen yet (see ``SwiftConnection.round_trip``)."""
+        return self._conn.round_trip
+
+    @property
     def batches_puts(self) -> bool:  # type: ignore[override]
         """True when the endpoint stores an uploaded archive's files together
         (``/info``: ``sciswift.batched_extract``, which ``put_many`` then uses)."""

@@ -195,3 +195,53 @@ def test_a_failed_read_returns_only_once_no_chunk_read_is_running() -> None:
         assert store.now == 0
     finally:
         h.close()
+
+
+class GatedStore(RemoteMemoryStore):
+    """Counts the object reads that have returned."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.done = 0
+
+    def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
+        data = super().get_object(container, name, byte_range)
+        with self._lock:
+            self.done += 1
+        return data
+
+
+def test_a_slow_chunk_holds_up_only_its_own_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers take the next chunk as they are done: while one request hangs,
+    the others read every other chunk (a fixed share would leave the hung
+    reader's other chunks waiting behind it)."""
+    monkeypatch.setattr(array_module, "_REMOTE_IN_FLIGHT_BYTES", 64 << 10)  # 8 readers for 16 KiB chunks
+    store = GatedStore()
+    store.create_container("c")
+    loc = Location(store, "c", "f.h5", "memory://c/f.h5")
+    data = np.arange(64 * 4096, dtype="f4").reshape(64, 4096)
+    info = describe(data.dtype)
+    h = Hierarchy(loc, "w")
+    h.create_array("big", ArrayMeta.create(data.shape, (1, 4096), info, [info.array_codec], np.float32(0))).write(
+        (slice(None), slice(None)), data)
+    h.close()
+    h = Hierarchy(loc, "r")
+    try:
+        arr = h.array("big")
+        hold = threading.Event()
+        store.gate["f.h5/big/c/0/0"] = hold
+        before = store.done
+        result: list[Any] = []
+        reading = threading.Thread(target=lambda: result.append(arr.read((slice(None), slice(None)))))
+        reading.start()
+        deadline = time.monotonic() + 10
+        while store.done - before < 63 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        others = store.done - before
+        hold.set()
+        reading.join(20)
+        assert others == 63, f"{others} of the 63 other chunks were read while one request hung"
+        np.testing.assert_array_equal(result[0], data)
+    finally:
+        h.close()

@@ -460,9 +460,10 @@ class Array:
         """Read ``todo`` from a store that batches gets: ``_BATCHED_READERS``
         threads each take the next group of chunks (one request) as they finish
         the last. A group is ``_REMOTE_GROUP_BYTES`` (one chunk when chunks
-        are large and the round trip moderate: ``_ALONE_CHUNK``), or less when one group per
-        reader covers the read (then it is one round of equal groups: more
-        rounds would cost round trips where latency, not the link, decides).
+        are large and the round trip moderate: ``_ALONE_CHUNK``), or less when
+        one group per reader covers the read (then it is one round of equal
+        groups: more rounds would cost round trips where latency, not the
+        link, decides).
         Handing each reader a fixed share instead left the read waiting for its
         slowest connection: at 10 ms RTT through a 1 Gbit/s link, three of eight
         connections took 3.5x as long as the rest for their first 4 MiB, and the

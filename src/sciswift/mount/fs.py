@@ -271,10 +271,10 @@ def run_fuse(session: Session, mountpoint: str, *, allow_other: bool, read_only:
     (H5Boss write, 4 ranks, ~24,000 requests: the mount's CPU 2.25 s with
     libfuse's unbounded threads, 1.7-1.8 s with 4, 0.6-0.8 s with 2 and thread
     states kept, 0.6-0.7 s with 1; its time 2.6 / 1.8 / 1.2-1.4 / 1.3-1.5 s;
-    local 0.5 s). One thread makes every request
-    wait behind one that waits on the network: BD-CATS (4 ranks reading at
-    once) took 1.9 s with 1 against 1.3-1.5 s with 2 or more. Hence 2 by
-    default (``sciswift mount --threads``)."""
+    local 0.5 s). One thread makes every request wait behind one that waits
+    on the network: BD-CATS (4 ranks reading at once) took 1.9 s with 1
+    against 1.3-1.5 s with 2 or more. Hence 2 by default (``sciswift mount
+    --threads``)."""
     # mfusepy logs every errno answer (ENOENT on lookups) at debug level.
     logging.getLogger("fuse").setLevel(logging.DEBUG if debug else logging.WARNING)
     options: dict[str, Any] = {

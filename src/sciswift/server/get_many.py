@@ -139,13 +139,7 @@ async def _frame(be: Backend, req: SwiftRequest, name: str) -> _Frame:
     etag = reply.headers.get("Etag", "").strip('"')
     body = reply.body
     if isinstance(body, ObjectBody) and body.reader.fileno_offset() is not None:
-        reader = body.reader
-        try:
-            await body.run(reader.check, reader.start, reader.stop)
-        except (SciSwiftError, OSError) as exc:
-            body.close()
-            return _failed(req, sub.path, name, exc)
-        return encode_frame(name, 200, length, etag), body
+        return await _checked_frame(be, req, sub.path, name, body, length, etag)
     try:
         data = await reply.read()
     except (SciSwiftError, ConnectionError, OSError) as exc:
@@ -222,20 +216,21 @@ def _ready(frame: _Frame) -> asyncio.Future[_Frame]:
     return done
 
 
-async def _checked_frame(be: Backend, req: SwiftRequest, name: str, info: ObjectInfo,
-                         reader: ObjectReader) -> _Frame:
-    """The frame of a plain object opened and not checked yet: checked whole
-    by a pool call of its own, so that the frames before it need not wait."""
-    body = ObjectBody(reader, be.run)
+async def _checked_frame(be: Backend, req: SwiftRequest, path: str, name: str, body: ObjectBody,
+                         length: int, etag: str) -> _Frame:
+    """The frame of an object to be sent with sendfile, its bytes checked
+    whole first by a pool call of its own (so that frames before it need not
+    wait for it); the failure's frame, the body closed, if they are not intact."""
+    reader = body.reader
     try:
         await body.run(reader.check, reader.start, reader.stop)
     except (SciSwiftError, OSError) as exc:
         body.close()
-        return _failed(req, f"{req.path}/{name}", name, exc)
+        return _failed(req, path, name, exc)
     except BaseException:
         body.close()
         raise
-    return encode_frame(name, 200, info.size, info.etag), body
+    return encode_frame(name, 200, length, etag), body
 
 
 async def _group(be: Backend, req: SwiftRequest, names: list[str]) -> list[asyncio.Future[_Frame]]:
@@ -269,7 +264,8 @@ async def _group(be: Backend, req: SwiftRequest, names: list[str]) -> list[async
                     frames.append(_ready((encode_frame(name, 200, info.size, info.etag),
                                           ObjectBody(opened, be.run))))
                 else:
-                    frames.append(asyncio.ensure_future(_checked_frame(be, req, name, info, opened)))
+                    frames.append(asyncio.ensure_future(_checked_frame(
+                        be, req, f"{req.path}/{name}", name, ObjectBody(opened, be.run), info.size, info.etag)))
             else:
                 frames.append(asyncio.ensure_future(_frame(be, req, name)))
     except BaseException:

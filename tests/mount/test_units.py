@@ -144,3 +144,31 @@ def test_read_ahead_fill_only_for_scattered_reads_of_a_fair_part() -> None:
     for at in range(0, 10 * GiB, GiB):
         big.advance(at, 64 * MiB, MiB, 64 * MiB)
     assert not big.wants_fill(10 * GiB, GiB)
+
+
+# ---------------------------------------------------------------- file times (mtime)
+@pytest.mark.parametrize("text, ns", [
+    ("1577880000.123456789", 1_577_880_000_123_456_789),  # rclone: nine decimals
+    ("1577880000.123457", 1_577_880_000_123_457_000),  # swift upload: "%f"
+    ("1577880000", 1_577_880_000_000_000_000),
+    (" 1577880000.5 ", 1_577_880_000_500_000_000),
+    ("1577880000.1234567891234", 1_577_880_000_123_456_789),  # past the ns: cut
+    ("0", 0),
+    ("-1.5", None), ("1e9", None), ("abc", None), ("", None), ("1.2.3", None),
+    ("\u0661\u0662\u0663", None),  # digits of another script: not a time
+    ("1234567890123.0", None),  # more than 12 digits of seconds
+])
+def test_mtime_metadata_is_read_exactly(text: str, ns: int | None) -> None:
+    from sciswift.mount.mtime import parse_mtime
+
+    assert parse_mtime({"mtime": text}) == ns
+
+
+def test_mtime_metadata_round_trips_to_the_ns() -> None:
+    from sciswift.mount.mtime import format_mtime, parse_mtime
+
+    for ns in (0, 1, 999_999_999, 1_577_880_000_123_456_789, 1_796_611_848_440_273_216):
+        text = format_mtime(ns)
+        assert parse_mtime({"mtime": text}) == ns
+        assert abs(float(text) - ns / 1e9) < 1e-6  # what swiftclient's float() reads
+    assert parse_mtime({}) is None

@@ -25,6 +25,11 @@ __all__ = ["mount", "umount"]
               help="FUSE requests served at once. More help many processes that each wait on the network "
                    "(cold reads, opens over a slow link); fewer cost less CPU per request (many small "
                    "writes: HDF5 metadata).")
+@click.option("--server-times", is_flag=True,
+              help="Show when each object was stored instead of the time its file was last changed "
+                   "(X-Object-Meta-Mtime, which swift upload, rclone and this mount keep): `ls -l` of a "
+                   "large directory then makes no request per file, and setting a file's time (touch -d, "
+                   "cp -p, rsync -a) is accepted but not kept.")
 @click.option("--foreground", is_flag=True, help="Stay in the foreground (log to stderr) until unmounted.")
 @click.option("--allow-other", is_flag=True, help="Let other users use the mount (needs user_allow_other "
                                                   "in /etc/fuse.conf unless run as root).")
@@ -32,7 +37,7 @@ __all__ = ["mount", "umount"]
               help="Log file of a background mount (default: mount.log in the cache directory).")
 @click.option("--debug", is_flag=True, hidden=True)
 def mount(url: str, directory: Path, read_only: bool, cache_dir: Path | None, cache_size: str,
-          segment_size: str, threads: int, foreground: bool, allow_other: bool, log_file: Path | None,
+          segment_size: str, threads: int, server_times: bool, foreground: bool, allow_other: bool, log_file: Path | None,
           debug: bool) -> None:
     """Mount the store location URL on DIRECTORY.
 
@@ -61,7 +66,7 @@ def mount(url: str, directory: Path, read_only: bool, cache_dir: Path | None, ca
             cache_dir=(cache_dir or cache_dir_for(url, str(directory))).resolve(),
             cache_size=parse_size(cache_size), read_only=read_only, allow_other=allow_other,
             segment_size=parse_size(segment_size), log_file=log_file.resolve() if log_file else None,
-            debug=debug, threads=threads,
+            debug=debug, threads=threads, server_times=server_times,
         )
     except InvalidInput as e:
         raise click.UsageError(str(e)) from None

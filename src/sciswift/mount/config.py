@@ -41,3 +41,6 @@ class MountConfig:
     #: FUSE requests served at once (libfuse worker threads; why 2: see
     #: ``sciswift.mount.fs.run_fuse``).
     threads: int = 2
+    #: Show the store's times only: no HEAD per listed file for ``ls -l``, and
+    #: ``utimens`` accepted but not kept (see ``sciswift.mount.mtime``).
+    server_times: bool = False

@@ -45,6 +45,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: libfuse 3.12 and later take ``-o max_threads``: the mount bounds its worker
 #: threads (``--threads``), and each keeps its Python thread state for good.
+#: utimensat's special tv_nsec values, as libfuse passes them (tv_sec 0).
+_UTIME_NOW, _UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+
 BOUNDED_THREADS = (fuse.fuse_version_major, fuse.fuse_version_minor) >= (3, 12)
 
 _thread = threading.local()
@@ -152,7 +155,13 @@ class SciswiftFS(fuse.Operations):
 
     @_op
     def utimens(self, path: str, times: Any = None) -> int:
-        self.s.stat(path)  # the store keeps its own modification time
+        # (atime, mtime) in ns; libfuse passes UTIME_NOW / UTIME_OMIT as tv_nsec
+        # with tv_sec 0. Access times are not kept.
+        mtime = time.time_ns() if times is None else times[1]
+        if mtime == _UTIME_OMIT:
+            self.s.stat(path)
+            return 0
+        self.s.set_mtime(path, time.time_ns() if mtime == _UTIME_NOW else mtime)
         return 0
 
     # -- files

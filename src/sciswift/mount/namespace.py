@@ -10,9 +10,16 @@ A prefix holding ``zarr.json`` is a file written by sciswift in the native layou
 it is shown as one read-only file of that name (``NATIVE``), served by the HDF5
 view (``sciswift.mount.native``), not as the directory of its chunk objects.
 
-What the store said is remembered for ``ttl`` seconds (listings and lookups), so
-``ls -l`` of a directory is one listing, not a HEAD per file. Opening a file
-always asks the store again (close-to-open; see ``sciswift.mount.fs``).
+What the store said is remembered for ``ttl`` seconds (listings and lookups).
+Opening a file always asks the store again (close-to-open; see
+``sciswift.mount.fs``).
+
+A file's time is its own modification time where the object carries one
+(``X-Object-Meta-Mtime``, see ``sciswift.mount.mtime``), which listings do not
+show: a file known only from a listing is completed by a HEAD when its
+attributes are asked for, together with the next ``HEAD_AHEAD`` such files of
+that listing, concurrently (``ls -l`` asks for them in turn: one round of HEADs
+per ``HEAD_AHEAD`` files instead of one each; ``ls`` alone asks for none).
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from sciswift.errors import NotFound
 from sciswift.mount.errors import FSError
+from sciswift.mount.mtime import parse_mtime
 from sciswift.store import ContainerInfo, ListingParams, ObjectInfo, Store, Subdir
 from sciswift.store.large import content_etag, content_size
 
@@ -34,6 +42,8 @@ __all__ = ["Kind", "Entry", "Namespace", "DIR_MARKER_TYPE"]
 DIR_MARKER_TYPE = "application/directory"
 NATIVE_MARKER = "zarr.json"
 _PAGE = 10000
+#: Files of a listing completed by HEADs at once (see the module docstring).
+HEAD_AHEAD = 16
 
 
 class Kind(Enum):
@@ -48,8 +58,16 @@ class Entry:
 
     kind: Kind
     size: int = 0
-    mtime: float = 0.0
+    mtime: float = 0.0  # the store's time (seconds)
     etag: str = ""
+    #: The file's own time (ns) where its object carries one, else None.
+    own_mtime_ns: int | None = None
+    #: False for a file seen in a listing only (no metadata: its own time unknown).
+    complete: bool = True
+
+    def time_ns(self) -> int:
+        """The modification time to show, in ns."""
+        return self.own_mtime_ns if self.own_mtime_ns is not None else int(self.mtime * 1e9)
 
 
 ROOT = Entry(Kind.DIR)
@@ -59,16 +77,35 @@ class Namespace:
     """The mapping from mount paths to ``(container, object name)`` and the
     remembered answers of the store. ``container`` None: the mount shows an account."""
 
-    def __init__(self, store: Store, container: str | None, prefix: str, ttl: float = 1.0) -> None:
+    def __init__(self, store: Store, container: str | None, prefix: str, ttl: float = 1.0,
+                 own_times: bool = True) -> None:
         self.store = store
+        #: Files show their own times (False: the store's; see the module docstring).
+        self.own_times = own_times
         self.container = container
         self.prefix = prefix.strip("/")
         self.ttl = ttl
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, Entry | None]] = {}
         self._listings: dict[str, tuple[float, dict[str, Entry]]] = {}
+        self._order: dict[str, tuple[list[str], dict[str, int]]] = {}  # each listing's names, in order
+        self._heading: dict[str, Future[Entry | None]] = {}  # completions under way
         self._heads: dict[str, tuple[float, ObjectInfo]] = {}  # HEAD answers of lookups
-        self._pool = ThreadPoolExecutor(8, thread_name_prefix="sciswift-ns")
+        # As many threads as HEAD_AHEAD: a round of completions is one round trip.
+        self._pool = ThreadPoolExecutor(HEAD_AHEAD, thread_name_prefix="sciswift-ns")
+
+    def own_time(self, metadata: dict[str, str]) -> int | None:
+        """The file time ``metadata`` gives (ns), if files show their own times."""
+        return parse_mtime(metadata) if self.own_times else None
+
+    def file_entry(self, info: ObjectInfo, listed: bool = False) -> Entry:
+        """The entry of object ``info``; ``listed``: it comes from a listing (no metadata)."""
+        entry = file_entry(info)
+        if entry.kind is not Kind.FILE:
+            return entry
+        if listed:
+            return replace(entry, complete=False) if self.own_times else entry
+        return entry if self.own_times else replace(entry, own_mtime_ns=None)
 
     # ------------------------------------------------------------ addressing
     @staticmethod
@@ -110,11 +147,13 @@ class Namespace:
     def forget(self, path: str) -> None:
         """Drop what is remembered about ``path`` and everything under it."""
         with self._lock:
-            for table in (self._entries, self._listings):
-                for p in [p for p in table if p == path or p.startswith(path.rstrip("/") + "/")]:
+            under = path.rstrip("/") + "/"
+            for table in (self._entries, self._listings, self._order):
+                for p in [p for p in table if p == path or p.startswith(under)]:
                     del table[p]
             parent = path.rstrip("/").rpartition("/")[0] or "/"
             self._listings.pop(parent, None)
+            self._order.pop(parent, None)
 
     # ------------------------------------------------------------ lookups
     def lookup(self, path: str) -> Entry:
@@ -124,6 +163,7 @@ class Namespace:
         now = time.monotonic()
         parent, _, name = path.rpartition("/")
         parent = parent or "/"
+        completing: Future[Entry | None] | None = None
         with self._lock:
             hit = self._entries.get(path)
             if hit is not None and now - hit[0] < self.ttl:
@@ -135,14 +175,49 @@ class Namespace:
                 entry = listing[1].get(name)
                 if entry is None:
                     raise FSError(2)
-                return entry
-        entry = self._ask(path)
-        self.note(path, entry)
-        if entry is None:
+                if entry.complete:
+                    return entry
+                completing = self._complete(parent, name, listing[1])
+        if completing is not None:
+            found = completing.result()
+        else:
+            found = self._ask(path)
+            self.note(path, found)
+        if found is None:
             raise FSError(2)
-        return entry
+        return found
 
-    def _ask(self, path: str) -> Entry | None:
+    def _complete(self, parent: str, name: str, listing: dict[str, Entry]) -> Future[Entry | None]:
+        """The entry of the listed file ``name`` with its own time: HEADs of it
+        and of the next ``HEAD_AHEAD - 1`` incomplete files of ``listing`` (in
+        its order), started now unless under way. Called with the lock held."""
+        names, index = self._order.get(parent) or ([name], {name: 0})
+        ahead = [name]
+        for n in names[index.get(name, len(names)) + 1:]:
+            if len(ahead) >= HEAD_AHEAD:
+                break
+            listed = listing.get(n)
+            if listed is not None and not listed.complete:
+                ahead.append(n)
+        futures = {}
+        for n in ahead:
+            path = f"{parent.rstrip('/')}/{n}"
+            fut = self._heading.get(path)
+            if fut is None:
+                fut = self._heading[path] = self._pool.submit(self._head_listed, path)
+            futures[n] = fut
+        return futures[name]
+
+    def _head_listed(self, path: str) -> Entry | None:
+        try:
+            entry = self._ask(path, keep_head=False)
+            self.note(path, entry)
+            return entry
+        finally:
+            with self._lock:
+                self._heading.pop(path, None)
+
+    def _ask(self, path: str, keep_head: bool = True) -> Entry | None:
         if self.is_container_path(path):
             try:
                 cinfo = self.store.head_container(self.split(path)[0])
@@ -155,9 +230,14 @@ class Namespace:
         except NotFound:
             pass
         else:
-            with self._lock:
-                self._heads[path] = (time.monotonic(), info)
-            return file_entry(info)
+            if keep_head:
+                now = time.monotonic()
+                with self._lock:
+                    if len(self._heads) > 1024:  # stats never followed by an open
+                        for p in [p for p, (t, _) in self._heads.items() if now - t > 1.0]:
+                            del self._heads[p]
+                    self._heads[path] = (now, info)
+            return self.file_entry(info)
         page = self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1))
         if not page:
             return None
@@ -184,8 +264,10 @@ class Namespace:
             if listing is not None and now - listing[0] < self.ttl:
                 return dict(listing[1])
         entries = dict(self._list(path))
+        names = list(entries)
         with self._lock:
             self._listings[path] = (time.monotonic(), entries)
+            self._order[path] = (names, {n: i for i, n in enumerate(names)})
         return dict(entries)
 
     def _list(self, path: str) -> Iterator[tuple[str, Entry]]:
@@ -214,7 +296,7 @@ class Namespace:
                     if _valid(name) and name not in dirs:
                         dirs.append(name)
                 elif _valid(rest) and isinstance(item, ObjectInfo):
-                    files[rest] = file_entry(item)
+                    files[rest] = self.file_entry(item, listed=True)
             if len(page) < _PAGE:
                 break
             marker = page[-1].name
@@ -234,4 +316,4 @@ def _valid(name: str) -> bool:
 def file_entry(info: ObjectInfo) -> Entry:
     if info.content_type == DIR_MARKER_TYPE and info.name.endswith("/"):
         return Entry(Kind.DIR, 0, info.timestamp)
-    return Entry(Kind.FILE, content_size(info), info.timestamp, content_etag(info))
+    return Entry(Kind.FILE, content_size(info), info.timestamp, content_etag(info), parse_mtime(info.metadata))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sciswift.mount.intervals import IntervalSet
 from sciswift.mount.layout import SegmentPlan, Version
+from sciswift.mount.mtime import META_KEY
 from sciswift.mount.reader import Fetcher, ReadAhead
 from sciswift.store.large import SegmentRef
 
@@ -163,6 +164,7 @@ class FileState:
             self.size = max(self.size, end)
             self.write_gen += 1
             self.mtime = time.time()
+            self.metadata.pop(META_KEY, None)  # changed now: a time kept by utimens no longer holds
             ready: list[tuple[int, int]] = []
             if self.size <= self.segment_size and not self.eager:
                 # A small file is one PUT at close: no segment bookkeeping (HDF5
@@ -197,6 +199,7 @@ class FileState:
                     pos = start + seg_len
             self.size = length
             self.mtime = time.time()
+            self.metadata.pop(META_KEY, None)  # changed now: a time kept by utimens no longer holds
 
     def staging_bytes(self, start: int, stop: int) -> bytes:
         """Written bytes ``[start, stop)`` straight from staging (early uploads)."""

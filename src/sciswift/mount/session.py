@@ -24,7 +24,7 @@ import stat
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 
@@ -34,6 +34,7 @@ from sciswift.mount.config import MountConfig
 from sciswift.mount.counting import CountingStore
 from sciswift.mount.errors import FSError, log
 from sciswift.mount.layout import SegmentPlan, Version
+from sciswift.mount.mtime import META_KEY, format_mtime
 from sciswift.mount.namespace import DIR_MARKER_TYPE, Entry, Kind, Namespace
 from sciswift.mount.native import NativeHandle, NativeViews
 from sciswift.mount.openfile import FileState
@@ -80,7 +81,7 @@ class Session:
         store = cast(Store, self.counter)
         self.store = store
         self.config = config
-        self.ns = Namespace(store, container, prefix, ttl=config.ttl)
+        self.ns = Namespace(store, container, prefix, ttl=config.ttl, own_times=not config.server_times)
         self.cache = BlockCache(config.cache_dir, config.cache_size)
         self.fetcher = Fetcher(store, self.cache, block_size=config.block_size)
         self.uploader = Uploader(store, self.fetcher, segment_size=config.segment_size)
@@ -134,7 +135,8 @@ class Session:
 
     def _state_entry(self, state: FileState) -> Entry:
         with state.lock:
-            return Entry(Kind.FILE, state.size, state.mtime, state.base.etag if state.base else "")
+            return Entry(Kind.FILE, state.size, state.mtime, state.base.etag if state.base else "",
+                         self.ns.own_time(state.metadata))
 
     # ------------------------------------------------------------ attributes
     def stat(self, path: str) -> dict[str, int]:
@@ -153,7 +155,7 @@ class Session:
             else:
                 mode = stat.S_IFREG | (0o444 if ro else 0o644)
             nlink = 1
-        ns_time = int(entry.mtime * 1e9)
+        ns_time = entry.time_ns()
         return {
             "st_mode": mode, "st_nlink": nlink, "st_size": size, "st_uid": self.uid, "st_gid": self.gid,
             "st_mtime": ns_time, "st_ctime": ns_time, "st_atime": ns_time,
@@ -223,7 +225,8 @@ class Session:
                     state = self._make_state(path, container, key, version)
                 with state.lock:
                     state.opens += 1
-            self.ns.note(path, Entry(Kind.FILE, version.size, version.mtime, version.etag))
+            self.ns.note(path, Entry(Kind.FILE, version.size, version.mtime, version.etag,
+                                     self.ns.own_time(version.metadata)))
         else:
             try:
                 self._revalidate(state)
@@ -620,6 +623,26 @@ class Session:
         if meta.pop(name[5:].lower(), None) is None:
             raise FSError(errno.ENODATA)
         self._set_metadata(path, meta)
+
+    def set_mtime(self, path: str, mtime_ns: int) -> None:
+        """Keep ``mtime_ns`` as the file's modification time (``X-Object-Meta-Mtime``,
+        see ``sciswift.mount.mtime``): with the content still to be stored, it
+        goes with it; otherwise one POST. Directories and native files keep the
+        store's times (the call succeeds, as ``chmod`` does)."""
+        with self._lock:
+            state = self.states.get(path)
+        if self.config.server_times or (state is None and self.ns.lookup(path).kind is not Kind.FILE):
+            self.stat(path)  # ENOENT for nothing there
+            return
+        self._check_writable()
+        meta = self._metadata(path)
+        meta[META_KEY] = format_mtime(mtime_ns)
+        self._set_metadata(path, meta)
+        if state is not None:
+            # What is remembered of the path outlives the open file.
+            self.ns.note(path, self._state_entry(state))
+        else:
+            self.ns.note(path, replace(self.ns.lookup(path), own_mtime_ns=mtime_ns, complete=True))
 
     def _set_metadata(self, path: str, meta: dict[str, str]) -> None:
         with self._lock:

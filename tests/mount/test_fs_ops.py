@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -263,3 +264,60 @@ def test_threads_must_be_at_least_one(tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     result = CliRunner().invoke(mount_command, [str(tmp_path / "s"), str(tmp_path / "m"), "--threads", "0"])
     assert result.exit_code == 2 and "--threads" in result.output
+
+
+def test_an_unlinked_open_file_is_read_until_its_last_close(target: Target) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    target.store.put_object(target.container, "d/gone.bin", data)
+    target.store.put_object(target.container, "d/kept.bin", b"other")
+    fd = os.open(target / "d" / "gone.bin", os.O_RDONLY)
+    try:
+        assert os.pread(fd, 10, 0) == data[:10]
+        os.unlink(target / "d" / "gone.bin")
+        assert not (target / "d" / "gone.bin").exists()
+        assert os.listdir(target / "d") == ["kept.bin"]
+        # The open descriptor reads the whole file, also what was never read before.
+        assert os.pread(fd, len(data), 0) == data
+        target.store.head_object(target.container, "d/gone.bin")  # still stored while open
+    finally:
+        os.close(fd)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the kernel sends the release after close returns
+        try:
+            target.store.head_object(target.container, "d/gone.bin")
+        except NotFound:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the unlinked file's object was not deleted at its last close")
+    assert not (target / "d" / "gone.bin").exists()
+
+
+def test_a_name_written_again_after_an_unlink_survives_the_old_descriptor(target: Target) -> None:
+    target.store.put_object(target.container, "again.txt", b"old")
+    fd = os.open(target / "again.txt", os.O_RDONLY)
+    try:
+        os.unlink(target / "again.txt")
+        (target / "again.txt").write_bytes(b"new")  # a new file of that name, stored
+        assert os.pread(fd, 3, 0) == b"old"
+    finally:
+        os.close(fd)
+    time.sleep(0.5)  # past the release of the old descriptor
+    assert target.store.get_object(target.container, "again.txt") == b"new"
+    assert (target / "again.txt").read_bytes() == b"new"
+
+
+def test_names_longer_than_255_bytes(target: Target) -> None:
+    with pytest.raises(OSError) as exc:
+        (target / ("n" * 256)).write_bytes(b"x")
+    assert exc.value.errno == errno.ENAMETOOLONG
+    with pytest.raises(OSError) as exc:
+        os.mkdir(target / ("é" * 128))  # 256 bytes in UTF-8
+    assert exc.value.errno == errno.ENAMETOOLONG
+    (target / ("n" * 255)).write_bytes(b"x")
+    with pytest.raises(OSError) as exc:
+        os.rename(target / ("n" * 255), target / ("m" * 300))
+    assert exc.value.errno == errno.ENAMETOOLONG
+    # A longer name made by another client is shown and read.
+    target.store.put_object(target.container, "l" * 300, b"long")
+    assert (target / ("l" * 300)).read_bytes() == b"long"

@@ -90,6 +90,9 @@ class Namespace:
         self._listings: dict[str, tuple[float, dict[str, Entry]]] = {}
         self._order: dict[str, tuple[list[str], dict[str, int]]] = {}  # each listing's names, in order
         self._heading: dict[str, Future[Entry | None]] = {}  # completions under way
+        #: Files unlinked while open: their objects stay until the last close,
+        #: but the paths show nothing (``hide``).
+        self._hidden: set[str] = set()
         self._heads: dict[str, tuple[float, ObjectInfo]] = {}  # HEAD answers of lookups
         # As many threads as HEAD_AHEAD: a round of completions is one round trip.
         self._pool = ThreadPoolExecutor(HEAD_AHEAD, thread_name_prefix="sciswift-ns")
@@ -136,6 +139,8 @@ class Namespace:
         parent, _, name = path.rstrip("/").rpartition("/")
         parent = parent or "/"
         with self._lock:
+            if entry is not None:
+                self._hidden.discard(path)
             self._entries[path] = (now, entry)
             listing = self._listings.get(parent)
             if listing is not None:
@@ -143,6 +148,16 @@ class Namespace:
                     listing[1].pop(name, None)
                 else:
                     listing[1][name] = entry
+
+    def hide(self, path: str) -> None:
+        """Show nothing at ``path`` (until ``unhide`` or a new entry is noted)."""
+        with self._lock:
+            self._hidden.add(path)
+        self.note(path, None)
+
+    def unhide(self, path: str) -> None:
+        with self._lock:
+            self._hidden.discard(path)
 
     def forget(self, path: str) -> None:
         """Drop what is remembered about ``path`` and everything under it."""
@@ -165,6 +180,8 @@ class Namespace:
         parent = parent or "/"
         completing: Future[Entry | None] | None = None
         with self._lock:
+            if path in self._hidden:
+                raise FSError(2)
             hit = self._entries.get(path)
             if hit is not None and now - hit[0] < self.ttl:
                 if hit[1] is None:
@@ -264,6 +281,12 @@ class Namespace:
             if listing is not None and now - listing[0] < self.ttl:
                 return dict(listing[1])
         entries = dict(self._list(path))
+        with self._lock:
+            if self._hidden:
+                under = path.rstrip("/") + "/"
+                for hidden in self._hidden:
+                    if hidden.startswith(under) and "/" not in hidden[len(under):]:
+                        entries.pop(hidden[len(under):], None)
         names = list(entries)
         with self._lock:
             self._listings[path] = (time.monotonic(), entries)

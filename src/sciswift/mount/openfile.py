@@ -69,6 +69,9 @@ class FileState:
         self.meta_changed = False
         self.opens = 0
         self.unlinked = False
+        #: ``(container, name, etag)`` of the object an unlink left for the last
+        #: close to delete (open descriptors keep reading it, as POSIX has it).
+        self.delete_at_close: tuple[str, str, str] | None = None
         self.failure: str | None = None  # why the last commit failed
         self.broken: str | None = None  # a local write failed: never store this state
         self.mtime = base.mtime if base else time.time()

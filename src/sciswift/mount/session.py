@@ -120,6 +120,14 @@ class Session:
         check_object_name(key)
         return container, key
 
+    @staticmethod
+    def _check_new_name(path: str) -> None:
+        """ENAMETOOLONG for a name longer than 255 bytes, as every Linux file
+        system has it (``statfs`` says so too); longer names made by other
+        clients are still shown."""
+        if len(path.rpartition("/")[2].encode("utf-8", "surrogateescape")) > 255:
+            raise FSError(errno.ENAMETOOLONG)
+
     def _new_fh(self, handle: Handle) -> int:
         with self._lock:
             fh = self._next_fh
@@ -293,6 +301,7 @@ class Session:
                     state.plan = SegmentPlan.for_version(version, self.config.segment_size)
 
     def create(self, path: str) -> int:
+        self._check_new_name(path)
         self._check_writable()
         container, key = self._key(path)
         with self._lock:
@@ -384,14 +393,33 @@ class Session:
         with state.lock:
             state.opens -= 1
             last = state.opens == 0
+            doomed = None
+            if last:
+                doomed, state.delete_at_close = state.delete_at_close, None
         if not last:
             return
+        if doomed is not None:
+            self._delete_unlinked(state.path, *doomed)
         if state.needs_commit() and h.writable:
             try:
                 self._commit(state)
             except FSError:
                 return  # kept pending (logged)
         self._drop_if_idle(state)
+
+    def _delete_unlinked(self, path: str, container: str, key: str, etag: str) -> None:
+        """Delete the object of a file unlinked while open, unless it is no longer
+        that object (written again meanwhile, here or elsewhere)."""
+        try:
+            info = self.store.head_object(container, key)
+            if content_etag(info) == etag:
+                self._delete_file(container, key)
+        except NotFound:
+            pass
+        except SciSwiftError as exc:
+            log.error("%s/%s was unlinked but could not be deleted at its last close: %s", container, key, exc)
+        finally:
+            self.ns.unhide(path)
 
     def _drop_if_idle(self, state: FileState) -> None:
         with self._lock, state.lock:
@@ -411,6 +439,13 @@ class Session:
             with state.lock:
                 state.unlinked = True
                 in_store = state.in_store
+                if state.opens and in_store and state.base is not None:
+                    # Open descriptors go on reading the file (POSIX): its object
+                    # is deleted at the last close (``release``), as NFS does
+                    # with its .nfs files.
+                    state.delete_at_close = (state.container, state.name, state.base.etag)
+                    in_store = False
+                    self.ns.hide(path)
             self.uploader.drop_early(state)
             if not state.opens:
                 state.discard()
@@ -442,6 +477,7 @@ class Session:
                 self.store.delete_many(segments_container(container), ours)
 
     def mkdir(self, path: str) -> None:
+        self._check_new_name(path)
         self._check_writable()
         if self.ns.is_container_path(path):
             if not self.store.create_container(self.ns.split(path)[0]):
@@ -484,6 +520,7 @@ class Session:
         self.ns.note(path, None)
 
     def rename(self, old: str, new: str) -> None:
+        self._check_new_name(new)
         self._check_writable()
         if old == new:
             return

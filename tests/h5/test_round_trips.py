@@ -242,3 +242,40 @@ def test_with_a_kept_token_a_small_read_waits_for_three_round_trips(
         ("GET", f"{base}/small/c/0", "200"),
     ])
     assert link.rounds == 3, link.history
+
+
+def _creator(url: str) -> str:
+    return ("import numpy as np, sciswift.h5py as h5py\n"
+            f"with h5py.File({url!r}, 'w') as f:\n"
+            "    f['small'] = np.arange(100.0)\n")
+
+
+@pytest.mark.parametrize("container_exists", [False, True])
+def test_creating_a_file_asks_once_then_writes(logged_server: tuple[ServerProcess, Path], link: LatencyProxy,
+                                               container_exists: bool) -> None:
+    """A new file: the root document's GET and a listing of one name at once
+    (nothing there: no Zarr v2 documents asked for, no container HEAD; the
+    container is made only if the listing found none), the root's PUT; the
+    close writes the root again without reading it first (this writer made it)."""
+    server, log_path = logged_server
+    container = f"rt-{uuid.uuid4().hex[:8]}"
+    if container_exists:
+        _requests_of(server, log_path, _creator(f"swift://{container}/first.h5"))
+    url = f"swift://{container}/new.h5"
+    link.reset()
+    seen = _requests_of(server, log_path, _creator(url), via=link.url)
+    account = "/v1/AUTH_test"
+    base = f"{account}/{container}/new.h5"
+    assert ("HEAD", f"{account}/{container}", "204") not in seen
+    assert not [p for _, p, _ in seen if p.rsplit("/", 1)[-1] in (".zmetadata", ".zgroup", ".zarray", ".zattrs")]
+    assert [s for s in seen if s[1] == f"{base}/zarr.json"] == [
+        ("GET", f"{base}/zarr.json", "404"), ("PUT", f"{base}/zarr.json", "201"), ("PUT", f"{base}/zarr.json", "201")]
+    listing = [s for s in seen if s[:2] == ("GET", f"{account}/{container}")]
+    assert listing == [("GET", f"{account}/{container}", "200" if container_exists else "404")]
+    made = [s for s in seen if s[:2] == ("PUT", f"{account}/{container}")]
+    assert made == ([] if container_exists else [("PUT", f"{account}/{container}", "201")])
+    # Handshake, auth, the GET, the listing and /info at once, [the container,] the
+    # root's PUT; the close: the chunk, the array's own document, the root (was 14
+    # and 15: a container HEAD, four Zarr v2 GETs, a container PUT and two more
+    # GETs of the root, each in turn).
+    assert link.rounds <= (7 if container_exists else 8), "\n".join(map(str, link.history))

@@ -258,7 +258,7 @@ def test_listing_pages_through_the_server_limit(store: SwiftStore, container: st
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     names = [f"p/{i:02d}" for i in range(23)] + ["q/1", "q/2"]
     store.put_many(container, {n: b"" for n in names})
-    monkeypatch.setattr(store, "_listing_limit", lambda key, default: 5)
+    monkeypatch.setattr(store, "_listing_limit", lambda key, default, wanted=None: 5)
     assert [e.name for e in store.list_objects(container)] == names
     assert [e.name for e in store.list_objects(container, ListingParams(limit=12))] == names[:12]
     assert [e.name for e in store.list_objects(container, ListingParams(reverse=True))] == names[::-1]

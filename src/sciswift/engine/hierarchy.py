@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import wait
 from typing import Any
 
 from sciswift.engine import zarr2
@@ -60,6 +61,7 @@ __all__ = ["Hierarchy", "MODES", "join", "parent_of", "META_KEY", "use_packed"]
 
 MODES = ("r", "r+", "w", "w-", "x", "a")
 META_KEY = "zarr.json"
+_ASK = object()  # see Hierarchy._known_root
 
 
 def join(parent: str, name: str) -> str:
@@ -121,13 +123,20 @@ class Hierarchy:
         self.closed = False
         #: 3, or 2 for a Zarr v2 hierarchy written by another tool (read-only).
         self.zarr_format = 3
+        #: The root document as this writer last knew it in the store, for the
+        #: next compare-and-swap of the root (``_write_root``): None when it is
+        #: known to be absent, ``(bytes, ETag)`` after our own write, ``_ASK``
+        #: when the store must be asked. Used once, then asked again: a stale
+        #: guess only costs the failed write and the GET it saved.
+        self._known_root: tuple[bytes, str] | None | object = _ASK
+        self._container_exists: bool | None = None
         self._open(mode, root)
 
     # ------------------------------------------------------------------ open
     def _open(self, mode: str, raw: bytes | None) -> None:
         # One request when the file exists: the root document (a missing container
         # answers 404 too, so it need not be asked about first).
-        root = self._fetch_root(raw)
+        root = self._fetch_root(raw, creating=mode not in ("r", "r+"))
         display = self.location.display
         if self.zarr_format == 2 and mode != "r":
             raise NotSupported(
@@ -145,20 +154,39 @@ class Hierarchy:
             self._truncate()
             root = None
         if root is None and mode != "r" and mode != "r+":
-            self.kv.ensure_container()
+            if not self._container_exists:
+                self.kv.ensure_container()
             self._nodes = {"": group_json()}
             self._children = {"": []}
             self._complete = True
             self._changed.add("")
             self.flush()
 
-    def _fetch_root(self, raw: bytes | None = None) -> dict[str, Any] | None:
+    def _fetch_root(self, raw: bytes | None = None, creating: bool = False) -> dict[str, Any] | None:
+        """The root document (None if there is none). ``creating``: a mode that
+        creates the file when missing, so the listing below is likely needed and
+        is sent beside the GET of the root (one round trip for both)."""
+        listing = self.kv.submit(self.kv.prefix_occupied) if raw is None and creating else None
         if raw is None:
-            raw = self.kv.get(META_KEY)
+            try:
+                raw = self.kv.get(META_KEY)
+            finally:
+                if listing is not None and not listing.done():
+                    wait([listing])  # never left running past this call
         if raw is None:
-            if not self.kv.container_exists():
-                return None
-            return self._fetch_v2_root()
+            # No root document: a new file (nothing under its prefix, or no
+            # container), or a Zarr v2 hierarchy. One listing of one name tells
+            # which; a new file then costs no more requests until its root is
+            # created (was: a HEAD of the container and four GETs of Zarr v2
+            # documents, in turn, then a PUT of the container and a GET of the
+            # root before writing it: 9 round trips to create a file, now 3).
+            occupied = listing.result() if listing is not None else self.kv.prefix_occupied()
+            self._container_exists = occupied is not None
+            root = self._fetch_v2_root() if occupied else None
+            if root is None:
+                self._known_root = None
+            return root
+        self._container_exists = True
         doc = parse_json(raw, self.kv.describe(META_KEY))
         self._load_root(doc)
         return doc
@@ -579,7 +607,11 @@ class Hierarchy:
         written: set[str] = set()
         for _ in range(100):
             if concurrent:
-                got = self.kv.get_with_etag(META_KEY)
+                known, self._known_root = self._known_root, _ASK
+                if known is _ASK:
+                    got = self.kv.get_with_etag(META_KEY)
+                else:
+                    got = known  # type: ignore[assignment]
                 etag = got[1] if got else None
                 if got is not None:
                     latest = parse_json(got[0], self.kv.describe(META_KEY))
@@ -621,7 +653,10 @@ class Hierarchy:
             data = dump_json(root)
             try:
                 if concurrent:
-                    self.kv.set(META_KEY, data, mode=CREATE if etag is None else IfMatch(etag), content_type="application/json")
+                    info = self.kv.set(META_KEY, data, mode=CREATE if etag is None else IfMatch(etag),
+                                       content_type="application/json")
+                    if info.etag:
+                        self._known_root = (data, info.etag)
                 else:
                     self.kv.set(META_KEY, data, content_type="application/json")
             except (PreconditionFailed, AlreadyExists):

@@ -897,6 +897,15 @@ class KV:
                 out.update(future.result())
         return out
 
+    def prefix_occupied(self) -> bool | None:
+        """Whether any object is stored under this view's prefix: one listing
+        request for one name. None if the container does not exist."""
+        self.requests += 1
+        try:
+            return bool(self.store.list_objects(self.container, ListingParams(prefix=self._prefix, limit=1)))
+        except NotFound:
+            return None
+
     def container_exists(self) -> bool:
         self.requests += 1
         try:

@@ -126,6 +126,10 @@ def _subject(container: str, name: str | None = None) -> str:
     return container if name is None else f"{container}/{name}"
 
 
+#: Listings of at most this many entries use the default page limit when
+#: ``/info`` is not known yet (``SwiftStore._listing_limit``).
+_SMALL_LISTING = 100
+
 class SwiftStore(Store):
     """One Swift account as a Store. See the module docstring for the details.
 
@@ -348,8 +352,16 @@ class SwiftStore(Store):
         limit = self._listing_limit("account_listing_limit", ACCOUNT_LISTING_LIMIT)
         return self._list(None, params, hdr.container_entry, limit)
 
-    def _listing_limit(self, key: str, default: int) -> int:
-        value = self._conn.info().get("swift", {}).get(key, default)
+    def _listing_limit(self, key: str, default: int, wanted: int | None = None) -> int:
+        """The server's most entries per listing request (``/info``), or
+        ``default``. A listing of at most ``_SMALL_LISTING`` entries does not wait
+        for ``/info`` to learn it (no server refuses so few): a file's creation
+        asks for one name beside its first GET."""
+        if wanted is not None and wanted <= _SMALL_LISTING:
+            info = self._conn.info_if_known() or {}
+        else:
+            info = self._conn.info()
+        value = info.get("swift", {}).get(key, default)
         return int(value) if isinstance(value, int) and value > 0 else default
 
     def _list(
@@ -426,7 +438,7 @@ class SwiftStore(Store):
         self, container: str, params: ListingParams = ListingParams()
     ) -> list[ObjectInfo | Subdir]:
         check_container_name(container)
-        limit = self._listing_limit("container_listing_limit", CONTAINER_LISTING_LIMIT)
+        limit = self._listing_limit("container_listing_limit", CONTAINER_LISTING_LIMIT, params.limit)
         return self._list(container, params, hdr.listing_entry, limit)
 
     # --------------------------------------------------------------- object

@@ -227,14 +227,17 @@ class Namespace:
 
     def _head_listed(self, path: str) -> Entry | None:
         try:
-            entry = self._ask(path, keep_head=False)
+            # The HEAD is kept for an open that follows at once (``fresh_head``):
+            # a program listing a directory and opening its files makes one HEAD
+            # per file, not two.
+            entry = self._ask(path)
             self.note(path, entry)
             return entry
         finally:
             with self._lock:
                 self._heading.pop(path, None)
 
-    def _ask(self, path: str, keep_head: bool = True) -> Entry | None:
+    def _ask(self, path: str) -> Entry | None:
         if self.is_container_path(path):
             try:
                 cinfo = self.store.head_container(self.split(path)[0])
@@ -247,13 +250,12 @@ class Namespace:
         except NotFound:
             pass
         else:
-            if keep_head:
-                now = time.monotonic()
-                with self._lock:
-                    if len(self._heads) > 1024:  # stats never followed by an open
-                        for p in [p for p, (t, _) in self._heads.items() if now - t > 1.0]:
-                            del self._heads[p]
-                    self._heads[path] = (now, info)
+            now = time.monotonic()
+            with self._lock:
+                if len(self._heads) > 1024:  # stats never followed by an open
+                    for p in [p for p, (t, _) in self._heads.items() if now - t > 1.0]:
+                        del self._heads[p]
+                self._heads[path] = (now, info)
             return self.file_entry(info)
         page = self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1))
         if not page:

@@ -172,3 +172,61 @@ def test_mtime_metadata_round_trips_to_the_ns() -> None:
         assert parse_mtime({"mtime": text}) == ns
         assert abs(float(text) - ns / 1e9) < 1e-6  # what swiftclient's float() reads
     assert parse_mtime({}) is None
+
+
+# ---------------------------------------------------------------- listed files completed by HEADs
+class _SwiftLikeListings:
+    """A MemoryStore seen as real Swift's listings are: no metadata in them; HEADs counted."""
+
+    listing_metadata = False
+
+    def __init__(self) -> None:
+        import threading
+
+        from sciswift.store.memory import MemoryStore
+
+        self._store = MemoryStore()
+        self._lock = threading.Lock()
+        self.heads = 0
+
+    def list_objects(self, container: str, params: object = None) -> list[object]:
+        from dataclasses import replace
+
+        from sciswift.store.types import ListingParams, ObjectInfo
+
+        got = self._store.list_objects(container, params if isinstance(params, ListingParams) else ListingParams())
+        return [replace(e, metadata={}) if isinstance(e, ObjectInfo) else e for e in got]
+
+    def head_object(self, container: str, name: str) -> object:
+        with self._lock:
+            self.heads += 1
+        return self._store.head_object(container, name)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+def test_listed_files_get_their_own_times_from_heads_in_rounds() -> None:
+    from sciswift.mount.mtime import format_mtime
+    from sciswift.mount.namespace import HEAD_AHEAD, Namespace
+
+    store = _SwiftLikeListings()
+    store.create_container("c")
+    t0 = 1_577_880_000_000_000_007
+    for i in range(40):
+        store.put_object("c", f"d/f{i:02d}", b"x" * i, metadata={"mtime": format_mtime(t0 + i)})
+    store.put_object("c", "d/plain", b"p")
+    ns = Namespace(store, "c", "", ttl=30.0)  # type: ignore[arg-type]
+    names = ns.listdir("/d")
+    assert len(names) == 41 and store.heads == 0  # `ls`: names only, no HEAD
+    first = ns.lookup("/d/f00")
+    assert first.time_ns() == t0 and first.complete
+    assert store.heads <= HEAD_AHEAD  # the asked file and the next ones, at once
+    for i in range(40):
+        assert ns.lookup(f"/d/f{i:02d}").time_ns() == t0 + i
+    plain = ns.lookup("/d/plain")
+    assert plain.own_mtime_ns is None and plain.time_ns() == int(plain.mtime * 1e9)
+    assert store.heads == 41  # each file once
+    server_times = Namespace(store, "c", "", ttl=30.0, own_times=False)  # type: ignore[arg-type]
+    server_times.listdir("/d")
+    assert server_times.lookup("/d/f05").own_mtime_ns is None and store.heads == 41

@@ -145,6 +145,27 @@ def test_listing_formats(server: RunningServer, container: str) -> None:
     assert resp.status == 200 and body == b"[]"
 
 
+def test_listing_with_metadata(server: RunningServer, container: str) -> None:
+    """sciswift's extension: ``?with_metadata=true`` gives each object's user
+    metadata in a JSON listing (offered in /info); without it, Swift's entries."""
+    conn = server.connection()
+    conn.put_object(container, "m.txt", b"abc", headers={"X-Object-Meta-Mtime": "1577880000.5",
+                                                          "X-Object-Meta-Color": "blue"})
+    conn.put_object(container, "plain.txt", b"abc")
+    url, token = server.auth()
+    base = url.split(str(server.port), 1)[1] + "/" + container
+    _, body = server.raw("GET", base + "?format=json&with_metadata=true", headers={"X-Auth-Token": token})
+    m, plain = json.loads(body)
+    assert m["metadata"] == {"mtime": "1577880000.5", "color": "blue"}
+    assert "metadata" not in plain and list(plain) == ["bytes", "hash", "name", "content_type", "last_modified"]
+    _, body = server.raw("GET", base + "?format=json", headers={"X-Auth-Token": token})
+    assert all("metadata" not in rec for rec in json.loads(body))
+    _, body = server.raw("GET", base + "?with_metadata=true", headers={"X-Auth-Token": token})
+    assert body == b"m.txt\nplain.txt\n"  # text listings are names only
+    _, body = server.raw("GET", "/info")
+    assert json.loads(body)["sciswift"]["listing_metadata"] is True
+
+
 # --------------------------------------------------------------- objects
 def test_put_get_head_and_metadata(server: RunningServer, container: str) -> None:
     conn = server.connection()

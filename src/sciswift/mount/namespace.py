@@ -15,11 +15,13 @@ Opening a file always asks the store again (close-to-open; see
 ``sciswift.mount.fs``).
 
 A file's time is its own modification time where the object carries one
-(``X-Object-Meta-Mtime``, see ``sciswift.mount.mtime``), which listings do not
-show: a file known only from a listing is completed by a HEAD when its
-attributes are asked for, together with the next ``HEAD_AHEAD`` such files of
-that listing, concurrently (``ls -l`` asks for them in turn: one round of HEADs
-per ``HEAD_AHEAD`` files instead of one each; ``ls`` alone asks for none).
+(``X-Object-Meta-Mtime``, see ``sciswift.mount.mtime``), which Swift's listings
+do not show (those of ``sciswift serve`` and of local stores do:
+``Store.listing_metadata``): a file known only from such a listing is completed
+by a HEAD when its attributes are asked for, together with the next
+``HEAD_AHEAD`` such files of that listing, concurrently (``ls -l`` asks for them
+in turn: one round of HEADs per ``HEAD_AHEAD`` files instead of one each; ``ls``
+alone asks for none).
 """
 
 from __future__ import annotations
@@ -311,9 +313,12 @@ class Namespace:
         files: dict[str, Entry] = {}
         dirs: list[str] = []
         marker = ""
+        # Where listings carry metadata (sciswift serve, local stores), listed files
+        # are complete: their own times come with them, no HEADs.
+        with_meta = self.own_times and self.store.listing_metadata
         while True:
-            page = self.store.list_objects(container, ListingParams(prefix=prefix, delimiter="/",
-                                                                    marker=marker, limit=_PAGE))
+            page = self.store.list_objects(container, ListingParams(prefix=prefix, delimiter="/", marker=marker,
+                                                                    limit=_PAGE, metadata=with_meta))
             for item in page:
                 rest = item.name[len(prefix):]
                 if isinstance(item, Subdir) or rest.endswith("/"):
@@ -321,7 +326,7 @@ class Namespace:
                     if _valid(name) and name not in dirs:
                         dirs.append(name)
                 elif _valid(rest) and isinstance(item, ObjectInfo):
-                    files[rest] = self.file_entry(item, listed=True)
+                    files[rest] = self.file_entry(item, listed=not with_meta)
             if len(page) < _PAGE:
                 break
             marker = page[-1].name

@@ -97,6 +97,7 @@ def info_document(config: ServerConfig | None = None) -> dict[str, Any]:
         # Not Swift: PUT honours one ETag in If-Match atomically (handlers.obj.put_mode);
         # archives' files are stored together and may carry a CRC-32C (server.extract).
         "sciswift": {"conditional_put": True, "batched_extract": True, "extract_crc32c": True,
+                     "listing_metadata": True,
                      "batched_get": get_many_info()},
     }
     doc.update(config.middleware.info())

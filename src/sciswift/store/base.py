@@ -247,6 +247,10 @@ class Store(ABC):
     batches_puts: bool = False
     #: Listing entries carry each object's content type (S3 listings do not).
     listing_content_types: bool = True
+    #: Listing entries carry each object's user metadata when asked
+    #: (``ListingParams.metadata``): LocalStore and MemoryStore; SwiftStore on an
+    #: endpoint that offers it (``sciswift serve``); not real Swift or S3.
+    listing_metadata: bool = False
     #: The longest container name (UTF-8 bytes) the backend takes, and whether
     #: it takes non-ASCII ones (S3 bucket names: 63, ASCII).
     max_container_name_length: int = 256

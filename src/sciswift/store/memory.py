@@ -52,6 +52,8 @@ class MemoryStore(Store):
     """A Store in memory. ``MemoryStore.named(name)`` returns one shared per process,
     which is what ``memory://`` URLs open."""
 
+    listing_metadata = True
+
     _registry: dict[str, MemoryStore] = {}
     _registry_lock = threading.Lock()
 

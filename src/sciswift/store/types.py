@@ -221,6 +221,8 @@ class ListingParams:
     swapping their roles as Swift does); ``prefix`` filters; ``delimiter`` rolls up
     names that have it after the prefix into one ``Subdir`` (its name ending with the
     delimiter); ``limit`` caps the number of entries (objects plus subdirs).
+    ``metadata``: the caller wants each object's user metadata in its entry, where
+    the store can give it (``Store.listing_metadata``); entries may carry it anyway.
     """
 
     prefix: str = ""
@@ -229,6 +231,7 @@ class ListingParams:
     end_marker: str = ""
     limit: int | None = None
     reverse: bool = False
+    metadata: bool = False
 
 
 class ReadHints:

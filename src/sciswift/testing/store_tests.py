@@ -382,6 +382,16 @@ class StoreTests:
         if store.listing_content_types:
             assert entry.content_type == "text/csv"
 
+    def test_listing_metadata_when_asked(self, store: Store, container: str) -> None:
+        store.put_object(container, "m", b"x", metadata={"mtime": "1577880000.5", "color": "blue"})
+        store.put_object(container, "plain", b"x")
+        entries = store.list_objects(container, ListingParams(metadata=True))
+        assert _names(entries) == ["m", "plain"]
+        if store.listing_metadata:
+            m, plain = entries
+            assert isinstance(m, ObjectInfo) and isinstance(plain, ObjectInfo)
+            assert m.metadata == {"mtime": "1577880000.5", "color": "blue"} and plain.metadata == {}
+
     def test_listing_paging(self, store: Store, container: str) -> None:
         names = [f"obj{i:03d}" for i in range(25)]
         self._fill(store, container, names)

@@ -21,7 +21,7 @@ from sciswift.server import etag_quoter, quotas, slo
 from sciswift.server.acl import clean_acl
 from sciswift.server.backend import Backend
 from sciswift.server.handlers import Handler
-from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error, reply
+from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, env_flag, error, reply
 from sciswift.server.listing import CONTENT_TYPES, list_path, parse_listing, render_objects
 from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
 from sciswift.server.middleware import object_versioning, symlink, versioned_writes
@@ -70,7 +70,16 @@ def _headers(be: Backend, info: ContainerInfo, owner: bool) -> CIMultiDict[str]:
     return h
 
 
-def _object_record(entry: ObjectInfo, account: str = "", container: str = "", version: str = "v1") -> dict[str, Any]:
+#: A JSON listing asked with ``?with_metadata=true`` (a sciswift extension, offered
+#: in ``/info`` as ``sciswift.listing_metadata``; Swift ignores the parameter)
+#: gives each object's user metadata as ``"metadata": {name: value}``: what a
+#: HEAD of each would, with read access to the container as for the HEADs. The
+#: mount shows files' own times (``X-Object-Meta-Mtime``) from it.
+WITH_METADATA = "with_metadata"
+
+
+def _object_record(entry: ObjectInfo, account: str = "", container: str = "", version: str = "v1",
+                   metadata: bool = False) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "bytes": entry.size,
         "hash": entry.etag,
@@ -81,6 +90,8 @@ def _object_record(entry: ObjectInfo, account: str = "", container: str = "", ve
     rec.update(slo.listing_extras(entry))
     rec.update(symlink.listing_extras(entry, account, version))
     object_versioning.rewrite_record(rec, entry, account, container, version)
+    if metadata and entry.metadata:
+        rec["metadata"] = dict(entry.metadata)
     return rec
 
 
@@ -110,7 +121,8 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
             entries = await be.run(store.list_objects, container, listing.params)
     except NotFound:
         return error(404)
-    record = partial(_object_record, account=req.account, container=container, version=req.version)
+    record = partial(_object_record, account=req.account, container=container, version=req.version,
+                     metadata=listing.fmt == "json" and env_flag(req.param(WITH_METADATA)))
     if "versions" in req.query and be.config.middleware.object_versioning:
         versions = await object_versioning.list_versions(be, req, info, listing.params, entries, record)
         versions.headers.update((k, v) for k, v in headers.items() if k.lower() != "content-type")

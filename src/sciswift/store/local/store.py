@@ -252,6 +252,7 @@ class LocalStore(BatchIO, Store):
     """
 
     is_local = True
+    listing_metadata = True  # the index keeps each object's metadata
     supports_ranges = True
     supports_conditional_put = True
     supports_read_into = True

@@ -195,12 +195,14 @@ def listing_entry(item: Mapping[str, Any]) -> ObjectInfo | Subdir:
         return Subdir(item["subdir"])
     # A static large object lists its manifest's hash; slo_etag is what HEAD reports.
     etag = item.get("slo_etag") or item.get("hash") or ""
+    meta = item.get("metadata")  # sciswift serve's listings, when asked (?with_metadata=true)
     return ObjectInfo(
         name=item["name"],
         size=int(item.get("bytes", 0)),
         etag=strip_etag(etag),
         timestamp=_listing_time(item.get("last_modified")),
         content_type=item.get("content_type") or "application/octet-stream",
+        metadata={str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {},
     )
 
 

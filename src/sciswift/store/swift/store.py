@@ -276,6 +276,12 @@ class SwiftStore(Store):
         (``/info``: ``sciswift.batched_extract``, which ``put_many`` then uses)."""
         return bool(self._offers("batched_extract"))
 
+    @property
+    def listing_metadata(self) -> bool:  # type: ignore[override]
+        """True when the endpoint gives objects' metadata in listings (``/info``:
+        ``sciswift.listing_metadata``; ``?with_metadata=true``)."""
+        return self._offers("listing_metadata")
+
     def _offers(self, feature: str) -> bool:
         """Whether ``/info``'s ``sciswift`` section offers ``feature``
         (``batched_extract``; ``extract_crc32c``: archives' files may carry a
@@ -384,6 +390,8 @@ class SwiftStore(Store):
                     query[k] = v
             if params.reverse:
                 query["reverse"] = "true"
+            if params.metadata and container is not None and self._offers("listing_metadata"):
+                query["with_metadata"] = "true"
             resp = self._call("GET", container, what=what, query=query)
             if want == 0:
                 return out  # limit 0: the request only proved the container exists

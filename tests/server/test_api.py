@@ -249,7 +249,7 @@ def test_put_if_match_is_compare_and_swap(backend: str, request: pytest.FixtureR
     container = f"cas-{uuid.uuid4().hex[:8]}"
     conn.put_container(container)
     assert json.loads(server.raw("GET", "/info")[1])["sciswift"] == {
-        "conditional_put": True, "batched_extract": True, "extract_crc32c": True,
+        "conditional_put": True, "batched_extract": True, "extract_crc32c": True, "listing_metadata": True,
         "batched_get": {"max_objects_per_request": 1000, "max_object_bytes": 16 << 20},
     }
     first = conn.put_object(container, "o", b"one")

@@ -906,14 +906,6 @@ class KV:
         except NotFound:
             return None
 
-    def container_exists(self) -> bool:
-        self.requests += 1
-        try:
-            self.store.head_container(self.container)
-            return True
-        except NotFound:
-            return False
-
     def ensure_container(self) -> None:
         self.requests += 1
         self.store.create_container(self.container)

@@ -43,11 +43,11 @@ __all__ = ["SciswiftFS", "run_fuse"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: libfuse 3.12 and later take ``-o max_threads``: the mount bounds its worker
-#: threads (``--threads``), and each keeps its Python thread state for good.
 #: utimensat's special tv_nsec values, as libfuse passes them (tv_sec 0).
 _UTIME_NOW, _UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 
+#: libfuse 3.12 and later take ``-o max_threads``: the mount bounds its worker
+#: threads (``--threads``), and each keeps its Python thread state for good.
 BOUNDED_THREADS = (fuse.fuse_version_major, fuse.fuse_version_minor) >= (3, 12)
 
 _thread = threading.local()

@@ -286,13 +286,11 @@ class Namespace:
                 return dict(listing[1])
         entries = dict(self._list(path))
         with self._lock:
-            if self._hidden:
-                under = path.rstrip("/") + "/"
-                for hidden in self._hidden:
-                    if hidden.startswith(under) and "/" not in hidden[len(under):]:
-                        entries.pop(hidden[len(under):], None)
-        names = list(entries)
-        with self._lock:
+            under = path.rstrip("/") + "/"
+            for hidden in self._hidden:
+                if hidden.startswith(under) and "/" not in hidden[len(under):]:
+                    entries.pop(hidden[len(under):], None)
+            names = list(entries)
             self._listings[path] = (time.monotonic(), entries)
             self._order[path] = (names, {n: i for i, n in enumerate(names)})
         return dict(entries)

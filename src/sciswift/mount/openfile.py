@@ -166,8 +166,7 @@ class FileState:
             self.dirty.add(offset, end)
             self.size = max(self.size, end)
             self.write_gen += 1
-            self.mtime = time.time()
-            self.metadata.pop(META_KEY, None)  # changed now: a time kept by utimens no longer holds
+            self._changed_now()
             ready: list[tuple[int, int]] = []
             if self.size <= self.segment_size and not self.eager:
                 # A small file is one PUT at close: no segment bookkeeping (HDF5
@@ -183,6 +182,11 @@ class FileState:
                     ready.append((start, length))
                 pos = start + length
             return ready
+
+    def _changed_now(self) -> None:
+        # Called with the lock held, by a write or a truncate.
+        self.mtime = time.time()
+        self.metadata.pop(META_KEY, None)  # a time kept by utimens no longer holds
 
     def truncate(self, length: int) -> None:
         with self.lock:
@@ -201,8 +205,7 @@ class FileState:
                     self.seg_gen[start] = self.write_gen
                     pos = start + seg_len
             self.size = length
-            self.mtime = time.time()
-            self.metadata.pop(META_KEY, None)  # changed now: a time kept by utimens no longer holds
+            self._changed_now()
 
     def staging_bytes(self, start: int, stop: int) -> bytes:
         """Written bytes ``[start, stop)`` straight from staging (early uploads)."""

@@ -130,6 +130,7 @@ def _subject(container: str, name: str | None = None) -> str:
 #: ``/info`` is not known yet (``SwiftStore._listing_limit``).
 _SMALL_LISTING = 100
 
+
 class SwiftStore(Store):
     """One Swift account as a Store. See the module docstring for the details.
 
@@ -390,7 +391,7 @@ class SwiftStore(Store):
                     query[k] = v
             if params.reverse:
                 query["reverse"] = "true"
-            if params.metadata and container is not None and self._offers("listing_metadata"):
+            if params.metadata and container is not None and self.listing_metadata:
                 query["with_metadata"] = "true"
             resp = self._call("GET", container, what=what, query=query)
             if want == 0:

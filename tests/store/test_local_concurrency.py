@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import threading
 import traceback
 from pathlib import Path
 
+import pytest
 from local_store_checks import assert_consistent
 
-from sciswift.errors import AlreadyExists
+import sciswift.store.local.store as local_store_module
+from sciswift.errors import AlreadyExists, InvalidInput
 from sciswift.store.local import LocalStore
 from sciswift.store.types import CREATE, IfMatch, ListingParams, ObjectInfo
 
@@ -155,3 +158,52 @@ def test_processes_and_threads_fast_mode(tmp_path: Path) -> None:
 
 def test_processes_and_threads_durable_spawned(tmp_path: Path) -> None:
     _run(tmp_path, durable=True, start_method="spawn")
+
+
+def test_a_root_created_by_another_process_meanwhile_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ranks of one program open their first files at once, each making the
+    missing root: the one that finds it made between its check and its own
+    creation uses it (it was refused as "not a directory")."""
+    root = tmp_path / "store"
+    real_isdir = os.path.isdir
+
+    def isdir_then_another_creates(path: str) -> bool:
+        found = real_isdir(path)
+        if path == str(root) and not found:
+            os.mkdir(root)  # the other process, right after this check
+        return found
+
+    monkeypatch.setattr(local_store_module.os.path, "isdir", isdir_then_another_creates)
+    store = LocalStore(root)
+    monkeypatch.undo()
+    store.create_container("c")
+    assert [c.name for c in store.list_containers()] == ["c"]
+
+
+def test_many_threads_create_one_root_at_once(tmp_path: Path) -> None:
+    root = tmp_path / "fresh" / "store"
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        start.wait(10)
+        try:
+            LocalStore(root)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert root.is_dir()
+
+
+def test_a_root_that_is_a_file_is_refused_by_name(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    root.write_text("not a store")
+    for create in (True, False):
+        with pytest.raises(InvalidInput, match="exists and is not a directory"):
+            LocalStore(root, create=create)

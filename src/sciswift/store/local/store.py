@@ -268,11 +268,16 @@ class LocalStore(BatchIO, Store):
     ) -> None:
         path = os.path.abspath(os.fspath(root))
         if not os.path.isdir(path):
-            if os.path.lexists(path):
-                raise InvalidInput(f"LocalStore root {path} exists and is not a directory", path)
             if not create:
+                if os.path.lexists(path):
+                    raise InvalidInput(f"LocalStore root {path} exists and is not a directory", path)
                 raise NotFound(f"LocalStore root {path} does not exist", path)
-            os.makedirs(path, exist_ok=True)
+            # Not "exists? then create": other processes may be creating the same
+            # root at this moment (the ranks of one program opening their files).
+            try:
+                os.makedirs(path, exist_ok=True)
+            except FileExistsError:
+                raise InvalidInput(f"LocalStore root {path} exists and is not a directory", path) from None
         self.root = path
         self.url = Path(path).as_uri()
         self.durable = durable

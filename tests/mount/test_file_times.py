@@ -157,6 +157,18 @@ def test_directories_keep_the_store_times(where: tuple[Mounted, Store, str]) -> 
     assert os.stat(m.path / "dir").st_mtime_ns != T0
 
 
+def test_directories_without_a_stored_time_show_the_mount_s(where: tuple[Mounted, Store, str]) -> None:
+    """The top of the mount and a prefix with no marker object (what ``swift
+    upload`` of a tree makes) have no time in the store: they show when the mount
+    started, not the epoch."""
+    m, store, container = where
+    store.put_object(container, "tree/leaf.txt", b"x")
+    after = time.time() + 1.0
+    for path in (m.path, m.path / "tree"):
+        shown = os.stat(path).st_mtime
+        assert time.time() - 600 < shown < after, (path, shown)
+
+
 def test_listing_then_opening_makes_one_head_per_file(where: tuple[Mounted, Store, str]) -> None:
     """The HEAD that gives a listed file its time also revalidates the open that
     follows it (a program reading every file of a directory): one HEAD per file."""

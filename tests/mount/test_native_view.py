@@ -86,3 +86,13 @@ def test_inexpressible_native_file_is_eio_with_a_log_line(native: tuple[Mounted,
     assert exc.value.errno == errno.EIO
     assert any("virtual.h5" in line and "cannot express" in line and "virtual" in line.split("express")[1]
                for line in m.log.splitlines())
+
+
+def test_native_file_shows_when_its_metadata_was_stored(native: tuple[Mounted, str], served: Served) -> None:
+    """A native file's time is its root document's (the last change of its
+    metadata), as found by name and through a listing; not the epoch."""
+    m, container = native
+    stored = served.store().head_object(container, "run1.h5/zarr.json").timestamp
+    assert os.stat(m.path / "run1.h5").st_mtime == pytest.approx(stored, abs=1e-3)
+    (entry,) = [e for e in os.scandir(m.path) if e.name == "run1.h5"]
+    assert entry.stat().st_mtime == pytest.approx(stored, abs=1e-3)

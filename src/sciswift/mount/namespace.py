@@ -262,7 +262,7 @@ class Namespace:
         page = self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1))
         if not page:
             return None
-        return Entry(Kind.NATIVE if self._is_native(container, key) else Kind.DIR)
+        return self._dir_entry(container, key)
 
     def fresh_head(self, path: str, max_age: float = 0.25) -> ObjectInfo | None:
         """The HEAD answer a lookup of ``path`` got less than ``max_age`` seconds
@@ -274,8 +274,14 @@ class Namespace:
             return None
         return hit[1]
 
-    def _is_native(self, container: str, key: str) -> bool:
-        return self.store.has_object(container, f"{key}/{NATIVE_MARKER}")
+    def _dir_entry(self, container: str, key: str) -> Entry:
+        """The entry of a prefix with objects below it: a native file (shown with
+        the time its root document was stored) or a directory."""
+        try:
+            marker = self.store.head_object(container, f"{key}/{NATIVE_MARKER}")
+        except NotFound:
+            return Entry(Kind.DIR)
+        return Entry(Kind.NATIVE, 0, marker.timestamp)
 
     def listdir(self, path: str) -> dict[str, Entry]:
         """The entries of directory ``path`` (from the store, or remembered)."""
@@ -330,10 +336,9 @@ class Namespace:
             marker = page[-1].name
         # A file and a directory of one name: the file is shown.
         dirs = [d for d in dirs if d not in files]
-        natives = list(self._pool.map(lambda d: self._is_native(container, prefix + d), dirs))
+        below = list(self._pool.map(lambda d: self._dir_entry(container, prefix + d), dirs))
         yield from files.items()
-        for d, native in zip(dirs, natives):
-            yield d, Entry(Kind.NATIVE if native else Kind.DIR)
+        yield from zip(dirs, below)
 
 
 def _valid(name: str) -> bool:

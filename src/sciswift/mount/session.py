@@ -93,6 +93,9 @@ class Session:
         self._next_fh = 1
         self._kernel_etag: dict[str, str] = {}  # what the page cache holds per path
         self.uid, self.gid = os.getuid(), os.getgid()
+        #: The time shown for directories the store keeps no time for (the top of
+        #: the mount, prefixes without a marker object): when the mount started.
+        self.started_ns = time.time_ns()
         self._stop = threading.Event()
         self._retrier = threading.Thread(target=self._retry_loop, name="sciswift-retry", daemon=True)
         self._retrier.start()
@@ -163,7 +166,7 @@ class Session:
             else:
                 mode = stat.S_IFREG | (0o444 if ro else 0o644)
             nlink = 1
-        ns_time = entry.time_ns()
+        ns_time = entry.time_ns() or self.started_ns
         return {
             "st_mode": mode, "st_nlink": nlink, "st_size": size, "st_uid": self.uid, "st_gid": self.gid,
             "st_mtime": ns_time, "st_ctime": ns_time, "st_atime": ns_time,

@@ -5,6 +5,7 @@ it touches plus a new manifest, and the replaced segments are removed."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import uuid
 from collections.abc import Callable
@@ -49,7 +50,11 @@ def test_large_file_is_a_static_large_object(setup: tuple[Mounted, SwiftStore, s
     assert (m.path / "big.bin").read_bytes() == data
 
 
-def test_partial_rewrite_sends_only_the_touched_segments(setup: tuple[Mounted, SwiftStore, str]) -> None:
+def test_partial_rewrite_sends_only_the_written_bytes(setup: tuple[Mounted, SwiftStore, str],
+                                                      mount: Callable[..., Mounted], served: Served) -> None:
+    """A write into part of a segment sends only what was written: the segment's
+    other bytes stay as ranges of its old object (Swift's ranged segments), so
+    every Swift client still reads the whole file."""
     m, store, container = setup
     data = bytearray(os.urandom(8 * MiB))
     (m.path / "big.bin").write_bytes(data)
@@ -63,13 +68,39 @@ def test_partial_rewrite_sends_only_the_touched_segments(setup: tuple[Mounted, S
         f.write(patch)
     data[at:at + len(patch)] = patch
     after_stats = m.stats()
-    assert after_stats["bytes_uploaded"] - stats["bytes_uploaded"] == 2 * MiB
+    assert after_stats["bytes_uploaded"] - stats["bytes_uploaded"] == 100_000
     assert after_stats["objects_uploaded"] - stats["objects_uploaded"] == 2
     assert after_stats["manifests"] - stats["manifests"] == 1
+    segments = store.get_manifest(container, "big.bin")
+    assert segments is not None
+    assert [(s.size, s.ranged) for s in segments[2:6]] == [
+        (MiB - 50_000, True), (50_000, False), (50_000, False), (MiB - 50_000, True)]
+    assert sum(s.size for s in segments) == 8 * MiB
     after = _segments(store, container)
-    assert len(after) == 8 and len(after & before) == 6  # two replaced, and the old two deleted
+    assert len(after) == 10 and before < after  # the old ones still hold the kept ranges
     assert hashlib.md5(store.get_object(container, "big.bin")).digest() == hashlib.md5(data).digest()
     assert (m.path / "big.bin").read_bytes() == bytes(data)
+
+    # Again inside a kept range (a range of a range), then most of a segment
+    # (sent whole: its old object, no longer used by any range, is deleted).
+    for at, size in ((3 * MiB + 400_000, 1000), (5 * MiB + 100, 900_000)):
+        patch = os.urandom(size)
+        with open(m.path / "big.bin", "r+b") as f:
+            f.seek(at)
+            f.write(patch)
+        data[at:at + size] = patch
+        assert store.get_object(container, "big.bin") == bytes(data)
+    segments = store.get_manifest(container, "big.bin")
+    assert segments is not None
+    starts = dict(zip(itertools.accumulate([0] + [s.size for s in segments]), segments))
+    sixth = starts[5 * MiB]
+    assert sixth.size == MiB and not sixth.ranged and sixth.name not in before
+    assert {s.name for s in segments} == _segments(store, container)  # nothing unused is left
+    m.umount()
+    again = mount(f"swift://{container}", env=served.env)  # the default segment size: no matter
+    assert (again.path / "big.bin").read_bytes() == bytes(data)
+    os.unlink(again.path / "big.bin")  # its segments go too, ranged ones included
+    assert _segments(store, container) == set()
 
 
 def test_growing_shrinking_and_deleting_a_large_file(setup: tuple[Mounted, SwiftStore, str]) -> None:
@@ -105,5 +136,7 @@ def test_a_large_file_uploaded_by_swift_is_rewritten_in_place(setup: tuple[Mount
         f.write(b"X" * 10)
     data[5 * MiB:5 * MiB + 10] = b"X" * 10
     segments = other.get_manifest(container, "up.bin")
-    assert segments is not None and [s.size for s in segments] == [2 * MiB, 2 * MiB, 2 * MiB, MiB]
+    assert segments is not None
+    assert [(s.size, s.ranged) for s in segments] == [
+        (2 * MiB, False), (2 * MiB, False), (MiB, True), (10, False), (MiB - 10, True), (MiB, False)]
     assert other.get_object(container, "up.bin") == bytes(data)

@@ -15,6 +15,7 @@ from sciswift.mount.errors import errno_for
 from sciswift.mount.intervals import IntervalSet
 from sciswift.mount.layout import SegmentPlan, Version
 from sciswift.mount.reader import ReadAhead
+from sciswift.mount.uploader import MIN_KEPT_RANGE, _patch_runs
 from sciswift.store.large import SegmentRef
 
 ops = st.lists(st.tuples(st.sampled_from(["add", "cut"]), st.integers(0, 120), st.integers(0, 20)), max_size=40)
@@ -230,3 +231,19 @@ def test_listed_files_get_their_own_times_from_heads_in_rounds() -> None:
     server_times = Namespace(store, "c", "", ttl=30.0, own_times=False)  # type: ignore[arg-type]
     server_times.listdir("/d")
     assert server_times.lookup("/d/f05").own_mtime_ns is None and store.heads == 41
+
+
+def test_patch_runs_join_close_writes_and_give_up_past_half() -> None:
+    """Which bytes of a partly written segment are sent (the rest is kept as
+    ranges of its old object): written runs, joined across small gaps; None
+    when that is more than half the segment (sent whole)."""
+    seg = 16 << 20
+    dirty = IntervalSet()
+    assert _patch_runs(dirty, 0, seg) is None  # nothing written
+    dirty.add(100, 200)
+    dirty.add(200 + MIN_KEPT_RANGE - 1, 300 + MIN_KEPT_RANGE)  # a gap too small to keep
+    dirty.add(8 << 20, (8 << 20) + 10)
+    assert _patch_runs(dirty, 0, seg) == [(100, 300 + MIN_KEPT_RANGE), (8 << 20, (8 << 20) + 10)]
+    assert _patch_runs(dirty, 4 << 20, 8 << 20) == [(8 << 20, (8 << 20) + 10)]  # only this segment's
+    dirty.add(1 << 20, 9 << 20)  # more than half: whole
+    assert _patch_runs(dirty, 0, seg) is None

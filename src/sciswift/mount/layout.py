@@ -30,7 +30,8 @@ _LAST_TIER = 64
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """Bytes ``offset .. offset+ref.size`` of a file are the object ``ref``."""
+    """Bytes ``offset .. offset+ref.size`` of a file are the segment ``ref`` (an
+    object, or a range of one)."""
 
     offset: int
     ref: SegmentRef
@@ -38,6 +39,12 @@ class Piece:
     @property
     def stop(self) -> int:
         return self.offset + self.ref.size
+
+    def object_span(self, start: int, stop: int) -> tuple[int, int]:
+        """Where the file's bytes ``[start, stop)`` that this piece holds lie in
+        its object (``ref.start`` on: a ranged segment)."""
+        base = self.ref.start - self.offset
+        return max(start, self.offset) + base, min(stop, self.stop) + base
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ class Fetcher:
         cache's writer is far behind, rather than fetch what it would drop."""
         keys: list[BlockKey] = []
         for piece in version.pieces_in(0, version.size):
-            keys.extend(self._keys(piece, 0, piece.ref.size))
+            keys.extend(self._keys(piece, *piece.object_span(0, version.size)))
         if not keys:
             return
         with self._lock:
@@ -222,8 +222,7 @@ class Fetcher:
             self._prefetch(version, ahead[0], min(version.size, ahead[1]))
         wanted: list[tuple[BlockKey, int, int]] = []  # key, slice start, slice stop within block
         for piece in version.pieces_in(start, stop):
-            lo = max(start, piece.offset) - piece.offset
-            hi = min(stop, piece.stop) - piece.offset
+            lo, hi = piece.object_span(start, stop)
             for key in self._keys(piece, lo, hi):
                 b0 = key.index * self.block_size
                 wanted.append((key, max(lo, b0) - b0, min(hi, b0 + self.block_size) - b0))
@@ -236,16 +235,16 @@ class Fetcher:
         return b"".join([memoryview(blocks[k])[a:b] for k, a, b in wanted])
 
     def _keys(self, piece: Piece, lo: int, hi: int) -> Iterator[BlockKey]:
+        """The blocks of ``piece``'s object holding its bytes ``lo .. hi`` (offsets
+        in the object: a ranged segment's bytes do not start at 0)."""
         ref = piece.ref
         for index in range(lo // self.block_size, (hi - 1) // self.block_size + 1):
-            yield BlockKey(ref.container, ref.name, ref.etag, index, self.block_size, ref.size)
+            yield BlockKey(ref.container, ref.name, ref.etag, index, self.block_size, ref.whole_size)
 
     def _prefetch(self, version: Version, start: int, stop: int) -> None:
         keys: list[BlockKey] = []
         for piece in version.pieces_in(start, stop):
-            lo = max(start, piece.offset) - piece.offset
-            hi = min(stop, piece.stop) - piece.offset
-            keys.extend(self._keys(piece, lo, hi))
+            keys.extend(self._keys(piece, *piece.object_span(start, stop)))
         self._blocks(keys, wait=False)
 
     def _blocks(self, keys: list[BlockKey], wait: bool) -> dict[BlockKey, bytes]:

@@ -475,7 +475,8 @@ class Session:
         segments = self.store.get_manifest(container, key)
         self.store.delete_object(container, key)
         if segments:
-            ours = [s.name for s in segments if s.container == segments_container(container)]
+            # (an object appears once per range of it the file uses)
+            ours = list(dict.fromkeys(s.name for s in segments if s.container == segments_container(container)))
             if ours:
                 self.store.delete_many(segments_container(container), ours)
 

@@ -518,22 +518,24 @@ class Store(ABC):
         This default stores Swift's manifest format with the system values
         ``sciswift serve`` uses, so a server over this store serves the object.
         """
-        from sciswift.store.large import SLO_ETAG, SLO_FLAG, SLO_SIZE, slo_etag, stored_manifest
+        from sciswift.store.large import SLO_ETAG, SLO_FLAG, SLO_SIZE, check_ranges, slo_etag, stored_manifest
 
         subject = f"{container}/{name}"
         if not segments:
             raise InvalidInput(f"large object {subject} needs at least one segment", subject)
+        check_ranges(segments, subject)
         stamps = []
         for i, seg in enumerate(segments):
             try:
                 info = self.head_object(seg.container, seg.name)
             except NotFound:
                 raise InvalidInput(f"segment {i} of {subject} ({seg.path}) does not exist", subject) from None
-            if info.size != seg.size or info.etag != seg.etag:
+            if info.size != seg.whole_size or info.etag != seg.etag:
                 raise InvalidInput(
                     f"segment {i} of {subject} ({seg.path}) has {info.size} bytes and ETag {info.etag}, "
-                    f"not {seg.size} and {seg.etag}", subject,
+                    f"not {seg.whole_size} and {seg.etag}", subject,
                 )
+
             if i < len(segments) - 1 and seg.size < 1:
                 raise InvalidInput(f"segment {i} of {subject} ({seg.path}) is empty", subject)
             stamps.append(info.timestamp)

@@ -38,6 +38,7 @@ __all__ = [
     "content_size",
     "content_etag",
     "slo_etag",
+    "check_ranges",
     "segments_container",
     "stored_manifest",
     "parse_stored_manifest",
@@ -54,18 +55,46 @@ _TRUE = ("true", "1", "yes", "on", "t", "y")
 
 @dataclass(frozen=True, slots=True)
 class SegmentRef:
-    """One segment of a large object: the whole object ``container/name`` whose
-    content has MD5 ``etag`` and ``size`` bytes."""
+    """One segment of a large object: ``size`` bytes of the object
+    ``container/name`` (whose content has MD5 ``etag``), from byte ``start`` on.
+
+    ``object_size`` is the whole object's size where the segment is a range of
+    it (Swift's ranged segments: a file rewritten in part keeps the unchanged
+    bytes of a segment as ranges of it); None when the segment is the whole
+    object (``start`` 0, ``size`` its size)."""
 
     container: str
     name: str
     etag: str
     size: int
+    start: int = 0
+    object_size: int | None = None
 
     @property
     def path(self) -> str:
         """``/container/name``, as manifests write it."""
         return f"/{self.container}/{self.name}"
+
+    @property
+    def whole_size(self) -> int:
+        """The size of the segment object itself."""
+        return self.size if self.object_size is None else self.object_size
+
+    @property
+    def ranged(self) -> bool:
+        """Whether the segment is part of its object only."""
+        return self.start != 0 or self.whole_size != self.size
+
+    @property
+    def range(self) -> str:
+        """``first-last`` (inclusive), as manifests write a range."""
+        return f"{self.start}-{self.start + self.size - 1}"
+
+    def part(self, start: int, size: int) -> SegmentRef:
+        """Bytes ``start .. start+size`` of this segment, as a segment."""
+        if start < 0 or size < 1 or start + size > self.size:
+            raise ValueError(f"{start}+{size} is outside a segment of {self.size} bytes")
+        return SegmentRef(self.container, self.name, self.etag, size, self.start + start, self.whole_size)
 
 
 def is_large_object(info: ObjectInfo) -> bool:
@@ -91,9 +120,19 @@ def content_etag(info: ObjectInfo) -> str:
 
 
 def slo_etag(segments: Sequence[SegmentRef]) -> str:
-    """Swift's ETag of a large object made of whole ``segments``: the MD5 of the
-    segments' ETags concatenated."""
-    return hashlib.md5("".join(s.etag for s in segments).encode("ascii")).hexdigest()
+    """Swift's ETag of a large object made of ``segments``: the MD5 of the
+    segments' ETags concatenated (``etag:first-last;`` for a ranged one)."""
+    return hashlib.md5("".join(f"{s.etag}:{s.range};" if s.ranged else s.etag
+                               for s in segments).encode("ascii")).hexdigest()
+
+
+def check_ranges(segments: Sequence[SegmentRef], subject: str) -> None:
+    """InvalidInput naming ``subject`` if a segment's range is not inside its
+    object (Swift would cut such a range short rather than refuse it)."""
+    for i, seg in enumerate(segments):
+        if seg.start < 0 or seg.size < 0 or seg.start + seg.size > seg.whole_size:
+            raise InvalidInput(f"segment {i} of {subject} ({seg.path}): range {seg.range} is outside "
+                               f"its {seg.whole_size} bytes", subject)
 
 
 def segments_container(container: str) -> str:
@@ -113,31 +152,43 @@ def stored_manifest(segments: Sequence[SegmentRef], timestamps: Sequence[float] 
     entries = []
     for i, s in enumerate(segments):
         when = datetime.fromtimestamp(timestamps[i] if timestamps else 0.0, UTC)
-        entries.append({
+        entry: dict[str, object] = {
             "name": s.path,
-            "bytes": s.size,
+            "bytes": s.whole_size,
             "hash": s.etag,
             "content_type": "application/octet-stream",
             "last_modified": when.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-        })
+        }
+        if s.ranged:
+            entry["range"] = s.range
+        entries.append(entry)
     return json.dumps(entries).encode("utf-8")
 
 
 def parse_stored_manifest(body: bytes, subject: str) -> list[SegmentRef]:
     """The segments of a stored manifest (Swift's ``multipart-manifest=get``
-    format). Ranged and inline-data segments are refused with CorruptData naming
-    ``subject``: the callers of this module write and rewrite whole segments only."""
+    format), ranged ones included. Inline-data and nested segments are refused
+    with CorruptData naming ``subject``: the callers of this module never write
+    them."""
     try:
         entries = json.loads(body)
         out = []
         for e in entries:
-            if "data" in e or e.get("range") or e.get("sub_slo"):
+            if "data" in e or e.get("sub_slo"):
                 raise CorruptData(
-                    f"{subject}: large object has a ranged, inline or nested segment, "
+                    f"{subject}: large object has an inline or nested segment, "
                     "which this client does not handle", subject,
                 )
             container, _, name = str(e["name"]).lstrip("/").partition("/")
-            out.append(SegmentRef(container, name, str(e["hash"]), int(e["bytes"])))
+            whole = int(e["bytes"])
+            ref = SegmentRef(container, name, str(e["hash"]), whole)
+            if e.get("range"):
+                first, _, last = str(e["range"]).partition("-")
+                start, stop = int(first), int(last) + 1
+                if not 0 <= start < stop <= whole:
+                    raise ValueError(f"range {e['range']} of a {whole}-byte segment")
+                ref = ref.part(start, stop - start)
+            out.append(ref)
         return out
     except (ValueError, KeyError, TypeError) as exc:
         raise CorruptData(f"{subject}: unreadable large-object manifest ({exc})", subject) from None

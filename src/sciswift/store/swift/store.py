@@ -81,7 +81,7 @@ from sciswift.errors import (
     error_for_status,
 )
 from sciswift.store.base import BytesReader, ObjectReader, PutData, Store
-from sciswift.store.large import SegmentRef, is_large_object, parse_stored_manifest
+from sciswift.store.large import SegmentRef, check_ranges, is_large_object, parse_stored_manifest
 from sciswift.store.large import slo_etag as large_slo_etag
 from sciswift.store.metarules import copied_metadata, merge_metadata, replaced_metadata
 from sciswift.store.names import (
@@ -754,11 +754,13 @@ class SwiftStore(Store):
         subject = _subject(container, name)
         if not segments:
             raise InvalidInput(f"large object {subject} needs at least one segment", subject)
+        check_ranges(segments, subject)
         content_type = content_type or "application/octet-stream"
         headers = self._object_headers(subject, content_type, metadata, None)
         if isinstance(mode, IfMatch) and not self.supports_conditional_put:
             self._check_if_match(container, name, mode)
-        body = json.dumps([{"path": s.path, "etag": s.etag, "size_bytes": s.size} for s in segments]).encode()
+        body = json.dumps([{"path": s.path, "etag": s.etag, "size_bytes": s.whole_size,
+                            **({"range": s.range} if s.ranged else {})} for s in segments]).encode()
         resp = self._put_body(container, name, Body.of_bytes(body), headers, mode, None,
                               query={"multipart-manifest": "put"}, stored_etag=large_slo_etag(segments))
         etag = hdr.strip_etag(resp.headers.get("Etag"))

@@ -29,6 +29,7 @@ from sciswift.server.backend import Backend
 from sciswift.server.config import RESELLER_PREFIXES, ServerConfig
 from sciswift.server.dataapi.site import banner_line as browse_banner_line
 from sciswift.server.wire import HTTPServer, Limits
+from sciswift.store.local import syncs as local_syncs
 
 __all__ = ["serve", "make_sockets", "token_secret", "tls_context", "banner", "run_worker"]
 
@@ -156,6 +157,9 @@ def run_worker(config: ServerConfig, auth: TempAuth, sock: socket.socket) -> Non
         await _serve(config, auth, sock, stop)
 
     asyncio.run(main())
+    # The local stores' sync helpers idle until their pool is shut down: without
+    # this every worker waited out the grace below and exited with an error.
+    local_syncs.shutdown()
     _leave_stuck_threads(SHUTDOWN_TIMEOUT)
 
 

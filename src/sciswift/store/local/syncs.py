@@ -54,7 +54,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-__all__ = ["GroupSync", "in_background", "sync_in_background"]
+__all__ = ["GroupSync", "in_background", "sync_in_background", "shutdown"]
 
 #: At most this many helper threads (started as needed). As many as the
 #: server's store threads, so a put's sync never queues behind the others'
@@ -87,6 +87,19 @@ def in_background(sync: Callable[[], None]) -> Future[None]:
         else:
             done.set_result(None)
         return done
+
+
+def shutdown() -> None:
+    """Let the helper threads end once the syncs they run are done. Later
+    syncs start a new pool. A process that exits calls this first: idle
+    helpers wait for work until their pool is shut down, and a process that
+    joins its threads before exiting (``sciswift serve``'s workers) would
+    wait for them in vain."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False)
 
 
 def sync_in_background(fd: int) -> Future[None]:

@@ -140,3 +140,39 @@ def test_a_large_file_uploaded_by_swift_is_rewritten_in_place(setup: tuple[Mount
     assert [(s.size, s.ranged) for s in segments] == [
         (2 * MiB, False), (2 * MiB, False), (MiB, True), (10, False), (MiB - 10, True), (MiB, False)]
     assert other.get_object(container, "up.bin") == bytes(data)
+
+
+def test_truncating_and_growing_a_file_of_ranged_segments(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    """A file whose segments are ranges of older objects: cut inside a range,
+    grown again, rewritten across a cut; every step reads back the same through
+    the mount and through Swift, and its segment objects are exactly those in use."""
+    m, store, container = setup
+    data = bytearray(os.urandom(6 * MiB))
+    path = m.path / "t.bin"
+    path.write_bytes(data)
+
+    def patch(at: int, size: int) -> None:
+        new = os.urandom(size)
+        with open(path, "r+b") as f:
+            f.seek(at)
+            f.write(new)
+        data[at:at + size] = new
+
+    def check() -> None:
+        assert store.get_object(container, "t.bin") == bytes(data)
+        assert path.read_bytes() == bytes(data)
+        segments = store.get_manifest(container, "t.bin")
+        assert segments is not None and {s.name for s in segments} == _segments(store, container)
+
+    patch(2 * MiB + 300_000, 5000)  # segment 2 becomes range, new run, range
+    check()
+    os.truncate(path, 2 * MiB + 100_000)  # inside the first range
+    del data[2 * MiB + 100_000:]
+    check()
+    with open(path, "ab") as f:  # grown past the old end again
+        more = os.urandom(3 * MiB)
+        f.write(more)
+    data += more
+    check()
+    patch(2 * MiB - 10, 20)  # across the cut between a whole segment and a range
+    check()

@@ -176,8 +176,9 @@ class Fetcher:
             with take:
                 while todo and len(run) < self.max_run_blocks:
                     key = todo[-1]
-                    if run and (key.name != run[-1].name or key.etag != run[-1].etag):
-                        break  # another piece: another GET
+                    if run and (key.name != run[-1].name or key.container != run[-1].container
+                                or key.etag != run[-1].etag or key.index != run[-1].index + 1):
+                        break  # another object, or not the next block (ranged segments): another GET
                     todo.pop()
                     if self._claim(key):
                         run.append(key)

@@ -24,13 +24,14 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 from multidict import CIMultiDict
 
+from sciswift.errors import SciSwiftError
 from sciswift.server import bulk
 from sciswift.server.backend import Backend
 from sciswift.server.conditional import check_conditions, normalize_etag
@@ -47,8 +48,17 @@ from sciswift.server.http import (
     gather_limited,
     status_line,
 )
+from sciswift.server.middleware import symlink
 from sciswift.server.middleware.namespace import home_account
-from sciswift.server.objects import SLO_ETAG, SLO_SIZE, is_slo, object_headers, ranged_reply
+from sciswift.server.objects import (
+    SLO_ETAG,
+    SLO_SIZE,
+    is_dlo,
+    is_expired,
+    is_slo,
+    object_headers,
+    ranged_reply,
+)
 from sciswift.server.ranges import content_range, parse_ranges, resolve_ranges
 from sciswift.server.segments import Piece, slo_level, split_segment_path, stream_pieces, validated_stream
 from sciswift.server.writing import write_object
@@ -254,7 +264,7 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
 
     async def finish() -> tuple[Reply, dict[str, object], list[list[str]]]:
 
-        heads = dict(zip(paths, await gather_limited((head(p) for p in paths), HEAD_CONCURRENCY)))
+        heads = await _segment_heads(be, account, paths, head)
         problems: list[list[str]] = []
         entries: list[dict[str, Any]] = []
         total = 0
@@ -314,6 +324,45 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
         yield b"\r\n\r\n" + bulk.result_body(fmt, result, problems, "upload")
 
     return Reply(202, CIMultiDict({"Content-Type": fmt}), bulk.heartbeat_body(b" ", beat()))
+
+
+async def _segment_heads(be: Backend, account: str, paths: list[str],
+                         head: Callable[[str], Awaitable[Reply]]) -> dict[str, Reply]:
+    """The HEAD reply of every segment path, as ``head`` (a sub-request with
+    the caller's identity) gives it.
+
+    Only the first segment of each container is asked through the server:
+    once that HEAD succeeded, the caller may read that container (Swift has
+    no per-object ACLs), and the container's other segments are looked up
+    in the store in one pool call. Those that are plain objects get the
+    headers an object HEAD gives; any other (missing, expired, a symlink, a
+    large object) goes through ``head`` too. 66 segments (a 1 GiB file of
+    16 MiB segments): 18-20 ms for the manifest PUT with a sub-request each,
+    each one a pass through the server and a pool hop."""
+    by_container: dict[str, list[str]] = {}
+    for path in paths:
+        by_container.setdefault(path.lstrip("/").split("/", 1)[0], []).append(path)
+    firsts = [group[0] for group in by_container.values()]
+    heads = dict(zip(firsts, await gather_limited((head(p) for p in firsts), HEAD_CONCURRENCY)))
+    store = be.store(account)
+    rest = [p for group in by_container.values() if heads[group[0]].ok for p in group[1:]]
+    if store is not None and rest:
+        def look_up() -> list[ObjectInfo | None]:
+            found: list[ObjectInfo | None] = []
+            for path in rest:
+                c, o = path.lstrip("/").split("/", 1)
+                try:
+                    found.append(store.head_object(c, o))
+                except SciSwiftError:  # missing, a bad name, damage: the sub-request says
+                    found.append(None)
+            return found
+
+        for path, info in zip(rest, await be.run(look_up)):
+            if info is not None and not (is_slo(info) or is_dlo(info) or is_expired(info) or symlink.is_link(info)):
+                heads[path] = Reply(200, object_headers(info), None, content_length=info.size)
+    todo = [p for p in paths if p not in heads]
+    heads.update(zip(todo, await gather_limited((head(p) for p in todo), HEAD_CONCURRENCY)))
+    return heads
 
 
 # -------------------------------------------------------------- GET/HEAD

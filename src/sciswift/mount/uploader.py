@@ -10,7 +10,7 @@ object (Swift's ranged SLO segments, which every Swift client reads), up to
 MAX_PIECES segments per file. Only after the manifest is stored are the segment
 objects it no longer uses (not even a range of) deleted. So rewriting 1 MiB
 inside a 1 GiB file uploads that 1 MiB and a manifest (it uploaded the 16 MiB
-segment around it: 0.17 s against 0.06 s now, ``python -m bench.mount --only
+segment around it: 0.17 s against 0.033 s now, ``python -m bench.mount --only
 rewrite``), and a crash at any point leaves either the old object or the new one.
 
 Segments written completely before the close may be uploaded early (``eager``) so

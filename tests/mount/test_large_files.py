@@ -9,11 +9,12 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from swiftclient import client as swift_client
 
-from sciswift.store import SwiftStore, segments_container
+from sciswift.store import LocalStore, SwiftStore, segments_container
 
 from .conftest import Mounted, Served
 
@@ -176,3 +177,23 @@ def test_truncating_and_growing_a_file_of_ranged_segments(setup: tuple[Mounted, 
     check()
     patch(2 * MiB - 10, 20)  # across the cut between a whole segment and a range
     check()
+
+
+def test_ranged_rewrite_on_a_local_store(mount: Callable[..., Mounted], tmp_path: Path) -> None:
+    """The same on a local store (``file://``): the manifest the store keeps
+    holds the ranges, and a fresh mount reads the file back."""
+    root = tmp_path / "store"
+    m = mount(str(root / "c"), "--segment-size", "1M")
+    data = bytearray(os.urandom(4 * MiB + 10))
+    (m.path / "f.bin").write_bytes(data)
+    before = m.stats()
+    with open(m.path / "f.bin", "r+b") as f:
+        f.seek(MiB + 1000)
+        f.write(b"Z" * 5000)
+    data[MiB + 1000:MiB + 6000] = b"Z" * 5000
+    assert m.stats()["bytes_uploaded"] - before["bytes_uploaded"] == 5000
+    segments = LocalStore(root).get_manifest("c", "f.bin")
+    assert segments is not None and [s.ranged for s in segments] == [False, True, False, True, False, False, False]
+    m.umount()
+    again = mount(str(root / "c"))
+    assert (again.path / "f.bin").read_bytes() == bytes(data)

@@ -549,9 +549,12 @@ class Store(ABC):
         return ObjectInfo(name, total, etag, info.timestamp, info.content_type,
                           dict(info.metadata), dict(info.system))
 
-    def get_manifest(self, container: str, name: str) -> list[SegmentRef] | None:
+    def get_manifest(self, container: str, name: str, *, head: ObjectInfo | None = None) -> list[SegmentRef] | None:
         """The segments of the static large object ``name``, or None if it is an
-        ordinary object. NotFound if it is missing."""
+        ordinary object. NotFound if it is missing. ``head``: the object's HEAD
+        if the caller has one; a remote store then reads a large object's
+        manifest in one request instead of two (local stores ask again: it
+        costs nothing there)."""
         from sciswift.store.large import is_large_object, parse_stored_manifest
 
         info = self.head_object(container, name)

@@ -39,6 +39,7 @@ __all__ = [
     "content_etag",
     "slo_etag",
     "check_ranges",
+    "is_true_flag",
     "segments_container",
     "stored_manifest",
     "parse_stored_manifest",
@@ -97,9 +98,15 @@ class SegmentRef:
         return SegmentRef(self.container, self.name, self.etag, size, self.start + start, self.whole_size)
 
 
+def is_true_flag(value: str | None) -> bool:
+    """Whether a header or system value such as ``X-Static-Large-Object`` is
+    set, as Swift reads its truth values."""
+    return (value or "").strip().lower() in _TRUE
+
+
 def is_large_object(info: ObjectInfo) -> bool:
     """True if ``info`` describes a static large object's manifest."""
-    return info.system.get(SLO_FLAG, "").lower() in _TRUE
+    return is_true_flag(info.system.get(SLO_FLAG))
 
 
 def content_size(info: ObjectInfo) -> int:

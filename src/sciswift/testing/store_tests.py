@@ -581,12 +581,19 @@ class StoreTests:
             assert head.metadata == {"color": "blue"}
             assert head.content_type == "application/x-hdf5"
             assert store.get_manifest(container, "big") == refs
+            assert store.get_manifest(container, "big", head=head) == refs  # the caller's HEAD used
             listed = [e for e in store.list_objects(container) if isinstance(e, ObjectInfo)]
             assert [content_size(e) for e in listed if e.name == "big"] == [2010]
             store.put_object(container, "small", b"x")
             assert store.get_manifest(container, "small") is None
             with pytest.raises(NotFound):
                 store.get_manifest(container, "nothing")
+            # A HEAD gone stale: the large object was replaced by an ordinary one.
+            store.put_object(container, "big", b"plain now")
+            assert store.get_manifest(container, "big", head=head) is None
+            store.delete_object(container, "big")
+            with pytest.raises(NotFound):
+                store.get_manifest(container, "big", head=head)
         finally:
             for name in ("big", "small"):
                 try:

@@ -499,9 +499,10 @@ class S3Store(Store):
             "store the content as one object", f"{container}/{name}",
         )
 
-    def get_manifest(self, container: str, name: str) -> list[SegmentRef] | None:
+    def get_manifest(self, container: str, name: str, *, head: ObjectInfo | None = None) -> list[SegmentRef] | None:
         """Every S3 object is whole: None (NotFound if it is missing)."""
-        self.head_object(container, name)
+        if head is None:
+            self.head_object(container, name)
         return None
 
     def delete_manifest(self, container: str, name: str) -> None:

@@ -81,7 +81,13 @@ from sciswift.errors import (
     error_for_status,
 )
 from sciswift.store.base import BytesReader, ObjectReader, PutData, Store
-from sciswift.store.large import SegmentRef, check_ranges, is_large_object, parse_stored_manifest
+from sciswift.store.large import (
+    SegmentRef,
+    check_ranges,
+    is_large_object,
+    is_true_flag,
+    parse_stored_manifest,
+)
 from sciswift.store.large import slo_etag as large_slo_etag
 from sciswift.store.metarules import copied_metadata, merge_metadata, replaced_metadata
 from sciswift.store.names import (
@@ -129,6 +135,8 @@ def _subject(container: str, name: str | None = None) -> str:
 #: Listings of at most this many entries use the default page limit when
 #: ``/info`` is not known yet (``SwiftStore._listing_limit``).
 _SMALL_LISTING = 100
+#: A stored manifest of Swift's 1,000 segments is ~250 KB; more is not a manifest.
+_MAX_MANIFEST_BYTES = 16 << 20
 
 
 class SwiftStore(Store):
@@ -773,15 +781,25 @@ class SwiftStore(Store):
             system={"x-static-large-object": "true"},
         )
 
-    def get_manifest(self, container: str, name: str) -> list[SegmentRef] | None:
-        # HEAD first: a GET with multipart-manifest=get of an ordinary object
-        # would send its whole body.
-        if not is_large_object(self.head_object(container, name)):
+    def get_manifest(self, container: str, name: str, *, head: ObjectInfo | None = None) -> list[SegmentRef] | None:
+        # HEAD first (unless the caller has one): a GET with multipart-manifest=get
+        # of an ordinary object would send its whole body.
+        if not is_large_object(head if head is not None else self.head_object(container, name)):
             return None
         subject = _subject(container, name)
-        resp = self._call("GET", container, name, what=f"manifest of {subject}",
+        resp = self._call("GET", container, name, what=f"manifest of {subject}", stream=head is not None,
                           query={"multipart-manifest": "get"}, headers=self._newest_headers(None))
-        return parse_stored_manifest(resp.data or b"", subject)
+        if head is None:
+            return parse_stored_manifest(resp.data or b"", subject)
+        if not is_true_flag(resp.headers.get("X-Static-Large-Object")):
+            resp.close()  # replaced by an ordinary object since that HEAD: its body is not read
+            return self.get_manifest(container, name)
+        body = resp.read(_MAX_MANIFEST_BYTES + 1)
+        if len(body) > _MAX_MANIFEST_BYTES:
+            resp.close()
+            raise CorruptData(f"{subject}: large-object manifest over {_MAX_MANIFEST_BYTES} bytes", subject)
+        resp.release_conn()
+        return parse_stored_manifest(body, subject)
 
     def _ensure_container(self, container: str) -> None:
         self._call("PUT", container, what=f"container {container}")

@@ -513,6 +513,15 @@ class StoreTests:
             refs.append(SegmentRef(seg_container, info.name, info.etag, len(body)))
         return refs
 
+    def _drop_manifests(self, store: Store, container: str, *names: str) -> None:
+        """Delete the large objects ``names`` (those that exist), then every segment."""
+        for name in names:
+            try:
+                store.delete_manifest(container, name)
+            except NotFound:
+                pass
+        self._drop_segments(store, container)
+
     def _drop_segments(self, store: Store, container: str) -> None:
         seg_container = segments_container(container)
         try:
@@ -634,12 +643,7 @@ class StoreTests:
             with pytest.raises(NotFound):
                 store.head_object(container, "bad")
         finally:
-            for name in ("big", "bad"):
-                try:
-                    store.delete_manifest(container, name)
-                except NotFound:
-                    pass
-            self._drop_segments(store, container)
+            self._drop_manifests(store, container, "big", "bad")
 
     def test_manifest_refuses_bad_segments_and_stores_nothing(self, store: Store, container: str) -> None:
         if not store.supports_manifests:
@@ -672,9 +676,4 @@ class StoreTests:
             with pytest.raises(NotFound):
                 store.delete_manifest(container, "big")
         finally:
-            for name in ("big", "moved"):
-                try:
-                    store.delete_manifest(container, name)
-                except NotFound:
-                    pass
-            self._drop_segments(store, container)
+            self._drop_manifests(store, container, "big", "moved")

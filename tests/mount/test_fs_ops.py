@@ -178,6 +178,21 @@ def test_xattrs_are_object_metadata(target: Target) -> None:
     assert (target / "m.h5").read_bytes() == b"data"
 
 
+def test_security_attributes_are_answered_without_the_file_system(target: Target) -> None:
+    """The kernel's ``security.*`` lookups (one before every write) are
+    answered "none" by the binding at once, counted apart; user attributes
+    are untouched."""
+    (target / "s.h5").write_bytes(b"data")
+    os.setxattr(target / "s.h5", "user.kept", b"yes")
+    before = target.m.stats()["fuse_ops"].get("security_lookups", 0)
+    for name in ("security.capability", "security.selinux"):
+        with pytest.raises(OSError) as exc:
+            os.getxattr(target / "s.h5", name)
+        assert exc.value.errno == errno.ENODATA
+    assert target.m.stats()["fuse_ops"]["security_lookups"] >= before + 2
+    assert os.getxattr(target / "s.h5", "user.kept") == b"yes"
+
+
 def test_statfs(target: Target) -> None:
     (target / "used").write_bytes(b"u" * 1000)
     st = os.statvfs(target.m.path)

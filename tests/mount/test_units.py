@@ -4,18 +4,24 @@ bytes, by hypothesis), the segment plan, sizes and the errno table."""
 from __future__ import annotations
 
 import errno
+import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import sciswift.mount.uploader as uploader_module
 from sciswift import errors
+from sciswift.mount.cache import BlockCache
 from sciswift.mount.config import parse_size
 from sciswift.mount.errors import errno_for
 from sciswift.mount.intervals import IntervalSet
 from sciswift.mount.layout import SegmentPlan, Version
-from sciswift.mount.reader import ReadAhead
-from sciswift.mount.uploader import MIN_KEPT_RANGE, _patch_runs
+from sciswift.mount.openfile import FileState
+from sciswift.mount.reader import Fetcher, ReadAhead
+from sciswift.mount.uploader import MIN_KEPT_RANGE, Uploader, _patch_runs
+from sciswift.store import MemoryStore, segments_container
 from sciswift.store.large import SegmentRef
 
 ops = st.lists(st.tuples(st.sampled_from(["add", "cut"]), st.integers(0, 120), st.integers(0, 20)), max_size=40)
@@ -247,3 +253,45 @@ def test_patch_runs_join_close_writes_and_give_up_past_half() -> None:
     assert _patch_runs(dirty, 4 << 20, 8 << 20) == [(8 << 20, (8 << 20) + 10)]  # only this segment's
     dirty.add(1 << 20, 9 << 20)  # more than half: whole
     assert _patch_runs(dirty, 0, seg) is None
+
+
+def test_many_partial_rewrites_stay_under_the_segment_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commit after commit of small writes at new places: pieces are added as
+    ranges until MAX_PIECES, then written segments are sent whole; every
+    version reads back exactly, and the store holds only the segment objects
+    the last manifest uses."""
+    monkeypatch.setattr(uploader_module, "MIN_KEPT_RANGE", 64)
+    monkeypatch.setattr(uploader_module, "MAX_PIECES", 20)
+    seg = 4096
+    store = MemoryStore()
+    store.create_container("c")
+    fetcher = Fetcher(store, BlockCache(tmp_path / "cache", 1 << 30), block_size=1024)
+    up = Uploader(store, fetcher, segment_size=seg)
+    rng = random.Random(7)
+    data = bytearray(rng.randbytes(4 * seg + 100))
+    state = FileState("/f", "c", "f", None, staging_dir=tmp_path, segment_size=seg, content_type="x")
+    state.write(0, bytes(data))
+    up.commit(state)
+    counts = []
+    try:
+        for _ in range(40):
+            at, size = rng.randrange(len(data) - 50), rng.randrange(1, 50)
+            patch = rng.randbytes(size)
+            state.write(at, patch)
+            data[at:at + size] = patch
+            up.commit(state)
+            refs = store.get_manifest("c", "f")
+            assert refs is not None
+            counts.append(len(refs))
+            assert len(refs) <= 20
+            assert state.read(fetcher, 0, len(data)) == bytes(data)
+            fresh = Fetcher(store, BlockCache(tmp_path / f"c{len(counts)}", 1 << 30), block_size=1024)
+            version = Version.segmented("c", "f", "", 0.0, refs)
+            assert fresh.read(version, 0, len(data)) == bytes(data)
+            fresh.close()
+            names = {o.name for o in store.iter_objects(segments_container("c"))}
+            assert names == {r.name for r in refs}
+    finally:
+        up.close()
+        fetcher.close()
+    assert max(counts) >= 18 and any(r.ranged for r in refs), counts  # ranges were used, up to the cap

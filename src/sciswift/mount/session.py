@@ -106,7 +106,9 @@ class Session:
         """The stored version of ``container/key`` (NotFound if none)."""
         info = info or self.store.head_object(container, key)
         if is_large_object(info):
-            segments = self.store.get_manifest(container, key, head=info) or []
+            segments = self.store.get_manifest(container, key, head=info)
+            if segments is None:  # replaced by an ordinary object since that HEAD
+                return self._version(container, key)
             return Version.segmented(container, key, content_etag(info), info.timestamp, segments,
                                      info.content_type, info.metadata)
         return Version.single(container, key, info.etag, info.size, info.timestamp,

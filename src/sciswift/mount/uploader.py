@@ -37,7 +37,17 @@ from sciswift.store import ObjectInfo, Store
 from sciswift.store.large import SegmentRef, segments_container
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH, utf8_len
 
-__all__ = ["Uploader", "UploadStats"]
+__all__ = ["Uploader", "UploadStats", "MAX_PIECES", "MIN_KEPT_RANGE"]
+
+
+#: At most this many segments in a manifest made by a partial rewrite (Swift
+#: takes 1,000): past it, a written segment is sent whole again, as before
+#: ranged segments.
+MAX_PIECES = 600
+#: Unwritten bytes between two written runs of one segment shorter than this are
+#: sent with them rather than kept as a range (a piece per few bytes would cost
+#: more in requests and manifest entries than it saves).
+MIN_KEPT_RANGE = 256 << 10
 
 
 @dataclass
@@ -203,10 +213,11 @@ class Uploader:
             # The new object is in place: the segment objects it no longer uses
             # (not even a range of them) can go.
             in_use = {(r.container, r.name) for r in used}
-            replaced = list({(p.ref.container, p.ref.name): p.ref for p in base.pieces
-                             if (p.ref.container, p.ref.name) not in in_use}.values()
-                            ) if base is not None and base.large else []
-            replaced = [r for r in replaced if r.container == segments_container(state.container)]
+            replaced: list[SegmentRef] = []
+            if base is not None and base.large:
+                gone = {(p.ref.container, p.ref.name): p.ref for p in base.pieces
+                        if (p.ref.container, p.ref.name) not in in_use}
+                replaced = [r for r in gone.values() if r.container == segments_container(state.container)]
             with state.lock:
                 leftovers = [e.ref for e in state.eager.values() if (e.ref.container, e.ref.name) not in in_use]
                 state.eager.clear()
@@ -310,15 +321,6 @@ class Uploader:
             except (SciSwiftError, OSError) as exc:
                 log.warning("could not delete %d replaced segment(s) in %s: %s", len(names), container, exc)
 
-
-#: At most this many segments in a manifest made by a partial rewrite (Swift
-#: takes 1,000): past it, a written segment is sent whole again, as before
-#: ranged segments.
-MAX_PIECES = 600
-#: Unwritten bytes between two written runs of one segment shorter than this are
-#: sent with them rather than kept as a range (a piece per few bytes would cost
-#: more in requests and manifest entries than it saves).
-MIN_KEPT_RANGE = 256 << 10
 
 
 @dataclass(frozen=True)

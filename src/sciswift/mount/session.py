@@ -418,7 +418,7 @@ class Session:
         try:
             info = self.store.head_object(container, key)
             if content_etag(info) == etag:
-                self._delete_file(container, key)
+                self._delete_file(container, key, head=info)
         except NotFound:
             pass
         except SciSwiftError as exc:
@@ -471,10 +471,11 @@ class Session:
         self.ns.note(path, None)
         self._kernel_etag.pop(path, None)
 
-    def _delete_file(self, container: str, key: str) -> None:
+    def _delete_file(self, container: str, key: str, head: ObjectInfo | None = None) -> None:
         """Delete an object, and the segments of a large one that live where this
-        mount (and ``swift upload``) puts them."""
-        segments = self.store.get_manifest(container, key)
+        mount (and ``swift upload``) puts them (``head``: its HEAD, if the caller
+        has one)."""
+        segments = self.store.get_manifest(container, key, head=head)
         self.store.delete_object(container, key)
         if segments:
             # (an object appears once per range of it the file uses)
@@ -576,7 +577,7 @@ class Session:
         """Server-side copy then delete; a large object moves by its manifest."""
         info = self.store.head_object(src_c, src_k)
         if is_large_object(info):
-            segments = self.store.get_manifest(src_c, src_k) or []
+            segments = self.store.get_manifest(src_c, src_k, head=info) or []
             self.store.put_manifest(dst_c, dst_k, segments, content_type=info.content_type,
                                     metadata=info.metadata)
             self.store.delete_manifest(src_c, src_k)

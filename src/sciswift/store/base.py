@@ -535,7 +535,6 @@ class Store(ABC):
                     f"segment {i} of {subject} ({seg.path}) has {info.size} bytes and ETag {info.etag}, "
                     f"not {seg.whole_size} and {seg.etag}", subject,
                 )
-
             if i < len(segments) - 1 and seg.size < 1:
                 raise InvalidInput(f"segment {i} of {subject} ({seg.path}) is empty", subject)
             stamps.append(info.timestamp)

@@ -73,6 +73,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -157,6 +158,10 @@ _INDEX_OPEN_TRIES = 5
 # link(2) refused because the filesystem has no hard links.
 _NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS})
 _BIAS_LIMIT = 8
+#: Every handle of this process not yet collected, its store's or not: a handle
+#: can outlive its store (its own references keep it until the garbage collector
+#: runs), and a fork must see it (``handles.close_orphans_before_fork``).
+live_handles: weakref.WeakSet[Container] = weakref.WeakSet()
 
 
 class ContainerGone(Exception):
@@ -264,6 +269,12 @@ class Container:
             if hasattr(self, "_wconn"):
                 self._wconn.close()
             raise
+        live_handles.add(self)
+
+    @property
+    def closed(self) -> bool:
+        """Closed, or abandoned in a forked child."""
+        return self._closed
 
     # ------------------------------------------------------------ identity
     def is_current(self) -> bool:

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sciswift.errors import InvalidInput
-from sciswift.store.local.container import RECOVERY_INTERVAL, Container, ContainerGone
+from sciswift.store.local.container import RECOVERY_INTERVAL, Container, ContainerGone, live_handles
 from sciswift.store.local.layout import check_container_dir, container_path, missing_container
 from sciswift.store.local.pack import PackFiles
 from sciswift.store.local.space import reports_full_disk
 
-__all__ = ["ContainerHandles", "MAX_OPEN_CONTAINERS"]
+__all__ = ["ContainerHandles", "MAX_OPEN_CONTAINERS", "close_orphans_before_fork", "abandon_inherited"]
 
 T = TypeVar("T")
 
@@ -32,6 +32,29 @@ MAX_OPEN_CONTAINERS = 256
 #: Handles of a forked parent, kept referenced (never closed) so that SQLite does
 #: not release or checkpoint anything the parent still uses.
 _abandoned: list[Container] = []
+
+
+def close_orphans_before_fork(owned: set[int]) -> None:
+    """Close the idle handles of this process that no store holds (``owned``:
+    the ``id`` of every handle the live stores hold), before a fork: a store
+    dropped without ``close`` leaves its handles open until the garbage
+    collector runs, and a child inheriting one's SQLite connection shares the
+    parent's lock bookkeeping for that index (seen: "file is not a database"
+    and lost objects under four forked writers)."""
+    pid = os.getpid()
+    for c in list(live_handles):
+        if id(c) not in owned and c.pid == pid and not c.closed:
+            c.try_close()
+
+
+def abandon_inherited() -> None:
+    """In a forked child: every handle still open is the parent's (a busy one,
+    or one no store held): abandon it and keep it referenced, so that its SQLite
+    connections are never closed here."""
+    for c in list(live_handles):
+        if not c.closed:
+            c.abandon_after_fork()
+            _abandoned.append(c)
 
 
 class ContainerHandles:
@@ -136,6 +159,10 @@ class ContainerHandles:
     def open_count(self) -> int:
         """How many container handles are open (cached)."""
         return len(self._states)
+
+    def held(self) -> list[Container]:
+        """Every handle this cache holds (current and retired)."""
+        return [*self._states.values(), *self._retired]
 
     def is_open(self, container: str) -> bool:
         return container in self._states

@@ -171,7 +171,7 @@ from sciswift.store.local.format import (
     read_record,
 )
 from sciswift.store.local.fs import O_CLOEXEC, fsync_dir, read_json, syncfs, unlink_quiet, write_json_atomic
-from sciswift.store.local.handles import ContainerHandles
+from sciswift.store.local.handles import ContainerHandles, abandon_inherited, close_orphans_before_fork
 from sciswift.store.local.layout import (
     ACCOUNT_FILE,
     RESERVED_PREFIX,
@@ -214,13 +214,16 @@ def _before_fork() -> None:
     # could reset the WAL under its reads (seen: SQLITE_IOERR_SHORT_READ with
     # multiprocessing's "fork" and a parent that had used the store). Idle handles
     # are closed here; the parent reopens them on its next use.
-    for store in list(_stores):
+    stores = list(_stores)
+    for store in stores:
         store._handles.close_idle()
+    close_orphans_before_fork({id(c) for store in stores for c in store._handles.held()})
 
 
 def _after_fork_in_child() -> None:
     for store in list(_stores):
         store._reset_after_fork()
+    abandon_inherited()
 
 
 if hasattr(os, "register_at_fork"):

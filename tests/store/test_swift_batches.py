@@ -119,3 +119,53 @@ def test_the_round_trip_is_the_quickest_answer_without_a_body(store: SwiftStore)
     for _ in range(5):
         store.head_object(container, "o")
     assert store.round_trip is not None and store.round_trip <= first
+
+
+def test_bodies_of_one_size_are_read_into_the_callers_buffer(store: SwiftStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``read_many_into``: one batched GET, each body of the buffer's size read
+    into it and consumed before the next; missing names reported as absent
+    (not asked again), another size left to the caller."""
+    c = f"into-{uuid.uuid4().hex[:8]}"
+    store.create_container(c)
+    items = {f"c/{i}": hashlib.md5(str(i).encode()).digest() * 64 for i in range(40)}  # 1 KiB each
+    store.put_many(c, {**items, "other": b"x" * 100})
+    assert store.batches_gets
+    batches = _spy(monkeypatch, store, "_read_batch_into")
+    singles = _spy(monkeypatch, store, "get_object")
+    buf = memoryview(bytearray(1024))
+    got: dict[str, bytes] = {}
+    gone: list[str] = []
+    asked = [*items, "other", "gone/1", "gone/2"]
+    left = store.read_many_into(c, asked, buf, lambda n: got.__setitem__(n, bytes(buf)), gone.append)
+    assert got == items and left == ["other"] and gone == ["gone/1", "gone/2"]
+    assert len(batches) == 1 and singles == []
+    # without ``absent`` the missing names are returned, as LocalStore does
+    got.clear()
+    assert store.read_many_into(c, ["gone/1", *items], buf, lambda n: got.__setitem__(n, bytes(buf))) == ["gone/1"]
+    assert got == items
+
+
+def test_a_reply_cut_short_leaves_the_rest_to_the_caller(store: SwiftStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sciswift.store.swift.batched_get as batched_get
+    from sciswift.errors import CorruptData
+
+    c = f"into-cut-{uuid.uuid4().hex[:8]}"
+    store.create_container(c)
+    names = [f"c/{i:02d}" for i in range(12)]
+    store.put_many(c, {n: n.encode() * 128 for n in names})
+    store.capabilities()  # /info known: the names go in a batched GET
+    real = batched_get._read_exactly_into
+    reads = 0
+
+    def cut_after_five(raw: Any, buf: memoryview, what: str) -> None:
+        nonlocal reads
+        reads += 1
+        if reads > 5:
+            raise CorruptData(f"{what}: the reply ended 1 bytes early (cut short in transit?)")
+        real(raw, buf, what)
+
+    monkeypatch.setattr(batched_get, "_read_exactly_into", cut_after_five)
+    buf = memoryview(bytearray(len(names[0]) * 128))
+    got: list[str] = []
+    left = store.read_many_into(c, names, buf, got.append, lambda n: None)
+    assert got == names[:5] and left == names[5:]

@@ -545,10 +545,11 @@ class Array:
             todo = self._load_into_cache(self._read_parts(todo, out), out)
             if not todo:
                 return
-        if self._local and len(todo) > 1 and self.pipeline.trivial and not keep:
-            # Uncompressed chunks of a local store: each is read straight into one
-            # scratch chunk and copied into place, as HDF5 reads chunks, instead of
-            # into a new buffer per chunk (see LocalStore.read_many_into).
+        if len(todo) > 1 and self.pipeline.trivial and not keep and (self._local or self._batched):
+            # Uncompressed chunks of a local store, or of a remote one in batched
+            # GETs: each is read straight into one scratch chunk and copied into
+            # place, as HDF5 reads chunks, instead of into a new buffer per chunk
+            # (see LocalStore.read_many_into, SwiftStore.read_many_into).
             scratch = np.empty(self.chunks, dtype=self.pipeline.stored_dtype)
             pieces = dict(todo)
 
@@ -556,7 +557,10 @@ class Array:
                 p = pieces[key]
                 out[p.outer + _E] = scratch[p.inner + _E]
 
-            left = set(self.kv.read_into(list(pieces), _bytes_of(scratch), place))
+            def fill(key: str) -> None:
+                out[pieces[key].outer + _E] = self.fill_value
+
+            left = set(self.kv.read_into(list(pieces), _bytes_of(scratch), place, fill))
             todo = [(k, p) for k, p in todo if k in left]
             if not todo:
                 return

@@ -377,18 +377,21 @@ class KV:
         found.update((n[cut:], b) for n, b in got.items())
         return found
 
-    def read_into(self, keys: Sequence[str], buf: memoryview, consume: Callable[[str], None]) -> list[str]:
-        """Where the store can (LocalStore's ``read_many_into``): read each of
-        ``keys`` whose object is exactly ``len(buf)`` bytes into ``buf`` and call
-        ``consume(key)`` before the next read reuses it. Returns the keys not
+    def read_into(self, keys: Sequence[str], buf: memoryview, consume: Callable[[str], None],
+                  absent: Callable[[str], None] | None = None) -> list[str]:
+        """Where the store can (``Store.read_many_into``): read each of ``keys``
+        whose object is exactly ``len(buf)`` bytes into ``buf`` and call
+        ``consume(key)`` before the next read reuses it; ``absent(key)`` for a
+        key the store found missing on the way (if given). Returns the keys not
         handled (all of them for other stores, or while writes wait in the buffer)."""
         if not self.store.supports_read_into or self._pending or self._flushing or self._packed_keys:
             return list(keys)
-        self.requests += len(keys)
         cut = len(self._prefix)
         left = self.store.read_many_into(
-            self.container, [self._prefix + k for k in keys], buf, lambda n: consume(n[cut:])
+            self.container, [self._prefix + k for k in keys], buf, lambda n: consume(n[cut:]),
+            None if absent is None else (lambda n: absent(n[cut:])),
         )
+        self.requests += len(keys) - len(left)
         return [n[cut:] for n in left]
 
     def read_parts(
@@ -407,7 +410,7 @@ class KV:
         the keys it writes, so reads see them; what other processes (or other
         opens of the file) write is seen once ``forget_hints`` is called, as
         HDF5 sees others' writes only after a refresh or a reopen."""
-        if not self.store.supports_read_into or self._pending or self._flushing or self._packed_keys:
+        if not self.store.supports_read_parts or self._pending or self._flushing or self._packed_keys:
             return list(range(len(parts)))
         self.requests += len(parts)
         prefix = self._prefix

@@ -229,9 +229,11 @@ class Store(ABC):
     #: S3 has no such objects: there it raises NotSupported and ``get_manifest``
     #: answers None; callers then store large objects whole.
     supports_manifests: bool = True
-    #: ``read_many_into`` reads bodies into a caller's buffer, and
-    #: ``read_parts_into`` parts of bodies into a scratch buffer (LocalStore).
+    #: ``read_many_into`` reads bodies into a caller's buffer (LocalStore;
+    #: SwiftStore, in batched GETs where the endpoint has them).
     supports_read_into: bool = False
+    #: ``read_parts_into`` reads parts of bodies into a scratch buffer (LocalStore).
+    supports_read_parts: bool = False
     #: ``put_many_filled`` stores bodies filled into one scratch buffer (LocalStore).
     supports_put_filled: bool = False
     #: ``get_many`` fetches many objects in a few requests (SwiftStore on an
@@ -568,12 +570,16 @@ class Store(ABC):
         self.delete_object(container, name)
 
     def read_many_into(
-        self, container: str, names: Sequence[str], buf: memoryview, consume: Callable[[str], None]
+        self, container: str, names: Sequence[str], buf: memoryview, consume: Callable[[str], None],
+        absent: Callable[[str], None] | None = None,
     ) -> list[str]:
         """For each of ``names`` whose body is exactly ``len(buf)`` bytes: read it
         into ``buf``, then call ``consume(name)`` before the next read reuses the
         buffer. Returns the names not handled (missing, or of another size).
-        Only where ``supports_read_into``; NotSupported otherwise."""
+        ``absent``: where a store learns on the way that a name has no object
+        (a batched GET's 404), it calls ``absent(name)`` instead of returning the
+        name, which spares the caller asking again. Only where
+        ``supports_read_into``; NotSupported otherwise."""
         raise NotSupported(f"{type(self).__name__} cannot read into a buffer", self.url)
 
     def read_parts_into(
@@ -587,7 +593,7 @@ class Store(ABC):
         store prefers to leave to an ordinary read). ``hints``: where earlier
         reads found objects (see ReadHints), used and extended; ``learn``: a
         prefix of names the store may note in ``hints`` all at once. Only where
-        ``supports_read_into``; NotSupported otherwise."""
+        ``supports_read_parts``; NotSupported otherwise."""
         raise NotSupported(f"{type(self).__name__} cannot read into a buffer", self.url)
 
     def put_many_filled(

@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sciswift.errors import CorruptData
 
-__all__ = ["CONTENT_TYPE", "Frame", "encode_frame", "end_frame", "read_frames", "MAX_HEADER"]
+__all__ = ["CONTENT_TYPE", "Frame", "encode_frame", "end_frame", "read_frames", "read_frame_heads", "read_body",
+           "MAX_HEADER"]
 
 CONTENT_TYPE = "application/x-sciswift-objects"
 #: Largest frame header accepted (names are at most 1,024 bytes, 12x when \u-escaped).
@@ -64,26 +65,22 @@ def end_frame(count: int) -> bytes:
     return _LEN.pack(len(raw)) + raw
 
 
-def read_frames(read_exact: Callable[[int], bytes], what: str) -> Iterator[Frame]:
-    """The frames of a reply body, read with ``read_exact(n)`` (which returns
-    fewer than ``n`` bytes only at the end of the body).
+def read_frame_heads(read_exact: Callable[[int], bytes], what: str) -> Iterator[tuple[Frame, int]]:
+    """``(frame without its body, body length)`` for each frame of a reply body
+    read with ``read_exact(n)`` (which returns fewer than ``n`` bytes only at the
+    end of the body). The caller reads each frame's body, exactly its length,
+    before asking for the next frame (``read_frames`` reads them as bytes;
+    SwiftStore's ``read_many_into`` into a buffer of its caller's).
 
     CorruptData naming ``what`` when the body ends before its ``end`` frame or
     a frame is malformed: a reply cut short never passes for a shorter batch."""
-
-    def exactly(n: int) -> bytes:
-        data = read_exact(n)
-        if len(data) != n:
-            raise CorruptData(f"{what}: the reply ended {n - len(data)} bytes early (cut short in transit?)")
-        return data
-
     count = 0
     while True:
-        (size,) = _LEN.unpack(exactly(_LEN.size))
+        (size,) = _LEN.unpack(read_body(read_exact, _LEN.size, what))
         if size > MAX_HEADER:
             raise CorruptData(f"{what}: a frame header of {size} bytes is not a batched GET reply")
         try:
-            head = json.loads(exactly(size).decode("ascii"))
+            head = json.loads(read_body(read_exact, size, what).decode("ascii"))
             if head.get("end"):
                 if int(head.get("objects", -1)) != count:
                     raise CorruptData(f"{what}: the reply holds {count} objects but says {head.get('objects')}")
@@ -96,4 +93,18 @@ def read_frames(read_exact: Callable[[int], bytes], what: str) -> Iterator[Frame
         if length < 0:
             raise CorruptData(f"{what}: negative frame length")
         count += 1
-        yield Frame(frame.name, frame.status, exactly(length), frame.etag, frame.quarantined) if length else frame
+        yield frame, length
+
+
+def read_body(read_exact: Callable[[int], bytes], n: int, what: str) -> bytes:
+    """Exactly ``n`` bytes of a reply; CorruptData naming ``what`` if it ends first."""
+    data = read_exact(n)
+    if len(data) != n:
+        raise CorruptData(f"{what}: the reply ended {n - len(data)} bytes early (cut short in transit?)")
+    return data
+
+
+def read_frames(read_exact: Callable[[int], bytes], what: str) -> Iterator[Frame]:
+    """The frames of a reply body, bodies included (see ``read_frame_heads``)."""
+    for frame, length in read_frame_heads(read_exact, what):
+        yield replace(frame, body=read_body(read_exact, length, what)) if length else frame

@@ -117,11 +117,14 @@ class BatchIO:
         return out
 
     def read_many_into(
-        self, container: str, names: Sequence[str], buf: memoryview, consume: Callable[[str], None]
+        self, container: str, names: Sequence[str], buf: memoryview, consume: Callable[[str], None],
+        absent: Callable[[str], None] | None = None,
     ) -> list[str]:
         """For each of ``names`` whose body is exactly ``len(buf)`` bytes, read the
         body into ``buf`` and call ``consume(name)`` before the next read reuses it;
-        returns the other names (missing, or of another size), for ``get_many``.
+        returns the other names (missing, or of another size), for ``get_many``
+        (``absent`` is not used: a missing name is returned, as telling it from a
+        record being replaced takes the careful way anyway).
 
         One scratch buffer for every object instead of a new ``bytes`` each, as
         HDF5 reads chunks; see ``put_many_filled`` for why that matters."""

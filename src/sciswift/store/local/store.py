@@ -259,6 +259,7 @@ class LocalStore(BatchIO, Store):
     supports_ranges = True
     supports_conditional_put = True
     supports_read_into = True
+    supports_read_parts = True
     supports_put_filled = True
 
     def __init__(

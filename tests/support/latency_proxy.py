@@ -33,6 +33,7 @@ It runs on its own event loop in a daemon thread::
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,9 @@ class LatencyProxy:
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.port = 0
+        #: A request header removed on the way to the server (as a server that
+        #: does not know it would ignore it), or None.
+        self.drop_header: str | None = None
 
     @property
     def url(self) -> str:
@@ -155,6 +159,9 @@ class LatencyProxy:
                     self.requests += 1
                     self.history.append((conn.round, data.split(b"\r\n", 1)[0].decode("latin-1")))
                     self.rounds = max(self.rounds, conn.round)
+                if to_server and data and self.drop_header:
+                    data = re.sub(rb"\r\n" + re.escape(self.drop_header.encode()) + rb":[^\r\n]*",
+                                  b"", data, flags=re.IGNORECASE)
                 due = now + self.rtt / 2
                 if to_server:
                     due = max(due, conn.opened + self.rtt + self.rtt / 2)

@@ -377,6 +377,10 @@ def _open_remote_read(filename: str, location: Any) -> FileHandle:
     from sciswift.engine.kv import io_pool
 
     try:
+        if location.prefix:
+            # A fresh process authenticates first: the two reads may come with it.
+            location.store.expect_reads([("HEAD", location.container, location.prefix),
+                                         ("GET", location.container, f"{location.prefix}/zarr.json")])
         blob = io_pool().submit(_blob_info, location)
         location.store.learn_endpoint()  # beside the two, for the reads after the open
         try:

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote_to_bytes
 from multidict import CIMultiDict
 
 from sciswift.errors import QUARANTINED_HEADER, Quarantined, SciSwiftError
-from sciswift.server import bulk, cors, dataapi, dispatch, etag_quoter
+from sciswift.server import auth_prefetch, bulk, cors, dataapi, dispatch, etag_quoter
 from sciswift.server.auth import Identity
 from sciswift.server.backend import Backend
 from sciswift.server.extract import extract_archive
@@ -136,6 +136,13 @@ class SwiftApp:
             host_url=f"{request.scheme}://{host}",
             trans_id=tid,
         )
+        return self.resolve(req, path_bytes)
+
+    def resolve(self, req: SwiftRequest, path_bytes: bytes) -> SwiftRequest | Reply:
+        """``req`` with its (unquoted) path parsed and its caller identified, or
+        the reply that refuses it: what every client request goes through before
+        ``route`` (also the requests an auth reply answers at once, see
+        ``auth_prefetch``)."""
         try:
             path = path_bytes.decode("utf-8")
             bad = "\x00" in path
@@ -183,7 +190,10 @@ class SwiftApp:
                 return Reply(200, CIMultiDict({"Allow": "GET, HEAD, OPTIONS"}))
             return error(405, headers={"Allow": "GET, HEAD, OPTIONS"})
         if req.path == "/auth" or req.path.startswith("/auth/"):
-            return self.auth.handle_auth(req)
+            reply = self.auth.handle_auth(req)
+            if reply.status == 200 and auth_prefetch.HEADER in req.headers:
+                reply = await auth_prefetch.answer(self, req, reply)
+            return reply
         if dataapi.claims(req.path):
             return await dataapi.handle(self.backend, req)
         return await pipeline.handle(self.backend, req, self._api)
@@ -344,28 +354,39 @@ class SwiftApp:
     def log(
         self, request: Request, req: SwiftRequest | None, reply: Reply, sent: int, start: float, tid: str
     ) -> None:
-        end = time.time()
         head = request.head
-        peer = request.peer[0] if isinstance(request.peer, tuple) else "-"
-        token = head.header("X-Auth-Token") or head.header("X-Storage-Token")
         ident: Identity | None = req.identity if req is not None else None
-        received = req.body.received if req is not None and isinstance(req.body, WireBody) else 0
+        self.log_line(
+            peer=request.peer[0] if isinstance(request.peer, tuple) else "-", start=start, method=head.method,
+            target=head.target, version=f"HTTP/{head.version[0]}.{head.version[1]}", status=reply.status,
+            referer=head.header("Referer"), agent=head.header("User-Agent"),
+            token=head.header("X-Auth-Token") or head.header("X-Storage-Token"),
+            received=req.body.received if req is not None and isinstance(req.body, WireBody) else 0,
+            sent=sent, etag=reply.headers.get("Etag", "-"), tid=tid, user=ident.user if ident else "-",
+        )
+
+    @staticmethod
+    def log_line(*, peer: str, start: float, method: str, target: str, version: str, status: int,
+                 referer: str | None, agent: str | None, token: str | None, received: int, sent: int,
+                 etag: str, tid: str, user: str) -> None:
+        """One access log line (also for the reads an auth reply answered)."""
+        end = time.time()
         fields: list[Any] = [
             peer,
             peer,
             time.strftime("%d/%b/%Y/%H/%M/%S", time.gmtime(start)),
-            head.method,
-            quote(head.target, safe="/?&=%:;@+,", errors="surrogateescape"),
-            f"HTTP/{head.version[0]}.{head.version[1]}",
-            reply.status,
-            quote(head.header("Referer") or "-", safe="/:"),
-            quote(head.header("User-Agent") or "-", safe="/:();."),
+            method,
+            quote(target, safe="/?&=%:;@+,", errors="surrogateescape"),
+            version,
+            status,
+            quote(referer or "-", safe="/:"),
+            quote(agent or "-", safe="/:();."),
             (token[:16] + "...") if token else "-",
             received or "-",
             sent or "-",
-            reply.headers.get("Etag", "-"),
+            etag,
             tid,
-            ident.user if ident else "-",
+            user,
             f"{end - start:.4f}",
         ]
         access_log.info(" ".join(str(f) for f in fields))

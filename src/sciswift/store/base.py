@@ -612,6 +612,15 @@ class Store(ABC):
         except NotFound:
             return False
 
+    def expect_reads(self, reads: Sequence[tuple[str, str, str]]) -> None:
+        """A hint: the caller is about to make ``reads`` (``(method, container,
+        name)``, method GET or HEAD, whole objects), the first of its work. A
+        remote store that must authenticate first may have them answered along
+        with that (SwiftStore on ``sciswift serve``: one round trip for both);
+        the reads are then made as usual and answer at once. Nothing by
+        default."""
+        return None
+
     def learn_endpoint(self) -> None:
         """Start learning, in the background, what the endpoint offers (for a
         remote store: one request beside the caller's own); never blocks.

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sciswift.errors import CorruptData
@@ -30,8 +30,10 @@ __all__ = ["CONTENT_TYPE", "Frame", "encode_frame", "end_frame", "read_frames", 
            "MAX_HEADER"]
 
 CONTENT_TYPE = "application/x-sciswift-objects"
-#: Largest frame header accepted (names are at most 1,024 bytes, 12x when \u-escaped).
-MAX_HEADER = 16 << 10
+#: Largest frame header accepted (names are at most 1,024 bytes, 12x when
+#: \u-escaped; an object's metadata at most 4 KiB before escaping, its other
+#: headers a few hundred bytes).
+MAX_HEADER = 64 << 10
 _LEN = struct.Struct(">I")
 
 
@@ -45,9 +47,13 @@ class Frame:
     body: bytes = b""
     etag: str = ""
     quarantined: bool = False
+    #: The reply's headers, where the writer sends them (an auth reply's
+    #: prefetched answers, see ``sciswift.server.auth_prefetch``).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
-def encode_frame(name: str, status: int, length: int = 0, etag: str = "", quarantined: bool = False) -> bytes:
+def encode_frame(name: str, status: int, length: int = 0, etag: str = "", quarantined: bool = False,
+                 headers: Mapping[str, str] | None = None) -> bytes:
     """The frame header (with its length prefix) of one object; its ``length``
     bytes of body follow it."""
     head: dict[str, Any] = {"name": name, "status": status, "length": length}
@@ -55,6 +61,8 @@ def encode_frame(name: str, status: int, length: int = 0, etag: str = "", quaran
         head["etag"] = etag
     if quarantined:
         head["quarantined"] = True
+    if headers:
+        head["headers"] = dict(headers)
     raw = json.dumps(head, separators=(",", ":")).encode("ascii")
     return _LEN.pack(len(raw)) + raw
 
@@ -86,8 +94,12 @@ def read_frame_heads(read_exact: Callable[[int], bytes], what: str) -> Iterator[
                     raise CorruptData(f"{what}: the reply holds {count} objects but says {head.get('objects')}")
                 return
             length = int(head["length"])
+            headers = head.get("headers", {})
+            if not isinstance(headers, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+                raise ValueError("headers are not a map of strings")
             frame = Frame(str(head["name"]), int(head["status"]), b"", str(head.get("etag", "")),
-                          bool(head.get("quarantined", False)))
+                          bool(head.get("quarantined", False)), headers)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CorruptData(f"{what}: malformed frame header ({exc})") from None
         if length < 0:

@@ -19,17 +19,24 @@ a shell set up for ``swift stat`` works unchanged:
 
 from __future__ import annotations
 
+import io
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import urllib3
 
-from sciswift.errors import InvalidInput, NotSupported, StoreUnavailable, Unauthenticated
+from sciswift.errors import CorruptData, InvalidInput, NotSupported, StoreUnavailable, Unauthenticated
+from sciswift.store.object_frames import CONTENT_TYPE as FRAMES_TYPE
+from sciswift.store.object_frames import Frame, read_frames
 
-__all__ = ["SwiftCredentials", "authenticate"]
+__all__ = ["SwiftCredentials", "authenticate", "PREFETCH_HEADER"]
+
+#: Reads a client asks an auth v1.0 reply to answer at once (sciswift serve:
+#: ``sciswift.server.auth_prefetch``; other endpoints ignore it).
+PREFETCH_HEADER = "X-Sciswift-Prefetch"
 
 
 @dataclass(frozen=True)
@@ -153,13 +160,20 @@ class SwiftCredentials:
 
 
 def authenticate(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
-                 retries: urllib3.Retry | None = None) -> tuple[str, str, float | None]:
+                 retries: urllib3.Retry | None = None, prefetch: Sequence[tuple[str, str]] = (),
+                 prefetched: list[Frame] | None = None) -> tuple[str, str, float | None]:
     """Get ``(storage_url, token, expires)`` for ``creds``: ``expires`` is the
     token's expiry (epoch seconds) when the endpoint tells it (TempAuth's
     ``X-Auth-Token-Expires``, Keystone's token expiry), else None. ``retries``
     governs the v1.0 request (connection errors and 502-504 are retried).
     Unauthenticated if the endpoint refuses the credentials, StoreUnavailable if
-    it cannot be reached, InvalidInput if the credentials are incomplete."""
+    it cannot be reached, InvalidInput if the credentials are incomplete.
+
+    ``prefetch``: ``(method, path)`` reads (GET or HEAD, the path a suffix of
+    the storage URL) a v1.0 endpoint may answer in the auth reply
+    (``sciswift.server.auth_prefetch``); their answers go into ``prefetched``,
+    each frame named ``"METHOD path"``. Endpoints that do not know the header
+    answer none."""
     if not creds.can_authenticate:
         raise InvalidInput(
             "no Swift credentials: set ST_AUTH/ST_USER/ST_KEY (auth v1.0), the OS_* variables "
@@ -168,21 +182,25 @@ def authenticate(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: fl
         )
     version = creds.resolved_version()
     if version == "1.0":
-        storage_url, token, expires = _auth_v1(http, creds, timeout, retries)
+        storage_url, token, expires = _auth_v1(http, creds, timeout, retries, prefetch, prefetched)
     else:
         storage_url, token, expires = _auth_keystone(creds, version, timeout)
     return creds.storage_url or storage_url, token, expires
 
 
 def _auth_v1(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
-             retries: urllib3.Retry | None) -> tuple[str, str, float | None]:
+             retries: urllib3.Retry | None, prefetch: Sequence[tuple[str, str]] = (),
+             prefetched: list[Frame] | None = None) -> tuple[str, str, float | None]:
     assert creds.auth_url is not None
     if not creds.user:
         raise InvalidInput(f"auth v1.0 at {creds.auth_url} needs a user (ST_USER)", creds.auth_url)
+    headers = {"X-Auth-User": creds.user, "X-Auth-Key": creds.key or ""}
+    if prefetch and prefetched is not None:
+        headers[PREFETCH_HEADER] = ", ".join(f"{method} {path}" for method, path in prefetch)
     try:
         resp = http.request(
             "GET", creds.auth_url,
-            headers={"X-Auth-User": creds.user, "X-Auth-Key": creds.key or ""},
+            headers=headers,
             timeout=timeout,
             retries=retries or urllib3.Retry(3, backoff_factor=0.2, status_forcelist=(502, 503, 504),
                                              raise_on_status=False),
@@ -202,6 +220,12 @@ def _auth_v1(http: urllib3.PoolManager, creds: SwiftCredentials, timeout: float,
             f"Swift auth endpoint {creds.auth_url} answered {resp.status} "
             f"without a storage URL and token", creds.auth_url,
         )
+    if prefetched is not None and resp.headers.get(PREFETCH_HEADER) and \
+            resp.headers.get("Content-Type", "").startswith(FRAMES_TYPE):
+        try:
+            prefetched.extend(read_frames(io.BytesIO(resp.data or b"").read, f"auth reply of {creds.auth_url}"))
+        except CorruptData:
+            prefetched.clear()  # nothing is taken from a reply cut short: the reads are made as usual
     expires: float | None = None
     try:  # seconds the token has left, as TempAuth says
         left = float(resp.headers.get("X-Auth-Token-Expires", ""))

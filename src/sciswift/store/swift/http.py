@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import encodings.idna  # noqa: F401  (the first connection imports it otherwise: host names are IDNA-encoded)
 import hashlib
+import io
 import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -54,6 +55,7 @@ from sciswift.errors import (
     Unauthenticated,
     error_for_status,
 )
+from sciswift.store.object_frames import Frame
 from sciswift.store.swift.auth import SwiftCredentials, authenticate
 from sciswift.store.swift.tokens import TokenCache
 
@@ -63,6 +65,9 @@ __all__ = ["Body", "SwiftConnection", "RETRY_STATUSES", "object_path", "attempts
 RETRY_STATUSES = frozenset({429, 498, 500, 502, 503, 504})
 # Bodies up to this size that are already in memory are sent as one bytes object.
 SMALL_BODY = 4 << 20
+#: An answer an auth reply carried is used within this many seconds of its
+#: arrival, or not at all (the read is then made as usual).
+PREFETCH_FRESH = 10.0
 
 
 def attempts_of(resp: urllib3.BaseHTTPResponse) -> int:
@@ -175,7 +180,12 @@ class SwiftConnection:
         #: ``_info`` came with a kept token (it goes if the token is refused).
         self._info_kept = False
         self._info_lock = threading.Lock()
+        self._info_fetch_lock = threading.Lock()
         self._info_fetcher: threading.Thread | None = None
+        #: Answers an auth reply carried (``auth_with_prefetch``): ``"METHOD path"``
+        #: -> (when it came, the frame), each used once by ``request`` instead of
+        #: sending the same read, within ``PREFETCH_FRESH`` seconds.
+        self._prefetched: dict[str, tuple[float, Frame]] = {}
         #: The quickest answer seen to a request without a body to send, from
         #: sending it to its response's headers (HEADs, streamed GETs): about
         #: one network round trip plus the server's least work. None until one
@@ -195,6 +205,58 @@ class SwiftConnection:
             url, token = self._storage_url, self._token
             assert url and token  # adopted or authenticated
             return url, token
+
+    def auth_with_prefetch(self, reads: Sequence[tuple[str, str]]) -> None:
+        """Authenticate now if there is no token yet (none kept either), asking
+        the auth reply to answer ``reads`` (``(method, path)``: GET or HEAD of a
+        ``/container/object`` path, as ``request`` takes them) at once, where
+        the endpoint can (``sciswift serve``; TempAuth v1.0 only). The next
+        ``request`` of each read, soon after, takes its answer without a round
+        trip. Does nothing when a token is at hand: the reads go as usual."""
+        if self._storage_url and self._token:
+            return
+        with self._auth_lock:
+            if self._storage_url and self._token or self._adopt_kept():
+                return
+            self._warm(self._expected_storage_host())
+            frames: list[Frame] = []
+            # /info too: it is asked for beside the first reads otherwise. None
+            # when a storage URL of its own is given: the answers would be for
+            # the auth reply's.
+            ask = [] if self.creds.storage_url else [*reads, ("GET", "/info")] if self._info is None else list(reads)
+            self._storage_url, self._token = self._authenticate(ask, frames)
+            now = time.monotonic()
+            for frame in frames:
+                if frame.name == "GET /info":
+                    self._learn_info(frame)
+                elif frame.status in (200, 404):  # any other answer: the read says precisely what
+                    with self._info_lock:
+                        self._prefetched[frame.name] = (now, frame)
+
+    def _learn_info(self, frame: Frame) -> None:
+        """Take ``/info`` from an auth reply's answer (kept with the token)."""
+        try:
+            info = json.loads(frame.body) if frame.status == 200 else None
+        except ValueError:
+            info = None
+        if not isinstance(info, dict) or self._info is not None:
+            return
+        with self._info_lock:
+            self._info, self._info_kept = info, False
+        if info and self.tokens is not None and self._token:
+            self.tokens.keep_info(self.creds, self._token, info)
+
+    def _take_prefetched(self, method: str, path: str, stream: bool) -> urllib3.BaseHTTPResponse | None:
+        """The answer an auth reply carried for this read (once), as a response."""
+        with self._info_lock:
+            got = self._prefetched.pop(f"{method} {path}", None)
+        if got is None or time.monotonic() - got[0] > PREFETCH_FRESH:
+            return None
+        frame = got[1]
+        return urllib3.HTTPResponse(
+            body=io.BytesIO(frame.body), headers=frame.headers, status=frame.status, preload_content=not stream,
+            decode_content=False, request_method=method,
+        )
 
     def _adopt_kept(self) -> bool:
         """Take a kept token (and the ``/info`` kept with it) if there is one;
@@ -223,11 +285,13 @@ class SwiftConnection:
             self._storage_url, self._token = self._authenticate()
             return True
 
-    def _authenticate(self) -> tuple[str, str]:
+    def _authenticate(self, prefetch: Sequence[tuple[str, str]] = (),
+                      prefetched: list[Frame] | None = None) -> tuple[str, str]:
         """A new token (kept for other processes when a token cache is on)."""
         retry = urllib3.Retry(self.retries, backoff_factor=self.backoff, backoff_max=self.max_backoff,
                               status_forcelist=(502, 503, 504), raise_on_status=False)
-        url, token, expires = authenticate(self.http, self.creds, float(self.timeout.read_timeout or 60), retry)
+        url, token, expires = authenticate(self.http, self.creds, float(self.timeout.read_timeout or 60), retry,
+                                           prefetch, prefetched)
         if self.tokens is not None:
             self.tokens.save(self.creds, url, token, expires)
         return url, token
@@ -300,6 +364,11 @@ class SwiftConnection:
         response); otherwise it is read and the connection returned to the pool.
         A body that is neither bytes nor a Body is sent once and never retried.
         """
+        if self._prefetched and method in ("GET", "HEAD") and body is None and not query and \
+                (not headers or set(headers) <= {"X-Newest"}):
+            answered = self._take_prefetched(method, path, stream)
+            if answered is not None:
+                return answered
         retryable_body = body is None or isinstance(body, (bytes, Body))
         can_retry = idempotent and retryable_body
         reauthed = False
@@ -419,6 +488,16 @@ class SwiftConnection:
 
     def info(self) -> dict[str, Any]:
         """The endpoint's ``/info`` (capabilities), fetched once; ``{}`` if it has none."""
+        if self._info is None:
+            # One fetch at a time: a caller that needs /info while the background
+            # fetch (info_if_known) is under way waits for it instead of asking
+            # again (seen: a file's first PUT waiting for a second /info).
+            with self._info_fetch_lock:
+                return self._fetch_info()
+        return self._info
+
+    def _fetch_info(self) -> dict[str, Any]:
+        """``info``'s fetch; the caller holds ``_info_fetch_lock``."""
         if self._info is None:
             storage_url, token = self.auth()
             if self._info is not None:  # kept with the token

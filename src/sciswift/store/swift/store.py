@@ -299,6 +299,20 @@ class SwiftStore(Store):
         sciswift = self._conn.info().get("sciswift")
         return isinstance(sciswift, dict) and bool(sciswift.get(feature))
 
+    def expect_reads(self, reads: Sequence[tuple[str, str, str]]) -> None:
+        """Authenticate now if no token is at hand, with ``reads`` answered in the
+        auth reply where the endpoint can (see Store.expect_reads and
+        ``SwiftConnection.auth_with_prefetch``)."""
+        wanted = []
+        for method, container, name in reads:
+            try:
+                check_container_name(container)
+                check_object_name(name)
+            except SciSwiftError:
+                continue  # a hint only: the read itself says what is wrong with the name
+            wanted.append((method, object_path(container, name)))
+        self._conn.auth_with_prefetch(wanted)
+
     def learn_endpoint(self) -> None:
         """Start fetching ``/info`` in the background (see Store.learn_endpoint)."""
         self._conn.info_if_known()

@@ -154,17 +154,17 @@ def test_a_reply_cut_short_leaves_the_rest_to_the_caller(store: SwiftStore, monk
     names = [f"c/{i:02d}" for i in range(12)]
     store.put_many(c, {n: n.encode() * 128 for n in names})
     store.capabilities()  # /info known: the names go in a batched GET
-    real = batched_get._read_exactly_into
+    real = batched_get.read_body_into
     reads = 0
 
-    def cut_after_five(raw: Any, buf: memoryview, what: str) -> None:
+    def cut_after_five(readinto: Any, buf: memoryview, what: str) -> None:
         nonlocal reads
         reads += 1
         if reads > 5:
             raise CorruptData(f"{what}: the reply ended 1 bytes early (cut short in transit?)")
-        real(raw, buf, what)
+        real(readinto, buf, what)
 
-    monkeypatch.setattr(batched_get, "_read_exactly_into", cut_after_five)
+    monkeypatch.setattr(batched_get, "read_body_into", cut_after_five)
     buf = memoryview(bytearray(len(names[0]) * 128))
     got: list[str] = []
     left = store.read_many_into(c, names, buf, got.append, lambda n: None)

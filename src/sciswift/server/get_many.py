@@ -50,8 +50,7 @@ from multidict import CIMultiDict
 from sciswift.errors import QUARANTINED_HEADER, NotFound, Quarantined, SciSwiftError, status_for
 from sciswift.server.backend import Backend
 from sciswift.server.http import ObjectBody, PartsBody, Reply, SwiftError, SwiftRequest
-from sciswift.server.middleware.symlink import is_link
-from sciswift.server.objects import is_dlo, is_expired, is_slo
+from sciswift.server.objects import serves_own_bytes
 from sciswift.store.base import ObjectReader, Store
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH
 from sciswift.store.object_frames import CONTENT_TYPE, encode_frame, end_frame
@@ -164,8 +163,7 @@ async def _frame(be: Backend, req: SwiftRequest, name: str) -> _Frame:
 
 def _plain(info: ObjectInfo) -> bool:
     """Whether a GET of this object answers its own stored bytes, whole."""
-    return (info.size <= MAX_OBJECT_BYTES and not is_slo(info) and not is_dlo(info) and not is_link(info)
-            and not is_expired(info))
+    return info.size <= MAX_OBJECT_BYTES and serves_own_bytes(info)
 
 
 def _open_group(store: Store, container: str, names: list[str]) -> list[_Opened]:

@@ -26,6 +26,7 @@ from sciswift.store.types import ObjectInfo
 
 __all__ = [
     "is_expired",
+    "serves_own_bytes",
     "open_expired",
     "ALLOW_OPEN_EXPIRED",
     "object_headers",
@@ -69,6 +70,14 @@ def is_expired(info: ObjectInfo, now: float | None = None) -> bool:
         return int(value) <= (now if now is not None else time.time())
     except ValueError:
         return False
+
+
+def serves_own_bytes(info: ObjectInfo) -> bool:
+    """Whether a GET of this object answers its own stored bytes: not a large
+    object (static or dynamic), not a symlink, not expired."""
+    from sciswift.server.middleware.symlink import is_link  # (symlink imports this module)
+
+    return not (is_slo(info) or is_dlo(info) or is_link(info) or is_expired(info))
 
 
 def _title(name: str) -> str:

@@ -48,17 +48,8 @@ from sciswift.server.http import (
     gather_limited,
     status_line,
 )
-from sciswift.server.middleware import symlink
 from sciswift.server.middleware.namespace import home_account
-from sciswift.server.objects import (
-    SLO_ETAG,
-    SLO_SIZE,
-    is_dlo,
-    is_expired,
-    is_slo,
-    object_headers,
-    ranged_reply,
-)
+from sciswift.server.objects import SLO_ETAG, SLO_SIZE, is_slo, object_headers, ranged_reply, serves_own_bytes
 from sciswift.server.ranges import content_range, parse_ranges, resolve_ranges
 from sciswift.server.segments import Piece, slo_level, split_segment_path, stream_pieces, validated_stream
 from sciswift.server.writing import write_object
@@ -358,7 +349,7 @@ async def _segment_heads(be: Backend, account: str, paths: list[str],
             return found
 
         for path, info in zip(rest, await be.run(look_up)):
-            if info is not None and not (is_slo(info) or is_dlo(info) or is_expired(info) or symlink.is_link(info)):
+            if info is not None and serves_own_bytes(info):
                 heads[path] = Reply(200, object_headers(info), None, content_length=info.size)
     todo = [p for p in paths if p not in heads]
     heads.update(zip(todo, await gather_limited((head(p) for p in todo), HEAD_CONCURRENCY)))

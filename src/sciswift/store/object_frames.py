@@ -27,7 +27,7 @@ from typing import Any
 from sciswift.errors import CorruptData
 
 __all__ = ["CONTENT_TYPE", "Frame", "encode_frame", "end_frame", "read_frames", "read_frame_heads", "read_body",
-           "MAX_HEADER"]
+           "read_body_into", "MAX_HEADER"]
 
 CONTENT_TYPE = "application/x-sciswift-objects"
 #: Largest frame header accepted (names are at most 1,024 bytes, 12x when
@@ -112,8 +112,23 @@ def read_body(read_exact: Callable[[int], bytes], n: int, what: str) -> bytes:
     """Exactly ``n`` bytes of a reply; CorruptData naming ``what`` if it ends first."""
     data = read_exact(n)
     if len(data) != n:
-        raise CorruptData(f"{what}: the reply ended {n - len(data)} bytes early (cut short in transit?)")
+        raise _cut_short(what, n - len(data))
     return data
+
+
+def read_body_into(readinto: Callable[[memoryview], int], buf: memoryview, what: str) -> None:
+    """Fill ``buf`` from a reply with ``readinto`` (0 only at the end of the
+    body); CorruptData naming ``what`` if it ends first."""
+    got = 0
+    while got < len(buf):
+        n = readinto(buf[got:])
+        if not n:
+            raise _cut_short(what, len(buf) - got)
+        got += n
+
+
+def _cut_short(what: str, missing: int) -> CorruptData:
+    return CorruptData(f"{what}: the reply ended {missing} bytes early (cut short in transit?)")
 
 
 def read_frames(read_exact: Callable[[int], bytes], what: str) -> Iterator[Frame]:

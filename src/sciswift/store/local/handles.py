@@ -51,10 +51,15 @@ def abandon_inherited() -> None:
     """In a forked child: every handle still open is the parent's (a busy one,
     or one no store held): abandon it and keep it referenced, so that its SQLite
     connections are never closed here."""
-    for c in list(live_handles):
-        if not c.closed:
-            c.abandon_after_fork()
-            _abandoned.append(c)
+    _abandon([c for c in list(live_handles) if not c.closed])
+
+
+def _abandon(handles: list[Container]) -> None:
+    """In a forked child: drop ``handles`` without closing what the parent shares,
+    and keep them referenced (never collected, so never closed here)."""
+    _abandoned.extend(handles)
+    for c in handles:
+        c.abandon_after_fork()
 
 
 class ContainerHandles:
@@ -184,10 +189,7 @@ class ContainerHandles:
     def reset_after_fork(self) -> None:
         """In a forked child: a new writer id and no handles of the parent's (its
         journal and SQLite connections are the parent's)."""
-        old = [*self._states.values(), *self._retired]
-        _abandoned.extend(old)
-        for c in old:
-            c.abandon_after_fork()
+        _abandon(self.held())
         self._states = {}
         self._states_lock = threading.Lock()
         self._opening_lock = threading.Lock()

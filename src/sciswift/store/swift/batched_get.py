@@ -15,8 +15,13 @@ from urllib.parse import quote
 
 import urllib3
 
-from sciswift.errors import CorruptData
-from sciswift.store.object_frames import CONTENT_TYPE, read_body, read_frame_heads, read_frames
+from sciswift.store.object_frames import (
+    CONTENT_TYPE,
+    read_body,
+    read_body_into,
+    read_frame_heads,
+    read_frames,
+)
 
 __all__ = ["plan_get_batches", "read_batch", "read_batch_into", "request_body", "MIN_BATCHED_GET", "CONTENT_TYPE"]
 
@@ -81,7 +86,7 @@ def read_batch_into(resp: urllib3.BaseHTTPResponse, what: str, buf: memoryview, 
     for frame, length in read_frame_heads(read, what):
         if frame.status == 200 and length == size:
             if raw is not None:
-                _read_exactly_into(raw, buf, what)
+                read_body_into(raw.readinto, buf, what)
             else:
                 buf[:] = read_body(read, length, what)
             consume(frame.name)
@@ -107,11 +112,3 @@ def _raw_chunked(resp: urllib3.BaseHTTPResponse) -> HTTPResponse | None:
         return None
     return raw
 
-
-def _read_exactly_into(raw: HTTPResponse, buf: memoryview, what: str) -> None:
-    got = 0
-    while got < len(buf):
-        n = raw.readinto(buf[got:])
-        if not n:
-            raise CorruptData(f"{what}: the reply ended {len(buf) - got} bytes early (cut short in transit?)")
-        got += n

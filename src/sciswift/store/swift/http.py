@@ -198,13 +198,7 @@ class SwiftConnection:
         url, token = self._storage_url, self._token
         if url and token:
             return url, token
-        with self._auth_lock:
-            if not (self._storage_url and self._token) and not self._adopt_kept():
-                self._warm(self._expected_storage_host())
-                self._storage_url, self._token = self._authenticate()
-            url, token = self._storage_url, self._token
-            assert url and token  # adopted or authenticated
-            return url, token
+        return self._login(None)
 
     def auth_with_prefetch(self, reads: Sequence[tuple[str, str]]) -> None:
         """Authenticate now if there is no token yet (none kept either), asking
@@ -213,25 +207,33 @@ class SwiftConnection:
         the endpoint can (``sciswift serve``; TempAuth v1.0 only). The next
         ``request`` of each read, soon after, takes its answer without a round
         trip. Does nothing when a token is at hand: the reads go as usual."""
-        if self._storage_url and self._token:
-            return
+        if not (self._storage_url and self._token):
+            self._login(reads)
+
+    def _login(self, reads: Sequence[tuple[str, str]] | None) -> tuple[str, str]:
+        """``(storage_url, token)``: a kept token, or a new one, with ``reads``
+        answered in the auth reply unless None (see ``auth_with_prefetch``)."""
         with self._auth_lock:
-            if self._storage_url and self._token or self._adopt_kept():
-                return
-            self._warm(self._expected_storage_host())
-            frames: list[Frame] = []
-            # /info too: it is asked for beside the first reads otherwise. None
-            # when a storage URL of its own is given: the answers would be for
-            # the auth reply's.
-            ask = [] if self.creds.storage_url else [*reads, ("GET", "/info")] if self._info is None else list(reads)
-            self._storage_url, self._token = self._authenticate(ask, frames)
-            now = time.monotonic()
-            for frame in frames:
-                if frame.name == "GET /info":
-                    self._learn_info(frame)
-                elif frame.status in (200, 404):  # any other answer: the read says precisely what
-                    with self._info_lock:
-                        self._prefetched[frame.name] = (now, frame)
+            if not (self._storage_url and self._token) and not self._adopt_kept():
+                self._warm(self._expected_storage_host())
+                # /info too: it is asked for beside the first reads otherwise. None
+                # when a storage URL of its own is given: the answers would be for
+                # the auth reply's.
+                ask: list[tuple[str, str]] = []
+                if reads is not None and not self.creds.storage_url:
+                    ask = [*reads, ("GET", "/info")] if self._info is None else list(reads)
+                frames: list[Frame] = []
+                self._storage_url, self._token = self._authenticate(ask, frames)
+                now = time.monotonic()
+                for frame in frames:
+                    if frame.name == "GET /info":
+                        self._learn_info(frame)
+                    elif frame.status in (200, 404):  # any other answer: the read says precisely what
+                        with self._info_lock:
+                            self._prefetched[frame.name] = (now, frame)
+            url, token = self._storage_url, self._token
+            assert url and token  # adopted or authenticated
+            return url, token
 
     def _learn_info(self, frame: Frame) -> None:
         """Take ``/info`` from an auth reply's answer (kept with the token)."""

@@ -62,7 +62,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import crc32c
@@ -121,6 +121,8 @@ from sciswift.store.types import (
 )
 
 __all__ = ["SwiftStore", "SwiftCredentials"]
+
+T = TypeVar("T")
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -1003,36 +1005,33 @@ class SwiftStore(Store):
         """One ``?get-many`` request read into ``buf``; the names not handled (all
         of them if the request fails as a whole, the rest if the reply is cut
         short: their own GETs then raise the precise error, if any)."""
-        what = f"batched GET in {container}"
         handled: set[str] = set()
-        try:
-            resp = self._call("POST", container, what=what, query={"get-many": ""}, stream=True,
-                              headers={"Content-Type": "text/plain", "Accept": BATCH_CONTENT_TYPE},
-                              body=batch_request_body(names))
-        except SciSwiftError:
-            return names
-        try:
-            return read_batch_into(resp, what, buf, consume, absent, handled)
-        except (SciSwiftError, urllib3.exceptions.HTTPError, OSError):
-            return [n for n in names if n not in handled]
-        finally:
-            _discard_response(resp)
+        return self._batched_get(
+            container, names, lambda resp, what: read_batch_into(resp, what, buf, consume, absent, handled),
+            lambda: [n for n in names if n not in handled],
+        )
 
     def _get_batch(self, container: str, names: list[str]) -> tuple[dict[str, bytes], list[str]]:
         """``(bodies, names to GET alone)`` of one ``?get-many`` request; a
         batch that fails as a whole (cut short, refused) is left to single GETs,
         which raise the precise error if there is one."""
+        return self._batched_get(container, names, read_batch, lambda: ({}, names))
+
+    def _batched_get(self, container: str, names: list[str], read: Callable[[urllib3.BaseHTTPResponse, str], T],
+                     failed: Callable[[], T]) -> T:
+        """``read(reply, what)`` of one ``?get-many`` request for ``names`` (its
+        reply streamed), or ``failed()`` when the request or its reading fails."""
         what = f"batched GET in {container}"
         try:
             resp = self._call("POST", container, what=what, query={"get-many": ""}, stream=True,
                               headers={"Content-Type": "text/plain", "Accept": BATCH_CONTENT_TYPE},
                               body=batch_request_body(names))
         except SciSwiftError:
-            return {}, names
+            return failed()
         try:
-            return read_batch(resp, what)
+            return read(resp, what)
         except (SciSwiftError, urllib3.exceptions.HTTPError, OSError):
-            return {}, names
+            return failed()
         finally:
             _discard_response(resp)
 

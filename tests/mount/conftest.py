@@ -7,6 +7,8 @@
   background, as a user would), returns a ``Mounted`` (path, store-side helpers,
   log, stats); teardown runs ``sciswift umount`` and, if that fails, unmounts
   lazily and kills the mount process by its PID, so no test leaves a stale mount.
+- ``target``: a mount and a Store client on the same new container, on
+  ``sciswift serve`` (SwiftStore in the mount) and on a local store.
 - ``kernels``: the C programs of examples/c built with h5pcc into a temporary
   folder (once per session).
 """
@@ -20,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from sciswift.server.spawn import ServerProcess, spawn
-from sciswift.store import SwiftStore
+from sciswift.store import LocalStore, Store, SwiftStore
 
 ROOT = Path(__file__).resolve().parents[2]
 MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
@@ -186,3 +189,30 @@ def mpirun(n: int, *argv: str, timeout: float = 120, check: bool = True) -> subp
     if check:
         assert result.returncode == 0, f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
     return result
+
+
+@dataclass
+class Target:
+    """A mount and a Store client on the same data."""
+
+    m: Mounted
+    store: Store
+    container: str
+
+    def __truediv__(self, name: str) -> Path:
+        return self.m.path / name
+
+
+@pytest.fixture(params=["served", "local"])
+def target(request: pytest.FixtureRequest, mount: Callable[..., Mounted], tmp_path: Path) -> Target:
+    container = f"c{uuid.uuid4().hex[:8]}"
+    if request.param == "served":
+        served: Served = request.getfixturevalue("served")
+        store: Store = served.store()
+        store.create_container(container)
+        m = mount(f"swift://{container}", env=served.env)
+    else:
+        root = tmp_path / "store"
+        m = mount(str(root / container))
+        store = LocalStore(root)
+    return Target(m, store, container)

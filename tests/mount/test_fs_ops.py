@@ -12,42 +12,14 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from sciswift.errors import NotFound
-from sciswift.store import LocalStore, Store
+from sciswift.store import LocalStore
 
-from .conftest import Mounted, Served
-
-
-@dataclass
-class Target:
-    """A mount and a Store client on the same data."""
-
-    m: Mounted
-    store: Store
-    container: str
-
-    def __truediv__(self, name: str) -> Path:
-        return self.m.path / name
-
-
-@pytest.fixture(params=["served", "local"])
-def target(request: pytest.FixtureRequest, mount: Callable[..., Mounted], tmp_path: Path) -> Target:
-    container = f"c{uuid.uuid4().hex[:8]}"
-    if request.param == "served":
-        served: Served = request.getfixturevalue("served")
-        store: Store = served.store()
-        store.create_container(container)
-        m = mount(f"swift://{container}", env=served.env)
-    else:
-        root = tmp_path / "store"
-        m = mount(str(root / container))
-        store = LocalStore(root)
-    return Target(m, store, container)
+from .conftest import Mounted, Served, Target
 
 
 def test_objects_are_files_and_slashes_make_directories(target: Target) -> None:

@@ -209,6 +209,9 @@ class _SwiftLikeListings:
             self.heads += 1
         return self._store.head_object(container, name)
 
+    def head_link(self, container: str, name: str) -> object:  # what the mount's lookups ask
+        return self.head_object(container, name)
+
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)
 

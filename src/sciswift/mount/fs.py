@@ -248,9 +248,18 @@ class SciswiftFS(fuse.Operations):
         self.s.removexattr(path, name)
         return 0
 
-    # -- not supported by an object store
+    # -- symbolic links: Swift symlinks (see sciswift.mount.namespace)
+    @_op
     def symlink(self, target: str, source: str) -> int:
-        raise fuse.FuseOSError(errno.EPERM)
+        # mfusepy's names: ``target`` is the new link, ``source`` what it shows.
+        self.s.symlink(target, source)
+        return 0
+
+    @_op
+    def readlink(self, path: str) -> str:
+        return self.s.readlink(path)
+
+    # -- not supported by an object store
 
     def link(self, target: str, source: str) -> int:
         raise fuse.FuseOSError(errno.EPERM)

@@ -14,6 +14,11 @@ What the store said is remembered for ``ttl`` seconds (listings and lookups).
 Opening a file always asks the store again (close-to-open; see
 ``sciswift.mount.fs``).
 
+A symbolic link is a Swift symlink (``sciswift.store.links``) whose target is
+in the mount: it shows the target's path relative to the link's directory. A
+link out of the mount (another container or account) is shown as the file it
+leads to, found by a HEAD that follows it.
+
 A file's time is its own modification time where the object carries one
 (``X-Object-Meta-Mtime``, see ``sciswift.mount.mtime``), which Swift's listings
 do not show (those of ``sciswift serve`` and of local stores do:
@@ -26,22 +31,29 @@ alone asks for none).
 
 from __future__ import annotations
 
+import posixpath
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import Enum
+from urllib.parse import unquote
 
 from sciswift.errors import NotFound
 from sciswift.mount.errors import FSError
 from sciswift.mount.mtime import parse_mtime
 from sciswift.store import ContainerInfo, ListingParams, ObjectInfo, Store, Subdir
 from sciswift.store.large import content_etag, content_size
+from sciswift.store.links import LinkTarget, link_target
 
-__all__ = ["Kind", "Entry", "Namespace", "DIR_MARKER_TYPE"]
+__all__ = ["Kind", "Entry", "Namespace", "DIR_MARKER_TYPE", "LINK_TEXT_KEY"]
 
 DIR_MARKER_TYPE = "application/directory"
+#: A link's metadata keeps the text it was made with (URL-quoted), which
+#: ``readlink`` then shows while it names the link's target: ``rsync -a`` and
+#: ``tar`` compare texts, and ``../d/f`` and ``f`` differ for them.
+LINK_TEXT_KEY = "link-text"
 NATIVE_MARKER = "zarr.json"
 _PAGE = 10000
 #: Files of a listing completed by HEADs at once (see the module docstring).
@@ -52,6 +64,7 @@ class Kind(Enum):
     FILE = "file"
     DIR = "dir"
     NATIVE = "native"
+    LINK = "link"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +79,8 @@ class Entry:
     own_mtime_ns: int | None = None
     #: False for a file seen in a listing only (no metadata: its own time unknown).
     complete: bool = True
+    #: A link's target, relative to the link's directory.
+    target: str = ""
 
     def time_ns(self) -> int:
         """The modification time to show, in ns."""
@@ -103,8 +118,17 @@ class Namespace:
         """The file time ``metadata`` gives (ns), if files show their own times."""
         return parse_mtime(metadata) if self.own_times else None
 
-    def file_entry(self, info: ObjectInfo, listed: bool = False) -> Entry:
-        """The entry of object ``info``; ``listed``: it comes from a listing (no metadata)."""
+    def file_entry(self, path: str, info: ObjectInfo, listed: bool = False) -> Entry:
+        """The entry of object ``info`` at ``path``; ``listed``: it comes from a
+        listing (no metadata)."""
+        link = link_target(info)
+        if link is not None:
+            text = self.link_text(path, link, info.metadata)
+            if text is not None:
+                # (A listing without metadata lacks the text it was made with.)
+                return Entry(Kind.LINK, 0, info.timestamp, info.etag, complete=not listed, target=text)
+            # Out of the mount: the file it leads to, once a HEAD has followed it.
+            return replace(file_entry(info), complete=False)
         entry = file_entry(info)
         if entry.kind is not Kind.FILE:
             return entry
@@ -130,6 +154,56 @@ class Namespace:
             if self.prefix:
                 parts = [self.prefix, *parts]
         return container, "/".join(parts)
+
+    def path_of(self, container: str, key: str) -> str | None:
+        """The mount path of ``container/key`` (``locate``'s inverse), None where
+        it is not in the mount or no path can name it."""
+        if self.container is None:
+            key = f"{container}/{key}"
+        elif container != self.container:
+            return None
+        elif self.prefix:
+            if not key.startswith(self.prefix + "/"):
+                return None
+            key = key[len(self.prefix) + 1:]
+        parts = key.rstrip("/").split("/")
+        if not all(_valid(p) for p in parts):
+            return None
+        return "/" + "/".join(parts)
+
+    def link_text(self, path: str, link: LinkTarget, metadata: Mapping[str, str] | None = None) -> str | None:
+        """What the link at ``path`` to ``link`` shows: the text it was made
+        with (``LINK_TEXT_KEY`` of its ``metadata``) while that names its
+        target from ``path``, else the target's path relative to the link's
+        directory; None for a target out of the mount."""
+        if link.account is not None or not link.name:
+            return None
+        where = self.path_of(link.container, link.name)
+        if where is None:
+            return None
+        kept = (metadata or {}).get(LINK_TEXT_KEY)
+        if kept:
+            text = unquote(kept, errors="surrogateescape")
+            if self.resolve(path, text) == where:
+                return text
+        return posixpath.relpath(where, posixpath.dirname(path) or "/")
+
+    @staticmethod
+    def resolve(path: str, text: str) -> str | None:
+        """The mount path a link at ``path`` showing ``text`` (relative, or
+        absolute from the mount's top) leads to, by name (``..`` takes away the
+        name before it); None for one above the top or the top itself."""
+        parts = [] if text.startswith("/") else Namespace.split(posixpath.dirname(path))
+        for part in text.split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not parts:
+                    return None
+                parts.pop()
+            else:
+                parts.append(part)
+        return "/" + "/".join(parts) if parts else None
 
     def is_container_path(self, path: str) -> bool:
         return self.container is None and len(self.split(path)) == 1
@@ -248,7 +322,12 @@ class Namespace:
             return Entry(Kind.DIR, 0, cinfo.timestamp)
         container, key = self.locate(path)
         try:
-            info = self.store.head_object(container, key)
+            info = self.store.head_link(container, key)
+            entry = self.file_entry(path, info)
+            if entry.kind is Kind.LINK:
+                return entry
+            if link_target(info) is not None:  # a link out of the mount: what it leads to
+                info = self.store.head_object(container, key)
         except NotFound:
             pass
         else:
@@ -258,7 +337,7 @@ class Namespace:
                     for p in [p for p, (t, _) in self._heads.items() if now - t > 1.0]:
                         del self._heads[p]
                 self._heads[path] = (now, info)
-            return self.file_entry(info)
+            return self.file_entry(path, info)
         page = self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1))
         if not page:
             return None
@@ -330,7 +409,7 @@ class Namespace:
                     if _valid(name) and name not in dirs:
                         dirs.append(name)
                 elif _valid(rest) and isinstance(item, ObjectInfo):
-                    files[rest] = self.file_entry(item, listed=not with_meta)
+                    files[rest] = self.file_entry(f"{path.rstrip('/')}/{rest}", item, listed=not with_meta)
             if len(page) < _PAGE:
                 break
             marker = page[-1].name

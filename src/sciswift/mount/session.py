@@ -27,21 +27,23 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
+from urllib.parse import quote
 
-from sciswift.errors import ContainerNotEmpty, NotFound, SciSwiftError
+from sciswift.errors import ContainerNotEmpty, NotFound, NotSupported, SciSwiftError
 from sciswift.mount.cache import BlockCache
 from sciswift.mount.config import MountConfig
 from sciswift.mount.counting import CountingStore
 from sciswift.mount.errors import FSError, log
 from sciswift.mount.layout import SegmentPlan, Version
 from sciswift.mount.mtime import META_KEY, format_mtime
-from sciswift.mount.namespace import DIR_MARKER_TYPE, Entry, Kind, Namespace
+from sciswift.mount.namespace import DIR_MARKER_TYPE, LINK_TEXT_KEY, Entry, Kind, Namespace
 from sciswift.mount.native import NativeHandle, NativeViews
 from sciswift.mount.openfile import FileState
 from sciswift.mount.reader import Fetcher, ReadAhead
 from sciswift.mount.uploader import Uploader
 from sciswift.store import ListingParams, ObjectInfo, Store
 from sciswift.store.large import content_etag, is_large_object, segments_container
+from sciswift.store.links import LinkTarget, link_target
 from sciswift.store.names import (
     MAX_META_COUNT,
     MAX_META_NAME_LENGTH,
@@ -159,6 +161,8 @@ class Session:
         ro = self.config.read_only
         if entry.kind is Kind.DIR:
             mode, size, nlink = stat.S_IFDIR | (0o555 if ro else 0o755), 0, 2
+        elif entry.kind is Kind.LINK:
+            mode, size, nlink = stat.S_IFLNK | 0o777, len(os.fsencode(entry.target)), 1
         else:
             size = entry.size
             if entry.kind is Kind.NATIVE:
@@ -224,6 +228,8 @@ class Session:
                 return self._new_fh(Handle(path, False, native=native)), same
             if entry.kind is Kind.DIR:
                 raise FSError(errno.EISDIR)
+            if entry.kind is Kind.LINK:  # the kernel follows links; this one was not
+                raise FSError(errno.ELOOP)
             container, key = self._key(path)
             try:
                 # The kernel looked the name up just before this open; that HEAD
@@ -461,6 +467,8 @@ class Session:
             self.store.delete_many(container, names)
         elif entry is not None and entry.kind is Kind.DIR:
             raise FSError(errno.EISDIR)
+        elif entry is not None and entry.kind is Kind.LINK:
+            self.store.delete_link(*self._key(path))
         elif in_store:
             container, key = self._key(path)
             try:
@@ -538,8 +546,8 @@ class Session:
             target: Entry | None = self.ns.lookup(new)
         except FSError:
             target = None
-        if entry.kind is Kind.FILE:
-            if target is not None and target.kind is not Kind.FILE:
+        if entry.kind in (Kind.FILE, Kind.LINK):
+            if target is not None and target.kind not in (Kind.FILE, Kind.LINK):
                 raise FSError(errno.EISDIR)
             self._rename_file(old, new, state)
         else:
@@ -574,8 +582,17 @@ class Session:
                 self._kernel_etag[new] = etag
 
     def _move_object(self, src_c: str, src_k: str, dst_c: str, dst_k: str) -> None:
-        """Server-side copy then delete; a large object moves by its manifest."""
-        info = self.store.head_object(src_c, src_k)
+        """Server-side copy then delete; a large object moves by its manifest, a
+        link as a new link (``_moved_link``)."""
+        info = self.store.head_link(src_c, src_k)
+        link = link_target(info)
+        if link is not None and link.account is None:
+            target_c, target_k, text = self._moved_link(src_c, src_k, dst_c, dst_k, link, info.metadata)
+            self.store.put_link(dst_c, dst_k, target_c, target_k, _text_metadata(text) if text else None)
+            self.store.delete_link(src_c, src_k)
+            return
+        if link is not None:
+            info = self.store.head_object(src_c, src_k)  # into another account: copied as what it leads to
         if is_large_object(info):
             segments = self.store.get_manifest(src_c, src_k, head=info) or []
             self.store.put_manifest(dst_c, dst_k, segments, content_type=info.content_type,
@@ -584,6 +601,20 @@ class Session:
         else:
             self.store.copy_object(src_c, src_k, dst_c, dst_k)
             self.store.delete_object(src_c, src_k)
+
+    def _moved_link(self, src_c: str, src_k: str, dst_c: str, dst_k: str, link: LinkTarget,
+                    metadata: dict[str, str]) -> tuple[str, str, str | None]:
+        """``(container, key, text)`` of the link ``src_c/src_k`` moved to
+        ``dst_c/dst_k``: its text kept, as a renamed POSIX link keeps it, and
+        the object that text names from there (a relative link within a renamed
+        directory still leads inside it); its old target and no text where no
+        path names the link or what the text names from there."""
+        old, new = self.ns.path_of(src_c, src_k), self.ns.path_of(dst_c, dst_k)
+        text = self.ns.link_text(old, link, metadata) if old is not None else None
+        where = self.ns.resolve(new, text) if new is not None and text is not None else None
+        if where is None or self.ns.is_container_path(where):
+            return link.container, link.name, None
+        return (*self.ns.locate(where), text)
 
     def _rename_tree(self, old: str, new: str) -> None:
         prefix = old.rstrip("/") + "/"
@@ -606,6 +637,48 @@ class Session:
                 state.path = new.rstrip("/") + rest
                 state.container, state.name = self.ns.locate(state.path)
                 self.states[state.path] = state
+
+    # ------------------------------------------------------------ symbolic links
+    def readlink(self, path: str) -> str:
+        entry = self.ns.lookup(path)
+        if entry.kind is not Kind.LINK:
+            raise FSError(errno.EINVAL)
+        return entry.target
+
+    def symlink(self, path: str, text: str) -> None:
+        """Make ``path`` a link showing ``text``: a Swift symlink to the object
+        ``text`` names, relative to ``path``'s directory or, if absolute, below
+        the mount point. EPERM for a target out of the mount (or the mount's
+        top, or a container itself) and where the store keeps no links."""
+        self._check_new_name(path)
+        self._check_writable()
+        with self._lock:
+            state = self.states.get(path)
+        if state is not None and not state.unlinked:
+            raise FSError(errno.EEXIST)
+        try:
+            self.ns.lookup(path)
+        except FSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+        else:
+            raise FSError(errno.EEXIST)
+        mountpoint = str(self.config.mountpoint).rstrip("/") + "/"
+        if text.startswith("/") and not text.startswith(mountpoint):
+            raise FSError(errno.EPERM, f"{text} is not in the mount")
+        where = self.ns.resolve(path, text[len(mountpoint) - 1:] if text.startswith("/") else text)
+        if where is None or self.ns.is_container_path(where):
+            raise FSError(errno.EPERM, f"{text} is not a path below the mount's top")
+        container, key = self._key(path)
+        target_container, target_key = self.ns.locate(where)
+        try:
+            # (An absolute text depends on where the store is mounted: not kept.)
+            info = self.store.put_link(container, key, target_container, target_key,
+                                       None if text.startswith("/") else _text_metadata(text))
+        except NotSupported as exc:
+            log.warning("symlink %s: %s", path, exc)
+            raise FSError(errno.EPERM) from None
+        self.ns.note(path, self.ns.file_entry(path, info))
 
     # ------------------------------------------------------------ extended attributes
     def _metadata(self, path: str) -> dict[str, str]:
@@ -786,6 +859,13 @@ class Session:
         self.cache.close()
         self.store.close()
 
+
+
+def _text_metadata(text: str) -> dict[str, str]:
+    """A link's metadata keeping its ``text`` (``LINK_TEXT_KEY``), where it fits
+    Swift's limit on a value (else none: the link then shows a relative path)."""
+    kept = quote(text, safe="/", errors="surrogateescape")
+    return {LINK_TEXT_KEY: kept} if len(kept) <= MAX_META_VALUE_LENGTH else {}
 
 
 def cache_dir_for(url: str, mountpoint: str) -> Path:

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sciswift.errors import InvalidInput, NotFound, NotSupported
+from sciswift.store.links import LINK_CONTENT_TYPE, sysmeta_link
 from sciswift.store.metarules import copied_metadata
 from sciswift.store.types import (
     OVERWRITE,
@@ -229,6 +230,9 @@ class Store(ABC):
     #: S3 has no such objects: there it raises NotSupported and ``get_manifest``
     #: answers None; callers then store large objects whole.
     supports_manifests: bool = True
+    #: ``put_link`` stores symbolic links as ``sciswift serve`` keeps them
+    #: (system values; see ``sciswift.store.links``).
+    keeps_links: bool = False
     #: ``read_many_into`` reads bodies into a caller's buffer (LocalStore;
     #: SwiftStore, in batched GETs where the endpoint has them).
     supports_read_into: bool = False
@@ -312,6 +316,31 @@ class Store(ABC):
     @abstractmethod
     def head_object(self, container: str, name: str) -> ObjectInfo:
         """What is known of an object. NotFound if it (or its container) is missing."""
+
+    def head_link(self, container: str, name: str) -> ObjectInfo:
+        """As ``head_object``, but of a symbolic link itself, never of what it
+        points at (``sciswift.store.links.link_target`` reads its target from
+        the answer). Stores that never follow links answer ``head_object``."""
+        return self.head_object(container, name)
+
+    def delete_link(self, container: str, name: str) -> None:
+        """Delete ``name`` itself, a link or not: never what a link points at, nor
+        its segments (``delete_object`` of a link to a large object may take the
+        target's segments where the store follows links). Stores that never
+        follow links answer ``delete_object``."""
+        self.delete_object(container, name)
+
+    def put_link(self, container: str, name: str, target_container: str, target_name: str,
+                 metadata: Mapping[str, str] | None = None) -> ObjectInfo:
+        """Store ``name`` as a symbolic link to ``target_container/target_name``
+        of this account (Swift's dynamic symlink: the target need not exist),
+        with ``metadata`` of its own. NotSupported where the store cannot keep
+        links (``keeps_links``)."""
+        if not self.keeps_links:
+            raise NotSupported(f"{type(self).__name__} cannot store symbolic links ({container}/{name})",
+                               f"{container}/{name}")
+        return self.put_object(container, name, b"", content_type=LINK_CONTENT_TYPE, metadata=metadata,
+                               system=sysmeta_link(target_container, target_name))
 
     @abstractmethod
     def open_object(

@@ -53,6 +53,7 @@ class MemoryStore(Store):
     which is what ``memory://`` URLs open."""
 
     listing_metadata = True
+    keeps_links = True
 
     _registry: dict[str, MemoryStore] = {}
     _registry_lock = threading.Lock()

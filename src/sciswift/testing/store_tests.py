@@ -41,6 +41,7 @@ from sciswift.store.large import (
     segments_container,
     slo_etag,
 )
+from sciswift.store.links import LinkTarget, link_target
 from sciswift.store.types import (
     CREATE,
     ByteRange,
@@ -502,6 +503,37 @@ class StoreTests:
             t.join()
         assert len(wins) == 1
         assert store.get_object(container, "race") == str(wins[0]).encode()
+
+    # ------------------------------------------------------- symbolic links
+    def test_symbolic_links_are_kept_as_themselves(self, store: Store, container: str) -> None:
+        """``put_link`` stores a link (dangling ones too) that ``head_link``, the
+        listing and ``delete_link`` see as itself, never as its target; where the
+        store keeps no links it raises NotSupported and stores nothing."""
+        store.put_object(container, "data/target.bin", b"payload")
+        try:
+            made = store.put_link(container, "links/l", container, "data/target.bin")
+        except NotSupported:
+            assert not store.keeps_links
+            with pytest.raises(NotFound):
+                store.head_link(container, "links/l")
+            return
+        want = LinkTarget(container, "data/target.bin")
+        assert link_target(made) == want
+        assert link_target(store.head_link(container, "links/l")) == want
+        assert link_target(store.head_link(container, "data/target.bin")) is None
+        store.put_link(container, "links/dangling é", container, "no/such object")
+        listed = {e.name: e for e in store.list_objects(container, ListingParams(prefix="links/"))
+                  if isinstance(e, ObjectInfo)}
+        assert sorted(listed) == ["links/dangling é", "links/l"]
+        assert link_target(listed["links/l"]) == want
+        assert link_target(listed["links/dangling é"]) == LinkTarget(container, "no/such object")
+        assert link_target(store.head_link(container, "links/dangling é")) == LinkTarget(container, "no/such object")
+        store.delete_link(container, "links/dangling é")
+        store.delete_link(container, "links/l")
+        for name in ("links/l", "links/dangling é"):
+            with pytest.raises(NotFound):
+                store.head_link(container, name)
+        assert store.get_object(container, "data/target.bin") == b"payload"
 
     # ------------------------------------------------- large objects (SLO)
     def _segments(self, store: Store, container: str, parts: list[bytes]) -> list[SegmentRef]:

@@ -32,6 +32,7 @@ from sciswift.server.conditional import normalize_etag
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, error
 from sciswift.server.middleware.namespace import home_account
 from sciswift.server.objects import SLO_ETAG, SLO_SIZE, is_slo
+from sciswift.store.links import LINK_CONTENT_TYPE, SYSMETA_TARGET, SYSMETA_TARGET_ACCOUNT
 from sciswift.store.types import ObjectInfo
 
 __all__ = [
@@ -42,8 +43,8 @@ __all__ = [
 
 # System values of a link (Swift's X-Object-Sysmeta-Symlink-*); paths are kept
 # URL-quoted, as Swift keeps them.
-TARGET = "x-object-sysmeta-symlink-target"
-TARGET_ACCOUNT = "x-object-sysmeta-symlink-target-account"
+TARGET = SYSMETA_TARGET
+TARGET_ACCOUNT = SYSMETA_TARGET_ACCOUNT
 TARGET_ETAG = "x-object-sysmeta-symlink-target-etag"
 TARGET_BYTES = "x-object-sysmeta-symlink-target-bytes"
 #: A static link to an SLO keeps the SLO's ETag for listings.
@@ -212,7 +213,7 @@ async def prepare_put(be: Backend, req: SwiftRequest) -> dict[str, str]:
     if etag:
         system.update(await _validate_static(be, req, system, t_account, etag))
     elif not headers.get("Content-Type"):
-        headers["Content-Type"] = "application/symlink"
+        headers["Content-Type"] = LINK_CONTENT_TYPE
     for header in ("X-Symlink-Target", "X-Symlink-Target-Account", "X-Symlink-Target-Etag",
                    "X-Symlink-Target-Bytes"):
         headers.popall(header, None)

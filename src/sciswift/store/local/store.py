@@ -261,6 +261,7 @@ class LocalStore(BatchIO, Store):
     supports_read_into = True
     supports_read_parts = True
     supports_put_filled = True
+    keeps_links = True
 
     def __init__(
         self,

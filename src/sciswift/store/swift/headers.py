@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import unquote
 
 from sciswift.errors import InvalidInput
+from sciswift.store.links import HEADER_TARGET, HEADER_TARGET_ACCOUNT
 from sciswift.store.types import AccountInfo, ContainerInfo, ObjectInfo, Subdir
 
 __all__ = [
@@ -189,13 +191,15 @@ def _listing_time(value: str | None) -> float:
         return 0.0
 
 
-def listing_entry(item: Mapping[str, Any]) -> ObjectInfo | Subdir:
-    """One entry of a JSON container listing."""
+def listing_entry(item: Mapping[str, Any], own_account: str | None = None) -> ObjectInfo | Subdir:
+    """One entry of a JSON container listing; ``own_account``: the listing's
+    account (unquoted), which a link into it does not name (see ``_link_system``)."""
     if "subdir" in item:
         return Subdir(item["subdir"])
     # A static large object lists its manifest's hash; slo_etag is what HEAD reports.
     etag = item.get("slo_etag") or item.get("hash") or ""
     meta = item.get("metadata")  # sciswift serve's listings, when asked (?with_metadata=true)
+    link = item.get("symlink_path")
     return ObjectInfo(
         name=item["name"],
         size=int(item.get("bytes", 0)),
@@ -203,7 +207,22 @@ def listing_entry(item: Mapping[str, Any]) -> ObjectInfo | Subdir:
         timestamp=_listing_time(item.get("last_modified")),
         content_type=item.get("content_type") or "application/octet-stream",
         metadata={str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {},
+        system=_link_system(link, own_account) if isinstance(link, str) else {},
     )
+
+
+def _link_system(path: str, own_account: str | None) -> dict[str, str]:
+    """A listed link's target as ``HEAD ?symlink=get`` gives it (``X-Symlink-Target``,
+    and ``-Account`` for another account than ``own_account``), from its
+    ``symlink_path`` (``/v1/<account>/<container>/<object>``, quoted)."""
+    parts = path.lstrip("/").split("/", 2)
+    if len(parts) < 3 or "/" not in parts[2]:
+        return {}
+    _version, account, target = parts
+    out = {HEADER_TARGET: target}
+    if own_account is None or unquote(account, errors="surrogateescape") != own_account:
+        out[HEADER_TARGET_ACCOUNT] = account
+    return out
 
 
 def container_entry(item: Mapping[str, Any]) -> ContainerInfo | Subdir:

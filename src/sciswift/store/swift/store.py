@@ -63,7 +63,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import crc32c
 import urllib3
@@ -75,6 +75,7 @@ from sciswift.errors import (
     CorruptData,
     InvalidInput,
     NotFound,
+    NotSupported,
     PreconditionFailed,
     RangeNotSatisfiable,
     SciSwiftError,
@@ -89,6 +90,7 @@ from sciswift.store.large import (
     parse_stored_manifest,
 )
 from sciswift.store.large import slo_etag as large_slo_etag
+from sciswift.store.links import HEADER_TARGET, LINK_CONTENT_TYPE, quoted_target
 from sciswift.store.metarules import copied_metadata, merge_metadata, replaced_metadata
 from sciswift.store.names import (
     ACCOUNT_LISTING_LIMIT,
@@ -473,7 +475,13 @@ class SwiftStore(Store):
     ) -> list[ObjectInfo | Subdir]:
         check_container_name(container)
         limit = self._listing_limit("container_listing_limit", CONTAINER_LISTING_LIMIT, params.limit)
-        return self._list(container, params, hdr.listing_entry, limit)
+        own = self._own_account()
+        return self._list(container, params, lambda item: hdr.listing_entry(item, own), limit)
+
+    def _own_account(self) -> str:
+        """This store's account, as its storage URL names it (unquoted)."""
+        path = urlsplit(self._conn.auth()[0]).path
+        return unquote(path.rstrip("/").rpartition("/")[2], errors="surrogateescape")
 
     # --------------------------------------------------------------- object
     def head_object(self, container: str, name: str) -> ObjectInfo:
@@ -482,6 +490,28 @@ class SwiftStore(Store):
         resp = self._call("HEAD", container, name, what=f"object {container}/{name}",
                           headers=self._newest_headers(None))
         return hdr.object_info(name, resp.headers)
+
+    def head_link(self, container: str, name: str) -> ObjectInfo:
+        """See ``Store.head_link``: ``HEAD ?symlink=get``, which an endpoint without
+        symlinks ignores (answering the object, which is then no link)."""
+        check_container_name(container)
+        check_object_name(name)
+        resp = self._call("HEAD", container, name, what=f"object {container}/{name}", query={"symlink": "get"},
+                          headers=self._newest_headers(None))
+        return hdr.object_info(name, resp.headers)
+
+    def put_link(self, container: str, name: str, target_container: str, target_name: str,
+                 metadata: Mapping[str, str] | None = None) -> ObjectInfo:
+        """See ``Store.put_link``: a PUT with ``X-Symlink-Target``, where ``/info``
+        lists ``symlink`` (NotSupported otherwise: a Swift without symlinks would
+        store an empty object)."""
+        check_container_name(target_container)
+        check_object_name(target_name)
+        if "symlink" not in self._conn.info():
+            raise NotSupported(f"{self.credentials.endpoint} has no symlinks (/info), so {container}/{name} "
+                               "cannot be one", _subject(container, name))
+        return self.put_object(container, name, b"", content_type=LINK_CONTENT_TYPE, metadata=metadata,
+                               system={HEADER_TARGET: quoted_target(target_container, target_name)})
 
     def _newest_headers(self, name: str | None) -> dict[str, str | bytes]:
         """``X-Newest`` for a read of ``name`` (None: a HEAD or a manifest) when
@@ -843,6 +873,18 @@ class SwiftStore(Store):
                 raise
             # 404 to a DELETE repeated after its answer was lost: the earlier
             # attempt may have deleted it. Either way it is gone, as asked.
+
+    def delete_link(self, container: str, name: str) -> None:
+        """See ``Store.delete_link``: a plain DELETE (``multipart-manifest=delete``
+        would read the manifest through the link, and take the segments of a
+        large object it points at)."""
+        check_container_name(container)
+        check_object_name(name)
+        try:
+            self._call("DELETE", container, name, what=f"object {container}/{name}")
+        except NotFound as e:
+            if not getattr(e, "maybe_repeated", False):
+                raise
 
     def _delete_with_segments(self, container: str, name: str) -> None:
         """DELETE an object; a static large object is deleted with its segments

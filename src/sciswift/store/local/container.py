@@ -114,6 +114,7 @@ from sciswift.store.local.pack import (
     publish_pack,
     write_records,
 )
+from sciswift.store.local.recent import recent_packs
 from sciswift.store.local.recovery import FsckReport
 from sciswift.store.local.syncs import GroupSync, in_background, sync_in_background
 from sciswift.store.metarules import merge_metadata
@@ -139,12 +140,12 @@ COMPACT_BELOW = 0.5
 PACK_DROP_BEHIND = 1 << 20
 """A durable pack (or a batch's object file) of at least this many bytes leaves
 the page cache once synced, as large streamed bodies do (``writer.DROP_BEHIND``,
-which says why: fresh page-cache pages are dear on this project's VM). Chunks
-are not read back from the cache often enough to pay for it: ``bench.convert``'s
-import (500 MB of ~0.5 MB chunks in 8 MiB packs) took 2.8-2.9 s of server CPU
-keeping the pages and 1.5 s dropping them, and ``bench.h5``'s 64 MiB bulk write
-and read back through ``sciswift serve`` 246/222 ms keeping, 223/183 ms
-dropping. Small packs (metadata, a few chunks) keep their pages."""
+which says why: fresh page-cache pages are dear on this project's VM): a
+batch's object file at once, a pack once the last ``local.recent.KEEP_BYTES``
+of packs written after it (read-after-write finds the newest in the cache).
+Keeping every pack's pages cost ``bench.convert``'s import (500 MB of ~0.5 MB
+chunks in 8 MiB packs) 2.8-2.9 s of server CPU against 1.5 s dropping them.
+Small packs (metadata, a few chunks) keep their pages."""
 # A journal is truncated once no write of its process is in flight and it has
 # grown past this many bytes (a dead writer's journal stays short to replay).
 _JOURNAL_TRUNCATE_AT = 64 << 10
@@ -803,14 +804,14 @@ class Container:
         try:
             for pack, items in zip(ids, groups):
                 records: list[PackedRecord] = []
-                tmp = self._fill_temp(lambda fd, i=items, r=records: r.extend(write_records(fd, i)),  # type: ignore[misc]
-                                      PACK_DROP_BEHIND)
+                tmp = self._fill_temp(lambda fd, i=items, r=records: r.extend(write_records(fd, i)))  # type: ignore[misc]
                 try:
                     pack = self._publish(tmp, pack)
                 except BaseException:
                     unlink_quiet(tmp)
                     raise
                 staged.append(StagedPack(pack, self.pack_path(pack), records))
+                self._drop_behind_later(staged[-1].path)
             if self.durable:
                 fsync_dir(self.packs_dir)
         except BaseException:
@@ -818,6 +819,18 @@ class Container:
                 unlink_quiet(p.path)
             raise
         return staged
+
+    def _drop_behind_later(self, path: str) -> None:
+        """A durable pack of ``PACK_DROP_BEHIND`` bytes or more joins the
+        process's recent packs, whose oldest leave the page cache (``local.recent``)."""
+        if not self.durable:
+            return
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            return
+        if size >= PACK_DROP_BEHIND:
+            recent_packs.add(path, size)
 
     def _publish(self, tmp: str, pack: int) -> int:
         """Link the finished pack ``tmp`` into ``packs/`` as ``pack`` or, if that ID
@@ -974,12 +987,13 @@ class Container:
                         moves.append((new, pos, name, pack, off))
                         pos += length
 
-                tmp = self._fill_temp(fill, PACK_DROP_BEHIND)
+                tmp = self._fill_temp(fill)
                 try:
                     new = self._publish(tmp, new)
                 except BaseException:
                     unlink_quiet(tmp)
                     raise
+                self._drop_behind_later(self.pack_path(new))
                 if self.durable:
                     fsync_dir(self.packs_dir)
                 with self.write_txn() as conn:

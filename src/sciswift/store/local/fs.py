@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = [
     "fsync_dir", "write_all", "write_json_atomic", "read_json", "syncfs", "unlink_quiet", "start_writeback",
-    "drop_cached", "O_CLOEXEC",
+    "drop_cached", "drop_cached_path", "O_CLOEXEC",
 ]
 
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -136,3 +136,18 @@ def drop_cached(fd: int, offset: int, length: int) -> None:
     writeback stay. Advisory, nothing on systems without ``posix_fadvise``."""
     if _FADV_DONTNEED is not None:
         os.posix_fadvise(fd, offset, length, _FADV_DONTNEED)
+
+
+def drop_cached_path(path: str) -> None:
+    """``drop_cached`` of the whole file at ``path``; nothing if it is gone or
+    cannot be opened (advisory)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        drop_cached(fd, 0, 0)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -535,6 +535,32 @@ class StoreTests:
                 store.head_link(container, name)
         assert store.get_object(container, "data/target.bin") == b"payload"
 
+    def test_deleting_a_link_to_a_large_object_keeps_the_object(self, store: Store, container: str) -> None:
+        """``delete_object`` of a link deletes the link only: a large-object
+        delete made through it would take the target's segments."""
+        if not store.supports_manifests:
+            return  # no large objects to lose (S3Store: NotSupported, tested above)
+        parts = [b"a" * 1000, b"b" * 1000]
+        try:
+            refs = self._segments(store, container, parts)
+            store.put_manifest(container, "big", refs)
+            try:
+                store.put_link(container, "to-big", container, "big")
+            except NotSupported:
+                assert not store.keeps_links
+                return
+            store.delete_object(container, "to-big")
+            with pytest.raises(NotFound):
+                store.head_link(container, "to-big")
+            assert store.get_manifest(container, "big") == refs
+            assert [store.get_object(r.container, r.name) for r in refs] == parts
+            store.put_link(container, "dangling", container, "never")
+            store.delete_object(container, "dangling")
+            with pytest.raises(NotFound):
+                store.head_link(container, "dangling")
+        finally:
+            self._drop_manifests(store, container, "big")
+
     # ------------------------------------------------- large objects (SLO)
     def _segments(self, store: Store, container: str, parts: list[bytes]) -> list[SegmentRef]:
         seg_container = segments_container(container)

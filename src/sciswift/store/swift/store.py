@@ -888,9 +888,14 @@ class SwiftStore(Store):
 
     def _delete_with_segments(self, container: str, name: str) -> None:
         """DELETE an object; a static large object is deleted with its segments
-        (``multipart-manifest=delete``, which Swift answers 400 for other objects)."""
+        (``multipart-manifest=delete``). Which it is, a ``HEAD ?symlink=get``
+        says first: Swift's large-object DELETE reads the manifest through a
+        symlink, so a link to a large object would take the target's segments
+        and leave it broken (seen on ``sciswift serve``, which does as Swift
+        2.38.3's slo middleware; before, a plain object also took two requests:
+        the refused ``multipart-manifest=delete``, then its DELETE)."""
         what = f"object {container}/{name}"
-        if "slo" not in self._conn.info():
+        if "slo" not in self._conn.info() or not is_large_object(self.head_link(container, name)):
             self._call("DELETE", container, name, what=what)
             return
         subject = _subject(container, name)

@@ -75,8 +75,7 @@ def test_targets_out_of_the_mount_are_refused(target: Target) -> None:
     assert os.listdir(target.m.path) == ["f"]
 
 
-def test_unlink_and_rename_act_on_the_link_only(target: Target, mount: Callable[..., Mounted],
-                                                 request: pytest.FixtureRequest) -> None:
+def test_unlink_and_rename_act_on_the_link_only(target: Target) -> None:
     os.mkdir(target / "d")
     (target / "d/f").write_bytes(b"kept")
     os.symlink("f", target / "d/l")

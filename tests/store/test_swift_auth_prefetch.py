@@ -27,8 +27,9 @@ def names(sciswift_server: Any) -> Iterator[tuple[str, str]]:
 
 
 def _fresh(server: Any) -> tuple[SwiftStore, list[str]]:
-    """A store with no token, and the requests it sends (method and URL path)."""
-    store = SwiftStore(auth_url=server.auth_url, user=server.user, key=server.key)
+    """A store with no token (as in a new process: no connection shared with the
+    stores before it), and the requests it sends (method and URL path)."""
+    store = SwiftStore(auth_url=server.auth_url, user=server.user, key=server.key, share_connections=False)
     sent: list[str] = []
     real = store._conn._send
 

@@ -39,12 +39,12 @@ def test_a_second_store_uses_the_kept_token(sciswift_server: ServerEndpoint, tmp
     cache = TokenCache(tmp_path / "tokens")
     with LatencyProxy(("127.0.0.1", port), rtt=RTT) as link:
         auth_url = link.url + "/auth/v1.0"
-        first = SwiftStore(auth_url, USER, KEY, token_cache=cache)
+        first = SwiftStore(auth_url, USER, KEY, token_cache=cache, share_connections=False)
         _head_missing(first)
         first.close()
         assert link.requests == 2  # auth, HEAD
         link.reset()
-        second = SwiftStore(auth_url, USER, KEY, token_cache=cache)
+        second = SwiftStore(auth_url, USER, KEY, token_cache=cache, share_connections=False)
         _head_missing(second)
         second.close()
         # No auth: the HEAD alone, after its connection's handshake.
@@ -78,7 +78,7 @@ def _keep_a_refused_token(auth_url: str, tmp_path: Path) -> tuple[TokenCache, Sw
     """A cache holding a token the server will refuse, for the right storage URL."""
     cache = TokenCache(tmp_path / "tokens")
     creds = _creds(auth_url)
-    probe = SwiftStore(credentials=creds, token_cache=False)
+    probe = SwiftStore(credentials=creds, token_cache=False, share_connections=False)
     storage_url = probe._conn.auth()[0]
     probe.close()
     cache.save(creds, storage_url, "AUTH_tk-not-a-token", time.time() + 3600)
@@ -87,12 +87,12 @@ def _keep_a_refused_token(auth_url: str, tmp_path: Path) -> tuple[TokenCache, Sw
 
 def test_a_refused_token_is_renewed_and_kept(sciswift_server: ServerEndpoint, tmp_path: Path) -> None:
     cache, creds = _keep_a_refused_token(sciswift_server.auth_url, tmp_path)
-    store = SwiftStore(credentials=creds, token_cache=cache)
+    store = SwiftStore(credentials=creds, token_cache=cache, share_connections=False)
     assert isinstance(store.list_containers(), list)  # 401, new token, retried
     store.close()
     kept = cache.load(creds)
     assert kept is not None and kept.token != "AUTH_tk-not-a-token"
-    again = SwiftStore(credentials=creds, token_cache=cache)
+    again = SwiftStore(credentials=creds, token_cache=cache, share_connections=False)
     assert again._conn.auth()[1] == kept.token
     again.close()
 
@@ -104,13 +104,13 @@ def test_the_endpoint_info_is_kept_with_the_token(sciswift_server: ServerEndpoin
     cache = TokenCache(tmp_path / "tokens")
     with LatencyProxy(("127.0.0.1", port), rtt=0.01) as link:
         auth_url = link.url + "/auth/v1.0"
-        first = SwiftStore(auth_url, USER, KEY, token_cache=cache)
+        first = SwiftStore(auth_url, USER, KEY, token_cache=cache, share_connections=False)
         info = first.capabilities()
         first.close()
         assert info.get("sciswift", {}).get("batched_get")  # our server's
         assert sum("/info" in line for _, line in link.history) == 1
         link.reset()
-        second = SwiftStore(auth_url, USER, KEY, token_cache=cache)
+        second = SwiftStore(auth_url, USER, KEY, token_cache=cache, share_connections=False)
         assert second._conn.info_if_known() == info  # known before any request
         assert second.batches_gets and second.capabilities() == info
         _head_missing(second)
@@ -126,7 +126,7 @@ def test_a_kept_info_goes_with_a_refused_token(sciswift_server: ServerEndpoint, 
     cache.keep_info(creds, "AUTH_tk-not-a-token", {"swift": {"version": "elsewhere"}})
     kept = cache.load(creds)
     assert kept is not None and kept.info == {"swift": {"version": "elsewhere"}}
-    store = SwiftStore(credentials=creds, token_cache=cache)
+    store = SwiftStore(credentials=creds, token_cache=cache, share_connections=False)
     assert store._conn.info_if_known() == {"swift": {"version": "elsewhere"}}
     assert isinstance(store.list_containers(), list)  # 401, new token, retried
     info = store.capabilities()  # asked anew, from this server
@@ -156,12 +156,12 @@ def test_a_kept_info_is_used_while_fresh_and_only_with_its_token(tmp_path: Path)
 
 def test_other_credentials_never_use_a_kept_token(sciswift_server: ServerEndpoint, tmp_path: Path) -> None:
     cache = TokenCache(tmp_path / "tokens")
-    good = SwiftStore(sciswift_server.auth_url, USER, KEY, token_cache=cache)
+    good = SwiftStore(sciswift_server.auth_url, USER, KEY, token_cache=cache, share_connections=False)
     good.list_containers()
     good.close()
     assert cache.load(_creds(sciswift_server.auth_url)) is not None
     assert cache.load(_creds(sciswift_server.auth_url, key="wrong")) is None
-    wrong = SwiftStore(sciswift_server.auth_url, USER, "wrong", token_cache=cache)
+    wrong = SwiftStore(sciswift_server.auth_url, USER, "wrong", token_cache=cache, share_connections=False)
     with pytest.raises(Unauthenticated):
         wrong.list_containers()
     wrong.close()
@@ -172,7 +172,7 @@ def test_other_credentials_never_use_a_kept_token(sciswift_server: ServerEndpoin
 def test_entries_are_private_and_hold_no_secret(sciswift_server: ServerEndpoint, tmp_path: Path) -> None:
     folder = tmp_path / "tokens"
     cache = TokenCache(folder)
-    store = SwiftStore(sciswift_server.auth_url, USER, KEY, token_cache=cache)
+    store = SwiftStore(sciswift_server.auth_url, USER, KEY, token_cache=cache, share_connections=False)
     store.list_containers()
     store.close()
     (entry,) = list(folder.iterdir())
@@ -189,7 +189,7 @@ def test_entries_are_private_and_hold_no_secret(sciswift_server: ServerEndpoint,
     entry.chmod(0o600)
     entry.write_text("{not json")
     assert cache.load(creds) is None  # damaged: as good as none
-    fresh = SwiftStore(sciswift_server.auth_url, USER, KEY, token_cache=cache)
+    fresh = SwiftStore(sciswift_server.auth_url, USER, KEY, token_cache=cache, share_connections=False)
     assert isinstance(fresh.list_containers(), list)
     fresh.close()
     assert cache.load(creds) is not None  # rewritten whole
@@ -227,13 +227,13 @@ def test_real_swift_tokens_are_kept_too(saio: object, tmp_path: Path) -> None:
     """TempAuth in a real Swift says how long its tokens live, so they are kept."""
     auth_url, user, key = saio.auth_url, saio.user, saio.key  # type: ignore[attr-defined]
     cache = TokenCache(tmp_path / "tokens")
-    first = SwiftStore(auth_url, user, key, token_cache=cache)
+    first = SwiftStore(auth_url, user, key, token_cache=cache, share_connections=False)
     first.list_containers()
     token = first._conn.auth()[1]
     first.close()
     kept = cache.load(SwiftCredentials(auth_url=auth_url, user=user, key=key))
     assert kept is not None and kept.token == token
-    second = SwiftStore(auth_url, user, key, token_cache=cache)
+    second = SwiftStore(auth_url, user, key, token_cache=cache, share_connections=False)
     assert second._conn.auth()[1] == token
     assert isinstance(second.list_containers(), list)
     second.close()

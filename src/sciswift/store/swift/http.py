@@ -525,6 +525,14 @@ class SwiftConnection:
     def close(self) -> None:
         self.http.clear()
 
+    def park(self) -> None:
+        """No store holds this connection for now (``shared``): the ``/info``
+        it learned is from then on treated as a kept one, dropped if the token
+        is refused (the server may have been replaced meanwhile)."""
+        with self._info_lock:
+            if self._info is not None:
+                self._info_kept = True
+
 
 def _connect_into(pool: urllib3.HTTPConnectionPool, conn: urllib3.connection.HTTPConnection) -> None:
     """Connect ``conn`` (a slot taken from ``pool``) and give it back, idle.

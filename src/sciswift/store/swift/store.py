@@ -106,6 +106,7 @@ from sciswift.store.swift.batched_get import request_body as batch_request_body
 from sciswift.store.swift.http import Body, SwiftConnection, maybe_repeated, object_path, raise_for
 from sciswift.store.swift.http import _discard as _discard_response
 from sciswift.store.swift.io import PutSource, SwiftObjectReader
+from sciswift.store.swift.shared import shared_connections
 from sciswift.store.swift.slo import Segment, segments_container, slo_etag, upload_segments
 from sciswift.store.swift.tar import plan_batches, tar_pieces
 from sciswift.store.swift.tokens import TokenCache
@@ -164,7 +165,10 @@ class SwiftStore(Store):
     objects, uploaded by ``segment_workers`` threads; ``max_workers`` is the
     default concurrency of the bulk operations; ``prewarm`` connections are
     opened while the first authentication runs (``SwiftConnection``), so the
-    first requests after it find them ready.
+    first requests after it find them ready; ``share_connections``: stores of the
+    same account and tuning in a process share their connections, token and
+    ``/info`` (``sciswift.store.swift.shared``), so a file opened after another
+    starts on warm connections.
     """
 
     supports_ranges = True
@@ -196,6 +200,7 @@ class SwiftStore(Store):
         newest: str = "metadata",
         prewarm: int = 3,
         token_cache: TokenCache | bool | None = None,
+        share_connections: bool = True,
         **keystone: Any,
     ) -> None:
         given = dict(auth_url=auth_url, user=user, key=key, storage_url=storage_url, token=token,
@@ -221,17 +226,27 @@ class SwiftStore(Store):
         self.segment_workers = segment_workers
         self.max_workers = max_workers
         self.url = "swift://"
-        self._conn = SwiftConnection(
-            credentials, pool_size=pool_size, retries=retries, backoff=backoff,
-            connect_timeout=connect_timeout, read_timeout=read_timeout, prewarm=prewarm,
-            token_cache=token_cache,
-        )
+        def connect() -> SwiftConnection:
+            return SwiftConnection(
+                credentials, pool_size=pool_size, retries=retries, backoff=backoff,
+                connect_timeout=connect_timeout, read_timeout=read_timeout, prewarm=prewarm,
+                token_cache=token_cache,
+            )
+
+        #: Where this store's connection is shared (``store.swift.shared``), its key.
+        self._shared_key: tuple[Any, ...] | None = None
+        if share_connections:
+            self._shared_key = (credentials, pool_size, retries, backoff, connect_timeout, read_timeout, prewarm,
+                                token_cache)
+            self._conn = shared_connections.acquire(self._shared_key, connect)
+        else:
+            self._conn = connect()
         #: What a copy in another process is built with (``__reduce__``).
         self._tuning = dict(pool_size=pool_size, retries=retries, backoff=backoff,
                             connect_timeout=connect_timeout, read_timeout=read_timeout,
                             large_object_threshold=large_object_threshold, segment_size=segment_size,
                             segment_workers=segment_workers, max_workers=max_workers, newest=newest,
-                            prewarm=prewarm, token_cache=token_cache)
+                            prewarm=prewarm, token_cache=token_cache, share_connections=share_connections)
         self._closed = False
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -1238,11 +1253,15 @@ class SwiftStore(Store):
 
     # ------------------------------------------------------------- lifetime
     def close(self) -> None:
-        """Release the connection pool. The store must not be used afterwards."""
+        """Release the connections (kept open for the next store of the same
+        account and tuning where shared). The store must not be used afterwards."""
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._conn.close()
+                if self._shared_key is not None:
+                    shared_connections.release(self._shared_key, self._conn)
+                else:
+                    self._conn.close()
                 if self._pool is not None and self._pool_pid == os.getpid():
                     self._pool.shutdown(wait=False)
                 self._pool = None
@@ -1251,7 +1270,7 @@ class SwiftStore(Store):
 _TUNING = frozenset({
     "pool_size", "retries", "backoff", "connect_timeout", "read_timeout",
     "large_object_threshold", "segment_size", "segment_workers", "max_workers", "newest", "prewarm",
-    "token_cache",
+    "token_cache", "share_connections",
 })
 #: Objects whose current version decides how the others are read: the Zarr v3
 #: document (the native layout's) and Zarr v2's.

@@ -45,8 +45,12 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
 
 
 def test_stores_of_one_account_share_warm_connections(sciswift_server: Any, connects: list[Any]) -> None:
+    # A timeout of its own: no connection of an earlier test is shared.
+    fresh = 60.0 + uuid.uuid4().int % 1000 / 1000
+
     def store(**tuning: Any) -> SwiftStore:
-        return SwiftStore(sciswift_server.auth_url, sciswift_server.user, sciswift_server.key, **tuning)
+        return SwiftStore(sciswift_server.auth_url, sciswift_server.user, sciswift_server.key,
+                          **{"read_timeout": fresh, **tuning})
 
     first = store()
     container = f"sh-{uuid.uuid4().hex[:8]}"
@@ -81,13 +85,16 @@ def test_files_opened_one_after_another_reuse_the_connections(sciswift_server: A
     data = np.arange(512 * 512, dtype="f4").reshape(512, 512)
     with h5.File(url, "w") as f:
         f.create_dataset("d", data=data, chunks=(64, 64))
-    with h5.File(url, "r") as f:
-        assert np.array_equal(f["d"][...], data)
+    for _ in range(2):  # as many connections as the reads take at once
+        with h5.File(url, "r") as f:
+            assert np.array_equal(f["d"][...], data)
     before = len(connects)
     for _ in range(3):
         with h5.File(url, "r") as f:
             assert np.array_equal(f["d"][...], data)
-    assert len(connects) == before
+    # A pool per file made at least one per open (8 for this read); sharing, at
+    # most one more when the reads happen to run more requests at once.
+    assert len(connects) - before <= 1
 
 
 def test_idle_connections_are_kept_up_to_a_bound() -> None:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sciswift.errors import AlreadyExists, InvalidInput, NotFound
+from sciswift.store.links import link_target
 from sciswift.store.types import ObjectInfo
 from sciswift.store.url import Location, parse_location
 
@@ -51,12 +52,14 @@ _ROOT = "zarr.json"
 class FileEntry:
     """One file (or a directory of files) in a store.
 
-    ``kind``: ``"native"``, ``"object"`` or ``"dir"`` (a prefix holding files);
-    ``format``: for objects, the format plugin their name suggests (``"hdf5"``,
-    ``"parquet"`` ...), else None; ``size``: bytes of all its objects;
-    ``objects``: how many; ``modified``: the latest object's time (seconds since
-    the epoch); ``name``: relative to the listed location (``"run1.h5"``,
-    ``"old/"``)."""
+    ``kind``: ``"native"``, ``"object"``, ``"link"`` (a symbolic link: Swift's
+    symlink, see ``sciswift.store.links``) or ``"dir"`` (a prefix holding
+    files); ``format``: for objects, the format plugin their name suggests
+    (``"hdf5"``, ``"parquet"`` ...), else None; ``size``: bytes of all its
+    objects; ``objects``: how many; ``modified``: the latest object's time
+    (seconds since the epoch); ``name``: relative to the listed location
+    (``"run1.h5"``, ``"old/"``); ``target``: a link's, ``container/object``
+    (``account:container/object`` in another account)."""
 
     name: str
     url: str
@@ -65,6 +68,7 @@ class FileEntry:
     objects: int
     modified: float
     format: str | None = None
+    target: str | None = None
 
 
 def _base(loc: Location) -> str:
@@ -144,6 +148,11 @@ def _group(loc: Location, objects: list[ObjectInfo]) -> Iterator[tuple[str, str,
 
 def _entry(loc: Location, rel: str, kind: str, members: Iterable[ObjectInfo], url: str | None = None) -> FileEntry:
     members = list(members)
+    link = link_target(members[0]) if kind == "object" and len(members) == 1 else None
+    if link is not None:
+        target = f"{link.container}/{link.name}"
+        return FileEntry(rel, url or _url(loc, rel), "link", 0, 1, members[0].timestamp,
+                         target=f"{link.account}:{target}" if link.account else target)
     return FileEntry(rel, url or _url(loc, rel.rstrip("/")), kind, sum(m.size for m in members), len(members),
                      max((m.timestamp for m in members), default=0.0),
                      _format_of(rel) if kind == "object" else None)

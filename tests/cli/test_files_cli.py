@@ -47,6 +47,16 @@ def test_ls_lists_files_not_chunks(run: Callable[..., Result], bucket: str) -> N
     assert missing.exit_code == 1 and f"{bucket}/nothing" in missing.output
 
 
+def test_ls_shows_links_and_their_targets(run: Callable[..., Result], bucket: str) -> None:
+    loc = parse_location(bucket)
+    loc.store.put_link(loc.container, "latest.h5", loc.container, "run1.h5")
+    lines = run("ls", bucket).output.splitlines()
+    link = next(line for line in lines if "latest.h5" in line)
+    assert " link " in link and link.endswith(f"latest.h5 -> {loc.container}/run1.h5")
+    [entry] = [e for e in sf.list_files(bucket) if e.name == "latest.h5"]
+    assert entry.kind == "link" and entry.target == f"{loc.container}/run1.h5" and entry.objects == 1
+
+
 def test_du_cp_mv_rm(run: Callable[..., Result], bucket: str) -> None:
     size = sf.stat(f"{bucket}/run1.h5").size
     du = run("du", "-s", bucket).output.split()

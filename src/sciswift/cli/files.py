@@ -37,8 +37,9 @@ def print_listing(entries: list[Any], human: bool) -> None:
     width = max(len(s) for s in sizes)
     for entry, size in zip(entries, sizes):
         kind = entry.format or entry.kind if entry.kind == "object" else entry.kind
-        objects = f"{entry.objects} objects" if entry.kind != "object" else ""
-        click.echo(f"{size:>{width}}  {_date(entry.modified)}  {kind:<8} {objects:>14}  {entry.name}")
+        objects = f"{entry.objects} objects" if entry.kind not in ("object", "link") else ""
+        name = f"{entry.name} -> {entry.target}" if entry.target else entry.name
+        click.echo(f"{size:>{width}}  {_date(entry.modified)}  {kind:<8} {objects:>14}  {name}")
 
 
 def _fail(exc: Exception) -> click.ClickException:

@@ -491,6 +491,16 @@ class Session:
             if ours:
                 self.store.delete_many(segments_container(container), ours)
 
+    def _refuse_existing(self, path: str) -> None:
+        """EEXIST if the store (or what is remembered of it) has something at ``path``."""
+        try:
+            self.ns.lookup(path)
+        except FSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            return
+        raise FSError(errno.EEXIST)
+
     def mkdir(self, path: str) -> None:
         self._check_new_name(path)
         self._check_writable()
@@ -498,12 +508,7 @@ class Session:
             if not self.store.create_container(self.ns.split(path)[0]):
                 raise FSError(errno.EEXIST)
         else:
-            try:
-                self.ns.lookup(path)
-                raise FSError(errno.EEXIST)
-            except FSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise
+            self._refuse_existing(path)
             container, key = self._key(path)
             self.store.put_object(container, key + "/", b"", content_type=DIR_MARKER_TYPE)
         self.ns.note(path, Entry(Kind.DIR, 0, time.time()))
@@ -656,13 +661,7 @@ class Session:
             state = self.states.get(path)
         if state is not None and not state.unlinked:
             raise FSError(errno.EEXIST)
-        try:
-            self.ns.lookup(path)
-        except FSError as exc:
-            if exc.errno != errno.ENOENT:
-                raise
-        else:
-            raise FSError(errno.EEXIST)
+        self._refuse_existing(path)
         mountpoint = str(self.config.mountpoint).rstrip("/") + "/"
         if text.startswith("/") and not text.startswith(mountpoint):
             raise FSError(errno.EPERM, f"{text} is not in the mount")

@@ -335,12 +335,18 @@ class Store(ABC):
         """Store ``name`` as a symbolic link to ``target_container/target_name``
         of this account (Swift's dynamic symlink: the target need not exist),
         with ``metadata`` of its own. NotSupported where the store cannot keep
-        links (``keeps_links``)."""
+        links (``_link_system``)."""
+        return self.put_object(container, name, b"", content_type=LINK_CONTENT_TYPE, metadata=metadata,
+                               system=self._link_system(container, name, target_container, target_name))
+
+    def _link_system(self, container: str, name: str, target_container: str, target_name: str) -> Mapping[str, str]:
+        """The system values that make ``container/name`` a link to
+        ``target_container/target_name``: those ``sciswift serve`` keeps, where
+        ``keeps_links``; NotSupported otherwise."""
         if not self.keeps_links:
             raise NotSupported(f"{type(self).__name__} cannot store symbolic links ({container}/{name})",
                                f"{container}/{name}")
-        return self.put_object(container, name, b"", content_type=LINK_CONTENT_TYPE, metadata=metadata,
-                               system=sysmeta_link(target_container, target_name))
+        return sysmeta_link(target_container, target_name)
 
     @abstractmethod
     def open_object(

@@ -90,7 +90,7 @@ from sciswift.store.large import (
     parse_stored_manifest,
 )
 from sciswift.store.large import slo_etag as large_slo_etag
-from sciswift.store.links import HEADER_TARGET, LINK_CONTENT_TYPE, quoted_target
+from sciswift.store.links import HEADER_TARGET, quoted_target
 from sciswift.store.metarules import copied_metadata, merge_metadata, replaced_metadata
 from sciswift.store.names import (
     ACCOUNT_LISTING_LIMIT,
@@ -500,33 +500,30 @@ class SwiftStore(Store):
 
     # --------------------------------------------------------------- object
     def head_object(self, container: str, name: str) -> ObjectInfo:
-        check_container_name(container)
-        check_object_name(name)
-        resp = self._call("HEAD", container, name, what=f"object {container}/{name}",
-                          headers=self._newest_headers(None))
-        return hdr.object_info(name, resp.headers)
+        return self._head(container, name)
 
     def head_link(self, container: str, name: str) -> ObjectInfo:
         """See ``Store.head_link``: ``HEAD ?symlink=get``, which an endpoint without
         symlinks ignores (answering the object, which is then no link)."""
+        return self._head(container, name, {"symlink": "get"})
+
+    def _head(self, container: str, name: str, query: Mapping[str, str] | None = None) -> ObjectInfo:
         check_container_name(container)
         check_object_name(name)
-        resp = self._call("HEAD", container, name, what=f"object {container}/{name}", query={"symlink": "get"},
+        resp = self._call("HEAD", container, name, what=f"object {container}/{name}", query=query,
                           headers=self._newest_headers(None))
         return hdr.object_info(name, resp.headers)
 
-    def put_link(self, container: str, name: str, target_container: str, target_name: str,
-                 metadata: Mapping[str, str] | None = None) -> ObjectInfo:
-        """See ``Store.put_link``: a PUT with ``X-Symlink-Target``, where ``/info``
-        lists ``symlink`` (NotSupported otherwise: a Swift without symlinks would
+    def _link_system(self, container: str, name: str, target_container: str, target_name: str) -> dict[str, str]:
+        """See ``Store._link_system``: ``X-Symlink-Target``, where ``/info`` lists
+        ``symlink`` (NotSupported otherwise: a Swift without symlinks would
         store an empty object)."""
         check_container_name(target_container)
         check_object_name(target_name)
         if "symlink" not in self._conn.info():
             raise NotSupported(f"{self.credentials.endpoint} has no symlinks (/info), so {container}/{name} "
                                "cannot be one", _subject(container, name))
-        return self.put_object(container, name, b"", content_type=LINK_CONTENT_TYPE, metadata=metadata,
-                               system={HEADER_TARGET: quoted_target(target_container, target_name)})
+        return {HEADER_TARGET: quoted_target(target_container, target_name)}
 
     def _newest_headers(self, name: str | None) -> dict[str, str | bytes]:
         """``X-Newest`` for a read of ``name`` (None: a HEAD or a manifest) when
@@ -879,27 +876,27 @@ class SwiftStore(Store):
 
     # -- delete, post, copy
     def delete_object(self, container: str, name: str) -> None:
+        self._delete(container, name, self._delete_with_segments)
+
+    def delete_link(self, container: str, name: str) -> None:
+        """See ``Store.delete_link``: a plain DELETE (``multipart-manifest=delete``
+        would read the manifest through the link, and take the segments of a
+        large object it points at)."""
+        self._delete(container, name, self._delete_one)
+
+    def _delete(self, container: str, name: str, how: Callable[[str, str], None]) -> None:
         check_container_name(container)
         check_object_name(name)
         try:
-            self._delete_with_segments(container, name)
+            how(container, name)
         except NotFound as e:
             if not getattr(e, "maybe_repeated", False):
                 raise
             # 404 to a DELETE repeated after its answer was lost: the earlier
             # attempt may have deleted it. Either way it is gone, as asked.
 
-    def delete_link(self, container: str, name: str) -> None:
-        """See ``Store.delete_link``: a plain DELETE (``multipart-manifest=delete``
-        would read the manifest through the link, and take the segments of a
-        large object it points at)."""
-        check_container_name(container)
-        check_object_name(name)
-        try:
-            self._call("DELETE", container, name, what=f"object {container}/{name}")
-        except NotFound as e:
-            if not getattr(e, "maybe_repeated", False):
-                raise
+    def _delete_one(self, container: str, name: str) -> None:
+        self._call("DELETE", container, name, what=f"object {container}/{name}")
 
     def _delete_with_segments(self, container: str, name: str) -> None:
         """DELETE an object; a static large object is deleted with its segments
@@ -911,7 +908,7 @@ class SwiftStore(Store):
         the refused ``multipart-manifest=delete``, then its DELETE)."""
         what = f"object {container}/{name}"
         if "slo" not in self._conn.info() or not is_large_object(self.head_link(container, name)):
-            self._call("DELETE", container, name, what=what)
+            self._delete_one(container, name)
             return
         subject = _subject(container, name)
         resp = self._conn.request("DELETE", object_path(container, name),
@@ -931,7 +928,7 @@ class SwiftStore(Store):
         else:
             _discard_response(resp)
         # Not a manifest: an ordinary DELETE.
-        self._call("DELETE", container, name, what=what)
+        self._delete_one(container, name)
 
     def delete_manifest(self, container: str, name: str) -> None:
         # A plain DELETE removes a manifest and leaves its segments.
@@ -1196,7 +1193,7 @@ class SwiftStore(Store):
         if not bulk:
             def one(name: str) -> int:
                 try:
-                    self._call("DELETE", container, name, what=f"object {container}/{name}")
+                    self._delete_one(container, name)
                     return 1
                 except NotFound:
                     return 0

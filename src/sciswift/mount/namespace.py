@@ -328,6 +328,7 @@ class Namespace:
                 return entry
             if link_target(info) is not None:  # a link out of the mount: what it leads to
                 info = self.store.head_object(container, key)
+                entry = self.file_entry(path, info)
         except NotFound:
             pass
         else:
@@ -337,7 +338,7 @@ class Namespace:
                     for p in [p for p, (t, _) in self._heads.items() if now - t > 1.0]:
                         del self._heads[p]
                 self._heads[path] = (now, info)
-            return self.file_entry(path, info)
+            return entry
         page = self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1))
         if not page:
             return None

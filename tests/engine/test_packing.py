@@ -242,3 +242,46 @@ def test_a_compressed_table_cannot_expand_without_bound(monkeypatch: pytest.Monk
     bomb = base64.b85encode(lzma.compress(b" " * (4 << 20), format=lzma.FORMAT_XZ, preset=1)).decode()
     with pytest.raises(CorruptData, match="over 1 MiB expanded"):
         packing._expand(bomb, "swift://c/f.h5/zarr.json")
+
+
+def test_packed_datasets_of_one_template_are_parsed_once_each_kind_as_itself(
+        swift_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening the many small datasets of a file parses the settings they share
+    once per template (engine.metadata.ArrayMeta.from_json's memo), and each
+    dataset is still exactly itself: those whose documents differ only in their
+    dtype spec (an enum beside plain int8), fill value or attributes are never
+    taken for one another."""
+    from sciswift.engine.metadata import ArrayMeta
+
+    colours = h5py.enum_dtype({"red": 0, "green": 1}, basetype="i1")
+    kinds: list[tuple[Any, Any]] = [("i1", None), (colours, None), ("i1", 5), ("S4", None)]
+    with h5py.File(swift_url, "w") as f:
+        for i in range(N):
+            dtype, fill = kinds[i % len(kinds)]
+            data = np.array([b"ab", b"cd", b"ef", b"gh"] * 2 if i % 4 == 3 else [0, 1] * 4, dtype=dtype)
+            f.create_dataset(f"g/d{i:03d}", data=data, fillvalue=fill).attrs["index"] = i
+    assert not any(o.startswith("g/") for o in _objects(swift_url))  # packed: no documents of their own
+
+    real = ArrayMeta._parse.__func__  # type: ignore[attr-defined]
+    parsed: list[str] = []
+
+    def counting(cls: type, doc: dict[str, Any], what: str) -> ArrayMeta:
+        parsed.append(what)
+        return real(cls, doc, what)
+
+    monkeypatch.setattr(ArrayMeta, "_parse", classmethod(counting))
+    with h5py.File(swift_url, "r") as f:
+        seen: list[tuple[int, Any, Any]] = []
+        f.visititems(lambda name, obj: seen.append((obj.attrs["index"], obj.dtype, obj.fillvalue))
+                     if isinstance(obj, h5py.Dataset) else None)
+        assert len(seen) == N
+        for index, dtype, fill in seen:
+            want_dtype, want_fill = kinds[index % len(kinds)]
+            assert dtype == np.dtype(want_dtype)
+            assert h5py.check_enum_dtype(dtype) == (h5py.check_enum_dtype(colours) if index % 4 == 1 else None)
+            assert fill == (want_fill if want_fill is not None else (b"" if index % 4 == 3 else 0))
+        for i in (0, 1, 2, 3, N - 1):
+            d = f[f"g/d{i:03d}"]
+            assert d[...].tolist() == ([b"ab", b"cd", b"ef", b"gh"] * 2 if i % 4 == 3 else [0, 1] * 4)
+    # One parse per kind of document (not one per dataset).
+    assert len(parsed) <= 2 * len(kinds) < N

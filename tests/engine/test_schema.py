@@ -69,6 +69,37 @@ def _re(text: str) -> str:
     return re.escape(text)
 
 
+def test_documents_of_one_template_are_checked_for_their_own_attributes() -> None:
+    """With a memo (one per file), a document sharing every field but its
+    attributes with one checked before (the packed nodes of a file, made from
+    one template) has only its attributes checked; anything of its own, or
+    equal but not shared, is checked whole."""
+    from sciswift.engine.metadata import ArrayMeta
+
+    template = {k: v for k, v in json.loads(json.dumps(GOOD_ARRAY)).items() if k != "attributes"}
+    memo: dict[int, dict[str, Any]] = {}
+    first = {**template, "attributes": {"_sciswift": {"maxshape": [None, 6]}}}
+    check_node(first, "a", memo)
+    check_node({**template, "attributes": {"note": 1}}, "b", memo)
+    with pytest.raises(CorruptData, match=r"c.*maxshape has 1 entries"):
+        check_node({**template, "attributes": {"_sciswift": {"maxshape": [None]}}}, "c", memo)
+    with pytest.raises(CorruptData, match=r"d.*shape"):  # a field of its own
+        check_node({**template, "shape": [4, -1], "attributes": {}}, "d", memo)
+    with pytest.raises(CorruptData, match=r"e.*chunk_shape"):  # another field beside the shared ones
+        check_node({**template, "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [0, 3]}},
+                    "attributes": {}}, "e", memo)
+
+    # Parsing: an enum kept as int8 beside a plain int8 of the same template is still an enum.
+    parsed: dict[int, list[Any]] = {}
+    plain = ArrayMeta.from_json({**template, "attributes": {}}, "p", parsed)
+    spec = {"kind": "enum", "base": "<i4", "values": {"red": 0, "green": 1}}
+    enum = ArrayMeta.from_json({**template, "attributes": {"_sciswift": {"dtype": spec}}}, "q", parsed)
+    again = ArrayMeta.from_json({**template, "attributes": {"x": 2}}, "r", parsed)
+    assert plain.dtype == again.dtype == np.dtype("int32") and again.attributes == {"x": 2}
+    assert h5py.check_enum_dtype(enum.dtype) == {"red": 0, "green": 1} and h5py.check_enum_dtype(plain.dtype) is None
+    assert again.shape == (4, 6) and again.chunks == (2, 3) and again.info is plain.info
+
+
 def test_dtype_specs() -> None:
     check_spec({"kind": "compound", "fields": [["a", "<i4", 0], ["b", {"kind": "vlen_str"}, 4]], "itemsize": 12})
     deep: Any = "<i4"

@@ -298,11 +298,19 @@ class Array:
         self._recent: dict[str, int] | None = None
         # The store may learn where every chunk is with one query at the first
         # read (see KV.read_parts) when there are not many.
-        grid = math.prod(max(1, -(-n // c)) if n else 1 for n, c in zip(meta.shape, meta.chunks))
+        # (Plain loops: a file's 1,000 small arrays are made in a listing, and
+        # generator expressions here were a third of making one.)
+        grid = 1
+        for n, c in zip(meta.shape, meta.chunks):
+            grid *= -(-n // c) if n else 1
         self._learn = self.chunk_prefix if 1 < grid <= _LEARN_CHUNKS and not self._v2 else None
         # Byte strides of a stored chunk (C order).
-        item = self.pipeline.stored_dtype.itemsize
-        self._byte_strides = tuple(item * int(math.prod(meta.chunks[d + 1:])) for d in range(len(meta.chunks)))
+        stride = self.pipeline.stored_dtype.itemsize
+        strides = []
+        for c in reversed(meta.chunks):
+            strides.append(stride)
+            stride *= int(c)
+        self._byte_strides = tuple(reversed(strides))
 
     @property
     def _batched(self) -> bool:

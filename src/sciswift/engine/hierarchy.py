@@ -32,7 +32,14 @@ from typing import Any
 from sciswift.engine import zarr2
 from sciswift.engine.array import Array, ChunkCache
 from sciswift.engine.kv import KV
-from sciswift.engine.metadata import ArrayMeta, chunk_key_encoder, dump_json, group_json, parse_json
+from sciswift.engine.metadata import (
+    ArrayMeta,
+    ParsedMemo,
+    chunk_key_encoder,
+    dump_json,
+    group_json,
+    parse_json,
+)
 from sciswift.engine.packing import (
     PACK_MAX_CHUNK,
     PACK_MIN_ARRAYS,
@@ -43,7 +50,7 @@ from sciswift.engine.packing import (
     packed_attribute,
     split_root,
 )
-from sciswift.engine.schema import check_node
+from sciswift.engine.schema import CheckedMemo, check_node
 from sciswift.errors import (
     AlreadyExists,
     Conflict,
@@ -102,6 +109,10 @@ class Hierarchy:
         #: each is checked when first used, so damage in one leaves the rest
         #: of the file readable.
         self._checked: set[str] = set()
+        #: Array documents checked and parsed, by template (``engine.packing``):
+        #: a file's many small arrays share theirs (see check_node, ArrayMeta.from_json).
+        self._checked_memo: CheckedMemo = {}
+        self._parsed_memo: ParsedMemo = {}
         self._children: dict[str, list[str]] = {}
         self._complete = False
         self._changed: set[str] = set()
@@ -212,6 +223,8 @@ class Hierarchy:
         hidden, table = split_root(doc, self.kv.describe(META_KEY))
         self._nodes = {"": doc}
         self._checked = set()
+        self._checked_memo = {}
+        self._parsed_memo = {}
         self._children = {}
         if isinstance(cons, dict) and isinstance(cons.get("metadata"), dict):
             what = self.kv.describe(META_KEY)
@@ -280,7 +293,7 @@ class Hierarchy:
                 doc = parse_json(raw, self.kv.describe(_meta_key(path))) if raw is not None else None
                 self._nodes[path] = doc
             if doc is not None and path not in self._checked:
-                check_node(doc, self._describe(path))
+                check_node(doc, self._describe(path), self._checked_memo)
                 self._checked.add(path)
             return doc
 
@@ -325,7 +338,7 @@ class Hierarchy:
             doc = self.get(path)
             if doc is None or doc["node_type"] != "array":
                 raise NotFound(f"no array at /{path} in {self.location.display}", path)
-            meta = ArrayMeta.from_json(doc, f"{self.location.display}:/{path}")
+            meta = ArrayMeta.from_json(doc, f"{self.location.display}:/{path}", self._parsed_memo)
             arr = Array(self.kv, path, meta, self.cache, self._prefetch)
             self._arrays[path] = arr
             return arr

@@ -18,10 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sciswift.engine.metadata import RESERVED
+from sciswift.engine.metadata import RESERVED, shares_template
 from sciswift.errors import CorruptData
 
-__all__ = ["check_node", "check_spec"]
+__all__ = ["check_node", "check_spec", "CheckedMemo"]
+
+#: ``check_node``'s memo: an array document checked whole, under the id of its
+#: ``codecs`` list.
+CheckedMemo = dict[int, dict[str, Any]]
 
 #: Deeper nesting than dtype specs have (compounds of arrays of compounds ...) means garbage.
 MAX_SPEC_DEPTH = 32
@@ -31,12 +35,16 @@ class _Bad(Exception):
     """What is wrong, as a phrase; turned into CorruptData by ``check_node``."""
 
 
-def check_node(doc: Any, what: str) -> dict[str, Any]:
+def check_node(doc: Any, what: str, memo: CheckedMemo | None = None) -> dict[str, Any]:
     """``doc`` if it is a group or array document of the layout; else CorruptData
     naming ``what`` (the document: its object, or a consolidated entry) and the
-    field."""
+    field.
+
+    With a ``memo`` (one per file), an array document sharing its template with
+    one checked before (``metadata.shares_template``) has only its attributes
+    checked: its other fields are the very objects found good then."""
     try:
-        _node(doc)
+        _node(doc, memo)
     except _Bad as bad:
         raise CorruptData(f"metadata {what} is malformed: {bad}", what) from None
     return doc
@@ -69,14 +77,21 @@ def _list_of(v: Any, check: Callable[[Any], bool], field: str, what: str, length
 
 
 # ------------------------------------------------------------------ documents
-def _node(doc: Any) -> None:
+def _node(doc: Any, memo: CheckedMemo | None = None) -> None:
     _need(isinstance(doc, dict), "the document", "a JSON object")
     _need(doc.get("node_type") in ("group", "array"), "node_type", '"group" or "array"')
     attrs = doc.get("attributes")
     _need(attrs is None or isinstance(attrs, dict), "attributes", "an object")
     ndim = None
     if doc["node_type"] == "array":
-        ndim = _array(doc)
+        codecs = doc.get("codecs")
+        seen = memo.get(id(codecs)) if memo is not None else None
+        if seen is not None and shares_template(doc, seen):
+            ndim = len(doc["shape"])
+        else:
+            ndim = _array(doc)
+            if memo is not None:
+                memo.setdefault(id(codecs), doc)  # the entry keeps the list alive: its id is not reused
     res = (attrs or {}).get(RESERVED)
     if res is not None:
         _reserved(res, doc["node_type"], ndim)

@@ -13,6 +13,8 @@ import numpy as np
 from sciswift.errors import AlreadyExists, NotFound
 from sciswift.h5.backend import ARRAY, DATATYPE, EXTERNAL, GROUP, HARD, SOFT, Entry
 from sciswift.h5.base import ANON, HIDDEN, HLObject, MappingViews, name_str
+from sciswift.h5.dataset import Dataset
+from sciswift.h5.datatype import Datatype
 from sciswift.h5.links import ExternalLink, HardLink, SoftLink
 from sciswift.h5.names import listed
 from sciswift.h5.refs import Reference
@@ -52,15 +54,13 @@ class _Resolved:
 
 
 def make_object(handle: Any, path: str, name: str | None, kind: str) -> HLObject:
-    from sciswift.h5.dataset import Dataset
-    from sciswift.h5.datatype import Datatype
-    from sciswift.h5.files import File
-
     if kind == ARRAY:
         return Dataset(handle, path, name, handle.backend.array(path))
     if kind == DATATYPE:
         return Datatype(handle, path, name)
     if path == "":
+        from sciswift.h5.files import File  # (files imports this module)
+
         return File._from_handle(handle)
     return Group(handle, path, name)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -292,6 +293,91 @@ def test_a_name_written_again_after_an_unlink_survives_the_old_descriptor(target
     time.sleep(0.5)  # past the release of the old descriptor
     assert target.store.get_object(target.container, "again.txt") == b"new"
     assert (target / "again.txt").read_bytes() == b"new"
+
+
+def test_an_unlinked_open_file_is_still_a_file_until_its_last_close(target: Target) -> None:
+    """fstat, write and ftruncate go on working after unlink (the kernel asks for
+    the file's attributes before every write: it keeps a name libfuse hides
+    in the mount only), as ``tempfile.TemporaryFile`` needs; nothing of it is
+    listed or stored, before or after its last close."""
+    fd = os.open(target / "tmp.bin", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        os.write(fd, b"abcdef")
+        os.fsync(fd)
+        os.unlink(target / "tmp.bin")
+        assert os.listdir(target.m.path) == []
+        assert os.fstat(fd).st_size == 6
+        os.write(fd, b"ghi")
+        assert os.fstat(fd).st_size == 9
+        os.ftruncate(fd, 4)
+        os.fchmod(fd, 0o600)
+        os.utime(fd, (1, 1))
+        assert os.pread(fd, 100, 0) == b"abcd"
+        os.fsync(fd)
+        assert os.listdir(target.m.path) == []
+    finally:
+        os.close(fd)
+    with tempfile.TemporaryFile(dir=target.m.path) as t:
+        t.write(b"x" * 300_000)
+        t.seek(0)
+        assert t.read() == b"x" * 300_000
+        assert os.listdir(target.m.path) == []
+    time.sleep(0.5)  # past the releases
+    assert os.listdir(target.m.path) == []
+    assert list(target.store.iter_names(target.container)) == []
+
+
+def test_a_rename_onto_an_open_file_replaces_it(target: Target) -> None:
+    """The name shows the renamed file at once; a descriptor still open on the
+    replaced one reads what it has or ESTALE (its bytes are gone from the store),
+    never the new file's bytes as its own; its close deletes nothing."""
+    (target / "new.txt").write_bytes(b"fresh")
+    (target / "old.txt").write_bytes(b"stale")
+    with open(target / "old.txt", "rb") as held:
+        os.rename(target / "new.txt", target / "old.txt")
+        assert (target / "old.txt").read_bytes() == b"fresh"
+        try:
+            assert held.read() == b"stale"
+        except OSError as exc:
+            assert exc.errno == errno.ESTALE
+    time.sleep(0.5)
+    assert sorted(os.listdir(target.m.path)) == ["old.txt"]
+    assert target.store.get_object(target.container, "old.txt") == b"fresh"
+    assert (target / "old.txt").read_bytes() == b"fresh"
+
+
+def test_a_name_written_again_with_the_same_bytes_survives_the_old_descriptor(target: Target) -> None:
+    (target / "same.txt").write_bytes(b"equal")
+    fd = os.open(target / "same.txt", os.O_RDONLY)
+    try:
+        os.unlink(target / "same.txt")
+        (target / "same.txt").write_bytes(b"equal")  # the same ETag as the unlinked one
+    finally:
+        os.close(fd)
+    time.sleep(0.5)  # past the release of the old descriptor
+    assert target.store.get_object(target.container, "same.txt") == b"equal"
+
+
+def test_a_file_replaced_elsewhere_while_open_is_never_read_as_the_old_one(target: Target) -> None:
+    """Blocks fetched after another client replaced the object are not the open
+    version's: the read is ESTALE, and they are not cached under the old
+    version (a later open of a file with the old ETag read them as its own)."""
+    old = os.urandom(4 << 20)
+    new = os.urandom(4 << 20)
+    target.store.put_object(target.container, "f.bin", old)
+    fd = os.open(target / "f.bin", os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # no kernel read-ahead: the last block stays unread
+        assert os.pread(fd, 10, 0) == old[:10]
+        target.store.put_object(target.container, "f.bin", new)
+        with pytest.raises(OSError) as exc:
+            os.pread(fd, 10, len(old) - 10)
+        assert exc.value.errno == errno.ESTALE
+    finally:
+        os.close(fd)
+    assert (target / "f.bin").read_bytes() == new  # the next open sees the new file
+    target.store.put_object(target.container, "f.bin", old)  # the old ETag again
+    assert (target / "f.bin").read_bytes() == old
 
 
 def test_names_longer_than_255_bytes(target: Target) -> None:

@@ -323,8 +323,12 @@ def run_fuse(session: Session, mountpoint: str, *, allow_other: bool, read_only:
         "attr_timeout": 0,
         "entry_timeout": 0,
         "negative_timeout": 0,
-        # unlink removes the object at once, even if the file is open.
-        "hard_remove": True,
+        # A file unlinked while open is renamed to a hidden name libfuse picks
+        # (Session keeps it in this mount only, never in the store): with
+        # hard_remove the kernel could no longer fstat it or write to it
+        # (ESTALE: the security lookup before every write needs a path), which
+        # tempfile.TemporaryFile() and every unlink-after-open temp file do.
+        "hard_remove": False,
         "default_permissions": False,
     }
     if BOUNDED_THREADS:

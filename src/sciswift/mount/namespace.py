@@ -239,7 +239,9 @@ class Namespace:
         """Drop what is remembered about ``path`` and everything under it."""
         with self._lock:
             under = path.rstrip("/") + "/"
-            for table in (self._entries, self._listings, self._order):
+            # (the HEADs too: an open right after a rename onto ``path`` took the
+            # HEAD of what the name held before it, and read that)
+            for table in (self._entries, self._listings, self._order, self._heads):
                 for p in [p for p in table if p == path or p.startswith(under)]:
                     del table[p]
             parent = path.rstrip("/").rpartition("/")[0] or "/"

@@ -20,6 +20,7 @@ reads each window's 2 MiB span): 1.0-1.1 s before, one GET per window in turn.
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sciswift.mount.cache import BlockCache, BlockKey
-from sciswift.mount.errors import log
+from sciswift.mount.errors import FSError, log
 from sciswift.mount.layout import Piece, Version
 from sciswift.store import ByteRange, ObjectReader, Store
 
@@ -329,6 +330,7 @@ class Fetcher:
             with self._lock:
                 self.requests += 1
             try:
+                _check_version(first, reader)
                 for key in run:
                     block = _read_block(reader, bs)
                     if not block:
@@ -358,6 +360,19 @@ class Fetcher:
         else:
             assert data is not None
             fut.set_result(data)
+
+
+def _check_version(key: BlockKey, reader: ObjectReader) -> None:
+    """FSError(ESTALE) unless ``reader`` reads the version ``key`` names: the
+    object was replaced since it was opened (here or by another client), and
+    its new bytes are neither what the descriptor reads nor to be cached as
+    the old version's (they were, and a later open of a version with that ETag
+    read them). An ETag a store has not worked out yet ("") is taken on trust."""
+    got = reader.info.etag
+    if key.etag and got and got.strip('"').lower() != key.etag.strip('"').lower():
+        log.warning("%s/%s changed in the store while open (ETag %s, opened as %s): ESTALE",
+                    key.container, key.name, got, key.etag)
+        raise FSError(errno.ESTALE)
 
 
 def _read_block(reader: ObjectReader, size: int) -> bytes:

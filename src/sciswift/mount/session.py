@@ -60,6 +60,13 @@ __all__ = ["Session", "Handle", "CONTROL_PREFIX"]
 #: ``user.sciswift.pid`` and ``user.sciswift.stats``.
 CONTROL_PREFIX = "user.sciswift."
 RETRY_INTERVAL = 10.0
+#: libfuse renames a file unlinked while open to ``.fuse_hidden<number>`` in its
+#: directory (``hard_remove`` off) and unlinks that name at the last close.
+HIDDEN_PREFIX = ".fuse_hidden"
+
+
+def _hidden_name(path: str) -> bool:
+    return path.rpartition("/")[2].startswith(HIDDEN_PREFIX)
 
 
 @dataclass
@@ -91,6 +98,11 @@ class Session:
         self.staging_dir = config.cache_dir / "staging"
         self._lock = threading.RLock()
         self.states: dict[str, FileState] = {}
+        #: Files unlinked while open, by the name libfuse gave them (see
+        #: ``HIDDEN_PREFIX``): a name in this mount only, never in the store, so
+        #: that the kernel can still ask for their attributes (``fstat``, and
+        #: the security lookup before every write) until the last close.
+        self._hidden: dict[str, FileState] = {}
         self.handles: dict[int, Handle] = {}
         self._next_fh = 1
         self._kernel_etag: dict[str, str] = {}  # what the page cache holds per path
@@ -156,7 +168,9 @@ class Session:
     # ------------------------------------------------------------ attributes
     def stat(self, path: str) -> dict[str, int]:
         with self._lock:
-            state = self.states.get(path)
+            state = self.states.get(path) or self._hidden.get(path)
+        if state is None and _hidden_name(path):
+            raise FSError(errno.ENOENT)  # (libfuse looks for a free hidden name: no HEAD)
         entry = self._state_entry(state) if state is not None else self.ns.lookup(path)
         ro = self.config.read_only
         if entry.kind is Kind.DIR:
@@ -345,7 +359,7 @@ class Session:
     def truncate(self, path: str, length: int) -> None:
         self._check_writable()
         with self._lock:
-            state = self.states.get(path)
+            state = self.states.get(path) or self._hidden.get(path)
         if state is not None:
             state.truncate(length)
             return
@@ -360,6 +374,7 @@ class Session:
     def _commit(self, state: FileState) -> None:
         try:
             if self.uploader.commit(state):
+                self._replaced_hidden(state.path)
                 with state.lock:
                     etag = state.base.etag if state.base else None
                 if etag is not None and self.states.get(state.path) is state:
@@ -444,6 +459,8 @@ class Session:
     def unlink(self, path: str) -> None:
         self._check_writable()
         with self._lock:
+            if self._hidden.pop(path, None) is not None:
+                return  # libfuse's hidden name, at the last close: nothing in the store
             state = self.states.pop(path, None)
         in_store = True
         if state is not None:
@@ -544,6 +561,9 @@ class Session:
         self._check_writable()
         if old == new:
             return
+        if _hidden_name(new):
+            self._hide_open(old, new)
+            return
         with self._lock:
             state = self.states.get(old)
         entry = self._state_entry(state) if state is not None else self.ns.lookup(old)
@@ -555,6 +575,7 @@ class Session:
             if target is not None and target.kind not in (Kind.FILE, Kind.LINK):
                 raise FSError(errno.EISDIR)
             self._rename_file(old, new, state)
+            self._replaced_hidden(new)
         else:
             if new.startswith(old.rstrip("/") + "/"):
                 raise FSError(errno.EINVAL)
@@ -565,6 +586,31 @@ class Session:
             self._rename_tree(old, new)
         self.ns.forget(old)
         self.ns.forget(new)
+
+    def _hide_open(self, old: str, hidden: str) -> None:
+        """libfuse's unlink of a file that is open (or that a rename replaces):
+        the name goes at once, as ``unlink`` does it (the object at the last
+        close), and the open file lives on under ``hidden`` in this mount only."""
+        with self._lock:
+            state = self.states.get(old)
+        self.unlink(old)
+        if state is not None:
+            with self._lock:
+                self._hidden[hidden] = state
+
+    def _replaced_hidden(self, path: str) -> None:
+        """The object at ``path`` was replaced (a rename onto it, or a new file
+        of that name stored) while a file unlinked from there is still open
+        (``_hide_open``): the object now there is not to be deleted at that
+        file's last close (its ETag told them apart only when the contents did)."""
+        key = self._key(path)
+        with self._lock:
+            hidden = list(self._hidden.values())
+        for state in hidden:
+            with state.lock:
+                if state.delete_at_close is not None and state.delete_at_close[:2] == key:
+                    state.delete_at_close = None
+                    self.ns.unhide(path)
 
     def _rename_file(self, old: str, new: str, state: FileState | None) -> None:
         if state is not None and state.needs_commit():
@@ -682,7 +728,7 @@ class Session:
     # ------------------------------------------------------------ extended attributes
     def _metadata(self, path: str) -> dict[str, str]:
         with self._lock:
-            state = self.states.get(path)
+            state = self.states.get(path) or self._hidden.get(path)
         if state is not None:
             with state.lock:
                 return dict(state.metadata)
@@ -747,6 +793,8 @@ class Session:
         store's times (the call succeeds, as ``chmod`` does)."""
         with self._lock:
             state = self.states.get(path)
+            if path in self._hidden:
+                return  # unlinked: its times go with it
         if self.config.server_times or (state is None and self.ns.lookup(path).kind is not Kind.FILE):
             self.stat(path)  # ENOENT for nothing there
             return

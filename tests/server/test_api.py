@@ -348,9 +348,10 @@ def test_account_acls(server: RunningServer) -> None:
 
 def test_expiring_objects_answer_404(server: RunningServer, container: str) -> None:
     conn = server.connection()
-    conn.put_object(container, "soon", b"x", headers={"X-Delete-At": str(int(time.time()) + 1)})
+    delete_at = int(time.time()) + 2  # (+1 could be in the past by the time the PUT arrived)
+    conn.put_object(container, "soon", b"x", headers={"X-Delete-At": str(delete_at)})
     assert conn.head_object(container, "soon")["x-delete-at"]
-    time.sleep(2.1)
+    time.sleep(delete_at + 1.1 - time.time())
     with pytest.raises(ClientException) as exc:
         conn.get_object(container, "soon")
     assert exc.value.http_status == 404
@@ -440,8 +441,10 @@ def test_rfc_compliant_etags_per_container(server: RunningServer, container: str
 
 def test_open_expired(server: RunningServer, container: str) -> None:
     conn = server.connection()
-    conn.put_object(container, "gone", b"still here", headers={"X-Delete-At": str(int(time.time()) + 1)})
-    time.sleep(2.1)
+    # (+2: with +1, a PUT sent late in a second was already "in the past" by then)
+    delete_at = int(time.time()) + 2
+    conn.put_object(container, "gone", b"still here", headers={"X-Delete-At": str(delete_at)})
+    time.sleep(delete_at + 1.1 - time.time())
     with pytest.raises(ClientException) as exc:
         conn.head_object(container, "gone")
     assert exc.value.http_status == 404

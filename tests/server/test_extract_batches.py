@@ -171,3 +171,45 @@ def test_compressed_archives_are_batched_too(disk_server: RunningServer) -> None
                                  headers={"X-Auth-Token": token, "Accept": "application/json"})
     assert resp.status == 200 and json.loads(body)["Number Files Created"] == 50
     assert disk_server.connection().get_object(c, "g/49")[1] == files[49][1]
+
+
+def _stored_one_by_one(server: RunningServer, container: str) -> list[Path]:
+    """The object files of ``container`` outside pack files (LocalStore): what
+    was stored the ordinary way, not in a batch."""
+    assert server.data_dir is not None
+    return [p for p in Path(server.data_dir, "AUTH_test", container, "objects").rglob("*") if p.is_file()]
+
+
+def test_even_the_first_file_is_batched(disk_server: RunningServer) -> None:
+    """The caller's right to write is checked as the object PUT checks it, not by
+    storing the first file the ordinary way (one sync of its own per archive)."""
+    c = f"bx-{uuid.uuid4().hex[:8]}"
+    files = [(f"{c}/f{i}", bytes([i]) * 300) for i in range(20)]
+    result = _extract(disk_server, "/v1/AUTH_test", _tar(files))  # the container made on the way
+    assert result["Number Files Created"] == 20 and result["Errors"] == []
+    assert _stored_one_by_one(disk_server, c) == []
+    assert disk_server.connection().get_object(c, "f0")[1] == bytes([0]) * 300
+
+
+def test_batches_write_only_where_the_caller_may(disk_server: RunningServer) -> None:
+    """test:tester3 (no admin) may not write into the account's containers until
+    a write ACL names it: each file is then 403, and nothing is stored."""
+    c = f"bx-{uuid.uuid4().hex[:8]}"
+    owner = disk_server.connection()
+    owner.put_container(c)
+    files = [(f"f{i}", b"x" * 100) for i in range(10)]
+    _, token = disk_server.auth("test:tester3", "testing3")
+    resp, body = disk_server.raw("PUT", f"/v1/AUTH_test/{c}?extract-archive=tar", _tar(files),
+                                 headers={"X-Auth-Token": token, "Accept": "application/json"})
+    result = json.loads(body)
+    assert resp.status == 200 and result["Number Files Created"] == 0
+    # (the container's HEAD is refused too, and reported, as before batches)
+    file_errors = [e for e in result["Errors"] if e[0].startswith(f"{c}/")]
+    assert len(file_errors) == 10 and all("403" in e[1] for e in result["Errors"])
+    assert owner.get_container(c)[1] == []
+    owner.post_container(c, {"X-Container-Write": "test:tester3"})
+    resp, body = disk_server.raw("PUT", f"/v1/AUTH_test/{c}?extract-archive=tar", _tar(files),
+                                 headers={"X-Auth-Token": token, "Accept": "application/json"})
+    assert json.loads(body)["Number Files Created"] == 10
+    assert sorted(o["name"] for o in owner.get_container(c)[1]) == sorted(n for n, _ in files)
+    assert _stored_one_by_one(disk_server, c) == []

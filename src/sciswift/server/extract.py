@@ -19,10 +19,10 @@ then spaces every 10 s while working, then the result (text, JSON or XML) with
 ``Errors``.
 
 Small files are stored in batches (``/info`` announces it as
-``sciswift.batched_extract``): once the first file of a container has been
-stored the ordinary way (which creates the container and checks that the
-caller may write there), later files of up to 1 MiB of that container without
-metadata of their own go to the store together with one ``Store.put_many``
+``sciswift.batched_extract``): once the container exists (created if need be)
+and the caller may write there (the object PUT's own check, ``writable``, made
+as the caller for the first file), files of up to 1 MiB of that container
+without metadata of their own go to the store together with one ``Store.put_many``
 call per batch of up to 8 MiB (LocalStore: one pack file, one journal entry and
 one sync for all, each file's MD5 or CRC-32C checked against its record) when
 no quota applies and the request sets no metadata or expiry; the next batch is
@@ -50,7 +50,7 @@ from sciswift.server.backend import Backend
 from sciswift.server.http import IterBody, Reply, SwiftError, SwiftRequest, error, status_line
 from sciswift.server.middleware import object_versioning, versioned_writes
 from sciswift.server.tarstream import ArchiveError, TarStream
-from sciswift.server.writing import guessed_content_type
+from sciswift.server.writing import guessed_content_type, writable
 from sciswift.store.names import MAX_FILE_SIZE, check_object_name
 
 __all__ = ["extract_archive", "COMPRESSIONS", "MAX_CONTAINERS", "MAX_FAILED", "ETAG_PAX", "CRC32C_PAX"]
@@ -144,7 +144,7 @@ class _Extraction:
             if want == -1:
                 self.fail(path, 400)
                 continue
-            if self.batch_for(path, member.size, headers):
+            if await self.batch_for(path, member.size, headers):
                 assert self.batch is not None
                 parts = await tar.read()
                 if want is not None and _crc_of(parts) != want:
@@ -159,11 +159,15 @@ class _Extraction:
         self.batch_done()
         await self.settle()
 
-    def batch_for(self, path: str, size: int, headers: dict[str, str]) -> bool:
+    async def batch_for(self, path: str, size: int, headers: dict[str, str]) -> bool:
         """Whether the file may go in a batch (then ``self.batch`` is the one to add
         it to, a full or other container's batch having been sent on its way)."""
         container, obj = path.split("/", 1)
-        if size > BATCH_MAX_FILE or not self.batchable.get(container) or not set(headers) <= _PLAIN_HEADERS:
+        if size > BATCH_MAX_FILE or not set(headers) <= _PLAIN_HEADERS:
+            return False
+        if container not in self.batchable:
+            await self.learn_batchable(container, obj)
+        if not self.batchable[container]:
             return False
         try:
             check_object_name(obj)
@@ -222,15 +226,36 @@ class _Extraction:
             return
         self.created += batch.files
 
-    async def put(self, path: str, headers: dict[str, str], body: AsyncIterator[bytes]) -> None:
+    async def learn_batchable(self, container: str, obj: str) -> None:
+        """Whether small files of ``container`` may be stored in batches: it
+        exists, the caller may write ``obj`` there (the object PUT's own check:
+        a batch then makes the writes that PUTs would), and nothing there wants
+        them one by one (a quota, versioning, metadata the request sets)."""
         assert self.req.account is not None
-        container, obj = path.split("/", 1)
+        await self.container_ready(container)
+        target = await writable(self.be, self.req.sub("PUT", self.req.account, container, obj))
+        if isinstance(target, Reply):
+            await target.drain()
+            self.batchable[container] = False  # each file gets the answer its own PUT gets
+            return
+        cinfo = target[1]
+        self.batchable[container] = not self.copied and not await quotas.has_quota(
+            self.be, self.req, self.req.account, container
+        ) and not object_versioning.enabled_for(self.be, cinfo) and versioned_writes.location(self.be, cinfo) is None
+
+    async def container_ready(self, container: str) -> None:
+        """Create ``container`` if need be, once; why not is recorded as a failure."""
+        assert self.req.account is not None
         if container not in self.containers_seen:
             problem = await self.ensure_container(container)
             self.containers_seen.add(container)
             if problem is not None:
                 self.failed.append([quote(f"/{self.req.version}/{self.req.account}/{container}"), problem])
 
+    async def put(self, path: str, headers: dict[str, str], body: AsyncIterator[bytes]) -> None:
+        assert self.req.account is not None
+        container, obj = path.split("/", 1)
+        await self.container_ready(container)
         size = int(headers["Content-Length"])
         sub = self.req.sub("PUT", self.req.account, container, obj, headers=headers, body=IterBody(body, size))
         try:
@@ -240,15 +265,6 @@ class _Extraction:
         await reply.drain()
         if reply.ok:
             self.created += 1
-            if container not in self.batchable:
-                # Stored the ordinary way, so the caller may write here; a
-                # versioned container keeps its files' versions one by one.
-                cinfo = await self.be.container_info(self.req, self.req.account, container)
-                self.batchable[container] = not self.copied and not await quotas.has_quota(
-                    self.be, self.req, self.req.account, container
-                ) and not object_versioning.enabled_for(self.be, cinfo) and (
-                    cinfo is None or versioned_writes.location(self.be, cinfo) is None
-                )
         else:
             self.fail(path, reply.status)
             if reply.status == 401:

@@ -11,7 +11,8 @@ Swift does), one worker process per CPU. The real Swift is
 servers, one worker each as in its defaults). Each round runs the same phases
 (4 KiB PUT and GET, 16 MiB PUT and GET, DELETE; 4 client processes with
 keep-alive connections) against both, phase by phase, alternating which server
-goes first, so that both meet the same machine load. The table shows the median
+goes first, so that both meet the same machine load, and each phase starts on a
+quiet machine (``settle``: dirty pages synced, the CPUs idle). The table shows the median
 of the rounds and the ratio ours/Swift, with the project's bars: small PUT and
 GET at least 3x Swift's ops/s, large PUT and GET at least 1.5x its MB/s.
 
@@ -30,6 +31,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,32 @@ def real_swift(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
 
     with saio.running(args.saio_root) as swift:
         yield swift.auth_url, swift.user, swift.key
+
+
+def _cpu_idle() -> tuple[int, int]:
+    """(idle, total) jiffies of all CPUs so far (/proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return fields[3], sum(fields)
+
+
+def settle(max_wait: float = 15.0, idle_share: float = 0.85, window: float = 0.5) -> float:
+    """Start a phase on a quiet machine; returns the seconds waited. Dirty pages
+    are written out, then the CPUs must be ``idle_share`` idle over ``window``
+    (at most ``max_wait`` s in all): what one server still does after its phase
+    (the all-in-one's updaters and journal, either's writeback) must not run in
+    the next phase, which is the other server's half the time. Measured before
+    this: our S3 large PUT, alone 410-433 MB/s, made 362-385 MB/s right after
+    the all-in-one's phases."""
+    t0 = time.monotonic()
+    os.sync()
+    while time.monotonic() - t0 < max_wait:
+        idle0, total0 = _cpu_idle()
+        time.sleep(window)
+        idle1, total1 = _cpu_idle()
+        if total1 > total0 and (idle1 - idle0) / (total1 - total0) >= idle_share:
+            break
+    return time.monotonic() - t0
 
 
 def median(results: list[PhaseResult], attr: str) -> float:
@@ -136,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                     group = [w for w in works if isinstance(w[1], S3Workload) == (kind == "s3")]
                     for phase in PHASES:
                         for label, work, into in group:
+                            settle()
                             r = work.phase(phase)
                             print(describe(r, label), flush=True)
                             for e in r.error_samples:

@@ -165,10 +165,15 @@ class Session:
             return Entry(Kind.FILE, state.size, state.mtime, state.base.etag if state.base else "",
                          self.ns.own_time(state.metadata))
 
+    def _state_of(self, path: str) -> FileState | None:
+        """The state of the file open at ``path``: by its name, or by the hidden
+        name libfuse gave it when it was unlinked while open."""
+        with self._lock:
+            return self.states.get(path) or self._hidden.get(path)
+
     # ------------------------------------------------------------ attributes
     def stat(self, path: str) -> dict[str, int]:
-        with self._lock:
-            state = self.states.get(path) or self._hidden.get(path)
+        state = self._state_of(path)
         if state is None and _hidden_name(path):
             raise FSError(errno.ENOENT)  # (libfuse looks for a free hidden name: no HEAD)
         entry = self._state_entry(state) if state is not None else self.ns.lookup(path)
@@ -358,8 +363,7 @@ class Session:
 
     def truncate(self, path: str, length: int) -> None:
         self._check_writable()
-        with self._lock:
-            state = self.states.get(path) or self._hidden.get(path)
+        state = self._state_of(path)
         if state is not None:
             state.truncate(length)
             return
@@ -603,9 +607,11 @@ class Session:
         of that name stored) while a file unlinked from there is still open
         (``_hide_open``): the object now there is not to be deleted at that
         file's last close (its ETag told them apart only when the contents did)."""
-        key = self._key(path)
         with self._lock:
             hidden = list(self._hidden.values())
+        if not hidden:  # (every commit asks: nearly always nothing to do)
+            return
+        key = self._key(path)
         for state in hidden:
             with state.lock:
                 if state.delete_at_close is not None and state.delete_at_close[:2] == key:
@@ -727,8 +733,7 @@ class Session:
 
     # ------------------------------------------------------------ extended attributes
     def _metadata(self, path: str) -> dict[str, str]:
-        with self._lock:
-            state = self.states.get(path) or self._hidden.get(path)
+        state = self._state_of(path)
         if state is not None:
             with state.lock:
                 return dict(state.metadata)

@@ -12,7 +12,8 @@ Workloads (sizes for ``--size full``; see workloads.py):
               contiguous); shown, not judged by a bar
 
 Backends: h5py on a local file, sciswift over LocalStore, zarr-python 3.1 over
-zarr.storage.LocalStore, and sciswift over SwiftStore to a ``sciswift serve``
+zarr.storage.LocalStore, and sciswift over SwiftStore to a ``sciswift serve`` (one
+worker per CPU: ``--serve-workers``)
 this script starts on loopback (and stops by PID); with ``--real-swift`` also
 sciswift over SwiftStore to a real OpenStack Swift all-in-one it starts
 (``tests/support/saio.py``, Swift 2.38.3 from PyPI in a venv of its own). Every (backend, workload)
@@ -94,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="which time of the runs the table and ratios use (default: median)")
     parser.add_argument("--no-serve", action="store_true", help="skip the sciswift serve backend")
     parser.add_argument("--serve-args", default="", help="extra arguments for sciswift serve (e.g. --no-durable)")
+    parser.add_argument("--serve-workers", type=int, default=os.cpu_count() or 1,
+                        help="sciswift serve worker processes (default: one per CPU, as bench.load and a "
+                             "deployment would run it)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one more run of each sciswift backend and workload (cProfile)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes (default bench/results)")
@@ -129,9 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     stack = contextlib.ExitStack()
     try:
         if "sciswift-serve" in backends:
-            server = start_server(tempfile.mkdtemp(prefix="serve-", dir=scratch), args.serve_args.split())
+            server = start_server(tempfile.mkdtemp(prefix="serve-", dir=scratch),
+                                  ["--workers", str(args.serve_workers), *args.serve_args.split()])
             envs["sciswift-serve"] = credentials(server)
-            console.print(f"[dim]sciswift serve: pid {server.proc.pid}, port {server.port}[/]")
+            console.print(f"[dim]sciswift serve: pid {server.proc.pid}, port {server.port}, {args.serve_workers} worker(s)[/]")
         if "sciswift-swift" in backends:
             sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
             from support.saio import running
@@ -173,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "suite": "h5", "when": stamp, "command": " ".join(["python -m bench.h5", *(argv or sys.argv[1:])]),
         "size": args.size, "size_params": size.__dict__, "repeat": args.repeat, "warmup": args.warmup,
         "stat": args.stat, "load_average": {"before": load_before, "after": os.getloadavg()},
-        "versions": _versions(), "serve_args": args.serve_args,
+        "versions": _versions(), "serve_args": args.serve_args, "serve_workers": args.serve_workers,
         "page_cache": "not dropped (needs root); every file is written fresh, so reads hit the page cache "
                       "for every backend alike",
         "rows": [r.as_json() for r in table_rows],

@@ -174,7 +174,9 @@ def _open_group(store: Store, container: str, names: list[str]) -> list[_Opened]
     try:
         for name in names:
             try:
-                reader = store.open_object(container, name)
+                # The frame carries the ETag where the store has it; none is
+                # computed for it (its reader, SwiftStore, does not use it).
+                reader = store.open_object(container, name, need_etag=False)
             except NotFound:
                 found.append(NotFound)
                 continue

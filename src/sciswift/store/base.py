@@ -350,12 +350,15 @@ class Store(ABC):
 
     @abstractmethod
     def open_object(
-        self, container: str, name: str, byte_range: ByteRange | None = None
+        self, container: str, name: str, byte_range: ByteRange | None = None, *, need_etag: bool = True
     ) -> ObjectReader:
         """Start reading an object, or one byte range of it.
 
         NotFound if missing; RangeNotSatisfiable if the range selects no byte. The
         reader sees one version of the object even if it is overwritten meanwhile.
+        ``need_etag=False``: the caller does not use ``reader.info.etag``, which a
+        store that computes ETags when asked (LocalStore after ``put_many``) may
+        then leave empty instead of computing it.
         """
 
     @abstractmethod

@@ -160,7 +160,8 @@ class DirectoryStore(Store):
     def head_object(self, container: str, name: str) -> ObjectInfo:
         return self._info(name, self._file(container, name))
 
-    def open_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> ObjectReader:
+    def open_object(self, container: str, name: str, byte_range: ByteRange | None = None, *,
+                    need_etag: bool = True) -> ObjectReader:
         path = self._file(container, name)
         data = path.read_bytes()
         info = ObjectInfo(name, len(data), hashlib.md5(data).hexdigest(), path.stat().st_mtime)

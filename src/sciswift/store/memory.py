@@ -200,7 +200,7 @@ class MemoryStore(Store):
             return self._entry(container, name)[0]
 
     def open_object(
-        self, container: str, name: str, byte_range: ByteRange | None = None
+        self, container: str, name: str, byte_range: ByteRange | None = None, *, need_etag: bool = True
     ) -> ObjectReader:
         with self._lock:
             info, data = self._entry(container, name)

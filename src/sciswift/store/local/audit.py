@@ -30,7 +30,7 @@ from sciswift.errors import CorruptData
 from sciswift.store.local.container import INDEX_FILE, object_file_name
 from sciswift.store.local.format import Damaged, Record, check_span, read_record
 from sciswift.store.local.fs import O_CLOEXEC
-from sciswift.store.local.index import row_of
+from sciswift.store.local.index import agrees, row_of
 from sciswift.store.local.journal import Entries, probe, read_entries, read_entries_at
 from sciswift.store.local.pack import pack_file_name
 
@@ -217,7 +217,7 @@ def audit_container(name: str, path: str, deep: bool = False, progress: AuditPro
                 raise Damaged(f"{fpath} holds object {rec.info.name!r}", subject, f"holds object {rec.info.name!r}")
             owner, subject = rec.info.name, f"{name}/{rec.info.name}"
             checked = _check_record(fd, rec, name, deep, report)
-            if rows.get(owner) != row_of(rec.info) and owner not in in_flight.names:
+            if not agrees(row_of(rec.info), rows.get(owner)) and owner not in in_flight.names:
                 report.repairable.append(Finding(subject, "index entry missing or out of date", name, owner))
         except Damaged as e:
             report.damaged.append(Finding(subject, f"{e.why} ({fpath})", name if owner else None, owner))
@@ -270,7 +270,7 @@ def _audit_pack(name: str, ppath: str, pack: int, rows: list[tuple[Any, ...]], d
             try:
                 rec = read_record(fd, length, oname, subject, off)
                 checked = _check_record(fd, rec, name, deep, report)
-                if row_of(rec.info, pack, off, length) != row:
+                if not agrees(row_of(rec.info, pack, off, length), row):
                     report.repairable.append(Finding(subject, "index entry out of date", name, oname))
             except Damaged as e:
                 report.damaged.append(Finding(subject, f"{e.why} ({ppath} at offset {off})", name, oname))

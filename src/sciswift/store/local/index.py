@@ -38,6 +38,8 @@ __all__ = [
     "UPSERT",
     "DELETE",
     "row_of",
+    "agrees",
+    "RECORD_ETAG",
     "info_of_row",
     "list_objects",
     "LOCATE",
@@ -156,6 +158,21 @@ def row_of(info: ObjectInfo, pack: int | None = None, offset: int | None = None,
     if info.metadata or info.system:
         meta = json.dumps({"m": info.metadata, "y": info.system}, separators=(",", ":"))
     return (info.name, info.size, info.etag, info.timestamp, info.content_type, meta, pack, offset, length)
+
+
+#: UPDATE of the ETag a batched put left for later (``local.settle``): only on
+#: the row of the version it was computed from, and only while still empty.
+RECORD_ETAG = "UPDATE objects SET etag = ? WHERE name = ? AND timestamp = ? AND size = ? AND etag = ''"
+
+
+def agrees(from_record: Row, indexed: Row | None) -> bool:
+    """Whether ``indexed`` (a row of the index) says what ``from_record`` (the
+    row made from the record it points to) says. The one difference allowed is
+    the ETag a batched put left for later (empty in the record): the row may
+    hold it, computed since (``local.settle``)."""
+    if indexed is None or from_record == indexed:
+        return indexed is not None
+    return from_record[2] == "" and from_record[:2] == indexed[:2] and from_record[3:] == indexed[3:]
 
 
 def locate_many(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, tuple[int | None, int | None, int | None]]:

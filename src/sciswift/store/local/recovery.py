@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from sciswift.errors import CorruptData
 from sciswift.store.local.format import LAZY_ETAG, Damaged, check_span, read_record
 from sciswift.store.local.fs import O_CLOEXEC, fsync_dir, unlink_quiet
-from sciswift.store.local.index import DELETE, UPSERT, info_of_row, row_of
+from sciswift.store.local.index import DELETE, UPSERT, agrees, info_of_row, row_of
 from sciswift.store.local.journal import Entries, probe, read_entries, read_entries_at
 from sciswift.store.local.pack import pack_file_name, scan_pack
 from sciswift.store.local.quarantine import set_aside_file, set_aside_record, stub_temp
@@ -289,18 +289,25 @@ def reconcile(c: Container, conn: sqlite3.Connection, name: str, report: FsckRep
             conn.execute(UPSERT, row_of(stub))
         elif is_file:
             assert info is not None
-            conn.execute(UPSERT, row_of(info))
+            _upsert(conn, row_of(info), row)
         else:
             assert info is not None
             if plain is not None:
                 unlink_quiet(path)
-            conn.execute(UPSERT, row_of(info, pack, off, length))
+            _upsert(conn, row_of(info, pack, off, length), row)
             return
     if pack is not None:
         c.release(pack)
 
 
 _ROW_COLUMNS = "name, size, etag, timestamp, content_type, meta, pack, pack_off, pack_len"
+
+
+def _upsert(conn: sqlite3.Connection, new: tuple[Any, ...], row: tuple[Any, ...] | None) -> None:
+    """Make ``new`` (derived from a record) the row, unless ``row`` already
+    says the same (keeping an ETag recorded since: ``index.agrees``)."""
+    if row is None or not agrees(new, tuple(row)):
+        conn.execute(UPSERT, new)
 
 
 def _file_name(c: Container, name: str) -> str:
@@ -457,7 +464,7 @@ def fsck(c: Container, deep: bool = False) -> FsckReport:
     lost = {by_file[f]: v for f, v in damaged_files.items() if f in by_file}
     lost.update((v.info.name, v) for f, v in damaged_files.items()
                 if f not in by_file and v.info is not None and _file_name(c, v.info.name) == f)
-    suspects = {n for n, r in on_disk.items() if indexed.get(n) != r} | set(lost)
+    suspects = {n for n, r in on_disk.items() if not agrees(r, indexed.get(n))} | set(lost)
     by_pack: dict[int, list[tuple[Any, ...]]] = {}
     for name, row in indexed.items():
         if row[6] is None:
@@ -501,7 +508,7 @@ def check_pack_rows(c: Container, pack: int, rows: Sequence[tuple[Any, ...]], re
             except CorruptData:
                 bad.add(name)
                 continue
-            if row_of(info, pack, off, length) != row:
+            if not agrees(row_of(info, pack, off, length), row):
                 bad.add(name)
     finally:
         os.close(fd)

@@ -172,6 +172,7 @@ from sciswift.store.local.format import (
 )
 from sciswift.store.local.fs import O_CLOEXEC, fsync_dir, read_json, syncfs, unlink_quiet, write_json_atomic
 from sciswift.store.local.handles import ContainerHandles, abandon_inherited, close_orphans_before_fork
+from sciswift.store.local.index import RECORD_ETAG
 from sciswift.store.local.layout import (
     ACCOUNT_FILE,
     RESERVED_PREFIX,
@@ -182,6 +183,7 @@ from sciswift.store.local.layout import (
 )
 from sciswift.store.local.pack import PackFiles
 from sciswift.store.local.quarantine import describe_record, log, set_aside_record, stub_temp
+from sciswift.store.local.settle import EtagSettler, Known
 from sciswift.store.local.space import reports_full_disk
 from sciswift.store.local.sums import sums_size
 from sciswift.store.local.writer import LocalWriter, verify_etag
@@ -287,6 +289,9 @@ class LocalStore(BatchIO, Store):
         self.url = Path(path).as_uri()
         self.durable = durable
         self._lazy_etags: dict[tuple[int, int, int, int, int], str] = {}
+        # Durable stores (a server's) compute the ETags batched puts leave for
+        # later in the background and keep them in the index (local.settle).
+        self._settler = self._new_settler()
         self._pack_files = PackFiles()
         if mark_root:
             self._write_marker()
@@ -316,9 +321,14 @@ class LocalStore(BatchIO, Store):
         if self.durable:
             fsync_dir(self.root)
 
+    def _new_settler(self) -> EtagSettler | None:
+        return EtagSettler(self._compute_etags, self.record_etags) if self.durable else None
+
     def _reset_after_fork(self) -> None:
         # The child must not reuse the parent's writer id, journal, SQLite
-        # connections or pack descriptors (see ContainerHandles.reset_after_fork).
+        # connections or pack descriptors (see ContainerHandles.reset_after_fork),
+        # nor the settler (its lock may have been held by a thread the child lacks).
+        self._settler = self._new_settler()
         self._handles.reset_after_fork()
         self._pack_files.abandon_after_fork()
         self._pack_files = PackFiles()
@@ -353,6 +363,8 @@ class LocalStore(BatchIO, Store):
     def list_objects(
         self, container: str, params: ListingParams = ListingParams()
     ) -> list[ObjectInfo | Subdir]:
+        if self._settler is not None:
+            self._settler.busy()
         entries = self._handles.retrying(container, lambda c: c.list(params))
         if any(isinstance(e, ObjectInfo) and e.etag == LAZY_ETAG for e in entries):
             entries = [self._settle_listed(container, e) for e in entries]
@@ -386,7 +398,7 @@ class LocalStore(BatchIO, Store):
                 return entry if info.etag == LAZY_ETAG else replace(entry, etag=info.etag)
             if rec.note is not None:
                 return entry  # a quarantine stub of a body whose MD5 was never computed
-            return replace(entry, etag=self._settled(op, info, rec, subject).etag)
+            return replace(entry, etag=self._settled(container, op, info, rec, subject).etag)
         except CorruptData:
             return entry  # damaged: a listing shows what the index knows (reads say what is wrong)
         finally:
@@ -474,6 +486,8 @@ class LocalStore(BatchIO, Store):
         record in a pack), and the object's subject. The caller closes it."""
         check_object_name(name)
         subject = _subject(container, name)
+        if self._settler is not None:
+            self._settler.busy()
         c = self._handles.cached(container) or self._handles.get(container)
         try:
             return c.open_current(name), subject
@@ -497,13 +511,14 @@ class LocalStore(BatchIO, Store):
         finally:
             os.close(op.fd)
 
-    def _live_record(self, container: str, name: str, op: Opened, subject: str) -> Record:
-        """The record ``op`` holds, its ETag settled; Quarantined for a quarantine
-        stub, and a damaged record is quarantined (``_quarantine``)."""
+    def _live_record(self, container: str, name: str, op: Opened, subject: str, settle: bool = True) -> Record:
+        """The record ``op`` holds, its ETag settled (unless not ``settle``);
+        Quarantined for a quarantine stub, and a damaged record is quarantined
+        (``_quarantine``)."""
         try:
             rec = live(read_record(op.fd, op.length, name, subject, op.base), subject)
-            if rec.info.etag == LAZY_ETAG:
-                rec = rec._replace(info=self._settled(op, rec.info, rec, subject))
+            if settle and rec.info.etag == LAZY_ETAG:
+                rec = rec._replace(info=self._settled(container, op, rec.info, rec, subject))
             return rec
         except Damaged as e:
             raise self._quarantine(container, name, op, e) from None
@@ -564,23 +579,78 @@ class LocalStore(BatchIO, Store):
         finally:
             os.close(op.fd)
 
-    def _settled(self, op: Opened, info: ObjectInfo, rec: Record | None = None, subject: str = "") -> ObjectInfo:
-        """``info`` with its ETag computed if it was left for later (``put_many`` on a
-        non-durable store), its body checked against ``rec``'s block digests on the
-        way (Damaged on a mismatch). Object and pack files are never changed in
-        place, only replaced, so a computed ETag is remembered per file identity
-        and offset."""
+    def _settled(self, container: str, op: Opened, info: ObjectInfo, rec: Record | None = None,
+                 subject: str = "") -> ObjectInfo:
+        """``info`` with its ETag if it was left for later (``put_many``: see
+        ``local.settle``): remembered here, or recorded in the index, or else
+        computed from the body, which is checked against ``rec``'s block digests
+        on the way (Damaged on a mismatch). Object and pack files are never
+        changed in place, only replaced, so a computed ETag is remembered per
+        file identity and offset, and recorded in the index for the version's
+        row (by the settler, in the background)."""
         if info.etag != LAZY_ETAG:
             return info
         st = os.fstat(op.fd)
         key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, op.base)
         etag = self._lazy_etags.get(key)
         if etag is None:
-            etag = body_md5(op.fd, info.size, op.base, rec, subject or info.name)
+            etag = self._recorded_etag(container, info)
+            if etag is None:
+                etag = body_md5(op.fd, info.size, op.base, rec, subject or info.name)
+                if self._settler is not None:
+                    self._settler.known(container, [(info.name, info.timestamp, info.size, etag)])
             if len(self._lazy_etags) > 100_000:
                 self._lazy_etags.clear()
             self._lazy_etags[key] = etag
         return replace(info, etag=etag)
+
+    def _recorded_etag(self, container: str, info: ObjectInfo) -> str | None:
+        """The ETag the index holds for the version ``info`` describes, if recorded."""
+        try:
+            row = self._handles.get(container).indexed_info(info.name)
+        except (NotFound, ContainerGone):
+            return None
+        if row is None or row.etag == LAZY_ETAG or (row.timestamp, row.size) != (info.timestamp, info.size):
+            return None
+        return row.etag
+
+    def _compute_etags(self, container: str, names: list[str]) -> list[Known]:
+        """The ETags of those of ``names`` whose current version has none yet,
+        computed (``local.settle``; a damaged body is quarantined, as a read
+        would)."""
+        found: list[Known] = []
+        for name in names:
+            try:
+                op, subject = self._open(container, name)
+            except (NotFound, CorruptData):
+                continue
+            try:
+                rec = read_record(op.fd, op.length, name, subject, op.base)
+                if rec.info.etag != LAZY_ETAG or rec.note is not None:
+                    continue
+                info = self._settled(container, op, rec.info, rec, subject)
+                found.append((name, info.timestamp, info.size, info.etag))
+            except Damaged as e:
+                self._quarantine(container, name, op, e)
+            except CorruptData:
+                continue
+            finally:
+                os.close(op.fd)
+        return found
+
+    def record_etags(self, container: str, known: Sequence[Known]) -> None:
+        """Write computed ETags into the index rows of their versions (those
+        rows that still have none: ``index.RECORD_ETAG``)."""
+        rows = [(etag, name, ts, size) for name, ts, size, etag in known]
+
+        def update(c: Container) -> None:
+            with c.write_txn() as conn:
+                conn.executemany(RECORD_ETAG, rows)
+
+        try:
+            self._handles.retrying(container, update)
+        except NotFound:
+            pass  # the container is gone, and its objects with it
 
     def get_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> bytes:
         """See ``Store.get_object``. The bytes are checked against the record's
@@ -596,14 +666,14 @@ class LocalStore(BatchIO, Store):
             os.close(op.fd)
 
     def open_object(
-        self, container: str, name: str, byte_range: ByteRange | None = None
+        self, container: str, name: str, byte_range: ByteRange | None = None, *, need_etag: bool = True
     ) -> ObjectReader:
         """See ``Store.open_object``. The reader returns only checked bytes; on
         damage it quarantines the object and raises Quarantined instead of
         returning the damaged block (``FileReader``)."""
         op, subject = self._open(container, name)
         try:
-            rec = self._live_record(container, name, op, subject)
+            rec = self._live_record(container, name, op, subject, settle=need_etag)
             start, stop = (byte_range or ByteRange()).resolve(rec.info.size)
             return FileReader(op.fd, rec, start, stop, subject,
                               on_damage=lambda e: self._quarantine(container, name, op, e, rec.info))
@@ -636,7 +706,7 @@ class LocalStore(BatchIO, Store):
                     if rec.note is not None:
                         raise PreconditionFailed(f"object {subject} is quarantined, so has no ETag {mode.etag}",
                                                  subject)
-                    info = self._settled(op, rec.info, rec, subject)
+                    info = self._settled(container, op, rec.info, rec, subject)
                 finally:
                     os.close(fd)
                 if info.etag != want:
@@ -657,6 +727,8 @@ class LocalStore(BatchIO, Store):
         stale: staged files are found by path, so they survive the switch).
         Temp files and packs left uncommitted (refused, failed) are removed.
         ``synced``: the temp files' background sync (``Container.commit``)."""
+        if self._settler is not None:
+            self._settler.busy()
         staged = [tmp for _, tmp, _ in items] + [p.path for p in packs]
 
         def commit(handle: Container) -> None:
@@ -891,6 +963,8 @@ class LocalStore(BatchIO, Store):
         return report
 
     def close(self) -> None:
+        if self._settler is not None:
+            self._settler.close()
         self._handles.close()
         self._pack_files.close()
 

@@ -444,7 +444,8 @@ class S3Store(Store):
         check_object_name(name)
         return self._info(name, self._req("HEAD", container, name))
 
-    def open_object(self, container: str, name: str, byte_range: ByteRange | None = None) -> ObjectReader:
+    def open_object(self, container: str, name: str, byte_range: ByteRange | None = None, *,
+                    need_etag: bool = True) -> ObjectReader:
         check_container_name(container)
         check_object_name(name)
         subject = _subject(container, name)

@@ -592,7 +592,7 @@ class SwiftStore(Store):
         return byte_range is not None and (byte_range.suffix == 0 or byte_range.end == byte_range.start)
 
     def open_object(
-        self, container: str, name: str, byte_range: ByteRange | None = None
+        self, container: str, name: str, byte_range: ByteRange | None = None, *, need_etag: bool = True
     ) -> ObjectReader:
         if self._selects_nothing(byte_range):
             info = self.head_object(container, name)

@@ -83,19 +83,21 @@ class EtagSettler:
 
     def add(self, container: str, names: Iterable[str]) -> None:
         """Settle the current versions of ``names`` (just put without an ETag)."""
+        fresh = dict.fromkeys(names)
         with self._cond:
-            if self._closed:
+            if self._closed or not fresh:
                 return
-            self._names.setdefault(container, {}).update(dict.fromkeys(names))
+            self._names.setdefault(container, {}).update(fresh)
             self._last = time.monotonic()
             self._wake()
 
     def known(self, container: str, found: Iterable[Known]) -> None:
         """Record ETags computed elsewhere (by a reader that needed them)."""
+        fresh = {k[0]: k for k in found}
         with self._cond:
-            if self._closed:
+            if self._closed or not fresh:
                 return
-            self._known.setdefault(container, {}).update((k[0], k) for k in found)
+            self._known.setdefault(container, {}).update(fresh)
             self._wake()
 
     def pending(self) -> int:

@@ -139,7 +139,7 @@ def test_damage_in_one_group_fails_the_read_and_the_readers_stop() -> None:
     assert len(store.batches) == batches  # nothing is still reading after the error
 
 
-@pytest.mark.parametrize(("round_trip", "per_request"), [(None, 32), (0.0005, 32), (0.01, 1), (0.05, 32)])
+@pytest.mark.parametrize(("round_trip", "per_request"), [(None, 32), (0.0005, 32), (0.003, 32), (0.01, 1), (0.05, 32)])
 def test_large_chunks_go_one_per_request_at_moderate_round_trips(
     monkeypatch: pytest.MonkeyPatch, round_trip: float | None, per_request: int
 ) -> None:

@@ -116,6 +116,11 @@ Atomicity and crash safety
   atomic renames and commits; ``sync()`` flushes everything written so far. After
   a power loss (not a process crash) a non-durable store may lose recent writes,
   and a damaged index is rebuilt from the files on open.
+- ETags: a put computes the body's MD5 as it writes (``put_object``, writers);
+  ``put_many`` leaves it out of the records of bodies of 64 KiB and more unless
+  the caller gave one to check, and it is computed from the stored bytes when
+  first asked for (``local.settle``: on a durable store, a background thread
+  also computes them once the store is idle and records them in the index).
 """
 
 from __future__ import annotations

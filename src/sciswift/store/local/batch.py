@@ -50,10 +50,11 @@ __all__ = ["BatchIO", "LEARN_LIMIT", "PART_SCRATCH_MAX"]
 #: of up to this size, reused by every call.
 PART_SCRATCH_MAX = 8 << 20
 
-#: Bodies of at least this many bytes are stored by ``put_many`` without their
-#: MD5 (``local.settle``). Below it, working the MD5 out later (opening the
-#: object, reading its record) would cost more than the MD5 itself: a listing of
-#: 100,000 objects of a few KiB took 23 s when each had to.
+#: Bodies of at least this many bytes are stored by ``put_many`` on a durable
+#: store without their MD5 (``local.settle``; a non-durable store, the HDF5
+#: engine's, leaves out every body's). Below it, working the MD5 out later
+#: (opening the object, reading its record) would cost more than the MD5 itself:
+#: a listing of 100,000 objects of a few KiB took 23 s when each had to.
 LAZY_ETAG_MIN = 64 << 10
 
 #: The most packed objects ``read_parts_into`` notes in its hints with one
@@ -340,11 +341,13 @@ class BatchIO:
         small: list[tuple[str, ObjectInfo, bytes | memoryview, bytes]] = []
         large: list[tuple[str, ObjectInfo, bytes | memoryview, bytes]] = []
         for name, data in items.items():
-            # The MD5 of a larger body is left for later unless there is one to
-            # check: it costs ~1.4 ms per MiB, more than the write (see
-            # ``local.settle``). A small one's costs less than computing it later.
+            # The MD5 is left for later unless there is one to check: it costs
+            # ~1.4 ms per MiB, more than the write (see ``local.settle``). On a
+            # durable store (a server's, which lists and HEADs) only a larger
+            # body's: a small one's costs less than working it out later.
             want = etags.get(name) if etags else None
-            digest = hashlib.md5(data).hexdigest() if want or len(data) < LAZY_ETAG_MIN else LAZY_ETAG
+            lazy = not want and (not self.durable or len(data) >= LAZY_ETAG_MIN)
+            digest = LAZY_ETAG if lazy else hashlib.md5(data).hexdigest()
             if want and digest != want.strip('"').lower():
                 raise ChecksumMismatch(f"body of {container}/{name} has MD5 {digest}, not {want}", f"{container}/{name}")
             body: bytes | memoryview = data if isinstance(data, bytes) else memoryview(data).cast("B")

@@ -117,10 +117,11 @@ Atomicity and crash safety
   a power loss (not a process crash) a non-durable store may lose recent writes,
   and a damaged index is rebuilt from the files on open.
 - ETags: a put computes the body's MD5 as it writes (``put_object``, writers);
-  ``put_many`` leaves it out of the records of bodies of 64 KiB and more unless
-  the caller gave one to check, and it is computed from the stored bytes when
-  first asked for (``local.settle``: on a durable store, a background thread
-  also computes them once the store is idle and records them in the index).
+  ``put_many`` leaves it out of the records (on a durable store, of bodies of
+  64 KiB and more) unless the caller gave one to check, and it is computed from
+  the stored bytes when first asked for (``local.settle``: on a durable store,
+  a background thread also computes them once the store is idle and records
+  them in the index).
 """
 
 from __future__ import annotations
@@ -585,14 +586,14 @@ class LocalStore(BatchIO, Store):
             os.close(op.fd)
 
     def _settled(self, container: str, op: Opened, info: ObjectInfo, rec: Record | None = None,
-                 subject: str = "") -> ObjectInfo:
+                 subject: str = "", record: bool = True) -> ObjectInfo:
         """``info`` with its ETag if it was left for later (``put_many``: see
         ``local.settle``): remembered here, or recorded in the index, or else
         computed from the body, which is checked against ``rec``'s block digests
         on the way (Damaged on a mismatch). Object and pack files are never
         changed in place, only replaced, so a computed ETag is remembered per
         file identity and offset, and recorded in the index for the version's
-        row (by the settler, in the background)."""
+        row (by the settler, in the background, unless not ``record``)."""
         if info.etag != LAZY_ETAG:
             return info
         st = os.fstat(op.fd)
@@ -602,7 +603,7 @@ class LocalStore(BatchIO, Store):
             etag = self._recorded_etag(container, info)
             if etag is None:
                 etag = body_md5(op.fd, info.size, op.base, rec, subject or info.name)
-                if self._settler is not None:
+                if record and self._settler is not None:
                     self._settler.known(container, [(info.name, info.timestamp, info.size, etag)])
             if len(self._lazy_etags) > 100_000:
                 self._lazy_etags.clear()
@@ -633,7 +634,7 @@ class LocalStore(BatchIO, Store):
                 rec = read_record(op.fd, op.length, name, subject, op.base)
                 if rec.info.etag != LAZY_ETAG or rec.note is not None:
                     continue
-                info = self._settled(container, op, rec.info, rec, subject)
+                info = self._settled(container, op, rec.info, rec, subject, record=False)  # returned instead
                 found.append((name, info.timestamp, info.size, info.etag))
             except Damaged as e:
                 self._quarantine(container, name, op, e)

@@ -148,6 +148,17 @@ def test_settler_waits_while_the_store_is_used(tmp_path: Path) -> None:
     s.close()
 
 
+def test_settler_queue_is_bounded(tmp_path: Path) -> None:
+    s = _durable(tmp_path, quiet=60.0)
+    assert s._settler is not None
+    s._settler.MAX_PENDING = 3  # type: ignore[misc]
+    s.put_many("c", {f"k{i}": big(bytes([i])) for i in range(5)})  # more than it keeps: none queued
+    s.put_many("c", {"a": big(b"a"), "b": big(b"b")})
+    assert s._settler.pending() == 2
+    assert s.head_object("c", "k4").etag == md5(big(bytes([4])))  # computed when asked
+    s.close()
+
+
 def test_open_without_etag_computes_none(tmp_path: Path) -> None:
     s = _durable(tmp_path, quiet=60.0)
     s.put_many("c", {"x": big(b"body")})

@@ -57,6 +57,10 @@ class EtagSettler:
     #: Seconds the store must have been idle before each step (see the module
     #: docstring).
     QUIET = 1.0
+    #: Most objects waiting (names kept in memory): beyond, the ones put are
+    #: left to the first reader that asks (a long busy ingest never lets the
+    #: thread run, and would otherwise grow the queue without bound).
+    MAX_PENDING = 200_000
     #: Objects per ``compute`` call and per index transaction: a step of 256 KiB
     #: objects is ~50 ms of MD5, the most the thread delays a request that
     #: comes while it runs.
@@ -68,6 +72,7 @@ class EtagSettler:
         self._record = record
         self._cond = threading.Condition()
         self._names: dict[str, dict[str, None]] = {}  # container -> names (ordered, no repeats)
+        self._pending = 0  # names added and not yet taken (an upper bound: repeats count twice)
         self._known: dict[str, dict[str, Known]] = {}
         self._last = 0.0
         self._closed = False
@@ -86,6 +91,10 @@ class EtagSettler:
         fresh = dict.fromkeys(names)
         with self._cond:
             if self._closed or not fresh:
+                return
+            self._pending += len(fresh)
+            if self._pending > self.MAX_PENDING:
+                self._pending -= len(fresh)
                 return
             self._names.setdefault(container, {}).update(fresh)
             self._last = time.monotonic()
@@ -120,6 +129,7 @@ class EtagSettler:
         """Stop the thread (after the object it is computing); pending work is dropped."""
         with self._cond:
             self._closed = True
+            self._pending = 0
             self._names.clear()
             self._known.clear()
             self._cond.notify_all()
@@ -168,6 +178,7 @@ class EtagSettler:
             names = list(queued)[:self.STEP]
             for n in names:
                 del queued[n]
+            self._pending = max(0, self._pending - len(names))
             if not queued:
                 del self._names[container]
         known: list[Known] = []

@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 
 from sciswift.store.listing import prefix_upper_bound
+from sciswift.store.local.format import LAZY_ETAG
 from sciswift.store.types import ListingParams, ObjectInfo, Subdir
 
 __all__ = [
@@ -172,7 +173,7 @@ def agrees(from_record: Row, indexed: Row | None) -> bool:
     hold it, computed since (``local.settle``)."""
     if indexed is None or from_record == indexed:
         return indexed is not None
-    return from_record[2] == "" and from_record[:2] == indexed[:2] and from_record[3:] == indexed[3:]
+    return from_record[2] == LAZY_ETAG and from_record[:2] == indexed[:2] and from_record[3:] == indexed[3:]
 
 
 def locate_many(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, tuple[int | None, int | None, int | None]]:

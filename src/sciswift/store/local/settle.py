@@ -73,7 +73,6 @@ class EtagSettler:
         self._record = record
         self._cond = threading.Condition()
         self._names: dict[str, dict[str, None]] = {}  # container -> names (ordered, no repeats)
-        self._pending = 0  # names added and not yet taken (an upper bound: repeats count twice)
         self._known: dict[str, dict[str, Known]] = {}
         self._last = 0.0
         self._closed = False
@@ -93,9 +92,7 @@ class EtagSettler:
         with self._cond:
             if self._closed or not fresh:
                 return
-            self._pending += len(fresh)
-            if self._pending > self.MAX_PENDING:
-                self._pending -= len(fresh)
+            if sum(map(len, self._names.values())) + len(fresh) > self.MAX_PENDING:
                 return
             self._names.setdefault(container, {}).update(fresh)
             self._last = time.monotonic()
@@ -130,7 +127,6 @@ class EtagSettler:
         """Stop the thread (after the object it is computing); pending work is dropped."""
         with self._cond:
             self._closed = True
-            self._pending = 0
             self._names.clear()
             self._known.clear()
             self._cond.notify_all()
@@ -179,7 +175,6 @@ class EtagSettler:
             names = list(itertools.islice(queued, self.STEP))
             for n in names:
                 del queued[n]
-            self._pending = max(0, self._pending - len(names))
             if not queued:
                 del self._names[container]
         known: list[Known] = []

@@ -5,6 +5,9 @@ arrays untouched."""
 
 from __future__ import annotations
 
+import base64
+import json
+import lzma
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -41,7 +44,9 @@ def _objects(url: str) -> list[str]:
 
 
 def _write_many(url: str) -> np.ndarray:
-    values = np.arange(N * 50, dtype="f8").reshape(N, 50)
+    # Random values: they do not compress, so they go into a pack rather than
+    # into the root (EMBED_BUDGET; the embedded ones are tested below).
+    values = np.random.default_rng(7).random((N, 50))
     with h5py.File(url, "w") as f:
         for i in range(N):
             d = f.create_dataset(f"g{i % 7}/d{i:03d}", data=values[i])
@@ -183,8 +188,6 @@ def _root_bytes(url: str) -> bytes:
 
 
 def _root(url: str) -> dict[str, Any]:
-    import json
-
     return json.loads(_root_bytes(url))
 
 
@@ -196,29 +199,41 @@ def test_a_large_table_is_stored_compressed_and_a_plain_one_still_reads(
 
     values = _write_many(swift_url)
     attr = _root(swift_url)["attributes"][PACKED_ATTR]
-    assert attr["version"] == 2 and set(attr) == {"version", "xz"}
+    assert attr["version"] == 3 and set(attr) == {"version", "xz"}
     # the table of 120 arrays is ~13 KB of JSON; compressed, the whole root
     # fits a TCP connection's first round trip (~14 KB) with room to spare
-    assert len(packing._expand(attr["xz"], "t")["nodes"]) > N
+    doc, blob = packing._expand(attr["xz"], "t")
+    assert len(doc["nodes"]) > N and doc["chunks"]["scalar/c"] == [-1, 0, 2] and blob == b"\xfd\xff"
     assert len(_root_bytes(swift_url)) < 6000
-    # files written before (version 1, or a small table) keep reading
+    # files written before (version 1, a small table; version 2, compressed with
+    # inlined chunks in base64) keep reading
     plain = swift_url.replace("many.h5", "plain.h5")
     with monkeypatch.context() as m:
         m.setattr(packing, "COMPRESS_OVER", 1 << 30)
         _write_many(plain)
     attr = _root(plain)["attributes"][PACKED_ATTR]
-    assert attr["version"] == 1 and len(attr["nodes"]) > N
-    for url in (swift_url, plain):
+    assert attr["version"] == 1 and len(attr["nodes"]) > N and attr["chunks"]["scalar/c"] == "/f8="
+    older = swift_url.replace("many.h5", "v2.h5")
+    _write_many(older)
+    root = _root(older)
+    doc, blob = packing._expand(root["attributes"][PACKED_ATTR]["xz"], "t")
+    doc.update(packing.PackTable.from_json(doc, "t", blob).to_json())
+    text = json.dumps(doc).encode()
+    assert b"\0" not in text
+    root["attributes"][PACKED_ATTR] = {"version": 2, "xz": base64.b85encode(lzma.compress(text)).decode()}
+    container, prefix = _place(older)
+    with SwiftStore.from_environment() as store:
+        store.put_object(container, f"{prefix}/zarr.json", json.dumps(root).encode())
+    for url in (swift_url, plain, older):
         with h5py.File(url, "r") as f:
             for i in (0, N // 2, N - 1):
                 np.testing.assert_array_equal(f[f"g{i % 7}/d{i:03d}"][...], values[i])
                 assert f[f"g{i % 7}/d{i:03d}"].attrs["index"] == i
+            assert f["scalar"][()] == -3
 
 
 @pytest.mark.parametrize("xz", ["not base85 \"'", "VPa!sWoBn+X>V-1", 12])
 def test_a_damaged_compressed_table_is_a_clear_error(swift_url: str, xz: object) -> None:
-    import json
-
     from sciswift.errors import CorruptData
 
     _write_many(swift_url)
@@ -232,9 +247,6 @@ def test_a_damaged_compressed_table_is_a_clear_error(swift_url: str, xz: object)
 
 
 def test_a_compressed_table_cannot_expand_without_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    import base64
-    import lzma
-
     from sciswift.engine import packing
     from sciswift.errors import CorruptData
 
@@ -285,3 +297,65 @@ def test_packed_datasets_of_one_template_are_parsed_once_each_kind_as_itself(
             assert d[...].tolist() == ([b"ab", b"cd", b"ef", b"gh"] * 2 if i % 4 == 3 else [0, 1] * 4)
     # One parse per kind of document (not one per dataset).
     assert len(parsed) <= 2 * len(kinds) < N
+
+
+def _compressible(i: int) -> np.ndarray:
+    return np.arange(100, dtype="f8") + i * 1000
+
+
+def test_small_datasets_that_compress_well_come_with_the_root(swift_url: str) -> None:
+    """100 datasets of 100 float64 (80 KB, ~6 KB compressed) are inlined in the
+    root: no pack object, and reading any of them after the open costs nothing."""
+    from sciswift.engine import packing
+
+    with h5py.File(swift_url, "w") as f:
+        for i in range(PACK_MIN_ARRAYS):
+            f.create_dataset(f"g{i // 10}/d{i}", data=_compressible(i))
+    assert _objects(swift_url) == ["zarr.json"]
+    attr = _root(swift_url)["attributes"][PACKED_ATTR]
+    doc, blob = packing._expand(attr["xz"], "t")
+    assert attr["version"] == 3 and len(blob) == PACK_MIN_ARRAYS * 800
+    assert len(_root_bytes(swift_url)) < 14_000  # one round trip of a fresh connection
+    with h5py.File(swift_url, "r") as f:
+        kv = f._h.backend.h.kv
+        before = kv.requests
+        for i in (50, 0, PACK_MIN_ARRAYS - 1):
+            np.testing.assert_array_equal(f[f"g{i // 10}/d{i}"][...], _compressible(i))
+        assert kv.requests == before
+
+
+def test_inlining_stops_at_its_budget_and_edits_keep_every_value(swift_url: str) -> None:
+    from sciswift.engine.packing import EMBED_BUDGET
+
+    rng = np.random.default_rng(3)
+    with h5py.File(swift_url, "w") as f:
+        for i in range(PACK_MIN_ARRAYS):
+            f.create_dataset(f"g{i // 10}/d{i}", data=_compressible(i))
+    noise = rng.random((20, 100))
+    with h5py.File(swift_url, "r+") as f:
+        for i, row in enumerate(noise):  # 16 KB that do not compress: over the budget, into a pack
+            f.create_dataset(f"noise/n{i}", data=row)
+        f["g0/d0"][:10] = -1.0  # an inlined chunk rewritten: still inlined, or packed
+        del f["g1/d10"]
+    packs = [o for o in _objects(swift_url) if o.startswith(PACKS_DIR)]
+    assert len(packs) == 1
+    assert len(_root_bytes(swift_url)) < 2 * EMBED_BUDGET + 6000
+    with h5py.File(swift_url, "r") as f:
+        expect = _compressible(0)
+        expect[:10] = -1.0
+        np.testing.assert_array_equal(f["g0/d0"][...], expect)
+        assert "g1/d10" not in f
+        for i in range(11, PACK_MIN_ARRAYS):
+            np.testing.assert_array_equal(f[f"g{i // 10}/d{i}"][...], _compressible(i))
+        for i, row in enumerate(noise):
+            np.testing.assert_array_equal(f[f"noise/n{i}"][...], row)
+
+
+@pytest.mark.parametrize("entry", [[-1, 0, 10**6], [-2, 0, 8], [5, 0, 8], [-1, -4, 8], "not base64!"])
+def test_a_chunk_entry_outside_the_table_is_a_clear_error(entry: object) -> None:
+    from sciswift.engine.packing import PackTable
+    from sciswift.errors import CorruptData
+
+    doc = {"packs": ["ab" * 16], "chunks": {"d/c/0": entry}}
+    with pytest.raises(CorruptData, match="swift://c/f.h5/zarr.json: the packed-chunk table .* is unreadable"):
+        PackTable.from_json(doc, "swift://c/f.h5/zarr.json", b"\0" * 64)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sciswift.engine.packing import PACKS_DIR, PackTable, Ref, pack_chunks
+from sciswift.engine.packing import INLINE_MAX, PACKS_DIR, PackTable, Ref, pack_chunks
 from sciswift.errors import AlreadyExists, CorruptData, NotFound, PreconditionFailed
 from sciswift.store.base import Store
 from sciswift.store.types import (
@@ -752,7 +752,9 @@ class KV:
         reader of the previous table still finds every chunk it names."""
         puts: dict[str, bytes] = {}
         refs: dict[str, Ref] = {}
-        for pack, body, placed in pack_chunks(items.items()):
+        with self._pack_lock:
+            embed = self.packs.can_embed(v for v in items.values() if len(v) > INLINE_MAX)
+        for pack, body, placed in pack_chunks(items.items(), embed=embed):
             if pack is not None:
                 puts[pack] = body
             refs.update(placed)

@@ -40,7 +40,8 @@ from typing import Any
 from sciswift.errors import CorruptData
 
 __all__ = [
-    "PACKED_ATTR", "PACKS_DIR", "INLINE_MAX", "PACK_MAX_CHUNK", "PACK_MIN_ARRAYS", "PACK_TARGET",
+    "PACKED_ATTR", "PACKS_DIR", "INLINE_MAX", "EMBED_MAX", "EMBED_BUDGET", "PACK_MAX_CHUNK", "PACK_MIN_ARRAYS",
+    "PACK_TARGET",
     "Ref", "PackTable", "hidden_nodes", "split_root", "new_pack_id",
 ]
 
@@ -50,6 +51,17 @@ PACKED_ATTR = "_sciswift_packed"
 PACKS_DIR = ".sciswift-packs/"
 #: Stored chunks up to this many bytes are kept in the metadata itself.
 INLINE_MAX = 256
+#: Larger packed chunks are inlined too while all the inlined chunks of the file
+#: total at most this many bytes...
+EMBED_MAX = 256 << 10
+#: ... and compress (xz, as the table is stored) to at most this many bytes. The
+#: root is what an open waits for, and a TCP connection's first round trip
+#: carries ~14 KB: 100 datasets of 100 float64 values (80 KB; 5.7 KB compressed)
+#: then come with the root, and reading one costs no request of its own (the
+#: ranged GET of its pack took 5-6 ms on the Swift all-in-one, one round trip
+#: elsewhere), while the root of incompressible data is never pushed into more
+#: round trips than the one GET it saves.
+EMBED_BUDGET = 8 << 10
 #: Arrays whose single chunk is at most this big (decoded) are packed.
 PACK_MAX_CHUNK = 64 << 10
 #: Small arrays are packed once a file gets at least this many new ones before a
@@ -59,8 +71,9 @@ PACK_MIN_ARRAYS = 100
 #: A pack object is closed once it holds this many bytes.
 PACK_TARGET = 1 << 20
 #: Format version of the ``_sciswift_packed`` attribute: 1 is the table itself,
-#: 2 the same table compressed (``COMPRESS_OVER``).
-VERSION = 2
+#: 2 the same table compressed (``COMPRESS_OVER``), 3 compressed with the inlined
+#: chunks as raw bytes after it (they compress 2-3x better than as base64).
+VERSION = 3
 #: A table whose JSON is longer than this is stored compressed (version 2): xz
 #: (preset 1) in base85. The root is what an open waits for, and a TCP
 #: connection's first round trip carries ~14 KB (10 segments): 1,000 small
@@ -97,6 +110,10 @@ class PackTable:
         self.refs: dict[str, Ref] = {}
         #: Keys set or removed since the last ``written()``.
         self.changed: set[str] = set()
+        #: Bytes of the inlined chunks.
+        self.inline_bytes = 0
+        #: What the inlined chunks compress to, at most (None: not worked out yet).
+        self._inline_cost: int | None = None
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -105,12 +122,38 @@ class PackTable:
         return self.refs.get(key)
 
     def set(self, key: str, ref: Ref) -> None:
+        self._count(self.refs.get(key), -1)
         self.refs[key] = ref
+        self._count(ref, 1)
         self.changed.add(key)
 
     def remove(self, key: str) -> bool:
         self.changed.add(key)
-        return self.refs.pop(key, None) is not None
+        old = self.refs.pop(key, None)
+        self._count(old, -1)
+        return old is not None
+
+    def _count(self, ref: Ref | None, sign: int) -> None:
+        if ref is not None and ref.data is not None:
+            self.inline_bytes += sign * len(ref.data)
+
+    def can_embed(self, chunks: Iterable[bytes]) -> bool:
+        """Whether the stored ``chunks`` (of packed arrays, about to be written)
+        may all be inlined: the file's inlined chunks then stay within
+        ``EMBED_MAX`` bytes and compress to at most ``EMBED_BUDGET``. If so, their
+        cost is counted from now on. Chunks they replace still count (an upper
+        bound, worked out again when the table is next read)."""
+        chunks = list(chunks)
+        raw = sum(len(c) for c in chunks)
+        if not raw or self.inline_bytes + raw > EMBED_MAX:
+            return False
+        if self._inline_cost is None:
+            self._inline_cost = _compressed_size([r.data for r in self.refs.values() if r.data is not None])
+        cost = self._inline_cost + _compressed_size(chunks)
+        if cost > EMBED_BUDGET:
+            return False
+        self._inline_cost = cost
+        return True
 
     def keys_under(self, prefix: str) -> list[str]:
         return [k for k in self.refs if k.startswith(prefix)]
@@ -140,37 +183,64 @@ class PackTable:
                 out.refs.pop(key, None)
             else:
                 out.refs[key] = ref
+        out.inline_bytes = sum(len(r.data) for r in out.refs.values() if r.data is not None)
         return out
 
     # ----------------------------------------------------------- JSON form
-    def to_json(self) -> dict[str, Any]:
-        """``{"packs": [...], "chunks": {key: [pack index, offset, length] | "base64"}}``."""
+    def to_json(self, blob: bytearray | None = None) -> dict[str, Any]:
+        """``{"packs": [...], "chunks": {key: [pack index, offset, length] | "base64"}}``.
+        With ``blob``, inlined chunks are appended to it instead of written in
+        base64, and named ``[-1, offset, length]`` (version 3)."""
         order = self.pack_order()
         index = {p: i for i, p in enumerate(order)}
         chunks: dict[str, Any] = {}
         for key in sorted(self.refs):
             ref = self.refs[key]
-            if ref.pack is None:
-                chunks[key] = base64.b64encode(ref.data or b"").decode("ascii")
-            else:
+            if ref.pack is not None:
                 chunks[key] = [index[ref.pack], ref.offset, ref.length]
+            elif blob is not None:
+                chunks[key] = [-1, len(blob), len(ref.data or b"")]
+                blob += ref.data or b""
+            else:
+                chunks[key] = base64.b64encode(ref.data or b"").decode("ascii")
         return {"packs": order, "chunks": chunks}
 
     @classmethod
-    def from_json(cls, doc: Mapping[str, Any], what: str) -> PackTable:
+    def from_json(cls, doc: Mapping[str, Any], what: str, blob: bytes = b"") -> PackTable:
+        """The table of ``doc`` (``to_json``'s form); ``blob``: the inlined chunks'
+        bytes of a version-3 table."""
         table = cls()
+        refs = table.refs
         try:
             packs = [str(p) for p in doc.get("packs") or []]
             for key, entry in (doc.get("chunks") or {}).items():
                 if isinstance(entry, str):
                     data = base64.b64decode(entry.encode("ascii"), validate=True)
-                    table.refs[str(key)] = Ref(None, 0, len(data), data)
+                    refs[str(key)] = Ref(None, 0, len(data), data)
+                    continue
+                i, offset, length = (int(v) for v in entry)
+                if offset < 0 or length < 0:
+                    raise ValueError(f"chunk {key!r} at {offset} of length {length}")
+                if i == -1:
+                    if offset + length > len(blob):
+                        raise ValueError(f"chunk {key!r} ends past the inlined bytes")
+                    data = blob[offset:offset + length]
+                    refs[str(key)] = Ref(None, 0, length, data)
+                elif 0 <= i < len(packs):
+                    refs[str(key)] = Ref(packs[i], offset, length)
                 else:
-                    i, offset, length = entry
-                    table.refs[str(key)] = Ref(packs[int(i)], int(offset), int(length))
+                    raise IndexError(f"chunk {key!r} names pack {i} of {len(packs)}")
         except (ValueError, TypeError, IndexError, KeyError) as e:
             raise CorruptData(f"{what}: the packed-chunk table in {PACKED_ATTR} is unreadable ({e})", what) from None
+        table.inline_bytes = sum(len(r.data) for r in refs.values() if r.data is not None)
         return table
+
+
+def _compressed_size(parts: list[bytes]) -> int:
+    """What ``parts`` compress to back to back, as a table is stored."""
+    if not parts:
+        return 0
+    return len(lzma.compress(b"".join(parts), format=lzma.FORMAT_XZ, preset=1))
 
 
 def split_root(root: dict[str, Any], what: str) -> tuple[dict[str, dict[str, Any]], PackTable]:
@@ -186,8 +256,9 @@ def split_root(root: dict[str, Any], what: str) -> tuple[dict[str, dict[str, Any
     if int(ext.get("version", VERSION)) > VERSION:
         raise CorruptData(f"{what}: {PACKED_ATTR} has version {ext.get('version')}, newer than this "
                           f"sciswift understands ({VERSION}); upgrade sciswift", what)
+    blob = b""
     if "xz" in ext:
-        ext = _expand(ext["xz"], what)
+        ext, blob = _expand(ext["xz"], what)
     templates = ext.get("templates") or []
     nodes: dict[str, dict[str, Any]] = {}
     try:
@@ -199,7 +270,7 @@ def split_root(root: dict[str, Any], what: str) -> tuple[dict[str, dict[str, Any
                 nodes[str(path)] = dict(entry)
     except (ValueError, TypeError, IndexError) as e:
         raise CorruptData(f"{what}: a node of {PACKED_ATTR} is unreadable ({e})", what) from None
-    return nodes, PackTable.from_json(ext, what)
+    return nodes, PackTable.from_json(ext, what, blob)
 
 
 def packed_attribute(nodes: Mapping[str, dict[str, Any]], table: PackTable) -> dict[str, Any]:
@@ -220,16 +291,24 @@ def packed_attribute(nodes: Mapping[str, dict[str, Any]], table: PackTable) -> d
             index = seen[shape] = len(templates)
             templates.append(rest)
         out[path] = [index, doc.get("attributes") or {}]
-    plain = {"version": 1, "templates": templates, "nodes": out, **table.to_json()}
+    blob = bytearray()
+    table_json = table.to_json(blob)
+    plain = {"version": 1, "templates": templates, "nodes": out, **table_json}
     text = json.dumps(plain, separators=(",", ":"), allow_nan=False).encode()
-    if len(text) <= COMPRESS_OVER:
-        return plain
+    if len(text) + len(blob) * 4 // 3 <= COMPRESS_OVER:
+        return {**plain, **table.to_json()}  # small: readable as it stands (base64 inline)
+    version = 2
+    if blob:
+        # JSON never holds a NUL (json.dumps escapes control characters): the
+        # table ends at the first one, the inlined chunks follow.
+        text, version = text + b"\0" + blob, 3
     packed = base64.b85encode(lzma.compress(text, format=lzma.FORMAT_XZ, preset=1)).decode("ascii")
-    return {"version": 2, "xz": packed}
+    return {"version": version, "xz": packed}
 
 
-def _expand(packed: object, what: str) -> dict[str, Any]:
-    """The version-1 table a version-2 attribute's ``xz`` member holds."""
+def _expand(packed: object, what: str) -> tuple[dict[str, Any], bytes]:
+    """The version-1 table a version-2 or -3 attribute's ``xz`` member holds,
+    and the inlined chunks' bytes after it (version 3; empty otherwise)."""
     try:
         if not isinstance(packed, str):
             raise TypeError("not a string")
@@ -237,12 +316,13 @@ def _expand(packed: object, what: str) -> dict[str, Any]:
         text = expander.decompress(base64.b85decode(packed.encode("ascii")), max_length=EXPANDED_MAX)
         if not expander.eof:  # cut short, or a bomb: not a table this writer made
             raise ValueError(f"truncated, or over {EXPANDED_MAX >> 20} MiB expanded")
+        text, _, blob = text.partition(b"\0")
         doc = json.loads(text)
     except (ValueError, TypeError, lzma.LZMAError) as e:  # UnicodeError is a ValueError
         raise CorruptData(f"{what}: the compressed table in {PACKED_ATTR} is unreadable ({e})", what) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("nodes", {}), dict):
         raise CorruptData(f"{what}: the compressed table in {PACKED_ATTR} is not a packed-node table", what)
-    return doc
+    return doc, blob
 
 
 def hidden_nodes(nodes: Mapping[str, dict[str, Any] | None], packed: Iterable[str]) -> set[str]:
@@ -274,9 +354,11 @@ def hidden_nodes(nodes: Mapping[str, dict[str, Any] | None], packed: Iterable[st
     return hidden
 
 
-def pack_chunks(items: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str | None, bytes, dict[str, Ref]]]:
+def pack_chunks(items: Iterable[tuple[str, bytes]], *,
+                embed: bool = False) -> Iterator[tuple[str | None, bytes, dict[str, Ref]]]:
     """Group stored chunks into inlined refs (pack None) and packs of about
-    ``PACK_TARGET`` bytes: yields ``(pack id, pack bytes, refs)``."""
+    ``PACK_TARGET`` bytes: yields ``(pack id, pack bytes, refs)``. ``embed``:
+    inline them all (``PackTable.can_embed`` said so)."""
     inline: dict[str, Ref] = {}
     refs: dict[str, Ref] = {}
     parts: list[bytes] = []
@@ -284,7 +366,7 @@ def pack_chunks(items: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str | None
     pack = new_pack_id()
     for key, data in items:
         data = bytes(data)
-        if len(data) <= INLINE_MAX:
+        if embed or len(data) <= INLINE_MAX:
             inline[key] = Ref(None, 0, len(data), data)
             continue
         refs[key] = Ref(pack, size, len(data))

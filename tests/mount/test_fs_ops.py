@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import subprocess
 import tempfile
 import time
 import uuid
@@ -394,3 +395,41 @@ def test_names_longer_than_255_bytes(target: Target) -> None:
     # A longer name made by another client is shown and read.
     target.store.put_object(target.container, "l" * 300, b"long")
     assert (target / ("l" * 300)).read_bytes() == b"long"
+
+
+def test_modes_are_kept_as_object_metadata(target: Target) -> None:
+    """chmod keeps the permission bits as X-Object-Meta-Mode (rclone's octal
+    st_mode); a file created with other bits than 0644 keeps them from the
+    start; set-id bits are never kept; a script made executable runs."""
+    script = target / "run.sh"
+    script.write_bytes(b"#!/bin/sh\necho ran from the mount\n")
+    assert os.stat(script).st_mode & 0o7777 == 0o644
+    assert "mode" not in target.store.head_object(target.container, "run.sh").metadata
+    os.chmod(script, 0o755)
+    assert os.stat(script).st_mode & 0o7777 == 0o755
+    assert target.store.head_object(target.container, "run.sh").metadata == {"mode": "0100755"}
+    out = subprocess.run([str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout == "ran from the mount\n"
+    os.chmod(script, 0o4750)  # set-uid asked for: only the permission bits are kept
+    assert os.stat(script).st_mode & 0o7777 == 0o750
+    assert target.store.head_object(target.container, "run.sh").metadata == {"mode": "0100750"}
+    assert script.read_bytes().startswith(b"#!/bin/sh")
+
+    fd = os.open(target / "private", os.O_CREAT | os.O_WRONLY, 0o600)  # as mkstemp makes files
+    os.write(fd, b"secret")
+    os.close(fd)
+    info = target.store.head_object(target.container, "private")
+    assert info.metadata == {"mode": "0100600"} and info.size == 6
+    assert os.stat(target / "private").st_mode & 0o7777 == 0o600
+
+    # What other clients store shows; what is not octal shows the default.
+    target.store.put_object(target.container, "by-rclone", b"x", metadata={"mode": "0100640"})
+    target.store.put_object(target.container, "odd", b"x", metadata={"mode": "rwxr-x---"})
+    assert os.stat(target / "by-rclone").st_mode & 0o7777 == 0o640
+    assert os.stat(target / "odd").st_mode & 0o7777 == 0o644
+    # A rename (server-side copy) keeps the mode; directories accept chmod and keep 0755.
+    os.rename(script, target / "moved.sh")
+    assert os.stat(target / "moved.sh").st_mode & 0o7777 == 0o750
+    os.mkdir(target / "d")
+    os.chmod(target / "d", 0o700)
+    assert os.stat(target / "d").st_mode & 0o7777 == 0o755

@@ -181,6 +181,30 @@ def test_mtime_metadata_round_trips_to_the_ns() -> None:
     assert parse_mtime({}) is None
 
 
+# ---------------------------------------------------------------- modes
+@pytest.mark.parametrize("text, bits", [
+    ("0100755", 0o755), ("100644", 0o644), ("0100600", 0o600), (" 0640 ", 0o640),
+    ("0104755", 0o755),  # set-uid in the store: not shown
+    ("755", 0o755), ("0", 0),
+    ("33261", 0o755), ("33188", 0o644), ("33279", 0o777),  # s3fs's decimal st_mode
+    ("040755", None), ("16877", None),  # a directory's mode: not a file's
+    ("rwxr-xr-x", None), ("0o755", None), ("0100789", None), ("", None), ("12345678", None),
+    ("\u0667\u0665\u0665", None),
+])
+def test_mode_metadata_is_read_as_octal_permission_bits(text: str, bits: int | None) -> None:
+    from sciswift.mount.filemode import parse_mode
+
+    assert parse_mode({"mode": text}) == bits
+
+
+def test_mode_metadata_round_trips() -> None:
+    from sciswift.mount.filemode import format_mode, parse_mode
+
+    for bits in (0o644, 0o755, 0o600, 0o000, 0o777):
+        assert parse_mode({"mode": format_mode(bits)}) == bits
+    assert format_mode(0o4755) == "0100755" and parse_mode({}) is None
+
+
 # ---------------------------------------------------------------- listed files completed by HEADs
 class _SwiftLikeListings:
     """A MemoryStore seen as real Swift's listings are: no metadata in them; HEADs counted."""

@@ -145,7 +145,7 @@ class SciswiftFS(fuse.Operations):
 
     @_op
     def chmod(self, path: str, mode: int) -> int:
-        self.s.stat(path)  # object stores keep no modes; accepted so cp -p works
+        self.s.set_mode(path, mode)
         return 0
 
     @_op
@@ -174,7 +174,7 @@ class SciswiftFS(fuse.Operations):
 
     @_op
     def create(self, path: str, mode: int, fi: Any) -> int:
-        fi.fh = self.s.create(path)
+        fi.fh = self.s.create(path, mode)
         return 0
 
     @_op

@@ -42,6 +42,7 @@ from urllib.parse import unquote
 
 from sciswift.errors import NotFound
 from sciswift.mount.errors import FSError
+from sciswift.mount.filemode import parse_mode
 from sciswift.mount.mtime import parse_mtime
 from sciswift.store import ContainerInfo, ListingParams, ObjectInfo, Store, Subdir
 from sciswift.store.large import content_etag, content_size
@@ -81,6 +82,8 @@ class Entry:
     complete: bool = True
     #: A link's target, relative to the link's directory.
     target: str = ""
+    #: The file's own permission bits where its object carries them, else None.
+    own_mode: int | None = None
 
     def time_ns(self) -> int:
         """The modification time to show, in ns."""
@@ -431,4 +434,5 @@ def _valid(name: str) -> bool:
 def file_entry(info: ObjectInfo) -> Entry:
     if info.content_type == DIR_MARKER_TYPE and info.name.endswith("/"):
         return Entry(Kind.DIR, 0, info.timestamp)
-    return Entry(Kind.FILE, content_size(info), info.timestamp, content_etag(info), parse_mtime(info.metadata))
+    return Entry(Kind.FILE, content_size(info), info.timestamp, content_etag(info), parse_mtime(info.metadata),
+                 own_mode=parse_mode(info.metadata))

@@ -30,6 +30,7 @@ from typing import cast
 from urllib.parse import quote
 
 from sciswift.errors import ContainerNotEmpty, NotFound, NotSupported, SciSwiftError
+from sciswift.mount import filemode
 from sciswift.mount.cache import BlockCache
 from sciswift.mount.config import MountConfig
 from sciswift.mount.counting import CountingStore
@@ -163,7 +164,7 @@ class Session:
     def _state_entry(self, state: FileState) -> Entry:
         with state.lock:
             return Entry(Kind.FILE, state.size, state.mtime, state.base.etag if state.base else "",
-                         self.ns.own_time(state.metadata))
+                         self.ns.own_time(state.metadata), own_mode=filemode.parse_mode(state.metadata))
 
     def _state_of(self, path: str) -> FileState | None:
         """The state of the file open at ``path``: by its name, or by the hidden
@@ -189,7 +190,8 @@ class Session:
                 size = self.natives.size(container, key, path)
                 mode = stat.S_IFREG | 0o444
             else:
-                mode = stat.S_IFREG | (0o444 if ro else 0o644)
+                bits = filemode.DEFAULT if entry.own_mode is None else entry.own_mode
+                mode = stat.S_IFREG | (bits & ~0o222 if ro else bits)
             nlink = 1
         ns_time = entry.time_ns() or self.started_ns
         return {
@@ -264,7 +266,8 @@ class Session:
                 with state.lock:
                     state.opens += 1
             self.ns.note(path, Entry(Kind.FILE, version.size, version.mtime, version.etag,
-                                     self.ns.own_time(version.metadata)))
+                                     self.ns.own_time(version.metadata),
+                                     own_mode=filemode.parse_mode(version.metadata)))
         else:
             try:
                 self._revalidate(state)
@@ -330,18 +333,24 @@ class Session:
                     state.metadata = dict(version.metadata)
                     state.plan = SegmentPlan.for_version(version, self.config.segment_size)
 
-    def create(self, path: str) -> int:
+    def create(self, path: str, mode: int = filemode.DEFAULT) -> int:
+        """Create the file ``path`` with permission bits ``mode`` (the umask
+        applied) and open it for writing."""
         self._check_new_name(path)
         self._check_writable()
         container, key = self._key(path)
+        bits = mode & filemode.BITS
         with self._lock:
             state = self.states.get(path)
             if state is None or state.unlinked:
                 state = self._make_state(path, container, key, None)
             with state.lock:
                 state.opens += 1  # under _lock: see open
+                if bits != filemode.DEFAULT:
+                    state.metadata[filemode.META_KEY] = filemode.format_mode(bits)
+                    state.meta_changed = True
         state.truncate(0)
-        self.ns.note(path, Entry(Kind.FILE, 0, time.time()))
+        self.ns.note(path, Entry(Kind.FILE, 0, time.time(), own_mode=filemode.parse_mode(state.metadata)))
         return self._new_fh(Handle(path, True, state=state))
 
     # ------------------------------------------------------------ data
@@ -812,6 +821,32 @@ class Session:
             self.ns.note(path, self._state_entry(state))
         else:
             self.ns.note(path, replace(self.ns.lookup(path), own_mtime_ns=mtime_ns, complete=True))
+
+    def set_mode(self, path: str, mode: int) -> None:
+        """Keep the permission bits of ``mode`` as the file's (``X-Object-Meta-Mode``,
+        see ``sciswift.mount.filemode``): with the content still to be stored,
+        they go with it; otherwise one POST, none when the file shows those bits
+        already. Directories, links and native files keep theirs (the call
+        succeeds, as it did when no mode was kept)."""
+        bits = mode & filemode.BITS
+        with self._lock:
+            state = self.states.get(path)
+            if path in self._hidden:
+                return  # unlinked: its mode goes with it
+        shown = self.stat(path)  # ENOENT for nothing there
+        if state is None and self.ns.lookup(path).kind is not Kind.FILE:
+            return
+        if stat.S_IMODE(shown["st_mode"]) == bits:
+            return
+        self._check_writable()
+        meta = self._metadata(path)
+        meta[filemode.META_KEY] = filemode.format_mode(bits)
+        self._set_metadata(path, meta)
+        if state is not None:
+            self.ns.note(path, self._state_entry(state))
+        else:
+            self.ns.note(path, replace(self.ns.lookup(path), own_mode=bits, own_mtime_ns=self.ns.own_time(meta),
+                                       complete=True))
 
     def _set_metadata(self, path: str, meta: dict[str, str]) -> None:
         with self._lock:

@@ -420,6 +420,28 @@ def test_tokens_cross_worker_processes(start_server, tmp_path) -> None:  # type:
         assert srv.raw("DELETE", f"{path}/c{i}", headers={"X-Auth-Token": token})[0].status == 204
 
 
+def test_a_change_through_one_worker_is_seen_by_the_next_request_on_every_worker(
+    start_server, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    """Workers cache ACLs for a moment; a change made through one of them must
+    not leave another serving the old one (server.generation)."""
+    srv = start_server("--workers", "2", data_dir=tmp_path / "data")
+    url, token = srv.auth()
+    path = url.split(str(srv.port), 1)[1]
+    owner = {"X-Auth-Token": token}
+    assert srv.raw("PUT", f"{path}/pub", headers=owner)[0].status == 201
+    assert srv.raw("PUT", f"{path}/pub/o", body=b"public", headers=owner)[0].status == 201
+    for _ in range(5):
+        assert srv.raw("POST", f"{path}/pub", headers={**owner, "X-Container-Read": ".r:*"})[0].status == 204
+        # anonymous reads on fresh connections: both workers serve (and cache) the ACL
+        assert {srv.raw("GET", f"{path}/pub/o")[0].status for _ in range(16)} == {200}
+        assert srv.raw("POST", f"{path}/pub", headers={**owner, "X-Container-Read": ""})[0].status == 204
+        assert {srv.raw("GET", f"{path}/pub/o")[0].status for _ in range(16)} == {401}
+    assert srv.raw("DELETE", f"{path}/pub/o", headers=owner)[0].status == 204
+    assert srv.raw("DELETE", f"{path}/pub", headers=owner)[0].status == 204
+    assert {srv.raw("PUT", f"{path}/pub/o", body=b"x", headers=owner)[0].status for _ in range(16)} == {404}
+
+
 def test_server_log_has_one_line_per_request(server: RunningServer) -> None:
     marker = uuid.uuid4().hex
     server.raw("GET", f"/v1/AUTH_test/{marker}")

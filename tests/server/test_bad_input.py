@@ -199,8 +199,9 @@ def test_data_dir_is_created_and_holds_only_accounts(start_server, tmp_path: Pat
     conn = srv.connection()
     conn.put_container("c")
     conn.put_object("c", "o", b"x")
-    assert sorted(p.name for p in data.iterdir()) == [".token-secret", "AUTH_test"]
+    assert sorted(p.name for p in data.iterdir()) == [".cache-generation", ".token-secret", "AUTH_test"]
     assert oct((data / ".token-secret").stat().st_mode & 0o777) == "0o600"
+    assert oct((data / ".cache-generation").stat().st_mode & 0o777) == "0o600"
 
 
 def test_unknown_methods_get_405(server: RunningServer, token: str) -> None:

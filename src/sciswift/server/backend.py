@@ -27,6 +27,7 @@ from sciswift.errors import NotFound
 from sciswift.server.acl import account_acls_from
 from sciswift.server.auth import TempAuth
 from sciswift.server.config import ServerConfig
+from sciswift.server.generation import SharedGeneration
 from sciswift.server.http import Reply, SwiftRequest
 from sciswift.store.base import Store
 from sciswift.store.types import AccountInfo, ContainerInfo
@@ -94,11 +95,14 @@ class Backend:
         self.auth = auth
         self._dispatcher = dispatcher
         self.executor = ThreadPoolExecutor(max_threads, thread_name_prefix="sciswift-store")
+        #: What other workers on the same data folder changed (None: one process only).
+        self._generation: SharedGeneration | None = None
         if config.backend == "memory":
             self._open = _memory_store_factory()
         elif config.backend == "local":
             config.data_dir.mkdir(parents=True, exist_ok=True)
             self._open = _local_store_factory(config.data_dir.resolve(), config.durable)
+            self._generation = SharedGeneration(config.data_dir)
         else:
             raise ValueError(f"unknown backend {config.backend!r} (use 'local' or 'memory')")
         self._stores: dict[str, Store] = {}
@@ -138,6 +142,8 @@ class Backend:
             return store
 
     def close(self) -> None:
+        if self._generation is not None:
+            self._generation.close()
         for store in self._stores.values():
             try:
                 store.close()
@@ -148,12 +154,15 @@ class Backend:
     # ------------------------------------------------------ cached lookups
     # Two levels, like Swift's proxy (per-request env, then memcache): a
     # per-request cache, and a short-lived per-process cache of what rarely
-    # changes (existence, metadata, ACLs). Writes made through this process
-    # invalidate it at once; other worker processes see them within
-    # INFO_TTL seconds. Handlers that report totals ask for ``fresh`` info.
+    # changes (existence, metadata, ACLs). Writes invalidate it at once, in
+    # this process and, through the data folder's shared token, in the other
+    # worker processes (server.generation). Handlers that report totals ask
+    # for ``fresh`` info.
     INFO_TTL = 2.0
 
     def _shared_get(self, key: tuple[str, ...]) -> Any:
+        if self._generation is not None and self._generation.changed():
+            self._shared.clear()
         hit = self._shared.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
@@ -209,6 +218,8 @@ class Backend:
         for key in [("account", account)] + ([("container", account, container)] if container else []):
             req.env.pop(key, None)
             self._shared.pop(key, None)
+        if self._generation is not None:
+            self._generation.bump()
 
     async def account_acls(self, req: SwiftRequest, account: str) -> dict[str, list[str]] | None:
         info = await self.account_info(req, account)

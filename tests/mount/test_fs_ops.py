@@ -433,3 +433,24 @@ def test_modes_are_kept_as_object_metadata(target: Target) -> None:
     os.mkdir(target / "d")
     os.chmod(target / "d", 0o700)
     assert os.stat(target / "d").st_mode & 0o7777 == 0o755
+
+
+def test_fallocate_extends_with_zeros_and_reserves_nothing(target: Target) -> None:
+    path = target / "pre.bin"
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+    try:
+        os.write(fd, b"head")
+        os.posix_fallocate(fd, 0, 1 << 20)  # mode 0: the file grows, what is there stays
+        assert os.fstat(fd).st_size == 1 << 20
+        os.posix_fallocate(fd, 0, 10)  # within the file: nothing changes
+        assert os.fstat(fd).st_size == 1 << 20
+    finally:
+        os.close(fd)
+    data = target.store.get_object(target.container, "pre.bin")
+    assert data[:4] == b"head" and data[4:] == bytes((1 << 20) - 4)
+    keep = subprocess.run(["fallocate", "-n", "-l", str(4 << 20), str(path)], capture_output=True, text=True)
+    assert keep.returncode == 0, keep.stderr  # FALLOC_FL_KEEP_SIZE: accepted, no space to reserve
+    assert os.stat(path).st_size == 1 << 20
+    punch = subprocess.run(["fallocate", "-p", "-o", "0", "-l", "4", str(path)], capture_output=True, text=True)
+    assert punch.returncode != 0 and "unsupported" in punch.stderr  # EOPNOTSUPP
+    assert target.store.get_object(target.container, "pre.bin")[:4] == b"head"

@@ -191,6 +191,11 @@ class SciswiftFS(fuse.Operations):
         return 0
 
     @_op
+    def fallocate(self, path: str, mode: int, offset: int, size: int, fi: Any) -> int:
+        self.s.fallocate(fi.fh, mode, offset, size)
+        return 0
+
+    @_op
     def flush(self, path: str, fi: Any) -> int:
         self.s.flush(fi.fh)
         return 0

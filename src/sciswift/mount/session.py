@@ -55,6 +55,9 @@ from sciswift.store.names import (
 
 __all__ = ["Session", "Handle", "CONTROL_PREFIX"]
 
+#: fallocate(2)'s flag that keeps the file's size (linux/falloc.h).
+FALLOC_FL_KEEP_SIZE = 0x01
+
 #: Extended attributes of the mount's root that talk to the mount itself
 #: (``sciswift umount`` uses them): ``user.sciswift.pending`` (read: JSON of the
 #: files with unwritten data), ``user.sciswift.flush`` (write: commit them all),
@@ -383,6 +386,28 @@ class Session:
             self.flush(fh)
         finally:
             self.release(fh)
+
+    def fallocate(self, fh: int, mode: int, offset: int, length: int) -> None:
+        """fallocate(2) on the open file ``fh``. Mode 0 makes the file at least
+        ``offset + length`` bytes long (the new bytes read as zeros, as after
+        ``truncate``); ``FALLOC_FL_KEEP_SIZE`` alone changes nothing (an object
+        store has no space to reserve ahead); punching, zeroing, collapsing or
+        inserting ranges is EOPNOTSUPP, which programs take as "not on this
+        file system" (glibc's ``posix_fallocate`` then writes zeros itself)."""
+        h = self.handle(fh)
+        if not h.writable or h.state is None:
+            raise FSError(errno.EBADF)
+        if offset < 0 or length <= 0:
+            raise FSError(errno.EINVAL)
+        if mode & ~FALLOC_FL_KEEP_SIZE:
+            raise FSError(errno.EOPNOTSUPP)
+        self._check_writable()
+        if mode & FALLOC_FL_KEEP_SIZE:
+            return
+        with h.state.lock:
+            grows = offset + length > h.state.size
+        if grows:
+            h.state.truncate(offset + length)
 
     def _commit(self, state: FileState) -> None:
         try:

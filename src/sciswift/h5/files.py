@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sciswift.errors import AlreadyExists, CorruptData, InvalidInput, NotFound, SciSwiftError
+from sciswift.errors import AlreadyExists, CorruptData, InvalidInput, NotFound, NotSupported, SciSwiftError
 from sciswift.h5.backend import FileBackend
 from sciswift.h5.base import ANON
 from sciswift.h5.group import Group
@@ -214,8 +214,6 @@ def _filename(name: Any) -> str:
     if hasattr(name, "__fspath__"):
         path = os.fspath(name)
         return os.fsdecode(path) if isinstance(path, bytes) else path
-    if hasattr(name, "read") or hasattr(name, "seek"):
-        raise NotImplementedError("sciswift files live in object stores; file-like objects are not supported")
     raise TypeError(f"expected str, bytes or os.PathLike for the file name, not {type(name).__name__}")
 
 
@@ -277,6 +275,40 @@ def _open_native(filename: str, location: Any, mode: str, root: bytes | None = N
     with _OPEN_LOCK:
         _OPEN[key] = handle._file
     return handle
+
+
+def _is_file_object(name: Any) -> bool:
+    """h5py's test for a file-like object given as the file."""
+    return hasattr(name, "read") and hasattr(name, "seek")
+
+
+def _open_file_object(fileobj: Any, mode: str) -> FileHandle:
+    """Open a file-like object (an HDF5 file in memory, an fsspec or other
+    Python file), as h5py's ``fileobj`` driver does, through the format plugin
+    its first bytes name: read-only, since the plugins read single-file
+    formats. The object stays the caller's (not closed with the file); the
+    file's name is its ``repr``, as in h5py."""
+    from sciswift.formats import registry
+    from sciswift.h5.nodetree import NodeFile
+
+    filename = repr(fileobj)
+    if mode != "r":
+        raise OSError(f"Unable to open {filename} in mode {mode!r}: sciswift reads file-like objects read-only "
+                      "(an HDF5 file in memory, an fsspec file); to write, open a store URL or a path instead")
+    try:
+        fileobj.seek(0)
+        head = fileobj.read(registry.HEAD_BYTES)
+        fileobj.seek(0)
+    except (OSError, ValueError) as e:
+        raise OSError(f"Unable to open {filename}: the file-like object cannot be read from its start ({e})") from e
+    if not isinstance(head, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{filename} is not a binary file object (read() returned {type(head).__name__}, not bytes)")
+    try:
+        plugin = registry.detect(filename, bytes(head))
+    except NotSupported as e:  # what h5py raises for bytes that are not HDF5
+        raise OSError(f"Unable to synchronously open file (file signature not found): {e}") from None
+    root = plugin.open(fileobj, filename)
+    return FileHandle(NodeFile(root, owned=[]), ("file-object", id(fileobj), id(root)), filename, filename)
 
 
 def _open_local_blob(filename: str, path: str, mode: str) -> FileHandle:
@@ -474,6 +506,14 @@ class File(Group):
             mode = "r"
         if mode not in _MODES:
             raise ValueError("Invalid mode; must be one of r, r+, w, w-, x, a")
+        if _is_file_object(name):
+            if driver not in (None, "fileobj"):
+                raise ValueError("Driver must be 'fileobj' for file-like object if specified.")
+            if kwds.get("fileobj", name) is not name:
+                raise ValueError("Invalid value of 'fileobj' argument; must equal to file-like object if specified.")
+            handle = _open_file_object(name, mode)
+            super().__init__(handle, "", "/")
+            return
         filename = _filename(name)
         if driver == "core" and not kwds.get("backing_store", True):
             handle = _open_scratch(filename, mode)

@@ -17,6 +17,7 @@ import atexit
 import os
 import posixpath
 import queue
+import shutil
 import threading
 import uuid
 import weakref
@@ -61,13 +62,17 @@ def set_mount_resolver(fn: Callable[[str], str | None] | None) -> None:
     _mount_resolver = fn
 
 
+#: The user an ``_OpenFile`` has while it writes itself back (no handle has id 0).
+_WRITING_BACK = 0
+
+
 class _OpenFile:
     """What every FileHandle of one open file shares: the backend, the moves made
     through any of them, the lock, and which handles still use it. The backend is
     closed (metadata written) when the last handle is closed or dropped, as HDF5
     keeps a file open until its last file identifier is closed."""
 
-    __slots__ = ("backend", "key", "lock", "renames", "discard", "users", "closed", "__weakref__")
+    __slots__ = ("backend", "key", "lock", "renames", "discard", "users", "closed", "write_back", "__weakref__")
 
     def __init__(self, backend: FileBackend, key: Any) -> None:
         self.backend = backend
@@ -80,6 +85,9 @@ class _OpenFile:
         #: ids of the open handles (set.add/discard are atomic, also in finalisers).
         self.users: set[int] = set()
         self.closed = False
+        #: Called before the backend closes (and on ``File.flush``): puts the file
+        #: where its user expects it (a file-like object's bytes); None for most.
+        self.write_back: Callable[[], None] | None = None
 
     def release(self, handle_id: int, *, finalising: bool = False) -> None:
         """One handle is done; the last one closes the file. From a finaliser the
@@ -89,7 +97,7 @@ class _OpenFile:
             return
         if finalising:
             self.closed = True
-            _DROPPED.put((self.key, self.backend))
+            _DROPPED.put((self.key, self.backend, self.write_back, self.discard))
             return
         self.close()
 
@@ -99,6 +107,16 @@ class _OpenFile:
             if self.closed:
                 return
             try:
+                write_back, self.write_back = self.write_back, None
+                if write_back is not None:
+                    # The write-back reads the file through a handle of its own,
+                    # which shares this one: a user while it runs, so that its
+                    # release does not close the file under it.
+                    self.users.add(_WRITING_BACK)
+                    try:
+                        write_back()
+                    finally:
+                        self.users.discard(_WRITING_BACK)
                 _close_backend(self.backend)
                 if self.discard:
                     kv = self.backend.h.kv  # type: ignore[attr-defined]
@@ -179,18 +197,23 @@ def _close_backend(backend: FileBackend) -> None:
 
 _OPEN: weakref.WeakValueDictionary[Any, _OpenFile] = weakref.WeakValueDictionary()
 _OPEN_LOCK = threading.RLock()
-_DROPPED: queue.SimpleQueue[tuple[Any, FileBackend]] = queue.SimpleQueue()
+_DROPPED: queue.SimpleQueue[tuple[Any, FileBackend, Callable[[], None] | None, bool]] = queue.SimpleQueue()
 
 
 def _close_dropped() -> None:
     """Close the files whose handles were garbage-collected while open."""
     while True:
         try:
-            _, backend = _DROPPED.get_nowait()
+            _, backend, write_back, discard = _DROPPED.get_nowait()
         except queue.Empty:
             return
         try:
+            if write_back is not None:
+                write_back()
             _close_backend(backend)
+            if discard:
+                kv = backend.h.kv  # type: ignore[attr-defined]
+                kv.delete_many(kv.list_prefix(""))
         except Exception:  # noqa: BLE001 - the owner is gone; nobody to report to
             pass
 
@@ -284,17 +307,17 @@ def _is_file_object(name: Any) -> bool:
 
 def _open_file_object(fileobj: Any, mode: str) -> FileHandle:
     """Open a file-like object (an HDF5 file in memory, an fsspec or other
-    Python file), as h5py's ``fileobj`` driver does, through the format plugin
-    its first bytes name: read-only, since the plugins read single-file
-    formats. The object stays the caller's (not closed with the file); the
-    file's name is its ``repr``, as in h5py."""
+    Python file), as h5py's ``fileobj`` driver does. The object stays the
+    caller's (not closed with the file); the file's name is its ``repr``, as in
+    h5py. Read-only: through the format plugin its first bytes name. Writable
+    (``_open_writable_file_object``): a native file in memory, written into the
+    object as HDF5 on ``flush`` and at close."""
     from sciswift.formats import registry
     from sciswift.h5.nodetree import NodeFile
 
     filename = repr(fileobj)
     if mode != "r":
-        raise OSError(f"Unable to open {filename} in mode {mode!r}: sciswift reads file-like objects read-only "
-                      "(an HDF5 file in memory, an fsspec file); to write, open a store URL or a path instead")
+        return _open_writable_file_object(fileobj, filename, mode)
     try:
         fileobj.seek(0)
         head = fileobj.read(registry.HEAD_BYTES)
@@ -309,6 +332,62 @@ def _open_file_object(fileobj: Any, mode: str) -> FileHandle:
         raise OSError(f"Unable to synchronously open file (file signature not found): {e}") from None
     root = plugin.open(fileobj, filename)
     return FileHandle(NodeFile(root, owned=[]), ("file-object", id(fileobj), id(root)), filename, filename)
+
+
+def _object_size(fileobj: Any, filename: str) -> int:
+    try:
+        size = int(fileobj.seek(0, os.SEEK_END))
+        fileobj.seek(0)
+    except (OSError, ValueError, TypeError) as e:
+        raise OSError(f"Unable to open {filename}: the file-like object cannot seek ({e})") from e
+    return size
+
+
+def _open_writable_file_object(fileobj: Any, filename: str, mode: str) -> FileHandle:
+    """A file-like object opened for writing: its HDF5 content (r+, a) is
+    imported into a native file in memory, which is exported back into the
+    object as HDF5 on ``flush`` and when the file closes (the object's bytes
+    are replaced only once the export succeeded)."""
+    import tempfile
+
+    from sciswift.convert.api import export_file, import_file
+
+    if not hasattr(fileobj, "write") or not hasattr(fileobj, "truncate"):
+        raise OSError(f"Unable to open {filename} in mode {mode!r}: the file-like object has no write()/truncate()")
+    size = _object_size(fileobj, filename)
+    if mode in ("w-", "x") and size:
+        raise FileExistsError(17, f"Unable to synchronously create file (file exists: {filename} holds {size} bytes)")
+    scratch = f"memory://sciswift-fileobj/{uuid.uuid4().hex}"
+    imported = mode in ("r+", "a") and size > 0
+    if imported:
+        with tempfile.TemporaryDirectory(prefix="sciswift-fileobj-") as tmp:
+            path = os.path.join(tmp, "in.h5")
+            with open(path, "wb") as out:
+                shutil.copyfileobj(fileobj, out)
+            fileobj.seek(0)
+            try:
+                import_file(path, scratch)
+            except SciSwiftError as e:
+                raise OSError(f"Unable to open {filename} in mode {mode!r}: its bytes are not an HDF5 file "
+                              f"sciswift can edit ({e})") from None
+    handle = _open_native(filename, _location(filename, scratch), "r+" if imported else "w")
+    handle.discard = True  # the memory copy goes at close; the object holds the file
+    handle.source = None
+    backend = handle.backend  # (not the handle: the closure must not keep it alive)
+
+    def write_back() -> None:
+        backend.flush()
+        with tempfile.TemporaryDirectory(prefix="sciswift-fileobj-") as tmp:
+            path = os.path.join(tmp, "out.h5")
+            export_file(scratch, path, format="hdf5")
+            with open(path, "rb") as done:
+                fileobj.seek(0)
+                shutil.copyfileobj(done, fileobj)
+                fileobj.truncate()
+            fileobj.seek(0)
+
+    handle._file.write_back = write_back
+    return handle
 
 
 def _open_local_blob(filename: str, path: str, mode: str) -> FileHandle:
@@ -602,9 +681,13 @@ class File(Group):
         _close_dropped()
 
     def flush(self) -> None:
-        """Write pending metadata (chunks are already stored)."""
+        """Write pending metadata (chunks are already stored); a file opened on a
+        writable file-like object is written into it."""
         if not self._h.closed:
             self._h.backend.flush()
+            write_back = self._h._file.write_back
+            if write_back is not None:
+                write_back()
 
     def __enter__(self) -> File:
         return self

@@ -159,6 +159,28 @@ def test_settler_queue_is_bounded(tmp_path: Path) -> None:
     s.close()
 
 
+def test_beyond_the_bytes_waiting_batches_compute_their_etags_at_write(tmp_path: Path) -> None:
+    """A listing right after a large ingest must not hash it all: once
+    ``MAX_PENDING_BYTES`` wait for the settler, batches hash at write again."""
+    s = _durable(tmp_path, quiet=60.0)
+    assert s._settler is not None
+    size = len(big(b"x"))
+    s._settler.MAX_PENDING_BYTES = 2 * size  # type: ignore[misc]
+    s.put_many("c", {"a": big(b"a"), "b": big(b"b")})  # room: both left for later
+    assert _indexed_etag(s, "a") == "" and _indexed_etag(s, "b") == ""
+    s.put_many("c", {"d": big(b"d"), "e": big(b"e")})  # 2 x size wait: hashed now
+    assert _indexed_etag(s, "d") == md5(big(b"d")) and _indexed_etag(s, "e") == md5(big(b"e"))
+    assert s._settler.pending() == 2
+    s._settler.QUIET = 0.0  # type: ignore[misc]
+    with s._settler._cond:  # the thread waits out the old QUIET otherwise
+        s._settler._cond.notify_all()
+    assert s._settler.wait_idle(10)
+    s.put_many("c", {"f": big(b"f")})  # settled: room again
+    assert _indexed_etag(s, "f") == ""
+    assert [o.etag for o in s.list_objects("c")] == [md5(big(bytes([c]))) for c in b"abdef"]
+    s.close()
+
+
 def test_open_without_etag_computes_none(tmp_path: Path) -> None:
     s = _durable(tmp_path, quiet=60.0)
     s.put_many("c", {"x": big(b"body")})

@@ -338,6 +338,8 @@ class BatchIO:
             self._handles.get(container)
             return
         now = time.time()
+        # A durable store's settler bounds the bytes left for later (EtagSettler.room).
+        later = self._settler is None or self._settler.room()
         small: list[tuple[str, ObjectInfo, bytes | memoryview, bytes]] = []
         large: list[tuple[str, ObjectInfo, bytes | memoryview, bytes]] = []
         for name, data in items.items():
@@ -346,7 +348,7 @@ class BatchIO:
             # durable store (a server's, which lists and HEADs) only a larger
             # body's: a small one's costs less than working it out later.
             want = etags.get(name) if etags else None
-            lazy = not want and (not self.durable or len(data) >= LAZY_ETAG_MIN)
+            lazy = not want and (not self.durable or (later and len(data) >= LAZY_ETAG_MIN))
             digest = LAZY_ETAG if lazy else hashlib.md5(data).hexdigest()
             if want and digest != want.strip('"').lower():
                 raise ChecksumMismatch(f"body of {container}/{name} has MD5 {digest}, not {want}", f"{container}/{name}")
@@ -357,7 +359,8 @@ class BatchIO:
             (small if len(body) <= PACK_MAX_OBJECT else large).append((name, info, body, encode_trailer(info, body)))
         self._put_packed(container, large, plan_packs(small))
         if self._settler is not None:
-            self._settler.add(container, [name for name, info, _, _ in (*small, *large) if info.etag == LAZY_ETAG])
+            self._settler.add(container, [(name, info.size) for name, info, _, _ in (*small, *large)
+                                          if info.etag == LAZY_ETAG])
 
     def _put_packed(
         self,

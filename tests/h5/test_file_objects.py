@@ -129,3 +129,16 @@ def test_what_is_not_a_readable_binary_file_says_so(tmp_path: Path) -> None:
         h5py.File(io.BytesIO(os.urandom(64)), "r")
     with pytest.raises(ValueError, match="Driver must be 'fileobj'"):
         h5py.File(_in_memory(), "r", driver="core")
+
+
+def test_writing_needs_the_real_h5py_and_says_so_at_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With sciswift.h5py put in h5py's place (programs and harnesses do), the
+    export at close could not write HDF5: refused at open, the object untouched."""
+    import sys
+
+    buf = _in_memory()  # (real h5py imports its own modules by name as it works)
+    before = buf.getvalue()
+    monkeypatch.setitem(sys.modules, "h5py", h5py)
+    with pytest.raises(OSError, match="needs the real h5py"):
+        h5py.File(buf, "a")
+    assert buf.getvalue() == before

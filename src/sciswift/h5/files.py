@@ -354,6 +354,14 @@ def _open_writable_file_object(fileobj: Any, filename: str, mode: str) -> FileHa
 
     if not hasattr(fileobj, "write") or not hasattr(fileobj, "truncate"):
         raise OSError(f"Unable to open {filename} in mode {mode!r}: the file-like object has no write()/truncate()")
+    import h5py
+
+    if not getattr(h5py.File, "__module__", "").startswith("h5py."):
+        # The export writes HDF5 with h5py; with another module under that
+        # name (sciswift.h5py itself, put there by a program or a test harness)
+        # it could not, and would fail only at close.
+        raise OSError(f"Unable to open {filename} in mode {mode!r}: writing HDF5 into a file-like object needs the "
+                      f"real h5py, and 'h5py' is {h5py.__name__!r} here")
     size = _object_size(fileobj, filename)
     if mode in ("w-", "x") and size:
         raise FileExistsError(17, f"Unable to synchronously create file (file exists: {filename} holds {size} bytes)")

@@ -5,6 +5,7 @@ in the index (``sciswift.store.local.settle``)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from pathlib import Path
 
@@ -178,6 +179,29 @@ def test_beyond_the_bytes_waiting_batches_compute_their_etags_at_write(tmp_path:
     s.put_many("c", {"f": big(b"f")})  # settled: room again
     assert _indexed_etag(s, "f") == ""
     assert [o.etag for o in s.list_objects("c")] == [md5(big(bytes([c]))) for c in b"abdef"]
+    s.close()
+
+
+def test_a_listing_of_many_lazy_objects_works_them_out_on_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    s = _durable(tmp_path, quiet=60.0)
+    items = {f"k{i:02d}": big(bytes([i])) + bytes(i) for i in range(20)}
+    s.put_many("c", items)
+    threads: set[str] = set()
+    settle = LocalStore._settle_listed
+
+    def spy(self: LocalStore, container: str, entry: object) -> object:
+        threads.add(threading.current_thread().name)
+        return settle(self, container, entry)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LocalStore, "_settle_listed", spy)
+    listed = s.list_objects("c")
+    assert [(o.name, o.etag) for o in listed] == [(n, md5(b)) for n, b in sorted(items.items())]
+    if (os.cpu_count() or 1) > 1:
+        assert threads and all(t.startswith("sciswift-listed") for t in threads)
     s.close()
 
 

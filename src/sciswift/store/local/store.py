@@ -134,7 +134,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -209,6 +209,12 @@ from sciswift.store.types import (
 )
 
 __all__ = ["LocalStore", "FsckReport", "AuditReport", "AuditProgress", "Finding", "RESERVED_PREFIX"]
+
+#: A listing with at least this many ETags still to work out (objects of a batch
+#: the settler has not reached) works them out on up to ``_LISTED_THREADS``
+#: threads: reads and MD5 release the GIL.
+_LISTED_AT_ONCE_MIN = 8
+_LISTED_THREADS = 4
 
 T = TypeVar("T")
 
@@ -372,7 +378,12 @@ class LocalStore(BatchIO, Store):
         if self._settler is not None:
             self._settler.busy()
         entries = self._handles.retrying(container, lambda c: c.list(params))
-        if any(isinstance(e, ObjectInfo) and e.etag == LAZY_ETAG for e in entries):
+        lazy = sum(1 for e in entries if isinstance(e, ObjectInfo) and e.etag == LAZY_ETAG)
+        if lazy >= _LISTED_AT_ONCE_MIN and (os.cpu_count() or 1) > 1:
+            with ThreadPoolExecutor(min(_LISTED_THREADS, os.cpu_count() or 1),
+                                    thread_name_prefix="sciswift-listed") as pool:
+                entries = list(pool.map(lambda e: self._settle_listed(container, e), entries))
+        elif lazy:
             entries = [self._settle_listed(container, e) for e in entries]
         return entries
 

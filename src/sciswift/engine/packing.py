@@ -133,6 +133,10 @@ class PackTable:
         self._count(old, -1)
         return old is not None
 
+    def _inlined(self) -> list[bytes]:
+        """The bytes of every inlined chunk."""
+        return [r.data for r in self.refs.values() if r.data is not None]
+
     def _count(self, ref: Ref | None, sign: int) -> None:
         if ref is not None and ref.data is not None:
             self.inline_bytes += sign * len(ref.data)
@@ -148,7 +152,7 @@ class PackTable:
         if not raw or self.inline_bytes + raw > EMBED_MAX:
             return False
         if self._inline_cost is None:
-            self._inline_cost = _compressed_size([r.data for r in self.refs.values() if r.data is not None])
+            self._inline_cost = _compressed_size(self._inlined())
         cost = self._inline_cost + _compressed_size(chunks)
         if cost > EMBED_BUDGET:
             return False
@@ -183,7 +187,7 @@ class PackTable:
                 out.refs.pop(key, None)
             else:
                 out.refs[key] = ref
-        out.inline_bytes = sum(len(r.data) for r in out.refs.values() if r.data is not None)
+        out.inline_bytes = sum(map(len, out._inlined()))
         return out
 
     # ----------------------------------------------------------- JSON form
@@ -232,7 +236,7 @@ class PackTable:
                     raise IndexError(f"chunk {key!r} names pack {i} of {len(packs)}")
         except (ValueError, TypeError, IndexError, KeyError) as e:
             raise CorruptData(f"{what}: the packed-chunk table in {PACKED_ATTR} is unreadable ({e})", what) from None
-        table.inline_bytes = sum(len(r.data) for r in refs.values() if r.data is not None)
+        table.inline_bytes = sum(map(len, table._inlined()))
         return table
 
 

@@ -119,8 +119,7 @@ class _OpenFile:
                         self.users.discard(_WRITING_BACK)
                 _close_backend(self.backend)
                 if self.discard:
-                    kv = self.backend.h.kv  # type: ignore[attr-defined]
-                    kv.delete_many(kv.list_prefix(""))
+                    _delete_contents(self.backend)
             finally:
                 self.closed = True
                 with _OPEN_LOCK:
@@ -195,6 +194,12 @@ def _close_backend(backend: FileBackend) -> None:
     backend.close()
 
 
+def _delete_contents(backend: FileBackend) -> None:
+    """Delete every object of a closed file that is not kept (``_OpenFile.discard``)."""
+    kv = backend.h.kv  # type: ignore[attr-defined]
+    kv.delete_many(kv.list_prefix(""))
+
+
 _OPEN: weakref.WeakValueDictionary[Any, _OpenFile] = weakref.WeakValueDictionary()
 _OPEN_LOCK = threading.RLock()
 _DROPPED: queue.SimpleQueue[tuple[Any, FileBackend, Callable[[], None] | None, bool]] = queue.SimpleQueue()
@@ -212,8 +217,7 @@ def _close_dropped() -> None:
                 write_back()
             _close_backend(backend)
             if discard:
-                kv = backend.h.kv  # type: ignore[attr-defined]
-                kv.delete_many(kv.list_prefix(""))
+                _delete_contents(backend)
         except Exception:  # noqa: BLE001 - the owner is gone; nobody to report to
             pass
 
@@ -692,10 +696,11 @@ class File(Group):
         """Write pending metadata (chunks are already stored); a file opened on a
         writable file-like object is written into it."""
         if not self._h.closed:
-            self._h.backend.flush()
             write_back = self._h._file.write_back
             if write_back is not None:
-                write_back()
+                write_back()  # flushes, then writes the file into its object
+            else:
+                self._h.backend.flush()
 
     def __enter__(self) -> File:
         return self

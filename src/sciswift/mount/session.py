@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from urllib.parse import quote
 
 from sciswift.errors import ContainerNotEmpty, NotFound, NotSupported, SciSwiftError
@@ -837,15 +837,7 @@ class Session:
         if self.config.server_times or (state is None and self.ns.lookup(path).kind is not Kind.FILE):
             self.stat(path)  # ENOENT for nothing there
             return
-        self._check_writable()
-        meta = self._metadata(path)
-        meta[META_KEY] = format_mtime(mtime_ns)
-        self._set_metadata(path, meta)
-        if state is not None:
-            # What is remembered of the path outlives the open file.
-            self.ns.note(path, self._state_entry(state))
-        else:
-            self.ns.note(path, replace(self.ns.lookup(path), own_mtime_ns=mtime_ns, complete=True))
+        self._keep_meta(path, state, META_KEY, format_mtime(mtime_ns), own_mtime_ns=mtime_ns)
 
     def set_mode(self, path: str, mode: int) -> None:
         """Keep the permission bits of ``mode`` as the file's (``X-Object-Meta-Mode``,
@@ -863,15 +855,22 @@ class Session:
             return
         if stat.S_IMODE(shown["st_mode"]) == bits:
             return
+        self._keep_meta(path, state, filemode.META_KEY, filemode.format_mode(bits), own_mode=bits)
+
+    def _keep_meta(self, path: str, state: FileState | None, key: str, value: str, **known: Any) -> None:
+        """Set the metadata ``key`` of the file ``path`` (open as ``state``, or
+        not open) to ``value``: with the content if that is still to be stored,
+        else by one POST; and remember it (``known``: the Entry fields it sets)."""
         self._check_writable()
         meta = self._metadata(path)
-        meta[filemode.META_KEY] = filemode.format_mode(bits)
+        meta[key] = value
         self._set_metadata(path, meta)
         if state is not None:
+            # What is remembered of the path outlives the open file.
             self.ns.note(path, self._state_entry(state))
         else:
-            self.ns.note(path, replace(self.ns.lookup(path), own_mode=bits, own_mtime_ns=self.ns.own_time(meta),
-                                       complete=True))
+            # (lookup completes a listed file: its other fields are known)
+            self.ns.note(path, replace(self.ns.lookup(path), complete=True, **known))
 
     def _set_metadata(self, path: str, meta: dict[str, str]) -> None:
         with self._lock:

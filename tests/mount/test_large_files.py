@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -197,3 +198,82 @@ def test_ranged_rewrite_on_a_local_store(mount: Callable[..., Mounted], tmp_path
     m.umount()
     again = mount(str(root / "c"))
     assert (again.path / "f.bin").read_bytes() == bytes(data)
+
+
+def _cp(src: Path, dst: Path) -> None:
+    """What ``cp`` does: copy_file_range(2) from offset 0 until it returns 0."""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        while os.copy_file_range(fin.fileno(), fout.fileno(), 1 << 30):
+            pass
+
+
+def test_cp_within_the_mount_is_a_server_side_copy(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    """A whole file copied into a new one (``cp``) is copied by the store: no
+    byte is uploaded, a large file's copy has segment objects of its own (so
+    rewriting or deleting either file leaves the other whole), and the copy
+    has its own metadata, not its source's."""
+    m, store, container = setup
+    data = bytearray(os.urandom(4 * MiB + 777))
+    (m.path / "src.bin").write_bytes(data)
+    with open(m.path / "src.bin", "r+b") as f:  # a partial rewrite: ranged segments to copy too
+        f.seek(MiB + 10)
+        f.write(b"R" * 3000)
+    data[MiB + 10:MiB + 3010] = b"R" * 3000
+    os.setxattr(m.path / "src.bin", "user.origin", b"first")
+    (m.path / "small.txt").write_bytes(b"a small file\n")
+    before = m.stats()
+
+    _cp(m.path / "src.bin", m.path / "copy.bin")
+    subprocess.run(["cp", str(m.path / "small.txt"), str(m.path / "small2.txt")], check=True)
+    after = m.stats()
+    assert after["server_copies"] - before["server_copies"] == 2
+    assert after["bytes_uploaded"] == before["bytes_uploaded"]
+    assert store.get_object(container, "copy.bin") == bytes(data)
+    assert store.get_object(container, "small2.txt") == b"a small file\n"
+    assert "user.origin" not in os.listxattr(m.path / "copy.bin")
+    src_segs = {s.name for s in store.get_manifest(container, "src.bin") or []}
+    copy_segs = {s.name for s in store.get_manifest(container, "copy.bin") or []}
+    assert src_segs and copy_segs and not src_segs & copy_segs
+
+    with open(m.path / "copy.bin", "r+b") as f:
+        f.seek(2 * MiB)
+        f.write(b"C" * 100)
+    assert (m.path / "src.bin").read_bytes() == bytes(data)
+    os.unlink(m.path / "src.bin")
+    data[2 * MiB:2 * MiB + 100] = b"C" * 100
+    assert store.get_object(container, "copy.bin") == bytes(data)
+    assert {s.name for s in store.get_manifest(container, "copy.bin") or []} == _segments(store, container)
+
+
+def test_copies_that_are_not_whole_files_go_through_the_mount(setup: tuple[Mounted, SwiftStore, str]) -> None:
+    """Ranges, copies into a file with content and files with unsaved writes
+    are copied by the kernel (reads and writes), with the same result as on a
+    local file system."""
+    m, store, container = setup
+    data = os.urandom(3 * MiB)
+    (m.path / "a.bin").write_bytes(data)
+    (m.path / "b.bin").write_bytes(b"x" * 100)
+    before = m.stats()
+    with open(m.path / "a.bin", "rb") as fin, open(m.path / "b.bin", "r+b") as fout:
+        assert os.copy_file_range(fin.fileno(), fout.fileno(), 5000, MiB, 50) == 5000
+    with open(m.path / "a.bin", "r+b", buffering=0) as fin, open(m.path / "c.bin", "wb") as fout:
+        os.pwrite(fin.fileno(), b"unsaved", 0)  # written, not stored yet
+        while os.copy_file_range(fin.fileno(), fout.fileno(), 1 << 30):
+            pass
+    assert m.stats()["server_copies"] == before["server_copies"]
+    assert store.get_object(container, "b.bin") == b"x" * 50 + data[MiB:MiB + 5000]
+    assert store.get_object(container, "c.bin") == b"unsaved" + data[7:]
+
+
+def test_cp_on_a_local_store(mount: Callable[..., Mounted], tmp_path: Path) -> None:
+    """The same copy by the store on a local store (``file://``)."""
+    root = tmp_path / "store"
+    m = mount(str(root / "c"), "--segment-size", "1M")
+    data = os.urandom(3 * MiB + 5)
+    (m.path / "f.bin").write_bytes(data)
+    _cp(m.path / "f.bin", m.path / "g.bin")
+    assert m.stats()["server_copies"] == 1
+    os.unlink(m.path / "f.bin")
+    assert len(LocalStore(root).get_manifest("c", "g.bin") or []) == 4
+    m.umount()
+    assert (mount(str(root / "c")).path / "g.bin").read_bytes() == data

@@ -196,6 +196,13 @@ class SciswiftFS(fuse.Operations):
         return 0
 
     @_op
+    def copy_file_range(self, path_in: str, fi_in: Any, off_in: int, path_out: str, fi_out: Any, off_out: int,
+                        size: int, flags: int) -> int:
+        if flags:
+            raise fuse.FuseOSError(errno.EINVAL)
+        return self.s.copy_file_range(fi_in.fh, off_in, fi_out.fh, off_out, size)
+
+    @_op
     def flush(self, path: str, fi: Any) -> int:
         self.s.flush(fi.fh)
         return 0
@@ -283,6 +290,15 @@ class _FUSE(fuse.FUSE):
     def __init__(self, operations: SciswiftFS, *args: Any, **kwargs: Any) -> None:
         self._counts = operations.s.op_counts
         super().__init__(operations, *args, **kwargs)
+
+    def copy_file_range(self, path_in: bytes | None, fip_in: Any, off_in: int, path_out: bytes | None,
+                        fip_out: Any, off_out: int, size: int, flags: int) -> int:
+        """libfuse's copy_file_range, which mfusepy declares but does not pass on."""
+        def name(path: bytes | None) -> str:
+            return "" if path is None else path.decode(self.encoding, self.errors)
+
+        return int(self.operations.copy_file_range(name(path_in), fip_in.contents, off_in, name(path_out),
+                                                   fip_out.contents, off_out, size, flags))
 
     def getxattr(self, path: bytes, name: bytes, value: Any, size: int, *args: Any) -> int:
         if name.startswith(b"security."):

@@ -409,15 +409,59 @@ class Session:
         if grows:
             h.state.truncate(offset + length)
 
+    def copy_file_range(self, fh_in: int, off_in: int, fh_out: int, off_out: int, size: int) -> int:
+        """copy_file_range(2) from the open file ``fh_in`` into ``fh_out``; bytes
+        copied. A whole stored file copied into an empty one (``cp``: both
+        offsets 0, the length at least the file's) is copied by the store
+        (``Uploader.copy_in``): stored when this returns, its bytes never
+        passing through the mount. Anything else is EOPNOTSUPP, on which the
+        kernel copies by reads and writes, as if the call did not exist; so is
+        a copy the store refuses (the target stays as it was)."""
+        src_h, dst_h = self.handle(fh_in), self.handle(fh_out)
+        if not dst_h.writable or dst_h.state is None:
+            raise FSError(errno.EBADF)
+        self._check_writable()
+        src, dst = src_h.state, dst_h.state
+        if src is None or src is dst or off_in < 0 or off_out < 0:
+            raise FSError(errno.EOPNOTSUPP)
+        with src.lock:
+            length = src.size
+            source = src.base
+        if off_in >= length:
+            return 0
+        if source is None or off_in or off_out or size < length or src.needs_commit() or source.size != length:
+            raise FSError(errno.EOPNOTSUPP)
+        with dst.lock:
+            empty = dst.size == 0 and not dst.dirty and not dst.eager and not dst.unlinked and not dst.broken
+        if not empty:
+            raise FSError(errno.EOPNOTSUPP)
+        try:
+            same = self.uploader.copy_in(dst, source)
+        except (SciSwiftError, OSError) as exc:
+            log.info("copy of %s into %s left to the kernel (read and write): the store did not copy it (%s)",
+                     src.path, dst.path, exc)
+            raise FSError(errno.EOPNOTSUPP) from None
+        self._stored(dst)
+        if not same:
+            log.warning("ESTALE copying %s into %s: it changed in the store while open; %s holds its new "
+                        "content", src.path, dst.path, dst.path)
+            raise FSError(errno.ESTALE)
+        return length
+
+    def _stored(self, state: FileState) -> None:
+        """``state`` was just stored: what the namespace and the page cache
+        learn from that."""
+        self._replaced_hidden(state.path)
+        with state.lock:
+            etag = state.base.etag if state.base else None
+        if etag is not None and self.states.get(state.path) is state:
+            self._kernel_etag[state.path] = etag
+            self.ns.note(state.path, self._state_entry(state))
+
     def _commit(self, state: FileState) -> None:
         try:
             if self.uploader.commit(state):
-                self._replaced_hidden(state.path)
-                with state.lock:
-                    etag = state.base.etag if state.base else None
-                if etag is not None and self.states.get(state.path) is state:
-                    self._kernel_etag[state.path] = etag
-                    self.ns.note(state.path, self._state_entry(state))
+                self._stored(state)
         except (SciSwiftError, OSError) as exc:
             log.error("EIO close %s: the content could not be stored (%s); it stays pending and "
                       "is retried", state.path, exc)

@@ -27,10 +27,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from sciswift.errors import NotFound, SciSwiftError
+from sciswift.errors import CorruptData, NotFound, SciSwiftError
 from sciswift.mount.errors import log
 from sciswift.mount.intervals import IntervalSet
-from sciswift.mount.layout import SegmentPlan, Version
+from sciswift.mount.layout import Piece, SegmentPlan, Version
 from sciswift.mount.openfile import EagerSegment, FileState
 from sciswift.mount.reader import Fetcher
 from sciswift.store import ObjectInfo, Store
@@ -58,6 +58,8 @@ class UploadStats:
     objects_uploaded: int = 0
     manifests: int = 0
     segments_deleted: int = 0
+    #: Files stored as server-side copies of others (``Uploader.copy_in``).
+    server_copies: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, nbytes: int) -> None:
@@ -67,7 +69,8 @@ class UploadStats:
 
     def as_dict(self) -> dict[str, int]:
         return {"bytes_uploaded": self.bytes_uploaded, "objects_uploaded": self.objects_uploaded,
-                "manifests": self.manifests, "segments_deleted": self.segments_deleted}
+                "manifests": self.manifests, "segments_deleted": self.segments_deleted,
+                "server_copies": self.server_copies}
 
 
 class Uploader:
@@ -210,30 +213,107 @@ class Uploader:
                 with state.lock:
                     state.failure = str(exc)
                 raise
-            # The new object is in place: the segment objects it no longer uses
-            # (not even a range of them) can go.
-            in_use = {(r.container, r.name) for r in used}
-            replaced: list[SegmentRef] = []
-            if base is not None and base.large:
-                gone = {(p.ref.container, p.ref.name): p.ref for p in base.pieces
-                        if (p.ref.container, p.ref.name) not in in_use}
-                replaced = [r for r in gone.values() if r.container == segments_container(state.container)]
-            with state.lock:
-                leftovers = [e.ref for e in state.eager.values() if (e.ref.container, e.ref.name) not in in_use]
-                state.eager.clear()
-                state.base = version
-                state.base_limit = version.size
-                state.in_store = True
-                state.meta_changed = False
-                state.failure = None
-                if state.write_gen == gen:
-                    state.dirty.clear()
-                    state.seg_gen.clear()
-                state.plan = SegmentPlan.for_version(version, self.segment_size)
-            self._delete(replaced + leftovers)
-            with self.stats.lock:
-                self.stats.segments_deleted += len(replaced)
+            self._installed(state, version, used, base, gen)
             return True
+
+    def _installed(self, state: FileState, version: Version, used: set[SegmentRef], base: Version | None,
+                   gen: int, *, grown: bool = False) -> None:
+        """``version`` (made of the segments ``used``) is now ``state``'s object
+        in the store, replacing ``base``; ``gen`` is the write generation it
+        holds (later writes stay pending); ``grown``: the file is now at least
+        as long as ``version`` (a copy into it)."""
+        # The segment objects the new object no longer uses (not even a range of
+        # them) can go.
+        in_use = {(r.container, r.name) for r in used}
+        replaced: list[SegmentRef] = []
+        if base is not None and base.large:
+            gone = {(p.ref.container, p.ref.name): p.ref for p in base.pieces
+                    if (p.ref.container, p.ref.name) not in in_use}
+            replaced = [r for r in gone.values() if r.container == segments_container(state.container)]
+        with state.lock:
+            leftovers = [e.ref for e in state.eager.values() if (e.ref.container, e.ref.name) not in in_use]
+            state.eager.clear()
+            state.base = version
+            state.base_limit = version.size
+            if grown:
+                state.size = max(state.size, version.size)
+            state.in_store = True
+            state.meta_changed = False
+            state.failure = None
+            if state.write_gen == gen:
+                state.dirty.clear()
+                state.seg_gen.clear()
+            state.plan = SegmentPlan.for_version(version, self.segment_size)
+        self._delete(replaced + leftovers)
+        with self.stats.lock:
+            self.stats.segments_deleted += len(replaced)
+
+    # ------------------------------------------------------------ server-side copies
+    def copy_in(self, state: FileState, source: Version) -> bool:
+        """Store ``state`` (a file emptied and not written since) as a copy of
+        ``source``, made by the store: one object copied, or a large object's
+        segment objects copied under names of ``state``'s own and a manifest
+        of them (a copy shares no segment object with its source: rewriting
+        either one deletes the segments it replaces). No byte passes through
+        the mount. Returns whether the copy is the version ``source`` names
+        (False: the source object was replaced in the store meanwhile, and the
+        copy holds what replaced it). Raises the store's error, leaving
+        ``state`` as it was, on failure."""
+        with state.commit_lock:
+            self._wait_early(state)
+            with state.lock:
+                gen = state.write_gen
+                base = state.base
+                metadata = dict(state.metadata)
+                content_type = state.content_type
+            fresh: list[SegmentRef] = []
+            used: set[SegmentRef] = set()
+            try:
+                if source.large and self.store.supports_manifests:
+                    refs = self._copied_segments(state, source, fresh)
+                    info = self.store.put_manifest(state.container, state.name, refs,
+                                                   content_type=content_type, metadata=metadata)
+                    version = Version.segmented(state.container, state.name, info.etag, info.timestamp, refs,
+                                                content_type, metadata)
+                    used = set(refs)
+                    same = True
+                else:
+                    info = self.store.copy_object(source.container, source.name, state.container, state.name,
+                                                  metadata=metadata, content_type=content_type,
+                                                  fresh_metadata=True)
+                    version = Version.single(state.container, state.name, info.etag, info.size, info.timestamp,
+                                             content_type, metadata)
+                    same = _same_etag(info.etag, source.etag) and info.size == source.size
+            except BaseException:
+                self._delete(fresh)
+                raise
+            self._installed(state, version, used, base, gen, grown=True)
+        with self.stats.lock:
+            self.stats.server_copies += 1
+        return same
+
+    def _copied_segments(self, state: FileState, source: Version, fresh: list[SegmentRef]) -> list[SegmentRef]:
+        """``source``'s pieces, each a piece of a copy of its segment object
+        (every object copied once, however many ranges of it are pieces)."""
+        seg_container = self._segment_container(state.container)
+        first: dict[tuple[str, str], Piece] = {}
+        for piece in source.pieces:
+            first.setdefault((piece.ref.container, piece.ref.name), piece)
+
+        def one(piece: Piece) -> tuple[tuple[str, str], str]:
+            ref = piece.ref
+            name = self._segment_name(state.name, piece.offset)
+            info = self.store.copy_object(ref.container, ref.name, seg_container, name, fresh_metadata=True)
+            with self._lock:
+                fresh.append(SegmentRef(seg_container, name, info.etag, info.size))
+            if not _same_etag(info.etag, ref.etag):
+                raise CorruptData(f"segment {ref.container}/{ref.name} of {source.container}/{source.name} "
+                                  "changed in the store", f"{ref.container}/{ref.name}")
+            return (ref.container, ref.name), name
+
+        copies = dict(self._pool.map(one, first.values()))
+        return [SegmentRef(seg_container, copies[(p.ref.container, p.ref.name)], p.ref.etag, p.ref.size,
+                           p.ref.start, p.ref.object_size) for p in source.pieces]
 
     def _put_whole(self, state: FileState, size: int, content_type: str | None,
                    metadata: dict[str, str]) -> ObjectInfo:
@@ -328,6 +408,12 @@ class _Pending:
     """Stands for the segment being uploaded for the run starting at ``at``."""
 
     at: int
+
+
+def _same_etag(got: str, want: str) -> bool:
+    """Whether two ETags name the same bytes (one a store has not worked out
+    yet, "", is taken on trust, as reads do)."""
+    return not got or not want or got.strip('"').lower() == want.strip('"').lower()
 
 
 def _patch_runs(dirty: IntervalSet, start: int, length: int) -> list[tuple[int, int]] | None:

@@ -246,9 +246,9 @@ def test_cp_within_the_mount_is_a_server_side_copy(setup: tuple[Mounted, SwiftSt
 
 
 def test_copies_that_are_not_whole_files_go_through_the_mount(setup: tuple[Mounted, SwiftStore, str]) -> None:
-    """Ranges, copies into a file with content and files with unsaved writes
-    are copied by the kernel (reads and writes), with the same result as on a
-    local file system."""
+    """Ranges, copies into a file with content and files with writes not
+    stored yet are copied by the mount (reads and writes), with the result
+    they have on a local file system."""
     m, store, container = setup
     data = os.urandom(3 * MiB)
     (m.path / "a.bin").write_bytes(data)
@@ -256,12 +256,14 @@ def test_copies_that_are_not_whole_files_go_through_the_mount(setup: tuple[Mount
     before = m.stats()
     with open(m.path / "a.bin", "rb") as fin, open(m.path / "b.bin", "r+b") as fout:
         assert os.copy_file_range(fin.fileno(), fout.fileno(), 5000, MiB, 50) == 5000
+        assert os.copy_file_range(fin.fileno(), fout.fileno(), 10, 3 * MiB - 4, 0) == 4  # to the end
+        assert os.copy_file_range(fin.fileno(), fout.fileno(), 10, 3 * MiB) == 0
     with open(m.path / "a.bin", "r+b", buffering=0) as fin, open(m.path / "c.bin", "wb") as fout:
         os.pwrite(fin.fileno(), b"unsaved", 0)  # written, not stored yet
         while os.copy_file_range(fin.fileno(), fout.fileno(), 1 << 30):
             pass
     assert m.stats()["server_copies"] == before["server_copies"]
-    assert store.get_object(container, "b.bin") == b"x" * 50 + data[MiB:MiB + 5000]
+    assert store.get_object(container, "b.bin") == data[-4:] + b"x" * 46 + data[MiB:MiB + 5000]
     assert store.get_object(container, "c.bin") == b"unsaved" + data[7:]
 
 

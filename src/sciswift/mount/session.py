@@ -57,6 +57,8 @@ __all__ = ["Session", "Handle", "CONTROL_PREFIX"]
 
 #: fallocate(2)'s flag that keeps the file's size (linux/falloc.h).
 FALLOC_FL_KEEP_SIZE = 0x01
+#: Most bytes one copy_file_range copies through the mount (the caller loops).
+COPY_STEP = 64 << 20
 
 #: Extended attributes of the mount's root that talk to the mount itself
 #: (``sciswift umount`` uses them): ``user.sciswift.pending`` (read: JSON of the
@@ -414,33 +416,48 @@ class Session:
         copied. A whole stored file copied into an empty one (``cp``: both
         offsets 0, the length at least the file's) is copied by the store
         (``Uploader.copy_in``): stored when this returns, its bytes never
-        passing through the mount. Anything else is EOPNOTSUPP, on which the
-        kernel copies by reads and writes, as if the call did not exist; so is
-        a copy the store refuses (the target stays as it was)."""
+        passing through the mount. Anything else (and a copy the store
+        refuses) is copied here, up to ``COPY_STEP`` bytes per call, as reads
+        of the one and writes into the other: the kernel's own fallback would
+        send them through FUSE a few pages at a time."""
         src_h, dst_h = self.handle(fh_in), self.handle(fh_out)
         if not dst_h.writable or dst_h.state is None:
             raise FSError(errno.EBADF)
+        if off_in < 0 or off_out < 0:
+            raise FSError(errno.EINVAL)
         self._check_writable()
         src, dst = src_h.state, dst_h.state
-        if src is None or src is dst or off_in < 0 or off_out < 0:
-            raise FSError(errno.EOPNOTSUPP)
+        if src is not None and src is not dst and off_in == 0 and off_out == 0:
+            copied = self._copy_whole(src, dst, size)
+            if copied is not None:
+                return copied
+        done = 0
+        while done < min(size, COPY_STEP):
+            data = self.read(fh_in, off_in + done, min(size - done, COPY_STEP - done, 8 << 20))
+            if not data:
+                break
+            self.write(fh_out, data, off_out + done)
+            done += len(data)
+        return done
+
+    def _copy_whole(self, src: FileState, dst: FileState, size: int) -> int | None:
+        """``src`` copied into ``dst`` by the store, if ``src`` is stored as it
+        is, ``size`` covers it and ``dst`` is empty; None if not (or the store
+        refused: ``dst`` is then as it was)."""
         with src.lock:
             length = src.size
             source = src.base
-        if off_in >= length:
-            return 0
-        if source is None or off_in or off_out or size < length or src.needs_commit() or source.size != length:
-            raise FSError(errno.EOPNOTSUPP)
+        if source is None or not length or size < length or src.needs_commit() or source.size != length:
+            return None
         with dst.lock:
-            empty = dst.size == 0 and not dst.dirty and not dst.eager and not dst.unlinked and not dst.broken
-        if not empty:
-            raise FSError(errno.EOPNOTSUPP)
+            if dst.size or dst.dirty or dst.eager or dst.unlinked or dst.broken:
+                return None
         try:
             same = self.uploader.copy_in(dst, source)
         except (SciSwiftError, OSError) as exc:
-            log.info("copy of %s into %s left to the kernel (read and write): the store did not copy it (%s)",
+            log.info("copy of %s into %s through the mount: the store did not copy it (%s)",
                      src.path, dst.path, exc)
-            raise FSError(errno.EOPNOTSUPP) from None
+            return None
         self._stored(dst)
         if not same:
             log.warning("ESTALE copying %s into %s: it changed in the store while open; %s holds its new "

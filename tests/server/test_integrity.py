@@ -249,3 +249,22 @@ def test_damaged_object_metadata_answers_404_marked(box, size: int) -> None:  # 
     status, headers, got, _ = _raw_get(srv, container, "meta")
     assert status == 404 and got != body
     _assert_quarantined_404(conn, container, "meta")
+
+
+def test_a_copy_of_a_damaged_object_is_refused_and_stores_nothing(box) -> None:  # type: ignore[no-untyped-def]
+    """A server-side copy reads its source through the same checks (its ETag
+    is then taken as the copy's without hashing the bytes again): damage in the
+    source fails the copy, and no copy appears."""
+    srv, conn, container = box
+    conn.put_object(container, "good", HUGE)
+    conn.put_object(container, "bad", HUGE)
+    flip_byte(_root(srv), container, "bad", 18 * MIB + 5)
+    headers, _ = conn.get_object(container, "good")
+    conn.put_object(container, "good-copy", b"", headers={"X-Copy-From": f"/{container}/good"})
+    copied, body = conn.get_object(container, "good-copy")
+    assert body == HUGE and copied["etag"] == headers["etag"]
+    with pytest.raises(ClientException):
+        conn.put_object(container, "bad-copy", b"", headers={"X-Copy-From": f"/{container}/bad"})
+    with pytest.raises(ClientException) as ei:
+        conn.head_object(container, "bad-copy")
+    assert ei.value.http_status == 404

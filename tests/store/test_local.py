@@ -220,6 +220,30 @@ def test_reader_survives_overwrite_and_delete(store: LocalStore) -> None:
         store.get_object("c", "o")
 
 
+def test_a_vouched_md5_is_the_etag_and_the_block_digests_come_from_the_bytes(store: LocalStore) -> None:
+    """``vouch_md5`` (a server-side copy of checked bytes) spares the MD5 pass:
+    the ETag is the one vouched for, the block digests are computed from the
+    bytes written (a read checks those), and a vouch after bytes were written,
+    or one that is no MD5, is ignored."""
+    data = os.urandom(3 << 20)
+    digest = hashlib.md5(data).hexdigest()
+    w = store.open_writer("c", "copied", etag=digest)
+    w.vouch_md5(f'"{digest.upper()}"')
+    for i in range(0, len(data), 1 << 20):
+        w.write(data[i:i + (1 << 20)])
+    assert w.commit().etag == digest
+    assert store.get_object("c", "copied") == data and store.head_object("c", "copied").etag == digest
+    assert not store.fsck("c", deep=True).quarantined
+    late = store.open_writer("c", "late")
+    late.write(b"abc")
+    late.vouch_md5("0" * 32)
+    assert late.commit().etag == hashlib.md5(b"abc").hexdigest()
+    odd = store.open_writer("c", "odd")
+    odd.vouch_md5("not an md5")
+    odd.write(b"xyz")
+    assert odd.commit().etag == hashlib.md5(b"xyz").hexdigest()
+
+
 def test_open_writer_streams_to_a_temp_file(store: LocalStore, tmp_path: Path) -> None:
     tmp_dir = tmp_path / "acct" / "c" / "tmp"
     w = store.open_writer("c", "stream", content_type="text/plain", metadata={"K": "v"})

@@ -118,13 +118,18 @@ async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
             sink_query["multipart-manifest"] = "put"
         if "X-Object-Manifest" in source.headers:
             sink_headers["X-Object-Manifest"] = source.headers["X-Object-Manifest"]
+    vouched = None
     if source.status == 200 and not src_is_slo and ("X-Object-Manifest" not in source.headers or manifest_copy):
         sink_headers["Etag"] = source.headers.get("Etag", "").strip('"')
+        # The source's bytes are checked as they are read (against their block
+        # digests) and its ETag is their MD5: the writer need not hash them again.
+        if "X-Object-Manifest" not in source.headers:
+            vouched = sink_headers["Etag"] or None
     if not req.headers.get("Content-Type"):
         sink_headers["Content-Type"] = source.headers.get("Content-Type", "application/octet-stream")
     sink_headers["Content-Length"] = str(source.content_length)
 
-    body = IterBody(reply_chunks(source), source.content_length)
+    body = IterBody(reply_chunks(source), source.content_length, vouched_md5=vouched)
     sink = req.sub("PUT", req.account, req.container, req.obj, headers=sink_headers, query=sink_query, body=body)
     sink.depth = req.depth
     try:

@@ -187,12 +187,16 @@ class BytesBody(Body):
 
 
 class IterBody(Body):
-    """A body fed from an async iterator of byte chunks (server-side copy)."""
+    """A body fed from an async iterator of byte chunks (server-side copy).
+    ``vouched_md5``: the MD5 of the whole body, known to whoever made it (a
+    stored object's bytes, checked as they are read, and its ETag); never set
+    from anything a client sends."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], length: int | None) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], length: int | None, *, vouched_md5: str | None = None) -> None:
         self._it = chunks
         self._buf = b""
         self.length = length
+        self.vouched_md5 = vouched_md5
 
     async def read(self, n: int = -1) -> bytes:
         while not self._buf or (n < 0):

@@ -192,6 +192,12 @@ class ObjectWriter:
         self._tmp.write(data)
         self.bytes_written += len(data)
 
+    def vouch_md5(self, etag: str) -> None:
+        """The caller knows the MD5 of the whole body to come, ``etag``: it copies
+        a stored object's bytes, checked as they were read, whose ETag that is.
+        A writer that would compute the MD5 to make the ETag may take this one
+        instead (call before the first ``write``). This one computes nothing."""
+
     def commit(self) -> ObjectInfo:
         """Make the object visible, atomically; returns its info."""
         assert self._tmp is not None, "writer already finished"

@@ -6,6 +6,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from sciswift.errors import ChecksumMismatch, InvalidInput
 from sciswift.store.base import ObjectWriter
@@ -79,7 +80,8 @@ class LocalWriter(ObjectWriter):
         self._metadata = metadata
         self._system = system
         self._etag = etag
-        self._md5 = hashlib.md5()
+        self._md5: Any = hashlib.md5()  # None once vouch_md5 gave the digest
+        self._vouched: str | None = None
         self._sums = BlockSummer()
         self.bytes_written = 0
         self._flushed = 0  # bytes whose writeback has been started
@@ -97,7 +99,8 @@ class LocalWriter(ObjectWriter):
             # its temp file goes now (a full disk gets the room back at once).
             self.abort()
             raise
-        self._md5.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
         self._sums.update(data)
         self.bytes_written += len(data)
         if self._durable and self.bytes_written - self._flushed >= WRITEBACK_STEP:
@@ -108,6 +111,15 @@ class LocalWriter(ObjectWriter):
                 self._dropped = self._flushed
             start_writeback(self._fd, self._flushed, self.bytes_written - self._flushed)
             self._flushed = self.bytes_written
+
+    def vouch_md5(self, etag: str) -> None:
+        """See ``ObjectWriter.vouch_md5``: no MD5 pass (a 256 MiB copy: 0.35 s
+        of CPU less); the block checksums are still computed from the bytes
+        written, so later reads check these, not the source's."""
+        digest = etag.strip('"').lower()
+        if self.bytes_written == 0 and len(digest) == 32 and all(c in "0123456789abcdef" for c in digest):
+            self._md5 = None
+            self._vouched = digest
 
     def commit(self) -> ObjectInfo:
         with full_disk_as(f"{self._container}/{self._name}", self._root):
@@ -120,7 +132,8 @@ class LocalWriter(ObjectWriter):
         self._fd = None
         container, name = self._container, self._name
         try:
-            digest = self._md5.hexdigest()
+            digest = self._vouched if self._md5 is None else self._md5.hexdigest()
+            assert digest is not None
             verify_etag(self._etag, digest, container, name)
             info = ObjectInfo(
                 name=name,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -76,3 +78,30 @@ def test_sigterm_stops_a_server_that_stored_objects_at_once(tmp_path: Path) -> N
     assert server.proc.returncode == 0, err.decode(errors="replace")
     assert b"still running" not in err
     assert took < 5, took
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    """``--workers N``: a supervisor killed with SIGKILL (the OOM killer,
+    ``kill -9``) takes its workers with it; none keeps serving the port."""
+    server = spawn(["--data", str(tmp_path / "data"), "--workers", "2", "--quiet"], stderr=subprocess.DEVNULL)
+    try:
+        children = [int(p) for p in Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children")
+                    .read_text().split()]
+        assert len(children) == 2
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait(10)
+        deadline = time.monotonic() + 15
+        while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in children):
+            assert time.monotonic() < deadline, "workers outlived their supervisor"
+            time.sleep(0.1)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+    finally:
+        server.stop()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"

@@ -11,6 +11,7 @@ memory backend keeps data inside one process, so it runs one worker.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import secrets
@@ -219,9 +220,30 @@ def serve(config: ServerConfig, on_ready: Callable[[int], None] | None = None) -
     _supervise(config, auth, socks)
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _end_with(supervisor: int) -> None:
+    """Have the kernel send this worker SIGTERM (a graceful stop) when its
+    supervisor dies: one killed with SIGKILL (the OOM killer, ``kill -9``)
+    must not leave workers serving its port, where a restarted server would
+    share it with them (``SO_REUSEPORT``). Linux only; elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != supervisor:  # it died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _supervise(config: ServerConfig, auth: TempAuth, socks: list[socket.socket]) -> None:
     children: dict[int, socket.socket] = {}
     stopping = False
+
+    supervisor = os.getpid()
 
     def spawn(sock: socket.socket) -> None:
         pid = os.fork()
@@ -233,6 +255,7 @@ def _supervise(config: ServerConfig, auth: TempAuth, socks: list[socket.socket])
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _end_with(supervisor)
                 run_worker(config, auth, sock)
             except BaseException:  # noqa: BLE001 - report, then leave the child
                 logging.getLogger("sciswift.server").exception("worker %d failed", os.getpid())

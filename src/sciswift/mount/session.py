@@ -360,18 +360,11 @@ class Session:
 
     # ------------------------------------------------------------ data
     def read(self, fh: int, offset: int, size: int) -> bytes:
-        """Bytes of the open file ``fh``; ESTALE (as NFS answers) when what the
-        descriptor reads is gone from the store: deleted or replaced elsewhere
-        while open, and not cached here."""
         h = self.handle(fh)
-        try:
-            if h.native is not None:
-                return self.natives.read(h.native, offset, size, h.path)
-            assert h.state is not None
-            return h.state.read(self.fetcher, offset, size, h.ahead)
-        except NotFound as exc:
-            log.warning("ESTALE read %s: gone from the store while open (%s)", h.path, exc)
-            raise FSError(errno.ESTALE) from None
+        if h.native is not None:
+            return self.natives.read(h.native, offset, size, h.path)
+        assert h.state is not None
+        return h.state.read(self.fetcher, offset, size, h.ahead)
 
     def write(self, fh: int, data: bytes, offset: int) -> int:
         h = self.handle(fh)

@@ -92,9 +92,10 @@ def test_files_opened_one_after_another_reuse_the_connections(sciswift_server: A
     for _ in range(3):
         with h5.File(url, "r") as f:
             assert np.array_equal(f["d"][...], data)
-    # A pool per file made at least one per open (8 for this read); sharing, at
-    # most one more when the reads happen to run more requests at once.
-    assert len(connects) - before <= 1
+    # A pool per file made 8 per open for this read (24 for the three); shared,
+    # new ones appear only when a read happens to run more requests at once than
+    # the warm-up reads left idle (1-2 in loaded runs), never a whole open's 8.
+    assert len(connects) - before < 8
 
 
 def test_idle_connections_are_kept_up_to_a_bound() -> None:

@@ -14,6 +14,7 @@ for all, and h5py's objects from it become invalid.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import posixpath
 import queue
@@ -108,23 +109,24 @@ class _OpenFile:
                 return
             try:
                 write_back, self.write_back = self.write_back, None
-                if write_back is not None:
-                    # The write-back reads the file through a handle of its own,
-                    # which shares this one: a user while it runs, so that its
-                    # release does not close the file under it.
-                    self.users.add(_WRITING_BACK)
-                    try:
-                        write_back()
-                    finally:
-                        self.users.discard(_WRITING_BACK)
-                _close_backend(self.backend)
-                if self.discard:
-                    _delete_contents(self.backend)
+                guarded = None if write_back is None else functools.partial(self._write_back, write_back)
+                _shut(self.backend, guarded, self.discard)
             finally:
                 self.closed = True
                 with _OPEN_LOCK:
                     if _OPEN.get(self.key) is self:
                         del _OPEN[self.key]
+
+
+    def _write_back(self, write_back: Callable[[], None]) -> None:
+        # The write-back reads the file through a handle of its own, which
+        # shares this one: a user while it runs, so that its release does not
+        # close the file under it.
+        self.users.add(_WRITING_BACK)
+        try:
+            write_back()
+        finally:
+            self.users.discard(_WRITING_BACK)
 
 
 class FileHandle:
@@ -194,10 +196,16 @@ def _close_backend(backend: FileBackend) -> None:
     backend.close()
 
 
-def _delete_contents(backend: FileBackend) -> None:
-    """Delete every object of a closed file that is not kept (``_OpenFile.discard``)."""
-    kv = backend.h.kv  # type: ignore[attr-defined]
-    kv.delete_many(kv.list_prefix(""))
+def _shut(backend: FileBackend, write_back: Callable[[], None] | None, discard: bool) -> None:
+    """How an open file ends, closed or dropped: written back into what it
+    stands for (``_OpenFile.write_back``), its backend closed, and its objects
+    deleted if it is not kept (``_OpenFile.discard``)."""
+    if write_back is not None:
+        write_back()
+    _close_backend(backend)
+    if discard:
+        kv = backend.h.kv  # type: ignore[attr-defined]
+        kv.delete_many(kv.list_prefix(""))
 
 
 _OPEN: weakref.WeakValueDictionary[Any, _OpenFile] = weakref.WeakValueDictionary()
@@ -213,11 +221,7 @@ def _close_dropped() -> None:
         except queue.Empty:
             return
         try:
-            if write_back is not None:
-                write_back()
-            _close_backend(backend)
-            if discard:
-                _delete_contents(backend)
+            _shut(backend, write_back, discard)
         except Exception:  # noqa: BLE001 - the owner is gone; nobody to report to
             pass
 

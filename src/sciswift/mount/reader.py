@@ -32,7 +32,7 @@ from sciswift.mount.errors import FSError, log
 from sciswift.mount.layout import Piece, Version
 from sciswift.store import ByteRange, ObjectReader, Store
 
-__all__ = ["Fetcher", "ReadAhead", "LEAD"]
+__all__ = ["Fetcher", "ReadAhead", "LEAD", "same_etag"]
 
 #: A miss fetches this many blocks from the missing one on, in one GET (those
 #: not cached yet): HDF5 reading a small window of a large dataset touches 2-3
@@ -369,10 +369,16 @@ def _check_version(key: BlockKey, reader: ObjectReader) -> None:
     the old version's (they were, and a later open of a version with that ETag
     read them). An ETag a store has not worked out yet ("") is taken on trust."""
     got = reader.info.etag
-    if key.etag and got and got.strip('"').lower() != key.etag.strip('"').lower():
+    if not same_etag(got, key.etag):
         log.warning("%s/%s changed in the store while open (ETag %s, opened as %s): ESTALE",
                     key.container, key.name, got, key.etag)
         raise FSError(errno.ESTALE)
+
+
+def same_etag(got: str, want: str) -> bool:
+    """Whether two ETags name the same bytes (one a store has not worked out
+    yet, "", is taken on trust)."""
+    return not got or not want or got.strip('"').lower() == want.strip('"').lower()
 
 
 def _read_block(reader: ObjectReader, size: int) -> bytes:

@@ -32,7 +32,7 @@ from sciswift.mount.errors import log
 from sciswift.mount.intervals import IntervalSet
 from sciswift.mount.layout import Piece, SegmentPlan, Version
 from sciswift.mount.openfile import EagerSegment, FileState
-from sciswift.mount.reader import Fetcher
+from sciswift.mount.reader import Fetcher, same_etag
 from sciswift.store import ObjectInfo, Store
 from sciswift.store.large import SegmentRef, segments_container
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH, utf8_len
@@ -283,7 +283,7 @@ class Uploader:
                                                   fresh_metadata=True)
                     version = Version.single(state.container, state.name, info.etag, info.size, info.timestamp,
                                              content_type, metadata)
-                    same = _same_etag(info.etag, source.etag) and info.size == source.size
+                    same = same_etag(info.etag, source.etag) and info.size == source.size
             except BaseException:
                 self._delete(fresh)
                 raise
@@ -306,7 +306,7 @@ class Uploader:
             info = self.store.copy_object(ref.container, ref.name, seg_container, name, fresh_metadata=True)
             with self._lock:
                 fresh.append(SegmentRef(seg_container, name, info.etag, info.size))
-            if not _same_etag(info.etag, ref.etag):
+            if not same_etag(info.etag, ref.etag):
                 raise CorruptData(f"segment {ref.container}/{ref.name} of {source.container}/{source.name} "
                                   "changed in the store", f"{ref.container}/{ref.name}")
             return (ref.container, ref.name), name
@@ -408,12 +408,6 @@ class _Pending:
     """Stands for the segment being uploaded for the run starting at ``at``."""
 
     at: int
-
-
-def _same_etag(got: str, want: str) -> bool:
-    """Whether two ETags name the same bytes (one a store has not worked out
-    yet, "", is taken on trust, as reads do)."""
-    return not got or not want or got.strip('"').lower() == want.strip('"').lower()
 
 
 def _patch_runs(dirty: IntervalSet, start: int, length: int) -> list[tuple[int, int]] | None:

@@ -6,7 +6,6 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from sciswift.errors import ChecksumMismatch, InvalidInput
 from sciswift.store.base import ObjectWriter
@@ -80,8 +79,8 @@ class LocalWriter(ObjectWriter):
         self._metadata = metadata
         self._system = system
         self._etag = etag
-        self._md5: Any = hashlib.md5()  # None once vouch_md5 gave the digest
-        self._vouched: str | None = None
+        self._md5 = hashlib.md5()
+        self._vouched: str | None = None  # the digest vouch_md5 gave: no MD5 pass
         self._sums = BlockSummer()
         self.bytes_written = 0
         self._flushed = 0  # bytes whose writeback has been started
@@ -99,7 +98,7 @@ class LocalWriter(ObjectWriter):
             # its temp file goes now (a full disk gets the room back at once).
             self.abort()
             raise
-        if self._md5 is not None:
+        if self._vouched is None:
             self._md5.update(data)
         self._sums.update(data)
         self.bytes_written += len(data)
@@ -118,7 +117,6 @@ class LocalWriter(ObjectWriter):
         written, so later reads check these, not the source's."""
         digest = etag.strip('"').lower()
         if self.bytes_written == 0 and len(digest) == 32 and all(c in "0123456789abcdef" for c in digest):
-            self._md5 = None
             self._vouched = digest
 
     def commit(self) -> ObjectInfo:
@@ -132,8 +130,7 @@ class LocalWriter(ObjectWriter):
         self._fd = None
         container, name = self._container, self._name
         try:
-            digest = self._vouched if self._md5 is None else self._md5.hexdigest()
-            assert digest is not None
+            digest = self._vouched or self._md5.hexdigest()
             verify_etag(self._etag, digest, container, name)
             info = ObjectInfo(
                 name=name,

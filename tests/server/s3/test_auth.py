@@ -113,6 +113,30 @@ def test_presigned_v2_and_tampered_query(server: RunningServer, s3: Any, bucket:
     assert resp.status_code == 403 and _code(resp) == "SignatureDoesNotMatch"
 
 
+def test_v2_bucket_requests_signed_with_the_bucket_slash(server: RunningServer, s3_client: Any,
+                                                        bucket: str) -> None:
+    """botocore signs a path-style bucket request's V2 resource as "/bucket/"
+    (AWS's form) while sending "/bucket"; s3cmd and older clients sign what
+    they send. Both are the bucket's resource and both are accepted; a wrong
+    signature is still refused in either form."""
+    s3v2 = s3_client(signature_version="s3")
+    s3v2.put_object(Bucket=bucket, Key="a b+", Body=b"x")
+    assert [o["Key"] for o in s3v2.list_objects(Bucket=bucket, Prefix="a b")["Contents"]] == ["a b+"]
+    assert s3v2.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert s3v2.get_bucket_location(Bucket=bucket)["LocationConstraint"] is None
+    s3v2.head_bucket(Bucket=bucket)
+    for path in (f"/{bucket}", f"/{bucket}/"):
+        url, headers = _signed("GET", f"{server.url}{path}?prefix=a", v2=True)
+        assert requests.get(url, headers=headers).status_code == 200
+        # presigned, with the resource as botocore signs it, sent as given
+        req = AWSRequest(method="GET", url=f"{server.url}{path}")
+        botocore.auth.HmacV1QueryAuth(CREDS, expires=60).add_auth(req)
+        assert requests.get(req.url).status_code == 200
+    with pytest.raises(ClientError) as ei:
+        s3_client("test:tester", "wrong", signature_version="s3").list_objects(Bucket=bucket)
+    assert ei.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
 def test_headers_that_change_a_request_must_be_signed(server: RunningServer, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="src", Body=b"secret")
     url, headers = _signed("PUT", f"{server.url}/{bucket}/dst")

@@ -278,7 +278,9 @@ def _v4(head: S3Head, users: Mapping[str, User], region: str, now: float, skew: 
 
 
 # ------------------------------------------------------------------- V2
-def _v2_string_to_sign(head: S3Head, date_field: str) -> str:
+def _v2_string_to_sign(head: S3Head, date_field: str, resource: str | None = None) -> str:
+    """V2's string to sign; ``resource`` is the path it names (the raw path
+    unless given)."""
     amz: dict[str, list[str]] = {}
     for name, value in head.raw_headers:
         lname = name.lower().strip()
@@ -288,7 +290,7 @@ def _v2_string_to_sign(head: S3Head, date_field: str) -> str:
              (head.headers.get("Content-Type") or "").strip(), date_field]
     lines += [f"{k}:{','.join(v)}" for k, v in sorted(amz.items())]
     sub = sorted((k, v) for k, v in head.query if k in SIGNED_SUBRESOURCES)
-    resource = head.raw_path
+    resource = head.raw_path if resource is None else resource
     if sub:
         resource += "?" + "&".join(f"{k}={v}" if v else k for k, v in sub)
     lines.append(resource)
@@ -330,13 +332,26 @@ def _v2(head: S3Head, users: Mapping[str, User], now: float, skew: float) -> Aut
     user = users.get(access)
     if user is None:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access)
+    given = signature.encode("utf-8", "surrogateescape")
     to_sign = _v2_string_to_sign(head, date_field)
-    expected = base64.b64encode(
-        hmac.new(user.key.encode("utf-8"), to_sign.encode("utf-8", "surrogateescape"), hashlib.sha1).digest()
-    )
-    if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogateescape")):
-        raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=access, StringToSign=to_sign)
-    return Authenticated(user, access, 2)
+    if _v2_matches(user.key, to_sign, given):
+        return Authenticated(user, access, 2)
+    if head.key is None and head.bucket is not None and not head.raw_path.endswith("/"):
+        # A bucket's resource is "/bucket/" in AWS's definition (virtual-host
+        # style: "/" + bucket + the path "/"), and botocore signs path-style
+        # bucket requests so ("/bucket/") while sending "/bucket"; S3 takes
+        # both, and both name the same bucket.
+        if _v2_matches(user.key, _v2_string_to_sign(head, date_field, head.raw_path + "/"), given):
+            return Authenticated(user, access, 2)
+    raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=access, StringToSign=to_sign)
+
+
+def _v2_matches(secret: str, to_sign: str, signature: bytes) -> bool:
+    """Whether ``signature`` is the V2 signature of ``to_sign``, compared in
+    constant time."""
+    expected = base64.b64encode(hmac.new(secret.encode("utf-8"), to_sign.encode("utf-8", "surrogateescape"),
+                                         hashlib.sha1).digest())
+    return hmac.compare_digest(expected, signature)
 
 
 def authenticate(

@@ -270,19 +270,30 @@ _ABSENT = {
     "tagging": "NoSuchTagSet",
     "cors": "NoSuchCORSConfiguration",
     "policy": "NoSuchBucketPolicy",
+    "policyStatus": "NoSuchBucketPolicy",
     "website": "NoSuchWebsiteConfiguration",
     "object-lock": "ObjectLockConfigurationNotFoundError",
 }
+#: Configurations S3 has a Delete operation for (DeleteBucketLifecycle, ...).
+_DELETABLE = frozenset({"lifecycle", "tagging", "cors", "policy", "website"})
 
 
-async def absent_configuration(ctx: S3Context, name: str) -> Reply:
-    """GET of a configuration Swift does not have: S3's answer for a bucket
-    without one (logging: an empty status); PUT/DELETE: NotImplemented."""
-    if ctx.head.method != "GET":
+async def absent_configuration(ctx: S3Context, name: str, operation: str) -> Reply:
+    """A configuration Swift does not have, as S3 answers for a bucket without
+    one: GET is the configuration's "none" error (logging, notification and
+    requestPayment: their empty documents); DELETE of a deletable one is 204,
+    as S3 answers when there is nothing to delete (tools reset buckets that
+    way); setting one is ``NotImplemented`` naming ``operation``. The bucket
+    must exist (NoSuchBucket) except for the refusal."""
+    method = ctx.head.method
+    if method == "PUT" or (method == "DELETE" and name not in _DELETABLE):
         await ctx.body.drain()
-        raise S3Error("NotImplemented")
+        raise S3Error("NotImplemented", f"{operation} is not implemented by this server.")
     check_bucket_name(ctx)
+    await ctx.body.drain()
     await existing(ctx)
+    if method == "DELETE":
+        return Reply(204)
     if name == "logging":
         return xml_reply(Element("BucketLoggingStatus"))
     if name == "notification":

@@ -10,6 +10,9 @@ and a Swift object reply's into S3's.
   through; ``aws-chunked`` is removed from Content-Encoding.
 - ``Content-MD5`` becomes Swift's ``Etag`` check (``InvalidDigest`` if it is
   not a base64 MD5).
+- Headers asking for what the store cannot do (server-side encryption,
+  object tags, object lock, website redirects) are refused rather than
+  dropped (:func:`unsupported_feature`).
 - On the way back, ``X-Delete-At`` becomes ``x-amz-expiration`` as s3api
   shows it, ``X-Object-Version-Id`` becomes ``x-amz-version-id``, ETags are
   quoted, and Swift-only headers are dropped.
@@ -25,7 +28,7 @@ from multidict import CIMultiDict
 
 from sciswift.server.s3.errors import S3Error
 
-__all__ = ["swift_object_headers", "s3_object_headers", "content_md5_etag", "META_PREFIX"]
+__all__ = ["swift_object_headers", "s3_object_headers", "content_md5_etag", "unsupported_feature", "META_PREFIX"]
 
 META_PREFIX = "x-amz-meta-"
 _IGNORED_META_CHARS = set(' "),/;<=>?@[\\]{}')
@@ -99,3 +102,44 @@ def s3_object_headers(swift: CIMultiDict[str], etag: str | None) -> CIMultiDict[
     if etag is not None:
         out["ETag"] = f'"{etag}"'
     return out
+
+
+#: Header prefixes of server-side encryption (SSE-S3, SSE-KMS, SSE-C, and a
+#: copy source's SSE-C key).
+_SSE = ("x-amz-server-side-encryption", "x-amz-copy-source-server-side-encryption")
+_OBJECT_LOCK = ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold")
+
+
+def unsupported_feature(s3: CIMultiDict[str]) -> S3Error | None:
+    """The refusal of a request whose headers ask for something this store
+    cannot honour, or None. Dropping such a header would tell the client its
+    data is encrypted, tagged or locked when it is not, so it is refused
+    before the operation runs, as Swift's s3api refuses encryption, tags and
+    redirects:
+
+    - server-side encryption of any kind: ``NotImplemented`` (objects are
+      stored as sent; an SSE-C object would even read back without its key);
+    - a non-empty ``x-amz-tagging``: ``NotImplemented`` (GetObjectTagging
+      answers every object's empty tag set, which stays true);
+    - ``x-amz-website-redirect-location``: ``NotImplemented``;
+    - object lock retention or legal hold on a write: ``InvalidRequest``,
+      S3's answer for a bucket without Object Lock (no bucket here has it:
+      GetObjectLockConfiguration says so), and a bucket created with
+      ``x-amz-bucket-object-lock-enabled: true``: ``NotImplemented``.
+    """
+    for name in s3:
+        lname = name.lower()
+        if lname.startswith(_SSE):
+            return S3Error("NotImplemented", "Server-side encryption is not supported by this server.",
+                           Header=lname)
+        if lname in _OBJECT_LOCK:
+            return S3Error("InvalidRequest", "Bucket is missing Object Lock Configuration")
+    if s3.get("x-amz-tagging", "").strip():
+        return S3Error("NotImplemented", "Object tagging is not supported by this server.", Header="x-amz-tagging")
+    if "x-amz-website-redirect-location" in s3:
+        return S3Error("NotImplemented", "Website redirects are not supported by this server.",
+                       Header="x-amz-website-redirect-location")
+    if s3.get("x-amz-bucket-object-lock-enabled", "").strip().lower() == "true":
+        return S3Error("NotImplemented", "Object Lock is not supported by this server.",
+                       Header="x-amz-bucket-object-lock-enabled")
+    return None

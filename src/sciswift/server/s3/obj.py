@@ -46,7 +46,7 @@ from sciswift.store.types import ObjectInfo
 
 __all__ = [
     "get_or_head", "put", "delete", "delete_key", "Deleted", "copy", "copy_source", "CopySource",
-    "check_copy_conditions", "check_key", "s3_etag_of", "last_modified_of", "xml_reply",
+    "check_copy_conditions", "check_key", "s3_etag_of", "last_modified_of", "xml_reply", "tagging",
 ]
 
 _CONDITIONS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
@@ -353,6 +353,35 @@ async def delete(ctx: S3Context) -> Reply:
     if done.refused is not None:
         await ctx.check(done.refused, "DELETE", ctx.bucket, ctx.key)
     return Reply(204, CIMultiDict(done.headers))
+
+
+async def tagging(ctx: S3Context) -> Reply:
+    """GetObjectTagging and DeleteObjectTagging of an object (of a version,
+    with ``versionId``). Objects here carry no tags: PutObjectTagging and an
+    ``x-amz-tagging`` header are refused (``NotImplemented``), so no object
+    was ever given one. An existing object's tag set is therefore S3's empty
+    one, and deleting it is S3's 204; clients copying objects with their
+    tags (the aws CLI's ``s3 cp`` between buckets) read it first. A missing
+    object or version is NoSuchKey/NoSuchVersion, as S3 answers."""
+    await ctx.body.drain()
+    query: dict[str, str] = {}
+    version = ctx.param("versionId")
+    if version is not None:
+        check_version_id(version)
+        query["version-id"] = version
+    reply = await ctx.swift("HEAD", ctx.bucket, ctx.key, query=query)
+    await reply.drain()
+    if reply.status == 404 and version is not None and version != "null":
+        if await ctx.be.container_info(ctx.base, ctx.account, ctx.bucket) is None:
+            raise S3Error("NoSuchBucket", BucketName=ctx.bucket)
+        raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
+    await ctx.check(reply, "HEAD", ctx.bucket, ctx.key)
+    headers = {"x-amz-version-id": version} if version is not None else {}
+    if ctx.head.method == "DELETE":
+        return Reply(204, CIMultiDict(headers))
+    doc = Element("Tagging")
+    SubElement(doc, "TagSet")
+    return xml_reply(doc, headers=headers)
 
 
 async def _missing_key(ctx: S3Context, bucket: str, version: str | None) -> Deleted:

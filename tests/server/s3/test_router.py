@@ -1,0 +1,134 @@
+"""Which operation a request is, and what the server does not do: every S3
+subresource is routed to its operation, to S3's answer for a bucket without
+that configuration, or to a ``NotImplemented`` naming the operation — never
+to a listing or a read a client would parse as an answer; headers asking for
+what the store cannot honour (encryption, tags, object lock, redirects) are
+refused instead of dropped; object tagging reads as S3's empty tag set."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import botocore.auth
+import pytest
+import requests
+from botocore.awsrequest import AWSRequest
+from botocore.exceptions import ClientError
+
+from ..conftest import RunningServer
+from .test_auth import CREDS, _signed
+
+
+def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
+    err = exc.value.response
+    return err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"], err["Error"].get("Message", "")
+
+
+def test_unknown_subresources_are_not_listings(server: RunningServer, s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    # GetBucketPolicyStatus used to fall through to ListObjects, which botocore
+    # parsed as an empty PolicyStatus: S3's answer for a bucket without a policy
+    with pytest.raises(ClientError) as ei:
+        s3.get_bucket_policy_status(Bucket=bucket)
+    assert _error(ei)[:2] == (404, "NoSuchBucketPolicy")
+    calls = [
+        (s3.get_bucket_encryption, {"Bucket": bucket}, "GetBucketEncryption"),
+        (s3.get_public_access_block, {"Bucket": bucket}, "GetPublicAccessBlock"),
+        (s3.get_bucket_ownership_controls, {"Bucket": bucket}, "GetBucketOwnershipControls"),
+        (s3.put_bucket_lifecycle_configuration,
+         {"Bucket": bucket, "LifecycleConfiguration": {"Rules": [
+             {"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]}},
+         "PutBucketLifecycleConfiguration"),
+        (s3.get_object_attributes, {"Bucket": bucket, "Key": "k", "ObjectAttributes": ["ETag"]},
+         "GetObjectAttributes"),
+        (s3.get_object_retention, {"Bucket": bucket, "Key": "k"}, "GetObjectRetention"),
+        (s3.put_object_tagging, {"Bucket": bucket, "Key": "k", "Tagging": {"TagSet": [{"Key": "a", "Value": "b"}]}},
+         "PutObjectTagging"),
+    ]
+    for call, params, operation in calls:
+        with pytest.raises(ClientError) as ei:
+            call(**params)
+        status, code, message = _error(ei)
+        assert (status, code) == (501, "NotImplemented") and operation in message, (operation, message)
+    # subresources the raw way too: an S3 XML error, whichever level
+    for target in (f"/{bucket}?metadataTable", f"/{bucket}/k?torrent", f"/{bucket}?session"):
+        url, headers = _signed("GET", server.url + target)
+        resp = requests.get(url, headers=headers)
+        assert resp.status_code == 501 and ET.fromstring(resp.content).findtext("Code") == "NotImplemented", target
+    # query parameters that are not subresources are ignored, as S3 does (the JS SDK adds x-id)
+    url, headers = _signed("GET", f"{server.url}/{bucket}?list-type=2&x-id=ListObjectsV2")
+    resp = requests.get(url, headers=headers)
+    assert resp.status_code == 200 and b"<Key>k</Key>" in resp.content
+
+
+def test_deleting_an_absent_configuration_succeeds(s3: Any, bucket: str) -> None:
+    for call in (s3.delete_bucket_lifecycle, s3.delete_bucket_policy, s3.delete_bucket_cors,
+                 s3.delete_bucket_website, s3.delete_bucket_tagging):
+        assert call(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 204
+    with pytest.raises(ClientError) as ei:
+        s3.delete_bucket_lifecycle(Bucket=bucket + "-none")
+    assert _error(ei)[:2] == (404, "NoSuchBucket")
+
+
+def test_object_tagging_is_the_empty_tag_set(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    got = s3.get_object_tagging(Bucket=bucket, Key="k")
+    assert got["TagSet"] == [] and got["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert s3.delete_object_tagging(Bucket=bucket, Key="k")["ResponseMetadata"]["HTTPStatusCode"] == 204
+    for call in (s3.get_object_tagging, s3.delete_object_tagging):
+        with pytest.raises(ClientError) as ei:
+            call(Bucket=bucket, Key="missing")
+        assert _error(ei)[:2] == (404, "NoSuchKey")
+    with pytest.raises(ClientError) as ei:
+        s3.get_object_tagging(Bucket=bucket + "-none", Key="k")
+    assert _error(ei)[:2] == (404, "NoSuchBucket")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"  # untouched
+
+
+def test_what_the_store_cannot_honour_is_refused(server: RunningServer, s3: Any, bucket: str) -> None:
+    """Headers the store used to drop silently: the object was written in the
+    clear, untagged and deletable, while the client believed otherwise."""
+    key32 = "k" * 32
+    refused: list[tuple[dict[str, Any], int, str]] = [
+        ({"ServerSideEncryption": "AES256"}, 501, "NotImplemented"),
+        ({"ServerSideEncryption": "aws:kms"}, 501, "NotImplemented"),
+        ({"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key32}, 501, "NotImplemented"),
+        ({"Tagging": "project=wind"}, 501, "NotImplemented"),
+        ({"WebsiteRedirectLocation": "/elsewhere"}, 501, "NotImplemented"),
+        ({"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": "2099-01-01T00:00:00Z"}, 400,
+         "InvalidRequest"),
+        ({"ObjectLockLegalHoldStatus": "ON"}, 400, "InvalidRequest"),
+    ]
+    for extra, status, code in refused:
+        with pytest.raises(ClientError) as ei:
+            s3.put_object(Bucket=bucket, Key="k", Body=b"x", **extra)
+        assert _error(ei)[:2] == (status, code), extra
+        with pytest.raises(ClientError) as ei:
+            s3.create_multipart_upload(Bucket=bucket, Key="k", **extra)
+        assert _error(ei)[:2] == (status, code), extra
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="")  # no tags asked for: fine
+    with pytest.raises(ClientError) as ei:  # an SSE-C object would read back without its key
+        s3.get_object(Bucket=bucket, Key="k", SSECustomerAlgorithm="AES256", SSECustomerKey=key32)
+    assert _error(ei)[:2] == (501, "NotImplemented")
+    with pytest.raises(ClientError) as ei:
+        s3.copy_object(Bucket=bucket, Key="k2", CopySource={"Bucket": bucket, "Key": "k"}, TaggingDirective="REPLACE",
+                       Tagging="a=b")
+    assert _error(ei)[:2] == (501, "NotImplemented")
+    with pytest.raises(ClientError) as ei:
+        s3.create_bucket(Bucket=bucket + "-lock", ObjectLockEnabledForBucket=True)
+    assert _error(ei)[:2] == (501, "NotImplemented")
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket=bucket + "-lock")
+    # a refused request's body is read and the connection serves the next one
+    req = AWSRequest(method="PUT", url=f"{server.url}/{bucket}/big", data=b"z" * 300_000,
+                     headers={"x-amz-server-side-encryption": "AES256"})
+    botocore.auth.S3SigV4Auth(CREDS, "s3", "us-east-1").add_auth(req)
+    with requests.Session() as session:
+        resp = session.put(req.url, data=req.body, headers=dict(req.headers.items()))
+        assert resp.status_code == 501 and ET.fromstring(resp.content).findtext("Header") == \
+            "x-amz-server-side-encryption"
+        url, headers = _signed("GET", f"{server.url}/{bucket}/k")
+        assert session.get(url, headers=headers).content == b"x"

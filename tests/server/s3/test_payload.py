@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.payload import AwsChunkedDecoder
@@ -257,3 +258,49 @@ def test_taken_checks_are_the_readers_to_verify() -> None:
     with pytest.raises(S3Error) as ei:
         asyncio.run(_read_to_end(body))
     assert ei.value.code == "XAmzContentSHA256Mismatch"
+
+
+# ------------------------------------------- whole-object checksums on completion
+def test_complete_multipart_upload_checks_the_object_checksum(server: RunningServer, s3: Any, bucket: str,
+                                                              tmp_path: Any) -> None:
+    """CompleteMultipartUpload's ``x-amz-checksum-*`` states the whole
+    object's checksum (S3's FULL_OBJECT, or COMPOSITE ``<value>-<parts>``),
+    not its XML body's: it used to be checked against the XML, so boto3's
+    upload_file with a checksum always failed with BadDigest."""
+    from boto3.exceptions import S3UploadFailedError
+    from boto3.s3.transfer import TransferConfig
+
+    data = bytes(range(256)) * (4096 * 11) + b"end"  # 11 MiB: three parts of 5 MiB
+    path = tmp_path / "up.bin"
+    path.write_bytes(data)
+    config = TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)
+    s3.upload_file(str(path), bucket, "full", ExtraArgs={"ChecksumCRC32": _crc32_b64(data)}, Config=config)
+    head = s3.head_object(Bucket=bucket, Key="full")
+    assert head["ETag"].endswith('-3"') and s3.get_object(Bucket=bucket, Key="full")["Body"].read() == data
+    with pytest.raises(S3UploadFailedError, match="BadDigest"):
+        s3.upload_file(str(path), bucket, "wrong", ExtraArgs={"ChecksumCRC32": _crc32_b64(data[1:])}, Config=config)
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="wrong")["KeyCount"] == 0
+
+    def upload(key: str, algorithm: str) -> tuple[str, list[dict[str, Any]], bytes]:
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm=algorithm)["UploadId"]
+        parts, joined = [], b""
+        for n, start in enumerate(range(0, len(data), 5 << 20), 1):
+            got = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=n,
+                                 Body=data[start:start + (5 << 20)], ChecksumAlgorithm=algorithm)
+            parts.append({"PartNumber": n, "ETag": got["ETag"]})
+            joined += base64.b64decode(got[f"Checksum{algorithm}"])
+        return upload_id, parts, joined
+
+    upload_id, parts, joined = upload("composite", "SHA256")
+    composite = base64.b64encode(hashlib.sha256(joined).digest()).decode() + "-3"
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="composite", UploadId=upload_id,
+                                        MultipartUpload={"Parts": parts}, ChecksumSHA256=composite)
+    assert done["ChecksumSHA256"] == composite and done["ChecksumType"] == "COMPOSITE"
+    upload_id, parts, joined = upload("sized", "CRC32")
+    with pytest.raises(ClientError) as ei:  # x-amz-mp-object-size is checked too
+        s3.complete_multipart_upload(Bucket=bucket, Key="sized", UploadId=upload_id,
+                                     MultipartUpload={"Parts": parts}, MpuObjectSize=len(data) + 1)
+    assert ei.value.response["Error"]["Code"] == "InvalidRequest"
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="sized", UploadId=upload_id, MpuObjectSize=len(data),
+                                        MultipartUpload={"Parts": parts}, ChecksumCRC32=_crc32_b64(data))
+    assert done["ChecksumCRC32"] == _crc32_b64(data) and done["ChecksumType"] == "FULL_OBJECT"

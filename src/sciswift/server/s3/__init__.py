@@ -81,7 +81,7 @@ class S3Api:
                     payload_hash=signed.payload_hash,
                     signer=signed.signer,
                     decoded_length=_int(head.headers.get("x-amz-decoded-content-length")),
-                    checksum=checksum_from_headers(head.headers),
+                    checksum=None if _completes_upload(head) else checksum_from_headers(head.headers),
                     run=self.be.run,
                 ),
                 account=account,
@@ -112,6 +112,14 @@ class S3Api:
         ctx = S3Context(self.be, self.config, head, None, base, base.body, tid)  # type: ignore[arg-type]
         err = await error_for(ctx, swift.status, text, head.method, head.bucket, head.key)
         return err.reply(tid)
+
+
+def _completes_upload(head: S3Head) -> bool:
+    """Whether ``head`` is a CompleteMultipartUpload, whose ``x-amz-checksum-*``
+    headers state the checksum of the whole object it completes (S3's
+    FULL_OBJECT or COMPOSITE checksum), not of its XML body: the operation
+    checks them (:func:`multipart.complete`)."""
+    return head.method == "POST" and head.key is not None and "uploadId" in head.params
 
 
 def _int(value: str | None) -> int | None:

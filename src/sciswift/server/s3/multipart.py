@@ -27,7 +27,7 @@ from xml.etree.ElementTree import Element, SubElement
 from multidict import CIMultiDict
 
 from sciswift.errors import SciSwiftError
-from sciswift.server.http import Reply, reply
+from sciswift.server.http import Reply, chunks_of, reply
 from sciswift.server.middleware import object_versioning
 from sciswift.server.objects import SLO_ETAG, SLO_SIZE
 from sciswift.server.s3 import bucket as bucket_ops
@@ -37,6 +37,7 @@ from sciswift.server.s3.headers import content_md5_etag, swift_object_headers
 from sciswift.server.s3.listing import list_entries
 from sciswift.server.s3.names import S3_ETAG, S3_UPLOAD_ID, s3_time, segments_container
 from sciswift.server.s3.obj import check_copy_conditions, check_key, copy_source, last_modified_of, xml_reply
+from sciswift.server.s3.payload import HASH_BATCH, XML_NAMES, Checksum, stated_checksum
 from sciswift.server.s3.versions import bucket_state, version_headers
 from sciswift.server.s3.xml import XMLError, child_text, parse
 from sciswift.server.times import iso_timestamp
@@ -331,13 +332,66 @@ def _requested_parts(body: bytes, max_parts: int) -> list[tuple[int, str]]:
     return out
 
 
-def _result(ctx: S3Context, etag: str, headers: dict[str, str] | None = None) -> Reply:
+def _result(ctx: S3Context, etag: str, headers: dict[str, str] | None = None,
+            checksum: tuple[str, str, str] | None = None) -> Reply:
+    """CompleteMultipartUpload's document; ``checksum`` is the verified
+    ``(algorithm, value, type)`` the request stated."""
     doc = Element("CompleteMultipartUploadResult")
     SubElement(doc, "Location").text = f"{ctx.base.host_url}/{quote(ctx.bucket)}/{quote(ctx.key)}"
     SubElement(doc, "Bucket").text = ctx.bucket
     SubElement(doc, "Key").text = ctx.key
     SubElement(doc, "ETag").text = f'"{etag}"'
+    if checksum is not None:
+        SubElement(doc, XML_NAMES[checksum[0]]).text = checksum[1]
+        SubElement(doc, "ChecksumType").text = checksum[2]
     return xml_reply(doc, headers=headers)
+
+
+async def _verify_object_checksum(ctx: S3Context, segments: str, parts: list[ObjectInfo], algorithm: str,
+                                  stated: str) -> tuple[str, str, str]:
+    """Check the whole-object checksum a CompleteMultipartUpload states
+    (``x-amz-checksum-<algorithm>``) against the parts it names, read back
+    from the store; returns ``(algorithm, value, type)`` or raises
+    ``BadDigest``.
+
+    S3 has two kinds: FULL_OBJECT, the checksum of the object's bytes (what
+    boto3's upload_file sends when given a checksum, and other SDKs'
+    transfer managers), and COMPOSITE, the checksum of the parts' binary
+    checksums joined, written ``<value>-<parts>``. The parts' own checksums
+    are not kept, so both are computed from the data: a read of the object,
+    which only a client that asks for this check pays for (S3 warns that a
+    completion may take minutes; ours then takes a read of the parts)."""
+    value, dash, count = stated.strip().partition("-")
+    composite = bool(dash) or ctx.head.headers.get("x-amz-checksum-type", "").upper() == "COMPOSITE"
+    if dash and count != str(len(parts)):
+        raise S3Error("BadDigest", f"The {algorithm.upper()} you specified did not match the calculated "
+                      "checksum.")
+    whole = Checksum(algorithm, value)
+    joined = Checksum(algorithm, value)
+    for info in parts:
+        got = await ctx.swift("GET", segments, info.name)
+        if got.status >= 300:
+            await ctx.check(got, "GET", segments, info.name)
+        part = Checksum(algorithm, None)
+        pending: list[bytes] = []
+        size = 0
+        async for chunk in chunks_of(got.body):
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= HASH_BATCH:
+                await ctx.be.run(_update, (part, whole), b"".join(pending))
+                pending, size = [], 0
+        await ctx.be.run(_update, (part, whole), b"".join(pending))
+        joined.update(base64.b64decode(part.value()))
+    checked = joined if composite else whole
+    checked.verify()
+    return algorithm, checked.value() + (f"-{len(parts)}" if composite else ""), \
+        "COMPOSITE" if composite else "FULL_OBJECT"
+
+
+def _update(checksums: tuple[Checksum, ...], data: bytes) -> None:
+    for checksum in checksums:
+        checksum.update(data)
 
 
 async def _already_completed(ctx: S3Context, upload_id: str) -> str | None:
@@ -395,6 +449,14 @@ async def complete(ctx: S3Context) -> Reply:
                         "content_type": info.content_type, "last_modified": iso_timestamp(info.timestamp)})
         md5s += bytes.fromhex(info.etag)
         total += info.size
+    object_size = h.get("x-amz-mp-object-size")
+    if object_size is not None and object_size.strip() != str(total):
+        raise S3Error("InvalidRequest", f"The provided 'x-amz-mp-object-size' header value {object_size.strip()} "
+                      f"does not match what was computed: {total}")
+    stated = stated_checksum(h)
+    checksum = None
+    if stated is not None:
+        checksum = await _verify_object_checksum(ctx, segments, [uploaded[n] for n, _ in requested], *stated)
     s3_etag = f"{hashlib.md5(md5s).hexdigest()}-{len(requested)}"
     slo_etag = hashlib.md5("".join(str(e["hash"]) for e in entries).encode("ascii")).hexdigest()
     headers: CIMultiDict[str] = CIMultiDict()
@@ -423,7 +485,7 @@ async def complete(ctx: S3Context) -> Reply:
     await gone.drain()
     if previous is not None and previous != upload_id:
         await _delete_parts(ctx, previous)
-    return _result(ctx, s3_etag, version_headers(written))
+    return _result(ctx, s3_etag, version_headers(written), checksum)
 
 
 async def _already_completed_upload(ctx: S3Context) -> str | None:

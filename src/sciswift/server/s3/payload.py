@@ -39,7 +39,8 @@ from sciswift.server.http import Body
 from sciswift.server.s3.auth import ChunkSigner
 from sciswift.server.s3.errors import S3Error
 
-__all__ = ["S3Body", "PayloadDigests", "AwsChunkedDecoder", "Checksum", "checksum_from_headers", "is_streaming"]
+__all__ = ["S3Body", "PayloadDigests", "AwsChunkedDecoder", "Checksum", "checksum_from_headers", "stated_checksum",
+           "is_streaming", "XML_NAMES"]
 
 SIGNED_STREAMING = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
 UNSIGNED_STREAMING = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
@@ -87,6 +88,9 @@ _ALGORITHMS: dict[str, Callable[[], Any]] = {
 
 #: Checksum algorithms S3 names.
 _NAMED = ("crc32", "crc32c", "sha1", "sha256", "crc64nvme")
+#: Their names in S3's XML documents (``<ChecksumCRC32>`` ...).
+XML_NAMES = {"crc32": "ChecksumCRC32", "crc32c": "ChecksumCRC32C", "crc64nvme": "ChecksumCRC64NVME",
+             "sha1": "ChecksumSHA1", "sha256": "ChecksumSHA256"}
 
 
 class Checksum:
@@ -114,19 +118,27 @@ class Checksum:
                           "calculated checksum.")
 
 
+def stated_checksum(headers: Any) -> tuple[str, str] | None:
+    """``(algorithm, value)`` of the ``x-amz-checksum-<algorithm>`` header S3
+    names that ``headers`` carry, or None."""
+    for name in headers:
+        lname = name.lower()
+        if lname.startswith("x-amz-checksum-") and lname[len("x-amz-checksum-"):] in _NAMED:
+            return lname[len("x-amz-checksum-"):], headers[name]
+    return None
+
+
 def checksum_from_headers(headers: Any) -> Checksum | None:
-    """The checksum a request announces: a header ``x-amz-checksum-*`` with its
-    value, or an ``x-amz-trailer`` naming one that the body's trailer carries."""
+    """The checksum a request announces for its payload: a header
+    ``x-amz-checksum-*`` with its value, or an ``x-amz-trailer`` naming one
+    that the body's trailer carries."""
     trailer = (headers.get("x-amz-trailer") or "").strip().lower()
     if trailer:
         if not trailer.startswith("x-amz-checksum-"):
             raise S3Error("InvalidRequest", "The value specified in the x-amz-trailer header is not supported")
         return Checksum(trailer[len("x-amz-checksum-"):], None)
-    for name in headers:
-        lname = name.lower()
-        if lname.startswith("x-amz-checksum-") and lname[len("x-amz-checksum-"):] in _NAMED:
-            return Checksum(lname[len("x-amz-checksum-"):], headers[name])
-    return None
+    stated = stated_checksum(headers)
+    return Checksum(*stated) if stated is not None else None
 
 
 # ------------------------------------------------------------- aws-chunked

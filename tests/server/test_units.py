@@ -64,6 +64,8 @@ def test_config_file(tmp_path: Path) -> None:
     conf.write_text("[server]\nport = many\n")
     with pytest.raises(InvalidInput, match="bad value"):
         load_config_file(conf)
+    conf.write_text("[server]\ns3_storage_domain = s3.example.org, .Localhost,\n")
+    assert load_config_file(conf)["s3_storage_domains"] == ("s3.example.org", "localhost")
 
 
 def test_default_user() -> None:

@@ -220,6 +220,9 @@ class ServerConfig:
     policies: tuple[Policy, ...] = DEFAULT_POLICIES
     #: The region the S3 API serves (signatures' credential scope).
     s3_region: str = "us-east-1"
+    #: Domains under which the S3 API takes virtual-hosted-style requests
+    #: (``Host: <bucket>.<domain>``), as Swift s3api's ``storage_domain``.
+    s3_storage_domains: tuple[str, ...] = ("localhost",)
 
     @property
     def scheme(self) -> str:
@@ -306,6 +309,9 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
                     out[key] = _BOOL[s[key].strip().lower()]
         except (ValueError, KeyError) as exc:
             raise InvalidInput(f"config file {p}: bad value in [server]: {exc}", str(p)) from None
+        if "s3_storage_domain" in s:
+            out["s3_storage_domains"] = tuple(d.strip().strip(".").lower() for d in s["s3_storage_domain"].split(",")
+                                              if d.strip().strip("."))
         if "data" in s:
             out["data_dir"] = (p.parent / s["data"].strip()).resolve()
         for key in ("tls_cert", "tls_key"):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import boto3
 import botocore.auth
+import botocore.config
 import pytest
 import requests
 from botocore.awsrequest import AWSRequest
@@ -132,3 +134,63 @@ def test_what_the_store_cannot_honour_is_refused(server: RunningServer, s3: Any,
             "x-amz-server-side-encryption"
         url, headers = _signed("GET", f"{server.url}/{bucket}/k")
         assert session.get(url, headers=headers).content == b"x"
+
+
+# ------------------------------------------------------------ virtual-hosted style
+def test_host_bucket() -> None:
+    from sciswift.server.s3.request import host_bucket
+
+    domains = ("localhost", "s3.example.org")
+    assert host_bucket("wind.localhost:8080", domains) == "wind"
+    assert host_bucket("Wind.S3.Example.org.", domains) == "wind"
+    assert host_bucket("a.b.s3.example.org", domains) == "a.b"
+    for host in ("localhost:8080", "s3.example.org", "127.0.0.1:80", "[::1]:80", "wind.example.org", "", None):
+        assert host_bucket(host, domains) is None, host
+
+
+@pytest.mark.parametrize("signature", ["s3v4", "s3"])
+def test_virtual_hosted_style(server: RunningServer, s3: Any, bucket: str, signature: str,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Host: <bucket>.localhost`` names the bucket (``localhost`` is a
+    storage domain by default; ``s3_storage_domain`` adds others). Such a
+    request used to be read path-style: a ListObjects answered the bucket
+    list (parsed by clients as an empty listing), a PutObject of a key
+    created a bucket of that name."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:  # <bucket>.localhost is this machine
+        return real("127.0.0.1" if str(host).endswith(".localhost") else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    port = server.url.rsplit(":", 1)[1]
+    vh = boto3.client("s3", endpoint_url=f"http://localhost:{port}", aws_access_key_id="test:tester",
+                      aws_secret_access_key="testing", region_name="us-east-1",
+                      config=botocore.config.Config(signature_version=signature, retries={"max_attempts": 1},
+                                                    s3={"addressing_style": "virtual"}))
+    key = "dir/ü n+%i//x"
+    vh.put_object(Bucket=bucket, Key=key, Body=b"virtual")
+    vh.put_object(Bucket=bucket, Key="newbucketname", Body=b"")  # a key, not a bucket
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"virtual"
+    assert vh.get_object(Bucket=bucket, Key=key)["Body"].read() == b"virtual"
+    listed = vh.list_objects(Bucket=bucket, Prefix="dir/")
+    assert [o["Key"] for o in listed["Contents"]] == [key]
+    assert sorted(o["Key"] for o in vh.list_objects_v2(Bucket=bucket)["Contents"]) == [key, "newbucketname"]
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket="newbucketname")
+    url = vh.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
+    assert url.startswith(f"http://{bucket}.localhost:{port}/")
+    assert requests.get(url).content == b"virtual"
+    upload = vh.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    etag = vh.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=b"part")["ETag"]
+    vh.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"part"
+    vh.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key}, {"Key": "mp"}, {"Key": "newbucketname"}]})
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    # the endpoint itself stays path-style
+    path = boto3.client("s3", endpoint_url=f"http://localhost:{port}", aws_access_key_id="test:tester",
+                        aws_secret_access_key="testing", region_name="us-east-1",
+                        config=botocore.config.Config(signature_version=signature, s3={"addressing_style": "path"}))
+    assert path.list_objects_v2(Bucket=bucket)["KeyCount"] == 0

@@ -51,7 +51,10 @@ class S3Api:
 
     def __init__(self, backend: Backend, config: S3Config | None = None) -> None:
         self.be = backend
-        self.config = config or S3Config(region=getattr(backend.config, "s3_region", "us-east-1"))
+        self.config = config or S3Config(
+            region=getattr(backend.config, "s3_region", "us-east-1"),
+            storage_domains=getattr(backend.config, "s3_storage_domains", S3Config.storage_domains),
+        )
 
     @staticmethod
     def claims(request: Request) -> bool:
@@ -64,7 +67,7 @@ class S3Api:
         base: SwiftRequest | None = None
         try:
             try:
-                head = parse_head(request.head)
+                head = parse_head(request.head, self.config.storage_domains)
             except (ValueError, UnicodeDecodeError):
                 raise S3Error("InvalidURI", URI=request.head.target[:1024]) from None
             signed = authenticate(head, self.be.auth.users, region=self.config.region, skew=self.config.skew)

@@ -162,7 +162,7 @@ def _v4_canonical_query(head: S3Head) -> str:
 def _v4_canonical_request(head: S3Head, signed: list[str], payload_hash: str) -> str:
     return "\n".join((
         head.method,
-        quote(head.path, safe="-_.~/"),
+        quote(head.sent_path, safe="-_.~/"),
         _v4_canonical_query(head),
         _v4_canonical_headers(head, signed),
         ";".join(signed),

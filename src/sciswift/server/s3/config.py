@@ -14,7 +14,9 @@ class S3Config:
     ``LocationConstraint`` must name it). ``skew``: seconds a signed request's
     time may differ from ours (AWS: 15 minutes). ``dns_compliant_bucket_names``:
     refuse bucket names S3 refuses (capitals, ``_``, over 63 characters); off by
-    default so that containers made through the Swift API stay reachable."""
+    default so that containers made through the Swift API stay reachable.
+    ``storage_domains``: a request whose Host is ``<bucket>.<one of them>`` is
+    virtual-hosted style (lower-case, without port)."""
 
     region: str = "us-east-1"
     skew: float = 900.0
@@ -24,6 +26,7 @@ class S3Config:
     max_multi_delete_objects: int = 1000
     min_segment_size: int = 5 * 1024 * 1024
     dns_compliant_bucket_names: bool = False
+    storage_domains: tuple[str, ...] = ("localhost",)
 
     def info(self) -> dict[str, Any]:
         """What ``/info`` announces under ``s3api`` (as Swift's s3api does)."""

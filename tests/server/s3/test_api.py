@@ -142,6 +142,19 @@ def test_ranged_and_conditional_get(s3: Any, bucket: str) -> None:
 
 
 # -------------------------------------------------------------- multipart
+def test_part_number_of_an_object_not_uploaded_in_parts(s3: Any, bucket: str) -> None:
+    """Such an object is its own part 1 and has no other (S3: InvalidPartNumber,
+    416); the part number used to be ignored and part 2 was the whole object."""
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"0123456789")
+    assert s3.get_object(Bucket=bucket, Key="plain", PartNumber=1)["Body"].read() == b"0123456789"
+    with pytest.raises(ClientError) as ei:
+        s3.get_object(Bucket=bucket, Key="plain", PartNumber=2)
+    assert _code(ei) == "InvalidPartNumber"
+    with pytest.raises(ClientError) as ei:
+        s3.head_object(Bucket=bucket, Key="plain", PartNumber=2)
+    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 416
+
+
 def test_multipart_upload_is_a_swift_slo(server: RunningServer, s3: Any, bucket: str) -> None:
     parts = [b"a" * (5 << 20), b"b" * 1000]
     up = s3.create_multipart_upload(Bucket=bucket, Key="big.h5", ContentType="application/x-hdf5",

@@ -45,6 +45,8 @@ def test_unknown_subresources_are_not_listings(server: RunningServer, s3: Any, b
         (s3.get_object_attributes, {"Bucket": bucket, "Key": "k", "ObjectAttributes": ["ETag"]},
          "GetObjectAttributes"),
         (s3.get_object_retention, {"Bucket": bucket, "Key": "k"}, "GetObjectRetention"),
+        (s3.list_bucket_metrics_configurations, {"Bucket": bucket}, "ListBucketMetricsConfigurations"),
+        (s3.get_bucket_metrics_configuration, {"Bucket": bucket, "Id": "m"}, "GetBucketMetricsConfiguration"),
         (s3.put_object_tagging, {"Bucket": bucket, "Key": "k", "Tagging": {"TagSet": [{"Key": "a", "Value": "b"}]}},
          "PutObjectTagging"),
     ]

@@ -127,6 +127,12 @@ async def get_or_head(ctx: S3Context) -> Reply:
     if reply.status == 416 and part is not None:
         await reply.drain()
         raise S3Error("InvalidPartNumber")
+    if part is not None and int(query["part-number"]) > 1 and reply.status < 300 and \
+            not env_flag(reply.headers.get("X-Static-Large-Object")):
+        # an object not uploaded in parts is its own part 1 and has no other
+        # (S3's answer; the store serves part-number only for multipart ones)
+        await reply.drain()
+        raise S3Error("InvalidPartNumber")
     if reply.status == 404 and version is not None:
         await reply.drain()
         if reply.headers.get("Content-Type") == DELETE_MARKER:

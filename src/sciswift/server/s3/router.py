@@ -52,6 +52,8 @@ _UNSUPPORTED_ONE_METHOD: dict[str, tuple[str, str]] = {
     "select": ("POST", "SelectObjectContent"), "torrent": ("GET", "GetObjectTorrent"),
     "session": ("GET", "CreateSession"), "renameObject": ("PUT", "RenameObject"),
 }
+#: Configurations kept by id, whose GET without ``id`` is the List operation.
+_LISTED = frozenset({"analytics", "inventory", "metrics", "intelligent-tiering"})
 _VERBS = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head", "POST": "Post"}
 
 
@@ -62,6 +64,8 @@ def _unsupported(ctx: S3Context) -> Op | None:
     params, method = ctx.head.params, ctx.head.method
     for name, suffix in UNSUPPORTED.items():
         if name in params:
+            if method == "GET" and name in _LISTED and "id" not in params:
+                return _not_implemented(f"List{suffix}s")  # without an id, GET lists them
             return _not_implemented(_VERBS.get(method, method) + suffix)
     for name, (only, operation) in _UNSUPPORTED_ONE_METHOD.items():
         if name in params:

@@ -21,6 +21,8 @@ from botocore.exceptions import ClientError
 from ..conftest import RunningServer
 from .test_auth import CREDS, _signed
 
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
     err = exc.value.response
@@ -103,6 +105,7 @@ def test_what_the_store_cannot_honour_is_refused(server: RunningServer, s3: Any,
         ({"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": "2099-01-01T00:00:00Z"}, 400,
          "InvalidRequest"),
         ({"ObjectLockLegalHoldStatus": "ON"}, 400, "InvalidRequest"),
+        ({"GrantRead": f"uri={ALL_USERS}"}, 501, "NotImplemented"),
     ]
     for extra, status, code in refused:
         with pytest.raises(ClientError) as ei:
@@ -121,11 +124,16 @@ def test_what_the_store_cannot_honour_is_refused(server: RunningServer, s3: Any,
         s3.copy_object(Bucket=bucket, Key="k2", CopySource={"Bucket": bucket, "Key": "k"}, TaggingDirective="REPLACE",
                        Tagging="a=b")
     assert _error(ei)[:2] == (501, "NotImplemented")
-    with pytest.raises(ClientError) as ei:
-        s3.create_bucket(Bucket=bucket + "-lock", ObjectLockEnabledForBucket=True)
+    for extra in ({"ObjectLockEnabledForBucket": True}, {"GrantRead": f"uri={ALL_USERS}"}):
+        with pytest.raises(ClientError) as ei:
+            s3.create_bucket(Bucket=bucket + "-new", **extra)
+        assert _error(ei)[:2] == (501, "NotImplemented")
+        with pytest.raises(ClientError):
+            s3.head_bucket(Bucket=bucket + "-new")
+    with pytest.raises(ClientError) as ei:  # the bucket stays as it was
+        s3.put_bucket_acl(Bucket=bucket, GrantRead=f"uri={ALL_USERS}")
     assert _error(ei)[:2] == (501, "NotImplemented")
-    with pytest.raises(ClientError):
-        s3.head_bucket(Bucket=bucket + "-lock")
+    assert len(s3.get_bucket_acl(Bucket=bucket)["Grants"]) == 1
     # a refused request's body is read and the connection serves the next one
     req = AWSRequest(method="PUT", url=f"{server.url}/{bucket}/big", data=b"z" * 300_000,
                      headers={"x-amz-server-side-encryption": "AES256"})

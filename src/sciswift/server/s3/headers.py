@@ -122,6 +122,9 @@ def unsupported_feature(s3: CIMultiDict[str]) -> S3Error | None:
     - a non-empty ``x-amz-tagging``: ``NotImplemented`` (GetObjectTagging
       answers every object's empty tag set, which stays true);
     - ``x-amz-website-redirect-location``: ``NotImplemented``;
+    - ACL grant headers (``x-amz-grant-*``), on any request: ``NotImplemented``
+      (only canned ACLs map onto Swift container ACLs; a grant dropped would
+      leave a bucket private that its owner believes shared, or the reverse);
     - object lock retention or legal hold on a write: ``InvalidRequest``,
       S3's answer for a bucket without Object Lock (no bucket here has it:
       GetObjectLockConfiguration says so), and a bucket created with
@@ -134,6 +137,9 @@ def unsupported_feature(s3: CIMultiDict[str]) -> S3Error | None:
                            Header=lname)
         if lname in _OBJECT_LOCK:
             return S3Error("InvalidRequest", "Bucket is missing Object Lock Configuration")
+        if lname.startswith("x-amz-grant-"):
+            return S3Error("NotImplemented", "ACL grant headers are not supported by this server; use a canned ACL "
+                           "(x-amz-acl).", Header=lname)
     if s3.get("x-amz-tagging", "").strip():
         return S3Error("NotImplemented", "Object tagging is not supported by this server.", Header="x-amz-tagging")
     if "x-amz-website-redirect-location" in s3:

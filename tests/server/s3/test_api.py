@@ -238,6 +238,34 @@ def test_listing_pages_and_prefixes(s3: Any, bucket: str) -> None:
 
 
 # ------------------------------------------------------------ two APIs, one store
+def test_list_buckets_prefix_and_pages(s3: Any, s3_client: Any) -> None:
+    """ListBuckets' prefix, max-buckets/continuation-token and bucket-region
+    (they were ignored: every bucket came back in one page)."""
+    tag = f"lb-{uuid.uuid4().hex[:8]}"
+    names = [f"{tag}-{i}" for i in range(3)]
+    for name in names:
+        s3.create_bucket(Bucket=name)
+    try:
+        got = s3.list_buckets(Prefix=tag)
+        assert [b["Name"] for b in got["Buckets"]] == names and got["Prefix"] == tag
+        assert "ContinuationToken" not in got
+        first = s3.list_buckets(Prefix=tag, MaxBuckets=2)
+        assert [b["Name"] for b in first["Buckets"]] == names[:2]
+        rest = s3.list_buckets(Prefix=tag, MaxBuckets=2, ContinuationToken=first["ContinuationToken"])
+        assert [b["Name"] for b in rest["Buckets"]] == names[2:] and "ContinuationToken" not in rest
+        paged = [b["Name"] for page in s3.get_paginator("list_buckets").paginate(
+            Prefix=tag, PaginationConfig={"PageSize": 1}) for b in page["Buckets"]]
+        assert paged == names
+        assert s3.list_buckets(Prefix=tag, BucketRegion="us-east-1")["Buckets"][0]["BucketRegion"] == "us-east-1"
+        assert s3.list_buckets(Prefix=tag, BucketRegion="eu-west-1")["Buckets"] == []
+        with pytest.raises(ClientError) as ei:
+            _lax(s3_client).list_buckets(MaxBuckets=0)
+        assert _code(ei) == "InvalidArgument"
+    finally:
+        for name in names:
+            s3.delete_bucket(Bucket=name)
+
+
 def test_what_one_api_writes_the_other_reads(server: RunningServer, s3: Any) -> None:
     conn = server.connection()
     name = f"swift-{uuid.uuid4().hex[:8]}"

@@ -66,19 +66,64 @@ def _size(info: ObjectInfo) -> int:
     return int(listing_extras(info).get("bytes", info.size))
 
 
+#: ListBuckets' largest page (S3's limit for ``max-buckets``).
+MAX_BUCKETS = 10000
+
+
 async def list_buckets(ctx: S3Context) -> Reply:
-    """ListBuckets: the account's containers that are valid bucket names."""
-    reply = await ctx.swift("GET", query={"format": "json"})
-    await ctx.check(reply, "GET", None, None)
-    containers = json.loads(await reply.read() or b"[]")
+    """ListBuckets: the account's containers that are valid bucket names,
+    with S3's parameters: ``prefix``; ``max-buckets`` (1 to 10000, else
+    ``InvalidArgument``) paging with ``ContinuationToken`` and
+    ``continuation-token`` (opaque to clients: the last name, base64);
+    ``bucket-region`` (every bucket is in the server's region). Ignoring
+    them answered every bucket to a client asking for some."""
+    prefix = ctx.param("prefix") or ""
+    raw_max = ctx.param("max-buckets")
+    limit: int | None = None
+    if raw_max is not None:
+        try:
+            limit = int(raw_max)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= MAX_BUCKETS:
+            raise S3Error("InvalidArgument", f"max-buckets must be an integer between 1 and {MAX_BUCKETS}",
+                          ArgumentName="max-buckets", ArgumentValue=raw_max)
+    token = ctx.param("continuation-token")
+    marker = ""
+    if token:
+        try:
+            marker = base64.b64decode(token.encode("ascii"), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeError, ValueError):
+            raise S3Error("InvalidArgument", "The continuation token provided is incorrect",
+                          ArgumentName="continuation-token", ArgumentValue=token) from None
+    region = ctx.param("bucket-region")
+    chosen: list[dict[str, Any]] = []
+    truncated = False
+    while region is None or region == ctx.cfg.region:
+        query = {"format": "json", "marker": marker}
+        if prefix:
+            query["prefix"] = prefix
+        reply = await ctx.swift("GET", query=query)
+        await ctx.check(reply, "GET", None, None)
+        page = json.loads(await reply.read() or b"[]")
+        if not page:
+            break
+        for c in page:
+            marker = c["name"]
+            if not valid_bucket_name(c["name"], ctx.cfg.dns_compliant_bucket_names):
+                continue
+            if limit is not None and len(chosen) == limit:
+                truncated = True
+                break
+            chosen.append(c)
+        if truncated:
+            break
     doc = Element("ListAllMyBucketsResult")
     owner = SubElement(doc, "Owner")
     SubElement(owner, "ID").text = ctx.user_id
     SubElement(owner, "DisplayName").text = ctx.user_id
     buckets = SubElement(doc, "Buckets")
-    for c in containers:
-        if not valid_bucket_name(c["name"], ctx.cfg.dns_compliant_bucket_names):
-            continue
+    for c in chosen:
         b = SubElement(buckets, "Bucket")
         SubElement(b, "Name").text = c["name"]
         try:
@@ -86,6 +131,11 @@ async def list_buckets(ctx: S3Context) -> Reply:
         except (KeyError, ValueError):
             created = "2009-02-03T16:45:09.000Z"
         SubElement(b, "CreationDate").text = created
+        SubElement(b, "BucketRegion").text = ctx.cfg.region
+    if truncated:
+        SubElement(doc, "ContinuationToken").text = base64.b64encode(chosen[-1]["name"].encode("utf-8")).decode()
+    if ctx.param("prefix") is not None:
+        SubElement(doc, "Prefix").text = prefix
     return xml_reply(doc)
 
 

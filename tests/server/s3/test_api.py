@@ -318,6 +318,7 @@ def test_bucket_lifecycle(s3: Any, s3_client: Any) -> None:
         s3.delete_bucket(Bucket=name)
     assert _code(ei) == "BucketNotEmpty"
     s3.delete_object(Bucket=name, Key="x")
+    assert s3.head_bucket(Bucket=name)["BucketRegion"] == "us-east-1"  # SDKs read a bucket's region there
     s3.delete_bucket(Bucket=name)  # the pending upload goes with it
     with pytest.raises(ClientError) as ei:
         s3.head_bucket(Bucket=name)

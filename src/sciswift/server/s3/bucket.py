@@ -99,10 +99,12 @@ async def existing(ctx: S3Context) -> Reply:
 
 
 async def head(ctx: S3Context) -> Reply:
-    """HeadBucket."""
+    """HeadBucket, with S3's ``x-amz-bucket-region`` (SDKs find a bucket's
+    region there: boto3's ``BucketRegion``, object_store, the Java SDK's
+    cross-region client)."""
     check_bucket_name(ctx)
     await existing(ctx)
-    return http.reply(200, {"Content-Type": XML_TYPE})
+    return http.reply(200, {"Content-Type": XML_TYPE, "x-amz-bucket-region": ctx.cfg.region})
 
 
 async def delete(ctx: S3Context) -> Reply:

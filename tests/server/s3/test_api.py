@@ -190,6 +190,25 @@ def test_multipart_upload_is_a_swift_slo(server: RunningServer, s3: Any, bucket:
     assert segs == []
 
 
+def test_list_multipart_uploads_pages(s3: Any, bucket: str) -> None:
+    """Every page of a truncated listing says where the next starts (it said
+    nothing when the page held one upload, so max-uploads=1 never advanced),
+    and common prefixes count toward max-uploads, as S3 counts them."""
+    uploads = [(k, s3.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"])
+               for k in ("a/1", "a/2", "b", "b", "c d/u", "e")]
+    for size in (1, 2, 5):
+        paginator = s3.get_paginator("list_multipart_uploads")
+        got = [(u["Key"], u["UploadId"]) for page in paginator.paginate(Bucket=bucket, PaginationConfig={
+            "PageSize": size}) for u in page.get("Uploads", [])]
+        assert sorted(got) == sorted(uploads), size
+        pages = list(paginator.paginate(Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": size}))
+        assert all(len(p.get("Uploads", [])) + len(p.get("CommonPrefixes", [])) <= size for p in pages)
+        assert sorted(c["Prefix"] for p in pages for c in p.get("CommonPrefixes", [])) == ["a/", "c d/"]
+        assert sorted(u["Key"] for p in pages for u in p.get("Uploads", [])) == ["b", "b", "e"]
+    one = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=1)
+    assert one["IsTruncated"] and (one["NextKeyMarker"], one["NextUploadIdMarker"]) == uploads[0]
+
+
 def test_multipart_errors(s3: Any, bucket: str) -> None:
     up = s3.create_multipart_upload(Bucket=bucket, Key="m")
     e1 = s3.upload_part(Bucket=bucket, Key="m", UploadId=up["UploadId"], PartNumber=1, Body=b"small")["ETag"]

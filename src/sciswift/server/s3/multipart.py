@@ -255,12 +255,21 @@ async def list_uploads(ctx: S3Context) -> Reply:
     except ValueError:
         raise S3Error("InvalidArgument", "Provided max-uploads not an integer", ArgumentName="max-uploads") from None
     max_uploads = max(0, min(max_uploads, 1000))
-    marker = f"{key_marker}/{id_marker}" if key_marker and id_marker else (f"{key_marker}/~" if key_marker else "")
-    uploads: list[tuple[str, str, float]] = []
-    prefixes: set[str] = set()
+    if key_marker and id_marker:
+        marker = f"{key_marker}/{id_marker}"
+    elif key_marker and delimiter and key_marker.endswith(delimiter):
+        marker = key_marker + "\U0010ffff"  # a common prefix: continue after everything under it
+    elif key_marker:
+        marker = f"{key_marker}/~"  # after every upload of that key ("~" sorts after upload ids)
+    else:
+        marker = ""
+    # Uploads and common prefixes, in key order; both count toward
+    # max-uploads, as S3 counts them.
+    entries: list[tuple[str, str, float] | str] = []
+    truncated = False
     segments = segments_container(ctx.bucket)
-    if await ctx.be.container_info(ctx.base, ctx.account, segments) is not None:
-        while len(uploads) < max_uploads:
+    if max_uploads > 0 and await ctx.be.container_info(ctx.base, ctx.account, segments) is not None:
+        while not truncated:
             page = await list_entries(ctx, segments, prefix=prefix, delimiter="", marker=marker, limit=1000)
             if not page:
                 break
@@ -268,22 +277,35 @@ async def list_uploads(ctx: S3Context) -> Reply:
                 if isinstance(e, Subdir) or _PART.match(e.name) or "/" not in e.name:
                     continue
                 key, upload_id = e.name.rsplit("/", 1)
+                entry: tuple[str, str, float] | str = (key, upload_id, e.timestamp)
                 if delimiter:
                     cut = key.find(delimiter, len(prefix))
                     if cut >= 0:
-                        prefixes.add(key[: cut + len(delimiter)])
-                        continue
-                uploads.append((key, upload_id, e.timestamp))
+                        entry = key[: cut + len(delimiter)]
+                        if entries and entries[-1] == entry:
+                            continue
+                if len(entries) == max_uploads:
+                    truncated = True  # one more exists
+                    break
+                entries.append(entry)
             marker = page[-1].name
-    truncated = len(uploads) >= max_uploads > 0
-    uploads = uploads[:max_uploads]
+    uploads = [e for e in entries if isinstance(e, tuple)]
+    prefixes = [e for e in entries if isinstance(e, str)]
+    if truncated:
+        # where the next page starts: the last upload, or the last common
+        # prefix (continued after everything under it)
+        last = entries[-1]
+        next_key, next_id = (last[0], last[1]) if isinstance(last, tuple) else (last, "")
+    elif len(uploads) > 1:  # as Swift's s3api: the last upload listed, when more than one is
+        next_key, next_id = uploads[-1][0], uploads[-1][1]
+    else:
+        next_key, next_id = "", ""
     doc = Element("ListMultipartUploadsResult")
     SubElement(doc, "Bucket").text = ctx.bucket
     SubElement(doc, "KeyMarker").text = enc(key_marker)
     SubElement(doc, "UploadIdMarker").text = id_marker
-    # as Swift's s3api: the last upload listed, when more than one is
-    SubElement(doc, "NextKeyMarker").text = enc(uploads[-1][0]) if len(uploads) > 1 else ""
-    SubElement(doc, "NextUploadIdMarker").text = uploads[-1][1] if len(uploads) > 1 else ""
+    SubElement(doc, "NextKeyMarker").text = enc(next_key)
+    SubElement(doc, "NextUploadIdMarker").text = next_id
     if delimiter is not None:
         SubElement(doc, "Delimiter").text = enc(delimiter)
     if "prefix" in ctx.head.params:
@@ -300,7 +322,7 @@ async def list_uploads(ctx: S3Context) -> Reply:
         _owner(u, "Owner", ctx.user_id)
         SubElement(u, "StorageClass").text = "STANDARD"
         SubElement(u, "Initiated").text = s3_time(ts)
-    for p in sorted(prefixes):
+    for p in prefixes:
         cp = SubElement(doc, "CommonPrefixes")
         SubElement(cp, "Prefix").text = enc(p)
     return xml_reply(doc)

@@ -173,7 +173,9 @@ class SwiftApp:
         except ValueError:
             return error(404)
         if req.account is None:
-            return error(412, "Bad URL")
+            # a browser-form upload to /<bucket> (S3's POST Object) gets an S3 error document
+            refusal = self.s3.form_upload_refusal(req.method, req.headers.get("Content-Type"), req.trans_id)
+            return refusal if refusal is not None else error(412, "Bad URL")
         if req.version not in VALID_VERSIONS:
             return error(400)
         if utf8_len(req.account) > MAX_ACCOUNT_NAME_LENGTH:

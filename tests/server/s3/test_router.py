@@ -204,3 +204,18 @@ def test_virtual_hosted_style(server: RunningServer, s3: Any, bucket: str, signa
                         aws_secret_access_key="testing", region_name="us-east-1",
                         config=botocore.config.Config(signature_version=signature, s3={"addressing_style": "path"}))
     assert path.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_browser_form_upload_is_an_s3_error(server: RunningServer, s3: Any, bucket: str) -> None:
+    """POST Object (a presigned POST: the signature is a form field, no S3
+    header) is not implemented; it used to get the Swift API's plain-text
+    412 "Bad URL"."""
+    post = s3.generate_presigned_post(bucket, "posted")
+    resp = requests.post(post["url"], data=post["fields"], files={"file": b"data"})
+    assert resp.status_code == 501 and resp.headers["Content-Type"] == "application/xml"
+    doc = ET.fromstring(resp.content)
+    assert doc.findtext("Code") == "NotImplemented" and "PostObject" in (doc.findtext("Message") or "")
+    assert resp.headers["x-amz-request-id"]
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    # other requests without an account stay the Swift API's
+    assert requests.post(f"{server.url}/{bucket}", data=b"x").status_code == 412

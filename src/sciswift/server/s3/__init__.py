@@ -107,6 +107,24 @@ class S3Api:
         reply.headers["x-amz-id-2"] = tid
         return base, reply
 
+    @staticmethod
+    def form_upload_refusal(method: str, content_type: str | None, tid: str) -> Reply | None:
+        """S3's answer to a browser-form upload, or None for another request.
+
+        POST Object sends ``multipart/form-data`` to ``/<bucket>`` with its
+        signature among the form's fields, so it carries no S3 header and
+        reaches the Swift API, whose answer would be a plain-text 412 "Bad
+        URL". The caller asks only for a path that means nothing to the
+        Swift API (no account); the answer is S3's ``NotImplemented``
+        document naming the operation (the form is not read)."""
+        if method != "POST" or not (content_type or "").lower().startswith("multipart/form-data"):
+            return None
+        reply = S3Error("NotImplemented", "PostObject (an upload from an HTML form) is not implemented by this "
+                        "server; use PutObject or a presigned PUT URL.").reply(tid)
+        reply.headers["x-amz-request-id"] = tid
+        reply.headers["x-amz-id-2"] = tid
+        return reply
+
     async def _from_swift(self, swift: Reply, head: S3Head | None, base: SwiftRequest | None, tid: str) -> Reply:
         """An S3 error for a Swift error raised inside an operation."""
         text = (await swift.read()).decode("utf-8", "replace")

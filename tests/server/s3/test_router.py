@@ -219,3 +219,21 @@ def test_browser_form_upload_is_an_s3_error(server: RunningServer, s3: Any, buck
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
     # other requests without an account stay the Swift API's
     assert requests.post(f"{server.url}/{bucket}", data=b"x").status_code == 412
+
+
+def test_conditional_deletes_are_refused(s3: Any, bucket: str) -> None:
+    """S3's conditional deletes (If-Match, x-amz-if-match-size/-last-modified-
+    time; ETag/Size/LastModifiedTime in DeleteObjects): the store has no
+    atomic conditional delete, and the condition used to be ignored, so a
+    delete meant for another version of the object removed this one."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"keep me")
+    for condition in ({"IfMatch": '"0123456789abcdef0123456789abcdef"'}, {"IfMatchSize": 1}):
+        with pytest.raises(ClientError) as ei:
+            s3.delete_object(Bucket=bucket, Key="k", **condition)
+        assert _error(ei)[:2] == (501, "NotImplemented")
+    got = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "ETag": '"0123456789abcdef0123456789abcdef"'}]})
+    assert [e["Code"] for e in got["Errors"]] == ["NotImplemented"] and "Deleted" not in got
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"keep me"
+    s3.delete_object(Bucket=bucket, Key="k")  # unconditional deletes as before
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="k")

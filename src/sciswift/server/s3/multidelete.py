@@ -4,7 +4,9 @@ object with its segments), a few at a time. A key that does not exist counts
 as deleted, as in S3; a key the caller may not delete is reported in an
 ``Error`` entry, and the others are still deleted. A ``VersionId`` deletes
 that version; in a bucket whose versioning is enabled a key without one gets
-a delete marker (``DeleteMarker``, ``DeleteMarkerVersionId``).
+a delete marker (``DeleteMarker``, ``DeleteMarkerVersionId``). A key with
+a condition (``ETag``, ``LastModifiedTime``, ``Size``: a conditional delete)
+is not deleted and gets a ``NotImplemented`` entry.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sciswift.server.http import Reply, gather_limited
 from sciswift.server.s3.bucket import check_bucket_name, existing
 from sciswift.server.s3.context import S3Context, error_for
 from sciswift.server.s3.errors import S3Error
-from sciswift.server.s3.obj import Deleted, delete_key, xml_reply
+from sciswift.server.s3.obj import Deleted, conditional_delete_refusal, delete_key, xml_reply
 from sciswift.server.s3.versions import check_version_id
 from sciswift.server.s3.xml import XMLError, child_text, parse
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH
@@ -49,15 +51,19 @@ async def delete_objects(ctx: S3Context) -> Reply:
     objects = doc.findall("Object")
     if not objects or len(objects) > ctx.cfg.max_multi_delete_objects:
         raise S3Error("MalformedXML")
-    keys: list[tuple[str, str | None]] = []
+    keys: list[tuple[str, str | None, list[str]]] = []
     for o in objects:
         key = child_text(o, "Key")
         if not key:
             raise S3Error("UserKeyMustBeSpecified")
-        keys.append((key, child_text(o, "VersionId")))
+        conditions = [name for name in ("ETag", "LastModifiedTime", "Size") if o.find(name) is not None]
+        keys.append((key, child_text(o, "VersionId"), conditions))
     await existing(ctx)
 
-    async def one(key: str, version: str | None) -> tuple[str, str | None, Deleted | None, S3Error | None]:
+    async def one(key: str, version: str | None,
+                  conditions: list[str]) -> tuple[str, str | None, Deleted | None, S3Error | None]:
+        if conditions:  # a conditional delete of this key: not done, and the entry says why
+            return key, version, None, conditional_delete_refusal(conditions)
         try:
             if version is not None:
                 check_version_id(version, "VersionId")
@@ -69,7 +75,7 @@ async def delete_objects(ctx: S3Context) -> Reply:
             return key, version, None, await error_for(ctx, done.refused.status, "", "DELETE", ctx.bucket, key)
         return key, version, done, None
 
-    results = await gather_limited((one(k, v) for k, v in keys), CONCURRENCY)
+    results = await gather_limited((one(k, v, c) for k, v, c in keys), CONCURRENCY)
     out = Element("DeleteResult")
     for key, version, done, err in results:
         if err is None:

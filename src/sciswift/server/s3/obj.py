@@ -47,6 +47,7 @@ from sciswift.store.types import ObjectInfo
 __all__ = [
     "get_or_head", "put", "delete", "delete_key", "Deleted", "copy", "copy_source", "CopySource",
     "check_copy_conditions", "check_key", "s3_etag_of", "last_modified_of", "xml_reply", "tagging",
+    "conditional_delete_refusal", "DELETE_CONDITIONS",
 ]
 
 _CONDITIONS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
@@ -349,9 +350,24 @@ class Deleted:
             self.headers["x-amz-delete-marker"] = "true"
 
 
+#: The conditions of S3's conditional deletes. The store has no atomic
+#: conditional delete, and a condition ignored would delete what the client
+#: meant to keep: they are NotImplemented.
+DELETE_CONDITIONS = ("If-Match", "x-amz-if-match-last-modified-time", "x-amz-if-match-size")
+
+
+def conditional_delete_refusal(conditions: list[str]) -> S3Error:
+    """The refusal of a delete with ``conditions`` (header or element names)."""
+    return S3Error("NotImplemented", f"Conditional deletes ({', '.join(conditions)}) are not implemented by this "
+                   "server.")
+
+
 async def delete(ctx: S3Context) -> Reply:
     """DeleteObject (a multipart object's segments go with it), of a version
-    with ``versionId``."""
+    with ``versionId``; conditional deletes are refused."""
+    conditions = [name for name in DELETE_CONDITIONS if name in ctx.head.headers]
+    if conditions:
+        raise conditional_delete_refusal(conditions)
     version = ctx.param("versionId")
     if version is not None:
         check_version_id(version)

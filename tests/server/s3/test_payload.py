@@ -144,6 +144,30 @@ def test_checksum_headers_from_boto3(s3: Any, bucket: str) -> None:
         assert s3.get_object(Bucket=bucket, Key=algorithm)["Body"].read() == b"abc" * 1000
 
 
+def test_every_checksum_algorithm_is_checked(server: RunningServer, s3: Any, bucket: str) -> None:
+    """The algorithms S3 added (SHA-512, MD5, xxHash64, XXH3-64, XXH3-128:
+    new botocore sends them as x-amz-checksum-*) were ignored, so a body
+    that did not match its checksum was stored; an algorithm S3 does not
+    name was ignored too."""
+    import xxhash
+
+    body = b"checksummed" * 1000
+    digests = {"sha512": hashlib.sha512(body).digest(), "md5": hashlib.md5(body).digest(),
+               "xxhash64": xxhash.xxh64(body).digest(), "xxhash3": xxhash.xxh3_64(body).digest(),
+               "xxhash128": xxhash.xxh3_128(body).digest()}
+    for algorithm, digest in digests.items():
+        value = base64.b64encode(digest).decode()
+        resp, _ = _put(server, bucket, algorithm, body, "UNSIGNED-PAYLOAD", {f"x-amz-checksum-{algorithm}": value})
+        assert resp.status_code == 200 and resp.headers[f"x-amz-checksum-{algorithm}"] == value, resp.content
+        wrong = base64.b64encode(bytes([digest[0] ^ 1]) + digest[1:]).decode()
+        resp, _ = _put(server, bucket, f"{algorithm}-wrong", body, "UNSIGNED-PAYLOAD",
+                       {f"x-amz-checksum-{algorithm}": wrong})
+        assert resp.status_code == 400 and _code(resp) == "BadDigest", algorithm
+    resp, _ = _put(server, bucket, "unknown", body, "UNSIGNED-PAYLOAD", {"x-amz-checksum-blake9": "AAAA"})
+    assert resp.status_code == 400 and _code(resp) == "InvalidRequest"
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == sorted(digests)
+
+
 def test_wrong_content_md5(server: RunningServer, s3: Any, bucket: str) -> None:
     md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
     resp, _ = _put(server, bucket, "m", b"payload", "UNSIGNED-PAYLOAD", {"Content-MD5": md5})

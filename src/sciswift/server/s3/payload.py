@@ -18,8 +18,9 @@ the end and before its commit. What is checked:
   ``STREAMING-UNSIGNED-PAYLOAD-TRAILER``: the framing and the trailer;
 - the decoded length against ``x-amz-decoded-content-length``
   (``IncompleteBody``);
-- ``x-amz-checksum-crc32|crc32c|crc64nvme|sha1|sha256`` given as a header or a trailer
-  (``BadDigest``).
+- ``x-amz-checksum-crc32|crc32c|crc64nvme|sha1|sha256|sha512|md5|xxhash64|
+  xxhash3|xxhash128`` given as a header or a trailer (``BadDigest``; an
+  algorithm S3 does not name is ``InvalidRequest``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any, Protocol
 
 import awscrt.checksums
 import crc32c as crc32c_mod
+import xxhash
 from isal.isal_zlib import crc32 as isal_crc32
 
 from sciswift.server.http import Body
@@ -83,14 +85,21 @@ _ALGORITHMS: dict[str, Callable[[], Any]] = {
     "crc64nvme": lambda: _Crc(lambda d, v: awscrt.checksums.crc64nvme(d, v), 8),
     "sha1": hashlib.sha1,
     "sha256": hashlib.sha256,
+    "sha512": hashlib.sha512,
+    "md5": hashlib.md5,
+    # digests in xxHash's canonical (big-endian) form, as the AWS SDKs send them
+    "xxhash64": xxhash.xxh64,
+    "xxhash3": xxhash.xxh3_64,
+    "xxhash128": xxhash.xxh3_128,
 }
 
 
 #: Checksum algorithms S3 names.
-_NAMED = ("crc32", "crc32c", "sha1", "sha256", "crc64nvme")
+_NAMED = tuple(_ALGORITHMS)
 #: Their names in S3's XML documents (``<ChecksumCRC32>`` ...).
-XML_NAMES = {"crc32": "ChecksumCRC32", "crc32c": "ChecksumCRC32C", "crc64nvme": "ChecksumCRC64NVME",
-             "sha1": "ChecksumSHA1", "sha256": "ChecksumSHA256"}
+XML_NAMES = {name: "Checksum" + name.upper() for name in _NAMED}
+#: ``x-amz-checksum-*`` headers that are not a checksum value.
+_NOT_VALUES = ("algorithm", "mode", "type")
 
 
 class Checksum:
@@ -119,12 +128,18 @@ class Checksum:
 
 
 def stated_checksum(headers: Any) -> tuple[str, str] | None:
-    """``(algorithm, value)`` of the ``x-amz-checksum-<algorithm>`` header S3
-    names that ``headers`` carry, or None."""
+    """``(algorithm, value)`` of the ``x-amz-checksum-<algorithm>`` header
+    that ``headers`` carry, or None; an algorithm this server does not know
+    is ``InvalidRequest`` (ignoring it would store the body unchecked while
+    the client believes it checked)."""
     for name in headers:
         lname = name.lower()
-        if lname.startswith("x-amz-checksum-") and lname[len("x-amz-checksum-"):] in _NAMED:
-            return lname[len("x-amz-checksum-"):], headers[name]
+        if lname.startswith("x-amz-checksum-"):
+            algorithm = lname[len("x-amz-checksum-"):]
+            if algorithm in _NAMED:
+                return algorithm, headers[name]
+            if algorithm not in _NOT_VALUES:
+                raise S3Error("InvalidRequest", f"The algorithm type you specified in {lname} header is invalid.")
     return None
 
 

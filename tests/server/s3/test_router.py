@@ -107,6 +107,10 @@ def test_what_the_store_cannot_honour_is_refused(server: RunningServer, s3: Any,
         ({"ObjectLockLegalHoldStatus": "ON"}, 400, "InvalidRequest"),
         ({"GrantRead": f"uri={ALL_USERS}"}, 501, "NotImplemented"),
     ]
+    raw_refused = [  # headers newer than the project's botocore, sent as they are
+        ({"x-amz-write-offset-bytes": "0"}, 501, "NotImplemented"),
+        ({"x-amz-object-lock-event-hold": "ON"}, 400, "InvalidRequest"),
+    ]
     for extra, status, code in refused:
         with pytest.raises(ClientError) as ei:
             s3.put_object(Bucket=bucket, Key="k", Body=b"x", **extra)
@@ -114,9 +118,16 @@ def test_what_the_store_cannot_honour_is_refused(server: RunningServer, s3: Any,
         with pytest.raises(ClientError) as ei:
             s3.create_multipart_upload(Bucket=bucket, Key="k", **extra)
         assert _error(ei)[:2] == (status, code), extra
+    for headers, status, code in raw_refused:
+        url, signed = _signed("PUT", f"{server.url}/{bucket}/k", body=b"appended", headers=headers)
+        resp = requests.put(url, data=b"appended", headers=signed)
+        assert (resp.status_code, ET.fromstring(resp.content).findtext("Code")) == (status, code), headers
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="")  # no tags asked for: fine
+    url, signed = _signed("PUT", f"{server.url}/{bucket}/k", body=b"y", headers={"x-amz-write-offset-bytes": "1"})
+    assert requests.put(url, data=b"y", headers=signed).status_code == 501
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"  # not replaced by the "append"
     with pytest.raises(ClientError) as ei:  # an SSE-C object would read back without its key
         s3.get_object(Bucket=bucket, Key="k", SSECustomerAlgorithm="AES256", SSECustomerKey=key32)
     assert _error(ei)[:2] == (501, "NotImplemented")

@@ -107,7 +107,8 @@ def s3_object_headers(swift: CIMultiDict[str], etag: str | None) -> CIMultiDict[
 #: Header prefixes of server-side encryption (SSE-S3, SSE-KMS, SSE-C, and a
 #: copy source's SSE-C key).
 _SSE = ("x-amz-server-side-encryption", "x-amz-copy-source-server-side-encryption")
-_OBJECT_LOCK = ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold")
+#: Object lock settings on a write: retention, legal hold, event hold ...
+_OBJECT_LOCK = "x-amz-object-lock-"
 
 
 def unsupported_feature(s3: CIMultiDict[str]) -> S3Error | None:
@@ -125,7 +126,10 @@ def unsupported_feature(s3: CIMultiDict[str]) -> S3Error | None:
     - ACL grant headers (``x-amz-grant-*``), on any request: ``NotImplemented``
       (only canned ACLs map onto Swift container ACLs; a grant dropped would
       leave a bucket private that its owner believes shared, or the reverse);
-    - object lock retention or legal hold on a write: ``InvalidRequest``,
+    - an append (``x-amz-write-offset-bytes``): ``NotImplemented`` (a PUT
+      that ignored it replaced the object with the appended bytes);
+    - object lock settings (retention, legal hold, event hold) on a write:
+      ``InvalidRequest``,
       S3's answer for a bucket without Object Lock (no bucket here has it:
       GetObjectLockConfiguration says so), and a bucket created with
       ``x-amz-bucket-object-lock-enabled: true``: ``NotImplemented``.
@@ -135,8 +139,11 @@ def unsupported_feature(s3: CIMultiDict[str]) -> S3Error | None:
         if lname.startswith(_SSE):
             return S3Error("NotImplemented", "Server-side encryption is not supported by this server.",
                            Header=lname)
-        if lname in _OBJECT_LOCK:
+        if lname.startswith(_OBJECT_LOCK):
             return S3Error("InvalidRequest", "Bucket is missing Object Lock Configuration")
+        if lname == "x-amz-write-offset-bytes":
+            return S3Error("NotImplemented", "Appends (x-amz-write-offset-bytes) are not implemented by this "
+                           "server.", Header=lname)
         if lname.startswith("x-amz-grant-"):
             return S3Error("NotImplemented", "ACL grant headers are not supported by this server; use a canned ACL "
                            "(x-amz-acl).", Header=lname)

@@ -63,6 +63,8 @@ class S3Head:
     params: MultiDict[str] = field(default_factory=MultiDict)
     sent_path: str = ""
     host_bucket: str | None = None
+    #: Query parameters sent without ``=`` (``?acl``): S3's subresources.
+    bare_params: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.params = MultiDict(self.query)
@@ -117,6 +119,8 @@ def parse_head(head: RequestHead, storage_domains: tuple[str, ...] = ()) -> S3He
         raw_headers=head.headers,
         sent_path=path,
         host_bucket=bucket,
+        bare_params=frozenset(unquote_to_bytes(p).decode("utf-8", "replace")
+                              for p in query_string.split("&") if p and "=" not in p),
     )
     parts = s3.path.lstrip("/").split("/", 1)
     s3.bucket = parts[0] or None

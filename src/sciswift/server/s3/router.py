@@ -6,8 +6,11 @@ has one, to S3's answer for a bucket without that configuration where Swift
 has no such thing (:func:`bucket.absent_configuration`), and otherwise to
 ``NotImplemented`` naming the operation. None falls through to a listing or
 an object read: a client asking for, say, ``?policyStatus`` must not get a
-ListBucketResult it would parse as an empty answer. Query parameters that are
-not subresources (SDKs add some, such as ``x-id``) are ignored, as S3 does.
+ListBucketResult it would parse as an empty answer, nor a PUT of
+``?annotation`` replace the object. A parameter without a value that the
+router does not know is taken for a subresource too (S3 names them so, and
+keeps adding them). Parameters with values that are not subresources (SDKs
+add some, such as ``x-id``) are ignored, as S3 does.
 Before any operation, request headers asking for features the server cannot
 honour are refused (:func:`headers.unsupported_feature`).
 """
@@ -23,7 +26,7 @@ from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.headers import unsupported_feature
 from sciswift.server.s3.names import valid_bucket_name
 
-__all__ = ["route", "CONFIGS", "UNSUPPORTED"]
+__all__ = ["route", "CONFIGS", "UNSUPPORTED", "KNOWN"]
 
 Op = Callable[[S3Context], Awaitable[Reply]]
 
@@ -44,16 +47,25 @@ UNSUPPORTED: dict[str, str] = {
     "intelligent-tiering": "BucketIntelligentTieringConfiguration", "ownershipControls": "BucketOwnershipControls",
     "publicAccessBlock": "PublicAccessBlock", "metadataTable": "BucketMetadataTableConfiguration",
     "metadataConfiguration": "BucketMetadataConfiguration", "legal-hold": "ObjectLegalHold",
-    "retention": "ObjectRetention",
+    "retention": "ObjectRetention", "abac": "BucketAbac", "default-storage-class": "BucketDefaultStorageClass",
+    "annotation": "ObjectAnnotation",
 }
 #: Subresources of one method only, and that operation's full name.
 _UNSUPPORTED_ONE_METHOD: dict[str, tuple[str, str]] = {
     "attributes": ("GET", "GetObjectAttributes"), "restore": ("POST", "RestoreObject"),
     "select": ("POST", "SelectObjectContent"), "torrent": ("GET", "GetObjectTorrent"),
-    "session": ("GET", "CreateSession"), "renameObject": ("PUT", "RenameObject"),
+    "session": ("GET", "CreateSession"), "renameObject": ("PUT", "RenameObject"), "part": ("GET", "GetPart"),
+    "metadataAnnotationTable": ("PUT", "UpdateBucketMetadataAnnotationTableConfiguration"),
+    "metadataInventoryTable": ("PUT", "UpdateBucketMetadataInventoryTableConfiguration"),
+    "metadataJournalTable": ("PUT", "UpdateBucketMetadataJournalTableConfiguration"),
 }
-#: Configurations kept by id, whose GET without ``id`` is the List operation.
-_LISTED = frozenset({"analytics", "inventory", "metrics", "intelligent-tiering"})
+#: Subresources this server serves.
+_SERVED = frozenset({"acl", "uploads", "delete", "versioning", "location", "versions", "tagging"})
+#: Every subresource name the router knows.
+KNOWN = _SERVED | frozenset(CONFIGS) | frozenset(UNSUPPORTED) | frozenset(_UNSUPPORTED_ONE_METHOD)
+#: Configurations kept by id (or name), whose GET without it is the List operation.
+_LISTED = {"analytics": "id", "inventory": "id", "metrics": "id", "intelligent-tiering": "id",
+           "annotation": "annotationName"}
 _VERBS = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head", "POST": "Post"}
 
 
@@ -62,19 +74,31 @@ def _unsupported(ctx: S3Context) -> Op | None:
     level: S3 answers ``NotImplemented``, not a listing or a read, whatever
     the level a client got wrong), or None."""
     params, method = ctx.head.params, ctx.head.method
+    if ctx.head.key is not None and method == "PUT" and "encryption" in params:
+        return _not_implemented("UpdateObjectEncryption")
     for name, suffix in UNSUPPORTED.items():
         if name in params:
-            if method == "GET" and name in _LISTED and "id" not in params:
+            if method == "GET" and name in _LISTED and _LISTED[name] not in params:
                 return _not_implemented(f"List{suffix}s")  # without an id, GET lists them
             return _not_implemented(_VERBS.get(method, method) + suffix)
     for name, (only, operation) in _UNSUPPORTED_ONE_METHOD.items():
         if name in params:
             return _not_implemented(operation) if method == only else _not_allowed
+    unknown = sorted(ctx.head.bare_params - KNOWN)
+    if unknown:
+        # A parameter without a value is how S3 names a subresource: one this
+        # router does not know is an operation it does not implement (S3 keeps
+        # adding them), never the object write or read it would fall to: a PUT
+        # of ?annotation used to replace the object with the annotation.
+        return _not_implemented(f"The subresource ?{unknown[0]}")
     return None
 
 
 def _bucket_op(ctx: S3Context) -> Op:
     params, method = ctx.head.params, ctx.head.method
+    refusal = _unsupported(ctx)
+    if refusal is not None:
+        return refusal
     if "acl" in params:
         return {"GET": bucket.get_acl, "PUT": bucket.put_acl}.get(method, _not_allowed)
     if "uploads" in params:
@@ -91,9 +115,6 @@ def _bucket_op(ctx: S3Context) -> Op:
                 return _not_allowed
             return lambda c, n=name, s=suffix: bucket.absent_configuration(  # type: ignore[misc]
                 c, n, _VERBS[c.head.method] + s)
-    refusal = _unsupported(ctx)
-    if refusal is not None:
-        return refusal
     return {
         "GET": listing.list_objects, "HEAD": bucket.head, "PUT": bucket.create, "DELETE": bucket.delete,
         # POST Object, the browser-form upload, is the only POST on a bucket itself
@@ -103,6 +124,9 @@ def _bucket_op(ctx: S3Context) -> Op:
 
 def _object_op(ctx: S3Context) -> Op:
     params, method = ctx.head.params, ctx.head.method
+    refusal = _unsupported(ctx)  # first: GetPart carries an uploadId too
+    if refusal is not None:
+        return refusal
     if "uploads" in params:
         return multipart.initiate if method == "POST" else _not_allowed
     if "uploadId" in params:
@@ -113,9 +137,6 @@ def _object_op(ctx: S3Context) -> Op:
     if "tagging" in params:
         return {"GET": obj.tagging, "DELETE": obj.tagging, "PUT": _not_implemented("PutObjectTagging")}.get(
             method, _not_allowed)
-    refusal = _unsupported(ctx)
-    if refusal is not None:
-        return refusal
     return {
         "GET": obj.get_or_head, "HEAD": obj.get_or_head, "PUT": obj.put, "DELETE": obj.delete,
         "POST": _not_implemented("POST on an object without a subresource"),

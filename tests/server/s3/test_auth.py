@@ -137,6 +137,28 @@ def test_v2_bucket_requests_signed_with_the_bucket_slash(server: RunningServer, 
     assert ei.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
 
 
+def test_presigned_v2_with_a_session_token_and_content_type(server: RunningServer, s3: Any, bucket: str) -> None:
+    """A V2 presigned URL signs the x-amz-* headers it moves into its query
+    (x-amz-security-token: `aws s3 presign` with session credentials) and
+    its Content-Type; those used to be left out of the string to sign, so
+    every such URL was SignatureDoesNotMatch."""
+    s3.put_object(Bucket=bucket, Key="v2", Body=b"two")
+    token_creds = botocore.credentials.Credentials("test:tester", "testing", "session-token")
+    req = AWSRequest(method="GET", url=f"{server.url}/{bucket}/v2")
+    botocore.auth.HmacV1QueryAuth(token_creds, expires=60).add_auth(req)
+    assert "x-amz-security-token=session-token" in req.url
+    assert requests.get(req.url).content == b"two"
+    req = AWSRequest(method="PUT", url=f"{server.url}/{bucket}/typed", headers={"Content-Type": "text/csv"})
+    botocore.auth.HmacV1QueryAuth(CREDS, expires=60).add_auth(req)
+    assert "content-type=text%2Fcsv" in req.url
+    assert requests.put(req.url, data=b"a,b", headers={"Content-Type": "text/csv"}).status_code == 200
+    assert s3.head_object(Bucket=bucket, Key="typed")["ContentType"] == "text/csv"
+    tampered = req.url.replace("x-amz-security-token", "x-amz-other") if "x-amz-security-token" in req.url else \
+        req.url + "&x-amz-meta-added=1"
+    resp = requests.put(tampered, data=b"a,b", headers={"Content-Type": "text/csv"})
+    assert resp.status_code == 403 and _code(resp) == "SignatureDoesNotMatch"
+
+
 def test_headers_that_change_a_request_must_be_signed(server: RunningServer, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="src", Body=b"secret")
     url, headers = _signed("PUT", f"{server.url}/{bucket}/dst")

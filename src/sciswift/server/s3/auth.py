@@ -280,14 +280,33 @@ def _v4(head: S3Head, users: Mapping[str, User], region: str, now: float, skew: 
 # ------------------------------------------------------------------- V2
 def _v2_string_to_sign(head: S3Head, date_field: str, resource: str | None = None) -> str:
     """V2's string to sign; ``resource`` is the path it names (the raw path
-    unless given)."""
+    unless given).
+
+    A presigned URL (query authentication) carries what a header request
+    sends as headers in its query instead, and signs it the same way: its
+    ``x-amz-*`` parameters are amz headers (``x-amz-security-token``: any
+    client whose credentials have a session token), and ``content-type`` /
+    ``content-md5`` parameters stand for those headers when they are not
+    sent. Header requests sign only their headers."""
+    query_auth = "AWSAccessKeyId" in head.params
     amz: dict[str, list[str]] = {}
     for name, value in head.raw_headers:
         lname = name.lower().strip()
         if lname.startswith("x-amz-"):
             amz.setdefault(lname, []).append(value.strip())
-    lines = [head.method, (head.headers.get("Content-MD5") or "").strip(),
-             (head.headers.get("Content-Type") or "").strip(), date_field]
+    if query_auth:
+        for name, value in head.query:
+            lname = name.lower()
+            if lname.startswith("x-amz-"):
+                amz.setdefault(lname, []).append(value.strip())
+
+    def standing(header: str) -> str:
+        value = head.headers.get(header)
+        if value is None and query_auth:
+            value = next((v for k, v in head.query if k.lower() == header.lower()), None)
+        return (value or "").strip()
+
+    lines = [head.method, standing("Content-MD5"), standing("Content-Type"), date_field]
     lines += [f"{k}:{','.join(v)}" for k, v in sorted(amz.items())]
     sub = sorted((k, v) for k, v in head.query if k in SIGNED_SUBRESOURCES)
     resource = head.raw_path if resource is None else resource

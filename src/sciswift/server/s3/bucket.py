@@ -290,7 +290,7 @@ async def absent_configuration(ctx: S3Context, name: str, operation: str) -> Rep
     method = ctx.head.method
     if method == "PUT" or (method == "DELETE" and name not in _DELETABLE):
         await ctx.body.drain()
-        raise S3Error("NotImplemented", f"{operation} is not implemented by this server.")
+        raise S3Error("NotImplemented", Operation=operation)
     check_bucket_name(ctx)
     await ctx.body.drain()
     await existing(ctx)

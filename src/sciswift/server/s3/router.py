@@ -154,7 +154,7 @@ def _not_implemented(operation: str) -> Op:
     (S3's own name for it, which is what a client's error shows)."""
     async def refuse(ctx: S3Context) -> Reply:
         await ctx.body.drain()
-        raise S3Error("NotImplemented", f"{operation} is not implemented by this server.")
+        raise S3Error("NotImplemented", Operation=operation)
     return refuse
 
 

@@ -481,7 +481,14 @@ def _reader(sds: Any, sel: tuple[slice, ...], where: str) -> Callable[[], Any]:
 
 
 def _writer(dds: Any, sel: tuple[slice, ...], where: str) -> Callable[[Any], None]:
+    dt = dds.dtype
+    # A datetime64/timedelta64 dataset written by h5py is opaque (translate_dtype):
+    # h5py converts what it writes by the value's dtype, so the value gets the mark.
+    opaque = dt.kind in "mM" and bool(dt.metadata and dt.metadata.get("h5py_opaque"))
+
     def write(data: Any) -> None:
+        if opaque:
+            data = np.asarray(data).astype(dt)
         try:
             dds[sel] = data
         except (OSError, ValueError, TypeError) as exc:
@@ -510,6 +517,10 @@ def _explicit_fill(sds: Any, dtype: np.dtype[Any]) -> Any:
     raw = np.asarray(fill)
     if not raw.tobytes().strip(b"\x00"):
         return None
+    if dtype.metadata and dtype.metadata.get("h5py_opaque"):
+        # As an array of the opaque dtype: h5py makes its fill type from the value's
+        # own dtype, and a bare datetime64 has no HDF5 type.
+        return np.asarray(fill).astype(dtype)
     return fill
 
 

@@ -161,8 +161,12 @@ class TreeCopier:
             if self.src.is_dataset(obj):
                 totals[1] += 1
                 shape = obj.shape
+                try:
+                    itemsize = obj.dtype.itemsize
+                except (TypeError, ValueError):
+                    return  # no NumPy dtype: _create_dataset says so, naming it
                 if shape is not None:
-                    totals[0] += math.prod(shape) * obj.dtype.itemsize
+                    totals[0] += math.prod(shape) * itemsize
 
         self.src_root.visititems(visit)
         return totals[0], totals[1]
@@ -242,7 +246,14 @@ class TreeCopier:
 
     # ------------------------------------------------------------- datasets
     def _create_dataset(self, sds: Any, dgroup: Any, name: str, where: str) -> Any:
-        dtype = translate_dtype(sds.dtype, self.src, self.dst)
+        try:
+            src_dtype = sds.dtype
+        except (TypeError, ValueError) as exc:
+            # h5py opens a dataset of an HDF5 type with no NumPy equivalent
+            # (H5T_TIME, 128-bit floats) and raises only when asked its dtype.
+            raise ConversionError(f"cannot copy {where}: its HDF5 datatype has no NumPy equivalent, so it "
+                                  f"cannot be read ({exc})", where) from exc
+        dtype = translate_dtype(src_dtype, self.src, self.dst)
         if sds.shape is None:
             self.progress.dataset_done()
             return dgroup.create_dataset(name, data=self.dst.mod.Empty(dtype))
@@ -475,7 +486,11 @@ def _reader(sds: Any, sel: tuple[slice, ...], where: str) -> Callable[[], Any]:
         try:
             return sds[sel]
         except (OSError, ValueError, TypeError) as exc:
-            raise ConversionError(f"cannot read {where}{_sel_text(sel)}: {exc}", where) from exc
+            from sciswift.formats.hdf5 import read_error_text
+
+            # A filter h5py has no decoder for is named (HDF5's own message is
+            # about its plugin directory).
+            raise ConversionError(f"cannot read {where}{_sel_text(sel)}: {read_error_text(sds, exc)}", where) from exc
 
     return read
 

@@ -372,6 +372,21 @@ def missing_filter(ds: Any) -> tuple[int, str] | None:
     return None
 
 
+def read_error_text(ds: Any, exc: BaseException) -> str:
+    """Why reading the h5py dataset ``ds`` failed with ``exc``, for messages: when
+    one of its filters has no decoder here, that filter by id and name (HDF5 only
+    says it could not open its plugin directory), else ``exc``'s own text."""
+    try:
+        missing = missing_filter(ds) if hasattr(getattr(ds, "id", None), "get_create_plist") else None
+    except (OSError, ValueError, RuntimeError):
+        missing = None
+    if missing is None:
+        return str(exc)
+    code, name = missing
+    return (f"it is compressed with HDF5 filter {code} ({name}), which h5py cannot decode here "
+            "(the hdf5plugin package adds many third-party filters)")
+
+
 def direct_pipeline(ds: Any) -> list[tuple[int, tuple[int, ...]]] | None:
     """The filter pipeline ``[(filter id, cd_values)]`` of a chunked dataset if every
     filter is one numcodecs undoes and its type is plain fixed-size data; else None."""

@@ -90,3 +90,28 @@ def test_filter_without_decoder_is_named(tmp_path: Path, name: str, dataset: str
     dumped = run("dump", "-d", dataset, str(path))
     assert dumped.exit_code == 0, dumped.output
     assert f"DATA: cannot be read (it is {want}" in dumped.output
+
+
+@pytest.mark.parametrize("name, dataset", [("ex-noattr.h5", "/columns/TDC"), ("attr-u16.h5", None)])
+def test_undefined_fill_value(tmp_path: Path, name: str, dataset: str | None) -> None:
+    """PyTables files with datasets of no defined fill value (h5py raises
+    RuntimeError on ``.fillvalue``): ls -v and dump describe them, import and export
+    copy them (before: a RuntimeError traceback from the storage line and the
+    copy's fill value)."""
+    import h5py
+    import numpy as np
+
+    path = sample(tmp_path, f"tables/tests/{name}")
+    for args in (["ls", "-r", "-v", str(path)], ["dump", str(path)]):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert "torage: " in result.output  # the line that asked for the fill value
+    assert run("import", "-q", str(path), str(tmp_path / "native")).exit_code == 0
+    assert run("export", "-q", str(tmp_path / "native"), str(tmp_path / "back.h5")).exit_code == 0
+    with h5py.File(path) as f, h5py.File(tmp_path / "back.h5") as g:
+        names: list[str] = []
+        f.visit(names.append)
+        datasets = [n for n in names if isinstance(f[n], h5py.Dataset)]
+        assert datasets and all(np.array_equal(f[n][()], g[n][()]) for n in datasets)
+        if dataset is not None:
+            assert dataset.lstrip("/") in datasets

@@ -102,7 +102,9 @@ def storage_text(ds: Any, api: Api) -> str:
     if ds.shape is not None and not ds.dtype.hasobject:
         try:
             fill = ds.fillvalue
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, RuntimeError):
+            # RuntimeError: h5py's "fill value is undefined" (a dataset HDF5 was
+            # told not to define one for, as PyTables writes some).
             fill = None
         if fill is not None and np.asarray(fill).tobytes().strip(b"\x00"):
             parts.append(f"fill {value_text(fill, ds.dtype)}")

@@ -525,8 +525,8 @@ def _explicit_fill(sds: Any, dtype: np.dtype[Any]) -> Any:
         return None
     try:
         fill = sds.fillvalue
-    except (OSError, ValueError, TypeError):
-        return None
+    except (OSError, ValueError, TypeError, RuntimeError):
+        return None  # RuntimeError: h5py's "fill value is undefined" (PyTables writes such datasets)
     if fill is None:
         return None
     raw = np.asarray(fill)

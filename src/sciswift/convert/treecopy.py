@@ -500,11 +500,23 @@ def _writer(dds: Any, sel: tuple[slice, ...], where: str) -> Callable[[Any], Non
     # A datetime64/timedelta64 dataset written by h5py is opaque (translate_dtype):
     # h5py converts what it writes by the value's dtype, so the value gets the mark.
     opaque = dt.kind in "mM" and bool(dt.metadata and dt.metadata.get("h5py_opaque"))
+    # h5py (3.16) cannot assign a block of vlen sequences that all have the same
+    # length to a slice: it makes them one 2-D array and fails "Can't broadcast
+    # (n, m) -> (n,)" (ROOT jagged branches whose entries are equally long, e.g.
+    # uproot-issue38a.root). write_direct takes the object array as it is.
+    vlen = meta_of(dt).get("vlen") if dt.kind == "O" else None
+    # (identity tests: numpy says dtype("f8") == None, np.dtype(None) being float64)
+    direct = isinstance(vlen, np.dtype) and type(dds).__module__.startswith("h5py")
 
     def write(data: Any) -> None:
         if opaque:
             data = np.asarray(data).astype(dt)
         try:
+            if direct and sel:
+                block = np.empty(tuple(len(range(s.start, s.stop, s.step or 1)) for s in sel), dtype=dt)
+                block[...] = data
+                dds.write_direct(block, dest_sel=sel)
+                return
             dds[sel] = data
         except (OSError, ValueError, TypeError) as exc:
             raise ConversionError(f"cannot write {where}{_sel_text(sel)}: {exc}", where) from exc

@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
 from fits_oracle import check_file
-from fmt_helpers import CONTAINER, read, site_files
+from fmt_helpers import CONTAINER, read, site_files, upload
 
 from sciswift.errors import CorruptData
 from sciswift.formats.registry import open_object
@@ -118,3 +119,28 @@ def test_truncated_is_corrupt(store: MemoryStore, cut: int) -> None:
     store.put_object(CONTAINER, "cut.fits", buf.getvalue()[:cut])
     with pytest.raises(CorruptData, match=r"data/cut\.fits.*FITS"):
         open_object(store, CONTAINER, "cut.fits")
+
+
+def test_integer_cards_beyond_int64(store: MemoryStore, tmp_path: Path) -> None:
+    """astropy's header_with_time.fits has INTVL = LONG_MIN - 1: the attribute is
+    its exact decimal text (HDF5 has no wider integer), so the file imports and
+    exports; before, an object attribute failed the whole copy."""
+    import h5py
+
+    from sciswift.convert import export_file, import_file
+
+    found = site_files("astropy/wcs/tests/data/header_with_time.fits")
+    if not found:
+        pytest.skip("astropy's wcs test data is not installed")
+    (path,) = found
+    want = fits.getheader(path)["INTVL"]
+    assert want == -(1 << 63) - 1
+    name = upload(store, path)
+    with open_object(store, CONTAINER, name) as root:
+        got = root["PRIMARY"].attrs["INTVL"]
+        assert got == str(want) and int(got) == want
+        assert root["PRIMARY"].attrs["NAXIS"] == 0 and type(root["PRIMARY"].attrs["NAXIS"]) is int
+    import_file(path, str(tmp_path / "native"))
+    export_file(path, str(tmp_path / "out.h5"))
+    with h5py.File(tmp_path / "out.h5") as f:
+        assert f["PRIMARY"].attrs["INTVL"] == str(want)

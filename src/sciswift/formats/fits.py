@@ -7,7 +7,8 @@ Mapping (one group per HDU, in file order):
   ... by occurrence (``SCI``, ``SCI_2``, ``SCI_3`` for an HST file whose SCI
   extensions carry EXTVER 1, 2, 3).
 - Group attributes: the header cards, keyword -> value, typed as astropy gives them
-  (bool, int, float, str, complex). COMMENT and HISTORY cards are joined with
+  (bool, int, float, str, complex); an integer beyond int64 is a ``uint64`` if it
+  fits, else its decimal text (HDF5 has no wider integer type). COMMENT and HISTORY cards are joined with
   newlines into one attribute each; blank-keyword commentary cards and cards whose
   value is undefined are left out; a repeated keyword keeps its first value; a card
   astropy cannot parse gets the value ``card.verify("silentfix")`` gives it.
@@ -146,10 +147,24 @@ def header_attrs(header: Any) -> dict[str, Any]:
                 value = card.image[10:].strip()
         if isinstance(value, Undefined):
             continue
-        attrs[key] = value
+        attrs[key] = _storable_int(value) if type(value) is int else value
     for key, lines in commentary.items():
         attrs[key] = "\n".join(lines)
     return attrs
+
+
+def _storable_int(value: int) -> int | np.uint64 | str:
+    """A FITS integer card value as an attribute HDF5 can store: unchanged within
+    int64, ``uint64`` up to 2**64 - 1, else its exact decimal text. FITS integers
+    have no size limit (astropy's test header_with_time.fits has LONG_MIN - 1);
+    as a Python int beyond int64 the attribute was an object array that neither
+    h5py nor the native layout can write, so import and export of the whole file
+    failed on it."""
+    if -(1 << 63) <= value < (1 << 63):
+        return value
+    if 0 <= value < (1 << 64):
+        return np.uint64(value)
+    return str(value)
 
 
 def hdu_names(hdus: Any) -> list[str]:

@@ -285,7 +285,8 @@ def sciswift_api() -> Api:
 def translate_dtype(dt: np.dtype[Any], src: Api, dst: Api) -> np.dtype[Any]:
     """``dt`` as ``dst`` spells it: reference dtypes carry the library's own
     Reference class in their metadata; datetime64/timedelta64 become h5py's opaque
-    dtype when writing with h5py; everything else is shared. Compound field
+    dtype when writing with h5py; NumPy unicode (``U<n>``) becomes a vlen UTF-8
+    string; everything else is shared. Compound field
     offsets and item size are kept, so padding survives."""
     if dt.names is not None:
         spec = {
@@ -299,6 +300,11 @@ def translate_dtype(dt: np.dtype[Any], src: Api, dst: Api) -> np.dtype[Any]:
     if dt.subdtype is not None:
         base, shape = dt.subdtype
         return np.dtype((translate_dtype(base, src, dst), shape))
+    if dt.kind == "U":
+        # NumPy's fixed-width UCS-4 text (a .npy/.npz member such as scipy's sparse
+        # 'format' entry) has no HDF5 type and h5py refuses it ("No conversion
+        # path"); the HDF5 way to hold text is a variable-length UTF-8 string.
+        return np.dtype(dst.mod.string_dtype())
     meta = meta_of(dt)
     if dt.kind in "mM" and dst.name == "h5py" and not meta.get("h5py_opaque"):
         # HDF5 has no type for NumPy's datetime64/timedelta64: h5py stores them

@@ -508,9 +508,15 @@ def _writer(dds: Any, sel: tuple[slice, ...], where: str) -> Callable[[Any], Non
     # (identity tests: numpy says dtype("f8") == None, np.dtype(None) being float64)
     direct = isinstance(vlen, np.dtype) and type(dds).__module__.startswith("h5py")
 
+    # Text of a NumPy unicode source (translate_dtype made it vlen UTF-8): neither
+    # h5py nor sciswift.h5py converts a U<n> array, so it goes as str objects.
+    strings = vlen is str
+
     def write(data: Any) -> None:
         if opaque:
             data = np.asarray(data).astype(dt)
+        elif strings and isinstance(data, np.ndarray) and data.dtype.kind == "U":
+            data = data.astype(object)
         try:
             if direct and sel:
                 block = np.empty(tuple(len(range(s.start, s.stop, s.step or 1)) for s in sel), dtype=dt)

@@ -486,8 +486,10 @@ class FITSPlugin(FormatPlugin):
                 "data FITS cannot keep (only numeric arrays)",
                 name,
             )
-        code = _tform(items[0].dtype, field, key, name)
-        return fits.Column(name=field, format=f"P{code}()", array=np.array(items, dtype=object))
+        # The element type's letter alone: a P column's TFORM is "P<letter>(max)"
+        # ("PJ()"); "P1J()" (with _tform's repeat count) is illegal to astropy.
+        letter = _tform(items[0].dtype, field, key, name).lstrip("0123456789")
+        return fits.Column(name=field, format=f"P{letter}()", array=np.array(items, dtype=object))
 
 
 def _check_complete(hdus: Any, fileobj: BinaryIO) -> None:

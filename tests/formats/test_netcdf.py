@@ -208,3 +208,21 @@ def test_nasa_cdf_is_not_supported_not_damaged(store: MemoryStore, tmp_path: Pat
     copy.write_bytes(Path(path).read_bytes())
     with pytest.raises(NotSupported, match=r"copy\.cdf: it is a NASA CDF file"):
         sh5.File(str(copy), "r")
+
+
+@pytest.mark.parametrize("path", NC3_SHIPPED, ids=lambda p: p.split("site-packages/")[-1])
+def test_shipped_netcdf3_exports_to_netcdf4(tmp_path: Path, path: str) -> None:
+    """Every shipped netCDF-3 file exports to netCDF-4 (``.nc``) that netCDF-C
+    reads with the same variables, dimensions and values. xarray's bears.nc
+    failed with 'Unspecified error in H5DSattach_scale': its first variable is a
+    coordinate variable, made a dimension scale and then attached to itself."""
+    from sciswift.convert import export_file
+
+    out = tmp_path / "out.nc"
+    export_file(path, str(out))
+    with netcdf_file(path, "r", mmap=False) as want, netCDF4.Dataset(out) as got:
+        got.set_auto_maskandscale(False)
+        assert set(got.variables) == set(want.variables)
+        for name, var in want.variables.items():
+            assert got.variables[name].dimensions == var.dimensions, name
+            assert np.array_equal(np.asarray(got.variables[name][...]), var.data, equal_nan=var.data.dtype.kind == "f"), name

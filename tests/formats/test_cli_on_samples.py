@@ -115,3 +115,37 @@ def test_undefined_fill_value(tmp_path: Path, name: str, dataset: str | None) ->
         assert datasets and all(np.array_equal(f[n][()], g[n][()]) for n in datasets)
         if dataset is not None:
             assert dataset.lstrip("/") in datasets
+
+
+def test_objects_in_a_marked_store_open_by_path(tmp_path: Path) -> None:
+    """Below a marked LocalStore root (``sciswift serve --data``'s directories) a
+    path names ``<container>/<object>``: an uploaded FITS or HDF5 object opens by
+    that path with sciswift.h5py and the CLI, as its file:// URL already did with
+    sciswift.h5py (the path gave FileNotFoundError / 'no such file or directory':
+    LocalStore keeps objects in packs, not as files of that name)."""
+    import h5py
+    import numpy as np
+    from astropy.io import fits
+
+    import sciswift.h5py as sh5
+    from sciswift.store import LocalStore
+
+    fits_path = sample(tmp_path, "astropy/io/fits/tests/data/tb.fits")
+    h5_path = sample(tmp_path, "h5py/tests/data_files/vlen_string_dset.h5")
+    store = LocalStore(tmp_path / "data", mark_root=True, durable=False)
+    store.create_container("sky")
+    store.put_object("sky", "tb.fits", fits_path.read_bytes())
+    store.put_object("sky", "strings.h5", h5_path.read_bytes())
+    store.close()
+    base = tmp_path / "data" / "sky"
+    with sh5.File(str(base / "tb.fits")) as f, fits.open(fits_path) as want:
+        assert list(f) == ["PRIMARY", "HDU1"]
+        assert np.array_equal(f["HDU1/columns/c1"][()], want[1].data["c1"])
+    with sh5.File(str(base / "strings.h5")) as f, h5py.File(h5_path) as want:
+        assert list(f) == list(want) and f["DS1"][()].tolist() == want["DS1"][()].tolist()
+    listed = run("ls", "-r", str(base / "tb.fits"))
+    assert listed.exit_code == 0 and "HDU1/columns/c1" in listed.output, listed.output
+    assert run("ls", str(base / "strings.h5")).exit_code == 0
+    with pytest.raises(FileNotFoundError):
+        sh5.File(str(base / "absent.fits"))
+    assert "absent.fits" in run("ls", str(base / "absent.fits")).output

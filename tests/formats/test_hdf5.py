@@ -15,6 +15,7 @@ from fmt_helpers import (
     CONTAINER,
     compare_with_h5py,
     read,
+    ref_paths,
     site_files,
     upload,
     walk,
@@ -202,3 +203,100 @@ def test_truncated_is_corrupt(store: MemoryStore, keep: float) -> None:
     with pytest.raises(CorruptData, match=r"data/cut\.h5.*HDF5"):
         with open_object(store, CONTAINER, "cut.h5") as root:
             read(root["d"])
+
+
+# MATLAB v7.3 files are HDF5 after a 512-byte user block; their cell arrays are
+# datasets of object references (PyTables ships three, scipy one).
+MATLAB_FILES = site_files("tables/tests/*.mat") + site_files("scipy/io/matlab/tests/data/testhdf5_*.mat")
+
+
+@pytest.mark.skipif(not MATLAB_FILES, reason="neither PyTables nor scipy's MATLAB test files are installed")
+@pytest.mark.parametrize("path", MATLAB_FILES, ids=os.path.basename)
+def test_matlab_files_match_h5py(store: MemoryStore, path: str) -> None:
+    name = upload(store, path)
+    with open_object(store, CONTAINER, name) as root:
+        assert compare_with_h5py(root, path) >= 1
+
+
+@pytest.fixture
+def shared() -> MemoryStore:
+    """The process-wide MemoryStore that ``memory://`` URLs open."""
+    store = MemoryStore.named("")
+    store.create_container(CONTAINER)  # as Swift's PUT: nothing happens if it exists
+    return store
+
+
+@pytest.mark.skipif(not site_files("tables/tests/test_ref_array2.mat"), reason="PyTables' test files are not installed")
+@pytest.mark.parametrize("sample", ["test_ref_array1.mat", "test_ref_array2.mat"])
+def test_references_dereference_through_h5py_api(shared: MemoryStore, sample: str) -> None:
+    """A reference read from a blob names its target: ``f[ref]`` is the object h5py
+    reaches from the same reference of the local file (h5py's own reference
+    objects hold file addresses that sciswift's File cannot follow)."""
+    import sciswift.h5py as sh5
+
+    (path,) = site_files(f"tables/tests/{sample}")
+    name = upload(shared, path, f"refs-{sample}")
+    followed = 0
+    with sh5.File(f"memory://{CONTAINER}/{name}") as f, h5py.File(path) as g:
+        def check(obj_name: str, obj: Any) -> None:
+            nonlocal followed
+            if not isinstance(obj, sh5.Dataset) or sh5.check_dtype(ref=obj.dtype) is None:
+                return
+            assert sh5.check_dtype(ref=obj.dtype) is sh5.Reference
+            got, want = obj[()], g[obj_name][()]
+            assert got.shape == want.shape
+            for r, w in zip(got.ravel(), want.ravel(), strict=True):
+                assert f[r].name == g[w].name
+                assert ref_paths(f[r][()]) == ref_paths(g[w][()], g)  # a cell of cells: references too
+                followed += 1
+            assert [f[r].name for r in obj[1:, :1].ravel()] == [g[w].name for w in g[obj_name][1:, :1].ravel()]
+        f.visititems(check)
+    assert followed >= 3
+
+
+def test_every_kind_of_reference(shared: MemoryStore, tmp_path: Path) -> None:
+    """Object and region references in datasets, attributes, compound fields and
+    vlen sequences read as sciswift references; a region reference selects what
+    h5py selects with the same reference of the local file."""
+    import sciswift.h5py as sh5
+
+    path = tmp_path / "refs.h5"
+    with h5py.File(path, "w") as g:
+        data = g.create_dataset("data", data=np.arange(60.0).reshape(6, 10))
+        grp = g.create_group("grp")
+        regions = [data.regionref[1:3, 2:5], data.regionref[4, ::3], data.regionref[()], h5py.RegionReference()]
+        points = data.id.get_space()
+        points.select_elements(np.array([[0, 0], [5, 9], [2, 7]]))
+        regions.append(h5py.h5r.create(g.id, b"data", h5py.h5r.DATASET_REGION, points))
+        blocks = data.id.get_space()  # two blocks: an irregular hyperslab
+        blocks.select_hyperslab((0, 0), (1, 2))
+        blocks.select_hyperslab((3, 5), (2, 1), op=h5py.h5s.SELECT_OR)
+        regions.append(h5py.h5r.create(g.id, b"data", h5py.h5r.DATASET_REGION, blocks))
+        g.create_dataset("regions", data=np.array(regions, dtype=object), dtype=h5py.regionref_dtype)
+        g.create_dataset("objects", data=[grp.ref, data.ref, h5py.Reference()], dtype=h5py.ref_dtype)
+        rec = np.zeros(2, dtype=[("where", h5py.ref_dtype), ("n", "<i4")])
+        rec["where"] = [grp.ref, data.ref]
+        rec["n"] = [1, 2]
+        g.create_dataset("records", data=rec)
+        seqs = g.create_dataset("seqs", (2,), dtype=h5py.vlen_dtype(h5py.ref_dtype))
+        seqs[0] = np.array([grp.ref, data.ref], dtype=h5py.ref_dtype)
+        seqs[1] = np.array([data.ref], dtype=h5py.ref_dtype)
+        grp.attrs["to_data"] = data.ref
+        grp.attrs["regions"] = np.array(regions[:2], dtype=h5py.regionref_dtype)
+    shared.put_object(CONTAINER, "refs.h5", path.read_bytes())
+    with open_object(shared, CONTAINER, "refs.h5") as root:
+        assert compare_with_h5py(root, str(path)) == 5
+    with sh5.File(f"memory://{CONTAINER}/refs.h5") as f, h5py.File(path) as g:
+        assert sh5.check_dtype(ref=f["regions"].dtype) is sh5.RegionReference
+        for i, (got, want) in enumerate(zip(f["regions"][()], g["regions"][()], strict=True)):
+            assert bool(got) == bool(want)
+            if want:
+                assert f[got].name == "/data"
+                if i != 4:  # points: read in C order (formats.hdf5.region_selection)
+                    assert f["data"][got].tolist() == g["data"][want].tolist(), i
+        assert f["data"][f["regions"][4]].tolist() == [0.0, 27.0, 59.0]
+        assert [f[r].name if r else None for r in f["objects"][()]] == ["/grp", "/data", None]
+        assert [f[r].name for r in f["records"]["where"]] == ["/grp", "/data"]
+        assert [[f[r].name for r in seq] for seq in f["seqs"][()]] == [["/grp", "/data"], ["/data"]]
+        assert f[f["grp"].attrs["to_data"]].name == "/data"
+        assert np.array_equal(f["data"][f["grp"].attrs["regions"][0]], g["data"][1:3, 2:5])

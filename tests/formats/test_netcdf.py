@@ -24,7 +24,7 @@ from fmt_helpers import (
 )
 from scipy.io import netcdf_file
 
-from sciswift.errors import CorruptData
+from sciswift.errors import CorruptData, NotSupported
 from sciswift.formats.base import GroupNode
 from sciswift.formats.ranged import TransferStats
 from sciswift.formats.registry import open_object
@@ -184,3 +184,45 @@ def test_garbage_header_is_corrupt(store: MemoryStore) -> None:
     store.put_object(CONTAINER, "bad.nc", b"CDF\x01" + os.urandom(200))
     with pytest.raises(CorruptData, match=r"data/bad\.nc.*netCDF-3"):
         open_object(store, CONTAINER, "bad.nc")
+
+
+# NASA CDF (Common Data Format) files share netCDF's ".cdf" extension; sunpy ships
+# three (Parker Solar Probe and Solar Orbiter data).
+NASA_CDF_FILES = site_files("sunpy/data/test/*.cdf")
+
+
+@pytest.mark.skipif(not NASA_CDF_FILES, reason="sunpy's test files are not installed")
+@pytest.mark.parametrize("path", NASA_CDF_FILES, ids=os.path.basename)
+def test_nasa_cdf_is_not_supported_not_damaged(store: MemoryStore, tmp_path: Path, path: str) -> None:
+    """Picked by its name, a NASA CDF file is refused as a format sciswift cannot
+    read (NotSupported naming the object and the format), not called a damaged
+    netCDF-3 file; so is the same file opened with ``format="netcdf"``, and a local
+    copy opened with ``sciswift.h5py``."""
+    import sciswift.h5py as sh5
+
+    name = upload(store, path)
+    for fmt in (None, "netcdf"):
+        with pytest.raises(NotSupported, match=rf"{name}: it is a NASA CDF file.*not netCDF"):
+            open_object(store, CONTAINER, name, format=fmt)
+    copy = tmp_path / "copy.cdf"
+    copy.write_bytes(Path(path).read_bytes())
+    with pytest.raises(NotSupported, match=r"copy\.cdf: it is a NASA CDF file"):
+        sh5.File(str(copy), "r")
+
+
+@pytest.mark.parametrize("path", NC3_SHIPPED, ids=lambda p: p.split("site-packages/")[-1])
+def test_shipped_netcdf3_exports_to_netcdf4(tmp_path: Path, path: str) -> None:
+    """Every shipped netCDF-3 file exports to netCDF-4 (``.nc``) that netCDF-C
+    reads with the same variables, dimensions and values. xarray's bears.nc
+    failed with 'Unspecified error in H5DSattach_scale': its first variable is a
+    coordinate variable, made a dimension scale and then attached to itself."""
+    from sciswift.convert import export_file
+
+    out = tmp_path / "out.nc"
+    export_file(path, str(out))
+    with netcdf_file(path, "r", mmap=False) as want, netCDF4.Dataset(out) as got:
+        got.set_auto_maskandscale(False)
+        assert set(got.variables) == set(want.variables)
+        for name, var in want.variables.items():
+            assert got.variables[name].dimensions == var.dimensions, name
+            assert np.array_equal(np.asarray(got.variables[name][...]), var.data, equal_nan=var.data.dtype.kind == "f"), name

@@ -156,3 +156,29 @@ def test_object_npy_is_refused(store: MemoryStore) -> None:
     with pytest.raises(NotSupported, match="never unpickles"):
         open_object(store, CONTAINER, "obj.npy")
     assert os.path.basename(NPY_FILES[0]).endswith(".npy")
+
+
+def test_unicode_members_import_and_export_as_utf8_strings(tmp_path: Path) -> None:
+    """scipy's csc_py3.npz holds its sparse format as a 0-d '<U3' array, which HDF5
+    cannot hold as such: import and export write it as a vlen UTF-8 string
+    (h5py's way to hold text) with the same text; before, both failed with
+    h5py's "No conversion path for dtype('<U3')"."""
+    import h5py
+
+    import sciswift.h5py as sh5
+    from sciswift.convert import export_file, import_file
+
+    found = site_files("scipy/sparse/tests/data/csc_py3.npz")
+    if not found:
+        pytest.skip("scipy's sparse test data is not installed")
+    (path,) = found
+    want = np.load(path)
+    assert want["format"].dtype.kind == "U"
+    import_file(path, str(tmp_path / "native"))
+    export_file(path, str(tmp_path / "out.h5"))
+    with h5py.File(tmp_path / "out.h5") as f, sh5.File(str(tmp_path / "native")) as g:
+        for h in (f, g):
+            assert h5py.check_string_dtype(h["format"].dtype).encoding == "utf-8"
+            assert h["format"].asstr()[()] == str(want["format"])
+            for key in ("data", "indices", "indptr", "shape"):
+                assert np.array_equal(h[key][()], want[key]), key

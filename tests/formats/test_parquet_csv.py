@@ -228,3 +228,40 @@ def test_ragged_csv_is_corrupt(store: MemoryStore) -> None:
     store.put_object(CONTAINER, "ragged.csv", b"a,b\n1,2\n3,4,5,6\n")
     with pytest.raises(CorruptData, match=r"data/ragged\.csv.*CSV"):
         open_object(store, CONTAINER, "ragged.csv")
+
+
+# Timestamp columns: pyarrow's v0.7.1 file (a timezone-aware column and index) and
+# sunpy's data-manager CSV (a column of ISO times).
+TIMESTAMP_SAMPLES = [
+    ("pyarrow/tests/data/parquet/v0.7.1.column-metadata-handling.parquet", ["c", "__index_level_1__"]),
+    ("sunpy/data/data_manager/tests/db_testdata.csv", ["time"]),
+]
+
+
+@pytest.mark.parametrize("sample, columns", TIMESTAMP_SAMPLES, ids=lambda s: os.path.basename(str(s)))
+def test_timestamp_columns_export_to_hdf5(tmp_path: Path, sample: str, columns: list[str]) -> None:
+    """A Parquet/CSV object with datetime64 columns exports to HDF5 (HDF5 has no
+    datetime type: h5py's opaque datetime64, which h5py reads back as the same
+    dtype), values and NaT fill as pyarrow reads them; before, the export failed
+    with h5py's "No conversion path for dtype"."""
+    import h5py
+
+    from sciswift.convert import export_file
+
+    found = site_files(sample)
+    if not found:
+        pytest.skip(f"{sample} is not installed")
+    (path,) = found
+    src = tmp_path / os.path.basename(path)
+    src.write_bytes(Path(path).read_bytes())
+    out = tmp_path / "out.h5"
+    export_file(str(src), str(out))
+    table = pq.read_table(path) if path.endswith(".parquet") else pcsv.read_csv(path)
+    with h5py.File(out) as f:
+        for name in columns:
+            want = table.column(name).to_numpy()
+            got = f[name][()]
+            assert got.dtype.kind == "M" and got.dtype == want.dtype, name
+            assert np.array_equal(got, want.astype(got.dtype)), name
+            assert np.isnat(f[name].fillvalue), name
+            assert np.array_equal(f[name][1:], want[1:]), name

@@ -173,3 +173,36 @@ def test_truncated_is_corrupt(store: MemoryStore, cut: float) -> None:
     store.put_object(CONTAINER, "cut.root", data[: int(cut if cut >= 1 else len(data) * cut)])
     with pytest.raises(CorruptData, match=r"data/cut\.root.*ROOT"), open_object(store, CONTAINER, "cut.root") as root:
         read(root["events"]["Muon_Px"])
+
+
+@pytest.mark.parametrize("sample", ["uproot-issue38a.root", "uproot-issue38b.root", "uproot-issue126a.root"])
+def test_jagged_branches_export_to_hdf5(tmp_path: Any, sample: str) -> None:
+    """Jagged branches whose entries all have the same length (also all empty)
+    export to HDF5 as vlen datasets holding uproot's values: h5py's slice
+    assignment turned such a block into one 2-D array and failed "Can't broadcast
+    (n, m) -> (n,)"."""
+    import h5py
+
+    from sciswift.convert import export_file
+
+    path = skhep_testdata.data_path(sample)
+    out = tmp_path / "out.h5"
+    export_file(path, str(out))
+    checked = 0
+    with h5py.File(out) as f, uproot.open(path) as u:
+        def visit(name: str, obj: Any) -> None:
+            nonlocal checked
+            base = h5py.check_vlen_dtype(obj.dtype) if isinstance(obj, h5py.Dataset) else None
+            if not isinstance(base, np.dtype):
+                return
+            branch = u
+            for part in name.split("/"):
+                branch = lookup(branch, part)
+            want = branch.array(library="np")
+            got = obj[()]
+            assert len(got) == len(want), name
+            for g, w in zip(got, want, strict=True):
+                assert g.ndim == 1 and np.array_equal(g, np.asarray(w, dtype=g.dtype)), name
+            checked += 1
+        f.visititems(visit)
+    assert checked >= 2

@@ -120,3 +120,22 @@ def test_cut_short_upload_is_corrupt(bucket: str, sample: str, label: str) -> No
     with pytest.raises(CorruptData, match=rf"{name}.*{label}"):
         with sh5.File(f"{bucket}/{name}") as f:
             f.visititems(lambda _name, obj: obj[()] if isinstance(obj, sh5.Dataset) else None)
+
+
+@pytest.mark.parametrize("sample, dataset, reason", [
+    ("numpy/lib/tests/data/py3-objarr.npz", "/x", "it holds Python objects, which need pickle"),
+    ("tables/tests/times-nested-be.h5", "/earr32", "has no NumPy equivalent"),
+])
+def test_data_api_says_what_is_unsupported(bucket: str, sample: str, dataset: str, reason: str) -> None:
+    """``sciswift get`` (the server's data API) on a member a plugin documents it
+    cannot present answers 415 with the plugin's reason, as for a file no plugin
+    opens; it answered 501 'the store failed reading this file', hiding why."""
+    from click.testing import CliRunner
+
+    from sciswift.cli.main import cli
+
+    name = sample.rsplit("/", 1)[-1]
+    _put(f"{bucket}/{name}", _sample(sample).read_bytes())
+    result = CliRunner().invoke(cli, ["get", f"{bucket}/{name}", dataset], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert reason in result.output and "(HTTP 415)" in result.output and name in result.output, result.output

@@ -259,7 +259,9 @@ def _dataset_node(ds: Any, api: Any, parent: _Node, title: str, *, data: bool, f
         try:
             _data_node(ds, node, full=full, limit=limit)
         except (OSError, ValueError, TypeError, SciSwiftError) as exc:
-            node.add(f"DATA: cannot be read ({exc})", "unreadable")
+            from sciswift.formats.hdf5 import read_error_text
+
+            node.add(f"DATA: cannot be read ({read_error_text(ds, exc)})", "unreadable")
 
 
 def _group_node(group: Any, api: Any, parent: _Node, title: str, *, data: bool, full: bool, limit: int) -> None:

@@ -284,7 +284,9 @@ def sciswift_api() -> Api:
 
 def translate_dtype(dt: np.dtype[Any], src: Api, dst: Api) -> np.dtype[Any]:
     """``dt`` as ``dst`` spells it: reference dtypes carry the library's own
-    Reference class in their metadata; everything else is shared. Compound field
+    Reference class in their metadata; datetime64/timedelta64 become h5py's opaque
+    dtype when writing with h5py; NumPy unicode (``U<n>``) becomes a vlen UTF-8
+    string; everything else is shared. Compound field
     offsets and item size are kept, so padding survives."""
     if dt.names is not None:
         spec = {
@@ -298,7 +300,19 @@ def translate_dtype(dt: np.dtype[Any], src: Api, dst: Api) -> np.dtype[Any]:
     if dt.subdtype is not None:
         base, shape = dt.subdtype
         return np.dtype((translate_dtype(base, src, dst), shape))
+    if dt.kind == "U":
+        # NumPy's fixed-width UCS-4 text (a .npy/.npz member such as scipy's sparse
+        # 'format' entry) has no HDF5 type and h5py refuses it ("No conversion
+        # path"); the HDF5 way to hold text is a variable-length UTF-8 string.
+        return np.dtype(dst.mod.string_dtype())
     meta = meta_of(dt)
+    if dt.kind in "mM" and dst.name == "h5py" and not meta.get("h5py_opaque"):
+        # HDF5 has no type for NumPy's datetime64/timedelta64: h5py stores them
+        # only as opaque data of the same bytes (h5py.opaque_dtype), which h5py
+        # reads back as the same dtype. Without the mark h5py refuses the dtype
+        # ("No conversion path"), so a Parquet/CSV timestamp column could not be
+        # exported to HDF5.
+        return np.dtype(dt.str, metadata={**meta, "h5py_opaque": True})
     if not meta:
         return dt
     new = dict(meta)

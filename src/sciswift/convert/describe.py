@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from sciswift.convert.apis import Api, field_of, meta_of
+from sciswift.errors import SciSwiftError
 
 __all__ = ["dtype_text", "shape_text", "storage_text", "value_text", "Item", "walk", "corner"]
 
@@ -101,7 +102,9 @@ def storage_text(ds: Any, api: Api) -> str:
     if ds.shape is not None and not ds.dtype.hasobject:
         try:
             fill = ds.fillvalue
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, RuntimeError):
+            # RuntimeError: h5py's "fill value is undefined" (a dataset HDF5 was
+            # told not to define one for, as PyTables writes some).
             fill = None
         if fill is not None and np.asarray(fill).tobytes().strip(b"\x00"):
             parts.append(f"fill {value_text(fill, ds.dtype)}")
@@ -193,9 +196,18 @@ class Item:
     filename: str = ""
 
 
+#: What opening one member can raise without the rest of the listing being
+#: unreadable: h5py's errors, and sciswift's own for a member a format plugin
+#: cannot present (NotSupported: a pickled ``.npz`` member, an HDF5 type with no
+#: NumPy equivalent) or finds damaged (CorruptData).
+_UNREADABLE = (KeyError, OSError, ValueError, SciSwiftError)
+
+
 def walk(group: Any, api: Api, *, recursive: bool = True, base: str | None = None) -> Iterator[Item]:
     """Every member under ``group`` in member order, parents before children; each
-    object once (further names of it come as ``hard`` items), links not followed."""
+    object once (further names of it come as ``hard`` items), links not followed.
+    A member that cannot be opened is an ``unreadable`` item saying why; the rest
+    are still listed."""
     seen: dict[Any, str] = {group: group.name or "/"}
     yield from _walk(group, api, recursive, base if base is not None else (group.name or "/"), 0, seen)
 
@@ -203,7 +215,11 @@ def walk(group: Any, api: Api, *, recursive: bool = True, base: str | None = Non
 def _walk(group: Any, api: Api, recursive: bool, prefix: str, depth: int, seen: dict[Any, str]) -> Iterator[Item]:
     for name in group:
         path = prefix.rstrip("/") + "/" + name
-        link = group.get(name, getlink=True)
+        try:
+            link = group.get(name, getlink=True)
+        except _UNREADABLE as exc:
+            yield Item(path, name, depth, "unreadable", target=str(exc))
+            continue
         if api.is_soft(link):
             yield Item(path, name, depth, "soft", target=link.path)
             continue
@@ -212,7 +228,7 @@ def _walk(group: Any, api: Api, recursive: bool, prefix: str, depth: int, seen: 
             continue
         try:
             obj = group[name]
-        except (KeyError, OSError, ValueError) as exc:
+        except _UNREADABLE as exc:
             yield Item(path, name, depth, "unreadable", target=str(exc))
             continue
         if obj in seen:
@@ -224,6 +240,13 @@ def _walk(group: Any, api: Api, recursive: bool, prefix: str, depth: int, seen: 
             if recursive:
                 yield from _walk(obj, api, recursive, path, depth + 1, seen)
         elif api.is_dataset(obj):
+            try:
+                obj.dtype  # noqa: B018 - h5py makes it when asked, and raises then
+            except (TypeError, ValueError, SciSwiftError) as exc:
+                # An HDF5 type with no NumPy equivalent (H5T_TIME, 128-bit floats):
+                # h5py opens the dataset but cannot say its dtype.
+                yield Item(path, name, depth, "unreadable", target=f"its datatype has no NumPy equivalent ({exc})")
+                continue
             yield Item(path, name, depth, "dataset", obj)
         else:
             yield Item(path, name, depth, "datatype", obj)

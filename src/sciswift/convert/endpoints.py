@@ -94,7 +94,7 @@ def open_source(target: str) -> Opened:
     InvalidInput/NotSupported/CorruptData naming it.
     """
     path = local_path(target)
-    if path is not None:
+    if path is not None and not _in_marked_store(path):
         return _open_local(path, target)
     try:
         location = parse_location(target)
@@ -108,6 +108,19 @@ def open_source(target: str) -> Opened:
         if info is not None:
             return _open_blob(location, target, info)
     return _open_sciswift(target, "native", location)
+
+
+def _in_marked_store(path: str) -> bool:
+    """Whether ``path`` names no local file or directory but lies below a marked
+    LocalStore root (``sciswift serve --data``'s account directories): then it is
+    a store location, ``<root>/<container>/<object or prefix>``, as
+    ``parse_location`` resolves it, and an object stored there is opened as a blob
+    (it is not a file of that name: LocalStore keeps objects in packs)."""
+    from pathlib import Path
+
+    from sciswift.store.url import find_marked_root
+
+    return not os.path.exists(path) and find_marked_root(Path(os.path.abspath(path))) is not None
 
 
 def _open_local(path: str, display: str) -> Opened:

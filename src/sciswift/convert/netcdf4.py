@@ -78,7 +78,10 @@ def _name_dimensions(group: Any, notes: list[str]) -> None:
             if not dim:
                 continue
             scale = _scale_for(group, dim, length, ds.name, notes)
-            if scale is not None:
+            if scale is not None and scale.id != ds.id:
+                # A coordinate variable (its one dimension named as itself) is made a
+                # scale and is not attached to itself: HDF5 refuses that
+                # (H5DSattach_scale fails), and netCDF-C does not attach it either.
                 ds.dims[axis].attach_scale(scale)
         if given is not None:
             del ds.attrs["_dims"]

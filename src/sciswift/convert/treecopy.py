@@ -161,8 +161,12 @@ class TreeCopier:
             if self.src.is_dataset(obj):
                 totals[1] += 1
                 shape = obj.shape
+                try:
+                    itemsize = obj.dtype.itemsize
+                except (TypeError, ValueError):
+                    return  # no NumPy dtype: _create_dataset says so, naming it
                 if shape is not None:
-                    totals[0] += math.prod(shape) * obj.dtype.itemsize
+                    totals[0] += math.prod(shape) * itemsize
 
         self.src_root.visititems(visit)
         return totals[0], totals[1]
@@ -242,7 +246,14 @@ class TreeCopier:
 
     # ------------------------------------------------------------- datasets
     def _create_dataset(self, sds: Any, dgroup: Any, name: str, where: str) -> Any:
-        dtype = translate_dtype(sds.dtype, self.src, self.dst)
+        try:
+            src_dtype = sds.dtype
+        except (TypeError, ValueError) as exc:
+            # h5py opens a dataset of an HDF5 type with no NumPy equivalent
+            # (H5T_TIME, 128-bit floats) and raises only when asked its dtype.
+            raise ConversionError(f"cannot copy {where}: its HDF5 datatype has no NumPy equivalent, so it "
+                                  f"cannot be read ({exc})", where) from exc
+        dtype = translate_dtype(src_dtype, self.src, self.dst)
         if sds.shape is None:
             self.progress.dataset_done()
             return dgroup.create_dataset(name, data=self.dst.mod.Empty(dtype))
@@ -475,14 +486,43 @@ def _reader(sds: Any, sel: tuple[slice, ...], where: str) -> Callable[[], Any]:
         try:
             return sds[sel]
         except (OSError, ValueError, TypeError) as exc:
-            raise ConversionError(f"cannot read {where}{_sel_text(sel)}: {exc}", where) from exc
+            from sciswift.formats.hdf5 import read_error_text
+
+            # A filter h5py has no decoder for is named (HDF5's own message is
+            # about its plugin directory).
+            raise ConversionError(f"cannot read {where}{_sel_text(sel)}: {read_error_text(sds, exc)}", where) from exc
 
     return read
 
 
 def _writer(dds: Any, sel: tuple[slice, ...], where: str) -> Callable[[Any], None]:
+    dt = dds.dtype
+    # A datetime64/timedelta64 dataset written by h5py is opaque (translate_dtype):
+    # h5py converts what it writes by the value's dtype, so the value gets the mark.
+    opaque = dt.kind in "mM" and bool(dt.metadata and dt.metadata.get("h5py_opaque"))
+    # h5py (3.16) cannot assign a block of vlen sequences that all have the same
+    # length to a slice: it makes them one 2-D array and fails "Can't broadcast
+    # (n, m) -> (n,)" (ROOT jagged branches whose entries are equally long, e.g.
+    # uproot-issue38a.root). write_direct takes the object array as it is.
+    vlen = meta_of(dt).get("vlen") if dt.kind == "O" else None
+    # (identity tests: numpy says dtype("f8") == None, np.dtype(None) being float64)
+    direct = isinstance(vlen, np.dtype) and type(dds).__module__.startswith("h5py")
+
+    # Text of a NumPy unicode source (translate_dtype made it vlen UTF-8): neither
+    # h5py nor sciswift.h5py converts a U<n> array, so it goes as str objects.
+    strings = vlen is str
+
     def write(data: Any) -> None:
+        if opaque:
+            data = np.asarray(data).astype(dt)
+        elif strings and isinstance(data, np.ndarray) and data.dtype.kind == "U":
+            data = data.astype(object)
         try:
+            if direct and sel:
+                block = np.empty(tuple(len(range(s.start, s.stop, s.step or 1)) for s in sel), dtype=dt)
+                block[...] = data
+                dds.write_direct(block, dest_sel=sel)
+                return
             dds[sel] = data
         except (OSError, ValueError, TypeError) as exc:
             raise ConversionError(f"cannot write {where}{_sel_text(sel)}: {exc}", where) from exc
@@ -503,13 +543,17 @@ def _explicit_fill(sds: Any, dtype: np.dtype[Any]) -> Any:
         return None
     try:
         fill = sds.fillvalue
-    except (OSError, ValueError, TypeError):
-        return None
+    except (OSError, ValueError, TypeError, RuntimeError):
+        return None  # RuntimeError: h5py's "fill value is undefined" (PyTables writes such datasets)
     if fill is None:
         return None
     raw = np.asarray(fill)
     if not raw.tobytes().strip(b"\x00"):
         return None
+    if dtype.metadata and dtype.metadata.get("h5py_opaque"):
+        # As an array of the opaque dtype: h5py makes its fill type from the value's
+        # own dtype, and a bare datetime64 has no HDF5 type.
+        return np.asarray(fill).astype(dtype)
     return fill
 
 

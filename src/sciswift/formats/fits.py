@@ -7,7 +7,8 @@ Mapping (one group per HDU, in file order):
   ... by occurrence (``SCI``, ``SCI_2``, ``SCI_3`` for an HST file whose SCI
   extensions carry EXTVER 1, 2, 3).
 - Group attributes: the header cards, keyword -> value, typed as astropy gives them
-  (bool, int, float, str, complex). COMMENT and HISTORY cards are joined with
+  (bool, int, float, str, complex); an integer beyond int64 is a ``uint64`` if it
+  fits, else its decimal text (HDF5 has no wider integer type). COMMENT and HISTORY cards are joined with
   newlines into one attribute each; blank-keyword commentary cards and cards whose
   value is undefined are left out; a repeated keyword keeps its first value; a card
   astropy cannot parse gets the value ``card.verify("silentfix")`` gives it.
@@ -48,6 +49,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import math
 import re
 import warnings
 import zlib
@@ -109,7 +111,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
 COMMENTARY = ("COMMENT", "HISTORY")
 # Keywords astropy computes from the data when writing; copying them back from a
-# tree read earlier would contradict the data being written.
+# tree read earlier would contradict the data being written. (TUNITn, TDISPn and
+# TNULLn are given to the columns instead: _column_keywords.)
 _STRUCTURAL = re.compile(
     r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|TFIELDS|GROUPS|THEAP|"
     r"BSCALE|BZERO|BLANK|EXTNAME|CHECKSUM|DATASUM|ZIMAGE|ZBITPIX|ZNAXIS\d*|ZTILE\d*|ZCMPTYPE|"
@@ -146,10 +149,24 @@ def header_attrs(header: Any) -> dict[str, Any]:
                 value = card.image[10:].strip()
         if isinstance(value, Undefined):
             continue
-        attrs[key] = value
+        attrs[key] = _storable_int(value) if type(value) is int else value
     for key, lines in commentary.items():
         attrs[key] = "\n".join(lines)
     return attrs
+
+
+def _storable_int(value: int) -> int | np.uint64 | str:
+    """A FITS integer card value as an attribute HDF5 can store: unchanged within
+    int64, ``uint64`` up to 2**64 - 1, else its exact decimal text. FITS integers
+    have no size limit (astropy's test header_with_time.fits has LONG_MIN - 1);
+    as a Python int beyond int64 the attribute was an object array that neither
+    h5py nor the native layout can write, so import and export of the whole file
+    failed on it."""
+    if -(1 << 63) <= value < (1 << 63):
+        return value
+    if 0 <= value < (1 << 64):
+        return np.uint64(value)
+    return str(value)
 
 
 def hdu_names(hdus: Any) -> list[str]:
@@ -410,7 +427,7 @@ class FITSPlugin(FormatPlugin):
         data = read_all(data_node) if data_node is not None else None
         extname = None if (first and key == "PRIMARY") else key
         if data is not None and data.dtype.names:
-            hdu = fits.BinTableHDU.from_columns(self._table(data, key, name), header=header)
+            hdu = fits.BinTableHDU.from_columns(self._table(data, key, name, attrs), header=header)
         else:
             if data is not None and (data.dtype.hasobject or data.dtype.kind not in "biuf"):
                 raise NotSupported(
@@ -444,24 +461,31 @@ class FITSPlugin(FormatPlugin):
                     "FITS header cards hold single numbers, booleans and strings",
                     name,
                 )
+            if isinstance(value, float) and len(k) <= 8 and math.isfinite(value):
+                # astropy formats a float card in at most 20 characters, dropping
+                # digits (-5.00875320999652e-09 is written -5.0087532099965E-09); the
+                # shortest exact text (repr) as a free-format value keeps the value.
+                header.append(fits.Card.fromstring(f"{k.upper():<8}= {repr(value).upper():>20}"))
+                continue
             header[k] = value
         return header
 
-    def _table(self, data: np.ndarray[Any, Any], key: str, name: str) -> Any:
+    def _table(self, data: np.ndarray[Any, Any], key: str, name: str, attrs: Mapping[str, Any]) -> Any:
         from astropy.io import fits
 
         columns = []
-        for field in data.dtype.names or ():
+        for i, field in enumerate(data.dtype.names or (), 1):
             values = data[field]
             base = data.dtype.fields[field][0]
             if base.kind == "O" or (base.subdtype and base.subdtype[0].kind == "O"):
-                columns.append(self._vlen_column(field, values, key, name))
+                columns.append(self._vlen_column(field, values, key, name, _column_keywords(attrs, i, field, base)))
                 continue
             columns.append(fits.Column(name=field, array=values, format=_tform(base, field, key, name),
-                                       dim=_tdim(base)))
+                                       dim=_tdim(base), **_column_keywords(attrs, i, field, base)))
         return fits.ColDefs(columns)
 
-    def _vlen_column(self, field: str, values: np.ndarray[Any, Any], key: str, name: str) -> Any:
+    def _vlen_column(self, field: str, values: np.ndarray[Any, Any], key: str, name: str,
+                     keywords: dict[str, Any]) -> Any:
         from astropy.io import fits
 
         items = [np.asarray(v) for v in values]
@@ -471,8 +495,10 @@ class FITSPlugin(FormatPlugin):
                 "data FITS cannot keep (only numeric arrays)",
                 name,
             )
-        code = _tform(items[0].dtype, field, key, name)
-        return fits.Column(name=field, format=f"P{code}()", array=np.array(items, dtype=object))
+        # The element type's letter alone: a P column's TFORM is "P<letter>(max)"
+        # ("PJ()"); "P1J()" (with _tform's repeat count) is illegal to astropy.
+        letter = _tform(items[0].dtype, field, key, name).lstrip("0123456789")
+        return fits.Column(name=field, format=f"P{letter}()", array=np.array(items, dtype=object), **keywords)
 
 
 def _check_complete(hdus: Any, fileobj: BinaryIO) -> None:
@@ -527,6 +553,30 @@ class _PlainSink:
 
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._sink.seek(offset, whence)
+
+
+def _column_keywords(attrs: Mapping[str, Any], index: int, field: str, dtype: np.dtype[Any]) -> dict[str, Any]:
+    """The column's unit, display format and integer null value (TUNITn, TDISPn,
+    TNULLn) from the attributes of a table read from FITS, as ``fits.Column``
+    keywords. They describe the column rather than follow from the data, so they
+    are kept, but only while column ``index`` is still called ``field`` (TTYPEn):
+    otherwise they would land on another column."""
+    def text(value: Any) -> str | None:
+        value = value.item() if isinstance(value, np.generic) else value
+        return value.decode("ascii", "replace") if isinstance(value, bytes) else value if isinstance(value, str) else None
+
+    if text(attrs.get(f"TTYPE{index}")) != field:
+        return {}
+    out: dict[str, Any] = {}
+    if (unit := text(attrs.get(f"TUNIT{index}"))) is not None:
+        out["unit"] = unit
+    if (disp := text(attrs.get(f"TDISP{index}"))) is not None:
+        out["disp"] = disp
+    null = attrs.get(f"TNULL{index}")
+    base = dtype.subdtype[0] if dtype.subdtype else dtype
+    if base.kind in "iu" and isinstance(null, int | np.integer) and not isinstance(null, bool):
+        out["null"] = int(null)
+    return out
 
 
 def _tform(dtype: np.dtype[Any], field: str, key: str, name: str) -> str:

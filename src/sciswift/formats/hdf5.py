@@ -213,6 +213,143 @@ def numpy_dtype(ds: Any) -> np.dtype[Any] | None:
         return None
 
 
+def _meta(dt: np.dtype[Any]) -> dict[str, Any]:
+    """h5py's marks on a dtype (``ref``, ``vlen`` ...)."""
+    return dict(dt.metadata or {})
+
+
+def _ref_kind(dt: np.dtype[Any]) -> Any:
+    """h5py's reference class a dtype is marked with (``h5py.Reference`` or
+    ``h5py.RegionReference``), or None."""
+    return _meta(dt).get("ref") if dt.kind == "O" else None
+
+
+def has_refs(dt: np.dtype[Any]) -> bool:
+    """Whether h5py's dtype holds HDF5 references anywhere (directly, in a
+    compound field, a subarray or a variable-length sequence)."""
+    if _ref_kind(dt) is not None:
+        return True
+    if dt.names:
+        return any(has_refs(dt.fields[n][0]) for n in dt.names)  # type: ignore[index]
+    if dt.subdtype is not None:
+        return has_refs(dt.subdtype[0])
+    base = _meta(dt).get("vlen") if dt.kind == "O" else None
+    return isinstance(base, np.dtype) and has_refs(base)
+
+
+def presented_dtype(dt: np.dtype[Any]) -> np.dtype[Any]:
+    """h5py's dtype with its HDF5 reference marks replaced by sciswift's
+    (``sciswift.h5.refs``), wherever they are: the HDF5 layer dereferences only its
+    own references, which name their target by path (h5py's hold file addresses
+    that mean nothing outside the h5py file). Other dtypes are returned as given."""
+    if not has_refs(dt):
+        return dt
+    import h5py
+
+    from sciswift.h5.refs import Reference, RegionReference
+
+    kind = _ref_kind(dt)
+    if kind is not None:
+        return np.dtype("O", metadata={"ref": RegionReference if kind is h5py.RegionReference else Reference})
+    if dt.names:
+        fields = cast(Mapping[str, Any], dt.fields)
+        return np.dtype({
+            "names": list(dt.names),
+            "formats": [presented_dtype(fields[n][0]) for n in dt.names],
+            "offsets": [fields[n][1] for n in dt.names],
+            "itemsize": dt.itemsize,
+        })
+    if dt.subdtype is not None:
+        return np.dtype((presented_dtype(dt.subdtype[0]), dt.subdtype[1]))
+    return np.dtype("O", metadata={"vlen": presented_dtype(cast(np.dtype[Any], _meta(dt)["vlen"]))})
+
+
+def region_selection(space: Any) -> dict[str, Any]:
+    """The selection of an HDF5 dataspace (an h5py ``SpaceID``) in the JSON form of
+    ``sciswift.h5.selection.Selection.to_json``: a regular hyperslab of one block or
+    of single elements per axis as strided slices (read in h5py's shape), anything
+    else (points, irregular blocks) as the coordinates of the selected elements,
+    read as a 1-D array in C order: a point selection listed out of C order reads
+    its values in C order, not in the order the points were listed."""
+    import h5py
+
+    shape = tuple(int(n) for n in space.shape)
+    kind = space.get_select_type()
+    if kind == h5py.h5s.SEL_ALL:
+        return {"axes": [["s", 0, n, 1] for n in shape]}
+    if kind == h5py.h5s.SEL_HYPERSLABS:
+        if space.is_regular_hyperslab():
+            # One strided slice per axis (h5py reads it in that shape): possible
+            # when each axis has one block, or blocks of one element.
+            start, stride, count, block = space.get_regular_hyperslab()
+            if all(c == 1 or b == 1 for c, b in zip(count, block, strict=True)):
+                return {"axes": [
+                    ["s", int(s0), int(s0 + b - 1 + st * (c - 1)) + 1, int(st) if c > 1 else 1]
+                    for s0, st, c, b in zip(start, stride, count, block, strict=True)
+                ]}
+        blocks = np.asarray(space.get_select_hyper_blocklist(), dtype=np.int64).reshape(-1, 2, len(shape))
+        coords = np.unique(np.concatenate([
+            np.stack(np.meshgrid(*[np.arange(a, b + 1) for a, b in zip(lo, hi, strict=True)], indexing="ij"),
+                     axis=-1).reshape(-1, len(shape))
+            for lo, hi in blocks
+        ]), axis=0)
+    elif kind == h5py.h5s.SEL_POINTS:
+        coords = np.unique(np.asarray(space.get_select_elem_pointlist(), dtype=np.int64).reshape(-1, len(shape)),
+                           axis=0)
+    else:  # SEL_NONE
+        coords = np.empty((0, len(shape)), dtype=np.int64)
+    return {"mask": [coords[:, i].tolist() for i in range(len(shape))]}
+
+
+def present_refs(value: Any, dt: np.dtype[Any], h5file: Any) -> Any:
+    """``value`` (read by h5py with dtype ``dt``) with every HDF5 reference made a
+    sciswift one naming its target by path; null references stay null. A
+    reference to nothing raises what h5py raises dereferencing it (KeyError,
+    ValueError: damage, for the callers' ``as_corrupt``)."""
+    import h5py
+
+    from sciswift.h5.refs import Reference, RegionReference
+
+    kind = _ref_kind(dt)
+
+    def one(ref: Any) -> Reference:
+        if not ref:
+            return RegionReference() if kind is h5py.RegionReference else Reference()
+        target = h5file[ref]
+        path = text_name(target.name) if target.name is not None else None  # None: an unlinked object
+        if kind is h5py.RegionReference:
+            return RegionReference(path, region_selection(h5py.h5r.get_region(ref, h5file.id)))
+        return Reference(path)
+
+    out_dt = presented_dtype(dt)
+    if kind is not None:
+        if not isinstance(value, np.ndarray):
+            return one(value)
+        return _map(value, out_dt, one)
+    if dt.names:
+        arr = np.asarray(value, dtype=dt)
+        out = np.empty(arr.shape, dtype=out_dt)
+        for name in dt.names:
+            sub = cast(Mapping[str, Any], dt.fields)[name][0]
+            out[name] = present_refs(arr[name], sub, h5file) if has_refs(sub) else arr[name]
+        return out if isinstance(value, np.ndarray) else out[()]
+    if dt.subdtype is not None:
+        return present_refs(np.asarray(value), dt.subdtype[0], h5file)
+    base = cast(np.dtype[Any], _meta(dt)["vlen"])
+    if not isinstance(value, np.ndarray) or value.dtype.kind != "O":
+        return present_refs(np.asarray(value, dtype=base), base, h5file)  # one sequence
+    return _map(value, out_dt, lambda seq: present_refs(np.asarray(seq, dtype=base), base, h5file))
+
+
+def _map(arr: np.ndarray[Any, Any], dtype: np.dtype[Any], fn: Callable[[Any], Any]) -> np.ndarray[Any, Any]:
+    """A new object array of ``dtype`` and ``arr``'s shape holding ``fn(element)``."""
+    out: np.ndarray[Any, Any] = np.empty(arr.shape, dtype=dtype)
+    flat_in, flat_out = arr.reshape(-1), out.reshape(-1)
+    for i in range(flat_in.size):
+        flat_out[i] = fn(flat_in[i])
+    return out
+
+
 def fill_value(ds: Any) -> Any:
     """The dataset's fill value; zero of its dtype when the file leaves it undefined
     (h5py raises on ``.fillvalue`` then, but reads the data)."""
@@ -233,6 +370,21 @@ def missing_filter(ds: Any) -> tuple[int, str] | None:
         if not h5py.h5z.filter_avail(code):
             return code, name.decode("ascii", "replace") or "unnamed"
     return None
+
+
+def read_error_text(ds: Any, exc: BaseException) -> str:
+    """Why reading the h5py dataset ``ds`` failed with ``exc``, for messages: when
+    one of its filters has no decoder here, that filter by id and name (HDF5 only
+    says it could not open its plugin directory), else ``exc``'s own text."""
+    try:
+        missing = missing_filter(ds) if hasattr(getattr(ds, "id", None), "get_create_plist") else None
+    except (OSError, ValueError, RuntimeError):
+        missing = None
+    if missing is None:
+        return str(exc)
+    code, name = missing
+    return (f"it is compressed with HDF5 filter {code} ({name}), which h5py cannot decode here "
+            "(the hdf5plugin package adds many third-party filters)")
 
 
 def direct_pipeline(ds: Any) -> list[tuple[int, tuple[int, ...]]] | None:
@@ -389,7 +541,7 @@ def attr_type(obj: Any, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | Non
     try:
         aid = obj.attrs.get_id(h5py_name(name))
         shape = aid.shape
-        return aid.dtype, (None if shape is None else tuple(shape))
+        return presented_dtype(aid.dtype), (None if shape is None else tuple(shape))
     except (KeyError, OSError, TypeError, ValueError):
         return None
 
@@ -411,8 +563,9 @@ class H5Context:
         return True
 
     def attrs_of(self, obj: Any) -> dict[str, Any]:
-        """The attributes of an h5py object, as h5py returns them. An attribute h5py
-        cannot read is left out (logged), not allowed to hide the whole object."""
+        """The attributes of an h5py object, as h5py returns them (HDF5 references
+        as h5py's: see ``presented_attrs``). An attribute h5py cannot read is left
+        out (logged), not allowed to hide the whole object."""
         out: dict[str, Any] = {}
         with as_corrupt(f"{self.display}:{obj.name}", self.label, errors=H5PY_ERRORS):
             names = list(obj.attrs)
@@ -421,6 +574,27 @@ class H5Context:
                 out[text_name(key)] = obj.attrs[key]
             except (OSError, TypeError, ValueError, KeyError, RuntimeError) as exc:
                 log.warning("%s: attribute %r of %s cannot be read: %s", self.display, key, obj.name, exc)
+        return out
+
+    def presented_attrs(self, obj: Any, raw: dict[str, Any]) -> dict[str, Any]:
+        """``raw`` (``attrs_of(obj)``) with HDF5 references made sciswift's
+        (``present_refs``); an attribute holding a reference to nothing is left
+        out (logged), as an attribute h5py cannot read."""
+        import h5py
+
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            dt = getattr(value, "dtype", None)
+            if isinstance(value, h5py.Reference):  # a scalar one: h5py gives the bare object
+                dt = h5py.regionref_dtype if isinstance(value, h5py.RegionReference) else h5py.ref_dtype
+            if isinstance(dt, np.dtype) and has_refs(dt):
+                try:
+                    value = present_refs(value, dt, obj.file)
+                except (OSError, ValueError, KeyError, RuntimeError) as exc:
+                    log.warning("%s: attribute %r of %s holds a reference to nothing: %s",
+                                self.display, key, obj.name, exc)
+                    continue
+            out[key] = value
         return out
 
     def dataset(self, ds: Any) -> ArrayNode:
@@ -443,7 +617,7 @@ class H5Group(GroupNode):
     @property
     def attrs(self) -> Mapping[str, Any]:
         if self._attrs is None:
-            self._attrs = self._ctx.attrs_of(self._grp)
+            self._attrs = self._ctx.presented_attrs(self._grp, self._ctx.attrs_of(self._grp))
         return self._attrs
 
     def attr_type(self, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
@@ -499,7 +673,10 @@ class H5Dataset(ArrayNode):
         self._ds = ds
         self._ctx = ctx
         self._shape = tuple(ds.shape) if ds.shape is not None else ()
-        self._dtype = numpy_dtype(ds)
+        # h5py's dtype, and the one presented (HDF5 references as sciswift's).
+        self._h5dtype = numpy_dtype(ds)
+        self._dtype = presented_dtype(self._h5dtype) if self._h5dtype is not None else None
+        self._raw_attrs: dict[str, Any] | None = None
         self._attrs: dict[str, Any] | None = None
         self._scales: DimensionScales | None | bool = False  # False: not read yet
         self._reader: Callable[[tuple[slice, ...]], np.ndarray[Any, Any]] | None = None
@@ -509,10 +686,16 @@ class H5Dataset(ArrayNode):
         """The underlying h5py Dataset (valid while the file is open)."""
         return self._ds
 
+    def _raw(self) -> dict[str, Any]:
+        """The attributes as h5py reads them (its references: the scale reader's input)."""
+        if self._raw_attrs is None:
+            self._raw_attrs = self._ctx.attrs_of(self._ds)
+        return self._raw_attrs
+
     @property
     def attrs(self) -> Mapping[str, Any]:
         if self._attrs is None:
-            self._attrs = self._ctx.attrs_of(self._ds)
+            self._attrs = self._ctx.presented_attrs(self._ds, self._raw())
         return self._attrs
 
     def attr_type(self, name: str) -> tuple[np.dtype[Any], tuple[int, ...] | None] | None:
@@ -522,7 +705,7 @@ class H5Dataset(ArrayNode):
     def dimension_scales(self) -> DimensionScales | None:
         if self._scales is False:
             try:
-                self._scales = read_dimension_scales(self._ds, self.attrs)
+                self._scales = read_dimension_scales(self._ds, self._raw())
             except (ValueError, KeyError, OSError, TypeError) as exc:
                 log.warning("%s:%s: dimension scales not shown, its attributes are damaged: %s",
                             self._ctx.display, self._ds.name, exc)
@@ -556,7 +739,10 @@ class H5Dataset(ArrayNode):
     @property
     def fillvalue(self) -> Any:
         with self._asking():
-            return fill_value(self._ds) if self._dtype is not None else None
+            if self._h5dtype is None:
+                return None
+            fill = fill_value(self._ds)
+            return present_refs(fill, self._h5dtype, self._ds.file) if self._dtype is not self._h5dtype else fill
 
     @property
     def compression(self) -> str | None:
@@ -642,6 +828,8 @@ class H5Dataset(ArrayNode):
 
     def _read_h5py(self, selection: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         value = self._ds[selection] if selection else self._ds[()]
+        if self._dtype is not self._h5dtype:
+            value = present_refs(value, cast(np.dtype[Any], self._h5dtype), self._ds.file)
         if not self._shape and self._dtype is not None and self._dtype.kind == "O":
             # h5py unwraps a scalar vlen value (bytes, or an array for a vlen
             # sequence); np.asarray would make that an S<n> array or an array of the

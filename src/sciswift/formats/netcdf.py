@@ -262,6 +262,26 @@ def _classic_reader(source: RangedFile, header: ClassicHeader, var: ClassicVar) 
 
 
 # ------------------------------------------------------------------ plugin
+#: The first word of a NASA CDF file (Common Data Format: versions 3, 2.6, and 2.5
+#: and older), the other format named ``.cdf``. Its second word is 0x0000FFFF, or
+#: 0xCCCC0001 for a file compressed whole.
+NASA_CDF_MAGIC = (b"\xcd\xf3\x00\x01", b"\xcd\xf2\x60\x02", b"\x00\x00\xff\xff")
+NASA_CDF_SECOND = (b"\x00\x00\xff\xff", b"\xcc\xcc\x00\x01")
+
+
+def refuse_nasa_cdf(head: bytes, name: str) -> None:
+    """NotSupported naming ``name`` when ``head`` begins a NASA CDF file: ``.cdf``
+    is also that format's extension (space-physics data, e.g. sunpy's test files),
+    which is not netCDF and which sciswift has no plugin for. Without this such a
+    file, picked by its name, would be called a damaged netCDF-3 file."""
+    if head[:4] in NASA_CDF_MAGIC and head[4:8] in NASA_CDF_SECOND:
+        raise NotSupported(
+            f"cannot open {name}: it is a NASA CDF file (Common Data Format), not netCDF; "
+            "sciswift has no plugin for that format (cdflib or spacepy read it)",
+            name,
+        )
+
+
 class NetCDFPlugin(FormatPlugin):
     """netCDF-3 (own header parser, ranged reads) and netCDF-4 (through the HDF5
     plugin)."""
@@ -288,6 +308,7 @@ class NetCDFPlugin(FormatPlugin):
         source.seek(0)
         head = source.read(4096)
         source.seek(0)
+        refuse_nasa_cdf(head, name)
         if has_hdf5_signature(head):
             return self._hdf5().open(source, name)
         ranged = source if isinstance(source, RangedFile) else RangedFile.from_fileobj(source, name)
@@ -295,6 +316,7 @@ class NetCDFPlugin(FormatPlugin):
 
     def open_stored(self, obj: StoredObject) -> GroupNode:
         head = obj.source.pread(0, 4096)
+        refuse_nasa_cdf(head, obj.display)
         if has_hdf5_signature(head):
             return self._hdf5().open_stored(obj)
         return self._open_classic(obj.source, obj.display)

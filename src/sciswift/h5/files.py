@@ -486,6 +486,19 @@ def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = Non
             raise FileExistsError(17, f"Unable to synchronously create file (file exists: '{filename}')", filename)
         else:
             return _open_local_blob(filename, path, mode)
+    if mode in ("r", "r+", "a") and not os.path.exists(path) and find_marked_root(Path(path)) is not None:
+        # Below a marked LocalStore root (a serve data directory) a path is a store
+        # location, as a file:// URL is: an object stored under that name opens
+        # as a blob (LocalStore keeps objects in packs, not as files of that name).
+        location = _location(filename, path)
+        try:
+            blob = _blob_handle(filename, location, mode)
+        except BaseException:
+            location.store.close()
+            raise
+        if blob is not None:
+            return blob
+        location.store.close()
     if mode in ("r", "r+") and not os.path.exists(path) and find_marked_root(Path(path)) is None:
         raise FileNotFoundError(2, f"Unable to synchronously open file (unable to open file: name = '{filename}', "
                                    "errno = 2, error message = 'No such file or directory')", filename)

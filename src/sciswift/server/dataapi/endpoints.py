@@ -100,6 +100,12 @@ def _locked(api: DataAPI, target: Target, work: Callable[[Any], Any]) -> Any:
             # Damage found past the open (a chunk, a node's metadata): the file is
             # unprocessable, not the server broken.
             raise ApiError(422, f"Cannot read {target.display!r}: {exc}") from None
+        except NotSupported as exc:
+            # What a format plugin documents it cannot present, found past the open
+            # (a pickled .npz member, an HDF5 type with no NumPy equivalent, a
+            # filter with no decoder): as at the open, 415 with the reason, not a
+            # 501 that hides it behind "the store failed reading this file".
+            raise ApiError(415, f"Cannot read {target.display!r}: {exc}") from None
 
 
 async def meta(api: DataAPI, req: SwiftRequest, account: str) -> Reply:

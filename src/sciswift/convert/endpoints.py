@@ -22,12 +22,13 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from sciswift.convert.apis import Api, h5py_api, sciswift_api
 from sciswift.errors import AlreadyExists, InvalidInput, NotFound, SciSwiftError
-from sciswift.store.url import Location, is_url, parse_location
+from sciswift.store.url import Location, find_marked_root, is_url, parse_location
 
 __all__ = ["Opened", "open_source", "create_native", "remove_native", "OutputTarget", "HDF5_EXTENSIONS",
            "local_path", "same_place"]
@@ -116,10 +117,6 @@ def _in_marked_store(path: str) -> bool:
     a store location, ``<root>/<container>/<object or prefix>``, as
     ``parse_location`` resolves it, and an object stored there is opened as a blob
     (it is not a file of that name: LocalStore keeps objects in packs)."""
-    from pathlib import Path
-
-    from sciswift.store.url import find_marked_root
-
     return not os.path.exists(path) and find_marked_root(Path(os.path.abspath(path))) is not None
 
 

@@ -322,3 +322,12 @@ def test_many_partial_rewrites_stay_under_the_segment_cap(tmp_path: Path, monkey
         up.close()
         fetcher.close()
     assert max(counts) >= 18 and any(r.ranged for r in refs), counts  # ranges were used, up to the cap
+
+
+def test_mountinfo_paths_and_fuse_option_values() -> None:
+    from sciswift.mount.daemon import mountinfo_path
+    from sciswift.mount.fs import fuse_option_value
+
+    assert mountinfo_path(rb"/mnt/a\040b\011\134c/" + "ü".encode()) == "/mnt/a b\t\\c/ü".encode()
+    assert mountinfo_path(b"/plain") == b"/plain"
+    assert fuse_option_value("sciswift:swift://a,b\\c") == "sciswift:swift://a\\,b\\\\c"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -163,3 +164,37 @@ def test_native_file_reads_as_the_file_h5py_writes(mount: Callable[..., Mounted]
                      if "VALUE  " in line]
     assert "VALUE  H5D_FILL_VALUE_DEFAULT" in fills and "VALUE  -1" in fills
     same("ncdump", "-h")
+
+
+def test_a_zarr_store_written_through_the_mount_stays_a_directory(mount: Callable[..., Mounted],
+                                                                  served: Served) -> None:
+    """zarr-python writing a Zarr v3 store into the mount makes its directories
+    (mkdir's marker objects), then writes the root ``zarr.json``: the store stays
+    a directory of files, written to and read back later, not a read-only native
+    file (writes into it failed with ENOTDIR once its root was listed). The same
+    hierarchy stored without directory markers (as ``sciswift.h5py`` and
+    ``swift upload`` store it) is the native file."""
+    zarr = pytest.importorskip("zarr")
+    container = f"Z{uuid.uuid4().hex[:8]}"
+    store = served.store()
+    store.create_container(container)
+    m = mount(f"swift://{container}", env=served.env)
+    group = zarr.open_group(str(m.path / "made.zarr"), mode="w")
+    group.attrs["title"] = "through the mount"
+    assert os.path.isdir(m.path / "made.zarr")  # listed with its zarr.json, beyond the mount's 1 s memory:
+    time.sleep(1.2)
+    assert os.path.isdir(m.path / "made.zarr") and "made.zarr" in os.listdir(m.path)
+    array = group.create_array("a", shape=(100,), chunks=(10,), dtype="i4")
+    array[:] = np.arange(100)
+    back = zarr.open_group(str(m.path / "made.zarr"), mode="r")
+    assert np.array_equal(back["a"][:], np.arange(100)) and back.attrs["title"] == "through the mount"
+    assert store.head_object(container, "made.zarr/").content_type == "application/directory"
+
+    for obj in store.list_objects(container):  # the same objects, no directory markers
+        if not obj.name.endswith("/"):
+            store.put_object(container, "uploaded.zarr" + obj.name[len("made.zarr"):],
+                             store.get_object(container, obj.name))
+    time.sleep(1.2)
+    assert os.path.isfile(m.path / "uploaded.zarr")
+    listing = subprocess.run(["h5ls", "-r", str(m.path / "uploaded.zarr")], capture_output=True, text=True)
+    assert listing.returncode == 0 and "/a" in listing.stdout, listing.stderr

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from sciswift.mount.daemon import mountinfo_path
 from sciswift.server.spawn import ServerProcess, spawn
 from sciswift.store import LocalStore, Store, SwiftStore
 
@@ -109,9 +110,9 @@ class Mounted:
 
 
 def _is_mounted(path: Path) -> bool:
-    target = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split()[4] == target for line in f)
+    target = os.fsencode(os.path.realpath(path))
+    with open("/proc/self/mountinfo", "rb") as f:
+        return any(mountinfo_path(line.split()[4]) == target for line in f)
 
 
 def force_unmount(m: Mounted) -> None:

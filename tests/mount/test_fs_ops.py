@@ -478,3 +478,31 @@ def test_fallocate_extends_with_zeros_and_reserves_nothing(target: Target) -> No
     punch = subprocess.run(["fallocate", "-p", "-o", "0", "-l", "4", str(path)], capture_output=True, text=True)
     assert punch.returncode != 0 and "unsupported" in punch.stderr  # EOPNOTSUPP
     assert target.store.get_object(target.container, "pre.bin")[:4] == b"head"
+
+
+def test_mount_points_and_urls_with_spaces_commas_and_non_ascii(mount: Callable[..., Mounted], served: Served,
+                                                                 tmp_path: Path) -> None:
+    """A mount point named with a space and a non-ASCII letter is seen mounted
+    (``/proc/self/mountinfo`` escapes the space and leaves UTF-8 as it is: the
+    mount was never seen, and ``sciswift mount`` gave up after 60 s), and a URL
+    with a comma or a backslash (libfuse's option separator and escape, in the
+    file system's name) mounts, is used and unmounts."""
+    store = served.store()
+    container = f"a,b c{uuid.uuid4().hex[:6]}"
+    store.create_container(container)
+    store.put_object(container, "x.txt", b"hello")
+    started = time.monotonic()
+    m = mount(f"swift://{container}", env=served.env, name="mnt dir ü")
+    assert time.monotonic() - started < 30
+    assert (m.path / "x.txt").read_bytes() == b"hello"
+    (m.path / "é y.txt").write_bytes(b"written")
+    assert store.get_object(container, "é y.txt") == b"written"
+    result = m.umount()
+    assert result.returncode == 0, result.stderr
+    assert not os.path.ismount(m.path)
+
+    local = mount(str(tmp_path / "st,ore" / "c\\1"), name="plain")
+    (local.path / "f").write_bytes(b"local")
+    assert LocalStore(tmp_path / "st,ore").get_object("c\\1", "f") == b"local"
+    with open("/proc/self/mountinfo", "rb") as f:
+        assert any(b"st,ore" in line and b"fuse.sciswift" in line for line in f)

@@ -322,3 +322,79 @@ def test_many_partial_rewrites_stay_under_the_segment_cap(tmp_path: Path, monkey
         up.close()
         fetcher.close()
     assert max(counts) >= 18 and any(r.ranged for r in refs), counts  # ranges were used, up to the cap
+
+
+def test_mountinfo_paths_and_fuse_option_values() -> None:
+    from sciswift.mount.daemon import mountinfo_path
+    from sciswift.mount.fs import fuse_option_value
+
+    assert mountinfo_path(rb"/mnt/a\040b\011\134c/" + "ü".encode()) == "/mnt/a b\t\\c/ü".encode()
+    assert mountinfo_path(b"/plain") == b"/plain"
+    assert fuse_option_value("sciswift:swift://a,b\\c") == "sciswift:swift://a\\,b\\\\c"
+
+
+class _GatedStore(MemoryStore):
+    """A MemoryStore whose segment uploads wait for ``gate`` (an early upload
+    held in flight)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self.gate = threading.Event()
+        self.gate.set()
+        self.waiting = threading.Event()  # an upload is at the gate
+
+    def put_object(self, container: str, name: str, data: object, **kwargs: object) -> object:  # type: ignore[override]
+        if container.endswith("_segments") and not self.gate.is_set():
+            self.waiting.set()
+            assert self.gate.wait(10)
+        return super().put_object(container, name, data, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_segment_written_while_its_early_upload_is_in_flight_is_stored_as_last_written(tmp_path: Path) -> None:
+    """A large object with small segments (another client's, or ranged patches
+    of this mount's) is truncated under the segment size while an early upload
+    of one of its segments is in flight, that segment is written again, and the
+    file grows past the segment size: the commit stores the last bytes written,
+    not the early upload's (the write took the small-file shortcut and kept no
+    generation for the segment, so the upload, finished later, was reused)."""
+    store = _GatedStore()
+    store.create_container("c")
+    seg_container = segments_container("c")
+    store.create_container(seg_container)
+    old = random.Random(1).randbytes(10_000)
+    refs = []
+    for i in range(10):  # 1,000-byte segments, the file 10,000 bytes
+        info = store.put_object(seg_container, f"f/old/{i}", old[i * 1000:(i + 1) * 1000])
+        refs.append(SegmentRef(seg_container, f"f/old/{i}", info.etag, 1000))
+    info = store.put_manifest("c", "f", refs)
+    base = Version.segmented("c", "f", info.etag, 0.0, refs)
+    fetcher = Fetcher(store, BlockCache(tmp_path / "cache", 1 << 30), block_size=1024)
+    up = Uploader(store, fetcher, segment_size=4096)
+    state = FileState("/f", "c", "f", base, staging_dir=tmp_path, segment_size=4096, content_type="x")
+    try:
+        first, last, tail = b"1" * 1000, b"2" * 1000, b"3" * 100
+        store.gate.clear()
+        ready = state.write(1000, first)
+        assert ready == [(1000, 1000)]
+        up.upload_early(state, ready)  # in flight (its bytes read) until the gate opens
+        assert store.waiting.wait(10)
+        state.truncate(2000)
+        up.upload_early(state, state.write(1000, last))
+        up.upload_early(state, state.write(9000, tail))
+        store.gate.set()
+        assert up.commit(state)
+        expected = old[:1000] + last + bytes(7000) + tail
+        stored = store.get_manifest("c", "f")
+        assert stored is not None
+        fresh = Fetcher(store, BlockCache(tmp_path / "fresh", 1 << 30), block_size=1024)
+        try:
+            assert fresh.read(Version.segmented("c", "f", "", 0.0, stored), 0, len(expected)) == expected
+        finally:
+            fresh.close()
+        assert state.read(fetcher, 0, len(expected)) == expected
+    finally:
+        store.gate.set()
+        up.close()
+        fetcher.close()

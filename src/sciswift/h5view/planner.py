@@ -283,6 +283,14 @@ class _Planner:
         if info.htype.native is not None or not _is_default(info.fill):
             encode_value(info.fill, info.dtype, info.htype, fill, self.heap, self.tree.ref_target)
         # else: empty strings or sequences, null references: HDF5's "default" fill.
+        if not fill.fixups and not any(fill.data):
+            # A fill of zero bytes is HDF5's default fill too, and is written as
+            # the default (what h5py writes when no fill value is given): readers
+            # treat a user-defined one differently. netCDF-C reads a fixed-length
+            # string dataset as NC_STRING and a user-defined fill of it as a
+            # char pointer, which it frees at nc_close: ncdump crashed on the
+            # view of a file holding an 'S3' dataset and a dataset it refuses.
+            fill = Buf()
         messages = [
             (S.MSG_DATASPACE, 0, S.dataspace(None if info.empty else info.shape, info.maxshape)),
             (S.MSG_DATATYPE, S.FLAG_CONSTANT, info.htype.message()),

@@ -14,6 +14,7 @@ import errno
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from sciswift.mount.kernel import raise_readahead
 from sciswift.store import Store, open_store, parse_location
 from sciswift.store.url import ROOT_MARKER
 
-__all__ = ["resolve", "serve", "start", "unmount", "mounted_sciswift", "MountError"]
+__all__ = ["resolve", "serve", "start", "unmount", "mounted_sciswift", "mountinfo_path", "MountError"]
 
 FSTYPE = "fuse.sciswift"
 
@@ -90,20 +91,34 @@ def setup_logging(debug: bool) -> None:
 
 def mounted_sciswift(mountpoint: Path) -> bool:
     """True if ``mountpoint`` is a sciswift mount (it may be stale)."""
-    target = os.path.realpath(mountpoint)
+    target = os.fsencode(os.path.realpath(mountpoint))
     try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+        # Bytes: a mount point's name is bytes (UTF-8 or not), and so are the
+        # names of everyone else's mounts listed here.
+        lines = Path("/proc/self/mountinfo").read_bytes().splitlines()
     except OSError:
         return False
     for line in lines:
         fields = line.split()
-        if len(fields) < 10:
+        if len(fields) < 10 or b"-" not in fields:
             continue
-        sep = fields.index("-")
-        mnt = fields[4].encode().decode("unicode_escape")
-        if mnt == target and fields[sep + 1] == FSTYPE:
+        sep = fields.index(b"-")
+        if sep + 1 < len(fields) and fields[sep + 1] == FSTYPE.encode() and mountinfo_path(fields[4]) == target:
             return True
     return False
+
+
+_MOUNTINFO_ESCAPE = re.compile(rb"\\([0-7]{3})")
+
+
+def mountinfo_path(field: bytes) -> bytes:
+    """A path field of ``/proc/self/mountinfo`` as the bytes of the path: the
+    kernel writes a space, tab, newline or backslash as a 3-digit octal escape
+    (``\\040``) and every other byte as it is. (Decoding the field as a Python
+    escape string took each byte of a UTF-8 name for a character of its own:
+    a mount on ``/mnt/ü`` was never seen, and ``sciswift mount`` gave up after
+    60 s and stopped the mount it had made.)"""
+    return _MOUNTINFO_ESCAPE.sub(lambda m: bytes([int(m.group(1), 8)]), field)
 
 
 def start(config: MountConfig, timeout: float = 60.0) -> int:

@@ -39,7 +39,7 @@ from sciswift.mount.errors import errno_for, log
 from sciswift.mount.kernel import KERNEL_READAHEAD, raise_readahead
 from sciswift.mount.session import Session
 
-__all__ = ["SciswiftFS", "run_fuse"]
+__all__ = ["SciswiftFS", "fuse_option_value", "run_fuse"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -313,6 +313,14 @@ FUSE_CAP_HANDLE_KILLPRIV = 1 << 20
 FUSE_CAP_HANDLE_KILLPRIV_V2 = 1 << 21
 
 
+def fuse_option_value(value: str) -> str:
+    """``value`` escaped for libfuse's ``-o`` list, which splits at commas and
+    takes a backslash as escaping the next character: a URL with a comma (a
+    container or prefix named ``a,b``, allowed by Swift and by file systems)
+    otherwise became an unknown option and the mount failed."""
+    return value.replace("\\", "\\\\").replace(",", "\\,")
+
+
 def _raise_readahead_soon(mountpoint: str) -> None:
     time.sleep(0.2)  # the mount is complete once init has returned
     raise_readahead(mountpoint)
@@ -336,7 +344,7 @@ def run_fuse(session: Session, mountpoint: str, *, allow_other: bool, read_only:
     logging.getLogger("fuse").setLevel(logging.DEBUG if debug else logging.WARNING)
     options: dict[str, Any] = {
         "foreground": True,
-        "fsname": f"sciswift:{session.config.url}",
+        "fsname": fuse_option_value(f"sciswift:{session.config.url}"),
         "subtype": "sciswift",
         # Attributes are asked for every time (the Session answers from its own
         # short-lived cache): a file changed elsewhere shows its new size at once

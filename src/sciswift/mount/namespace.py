@@ -8,7 +8,9 @@ When the mount's URL names an account, containers are the top-level directories.
 
 A prefix holding ``zarr.json`` is a file written by sciswift in the native layout;
 it is shown as one read-only file of that name (``NATIVE``), served by the HDF5
-view (``sciswift.mount.native``), not as the directory of its chunk objects.
+view (``sciswift.mount.native``), not as the directory of its chunk objects,
+unless it was made as a directory (``mkdir``'s marker object): then it is a
+Zarr store written through a file system, and stays a directory.
 
 What the store said is remembered for ``ttl`` seconds (listings and lookups).
 Opening a file always asks the store again (close-to-open; see
@@ -361,11 +363,25 @@ class Namespace:
 
     def _dir_entry(self, container: str, key: str) -> Entry:
         """The entry of a prefix with objects below it: a native file (shown with
-        the time its root document was stored) or a directory."""
+        the time its root document was stored) or a directory.
+
+        A prefix holding ``zarr.json`` is a native file unless it was made as a
+        directory (its marker object ``key/``, which ``mkdir`` stores and
+        ``sciswift.h5py`` never does): a Zarr store written through a mount
+        (zarr-python, ``xarray.to_zarr``, ``cp -r`` or ``rsync`` of one) makes
+        its directories first, and turned into a read-only file as soon as its
+        root ``zarr.json`` was listed, so every later write into it failed with
+        ENOTDIR."""
         try:
             marker = self.store.head_object(container, f"{key}/{NATIVE_MARKER}")
         except NotFound:
             return Entry(Kind.DIR)
+        try:
+            made = self.store.head_object(container, f"{key}/")
+        except NotFound:
+            return Entry(Kind.NATIVE, 0, marker.timestamp)
+        if made.content_type == DIR_MARKER_TYPE:
+            return Entry(Kind.DIR, 0, made.timestamp)
         return Entry(Kind.NATIVE, 0, marker.timestamp)
 
     def listdir(self, path: str) -> dict[str, Entry]:

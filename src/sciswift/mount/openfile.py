@@ -168,9 +168,13 @@ class FileState:
             self.write_gen += 1
             self._changed_now()
             ready: list[tuple[int, int]] = []
-            if self.size <= self.segment_size and not self.eager:
+            if self.size <= self.segment_size and not self.eager and not self.eager_running:
                 # A small file is one PUT at close: no segment bookkeeping (HDF5
-                # writes its metadata in thousands of small pieces).
+                # writes its metadata in thousands of small pieces). Not while an
+                # early upload is in flight either: a segment it holds may be
+                # written again (a large file truncated small, then written), and
+                # without this write's generation in seg_gen the commit took the
+                # upload, finished later, for current and stored the older bytes.
                 return ready
             pos = offset
             while pos < end:

@@ -18,6 +18,7 @@ writes), CopyObject, DeleteObject, and the object ACL subresource.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
@@ -31,7 +32,7 @@ from sciswift.server.http import Reply, env_flag
 from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.headers import content_md5_etag, s3_object_headers, swift_object_headers
-from sciswift.server.s3.names import S3_ETAG, s3_time
+from sciswift.server.s3.names import S3_ETAG, s3_time, segments_container
 from sciswift.server.s3.payload import Checksum, StoredChecksum, checksum_algorithm, stored_checksum
 from sciswift.server.s3.versions import (
     DELETE_MARKER,
@@ -165,12 +166,13 @@ async def get_or_head(ctx: S3Context) -> Reply:
         await reply.drain()
         raise S3Error("InvalidRange", RangeRequested=head.headers.get("Range", ""))
     out = s3_object_headers(reply.headers, etag)
-    if _checksum_mode(ctx) and "Range" not in headers and reply.stored is not None and \
-            (part is None or not env_flag(reply.headers.get("X-Static-Large-Object"))):
-        # whole-object reads only (as S3): a range has no checksum of its own,
-        # and a part of a multipart object is not what the object's checksums
-        # cover (the part number of a single-part object is the whole object)
+    if _checksum_mode(ctx) and "Range" not in headers and reply.stored is not None:
+        # whole-object reads only (as S3): a range has no checksum of its own;
+        # a part of a multipart object has its part's (the part number of a
+        # single-part object is the whole object)
         found = stored_checksum(reply.stored.system)
+        if found is not None and part is not None and env_flag(reply.headers.get("X-Static-Large-Object")):
+            found = await _part_checksum(ctx, found, int(query["part-number"]), query.get("version-id"))
         if found is not None:
             out.update(found.headers())
     for name in _OVERRIDES:
@@ -179,6 +181,35 @@ async def get_or_head(ctx: S3Context) -> Reply:
             out[name] = value
     reply.headers = out
     return reply
+
+
+async def _part_checksum(ctx: S3Context, whole: StoredChecksum, number: int,
+                         version: str | None) -> StoredChecksum | None:
+    """The checksum part ``number`` of a multipart object keeps, shown with
+    the object's ``ChecksumType`` (None if the part keeps none of the
+    object's algorithm). The part is found in the object's manifest (a read
+    of it: this is paid only by a part read asking for checksums)."""
+    query = {"multipart-manifest": "get", **({"version-id": version} if version is not None else {})}
+    got = await ctx.swift("GET", ctx.bucket, ctx.key, query=query)
+    if got.status >= 300:
+        await got.drain()
+        return None
+    try:
+        segments = json.loads(await got.read())
+        container, _, name = str(segments[number - 1]["name"]).lstrip("/").partition("/")
+    except (ValueError, IndexError, KeyError, TypeError):  # replaced meanwhile by something else
+        return None
+    store = ctx.be.store(ctx.account)
+    if store is None or container != segments_container(ctx.bucket):
+        return None  # only parts of the caller's own uploads (a Swift manifest may name any object)
+    try:
+        info = await ctx.be.run(store.head_object, container, name)
+    except SciSwiftError:
+        return None
+    found = stored_checksum(info.system)
+    if found is None or found.algorithm != whole.algorithm or found.kind != "FULL_OBJECT":
+        return None
+    return StoredChecksum(found.algorithm, found.value, whole.kind)
 
 
 def _checksum_mode(ctx: S3Context) -> bool:

@@ -155,9 +155,13 @@ class StoredChecksum:
 
     algorithm: str
     value: str
+    #: the type shown, when not the value's own (a part of a COMPOSITE object)
+    shown_kind: str | None = None
 
     @property
     def kind(self) -> str:
+        if self.shown_kind is not None:
+            return self.shown_kind
         return "COMPOSITE" if "-" in self.value else "FULL_OBJECT"
 
     def headers(self) -> dict[str, str]:

@@ -8,7 +8,10 @@ copied as the bytes it assembles unless ``multipart-manifest=get`` asks for the
 manifest itself), then written with a PUT sub-request as the caller (so the
 destination's write ACL applies). The copy keeps the source's metadata and
 persisted headers, updated by those of the request, or only the request's with
-``X-Fresh-Metadata: true``. The 201 reply names the source in
+``X-Fresh-Metadata: true``. A copy of the source's whole bytes keeps the
+checksums of its bytes (``content_checksums``) as system values, or, when the
+request carries a ``copy_digest`` (S3's CopyObject asking for a new
+checksum), the values that digest computes over the bytes copied. The 201 reply names the source in
 ``X-Copied-From``, ``X-Copied-From-Account`` and ``X-Copied-From-Last-Modified``.
 """
 
@@ -20,7 +23,7 @@ from multidict import CIMultiDict
 
 from sciswift.server.backend import Backend
 from sciswift.server.http import TEXT_TYPE, IterBody, Reply, SwiftError, SwiftRequest, env_flag
-from sciswift.server.objects import reply_chunks
+from sciswift.server.objects import content_checksums, reply_chunks
 from sciswift.store.names import MAX_FILE_SIZE
 
 __all__ = ["handle_copy", "put_copy_from"]
@@ -129,7 +132,14 @@ async def put_copy_from(be: Backend, req: SwiftRequest) -> Reply:
         sink_headers["Content-Type"] = source.headers.get("Content-Type", "application/octet-stream")
     sink_headers["Content-Length"] = str(source.content_length)
 
-    body = IterBody(reply_chunks(source), source.content_length, vouched_md5=vouched)
+    # A copy of the source's whole bytes keeps their checksums (system values,
+    # read from the very version copied, so they match), unless the request
+    # computes its own; a range, a part or a manifest copy is other bytes.
+    whole = source.status == 200 and not manifest_copy and "part-number" not in src_query
+    carried = content_checksums(source.stored) if whole and source.stored is not None else {}
+    digest = req.copy_digest
+    body = IterBody(reply_chunks(source), source.content_length, vouched_md5=vouched,
+                    system=carried if digest is None else None, digest=digest)
     sink = req.sub("PUT", req.account, req.container, req.obj, headers=sink_headers, query=sink_query, body=body)
     sink.depth = req.depth
     try:

@@ -38,6 +38,7 @@ __all__ = [
     "Reply",
     "Body",
     "BodyChecks",
+    "ContentDigest",
     "BytesBody",
     "IterBody",
     "ObjectBody",
@@ -148,6 +149,16 @@ class Body:
         pass and another thread hand-over."""
         return None
 
+    def system_at_commit(self) -> dict[str, str]:
+        """System values to record with the object this body becomes, known
+        only once the whole body was read and its checks passed (an S3
+        checksum a client sent in an ``aws-chunked`` trailer, or one computed
+        over the bytes). The reader that stores the body calls it after the
+        end (and after ``verify`` of checks it took) and records the values
+        in the same commit as the bytes, never in a second write. Only bodies
+        made by the server return any: a client cannot set system values."""
+        return {}
+
     async def read(self, n: int = -1) -> bytes:  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -170,13 +181,44 @@ class Body:
         return await self.read(1 << 20)
 
 
-class BytesBody(Body):
-    """A body already in memory (sub-requests, tests)."""
+class ContentDigest(Protocol):
+    """A digest computed over a body's bytes whose result the object keeps as
+    system values (see :meth:`Body.system_at_commit`)."""
 
-    def __init__(self, data: bytes = b"") -> None:
+    def update(self, data: bytes) -> None:
+        """Take the next bytes of the body, in order."""
+
+    def system(self) -> dict[str, str]:
+        """The system values recording the digest of all bytes taken."""
+
+
+class _DigestChecks:
+    """A :class:`ContentDigest` handed to a body's reader as its checks: it
+    computes a value and so has nothing to verify."""
+
+    def __init__(self, digest: ContentDigest) -> None:
+        self._digest = digest
+
+    def update(self, data: bytes) -> None:
+        self._digest.update(data)
+
+    def verify(self) -> None:
+        pass
+
+
+class BytesBody(Body):
+    """A body already in memory (sub-requests, tests); ``system``: values its
+    object is stored with (a multipart upload's marker records the upload's
+    checksum settings so), given by server code only."""
+
+    def __init__(self, data: bytes = b"", *, system: dict[str, str] | None = None) -> None:
         self._data = memoryview(data)
         self._pos = 0
         self.length = len(data)
+        self._system = dict(system or {})
+
+    def system_at_commit(self) -> dict[str, str]:
+        return dict(self._system)
 
     async def read(self, n: int = -1) -> bytes:
         if n < 0:
@@ -192,11 +234,37 @@ class IterBody(Body):
     stored object's bytes, checked as they are read, and its ETag); never set
     from anything a client sends."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], length: int | None, *, vouched_md5: str | None = None) -> None:
+    def __init__(
+        self,
+        chunks: AsyncIterator[bytes],
+        length: int | None,
+        *,
+        vouched_md5: str | None = None,
+        system: dict[str, str] | None = None,
+        digest: ContentDigest | None = None,
+    ) -> None:
         self._it = chunks
         self._buf = b""
         self.length = length
         self.vouched_md5 = vouched_md5
+        # ``system``: values describing the bytes that the copy keeps (the
+        # source's checksum); ``digest``: one computed over them instead.
+        self._system = dict(system or {})
+        self._digest = digest
+        self._handed_over = False
+
+    def take_checks(self) -> BodyChecks | None:
+        # the writer hashes each block in the thread that writes it
+        if self._digest is None or self._handed_over or self._buf:
+            return None
+        self._handed_over = True
+        return _DigestChecks(self._digest)
+
+    def system_at_commit(self) -> dict[str, str]:
+        out = dict(self._system)
+        if self._digest is not None:
+            out.update(self._digest.system())
+        return out
 
     async def read(self, n: int = -1) -> bytes:
         while not self._buf or (n < 0):
@@ -204,6 +272,8 @@ class IterBody(Body):
                 nxt = await self._it.__anext__()
             except StopAsyncIteration:
                 break
+            if self._digest is not None and not self._handed_over:
+                self._digest.update(nxt)
             self._buf += nxt
             if n >= 0 and len(self._buf) >= n:
                 break
@@ -247,6 +317,12 @@ class SwiftRequest:
     #: ``make_pre_authed_request``): this request skips authorization, its own
     #: sub-requests do not (``sub`` never copies the flag).
     preauthed: bool = False
+    #: On a ``PUT`` with ``X-Copy-From``: a digest to compute over the copied
+    #: bytes and keep with the copy (instead of the source's content
+    #: checksums), set by the feature making the copy (S3's CopyObject with
+    #: ``x-amz-checksum-algorithm``), never from a client's request; ``sub``
+    #: never copies it.
+    copy_digest: ContentDigest | None = None
 
     @staticmethod
     def parse_query(query_string: str) -> MultiDict[str]:

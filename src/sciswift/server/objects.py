@@ -34,6 +34,8 @@ __all__ = [
     "reply_chunks",
     "SLO_ETAG",
     "SLO_SIZE",
+    "CONTENT_CHECKSUM_PREFIX",
+    "content_checksums",
     "is_slo",
     "is_dlo",
 ]
@@ -42,6 +44,22 @@ __all__ = [
 #: middleware keeps them in object sysmeta).
 SLO_ETAG = "x-object-sysmeta-slo-etag"
 SLO_SIZE = "x-object-sysmeta-slo-size"
+#: Checksums of an object's bytes are kept as system values
+#: ``<prefix><algorithm>`` (S3's flexible checksums, Swift s3api's names); a
+#: value ending in ``-<n>`` is a multipart upload's composite checksum, of its
+#: parts' checksums, which only the object it was made for has.
+CONTENT_CHECKSUM_PREFIX = "x-object-sysmeta-s3api-checksum-"
+
+
+def content_checksums(info: ObjectInfo) -> dict[str, str]:
+    """The system values of ``info`` that checksum its whole bytes (not the
+    composite ones): what a copy of exactly those bytes may keep."""
+    out: dict[str, str] = {}
+    for key, value in info.system.items():
+        if key.startswith(CONTENT_CHECKSUM_PREFIX) and key[len(CONTENT_CHECKSUM_PREFIX):] not in ("algorithm", "type") \
+                and "-" not in value:
+            out[key] = value
+    return out
 
 
 def is_slo(info: ObjectInfo) -> bool:

@@ -180,10 +180,15 @@ async def store_body(
 
     Nothing is stored unless exactly ``length`` bytes arrive (any length up to
     5 GiB when None: chunked) and, if ``etag`` is given, their MD5 matches it.
+    The body's ``system_at_commit`` values (asked once it ended and passed its
+    checks) are stored with the object, over ``system``, in the same write.
     """
     options = dict(content_type=content_type, metadata=metadata, system=system, mode=mode, etag=etag)
     if length is not None and length <= SMALL_BODY:
-        data = await _read_exact(req, length)
+        data = await _read_exact(req, length)  # the body verified itself at its end
+        late = req.body.system_at_commit()
+        if late:
+            options["system"] = {**system, **late}
         return await be.run(lambda: store.put_object(container, name, data, **options))  # type: ignore[arg-type]
     writer = await be.run(lambda: store.open_writer(container, name, **options))  # type: ignore[arg-type]
     vouched = getattr(req.body, "vouched_md5", None)
@@ -223,6 +228,10 @@ async def store_body(
             raise SwiftError(499)
         if checks is not None:
             checks.verify()
+        # values known only now (a trailer's checksum) go into the same commit
+        late = req.body.system_at_commit()
+        if late:
+            writer.add_system(late)
         return await be.run(writer.commit)
     except BaseException:
         await asyncio.shield(be.run(writer.abort))

@@ -198,6 +198,13 @@ class ObjectWriter:
         A writer that would compute the MD5 to make the ETag may take this one
         instead (call before the first ``write``). This one computes nothing."""
 
+    def add_system(self, values: Mapping[str, str]) -> None:
+        """Record ``values`` among the object's system values too (over those
+        given at open), in the same commit as the bytes: values known only
+        once the body was written (a checksum a client sent after it). Call
+        before ``commit``."""
+        self._options["system"] = {**(self._options.get("system") or {}), **values}
+
     def commit(self) -> ObjectInfo:
         """Make the object visible, atomically; returns its info."""
         assert self._tmp is not None, "writer already finished"

@@ -48,8 +48,6 @@ def test_unknown_subresources_are_not_listings(server: RunningServer, s3: Any, b
          {"Bucket": bucket, "LifecycleConfiguration": {"Rules": [
              {"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]}},
          "PutBucketLifecycleConfiguration"),
-        (s3.get_object_attributes, {"Bucket": bucket, "Key": "k", "ObjectAttributes": ["ETag"]},
-         "GetObjectAttributes"),
         (s3.get_object_retention, {"Bucket": bucket, "Key": "k"}, "GetObjectRetention"),
         (s3.list_bucket_metrics_configurations, {"Bucket": bucket}, "ListBucketMetricsConfigurations"),
         (s3.get_bucket_metrics_configuration, {"Bucket": bucket, "Id": "m"}, "GetBucketMetricsConfiguration"),

@@ -21,15 +21,16 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass
 from urllib.parse import quote
 from xml.etree.ElementTree import Element, SubElement
 
 from multidict import CIMultiDict
 
 from sciswift.errors import SciSwiftError
-from sciswift.server.http import Reply, chunks_of, reply
+from sciswift.server.http import BytesBody, Reply, chunks_of, reply
 from sciswift.server.middleware import object_versioning
-from sciswift.server.objects import SLO_ETAG, SLO_SIZE
+from sciswift.server.objects import CONTENT_CHECKSUM_PREFIX, SLO_ETAG, SLO_SIZE
 from sciswift.server.s3 import bucket as bucket_ops
 from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
@@ -37,7 +38,15 @@ from sciswift.server.s3.headers import content_md5_etag, swift_object_headers
 from sciswift.server.s3.listing import list_entries
 from sciswift.server.s3.names import S3_ETAG, S3_UPLOAD_ID, s3_time, segments_container
 from sciswift.server.s3.obj import check_copy_conditions, check_key, copy_source, last_modified_of, xml_reply
-from sciswift.server.s3.payload import HASH_BATCH, XML_NAMES, Checksum, stated_checksum
+from sciswift.server.s3.payload import (
+    HASH_BATCH,
+    XML_NAMES,
+    Checksum,
+    StoredChecksum,
+    checksum_algorithm,
+    stated_checksum,
+    stored_checksum,
+)
 from sciswift.server.s3.versions import bucket_state, version_headers
 from sciswift.server.s3.xml import XMLError, child_text, parse
 from sciswift.server.times import iso_timestamp
@@ -105,15 +114,68 @@ async def initiate(ctx: S3Context) -> Reply:
         headers.popall(name, None)  # they apply to the object, not to the marker
     headers.setdefault("Content-Type", guessed_content_type(ctx.key))
     headers["Content-Length"] = "0"
+    settings = _checksum_settings(ctx)
     upload_id = _new_upload_id()
-    marker = await ctx.swift("PUT", segments, f"{ctx.key}/{upload_id}", headers=headers)
+    # the marker keeps the upload's checksum settings as its system values
+    # (a server-made body states them: no client header can)
+    marker = await ctx.swift("PUT", segments, f"{ctx.key}/{upload_id}", headers=headers,
+                             body=BytesBody(b"", system=settings.system() if settings else None))
     await marker.drain()
     await ctx.check(marker, "PUT", segments, f"{ctx.key}/{upload_id}")
     doc = Element("InitiateMultipartUploadResult")
     SubElement(doc, "Bucket").text = ctx.bucket
     SubElement(doc, "Key").text = ctx.key
     SubElement(doc, "UploadId").text = upload_id
-    return xml_reply(doc)
+    return xml_reply(doc, headers=settings.headers() if settings else None)
+
+
+@dataclass(frozen=True)
+class UploadChecksum:
+    """The checksum a multipart upload keeps (``x-amz-checksum-algorithm`` and
+    ``x-amz-checksum-type`` of CreateMultipartUpload): every part gets one
+    of ``algorithm``, and the object the ``kind`` (COMPOSITE or FULL_OBJECT)."""
+
+    algorithm: str
+    kind: str
+
+    def system(self) -> dict[str, str]:
+        return {_ALGORITHM_KEY: self.algorithm, _TYPE_KEY: self.kind}
+
+    def headers(self) -> dict[str, str]:
+        return {"x-amz-checksum-algorithm": self.algorithm.upper(), "x-amz-checksum-type": self.kind}
+
+    @staticmethod
+    def of(marker: Reply) -> UploadChecksum | None:
+        """The settings a marker's HEAD reply shows (None: the upload has none)."""
+        system = marker.stored.system if marker.stored is not None else {}
+        algorithm = system.get(_ALGORITHM_KEY)
+        return UploadChecksum(algorithm, system.get(_TYPE_KEY) or "COMPOSITE") if algorithm else None
+
+
+_ALGORITHM_KEY = CONTENT_CHECKSUM_PREFIX + "algorithm"
+_TYPE_KEY = CONTENT_CHECKSUM_PREFIX + "type"
+#: The algorithms S3 combines into a FULL_OBJECT checksum of a multipart upload.
+_FULL_OBJECT_ALGORITHMS = ("crc32", "crc32c", "crc64nvme")
+
+
+def _checksum_settings(ctx: S3Context) -> UploadChecksum | None:
+    """The upload's checksum settings a CreateMultipartUpload asks for, as S3
+    allows them: COMPOSITE (the default, except for CRC64NVME) for any
+    algorithm but CRC64NVME, FULL_OBJECT for the CRCs only."""
+    algorithm = checksum_algorithm(ctx.head.headers)
+    given = ctx.head.headers.get("x-amz-checksum-type")
+    if algorithm is None:
+        if given is not None:
+            raise S3Error("InvalidRequest", "The x-amz-checksum-type header can only be used with the "
+                          "x-amz-checksum-algorithm header.")
+        return None
+    kind = given.strip().upper() if given is not None else \
+        ("FULL_OBJECT" if algorithm == "crc64nvme" else "COMPOSITE")
+    if kind not in ("COMPOSITE", "FULL_OBJECT") or (kind == "FULL_OBJECT" and algorithm not in _FULL_OBJECT_ALGORITHMS) \
+            or (kind == "COMPOSITE" and algorithm == "crc64nvme"):
+        raise S3Error("InvalidRequest", f"The {algorithm.upper()} checksum algorithm does not support the "
+                      f"{kind} checksum type.")
+    return UploadChecksum(algorithm, kind)
 
 
 # ------------------------------------------------------------ upload part
@@ -122,11 +184,19 @@ async def upload_part(ctx: S3Context) -> Reply:
     upload_id = ctx.param("uploadId") or ""
     await _bucket_exists(ctx)
     number = _part_number(ctx)
-    await _marker(ctx, upload_id)
+    settings = UploadChecksum.of(await _marker(ctx, upload_id))
     segments = segments_container(ctx.bucket)
     name = f"{ctx.key}/{upload_id}/{number}"
     if "x-amz-copy-source" in ctx.head.headers:
-        return await _upload_part_copy(ctx, segments, name)
+        return await _upload_part_copy(ctx, segments, name, settings)
+    if settings is not None:
+        # every part of the upload keeps its checksum of the upload's algorithm
+        # (the object's is made of them): computed here when not sent
+        if ctx.body.checksum is None:
+            ctx.body.compute_checksum(settings.algorithm)
+        elif ctx.body.checksum.algorithm != settings.algorithm:
+            raise S3Error("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
+                          f"{settings.algorithm}, actual checksum Type: {ctx.body.checksum.algorithm}")
     headers: CIMultiDict[str] = CIMultiDict()
     if "Content-MD5" in ctx.head.headers:
         headers["Etag"] = content_md5_etag(ctx.head.headers["Content-MD5"])
@@ -146,7 +216,7 @@ async def upload_part(ctx: S3Context) -> Reply:
     return reply(200, out, b"")
 
 
-async def _upload_part_copy(ctx: S3Context, segments: str, name: str) -> Reply:
+async def _upload_part_copy(ctx: S3Context, segments: str, name: str, settings: UploadChecksum | None) -> Reply:
     source = await copy_source(ctx)
     src_bucket = source.bucket
     headers: CIMultiDict[str] = CIMultiDict({"X-Copy-From": quote(f"/{src_bucket}/{source.key}"),
@@ -161,7 +231,10 @@ async def _upload_part_copy(ctx: S3Context, segments: str, name: str) -> Reply:
                           "last bytes to copy", ArgumentName="x-amz-source-range", ArgumentValue=given)
         headers["Range"] = given.strip()
     await check_copy_conditions(ctx, source)
-    copied = await ctx.swift("PUT", segments, name, headers=headers, query=source.query)
+    sub = ctx.sub("PUT", segments, name, headers=headers, query=source.query)
+    digest = Checksum(settings.algorithm, None, computed=True) if settings is not None else None
+    sub.copy_digest = digest  # the part's checksum, over the bytes copied
+    copied = await ctx.be.subrequest(sub)
     await copied.drain()
     if copied.status == 404:
         if await ctx.be.container_info(ctx.base, ctx.account, src_bucket) is None:
@@ -174,6 +247,8 @@ async def _upload_part_copy(ctx: S3Context, segments: str, name: str) -> Reply:
     ts = last_modified_of(copied.headers)
     SubElement(doc, "LastModified").text = s3_time(ts if ts is not None else 0.0)
     SubElement(doc, "ETag").text = f'"{copied.headers.get("Etag", "").strip(chr(34))}"'
+    if digest is not None:
+        SubElement(doc, XML_NAMES[digest.algorithm]).text = digest.value()
     headers_out = {}
     if copied.headers.get("X-Copied-From-Version-Id"):
         headers_out["x-amz-copy-source-version-id"] = copied.headers["X-Copied-From-Version-Id"]
@@ -203,7 +278,7 @@ async def list_parts(ctx: S3Context) -> Reply:
     """ListParts."""
     upload_id = ctx.param("uploadId") or ""
     await _bucket_exists(ctx)
-    await _marker(ctx, upload_id)
+    settings = UploadChecksum.of(await _marker(ctx, upload_id))
     try:
         start = int(ctx.param("part-number-marker") or 0)
         asked = int(ctx.param("max-parts") or ctx.cfg.max_parts_listing)
@@ -222,6 +297,11 @@ async def list_parts(ctx: S3Context) -> Reply:
     _owner(doc, "Initiator", ctx.user_id)
     _owner(doc, "Owner", ctx.user_id)
     SubElement(doc, "StorageClass").text = "STANDARD"
+    sums: dict[str, StoredChecksum | None] = {}
+    if settings is not None:
+        SubElement(doc, "ChecksumAlgorithm").text = settings.algorithm.upper()
+        SubElement(doc, "ChecksumType").text = settings.kind
+        sums = await _part_checksums(ctx, [info for _, info in parts])
     SubElement(doc, "PartNumberMarker").text = str(start)
     SubElement(doc, "NextPartNumberMarker").text = str(parts[-1][0] if parts else start)
     SubElement(doc, "MaxParts").text = str(asked)
@@ -232,7 +312,28 @@ async def list_parts(ctx: S3Context) -> Reply:
         SubElement(p, "LastModified").text = s3_time(info.timestamp)
         SubElement(p, "ETag").text = f'"{info.etag}"'
         SubElement(p, "Size").text = str(info.size)
+        found = sums.get(info.name)
+        if found is not None:
+            SubElement(p, XML_NAMES[found.algorithm]).text = found.value
     return xml_reply(doc)
+
+
+async def _part_checksums(ctx: S3Context, parts: list[ObjectInfo]) -> dict[str, StoredChecksum | None]:
+    """The checksum each part keeps, by part object name (listings carry no
+    system values: each part's are read, in one hand-over to the pool)."""
+    store = ctx.be.store(ctx.account)
+    segments = segments_container(ctx.bucket)
+
+    def read() -> dict[str, StoredChecksum | None]:
+        out: dict[str, StoredChecksum | None] = {}
+        for info in parts:
+            try:
+                out[info.name] = stored_checksum(store.head_object(segments, info.name).system) if store else None
+            except SciSwiftError:  # removed meanwhile (a completion or an abort)
+                out[info.name] = None
+        return out
+
+    return await ctx.be.run(read)
 
 
 async def list_uploads(ctx: S3Context) -> Reply:
@@ -355,46 +456,67 @@ def _requested_parts(body: bytes, max_parts: int) -> list[tuple[int, str]]:
 
 
 def _result(ctx: S3Context, etag: str, headers: dict[str, str] | None = None,
-            checksum: tuple[str, str, str] | None = None) -> Reply:
-    """CompleteMultipartUpload's document; ``checksum`` is the verified
-    ``(algorithm, value, type)`` the request stated."""
+            checksum: StoredChecksum | None = None) -> Reply:
+    """CompleteMultipartUpload's document; ``checksum`` is the object's (the
+    verified one the request stated, or the one the upload's settings made)."""
     doc = Element("CompleteMultipartUploadResult")
     SubElement(doc, "Location").text = f"{ctx.base.host_url}/{quote(ctx.bucket)}/{quote(ctx.key)}"
     SubElement(doc, "Bucket").text = ctx.bucket
     SubElement(doc, "Key").text = ctx.key
     SubElement(doc, "ETag").text = f'"{etag}"'
     if checksum is not None:
-        SubElement(doc, XML_NAMES[checksum[0]]).text = checksum[1]
-        SubElement(doc, "ChecksumType").text = checksum[2]
+        checksum.add_to(doc)
     return xml_reply(doc, headers=headers)
 
 
 async def _verify_object_checksum(ctx: S3Context, segments: str, parts: list[ObjectInfo], algorithm: str,
-                                  stated: str) -> tuple[str, str, str]:
+                                  stated: str) -> StoredChecksum:
     """Check the whole-object checksum a CompleteMultipartUpload states
-    (``x-amz-checksum-<algorithm>``) against the parts it names, read back
-    from the store; returns ``(algorithm, value, type)`` or raises
-    ``BadDigest``.
+    (``x-amz-checksum-<algorithm>``) against the parts it names; returns the
+    object's checksum or raises ``BadDigest``.
 
     S3 has two kinds: FULL_OBJECT, the checksum of the object's bytes (what
     boto3's upload_file sends when given a checksum, and other SDKs'
     transfer managers), and COMPOSITE, the checksum of the parts' binary
-    checksums joined, written ``<value>-<parts>``. The parts' own checksums
-    are not kept, so both are computed from the data: a read of the object,
-    which only a client that asks for this check pays for (S3 warns that a
-    completion may take minutes; ours then takes a read of the parts)."""
+    checksums joined, written ``<value>-<parts>`` (or announced with
+    ``x-amz-checksum-type: COMPOSITE``)."""
     value, dash, count = stated.strip().partition("-")
     composite = bool(dash) or ctx.head.headers.get("x-amz-checksum-type", "").upper() == "COMPOSITE"
     if dash and count != str(len(parts)):
         raise S3Error("BadDigest", f"The {algorithm.upper()} you specified did not match the calculated "
                       "checksum.")
-    whole = Checksum(algorithm, value)
-    joined = Checksum(algorithm, value)
+    computed = await _object_checksum(ctx, segments, parts, algorithm, composite)
+    Checksum(algorithm, value).verify_value(computed.partition("-")[0])
+    return StoredChecksum(algorithm, computed)
+
+
+async def _object_checksum(ctx: S3Context, segments: str, parts: list[ObjectInfo], algorithm: str,
+                           composite: bool) -> str:
+    """The checksum of the object made of ``parts``: COMPOSITE
+    (``<checksum of the parts' checksums>-<parts>``) or of the whole bytes.
+
+    A composite one is made of the checksums the parts keep when each has one
+    of ``algorithm`` (those were checked, or computed, as they were
+    uploaded): no data is read. Otherwise the parts are read back from the
+    store, which only a client that asks for an object checksum pays for
+    (S3 warns that a completion may take minutes; ours then takes a read of
+    the parts)."""
+    if composite:
+        sums = await _part_checksums(ctx, parts)
+        kept = [sums.get(info.name) for info in parts]
+        if all(k is not None and k.algorithm == algorithm and k.kind == "FULL_OBJECT" for k in kept):
+            joined = Checksum(algorithm, None, computed=True)
+            for k in kept:
+                assert k is not None
+                joined.update(base64.b64decode(k.value))
+            return f"{joined.value()}-{len(parts)}"
+    whole = Checksum(algorithm, None, computed=True)
+    joined = Checksum(algorithm, None, computed=True)
     for info in parts:
         got = await ctx.swift("GET", segments, info.name)
         if got.status >= 300:
             await ctx.check(got, "GET", segments, info.name)
-        part = Checksum(algorithm, None)
+        part = Checksum(algorithm, None, computed=True)
         pending: list[bytes] = []
         size = 0
         async for chunk in chunks_of(got.body):
@@ -405,10 +527,7 @@ async def _verify_object_checksum(ctx: S3Context, segments: str, parts: list[Obj
                 pending, size = [], 0
         await ctx.be.run(_update, (part, whole), b"".join(pending))
         joined.update(base64.b64decode(part.value()))
-    checked = joined if composite else whole
-    checked.verify()
-    return algorithm, checked.value() + (f"-{len(parts)}" if composite else ""), \
-        "COMPOSITE" if composite else "FULL_OBJECT"
+    return f"{joined.value()}-{len(parts)}" if composite else whole.value()
 
 
 def _update(checksums: tuple[Checksum, ...], data: bytes) -> None:
@@ -416,8 +535,8 @@ def _update(checksums: tuple[Checksum, ...], data: bytes) -> None:
         checksum.update(data)
 
 
-async def _already_completed(ctx: S3Context, upload_id: str) -> str | None:
-    """The S3 ETag of ``key`` if it is what this upload completed to."""
+async def _already_completed(ctx: S3Context, upload_id: str) -> ObjectInfo | None:
+    """The object under ``key`` if it is what this upload completed to."""
     store = ctx.be.store(ctx.account)
     if store is None:
         return None
@@ -425,8 +544,8 @@ async def _already_completed(ctx: S3Context, upload_id: str) -> str | None:
         info = await ctx.be.run(store.head_object, ctx.bucket, ctx.key)
     except SciSwiftError:  # missing (or unreadable): not completed
         return None
-    if info.system.get(S3_UPLOAD_ID) == upload_id:
-        return info.system.get(S3_ETAG)
+    if info.system.get(S3_UPLOAD_ID) == upload_id and info.system.get(S3_ETAG):
+        return info
     return None
 
 
@@ -452,7 +571,7 @@ async def complete(ctx: S3Context) -> Reply:
             await ctx.body.drain()
             raise
         await ctx.body.drain()
-        return _result(ctx, done)
+        return _result(ctx, done.system[S3_ETAG], checksum=stored_checksum(done.system))
     body = await bucket_ops.read_small_body(ctx, 64 * ctx.cfg.max_upload_part_num + 4096)
     requested = _requested_parts(body, ctx.cfg.max_upload_part_num)
     uploaded = await _parts(ctx, upload_id)
@@ -476,9 +595,16 @@ async def complete(ctx: S3Context) -> Reply:
         raise S3Error("InvalidRequest", f"The provided 'x-amz-mp-object-size' header value {object_size.strip()} "
                       f"does not match what was computed: {total}")
     stated = stated_checksum(h)
-    checksum = None
+    settings = UploadChecksum.of(marker)
+    chosen = [uploaded[n] for n, _ in requested]
+    checksum: StoredChecksum | None = None
     if stated is not None:
-        checksum = await _verify_object_checksum(ctx, segments, [uploaded[n] for n, _ in requested], *stated)
+        checksum = await _verify_object_checksum(ctx, segments, chosen, *stated)
+    elif settings is not None:
+        # the upload asked for a checksum: the object gets the kind it asked for
+        checksum = StoredChecksum(settings.algorithm, await _object_checksum(
+            ctx, segments, chosen, settings.algorithm, settings.kind == "COMPOSITE"))
+    kept = {CONTENT_CHECKSUM_PREFIX + checksum.algorithm: checksum.value} if checksum is not None else {}
     s3_etag = f"{hashlib.md5(md5s).hexdigest()}-{len(requested)}"
     slo_etag = hashlib.md5("".join(str(e["hash"]) for e in entries).encode("ascii")).hexdigest()
     headers: CIMultiDict[str] = CIMultiDict()
@@ -493,7 +619,7 @@ async def complete(ctx: S3Context) -> Reply:
     written = await write_object(
         ctx.be, ctx.sub("PUT", ctx.bucket, ctx.key, headers=headers), data=manifest,
         extra_system={"x-static-large-object": "True", SLO_ETAG: slo_etag, SLO_SIZE: str(total),
-                      S3_ETAG: s3_etag, S3_UPLOAD_ID: upload_id},
+                      S3_ETAG: s3_etag, S3_UPLOAD_ID: upload_id, **kept},
         reply_etag=f'"{slo_etag}"',
     )
     await written.drain()

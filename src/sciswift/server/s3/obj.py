@@ -18,6 +18,7 @@ writes), CopyObject, DeleteObject, and the object ACL subresource.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
@@ -31,7 +32,8 @@ from sciswift.server.http import Reply, env_flag
 from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.headers import content_md5_etag, s3_object_headers, swift_object_headers
-from sciswift.server.s3.names import S3_ETAG, s3_time
+from sciswift.server.s3.names import S3_ETAG, s3_time, segments_container
+from sciswift.server.s3.payload import Checksum, StoredChecksum, checksum_algorithm, stored_checksum
 from sciswift.server.s3.versions import (
     DELETE_MARKER,
     bucket_state,
@@ -164,12 +166,55 @@ async def get_or_head(ctx: S3Context) -> Reply:
         await reply.drain()
         raise S3Error("InvalidRange", RangeRequested=head.headers.get("Range", ""))
     out = s3_object_headers(reply.headers, etag)
+    if _checksum_mode(ctx) and "Range" not in headers and reply.stored is not None:
+        # whole-object reads only (as S3): a range has no checksum of its own;
+        # a part of a multipart object has its part's (the part number of a
+        # single-part object is the whole object)
+        found = stored_checksum(reply.stored.system)
+        if found is not None and part is not None and env_flag(reply.headers.get("X-Static-Large-Object")):
+            found = await _part_checksum(ctx, found, int(query["part-number"]), query.get("version-id"))
+        if found is not None:
+            out.update(found.headers())
     for name in _OVERRIDES:
         value = ctx.param(f"response-{name}")
         if value is not None:
             out[name] = value
     reply.headers = out
     return reply
+
+
+async def _part_checksum(ctx: S3Context, whole: StoredChecksum, number: int,
+                         version: str | None) -> StoredChecksum | None:
+    """The checksum part ``number`` of a multipart object keeps, shown with
+    the object's ``ChecksumType`` (None if the part keeps none of the
+    object's algorithm). The part is found in the object's manifest (a read
+    of it: this is paid only by a part read asking for checksums)."""
+    query = {"multipart-manifest": "get", **({"version-id": version} if version is not None else {})}
+    got = await ctx.swift("GET", ctx.bucket, ctx.key, query=query)
+    if got.status >= 300:
+        await got.drain()
+        return None
+    try:
+        segments = json.loads(await got.read())
+        container, _, name = str(segments[number - 1]["name"]).lstrip("/").partition("/")
+    except (ValueError, IndexError, KeyError, TypeError):  # replaced meanwhile by something else
+        return None
+    store = ctx.be.store(ctx.account)
+    if store is None or container != segments_container(ctx.bucket):
+        return None  # only parts of the caller's own uploads (a Swift manifest may name any object)
+    try:
+        info = await ctx.be.run(store.head_object, container, name)
+    except SciSwiftError:
+        return None
+    found = stored_checksum(info.system)
+    if found is None or found.algorithm != whole.algorithm or found.kind != "FULL_OBJECT":
+        return None
+    return StoredChecksum(found.algorithm, found.value, whole.kind)
+
+
+def _checksum_mode(ctx: S3Context) -> bool:
+    """Whether the request asks for the object's checksum (``x-amz-checksum-mode: ENABLED``)."""
+    return ctx.head.headers.get("x-amz-checksum-mode", "").strip().upper() == "ENABLED"
 
 
 def _put_headers(ctx: S3Context) -> CIMultiDict[str]:
@@ -216,6 +261,7 @@ async def put(ctx: S3Context) -> Reply:
     out.update(version_headers(reply))
     if ctx.body.checksum is not None:
         out[f"x-amz-checksum-{ctx.body.checksum.algorithm}"] = ctx.body.checksum.value()
+        out["x-amz-checksum-type"] = "FULL_OBJECT"
     return Reply(200, out, b"")
 
 
@@ -305,7 +351,13 @@ async def copy(ctx: S3Context) -> Reply:
         headers["If-None-Match"] = s3["If-None-Match"]
     headers["X-Copy-From"] = quote(f"/{src_bucket}/{src_key}")
     headers["Content-Length"] = "0"
-    reply = await ctx.swift("PUT", ctx.bucket, ctx.key, headers=headers, query=source.query)
+    # The copy keeps the source's checksum (the Swift copy carries it with
+    # the bytes), or computes the one x-amz-checksum-algorithm asks for.
+    algorithm = checksum_algorithm(s3)
+    digest = Checksum(algorithm, None, computed=True) if algorithm is not None else None
+    sub = ctx.sub("PUT", ctx.bucket, ctx.key, headers=headers, query=source.query)
+    sub.copy_digest = digest
+    reply = await ctx.be.subrequest(sub)
     if reply.status == 404:
         await reply.drain()
         if await ctx.be.container_info(ctx.base, ctx.account, ctx.bucket) is None:
@@ -314,8 +366,27 @@ async def copy(ctx: S3Context) -> Reply:
     await ctx.check(reply, "PUT", ctx.bucket, ctx.key)
     doc = Element("CopyObjectResult")
     SubElement(doc, "LastModified").text = _s3_time_of(reply.headers)
-    SubElement(doc, "ETag").text = f'"{normalize_etag(reply.headers.get("Etag"))}"'
+    etag = normalize_etag(reply.headers.get("Etag"))
+    SubElement(doc, "ETag").text = f'"{etag}"'
+    kept = StoredChecksum(digest.algorithm, digest.value()) if digest is not None else \
+        await _checksum_of_written(ctx, etag)
+    if kept is not None:
+        kept.add_to(doc)
     return xml_reply(doc, headers=copy_version_headers(reply))
+
+
+async def _checksum_of_written(ctx: S3Context, etag: str | None) -> StoredChecksum | None:
+    """The checksum the object just written under the key keeps, for the
+    reply; None if it keeps none, or if another write replaced it already
+    (its ETag is not ``etag``)."""
+    store = ctx.be.store(ctx.account)
+    if store is None or not etag:
+        return None
+    try:
+        info = await ctx.be.run(store.head_object, ctx.bucket, ctx.key)
+    except SciSwiftError:  # removed meanwhile
+        return None
+    return stored_checksum(info.system) if info.etag == etag else None
 
 
 def copy_version_headers(reply: Reply) -> dict[str, str]:

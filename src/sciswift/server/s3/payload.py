@@ -21,6 +21,11 @@ the end and before its commit. What is checked:
 - ``x-amz-checksum-crc32|crc32c|crc64nvme|sha1|sha256|sha512|md5|xxhash64|
   xxhash3|xxhash128`` given as a header or a trailer (``BadDigest``; an
   algorithm S3 does not name is ``InvalidRequest``).
+
+A verified checksum is kept: :meth:`S3Body.system_at_commit` hands it to the
+writer, which records it as the object's system value
+``x-object-sysmeta-s3api-checksum-<algorithm>`` in the commit of the bytes
+(:func:`stored_checksum` reads it back).
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ import base64
 import hashlib
 import re
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
+from xml.etree.ElementTree import Element, SubElement
 
 import awscrt.checksums
 import crc32c as crc32c_mod
@@ -38,11 +45,12 @@ import xxhash
 from isal.isal_zlib import crc32 as isal_crc32
 
 from sciswift.server.http import Body
+from sciswift.server.objects import CONTENT_CHECKSUM_PREFIX
 from sciswift.server.s3.auth import ChunkSigner
 from sciswift.server.s3.errors import S3Error
 
 __all__ = ["S3Body", "PayloadDigests", "AwsChunkedDecoder", "Checksum", "checksum_from_headers", "stated_checksum",
-           "is_streaming", "XML_NAMES"]
+           "is_streaming", "XML_NAMES", "StoredChecksum", "stored_checksum", "checksum_algorithm"]
 
 SIGNED_STREAMING = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
 UNSIGNED_STREAMING = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
@@ -105,12 +113,14 @@ _NOT_VALUES = ("algorithm", "mode", "type")
 class Checksum:
     """One ``x-amz-checksum-<algorithm>`` being computed over the payload."""
 
-    def __init__(self, algorithm: str, expected: str | None) -> None:
+    def __init__(self, algorithm: str, expected: str | None, *, computed: bool = False) -> None:
         if algorithm not in _ALGORITHMS:
             raise S3Error("InvalidRequest", f"The algorithm type you specified in x-amz-checksum-{algorithm} "
                           "header is invalid.")
         self.algorithm = algorithm
         self.expected = expected
+        #: computed by the server (nothing to compare): ``verify`` passes
+        self.computed = computed
         self._h = _ALGORITHMS[algorithm]()
 
     def update(self, data: bytes) -> None:
@@ -119,12 +129,73 @@ class Checksum:
     def value(self) -> str:
         return base64.b64encode(self._h.digest()).decode("ascii")
 
+    def system(self) -> dict[str, str]:
+        """The object's system value recording this checksum of the bytes
+        taken (a :class:`~sciswift.server.http.ContentDigest`)."""
+        return {CONTENT_CHECKSUM_PREFIX + self.algorithm: self.value()}
+
     def verify(self) -> None:
+        if self.computed:
+            return
         if self.expected is None:
             raise S3Error("InvalidRequest", f"Value for x-amz-checksum-{self.algorithm} trailing header is invalid.")
-        if self.value() != self.expected.strip():
+        self.verify_value(self.value())
+
+    def verify_value(self, computed: str) -> None:
+        """``BadDigest`` unless ``computed`` is the expected value."""
+        if self.expected is None or computed != self.expected.strip():
             raise S3Error("BadDigest", f"The {self.algorithm.upper()} you specified did not match the "
                           "calculated checksum.")
+
+
+@dataclass(frozen=True)
+class StoredChecksum:
+    """The checksum an object keeps: ``value`` is base64, with ``-<parts>``
+    for a multipart upload's COMPOSITE one (``kind``), else FULL_OBJECT."""
+
+    algorithm: str
+    value: str
+    #: the type shown, when not the value's own (a part of a COMPOSITE object)
+    shown_kind: str | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.shown_kind is not None:
+            return self.shown_kind
+        return "COMPOSITE" if "-" in self.value else "FULL_OBJECT"
+
+    def headers(self) -> dict[str, str]:
+        """S3's reply headers stating it."""
+        return {f"x-amz-checksum-{self.algorithm}": self.value, "x-amz-checksum-type": self.kind}
+
+    def add_to(self, parent: Element) -> None:
+        """Its elements in an S3 document (``<ChecksumCRC32>``, ``<ChecksumType>``)."""
+        SubElement(parent, XML_NAMES[self.algorithm]).text = self.value
+        SubElement(parent, "ChecksumType").text = self.kind
+
+
+def stored_checksum(system: Mapping[str, str]) -> StoredChecksum | None:
+    """The checksum among an object's system values (None: it keeps none).
+    Objects written by this server keep at most one."""
+    for key, value in system.items():
+        if key.startswith(CONTENT_CHECKSUM_PREFIX):
+            algorithm = key[len(CONTENT_CHECKSUM_PREFIX):]
+            if algorithm in _ALGORITHMS and value:
+                return StoredChecksum(algorithm, value)
+    return None
+
+
+def checksum_algorithm(headers: Any) -> str | None:
+    """The algorithm ``x-amz-checksum-algorithm`` names (lower case), None
+    without one; one S3 does not name is ``InvalidRequest``."""
+    given = headers.get("x-amz-checksum-algorithm")
+    if given is None:
+        return None
+    algorithm = given.strip().lower()
+    if algorithm not in _ALGORITHMS:
+        raise S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of "
+                      "the valid types: [" + ", ".join(a.upper() for a in _ALGORITHMS) + "]")
+    return algorithm
 
 
 def stated_checksum(headers: Any) -> tuple[str, str] | None:
@@ -201,8 +272,9 @@ class AwsChunkedDecoder:
             if key.strip() != b"chunk-signature" or not sig:
                 raise S3Error("IncompleteBody", f"invalid chunk header: {line[:64]!r}")
             self._sig = sig.strip().decode("ascii", "replace")
-            if self._small_seen:
-                # only the final (and the zero-length) chunk may be small
+            if self._small_seen and size:
+                # only the last chunk of data (and the zero-length one that
+                # ends the body, after it) may be small
                 raise S3Error("InvalidChunkSizeError")
             if 0 < size < MIN_CHUNK:
                 self._small_seen = True
@@ -364,6 +436,18 @@ class S3Body(Body):
     @property
     def received(self) -> int:
         return getattr(self._raw, "received", 0)
+
+    def compute_checksum(self, algorithm: str) -> None:
+        """Compute ``algorithm``'s checksum over the payload, to keep with the
+        object, when the client sent none (a part of a multipart upload
+        created with ``x-amz-checksum-algorithm``). Before anything is read."""
+        assert self.checksum is None and not self.received_payload and not self._handed_over
+        self.checksum = self._digests.checksum = Checksum(algorithm, None, computed=True)
+
+    def system_at_commit(self) -> dict[str, str]:
+        """The checksum the client sent (header or trailer), verified by now:
+        the object keeps it (:data:`CONTENT_CHECKSUM_PREFIX`)."""
+        return self.checksum.system() if self.checksum is not None else {}
 
     def take_checks(self) -> PayloadDigests | None:
         """The payload's digests, for a reader that hashes the bytes itself

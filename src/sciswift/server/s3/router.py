@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sciswift.server.http import Reply
-from sciswift.server.s3 import bucket, listing, multidelete, multipart, obj
+from sciswift.server.s3 import attributes, bucket, listing, multidelete, multipart, obj
 from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.headers import unsupported_feature
@@ -124,6 +124,8 @@ def _bucket_op(ctx: S3Context) -> Op:
 
 def _object_op(ctx: S3Context) -> Op:
     params, method = ctx.head.params, ctx.head.method
+    if "attributes" in params and method == "GET":
+        return attributes.get_object_attributes
     refusal = _unsupported(ctx)  # first: GetPart carries an uploadId too
     if refusal is not None:
         return refusal

@@ -119,6 +119,10 @@ class LocalWriter(ObjectWriter):
         if self.bytes_written == 0 and len(digest) == 32 and all(c in "0123456789abcdef" for c in digest):
             self._vouched = digest
 
+    def add_system(self, values: Mapping[str, str]) -> None:
+        """See ``ObjectWriter.add_system``: kept for the record ``commit`` writes."""
+        self._system = {**(self._system or {}), **values}
+
     def commit(self) -> ObjectInfo:
         with full_disk_as(f"{self._container}/{self._name}", self._root):
             return self._finish()

@@ -125,6 +125,24 @@ def test_put_get_copy_move_remove(fs, base: str, tmp_path: Path) -> None:  # typ
     assert not fs.exists(base)
 
 
+def test_recursive_copy_and_move_of_a_prefix(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    # fsspec's recursive copy/mv hand every directory of the tree to cp_file;
+    # prefixes have nothing to copy (they used to raise FileNotFoundError, which
+    # mv turns into a failure after nothing was moved).
+    tree = {"a/b/c.txt": b"abc", "a/\u00fc \u00f1.txt": "\u00fcnicode".encode(), "a/empty": b""}
+    for name, data in tree.items():
+        fs.pipe(f"{base}/{name}", data)
+    fs.copy(f"{base}/a", f"{base}/copy", recursive=True)
+    assert {n: fs.cat(n) for n in fs.find(f"{base}/copy")} == {
+        f"{base}/copy/{k[2:]}": v for k, v in tree.items()}
+    fs.mv(f"{base}/copy", f"{base}/moved", recursive=True)
+    assert not fs.exists(f"{base}/copy")
+    assert fs.find(f"{base}/moved") == sorted(f"{base}/moved/{k[2:]}" for k in tree)
+    assert fs.find(f"{base}/a") == sorted(f"{base}/{k}" for k in tree)  # the source is untouched
+    with pytest.raises(FileNotFoundError):
+        fs.cp_file(f"{base}/nothing-here", f"{base}/x")
+
+
 def test_the_file_system_pickles_with_its_account(fs, base: str) -> None:  # type: ignore[no-untyped-def]
     fs.pipe(f"{base}/p", b"pickled")
     again = pickle.loads(pickle.dumps(fs))

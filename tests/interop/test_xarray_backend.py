@@ -106,6 +106,32 @@ def test_netcdf_c_file_with_groups(account: Any, tmp_path: Path) -> None:
         xr.open_dataset(url, engine="sciswift", group="nowhere")
 
 
+def test_compression_encoding_matches_h5netcdf(account: Any, tmp_path: Path) -> None:
+    # The filter pipeline of an HDF5/netCDF-4 object is h5py's: complevel and
+    # shuffle reach xarray's encoding (and so a later to_netcdf) as h5netcdf
+    # gives them; they used to be dropped (compression name only).
+    path = tmp_path / "packed.nc"
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("t", 6)
+        nc.createDimension("x", 5)
+        nc.createVariable("z", "f4", ("t", "x"), zlib=True, complevel=6, shuffle=True, chunksizes=(2, 5))[:] = 1
+        nc.createVariable("f", "f8", ("t",), zlib=True, complevel=1, shuffle=False, fletcher32=True)[:] = 2
+        nc.createVariable("plain", "i4", ("x",))[:] = 3
+    url = _upload(account, path)
+    ours = xr.open_dataset(url, engine="sciswift")
+    theirs = xr.open_dataset(path, engine="h5netcdf")
+    for name in ("z", "f", "plain"):
+        for key in ("zlib", "complevel", "shuffle", "fletcher32", "chunksizes", "contiguous"):
+            assert bool(ours[name].encoding.get(key)) == bool(theirs[name].encoding.get(key)), (name, key)
+            if theirs[name].encoding.get(key):
+                assert ours[name].encoding[key] == theirs[name].encoding[key], (name, key)
+    assert ours["z"].encoding["complevel"] == 6 and ours["z"].encoding["shuffle"] is True
+    with sh5.File(url, "r") as f, h5py.File(path, "r") as g:
+        for name in ("z", "f", "plain"):
+            for prop in ("compression", "compression_opts", "shuffle", "fletcher32", "scaleoffset"):
+                assert getattr(f[name], prop) == getattr(g[name], prop), (name, prop)
+
+
 @pytest.mark.parametrize("path", NC3, ids=lambda p: f"{p.parent.parent.name}-{p.name}")
 def test_netcdf3_objects_match_scipy(account: Any, path: Path) -> None:
     url = _upload(account, path, f"{path.parent.parent.name}-{path.name}")

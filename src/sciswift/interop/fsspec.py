@@ -300,13 +300,26 @@ class SwiftFileSystem(AbstractFileSystem):
                 raise FileNotFoundError(f"swift://{container}: no such container (mkdir it first)") from None
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
-        """Server-side copy of one object."""
+        """Server-side copy of one object. A source that is a prefix (a directory)
+        copies nothing: fsspec's recursive ``copy``/``mv`` hand every directory of
+        the tree to ``cp_file``, and a prefix at the destination exists as soon as
+        its objects do (as fsspec's memory and local file systems make the
+        directory). FileNotFoundError if the source is neither."""
         c1, k1 = self._object_path(path1)
         c2, k2 = self._object_path(path2)
         try:
             self.store.copy_object(c1, k1, c2, k2)
         except NotFound:
+            if self._is_prefix(c1, k1):
+                return
             raise FileNotFoundError(f"swift://{c1}/{k1} (or container {c2}) does not exist") from None
+
+    def _is_prefix(self, container: str, key: str) -> bool:
+        """Whether objects exist below ``container/key/``."""
+        try:
+            return bool(self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1)))
+        except NotFound:
+            return False
 
     def rm_file(self, path: str) -> None:
         container, key = self._object_path(path)

@@ -82,6 +82,59 @@ def test_reads_writes_and_ranges(fs, base: str) -> None:  # type: ignore[no-unty
         fs.open(f"{base}/missing", "rb")
 
 
+def test_files_being_written_seek_and_read_back(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    # Writers that go back to patch what they wrote (HDF5, netCDF-3, zip) need
+    # seek/tell/read on the open file; fsspec's buffered file refuses seeking
+    # while writing ("Seek only available in read mode").
+    with fs.open(f"{base}/patched.bin", "wb") as f:
+        assert f.seekable()
+        f.write(b"0123456789")
+        assert f.tell() == 10 and f.seek(2) == 2
+        f.write(b"ab")
+        f.seek(0)
+        assert f.read(5) == b"01ab4"
+        f.seek(0, 2)
+        f.write(b"!")
+        f.truncate(9)
+        assert not fs.exists(f"{base}/patched.bin")  # nothing visible before close
+    assert fs.cat(f"{base}/patched.bin") == b"01ab45678"
+    with fs.open(f"{base}/patched.bin", "xb") as f:
+        f.write(b"x")
+        with pytest.raises(FileExistsError):
+            f.close()
+    assert fs.cat(f"{base}/patched.bin") == b"01ab45678"
+    f = fs.open(f"{base}/discarded.bin", "wb")
+    f.write(b"never stored")
+    f.discard()
+    f.close()
+    assert not fs.exists(f"{base}/discarded.bin")
+    with pytest.raises(ValueError, match="closed"):
+        f.write(b"x")
+
+
+def test_h5py_and_xarray_write_into_an_open_object(fs, opts: dict[str, str], base: str,  # type: ignore[no-untyped-def]
+                                                   tmp_path: Path) -> None:
+    import h5py as real_h5py
+
+    xr = pytest.importorskip("xarray")
+    ds = xr.Dataset({"v": (("t", "x"), np.arange(12.0).reshape(4, 3))},
+                    coords={"t": [1, 2, 3, 4], "x": [10, 20, 30]}, attrs={"title": "written in place"})
+    for engine in ("h5netcdf", "scipy"):
+        with fs.open(f"swift://{base}/{engine}.nc", "wb") as f:
+            ds.to_netcdf(f, engine=engine)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            back = xr.open_dataset(f"swift://{base}/{engine}.nc", engine="sciswift", storage_options=opts).load()
+        xr.testing.assert_identical(back.drop_encoding(), ds)
+        ds.to_netcdf(tmp_path / f"{engine}.nc", engine=engine)
+        local = xr.open_dataset(tmp_path / f"{engine}.nc", engine=engine).load()
+        xr.testing.assert_identical(back.drop_encoding(), local.drop_encoding())
+    with fs.open(f"{base}/plain.h5", "wb") as f, real_h5py.File(f, "w") as h:
+        h.create_dataset("x", data=np.arange(100), chunks=(10,), compression="gzip")
+    with fs.open(f"{base}/plain.h5", "rb") as f, real_h5py.File(f, "r") as h:
+        np.testing.assert_array_equal(h["x"][:], np.arange(100))
+
+
 def test_listing_info_find_glob_du(fs, base: str) -> None:  # type: ignore[no-untyped-def]
     for name in ("a/1.txt", "a/b/2.txt", "a/b/3.csv", "top.txt"):
         fs.pipe(f"{base}/{name}", name.encode())

@@ -171,6 +171,9 @@ def test_put_get_copy_move_remove(fs, base: str, tmp_path: Path) -> None:  # typ
         fs.rm(f"{base}/up.bin")
     fs.rm(f"{base}/moved", recursive=True)
     assert fs.ls(base) == []
+    with pytest.raises(IsADirectoryError, match="recursive=True"):
+        fs.rm(base)  # a container, not an object: the builtin error, not the store's InvalidName
+    assert fs.exists(base)
     with pytest.raises(OSError, match="not empty"):
         fs.pipe(f"{base}/x", b"1")
         fs.rmdir(base)

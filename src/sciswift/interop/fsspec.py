@@ -351,6 +351,11 @@ class SwiftFileSystem(AbstractFileSystem):
                 if not key:
                     whole.append(container)
                 continue
+            if not key:
+                # A container is not an object: without this, the store's
+                # InvalidName for the empty object name reached the caller.
+                raise IsADirectoryError(f"swift://{p} is a container: rm(..., recursive=True) deletes it with "
+                                        "its objects, rmdir deletes it when empty")
             if self._object_info(container, key) is None:
                 raise FileNotFoundError(f"swift://{p}: no such object")
             by_container.setdefault(container, []).append(key)

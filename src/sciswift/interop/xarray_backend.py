@@ -91,6 +91,14 @@ class SciSwiftDataStore(AbstractDataStore):
             file.close()
             raise
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A Dataset keeps its store (``Dataset._close``), so pickling a lazily
+        # loaded Dataset pickles the store too, as with xarray's own engines. The
+        # view holds the sciswift.h5py module, which cannot be pickled: send the
+        # file (by address: it is open read-only) and the group, and rebuild the
+        # view in the other process.
+        return _reopened_store, (self.file, self.group.path, self.view.phony_dims, self._owns_file)
+
     def child(self, path: str) -> SciSwiftDataStore:
         """The store of another group of the same open file (not owning it)."""
         return SciSwiftDataStore(self.file, self.view, self.view.group(path), owns_file=False)
@@ -196,6 +204,15 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
         from xarray.core.datatree import DataTree
 
         return DataTree.from_dict(self.open_groups_as_dict(filename_or_obj, **kwargs))
+
+
+def _reopened_store(file: Any, path: str, phony_dims: str | None, owns_file: bool) -> SciSwiftDataStore:
+    """A pickled ``SciSwiftDataStore`` again: its group of ``file`` (itself
+    unpickled by address), seen by a new view."""
+    import sciswift.h5py as h5
+
+    view = NetCDFView(file, h5, phony_dims)
+    return SciSwiftDataStore(file, view, view.group(path), owns_file=owns_file)
 
 
 def _name_of(filename_or_obj: Any) -> str:

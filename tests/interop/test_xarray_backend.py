@@ -412,3 +412,18 @@ def test_lazily_loaded_datasets_pickle(account: Any, swift_opts: dict[str, str],
     finally:
         os.environ.update(env)
     assert total == float(ds["t"].sum())
+
+
+def test_file_urls_of_local_files_open_as_their_paths(tmp_path: Path) -> None:
+    # A file:// URL names what its path names; a regular local file there used
+    # to be taken for a LocalStore container of that name (FileNotFoundError).
+    path = _netcdf_c_file(tmp_path / "with space.nc")
+    url = path.as_uri()
+    assert "%20" in url
+    xr.testing.assert_identical(xr.open_dataset(url, engine="sciswift").load(),
+                                xr.open_dataset(path, engine="h5netcdf").load())
+    with sh5.File(url, "r") as f, h5py.File(path, "r") as g:
+        assert f.filename == url
+        np.testing.assert_array_equal(f["lat"][...], g["lat"][...])
+    with pytest.raises(FileNotFoundError):
+        sh5.File((tmp_path / "missing.nc").as_uri(), "r")

@@ -427,3 +427,14 @@ def test_file_urls_of_local_files_open_as_their_paths(tmp_path: Path) -> None:
         np.testing.assert_array_equal(f["lat"][...], g["lat"][...])
     with pytest.raises(FileNotFoundError):
         sh5.File((tmp_path / "missing.nc").as_uri(), "r")
+
+
+def test_lock_is_taken_as_by_xarrays_hdf5_engines(account: Any, tmp_path: Path) -> None:
+    # Programs written for engine="h5netcdf"/"netcdf4" often pass lock=False
+    # (with dask); it used to be a TypeError here.
+    path = _netcdf_c_file(tmp_path / "c.nc")
+    url = _upload(account, path)
+    for lock in (False, None):
+        ours = xr.open_dataset(url, engine="sciswift", lock=lock, chunks={})
+        xr.testing.assert_identical(ours.compute(), xr.open_dataset(path, engine="h5netcdf", lock=lock).load())
+    assert set(xr.open_datatree(url, engine="sciswift", lock=False).groups) == {"/", "/forecast"}

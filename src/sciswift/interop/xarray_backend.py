@@ -18,7 +18,8 @@ byte ranges) a selection touches. The arrays pickle by address, so
 Options: ``group`` (a path), ``phony_dims`` ("access", the default, "sort", or
 None to refuse datasets without dimension names, as h5netcdf does),
 ``storage_options`` (credentials for ``swift://`` instead of the environment),
-``drop_variables`` and xarray's usual decoding switches.
+``drop_variables`` and xarray's usual decoding switches; ``lock`` is accepted
+(as the h5netcdf and netcdf4 engines take it) and not needed.
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
     url = "https://example.invalid/sciswift/docs/interop.md"
     open_dataset_parameters = (
         "filename_or_obj", "mask_and_scale", "decode_times", "concat_characters", "decode_coords", "drop_variables",
-        "use_cftime", "decode_timedelta", "group", "phony_dims", "storage_options",
+        "use_cftime", "decode_timedelta", "group", "phony_dims", "storage_options", "lock",
     )
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
@@ -169,7 +170,11 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
         group: str | None = None,
         phony_dims: str | None = "access",
         storage_options: dict[str, Any] | None = None,
+        lock: Any = None,
     ) -> Any:
+        # ``lock`` is taken, and not needed, so programs written for the h5netcdf
+        # and netcdf4 engines (``lock=False`` is common with dask) run unchanged:
+        # reads go through thread-safe stores, not the HDF5 C library.
         store = SciSwiftDataStore.open(_name_of(filename_or_obj), group, phony_dims, storage_options)
         with close_on_error(store):
             return StoreBackendEntrypoint().open_dataset(
@@ -185,6 +190,7 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
         group: str | None = None,
         phony_dims: str | None = "access",
         storage_options: dict[str, Any] | None = None,
+        lock: Any = None,
         **decoding: Any,
     ) -> dict[str, Any]:
         """Every group at and below ``group`` as a Dataset, by path (for

@@ -82,6 +82,59 @@ def test_reads_writes_and_ranges(fs, base: str) -> None:  # type: ignore[no-unty
         fs.open(f"{base}/missing", "rb")
 
 
+def test_files_being_written_seek_and_read_back(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    # Writers that go back to patch what they wrote (HDF5, netCDF-3, zip) need
+    # seek/tell/read on the open file; fsspec's buffered file refuses seeking
+    # while writing ("Seek only available in read mode").
+    with fs.open(f"{base}/patched.bin", "wb") as f:
+        assert f.seekable()
+        f.write(b"0123456789")
+        assert f.tell() == 10 and f.seek(2) == 2
+        f.write(b"ab")
+        f.seek(0)
+        assert f.read(5) == b"01ab4"
+        f.seek(0, 2)
+        f.write(b"!")
+        f.truncate(9)
+        assert not fs.exists(f"{base}/patched.bin")  # nothing visible before close
+    assert fs.cat(f"{base}/patched.bin") == b"01ab45678"
+    with fs.open(f"{base}/patched.bin", "xb") as f:
+        f.write(b"x")
+        with pytest.raises(FileExistsError):
+            f.close()
+    assert fs.cat(f"{base}/patched.bin") == b"01ab45678"
+    f = fs.open(f"{base}/discarded.bin", "wb")
+    f.write(b"never stored")
+    f.discard()
+    f.close()
+    assert not fs.exists(f"{base}/discarded.bin")
+    with pytest.raises(ValueError, match="closed"):
+        f.write(b"x")
+
+
+def test_h5py_and_xarray_write_into_an_open_object(fs, opts: dict[str, str], base: str,  # type: ignore[no-untyped-def]
+                                                   tmp_path: Path) -> None:
+    import h5py as real_h5py
+
+    xr = pytest.importorskip("xarray")
+    ds = xr.Dataset({"v": (("t", "x"), np.arange(12.0).reshape(4, 3))},
+                    coords={"t": [1, 2, 3, 4], "x": [10, 20, 30]}, attrs={"title": "written in place"})
+    for engine in ("h5netcdf", "scipy"):
+        with fs.open(f"swift://{base}/{engine}.nc", "wb") as f:
+            ds.to_netcdf(f, engine=engine)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            back = xr.open_dataset(f"swift://{base}/{engine}.nc", engine="sciswift", storage_options=opts).load()
+        xr.testing.assert_identical(back.drop_encoding(), ds)
+        ds.to_netcdf(tmp_path / f"{engine}.nc", engine=engine)
+        local = xr.open_dataset(tmp_path / f"{engine}.nc", engine=engine).load()
+        xr.testing.assert_identical(back.drop_encoding(), local.drop_encoding())
+    with fs.open(f"{base}/plain.h5", "wb") as f, real_h5py.File(f, "w") as h:
+        h.create_dataset("x", data=np.arange(100), chunks=(10,), compression="gzip")
+    with fs.open(f"{base}/plain.h5", "rb") as f, real_h5py.File(f, "r") as h:
+        np.testing.assert_array_equal(h["x"][:], np.arange(100))
+
+
 def test_listing_info_find_glob_du(fs, base: str) -> None:  # type: ignore[no-untyped-def]
     for name in ("a/1.txt", "a/b/2.txt", "a/b/3.csv", "top.txt"):
         fs.pipe(f"{base}/{name}", name.encode())
@@ -118,11 +171,32 @@ def test_put_get_copy_move_remove(fs, base: str, tmp_path: Path) -> None:  # typ
         fs.rm(f"{base}/up.bin")
     fs.rm(f"{base}/moved", recursive=True)
     assert fs.ls(base) == []
+    with pytest.raises(IsADirectoryError, match="recursive=True"):
+        fs.rm(base)  # a container, not an object: the builtin error, not the store's InvalidName
+    assert fs.exists(base)
     with pytest.raises(OSError, match="not empty"):
         fs.pipe(f"{base}/x", b"1")
         fs.rmdir(base)
     fs.rm(base, recursive=True)
     assert not fs.exists(base)
+
+
+def test_recursive_copy_and_move_of_a_prefix(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    # fsspec's recursive copy/mv hand every directory of the tree to cp_file;
+    # prefixes have nothing to copy (they used to raise FileNotFoundError, which
+    # mv turns into a failure after nothing was moved).
+    tree = {"a/b/c.txt": b"abc", "a/\u00fc \u00f1.txt": "\u00fcnicode".encode(), "a/empty": b""}
+    for name, data in tree.items():
+        fs.pipe(f"{base}/{name}", data)
+    fs.copy(f"{base}/a", f"{base}/copy", recursive=True)
+    assert {n: fs.cat(n) for n in fs.find(f"{base}/copy")} == {
+        f"{base}/copy/{k[2:]}": v for k, v in tree.items()}
+    fs.mv(f"{base}/copy", f"{base}/moved", recursive=True)
+    assert not fs.exists(f"{base}/copy")
+    assert fs.find(f"{base}/moved") == sorted(f"{base}/moved/{k[2:]}" for k in tree)
+    assert fs.find(f"{base}/a") == sorted(f"{base}/{k}" for k in tree)  # the source is untouched
+    with pytest.raises(FileNotFoundError):
+        fs.cp_file(f"{base}/nothing-here", f"{base}/x")
 
 
 def test_the_file_system_pickles_with_its_account(fs, base: str) -> None:  # type: ignore[no-untyped-def]

@@ -106,6 +106,32 @@ def test_netcdf_c_file_with_groups(account: Any, tmp_path: Path) -> None:
         xr.open_dataset(url, engine="sciswift", group="nowhere")
 
 
+def test_compression_encoding_matches_h5netcdf(account: Any, tmp_path: Path) -> None:
+    # The filter pipeline of an HDF5/netCDF-4 object is h5py's: complevel and
+    # shuffle reach xarray's encoding (and so a later to_netcdf) as h5netcdf
+    # gives them; they used to be dropped (compression name only).
+    path = tmp_path / "packed.nc"
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("t", 6)
+        nc.createDimension("x", 5)
+        nc.createVariable("z", "f4", ("t", "x"), zlib=True, complevel=6, shuffle=True, chunksizes=(2, 5))[:] = 1
+        nc.createVariable("f", "f8", ("t",), zlib=True, complevel=1, shuffle=False, fletcher32=True)[:] = 2
+        nc.createVariable("plain", "i4", ("x",))[:] = 3
+    url = _upload(account, path)
+    ours = xr.open_dataset(url, engine="sciswift")
+    theirs = xr.open_dataset(path, engine="h5netcdf")
+    for name in ("z", "f", "plain"):
+        for key in ("zlib", "complevel", "shuffle", "fletcher32", "chunksizes", "contiguous"):
+            assert bool(ours[name].encoding.get(key)) == bool(theirs[name].encoding.get(key)), (name, key)
+            if theirs[name].encoding.get(key):
+                assert ours[name].encoding[key] == theirs[name].encoding[key], (name, key)
+    assert ours["z"].encoding["complevel"] == 6 and ours["z"].encoding["shuffle"] is True
+    with sh5.File(url, "r") as f, h5py.File(path, "r") as g:
+        for name in ("z", "f", "plain"):
+            for prop in ("compression", "compression_opts", "shuffle", "fletcher32", "scaleoffset"):
+                assert getattr(f[name], prop) == getattr(g[name], prop), (name, prop)
+
+
 @pytest.mark.parametrize("path", NC3, ids=lambda p: f"{p.parent.parent.name}-{p.name}")
 def test_netcdf3_objects_match_scipy(account: Any, path: Path) -> None:
     url = _upload(account, path, f"{path.parent.parent.name}-{path.name}")
@@ -349,3 +375,66 @@ def test_dask_chunks_compute_in_worker_processes(swift_opts: dict[str, str]) -> 
     finally:
         os.environ.update(env)
     assert float(total) == float(ds["t"].sum())
+
+
+def _sum_of_t(ds: Any) -> float:
+    return float(ds["t"].sum())
+
+
+def test_lazily_loaded_datasets_pickle(account: Any, swift_opts: dict[str, str], tmp_path: Path) -> None:
+    # A Dataset keeps its data store (for close()), so pickling a lazily loaded
+    # Dataset pickles the store, as xarray's own engines allow; ours used to fail
+    # with "cannot pickle 'module' object".
+    import pickle
+
+    path = _netcdf_c_file(tmp_path / "c.nc")
+    url = _upload(account, path)
+    for kwargs in ({}, {"chunks": {}}, {"group": "forecast"}):
+        lazy = xr.open_dataset(url, engine="sciswift", **kwargs)
+        again = pickle.loads(pickle.dumps(lazy))
+        xr.testing.assert_identical(again.load(), xr.open_dataset(path, engine="h5netcdf", **kwargs).load())
+        again.close()
+        lazy.close()
+    tree = xr.open_datatree(url, engine="sciswift")
+    xr.testing.assert_identical(pickle.loads(pickle.dumps(tree)).load(), xr.open_datatree(path, engine="h5netcdf").load())
+    # In another process, reached by address with no Swift variables there.
+    dask = pytest.importorskip("dask")
+    import fsspec
+
+    fs = fsspec.filesystem("swift", **swift_opts)
+    fs.mkdir("xarray-pickle")
+    ds = _dataset()
+    fs.pipe("swift://xarray-pickle/c.nc", bytes(ds.to_netcdf(engine="h5netcdf")))
+    lazy = xr.open_dataset("swift://xarray-pickle/c.nc", engine="sciswift", storage_options=swift_opts)
+    env = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith(("ST_", "OS_"))}
+    try:
+        total = dask.delayed(_sum_of_t)(lazy).compute(scheduler="processes", num_workers=1)
+    finally:
+        os.environ.update(env)
+    assert total == float(ds["t"].sum())
+
+
+def test_file_urls_of_local_files_open_as_their_paths(tmp_path: Path) -> None:
+    # A file:// URL names what its path names; a regular local file there used
+    # to be taken for a LocalStore container of that name (FileNotFoundError).
+    path = _netcdf_c_file(tmp_path / "with space.nc")
+    url = path.as_uri()
+    assert "%20" in url
+    xr.testing.assert_identical(xr.open_dataset(url, engine="sciswift").load(),
+                                xr.open_dataset(path, engine="h5netcdf").load())
+    with sh5.File(url, "r") as f, h5py.File(path, "r") as g:
+        assert f.filename == url
+        np.testing.assert_array_equal(f["lat"][...], g["lat"][...])
+    with pytest.raises(FileNotFoundError):
+        sh5.File((tmp_path / "missing.nc").as_uri(), "r")
+
+
+def test_lock_is_taken_as_by_xarrays_hdf5_engines(account: Any, tmp_path: Path) -> None:
+    # Programs written for engine="h5netcdf"/"netcdf4" often pass lock=False
+    # (with dask); it used to be a TypeError here.
+    path = _netcdf_c_file(tmp_path / "c.nc")
+    url = _upload(account, path)
+    for lock in (False, None):
+        ours = xr.open_dataset(url, engine="sciswift", lock=lock, chunks={})
+        xr.testing.assert_identical(ours.compute(), xr.open_dataset(path, engine="h5netcdf", lock=lock).load())
+    assert set(xr.open_datatree(url, engine="sciswift", lock=False).groups) == {"/", "/forecast"}

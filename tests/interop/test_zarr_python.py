@@ -97,3 +97,39 @@ def test_xarray_open_zarr_uses_dimension_names(tmp_path, kind) -> None:  # type:
         assert ds["temp"].shape == (5, 3)
         assert float(ds["temp"].sum()) == 15.0
         assert ds["time"].values.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_nodes_zarr_python_adds_to_an_existing_file_are_seen(tmp_path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    # sciswift opens a file from its root's consolidated metadata; zarr-python
+    # writes only the new node's zarr.json (and rewrites the root with the
+    # consolidated view it loaded at open), so arrays it added used to be
+    # invisible to sciswift.h5py (KeyError) and engine="sciswift".
+    import dask.array as da
+
+    import sciswift.h5py as h5py
+
+    url = _url(tmp_path, kind, "grown.h5")
+    with h5py.File(url, "w") as f:
+        f["keep"] = np.arange(5)
+        f.create_group("vpic")["x"] = np.ones(3)
+    store = sciswift.zarr_store(url)
+    g = zarr.open_group(store, mode="a")
+    g.create_array("new/arr", shape=(4,), dtype="i4")[:] = [1, 2, 3, 4]
+    g.attrs["title"] = "grown"  # zarr-python rewrites the root with its stale consolidated view
+    y = da.arange(1000, chunks=100).reshape(10, 100)
+    y.to_zarr(sciswift.zarr_store(url), component="vpic/y")
+    with h5py.File(url, "r") as f:
+        assert sorted(f) == ["keep", "new", "vpic"] and sorted(f["vpic"]) == ["x", "y"]
+        np.testing.assert_array_equal(f["new/arr"][...], [1, 2, 3, 4])
+        np.testing.assert_array_equal(f["vpic/y"][...], np.arange(1000).reshape(10, 100))
+        np.testing.assert_array_equal(f["keep"][...], np.arange(5))
+        assert f.attrs["title"] == "grown"
+    with xr.open_dataset(url, engine="sciswift", group="vpic") as ds:  # closed: an open file is shared
+        assert set(ds.variables) == {"x", "y"}
+    g["vpic/x"].resize((5,))
+    del g["new"]
+    with h5py.File(url, "r") as f:
+        assert sorted(f) == ["keep", "vpic"] and f["vpic/x"].shape == (5,)
+    with h5py.File(url, "a") as f:  # sciswift's own writers still merge with it
+        f["more"] = np.zeros(2)
+    assert sorted(zarr.open_group(sciswift.zarr_store(url), mode="r").keys()) == ["keep", "more", "vpic"]

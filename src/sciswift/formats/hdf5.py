@@ -95,6 +95,10 @@ MAX_GRID_CELLS = 1 << 24
 #: RuntimeError for some of them, KeyError for a link whose object is missing,
 #: ValueError for what HDF5 refuses to present (a bad dataspace or selection).
 H5PY_ERRORS: tuple[type[BaseException], ...] = (OSError, RuntimeError, KeyError, ValueError)
+#: HDF5 filter ids h5py names as Dataset properties: deflate (gzip), shuffle,
+#: fletcher32, szip, scale-offset, lzf.
+_H5PY_NAMED_FILTERS = frozenset({1, 2, 3, 4, 6, 32000})
+
 #: What numcodecs raises for a chunk it cannot decode: zlib.error (deflate),
 #: RuntimeError (blosc), ValueError (shuffle or checksum sizes, fletcher32),
 #: IndexError (fletcher32 on a chunk shorter than its checksum).
@@ -748,6 +752,32 @@ class H5Dataset(ArrayNode):
     def compression(self) -> str | None:
         with self._asking():
             return self._ds.compression
+
+    @property
+    def h5py_filters(self) -> dict[str, Any]:
+        """The filter pipeline as h5py's Dataset properties describe it:
+        ``compression`` with ``compression_opts``, ``shuffle``, ``fletcher32``,
+        ``scaleoffset`` (keys only for filters in use), and ``unknown``: the ids
+        of filters h5py has no property for. What ``sciswift.h5py`` reports, so
+        xarray's encoding (complevel, shuffle) matches h5netcdf's on the file."""
+        with self._asking():
+            ds = self._ds
+            out: dict[str, Any] = {}
+            if ds.compression:
+                out["compression"] = ds.compression
+                out["compression_opts"] = ds.compression_opts
+            if ds.shuffle:
+                out["shuffle"] = True
+            if ds.fletcher32:
+                out["fletcher32"] = True
+            if ds.scaleoffset is not None:
+                out["scaleoffset"] = ds.scaleoffset
+            plist = ds.id.get_create_plist()
+            ids = (int(plist.get_filter(i)[0]) for i in range(plist.get_nfilters()))
+            unknown = tuple(i for i in ids if i not in _H5PY_NAMED_FILTERS)
+            if unknown:
+                out["unknown"] = unknown
+            return out
 
     def _asking(self) -> Any:
         """h5py's errors on this dataset's properties as CorruptData (its creation

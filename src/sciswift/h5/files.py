@@ -460,6 +460,17 @@ def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = Non
 
     _close_dropped()
 
+    local = _regular_file_of_url(filename)
+    if local is not None:
+        # A file:// URL names what its path names (sciswift.store.url): a regular
+        # file there is one blob, opened as the plain path opens it (it used to be
+        # taken for a container of that name, and not found).
+        if mode == "w":
+            os.unlink(local)
+        elif mode in ("w-", "x"):
+            raise FileExistsError(17, f"Unable to synchronously create file (file exists: '{filename}')", filename)
+        else:
+            return _open_local_blob(filename, local, mode)
     if is_url(filename):
         location = _location(filename, filename, storage_options)
         if mode == "r" and location.prefix and not location.store.is_local:
@@ -508,6 +519,16 @@ def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = Non
         raise FileNotFoundError(2, f"Unable to synchronously create file (unable to open file: name = '{filename}', "
                                    "errno = 2, error message = 'No such file or directory')", filename)
     return _open_native(filename, _location(filename, path), mode)
+
+
+def _regular_file_of_url(filename: str) -> str | None:
+    """The local path of a ``file://`` URL when a regular file is there, else None."""
+    if not filename.startswith("file://"):
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    path = unquote(urlsplit(filename).path)
+    return path if os.path.isfile(path) else None
 
 
 def _open_remote_read(filename: str, location: Any) -> FileHandle:

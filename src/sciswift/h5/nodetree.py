@@ -66,6 +66,11 @@ class NodeArray(ArrayBackend):
 
     @property
     def filters(self) -> dict[str, Any]:
+        # A dataset of a real HDF5 file (netCDF-4 too) describes its whole
+        # pipeline as h5py does; other formats know their compression only.
+        described = getattr(self._node, "h5py_filters", None)
+        if described is not None:
+            return dict(described)
         comp = self._node.compression
         return {"compression": comp} if comp else {}
 

@@ -17,8 +17,10 @@ large uploads become static large objects as with ``swift upload``.
   objects have (a native sciswift file ``run1.h5`` is such a directory of Zarr
   objects, which is what zarr-python and xarray read).
 - Reads are byte ranges (``open(..., "rb")`` fetches only the blocks read,
-  ``cat_file(path, start, end)`` one ranged GET); writes are buffered in a spooled
-  temporary file (memory up to 8 MiB, then disk) and stored atomically at close.
+  ``cat_file(path, start, end)`` one ranged GET); writes go to a random-access
+  spooled temporary file (memory up to 8 MiB, then disk: ``seek``/``tell``/
+  ``truncate`` work, so h5py and scipy can write netCDF into it) and are stored
+  atomically at close.
 - ``ls``/``find``/``info``/``du``/``glob`` use container listings (``find`` one
   flat listing, not one per directory); ``rm`` uses bulk delete; ``cp_file`` is a
   server-side copy; ``mkdir`` of a container creates it, deeper ones are implied.
@@ -30,13 +32,14 @@ from __future__ import annotations
 
 import datetime
 import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from sciswift.errors import AlreadyExists, ContainerNotEmpty, NotFound, RangeNotSatisfiable
-from sciswift.store.base import ObjectWriter, Store
+from sciswift.store.base import Store
 from sciswift.store.types import ByteRange, ContainerInfo, ListingParams, ObjectInfo, Subdir
 
 __all__ = ["SwiftFileSystem", "SwiftFile"]
@@ -300,13 +303,26 @@ class SwiftFileSystem(AbstractFileSystem):
                 raise FileNotFoundError(f"swift://{container}: no such container (mkdir it first)") from None
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
-        """Server-side copy of one object."""
+        """Server-side copy of one object. A source that is a prefix (a directory)
+        copies nothing: fsspec's recursive ``copy``/``mv`` hand every directory of
+        the tree to ``cp_file``, and a prefix at the destination exists as soon as
+        its objects do (as fsspec's memory and local file systems make the
+        directory). FileNotFoundError if the source is neither."""
         c1, k1 = self._object_path(path1)
         c2, k2 = self._object_path(path2)
         try:
             self.store.copy_object(c1, k1, c2, k2)
         except NotFound:
+            if self._is_prefix(c1, k1):
+                return
             raise FileNotFoundError(f"swift://{c1}/{k1} (or container {c2}) does not exist") from None
+
+    def _is_prefix(self, container: str, key: str) -> bool:
+        """Whether objects exist below ``container/key/``."""
+        try:
+            return bool(self.store.list_objects(container, ListingParams(prefix=key + "/", limit=1)))
+        except NotFound:
+            return False
 
     def rm_file(self, path: str) -> None:
         container, key = self._object_path(path)
@@ -335,6 +351,11 @@ class SwiftFileSystem(AbstractFileSystem):
                 if not key:
                     whole.append(container)
                 continue
+            if not key:
+                # A container is not an object: without this, the store's
+                # InvalidName for the empty object name reached the caller.
+                raise IsADirectoryError(f"swift://{p} is a container: rm(..., recursive=True) deletes it with "
+                                        "its objects, rmdir deletes it when empty")
             if self._object_info(container, key) is None:
                 raise FileNotFoundError(f"swift://{p}: no such object")
             by_container.setdefault(container, []).append(key)
@@ -384,10 +405,19 @@ def _from_store(store: Store) -> SwiftFileSystem:
 
 
 class SwiftFile(AbstractBufferedFile):
-    """An object opened for reading by byte ranges, or for writing (spooled, stored
-    at close as one object)."""
+    """An object opened for reading by byte ranges, or for writing.
+
+    Writing (``"wb"``, ``"xb"``) goes to a spooled temporary file (memory up to
+    8 MiB, then disk) that is random-access: ``seek``, ``tell``, ``truncate`` and
+    reading back what was written work, as on a local file, so writers that
+    patch headers after the data (h5py/h5netcdf through ``to_netcdf(f)``,
+    scipy's netCDF-3 writer, zip files) can write straight into the store. The
+    whole object is stored at ``close`` (one PUT, or a static large object above
+    the store's threshold); nothing is visible before. Appending is refused."""
 
     DEFAULT_BLOCK_SIZE = 4 << 20
+    #: Bytes a file being written keeps in memory before spilling to disk.
+    SPOOL_MEMORY = 8 << 20
 
     def __init__(self, fs: SwiftFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         container, key = fs._object_path(path)
@@ -399,38 +429,97 @@ class SwiftFile(AbstractBufferedFile):
         if mode == "ab":
             raise NotImplementedError("objects cannot be appended to; read, then write the whole object")
         self._container, self._key = container, key
-        self._writer: ObjectWriter | None = None
+        self._spool: Any = None
         super().__init__(fs, path, mode, **kwargs)
+        if mode != "rb":
+            self._spool = tempfile.SpooledTemporaryFile(self.SPOOL_MEMORY)
 
+    # -------------------------------------------------------------- reading
     def _fetch_range(self, start: int, end: int) -> bytes:
         if end <= start or start >= self.size:
             return b""
         return self.fs.store.get_object(self._container, self._key, ByteRange(start, end))
 
-    def _initiate_upload(self) -> None:
+    # -------------------------------------------------------------- writing
+    def _writing(self) -> Any:
+        """The spool of a file open for writing (ValueError once closed)."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        return self._spool
+
+    def write(self, data: Any) -> int:
+        if self.mode == "rb":
+            return super().write(data)  # fsspec's ValueError
+        n = self._writing().write(data)
+        self.loc = self._spool.tell()
+        return int(n)
+
+    def seek(self, loc: int, whence: int = 0) -> int:
+        if self.mode == "rb":
+            return super().seek(loc, whence)
+        self.loc = self._writing().seek(loc, whence)
+        return int(self.loc)
+
+    def tell(self) -> int:
+        if self.mode == "rb":
+            return super().tell()
+        return int(self._writing().tell())
+
+    def read(self, length: int = -1) -> bytes:
+        if self.mode == "rb":
+            return super().read(length)
+        data = self._writing().read(-1 if length is None else length)
+        self.loc = self._spool.tell()
+        return bytes(data)
+
+    def readinto(self, b: Any) -> int:
+        if self.mode == "rb":
+            return super().readinto(b)
+        n = self._writing().readinto(b)
+        self.loc = self._spool.tell()
+        return int(n)
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.mode == "rb":
+            raise OSError("objects opened for reading cannot be truncated")
+        return int(self._writing().truncate(self._spool.tell() if size is None else size))
+
+    def seekable(self) -> bool:
+        return not self.closed
+
+    def flush(self, force: bool = False) -> None:
+        """Nothing is sent before ``close`` (``force``: store the object now;
+        the file can then only be closed)."""
+        if self.mode == "rb" or self.closed:
+            return
+        if force and not getattr(self, "forced", False):
+            self._store_spool()
+            self.forced = True
+
+    def _store_spool(self) -> None:
         from sciswift.store.types import CREATE, OVERWRITE
 
-        mode = CREATE if self.mode == "xb" else OVERWRITE
-        self._writer = self.fs.store.open_writer(self._container, self._key, mode=mode)
+        spool = self._spool
+        spool.seek(0)
+        try:
+            self.fs.store.put_object(self._container, self._key, spool,
+                                     mode=CREATE if self.mode == "xb" else OVERWRITE)
+        except AlreadyExists:
+            raise FileExistsError(f"swift://{self.path} exists") from None
+        except NotFound:
+            raise FileNotFoundError(f"swift://{self._container}: no such container (mkdir it first)") from None
+        finally:
+            spool.close()
 
-    def _upload_chunk(self, final: bool = False) -> bool:
-        if self._writer is None:
-            self._initiate_upload()
-        assert self._writer is not None
-        self.buffer.seek(0)
-        data = self.buffer.read()
-        if data:
-            self._writer.write(data)
-        if final:
-            try:
-                self._writer.commit()
-            except AlreadyExists:
-                raise FileExistsError(f"swift://{self.path} exists") from None
-            except NotFound:
-                raise FileNotFoundError(f"swift://{self._container}: no such container (mkdir it first)") from None
-        return True
+    def close(self) -> None:
+        try:
+            super().close()  # flush(force=True) stores the object once
+        finally:
+            if self._spool is not None:
+                self._spool.close()
 
     def discard(self) -> None:
-        if self._writer is not None:
-            self._writer.abort()
-            self._writer = None
+        """Forget what was written; nothing is stored."""
+        if self._spool is not None:
+            self._spool.close()
+        self.forced = True

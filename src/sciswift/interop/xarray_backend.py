@@ -18,7 +18,8 @@ byte ranges) a selection touches. The arrays pickle by address, so
 Options: ``group`` (a path), ``phony_dims`` ("access", the default, "sort", or
 None to refuse datasets without dimension names, as h5netcdf does),
 ``storage_options`` (credentials for ``swift://`` instead of the environment),
-``drop_variables`` and xarray's usual decoding switches.
+``drop_variables`` and xarray's usual decoding switches; ``lock`` is accepted
+(as the h5netcdf and netcdf4 engines take it) and not needed.
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ class SciSwiftDataStore(AbstractDataStore):
             file.close()
             raise
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A Dataset keeps its store (``Dataset._close``), so pickling a lazily
+        # loaded Dataset pickles the store too, as with xarray's own engines. The
+        # view holds the sciswift.h5py module, which cannot be pickled: send the
+        # file (by address: it is open read-only) and the group, and rebuild the
+        # view in the other process.
+        return _reopened_store, (self.file, self.group.path, self.view.phony_dims, self._owns_file)
+
     def child(self, path: str) -> SciSwiftDataStore:
         """The store of another group of the same open file (not owning it)."""
         return SciSwiftDataStore(self.file, self.view, self.view.group(path), owns_file=False)
@@ -141,7 +150,7 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
     url = "https://example.invalid/sciswift/docs/interop.md"
     open_dataset_parameters = (
         "filename_or_obj", "mask_and_scale", "decode_times", "concat_characters", "decode_coords", "drop_variables",
-        "use_cftime", "decode_timedelta", "group", "phony_dims", "storage_options",
+        "use_cftime", "decode_timedelta", "group", "phony_dims", "storage_options", "lock",
     )
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
@@ -161,7 +170,11 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
         group: str | None = None,
         phony_dims: str | None = "access",
         storage_options: dict[str, Any] | None = None,
+        lock: Any = None,
     ) -> Any:
+        # ``lock`` is taken, and not needed, so programs written for the h5netcdf
+        # and netcdf4 engines (``lock=False`` is common with dask) run unchanged:
+        # reads go through thread-safe stores, not the HDF5 C library.
         store = SciSwiftDataStore.open(_name_of(filename_or_obj), group, phony_dims, storage_options)
         with close_on_error(store):
             return StoreBackendEntrypoint().open_dataset(
@@ -177,6 +190,7 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
         group: str | None = None,
         phony_dims: str | None = "access",
         storage_options: dict[str, Any] | None = None,
+        lock: Any = None,
         **decoding: Any,
     ) -> dict[str, Any]:
         """Every group at and below ``group`` as a Dataset, by path (for
@@ -196,6 +210,15 @@ class SciSwiftBackendEntrypoint(BackendEntrypoint):
         from xarray.core.datatree import DataTree
 
         return DataTree.from_dict(self.open_groups_as_dict(filename_or_obj, **kwargs))
+
+
+def _reopened_store(file: Any, path: str, phony_dims: str | None, owns_file: bool) -> SciSwiftDataStore:
+    """A pickled ``SciSwiftDataStore`` again: its group of ``file`` (itself
+    unpickled by address), seen by a new view."""
+    import sciswift.h5py as h5
+
+    view = NetCDFView(file, h5, phony_dims)
+    return SciSwiftDataStore(file, view, view.group(path), owns_file=owns_file)
 
 
 def _name_of(filename_or_obj: Any) -> str:

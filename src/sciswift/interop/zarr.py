@@ -6,11 +6,23 @@ and sciswift reads what zarr-python writes. zarr-python calls are async; the
 sciswift Store is synchronous and thread-safe, so each call runs in a worker
 thread (``asyncio.to_thread``) and many of zarr-python's concurrent requests are
 in flight at once.
+
+A sciswift file's root ``zarr.json`` carries the consolidated metadata of every
+node, and sciswift opens a file from it alone (one request). zarr-python writes
+a new or changed node's own ``zarr.json`` only, so each such write (and each
+delete of a node) through this Store is also merged into the root's consolidated
+metadata, with a compare-and-swap on the root's ETag where the store offers it
+(retried on conflict, as sciswift's own writers do): arrays that dask's
+``da.to_zarr(store, component=...)`` or ``zarr.create_array`` add to an existing
+file are then seen by ``sciswift.h5py``, ``engine="sciswift"`` and the data API.
+A root without consolidated metadata (a hierarchy zarr-python made) is left as
+it is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -18,11 +30,23 @@ from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, Sto
 from zarr.core.buffer import Buffer, BufferPrototype
 
 from sciswift.engine.kv import KV
-from sciswift.errors import NotFound, RangeNotSatisfiable
-from sciswift.store.types import ByteRange
+from sciswift.engine.metadata import dump_json, parse_json
+from sciswift.errors import (
+    AlreadyExists,
+    Conflict,
+    CorruptData,
+    NotFound,
+    PreconditionFailed,
+    RangeNotSatisfiable,
+)
+from sciswift.store.types import OVERWRITE, ByteRange, IfMatch
 from sciswift.store.url import Location, parse_location
 
 __all__ = ["SciSwiftZarrStore", "zarr_store"]
+
+#: The root group's document, which holds the consolidated metadata.
+_ROOT = "zarr.json"
+_NODE_SUFFIX = "/zarr.json"
 
 
 def _byte_range(req: ByteRequest | None) -> ByteRange | None:
@@ -49,6 +73,9 @@ class SciSwiftZarrStore(Store):
         super().__init__(read_only=read_only)
         self.location = location
         self._kv = KV(location)
+        # Serialises this process's root updates (the CAS covers other writers,
+        # and stores without conditional puts).
+        self._root_lock = threading.Lock()
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -108,7 +135,13 @@ class SciSwiftZarrStore(Store):
 
     async def set(self, key: str, value: Buffer) -> None:
         self._check_writable()
-        await asyncio.to_thread(self._kv.set, key, value.to_bytes())
+        data = value.to_bytes()
+        if key == _ROOT:
+            await asyncio.to_thread(self._set_root, data)
+            return
+        await asyncio.to_thread(self._kv.set, key, data)
+        if key.endswith(_NODE_SUFFIX):
+            await asyncio.to_thread(self._consolidate, key[:-len(_NODE_SUFFIX)], data)
 
     async def set_if_not_exists(self, key: str, value: Buffer) -> None:
         self._check_writable()
@@ -118,12 +151,89 @@ class SciSwiftZarrStore(Store):
     async def delete(self, key: str) -> None:
         self._check_writable()
         await asyncio.to_thread(self._kv.delete, key)
+        if key.endswith(_NODE_SUFFIX):
+            await asyncio.to_thread(self._consolidate, key[:-len(_NODE_SUFFIX)], None)
 
     async def delete_dir(self, prefix: str) -> None:
         self._check_writable()
         prefix = prefix.rstrip("/")
         keys = await asyncio.to_thread(self._kv.list_prefix, prefix + "/" if prefix else "")
         await asyncio.to_thread(self._kv.delete_many, keys)
+        if prefix:
+            await asyncio.to_thread(self._consolidate, prefix, None)
+
+    def _set_root(self, data: bytes) -> None:
+        """Store the root document zarr-python wrote. zarr-python writes the
+        consolidated metadata it loaded when it opened the group (an attribute
+        change or a deletion rewrites it), so the nodes this Store merged into
+        the stored root since are kept: its entries replace or join the new
+        document's (a node zarr-python deleted is gone from both)."""
+        with self._root_lock:
+            for _ in range(100):
+                got = self._kv.get_with_etag(_ROOT)
+                out = data
+                if got is not None:
+                    try:
+                        new, old = parse_json(data, "zarr.json"), parse_json(got[0], self._kv.describe(_ROOT))
+                    except CorruptData:
+                        new = old = {}
+                    theirs = (new.get("consolidated_metadata") or {}).get("metadata")
+                    ours = (old.get("consolidated_metadata") or {}).get("metadata")
+                    if isinstance(theirs, dict) and isinstance(ours, dict) and any(
+                            theirs.get(p) != d for p, d in ours.items()):
+                        # The stored entries win: nodes written through this Store
+                        # (and sciswift's writers) keep them current.
+                        new["consolidated_metadata"]["metadata"] = dict(sorted({**theirs, **ours}.items()))
+                        out = dump_json(new)
+                mode = IfMatch(got[1]) if got is not None and self._kv.concurrent_writes else OVERWRITE
+                try:
+                    self._kv.set(_ROOT, out, mode=mode, content_type="application/json")
+                    return
+                except (PreconditionFailed, AlreadyExists):
+                    continue
+        raise Conflict(f"could not write the root metadata of {self.location.display}: other writers kept "
+                       "changing it", self.location.display)
+
+    def _consolidate(self, path: str, doc: bytes | None) -> None:
+        """Make the root's consolidated metadata say what node ``path`` now is:
+        ``doc`` (its new document), or gone with everything below it (None).
+        Nothing to do when the root has no consolidated metadata or already
+        says so. Conflict if other writers keep changing the root."""
+        node = None if doc is None else parse_json(doc, self._kv.describe(path + _NODE_SUFFIX))
+        if node is not None:
+            node.pop("consolidated_metadata", None)
+        with self._root_lock:
+            for _ in range(100):
+                got = self._kv.get_with_etag(_ROOT)
+                if got is None:
+                    return
+                try:
+                    root = parse_json(got[0], self._kv.describe(_ROOT))
+                except CorruptData:
+                    return  # sciswift reports a damaged root when it opens the file
+                cons = root.get("consolidated_metadata")
+                if not isinstance(cons, dict) or not isinstance(cons.get("metadata"), dict):
+                    return
+                meta: dict[str, Any] = cons["metadata"]
+                if node is None:
+                    gone = [p for p in meta if p == path or p.startswith(path + "/")]
+                    if not gone:
+                        return
+                    for p in gone:
+                        del meta[p]
+                elif meta.get(path) == node:
+                    return
+                else:
+                    meta[path] = node
+                    cons["metadata"] = dict(sorted(meta.items()))
+                mode = IfMatch(got[1]) if self._kv.concurrent_writes else OVERWRITE
+                try:
+                    self._kv.set(_ROOT, dump_json(root), mode=mode, content_type="application/json")
+                    return
+                except (PreconditionFailed, AlreadyExists):
+                    continue
+        raise Conflict(f"could not update the consolidated metadata of {self.location.display} for /{path}: "
+                       "other writers kept changing it", self.location.display)
 
     # --------------------------------------------------------------- listings
     async def list(self) -> AsyncIterator[str]:

@@ -78,6 +78,20 @@ def test_flattened_compound_table_and_csv(api: Api, bucket: str, sample: dict[st
     assert [[float(v) for v in line.split(",")] for line in lines] == sample["grid"][0:2, 0:3].tolist()
 
 
+@pytest.mark.parametrize("path, selection, expected", [
+    ("/g/grid", "3, 7", lambda s: [s["grid"][3, 7]]),  # indices only: one value
+    ("/line", "-1", lambda s: [s["line"][-1]]),
+    ("/line", "0:3", lambda s: s["line"][0:3].tolist()),  # 1-D: one value a line
+])
+def test_csv_of_single_values_is_one_line(api: Api, bucket: str, sample: dict[str, Any], path: str,
+                                          selection: str, expected: Any) -> None:
+    # A 0-d answer (a selection of indices only, a 0-d dataset) used to fail
+    # inside the CSV writer with an internal error.
+    resp = api.get("data", file=f"{bucket}/run1.h5", path=path, selection=selection, format="csv")
+    assert resp.status == 200, resp.data
+    assert [float(v) for v in resp.data.decode().splitlines()] == pytest.approx(expected(sample))
+
+
 def test_fits_tree_and_table(api: Api, bucket: str, sample: dict[str, Any]) -> None:
     meta = api.json("meta", file=f"{bucket}/sky/m13.fits", path="/")
     assert {c["name"] for c in meta["children"]} >= {"PRIMARY", "STARS"}
@@ -122,6 +136,9 @@ def test_bad_selections_are_400_with_a_message(api: Api, bucket: str, sample: di
     ({"file": "{b}/run1.h5", "path": "/g"}, 400, ["/g is a group, not a dataset"]),
     ({"file": "{b}/run1.h5", "path": "/table", "dtype": "safe"}, 400, ["numeric data only"]),
     ({"file": "{b}/run1.h5", "path": "/g/cube", "format": "csv"}, 400, ["1-D or 2-D"]),
+    # No name in a file holds NUL: a clear 400, not the h5py layer's ValueError as a 500.
+    ({"file": "{b}/run1.h5", "path": "/g/\x00x"}, 400, ["NUL character"]),
+    ({"file": "{b}/run1.h5", "path": "/g/\x00x", "format": "json"}, 400, ["NUL character"]),
 ])
 def test_bad_requests_are_clear_json(api: Api, bucket: str, sample: dict[str, Any], params: dict[str, str],
                                      status: int, words: list[str]) -> None:

@@ -103,7 +103,10 @@ def encode(data: Any, fmt: str, flatten: bool, name: str) -> Reply:
         writer = csv.writer(out, lineterminator="\n")
         if arr.dtype.names:
             writer.writerow(arr.dtype.names)
-        rows = arr.reshape(-1, 1) if arr.ndim == 1 and not arr.dtype.names else np.atleast_1d(arr)
+        # One value per line for 1-D data and for a single value (a 0-d dataset or
+        # a selection of integers only), which is one line of one field; records
+        # (compound data) are one line each.
+        rows = arr.reshape(-1, 1) if arr.ndim <= 1 and not arr.dtype.names else np.atleast_1d(arr)
         for row in rows:
             writer.writerow([jsonable(v) for v in (row.tolist() if isinstance(row, np.ndarray) else row)])
         headers["Content-Type"] = "text/csv; charset=utf-8"

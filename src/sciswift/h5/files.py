@@ -436,6 +436,16 @@ def _blob_info(location: Any) -> Any:
         return None
 
 
+def _blob_or_none(filename: str, location: Any, mode: str) -> FileHandle | None:
+    """``_blob_handle``, with ``location``'s store closed if asking fails (when
+    it answers None the store stays open for the caller's next try)."""
+    try:
+        return _blob_handle(filename, location, mode)
+    except BaseException:
+        location.store.close()
+        raise
+
+
 def _blob_handle(filename: str, location: Any, mode: str, info: Any = None) -> FileHandle | None:
     """A handle on the object named exactly by ``location``, if there is one
     (``info``: its ObjectInfo, if already known); the handle owns the store
@@ -476,11 +486,7 @@ def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = Non
         if mode == "r" and location.prefix and not location.store.is_local:
             return _open_remote_read(filename, location)
         if mode in ("r", "r+", "a"):
-            try:
-                blob = _blob_handle(filename, location, mode)
-            except BaseException:
-                location.store.close()
-                raise
+            blob = _blob_or_none(filename, location, mode)
             if blob is not None:
                 return blob
         return _open_native(filename, location, mode)
@@ -502,11 +508,7 @@ def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = Non
         # location, as a file:// URL is: an object stored under that name opens
         # as a blob (LocalStore keeps objects in packs, not as files of that name).
         location = _location(filename, path)
-        try:
-            blob = _blob_handle(filename, location, mode)
-        except BaseException:
-            location.store.close()
-            raise
+        blob = _blob_or_none(filename, location, mode)
         if blob is not None:
             return blob
         location.store.close()
@@ -585,11 +587,7 @@ def open_address(source: Any, filename: str) -> FileHandle:
         if not os.path.isfile(source):
             raise FileNotFoundError(2, f"Unable to reopen {filename!r}: {source} is no longer a file", source)
         return _open_local_blob(filename, source, "r")
-    try:
-        blob = _blob_handle(filename, source, "r")
-    except BaseException:
-        source.store.close()
-        raise
+    blob = _blob_or_none(filename, source, "r")
     if blob is not None:
         return blob
     return _open_native(filename, source, "r")

@@ -35,7 +35,7 @@ from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.names import SEGMENTS_SUFFIX
 from sciswift.server.s3.obj import s3_etag_of, xml_reply
 from sciswift.server.s3.payload import XML_NAMES, StoredChecksum, stored_checksum
-from sciswift.server.s3.versions import DELETE_MARKER, bucket_state, check_version_id
+from sciswift.server.s3.versions import DELETE_MARKER, asked_version
 
 __all__ = ["get_object_attributes", "ATTRIBUTES"]
 
@@ -77,12 +77,7 @@ async def get_object_attributes(ctx: S3Context) -> Reply:
     max_parts = min(_int_header(ctx, "x-amz-max-parts", _MAX_PARTS), _MAX_PARTS)
     marker = _int_header(ctx, "x-amz-part-number-marker", 0)
     query: dict[str, str] = {}
-    version = ctx.param("versionId")
-    if version is not None:
-        check_version_id(version)
-        if version != "null" and not (await bucket_state(ctx, ctx.bucket))[0]:
-            raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
-        query["version-id"] = version
+    version = await asked_version(ctx, query)
     reply = await ctx.swift("HEAD", ctx.bucket, ctx.key, query=query)
     await reply.drain()
     if reply.status == 404 and version is not None:

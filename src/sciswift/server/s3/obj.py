@@ -36,6 +36,7 @@ from sciswift.server.s3.names import S3_ETAG, s3_time, segments_container
 from sciswift.server.s3.payload import Checksum, StoredChecksum, checksum_algorithm, stored_checksum
 from sciswift.server.s3.versions import (
     DELETE_MARKER,
+    asked_version,
     bucket_state,
     check_version_id,
     latest_delete_marker,
@@ -115,12 +116,7 @@ async def get_or_head(ctx: S3Context) -> Reply:
                           f"{ctx.cfg.max_upload_part_num}, inclusive", ArgumentName="partNumber",
                           ArgumentValue=part)
         query["part-number"] = str(number)
-    version = ctx.param("versionId")
-    if version is not None:
-        check_version_id(version)
-        if version != "null" and not (await bucket_state(ctx, ctx.bucket))[0]:
-            raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
-        query["version-id"] = version
+    version = await asked_version(ctx, query)
     # A HEAD with a Range answers as the GET would (206 and the range's
     # length), so ask Swift for the GET and send no body.
     method = "GET" if head.method == "HEAD" and "Range" in headers else head.method

@@ -35,7 +35,7 @@ from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
 
 __all__ = [
-    "DELETE_MARKER", "check_version_id", "bucket_state", "latest_delete_marker", "restore_latest", "has_versions",
+    "DELETE_MARKER", "check_version_id", "bucket_state", "asked_version", "latest_delete_marker", "restore_latest", "has_versions",
     "version_headers",
 ]
 
@@ -55,6 +55,20 @@ async def bucket_state(ctx: S3Context, bucket: str) -> tuple[bool, bool]:
     """(versions may exist: versioning was ever enabled, writes make versions now)."""
     cinfo = await ctx.be.container_info(ctx.base, ctx.account, bucket)
     return object_versioning.versioned(ctx.be, cinfo), object_versioning.enabled_for(ctx.be, cinfo)
+
+
+async def asked_version(ctx: S3Context, query: dict[str, str]) -> str | None:
+    """The ``versionId`` a read asks for (None: the current one), checked and
+    put in ``query`` as the Swift read's ``version-id``. A version other than
+    ``null`` in a bucket that never kept versions is ``NoSuchVersion``."""
+    version = ctx.param("versionId")
+    if version is None:
+        return None
+    check_version_id(version)
+    if version != "null" and not (await bucket_state(ctx, ctx.bucket))[0]:
+        raise S3Error("NoSuchVersion", Key=ctx.key, VersionId=version)
+    query["version-id"] = version
+    return version
 
 
 def version_headers(swift: Reply) -> dict[str, str]:

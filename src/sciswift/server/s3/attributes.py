@@ -28,11 +28,11 @@ from xml.etree.ElementTree import Element, SubElement
 
 from multidict import CIMultiDict
 
-from sciswift.errors import SciSwiftError
 from sciswift.server.http import Reply, env_flag
 from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
-from sciswift.server.s3.names import SEGMENTS_SUFFIX
+from sciswift.server.s3.multipart import segment_checksums
+from sciswift.server.s3.names import segments_container
 from sciswift.server.s3.obj import s3_etag_of, xml_reply
 from sciswift.server.s3.payload import XML_NAMES, StoredChecksum, stored_checksum
 from sciswift.server.s3.versions import DELETE_MARKER, asked_version
@@ -137,32 +137,15 @@ async def _object_parts(ctx: S3Context, doc: Element, query: dict[str, str], che
     SubElement(e, "NextPartNumberMarker").text = str(page[-1][0] if page else marker)
     SubElement(e, "MaxParts").text = str(max_parts)
     SubElement(e, "IsTruncated").text = "true" if truncated else "false"
-    sums = await _segment_checksums(ctx, page) if checksum is not None else {}
+    # only parts in the bucket's own segments container, which the caller
+    # read the manifest of
+    own = segments_container(ctx.bucket)
+    sums = await segment_checksums(ctx, [name for _, _, c, name in page if c == own]) if checksum is not None else {}
     for number, size, container, name in page:
         p = SubElement(e, "Part")
         SubElement(p, "PartNumber").text = str(number)
         SubElement(p, "Size").text = str(size)
-        found = sums.get((container, name))
+        found = sums.get(name) if container == own else None
         if found is not None and checksum is not None and found.algorithm == checksum.algorithm:
             SubElement(p, XML_NAMES[found.algorithm]).text = found.value
 
-
-async def _segment_checksums(ctx: S3Context, parts: list[tuple[int, int, str, str]]
-                             ) -> dict[tuple[str, str], StoredChecksum | None]:
-    """The checksums the parts keep (read from the store, in one hand-over to
-    the pool); only parts in the bucket's own segments container, which the
-    caller read the manifest of."""
-    store = ctx.be.store(ctx.account)
-
-    def read() -> dict[tuple[str, str], StoredChecksum | None]:
-        out: dict[tuple[str, str], StoredChecksum | None] = {}
-        for _, _, container, name in parts:
-            if store is None or container != ctx.bucket + SEGMENTS_SUFFIX:
-                continue
-            try:
-                out[(container, name)] = stored_checksum(store.head_object(container, name).system)
-            except SciSwiftError:  # a part gone (the object was replaced meanwhile)
-                out[(container, name)] = None
-        return out
-
-    return await ctx.be.run(read)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 from xml.etree.ElementTree import Element, SubElement
@@ -53,7 +54,7 @@ from sciswift.server.times import iso_timestamp
 from sciswift.server.writing import guessed_content_type, write_object
 from sciswift.store.types import ObjectInfo, Subdir
 
-__all__ = ["initiate", "upload_part", "list_parts", "list_uploads", "complete", "abort"]
+__all__ = ["initiate", "upload_part", "list_parts", "list_uploads", "complete", "abort", "segment_checksums"]
 
 _PART = re.compile(r".*/[0-9]+\Z")
 _KEPT_FROM_MARKER = ("content-type", "content-encoding", "content-disposition", "content-language",
@@ -301,7 +302,7 @@ async def list_parts(ctx: S3Context) -> Reply:
     if settings is not None:
         SubElement(doc, "ChecksumAlgorithm").text = settings.algorithm.upper()
         SubElement(doc, "ChecksumType").text = settings.kind
-        sums = await _part_checksums(ctx, [info for _, info in parts])
+        sums = await segment_checksums(ctx, [info.name for _, info in parts])
     SubElement(doc, "PartNumberMarker").text = str(start)
     SubElement(doc, "NextPartNumberMarker").text = str(parts[-1][0] if parts else start)
     SubElement(doc, "MaxParts").text = str(asked)
@@ -318,19 +319,21 @@ async def list_parts(ctx: S3Context) -> Reply:
     return xml_reply(doc)
 
 
-async def _part_checksums(ctx: S3Context, parts: list[ObjectInfo]) -> dict[str, StoredChecksum | None]:
-    """The checksum each part keeps, by part object name (listings carry no
-    system values: each part's are read, in one hand-over to the pool)."""
+async def segment_checksums(ctx: S3Context, names: Iterable[str]) -> dict[str, StoredChecksum | None]:
+    """The checksum each part object ``names`` (in the bucket's segments
+    container) keeps, by name; None for one gone meanwhile (a completion, an
+    abort, the object replaced). Listings carry no system values: each part's
+    are read, all in one hand-over to the pool."""
     store = ctx.be.store(ctx.account)
     segments = segments_container(ctx.bucket)
 
     def read() -> dict[str, StoredChecksum | None]:
         out: dict[str, StoredChecksum | None] = {}
-        for info in parts:
+        for name in names:
             try:
-                out[info.name] = stored_checksum(store.head_object(segments, info.name).system) if store else None
-            except SciSwiftError:  # removed meanwhile (a completion or an abort)
-                out[info.name] = None
+                out[name] = stored_checksum(store.head_object(segments, name).system) if store else None
+            except SciSwiftError:
+                out[name] = None
         return out
 
     return await ctx.be.run(read)
@@ -502,7 +505,7 @@ async def _object_checksum(ctx: S3Context, segments: str, parts: list[ObjectInfo
     (S3 warns that a completion may take minutes; ours then takes a read of
     the parts)."""
     if composite:
-        sums = await _part_checksums(ctx, parts)
+        sums = await segment_checksums(ctx, [info.name for info in parts])
         kept = [sums.get(info.name) for info in parts]
         if all(k is not None and k.algorithm == algorithm and k.kind == "FULL_OBJECT" for k in kept):
             joined = Checksum(algorithm, None, computed=True)

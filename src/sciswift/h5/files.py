@@ -503,19 +503,24 @@ def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = Non
             raise FileExistsError(17, f"Unable to synchronously create file (file exists: '{filename}')", filename)
         else:
             return _open_local_blob(filename, path, mode)
-    if mode in ("r", "r+", "a") and not os.path.exists(path) and find_marked_root(Path(path)) is not None:
-        # Below a marked LocalStore root (a serve data directory) a path is a store
-        # location, as a file:// URL is: an object stored under that name opens
-        # as a blob (LocalStore keeps objects in packs, not as files of that name).
+    # A path that names nothing here, below a marked LocalStore root (a serve
+    # data directory), is a store location, as a file:// URL is. Asked once
+    # (it walks up the parents), and only for such a path: every check below
+    # that uses it is about a path that does not exist.
+    exists = os.path.exists(path)
+    marked = not exists and find_marked_root(Path(path)) is not None
+    if mode in ("r", "r+", "a") and marked:
+        # An object stored under that name opens as a blob (LocalStore keeps
+        # objects in packs, not as files of that name).
         location = _location(filename, path)
         blob = _blob_or_none(filename, location, mode)
         if blob is not None:
             return blob
         location.store.close()
-    if mode in ("r", "r+") and not os.path.exists(path) and find_marked_root(Path(path)) is None:
+    if mode in ("r", "r+") and not exists and not marked:
         raise FileNotFoundError(2, f"Unable to synchronously open file (unable to open file: name = '{filename}', "
                                    "errno = 2, error message = 'No such file or directory')", filename)
-    if not os.path.isdir(os.path.dirname(path)) and find_marked_root(Path(path)) is None:
+    if not os.path.isdir(os.path.dirname(path)) and not marked:
         # As h5py: a new file's directory must exist (the file is a LocalStore
         # container in it, and is not created along with missing parents).
         raise FileNotFoundError(2, f"Unable to synchronously create file (unable to open file: name = '{filename}', "

@@ -213,3 +213,25 @@ def test_small_remote_object_is_fetched_whole_once() -> None:
     rf.stats.reset()
     rf.read(100)
     assert rf.stats.bytes_fetched == rf.min_fetch
+
+
+def test_own_read_function_replaces_the_store(store: MemoryStore) -> None:
+    """``read=`` serves the bytes (a large object's segments) where the store
+    holds something else (its manifest); only the ranges asked for are read."""
+    from sciswift.store.types import ObjectInfo
+
+    store.put_object(CONTAINER, "manifest", b"[]")
+    asked: list[tuple[int, int]] = []
+
+    def read(start: int, stop: int) -> bytes:
+        asked.append((start, stop))
+        return DATA[start:stop]
+
+    with pytest.raises(ValueError, match="needs the info"):
+        RangedFile(store, CONTAINER, "manifest", read=read)
+    info = ObjectInfo(name="manifest", size=len(DATA), etag="slo-etag", timestamp=0.0)
+    rf = RangedFile(store, CONTAINER, "manifest", info=info, read=read, min_fetch=4096)
+    rf.seek(500_000)
+    assert rf.read(100) == DATA[500_000:500_100]
+    assert rf.fetch([(10, 20), (900_000, 900_010)], gap=0) == [DATA[10:20], DATA[900_000:900_010]]
+    assert asked == [(500_000, 504_096), (10, 20), (900_000, 900_010)]

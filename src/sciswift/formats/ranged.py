@@ -143,6 +143,11 @@ class RangedFile(io.RawIOBase):
     ``info`` is the object's ObjectInfo if the caller has it (saves a HEAD). Reads
     past the end return fewer bytes (``b""`` at the end), as files do. Thread-safe:
     one lock guards the position and the cache; ``fetch`` runs without it.
+
+    ``read``, if given, fetches bytes ``start .. stop-1`` in place of a ranged GET
+    of the object itself (a large object's segments: the store holds only its
+    manifest); it must be thread-safe, and ``info`` must then give the size and
+    ETag of the bytes it reads.
     """
 
     def __init__(
@@ -159,8 +164,11 @@ class RangedFile(io.RawIOBase):
         direct_threshold: int = 1 * MiB,
         coalesce_gap: int | None = None,
         whole_below: int | None = None,
+        read: Callable[[int, int], bytes] | None = None,
     ) -> None:
         super().__init__()
+        if read is not None and info is None:
+            raise ValueError(f"{container}/{name}: a RangedFile with its own read function needs the info")
         self.store = store
         self.container = container
         self.name = name
@@ -184,7 +192,7 @@ class RangedFile(io.RawIOBase):
         self._last_end = -1
         self._readahead = 0
         self._lock = threading.RLock()
-        self._fetcher: Callable[[int, int], bytes] = self._store_get
+        self._fetcher: Callable[[int, int], bytes] = read if read is not None else self._store_get
         self._is_local = store.is_local
         self.whole_below = whole_below if whole_below is not None else (0 if self._is_local else 4 * MiB)
         self._whole_fetched = False

@@ -166,6 +166,7 @@ def open_object(
     *,
     stats: TransferStats | None = None,
     info: ObjectInfo | None = None,
+    read: Callable[[int, int], bytes] | None = None,
 ) -> GroupNode:
     """Open the stored object ``container/name`` as a tree of nodes.
 
@@ -174,13 +175,16 @@ def open_object(
     handles: ``close()`` it (or use it as a context manager) when done. ``stats``,
     if given, accumulates the requests and bytes the open and later reads cost.
 
+    ``read`` (with ``info``) reads the object's bytes instead of the store (see
+    ``RangedFile``): a large object, whose store entry is its manifest.
+
     Raises NotFound if the object is missing, NotSupported/InvalidInput for an
     unknown or uninstalled format, CorruptData if the bytes are not a valid file of
     the format chosen.
     """
     display = f"{container}/{name}"
     stats = stats if stats is not None else TransferStats()
-    source = RangedFile(store, container, name, info=info, stats=stats)
+    source = RangedFile(store, container, name, info=info, stats=stats, read=read)
     try:
         plugin = get_plugin(format, subject=display) if format else detect(display, _read_head(source))
         obj = StoredObject(store=store, container=container, name=name, info=source.info, source=source)

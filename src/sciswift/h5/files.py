@@ -771,7 +771,7 @@ class _BorrowedStore:
 
 
 def open_stored(store: Any, container: str, name: str, kind: str | None = None, *,
-                stats: Any = None) -> File:
+                stats: Any = None, info: Any = None, read: Callable[[int, int], bytes] | None = None) -> File:
     """Open ``container/name`` of an open ``store`` read-only, as ``File(url, "r")``
     would: ``kind="blob"`` the object of that name through its format plugin,
     ``kind="native"`` the native file under that prefix (``name`` "": the whole
@@ -779,6 +779,9 @@ def open_stored(store: Any, container: str, name: str, kind: str | None = None, 
 
     The store is lent, not given: closing the File leaves it open. ``stats`` (a
     ``sciswift.formats.ranged.TransferStats``) totals what reading a blob costs.
+    ``info`` and ``read`` (a blob only) give the blob's ObjectInfo and a function
+    reading its bytes ``start .. stop-1``, for a blob the store holds as a
+    large-object manifest (see ``sciswift.formats.ranged.RangedFile``).
     FileNotFoundError when nothing of that name exists; the format plugins'
     errors (NotSupported, CorruptData) for a blob they cannot read.
     """
@@ -786,9 +789,12 @@ def open_stored(store: Any, container: str, name: str, kind: str | None = None, 
 
     display = f"{container}/{name}" if name else container
     lent = _BorrowedStore(store)
+    if read is not None and (kind != "blob" or info is None):
+        raise ValueError(f"{display}: read= opens a blob and needs its info")
     if kind in (None, "blob") and name:
         try:
-            info = store.head_object(container, name)
+            if read is None:
+                info = store.head_object(container, name)
         except NotFound:
             if kind == "blob":
                 raise FileNotFoundError(2, f"No such object: {display!r}", display) from None
@@ -796,7 +802,7 @@ def open_stored(store: Any, container: str, name: str, kind: str | None = None, 
             from sciswift.formats import registry
             from sciswift.h5.nodetree import NodeFile
 
-            root = registry.open_object(store, container, name, info=info, stats=stats)
+            root = registry.open_object(store, container, name, info=info, stats=stats, read=read)
             handle = FileHandle(NodeFile(root), ("lent-blob", id(root)), display, display)
             return File._from_handle(handle)
     location = Location(lent, container, name.strip("/"), display)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """A static large object's segments are checked as a HEAD by the caller would
 check them, whether the server asks itself through a sub-request or looks
-segments up in the store at once (``slo._segment_heads``): readable plain
+segments up in the store at once (``slo.segment_heads``): readable plain
 objects pass; missing ones, ones in a container the caller may not read, and
 symlinks whose target the caller may not read are refused, named."""
 

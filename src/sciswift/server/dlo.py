@@ -24,10 +24,10 @@ from sciswift.server.segments import Piece, stream_pieces, validated_stream
 from sciswift.store.names import CONTAINER_LISTING_LIMIT
 from sciswift.store.types import ObjectInfo
 
-__all__ = ["get_or_head"]
+__all__ = ["get_or_head", "list_segments", "segment_pieces"]
 
 
-async def _segments(be: Backend, req: SwiftRequest, container: str, prefix: str) -> list[dict] | Reply:
+async def list_segments(be: Backend, req: SwiftRequest, container: str, prefix: str) -> list[dict] | Reply:
     """All objects under ``prefix`` (JSON listing records), or the error reply
     of the listing."""
 
@@ -51,7 +51,7 @@ async def _segments(be: Backend, req: SwiftRequest, container: str, prefix: str)
         marker = page[-1]["name"]
 
 
-def _pieces(container: str, segments: list[dict], start: int, stop: int) -> list[Piece]:
+def segment_pieces(container: str, segments: list[dict], start: int, stop: int) -> list[Piece]:
     pieces = []
     offset = 0
     for seg in segments:
@@ -74,7 +74,7 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo) -> Reply
     assert req.account is not None
     manifest = unquote(info.system["x-object-manifest"])
     container, _, prefix = manifest.partition("/")
-    listed = await _segments(be, req, container, prefix)
+    listed = await list_segments(be, req, container, prefix)
     if isinstance(listed, Reply):
         return listed
     total = sum(int(s["bytes"]) for s in listed)
@@ -84,10 +84,10 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo) -> Reply
     account = home_account(req.account)  # a kept version's segments are its account's
 
     async def body(start: int, stop: int) -> ReplyBody:
-        return await validated_stream(be, req, account, _pieces(container, listed, start, stop), be.config.dlo)
+        return await validated_stream(be, req, account, segment_pieces(container, listed, start, stop), be.config.dlo)
 
     def fetch(start: int, stop: int) -> AsyncIterator[bytes]:
-        return stream_pieces(be, req, account, _pieces(container, listed, start, stop), limits=be.config.dlo)
+        return stream_pieces(be, req, account, segment_pieces(container, listed, start, stop), limits=be.config.dlo)
 
     ranges = parse_ranges(req.headers.get("Range"))
     return await ranged_reply(

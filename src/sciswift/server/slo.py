@@ -55,7 +55,10 @@ from sciswift.server.segments import Piece, slo_level, split_segment_path, strea
 from sciswift.server.writing import write_object
 from sciswift.store.types import ObjectInfo
 
-__all__ = ["put", "get_or_head", "delete", "listing_extras", "MAX_MANIFEST_SEGMENTS", "MAX_MANIFEST_SIZE"]
+__all__ = [
+    "put", "get_or_head", "delete", "listing_extras", "segment_pieces", "segment_heads", "slo_etag_of",
+    "MAX_MANIFEST_SEGMENTS", "MAX_MANIFEST_SIZE",
+]
 
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
@@ -255,7 +258,7 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
 
     async def finish() -> tuple[Reply, dict[str, object], list[list[str]]]:
 
-        heads = await _segment_heads(be, account, paths, head)
+        heads = await segment_heads(be, account, paths, head)
         problems: list[list[str]] = []
         entries: list[dict[str, Any]] = []
         total = 0
@@ -317,7 +320,7 @@ async def put(be: Backend, req: SwiftRequest) -> Reply:
     return Reply(202, CIMultiDict({"Content-Type": fmt}), bulk.heartbeat_body(b" ", beat()))
 
 
-async def _segment_heads(be: Backend, account: str, paths: list[str],
+async def segment_heads(be: Backend, account: str, paths: list[str],
                          head: Callable[[str], Awaitable[Reply]]) -> dict[str, Reply]:
     """The HEAD reply of every segment path, as ``head`` (a sub-request with
     the caller's identity) gives it.
@@ -366,7 +369,7 @@ def _segment_length(seg: dict[str, Any]) -> int:
     return int(seg["bytes"])
 
 
-def _pieces(segments: list[dict[str, Any]], start: int, stop: int) -> list[Piece]:
+def segment_pieces(segments: list[dict[str, Any]], start: int, stop: int) -> list[Piece]:
     pieces: list[Piece] = []
     offset = 0
     for seg in segments:
@@ -460,7 +463,7 @@ async def get_or_head(be: Backend, req: SwiftRequest, info: ObjectInfo, manifest
 
     def pieces(start: int, stop: int) -> list[Piece]:
         assert segments is not None
-        return _pieces(segments, start, stop)
+        return segment_pieces(segments, start, stop)
 
     async def body(start: int, stop: int) -> ReplyBody:
         return await validated_stream(be, req, account, pieces(start, stop), limits)

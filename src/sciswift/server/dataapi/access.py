@@ -16,14 +16,20 @@ A name that is no object but a prefix holding ``zarr.json`` is a native file
 
 The ETag of the checked object identifies the version opened (see
 :mod:`~sciswift.server.dataapi.opened`).
+
+A large object (an SLO or DLO manifest) is a blob too: its :class:`Layout`
+(:mod:`~sciswift.server.dataapi.segmented`) maps its bytes onto its segments,
+and the caller must also be allowed to read every container holding them, as
+for a ``GET`` of the manifest.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sciswift.server.backend import Backend
 from sciswift.server.dataapi.errors import ApiError
+from sciswift.server.dataapi.segmented import Layout, Layouts, is_large, listing_refused
 from sciswift.server.http import SwiftRequest
 from sciswift.server.middleware import tempurl
 
@@ -39,17 +45,24 @@ NATIVE_MARKER = "zarr.json"
 class Target:
     """A file the caller may read: ``kind`` is ``"blob"`` (one object read by a
     format plugin) or ``"native"`` (a prefix, or a whole container when
-    ``name`` is "")."""
+    ``name`` is ""). A blob stored as a large object has its ``layout``."""
 
     account: str
     container: str
     name: str
     kind: str
     etag: str
+    layout: Layout | None = field(default=None, compare=False, repr=False)
 
     @property
     def display(self) -> str:
         return f"{self.container}/{self.name}" if self.name else self.container
+
+    @property
+    def version(self) -> str:
+        """What identifies the bytes opened: the ETag, and for a large object
+        its manifest too."""
+        return self.layout.version if self.layout is not None else self.etag
 
 
 def split_file(file: str | None) -> tuple[str, str]:
@@ -68,8 +81,15 @@ def forwarded(req: SwiftRequest) -> tuple[dict[str, str], dict[str, str]]:
     return headers, query
 
 
-async def _head(be: Backend, req: SwiftRequest, account: str, container: str, obj: str) -> tuple[int, dict[str, str]]:
+async def _head(be: Backend, req: SwiftRequest, account: str, container: str, obj: str,
+                manifest: bool = False) -> tuple[int, dict[str, str], SwiftRequest]:
+    """The status and (lower-cased) headers of a HEAD as the caller, and that
+    sub-request: it carries the identity a temp URL grants, for the reads of
+    a large object's segments that follow. ``manifest``: of a large object's
+    manifest itself (``multipart-manifest=get``)."""
     headers, query = forwarded(req)
+    if manifest:
+        query["multipart-manifest"] = "get"
     sub = req.sub("HEAD", account, container, obj, headers=headers, query=query)
     if query and be.config.middleware.on("tempurl"):
         # a temp URL is checked by the tempurl middleware, which sits in front
@@ -78,7 +98,7 @@ async def _head(be: Backend, req: SwiftRequest, account: str, container: str, ob
     else:
         reply = await be.subrequest(sub)
     await reply.drain()
-    return reply.status, {k.lower(): v for k, v in reply.headers.items()}
+    return reply.status, {k.lower(): v for k, v in reply.headers.items()}, sub
 
 
 def _refused(status: int, display: str) -> ApiError:
@@ -89,25 +109,35 @@ def _refused(status: int, display: str) -> ApiError:
     return ApiError(status, f"Cannot read file {display!r}: the object store answered {status}")
 
 
-async def resolve(be: Backend, req: SwiftRequest, account: str, file: str | None) -> Target:
+async def resolve(be: Backend, req: SwiftRequest, account: str, file: str | None,
+                  layouts: Layouts | None = None) -> Target:
     """The file ``file`` names in ``account``, once the Swift API agrees the
     caller may read it. ApiError 401/403 when it does not, 404 when there is
-    no such object or native file."""
+    no such object or native file. A large object gets its layout from
+    ``layouts`` (a worker's cache; a fresh one if None), after the check that
+    the caller may read its segments too (403, 409 for missing segments)."""
     container, name = split_file(file)
     display = f"{container}/{name}" if name else container
     if name:
-        status, headers = await _head(be, req, account, container, name)
+        status, headers, sub = await _head(be, req, account, container, name)
         if 200 <= status < 300:
-            if "x-static-large-object" in headers or "x-object-manifest" in headers:
-                raise ApiError(
-                    501, f"{display!r} is a large object (SLO/DLO): the data API reads single objects "
-                    "and native files; download it with GET /v1/..."
-                )
-            return Target(account, container, name, "blob", headers.get("etag", "").strip('"'))
+            etag = headers.get("etag", "").strip('"')
+            if is_large(headers):
+                cache = layouts if layouts is not None else Layouts()
+                layout = await cache.get(be, sub, account, container, name, headers)
+                return Target(account, container, name, "blob", etag, layout)
+            return Target(account, container, name, "blob", etag)
+        if status in (401, 403, 404):
+            # A DLO's HEAD lists its segment container as the caller: a refused
+            # listing, or a segment container that is gone, is the segments'
+            # fault, which the manifest's own HEAD tells.
+            status_m, headers_m, _ = await _head(be, req, account, container, name, manifest=True)
+            if 200 <= status_m < 300 and "x-object-manifest" in headers_m:
+                raise listing_refused(status, display, headers_m["x-object-manifest"])
         if status != 404:
             raise _refused(status, display)
     marker = f"{name}/{NATIVE_MARKER}" if name else NATIVE_MARKER
-    status, headers = await _head(be, req, account, container, marker)
+    status, headers, _ = await _head(be, req, account, container, marker)
     if 200 <= status < 300:
         return Target(account, container, name, "native", headers.get("etag", "").strip('"'))
     if status == 404:

@@ -85,7 +85,7 @@ def _path(req: SwiftRequest) -> str:
 
 async def _in_file(api: DataAPI, req: SwiftRequest, account: str, work: Callable[[Any], Any]) -> Any:
     """Authorize, then run ``work(file)`` on the open file in the thread pool."""
-    target = await resolve(api.backend, req, account, req.query.get("file"))
+    target = await resolve(api.backend, req, account, req.query.get("file"), api.layouts)
     return await api.backend.run(_locked, api, target, work)
 
 

@@ -3,7 +3,8 @@
 A viewer asks for a file's tree, then attributes, then slices, one request
 each. Opening costs at least one store read (consolidated metadata, a FITS
 header, a Parquet footer), so opened files are kept, per worker process, keyed
-by account, file and the ETag the authorization check saw, for ``TTL``
+by account, file and the ETag the authorization check saw (for a large
+object, with its manifest: ``Target.version``), for ``TTL``
 seconds after their last use and at most ``CAPACITY`` at once (least recently
 used closed first). A new version of a blob has a new ETag and so is a new
 entry; a native file's chunk data is re-read after at most ``TTL`` seconds of
@@ -62,7 +63,7 @@ class OpenFiles:
 
     def get(self, target: Target) -> OpenedFile:
         """The open file for ``target`` (opened now if not cached or stale)."""
-        key = (target.account, target.container, target.name, target.kind, target.etag)
+        key = (target.account, target.container, target.name, target.kind, target.version)
         now = time.monotonic()
         stale: list[OpenedFile] = []
         with self._lock:

@@ -3,6 +3,7 @@ the files it keeps open."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sciswift.h5 import open_stored
@@ -11,7 +12,9 @@ from sciswift.server.dataapi.access import Target
 from sciswift.server.dataapi.endpoints import ENDPOINTS
 from sciswift.server.dataapi.errors import ApiError
 from sciswift.server.dataapi.opened import OpenFiles
+from sciswift.server.dataapi.segmented import Layouts
 from sciswift.server.http import Reply, SwiftRequest
+from sciswift.server.middleware.namespace import home_account
 
 __all__ = ["DataAPI"]
 
@@ -26,12 +29,19 @@ class DataAPI:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.files = OpenFiles(self._open)
+        self.layouts = Layouts()
 
     def _open(self, target: Target, stats: Any) -> Any:
         store = self.backend.store(target.account)
         if store is None:
             raise FileNotFoundError(2, f"no account {target.account}", target.display)
-        return open_stored(store, target.container, target.name, target.kind, stats=stats)
+        layout = target.layout
+        if layout is None:
+            return open_stored(store, target.container, target.name, target.kind, stats=stats)
+        # a large object: its bytes are its segments', in the manifest's account
+        segments = self.backend.store(home_account(target.account)) or store
+        return open_stored(store, target.container, target.name, "blob", stats=stats,
+                           info=layout.info(target.name), read=functools.partial(layout.read, segments))
 
     async def handle(self, req: SwiftRequest) -> Reply:
         parts = req.path[len(API_PREFIX):].strip("/").split("/")

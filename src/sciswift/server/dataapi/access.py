@@ -127,19 +127,27 @@ async def resolve(be: Backend, req: SwiftRequest, account: str, file: str | None
                 layout = await cache.get(be, sub, account, container, name, headers)
                 return Target(account, container, name, "blob", etag, layout)
             return Target(account, container, name, "blob", etag)
-        if status in (401, 403, 404):
-            # A DLO's HEAD lists its segment container as the caller: a refused
-            # listing, or a segment container that is gone, is the segments'
-            # fault, which the manifest's own HEAD tells.
-            status_m, headers_m, _ = await _head(be, req, account, container, name, manifest=True)
-            if 200 <= status_m < 300 and "x-object-manifest" in headers_m:
-                raise listing_refused(status, display, headers_m["x-object-manifest"])
         if status != 404:
+            await _check_dlo(be, req, account, container, name, status)
             raise _refused(status, display)
     marker = f"{name}/{NATIVE_MARKER}" if name else NATIVE_MARKER
     status, headers, _ = await _head(be, req, account, container, marker)
     if 200 <= status < 300:
         return Target(account, container, name, "native", headers.get("etag", "").strip('"'))
     if status == 404:
+        if name:  # asked only now: a native file's requests do not pay for it
+            await _check_dlo(be, req, account, container, name, 404)
         raise ApiError(404, f"File not found: {display!r} is neither an object nor a native file in {account}")
     raise _refused(status, display)
+
+
+async def _check_dlo(be: Backend, req: SwiftRequest, account: str, container: str, name: str, status: int) -> None:
+    """Raise the segments' error if ``container/name`` is a DLO manifest: its
+    HEAD (which answered ``status``) lists its segment container as the caller,
+    so a refused listing, or a segment container that is gone, fails the HEAD
+    of a manifest the caller may read."""
+    if status not in (401, 403, 404):
+        return
+    status_m, headers_m, _ = await _head(be, req, account, container, name, manifest=True)
+    if 200 <= status_m < 300 and "x-object-manifest" in headers_m:
+        raise listing_refused(status, f"{container}/{name}", headers_m["x-object-manifest"])

@@ -322,3 +322,27 @@ def test_nested_ranged_and_inline_segments(api: Api, disk_server: RunningServer,
         np.testing.assert_array_equal(api.npy(file=file, path="/big", selection="::3"), f["big"][::3])
         np.testing.assert_array_equal(api.npy(file=file, path="/grp/chunked"), f["grp/chunked"][()])
         assert api.json("data", file=file, path="/tail") == f["tail"][()].tolist()
+
+
+def test_manifest_put_by_a_store_as_the_mount_writes_it(api: Api, disk_server: RunningServer,
+                                                       fresh_container: Any, local_h5: Path) -> None:
+    """``sciswift mount`` stores a large file with ``Store.put_manifest``: whole
+    and ranged segments (a rewrite keeps unchanged bytes as ranges) in
+    ``<container>_segments``."""
+    from sciswift.store import SegmentRef, SwiftStore, segments_container
+
+    data = local_h5.read_bytes()
+    container = fresh_container()
+    segs = segments_container(container)
+    with SwiftStore(disk_server.auth_url, "test:tester", "testing", retries=0) as store:
+        store.create_container(segs)
+        first = store.put_object(segs, "f/0", data[:MiB])
+        padded = store.put_object(segs, "f/1", b"\0" * 4096 + data[MiB:])
+        store.put_manifest(container, "f.h5", [
+            SegmentRef(segs, first.name, first.etag, MiB),
+            SegmentRef(segs, padded.name, padded.etag, len(data) - MiB, 4096, padded.size),
+        ])
+    with real_h5py.File(local_h5, "r") as f:
+        np.testing.assert_array_equal(api.npy(file=f"{container}/f.h5", path="/big", selection="50:250, ::4"),
+                                      f["big"][50:250, ::4])
+        assert api.json("data", file=f"{container}/f.h5", path="/tail") == f["tail"][()].tolist()

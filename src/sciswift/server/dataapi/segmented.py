@@ -292,8 +292,6 @@ class Layouts:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
         self._layouts: OrderedDict[tuple[str, ...], Layout] = OrderedDict()
-        #: How many layouts were built (tests count manifest resolutions).
-        self.built = 0
 
     async def get(self, be: Backend, caller: SwiftRequest, account: str, container: str, name: str,
                   headers: dict[str, str]) -> Layout:
@@ -308,7 +306,6 @@ class Layouts:
         layout = self._layouts.get(key)
         if layout is None:
             layout = await _build(be, caller, account, container, name, headers, version)
-            self.built += 1
             self._layouts[key] = layout
             while len(self._layouts) > self._capacity:
                 self._layouts.popitem(last=False)

@@ -11,7 +11,9 @@ account's objects, the server's own configuration).
 ``confined()`` marks the current thread (context) as such a reader: while it is
 active, opening a file by name (``sciswift.h5.File``) raises
 :class:`FileNotFoundError` (an external link then reads as a dangling one), and
-the HDF5 plugin refuses datasets whose values live in other files.
+the HDF5 plugin refuses datasets whose values live in other files. Nor does
+such a reader write: format plugins keep the indexes they build in memory
+instead of storing them beside the object (``StoredObject.save_sidecar``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ _CONFINED: ContextVar[bool] = ContextVar("sciswift_confined", default=False)
 
 @contextlib.contextmanager
 def confined() -> Iterator[None]:
-    """Within the block, files may not reach other files by name."""
+    """Within the block, files may not reach other files by name, nor write."""
     token = _CONFINED.set(True)
     try:
         yield

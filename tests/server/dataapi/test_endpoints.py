@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+
 import h5py as real_h5py
 import pytest
 
@@ -114,3 +116,25 @@ def test_hdf5_external_storage_on_the_server_disk_is_not_read(
         assert b"testing" not in resp.data and b"user_" not in resp.data
         assert b"other files" in resp.data
     assert api.json("data", account=MINE, file=file, path="/fine") == [1, 2, 3]  # the rest of the file reads
+
+
+def test_reading_writes_nothing_into_the_container(disk_server: RunningServer, api: Api,
+                                                     fresh_container: Callable[..., str]) -> None:
+    """An anonymous reader of a public container: the chunk index the HDF5
+    plugin builds is not stored beside the blob (the server holds the owner's
+    rights, the reader none), so the owner's object of that name survives."""
+    container = fresh_container({"X-Container-Read": ".r:*,.rlistings"})
+    buf = io.BytesIO()
+    with real_h5py.File(buf, "w") as f:
+        f.create_dataset("d", data=list(range(100)), chunks=(10,), compression="gzip")
+    conn = disk_server.connection()
+    conn.put_object(container, "run.h5", buf.getvalue())
+    conn.put_object(container, "run.h5.sciswift-index", b"the owner's own notes")
+    assert api.json("data", token=None, file=f"{container}/run.h5", path="/d", selection="0:5") == [0, 1, 2, 3, 4]
+    _, body = conn.get_object(container, "run.h5.sciswift-index")
+    assert body == b"the owner's own notes"
+    conn.put_object(container, "run2.h5", buf.getvalue())
+    assert api.json("data", token=None, file=f"{container}/run2.h5", path="/d", selection="5") == 5
+    assert sorted(o["name"] for o in conn.get_container(container)[1]) == [
+        "run.h5", "run.h5.sciswift-index", "run2.h5"]
+    conn.close()

@@ -243,3 +243,40 @@ def test_static_large_object_header_is_reserved(server: RunningServer, made: str
     resp, _ = server.raw("PUT", f"/v1/AUTH_test/{made}/plain", b"x",
                          headers={"X-Auth-Token": token, "X-Static-Large-Object": "false"})
     assert resp.status == 201
+
+
+@pytest.mark.parametrize("method, target, header", [
+    ("POST", "/v1/AUTH_test/{c}", b"X-Container-Read: \xff"),
+    ("POST", "/v1/AUTH_test/{c}", b"X-Container-Write: a\xed\xa0\x80"),
+    ("POST", "/v1/AUTH_test/{c}", b"X-Versions-Location: \xff"),
+    ("POST", "/v1/AUTH_test/{c}", b"X-Container-Sync-To: http://\xff/"),
+    ("PUT", "/v1/AUTH_test/{c}", b"X-History-Location: \xc3"),
+    ("POST", "/v1/AUTH_test", b"X-Account-Access-Control: \xff"),
+    ("POST", "/v1/AUTH_test", b'X-Account-Access-Control: {"admin": ["\xff"]}'),
+])
+def test_stored_header_values_must_be_utf8(disk_server: RunningServer, method: str, target: str,
+                                           header: bytes) -> None:
+    """ACLs, versions locations and sync targets are kept as text: bytes that
+    are not UTF-8 are 400, not a 500 from the store's write (or from quoting
+    them in the error), and the container keeps what it had."""
+    conn = disk_server.connection()
+    container = f"u8-{uuid.uuid4().hex[:8]}"
+    conn.put_container(container, headers={"X-Container-Read": ".r:*"})
+    tok = disk_server.auth()[1]
+    request = f"{method} {target.format(c=container)} HTTP/1.1\r\n".encode() + head(tok, "Content-Length: 0")
+    reply = send_raw(disk_server, request.replace(b"\r\n\r\n", b"\r\n" + header + b"\r\n\r\n"))
+    assert status_of(reply) == 400, reply[:300]
+    assert b"Traceback" not in reply
+    assert conn.head_container(container)["x-container-read"] == ".r:*"
+    assert "x-history-location" not in conn.head_container(container)
+    conn.close()
+    assert "Traceback" not in disk_server.log_text()
+
+
+def test_referer_and_user_agent_that_are_not_utf8_are_logged(server: RunningServer) -> None:
+    reply = send_raw(server, b"GET /info HTTP/1.1\r\nHost: x\r\nConnection: close\r\nReferer: http://\xff/r8\r\n"
+                             b"User-Agent: agent-\xfe\r\n\r\n")
+    assert status_of(reply) == 200
+    log = server.log_once("http://%FF/r8")
+    assert "http://%FF/r8" in log and "agent-%FE" in log
+    assert "Traceback" not in log

@@ -278,9 +278,15 @@ class StoredObject:
     def save_sidecar(self, suffix: str, data: bytes) -> bool:
         """Store a sidecar for this version of the object. Returns False (and keeps
         going) when the store refuses the write (read-only container, no rights):
-        an index is an optimisation, never a reason to fail a read."""
+        an index is an optimisation, never a reason to fail a read. Within
+        ``confine.confined()`` nothing is written: a server reading for a client
+        holds the store's rights, not the client's, and a reader may not write
+        (nor replace an object of the sidecar's name)."""
         from sciswift.errors import NotSupported, PermissionDenied, Unauthenticated
+        from sciswift.formats.confine import is_confined
 
+        if is_confined():
+            return False
         try:
             self.store.put_object(
                 self.container,

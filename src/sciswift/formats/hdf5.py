@@ -72,6 +72,7 @@ from sciswift.formats.base import (
     Node,
     StoredObject,
 )
+from sciswift.formats.confine import is_confined
 from sciswift.formats.layout import ranged_array_reader
 from sciswift.formats.nodes import as_corrupt, selection_shape
 from sciswift.formats.ranged import RangedFile
@@ -684,6 +685,9 @@ class H5Dataset(ArrayNode):
         self._attrs: dict[str, Any] | None = None
         self._scales: DimensionScales | None | bool = False  # False: not read yet
         self._reader: Callable[[tuple[slice, ...]], np.ndarray[Any, Any]] | None = None
+        #: Whether the values live in other files (external raw storage, a virtual
+        #: dataset's sources), which HDF5 opens by name on this machine's disk.
+        self._elsewhere = False
 
     @property
     def h5py_dataset(self) -> Any:
@@ -799,6 +803,12 @@ class H5Dataset(ArrayNode):
         if math.prod(want) == 0:
             return np.empty(want, dtype)
         reader = self._choose_reader()
+        if self._elsewhere and is_confined():
+            # The file names those files, not the reader: a server would read
+            # its own disk for the client (sciswift.formats.confine).
+            raise NotSupported(
+                f"{self._ctx.display}:{self._ds.name} keeps its values in other files (HDF5 external "
+                "storage or a virtual dataset), which are not read here", self._ctx.display)
         with as_corrupt(f"{self._ctx.display}:{self._ds.name}", self._ctx.label, errors=H5PY_ERRORS):
             return reader(selection)
 
@@ -814,6 +824,7 @@ class H5Dataset(ArrayNode):
         with as_corrupt(f"{self._ctx.display}:{ds.name}", self._ctx.label, errors=H5PY_ERRORS):
             dcpl = ds.id.get_create_plist()
             layout = dcpl.get_layout()
+            self._elsewhere = layout == h5py.h5d.VIRTUAL or dcpl.get_external_count() > 0
             if layout == h5py.h5d.CHUNKED:
                 pipeline = direct_pipeline(ds)
                 if pipeline is not None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sciswift.errors import AlreadyExists, CorruptData, InvalidInput, NotFound, NotSupported, SciSwiftError
+from sciswift.formats.confine import refuse_named_file
 from sciswift.h5.backend import FileBackend
 from sciswift.h5.base import ANON
 from sciswift.h5.group import Group
@@ -468,6 +469,9 @@ def _blob_handle(filename: str, location: Any, mode: str, info: Any = None) -> F
 def _open(filename: str, mode: str, storage_options: dict[str, Any] | None = None) -> FileHandle:
     from sciswift.store.url import find_marked_root, is_url
 
+    # A file read for a client (the server's data API) may not open others by
+    # name: external links and virtual sources then dangle (formats.confine).
+    refuse_named_file(filename)
     _close_dropped()
 
     local = _regular_file_of_url(filename)

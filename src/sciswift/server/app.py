@@ -381,8 +381,9 @@ class SwiftApp:
             quote(target, safe="/?&=%:;@+,", errors="surrogateescape"),
             version,
             status,
-            quote(referer or "-", safe="/:"),
-            quote(agent or "-", safe="/:();."),
+            # header bytes that are not UTF-8 arrive as surrogate escapes
+            quote(referer or "-", safe="/:", errors="surrogateescape"),
+            quote(agent or "-", safe="/:();.", errors="surrogateescape"),
             (token[:16] + "...") if token else "-",
             received or "-",
             sent or "-",

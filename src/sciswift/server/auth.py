@@ -108,7 +108,10 @@ class TempAuth:
         except (ValueError, UnicodeDecodeError):
             return None
         user = self.users.get(account_user)
-        if user is None or not hmac.compare_digest(mac, self._mac(payload, user)):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a
+        # header's raw bytes arrive as surrogate escapes), which was a 500.
+        given = mac.encode("utf-8", "surrogateescape")
+        if user is None or not hmac.compare_digest(given, self._mac(payload, user).encode("ascii")):
             return None
         if expires < (now if now is not None else time.time()):
             return None

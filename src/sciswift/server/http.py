@@ -523,7 +523,9 @@ def error(
     if body is None:
         data = _swob_page(status)
     else:
-        data = body.encode("utf-8") if isinstance(body, str) else body
+        # backslashreplace: a message may quote header bytes that are not
+        # UTF-8 (surrogate escapes); encoding it must not turn a 400 into a 500.
+        data = body.encode("utf-8", "backslashreplace") if isinstance(body, str) else body
     h: CIMultiDict[str] = CIMultiDict({"Content-Type": content_type})
     if headers:
         h.update(headers)

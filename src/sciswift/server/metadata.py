@@ -23,6 +23,7 @@ from sciswift.store.names import (
 )
 
 __all__ = [
+    "check_utf8_values",
     "check_metadata",
     "check_merged_metadata",
     "metadata_updates",
@@ -97,6 +98,16 @@ def check_merged_metadata(existing: Mapping[str, str], updates: Mapping[str, str
         raise SwiftError(400, f"Too many metadata items; max {MAX_META_COUNT}", content_type=TEXT_TYPE)
     if sum(_blen(k) + _blen(v) for k, v in merged.items()) > MAX_META_OVERALL_SIZE:
         raise SwiftError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}", content_type=TEXT_TYPE)
+
+
+def check_utf8_values(values: Mapping[str, str]) -> None:
+    """Raise SwiftError(400) if a value about to be stored with an account or
+    container (an ACL, a versions location, a sync target) is not valid UTF-8
+    or holds NUL: the store keeps text, and such a value would fail the write
+    with a 500 (header bytes that are not UTF-8 arrive as surrogate escapes)."""
+    for value in values.values():
+        if _invalid_utf8(value):
+            raise SwiftError(400, "Metadata must be valid UTF-8", content_type=TEXT_TYPE)
 
 
 def _invalid_utf8(s: str) -> bool:

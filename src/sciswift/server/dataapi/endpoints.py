@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sciswift.errors import CorruptData, InvalidInput, NotSupported, SciSwiftError
+from sciswift.formats.confine import confined
 from sciswift.server.dataapi import describe
 from sciswift.server.dataapi.access import NATIVE_MARKER, Target, forwarded, resolve
 from sciswift.server.dataapi.encode import DTYPES, FORMATS, convert, encode
@@ -90,6 +91,13 @@ async def _in_file(api: DataAPI, req: SwiftRequest, account: str, work: Callable
 
 
 def _locked(api: DataAPI, target: Target, work: Callable[[Any], Any]) -> Any:
+    # The file was authorized, not what it names: external links, virtual
+    # sources and HDF5 external storage would read with the server's rights.
+    with confined():
+        return _locked_confined(api, target, work)
+
+
+def _locked_confined(api: DataAPI, target: Target, work: Callable[[Any], Any]) -> Any:
     try:
         opened = api.files.get(target)
     except FileNotFoundError:

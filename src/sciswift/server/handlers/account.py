@@ -20,7 +20,13 @@ from sciswift.server.handlers import Handler
 from sciswift.server.handlers.container import modified_time
 from sciswift.server.http import Reply, SwiftError, SwiftRequest, reply
 from sciswift.server.listing import CONTENT_TYPES, parse_listing, render_containers
-from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
+from sciswift.server.metadata import (
+    check_merged_metadata,
+    check_metadata,
+    check_utf8_values,
+    meta_headers,
+    metadata_updates,
+)
 from sciswift.server.policies import default_policy
 from sciswift.server.times import x_timestamp
 from sciswift.store.base import Store
@@ -138,6 +144,7 @@ async def post(be: Backend, req: SwiftRequest) -> Reply:
     if not req.swift_owner:
         for key in OWNER_ONLY_META:
             meta.pop(key, None)
+    check_utf8_values(system)
     current = await be.account_info(req, req.account, fresh=True)
     check_merged_metadata(current.metadata if current else {}, meta)
     store = be.store(req.account, create=True)

@@ -23,7 +23,13 @@ from sciswift.server.backend import Backend
 from sciswift.server.handlers import Handler
 from sciswift.server.http import TEXT_TYPE, Reply, SwiftError, SwiftRequest, env_flag, error, reply
 from sciswift.server.listing import CONTENT_TYPES, list_path, parse_listing, render_objects
-from sciswift.server.metadata import check_merged_metadata, check_metadata, meta_headers, metadata_updates
+from sciswift.server.metadata import (
+    check_merged_metadata,
+    check_metadata,
+    check_utf8_values,
+    meta_headers,
+    metadata_updates,
+)
 from sciswift.server.middleware import object_versioning, symlink, versioned_writes
 from sciswift.server.policies import default_policy, find
 from sciswift.server.times import http_date, iso_timestamp, x_timestamp
@@ -147,8 +153,14 @@ def _system_updates(be: Backend, req: SwiftRequest, owner: bool) -> dict[str, st
     owner's ACLs count; ACLs are validated and normalised)."""
     out: dict[str, str] = etag_quoter.updates(req, "container")
     out.update(versioned_writes.container_updates(be, req))
-    if not owner:
-        return out
+    if owner:
+        _privileged_updates(req, out)
+    check_utf8_values(out)
+    return out
+
+
+def _privileged_updates(req: SwiftRequest, out: dict[str, str]) -> None:
+    """The owner-only headers of ``req`` (ACLs, sync) into ``out``."""
     for key in PRIVILEGED:
         if key in req.headers:
             value = req.headers[key]
@@ -161,7 +173,6 @@ def _system_updates(be: Backend, req: SwiftRequest, owner: bool) -> dict[str, st
         remove = "x-remove-" + key[2:]
         if remove in req.headers:
             out[key] = ""
-    return out
 
 
 def _meta_updates(req: SwiftRequest) -> dict[str, str]:

@@ -433,12 +433,26 @@ async def list_uploads(ctx: S3Context) -> Reply:
 
 
 # -------------------------------------------------------------- complete
-def _requested_parts(body: bytes, max_parts: int) -> list[tuple[int, str]]:
+@dataclass(frozen=True)
+class RequestedPart:
+    """One ``<Part>`` of a CompleteMultipartUpload: its number, ETag and the
+    checksums it states (``{algorithm: base64 value}``, from ``<ChecksumCRC32>``
+    and the like), which must be the uploaded part's."""
+
+    number: int
+    etag: str
+    checksums: dict[str, str]
+
+
+_XML_ALGORITHMS = {tag: algorithm for algorithm, tag in XML_NAMES.items()}
+
+
+def _requested_parts(body: bytes, max_parts: int) -> list[RequestedPart]:
     try:
         doc = parse(body, "CompleteMultipartUpload")
     except XMLError:
         raise S3Error("MalformedXML") from None
-    out: list[tuple[int, str]] = []
+    out: list[RequestedPart] = []
     for part in doc.findall("Part"):
         number, etag = child_text(part, "PartNumber"), child_text(part, "ETag")
         if number is None or etag is None:
@@ -450,12 +464,38 @@ def _requested_parts(body: bytes, max_parts: int) -> list[tuple[int, str]]:
         if not 1 <= n <= max_parts:
             raise S3Error("InvalidArgument", f"Part number must be an integer between 1 and {max_parts}, "
                           "inclusive", ArgumentName="partNumber", ArgumentValue=number)
-        if out and n <= out[-1][0]:
+        if out and n <= out[-1].number:
             raise S3Error("InvalidPartOrder", UploadId="")
-        out.append((n, etag.strip().strip('"')))
+        sums = {_XML_ALGORITHMS[c.tag]: (c.text or "").strip() for c in part if c.tag in _XML_ALGORITHMS}
+        out.append(RequestedPart(n, etag.strip().strip('"'), sums))
     if not out:
         raise S3Error("MalformedXML")
     return out
+
+
+async def _check_part_checksums(ctx: S3Context, segments: str, requested: list[RequestedPart],
+                                uploaded: dict[int, ObjectInfo], upload_id: str) -> None:
+    """``InvalidPart`` (as S3) for a ``<Part>`` whose stated checksum is not
+    the checksum of the part uploaded under that number.
+
+    The checksum a part keeps (stated or computed as it was uploaded) is
+    compared without reading data; a part that keeps none of that algorithm
+    (uploaded without a checksum, or with another one) is read back and
+    hashed, which only a client stating such a checksum pays for."""
+    stating = [p for p in requested if p.checksums]
+    if not stating:
+        return
+    kept = await segment_checksums(ctx, [uploaded[p.number].name for p in stating])
+    for p in stating:
+        info = uploaded[p.number]
+        for algorithm, stated in p.checksums.items():
+            have = kept.get(info.name)
+            if have is not None and have.algorithm == algorithm:
+                actual = have.value
+            else:
+                actual = await _object_checksum(ctx, segments, [info], algorithm, composite=False)
+            if stated != actual:
+                raise S3Error("InvalidPart", PartNumber=str(p.number), UploadId=upload_id, ETag=p.etag)
 
 
 def _result(ctx: S3Context, etag: str, headers: dict[str, str] | None = None,
@@ -582,7 +622,7 @@ async def complete(ctx: S3Context) -> Reply:
     entries: list[dict[str, object]] = []
     md5s = b""
     total = 0
-    for i, (number, etag) in enumerate(requested):
+    for i, (number, etag) in enumerate((p.number, p.etag) for p in requested):
         info = uploaded.get(number)
         if info is None or info.etag != etag:
             raise S3Error("InvalidPart", PartNumber=str(number), UploadId=upload_id, ETag=etag)
@@ -593,13 +633,14 @@ async def complete(ctx: S3Context) -> Reply:
                         "content_type": info.content_type, "last_modified": iso_timestamp(info.timestamp)})
         md5s += bytes.fromhex(info.etag)
         total += info.size
+    await _check_part_checksums(ctx, segments, requested, uploaded, upload_id)
     object_size = h.get("x-amz-mp-object-size")
     if object_size is not None and object_size.strip() != str(total):
         raise S3Error("InvalidRequest", f"The provided 'x-amz-mp-object-size' header value {object_size.strip()} "
                       f"does not match what was computed: {total}")
     stated = stated_checksum(h)
     settings = UploadChecksum.of(marker)
-    chosen = [uploaded[n] for n, _ in requested]
+    chosen = [uploaded[p.number] for p in requested]
     checksum: StoredChecksum | None = None
     if stated is not None:
         checksum = await _verify_object_checksum(ctx, segments, chosen, *stated)
@@ -627,7 +668,7 @@ async def complete(ctx: S3Context) -> Reply:
     )
     await written.drain()
     await ctx.check(written, "PUT", ctx.bucket, ctx.key)
-    used = {number for number, _ in requested}
+    used = {p.number for p in requested}
     for number, info in uploaded.items():
         if number not in used:
             gone = await ctx.swift("DELETE", segments, info.name)

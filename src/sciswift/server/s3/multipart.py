@@ -36,7 +36,7 @@ from sciswift.server.s3 import bucket as bucket_ops
 from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.headers import content_md5_etag, swift_object_headers
-from sciswift.server.s3.listing import list_entries
+from sciswift.server.s3.listing import list_entries, listing_encoder, listing_encoding_asked
 from sciswift.server.s3.names import S3_ETAG, S3_UPLOAD_ID, s3_time, segments_container
 from sciswift.server.s3.obj import check_copy_conditions, check_key, copy_source, last_modified_of, xml_reply
 from sciswift.server.s3.payload import (
@@ -342,14 +342,7 @@ async def segment_checksums(ctx: S3Context, names: Iterable[str]) -> dict[str, S
 async def list_uploads(ctx: S3Context) -> Reply:
     """ListMultipartUploads: the markers in the segments container."""
     await _bucket_exists(ctx)
-    encoding = ctx.param("encoding-type")
-    if encoding is not None and encoding != "url":
-        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request",
-                      ArgumentName="encoding-type", ArgumentValue=encoding)
-
-    def enc(s: str) -> str:
-        return quote(s, safe="/") if encoding else s
-
+    asked = listing_encoding_asked(ctx)
     key_marker = ctx.param("key-marker") or ""
     id_marker = ctx.param("upload-id-marker") or ""
     prefix = ctx.param("prefix") or ""
@@ -404,6 +397,8 @@ async def list_uploads(ctx: S3Context) -> Reply:
         next_key, next_id = uploads[-1][0], uploads[-1][1]
     else:
         next_key, next_id = "", ""
+    encoding, enc = listing_encoder(asked, [key_marker, prefix, delimiter or "", next_key,
+                                            *(e if isinstance(e, str) else e[0] for e in entries)])
     doc = Element("ListMultipartUploadsResult")
     SubElement(doc, "Bucket").text = ctx.bucket
     SubElement(doc, "KeyMarker").text = enc(key_marker)

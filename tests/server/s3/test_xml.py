@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 import botocore.auth
 import botocore.credentials
+import pytest
 import requests
 from botocore.awsrequest import AWSRequest
 
@@ -114,3 +115,14 @@ def test_clients_list_and_remove_such_keys(server: RunningServer, s3: Any, bucke
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_error_documents_naming_such_a_key_are_xml(s3: Any, bucket: str) -> None:
+    """An error naming a key with a control character is still a document
+    botocore reads (its code, and \\r kept; \\x01 shows as U+FFFD)."""
+    from botocore.exceptions import ClientError
+
+    for key, shown in (("miss\x01ing", "miss\ufffding"), ("miss\ring", "miss\ring")):
+        with pytest.raises(ClientError) as ei:
+            s3.get_object(Bucket=bucket, Key=key)
+        assert ei.value.response["Error"]["Code"] == "NoSuchKey" and ei.value.response["Error"]["Key"] == shown

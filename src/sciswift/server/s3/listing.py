@@ -198,8 +198,8 @@ def listing_encoder(asked: str | None, names: Iterable[str]) -> tuple[str | None
     """How a listing writes the ``names`` it shows: as they are, or
     URL-encoded when asked (``encoding-type=url``) or when one holds a
     character XML 1.0 cannot carry (U+0001 ...), which no well-formed
-    document could show (S3's own reply is then not XML 1.0: parsers refuse
-    it). The document then says ``<EncodingType>url</EncodingType>``, as
+    document could show, raw or as a character reference (strict parsers
+    refuse both). The document then says ``<EncodingType>url</EncodingType>``, as
     when asked, so a client that reads it (botocore) gets the exact names."""
     if asked is None and all(xml_safe(n) for n in names):
         return None, lambda s: s

@@ -30,8 +30,7 @@ __all__ = ["XML_TYPE", "S3_NAMESPACE", "XMLError", "to_xml", "xml_safe", "parse"
 XML_TYPE = "application/xml"
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-#: Characters XML 1.0 documents cannot carry, in text and in UTF-8.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Characters XML 1.0 documents cannot carry, in UTF-8.
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 _NOT_XML_UTF8 = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
 #: A control character in a request body, raw or as a character reference.
@@ -75,7 +74,7 @@ def _has_non_xml(body: bytes) -> bool:
 def xml_safe(text: str) -> bool:
     """Whether XML 1.0 can carry ``text`` exactly (a carriage return as a
     reference); a listing names keys that it cannot URL-encoded."""
-    return _NOT_XML.search(text) is None
+    return not _has_non_xml(text.encode("utf-8", "surrogatepass"))
 
 
 def _strip(elem: Element) -> None:

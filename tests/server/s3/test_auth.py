@@ -258,6 +258,9 @@ def test_signing_key_cache_keeps_secrets_dates_and_regions_apart() -> None:
     # (the scope is signed): the right secret passes, a wrong one does not
     assert _check(_v4_head("testing", day1, "eu-west-1"), "testing", day1) == "OK"
     assert _check(_v4_head("wrong", day1, "ap-south-1"), "testing", day1) == "SignatureDoesNotMatch"
+    # but not an empty one, nor one longer than any region's name
+    assert _check(_v4_head("testing", day1, ""), "testing", day1) == "AuthorizationHeaderMalformed"
+    assert _check(_v4_head("testing", day1, "r" * 65), "testing", day1) == "AuthorizationHeaderMalformed"
 
 
 # ------------------------------------------- clients configured for another region

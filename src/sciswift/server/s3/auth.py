@@ -49,6 +49,8 @@ __all__ = ["Authenticated", "ChunkSigner", "authenticate", "SIGNED_SUBRESOURCES"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 V4_ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_PRESIGN_SECONDS = 604800
+#: The longest region a credential scope may name (AWS's are under 20 characters).
+MAX_REGION = 64
 #: x-amz-* headers that change what a request does: they must be signed (V4).
 MUST_BE_SIGNED = ("x-amz-copy", "x-amz-acl", "x-amz-grant")
 #: Query parameters that are part of a V2 signature's resource.
@@ -183,8 +185,9 @@ def _v4_canonical_request(head: S3Head, signed: list[str], payload_hash: str) ->
 def _v4_credential(value: str, region: str, date: str, where: str) -> tuple[str, str]:
     """``(access key, scope)`` of a credential string, checked against the
     request's date and S3's service. Its region may be any (see the module's
-    docstring): only an empty one is refused, naming ``region`` (ours) as
-    the one to use."""
+    docstring): only an empty one, or one longer than any region name
+    (``MAX_REGION``: each distinct one derives a signing key, which is
+    cached), is refused, naming ``region`` (ours) as the one to use."""
     parts = value.split("/")
     if len(parts) != 5 or not parts[0]:
         raise S3Error("AccessDenied")
@@ -194,7 +197,7 @@ def _v4_credential(value: str, region: str, date: str, where: str) -> tuple[str,
         "The authorization header is malformed;"
     if cdate != date:
         raise S3Error(error, f'Invalid credential date "{cdate}". This date is not the same as X-Amz-Date: "{date}".')
-    if not cregion.strip():
+    if not cregion.strip() or len(cregion) > MAX_REGION:
         raise S3Error(error, f"{prefix} the region '{cregion}' is wrong; expecting '{region}'", Region=region)
     if service != "s3":
         raise S3Error(error, f'{prefix} incorrect service "{service}". This endpoint belongs to "s3".')

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime
 import http.client
+import os
+import subprocess
+import sys
 import time
 import unittest.mock
 from email.utils import formatdate
@@ -251,5 +254,59 @@ def test_signing_key_cache_keeps_secrets_dates_and_regions_apart() -> None:
     # ...and a wrong secret is refused there too
     assert _check(_v4_head("wrong", day2), "testing", day2) == "SignatureDoesNotMatch"
     assert _check(_v4_head("wrong", day1, "eu-west-1"), "testing", day1, "eu-west-1") == "SignatureDoesNotMatch"
-    # a scope naming another region than ours is refused before any key is used
-    assert _check(_v4_head("testing", day1, "eu-west-1"), "testing", day1) == "AuthorizationHeaderMalformed"
+    # a scope naming another region than ours verifies with that region's key
+    # (the scope is signed): the right secret passes, a wrong one does not
+    assert _check(_v4_head("testing", day1, "eu-west-1"), "testing", day1) == "OK"
+    assert _check(_v4_head("wrong", day1, "ap-south-1"), "testing", day1) == "SignatureDoesNotMatch"
+    # but not an empty one, nor one longer than any region's name
+    assert _check(_v4_head("testing", day1, ""), "testing", day1) == "AuthorizationHeaderMalformed"
+    assert _check(_v4_head("testing", day1, "r" * 65), "testing", day1) == "AuthorizationHeaderMalformed"
+
+
+# ------------------------------------------- clients configured for another region
+def test_clients_configured_for_another_region(server: RunningServer, s3: Any, bucket: str) -> None:
+    """One endpoint, one location, and clients set up for any region work:
+    the aws CLI (ListBuckets has no region redirect to fall back on), boto3
+    (CreateBucket naming its region, a presigned URL) and s3fs; each request
+    is still verified with the region its scope names, so a wrong secret fails."""
+    import s3fs
+
+    s3.put_object(Bucket=bucket, Key="dir/k", Body=b"data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="test:tester", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="eu-west-1",
+               AWS_ENDPOINT_URL=server.url)
+    aws = [os.path.join(os.path.dirname(sys.executable), "aws")]
+    out = subprocess.run([*aws, "s3", "ls"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and bucket in out.stdout, out.stderr
+    made = f"{bucket}-eu"  # ``s3 mb`` sends LocationConstraint=eu-west-1
+    out = subprocess.run([*aws, "s3", "mb", f"s3://{made}"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    s3.delete_bucket(Bucket=made)
+    out = subprocess.run([*aws, "s3", "cp", f"s3://{bucket}/dir/k", "-"], env=env, capture_output=True, timeout=60)
+    assert out.returncode == 0 and out.stdout == b"data", out.stderr
+
+    central = boto3_client(server, "eu-central-1")
+    assert bucket in [b["Name"] for b in central.list_buckets()["Buckets"]]
+    central.create_bucket(Bucket=made, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    assert s3.get_bucket_location(Bucket=made)["LocationConstraint"] is None  # it is in our one location
+    s3.delete_bucket(Bucket=made)
+    url = central.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "dir/k"})
+    assert "eu-central-1" in url and requests.get(url).content == b"data"
+    with pytest.raises(ClientError) as ei:
+        boto3_client(server, "eu-central-1", secret="wrong").list_buckets()
+    assert ei.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+    fs = s3fs.S3FileSystem(key="test:tester", secret="testing", endpoint_url=server.url,
+                           client_kwargs={"region_name": "ap-southeast-2"})
+    assert fs.ls(f"{bucket}/dir", detail=False) == [f"{bucket}/dir/k"]
+    fs.pipe(f"{bucket}/dir/new", b"from s3fs")
+    assert s3.get_object(Bucket=bucket, Key="dir/new")["Body"].read() == b"from s3fs"
+    s3.delete_object(Bucket=bucket, Key="dir/new")
+
+
+def boto3_client(server: RunningServer, region: str, secret: str = "testing") -> Any:
+    import boto3
+    import botocore.config
+
+    return boto3.client("s3", endpoint_url=server.url, aws_access_key_id="test:tester", aws_secret_access_key=secret,
+                        region_name=region, config=botocore.config.Config(retries={"max_attempts": 1}))

@@ -215,6 +215,40 @@ def test_multipart_full_object_checksum(s3v: Any, bucket: str) -> None:
     assert _read_validated(s3v, bucket, "copied")["ChecksumCRC32"] == _crc32(data)
 
 
+def test_complete_refuses_a_part_checksum_that_is_not_the_parts(server: RunningServer, s3v: Any, bucket: str) -> None:
+    """A ``<Part>``'s ChecksumCRC32 (and the like) in CompleteMultipartUpload
+    must be the uploaded part's: S3 refuses another with InvalidPart, and the
+    upload stays open to complete with the right ones."""
+    from botocore.exceptions import ClientError
+
+    data = bytes(range(256)) * (4096 * 6) + b"end"  # two parts
+    upload_id, parts = _multipart(s3v, bucket, "mp", data, "CRC32")
+    wrong = [dict(parts[0]), dict(parts[1], ChecksumCRC32=_crc32(b"something else"))]
+    with pytest.raises(ClientError) as ei:
+        s3v.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id, MultipartUpload={"Parts": wrong})
+    assert ei.value.response["Error"]["Code"] == "InvalidPart"
+    assert ei.value.response["Error"]["PartNumber"] == "2"
+    done = s3v.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id,
+                                         MultipartUpload={"Parts": parts})
+    assert s3v.get_object(Bucket=bucket, Key="mp")["Body"].read() == data and done["ChecksumCRC32"]
+    # parts uploaded with no checksum are hashed to check what the completion states of them
+    s3 = make_client(server, request_checksum_calculation="when_required")
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="plain")["UploadId"]
+    plain = []
+    for n, start in enumerate(range(0, len(data), PART), 1):
+        got = s3.upload_part(Bucket=bucket, Key="plain", UploadId=upload_id, PartNumber=n,
+                             Body=data[start:start + PART])
+        assert not [k for k in got if k.startswith("Checksum")]
+        plain.append({"PartNumber": n, "ETag": got["ETag"], "ChecksumSHA256": _value("sha256", data[start:start + PART])})
+    bad = [plain[0] | {"ChecksumSHA256": plain[1]["ChecksumSHA256"]}, plain[1]]
+    with pytest.raises(ClientError) as ei:
+        s3.complete_multipart_upload(Bucket=bucket, Key="plain", UploadId=upload_id, MultipartUpload={"Parts": bad})
+    assert ei.value.response["Error"]["Code"] == "InvalidPart"
+    assert ei.value.response["Error"]["PartNumber"] == "1"
+    s3.complete_multipart_upload(Bucket=bucket, Key="plain", UploadId=upload_id, MultipartUpload={"Parts": plain})
+    assert s3.get_object(Bucket=bucket, Key="plain")["Body"].read() == data
+
+
 def test_upload_file_checksum_is_kept(s3v: Any, bucket: str, tmp_path: Any) -> None:
     """boto3's transfer manager: its default multipart upload (CRC32 parts)."""
     from boto3.s3.transfer import TransferConfig

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+import requests
 
 from support.saio import cache_dir
 
@@ -180,3 +182,84 @@ def test_hdf5_ros3_reads_an_object_uploaded_through_swift(
     version, shape, value, step = out.stdout.strip().split("|")
     assert version.startswith("2.")
     assert shape == "(512, 512)" and float(value) == values[300, 7] and int(step) == 42
+
+
+def test_aws_cli_sync_both_ways_and_object_options(server: RunningServer, s3: Any, bucket: str,
+                                                   tmp_path: Path) -> None:
+    """``s3 sync`` up and down with --delete and --exact-timestamps (a second
+    run copies nothing), ``s3 cp --recursive`` with metadata, content type,
+    expiry and storage class, ``s3api`` suffix ranges, a wrong Content-MD5
+    and a part of a multipart object."""
+    aws = Path(sys.executable).parent / "aws"
+    config = tmp_path / "aws.cfg"
+    config.write_text("[default]\ns3 =\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n")
+    env = _env(server) | {"AWS_CONFIG_FILE": str(config), "AWS_MAX_ATTEMPTS": "1"}
+    up, down = tmp_path / "up", tmp_path / "down"
+    (up / "sub").mkdir(parents=True)
+    big = os.urandom(6 * 1024 * 1024 + 7)  # two parts
+    (up / "big.bin").write_bytes(big)
+    (up / "a.txt").write_bytes(b"one")
+    (up / "sub" / "b.csv").write_bytes(b"x,y\n1,2\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(aws), *args], env=env, capture_output=True, text=True, timeout=120)
+
+    def ok(*args: str) -> str:
+        out = run(*args)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    sync_up = ("s3", "sync", str(up), f"s3://{bucket}/s", "--delete", "--no-progress")
+    sync_down = ("s3", "sync", f"s3://{bucket}/s", str(down), "--delete", "--exact-timestamps", "--no-progress")
+    ok(*sync_up)
+    ok(*sync_down)
+    assert (down / "big.bin").read_bytes() == big and (down / "sub" / "b.csv").read_bytes() == b"x,y\n1,2\n"
+    assert ok(*sync_up) == "" and ok(*sync_down) == ""  # nothing changed: nothing copied
+    (up / "a.txt").unlink()
+    assert "delete: s3://" in ok(*sync_up)
+    assert "delete: " in ok(*sync_down) and not (down / "a.txt").exists()
+
+    ok("s3", "cp", "--recursive", str(up), f"s3://{bucket}/m", "--metadata", "k1=v1,k2=v2", "--content-type",
+       "text/x-mine", "--expires", "2030-01-01T00:00:00Z", "--storage-class", "STANDARD", "--no-progress")
+    for key in ("m/sub/b.csv", "m/big.bin"):  # a single PUT and a multipart upload
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert head["ContentType"] == "text/x-mine" and head["Metadata"] == {"k1": "v1", "k2": "v2"}
+        assert head["ExpiresString"] == "Tue, 01 Jan 2030 00:00:00 GMT"
+
+    ok("s3api", "get-object", "--bucket", bucket, "--key", "m/big.bin", "--range", "bytes=-5", str(tmp_path / "tail"))
+    assert (tmp_path / "tail").read_bytes() == big[-5:]
+    part = json.loads(ok("s3api", "head-object", "--bucket", bucket, "--key", "m/big.bin", "--part-number", "2"))
+    assert part["PartsCount"] == 2 and part["ContentLength"] == len(big) - 5 * 1024 * 1024
+    wrong = run("s3api", "put-object", "--bucket", bucket, "--key", "md5", "--body", str(up / "sub" / "b.csv"),
+                "--content-md5", "AAAAAAAAAAAAAAAAAAAAAA==")
+    assert wrong.returncode != 0 and "BadDigest" in wrong.stderr
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="md5")
+    url = ok("s3", "presign", f"s3://{bucket}/m/sub/b.csv", "--expires-in", "60").strip()
+    assert requests.get(url).content == b"x,y\n1,2\n"
+
+
+def test_pyarrow_dataset_directory_and_pandas(server: RunningServer, bucket: str) -> None:
+    """A partitioned Parquet dataset written and read by pyarrow's
+    S3FileSystem, and pandas' to_csv/read_csv on s3:// (through s3fs)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
+
+    fs = pafs.S3FileSystem(access_key=KEY, secret_key=SECRET, endpoint_override=urlsplit(server.url).netloc,
+                           scheme="http", region="us-east-1")
+    table = pa.table({"year": [2020, 2020, 2021, 2022], "v": [1.0, 2.0, 3.0, 4.0]})
+    ds.write_dataset(table, f"{bucket}/cat", filesystem=fs, format="parquet", partitioning=["year"],
+                     partitioning_flavor="hive")
+    found = fs.get_file_info(pafs.FileSelector(f"{bucket}/cat", recursive=True))
+    assert sorted(i.path.split("/")[2] for i in found if i.type == pafs.FileType.Directory) == [
+        "year=2020", "year=2021", "year=2022"]
+    back = ds.dataset(f"{bucket}/cat", filesystem=fs, format="parquet", partitioning="hive")
+    assert back.to_table(filter=ds.field("year") == 2020).column("v").to_pylist() == [1.0, 2.0]
+    fs.delete_dir(f"{bucket}/cat")
+    assert fs.get_file_info(pafs.FileSelector(f"{bucket}", allow_not_found=True)) == []
+
+    options = {"key": KEY, "secret": SECRET, "endpoint_url": server.url, "client_kwargs": {"region_name": "us-east-1"}}
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    frame.to_csv(f"s3://{bucket}/t.csv", index=False, storage_options=options)
+    assert pd.read_csv(f"s3://{bucket}/t.csv", storage_options=options).equals(frame)

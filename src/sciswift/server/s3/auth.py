@@ -8,7 +8,15 @@ secret is that user's key. Checks, in order, each failing with S3's code:
   of ours (``RequestTimeTooSkewed``), or, for a presigned URL, the URL has
   not expired (``AccessDenied``: ``Request has expired``) and its lifetime is
   within S3's limits (V4: at most 604800 s; V2: an epoch second before 2**31);
-- the credential scope names our region and ``s3`` (V4);
+- the credential scope names a region and ``s3`` (V4). Any region is
+  taken, and the signature is verified with the region the client put in its
+  scope (the scope is part of what is signed, so this trusts nothing the
+  signature does not cover). One endpoint serves one location, but a client
+  configured for another region (``AWS_DEFAULT_REGION=eu-west-1``) must still
+  work: Swift's s3api refuses it with ``AuthorizationHeaderMalformed`` and a
+  ``<Region>``, from which botocore retries a *bucket* request in the right
+  region, but ListBuckets and presigned URLs have no such retry, so the aws
+  CLI's ``s3 ls`` would fail there);
 - every ``x-amz-*`` header that changes what a request does (copy source,
   ACL, grants) is signed (V4);
 - the access key is a known user (``InvalidAccessKeyId``) and the signature,
@@ -41,6 +49,8 @@ __all__ = ["Authenticated", "ChunkSigner", "authenticate", "SIGNED_SUBRESOURCES"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 V4_ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_PRESIGN_SECONDS = 604800
+#: The longest region a credential scope may name (AWS's are under 20 characters).
+MAX_REGION = 64
 #: x-amz-* headers that change what a request does: they must be signed (V4).
 MUST_BE_SIGNED = ("x-amz-copy", "x-amz-acl", "x-amz-grant")
 #: Query parameters that are part of a V2 signature's resource.
@@ -78,13 +88,15 @@ class ChunkSigner:
 class Authenticated:
     """A request whose signature checked out: its ``user`` and how it signed.
     ``payload_hash`` is the ``x-amz-content-sha256`` a V4 header signature
-    covers (None otherwise: nothing to check the body against)."""
+    covers (None otherwise: nothing to check the body against). ``region``
+    is the region a V4 request was signed for (None for V2)."""
 
     user: User
     access_key: str
     version: int
     payload_hash: str | None = None
     signer: ChunkSigner | None = None
+    region: str | None = None
 
 
 # ------------------------------------------------------------------ times
@@ -171,8 +183,11 @@ def _v4_canonical_request(head: S3Head, signed: list[str], payload_hash: str) ->
 
 
 def _v4_credential(value: str, region: str, date: str, where: str) -> tuple[str, str]:
-    """``(access key, scope)`` of a credential string, checked against our
-    region and service and the request's date."""
+    """``(access key, scope)`` of a credential string, checked against the
+    request's date and S3's service. Its region may be any (see the module's
+    docstring): only an empty one, or one longer than any region name
+    (``MAX_REGION``: each distinct one derives a signing key, which is
+    cached), is refused, naming ``region`` (ours) as the one to use."""
     parts = value.split("/")
     if len(parts) != 5 or not parts[0]:
         raise S3Error("AccessDenied")
@@ -182,7 +197,7 @@ def _v4_credential(value: str, region: str, date: str, where: str) -> tuple[str,
         "The authorization header is malformed;"
     if cdate != date:
         raise S3Error(error, f'Invalid credential date "{cdate}". This date is not the same as X-Amz-Date: "{date}".')
-    if cregion != region and cregion != region.lower():
+    if not cregion.strip() or len(cregion) > MAX_REGION:
         raise S3Error(error, f"{prefix} the region '{cregion}' is wrong; expecting '{region}'", Region=region)
     if service != "s3":
         raise S3Error(error, f'{prefix} incorrect service "{service}". This endpoint belongs to "s3".')
@@ -274,7 +289,7 @@ def _v4(head: S3Head, users: Mapping[str, User], region: str, now: float, skew: 
         raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=access, StringToSign=to_sign,
                       CanonicalRequest=canonical)
     signer = ChunkSigner(key, amz_date, scope, signature)
-    return Authenticated(user, access, 4, check_payload, signer)
+    return Authenticated(user, access, 4, check_payload, signer, scope.split("/")[1])
 
 
 # ------------------------------------------------------------------- V2

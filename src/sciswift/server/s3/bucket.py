@@ -79,7 +79,12 @@ async def create(ctx: S3Context) -> Reply:
         except XMLError:
             raise S3Error("MalformedXML") from None
         location = child_text(doc, "LocationConstraint")
-        if location not in (ctx.cfg.region, ctx.cfg.region.lower()):
+        # Ours, or the region the client signed for: a client configured for
+        # another region (accepted, see auth.py) names it here (``aws s3 mb``
+        # with AWS_DEFAULT_REGION=eu-west-1), as S3 wants the region of the
+        # endpoint the client believes it talks to. The bucket stays in our
+        # one location, which GetBucketLocation and HeadBucket report.
+        if location not in (ctx.cfg.region, ctx.cfg.region.lower(), ctx.auth.region):
             raise S3Error("InvalidLocationConstraint", LocationConstraint=location or "")
     headers = canned_acl_headers(ctx.head.headers["x-amz-acl"]) if "x-amz-acl" in ctx.head.headers else {}
     headers = {k: v for k, v in headers.items() if v}

@@ -10,8 +10,9 @@ __all__ = ["S3Config"]
 
 @dataclass(frozen=True)
 class S3Config:
-    """``region``: the one location this endpoint serves (credential scopes and
-    ``LocationConstraint`` must name it). ``skew``: seconds a signed request's
+    """``region``: the one location this endpoint serves, which
+    GetBucketLocation reports (a request may be signed for any region, and
+    CreateBucket's ``LocationConstraint`` may name ours or that one). ``skew``: seconds a signed request's
     time may differ from ours (AWS: 15 minutes). ``dns_compliant_bucket_names``:
     refuse bucket names S3 refuses (capitals, ``_``, over 63 characters); off by
     default so that containers made through the Swift API stay reachable.

@@ -36,7 +36,7 @@ from sciswift.server.s3 import bucket as bucket_ops
 from sciswift.server.s3.context import S3Context
 from sciswift.server.s3.errors import S3Error
 from sciswift.server.s3.headers import content_md5_etag, swift_object_headers
-from sciswift.server.s3.listing import list_entries
+from sciswift.server.s3.listing import list_entries, listing_encoder, listing_encoding_asked
 from sciswift.server.s3.names import S3_ETAG, S3_UPLOAD_ID, s3_time, segments_container
 from sciswift.server.s3.obj import check_copy_conditions, check_key, copy_source, last_modified_of, xml_reply
 from sciswift.server.s3.payload import (
@@ -342,14 +342,7 @@ async def segment_checksums(ctx: S3Context, names: Iterable[str]) -> dict[str, S
 async def list_uploads(ctx: S3Context) -> Reply:
     """ListMultipartUploads: the markers in the segments container."""
     await _bucket_exists(ctx)
-    encoding = ctx.param("encoding-type")
-    if encoding is not None and encoding != "url":
-        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request",
-                      ArgumentName="encoding-type", ArgumentValue=encoding)
-
-    def enc(s: str) -> str:
-        return quote(s, safe="/") if encoding else s
-
+    asked = listing_encoding_asked(ctx)
     key_marker = ctx.param("key-marker") or ""
     id_marker = ctx.param("upload-id-marker") or ""
     prefix = ctx.param("prefix") or ""
@@ -404,6 +397,8 @@ async def list_uploads(ctx: S3Context) -> Reply:
         next_key, next_id = uploads[-1][0], uploads[-1][1]
     else:
         next_key, next_id = "", ""
+    encoding, enc = listing_encoder(asked, [key_marker, prefix, delimiter or "", next_key,
+                                            *(e if isinstance(e, str) else e[0] for e in entries)])
     doc = Element("ListMultipartUploadsResult")
     SubElement(doc, "Bucket").text = ctx.bucket
     SubElement(doc, "KeyMarker").text = enc(key_marker)
@@ -433,12 +428,26 @@ async def list_uploads(ctx: S3Context) -> Reply:
 
 
 # -------------------------------------------------------------- complete
-def _requested_parts(body: bytes, max_parts: int) -> list[tuple[int, str]]:
+@dataclass(frozen=True)
+class RequestedPart:
+    """One ``<Part>`` of a CompleteMultipartUpload: its number, ETag and the
+    checksums it states (``{algorithm: base64 value}``, from ``<ChecksumCRC32>``
+    and the like), which must be the uploaded part's."""
+
+    number: int
+    etag: str
+    checksums: dict[str, str]
+
+
+_XML_ALGORITHMS = {tag: algorithm for algorithm, tag in XML_NAMES.items()}
+
+
+def _requested_parts(body: bytes, max_parts: int) -> list[RequestedPart]:
     try:
         doc = parse(body, "CompleteMultipartUpload")
     except XMLError:
         raise S3Error("MalformedXML") from None
-    out: list[tuple[int, str]] = []
+    out: list[RequestedPart] = []
     for part in doc.findall("Part"):
         number, etag = child_text(part, "PartNumber"), child_text(part, "ETag")
         if number is None or etag is None:
@@ -450,12 +459,38 @@ def _requested_parts(body: bytes, max_parts: int) -> list[tuple[int, str]]:
         if not 1 <= n <= max_parts:
             raise S3Error("InvalidArgument", f"Part number must be an integer between 1 and {max_parts}, "
                           "inclusive", ArgumentName="partNumber", ArgumentValue=number)
-        if out and n <= out[-1][0]:
+        if out and n <= out[-1].number:
             raise S3Error("InvalidPartOrder", UploadId="")
-        out.append((n, etag.strip().strip('"')))
+        sums = {_XML_ALGORITHMS[c.tag]: (c.text or "").strip() for c in part if c.tag in _XML_ALGORITHMS}
+        out.append(RequestedPart(n, etag.strip().strip('"'), sums))
     if not out:
         raise S3Error("MalformedXML")
     return out
+
+
+async def _check_part_checksums(ctx: S3Context, segments: str, requested: list[RequestedPart],
+                                uploaded: dict[int, ObjectInfo], upload_id: str) -> None:
+    """``InvalidPart`` (as S3) for a ``<Part>`` whose stated checksum is not
+    the checksum of the part uploaded under that number.
+
+    The checksum a part keeps (stated or computed as it was uploaded) is
+    compared without reading data; a part that keeps none of that algorithm
+    (uploaded without a checksum, or with another one) is read back and
+    hashed, which only a client stating such a checksum pays for."""
+    stating = [p for p in requested if p.checksums]
+    if not stating:
+        return
+    kept = await segment_checksums(ctx, [uploaded[p.number].name for p in stating])
+    for p in stating:
+        info = uploaded[p.number]
+        for algorithm, stated in p.checksums.items():
+            have = kept.get(info.name)
+            if have is not None and have.algorithm == algorithm:
+                actual = have.value
+            else:
+                actual = await _object_checksum(ctx, segments, [info], algorithm, composite=False)
+            if stated != actual:
+                raise S3Error("InvalidPart", PartNumber=str(p.number), UploadId=upload_id, ETag=p.etag)
 
 
 def _result(ctx: S3Context, etag: str, headers: dict[str, str] | None = None,
@@ -582,7 +617,7 @@ async def complete(ctx: S3Context) -> Reply:
     entries: list[dict[str, object]] = []
     md5s = b""
     total = 0
-    for i, (number, etag) in enumerate(requested):
+    for i, (number, etag) in enumerate((p.number, p.etag) for p in requested):
         info = uploaded.get(number)
         if info is None or info.etag != etag:
             raise S3Error("InvalidPart", PartNumber=str(number), UploadId=upload_id, ETag=etag)
@@ -593,13 +628,14 @@ async def complete(ctx: S3Context) -> Reply:
                         "content_type": info.content_type, "last_modified": iso_timestamp(info.timestamp)})
         md5s += bytes.fromhex(info.etag)
         total += info.size
+    await _check_part_checksums(ctx, segments, requested, uploaded, upload_id)
     object_size = h.get("x-amz-mp-object-size")
     if object_size is not None and object_size.strip() != str(total):
         raise S3Error("InvalidRequest", f"The provided 'x-amz-mp-object-size' header value {object_size.strip()} "
                       f"does not match what was computed: {total}")
     stated = stated_checksum(h)
     settings = UploadChecksum.of(marker)
-    chosen = [uploaded[n] for n, _ in requested]
+    chosen = [uploaded[p.number] for p in requested]
     checksum: StoredChecksum | None = None
     if stated is not None:
         checksum = await _verify_object_checksum(ctx, segments, chosen, *stated)
@@ -627,7 +663,7 @@ async def complete(ctx: S3Context) -> Reply:
     )
     await written.drain()
     await ctx.check(written, "PUT", ctx.bucket, ctx.key)
-    used = {number for number, _ in requested}
+    used = {p.number for p in requested}
     for number, info in uploaded.items():
         if number not in used:
             gone = await ctx.swift("DELETE", segments, info.name)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import io
 import shutil
 import tempfile
 import time
@@ -331,6 +332,19 @@ class SwiftFileSystem(AbstractFileSystem):
                 with open(lpath, "wb") as out:
                     shutil.copyfileobj(reader, out, 1 << 20)
 
+    def open(self, path: str, mode: str = "rb", block_size: Any = None, cache_options: Any = None,
+             compression: Any = None, **kwargs: Any) -> Any:
+        """fsspec's ``open``; text-mode writing (``"w"``, ``"x"``, ``"a"``)
+        refuses bytes with a message naming the call to use (``_WritableText``)."""
+        plain = mode.replace("t", "")
+        if plain not in ("w", "x", "a"):
+            return super().open(path, mode, block_size=block_size, cache_options=cache_options,
+                                compression=compression, **kwargs)
+        text = {k: kwargs.pop(k) for k in ("encoding", "errors", "newline") if k in kwargs}
+        binary = super().open(path, plain + "b", block_size=block_size, cache_options=cache_options,
+                              compression=compression, **kwargs)
+        return _WritableText(binary, **text)
+
     def _open(self, path: str, mode: str = "rb", block_size: Any = None, autocommit: bool = True,
               cache_options: Any = None, **kwargs: Any) -> SwiftFile:
         return SwiftFile(self, self._strip_protocol(path), mode, block_size=block_size, autocommit=autocommit,
@@ -469,6 +483,65 @@ def _temp_url_key(metadata: dict[str, str]) -> str | None:
 def _from_store(store: Store) -> SwiftFileSystem:
     # Not from fsspec's instance cache: its key would not tell accounts apart.
     return SwiftFileSystem(store=store, skip_instance_cache=True)
+
+
+class _WritableText(io.TextIOWrapper):
+    """A file opened for writing in text mode (``"w"``, ``"x"``, ``"a"``).
+
+    Text is written as by any text file. Bytes are refused, as Python refuses
+    them, but with a message saying what to call instead, and refused *once*:
+    the object is then dropped (nothing stored) and whatever the writer does
+    afterwards is accepted and ignored. That is for h5py: xarray's
+    ``ds.to_netcdf("swift://...", engine="h5netcdf")`` opens the URL this way
+    (with fsspec's ``get_fs_token_paths``, which also turns the name into
+    ``NAME/0.part``: on every fsspec file system, memory:// too) and hands it to
+    h5py, whose file-object driver, failing again and again while it closes
+    the half-written file, crashed the interpreter."""
+
+    _refused = False
+    _pos = 0
+
+    def write(self, s: Any) -> int:
+        if isinstance(s, str) and not self._refused:
+            return super().write(s)
+        size = len(s) if isinstance(s, str) else memoryview(s).nbytes
+        if self._refused:
+            self._pos += size
+            return size
+        self._refused = True
+        target: Any = self.buffer  # the SwiftFile this wraps
+        target.discard()
+        raise TypeError(
+            f"swift://{target.path} was opened in text mode, and bytes were written to it; nothing is "
+            "stored. Open it with 'wb'. For xarray, whose to_netcdf(url, engine='h5netcdf') opens URLs in "
+            "text mode (and as url + '/0.part'): `with fsspec.open(url, 'wb') as f: ds.to_netcdf(f, "
+            "engine='h5netcdf')`, or `fsspec.filesystem('swift').pipe(url, bytes(ds.to_netcdf()))`")
+
+    def readinto(self, b: Any) -> int:
+        if not self._refused:
+            raise io.UnsupportedOperation("readinto of a text file")
+        view = memoryview(b).cast("B")
+        view[:] = bytes(len(view))
+        self._pos += len(view)
+        return len(view)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if not self._refused:
+            return super().seek(offset, whence)
+        self._pos = offset if whence == 0 else self._pos + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos if self._refused else super().tell()
+
+    def truncate(self, pos: int | None = None) -> int:
+        if not self._refused:
+            return super().truncate(pos)
+        return self._pos if pos is None else pos
+
+    def flush(self) -> None:
+        if not self._refused:
+            super().flush()
 
 
 class SwiftFile(AbstractBufferedFile):

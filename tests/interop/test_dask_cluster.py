@@ -155,3 +155,39 @@ def test_dask_dataframe_reads_swift_urls_on_the_cluster(cluster, sciswift_server
     pd.testing.assert_series_equal(got, local.groupby("k")["v"].sum().compute().sort_index())
     csv = dd.read_csv("swift://dask-frames/c*.csv", storage_options=opts).compute().reset_index(drop=True)
     pd.testing.assert_frame_equal(csv, frame)
+
+
+@pytest.mark.parametrize("processes", [True, False], ids=["worker-processes", "in-process-workers"])
+def test_after_close_the_file_opens_for_writing(processes: bool, sciswift_server) -> None:  # type: ignore[no-untyped-def]
+    """A ``LocalCluster``'s scheduler runs in the client's process and unpickles
+    the graph there, and distributed keeps those tasks (in its logs of recent
+    messages) after the computation: their openings of the file must not keep
+    it open for the program. As with h5py (xarray's file cache closes the file
+    for every copy at ``Dataset.close()``): while the Dataset is open, opening
+    the file for writing is refused; after ``close()`` it works, and the next
+    computation sees what was written."""
+    xr = pytest.importorskip("xarray")
+    opts = _auth(sciswift_server)
+    url = f"swift://dask-cluster/reopen-{processes}.h5"
+    with h5py.File(url, "w", storage_options=opts) as f:
+        f.create_dataset("x", data=DATA, chunks=CHUNKS, maxshape=(None, DATA.shape[1]))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
+                                  dashboard_address=None) as lc, distributed.Client(lc):
+        ds = xr.open_dataset(url, engine="sciswift", chunks={}, storage_options=opts)
+        assert np.isclose(float(ds["x"].mean().compute()), DATA.mean(dtype="f8"), rtol=1e-6)
+        with pytest.raises(OSError, match="already open read-only"):
+            h5py.File(url, "a", storage_options=opts)
+        ds.close()
+        with h5py.File(url, "a", storage_options=opts) as f:
+            f["x"].resize((500, DATA.shape[1]))
+            f["x"][400:] = 1.0
+            f.create_dataset("y", data=np.arange(7.0))
+        ds = xr.open_dataset(url, engine="sciswift", chunks={}, storage_options=opts)
+        try:
+            assert ds["x"].shape == (500, DATA.shape[1])
+            assert np.isclose(float(ds["x"].sum().compute()), DATA.sum(dtype="f8") + 100 * DATA.shape[1], rtol=1e-6)
+            assert float(ds["y"].sum().compute()) == 21.0
+        finally:
+            ds.close()
+        with h5py.File(url, "w", storage_options=opts) as f:  # truncating works too
+            f["z"] = np.zeros(3)

@@ -98,11 +98,14 @@ def test_files_being_written_seek_and_read_back(fs, base: str) -> None:  # type:
         f.truncate(9)
         assert not fs.exists(f"{base}/patched.bin")  # nothing visible before close
     assert fs.cat(f"{base}/patched.bin") == b"01ab45678"
-    with fs.open(f"{base}/patched.bin", "xb") as f:
+    with pytest.raises(FileExistsError):  # at open, as fsspec's abstract tests expect
+        fs.open(f"{base}/patched.bin", "xb")
+    with fs.open(f"{base}/racing.bin", "xb") as f:
         f.write(b"x")
+        fs.pipe(f"{base}/racing.bin", b"first")  # stored meanwhile: the create-only PUT refuses
         with pytest.raises(FileExistsError):
             f.close()
-    assert fs.cat(f"{base}/patched.bin") == b"01ab45678"
+    assert fs.cat(f"{base}/patched.bin") == b"01ab45678" and fs.cat(f"{base}/racing.bin") == b"first"
     f = fs.open(f"{base}/discarded.bin", "wb")
     f.write(b"never stored")
     f.discard()
@@ -110,6 +113,69 @@ def test_files_being_written_seek_and_read_back(fs, base: str) -> None:  # type:
     assert not fs.exists(f"{base}/discarded.bin")
     with pytest.raises(ValueError, match="closed"):
         f.write(b"x")
+
+
+def test_append_keeps_the_object_and_writes_at_its_end(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    # fsspec's "ab" as Python's: the old bytes stay, every write lands at the
+    # end (also after reading back from the start), a missing object is created.
+    big = np.random.default_rng(2).bytes(9 << 20)  # beyond the spool's memory
+    fs.pipe(f"{base}/log.bin", big)
+    with fs.open(f"{base}/log.bin", "ab") as f:
+        assert f.tell() == len(big)
+        f.write(b"one")
+        f.seek(0)
+        assert f.read(4) == big[:4]
+        f.write(b"two")
+        assert fs.cat(f"{base}/log.bin") == big  # nothing visible before close
+    assert fs.cat(f"{base}/log.bin") == big + b"onetwo"
+    with fs.open(f"{base}/new.log", "ab") as f:
+        f.write(b"created")
+    assert fs.cat(f"{base}/new.log") == b"created"
+    # Another writer replacing the object meanwhile is not overwritten.
+    with fs.open(f"{base}/new.log", "ab") as f:
+        f.write(b" and lost")
+        fs.pipe(f"{base}/new.log", b"replaced")
+        with pytest.raises(OSError, match="changed by another writer"):
+            f.close()
+    assert fs.cat(f"{base}/new.log") == b"replaced"
+
+
+def test_touch_without_truncate_keeps_the_bytes(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    fs.pipe(f"{base}/t.bin", b"content")
+    fs.store.post_object(base, "t.bin", metadata={"color": "blue", "mtime": "1000000000.000000000"})
+    before = fs.modified(f"{base}/t.bin")
+    time.sleep(1.1)
+    fs.touch(f"{base}/t.bin", truncate=False)
+    info = fs.store.head_object(base, "t.bin")
+    assert fs.cat(f"{base}/t.bin") == b"content" and info.metadata["color"] == "blue"
+    assert fs.modified(f"{base}/t.bin") > before
+    assert abs(float(info.metadata["mtime"]) - time.time()) < 60  # the swift tools' file time, now
+    fs.touch(f"{base}/fresh.bin", truncate=False)
+    assert fs.cat(f"{base}/fresh.bin") == b""
+    fs.touch(f"{base}/t.bin")  # truncate=True: fsspec's default empties it
+    assert fs.cat(f"{base}/t.bin") == b""
+
+
+def test_sign_gives_a_temp_url(fs, base: str) -> None:  # type: ignore[no-untyped-def]
+    import urllib.error
+    import urllib.request
+
+    fs.pipe(f"{base}/dir/a b ü.txt", b"signed")
+    with pytest.raises(NotImplementedError, match="temp-URL key"):
+        fs.sign(f"{base}/dir/a b ü.txt")
+    fs.store.post_container(base, metadata={"temp-url-key": "s3cret"})
+    url = fs.sign(f"swift://{base}/dir/a b ü.txt", expiration=60)
+    assert "temp_url_sig=" in url and "s3cret" not in url
+    with urllib.request.urlopen(url) as resp:  # no token: the signature is the authorization
+        assert resp.read() == b"signed"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url.replace("temp_url_sig=", "temp_url_sig=0"))
+    assert refused.value.code == 401
+    put = urllib.request.Request(fs.sign(f"{base}/dir/a b ü.txt", method="PUT"), data=b"put", method="PUT")
+    urllib.request.urlopen(put).close()
+    assert fs.cat(f"{base}/dir/a b ü.txt") == b"put"
 
 
 def test_h5py_and_xarray_write_into_an_open_object(fs, opts: dict[str, str], base: str,  # type: ignore[no-untyped-def]

@@ -167,3 +167,32 @@ def test_unpickled_file_that_is_gone_raises_file_not_found(tmp_path: Path) -> No
     shutil.rmtree(url)
     with pytest.raises(FileNotFoundError):
         pickle.loads(payload)
+
+
+def test_unpickled_objects_do_not_keep_the_file_open_for_the_program(tmp_path: Path) -> None:
+    """Copies made by unpickling share the program's open file while it is open,
+    but once the program has closed it they do not hold it open: the program
+    opens it for writing (with h5py's refusal while its own reader is open), a
+    new opening sees what was written, and the copies keep reading the file as
+    they found it (as a reader in another process does). Copies unpickled while
+    the file is open for writing get a read-only opening of their own, so the
+    writer's close stores the metadata at once."""
+    url = str(tmp_path / "p.h5")
+    with h5py.File(url, "w") as f:
+        f["x"] = np.arange(10)
+    reader = h5py.File(url, "r")
+    copy_ = pickle.loads(pickle.dumps(reader["x"]))
+    assert copy_._h._file is reader._h._file  # shared while the program has it open
+    with pytest.raises(OSError, match="already open read-only"):
+        h5py.File(url, "a")
+    reader.close()
+    assert copy_[3] == 3  # still readable
+    with h5py.File(url, "a") as f:
+        f["x"][3] = 30
+        f["y"] = np.ones(2)
+        late = pickle.loads(pickle.dumps(copy_))
+        assert late.file.mode == "r" and late._h._file is not f._h._file
+    assert copy_[3] == 3 and "y" not in copy_.file
+    with h5py.File(url, "r") as again:
+        assert again["x"][3] == 30 and "y" in again
+    assert late[3] == 30  # chunks are read from the store

@@ -315,6 +315,46 @@ def test_round_trips_on_the_server(swift_opts: dict[str, str], tmp_path: Path) -
         ds.drop_vars("lab"))
 
 
+def test_to_netcdf_of_a_swift_url_says_which_call_to_use(sciswift_server: Any, swift_opts: dict[str, str]) -> None:
+    """``ds.to_netcdf("swift://...", engine="h5netcdf")``: xarray opens the URL
+    through fsspec in text mode (and as ``NAME/0.part``), and h5py writes bytes
+    into it. That crashed the interpreter (as on fsspec's memory://); now it is
+    a TypeError naming the call to use, nothing is stored, and the call it
+    names writes the object. In a child process, should it crash again."""
+    import subprocess
+    import sys
+
+    import fsspec
+
+    fs = fsspec.filesystem("swift", **swift_opts)
+    fs.mkdir("xarray-out")
+    program = (
+        "import numpy as np, xarray as xr\n"
+        "ds = xr.Dataset({'v': (('t',), np.arange(4.0))})\n"
+        "try:\n"
+        "    ds.to_netcdf('swift://xarray-out/out.nc', engine='h5netcdf')\n"
+        "except TypeError as e:\n"
+        "    print('refused:', e)\n"
+        "import gc; gc.collect()\n"
+    )
+    env = dict(os.environ, ST_AUTH=sciswift_server.auth_url, ST_USER=sciswift_server.user,
+               ST_KEY=sciswift_server.key)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "refused: swift://xarray-out/out.nc/0.part was opened in text mode" in done.stdout
+    assert "with fsspec.open(url, 'wb') as f: ds.to_netcdf(f, engine='h5netcdf')" in done.stdout
+    assert fs.find("xarray-out") == []
+    ds = _dataset()
+    with fsspec.open("swift://xarray-out/out.nc", "wb", **swift_opts) as f:  # the call it names
+        ds.to_netcdf(f, engine="h5netcdf")
+    back = xr.open_dataset("swift://xarray-out/out.nc", engine="sciswift", storage_options=swift_opts).load()
+    xr.testing.assert_identical(back, ds)
+    with fs.open("xarray-out/notes.txt", "w") as text:  # text stays text
+        text.write("text\n")
+        assert text.tell() == 5
+    assert fs.cat("xarray-out/notes.txt") == b"text\n"
+
+
 def test_open_mfdataset_over_objects(swift_opts: dict[str, str], tmp_path: Path) -> None:
     import fsspec
 

@@ -1,9 +1,34 @@
 import '@h5web/app/styles.css';
 
 import { App, createBasicFetcher, H5GroveProvider } from '@h5web/app';
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 
+import { overviewFetcher } from './overview';
 import { apiBase, authHeaders } from './session';
+
+function times(shape) {
+  return shape.join(' \u00d7 ');
+}
+
+// Which datasets the page shows as overviews (overview.js), and how.
+function OverviewNote({ overviews }) {
+  if (overviews.length === 0) {
+    return null;
+  }
+  return (
+    <div className="ss-overview" role="note">
+      Too large to show whole; shown as overviews (every n-th element; plots, tooltips and exports
+      are of the overview, the data API serves every element):{' '}
+      {overviews.map((o) => (
+        <span key={o.path}>
+          <span className="ss-overview-item" data-overview={o.path}>
+            {o.path}: {times(o.shape)} shown as {times(o.shown)} (every {o.steps.join(' \u00d7 ')})
+          </span>{' '}
+        </span>
+      ))}
+    </div>
+  );
+}
 
 // H5Web's own viewer, fed by the data API (h5grove's protocol) with the
 // session's token or temp URL parameters on every request.
@@ -12,10 +37,13 @@ export default function Viewer({ session, container, name }) {
   // Absolute: H5Web builds export links with new URL(baseUrl + ...).
   const baseUrl = `${window.location.origin}${apiBase(session.account)}`;
 
+  const [overviews, setOverviews] = useState([]);
   const fetcher = useMemo(() => {
     const basic = createBasicFetcher({ headers: authHeaders(session) });
     const extra = session.tempParams || {};
-    return (url, params, opts) => basic(url, { ...params, ...extra }, opts);
+    const authenticated = (url, params, opts) => basic(url, { ...params, ...extra }, opts);
+    // Datasets too large for one plot are fetched as strided overviews (overview.js).
+    return overviewFetcher(authenticated, (o) => setOverviews((all) => [...all, o]));
   }, [session]);
 
   // Exports carry the credentials too (a plain link would not): fetched here.
@@ -29,7 +57,9 @@ export default function Viewer({ session, container, name }) {
           file: filepath,
           path: dataset.path,
           format,
-          ...(selection ? { selection } : {}),
+          ...(fetcher.selectionFor(dataset.path, selection)
+            ? { selection: fetcher.selectionFor(dataset.path, selection) }
+            : {}),
           ...(session.tempParams || {}),
         });
         const response = await fetch(`${baseUrl}/data/?${params}`, { headers: authHeaders(session) });
@@ -39,11 +69,12 @@ export default function Viewer({ session, container, name }) {
         return response.blob();
       };
     },
-    [filepath, baseUrl, session],
+    [filepath, baseUrl, session, fetcher],
   );
 
   return (
     <div className="ss-viewer">
+      <OverviewNote overviews={overviews} />
       <H5GroveProvider url={baseUrl} filepath={filepath} fetcher={fetcher} getExportURL={getExportURL}>
         <App />
       </H5GroveProvider>

@@ -74,7 +74,8 @@ class _OpenFile:
     closed (metadata written) when the last handle is closed or dropped, as HDF5
     keeps a file open until its last file identifier is closed."""
 
-    __slots__ = ("backend", "key", "lock", "renames", "discard", "users", "closed", "write_back", "__weakref__")
+    __slots__ = ("backend", "key", "lock", "renames", "discard", "users", "borrowed", "closed", "write_back",
+                 "__weakref__")
 
     def __init__(self, backend: FileBackend, key: Any) -> None:
         self.backend = backend
@@ -86,6 +87,9 @@ class _OpenFile:
         self.discard = False
         #: ids of the open handles (set.add/discard are atomic, also in finalisers).
         self.users: set[int] = set()
+        #: ids of the handles among ``users`` that unpickling opened (h5.pickling),
+        #: not the program: see ``only_borrowed``.
+        self.borrowed: set[int] = set()
         self.closed = False
         #: Called before the backend closes (and on ``File.flush``): puts the file
         #: where its user expects it (a file-like object's bytes); None for most.
@@ -95,6 +99,7 @@ class _OpenFile:
         """One handle is done; the last one closes the file. From a finaliser the
         close is queued (it may run inside any lock of this very thread)."""
         self.users.discard(handle_id)
+        self.borrowed.discard(handle_id)
         if self.users or self.closed:
             return
         if finalising:
@@ -102,6 +107,26 @@ class _OpenFile:
             _DROPPED.put((self.key, self.backend, self.write_back, self.discard))
             return
         self.close()
+
+    def only_borrowed(self) -> bool:
+        """Whether every opening left is one that unpickling made (objects that
+        travelled by address, h5.pickling), none the program made itself.
+
+        Such openings are not the program's: dask.distributed keeps the tasks it
+        unpickled (in the scheduler of a ``LocalCluster``, which runs in the
+        client's process, and in its logs of recent messages) long after the
+        computation, so the program has no way to close them. They must not keep
+        the file open for the program, as xarray's file cache, shared by every
+        unpickled copy, closes an h5netcdf file for all at ``Dataset.close()``."""
+        return bool(self.users) and self.users <= self.borrowed
+
+    def retire(self) -> None:
+        """Leave the registry of open files without closing: the openings that
+        hold this file keep reading what it was (as a reader in another process
+        does), and the next opening of the file opens it anew."""
+        with _OPEN_LOCK:
+            if _OPEN.get(self.key) is self:
+                del _OPEN[self.key]
 
     def close(self) -> None:
         """Close the backend now, whoever still holds a handle (exit, errors)."""
@@ -137,8 +162,12 @@ class FileHandle:
     others usable."""
 
     def __init__(self, backend: FileBackend, key: Any, filename: str, display: str,
-                 shared: _OpenFile | None = None, source: Any = None) -> None:
+                 shared: _OpenFile | None = None, source: Any = None, borrowed: bool = False) -> None:
+        """``borrowed``: opened by unpickling an object, not by the program
+        (``_OpenFile.only_borrowed``)."""
         self._file = shared if shared is not None else _OpenFile(backend, key)
+        if borrowed:
+            self._file.borrowed.add(id(self))
         self._file.users.add(id(self))
         self.key = key
         self.filename = filename
@@ -268,18 +297,33 @@ def _location(filename: str, target: str, storage_options: dict[str, Any] | None
         raise OSError(f"Unable to open file {filename!r}: {e}") from None
 
 
-def _open_native(filename: str, location: Any, mode: str, root: bytes | None = None) -> FileHandle:
-    """``root``: the bytes of the file's root document, when already fetched."""
+def _open_native(filename: str, location: Any, mode: str, root: bytes | None = None,
+                 borrowed: bool = False) -> FileHandle:
+    """``root``: the bytes of the file's root document, when already fetched.
+
+    A file already open in this process is shared (as HDF5 shares it), except
+    what only unpickled objects hold open (``borrowed`` openings, see
+    ``_OpenFile.only_borrowed``): the program's own opening retires that from
+    the registry and opens the file anew, so ``File(url, "a")`` after
+    ``Dataset.close()`` writes, and a new opening sees the file as it is now.
+    A borrowed opening never joins a file open for writing (its owner's close
+    must write the metadata then, not when the last unpickled task is dropped):
+    it gets a read-only opening of its own, as in another process."""
     from sciswift.engine.hierarchy import Hierarchy
     from sciswift.h5.native import NativeFile
 
     key = _store_key(location)
     with _OPEN_LOCK:
         existing = _OPEN.get(key)
-    if existing is not None and not existing.closed:
+        if existing is not None and not existing.closed and not borrowed and existing.only_borrowed():
+            existing.retire()
+            existing = None
+    private = borrowed and existing is not None and not existing.closed and existing.backend.writable
+    if existing is not None and not existing.closed and not private:
         location.store.close()  # the open file's own store serves
         if mode == "r" or (mode in ("r+", "a") and existing.backend.writable):
-            return FileHandle(existing.backend, key, filename, location.display, existing, source=location)
+            return FileHandle(existing.backend, key, filename, location.display, existing, source=location,
+                              borrowed=borrowed)
         if mode in ("r+", "a"):
             raise OSError(f"Unable to open file {filename!r} for writing: it is already open read-only")
         if mode in ("w-", "x"):
@@ -303,9 +347,10 @@ def _open_native(filename: str, location: Any, mode: str, root: bytes | None = N
     except SciSwiftError as e:
         location.store.close()
         raise OSError(f"Unable to open file {filename!r}: {e}") from e
-    handle = FileHandle(NativeFile(hier), key, filename, location.display, source=location)
-    with _OPEN_LOCK:
-        _OPEN[key] = handle._file
+    handle = FileHandle(NativeFile(hier), key, filename, location.display, source=location, borrowed=borrowed)
+    if not private:
+        with _OPEN_LOCK:
+            _OPEN[key] = handle._file
     return handle
 
 
@@ -599,7 +644,7 @@ def open_address(source: Any, filename: str) -> FileHandle:
     blob = _blob_or_none(filename, source, "r")
     if blob is not None:
         return blob
-    return _open_native(filename, source, "r")
+    return _open_native(filename, source, "r", borrowed=True)
 
 
 def open_external(handle: FileHandle, filename: str, mode: str | None = None) -> File:

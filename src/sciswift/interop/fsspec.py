@@ -20,7 +20,8 @@ large uploads become static large objects as with ``swift upload``.
   ``cat_file(path, start, end)`` one ranged GET); writes go to a random-access
   spooled temporary file (memory up to 8 MiB, then disk: ``seek``/``tell``/
   ``truncate`` work, so h5py and scipy can write netCDF into it) and are stored
-  atomically at close.
+  atomically at close. Appending (``"ab"``) starts the spool with the object's
+  bytes and replaces the object at close only if nobody else replaced it since.
 - ``ls``/``find``/``info``/``du``/``glob`` use container listings (``find`` one
   flat listing, not one per directory); ``rm`` uses bulk delete; ``cp_file`` is a
   server-side copy; ``mkdir`` of a container creates it, deeper ones are implied.
@@ -31,14 +32,25 @@ large uploads become static large objects as with ``swift upload``.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
+import io
 import shutil
 import tempfile
+import time
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from sciswift.errors import AlreadyExists, ContainerNotEmpty, NotFound, RangeNotSatisfiable
+from sciswift.errors import (
+    AlreadyExists,
+    ContainerNotEmpty,
+    NotFound,
+    PreconditionFailed,
+    RangeNotSatisfiable,
+)
 from sciswift.store.base import Store
 from sciswift.store.types import ByteRange, ContainerInfo, ListingParams, ObjectInfo, Subdir
 
@@ -223,6 +235,54 @@ class SwiftFileSystem(AbstractFileSystem):
 
     created = modified
 
+    def touch(self, path: str, truncate: bool = True, **kwargs: Any) -> None:
+        """Create an empty object, or with ``truncate=False`` make an existing
+        one's modification time now and keep its bytes and metadata (as
+        ``touch`` does to a local file): a POST of its own metadata, which sets
+        the object's time in Swift, and ``X-Object-Meta-Mtime`` (the time the
+        ``swift`` tools and the mount take as the file's) moved to now when the
+        object has one."""
+        container, key = self._object_path(path)
+        info = None if truncate else self._object_info(container, key)
+        if info is None:
+            self.pipe_file(path, b"")
+            return
+        from sciswift.mount.mtime import META_KEY, format_mtime
+
+        metadata = dict(info.metadata)
+        if META_KEY in metadata:
+            metadata[META_KEY] = format_mtime(time.time_ns())
+        try:
+            self.store.post_object(container, key, metadata=metadata)
+        except NotFound:  # deleted since the HEAD: touch creates it
+            self.pipe_file(path, b"")
+
+    def sign(self, path: str, expiration: int = 100, **kwargs: Any) -> str:
+        """A Swift temporary URL for the object (``GET`` unless ``method=``
+        says otherwise), valid ``expiration`` seconds, signed with HMAC-SHA256
+        by the container's temp-URL key, else the account's (``swift post -m
+        Temp-URL-Key:SECRET``). NotImplementedError (fsspec's answer for "cannot
+        sign") when neither has a key or the store is not a Swift endpoint."""
+        container, key = self._object_path(path)
+        storage_url = getattr(self.store, "storage_url", None)
+        if not isinstance(storage_url, str):
+            raise NotImplementedError(f"{self.store!r} has no Swift storage URL to sign for")
+        secret = _temp_url_key(self._container_info(container).metadata) or _temp_url_key(
+            self.store.account_info().metadata)
+        if secret is None:
+            raise NotImplementedError(
+                f"swift://{container}: neither the container nor the account has a temp-URL key to sign with; "
+                "set one (swift post -m Temp-URL-Key:SECRET) and sign again")
+        method = str(kwargs.get("method", "GET")).upper()
+        expires = int(time.time() + expiration)
+        base = urllib.parse.urlsplit(storage_url)
+        obj_path = f"{urllib.parse.unquote(base.path).rstrip('/')}/{container}/{key}"
+        # Swift's tempurl signs the decoded path (what the server sees), the URL carries it quoted.
+        body = f"{method}\n{expires}\n{obj_path}".encode("utf-8", "surrogateescape")
+        sig = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        query = urllib.parse.urlencode({"temp_url_sig": sig, "temp_url_expires": str(expires)})
+        return urllib.parse.urlunsplit((base.scheme, base.netloc, urllib.parse.quote(obj_path), query, ""))
+
     # ------------------------------------------------------------- reads
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
         """The object's bytes ``start`` to ``end`` (Python slice rules, negative
@@ -252,11 +312,12 @@ class SwiftFileSystem(AbstractFileSystem):
             return b""
 
     def get_file(self, rpath: str, lpath: str, callback: Any = None, outfile: Any = None, **kwargs: Any) -> None:
-        """Stream one object into a local file (or ``outfile``)."""
-        container, key = _split(self._strip_protocol(rpath))
-        if self.isdir(rpath):
-            import os
+        """Stream one object into a local file (or ``outfile``), creating the
+        local file's missing parent directories (as fsspec's own ``get_file``)."""
+        import os
 
+        container, key = _split(self._strip_protocol(rpath))
+        if outfile is None and self.isdir(rpath):
             os.makedirs(lpath, exist_ok=True)
             return
         try:
@@ -267,8 +328,22 @@ class SwiftFileSystem(AbstractFileSystem):
             if outfile is not None:
                 shutil.copyfileobj(reader, outfile, 1 << 20)
             else:
+                os.makedirs(os.path.dirname(os.path.abspath(lpath)), exist_ok=True)
                 with open(lpath, "wb") as out:
                     shutil.copyfileobj(reader, out, 1 << 20)
+
+    def open(self, path: str, mode: str = "rb", block_size: Any = None, cache_options: Any = None,
+             compression: Any = None, **kwargs: Any) -> Any:
+        """fsspec's ``open``; text-mode writing (``"w"``, ``"x"``, ``"a"``)
+        refuses bytes with a message naming the call to use (``_WritableText``)."""
+        plain = mode.replace("t", "")
+        if plain not in ("w", "x", "a"):
+            return super().open(path, mode, block_size=block_size, cache_options=cache_options,
+                                compression=compression, **kwargs)
+        text = {k: kwargs.pop(k) for k in ("encoding", "errors", "newline") if k in kwargs}
+        binary = super().open(path, plain + "b", block_size=block_size, cache_options=cache_options,
+                              compression=compression, **kwargs)
+        return _WritableText(binary, **text)
 
     def _open(self, path: str, mode: str = "rb", block_size: Any = None, autocommit: bool = True,
               cache_options: Any = None, **kwargs: Any) -> SwiftFile:
@@ -399,9 +474,74 @@ class SwiftFileSystem(AbstractFileSystem):
         return container, key
 
 
+def _temp_url_key(metadata: dict[str, str]) -> str | None:
+    """The first temp-URL key of account or container metadata (Swift's two
+    names), None without one."""
+    return next((metadata[k] for k in ("temp-url-key", "temp-url-key-2") if metadata.get(k)), None)
+
+
 def _from_store(store: Store) -> SwiftFileSystem:
     # Not from fsspec's instance cache: its key would not tell accounts apart.
     return SwiftFileSystem(store=store, skip_instance_cache=True)
+
+
+class _WritableText(io.TextIOWrapper):
+    """A file opened for writing in text mode (``"w"``, ``"x"``, ``"a"``).
+
+    Text is written as by any text file. Bytes are refused, as Python refuses
+    them, but with a message saying what to call instead, and refused *once*:
+    the object is then dropped (nothing stored) and whatever the writer does
+    afterwards is accepted and ignored. That is for h5py: xarray's
+    ``ds.to_netcdf("swift://...", engine="h5netcdf")`` opens the URL this way
+    (with fsspec's ``get_fs_token_paths``, which also turns the name into
+    ``NAME/0.part``: on every fsspec file system, memory:// too) and hands it to
+    h5py, whose file-object driver, failing again and again while it closes
+    the half-written file, crashed the interpreter."""
+
+    _refused = False
+    _pos = 0
+
+    def write(self, s: Any) -> int:
+        if isinstance(s, str) and not self._refused:
+            return super().write(s)
+        size = len(s) if isinstance(s, str) else memoryview(s).nbytes
+        if self._refused:
+            self._pos += size
+            return size
+        self._refused = True
+        target: Any = self.buffer  # the SwiftFile this wraps
+        target.discard()
+        raise TypeError(
+            f"swift://{target.path} was opened in text mode, and bytes were written to it; nothing is "
+            "stored. Open it with 'wb'. For xarray, whose to_netcdf(url, engine='h5netcdf') opens URLs in "
+            "text mode (and as url + '/0.part'): `with fsspec.open(url, 'wb') as f: ds.to_netcdf(f, "
+            "engine='h5netcdf')`, or `fsspec.filesystem('swift').pipe(url, bytes(ds.to_netcdf()))`")
+
+    def readinto(self, b: Any) -> int:
+        if not self._refused:
+            raise io.UnsupportedOperation("readinto of a text file")
+        view = memoryview(b).cast("B")
+        view[:] = bytes(len(view))
+        self._pos += len(view)
+        return len(view)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if not self._refused:
+            return super().seek(offset, whence)
+        self._pos = offset if whence == 0 else self._pos + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos if self._refused else super().tell()
+
+    def truncate(self, pos: int | None = None) -> int:
+        if not self._refused:
+            return super().truncate(pos)
+        return self._pos if pos is None else pos
+
+    def flush(self) -> None:
+        if not self._refused:
+            super().flush()
 
 
 class SwiftFile(AbstractBufferedFile):
@@ -413,7 +553,10 @@ class SwiftFile(AbstractBufferedFile):
     patch headers after the data (h5py/h5netcdf through ``to_netcdf(f)``,
     scipy's netCDF-3 writer, zip files) can write straight into the store. The
     whole object is stored at ``close`` (one PUT, or a static large object above
-    the store's threshold); nothing is visible before. Appending is refused."""
+    the store's threshold); nothing is visible before. Appending (``"ab"``)
+    copies the object into the spool first, writes at its end, and replaces
+    it at close if it is still the object that was read (else OSError,
+    nothing stored); an object that does not exist is created."""
 
     DEFAULT_BLOCK_SIZE = 4 << 20
     #: Bytes a file being written keeps in memory before spilling to disk.
@@ -426,13 +569,33 @@ class SwiftFile(AbstractBufferedFile):
             if obj is None:
                 raise FileNotFoundError(f"swift://{path}: no such object")
             kwargs["size"] = obj.size
-        if mode == "ab":
-            raise NotImplementedError("objects cannot be appended to; read, then write the whole object")
+        if mode == "xb" and fs._object_info(container, key) is not None:
+            # Refused at open, as fsspec's file systems and open(..., "xb") do (the
+            # store's create-only PUT at close still settles a race).
+            raise FileExistsError(f"swift://{path} exists")
         self._container, self._key = container, key
         self._spool: Any = None
+        #: What appending (``"ab"``) replaces at close: the object's ETag, or
+        #: None when there was no object (then it is created).
+        self._appended_to: str | None = None
+        spool: Any = None if mode == "rb" else tempfile.SpooledTemporaryFile(self.SPOOL_MEMORY)
+        if mode == "ab":
+            self._appended_to = self._load_for_append(fs, spool)
         super().__init__(fs, path, mode, **kwargs)
-        if mode != "rb":
-            self._spool = tempfile.SpooledTemporaryFile(self.SPOOL_MEMORY)
+        self._spool = spool
+        if mode == "ab":
+            self.loc = spool.tell()
+
+    def _load_for_append(self, fs: SwiftFileSystem, spool: Any) -> str | None:
+        """Copy the object into the spool (streamed; memory up to SPOOL_MEMORY);
+        its ETag, or None if there is no object yet."""
+        try:
+            reader = fs.store.open_object(self._container, self._key)
+        except NotFound:
+            return None
+        with reader:
+            shutil.copyfileobj(reader, spool, 1 << 20)
+            return reader.info.etag
 
     # -------------------------------------------------------------- reading
     def _fetch_range(self, start: int, end: int) -> bytes:
@@ -450,7 +613,10 @@ class SwiftFile(AbstractBufferedFile):
     def write(self, data: Any) -> int:
         if self.mode == "rb":
             return super().write(data)  # fsspec's ValueError
-        n = self._writing().write(data)
+        spool = self._writing()
+        if self.mode == "ab":
+            spool.seek(0, 2)  # appending writes at the end wherever it was read (O_APPEND)
+        n = spool.write(data)
         self.loc = self._spool.tell()
         return int(n)
 
@@ -497,14 +663,20 @@ class SwiftFile(AbstractBufferedFile):
             self.forced = True
 
     def _store_spool(self) -> None:
-        from sciswift.store.types import CREATE, OVERWRITE
+        from sciswift.store.types import CREATE, OVERWRITE, IfMatch
 
         spool = self._spool
         spool.seek(0)
+        mode = CREATE if self.mode == "xb" else OVERWRITE
+        if self.mode == "ab":
+            # Appending replaces the object it read, not one stored since.
+            mode = CREATE if self._appended_to is None else IfMatch(self._appended_to)
         try:
-            self.fs.store.put_object(self._container, self._key, spool,
-                                     mode=CREATE if self.mode == "xb" else OVERWRITE)
-        except AlreadyExists:
+            self.fs.store.put_object(self._container, self._key, spool, mode=mode)
+        except (AlreadyExists, PreconditionFailed):
+            if self.mode == "ab":
+                raise OSError(f"swift://{self.path} was changed by another writer while this one appended to "
+                              "it; nothing was stored") from None
             raise FileExistsError(f"swift://{self.path} exists") from None
         except NotFound:
             raise FileNotFoundError(f"swift://{self._container}: no such container (mkdir it first)") from None

@@ -256,3 +256,20 @@ def test_npy_export_roundtrip_of_a_3d_slice(api: Api, bucket: str, sample: dict[
     resp = api.get("data", file=f"{bucket}/run1.h5", path="/g/cube", selection="2, 5:9, ::7", format="npy")
     assert 'filename="cube.npy"' in resp.headers["Content-Disposition"]
     np.testing.assert_array_equal(np.load(io.BytesIO(resp.data)), sample["cube"][2, 5:9, ::7])
+
+
+def test_a_selection_over_the_limit_is_413_naming_a_step_that_fits(api: Api, bucket: str, disk_server: Any) -> None:
+    """20000 x 20000 float64 (3.2 GB, none of it stored but two points): the
+    whole of it is refused with the limit and the strided selection that fits,
+    which then answers (a coarser one here, to keep the test small)."""
+    import sciswift.h5py as h5py
+
+    with h5py.File(f"swift://{bucket}/giant.h5", "w") as f:
+        d = f.create_dataset("img", shape=(20_000, 20_000), dtype="f8", chunks=(1000, 1000))
+        d[4000, 8000] = 7.0
+    resp = api.get("data", file=f"{bucket}/giant.h5", path="/img", format="bin")
+    assert resp.status == 413
+    message = json.loads(resp.data)["message"]
+    assert "3200000000 bytes" in message and "2147483648" in message and "selection='::2, ::2'" in message
+    got = api.npy(file=f"{bucket}/giant.h5", path="/img", selection="::40, ::40")
+    assert got.shape == (500, 500) and got[100, 200] == 7.0 and got.sum() == 7.0

@@ -316,14 +316,72 @@ def test_bar_line_of_a_1e8_dataset_fetches_one_row(page: Any, disk_server: Any, 
     page.click("button[role=tab]:has-text('Line')")
     mark = traffic.mark()
     x, _, value = hover_value(page, 0.5, 0.5)
-    assert value == pytest.approx(row[x], rel=1e-3, abs=1e-3)
     data = [(u, n) for u, n in traffic.since(0) if "/data?" in u and "huge" in u]
     print(f"line plot of a 10^8-element dataset: {data}")
     assert all("selection=" in u for u, _ in data) and data
-    line = [n for u, n in data if "selection=0%2C%3A" in u]
-    assert line == [row.nbytes]                        # one row, 40,000 bytes
-    assert sum(n for _, n in data) < 10 * row.nbytes    # never the 400 MB dataset (heatmap refused or sliced)
+    # 10,000 columns are more than a heatmap can draw (a texture of at most
+    # 8192 here) in the budget, so the page shows an overview: every step-th
+    # element, of the first row here (overview.js).
+    step = _overview_step(page, "/huge", 10_000)
+    line = [n for u, n in data if _selection(u) == f"0,::{step}"]
+    assert line == [row[::step].nbytes]                 # one strided row
+    assert value == pytest.approx(row[::step][x], rel=1e-3, abs=1e-3)
+    assert sum(n for _, n in data) < 10 * row.nbytes    # never the 400 MB dataset
     del mark
+
+
+def _selection(url: str) -> str | None:
+    """The ``selection`` parameter of a data API request."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(url).query).get("selection", [None])[0]
+
+
+def _overview_step(page: Any, path: str, length: int) -> int:
+    """The step of the overview the page's note announces for ``path`` (an
+    axis of ``length``)."""
+    note = page.locator(f'[data-overview="{path}"]')
+    note.wait_for()
+    m = re.search(r"shown as (\d+)\D.*\(every (\d+)", note.inner_text())
+    assert m, note.inner_text()
+    shown, step = int(m.group(1)), int(m.group(2))
+    assert step > 1 and shown == -(-length // step)
+    return step
+
+
+@pytest.fixture(scope="module")
+def giant(disk_server: Any, bucket: str) -> dict[str, Any]:
+    """A 20000 x 20000 float32 dataset (1.6 GB were it written) holding two
+    values, the rest fill value (never stored): 7.0 on a point every overview
+    step (a multiple of 20) takes, -5.0 on one none takes."""
+    with h5py.File(f"swift://{bucket}/giant.h5", "w") as f:
+        d = f.create_dataset("img", shape=(20_000, 20_000), dtype="f4", chunks=(1000, 1000))
+        d[4000, 8000] = 7.0
+        d[1, 1] = -5.0
+    return {"shape": (20_000, 20_000)}
+
+
+def test_heatmap_of_a_dataset_too_large_to_draw_is_an_overview(page: Any, disk_server: Any, bucket: str,
+                                                             giant: dict[str, Any], tmp_path: Path) -> None:
+    """H5Web asks for the whole 2-D slice: 1.6 GB here, a blank plot (larger than
+    any texture) after 35 s, or a 413 past the API's 2 GiB. The page shows it as
+    a strided overview within 128 MiB, says so, and the numbers are the data's
+    at those points."""
+    traffic = Traffic(page)
+    login(page, disk_server)
+    open_file(page, disk_server, bucket, "giant.h5")
+    start = time.perf_counter()
+    page.click('[data-path="/img"]')
+    low, high = bounds(page)
+    elapsed = time.perf_counter() - start
+    step = _overview_step(page, "/img", 20_000)
+    data = [(u, n) for u, n in traffic.since(0) if "/data?" in u]
+    print(f"20000 x 20000 float32 heatmap as an overview (every {step}): {elapsed:.2f} s, {data}")
+    assert [n for _, n in data] == [(-(-20_000 // step)) ** 2 * 4]
+    assert data[0][1] <= 128 << 20 and _selection(data[0][0]) == f"::{step},::{step}"
+    assert (low, high) == (0.0, 7.0)  # the point on the grid is shown, the one off it is not
+    assert page.locator("text=Too large to show whole").count() == 1
+    shot(page, tmp_path, "overview-heatmap")
 
 
 def test_page_without_a_build_says_how_to_build(disk_server: Any, tmp_path: Path,

@@ -22,6 +22,7 @@ suggests), through the Swift listing API and its authorization.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -152,12 +153,25 @@ def _read(f: Any, path: str, selection: str | None) -> tuple[Any, str]:
         raise ApiError(400, f"{path}: {exc}") from None
     nbytes = sel.size * obj.dtype.itemsize
     if nbytes > MAX_SELECTION_BYTES:
+        step = fitting_step(sel.shape, obj.dtype.itemsize, MAX_SELECTION_BYTES)
         raise ApiError(413, f"{path}: the selection is {nbytes} bytes, more than the API's limit of "
-                            f"{MAX_SELECTION_BYTES} bytes: ask for smaller slices")
+                            f"{MAX_SELECTION_BYTES} bytes: ask for smaller slices, or take a step of {step} "
+                            f"along each axis (selection='{', '.join(f'::{step}' for _ in sel.shape)}' "
+                            "for all of it)")
     if obj.shape is None:
         return obj[()], path
     data = obj[sel.index] if sel.index else obj[()]
     return data, path
+
+
+def fitting_step(shape: tuple[int, ...], itemsize: int, limit: int) -> int:
+    """The smallest step that, taken along every axis of a result of ``shape``,
+    brings it within ``limit`` bytes (what a 413 suggests; the /browse/ page
+    asks for such strided overviews itself, web/src/overview.js)."""
+    step = 2
+    while math.prod(-(-n // step) for n in shape) * itemsize > limit:
+        step += 1
+    return step
 
 
 async def data(api: DataAPI, req: SwiftRequest, account: str) -> Reply:

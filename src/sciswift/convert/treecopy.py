@@ -37,7 +37,7 @@ from sciswift.convert.apis import Api, field_of, has_refs, meta_of, translate_dt
 from sciswift.convert.blocks import DEFAULT_BUDGET, iter_blocks, selection_nbytes
 from sciswift.convert.chunkcopy import ChunkCopier, RangeReader
 from sciswift.convert.progress import NullProgress, Progress
-from sciswift.convert.regions import region_index
+from sciswift.convert.regions import make_region_ref, region_index
 from sciswift.convert.transfer import BlockPipeline, Direction
 from sciswift.convert.zerowidth import project_fields, without_zero_width
 from sciswift.errors import InvalidInput
@@ -446,7 +446,7 @@ class TreeCopier:
         self.report.references += 1
         if region:
             index = region_index(self.src, target, ref)
-            return self.dst_file[path].regionref[index]
+            return make_region_ref(self.dst, self.dst_file[path], index)
         dref = self._dst_refs.get(path)
         if dref is None:
             dref = self._dst_refs[path] = self.dst_file[path].ref

@@ -272,9 +272,9 @@ def region_selection(space: Any) -> dict[str, Any]:
     """The selection of an HDF5 dataspace (an h5py ``SpaceID``) in the JSON form of
     ``sciswift.h5.selection.Selection.to_json``: a regular hyperslab of one block or
     of single elements per axis as strided slices (read in h5py's shape), anything
-    else (points, irregular blocks) as the coordinates of the selected elements,
-    read as a 1-D array in C order: a point selection listed out of C order reads
-    its values in C order, not in the order the points were listed."""
+    else as the coordinates of the selected elements, read as a 1-D array: a
+    point selection in the order its points are stored (as HDF5 reads it),
+    irregular blocks in C order."""
     import h5py
 
     shape = tuple(int(n) for n in space.shape)
@@ -298,8 +298,8 @@ def region_selection(space: Any) -> dict[str, Any]:
             for lo, hi in blocks
         ]), axis=0)
     elif kind == h5py.h5s.SEL_POINTS:
-        coords = np.unique(np.asarray(space.get_select_elem_pointlist(), dtype=np.int64).reshape(-1, len(shape)),
-                           axis=0)
+        coords = np.asarray(space.get_select_elem_pointlist(), dtype=np.int64).reshape(-1, len(shape))
+        return {"points": [coords[:, i].tolist() for i in range(len(shape))]}
     else:  # SEL_NONE
         coords = np.empty((0, len(shape)), dtype=np.int64)
     return {"mask": [coords[:, i].tolist() for i in range(len(shape))]}

@@ -412,7 +412,24 @@ class FITSPlugin(FormatPlugin):
         header = build_header(attrs, key, name, table=data is not None and data.dtype.names is not None)
         extname = None if (first and key == "PRIMARY") else original_extname(attrs, key)
         if data is not None and data.dtype.names:
-            hdu = fits.BinTableHDU.from_columns(self._table(data, key, name, attrs), header=header)
+            scaled: dict[int, list[Any]] = {}
+            hdu = fits.BinTableHDU.from_columns(self._table(data, key, name, attrs, scaled), header=header)
+            for index, cards in scaled.items():
+                # Set after the columns: given raw values and no scaling, astropy
+                # stores them as they are (it scales physical values in the
+                # column's storage type, float32 for E: a TZERO of 2450868.5 left
+                # days with quarter-day steps).
+                after = f"TFORM{index}"
+                for card in cards:
+                    hdu.header.insert(after, card, after=True)
+                    after = card.keyword
+            for card in original_cards(attrs):
+                # an empty unit, which astropy's Column leaves out
+                number = re.fullmatch(r"TUNIT(\d+)", card.keyword)
+                ttype = f"TTYPE{number[1]}" if number else ""
+                if number and card.value == "" and card.keyword not in hdu.header and f"TFORM{number[1]}" in hdu.header \
+                        and ttype in hdu.header and hdu.header[ttype] == attrs.get(ttype):
+                    hdu.header.insert(f"TFORM{number[1]}", card, after=True)
         else:
             if data is not None and (data.dtype.hasobject or data.dtype.kind not in "biuf"):
                 raise NotSupported(
@@ -438,7 +455,10 @@ class FITSPlugin(FormatPlugin):
             hdu.add_checksum()  # for the bytes written (the cards read describe the old ones)
         return hdu
 
-    def _table(self, data: np.ndarray[Any, Any], key: str, name: str, attrs: Mapping[str, Any]) -> Any:
+    def _table(self, data: np.ndarray[Any, Any], key: str, name: str, attrs: Mapping[str, Any],
+               scaled: dict[int, list[Any]]) -> Any:
+        """The columns of table ``data``; ``scaled`` gets, by column number, the
+        TSCALn/TZEROn cards of columns given as raw (stored) values."""
         from astropy.io import fits
 
         columns = []
@@ -449,7 +469,15 @@ class FITSPlugin(FormatPlugin):
                 columns.append(self._vlen_column(field, values, key, name, _column_keywords(attrs, i, field, base)))
                 continue
             keywords = _column_keywords(attrs, i, field, base)
-            tform = _original_tform(attrs, i, base, keywords) or _tform(base, field, key, name)
+            original = _original_tform(attrs, i, base, keywords)
+            tform = original[0] if original else _tform(base, field, key, name)
+            if original and original[1]:
+                if base.kind == "u":
+                    keywords.update(original[1])  # astropy writes unsigned integers with their TZERO itself
+                else:
+                    values = _unscaled_column(values, tform, **original[1])
+                    scaled[i] = [fits.Card(f"{'TSCAL' if k == 'bscale' else 'TZERO'}{i}", v)
+                                 for k, v in original[1].items()]
             columns.append(fits.Column(name=field, array=values, format=tform, dim=_tdim(base), **keywords))
         return fits.ColDefs(columns)
 
@@ -566,12 +594,26 @@ def _column_keywords(attrs: Mapping[str, Any], index: int, field: str, dtype: np
     return out
 
 
-def _original_tform(attrs: Mapping[str, Any], index: int, dtype: np.dtype[Any], keywords: dict[str, Any]) -> str | None:
+def _unscaled_column(values: np.ndarray[Any, Any], tform: str, bscale: float = 1.0,
+                     bzero: float = 0.0) -> np.ndarray[Any, Any]:
+    """Physical column values back as the values stored under TFORM ``tform``."""
+    from astropy.io.fits.column import _ColumnFormat
+
+    stored = np.dtype(_ColumnFormat(tform).recformat)
+    base = stored.subdtype[0] if stored.subdtype else stored
+    raw = (np.asarray(values, dtype=np.float64) - bzero) / bscale
+    if base.kind in "iu":
+        raw = np.round(raw)
+    return raw.astype(base)
+
+
+def _original_tform(attrs: Mapping[str, Any], index: int, dtype: np.dtype[Any],
+                    keywords: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """The TFORMn of a binary-table column read from FITS (``_column_keywords`` has
     checked it is still that column), when it still describes the column's values:
     the same element type and count spelled the original way (``J`` for ``1J``),
-    bits (``X``) held as booleans, or values scaled by TSCALn/TZEROn, which are then
-    added to ``keywords`` so astropy stores them as they were. None otherwise."""
+    bits (``X``) held as booleans, or values scaled by TSCALn/TZEROn (then returned
+    as ``bscale``/``bzero``, else {}). None otherwise."""
     from astropy.io.fits.column import _ColumnFormat
 
     if not keywords and f"TTYPE{index}" not in attrs:
@@ -588,21 +630,20 @@ def _original_tform(attrs: Mapping[str, Any], index: int, dtype: np.dtype[Any], 
     base = dtype.subdtype[0] if dtype.subdtype else dtype
     count = int(np.prod(dtype.shape)) if dtype.shape else 1
     if fmt.format in ("X", "L"):  # bits, logicals: read as booleans
-        return tform if base.kind == "b" and fmt.repeat == count else None
+        return (tform, {}) if base.kind == "b" and fmt.repeat == count else None
     raw = np.dtype(fmt.recformat)
     raw_base, raw_count = (raw.subdtype[0], int(np.prod(raw.shape))) if raw.subdtype else (raw, 1)
     if raw_base.kind == "S":
-        return tform if base.kind == "S" and base.itemsize * count == fmt.repeat else None
+        return (tform, {}) if base.kind == "S" and base.itemsize * count == fmt.repeat else None
     if raw_count != count:
         return None
     scaling = {name: attrs[f"{keyword}{index}"] for keyword, name in (("TSCAL", "bscale"), ("TZERO", "bzero"))
                if f"{keyword}{index}" in attrs}
     scaling = {k: v.item() if isinstance(v, np.generic) else v for k, v in scaling.items()}
     if scaling and all(isinstance(v, int | float) and not isinstance(v, bool) for v in scaling.values()) \
-            and base.kind in "fiu" and raw_base.kind in "iuf":
-        keywords.update(scaling)
-        return tform
-    return tform if raw_base.newbyteorder("=") == base.newbyteorder("=") and not scaling else None
+            and base.kind in "fiu" and raw_base.kind in "iuf" and scaling.get("bscale", 1) != 0:
+        return tform, scaling
+    return (tform, {}) if raw_base.newbyteorder("=") == base.newbyteorder("=") and not scaling else None
 
 
 def _tform(dtype: np.dtype[Any], field: str, key: str, name: str) -> str:

@@ -1,18 +1,22 @@
 """Blosc-compressed HDF5 datasets (filter 32001, as hdf5plugin and PyTables write
 them) through the CLI when h5py has no blosc filter loaded: ``dump``, ``ls``,
 ``import`` and ``export`` read them through the HDF5 plugin's numcodecs decoder
-(they opened the file with h5py alone, which cannot decode the chunks)."""
+(they opened the file with h5py alone, which cannot decode the chunks).
+
+The command runs in its own process: importing PyTables (other tests do) registers
+a blosc filter with HDF5 for the rest of the process, and then h5py decodes blosc
+itself."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
 import numcodecs
 import numpy as np
 import pytest
-from click.testing import Result
 
 import sciswift.h5py as sh5
 
@@ -37,24 +41,27 @@ def blosc_h5(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _no_blosc_in_h5py() -> None:
-    if h5py.h5z.filter_avail(32001):
-        pytest.skip("h5py has a blosc filter here (hdf5plugin): the case is h5py without one")
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The sciswift command in a fresh process that must not have a blosc filter."""
+    check = "import h5py, sys; sys.exit(h5py.h5z.filter_avail(32001))"
+    if subprocess.run([sys.executable, "-c", check]).returncode:
+        pytest.skip("h5py has a blosc filter in a fresh process (hdf5plugin?): the case is h5py without one")
+    return subprocess.run([sys.executable, "-m", "sciswift.cli.main", *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120)
 
 
-def test_dump_shows_blosc_data(run: Callable[..., Result], blosc_h5: Path) -> None:
+def test_dump_shows_blosc_data(blosc_h5: Path) -> None:
     result = run("dump", "--data", str(blosc_h5))
-    assert result.exit_code == 0, result.output
-    assert "cannot be read" not in result.output
-    assert "1.999e+03" in result.output
-    assert "blosc" in run("ls", "-r", "-v", str(blosc_h5)).output
+    assert result.returncode == 0, result.stderr
+    assert "cannot be read" not in result.stdout
+    assert "1.999e+03" in result.stdout
+    assert "blosc" in run("ls", "-r", "-v", str(blosc_h5)).stdout
 
 
-def test_import_keeps_blosc_and_export_decodes(run: Callable[..., Result], blosc_h5: Path, tmp_path: Path) -> None:
+def test_import_keeps_blosc_and_export_decodes(blosc_h5: Path, tmp_path: Path) -> None:
     native = tmp_path / "native"
     result = run("import", "-q", str(blosc_h5), str(native))
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     with sh5.File(str(native)) as f:
         np.testing.assert_array_equal(f["grp/b"][()], DATA)
         assert f["grp/b"].compression == "blosc"
@@ -62,23 +69,23 @@ def test_import_keeps_blosc_and_export_decodes(run: Callable[..., Result], blosc
         assert f["grp/b"].attrs["units"] == "m"
     out = tmp_path / "out.h5"
     result = run("export", "-q", str(blosc_h5), str(out))
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     with h5py.File(out) as f:
         np.testing.assert_array_equal(f["grp/b"][()], DATA)
         np.testing.assert_array_equal(f["plain"][()], np.arange(5))
 
 
-def test_stored_blosc_blob_exports(run: Callable[..., Result], blosc_h5: Path, tmp_path: Path) -> None:
-    import uuid
+def test_stored_blosc_blob_exports(blosc_h5: Path, tmp_path: Path) -> None:
+    """The same file uploaded as one object (a blob in a LocalStore, as
+    ``sciswift serve`` keeps them), exported by its store path."""
+    from sciswift.store import LocalStore
 
-    from sciswift.store.url import parse_location
-
-    url = f"memory://blosc-{uuid.uuid4().hex[:8]}/blosc.h5"
-    loc = parse_location(url)
-    loc.store.create_container(loc.container)
-    loc.store.put_object(loc.container, loc.prefix, blosc_h5.read_bytes())
+    store = LocalStore(tmp_path / "acct", mark_root=True)
+    store.create_container("data")
+    store.put_object("data", "blosc.h5", blosc_h5.read_bytes())
+    store.close()
     out = tmp_path / "from-store.nc"
-    result = run("export", "-q", url, str(out))
-    assert result.exit_code == 0, result.output
+    result = run("export", "-q", str(tmp_path / "acct" / "data" / "blosc.h5"), str(out))
+    assert result.returncode == 0, result.stderr
     with h5py.File(out) as f:
         np.testing.assert_array_equal(f["grp/b"][()], DATA)

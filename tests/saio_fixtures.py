@@ -97,6 +97,8 @@ class ServerEndpoint:
     auth_url: str
     user: str = "test:tester"
     key: str = "testing"
+    #: the server's ``--data`` directory (its accounts' LocalStores)
+    data: str = ""
 
 
 def _free_port() -> int:
@@ -124,7 +126,8 @@ def sciswift_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         [sys.executable, "-m", "sciswift.cli.main", "serve", "--port", str(port), "--data", str(data), "--quiet"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
-    ep = ServerEndpoint(url=f"http://127.0.0.1:{port}", auth_url=f"http://127.0.0.1:{port}/auth/v1.0")
+    ep = ServerEndpoint(url=f"http://127.0.0.1:{port}", auth_url=f"http://127.0.0.1:{port}/auth/v1.0",
+                        data=str(data))
     deadline = time.monotonic() + 30
     try:
         while not _authenticates(ep):

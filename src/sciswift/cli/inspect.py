@@ -71,10 +71,11 @@ def _plain_lines(node: _Node, depth: int) -> Iterator[str]:
 
 
 def _open(url: str) -> Any:
+    from sciswift.cli.datadir import resolve
     from sciswift.convert.endpoints import open_source
 
     try:
-        return open_source(url)
+        return open_source(resolve(url) or url)
     except SciSwiftError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -162,9 +163,11 @@ def ls(url: str, path: str, recursive: bool, verbose: bool, tree: bool | None, h
     links in a file (like h5ls).
 
     \b
-    On a container or prefix (swift://wind, swift://wind/2026/): one line per
-    file (native files, uploaded objects by format, and sub-directories) with
-    size, date and object count; -r lists files at every depth.
+    On a container or prefix (swift://wind, swift://wind/2026/, or on disk a
+    container of `sciswift serve --data DIR`: DIR/AUTH_test/wind, DIR/wind): one
+    line per file (native files, uploaded objects by format, and
+    sub-directories) with size, date and object count; -r lists files at every
+    depth.
     On a file: a native file (swift://c/run1.h5, a local directory), any object
     a format plugin reads (swift://sky/table.parquet, .fits, .root ...), or a
     local file (an HDF5 file opens with h5py). PATH starts inside the file.
@@ -176,12 +179,13 @@ def ls(url: str, path: str, recursive: bool, verbose: bool, tree: bool | None, h
     """
     from sciswift.convert.describe import storage_text, walk
 
-    if path in ("", "/") and _is_directory(url):
+    listing = _directory(url) if path in ("", "/") else None
+    if listing is not None:
         from sciswift.cli.files import print_listing
         from sciswift.files import list_files
 
         try:
-            entries = list_files(url, recursive=recursive)
+            entries = list_files(listing, recursive=recursive)
         except SciSwiftError as exc:
             raise click.ClickException(str(exc)) from None
         print_listing(entries, human)
@@ -211,16 +215,17 @@ def ls(url: str, path: str, recursive: bool, verbose: bool, tree: bool | None, h
         _render(root, tree)
 
 
-def _is_directory(url: str) -> bool:
-    """Whether a store URL names a container or prefix that is not itself a
-    file (then ``ls`` lists the files in it)."""
+def _directory(url: str) -> str | None:
+    """What to list when ``url`` names a container or prefix that is not itself a
+    file: a store URL, or a local path into a ``sciswift serve`` data directory
+    (``cli.datadir``); None when ``url`` is a file to look inside."""
+    from sciswift.cli.datadir import resolve
     from sciswift.files import is_directory
     from sciswift.store.url import is_url
 
-    if not is_url(url):
-        return False
     try:
-        return is_directory(url)
+        target = url if is_url(url) else resolve(url)
+        return target if target is not None and is_directory(target) else None
     except SciSwiftError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -7,6 +7,9 @@ Sources (``open_source``), in the order they are recognised:
   (``sciswift.h5py.File``, read-only);
 - a stored object with exactly that name (a *blob*): HDF5 bytes open with h5py over
   ranged reads (a ``RangedFile``); any other format through its plugin;
+- an HDF5 file or blob holding chunks h5py cannot decode here but the HDF5 plugin
+  decodes with numcodecs (blosc, filter 32001, without hdf5plugin) opens through
+  that plugin instead, so every dataset reads;
 - otherwise a native sciswift file (a prefix or a container holding a Zarr
   hierarchy), through ``sciswift.h5py``.
 
@@ -131,6 +134,8 @@ def _open_local(path: str, display: str) -> Opened:
                 f = h5py.File(path, "r")
             except OSError as exc:
                 raise InvalidInput(f"{display}: cannot open as HDF5: {exc}", display) from exc
+            if _undecodable(f):
+                return _open_sciswift(path, "hdf5", None, display)
             fd = os.open(path, os.O_RDONLY)
             return Opened(f, h5py_api(), display, "hdf5", _cleanup=[lambda: os.close(fd)],
                           read_range=lambda offset, size: os.pread(fd, size, offset))
@@ -158,6 +163,9 @@ def _open_blob(location: Location, display: str, info: Any) -> Opened:
         except OSError as exc:
             source.close()
             raise InvalidInput(f"{display}: cannot open as HDF5: {exc}", display) from exc
+        if _undecodable(f):
+            source.close()
+            return _open_sciswift(display, "hdf5", location)
         from sciswift.store.types import ByteRange
 
         store, container, name = location.store, location.container, location.prefix
@@ -169,6 +177,17 @@ def _open_blob(location: Location, display: str, info: Any) -> Opened:
     source.close()
     plugin = registry.detect(location.prefix, head)
     return _open_sciswift(display, plugin.name, location)
+
+
+def _undecodable(f: Any) -> bool:
+    """Whether the h5py file ``f`` holds chunks h5py cannot decode here but the
+    HDF5 plugin can (``needs_direct_decoding``); then ``f`` is closed."""
+    from sciswift.formats.hdf5 import needs_direct_decoding
+
+    if needs_direct_decoding(f) is None:
+        return False
+    f.close()
+    return True
 
 
 def _open_sciswift(target: str, kind: str, location: Location | None, display: str | None = None) -> Opened:

@@ -1,10 +1,11 @@
 """Region references, from either library, as an index expression.
 
 A region reference names a dataset and a selection in it. Copying one means
-making a reference with the same selection in the copy: ``dset.regionref[index]``
-on the destination side, where ``index`` is what this module recovers from the
-source reference: slices for a single block, a boolean mask for anything else
-(several blocks, points). Both libraries accept both forms.
+making a reference with the same selection in the copy (``make_region_ref``),
+from the index this module recovers from the source reference (``region_index``):
+slices for a single block, a boolean mask for several blocks, and for points
+``Points``, the coordinates in their stored order: a point selection reads its
+values in that order, which a mask (C order) would lose.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from sciswift.convert.apis import Api
+from sciswift.h5.selection import Points
 
-__all__ = ["region_index"]
+__all__ = ["region_index", "make_region_ref"]
 
 
 def region_index(api: Api, dset: Any, ref: Any) -> Any:
@@ -43,9 +45,7 @@ def _h5py_region(dset: Any, ref: Any) -> Any:
         for first, last in blocks:
             mask[tuple(slice(int(a), int(b) + 1) for a, b in zip(first, last))] = True
     elif kind == h5py.h5s.SEL_POINTS:
-        points = space.get_select_elem_pointlist()
-        if len(points):
-            mask[tuple(points.T)] = True
+        return Points(np.asarray(space.get_select_elem_pointlist()).reshape(-1, len(shape)))
     return mask
 
 
@@ -53,6 +53,8 @@ def _sciswift_region(dset: Any, ref: Any) -> Any:
     from sciswift.h5.selection import Selection
 
     sel = Selection.from_json(ref.selection, tuple(dset.shape))
+    if sel.points is not None:
+        return Points(sel.points)
     if sel.mask is not None:
         return sel.mask
     index: list[Any] = []
@@ -64,3 +66,20 @@ def _sciswift_region(dset: Any, ref: Any) -> Any:
         else:
             index.append(list(np.asarray(axis[1]).tolist()))
     return tuple(index)
+
+
+def make_region_ref(api: Api, dset: Any, index: Any) -> Any:
+    """A region reference to ``index`` (from ``region_index``) in ``dset``, a
+    dataset opened through ``api``."""
+    if isinstance(index, Points) and api.name == "h5py":
+        import h5py
+
+        # h5py's regionref turns index expressions into hyperslabs or a C-ordered
+        # mask; an ordered point list is made with HDF5's own call.
+        space = dset.id.get_space()
+        if len(index.coords):
+            space.select_elements(np.ascontiguousarray(index.coords, dtype=np.uint64))
+        else:
+            space.select_none()
+        return h5py.h5r.create(dset.id, b".", h5py.h5r.DATASET_REGION, space)
+    return dset.regionref[index]

@@ -37,8 +37,9 @@ from sciswift.convert.apis import Api, field_of, has_refs, meta_of, translate_dt
 from sciswift.convert.blocks import DEFAULT_BUDGET, iter_blocks, selection_nbytes
 from sciswift.convert.chunkcopy import ChunkCopier, RangeReader
 from sciswift.convert.progress import NullProgress, Progress
-from sciswift.convert.regions import region_index
+from sciswift.convert.regions import make_region_ref, region_index
 from sciswift.convert.transfer import BlockPipeline, Direction
+from sciswift.convert.zerowidth import project_fields, without_zero_width
 from sciswift.errors import InvalidInput
 
 __all__ = ["CopyOptions", "CopyReport", "ConversionError", "TreeCopier"]
@@ -227,7 +228,7 @@ class TreeCopier:
             except (OSError, TypeError, ValueError, KeyError) as exc:
                 self.report.notes.append(f"{where} cannot be read ({exc}); it was skipped")
                 continue
-            dtype = translate_dtype(dtype, self.src, self.dst)
+            dtype = self._writable_dtype(translate_dtype(dtype, self.src, self.dst), where)
             if has_refs(dtype):
                 self._pending.append(_Pending("attr", sobj, dobj, name, dtype, shape))
                 continue
@@ -253,7 +254,7 @@ class TreeCopier:
             # (H5T_TIME, 128-bit floats) and raises only when asked its dtype.
             raise ConversionError(f"cannot copy {where}: its HDF5 datatype has no NumPy equivalent, so it "
                                   f"cannot be read ({exc})", where) from exc
-        dtype = translate_dtype(src_dtype, self.src, self.dst)
+        dtype = self._writable_dtype(translate_dtype(src_dtype, self.src, self.dst), where)
         if sds.shape is None:
             self.progress.dataset_done()
             return dgroup.create_dataset(name, data=self.dst.mod.Empty(dtype))
@@ -281,6 +282,18 @@ class TreeCopier:
         else:
             self._queue_data(sds, dds, where)
         return dds
+
+    def _writable_dtype(self, dtype: np.dtype[Any], where: str) -> np.dtype[Any]:
+        """``dtype`` without the compound fields the destination cannot hold:
+        HDF5 has no zero-sized array type (``zerowidth``); each dropped field is
+        named in a note."""
+        if self.dst.name != "h5py":
+            return dtype
+        kept, dropped = without_zero_width(dtype)
+        for name in dropped:
+            self.report.notes.append(f"{where}: field {name!r} holds zero bytes per element (HDF5 has no "
+                                     "zero-sized array type); it was left out")
+        return kept
 
     def _filter_kwds(self, sds: Any, where: str) -> dict[str, Any]:
         spec = self.src.filters(sds)
@@ -433,7 +446,7 @@ class TreeCopier:
         self.report.references += 1
         if region:
             index = region_index(self.src, target, ref)
-            return self.dst_file[path].regionref[index]
+            return make_region_ref(self.dst, self.dst_file[path], index)
         dref = self._dst_refs.get(path)
         if dref is None:
             dref = self._dst_refs[path] = self.dst_file[path].ref
@@ -517,6 +530,8 @@ def _writer(dds: Any, sel: tuple[slice, ...], where: str) -> Callable[[Any], Non
             data = np.asarray(data).astype(dt)
         elif strings and isinstance(data, np.ndarray) and data.dtype.kind == "U":
             data = data.astype(object)
+        elif dt.names is not None:
+            data = project_fields(data, dt)  # fields dropped by _writable_dtype
         try:
             if direct and sel:
                 block = np.empty(tuple(len(range(s.start, s.stop, s.step or 1)) for s in sel), dtype=dt)
@@ -572,6 +587,8 @@ def _as_attr_data(value: Any, dtype: np.dtype[Any], shape: tuple[int, ...]) -> A
         return out
     if isinstance(value, str):  # a fixed-length UTF-8 string read back as str
         value = value.encode("utf-8", "surrogateescape")
+    if dtype.names is not None:
+        value = project_fields(value, dtype)  # fields dropped by _writable_dtype
     return np.asarray(value, dtype=dtype).reshape(shape)
 
 

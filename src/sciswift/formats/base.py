@@ -140,6 +140,11 @@ class DimensionScales:
 class GroupNode(Node):
     """A group: named members in a stable order."""
 
+    #: True when the order of the members and attributes means something in the
+    #: format (FITS: HDUs, header cards): the group is shown as tracking creation
+    #: order, so a copy (``sciswift import``) keeps that order.
+    ordered: bool = False
+
     @abstractmethod
     def keys(self) -> list[str]:
         """Member names, in the order the format keeps them."""

@@ -12,7 +12,9 @@ Mapping (one group per HDU, in file order):
   newlines into one attribute each; blank-keyword commentary cards and cards whose
   value is undefined are left out; a repeated keyword keeps its first value; a card
   astropy cannot parse gets the value ``card.verify("silentfix")`` gives it.
-  Compressed images show the image header (as astropy does).
+  Compressed images show the image header (as astropy does). The header's cards as
+  read (comments, order, CONTINUE'd strings ...) are kept too, in the attribute
+  ``FITS_HEADER`` (``fits_header``), so writing FITS again restores them.
 - ``data`` dataset:
   - images (primary, IMAGE, compressed): the image as astropy's ``.data`` gives it,
     BZERO/BSCALE/BLANK applied (``uint16`` for BZERO=32768, float for BSCALE),
@@ -37,11 +39,14 @@ ranges: the object is fetched and decompressed whole.
 Writing (``write``): each top-level group (or dataset) becomes an HDU named by it:
 an image from a numeric ``data`` dataset, a binary table from a compound one. The
 first HDU must be an image or empty; a table first gets an empty primary HDU before
-it. Header attributes are written back as cards, except the keywords astropy
-derives from the data (SIMPLE, BITPIX, NAXISn, XTENSION, PCOUNT, GCOUNT, TFIELDS,
-EXTEND, BSCALE/BZERO/BLANK, TTYPEn/TFORMn/TDIMn/TSCALn/TZEROn/TNULLn ...): data is
-written with its values, as read. Arrays as attributes, nested groups, links and
-vlen image data raise NotSupported.
+it. Header attributes are written back as cards (with the comments, order and
+commentary of the cards they were read from: ``fits_header.build_header``), except
+the keywords astropy derives from the data (SIMPLE, BITPIX, NAXISn, XTENSION,
+PCOUNT, GCOUNT, TFIELDS, EXTEND, TTYPEn/TFORMn/TDIMn/TSCALn/TZEROn/TNULLn ...):
+data is written with its values, as read, except that an image read scaled from
+integers (BSCALE/BZERO/BLANK) is written as those integers with its scaling cards.
+CHECKSUM/DATASUM are computed for the file written when the HDUs read had them.
+Arrays as attributes, nested groups, links and vlen image data raise NotSupported.
 """
 
 from __future__ import annotations
@@ -49,7 +54,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
-import math
 import re
 import warnings
 import zlib
@@ -61,6 +65,20 @@ import numpy as np
 
 from sciswift.errors import NotSupported
 from sciswift.formats.base import ArrayNode, FormatPlugin, GroupNode, MemoryArray, Node
+from sciswift.formats.fits_header import (
+    COMMENTARY,
+    HEADER_ATTR,
+    build_header,
+    card_value,
+    dataless_cards,
+    header_text,
+    original_cards,
+    original_extname,
+    place_like_original,
+    restore_comments,
+    unscaled_image,
+    wants_checksum,
+)
 from sciswift.formats.layout import c_order_spans
 from sciswift.formats.nodes import (
     LazyArray,
@@ -109,22 +127,9 @@ EXTENSION_MAGIC = b"XTENSION="
 FITS_MAGIC = b"SIMPLE  ="
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
-COMMENTARY = ("COMMENT", "HISTORY")
-# Keywords astropy computes from the data when writing; copying them back from a
-# tree read earlier would contradict the data being written. (TUNITn, TDISPn and
-# TNULLn are given to the columns instead: _column_keywords.)
-_STRUCTURAL = re.compile(
-    r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|TFIELDS|GROUPS|THEAP|"
-    r"BSCALE|BZERO|BLANK|EXTNAME|CHECKSUM|DATASUM|ZIMAGE|ZBITPIX|ZNAXIS\d*|ZTILE\d*|ZCMPTYPE|"
-    r"ZNAME\d*|ZVAL\d*|ZQUANTIZ|ZDITHER0|ZSIMPLE|ZTENSION|ZEXTEND|ZPCOUNT|ZGCOUNT|ZHECKSUM|ZDATASUM|"
-    r"(TTYPE|TFORM|TDIM|TSCAL|TZERO|TNULL|TBCOL|TDISP|TUNIT|PTYPE|PSCAL|PZERO)\d+)$"
-)
-
-
 def header_attrs(header: Any) -> dict[str, Any]:
     """The attributes a FITS header maps to (see the module docstring)."""
     from astropy.io.fits.card import Undefined
-    from astropy.io.fits.verify import VerifyError
 
     attrs: dict[str, Any] = {}
     commentary: dict[str, list[str]] = {}
@@ -137,36 +142,14 @@ def header_attrs(header: Any) -> dict[str, Any]:
             continue
         if key in attrs:
             continue
-        try:
-            value = card.value
-        except VerifyError:
-            # What astropy makes of the card once told to fix it; failing that, its
-            # raw text after "= ".
-            try:
-                card.verify("silentfix")
-                value = card.value
-            except VerifyError:
-                value = card.image[10:].strip()
+        value = card_value(card)
         if isinstance(value, Undefined):
             continue
-        attrs[key] = _storable_int(value) if type(value) is int else value
+        attrs[key] = value
     for key, lines in commentary.items():
         attrs[key] = "\n".join(lines)
+    attrs[HEADER_ATTR] = header_text(header)
     return attrs
-
-
-def _storable_int(value: int) -> int | np.uint64 | str:
-    """A FITS integer card value as an attribute HDF5 can store: unchanged within
-    int64, ``uint64`` up to 2**64 - 1, else its exact decimal text. FITS integers
-    have no size limit (astropy's test header_with_time.fits has LONG_MIN - 1);
-    as a Python int beyond int64 the attribute was an object array that neither
-    h5py nor the native layout can write, so import and export of the whole file
-    failed on it."""
-    if -(1 << 63) <= value < (1 << 63):
-        return value
-    if 0 <= value < (1 << 64):
-        return np.uint64(value)
-    return str(value)
 
 
 def hdu_names(hdus: Any) -> list[str]:
@@ -224,6 +207,7 @@ class _FITSFile:
 
     def root(self) -> GroupNode:
         root = _FITSRoot(self)
+        root.ordered = True  # HDU order
         for i, name in enumerate(hdu_names(self.hdus)):
             root.add(name, partial(self._hdu_group, i))
         return root
@@ -236,6 +220,7 @@ class _FITSFile:
         with as_corrupt(where, self.label, **_astropy()):
             attrs = header_attrs(hdu.header)
             group = LazyGroup(attrs=attrs)
+            group.ordered = True  # card order
             if isinstance(hdu, _CorruptedHDU) or (
                 type(hdu) is _ValidHDU and str(hdu.header.get("XTENSION", "")).strip() in STANDARD_EXTENSIONS
             ):
@@ -423,11 +408,28 @@ class FITSPlugin(FormatPlugin):
                     )
         else:
             raise NotSupported(f"cannot write {name} as FITS: /{key} is a link", name)
-        header = self._header(attrs, key, name)
         data = read_all(data_node) if data_node is not None else None
-        extname = None if (first and key == "PRIMARY") else key
+        header = build_header(attrs, key, name, table=data is not None and data.dtype.names is not None)
+        extname = None if (first and key == "PRIMARY") else original_extname(attrs, key)
         if data is not None and data.dtype.names:
-            hdu = fits.BinTableHDU.from_columns(self._table(data, key, name, attrs), header=header)
+            scaled: dict[int, list[Any]] = {}
+            hdu = fits.BinTableHDU.from_columns(self._table(data, key, name, attrs, scaled), header=header)
+            for index, cards in scaled.items():
+                # Set after the columns: given raw values and no scaling, astropy
+                # stores them as they are (it scales physical values in the
+                # column's storage type, float32 for E: a TZERO of 2450868.5 left
+                # days with quarter-day steps).
+                after = f"TFORM{index}"
+                for card in cards:
+                    hdu.header.insert(after, card, after=True)
+                    after = card.keyword
+            for card in original_cards(attrs):
+                # an empty unit, which astropy's Column leaves out
+                number = re.fullmatch(r"TUNIT(\d+)", card.keyword)
+                ttype = f"TTYPE{number[1]}" if number else ""
+                if number and card.value == "" and card.keyword not in hdu.header and f"TFORM{number[1]}" in hdu.header \
+                        and ttype in hdu.header and hdu.header[ttype] == attrs.get(ttype):
+                    hdu.header.insert(f"TFORM{number[1]}", card, after=True)
         else:
             if data is not None and (data.dtype.hasobject or data.dtype.kind not in "biuf"):
                 raise NotSupported(
@@ -436,41 +438,27 @@ class FITSPlugin(FormatPlugin):
                     name,
                 )
             cls = fits.PrimaryHDU if first else fits.ImageHDU
+            stored = unscaled_image(data, attrs) if data is not None else None
+            if stored is not None:
+                data, scaling = stored
             hdu = cls(data=data, header=header)
+            if stored is not None:
+                _after_axes(hdu.header, scaling)  # after the data: astropy drops scaling cards given with it
+            elif data is None:
+                _after_axes(hdu.header, dataless_cards(attrs))  # no data for them to contradict
+            if first:
+                _after_axes(hdu.header, [c for c in original_cards(attrs) if c.keyword == "EXTEND"][:1])
         if extname:
-            hdu.header["EXTNAME"] = extname
+            place_like_original(hdu.header, fits.Card("EXTNAME", extname), attrs)
+        restore_comments(hdu.header, attrs)
+        if wants_checksum(attrs):
+            hdu.add_checksum()  # for the bytes written (the cards read describe the old ones)
         return hdu
 
-    def _header(self, attrs: Mapping[str, Any], key: str, name: str) -> Any:
-        from astropy.io import fits
-
-        header = fits.Header()
-        for k, v in attrs.items():
-            if _STRUCTURAL.match(k.upper()):
-                continue
-            if k in COMMENTARY:
-                for line in str(v).split("\n"):
-                    header.add_comment(line) if k == "COMMENT" else header.add_history(line)
-                continue
-            value = v.item() if isinstance(v, np.generic) else v
-            if isinstance(value, bytes):
-                value = value.decode("ascii", "replace")
-            if not isinstance(value, (bool, int, float, str, complex)):
-                raise NotSupported(
-                    f"cannot write {name} as FITS: attribute {k!r} of /{key} is {type(v).__name__}; "
-                    "FITS header cards hold single numbers, booleans and strings",
-                    name,
-                )
-            if isinstance(value, float) and len(k) <= 8 and math.isfinite(value):
-                # astropy formats a float card in at most 20 characters, dropping
-                # digits (-5.00875320999652e-09 is written -5.0087532099965E-09); the
-                # shortest exact text (repr) as a free-format value keeps the value.
-                header.append(fits.Card.fromstring(f"{k.upper():<8}= {repr(value).upper():>20}"))
-                continue
-            header[k] = value
-        return header
-
-    def _table(self, data: np.ndarray[Any, Any], key: str, name: str, attrs: Mapping[str, Any]) -> Any:
+    def _table(self, data: np.ndarray[Any, Any], key: str, name: str, attrs: Mapping[str, Any],
+               scaled: dict[int, list[Any]]) -> Any:
+        """The columns of table ``data``; ``scaled`` gets, by column number, the
+        TSCALn/TZEROn cards of columns given as raw (stored) values."""
         from astropy.io import fits
 
         columns = []
@@ -480,8 +468,17 @@ class FITSPlugin(FormatPlugin):
             if base.kind == "O" or (base.subdtype and base.subdtype[0].kind == "O"):
                 columns.append(self._vlen_column(field, values, key, name, _column_keywords(attrs, i, field, base)))
                 continue
-            columns.append(fits.Column(name=field, array=values, format=_tform(base, field, key, name),
-                                       dim=_tdim(base), **_column_keywords(attrs, i, field, base)))
+            keywords = _column_keywords(attrs, i, field, base)
+            original = _original_tform(attrs, i, base, keywords)
+            tform = original[0] if original else _tform(base, field, key, name)
+            if original and original[1]:
+                if base.kind == "u":
+                    keywords.update(original[1])  # astropy writes unsigned integers with their TZERO itself
+                else:
+                    values = _unscaled_column(values, tform, **original[1])
+                    scaled[i] = [fits.Card(f"{'TSCAL' if k == 'bscale' else 'TZERO'}{i}", v)
+                                 for k, v in original[1].items()]
+            columns.append(fits.Column(name=field, array=values, format=tform, dim=_tdim(base), **keywords))
         return fits.ColDefs(columns)
 
     def _vlen_column(self, field: str, values: np.ndarray[Any, Any], key: str, name: str,
@@ -499,6 +496,17 @@ class FITSPlugin(FormatPlugin):
         # ("PJ()"); "P1J()" (with _tform's repeat count) is illegal to astropy.
         letter = _tform(items[0].dtype, field, key, name).lstrip("0123456789")
         return fits.Column(name=field, format=f"P{letter}()", array=np.array(items, dtype=object), **keywords)
+
+
+def _after_axes(header: Any, cards: list[Any]) -> None:
+    """Put ``cards`` after the NAXISn (and EXTEND, PCOUNT, GCOUNT) cards of
+    ``header``, replacing cards of the same keywords, in their order."""
+    for card in cards:
+        header.remove(card.keyword, ignore_missing=True)
+    at = max((i for i, c in enumerate(header.cards) if re.fullmatch(r"NAXIS\d*|EXTEND|PCOUNT|GCOUNT", c.keyword)),
+             default=len(header) - 1) + 1
+    for offset, card in enumerate(cards):
+        header.insert(at + offset, card)
 
 
 def _check_complete(hdus: Any, fileobj: BinaryIO) -> None:
@@ -568,15 +576,74 @@ def _column_keywords(attrs: Mapping[str, Any], index: int, field: str, dtype: np
     if text(attrs.get(f"TTYPE{index}")) != field:
         return {}
     out: dict[str, Any] = {}
-    if (unit := text(attrs.get(f"TUNIT{index}"))) is not None:
-        out["unit"] = unit
-    if (disp := text(attrs.get(f"TDISP{index}"))) is not None:
-        out["disp"] = disp
+    for keyword, name in (("TUNIT", "unit"), ("TDISP", "disp"), ("TCTYP", "coord_type"), ("TCUNI", "coord_unit"),
+                          ("TRPOS", "time_ref_pos")):
+        if (value := text(attrs.get(f"{keyword}{index}"))) is not None:
+            out[name] = value
+    # The column's world coordinates (FITS WCS paper I, table 7), which astropy
+    # keeps only as Column attributes: given in a header, from_columns drops them.
+    for keyword, name in (("TCRPX", "coord_ref_point"), ("TCRVL", "coord_ref_value"), ("TCDLT", "coord_inc")):
+        value = attrs.get(f"{keyword}{index}")
+        value = value.item() if isinstance(value, np.generic) else value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = value
     null = attrs.get(f"TNULL{index}")
     base = dtype.subdtype[0] if dtype.subdtype else dtype
     if base.kind in "iu" and isinstance(null, int | np.integer) and not isinstance(null, bool):
         out["null"] = int(null)
     return out
+
+
+def _unscaled_column(values: np.ndarray[Any, Any], tform: str, bscale: float = 1.0,
+                     bzero: float = 0.0) -> np.ndarray[Any, Any]:
+    """Physical column values back as the values stored under TFORM ``tform``."""
+    from astropy.io.fits.column import _ColumnFormat
+
+    stored = np.dtype(_ColumnFormat(tform).recformat)
+    base = stored.subdtype[0] if stored.subdtype else stored
+    raw = (np.asarray(values, dtype=np.float64) - bzero) / bscale
+    if base.kind in "iu":
+        raw = np.round(raw)
+    return raw.astype(base)
+
+
+def _original_tform(attrs: Mapping[str, Any], index: int, dtype: np.dtype[Any],
+                    keywords: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The TFORMn of a binary-table column read from FITS (``_column_keywords`` has
+    checked it is still that column), when it still describes the column's values:
+    the same element type and count spelled the original way (``J`` for ``1J``),
+    bits (``X``) held as booleans, or values scaled by TSCALn/TZEROn (then returned
+    as ``bscale``/``bzero``, else {}). None otherwise."""
+    from astropy.io.fits.column import _ColumnFormat
+
+    if not keywords and f"TTYPE{index}" not in attrs:
+        return None
+    tform, kind = attrs.get(f"TFORM{index}"), attrs.get("XTENSION")
+    tform = tform.item() if isinstance(tform, np.generic) else tform
+    kind = kind.item() if isinstance(kind, np.generic) else kind
+    if not isinstance(tform, str) or str(kind).strip() != "BINTABLE" or tform.strip()[:1] in ("P", "Q"):
+        return None
+    try:
+        fmt = _ColumnFormat(tform)
+    except (ValueError, KeyError, TypeError):
+        return None
+    base = dtype.subdtype[0] if dtype.subdtype else dtype
+    count = int(np.prod(dtype.shape)) if dtype.shape else 1
+    if fmt.format in ("X", "L"):  # bits, logicals: read as booleans
+        return (tform, {}) if base.kind == "b" and fmt.repeat == count else None
+    raw = np.dtype(fmt.recformat)
+    raw_base, raw_count = (raw.subdtype[0], int(np.prod(raw.shape))) if raw.subdtype else (raw, 1)
+    if raw_base.kind == "S":
+        return (tform, {}) if base.kind == "S" and base.itemsize * count == fmt.repeat else None
+    if raw_count != count:
+        return None
+    scaling = {name: attrs[f"{keyword}{index}"] for keyword, name in (("TSCAL", "bscale"), ("TZERO", "bzero"))
+               if f"{keyword}{index}" in attrs}
+    scaling = {k: v.item() if isinstance(v, np.generic) else v for k, v in scaling.items()}
+    if scaling and all(isinstance(v, int | float) and not isinstance(v, bool) for v in scaling.values()) \
+            and base.kind in "fiu" and raw_base.kind in "iuf" and scaling.get("bscale", 1) != 0:
+        return tform, scaling
+    return (tform, {}) if raw_base.newbyteorder("=") == base.newbyteorder("=") and not scaling else None
 
 
 def _tform(dtype: np.dtype[Any], field: str, key: str, name: str) -> str:

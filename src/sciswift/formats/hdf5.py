@@ -273,9 +273,9 @@ def region_selection(space: Any) -> dict[str, Any]:
     """The selection of an HDF5 dataspace (an h5py ``SpaceID``) in the JSON form of
     ``sciswift.h5.selection.Selection.to_json``: a regular hyperslab of one block or
     of single elements per axis as strided slices (read in h5py's shape), anything
-    else (points, irregular blocks) as the coordinates of the selected elements,
-    read as a 1-D array in C order: a point selection listed out of C order reads
-    its values in C order, not in the order the points were listed."""
+    else as the coordinates of the selected elements, read as a 1-D array: a
+    point selection in the order its points are stored (as HDF5 reads it),
+    irregular blocks in C order."""
     import h5py
 
     shape = tuple(int(n) for n in space.shape)
@@ -299,8 +299,8 @@ def region_selection(space: Any) -> dict[str, Any]:
             for lo, hi in blocks
         ]), axis=0)
     elif kind == h5py.h5s.SEL_POINTS:
-        coords = np.unique(np.asarray(space.get_select_elem_pointlist(), dtype=np.int64).reshape(-1, len(shape)),
-                           axis=0)
+        coords = np.asarray(space.get_select_elem_pointlist(), dtype=np.int64).reshape(-1, len(shape))
+        return {"points": [coords[:, i].tolist() for i in range(len(shape))]}
     else:  # SEL_NONE
         coords = np.empty((0, len(shape)), dtype=np.int64)
     return {"mask": [coords[:, i].tolist() for i in range(len(shape))]}
@@ -410,6 +410,56 @@ def direct_pipeline(ds: Any) -> list[tuple[int, tuple[int, ...]]] | None:
             return None
         pipeline.append((code, tuple(cd_values)))
     return pipeline
+
+
+def needs_direct_decoding(f: Any) -> str | None:
+    """The name of a dataset of the h5py file ``f`` that h5py cannot decode here
+    but this plugin reads directly (blosc chunks without hdf5plugin), or None.
+    Loads hdf5plugin if installed first; walks the file only when h5py lacks a
+    filter this plugin decodes."""
+    import h5py
+
+    _load_filter_plugins()
+    lacking = {code for code in DIRECT_FILTERS if not h5py.h5z.filter_avail(code)}
+    if not lacking:
+        return None
+
+    def visit(_path: str, obj: Any) -> str | None:
+        if not isinstance(obj, h5py.Dataset):
+            return None
+        try:
+            dcpl = obj.id.get_create_plist()
+            codes = {dcpl.get_filter(i)[0] for i in range(dcpl.get_nfilters())}
+            if codes & lacking and direct_pipeline(obj) is not None:
+                return str(obj.name)
+        except (OSError, RuntimeError, KeyError, ValueError):
+            pass  # damaged: reading it reports that under its own name
+        return None
+
+    try:
+        found: str | None = f.visititems(visit)
+    except (OSError, RuntimeError, KeyError, ValueError):
+        return None
+    return found
+
+
+#: hdf5plugin's (and PyTables') blosc compressor codes, cd_values[6].
+_BLOSC_CNAMES = ("blosclz", "lz4", "lz4hc", "snappy", "zlib", "zstd")
+
+
+def blosc_options(cd_values: tuple[int, ...]) -> dict[str, Any]:
+    """The blosc filter's settings from its cd_values (filter version, blosc
+    format, type size, chunk bytes, clevel, shuffle, compressor: the last three
+    optional), as ``compression_opts`` of ``compression="blosc"`` take them."""
+    opts: dict[str, Any] = {}
+    if len(cd_values) > 4:
+        opts["clevel"] = int(cd_values[4])
+    if len(cd_values) > 5:
+        opts["shuffle"] = ("noshuffle", "shuffle", "bitshuffle")[cd_values[5]] if cd_values[5] in (0, 1, 2) \
+            else "shuffle"
+    if len(cd_values) > 6 and cd_values[6] < len(_BLOSC_CNAMES) and _BLOSC_CNAMES[cd_values[6]] != "snappy":
+        opts["cname"] = _BLOSC_CNAMES[cd_values[6]]  # (numcodecs' blosc is built without snappy)
+    return opts
 
 
 def build_index(f: Any) -> ChunkIndex:
@@ -777,8 +827,14 @@ class H5Dataset(ArrayNode):
             if ds.scaleoffset is not None:
                 out["scaleoffset"] = ds.scaleoffset
             plist = ds.id.get_create_plist()
-            ids = (int(plist.get_filter(i)[0]) for i in range(plist.get_nfilters()))
-            unknown = tuple(i for i in ids if i not in _H5PY_NAMED_FILTERS)
+            pipeline = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+            for code, _flags, cd_values, _name in pipeline:
+                if code == H5Z_BLOSC and out.get("compression") in (None, "unknown"):
+                    # h5py names blosc only with hdf5plugin loaded; the native
+                    # layout writes it (``compression="blosc"``), so say what it is.
+                    out["compression"] = "blosc"
+                    out["compression_opts"] = blosc_options(tuple(cd_values))
+            unknown = tuple(int(p[0]) for p in pipeline if int(p[0]) not in _H5PY_NAMED_FILTERS | {H5Z_BLOSC})
             if unknown:
                 out["unknown"] = unknown
             return out

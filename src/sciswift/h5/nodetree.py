@@ -152,6 +152,10 @@ class NodeFile(FileBackend):
             return _ARRAY
         return _GROUP
 
+    def track_order(self, path: str) -> bool:
+        node = self._node(path)
+        return isinstance(node, GroupNode) and node.ordered
+
     def members(self, path: str) -> list[str]:
         node = self._node(path)
         if not isinstance(node, GroupNode):

@@ -3,7 +3,7 @@
 A dataset is read and written by rectangular blocks (one normalised slice per
 dimension, the engine's and the format nodes' unit). This module turns an h5py
 index (ints, slices with positive steps, Ellipsis, one increasing index list per
-selection, boolean masks, MultiBlockSlice) into such blocks, and raises what h5py
+selection, boolean masks, MultiBlockSlice, ``Points``) into such blocks, and raises what h5py
 raises for indices it refuses: IndexError out of range, TypeError for
 non-increasing or repeated index lists and np.newaxis, ValueError for negative or
 zero steps and for anything but ``()``/``...`` on a scalar dataset.
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MultiBlockSlice", "Selection", "select", "simple_block", "split_fields"]
+__all__ = ["MultiBlockSlice", "Points", "Selection", "select", "simple_block", "split_fields"]
 
 Reader = Callable[[tuple[slice, ...]], np.ndarray]
 Writer = Callable[[tuple[slice, ...], np.ndarray], None]
@@ -25,6 +25,22 @@ Writer = Callable[[tuple[slice, ...], np.ndarray], None]
 #: An index list is read as one bounding block when it spans at most this many
 #: times its length (plus a little); sparser lists are read run by run.
 _DENSE_FACTOR = 4
+
+
+class Points:
+    """Elements listed one by one, in the order given: an HDF5 point selection
+    (``H5Sselect_elements``), which reads and writes its values in that order, not
+    in C order as a boolean mask does. ``coords`` is ``(npoints, rank)``; a point
+    may repeat. ``dset.regionref[Points(coords)]`` makes a region reference to it
+    (as h5py's ``regionref`` takes its ``PointSelection``)."""
+
+    __slots__ = ("coords",)
+
+    def __init__(self, coords: Any) -> None:
+        self.coords = np.asarray(coords, dtype=np.intp)
+
+    def __repr__(self) -> str:
+        return f"Points({self.coords.tolist()!r})"
 
 
 class MultiBlockSlice:
@@ -91,15 +107,18 @@ class Selection:
 
     ``axes`` holds one entry per dimension: ``("i", index)``, ``("s", start, stop,
     step)`` (normalised), or ``("l", increasing indices)``; or ``mask`` is a boolean
-    array of the dataset's shape. ``mshape`` is the shape of what is read.
+    array of the dataset's shape. A point selection has a mask too, and ``points``,
+    its ``(npoints, rank)`` coordinates in their stored order, the order its values
+    are read and written in. ``mshape`` is the shape of what is read.
     """
 
-    __slots__ = ("shape", "axes", "mask", "mshape", "scalar")
+    __slots__ = ("shape", "axes", "mask", "points", "mshape", "scalar")
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
         self.axes: list[tuple[Any, ...]] = []
         self.mask: np.ndarray[Any, Any] | None = None
+        self.points: np.ndarray[Any, Any] | None = None
         self.mshape: tuple[int, ...] = ()
         self.scalar = False
 
@@ -128,6 +147,8 @@ class Selection:
 
     def to_json(self) -> Any:
         """A JSON description (for region references)."""
+        if self.points is not None:
+            return {"points": [self.points[:, d].tolist() for d in range(len(self.shape))]}
         if self.mask is not None:
             return {"mask": [a.tolist() for a in np.nonzero(self.mask)]}
         axes: list[Any] = []
@@ -141,6 +162,8 @@ class Selection:
     @classmethod
     def from_json(cls, doc: Any, shape: tuple[int, ...]) -> Selection:
         sel = cls(shape)
+        if "points" in doc:
+            return sel._set_points(np.asarray(doc["points"], dtype=np.intp).reshape(len(shape), -1).T)
         if "mask" in doc:
             mask = np.zeros(shape, dtype=bool)
             if doc["mask"] and len(doc["mask"][0]):
@@ -162,8 +185,20 @@ class Selection:
         sel.mshape = tuple(mshape)
         return sel
 
+    def _set_points(self, coords: np.ndarray[Any, Any]) -> Selection:
+        """Select the ``(npoints, rank)`` elements ``coords``, in that order."""
+        if coords.size and (coords.min() < 0 or np.any(coords.max(axis=0) >= np.asarray(self.shape))):
+            raise IndexError("Point selection out of range for shape %s" % (self.shape,))
+        mask = np.zeros(self.shape, dtype=bool)
+        if len(coords):
+            mask[tuple(coords.T)] = True
+        self.mask, self.points, self.mshape = mask, coords, (len(coords),)
+        return self
+
     def region_shape(self) -> tuple[int, ...]:
         """The selection's extent per dimension, integer indices counting as 1."""
+        if self.points is not None:
+            return self.mshape
         if self.mask is not None:
             return (int(self.mask.sum()),)
         out = []
@@ -216,6 +251,8 @@ class Selection:
                 return np.empty((0,), dtype=dtype)
             box = self.bounding()
             block = reader(box)
+            if self.points is not None:
+                return block[self._in_box(box)]
             return block[self.mask[box]]
         if math.prod(self.mshape) == 0:
             return np.empty(self.mshape, dtype=dtype)
@@ -245,6 +282,11 @@ class Selection:
             out[tuple(where)] = block
         return out
 
+    def _in_box(self, box: tuple[slice, ...]) -> tuple[np.ndarray[Any, Any], ...]:
+        """The points as an index into the block ``box`` (in their order)."""
+        assert self.points is not None
+        return tuple(self.points[:, d] - box[d].start for d in range(len(box)))
+
     # --------------------------------------------------------------- writing
     def write(self, writer: Writer, reader: Reader, value: np.ndarray[Any, Any]) -> None:
         """Store ``value`` (already broadcast to ``mshape``) into the selection."""
@@ -253,7 +295,7 @@ class Selection:
         if self.mask is not None:
             box = self.bounding()
             block = np.array(reader(box), copy=True)
-            block[self.mask[box]] = value
+            block[self._in_box(box) if self.points is not None else self.mask[box]] = value
             writer(box, block)
             return
         # Dimensions beyond the selection's (a top-level array dtype's) ride along.
@@ -387,6 +429,9 @@ def select(args: Any, shape: tuple[int, ...]) -> Selection:
         sel.mask = mask
         sel.mshape = (int(np.count_nonzero(mask)),)
         return sel
+    if len(args) == 1 and isinstance(args[0], Points):
+        coords = args[0].coords.reshape(-1, rank) if args[0].coords.size else np.empty((0, rank), np.intp)
+        return sel._set_points(coords)
     expanded = _expand(args, rank)
     mshape: list[int] = []
     seen_list = False

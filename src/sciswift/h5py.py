@@ -24,6 +24,7 @@ from sciswift.h5 import *  # noqa: F403 - the API proper
 from sciswift.h5 import __all__ as _api
 from sciswift.h5 import dtypes as _dtypes
 from sciswift.h5 import filters, h5ds, h5py_warnings
+from sciswift.h5 import hl as _hl_aliases
 from sciswift.h5 import lowlevel as _ll
 from sciswift.h5.dtypes import check_complex_dtype, complex_compat_dtype
 from sciswift.h5.refs import Reference, RegionReference
@@ -36,11 +37,13 @@ __all__ = [
 
 
 def alias_submodules(package: str) -> None:
-    """Make ``import <package>.h5py_warnings`` (and ``.filters``) work for a module
-    re-exporting this API under another name, as h5py's submodules do."""
+    """Make ``import <package>.h5py_warnings`` (and ``.filters``, ``.h5ds`` and
+    h5py's private ``._hl.<module>``) work for a module re-exporting this API
+    under another name, as h5py's submodules do."""
     sys.modules[package + ".h5py_warnings"] = h5py_warnings
     sys.modules[package + ".filters"] = filters
     sys.modules[package + ".h5ds"] = h5ds
+    _hl_aliases.alias(package)
 
 
 alias_submodules(__name__)

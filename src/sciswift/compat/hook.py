@@ -99,6 +99,9 @@ class _StandInLoader(importlib.abc.Loader):
         for name in sci.__all__:
             setattr(module, name, getattr(sci, name))
         module.File = _standin_file(sci.File)  # type: ignore[attr-defined]
+        # h5py is a package: programs import h5py.filters, h5py._hl.dataset ...
+        module.__path__ = []
+        sci.alias_submodules("h5py")
         _resolve_mounts_inside_store_files()
         setattr(module, _FLAG, True)
 
@@ -166,7 +169,8 @@ def uninstall() -> None:
     module = sys.modules.get("h5py")
     if module is not None and getattr(module, _FLAG, False):
         if isinstance(getattr(module, "__loader__", None), _StandInLoader):
-            del sys.modules["h5py"]
+            for name in [n for n in sys.modules if n == "h5py" or n.startswith("h5py.")]:
+                del sys.modules[name]
         else:
             for owner, name, value in reversed(_originals):
                 if value is _ABSENT:

@@ -30,7 +30,7 @@ from sciswift.h5.dtypes import check_complex_dtype, complex_compat_dtype
 from sciswift.h5.refs import Reference, RegionReference
 
 __all__ = [
-    *_api, "filters", "h5py_warnings", "version", "get_config", "h5t", "h5r", "h5p", "h5s", "h5ds",
+    *_api, "filters", "h5py_warnings", "UNLIMITED", "version", "get_config", "h5t", "h5r", "h5p", "h5s", "h5ds",
     "enable_ipython_completer",
     "complex_compat_dtype", "check_complex_dtype", "__version__",
 ]
@@ -97,6 +97,8 @@ h5r = types.SimpleNamespace(Reference=Reference, RegionReference=RegionReference
 h5p = types.SimpleNamespace(**{name: getattr(_ll, name) for name in (
     "CRT_ORDER_TRACKED", "CRT_ORDER_INDEXED", "COMPACT", "CONTIGUOUS", "CHUNKED", "VIRTUAL",
 )})
+UNLIMITED = _ll.UNLIMITED
+"""h5py.UNLIMITED: a selection count or slice stop meaning "to the current end" (virtual datasets)."""
 h5s = types.SimpleNamespace(**{name: getattr(_ll, name) for name in ("ALL", "SCALAR", "SIMPLE", "NULL", "UNLIMITED")})
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import h5py as real_h5py
 import numpy as np
-import pytest
 
 import sciswift.h5py as sh5
 
@@ -46,11 +45,3 @@ def test_real_h5py_layout_in_a_store_file(ss_name: Callable[[str], str], ref_nam
     assert real[0][1] == [101, -1, 102, -1, 103, -1, 104, -1]  # the premise
     assert ours[0] == real[0]
     assert [n for _, n in ours[1]] == [n for _, n in real[1]]
-
-
-def test_unlimited_mappings_are_refused_by_name(ss_name: Callable[[str], str]) -> None:
-    layout = real_h5py.VirtualLayout(shape=(4,), dtype="i4", maxshape=(None,))
-    layout[0:real_h5py.h5s.UNLIMITED] = real_h5py.VirtualSource("x.h5", "d", shape=(4,), maxshape=(None,))[
-        0:real_h5py.h5s.UNLIMITED]
-    with sh5.File(ss_name("u.h5"), "w") as f, pytest.raises(NotImplementedError, match="unlimited"):
-        f.create_virtual_dataset("v", layout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 
 import h5py as real_h5py
 import numpy as np
@@ -61,3 +62,18 @@ def test_helpers_behave_as_h5pys() -> None:
     with pytest.raises(ImportError):
         exec("from sciswift.h5py._hl.dataset import readtime_dtype")  # h5py's own helper: not provided
     assert np.dtype(Empty("f4").dtype) == np.dtype("f4")
+
+
+def test_names_h5pys_tests_and_programs_import_at_module_level(ss_name: Callable[[str], str]) -> None:
+    # A missing one would make a whole module that imports it fail to import.
+    from h5py._hl import files as real_files
+    from sciswift.h5py._hl.base import is_empty_dataspace
+    from sciswift.h5py._hl.files import _drivers, direct_vfd
+
+    assert direct_vfd is False and set(_drivers) <= set(real_files._drivers)
+    with h5py.File(ss_name("e.h5"), "w") as f:
+        f["empty"] = h5py.Empty("f4")
+        f["full"] = [1.0]
+        f.attrs.create("nothing", h5py.Empty("i4"))
+        assert is_empty_dataspace(f["empty"].id) and not is_empty_dataspace(f["full"].id)
+        assert is_empty_dataspace(f.attrs.get_id("nothing"))

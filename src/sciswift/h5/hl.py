@@ -34,6 +34,18 @@ def product(shape: Iterable[int]) -> int:
     return math.prod(int(n) for n in shape)
 
 
+def is_empty_dataspace(obj_id: Any) -> bool:
+    """Whether a dataset's or attribute's ``.id`` has a null dataspace (an
+    ``h5py.Empty`` value), as h5py's ``_hl.base.is_empty_dataspace``."""
+    from sciswift.h5.lowlevel import NULL
+
+    return bool(obj_id.get_space().get_simple_extent_type() == NULL)
+
+
+def _no_access_plist(plist: Any, **kwds: Any) -> None:
+    raise TypeError("sciswift files have no HDF5 file access property list to set a driver on")
+
+
 def _contents() -> dict[str, dict[str, Any]]:
     # Imported here: this module is loaded by sciswift.h5py, after sciswift.h5.
     from sciswift.h5 import attrs, dataset, datatype, dims, files, filters, group, links, vds
@@ -42,8 +54,11 @@ def _contents() -> dict[str, dict[str, Any]]:
 
     return {
         "base": {"HLObject": HLObject, "Empty": links.Empty, "is_hdf5": files.is_hdf5, "guess_dtype": guess_dtype,
-                 "phil": phil, "product": product},
-        "files": {"File": files.File},
+                 "phil": phil, "product": product, "is_empty_dataspace": is_empty_dataspace},
+        # _drivers: the driver names File accepts (h5py: name -> function setting
+        # up a file access property list, which sciswift does not have).
+        "files": {"File": files.File, "direct_vfd": False,
+                  "_drivers": dict.fromkeys(("sec2", "stdio", "core", "fileobj"), _no_access_plist)},
         "group": {"Group": group.Group, "HardLink": links.HardLink, "SoftLink": links.SoftLink,
                   "ExternalLink": links.ExternalLink},
         # h5py 3.16's names for what .astype(), .asstr() and .fields() return

@@ -237,7 +237,10 @@ class Dataset(HLObject):
         comp = f.get("compression")
         if comp and comp != "unknown":
             opts = f.get("compression_opts")
-            out["gzip" if comp == "gzip" else comp] = (opts,) if opts is not None and not isinstance(opts, dict) else ()
+            if comp == "szip":  # h5py lists szip's options themselves: ('nn', 8)
+                out[comp] = (tuple(opts or ("nn", 8)),)
+            else:
+                out["gzip" if comp == "gzip" else comp] = (opts,) if opts is not None and not isinstance(opts, dict) else ()
         if f.get("scaleoffset") is not None:
             out["scaleoffset"] = (f["scaleoffset"],)
         if f.get("fletcher32"):

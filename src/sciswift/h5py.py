@@ -22,6 +22,7 @@ import numpy as np
 from sciswift import __version__
 from sciswift.h5 import *  # noqa: F403 - the API proper
 from sciswift.h5 import __all__ as _api
+from sciswift.h5 import config as _config
 from sciswift.h5 import dtypes as _dtypes
 from sciswift.h5 import filters, h5ds, h5py_warnings
 from sciswift.h5 import hl as _hl_aliases
@@ -49,27 +50,7 @@ def alias_submodules(package: str) -> None:
 alias_submodules(__name__)
 
 
-class _Config:
-    """What ``h5py.get_config()`` reports; only ``track_order`` changes behaviour
-    (new groups and files track creation order)."""
-
-    track_order = False
-    complex_names = ("r", "i")
-    bool_names = ("FALSE", "TRUE")
-    default_file_mode = "r"
-    mpi = False
-    ros3 = False
-    direct_vfd = False
-    swmr_min_hdf5_version = None
-    vds_min_hdf5_version = None
-    read_byte_strings = True
-
-
-_CONFIG = _Config()
-
-
-def get_config() -> _Config:
-    return _CONFIG
+get_config = _config.get_config
 
 
 version = types.SimpleNamespace(

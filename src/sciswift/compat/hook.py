@@ -51,6 +51,10 @@ def patch_module(module: ModuleType) -> None:
 
     patches = [(module, name, value) for name, value in build(module, sci).items()] + lowlevel(module, sci)
     patches += exact.install(module, sci)
+    # The program sets h5py.get_config() (the real one): store files follow it.
+    from sciswift.h5 import config
+
+    config.set_source(module.get_config)
     for owner, name, value in patches:
         # A class attribute it only inherited is deleted again on uninstall.
         own = owner.__dict__ if isinstance(owner, type) else vars(owner)
@@ -182,6 +186,9 @@ def uninstall() -> None:
     files = sys.modules.get("sciswift.h5.files")
     if files is not None:
         files.set_mount_resolver(None)
+    config = sys.modules.get("sciswift.h5.config")
+    if config is not None:
+        config.set_source(None)
     router.configure(None)
 
 

@@ -45,3 +45,25 @@ def test_real_h5py_layout_in_a_store_file(ss_name: Callable[[str], str], ref_nam
     assert real[0][1] == [101, -1, 102, -1, 103, -1, 104, -1]  # the premise
     assert ours[0] == real[0]
     assert [n for _, n in ours[1]] == [n for _, n in real[1]]
+
+
+def test_relative_source_names_resolve_next_to_the_virtual_file(ss_name: Callable[[str], str],
+                                                                 ref_name: Callable[[str], str],
+                                                                 tmp_path: Any, monkeypatch: Any) -> None:
+    # HDF5 looks for a source named by a relative path next to the virtual
+    # dataset's file, wherever the program runs from.
+    monkeypatch.chdir(tmp_path)
+
+    def build(module: Any, path: Callable[[str], str]) -> list[Any]:
+        with module.File(path("frames.h5"), "w") as src:
+            src["frames"] = np.arange(8, dtype="i4")
+        layout = real_h5py.VirtualLayout(shape=(8,), dtype="i4")
+        layout[:] = real_h5py.VirtualSource("frames.h5", "frames", shape=(8,))
+        with module.File(path("vds.h5"), "w") as f:
+            f.create_virtual_dataset("v", layout, fillvalue=-1)
+        with module.File(path("vds.h5"), "r") as f:
+            return f["v"][...].tolist()
+
+    want = build(real_h5py, ref_name)
+    assert want == list(range(8))  # the premise: found although the cwd is elsewhere
+    assert build(sh5, ss_name) == want

@@ -601,20 +601,24 @@ def open_address(source: Any, filename: str) -> FileHandle:
     return _open_native(filename, source, "r")
 
 
+def external_target(base: str, filename: str) -> str:
+    """The name to open for ``filename`` as named inside the file ``base`` (an
+    external link's or a virtual dataset source's file): relative names are taken
+    relative to ``base``'s directory, in its store."""
+    from sciswift.store.url import is_url
+
+    if is_url(filename) or os.path.isabs(filename):
+        return filename
+    if is_url(base):
+        return posixpath.join(posixpath.dirname(base), filename)
+    cand = os.path.join(os.path.dirname(os.path.abspath(base)), filename)
+    return cand if os.path.exists(cand) or _path_resolver is not None else filename
+
+
 def open_external(handle: FileHandle, filename: str, mode: str | None = None) -> File:
     """The file an external link in ``handle``'s file names (relative names are
     taken relative to that file's directory), opened with its access mode."""
-    from sciswift.store.url import is_url
-
-    target = filename
-    if not is_url(filename) and not os.path.isabs(filename):
-        base = handle.filename
-        if is_url(base):
-            target = posixpath.join(posixpath.dirname(base), filename)
-        else:
-            cand = os.path.join(os.path.dirname(os.path.abspath(base)), filename)
-            target = cand if os.path.exists(cand) or _path_resolver is not None else filename
-    return File(target, mode or handle.mode)
+    return File(external_target(handle.filename, filename), mode or handle.mode)
 
 
 #: h5py's library version bound names, in order ("latest" is HDF5 2.0's v200).

@@ -251,6 +251,7 @@ def create_virtual(group: Any, name: Any, layout: Any, fillvalue: Any = None) ->
     dset = group.create_dataset(name, shape=layout.shape, dtype=layout.dtype, fillvalue=fillvalue, **kwds)
     dset._arr.update_reserved(virtual=mappings)
     dset._a = VirtualArray(dset._a)
+    dset._a.own_filename = group.file.filename
     return dset
 
 
@@ -299,6 +300,10 @@ class VirtualArray(ArrayBackend):
     def __init__(self, inner: ArrayBackend) -> None:
         self._inner = inner
         self.dtype = inner.dtype
+        #: The virtual dataset's own file name, against which relative source
+        #: file names resolve (as HDF5 looks next to the virtual dataset's file);
+        #: set by the Dataset that reads through this array.
+        self.own_filename: str | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:  # type: ignore[override]
@@ -317,13 +322,13 @@ class VirtualArray(ArrayBackend):
             shape[axis] = extent
         return tuple(shape)
 
-    @staticmethod
-    def _source(m: dict[str, Any]) -> Any:
-        from sciswift.h5.files import File
+    def _source(self, m: dict[str, Any]) -> Any:
+        from sciswift.h5.files import File, external_target
 
+        name = m["file"] if self.own_filename is None else external_target(self.own_filename, m["file"])
         try:
             # A file already open in this process (this one included) is shared.
-            return File(m["file"], "r")[m["path"]]
+            return File(name, "r")[m["path"]]
         except (OSError, KeyError):
             return None
 

@@ -24,6 +24,7 @@ PROGRAM_NAMES = (
     # tables, SWMR-style logs, in-memory staging, growing virtual stacks ...)
     "keras_weights", "table_append", "nested_compound", "string_encodings", "refs_everywhere", "link_kinds",
     "catalog_copy", "direct_io", "orders_versions", "bytesio_bridge", "astropy_table", "mapping_api", "growing_vds",
+    "ragged_catalog",
 )
 
 #: Also run against ``sciswift serve`` (swift://): a few, to keep the suite short.

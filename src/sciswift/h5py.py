@@ -22,51 +22,35 @@ import numpy as np
 from sciswift import __version__
 from sciswift.h5 import *  # noqa: F403 - the API proper
 from sciswift.h5 import __all__ as _api
+from sciswift.h5 import config as _config
 from sciswift.h5 import dtypes as _dtypes
 from sciswift.h5 import filters, h5ds, h5py_warnings
+from sciswift.h5 import hl as _hl_aliases
 from sciswift.h5 import lowlevel as _ll
 from sciswift.h5.dtypes import check_complex_dtype, complex_compat_dtype
 from sciswift.h5.refs import Reference, RegionReference
 
 __all__ = [
-    *_api, "filters", "h5py_warnings", "version", "get_config", "h5t", "h5r", "h5p", "h5s", "h5ds",
+    *_api, "filters", "h5py_warnings", "UNLIMITED", "version", "get_config", "h5t", "h5r", "h5p", "h5s", "h5ds",
     "enable_ipython_completer",
     "complex_compat_dtype", "check_complex_dtype", "__version__",
 ]
 
 
 def alias_submodules(package: str) -> None:
-    """Make ``import <package>.h5py_warnings`` (and ``.filters``) work for a module
-    re-exporting this API under another name, as h5py's submodules do."""
+    """Make ``import <package>.h5py_warnings`` (and ``.filters``, ``.h5ds`` and
+    h5py's private ``._hl.<module>``) work for a module re-exporting this API
+    under another name, as h5py's submodules do."""
     sys.modules[package + ".h5py_warnings"] = h5py_warnings
     sys.modules[package + ".filters"] = filters
     sys.modules[package + ".h5ds"] = h5ds
+    _hl_aliases.alias(package)
 
 
 alias_submodules(__name__)
 
 
-class _Config:
-    """What ``h5py.get_config()`` reports; only ``track_order`` changes behaviour
-    (new groups and files track creation order)."""
-
-    track_order = False
-    complex_names = ("r", "i")
-    bool_names = ("FALSE", "TRUE")
-    default_file_mode = "r"
-    mpi = False
-    ros3 = False
-    direct_vfd = False
-    swmr_min_hdf5_version = None
-    vds_min_hdf5_version = None
-    read_byte_strings = True
-
-
-_CONFIG = _Config()
-
-
-def get_config() -> _Config:
-    return _CONFIG
+get_config = _config.get_config
 
 
 version = types.SimpleNamespace(
@@ -94,6 +78,8 @@ h5r = types.SimpleNamespace(Reference=Reference, RegionReference=RegionReference
 h5p = types.SimpleNamespace(**{name: getattr(_ll, name) for name in (
     "CRT_ORDER_TRACKED", "CRT_ORDER_INDEXED", "COMPACT", "CONTIGUOUS", "CHUNKED", "VIRTUAL",
 )})
+UNLIMITED = _ll.UNLIMITED
+"""h5py.UNLIMITED: a selection count or slice stop meaning "to the current end" (virtual datasets)."""
 h5s = types.SimpleNamespace(**{name: getattr(_ll, name) for name in ("ALL", "SCALAR", "SIMPLE", "NULL", "UNLIMITED")})
 
 

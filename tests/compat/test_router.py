@@ -72,6 +72,20 @@ def test_values_made_by_the_program_work_on_both_sides(mnt: str, tmp_path: Path)
             assert isinstance(f.attrs["empty"], h5py.Empty) and f.attrs["empty"] == h5py.Empty("f8")
 
 
+def test_null_references_made_by_the_program_work_on_both_sides(mnt: str, tmp_path: Path) -> None:
+    seen = []
+    for path in (f"{mnt}/n.h5", str(tmp_path / "n.h5")):
+        with h5py.File(path, "w") as f:
+            refs = f.create_dataset("refs", shape=(2,), dtype=h5py.ref_dtype)
+            refs[0] = h5py.Reference()
+            regions = f.create_dataset("regions", shape=(1,), dtype=h5py.regionref_dtype)
+            regions[0] = h5py.RegionReference()
+            with pytest.raises(ValueError):
+                f[h5py.Reference()]
+            seen.append((bool(refs[0]), bool(refs[1]), bool(regions[0])))
+    assert seen[0] == seen[1] == (False, False, False)
+
+
 def test_visititems_callbacks_see_h5py_classes(mnt: str) -> None:
     with h5py.File(f"{mnt}/tree.h5", "w") as f:
         f.create_dataset("a/b/c", data=[1.0])

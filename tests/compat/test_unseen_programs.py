@@ -20,11 +20,17 @@ PROGRAM_NAMES = (
     "datetime_refused", "natural_order", "numpy_interop", "parallel_readers", "ragged_tracks", "swmr_writer",
     "unicode_arrays", "virtual_stack", "attr_edits", "copy_variants", "fill_and_iterate",
     "filters_and_meta", "quickstart_tour",
+    # the second sweep: library and documentation styles (Keras weight files, astropy
+    # tables, SWMR-style logs, in-memory staging, growing virtual stacks ...)
+    "keras_weights", "table_append", "nested_compound", "string_encodings", "refs_everywhere", "link_kinds",
+    "catalog_copy", "direct_io", "orders_versions", "bytesio_bridge", "astropy_table", "mapping_api", "growing_vds",
+    "ragged_catalog",
 )
 
 #: Also run against ``sciswift serve`` (swift://): a few, to keep the suite short.
 ON_SERVE = ("sensor_logger", "object_refs", "reorganize_groups", "link_farm", "local_and_store", "ragged_tracks",
-            "parallel_readers", "virtual_stack")
+            "parallel_readers", "virtual_stack", "keras_weights", "refs_everywhere", "orders_versions", "growing_vds",
+            "astropy_table")
 
 #: Program -> why it differs (docs/compat.md, "What does not work through the router").
 LIMITS = {

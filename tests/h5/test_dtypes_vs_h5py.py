@@ -206,6 +206,23 @@ def test_references(both: Any) -> None:
     assert got == ref
 
 
+def test_variable_length_lists_of_references(both: Any) -> None:
+    # An array of references assigned to one element is that element's sequence.
+    def run(mod: Any, path: str) -> Any:
+        with mod.File(path, "w") as f:
+            a, g = f.create_dataset("a", data=[1]), f.create_group("g")
+            vl = f.create_dataset("v", shape=(3,), dtype=mod.vlen_dtype(mod.ref_dtype))
+            vl[0] = np.array([a.ref, g.ref], dtype=mod.ref_dtype)
+            vl[1] = [g.ref]
+        with mod.File(path, "r") as f:
+            rows = f["v"][...]
+            return [[f[r].name for r in row] for row in rows], [row.dtype.kind for row in rows]
+
+    ref, got = both(run)
+    assert ref == ([["/a", "/g"], ["/g"], []], ["O", "O", "O"])  # the premise
+    assert got == ref
+
+
 def test_ref_dtype_rejects_region(ss_name: Any) -> None:
     import sciswift.h5py as h5py
 

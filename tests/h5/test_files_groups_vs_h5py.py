@@ -337,3 +337,82 @@ def test_core_driver_without_backing_store(tmp_path: Any) -> None:
         ss_h5py.File(name, "a", driver="core", backing_store=False)
     with pytest.raises(ValueError):
         ss_h5py.File(name, "w", driver="mpio")
+
+
+def test_config_track_order_is_the_default(both: Any) -> None:
+    # h5py.get_config().track_order: new files, groups and datasets (their
+    # attributes) track creation order unless told otherwise; copies keep the source's.
+    names = ["zeta", "Alpha", "mid", "10"]
+
+    def run(mod: Any, path: str) -> Any:
+        config = mod.get_config()
+        config.track_order = True
+        try:
+            with mod.File(path, "w") as f:
+                for n in names:
+                    f.create_dataset(n, data=[1])
+                    f.attrs[n] = 1
+                    f["zeta"].attrs[n] = 2
+                sub, off = f.create_group("sub"), f.create_group("off", track_order=False)
+                for n in reversed(names):
+                    sub.create_group(n)
+                    off.create_group(n)
+                f.copy("off", "off_copy")
+        finally:
+            config.track_order = False
+        with mod.File(path, "r") as f:
+            return [list(f), list(f.attrs), list(f["zeta"].attrs), list(f["sub"]), list(f["off"]),
+                    list(f["off_copy"])]
+
+    ref, got = both(run)
+    assert ref[0][:4] == names and ref[4] == sorted(names)  # the premise
+    assert got == ref
+
+
+def test_userblock_and_libver_arguments(both: Any) -> None:
+    def run(mod: Any, path: str) -> Any:
+        out: list[Any] = []
+        for i, kwds in enumerate([{"userblock_size": 100}, {"userblock_size": 1000}, {"userblock_size": 1024},
+                                  {"userblock_size": "x"}, {"libver": "v999"}, {"libver": ("latest", "earliest")},
+                                  {"libver": ("earliest", "v999")}, {"libver": ("v108", "v110")}, {"libver": 5}]):
+            try:
+                with mod.File(f"{path}{i}", "w", **kwds) as f:
+                    out.append(f.userblock_size)
+            except (ValueError, KeyError, TypeError) as e:
+                out.append(type(e).__name__)
+        try:
+            mod.File(f"{path}2", "r", userblock_size=1024)
+        except ValueError:
+            out.append("r refused")
+        with mod.File(f"{path}2", "r") as f:
+            out.append(f.userblock_size)
+        return out
+
+    ref, got = both(run)
+    assert ref[2] == 1024 and ref[-1] == 1024  # the premise
+    assert got == ref
+
+
+def test_require_dataset_and_getclass_errors(both: Any) -> None:
+    def run(mod: Any, path: str) -> Any:
+        out: list[Any] = []
+        with mod.File(path, "w") as f:
+            f.create_dataset("d", data=np.arange(3, dtype="i4"))
+            f["dangling"] = mod.SoftLink("/nowhere")
+            f["elsewhere"] = mod.ExternalLink("missing.h5", "/x")
+            for kwds in ({"dtype": "i2", "exact": True}, {"dtype": "f8"}):
+                try:
+                    f.require_dataset("d", shape=(3,), **kwds)
+                except TypeError as e:
+                    out.append(str(e).split(" (")[0])
+            for name in ("dangling", "elsewhere", "absent"):
+                try:
+                    out.append(f.get(name, "default", getclass=True))
+                except RuntimeError:
+                    out.append("RuntimeError")
+        return out
+
+    ref, got = both(run)
+    assert ref == ["Datatypes do not exactly match", "Datatypes cannot be safely cast", "RuntimeError",
+                   "RuntimeError", "default"]  # the premise
+    assert got == ref

@@ -9,7 +9,6 @@ from typing import Any
 
 import h5py as real_h5py
 import numpy as np
-import pytest
 
 import sciswift.h5py as sh5
 
@@ -48,9 +47,23 @@ def test_real_h5py_layout_in_a_store_file(ss_name: Callable[[str], str], ref_nam
     assert [n for _, n in ours[1]] == [n for _, n in real[1]]
 
 
-def test_unlimited_mappings_are_refused_by_name(ss_name: Callable[[str], str]) -> None:
-    layout = real_h5py.VirtualLayout(shape=(4,), dtype="i4", maxshape=(None,))
-    layout[0:real_h5py.h5s.UNLIMITED] = real_h5py.VirtualSource("x.h5", "d", shape=(4,), maxshape=(None,))[
-        0:real_h5py.h5s.UNLIMITED]
-    with sh5.File(ss_name("u.h5"), "w") as f, pytest.raises(NotImplementedError, match="unlimited"):
-        f.create_virtual_dataset("v", layout)
+def test_relative_source_names_resolve_next_to_the_virtual_file(ss_name: Callable[[str], str],
+                                                                 ref_name: Callable[[str], str],
+                                                                 tmp_path: Any, monkeypatch: Any) -> None:
+    # HDF5 looks for a source named by a relative path next to the virtual
+    # dataset's file, wherever the program runs from.
+    monkeypatch.chdir(tmp_path)
+
+    def build(module: Any, path: Callable[[str], str]) -> list[Any]:
+        with module.File(path("frames.h5"), "w") as src:
+            src["frames"] = np.arange(8, dtype="i4")
+        layout = real_h5py.VirtualLayout(shape=(8,), dtype="i4")
+        layout[:] = real_h5py.VirtualSource("frames.h5", "frames", shape=(8,))
+        with module.File(path("vds.h5"), "w") as f:
+            f.create_virtual_dataset("v", layout, fillvalue=-1)
+        with module.File(path("vds.h5"), "r") as f:
+            return f["v"][...].tolist()
+
+    want = build(real_h5py, ref_name)
+    assert want == list(range(8))  # the premise: found although the cwd is elsewhere
+    assert build(sh5, ss_name) == want

@@ -100,11 +100,18 @@ def wrap(value: Any) -> Any:
 
 def unwrap(value: Any) -> Any:
     """``value`` with facades replaced by their sciswift objects (in lists and
-    tuples too)."""
+    tuples too), and h5py's null references by sciswift's."""
     kind = type(value)
     if kind is tuple or kind is list:
         items = [unwrap(v) for v in value]
         return kind(items) if any(a is not b for a, b in zip(items, value)) else value
+    if kind.__module__ == "h5py.h5r" and not value:
+        # h5py.Reference() under the router builds h5py's class (it takes HDF5
+        # identifiers); a null one means the same on both sides.
+        from sciswift.h5 import refs
+
+        null = getattr(refs, kind.__name__, None)
+        return value if null is None else null()
     sci = sciswift_object(value)
     return value if sci is None else sci
 

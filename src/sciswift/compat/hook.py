@@ -51,6 +51,10 @@ def patch_module(module: ModuleType) -> None:
 
     patches = [(module, name, value) for name, value in build(module, sci).items()] + lowlevel(module, sci)
     patches += exact.install(module, sci)
+    # The program sets h5py.get_config() (the real one): store files follow it.
+    from sciswift.h5 import config
+
+    config.set_source(module.get_config)
     for owner, name, value in patches:
         # A class attribute it only inherited is deleted again on uninstall.
         own = owner.__dict__ if isinstance(owner, type) else vars(owner)
@@ -99,6 +103,9 @@ class _StandInLoader(importlib.abc.Loader):
         for name in sci.__all__:
             setattr(module, name, getattr(sci, name))
         module.File = _standin_file(sci.File)  # type: ignore[attr-defined]
+        # h5py is a package: programs import h5py.filters, h5py._hl.dataset ...
+        module.__path__ = []
+        sci.alias_submodules("h5py")
         _resolve_mounts_inside_store_files()
         setattr(module, _FLAG, True)
 
@@ -166,7 +173,8 @@ def uninstall() -> None:
     module = sys.modules.get("h5py")
     if module is not None and getattr(module, _FLAG, False):
         if isinstance(getattr(module, "__loader__", None), _StandInLoader):
-            del sys.modules["h5py"]
+            for name in [n for n in sys.modules if n == "h5py" or n.startswith("h5py.")]:
+                del sys.modules[name]
         else:
             for owner, name, value in reversed(_originals):
                 if value is _ABSENT:
@@ -178,6 +186,9 @@ def uninstall() -> None:
     files = sys.modules.get("sciswift.h5.files")
     if files is not None:
         files.set_mount_resolver(None)
+    config = sys.modules.get("sciswift.h5.config")
+    if config is not None:
+        config.set_source(None)
     router.configure(None)
 
 

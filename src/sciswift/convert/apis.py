@@ -37,8 +37,8 @@ def meta_of(dt: np.dtype[Any]) -> dict[str, Any]:
 class FilterSpec:
     """A dataset's storage settings as ``create_dataset`` takes them.
 
-    ``others`` lists filters outside h5py's keyword set (szip, or a filter id
-    without a name) by name, for messages.
+    ``others`` lists filters outside h5py's keyword set (a filter id without a
+    name) by name, for messages.
     """
 
     compression: str | None = None
@@ -193,11 +193,11 @@ def _h5py_filters(ds: Any) -> FilterSpec:
         dcpl = ds.id.get_create_plist()
         for i in range(dcpl.get_nfilters()):
             code = dcpl.get_filter(i)[0]
-            if code not in names or code == h5py.h5z.FILTER_SZIP:
+            if code not in names:
                 label = names.get(code) or f"filter {code}"
                 others.append(label)
-    comp = ds.compression if ds.compression in ("gzip", "lzf") else None
-    return FilterSpec(comp, ds.compression_opts if comp == "gzip" else None, bool(ds.shuffle),
+    comp = ds.compression if ds.compression in ("gzip", "lzf", "szip") else None
+    return FilterSpec(comp, ds.compression_opts if comp in ("gzip", "szip") else None, bool(ds.shuffle),
                       bool(ds.fletcher32), ds.scaleoffset, tuple(others))
 
 

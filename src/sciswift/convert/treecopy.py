@@ -322,7 +322,7 @@ class TreeCopier:
         if self.dst.name == "h5py":
             import h5py
 
-            return tuple(name for name in ("gzip", "lzf") if name in h5py.filters.encode)
+            return tuple(name for name in ("gzip", "lzf", "szip") if name in h5py.filters.encode)
         from sciswift.h5.filters import encode
 
         return encode

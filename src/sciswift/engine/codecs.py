@@ -290,6 +290,7 @@ def build_codecs(
     shuffle + gzip/zstd  ``numcodecs.shuffle`` + gzip/zstd     ``blosc`` (zlib/zstd, shuffle)
     shuffle alone        ``numcodecs.shuffle``                 nothing (it compresses nothing)
     lzf, lz4             ``numcodecs.lz4``                     ``blosc`` (lz4)
+    szip                 ``zstd`` (lossless, as szip is)       same
     blosc                ``blosc`` (its own shuffle)           same
     fletcher32           ``crc32c``                            same
     float scale-offset   ``numcodecs.fixedscaleoffset``        nothing: values kept exactly
@@ -328,10 +329,10 @@ def build_codecs(
         filters["compression"] = comp
         filters["compression_opts"] = opts
 
-    if portable and ((comp in ("gzip", "zstd") and byte_shuffle) or comp in ("lzf", "lz4")):
+    if portable and ((comp in ("gzip", "zstd", "szip") and byte_shuffle) or comp in ("lzf", "lz4")):
         # Blosc is the one core codec that shuffles, and it wraps zlib, zstd and lz4.
-        cname = {"gzip": "zlib", "zstd": "zstd", "lzf": "lz4", "lz4": "lz4"}[comp]
-        clevel = 5 if comp in ("lzf", "lz4") else max(0, min(9, int(opts or 0)))
+        cname = {"gzip": "zlib", "zstd": "zstd", "szip": "zstd", "lzf": "lz4", "lz4": "lz4"}[comp]
+        clevel = 5 if comp in ("lzf", "lz4") else 3 if comp == "szip" else max(0, min(9, int(opts or 0)))
         bytes_bytes.append({"name": "blosc", "configuration": {
             "cname": cname, "clevel": clevel, "shuffle": "shuffle" if byte_shuffle else "noshuffle",
             "typesize": typesize, "blocksize": 0}})
@@ -344,6 +345,10 @@ def build_codecs(
             bytes_bytes.append({"name": "numcodecs.lz4", "configuration": {"acceleration": 1}})
         elif comp == "zstd":
             bytes_bytes.append({"name": "zstd", "configuration": {"level": opts, "checksum": False}})
+        elif comp == "szip":
+            # No Zarr codec implements szip (libaec); it is lossless, so zstd keeps
+            # the same values, and HDF5 export writes a real szip filter again.
+            bytes_bytes.append({"name": "zstd", "configuration": {"level": 3, "checksum": False}})
         elif comp == "lz4":
             bytes_bytes.append({"name": "numcodecs.lz4", "configuration": {"acceleration": opts or 1}})
         elif comp == "blosc":
@@ -376,7 +381,7 @@ def _normalise_compression(compression: str | int, opts: Any) -> tuple[str, Any]
     if comp not in COMPRESSORS:
         raise ValueError(f'Compression filter "{compression}" is unavailable')
     if comp == "szip":
-        raise ValueError('Compression filter "szip" is unavailable')
+        return comp, szip_options(opts)
     if comp == "gzip":
         level = 4 if opts is None else opts
         if not isinstance(level, (int, np.integer)) or not 0 <= int(level) <= 9:
@@ -390,6 +395,25 @@ def _normalise_compression(compression: str | int, opts: Any) -> tuple[str, Any]
         level = 3 if opts is None else opts
         return comp, int(level)
     return comp, opts
+
+
+_SZIP_ERROR = "SZIP options must be a 2-tuple ('ec'|'nn', even integer 0-32)"
+
+
+def szip_options(opts: Any) -> tuple[str, int]:
+    """h5py's check of szip's ``compression_opts``: ``(method, pixels_per_block)``
+    with method ``'ec'`` (entropy coding) or ``'nn'`` (nearest neighbour) and an
+    even block of 2-32 pixels; default ``('nn', 8)``."""
+    if opts is None:
+        return "nn", 8
+    try:
+        method, pixels = opts
+    except TypeError:
+        raise TypeError(_SZIP_ERROR) from None
+    if method not in ("ec", "nn") or not isinstance(pixels, (int, np.integer)) or not (
+            0 < int(pixels) <= 32 and int(pixels) % 2 == 0):
+        raise ValueError(_SZIP_ERROR)
+    return str(method), int(pixels)
 
 
 def shard_codecs(inner_codecs: list[dict[str, Any]], inner_chunks: Sequence[int]) -> list[dict[str, Any]]:

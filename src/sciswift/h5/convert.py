@@ -99,7 +99,10 @@ def _strings(val: Any, dtype: np.dtype[Any], kind: type) -> np.ndarray[Any, Any]
 
 def _vlen_sequences(val: Any, dtype: np.dtype[Any], base: Any) -> np.ndarray[Any, Any]:
     base_dt = np.dtype(base)
-    if isinstance(val, np.ndarray) and val.dtype.kind == "O":
+    # An object array holds one sequence per element; but an array of references
+    # (a vlen of ref_dtype) is itself one sequence.
+    if isinstance(val, np.ndarray) and val.dtype.kind == "O" and not (
+            base_dt.kind == "O" and val.size and not any(isinstance(x, (list, tuple, np.ndarray)) for x in val.flat)):
         out = np.empty(val.shape, dtype=dtype)
         for idx in np.ndindex(val.shape):
             out[idx] = np.asarray(val[idx], dtype=base_dt)

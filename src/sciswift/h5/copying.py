@@ -87,7 +87,8 @@ class _Copier:
             dest_group[dest_name] = src.dtype
             dst = dest_group[dest_name]
         else:
-            dst = dest_group.create_group(dest_name, track_order=src._backend.track_order(src._path) or None)
+            # As the source is (HDF5 copies the creation properties), whatever the config says.
+            dst = dest_group.create_group(dest_name, track_order=bool(src._backend.track_order(src._path)))
         self.copies[(src._h.key, src._path)] = dst  # before the members: a link back up ends here
         if isinstance(dst, Group) and (top or not self.shallow):
             self._copy_members(src, dst)
@@ -199,8 +200,9 @@ def _derived_attrs(src: Any) -> frozenset[str]:
 def _copy_dataset(src: Any, dest_group: Any, dest_name: str) -> Any:
     a = src._arr
     if a.empty:
-        return dest_group.create_dataset(dest_name, data=Empty(a.dtype))
-    kwds: dict[str, Any] = {}
+        return dest_group.create_dataset(dest_name, data=Empty(a.dtype),
+                                         track_order=bool(src._backend.track_order(src._path)))
+    kwds: dict[str, Any] = {"track_order": bool(src._backend.track_order(src._path))}
     if src.chunks is not None:
         kwds["chunks"] = src.chunks
         if src.maxshape != src.shape:

@@ -13,9 +13,16 @@ from typing import Any
 import numpy as np
 
 from sciswift.engine.chunks import guess_chunks
+from sciswift.engine.codecs import szip_options
 from sciswift.h5.attrvalues import array_for_new_object
 from sciswift.h5.backend import ArraySpec
-from sciswift.h5.dtypes import check_string_dtype, normalize_dtype, string_dtype
+from sciswift.h5.dtypes import (
+    check_ref_dtype,
+    check_string_dtype,
+    check_vlen_dtype,
+    normalize_dtype,
+    string_dtype,
+)
 from sciswift.h5.filters import FilterRefBase, encode, filter_name
 from sciswift.h5.h5py_warnings import H5pyDeprecationWarning
 from sciswift.h5.links import Empty
@@ -35,6 +42,21 @@ def _rank_check(tpl: Any, name: str, shape: tuple[int, ...]) -> None:
         raise TypeError('"%s" argument must be None or a sequence object' % name) from None
     if len(tpl) != len(shape):
         raise ValueError('"%s" must have same rank as dataset shape' % name)
+
+
+def _check_szip(dt: np.dtype[Any]) -> None:
+    """HDF5's test whether szip applies to a type (``H5Z__can_apply_szip``): elements
+    of at most 32 bits or of 64, with a byte order (numbers, enums, arrays of them);
+    variable-length data is let through, as HDF5 does."""
+    if check_vlen_dtype(dt) is not None or (check_string_dtype(dt) is not None and dt.kind == "O"):
+        return
+    base = dt.subdtype[0] if dt.subdtype is not None else dt  # an array type: its element's
+    if base.itemsize * 8 > 32 and base.itemsize * 8 != 64:
+        raise ValueError("Unable to synchronously create dataset (invalid datatype size)")
+    if base.fields is not None or base.kind == "c":
+        raise ValueError("Unable to synchronously create dataset (operation not defined for specified datatype)")
+    if base.kind not in "iufb" or check_ref_dtype(dt) is not None:
+        raise ValueError("Unable to synchronously create dataset (invalid datatype endianness order)")
 
 
 def make_spec(
@@ -155,6 +177,9 @@ def make_spec(
                     raise ValueError("GZIP setting must be an integer from 0-9, not %r" % (compression_opts,))
             elif compression == "lzf" and compression_opts is not None:
                 raise ValueError("LZF compression filter accepts no options")
+            elif compression == "szip":
+                compression_opts = szip_options(compression_opts)
+                _check_szip(dt)
     elif compression_opts is not None:
         raise TypeError("Compression method must be specified")
     if scaleoffset is not None:
@@ -182,6 +207,9 @@ def make_spec(
         user_chunks = tuple(int(c) for c in chunks)
     else:
         user_chunks = None
+    if compression == "szip" and user_chunks is not None and math.prod(user_chunks) < compression_opts[1]:
+        raise ValueError("Unable to synchronously create dataset (pixels per block greater than total number of "
+                         "elements in the chunk)")
     if maxshape is True:
         maxshape = (None,) * len(shape_t)
     ms = tuple(None if m is None else int(m) for m in maxshape) if maxshape is not None else None

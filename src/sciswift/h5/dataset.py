@@ -126,6 +126,13 @@ def _fields_dtype(dt: np.dtype[Any], names: list[str]) -> np.dtype[Any]:
 
 
 
+def _bound(backend: ArrayBackend, handle: Any) -> ArrayBackend:
+    # A virtual dataset's sources named relative to its file resolve next to it.
+    if hasattr(backend, "own_filename"):
+        backend.own_filename = handle.filename
+    return backend
+
+
 class Dataset(HLObject):
     """An n-dimensional array stored in a file."""
 
@@ -134,7 +141,7 @@ class Dataset(HLObject):
 
     def __init__(self, handle: Any, path: str, name: str | None, backend: ArrayBackend) -> None:
         super().__init__(handle, path, name)
-        self._a = backend
+        self._a = _bound(backend, handle)
 
     # ------------------------------------------------------------ properties
     @property
@@ -148,7 +155,7 @@ class Dataset(HLObject):
 
     def _renamed(self) -> None:
         # The array now lives under its new path: reopen it there.
-        self._a = self._h.backend.array(self._p)
+        self._a = _bound(self._h.backend.array(self._p), self._h)
 
     @property
     def shape(self) -> tuple[int, ...] | None:
@@ -237,7 +244,10 @@ class Dataset(HLObject):
         comp = f.get("compression")
         if comp and comp != "unknown":
             opts = f.get("compression_opts")
-            out["gzip" if comp == "gzip" else comp] = (opts,) if opts is not None and not isinstance(opts, dict) else ()
+            if comp == "szip":  # h5py lists szip's options themselves: ('nn', 8)
+                out[comp] = (tuple(opts or ("nn", 8)),)
+            else:
+                out["gzip" if comp == "gzip" else comp] = (opts,) if opts is not None and not isinstance(opts, dict) else ()
         if f.get("scaleoffset") is not None:
             out["scaleoffset"] = (f["scaleoffset"],)
         if f.get("fletcher32"):

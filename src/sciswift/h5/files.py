@@ -26,10 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sciswift.errors import AlreadyExists, CorruptData, InvalidInput, NotFound, NotSupported, SciSwiftError
 from sciswift.formats.confine import refuse_named_file
 from sciswift.h5.backend import FileBackend
 from sciswift.h5.base import ANON
+from sciswift.h5.config import default_track_order
 from sciswift.h5.group import Group
 
 __all__ = [
@@ -647,20 +650,58 @@ def open_address(source: Any, filename: str) -> FileHandle:
     return _open_native(filename, source, "r", borrowed=True)
 
 
+def external_target(base: str, filename: str) -> str:
+    """The name to open for ``filename`` as named inside the file ``base`` (an
+    external link's or a virtual dataset source's file): relative names are taken
+    relative to ``base``'s directory, in its store."""
+    from sciswift.store.url import is_url
+
+    if is_url(filename) or os.path.isabs(filename):
+        return filename
+    if is_url(base):
+        return posixpath.join(posixpath.dirname(base), filename)
+    cand = os.path.join(os.path.dirname(os.path.abspath(base)), filename)
+    return cand if os.path.exists(cand) or _path_resolver is not None else filename
+
+
 def open_external(handle: FileHandle, filename: str, mode: str | None = None) -> File:
     """The file an external link in ``handle``'s file names (relative names are
     taken relative to that file's directory), opened with its access mode."""
-    from sciswift.store.url import is_url
+    return File(external_target(handle.filename, filename), mode or handle.mode)
 
-    target = filename
-    if not is_url(filename) and not os.path.isabs(filename):
-        base = handle.filename
-        if is_url(base):
-            target = posixpath.join(posixpath.dirname(base), filename)
-        else:
-            cand = os.path.join(os.path.dirname(os.path.abspath(base)), filename)
-            target = cand if os.path.exists(cand) or _path_resolver is not None else filename
-    return File(target, mode or handle.mode)
+
+#: h5py's library version bound names, in order ("latest" is HDF5 2.0's v200).
+_LIBVER = {"earliest": 0, "v108": 1, "v110": 2, "v112": 3, "v114": 4, "v200": 5, "latest": 5}
+
+
+def _check_libver(libver: Any) -> None:
+    """h5py's checks of ``libver=`` (the bounds themselves change nothing here):
+    a name, or a (low, high) pair of names with low <= high."""
+    if libver is None:
+        return
+    if isinstance(libver, str) and libver in _LIBVER:
+        return
+    low, high = (_LIBVER[x] for x in libver)  # KeyError/TypeError, as h5py raises them
+    if low > high:
+        raise ValueError("Invalid (low,high) combination of library version bound")
+
+
+def _check_userblock(size: Any, mode: str) -> None:
+    """h5py's and HDF5's rules for ``userblock_size=``: given only where the file
+    can be created; 0, or a power of two of at least 512."""
+    if size is None:
+        return
+    if mode in ("r", "r+"):
+        raise ValueError("User block may only be specified when creating a file")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise ValueError("User block size must be an integer")
+    size = int(size)
+    if size < 0:
+        raise OverflowError("can't convert negative value to hsize_t")
+    if size and size < 512:
+        raise ValueError("Userblock size is non-zero and less than 512")
+    if size & (size - 1):
+        raise ValueError("Userblock size is non-zero and not a power of two")
 
 
 class File(Group):
@@ -696,6 +737,8 @@ class File(Group):
             super().__init__(handle, "", "/")
             return
         filename = _filename(name)
+        _check_libver(libver)
+        _check_userblock(userblock_size, mode)
         if driver == "core" and not kwds.get("backing_store", True):
             handle = _open_scratch(filename, mode)
         elif driver in (None, "sec2", "stdio", "core"):
@@ -705,11 +748,14 @@ class File(Group):
         super().__init__(handle, "", "/")
         if swmr and mode == "r":
             handle.swmr = True
-        if track_order and handle.backend.writable and mode in ("w", "w-", "x") or (
-                track_order and mode == "a" and not len(self)):
-            backend = handle.backend
-            if hasattr(backend, "_edit_reserved"):
+        track_order = default_track_order(track_order)
+        created = handle.backend.writable and mode in ("w", "w-", "x") or (mode == "a" and not len(self))
+        backend = handle.backend
+        if created and hasattr(backend, "_edit_reserved"):
+            if track_order:
                 backend._edit_reserved("", lambda r: r.__setitem__("track_order", True))
+            if userblock_size:
+                backend._edit_reserved("", lambda r: r.__setitem__("userblock_size", int(userblock_size)))
 
     @classmethod
     def _from_handle(cls, handle: FileHandle) -> File:
@@ -751,7 +797,10 @@ class File(Group):
 
     @property
     def userblock_size(self) -> int:
-        return 0
+        """The size the file was created with (``userblock_size=``); sciswift keeps
+        no bytes before the data, so there is nothing to write into it."""
+        setting = getattr(self._h.backend, "root_setting", None)
+        return int(setting("userblock_size") or 0) if setting is not None else 0
 
     @property
     def swmr_mode(self) -> bool:

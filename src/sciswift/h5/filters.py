@@ -2,7 +2,7 @@
 objects that can be passed as ``compression=``.
 
 Filters are realised as Zarr codecs by the engine (``sciswift.engine.codecs``):
-gzip, lzf, zstd, lz4, blosc, shuffle, fletcher32 and scale-offset.
+gzip, lzf, szip, zstd, lz4, blosc, shuffle, fletcher32 and scale-offset.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["encode", "decode", "FilterRefBase", "Gzip", "FILTER_IDS", "filter_name"]
 
 #: Filters that can be written and read.
-encode: tuple[str, ...] = ("gzip", "lzf", "shuffle", "fletcher32", "scaleoffset", "zstd", "lz4", "blosc")
+encode: tuple[str, ...] = ("gzip", "lzf", "szip", "shuffle", "fletcher32", "scaleoffset", "zstd", "lz4", "blosc")
 decode: tuple[str, ...] = encode
 
 #: HDF5's registered filter ids, by h5py name.

@@ -13,6 +13,7 @@ import numpy as np
 from sciswift.errors import AlreadyExists, NotFound
 from sciswift.h5.backend import ARRAY, DATATYPE, EXTERNAL, GROUP, HARD, SOFT, Entry
 from sciswift.h5.base import ANON, HIDDEN, HLObject, MappingViews, name_str
+from sciswift.h5.config import default_track_order
 from sciswift.h5.dataset import Dataset
 from sciswift.h5.datatype import Datatype
 from sciswift.h5.links import ExternalLink, HardLink, SoftLink
@@ -211,7 +212,9 @@ class Group(HLObject, MappingViews, MutableMapping[str | bytes, Any]):
         if getclass and not getlink:
             res = self._resolve(name)
             if res is None:
-                return default
+                # h5py asks HDF5 for the info of the object the link leads to
+                raise RuntimeError(f"Unable to get object info ({name!r} is a link to an object that does not "
+                                   "exist: component not found)")
             return {GROUP: Group, ARRAY: Dataset, DATATYPE: Datatype}[res.kind]
         entry = self._entry(name)
         if entry is None:
@@ -329,7 +332,7 @@ class Group(HLObject, MappingViews, MutableMapping[str | bytes, Any]):
         """Create a group (and any missing intermediate groups)."""
         handle, path, display = self._new_path(name)
         try:
-            handle.backend.create_group(path, bool(track_order))
+            handle.backend.create_group(path, default_track_order(track_order))
         except AlreadyExists:
             raise ValueError("Unable to synchronously create group (name already exists)") from None
         return Group(handle, path, display)
@@ -354,7 +357,7 @@ class Group(HLObject, MappingViews, MutableMapping[str | bytes, Any]):
         # h5py: require_group(parent) raises TypeError for an existing non-group
         # parent; linking a new dataset in (``group[name] = data``) raises OSError.
         not_a_group = kwds.pop("_not_a_group", (TypeError, ValueError))
-        track_order = bool(kwds.pop("track_order", None))
+        track_order = default_track_order(kwds.pop("track_order", None))
         for key in ("dcpl", "dapl", "efile_prefix", "virtual_prefix", "rdcc_nslots", "rdcc_nbytes", "rdcc_w0"):
             kwds.pop(key, None)
         spec, arr = make_spec(shape, dtype, data, **kwds)
@@ -397,9 +400,9 @@ class Group(HLObject, MappingViews, MutableMapping[str | bytes, Any]):
                 raise TypeError("Max shapes do not match (existing %s vs new %s)" % (dset.maxshape, kwds["maxshape"]))
         if exact:
             if np.dtype(dtype) != dset.dtype:
-                raise TypeError("Datatypes cannot be cast (existing %s vs new %s)" % (dset.dtype, dtype))
+                raise TypeError("Datatypes do not exactly match (existing %s vs new %s)" % (dset.dtype, dtype))
         elif not np.can_cast(np.dtype(dtype), dset.dtype):
-            raise TypeError("Datatypes cannot be cast (existing %s vs new %s)" % (dset.dtype, dtype))
+            raise TypeError("Datatypes cannot be safely cast (existing %s vs new %s)" % (dset.dtype, dtype))
         return dset
 
     def create_dataset_like(self, name: Any, other: Any, **kwupdate: Any) -> Any:

@@ -456,8 +456,24 @@ _FILTER_NAMES: dict[str, tuple[bytes, int]] = {
     "fletcher32": (b"fletcher32", FLAG_MANDATORY), "scaleoffset": (b"scaleoffset", FLAG_OPTIONAL),
     "lzf": (b"lzf", FLAG_OPTIONAL), "zstd": (b"Zstandard compression: http://www.zstd.net", FLAG_OPTIONAL),
     "lz4": (b"HDF5 lz4 filter; see http://www.hdfgroup.org/services/contributions.html", FLAG_OPTIONAL),
-    "blosc": (b"blosc", FLAG_OPTIONAL),
+    "blosc": (b"blosc", FLAG_OPTIONAL), "szip": (b"szip", FLAG_OPTIONAL),
 }
+
+
+def _szip_values(dt: np.dtype[Any], chunks: tuple[int, ...], opts: Any) -> tuple[int, ...]:
+    """The 4 client values HDF5's szip filter records (its ``set_local``): the
+    options mask (method, K13, raw, byte order), pixels per block, bits per pixel
+    and pixels per scanline (the chunk's last extent, at most 128 blocks); for
+    variable-length data only the first two, without a byte order."""
+    method, pixels = opts if opts else ("nn", 8)
+    base = dt.subdtype[0] if dt.subdtype is not None else dt
+    # K13 (1) | entropy coding (4) or nearest neighbour (32) | raw (128) | LSB (8) or MSB (16)
+    mask = 1 | (4 if method == "ec" else 32) | 128
+    if base.kind == "O":  # variable-length data: HDF5 records no more than these two
+        return mask, int(pixels)
+    mask |= 16 if base.byteorder == ">" else 8
+    scanline = int(chunks[-1]) if int(chunks[-1]) >= int(pixels) else int(np.prod(chunks))
+    return mask, int(pixels), base.itemsize * 8, min(int(pixels) * 128, scanline)
 
 
 def _scaleoffset_values(dset: Any, factor: int) -> tuple[int, ...]:
@@ -495,7 +511,7 @@ def filter_pipeline(dset: Any) -> list[tuple[int, int, tuple[int, ...], bytes]]:
     dt = np.dtype(dset.dtype)
     chunk_bytes = int(np.prod(dset.chunks)) * dt.itemsize
     out: list[tuple[int, int, tuple[int, ...], bytes]] = []
-    for key in ("scaleoffset", "shuffle", "gzip", "lzf", "zstd", "lz4", "blosc", "fletcher32"):
+    for key in ("scaleoffset", "shuffle", "gzip", "lzf", "szip", "zstd", "lz4", "blosc", "fletcher32"):
         if key not in filters:
             continue
         opts = tuple(o for o in filters[key] if isinstance(o, (int, np.integer)))
@@ -505,6 +521,8 @@ def filter_pipeline(dset: Any) -> list[tuple[int, int, tuple[int, ...], bytes]]:
             values = (dt.itemsize,)
         elif key == "lzf":
             values = (4, 261, chunk_bytes)
+        elif key == "szip":
+            values = _szip_values(dt, tuple(dset.chunks), filters[key][0] if filters[key] else None)
         elif key == "fletcher32":
             values = ()
         else:

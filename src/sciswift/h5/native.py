@@ -260,6 +260,10 @@ class NativeFile(FileBackend):
     def track_order(self, path: str) -> bool:
         return bool(_reserved(self._doc(path)).get("track_order"))
 
+    def root_setting(self, key: str) -> Any:
+        """A file-wide setting kept under the root's reserved key (None if unset)."""
+        return _reserved(self._doc("")).get(key)
+
     def members(self, path: str) -> list[str]:
         doc = self._doc(path)
         res = _reserved(doc)

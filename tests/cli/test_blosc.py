@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import h5py
-import numcodecs
 import numpy as np
 import pytest
 
@@ -23,21 +22,32 @@ import sciswift.h5py as sh5
 DATA = np.arange(2000, dtype="<f8").reshape(40, 50)
 
 
+_WRITE_BLOSC = """
+import sys
+import h5py, numcodecs, numpy as np
+data = np.arange(2000, dtype="<f8").reshape(40, 50)
+codec = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
+with h5py.File(sys.argv[1], "w") as f:
+    # cd_values: filter version, blosc format, type size, chunk bytes, clevel, shuffle, compressor (lz4)
+    ds = f.create_dataset("grp/b", shape=data.shape, dtype=data.dtype, chunks=(20, 25), compression=32001,
+                          compression_opts=(2, 2, 8, 20 * 25 * 8, 5, 1, 1), allow_unknown_filter=True)
+    for i in range(0, 40, 20):
+        for j in range(0, 50, 25):
+            ds.id.write_direct_chunk((i, j), codec.encode(np.ascontiguousarray(data[i:i + 20, j:j + 25])))
+    ds.attrs["units"] = "m"
+    f.create_dataset("plain", data=np.arange(5))
+"""
+
+
 @pytest.fixture
 def blosc_h5(tmp_path: Path) -> Path:
     """An HDF5 file whose dataset is stored with the blosc filter, chunks written
-    as hdf5plugin's filter stores them (one blosc buffer each, from numcodecs)."""
+    as hdf5plugin's filter stores them (one blosc buffer each, from numcodecs).
+    Written in a fresh process: in this one a blosc filter may be registered
+    (by PyTables, imported by other tests), whose set-local callback refuses
+    these filter values."""
     path = tmp_path / "blosc.h5"
-    codec = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
-    with h5py.File(path, "w") as f:
-        # cd_values: filter version, blosc format, type size, chunk bytes, clevel, shuffle, compressor (lz4)
-        ds = f.create_dataset("grp/b", shape=DATA.shape, dtype=DATA.dtype, chunks=(20, 25), compression=32001,
-                              compression_opts=(2, 2, 8, 20 * 25 * 8, 5, 1, 1), allow_unknown_filter=True)
-        for i in range(0, 40, 20):
-            for j in range(0, 50, 25):
-                ds.id.write_direct_chunk((i, j), codec.encode(np.ascontiguousarray(DATA[i:i + 20, j:j + 25])))
-        ds.attrs["units"] = "m"
-        f.create_dataset("plain", data=np.arange(5))
+    subprocess.run([sys.executable, "-c", _WRITE_BLOSC, str(path)], check=True, timeout=120)
     return path
 
 

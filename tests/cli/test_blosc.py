@@ -9,6 +9,7 @@ itself."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,21 +44,27 @@ with h5py.File(sys.argv[1], "w") as f:
 def blosc_h5(tmp_path: Path) -> Path:
     """An HDF5 file whose dataset is stored with the blosc filter, chunks written
     as hdf5plugin's filter stores them (one blosc buffer each, from numcodecs).
-    Written in a fresh process: in this one a blosc filter may be registered
-    (by PyTables, imported by other tests), whose set-local callback refuses
-    these filter values."""
+    Written in a fresh process without HDF5's plugin path (``_no_plugins``)."""
     path = tmp_path / "blosc.h5"
-    subprocess.run([sys.executable, "-c", _WRITE_BLOSC, str(path)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", _WRITE_BLOSC, str(path)], check=True, timeout=120, env=_no_plugins())
     return path
+
+
+def _no_plugins() -> dict[str, str]:
+    """This process's environment without ``HDF5_PLUGIN_PATH``: importing netCDF4
+    (other tests do) points it at netCDF4's bundled filter plugins, blosc among
+    them, so a child's h5py would load that filter (whose set-local callback
+    refuses the hand-made filter values above) and decode blosc itself."""
+    return {k: v for k, v in os.environ.items() if k != "HDF5_PLUGIN_PATH"}
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     """The sciswift command in a fresh process that must not have a blosc filter."""
     check = "import h5py, sys; sys.exit(h5py.h5z.filter_avail(32001))"
-    if subprocess.run([sys.executable, "-c", check]).returncode:
+    if subprocess.run([sys.executable, "-c", check], env=_no_plugins()).returncode:
         pytest.skip("h5py has a blosc filter in a fresh process (hdf5plugin?): the case is h5py without one")
     return subprocess.run([sys.executable, "-m", "sciswift.cli.main", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+                          stdin=subprocess.DEVNULL, timeout=120, env=_no_plugins())
 
 
 def test_dump_shows_blosc_data(blosc_h5: Path) -> None:

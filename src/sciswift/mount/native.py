@@ -7,6 +7,10 @@ read from the chunk objects when asked for. Nothing is copied in the store.
 
 A file the view cannot express (``NotExpressible``) answers EIO on open and the
 log names the dataset or feature; so does a sciswift installed without the view.
+The reason is logged once per file (one ERROR line), however many times tools
+stat and open it: ``h5dump`` alone opens a file dozens of times trying its
+drivers. It is logged again when the reason changes, or after the file has
+opened meanwhile.
 """
 
 from __future__ import annotations
@@ -43,24 +47,39 @@ class NativeViews:
         self._sizes: dict[tuple[str, str], tuple[float, int, str]] = {}  # -> (when, size, etag)
         self._refs: dict[int, int] = {}  # id(view) -> open descriptors
         self._last_etag: dict[tuple[str, str], str] = {}
+        self._refused: dict[tuple[str, str], str] = {}  # -> the reason last logged
+
+    def _refuse(self, container: str, key: str, path: str, reason: str) -> FSError:
+        """EIO for a view that cannot be made, with its reason logged once."""
+        reason = " ".join(reason.split())  # one line, whatever the error's text holds
+        with self._lock:
+            new = self._refused.get((container, key)) != reason
+            self._refused[(container, key)] = reason
+            # A stat within the TTL answers from here instead of trying again.
+            self._sizes[(container, key)] = (time.monotonic(), 0, "")
+        if new:
+            log.error("EIO open %s: %s", path, reason)
+        else:
+            log.debug("EIO open %s again: %s", path, reason)
+        return FSError(errno.EIO)
 
     def _open_view(self, container: str, key: str, path: str) -> Any:
         try:
             from sciswift.h5view import NotExpressible, open_view
         except ImportError as exc:
-            log.error("EIO open %s: native files need sciswift.h5view, which is not installed (%s)", path, exc)
-            raise FSError(errno.EIO) from None
+            raise self._refuse(container, key, path, "native files need sciswift.h5view, which is not "
+                               f"installed ({exc})") from None
         location = Location(self.store, container, key, f"{self.display}/{key}")
         try:
             view = open_view(location)
         except NotExpressible as exc:
-            log.error("EIO open %s: HDF5 cannot express this native file: %s", path, exc)
-            raise FSError(errno.EIO) from None
+            raise self._refuse(container, key, path, f"HDF5 cannot express this native file: {exc}") from None
         except (SciSwiftError, OSError) as exc:
-            log.error("EIO open %s: cannot make the HDF5 view of this native file: %s", path, exc)
-            raise FSError(errno.EIO) from None
+            raise self._refuse(container, key, path,
+                               f"cannot make the HDF5 view of this native file: {exc}") from None
         with self._lock:
             self._sizes[(container, key)] = (time.monotonic(), int(view.size), str(view.etag))
+            self._refused.pop((container, key), None)
         return view
 
     def size(self, container: str, key: str, path: str) -> int:

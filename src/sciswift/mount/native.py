@@ -46,7 +46,6 @@ class NativeViews:
         self._lock = threading.Lock()
         self._sizes: dict[tuple[str, str], tuple[float, int, str]] = {}  # -> (when, size, etag)
         self._refs: dict[int, int] = {}  # id(view) -> open descriptors
-        self._last_etag: dict[tuple[str, str], str] = {}
         self._refused: dict[tuple[str, str], str] = {}  # -> the reason last logged
 
     def _refuse(self, container: str, key: str, path: str, reason: str) -> FSError:
@@ -98,12 +97,12 @@ class NativeViews:
 
     def open(self, container: str, key: str, path: str) -> tuple[NativeHandle, bool]:
         """A fresh view (close-to-open) and whether the kernel may keep the pages
-        it cached of the previous one (same ETag)."""
+        it cached of the file: never. The view's ETag follows the metadata
+        only; values written into existing chunks leave it as it was, and
+        pages kept across opens showed the old values. (Knowing that no chunk
+        changed would take a listing of the file's objects at every open.)"""
         view = self._open_view(container, key, path)
-        with self._lock:
-            same = self._last_etag.get((container, key)) == str(view.etag)
-            self._last_etag[(container, key)] = str(view.etag)
-        return NativeHandle(view, (container, key)), same
+        return NativeHandle(view, (container, key)), False
 
     @staticmethod
     def read(handle: NativeHandle, offset: int, size: int, path: str) -> bytes:

@@ -8,9 +8,10 @@ The file is laid out as:
    heap collections holding variable-length attribute data and fill values.
 2. One chunk B-tree per chunked dataset, generated node by node when read
    (``ChunkIndex``).
-3. ``[data_start, size)``: one range per dataset: every chunk of a chunked
-   dataset at ``base + k * slot`` (C order of chunk coordinates), or a contiguous
-   dataset's elements; served from the chunk objects when read.
+3. ``[data_start, size)``: one range per dataset, each starting on a 4 KiB
+   page: every chunk of a chunked dataset at ``base + k * slot`` (C order of
+   chunk coordinates), or a contiguous dataset's elements; served from the
+   chunk objects when read.
 
 Structures are built as ``Buf`` objects that name the addresses they hold by key;
 once every size is known the planner places them and patches the addresses.
@@ -85,6 +86,13 @@ def _align8(n: int) -> int:
     return (n + 7) & ~7
 
 
+_PAGE = 4096
+
+
+def _align_page(n: int) -> int:
+    return (n + _PAGE - 1) & ~(_PAGE - 1)
+
+
 def plan(tree: Tree, cache: UnitCache) -> Layout:
     """Lay out the view of ``tree``. NotExpressible for what HDF5 cannot hold."""
     return _Planner(tree, cache).run()
@@ -147,8 +155,13 @@ class _Planner:
             pos += len(buf)
         metadata_end = pos
         regions: list[Region] = []
+        data_keys = {r.key for r in self.data}
         for r in [*self.indexes, *self.data]:
-            pos = _align8(pos)
+            # Each dataset's data starts on a page of its own: the kernel reads
+            # a mount's file by pages, and a page holding the end of another
+            # dataset's chunk that cannot be served (corrupt, unreachable) is
+            # EIO as a whole, which took the next dataset's first values along.
+            pos = _align_page(pos) if r.key in data_keys else _align8(pos)
             self.addresses[r.key] = pos
             regions.append(Region(pos, r.size, r.read, r.what))
             pos += r.size

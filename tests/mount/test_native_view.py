@@ -238,3 +238,29 @@ def test_a_chunk_rewritten_in_place_is_seen_at_the_next_open(mount: Callable[...
     with sh5py.File(url, "a") as f:
         f["d"][0:3] = [7, 8, 9]
     assert "(0): 7, 8, 9" in _tool("h5dump", "-d", "d", "-s", "0", "-c", "3", path)
+
+
+def test_a_damaged_chunk_is_eio_with_one_log_line(mount: Callable[..., Mounted], served: Served,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zstd chunk that does not decode: reading its dataset fails (EIO, one
+    log line naming the dataset and chunk, however often the kernel and HDF5
+    retry: a dozen before); the other dataset and the metadata still read."""
+    for k, v in served.env.items():
+        monkeypatch.setenv(k, v)
+    container = f"N{uuid.uuid4().hex[:8]}"
+    store = served.store()
+    store.create_container(container)
+    with sh5py.File(f"swift://{container}/bad.h5", "w") as f:
+        f.create_dataset("z", data=np.arange(4000.0), chunks=(1000,), compression="zstd")
+        f.create_dataset("ok", data=np.arange(10))
+    store.put_object(container, "bad.h5/z/c/1", b"not zstd")
+    m = mount(f"swift://{container}", env=served.env)
+    path = str(m.path / "bad.h5")
+    assert "(0): 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in _tool("h5dump", "-d", "ok", path)
+    assert "/z" in _tool("h5ls", "-r", path)
+    for _ in range(2):
+        failed = subprocess.run(["h5dump", "-d", "z", path], capture_output=True, text=True, timeout=60)
+        assert failed.returncode != 0
+    lines = [line for line in m.log.splitlines() if "bad.h5" in line]
+    assert len(lines) == 1, lines
+    assert "EIO read /bad.h5" in lines[0] and "dataset /z: chunk z/c/1 cannot be decoded" in lines[0]

@@ -8,7 +8,7 @@ read from the chunk objects when asked for. Nothing is copied in the store.
 A file the view cannot express (``NotExpressible``) answers EIO on open and the
 log names the dataset or feature; so does a sciswift installed without the view.
 The reason is logged once per file (one ERROR line), however many times tools
-stat and open it: ``h5dump`` alone opens a file dozens of times trying its
+stat and open it (and a read that fails, once per file version and reason): ``h5dump`` alone opens a file dozens of times trying its
 drivers. It is logged again when the reason changes, or after the file has
 opened meanwhile.
 """
@@ -26,6 +26,9 @@ from sciswift.mount.errors import FSError, log
 from sciswift.store import Location, Store
 
 __all__ = ["NativeViews", "NativeHandle"]
+
+#: Read failures remembered (so as to log each once).
+_REMEMBERED = 1024
 
 
 @dataclass
@@ -47,6 +50,8 @@ class NativeViews:
         self._sizes: dict[tuple[str, str], tuple[float, int, str]] = {}  # -> (when, size, etag)
         self._refs: dict[int, int] = {}  # id(view) -> open descriptors
         self._refused: dict[tuple[str, str], str] = {}  # -> the reason last logged
+        # (view ETag, path, reason) of read failures logged, oldest first
+        self._read_failures: dict[tuple[str, str, str], None] = {}
 
     def _refuse(self, container: str, key: str, path: str, reason: str) -> FSError:
         """EIO for a view that cannot be made, with its reason logged once."""
@@ -104,12 +109,24 @@ class NativeViews:
         view = self._open_view(container, key, path)
         return NativeHandle(view, (container, key)), False
 
-    @staticmethod
-    def read(handle: NativeHandle, offset: int, size: int, path: str) -> bytes:
+    def read(self, handle: NativeHandle, offset: int, size: int, path: str) -> bytes:
+        """Bytes of the view; EIO when they cannot be served, logged once per
+        file version and reason (the kernel retries a failed read page by
+        page, and programs retry: a damaged chunk logged a dozen lines)."""
         try:
             return bytes(handle.view.read(offset, size))
         except (SciSwiftError, OSError) as exc:
-            log.error("EIO read %s (native view, %d bytes at %d): %s", path, size, offset, exc)
+            reason = " ".join(str(exc).split())
+            seen = (str(handle.view.etag), path, reason)
+            with self._lock:
+                new = seen not in self._read_failures
+                self._read_failures[seen] = None
+                while len(self._read_failures) > _REMEMBERED:
+                    del self._read_failures[next(iter(self._read_failures))]
+            if new:
+                log.error("EIO read %s (native view, %d bytes at %d): %s", path, size, offset, reason)
+            else:
+                log.debug("EIO read %s again (%d bytes at %d): %s", path, size, offset, reason)
             raise FSError(errno.EIO) from None
 
     @staticmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +22,7 @@ import pytest
 import sciswift.h5py as sh5py
 from sciswift.h5view import open_view  # noqa: F401  (the view this file tests through the mount)
 
-from .conftest import Mounted, Served
+from .conftest import Mounted, Served, sciswift_cmd
 
 
 @pytest.fixture
@@ -264,3 +265,43 @@ def test_a_damaged_chunk_is_eio_with_one_log_line(mount: Callable[..., Mounted],
     lines = [line for line in m.log.splitlines() if "bad.h5" in line]
     assert len(lines) == 1, lines
     assert "EIO read /bad.h5" in lines[0] and "dataset /z: chunk z/c/1 cannot be decoded" in lines[0]
+
+
+_XARRAY_WRITER = """
+import sys
+import numpy as np, pandas as pd, xarray as xr
+ds = xr.Dataset(
+    {"temp": (("time", "lat", "lon"), np.arange(60, dtype="f4").reshape(5, 3, 4), {"units": "K"}),
+     "flag": (("time",), np.array([1, 0, 1, 1, 0], "i1")),
+     "name": (("lat",), np.array(["a", "bb", "ccc"], dtype=object))},
+    coords={"time": pd.date_range("2000-01-01", periods=5), "lat": [-1.0, 0.0, 1.0], "lon": np.arange(4) * 0.5},
+    attrs={"title": "xarray through sciswift run", "n": 3})
+ds.to_netcdf(sys.argv[1], engine="h5netcdf",
+             encoding={"temp": {"zlib": True, "complevel": 4, "chunksizes": (2, 3, 4), "_FillValue": -999.0}})
+"""
+
+
+def test_xarray_netcdf_written_through_sciswift_run_reads_as_the_local_one(
+        mount: Callable[..., Mounted], served: Served, tmp_path: Path) -> None:
+    """xarray's to_netcdf(engine="h5netcdf") run by ``sciswift run`` writes a
+    native file; its view prints with ncdump (and h5diff compares) as the same
+    program's local netCDF-4 file."""
+    pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")
+    script = tmp_path / "write.py"
+    script.write_text(_XARRAY_WRITER)
+    local = tmp_path / "local.nc"
+    subprocess.run([sys.executable, str(script), str(local)], check=True, capture_output=True, timeout=120)
+    container = f"N{uuid.uuid4().hex[:8]}"
+    served.store().create_container(container)
+    routed = tmp_path / "routed"
+    routed.mkdir()
+    env = {**os.environ, **served.env}
+    done = subprocess.run(sciswift_cmd("run", "--mount", f"{routed}=swift://{container}", "--", "python",
+                                       str(script), str(routed / "x.nc")),
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    m = mount(f"swift://{container}", env=served.env)
+    view = str(m.path / "x.nc")
+    assert _tool("ncdump", view).splitlines()[1:] == _tool("ncdump", str(local)).splitlines()[1:]
+    _tool("h5diff", str(local), view)

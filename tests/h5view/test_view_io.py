@@ -292,6 +292,39 @@ def test_damaged_chunks(native_url: Callable[[str], str], location: Callable[[st
             f["zipped"][20:]
 
 
+def test_a_damaged_chunk_spoils_no_page_of_another_dataset(native_url: Callable[[str], str],
+                                                          location: Callable[[str], Location],
+                                                          tmp_path: Path) -> None:
+    """A mount reads the view by 4 KiB pages, and a page holding bytes of a chunk
+    that cannot be served is EIO as a whole: each dataset's data starts on a
+    page of its own, so the values of the dataset after a damaged chunk (and
+    the metadata) still read."""
+    url = native_url("pages.h5")
+    data = np.arange(3000, dtype="<f8")
+    with sh.File(url, "w") as f:
+        f.create_dataset("a", data=data, chunks=(1000,), compression="zstd")
+        f.create_dataset("b", data=data[:10] + 0.5)
+    loc = location(url)
+    h = Hierarchy(loc, "a")
+    h.array("a").write_chunk_bytes((2,), b"not zstd at all")  # the last chunk before b's data
+    h.close()
+    view = open_view(loc)
+    assert view.data_start % 4096 == 0
+    path = tmp_path / "pages.h5"
+    failed = []
+    with open(path, "wb") as fh:
+        for page in range(0, view.size, 4096):
+            try:
+                fh.write(view.read(page, 4096))
+            except ServeError:
+                failed.append(page)
+                fh.write(bytes(min(4096, view.size - page)))
+    assert failed and all(page >= view.data_start for page in failed)
+    with h5py.File(path, "r") as f:
+        assert np.array_equal(f["b"][:], data[:10] + 0.5)
+        assert np.array_equal(f["a"][:1000], data[:1000])
+
+
 def test_large_checksummed_chunks_are_read_by_ranges(native_url: Callable[[str], str],
                                                      location: Callable[[str], Location], tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:

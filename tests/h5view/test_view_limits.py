@@ -31,20 +31,15 @@ def _expect(url: str, location: Callable[[str], Location], *words: str) -> None:
         assert word in str(info.value), str(info.value)
 
 
-def test_region_references(native_url: Callable[[str], str], location: Callable[[str], Location]) -> None:
+def test_region_reference_beyond_32_bit_coordinates(native_url: Callable[[str], str],
+                                                    location: Callable[[str], Location]) -> None:
+    """Region references are presented (tests/h5view/test_view_regions.py), in
+    HDF5's version-1 selection encoding, whose coordinates are 32-bit."""
     url = native_url("rr.h5")
     with sh.File(url, "w") as f:
-        d = f.create_dataset("data", data=np.arange(10))
-        f.create_dataset("regions", shape=(1,), dtype=sh.regionref_dtype)[0] = d.regionref[2:5]
-    _expect(url, location, "dataset /regions", "region references")
-
-
-def test_region_reference_attribute(native_url: Callable[[str], str], location: Callable[[str], Location]) -> None:
-    url = native_url("rra.h5")
-    with sh.File(url, "w") as f:
-        d = f.create_dataset("data", data=np.arange(10))
-        d.attrs["where"] = d.regionref[1:3]
-    _expect(url, location, "attribute 'where' of /data", "region references")
+        d = f.create_dataset("data", shape=(2**33,), dtype="i1", chunks=(2**20,))
+        d.attrs["where"] = d.regionref[2**32 + 1:2**32 + 5]
+    _expect(url, location, "attribute 'where' of /data", "32-bit")
 
 
 def test_virtual_dataset(native_url: Callable[[str], str], location: Callable[[str], Location]) -> None:

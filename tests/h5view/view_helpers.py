@@ -111,6 +111,11 @@ def assert_same(a: Any, b: Any, what: str, fa: Any, fb: Any) -> None:
         na = fa[a].name if a else None
         nb = fb[b].name if b else None
         assert na == nb, f"{what}: reference to {na} read as reference to {nb}"
+        if isinstance(b, h5py.RegionReference) and b:
+            # The selection too: its shape, and the values it selects.
+            sa, sb = fa[a].regionref.selection(a), fb[b].regionref.selection(b)
+            assert tuple(sa) == tuple(sb), f"{what}: region of shape {sa} read as {sb}"
+            assert np.array_equal(fa[a][a], fb[b][b]), f"{what}: the region's values differ"
         return
     if isinstance(a, sh.Empty) or isinstance(b, h5py.Empty):
         assert isinstance(a, sh.Empty) and isinstance(b, h5py.Empty), f"{what}: {a!r} vs {b!r}"
@@ -270,6 +275,10 @@ def write_sampler(f: Any) -> None:
     a["empty"] = sh.Empty("i4")
     a["enum"] = np.array([1, 42], dtype=et)
     a["ref"] = f["enum"].ref
+    a["region"] = f["num/lef8"].regionref[1:3, 0]
+    regions = f.create_dataset("regions", shape=(4,), dtype=sh.regionref_dtype, chunks=(3,))
+    regions[0] = f["num/lef8"].regionref[0:6:2, 1:4]
+    regions[3] = f["num/lef8"].regionref[...]
     a["big"] = np.uint64(2**63 + 5)
     a["vlseq"] = np.array([np.array([1, 2], "i4"), np.array([3], "i4")], dtype=sh.vlen_dtype("i4"))
     a["c128"] = np.complex128(1 + 2j)

@@ -623,7 +623,12 @@ class _RegionProxy:
     def __getitem__(self, args: Any) -> RegionReference:
         args = args if isinstance(args, tuple) else (args,)
         sel = select(args, self._dset._arr.shape)
-        return RegionReference("/" + self._dset._path, sel.to_json())
+        doc = sel.to_json()
+        if args == () or (len(args) == 1 and args[0] is Ellipsis):
+            # h5py selects "all" for these (not the hyperslab of every element
+            # that explicit slices make), and HDF5's tools tell the two apart.
+            doc["all"] = True
+        return RegionReference("/" + self._dset._path, doc)
 
     def shape(self, ref: RegionReference) -> tuple[int, ...]:
         """The shape of the dataset the reference points into."""

@@ -32,11 +32,13 @@ __all__ = [
     "Opaque",
     "Compound",
     "Reference",
+    "RegionReference",
     "Enum",
     "VlenString",
     "VlenSequence",
     "ArrayType",
     "htype_of",
+    "has_vlen",
     "STR_NULLTERM",
     "STR_NULLPAD",
     "CSET_ASCII",
@@ -122,6 +124,19 @@ class FloatingPoint(HType):
             return np.dtype(f"{'>' if self.big else '<'}f{self.size}")
         return np.dtype(np.longdouble).newbyteorder(">" if self.big else "<")
 
+    def canonical(self, data: bytes) -> bytes:
+        """``data`` (elements of this type) with the padding bytes of x87 long
+        doubles zeroed: numpy leaves them undefined, so a zero fill value would
+        not look like one."""
+        if self.size in _FLOATS or not data:
+            return data
+        arr = np.frombuffer(data, dtype=np.uint8).reshape(-1, self.size).copy()
+        if self.big:
+            arr[:, :self.size - 10] = 0
+        else:
+            arr[:, 10:] = 0
+        return arr.tobytes()
+
     def _write(self, buf: Buf) -> None:
         prec, sign, eloc, esize, mloc, msize, bias, norm = _FLOATS.get(self.size, _X87)
         self._header(buf, _FLOAT, (1 if self.big else 0) | (norm << 4) | (sign << 8))
@@ -165,6 +180,18 @@ class Reference(HType):
 
     def _write(self, buf: Buf) -> None:
         self._header(buf, _REFERENCE, 0)
+
+
+@dataclass(frozen=True)
+class RegionReference(HType):
+    """A dataset region reference: the address (8) and index (4) of a global
+    heap object holding the dataset's header address and its selection
+    (``sciswift.h5view.regions``)."""
+
+    size: int = 12
+
+    def _write(self, buf: Buf) -> None:
+        self._header(buf, _REFERENCE, 1)
 
 
 @dataclass(frozen=True)
@@ -274,6 +301,18 @@ class ArrayType(HType):
         self.base._write(buf)
 
 
+def has_vlen(ht: HType) -> bool:
+    """True if elements of ``ht`` hold variable-length data (strings or
+    sequences), directly or in compound members or array elements."""
+    if isinstance(ht, (VlenString, VlenSequence)):
+        return True
+    if isinstance(ht, Compound):
+        return any(has_vlen(t) for _, _, t in ht.members)
+    if isinstance(ht, ArrayType):
+        return has_vlen(ht.base)
+    return False
+
+
 def _name(buf: Buf, name: bytes) -> None:
     """A NUL-terminated name padded with NULs to a multiple of 8 bytes."""
     size = len(name) + 1
@@ -302,7 +341,7 @@ def htype_of(dt: np.dtype[Any], what: str) -> HType:
     if "ref" in meta:
         ref = meta["ref"]
         if "Region" in getattr(ref, "__name__", str(ref)):
-            raise NotExpressible(f"{what}: region references are not supported by the HDF5 view", what)
+            return RegionReference()
         return Reference()
     if "enum" in meta:
         base = htype_of(np.dtype(dt.str), what)

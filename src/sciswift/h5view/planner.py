@@ -8,9 +8,10 @@ The file is laid out as:
    heap collections holding variable-length attribute data and fill values.
 2. One chunk B-tree per chunked dataset, generated node by node when read
    (``ChunkIndex``).
-3. ``[data_start, size)``: one range per dataset: every chunk of a chunked
-   dataset at ``base + k * slot`` (C order of chunk coordinates), or a contiguous
-   dataset's elements; served from the chunk objects when read.
+3. ``[data_start, size)``: one range per dataset, each starting on a 4 KiB
+   page: every chunk of a chunked dataset at ``base + k * slot`` (C order of
+   chunk coordinates), or a contiguous dataset's elements; served from the
+   chunk objects when read.
 
 Structures are built as ``Buf`` objects that name the addresses they hold by key;
 once every size is known the planner places them and patches the addresses.
@@ -23,18 +24,16 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from sciswift.errors import CorruptData
 from sciswift.h5view import structures as S
 from sciswift.h5view.buffer import Buf, patch
 from sciswift.h5view.chunkindex import ChunkIndex
+from sciswift.h5view.datatypes import FloatingPoint, has_vlen
 from sciswift.h5view.errors import NotExpressible
 from sciswift.h5view.serving import ContiguousData, DatasetSource, UnitCache, stepped
 from sciswift.h5view.tree import Attribute, Node, Tree
-from sciswift.h5view.values import HeapBuilder, encode_array, encode_value
+from sciswift.h5view.values import HeapBuilder, encode_array, encode_value, is_default_fill
 
 __all__ = ["Layout", "Region", "plan"]
 
@@ -85,6 +84,13 @@ class _Range:
 
 def _align8(n: int) -> int:
     return (n + 7) & ~7
+
+
+_PAGE = 4096
+
+
+def _align_page(n: int) -> int:
+    return (n + _PAGE - 1) & ~(_PAGE - 1)
 
 
 def plan(tree: Tree, cache: UnitCache) -> Layout:
@@ -149,8 +155,13 @@ class _Planner:
             pos += len(buf)
         metadata_end = pos
         regions: list[Region] = []
+        data_keys = {r.key for r in self.data}
         for r in [*self.indexes, *self.data]:
-            pos = _align8(pos)
+            # Each dataset's data starts on a page of its own: the kernel reads
+            # a mount's file by pages, and a page holding the end of another
+            # dataset's chunk that cannot be served (corrupt, unreachable) is
+            # EIO as a whole, which took the next dataset's first values along.
+            pos = _align_page(pos) if r.key in data_keys else _align8(pos)
             self.addresses[r.key] = pos
             regions.append(Region(pos, r.size, r.read, r.what))
             pos += r.size
@@ -181,7 +192,10 @@ class _Planner:
         what = f"attribute {attr.name!r} of {node.display}"
         data = Buf()
         if attr.value is not None:
-            encode_array(attr.value, attr.htype, data, self.heap, self.tree.ref_target)
+            try:
+                encode_array(attr.value, attr.htype, data, self.heap, self.tree.ref_target)
+            except NotExpressible as e:
+                raise NotExpressible(f"{what}: {e.message}", node.display) from None
         msg = S.attribute(attr.name, attr.htype.message(), S.dataspace(attr.shape), data)
         if len(msg) > 0xFFFF - 7:
             raise NotExpressible(f"{what}: its {len(msg)}-byte attribute message exceeds HDF5's 64 KiB limit for "
@@ -280,9 +294,11 @@ class _Planner:
             source.force_decoded()
         self.sources.append(source)
         fill = Buf()
-        if info.htype.native is not None or not _is_default(info.fill):
+        if info.htype.native is not None or not is_default_fill(info.fill):
             encode_value(info.fill, info.dtype, info.htype, fill, self.heap, self.tree.ref_target)
         # else: empty strings or sequences, null references: HDF5's "default" fill.
+        if isinstance(info.htype, FloatingPoint):
+            fill = Buf().raw(info.htype.canonical(bytes(fill.data)))
         if not fill.fixups and not any(fill.data):
             # A fill of zero bytes is HDF5's default fill too, and is written as
             # the default (what h5py writes when no fill value is given): readers
@@ -291,10 +307,14 @@ class _Planner:
             # char pointer, which it frees at nc_close: ncdump crashed on the
             # view of a file holding an 'S3' dataset and a dataset it refuses.
             fill = Buf()
+        # HDF5 fills variable-length data at allocation whatever was asked
+        # (H5D_FILL_TIME_ALLOC), so that no element is left undefined.
+        fill_time = 0 if has_vlen(info.htype) else 2
         messages = [
             (S.MSG_DATASPACE, 0, S.dataspace(None if info.empty else info.shape, info.maxshape)),
             (S.MSG_DATATYPE, S.FLAG_CONSTANT, info.htype.message()),
-            (S.MSG_FILL, S.FLAG_CONSTANT, S.fill_value(fill, alloc_time=2 if contiguous else 3)),
+            (S.MSG_FILL, S.FLAG_CONSTANT,
+             S.fill_value(fill, alloc_time=2 if contiguous else 3, fill_time=fill_time)),
         ]
         if contiguous:
             messages.append((S.MSG_LAYOUT, 0, self._contiguous(node, source)))
@@ -353,19 +373,3 @@ class _Planner:
             self.data.append(_Range(heap_key, source.count * reserve, f"variable-length data of {node.display}",
                                     read_heaps))
         return S.layout_contiguous(data_key, total)
-
-
-def _is_default(value: Any) -> bool:
-    """True for the default fill of variable-length and reference types (and of
-    compounds of such members and zeros)."""
-    if value is None:
-        return True
-    if isinstance(value, (str, bytes)):
-        return not value
-    if isinstance(value, np.void) and value.dtype.names is not None:
-        return all(_is_default(value[name]) for name in value.dtype.names)
-    if isinstance(value, np.ndarray):
-        return value.size == 0 or (value.dtype.kind != "O" and not value.any())
-    if isinstance(value, (np.generic, int, float, complex)):
-        return not value
-    return not value if hasattr(value, "__sciswift_encode__") else False

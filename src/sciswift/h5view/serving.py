@@ -45,10 +45,10 @@ from sciswift.engine.kv import io_pool
 from sciswift.errors import CorruptData, RangeNotSatisfiable
 from sciswift.h5view.buffer import Buf
 from sciswift.h5view.datatypes import VlenString
-from sciswift.h5view.errors import ServeError
+from sciswift.h5view.errors import NotExpressible, ServeError
 from sciswift.h5view.passthrough import Recipe, recipe_for
 from sciswift.h5view.tree import DatasetInfo
-from sciswift.h5view.values import HeapBuilder, RefTarget, encode_array, encode_strings
+from sciswift.h5view.values import HeapBuilder, RefTarget, encode_array, encode_strings, is_default_fill
 from sciswift.store.types import ByteRange
 
 __all__ = ["UnitCache", "DatasetSource", "ContiguousData", "flat_blocks", "stepped", "VLEN_RESERVE_PER_ELEMENT", "VLEN_RESERVE_MIN", "WHOLE_OBJECT_MAX"]
@@ -347,6 +347,8 @@ class DatasetSource:
             if isinstance(self.info.htype, VlenString):
                 return b"".join(encode_strings([_text_bytes(v) for v in chunk.reshape(-1)], start, self.heap_reserve))
             encode_array(np.asarray(chunk, dtype=self.info.dtype), self.info.htype, elements, heap, self.ref)
+        except NotExpressible as e:
+            raise ServeError(f"dataset {self.what}: chunk {self.coords(k)}: {e.message}", self.what) from None
         except OverflowError:
             raise ServeError(
                 f"dataset {self.what}: chunk {self.coords(k)} holds more variable-length data than the "
@@ -381,6 +383,10 @@ class DatasetSource:
 
     def _fill_for(self, k: int) -> bytes:
         if self.mode == "vlen":
+            if is_default_fill(self.info.fill):
+                # HDF5's default fill: zero bytes, that is NULL strings and
+                # sequences (h5dump's NULL, ncdump's NIL), not empty ones.
+                return bytes(self.raw_size)
             return self._encode(k, self.fill_chunk())
         return self._fill()
 

@@ -402,6 +402,8 @@ def _scale_attributes(res: dict[str, Any], doc: dict[str, Any], docs: dict[str, 
     if labels and any(labels):
         labels = list(labels) + [None] * (ndim - len(labels))
         arr = np.empty(len(labels), dtype=np.dtype("O", metadata={"vlen": bytes}))
-        arr[:] = [(lab or "").encode("utf-8") for lab in labels]
+        # An unlabelled dimension is a NULL string, as H5DSset_label leaves it
+        # (ncdump prints NIL, h5dump NULL), not an empty one.
+        arr[:] = [lab.encode("utf-8") if lab else None for lab in labels]
         out.append(Attribute("DIMENSION_LABELS", arr.dtype, _LABELS, arr.shape, arr))
     return out

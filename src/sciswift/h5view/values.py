@@ -5,7 +5,9 @@ Fixed-size elements whose HDF5 type has a numpy twin (``HType.native``) are
 numpy's bytes. Others are written element by element: a variable-length string
 or sequence is ``length (4) | collection address (8) | object index (4)`` with
 its bytes in a global heap collection, an object reference is the 8-byte address
-of the target's object header (0 for a null reference), and compounds and
+of the target's object header (0 for a null reference), a region reference
+the address and index of a global heap object holding that address and the
+selection (``sciswift.h5view.regions``), and compounds and
 arrays holding such members are packed member after member.
 """
 
@@ -17,9 +19,18 @@ from typing import Any
 import numpy as np
 
 from sciswift.h5view.buffer import Buf
-from sciswift.h5view.datatypes import ArrayType, Compound, HType, Reference, VlenSequence, VlenString
+from sciswift.h5view.datatypes import (
+    ArrayType,
+    Compound,
+    HType,
+    Reference,
+    RegionReference,
+    VlenSequence,
+    VlenString,
+)
+from sciswift.h5view.regions import serialize_selection
 
-__all__ = ["HeapBuilder", "encode_array", "encode_value", "encode_strings", "RefTarget", "COLLECTION_MIN", "HEAP_HEADER"]
+__all__ = ["HeapBuilder", "encode_array", "encode_value", "encode_strings", "RefTarget", "is_default_fill", "COLLECTION_MIN", "HEAP_HEADER"]
 
 #: Smallest global heap collection: HDF5 reads this much before it knows a
 #: collection's size, and writes no smaller ones.
@@ -125,10 +136,12 @@ def encode_value(v: Any, dt: np.dtype[Any], ht: HType, buf: Buf, heap: HeapBuild
         buf.raw(np.asarray(v, dtype=dt).tobytes())
         return
     if isinstance(ht, VlenString):
-        if isinstance(v, str):
-            data = v.encode("utf-8", "surrogateescape")
-        else:
-            data = b"" if v is None else bytes(v)
+        if v is None:
+            # HDF5's NULL string (no heap object): what the dimension scale API
+            # writes for a dimension without a label.
+            buf.u32(0).u64(0).u32(0)
+            return
+        data = v.encode("utf-8", "surrogateescape") if isinstance(v, str) else bytes(v)
         # Even an empty string gets a (zero-length) heap object, as HDF5 writes
         # it: no object at all reads as a NULL string in C.
         _vlen(buf, len(data), Buf().raw(data), heap)
@@ -145,6 +158,15 @@ def encode_value(v: Any, dt: np.dtype[Any], ht: HType, buf: Buf, heap: HeapBuild
             buf.u64(0)
         else:
             buf.addr(key)
+    elif isinstance(ht, RegionReference):
+        key = ref(v) if (ref is not None and v) else None
+        if key is None:
+            buf.zeros(ht.size)  # a null region reference
+            return
+        assert heap is not None, "region references need a heap"
+        body = Buf(buf.resolve).addr(key).raw(serialize_selection(v.selection, f"reference to {v.path}"))
+        where, index = heap.add(body)
+        buf.addr(where).u32(index)
     elif isinstance(ht, Compound):
         assert dt.fields is not None
         start = len(buf)
@@ -222,3 +244,20 @@ def encode_strings(items: list[bytes], start: int, limit: int | None = None) -> 
         np.cumsum(lengths[:-1], out=firsts[1:])
         heap[np.repeat(offsets + _OBJECT_HEADER - firsts, lengths) + np.arange(len(data))] = data
     return elements.tobytes(), heap.tobytes()
+
+
+def is_default_fill(value: Any) -> bool:
+    """True for the default fill of variable-length and reference types (and of
+    compounds of such members and zeros): HDF5's default fill, all zero bytes
+    (NULL strings and sequences, null references)."""
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes)):
+        return not value
+    if isinstance(value, np.void) and value.dtype.names is not None:
+        return all(is_default_fill(value[name]) for name in value.dtype.names)
+    if isinstance(value, np.ndarray):
+        return value.size == 0 or (value.dtype.kind != "O" and not value.any())
+    if isinstance(value, (np.generic, int, float, complex)):
+        return not value
+    return not value if hasattr(value, "__sciswift_encode__") else False

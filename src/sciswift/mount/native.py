@@ -7,6 +7,10 @@ read from the chunk objects when asked for. Nothing is copied in the store.
 
 A file the view cannot express (``NotExpressible``) answers EIO on open and the
 log names the dataset or feature; so does a sciswift installed without the view.
+The reason is logged once per file (one ERROR line), however many times tools
+stat and open it (and a read that fails, once per file version and reason): ``h5dump`` alone opens a file dozens of times trying its
+drivers. It is logged again when the reason changes, or after the file has
+opened meanwhile.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from sciswift.mount.errors import FSError, log
 from sciswift.store import Location, Store
 
 __all__ = ["NativeViews", "NativeHandle"]
+
+#: Read failures remembered (so as to log each once).
+_REMEMBERED = 1024
 
 
 @dataclass
@@ -42,25 +49,41 @@ class NativeViews:
         self._lock = threading.Lock()
         self._sizes: dict[tuple[str, str], tuple[float, int, str]] = {}  # -> (when, size, etag)
         self._refs: dict[int, int] = {}  # id(view) -> open descriptors
-        self._last_etag: dict[tuple[str, str], str] = {}
+        self._refused: dict[tuple[str, str], str] = {}  # -> the reason last logged
+        # (view ETag, path, reason) of read failures logged, oldest first
+        self._read_failures: dict[tuple[str, str, str], None] = {}
+
+    def _refuse(self, container: str, key: str, path: str, reason: str) -> FSError:
+        """EIO for a view that cannot be made, with its reason logged once."""
+        reason = " ".join(reason.split())  # one line, whatever the error's text holds
+        with self._lock:
+            new = self._refused.get((container, key)) != reason
+            self._refused[(container, key)] = reason
+            # A stat within the TTL answers from here instead of trying again.
+            self._sizes[(container, key)] = (time.monotonic(), 0, "")
+        if new:
+            log.error("EIO open %s: %s", path, reason)
+        else:
+            log.debug("EIO open %s again: %s", path, reason)
+        return FSError(errno.EIO)
 
     def _open_view(self, container: str, key: str, path: str) -> Any:
         try:
             from sciswift.h5view import NotExpressible, open_view
         except ImportError as exc:
-            log.error("EIO open %s: native files need sciswift.h5view, which is not installed (%s)", path, exc)
-            raise FSError(errno.EIO) from None
+            raise self._refuse(container, key, path, "native files need sciswift.h5view, which is not "
+                               f"installed ({exc})") from None
         location = Location(self.store, container, key, f"{self.display}/{key}")
         try:
             view = open_view(location)
         except NotExpressible as exc:
-            log.error("EIO open %s: HDF5 cannot express this native file: %s", path, exc)
-            raise FSError(errno.EIO) from None
+            raise self._refuse(container, key, path, f"HDF5 cannot express this native file: {exc}") from None
         except (SciSwiftError, OSError) as exc:
-            log.error("EIO open %s: cannot make the HDF5 view of this native file: %s", path, exc)
-            raise FSError(errno.EIO) from None
+            raise self._refuse(container, key, path,
+                               f"cannot make the HDF5 view of this native file: {exc}") from None
         with self._lock:
             self._sizes[(container, key)] = (time.monotonic(), int(view.size), str(view.etag))
+            self._refused.pop((container, key), None)
         return view
 
     def size(self, container: str, key: str, path: str) -> int:
@@ -79,19 +102,31 @@ class NativeViews:
 
     def open(self, container: str, key: str, path: str) -> tuple[NativeHandle, bool]:
         """A fresh view (close-to-open) and whether the kernel may keep the pages
-        it cached of the previous one (same ETag)."""
+        it cached of the file: never. The view's ETag follows the metadata
+        only; values written into existing chunks leave it as it was, and
+        pages kept across opens showed the old values. (Knowing that no chunk
+        changed would take a listing of the file's objects at every open.)"""
         view = self._open_view(container, key, path)
-        with self._lock:
-            same = self._last_etag.get((container, key)) == str(view.etag)
-            self._last_etag[(container, key)] = str(view.etag)
-        return NativeHandle(view, (container, key)), same
+        return NativeHandle(view, (container, key)), False
 
-    @staticmethod
-    def read(handle: NativeHandle, offset: int, size: int, path: str) -> bytes:
+    def read(self, handle: NativeHandle, offset: int, size: int, path: str) -> bytes:
+        """Bytes of the view; EIO when they cannot be served, logged once per
+        file version and reason (the kernel retries a failed read page by
+        page, and programs retry: a damaged chunk logged a dozen lines)."""
         try:
             return bytes(handle.view.read(offset, size))
         except (SciSwiftError, OSError) as exc:
-            log.error("EIO read %s (native view, %d bytes at %d): %s", path, size, offset, exc)
+            reason = " ".join(str(exc).split())
+            seen = (str(handle.view.etag), path, reason)
+            with self._lock:
+                new = seen not in self._read_failures
+                self._read_failures[seen] = None
+                while len(self._read_failures) > _REMEMBERED:
+                    del self._read_failures[next(iter(self._read_failures))]
+            if new:
+                log.error("EIO read %s (native view, %d bytes at %d): %s", path, size, offset, reason)
+            else:
+                log.debug("EIO read %s again (%d bytes at %d): %s", path, size, offset, reason)
             raise FSError(errno.EIO) from None
 
     @staticmethod

@@ -60,3 +60,27 @@ def test_native_point_references_read_and_write_in_order(tmp_path: Path) -> None
     with sh5.File(str(tmp_path / "n")) as f:
         assert f["d"][f.attrs["r"]].tolist() == [7, 8, 9]
         assert f["d"][()].tolist() == [[0, 0, 8], [9, 0, 0], [0, 7, 0]]
+
+
+def test_point_references_keep_their_order_in_the_hdf5_view(tmp_path: Path) -> None:
+    # The view that `sciswift mount` serves for the native file (read by
+    # HDF5's C library through h5py here) lists the points as they were stored.
+    from sciswift.h5view import open_view
+    from sciswift.store import parse_location
+
+    src = tmp_path / "points.h5"
+    with h5py.File(src, "w") as f:
+        ds = f.create_dataset("d", data=np.arange(20).reshape(4, 5) * 10)
+        f.attrs["r"] = _point_ref(ds, POINTS)
+    import_file(str(src), str(tmp_path / "native"))
+    view = open_view(parse_location(str(tmp_path / "native")))
+    try:
+        data = view.read(0, view.size)
+    finally:
+        view.close()
+    (tmp_path / "view.h5").write_bytes(data)
+    with h5py.File(tmp_path / "view.h5") as f:
+        space = h5py.h5r.get_region(f.attrs["r"], f["d"].id)
+        assert space.get_select_type() == h5py.h5s.SEL_POINTS
+        assert space.get_select_elem_pointlist().tolist() == POINTS.tolist()
+        assert f["d"][f.attrs["r"]].tolist() == [190, 10, 120, 0, 190]

@@ -14,11 +14,13 @@ the length of what follows) and, for
 
 The selections ``sciswift.h5`` keeps (``Selection.to_json``) are per-axis
 indices (``["s", start, stop, step]`` slices, ``["i", n]`` integers,
-``["l", [...]]`` increasing lists) or a boolean mask (``{"mask": nonzero
-indices}``), with ``"all": true`` for the whole dataset selected by ``...``
+``["l", [...]]`` increasing lists), a boolean mask (``{"mask": nonzero
+indices}``) or an HDF5 point selection (``{"points": coordinates per axis}``,
+in the order they were listed, repeats kept), with ``"all": true`` for the whole dataset selected by ``...``
 (HDF5's "all" selection, as h5py makes it). Per-axis ones become the hyperslab h5py makes for them, as the
 blocks HDF5 lists (runs of consecutive indices on each axis, all combinations
-in C order); masks become points, in C order, as h5py makes them.
+in C order); masks become points, in C order, as h5py makes them, and point
+selections points in their own order.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ def serialize_selection(selection: Any, what: str) -> bytes:
     not one ``sciswift.h5`` writes."""
     if not isinstance(selection, dict):
         raise NotExpressible(f"{what}: region reference with selection {selection!r}", what)
-    if "mask" in selection:
-        axes = [np.asarray(a, dtype=np.int64) for a in selection["mask"]]
+    listed = selection.get("mask", selection.get("points"))
+    if listed is not None:
+        axes = [np.asarray(a, dtype=np.int64) for a in listed]
         points = np.stack(axes, axis=1) if axes else np.zeros((0, 0), dtype=np.int64)
         if not len(points):
             return _header(SEL_NONE, 0)

@@ -242,6 +242,53 @@ def test_temp_url_reads_one_file_without_a_token(api: Api, disk_server: Any, buc
     assert bad.status == 401
 
 
+def test_temp_url_opens_a_native_file_only_when_it_signs_the_whole_prefix(
+        api: Api, disk_server: Any, bucket: str, sample: dict[str, Any]) -> None:
+    """A native file is every object under its prefix: a prefix temp URL of
+    ``run1.h5/`` (or shorter) opens it; a temp URL of its ``zarr.json`` alone,
+    or of a prefix inside it, does not (the chunks beside the signed object
+    would be read on its strength)."""
+    import sciswift.h5py as h5py
+
+    info = json.loads(disk_server.raw("GET", "/info")[1])
+    if "tempurl" not in info:
+        pytest.skip("this server does not implement temp URLs (no 'tempurl' in /info)")
+    conn = disk_server.connection()
+    conn.post_account(headers={"X-Account-Meta-Temp-URL-Key": "sekrit"})
+    conn.close()
+    expires = int(time.time() + 600)
+
+    def signed(path: str) -> str:
+        return hmac.new(b"sekrit", f"GET\n{expires}\n{path}".encode(), hashlib.sha256).hexdigest()
+
+    base = f"/v1/{ACCOUNT}/{bucket}/"
+    for prefix in ("run", "", "run1.h5/"):
+        got = api.json("data", token=None, file=f"{bucket}/run1.h5", path="/line", selection="0:3",
+                       temp_url_sig=signed(f"prefix:{base}{prefix}"), temp_url_expires=str(expires),
+                       temp_url_prefix=prefix)
+        assert got == pytest.approx(sample["line"][0:3].tolist())
+    marker_only = api.get("data", token=None, file=f"{bucket}/run1.h5", path="/line",
+                          temp_url_sig=signed(f"{base}run1.h5/zarr.json"), temp_url_expires=str(expires))
+    assert marker_only.status == 401, marker_only.data[:300]
+    # A whole container as one native file: its marker is the container's
+    # zarr.json, whose own temp URL must not open the rest of the container.
+    whole = f"{bucket}-whole"
+    with h5py.File(f"swift://{whole}", "w") as f:
+        f["line"] = sample["line"][:5]
+    root = f"/v1/{ACCOUNT}/{whole}/"
+    root_marker = api.get("data", token=None, file=whole, path="/line",
+                          temp_url_sig=signed(f"{root}zarr.json"), temp_url_expires=str(expires))
+    assert root_marker.status == 403, root_marker.data[:300]
+    got = api.json("data", token=None, file=whole, path="/line", temp_url_sig=signed(f"prefix:{root}"),
+                   temp_url_expires=str(expires), temp_url_prefix="")
+    assert got == pytest.approx(sample["line"][:5].tolist())
+    inner = "run1.h5/zarr"
+    partial = api.get("data", token=None, file=f"{bucket}/run1.h5", path="/line",
+                      temp_url_sig=signed(f"prefix:{base}{inner}"), temp_url_expires=str(expires),
+                      temp_url_prefix=inner)
+    assert partial.status == 401, partial.data[:300]
+
+
 def test_listing_classifies_entries(api: Api, bucket: str, sample: dict[str, Any]) -> None:
     top = api.json("ls", container=bucket)
     kinds = {e["name"]: (e["kind"], e["format"]) for e in top["entries"]}

@@ -127,18 +127,43 @@ async def resolve(be: Backend, req: SwiftRequest, account: str, file: str | None
                 layout = await cache.get(be, sub, account, container, name, headers)
                 return Target(account, container, name, "blob", etag, layout)
             return Target(account, container, name, "blob", etag)
-        if status != 404:
+        if status != 404 and not _signs_only_the_native_prefix(req, name):
             await _check_dlo(be, req, account, container, name, status)
             raise _refused(status, display)
     marker = f"{name}/{NATIVE_MARKER}" if name else NATIVE_MARKER
     status, headers, _ = await _head(be, req, account, container, marker)
     if 200 <= status < 300:
+        _check_native_scope(req, display, name)
         return Target(account, container, name, "native", headers.get("etag", "").strip('"'))
     if status == 404:
         if name:  # asked only now: a native file's requests do not pay for it
             await _check_dlo(be, req, account, container, name, 404)
         raise ApiError(404, f"File not found: {display!r} is neither an object nor a native file in {account}")
     raise _refused(status, display)
+
+
+def _signs_only_the_native_prefix(req: SwiftRequest, name: str) -> bool:
+    """Whether the request's temp URL signs a prefix that holds ``name/`` but
+    not ``name`` itself (``temp_url_prefix=run1.h5/``): it cannot speak for an
+    object called ``name`` (its HEAD was refused), only for the native file
+    under that prefix, which is checked next."""
+    prefix = req.query.get("temp_url_prefix") if "temp_url_sig" in req.query else None
+    return prefix is not None and f"{name}/".startswith(prefix) and not name.startswith(prefix)
+
+
+def _check_native_scope(req: SwiftRequest, display: str, name: str) -> None:
+    """A native file is all the objects under its prefix, so a temp URL opens
+    one only if it signs that whole prefix (``temp_url_prefix`` of ``name/``
+    or shorter; "" for a whole container). A temp URL of one object, even
+    ``name/zarr.json`` itself, lets its holder read that object only: the
+    HEAD that checked it proves nothing about the chunks beside it."""
+    if "temp_url_sig" not in req.query:
+        return
+    prefix = req.query.get("temp_url_prefix")
+    whole = f"{name}/" if name else ""
+    if prefix is None or not whole.startswith(prefix):
+        raise ApiError(403, f"Cannot read file {display!r}: a temp URL opens a native file only when it signs "
+                       f"its whole prefix (temp_url_prefix={whole!r} or shorter)")
 
 
 async def _check_dlo(be: Backend, req: SwiftRequest, account: str, container: str, name: str, status: int) -> None:

@@ -187,6 +187,14 @@ def test_slo_of_symlinked_segments_reads_their_targets(api: Api, disk_server: Ru
             np.testing.assert_array_equal(api.npy(file=file, path="/big"), f["big"][()])
             np.testing.assert_array_equal(api.npy(file=file, path="/grp/chunked", selection="10:190"),
                                           f["grp/chunked"][10:190])
+        # l2 moved to a copy of the same bytes, the old target gone: Swift reads
+        # the copy; the layout built through the old target is built again
+        conn.put_object(pieces, "copy2", data[cuts[2]:])
+        conn.put_object(links, "l2", b"", headers={"X-Symlink-Target": f"{pieces}/copy2"})
+        conn.delete_object(pieces, "p2")
+        assert conn.get_object(container, "linked.h5")[1] == data
+        with real_h5py.File(local, "r") as f:  # bytes of l2, from the file kept open
+            np.testing.assert_array_equal(api.npy(file=file, path="/big", selection="280:"), f["big"][280:])
             assert api.json("data", file=file, path="/tail") == f["tail"][()].tolist()
         # l2 now points at other bytes: Swift's GET of the SLO fails, and so do we
         conn.put_object(pieces, "other", bytes(reversed(data[cuts[2]:])))
@@ -250,3 +258,31 @@ def test_versioned_container_reads_the_current_version(api: Api, disk_server: Ru
     _assert_reads_like(api, f"{container}/v.h5", tmp_path / "v2.h5")
     resp = api.get("data", file=f"{container}/v.h5", path="/nothing")
     assert resp.status == 404 and "symlink" not in _message(resp)
+
+
+def test_temp_url_of_a_link_reads_its_target(api: Api, disk_server: RunningServer,
+                                             h5_object: tuple[str, Path], tmp_path: Path) -> None:
+    """A temp URL signed for the link's path reads the target in the same
+    account, as a GET with that temp URL does in Swift."""
+    import hashlib
+    import hmac
+    import time
+
+    info = json.loads(disk_server.raw("GET", "/info")[1])
+    if "tempurl" not in info:
+        pytest.skip("this server does not implement temp URLs (no 'tempurl' in /info)")
+    container, local = h5_object
+    _link(disk_server, container, "shared.h5", f"{container}/t.h5", tmp_path)
+    conn = disk_server.connection()
+    conn.post_account(headers={"X-Account-Meta-Temp-URL-Key": "sekrit"})
+    conn.close()
+    expires = int(time.time() + 600)
+    path = f"/v1/AUTH_test/{container}/shared.h5"
+    sig = hmac.new(b"sekrit", f"GET\n{expires}\n{path}".encode(), hashlib.sha256).hexdigest()
+    status, body = disk_server.raw("GET", f"{path}?temp_url_sig={sig}&temp_url_expires={expires}")
+    assert status.status == 200 and body == local.read_bytes()
+    _assert_reads_like(api, f"{container}/shared.h5", local, token=None, temp_url_sig=sig,
+                       temp_url_expires=str(expires))
+    other = api.get("meta", token=None, file=f"{container}/t.h5", path="/", temp_url_sig=sig,
+                    temp_url_expires=str(expires))
+    assert other.status == 401  # signed for the link's name only

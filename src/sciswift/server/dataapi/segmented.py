@@ -43,6 +43,7 @@ manifest once; the access check runs on every request all the same.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -81,7 +82,8 @@ class Layout:
 
     ``etag`` is the large object's ETag (what a GET answers); ``version`` also
     names the manifest (two manifests over segments of equal content share an
-    ETag), and is what caches key on. ``probes`` are the ``/container/object``
+    ETag) and the targets of symlink segments, and is what the open files are
+    cached by. ``probes`` are the ``/container/object``
     paths checked as the caller on every request: one segment per container,
     every nested manifest and every segment that is a symlink. ``account``
     holds the segments; ``targets`` maps a symlink segment's path to the
@@ -330,6 +332,11 @@ async def _build(be: Backend, caller: SwiftRequest, account: str, container: str
         if not pieces:
             raise ApiError(409, f"Cannot read file {display!r}: it is a dynamic large object (X-Object-Manifest: "
                                 f"{manifest}) and no segment is listed under that prefix (deleted?)")
+    if targets:
+        # the open file reads through this layout: another set of link targets
+        # is another file to the cache of open files (``Target.version``)
+        resolved = json.dumps(sorted(targets.items()), ensure_ascii=False).encode("utf-8", "surrogateescape")
+        version = f"{version}:{hashlib.md5(resolved).hexdigest()}"
     starts, offset = [], 0
     for p in pieces:
         starts.append(offset)

@@ -9,8 +9,12 @@ read the targets' bytes, as Swift's GET of the SLO does."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import json
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -264,10 +268,6 @@ def test_temp_url_of_a_link_reads_its_target(api: Api, disk_server: RunningServe
                                              h5_object: tuple[str, Path], tmp_path: Path) -> None:
     """A temp URL signed for the link's path reads the target in the same
     account, as a GET with that temp URL does in Swift."""
-    import hashlib
-    import hmac
-    import time
-
     info = json.loads(disk_server.raw("GET", "/info")[1])
     if "tempurl" not in info:
         pytest.skip("this server does not implement temp URLs (no 'tempurl' in /info)")
@@ -286,3 +286,25 @@ def test_temp_url_of_a_link_reads_its_target(api: Api, disk_server: RunningServe
     other = api.get("meta", token=None, file=f"{container}/t.h5", path="/", temp_url_sig=sig,
                     temp_url_expires=str(expires))
     assert other.status == 401  # signed for the link's name only
+
+
+def test_link_into_another_account(api: Api, disk_server: RunningServer, fresh_container: Any,
+                                   tmp_path: Path) -> None:
+    """``X-Symlink-Target-Account``: the target is read in its own account,
+    where its container's ACL decides for the caller."""
+    _small_h5(tmp_path / "t.h5", seed=6)
+    theirs = f"api-{uuid.uuid4().hex[:10]}"
+    other = disk_server.connection("test2:tester2", "testing2")
+    other.put_container(theirs)
+    other.put_object(theirs, "t.h5", (tmp_path / "t.h5").read_bytes())
+    account = other.url.rsplit("/", 1)[1]
+    mine = fresh_container()
+    conn = disk_server.connection()
+    conn.put_object(mine, "l.h5", b"", headers={"X-Symlink-Target": f"{theirs}/t.h5",
+                                                "X-Symlink-Target-Account": account})
+    conn.close()
+    resp = api.get("meta", file=f"{mine}/l.h5", path="/")
+    assert resp.status == 403 and f"{account}/{theirs}/t.h5" in _message(resp), resp.data[:300]
+    other.post_container(theirs, headers={"X-Container-Read": "test:tester"})
+    other.close()
+    _assert_reads_like(api, f"{mine}/l.h5", tmp_path / "t.h5")

@@ -58,13 +58,19 @@ def io_pool() -> ThreadPoolExecutor:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            workers = int(os.environ.get("SCISWIFT_IO_THREADS", "0")) or max(
-                KV.REMOTE_CONCURRENCY, 4 * (os.cpu_count() or 2))
-            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="sciswift-io")
+            _POOL = ThreadPoolExecutor(io_workers(), thread_name_prefix="sciswift-io")
         return _POOL
 
 
+def io_workers() -> int:
+    """The threads of ``io_pool`` (``SCISWIFT_IO_THREADS``, else sized for
+    remote stores): each may have a store request in flight."""
+    return int(os.environ.get("SCISWIFT_IO_THREADS", "0")) or max(KV.REMOTE_CONCURRENCY, 4 * (os.cpu_count() or 2))
+
+
 _AHEAD: ThreadPoolExecutor | None = None
+#: Threads of the read-ahead pool.
+AHEAD_WORKERS = 8
 
 
 def _ahead_pool() -> ThreadPoolExecutor:
@@ -73,7 +79,7 @@ def _ahead_pool() -> ThreadPoolExecutor:
     global _AHEAD
     with _POOL_LOCK:
         if _AHEAD is None:
-            _AHEAD = ThreadPoolExecutor(8, thread_name_prefix="sciswift-ahead")
+            _AHEAD = ThreadPoolExecutor(AHEAD_WORKERS, thread_name_prefix="sciswift-ahead")
         return _AHEAD
 
 

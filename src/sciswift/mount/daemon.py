@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sciswift.errors import InvalidInput, NotFound, SciSwiftError
 from sciswift.mount.config import MountConfig
+from sciswift.mount.connections import pool_size
 from sciswift.mount.errors import log
 from sciswift.mount.kernel import raise_readahead
 from sciswift.store import Store, open_store, parse_location
@@ -38,13 +39,16 @@ class MountError(SciSwiftError):
     """A mount or unmount that cannot be done; the message says why."""
 
 
-def resolve(url: str) -> tuple[Store, str | None, str]:
+def resolve(url: str, threads: int = 2) -> tuple[Store, str | None, str]:
     """The store, container (None: the whole account) and prefix a mount URL
     names. A container that does not exist is an error for Swift and created for
-    a local store (as a local directory path would be)."""
+    a local store (as a local directory path would be). A remote store keeps a
+    connection for each thread of a mount served by ``threads`` FUSE workers
+    that may use it at once (``connections.pool_size``)."""
     scheme, sep, rest = url.partition("://")
+    options = {"pool_size": pool_size(scheme, threads)} if sep and scheme in ("swift", "s3") else {}
     if sep and scheme in ("swift", "memory") and not rest.strip("/"):
-        return open_store(url), None, ""
+        return open_store(url, **options), None, ""
     if not sep or scheme == "file":
         path = Path(rest if sep else url)
         if (path / ROOT_MARKER).is_file():
@@ -53,7 +57,7 @@ def resolve(url: str) -> tuple[Store, str | None, str]:
             return LocalStore(path.resolve(), durable=True), None, ""
         loc = parse_location(url, durable=True)
     else:
-        loc = parse_location(url)
+        loc = parse_location(url, **options)
     try:
         loc.store.head_container(loc.container)
     except NotFound:
@@ -70,7 +74,7 @@ def serve(config: MountConfig) -> None:
     from sciswift.mount.fs import run_fuse
     from sciswift.mount.session import Session
 
-    store, container, prefix = resolve(config.url)
+    store, container, prefix = resolve(config.url, config.threads)
     config.cache_dir.mkdir(parents=True, exist_ok=True)
     session = Session(store, container, prefix, config)
     try:

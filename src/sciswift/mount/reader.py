@@ -32,7 +32,7 @@ from sciswift.mount.errors import FSError, log
 from sciswift.mount.layout import Piece, Version
 from sciswift.store import ByteRange, ObjectReader, Store
 
-__all__ = ["Fetcher", "ReadAhead", "LEAD", "same_etag"]
+__all__ = ["Fetcher", "ReadAhead", "LEAD", "FETCH_WORKERS", "FILL_STREAMS", "same_etag"]
 
 #: A miss fetches this many blocks from the missing one on, in one GET (those
 #: not cached yet): HDF5 reading a small window of a large dataset touches 2-3
@@ -49,6 +49,8 @@ FILL_AFTER_JUMPS = 4
 FILL_FRACTION = 32
 #: Concurrent GETs of one fill, each of up to ``max_run`` bytes.
 FILL_STREAMS = 4
+#: Threads fetching the runs of reads (and read-ahead), one GET each.
+FETCH_WORKERS = 16
 #: How far out of order the reads of a sequential reader may come: two of the
 #: kernel's read-ahead windows (``kernel.KERNEL_READAHEAD``) in flight at once.
 REORDER_SLACK = 16 << 20
@@ -126,7 +128,7 @@ class Fetcher:
     """Reads byte ranges of ``Version``s through a ``BlockCache``."""
 
     def __init__(self, store: Store, cache: BlockCache, *, block_size: int = 1 << 20,
-                 max_run: int = 8 << 20, max_ahead: int = 64 << 20, workers: int = 16) -> None:
+                 max_run: int = 8 << 20, max_ahead: int = 64 << 20, workers: int = FETCH_WORKERS) -> None:
         self.store = store
         self.cache = cache
         self.block_size = block_size

@@ -37,13 +37,15 @@ from sciswift.store import ObjectInfo, Store
 from sciswift.store.large import SegmentRef, segments_container
 from sciswift.store.names import MAX_OBJECT_NAME_LENGTH, utf8_len
 
-__all__ = ["Uploader", "UploadStats", "MAX_PIECES", "MIN_KEPT_RANGE"]
+__all__ = ["Uploader", "UploadStats", "MAX_PIECES", "MIN_KEPT_RANGE", "UPLOAD_WORKERS"]
 
 
 #: At most this many segments in a manifest made by a partial rewrite (Swift
 #: takes 1,000): past it, a written segment is sent whole again, as before
 #: ranged segments.
 MAX_PIECES = 600
+#: Threads of each of the uploader's two pools (uploads, early copies).
+UPLOAD_WORKERS = 6
 #: Unwritten bytes between two written runs of one segment shorter than this are
 #: sent with them rather than kept as a range (a piece per few bytes would cost
 #: more in requests and manifest entries than it saves).
@@ -76,7 +78,7 @@ class UploadStats:
 class Uploader:
     """Commits FileStates to ``store`` (see the module docstring)."""
 
-    def __init__(self, store: Store, fetcher: Fetcher, *, segment_size: int, workers: int = 6) -> None:
+    def __init__(self, store: Store, fetcher: Fetcher, *, segment_size: int, workers: int = UPLOAD_WORKERS) -> None:
         self.store = store
         self.fetcher = fetcher
         self.segment_size = segment_size

@@ -464,6 +464,11 @@ class Reply:
     #: never sent): features reading a sub-request's reply see its system
     #: values, as Swift's middlewares see an object's sysmeta headers.
     stored: ObjectInfo | None = None
+    #: ``(account, container, object)`` of the object this reply is about (set
+    #: by the object handler, never sent): through a symlink, its final
+    #: target's, also when that target is missing or refused; None for the
+    #: symlink middleware's own errors (a loop, a static link's ETag).
+    source: tuple[str, str, str] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.body, (bytes, bytearray)) and self.content_length is None:

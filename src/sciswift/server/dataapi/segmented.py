@@ -26,6 +26,15 @@ and the segment, never returning other bytes. A DLO is what its listing says
 (its ETag is the MD5 of the listed ETags, so a changed segment is a new
 version); one with no segment listed is refused with 409.
 
+A segment may be a symlink (Swift allows it, static or dynamic): as Swift's
+GET of the large object, its bytes are its final target's, whose ETag must be
+the one the manifest recorded (the target's, written when the manifest was
+checked). The layout records each link segment's target (``targets``), found
+by the segment's ``HEAD`` as the caller; every link segment is a probe, so
+every request follows each link again as the caller (its containers, a static
+link's ETag, loops), and a link now pointing elsewhere makes the layout be
+built again, never read from the old target.
+
 Layouts are kept per worker (``Layouts``), keyed by the large object's ETag
 and the manifest's identity, so a viewer's burst of requests resolves the
 manifest once; the access check runs on every request all the same.
@@ -34,10 +43,11 @@ manifest once; the access check runs on every request all the same.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -72,9 +82,12 @@ class Layout:
 
     ``etag`` is the large object's ETag (what a GET answers); ``version`` also
     names the manifest (two manifests over segments of equal content share an
-    ETag), and is what caches key on. ``probes`` are the ``/container/object``
+    ETag) and the targets of symlink segments, and is what the open files are
+    cached by. ``probes`` are the ``/container/object``
     paths checked as the caller on every request: one segment per container,
-    and every nested manifest."""
+    every nested manifest and every segment that is a symlink. ``account``
+    holds the segments; ``targets`` maps a symlink segment's path to the
+    ``(account, container, object)`` it resolved to."""
 
     display: str
     kind: str
@@ -86,15 +99,18 @@ class Layout:
     probes: tuple[str, ...]
     timestamp: float = 0.0
     content_type: str = "application/octet-stream"
+    account: str = ""
+    targets: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
 
     def info(self, name: str) -> ObjectInfo:
         """The ObjectInfo a format plugin sees: the assembled object's size and ETag."""
         return ObjectInfo(name=name, size=self.size, etag=self.etag, timestamp=self.timestamp,
                           content_type=self.content_type)
 
-    def read(self, store: Store, start: int, stop: int) -> bytes:
+    def read(self, stores: Callable[[str], Store | None], start: int, stop: int) -> bytes:
         """Bytes ``start .. stop-1`` (clamped to the object), read from the
-        segments that hold them in ``store`` (the manifest's account).
+        segments that hold them (``stores`` gives an account's store: the
+        segments' ``account``, or a symlink segment's target's).
         Conflict when a segment is gone, changed or short (thread-safe)."""
         stop = min(stop, self.size)
         out: list[bytes] = []
@@ -103,15 +119,20 @@ class Layout:
         while pos < stop and i < len(self.pieces):
             piece, base = self.pieces[i], self.starts[i]
             lo, hi = pos - base, min(stop, base + piece.length) - base
-            out.append(piece.data[lo:hi] if piece.data is not None else self._read_piece(store, piece, lo, hi))
+            out.append(piece.data[lo:hi] if piece.data is not None else self._read_piece(stores, piece, lo, hi))
             pos = base + hi
             i += 1
         return b"".join(out)
 
-    def _read_piece(self, store: Store, piece: Piece, lo: int, hi: int) -> bytes:
+    def _read_piece(self, stores: Callable[[str], Store | None], piece: Piece, lo: int, hi: int) -> bytes:
         path = piece.path or ""
-        container, obj = split_segment_path(path)
+        # a symlink segment reads its target's bytes, checked against the
+        # manifest's ETag as Swift checks the segment GET's
+        account, container, obj = self.targets.get(path) or (self.account, *split_segment_path(path))
+        store = stores(account)
         try:
+            if store is None:
+                raise NotFound(f"no account {account}", path)
             with store.open_object(container, obj, ByteRange(piece.first + lo, piece.first + hi)) as reader:
                 if piece.etag and normalize_etag(reader.info.etag) != normalize_etag(piece.etag):
                     raise Conflict(
@@ -167,13 +188,37 @@ async def _head(be: Backend, caller: SwiftRequest, account: str, path: str) -> R
     return reply
 
 
-async def check_access(be: Backend, caller: SwiftRequest, account: str, layout: Layout) -> None:
+async def check_access(be: Backend, caller: SwiftRequest, layout: Layout) -> bool:
     """Raise ApiError unless the caller may read every container ``layout``
-    reads (one HEAD as the caller per probe)."""
-    replies = await gather_limited((_head(be, caller, account, p) for p in layout.probes), CHECK_CONCURRENCY)
+    reads (one HEAD as the caller per probe, in the segments' account).
+    False when a symlink segment now resolves elsewhere than ``layout``
+    reads: the layout is stale."""
+    replies = await gather_limited((_head(be, caller, layout.account, p) for p in layout.probes),
+                                   CHECK_CONCURRENCY)
+    fresh = True
     for path, reply in zip(layout.probes, replies, strict=True):
         if not reply.ok:
-            raise _refused(reply.status, layout.display, path)
+            raise _link_refused(reply, layout.display, path) if _is_link(reply, layout.account, path) else \
+                _refused(reply.status, layout.display, path)
+        if _is_link(reply, layout.account, path) != (path in layout.targets) or \
+                (path in layout.targets and reply.source != layout.targets[path]):
+            fresh = False
+    return fresh
+
+
+def _is_link(reply: Reply, account: str, path: str) -> bool:
+    """Whether the HEAD ``reply`` of the segment ``path`` followed a symlink."""
+    return reply.source != (account, *split_segment_path(path)) and (
+        reply.source is not None or "Content-Location" in reply.headers)
+
+
+def _link_refused(reply: Reply, display: str, path: str) -> ApiError:
+    """What a symlink segment whose target is missing or refused becomes."""
+    target = "/".join(reply.source[1:]) if reply.source is not None else reply.headers.get("Content-Location", "?")
+    if reply.status in (401, 403):
+        return _refused(reply.status, display, "/" + target)
+    why = "is missing (deleted?)" if reply.status == 404 else f"answered {reply.status}"
+    return ApiError(409, f"Cannot read file {display!r}: its segment {path} is a symlink to {target}, which {why}")
 
 
 async def _manifest(be: Backend, caller: SwiftRequest, account: str, path: str, display: str) -> list[dict[str, Any]]:
@@ -193,12 +238,13 @@ async def _manifest(be: Backend, caller: SwiftRequest, account: str, path: str, 
         raise ApiError(409, f"Cannot read file {display!r}: its SLO manifest {path} is not a valid manifest") from None
 
 
-def _probes(pieces: Sequence[Piece], manifests: Sequence[str]) -> tuple[str, ...]:
+def _probes(pieces: Sequence[Piece], manifests: Sequence[str], links: Sequence[str]) -> tuple[str, ...]:
     first: dict[str, str] = {}
     for p in pieces:
-        if p.path is not None:
+        if p.path is not None and p.path not in links:
             first.setdefault(split_segment_path(p.path)[0], p.path)
-    return tuple(dict.fromkeys([*first.values(), *manifests]))
+    # every link: its HEAD as the caller checks each container on its way
+    return tuple(dict.fromkeys([*first.values(), *manifests, *links]))
 
 
 async def _slo_pieces(be: Backend, caller: SwiftRequest, account: str, entries: list[dict[str, Any]],
@@ -227,14 +273,16 @@ async def _slo_pieces(be: Backend, caller: SwiftRequest, account: str, entries: 
     return out
 
 
-def _verify(pieces: Sequence[Piece], heads: dict[str, Reply], display: str) -> None:
-    """Raise ApiError for a segment that is unreadable, missing, changed or too short."""
+def _verify(pieces: Sequence[Piece], heads: dict[str, Reply], display: str, account: str) -> None:
+    """Raise ApiError for a segment that is unreadable, missing, changed or
+    too short (a symlink segment: its target)."""
     for piece in pieces:
         if piece.path is None:
             continue
         head = heads[piece.path]
         if not head.ok:
-            raise _refused(head.status, display, piece.path)
+            raise _link_refused(head, display, piece.path) if _is_link(head, account, piece.path) else \
+                _refused(head.status, display, piece.path)
         etag = normalize_etag(head.headers.get("Etag"))
         if piece.etag and etag != normalize_etag(piece.etag):
             raise ApiError(409, f"Cannot read file {display!r}: its segment {piece.path} changed since the "
@@ -245,34 +293,50 @@ def _verify(pieces: Sequence[Piece], heads: dict[str, Reply], display: str) -> N
 
 
 async def _build(be: Backend, caller: SwiftRequest, account: str, container: str, name: str,
-                 headers: dict[str, str], version: str) -> Layout:
-    display = f"{container}/{name}"
+                 headers: dict[str, str], version: str, seg_account: str, display: str) -> Layout:
+    """The layout of the large object ``account/container/name`` (read as
+    ``caller``: through a symlink, its target's manifest), whose segments are
+    in ``seg_account``."""
     etag = normalize_etag(headers.get("etag")) or ""
     manifests: list[str] = []
+    targets: dict[str, tuple[str, str, str]] = {}
     if "x-static-large-object" in headers:
         kind = "SLO"
         entries = await _manifest(be, caller, account, f"/{container}/{name}", display)
-        pieces = await _slo_pieces(be, caller, account, entries, 0, _END, 1, display, manifests)
+        pieces = await _slo_pieces(be, caller, seg_account, entries, 0, _END, 1, display, manifests)
 
         async def head(path: str) -> Reply:
-            reply = await be.subrequest(caller.sub("HEAD", account, *split_segment_path(path),
+            reply = await be.subrequest(caller.sub("HEAD", seg_account, *split_segment_path(path),
                                                    headers=_forward(caller)))
             await reply.drain()
             return reply
 
         paths = list(dict.fromkeys(p.path for p in pieces if p.path is not None))
-        _verify(pieces, await slo.segment_heads(be, account, paths, head), display)
+        heads = await slo.segment_heads(be, seg_account, paths, head)
+        _verify(pieces, heads, display, seg_account)
+        for path, reply in heads.items():
+            if _is_link(reply, seg_account, path):
+                if reply.source is None:  # the link middleware answered itself (a 409)
+                    raise _link_refused(reply, display, path)
+                targets[path] = reply.source
     else:
         kind = "DLO"
         manifest = unquote(headers["x-object-manifest"])
         seg_container, _, prefix = manifest.partition("/")
-        listed = await dlo.list_segments(be, caller, seg_container, prefix)
+        lister = caller if caller.account == seg_account else caller.sub(caller.method, seg_account,
+                                                                          headers=_forward(caller))
+        listed = await dlo.list_segments(be, lister, seg_container, prefix)
         if isinstance(listed, Reply):
             raise listing_refused(listed.status, display, manifest)
         pieces = dlo.segment_pieces(seg_container, listed, 0, _END)
         if not pieces:
             raise ApiError(409, f"Cannot read file {display!r}: it is a dynamic large object (X-Object-Manifest: "
                                 f"{manifest}) and no segment is listed under that prefix (deleted?)")
+    if targets:
+        # the open file reads through this layout: another set of link targets
+        # is another file to the cache of open files (``Target.version``)
+        resolved = json.dumps(sorted(targets.items()), ensure_ascii=False).encode("utf-8", "surrogateescape")
+        version = f"{version}:{hashlib.md5(resolved).hexdigest()}"
     starts, offset = [], 0
     for p in pieces:
         starts.append(offset)
@@ -282,8 +346,9 @@ async def _build(be: Backend, caller: SwiftRequest, account: str, container: str
     except ValueError:
         timestamp = 0.0
     return Layout(display=display, kind=kind, etag=etag, version=version, size=offset, pieces=tuple(pieces),
-                  starts=tuple(starts), probes=_probes(pieces, manifests), timestamp=timestamp,
-                  content_type=headers.get("content-type", "application/octet-stream"))
+                  starts=tuple(starts), probes=_probes(pieces, manifests, list(targets)), timestamp=timestamp,
+                  content_type=headers.get("content-type", "application/octet-stream"), account=seg_account,
+                  targets=targets)
 
 
 class Layouts:
@@ -294,22 +359,34 @@ class Layouts:
         self._layouts: OrderedDict[tuple[str, ...], Layout] = OrderedDict()
 
     async def get(self, be: Backend, caller: SwiftRequest, account: str, container: str, name: str,
-                  headers: dict[str, str]) -> Layout:
+                  headers: dict[str, str], segments_account: str | None = None,
+                  display: str | None = None) -> Layout:
         """The layout of ``container/name``, whose HEAD (made as ``caller``,
         lower-cased) gave ``headers``; built on first use of this version.
-        The caller's access to the segments is checked every time."""
+        The caller's access to the segments is checked every time.
+        ``segments_account``: where the segments are (default ``account``;
+        a symlink's target's when ``name`` is a link into another account);
+        ``display``: how errors name the file."""
         # the SLO ETag hashes the segments' ETags only: the manifest's own ETag
         # (SLO) or its prefix (DLO) tells two manifests over equal bytes apart
         manifest = headers.get("x-manifest-etag") or headers.get("x-object-manifest", "")
         version = f"{normalize_etag(headers.get('etag'))}:{manifest}"
-        key = (account, container, name, version)
+        seg_account = segments_account or account
+        key = (account, container, name, version, seg_account)
         layout = self._layouts.get(key)
-        if layout is None:
-            layout = await _build(be, caller, account, container, name, headers, version)
-            self._layouts[key] = layout
-            while len(self._layouts) > self._capacity:
-                self._layouts.popitem(last=False)
-        else:
-            self._layouts.move_to_end(key)
-        await check_access(be, caller, account, layout)
-        return layout
+        for _attempt in range(2):
+            if layout is None:
+                layout = await _build(be, caller, account, container, name, headers, version, seg_account,
+                                      display or f"{container}/{name}")
+                self._layouts[key] = layout
+                while len(self._layouts) > self._capacity:
+                    self._layouts.popitem(last=False)
+            else:
+                self._layouts.move_to_end(key)
+            if await check_access(be, caller, layout):
+                return layout
+            # a symlink segment points elsewhere now: build the layout again
+            self._layouts.pop(key, None)
+            layout = None
+        raise ApiError(409, f"Cannot read file {display or f'{container}/{name}'!r}: its symlink segments "
+                            "keep changing while it is read: try again")

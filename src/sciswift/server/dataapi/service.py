@@ -14,7 +14,6 @@ from sciswift.server.dataapi.errors import ApiError
 from sciswift.server.dataapi.opened import OpenFiles
 from sciswift.server.dataapi.segmented import Layouts
 from sciswift.server.http import Reply, SwiftRequest
-from sciswift.server.middleware.namespace import home_account
 
 __all__ = ["DataAPI"]
 
@@ -38,10 +37,9 @@ class DataAPI:
         layout = target.layout
         if layout is None:
             return open_stored(store, target.container, target.name, target.kind, stats=stats)
-        # a large object: its bytes are its segments', in the manifest's account
-        segments = self.backend.store(home_account(target.account)) or store
+        # a large object: its bytes are its segments' (the layout knows their accounts)
         return open_stored(store, target.container, target.name, "blob", stats=stats,
-                           info=layout.info(target.name), read=functools.partial(layout.read, segments))
+                           info=layout.info(target.name), read=functools.partial(layout.read, self.backend.store))
 
     async def handle(self, req: SwiftRequest) -> Reply:
         parts = req.path[len(API_PREFIX):].strip("/").split("/")

@@ -77,13 +77,21 @@ async def get_or_head(be: Backend, req: SwiftRequest) -> Reply:
 
 
 async def _read(be: Backend, req: SwiftRequest) -> Reply:
+    answer, followed = await _read_object(be, req)
+    if not followed:  # a symlink's answer names its own target (Reply.source)
+        answer.source = object_names(req)
+    return answer
+
+
+async def _read_object(be: Backend, req: SwiftRequest) -> tuple[Reply, bool]:
+    """The reply, and whether it is a followed symlink's."""
     account, container, name = object_names(req)
     denied = await be.authorize(req, "read")
     if denied:
-        return denied
+        return denied, False
     store = be.store(account)
     if store is None or utf8_len(name) > MAX_OBJECT_NAME_LENGTH:
-        return _missing(req)
+        return _missing(req), False
     reader: ObjectReader | None = None
     data: bytes | None = None
     try:
@@ -92,13 +100,13 @@ async def _read(be: Backend, req: SwiftRequest) -> Reply:
         else:
             info, data, reader = await be.run(_open_for_get, store, container, name)
     except NotFound:
-        return _missing(req)
+        return _missing(req), False
     try:
         if is_expired(info) and not open_expired(req):
-            return _missing(req)
+            return _missing(req), False
         link = symlink.enabled(be) and symlink.is_link(info)
         if link and req.param("symlink") != "get":
-            return await symlink.follow(be, req, info)
+            return await symlink.follow(be, req, info), True
         manifest_get = req.param("multipart-manifest") == "get"
         if is_slo(info):
             answer = await slo.get_or_head(be, req, info, manifest_get)
@@ -110,7 +118,7 @@ async def _read(be: Backend, req: SwiftRequest) -> Reply:
             if link:
                 answer.headers.update(symlink.client_headers(info))
         answer.stored = info
-        return answer
+        return answer, False
     finally:
         if reader is not None:
             reader.close()

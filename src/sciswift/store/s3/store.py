@@ -92,6 +92,10 @@ from sciswift.store.types import (
 __all__ = ["S3Store", "S3Credentials", "CONTAINER_META"]
 
 MiB = 1 << 20
+#: Default threads of a store's bulk operations (``max_workers``) and of a
+#: multipart upload's parts (``part_workers``): each may hold a connection.
+BULK_WORKERS = 16
+PART_WORKERS = 4
 #: Where a bucket's container metadata lives (left out of listings and totals).
 CONTAINER_META = ".sciswift-container"
 #: Store system values that are S3 object headers.
@@ -165,8 +169,8 @@ class S3Store(Store):
         backoff: float = 0.1,
         multipart_threshold: int = 64 * MiB,
         part_size: int = 16 * MiB,
-        part_workers: int = 4,
-        max_workers: int = 16,
+        part_workers: int = PART_WORKERS,
+        max_workers: int = BULK_WORKERS,
     ) -> None:
         if credentials is None:
             credentials = S3Credentials.resolve(access_key=access_key, secret_key=secret_key, region=region,

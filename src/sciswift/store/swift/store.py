@@ -144,6 +144,12 @@ _SMALL_LISTING = 100
 _MAX_MANIFEST_BYTES = 16 << 20
 
 
+#: Default threads of a store's bulk operations (``max_workers``) and of a large
+#: object's segment uploads (``segment_workers``): each may hold a connection.
+BULK_WORKERS = 32
+SEGMENT_WORKERS = 4
+
+
 class SwiftStore(Store):
     """One Swift account as a Store. See the module docstring for the details.
 
@@ -195,8 +201,8 @@ class SwiftStore(Store):
         read_timeout: float = 120.0,
         large_object_threshold: int = GiB,
         segment_size: int = 256 * MiB,
-        segment_workers: int = 4,
-        max_workers: int = 32,
+        segment_workers: int = SEGMENT_WORKERS,
+        max_workers: int = BULK_WORKERS,
         newest: str = "metadata",
         prewarm: int = 3,
         token_cache: TokenCache | bool | None = None,

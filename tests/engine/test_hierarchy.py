@@ -145,3 +145,34 @@ def test_corrupt_metadata_is_reported(location: Location) -> None:
     with pytest.raises(CorruptData) as ei:
         Hierarchy(location, "r")
     assert "zarr.json" in str(ei.value)
+
+
+@pytest.mark.saio
+def test_writers_merge_on_real_swift(saio) -> None:  # type: ignore[no-untyped-def]
+    """Real Swift ignores If-Match on PUT, so SwiftStore checks it with a HEAD
+    just before the PUT. That still notices a writer that closed the file while
+    another had it open: the later close merges instead of putting back the file
+    as it saw it at open (which dropped the other writer's nodes, silently)."""
+    import uuid
+
+    from sciswift.store.swift import SwiftStore
+
+    with SwiftStore(auth_url=saio.auth_url, user=saio.user, key=saio.key) as store:
+        assert not store.supports_conditional_put  # what this case is about
+        container = f"merge-{uuid.uuid4().hex[:8]}"
+        store.create_container(container)
+        location = Location(store, container, "run1.h5", f"swift://{container}/run1.h5")
+        Hierarchy(location, "w").close()
+        first = Hierarchy(location, "a")
+        assert first.children("") == []  # everything it knows is loaded
+        first.create_group("first")
+        second = Hierarchy(location, "a")
+        second.create_group("second")
+        _array(second, "second/d").write((slice(None),), np.arange(4))
+        second.close()
+        first.close()
+        merged = Hierarchy(location, "r")
+        assert merged.children("") == ["first", "second"]
+        assert merged.array("second/d").read((slice(None),)).tolist() == [0, 1, 2, 3]
+        store.delete_many(container, [o.name for o in store.iter_objects(container)])
+        store.delete_container(container)

@@ -178,6 +178,27 @@ def test_sign_gives_a_temp_url(fs, base: str) -> None:  # type: ignore[no-untype
     assert fs.cat(f"{base}/dir/a b ü.txt") == b"put"
 
 
+@pytest.mark.saio
+def test_sign_on_a_swift_without_tempurl_says_so(saio) -> None:  # type: ignore[no-untyped-def]
+    """OpenStack Swift runs tempurl only where the cluster's pipeline has it (the
+    all-in-one's has not: /info lists no ``tempurl``). A URL signed there is
+    refused with a 401 at first use; ``sign`` says so instead of handing it out."""
+    import urllib.request
+    import uuid
+
+    real = fsspec.filesystem("swift", auth_url=saio.auth_url, user=saio.user, key=saio.key)
+    container = f"sign-{uuid.uuid4().hex[:8]}"
+    real.mkdir(container)
+    real.pipe(f"{container}/a.txt", b"signed")
+    real.store.post_container(container, metadata={"temp-url-key": "s3cret"})
+    req = urllib.request.Request(f"{saio.url}/info")
+    with urllib.request.urlopen(req) as resp:
+        assert b'"tempurl"' not in resp.read()  # what the check below relies on
+    with pytest.raises(NotImplementedError, match="does not offer temporary URLs"):
+        real.sign(f"swift://{container}/a.txt")
+    real.rm(container, recursive=True)
+
+
 def test_h5py_and_xarray_write_into_an_open_object(fs, opts: dict[str, str], base: str,  # type: ignore[no-untyped-def]
                                                    tmp_path: Path) -> None:
     import h5py as real_h5py

@@ -74,6 +74,28 @@ def test_a_write_takes_the_time_of_the_write(where: tuple[Mounted, Store, str]) 
     assert os.stat(path).st_mtime_ns == T0 and path.read_text() == "one\ntwo\n"
 
 
+def test_a_rename_keeps_the_time(where: tuple[Mounted, Store, str], mount: Callable[..., Mounted]) -> None:
+    """A rename changes no file's time (make and rsync compare them), also where
+    the time shown is the object's own and the move stores a new one (a copy)."""
+    m, store, container = where
+    (m.path / "d").mkdir()
+    written, touched = m.path / "d" / "written.txt", m.path / "touched.txt"
+    written.write_text("one\n")
+    touched.write_text("two\n")
+    os.utime(touched, ns=(T0, T0))
+    time.sleep(1.1)  # past what the mount remembers of the write: the stored object's time
+    before = os.stat(written).st_mtime_ns  # (and a copy stored now has another)
+    os.rename(written, m.path / "moved.txt")
+    os.rename(touched, m.path / "d" / "touched-moved.txt")
+    assert os.stat(m.path / "moved.txt").st_mtime_ns == before
+    assert os.stat(m.path / "d" / "touched-moved.txt").st_mtime_ns == T0
+    assert m.umount().returncode == 0
+    again = mount(m.url, env=m.env, name="again")
+    assert os.stat(again.path / "moved.txt").st_mtime_ns == before
+    assert os.stat(again.path / "d" / "touched-moved.txt").st_mtime_ns == T0
+    assert parse_mtime(store.head_object(container, "moved.txt").metadata) == before
+
+
 def test_cp_p_and_a_second_rsync_copy_nothing(where: tuple[Mounted, Store, str], tmp_path: Path) -> None:
     m, _, _ = where
     src = tmp_path / "src"

@@ -72,9 +72,29 @@ class DataClient:
             try:
                 message = json.loads(resp.data)["message"]
             except (ValueError, KeyError, TypeError):
-                message = resp.data[:200].decode("utf-8", "replace") or resp.reason or ""
+                # Not the data API's JSON error: maybe no data API at all (OpenStack
+                # Swift answers /api/... with an HTML 400), which /info tells.
+                message = self._no_data_api() or resp.data[:200].decode("utf-8", "replace") or resp.reason or ""
             raise DataAPIError(resp.status, message)
         return resp
+
+    def _no_data_api(self) -> str | None:
+        """Why this endpoint cannot answer, if its ``/info`` shows it is not
+        ``sciswift serve`` (which announces ``sciswift`` there); None when it is,
+        or when ``/info`` says nothing either way."""
+        parts = urlsplit(self.base)
+        try:
+            resp = self._http.request("GET", f"{parts.scheme}://{parts.netloc}/info", timeout=min(self.timeout, 10.0),
+                                      retries=False)
+            info = json.loads(resp.data) if resp.status == 200 else None
+        except (urllib3.exceptions.HTTPError, ValueError):
+            return None
+        if not isinstance(info, dict) or "sciswift" in info:
+            return None
+        version = info.get("swift", {}).get("version") if isinstance(info.get("swift"), dict) else None
+        server = f"OpenStack Swift {version}" if version else "a Swift endpoint other than sciswift serve"
+        return (f"{parts.netloc} is {server}, which has no sciswift data API (that takes sciswift serve); "
+                "read the file on this side instead: sciswift dump -d PATH --data URL, or sciswift.h5py")
 
     def _json(self, endpoint: str, **params: str | None) -> Any:
         return json.loads(self._get(endpoint, params).data)

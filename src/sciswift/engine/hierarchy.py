@@ -615,8 +615,11 @@ class Hierarchy:
     def _write_root(self, changed: dict[str, Any], deleted: set[str]) -> None:
         """Write the changed nodes' own documents and then the root (consolidated
         metadata, and the packed part: ``engine.packing``), merged with what other
-        writers stored meanwhile when the store makes that safe."""
-        concurrent = self.kv.concurrent_writes
+        writers stored meanwhile where the store checks conditional writes
+        (atomically, or just before the write as on real Swift: without the merge
+        there, a writer that opened the file before another closed it replaced
+        that writer's groups and datasets with its own view)."""
+        concurrent = self.kv.merges_writers
         written: set[str] = set()
         for _ in range(100):
             if concurrent:

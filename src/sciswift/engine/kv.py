@@ -172,6 +172,14 @@ class KV:
         return self.store.is_local
 
     @property
+    def merges_writers(self) -> bool:
+        """Conditional writes are atomic, or at least checked when sent (real
+        Swift: a HEAD before the PUT): worth a compare-and-swap that merges what
+        other writers stored meanwhile, which then loses only what another writer
+        stores within the few milliseconds between check and write."""
+        return self.store.supports_conditional_put or bool(getattr(self.store, "checks_conditional_put", False))
+
+    @property
     def concurrent_writes(self) -> bool:
         """Create-only and if-match writes are atomic against other writers, so
         read-modify-write can be a compare-and-swap (else writers must not

@@ -267,13 +267,14 @@ class SwiftFileSystem(AbstractFileSystem):
         storage_url = getattr(self.store, "storage_url", None)
         if not isinstance(storage_url, str):
             raise NotImplementedError(f"{self.store!r} has no Swift storage URL to sign for")
+        method = str(kwargs.get("method", "GET")).upper()
+        self._check_temp_urls(method)
         secret = _temp_url_key(self._container_info(container).metadata) or _temp_url_key(
             self.store.account_info().metadata)
         if secret is None:
             raise NotImplementedError(
                 f"swift://{container}: neither the container nor the account has a temp-URL key to sign with; "
                 "set one (swift post -m Temp-URL-Key:SECRET) and sign again")
-        method = str(kwargs.get("method", "GET")).upper()
         expires = int(time.time() + expiration)
         base = urllib.parse.urlsplit(storage_url)
         obj_path = f"{urllib.parse.unquote(base.path).rstrip('/')}/{container}/{key}"
@@ -282,6 +283,26 @@ class SwiftFileSystem(AbstractFileSystem):
         sig = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
         query = urllib.parse.urlencode({"temp_url_sig": sig, "temp_url_expires": str(expires)})
         return urllib.parse.urlunsplit((base.scheme, base.netloc, urllib.parse.quote(obj_path), query, ""))
+
+    def _check_temp_urls(self, method: str) -> None:
+        """NotImplementedError where the endpoint's ``/info`` shows it would refuse
+        a temp URL for ``method``: without Swift's ``tempurl`` middleware (a
+        cluster may leave it out; then every signed URL answers 401), or with
+        ``method`` not among its ``methods``. An endpoint without ``/info`` is
+        given the benefit of the doubt."""
+        capabilities = getattr(self.store, "capabilities", None)
+        info = capabilities() if callable(capabilities) else {}
+        if not info:
+            return
+        tempurl = info.get("tempurl")
+        if not isinstance(tempurl, dict):
+            raise NotImplementedError(
+                f"{self.store!r} does not offer temporary URLs (its /info has no tempurl: the cluster runs "
+                "without Swift's tempurl middleware), so a signed URL would be refused")
+        methods = tempurl.get("methods")
+        if isinstance(methods, list) and method not in methods:
+            raise NotImplementedError(f"{self.store!r} gives temporary URLs for {', '.join(methods)} only, "
+                                      f"not {method}")
 
     # ------------------------------------------------------------- reads
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:

@@ -746,14 +746,25 @@ class Session:
             return
         if link is not None:
             info = self.store.head_object(src_c, src_k)  # into another account: copied as what it leads to
+        kept = self._time_kept(info)
         if is_large_object(info):
             segments = self.store.get_manifest(src_c, src_k, head=info) or []
             self.store.put_manifest(dst_c, dst_k, segments, content_type=info.content_type,
-                                    metadata=info.metadata)
+                                    metadata={**info.metadata, **kept})
             self.store.delete_manifest(src_c, src_k)
         else:
-            self.store.copy_object(src_c, src_k, dst_c, dst_k)
+            self.store.copy_object(src_c, src_k, dst_c, dst_k, metadata=kept or None)
             self.store.delete_object(src_c, src_k)
+
+    def _time_kept(self, info: ObjectInfo) -> dict[str, str]:
+        """The metadata that keeps a moved file's modification time: a rename
+        changes no file's time, but the copy is stored anew, so a file shown with
+        its object's time (no ``X-Object-Meta-Mtime``) gets that time as its own
+        (S3 endpoints round a copy's time up to the next second, in the future).
+        Nothing with ``--server-times``, which shows the stores' times only."""
+        if self.config.server_times or META_KEY in info.metadata:
+            return {}
+        return {META_KEY: format_mtime(int(info.timestamp * 1e9))}
 
     def _moved_link(self, src_c: str, src_k: str, dst_c: str, dst_k: str, link: LinkTarget,
                     metadata: dict[str, str]) -> tuple[str, str, str | None]:

@@ -231,6 +231,10 @@ class Store(ABC):
     supports_ranges: bool = True
     #: CREATE and IfMatch put modes are atomic against concurrent writers.
     supports_conditional_put: bool = True
+    #: Where they are not atomic, the store still checks them when the put is sent
+    #: (IfMatch: a HEAD just before the PUT), so a writer that stored meanwhile is
+    #: noticed unless it stores in between those two requests (real Swift, s3api).
+    checks_conditional_put: bool = False
     #: Requests are cheap (local); callers need not batch or parallelise them.
     is_local: bool = True
     #: Account totals (object/byte counts of the account and of containers in the

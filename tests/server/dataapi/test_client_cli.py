@@ -66,3 +66,25 @@ def test_client_reads_slices_and_public_http_urls(disk_server: Any, bucket: str,
     assert info.value.status == 401
     temp, _ = open_url(f"{storage_url}/{bucket}/run1.h5?temp_url_sig=ab&temp_url_expires=1", environ={})
     assert temp.params == {"temp_url_sig": "ab", "temp_url_expires": "1"}
+
+
+@pytest.mark.saio
+def test_get_on_real_swift_says_it_has_no_data_api(saio: Any, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenStack Swift has no ``/api``: its HTML 400 became the message; now the
+    command names the endpoint and says how to read the file instead."""
+    import uuid
+
+    import sciswift.h5py as h5py
+
+    url = f"swift://get-{uuid.uuid4().hex[:8]}/run1.h5"
+    for name, value in saio.env().items():
+        monkeypatch.setenv(name, value)  # sciswift.h5py finds the account as the command does
+    with h5py.File(url, "w") as f:
+        f["x"] = np.arange(5)
+    for args in (["get", url, "/x"], ["get", url, "/", "--meta"]):
+        r = _cli(args, saio.env(), tmp_path)
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+        assert "<html>" not in r.stderr
+        assert "OpenStack Swift 2.38.3, which has no sciswift data API" in r.stderr
+        assert "sciswift dump -d PATH --data URL" in r.stderr

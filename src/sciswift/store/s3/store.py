@@ -215,6 +215,9 @@ class S3Store(Store):
                 self._conditional = not swift_s3api
             self._if_match_native = not swift_s3api
 
+    #: IfMatch is checked by a HEAD where the endpoint refuses it (see above).
+    checks_conditional_put = True
+
     @property
     def supports_conditional_put(self) -> bool:  # type: ignore[override]
         self._probe()

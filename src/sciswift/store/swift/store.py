@@ -351,6 +351,9 @@ class SwiftStore(Store):
         limits = sciswift.get("batched_get") if isinstance(sciswift, dict) else None
         return limits if isinstance(limits, dict) else None
 
+    #: IfMatch is checked by a HEAD where the endpoint does not enforce it (see above).
+    checks_conditional_put = True
+
     @property
     def supports_conditional_put(self) -> bool:  # type: ignore[override]
         """True when the endpoint enforces If-Match and If-None-Match on PUT

@@ -71,3 +71,28 @@ def test_ls_account_or_data_directory_says_what_to_list(run: Callable[..., Resul
     result = run("ls", str(Path(server.data) / "no-such-container"))
     assert result.exit_code == 1
     assert "'no-such-container'" in result.output
+
+
+
+def test_a_refused_read_says_how_access_is_granted(run: Callable[..., Result], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # test:tester3 is a non-admin user of the same account: without a read ACL
+    # the store answers 403, and the error says what grants access.
+    from sciswift.server.spawn import spawn
+
+    users = tmp_path / "users.conf"
+    users.write_text("user_test_tester = testing .admin\nuser_test_tester3 = testing3\n")
+    server = spawn(["--data", str(tmp_path / "data"), "--users", str(users), "--quiet"])
+    try:
+        conn = swiftclient.Connection(authurl=server.auth_url, user="test:tester", key="testing")
+        conn.put_container("private")
+        conn.put_object("private", "table.csv", b"a,b\n1,2\n")
+        monkeypatch.setenv("ST_AUTH", server.auth_url)
+        monkeypatch.setenv("ST_USER", "test:tester3")
+        monkeypatch.setenv("ST_KEY", "testing3")
+        for target in ("swift://private", "swift://private/table.csv"):
+            result = run("ls", target)
+            assert result.exit_code != 0
+            assert "403" in result.output and "swift post -r" in result.output, result.output
+    finally:
+        server.stop()

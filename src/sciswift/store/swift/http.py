@@ -591,6 +591,9 @@ def raise_for(resp: urllib3.BaseHTTPResponse, method: str, what: str, subject: s
         # Lost, not absent: the server found the object damaged and set it aside.
         raise Quarantined(f"{what} is quarantined by the server (found damaged on its disk; "
                           "put it again or delete it)", subject)
+    if resp.status == 403:
+        message += ("; the credentials in use may not do this (an ACL decides: the container's owner "
+                    "grants reads with `swift post -r 'ACCOUNT:USER' CONTAINER`, writes with -w)")
     if resp.status in RETRY_STATUSES:
         attempts = attempts_of(resp)
         message += (f", {attempts} attempt(s): Swift could not serve it (a proxy or storage node down or "

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sciswift.errors import InvalidInput, NotFound
 
-__all__ = ["resolve"]
+__all__ = ["resolve", "server_accounts"]
 
 
 def _is_account(path: Path) -> bool:
@@ -31,8 +31,9 @@ def _is_account(path: Path) -> bool:
     return (path / ROOT_MARKER).is_file()
 
 
-def _accounts(path: Path) -> list[Path]:
-    """The account stores of a server data directory ``path`` (empty if it is not one)."""
+def server_accounts(path: Path) -> list[Path]:
+    """The account stores of a server data directory ``path``, in name order
+    (empty if it is not one)."""
     try:
         children = sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink())
     except OSError:
@@ -77,7 +78,7 @@ def resolve(target: str) -> str | None:
             f"containers ({_names(containers)}): sciswift ls {example}, or through the server: "
             f"sciswift ls swift://{containers[0] if containers else 'CONTAINER'}", target)
     if path.is_dir():
-        accounts = _accounts(path)
+        accounts = server_accounts(path)
         if accounts:
             first = accounts[0]
             raise InvalidInput(
@@ -99,7 +100,7 @@ def _without_account(target: str, path: Path) -> str | None:
             break
     else:
         return None
-    accounts = _accounts(base) if base.is_dir() else []
+    accounts = server_accounts(base) if base.is_dir() else []
     if not accounts:
         return None
     container, *rest = path.relative_to(base).parts

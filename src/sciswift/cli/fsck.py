@@ -24,6 +24,7 @@ EXIT_DAMAGE = 1
 
 def _stores(data: Path) -> tuple[str, list[tuple[str, Path]]]:
     """What DATA is, and its stores as ``(account label, root)``."""
+    from sciswift.cli.datadir import server_accounts
     from sciswift.store.local import RESERVED_PREFIX
     from sciswift.store.url import ROOT_MARKER
 
@@ -31,10 +32,10 @@ def _stores(data: Path) -> tuple[str, list[tuple[str, Path]]]:
         raise click.BadParameter(f"{data} is not a directory", param_hint="DATA")
     if (data / ROOT_MARKER).is_file():
         return "a LocalStore", [("", data)]
-    children = sorted(p for p in data.iterdir() if p.is_dir() and not p.is_symlink())
-    accounts = [p for p in children if (p / ROOT_MARKER).is_file()]
+    accounts = server_accounts(data)
     if accounts:
         return f"a server data directory, {len(accounts)} account(s)", [(p.name, p) for p in accounts]
+    children = [p for p in data.iterdir() if p.is_dir() and not p.is_symlink()]
     if any((p / "container.json").is_file() for p in children if not p.name.startswith(RESERVED_PREFIX)):
         return "a LocalStore", [("", data)]
     if not any(data.iterdir()):

@@ -250,12 +250,18 @@ async def _linked(be: Backend, req: SwiftRequest, account: str, display: str, he
                    f"answered {head.status}")
 
 
+def _signed_prefix(req: SwiftRequest) -> str | None:
+    """The prefix the request's temp URL signs (None without a temp URL, or
+    with one of a single object)."""
+    return req.query.get("temp_url_prefix") if "temp_url_sig" in req.query else None
+
+
 def _signs_only_the_native_prefix(req: SwiftRequest, name: str) -> bool:
     """Whether the request's temp URL signs a prefix that holds ``name/`` but
     not ``name`` itself (``temp_url_prefix=run1.h5/``): it cannot speak for an
     object called ``name`` (its HEAD was refused), only for the native file
     under that prefix, which is checked next."""
-    prefix = req.query.get("temp_url_prefix") if "temp_url_sig" in req.query else None
+    prefix = _signed_prefix(req)
     return prefix is not None and f"{name}/".startswith(prefix) and not name.startswith(prefix)
 
 
@@ -267,7 +273,7 @@ def _check_native_scope(req: SwiftRequest, display: str, name: str) -> None:
     HEAD that checked it proves nothing about the chunks beside it."""
     if "temp_url_sig" not in req.query:
         return
-    prefix = req.query.get("temp_url_prefix")
+    prefix = _signed_prefix(req)
     whole = f"{name}/" if name else ""
     if prefix is None or not whole.startswith(prefix):
         raise ApiError(403, f"Cannot read file {display!r}: a temp URL opens a native file only when it signs "

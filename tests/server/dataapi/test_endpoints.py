@@ -52,6 +52,13 @@ def attacker(disk_server: RunningServer) -> tuple[Api, str]:
     return api, container
 
 
+def _as_attacker(disk_server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``swift://`` URLs in this process speak as test2:tester2 (no cached token)."""
+    for k, v in disk_server.env("test2:tester2", "testing2").items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("SCISWIFT_TOKEN_CACHE", "0")
+
+
 def test_setup_the_victim_is_private(disk_server: RunningServer, victim: str,
                                      attacker: tuple[Api, str]) -> None:
     api, _ = attacker
@@ -64,9 +71,7 @@ def test_external_links_to_other_accounts_are_not_followed(
         disk_server: RunningServer, victim: str, attacker: tuple[Api, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     api, container = attacker
-    for k, v in disk_server.env("test2:tester2", "testing2").items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("SCISWIFT_TOKEN_CACHE", "0")
+    _as_attacker(disk_server, monkeypatch)
     with h5py.File(f"swift://{container}/links.h5", "w") as f:
         f["abs"] = h5py.ExternalLink(victim, "/")
         f["url"] = h5py.ExternalLink("file://" + victim, "/")
@@ -87,9 +92,7 @@ def test_virtual_dataset_sources_in_other_accounts_are_not_read(
         disk_server: RunningServer, victim: str, attacker: tuple[Api, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     api, container = attacker
-    for k, v in disk_server.env("test2:tester2", "testing2").items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("SCISWIFT_TOKEN_CACHE", "0")
+    _as_attacker(disk_server, monkeypatch)
     with h5py.File(f"swift://{container}/virtual.h5", "w") as f:
         layout = h5py.VirtualLayout(shape=(2,), dtype="i8")
         layout[:] = h5py.VirtualSource(victim, "a", shape=(2,))
